@@ -1,0 +1,42 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tact/v1/event.pb.h"
+
+namespace tact {
+
+using Channel = v1::Channel;
+using MessageClass = v1::MessageClass;
+
+// The core view of one outbound message: validated, no payload (the adapters keep the bytes).
+struct Event {
+  std::string event_id;
+  std::string tenant;
+  std::string customer_id;
+  Channel channel = v1::CHANNEL_UNSPECIFIED;
+  MessageClass message_class = v1::MESSAGE_CLASS_UNSPECIFIED;
+  std::string campaign_id;
+  std::string template_id;
+  absl::Time created_at = absl::InfinitePast();
+  std::string customer_timezone;
+  int priority = 0;
+  std::map<std::string, std::string> attributes;
+};
+
+inline constexpr size_t kMaxIdLength = 256;
+inline constexpr size_t kMaxAttributes = 64;
+inline constexpr size_t kMaxAttributeBytes = 1024;
+
+// Validates a decoded OutboundEvent into an Event. Errors are INVALID_ARGUMENT naming the field,
+// e.g. "customer_id: required". `field_prefix` is prepended to field names ("event." on the gRPC path).
+absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string_view field_prefix = "");
+
+std::string_view ChannelName(Channel c);
+std::string_view ClassName(MessageClass c);
+
+}  // namespace tact

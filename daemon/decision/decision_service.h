@@ -1,0 +1,55 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "daemon/core/clock.h"
+#include "daemon/core/customer_hash.h"
+#include "daemon/core/event.h"
+#include "daemon/decision/policy_holder.h"
+#include "daemon/store/counter_store.h"
+#include "tact/v1/decision.pb.h"
+
+namespace tact::decision {
+
+struct DecideOptions {
+  bool dry_run = false;
+  std::string source;           // "kafka" | "grpc"
+  std::string source_position;  // topic[partition]@offset on the Kafka path
+  absl::Time deadline = absl::InfiniteFuture();  // store deadline; InfiniteFuture = the service default
+};
+
+struct Decided {
+  v1::Decision decision;
+  v1::DecisionRecord record;
+};
+
+struct DecisionServiceOptions {
+  absl::Duration store_deadline = absl::Milliseconds(250);
+};
+
+// The one decision path shared by the Kafka pipeline and the gRPC API: evaluate the policy (pure), apply the
+// plan in the store (atomic, idempotent), build the decision and its audit record.
+// Errors: FAILED_PRECONDITION without a policy; UNAVAILABLE / DEADLINE_EXCEEDED when the store failed and the
+// class fails closed (everything but TRANSACTIONAL, which is released and marked degraded).
+// Thread-safety: any thread.
+class DecisionService {
+ public:
+  DecisionService(const PolicyHolder& policies, store::CounterStore& store, const Clock& clock,
+                  const CustomerHasher& hasher, DecisionServiceOptions options = {});
+
+  absl::StatusOr<Decided> Decide(const Event& event, const DecideOptions& options);
+
+  const CustomerHasher& hasher() const { return hasher_; }
+
+ private:
+  const PolicyHolder& policies_;
+  store::CounterStore& store_;
+  const Clock& clock_;
+  const CustomerHasher& hasher_;
+  const DecisionServiceOptions options_;
+};
+
+std::string_view DecisionName(v1::DecisionKind kind);
+
+}  // namespace tact::decision

@@ -1,0 +1,183 @@
+#include "daemon/ops/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/ops/log.h"
+#include "daemon/policy/parse.h"
+
+namespace tact::ops {
+namespace {
+
+ConfigKey StringKey(std::string path, std::string flag, std::string help, std::string Config::*field) {
+  std::string env = "TACT_";
+  for (char c : path) {
+    env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return ConfigKey{std::move(path), std::move(flag), std::move(env), std::move(help),
+                   [field](Config& c, const std::string& v) {
+                     if (v.empty()) {
+                       return absl::InvalidArgumentError("must not be empty");
+                     }
+                     c.*field = v;
+                     return absl::OkStatus();
+                   },
+                   [field](const Config& c) { return c.*field; }};
+}
+
+ConfigKey IntKey(std::string path, std::string flag, std::string help, int Config::*field, int min, int max) {
+  ConfigKey k = StringKey(std::move(path), std::move(flag), std::move(help), nullptr);
+  k.set = [field, min, max](Config& c, const std::string& v) {
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || ptr != v.data() + v.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("'", v, "' is not a whole number"));
+    }
+    if (n < min || n > max) {
+      return absl::InvalidArgumentError(absl::StrCat(n, " is out of range [", min, ", ", max, "]"));
+    }
+    c.*field = n;
+    return absl::OkStatus();
+  };
+  k.get = [field](const Config& c) { return absl::StrCat(c.*field); };
+  return k;
+}
+
+std::string DefaultFlag(const std::string& path) {
+  std::string flag = "--";
+  for (char c : path) {
+    flag.push_back(c == '.' || c == '_' ? '-' : c);
+  }
+  return flag;
+}
+
+std::vector<ConfigKey> BuildKeys() {
+  std::vector<ConfigKey> keys;
+  auto str = [&](std::string path, std::string help, std::string Config::*field, std::string flag = "") {
+    if (flag.empty()) flag = DefaultFlag(path);
+    keys.push_back(StringKey(std::move(path), std::move(flag), std::move(help), field));
+  };
+  auto num = [&](std::string path, std::string help, int Config::*field, int min, int max) {
+    keys.push_back(IntKey(path, DefaultFlag(path), std::move(help), field, min, max));
+  };
+  str("policies", "Directory of policy files (*.yaml)", &Config::policies);
+  str("kafka.brokers", "Kafka bootstrap servers, host:port[,host:port]", &Config::kafka_brokers);
+  str("kafka.group_id", "Consumer group of tact.outbound", &Config::kafka_group_id);
+  num("kafka.session_timeout_ms", "Consumer group session timeout", &Config::kafka_session_timeout_ms, 1000, 300000);
+  str("kafka.topics.outbound", "Input topic", &Config::topic_outbound);
+  str("kafka.topics.released", "Output topic for RELEASE", &Config::topic_released);
+  str("kafka.topics.deferred", "Output topic for DEFER", &Config::topic_deferred);
+  str("kafka.topics.suppressed", "Output topic for SUPPRESS", &Config::topic_suppressed);
+  str("kafka.topics.decisions", "Decision audit records", &Config::topic_decisions);
+  str("kafka.topics.dlq", "Dead letters: undecodable or invalid events", &Config::topic_dlq);
+  str("redis.address", "Redis host:port", &Config::redis, "--redis");
+  num("redis.pool_size", "Idle Redis connections kept", &Config::redis_pool_size, 1, 256);
+  num("redis.deadline_ms", "Deadline of one store round-trip", &Config::store_deadline_ms, 1, 60000);
+  keys.push_back(StringKey("redis.seen_ttl", "--redis-seen-ttl",
+                           "How long a decided event_id is remembered (longer than Kafka redelivery)",
+                           &Config::seen_ttl));
+  keys.back().set = [](Config& c, const std::string& v) {
+    absl::StatusOr<absl::Duration> d = policy::ParseDuration(v);
+    if (!d.ok()) return d.status();
+    c.seen_ttl = v;
+    return absl::OkStatus();
+  };
+  str("grpc.listen", "gRPC listen address", &Config::grpc_listen);
+  num("grpc.workers", "Threads doing store work for gRPC calls", &Config::grpc_workers, 1, 256);
+  str("admin.listen", "Admin HTTP listen address (/healthz, /readyz)", &Config::admin_listen);
+  keys.push_back(StringKey("log.level", "--log-level", "debug, info, warn or error", &Config::log_level));
+  keys.back().set = [](Config& c, const std::string& v) {
+    LogLevel l;
+    if (!ParseLogLevel(v, &l)) return absl::InvalidArgumentError(absl::StrCat("unknown log level '", v, "' (expected one of: debug, info, warn, error)"));
+    c.log_level = v;
+    return absl::OkStatus();
+  };
+  return keys;
+}
+
+absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::string& file, Config& config) {
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    const std::string where = absl::StrCat(file, ":", kv.first.Mark().line + 1, ":", kv.first.Mark().column + 1);
+    if (kv.second.IsMap()) {
+      bool is_section = false;
+      for (const ConfigKey& k : ConfigKeys()) {
+        is_section |= k.path.starts_with(path + ".");
+      }
+      if (!is_section) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": unknown section '", path, "'"));
+      }
+      if (absl::Status s = Walk(kv.second, path, file, config); !s.ok()) return s;
+      continue;
+    }
+    const ConfigKey* match = nullptr;
+    for (const ConfigKey& k : ConfigKeys()) {
+      if (k.path == path) match = &k;
+    }
+    if (match == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": unknown key '", path, "'"));
+    }
+    if (!kv.second.IsScalar()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": '", path, "' must be a single value"));
+    }
+    if (absl::Status s = match->set(config, kv.second.Scalar()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", path, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& ConfigKeys() {
+  static const std::vector<ConfigKey> keys = BuildKeys();
+  return keys;
+}
+
+absl::Status ApplyConfigFile(const std::string& path, const std::string& text, Config& config) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": not valid YAML: ", e.msg));
+  }
+  if (!root || root.IsNull()) {
+    return absl::OkStatus();  // an empty file means all defaults
+  }
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ":1:1: config must be a mapping of keys to values"));
+  }
+  return Walk(root, "", path, config);
+}
+
+absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config) {
+  for (const ConfigKey& k : ConfigKeys()) {
+    if (auto it = env.find(k.env); it != env.end()) {
+      if (absl::Status s = k.set(config, it->second); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(k.env, ": ", s.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const Config& config) {
+  if (config.grpc_listen == config.admin_listen) {
+    return absl::InvalidArgumentError("grpc.listen and admin.listen must differ");
+  }
+  return absl::OkStatus();
+}
+
+std::string FormatConfig(const Config& config) {
+  std::string out;
+  for (const ConfigKey& k : ConfigKeys()) {
+    absl::StrAppend(&out, k.path, ": ", k.get(config), "\n");
+  }
+  return out;
+}
+
+}  // namespace tact::ops

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace tact::ops {
+
+// Process settings for tactd (not policy). Every key has a default, a YAML path in the config file, a
+// command-line flag and a TACT_* environment variable; precedence: default < file < environment < flag.
+struct Config {
+  std::string policies = "policies/default";
+  std::string kafka_brokers = "127.0.0.1:9092";
+  std::string kafka_group_id = "tactd";
+  int kafka_session_timeout_ms = 10000;
+  std::string topic_outbound = "tact.outbound";
+  std::string topic_released = "tact.released";
+  std::string topic_deferred = "tact.deferred";
+  std::string topic_suppressed = "tact.suppressed";
+  std::string topic_decisions = "tact.decisions";
+  std::string topic_dlq = "tact.dlq";
+  std::string redis = "127.0.0.1:6379";
+  int redis_pool_size = 4;
+  int store_deadline_ms = 250;
+  std::string seen_ttl = "72h";
+  std::string grpc_listen = "127.0.0.1:50051";
+  int grpc_workers = 4;
+  std::string admin_listen = "127.0.0.1:9464";
+  std::string log_level = "info";
+};
+
+// One setting: where it lives in each source and how to parse it.
+struct ConfigKey {
+  std::string path;   // YAML path, e.g. "kafka.brokers"
+  std::string flag;   // e.g. "--kafka-brokers"
+  std::string env;    // e.g. "TACT_KAFKA_BROKERS"
+  std::string help;
+  std::function<absl::Status(Config&, const std::string&)> set;  // value as text → field
+  std::function<std::string(const Config&)> get;
+};
+
+const std::vector<ConfigKey>& ConfigKeys();
+
+// Applies a YAML config file. Unknown keys, wrong nesting and bad values are errors naming file:line.
+absl::Status ApplyConfigFile(const std::string& path, const std::string& text, Config& config);
+// Applies TACT_* variables from `env` (name → value). Bad values name the variable.
+absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config);
+// Cross-field checks after all sources are applied.
+absl::Status Validate(const Config& config);
+// The effective configuration as YAML-ish "path: value" lines, for --print-config.
+std::string FormatConfig(const Config& config);
+
+}  // namespace tact::ops

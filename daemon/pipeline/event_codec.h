@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "tact/v1/decision.pb.h"
+#include "tact/v1/event.pb.h"
+
+namespace tact::pipeline {
+
+// Input on tact.outbound is tact.v1.OutboundEvent as binary protobuf or its proto3 JSON mapping.
+// `content_type` (the message's "content-type" header) decides: application/json or application/x-protobuf
+// (also application/protobuf). Without the header, a message whose first non-blank byte is '{' is JSON,
+// anything else protobuf. Errors are INVALID_ARGUMENT with a reason fit for the DLQ header.
+absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, std::string_view content_type);
+
+// Decision records on tact.decisions are the proto3 JSON mapping of tact.v1.DecisionRecord, one per message.
+std::string EncodeDecisionRecord(const v1::DecisionRecord& record);
+absl::StatusOr<v1::DecisionRecord> DecodeDecisionRecord(std::string_view json);
+
+}  // namespace tact::pipeline

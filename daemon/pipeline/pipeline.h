@@ -1,0 +1,90 @@
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <atomic>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/decision/decision_service.h"
+#include "daemon/pipeline/offset_tracker.h"
+
+namespace tact::pipeline {
+
+struct Topics {
+  std::string outbound = "tact.outbound";
+  std::string released = "tact.released";
+  std::string deferred = "tact.deferred";
+  std::string suppressed = "tact.suppressed";
+  std::string decisions = "tact.decisions";
+  std::string dlq = "tact.dlq";
+};
+
+struct PipelineOptions {
+  std::string brokers;
+  std::string group_id = "tactd";
+  std::string client_id = "tactd";
+  int session_timeout_ms = 10000;
+  Topics topics;
+  absl::Duration drain_budget = absl::Seconds(20);  // SIGTERM: finish in-flight and flush within this
+};
+
+// Consume tact.outbound → decide → produce the event to released/deferred/suppressed and its record to
+// tact.decisions (or the original bytes to tact.dlq with the reason). At-least-once: an input offset is stored
+// only after every output of it, and of every earlier input of its partition, is acknowledged by the broker.
+// Thread-safety: Run() on one thread (the pipeline thread), which owns the consumer and the producer and is the
+// only caller of poll(), so delivery reports and rebalances run on it without locks. RequestStop() from any thread.
+class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb {
+ public:
+  static absl::StatusOr<std::unique_ptr<Pipeline>> Create(PipelineOptions options, decision::DecisionService& decider);
+  ~Pipeline() override;
+
+  // Runs until RequestStop(); then stops fetching, finishes in-flight, flushes, stores offsets and closes.
+  void Run();
+  void RequestStop() { stop_.store(true); }
+  bool HasAssignment() const { return assigned_partitions_.load() > 0; }
+
+  void dr_cb(RdKafka::Message& message) override;
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+
+ private:
+  struct InFlight;
+  struct Output {
+    InFlight* parent = nullptr;
+    std::string topic;
+    std::string key;
+    std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+  struct InFlight {
+    TopicPartition tp;
+    int64_t offset = 0;
+    int pending = 0;
+    std::vector<std::unique_ptr<Output>> outputs;
+  };
+
+  Pipeline(PipelineOptions options, decision::DecisionService& decider);
+  void Handle(RdKafka::Message& msg);
+  void Produce(Output* out);
+  void StoreOffset(const TopicPartition& tp, int64_t next);
+  void RetryFailedOutputs();
+  void DrainPartitions(const std::vector<TopicPartition>& tps, absl::Duration budget);
+
+  const PipelineOptions options_;
+  decision::DecisionService& decider_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  OffsetTracker tracker_;
+  std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<InFlight>> in_flight_;
+  std::deque<Output*> retry_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> assigned_partitions_{0};
+};
+
+}  // namespace tact::pipeline

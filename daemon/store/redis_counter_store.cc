@@ -1,0 +1,303 @@
+#include "daemon/store/redis_counter_store.h"
+
+#include <openssl/sha.h>
+
+#include <charconv>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "daemon/store/check_lua.h"
+#include "daemon/store/keys.h"
+
+namespace tact::store {
+namespace {
+
+std::string Sha1Hex(std::string_view text) {
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : md) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
+
+// Arguments of one EVALSHA, owned, so argv/argvlen pointers stay valid until the command is appended.
+struct Command {
+  std::vector<std::string> args;
+  void AppendTo(redisContext* c) const {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+  }
+};
+
+Command BuildCheck(const std::string& sha, const CustomerCheck& c, absl::Duration seen_ttl) {
+  const policy::Plan& plan = *c.plan;
+  const std::string prefix = CustomerPrefix(c.tenant, c.customer_id);
+  Command cmd;
+  cmd.args.reserve(3 + 1 + plan.limits.size() * 5 + 6);
+  cmd.args.push_back("EVALSHA");
+  cmd.args.push_back(sha);
+  cmd.args.push_back(absl::StrCat(1 + plan.limits.size()));
+  cmd.args.push_back(SeenKey(prefix, c.event_id));
+  for (const policy::LimitCheck& l : plan.limits) {
+    cmd.args.push_back(prefix + l.counter);
+  }
+  cmd.args.push_back(absl::StrCat(ToMillis(c.now)));
+  cmd.args.push_back(c.event_id);
+  cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(seen_ttl)));
+  cmd.args.push_back(c.dry_run ? "0" : "1");
+  cmd.args.push_back(c.marker);
+  cmd.args.push_back(absl::StrCat(plan.limits.size()));
+  for (const policy::LimitCheck& l : plan.limits) {
+    cmd.args.push_back(absl::StrCat(l.count));
+    cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(l.window)));
+    cmd.args.push_back(l.shadow ? "0" : "1");
+    cmd.args.push_back(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
+  }
+  return cmd;
+}
+
+absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
+
+// "first;used:frees_at;..." (first is 1-based, 0 = none) as stored in the seen marker.
+absl::StatusOr<policy::StoreOutcome> ParseStoredOutcome(std::string_view text) {
+  policy::StoreOutcome out;
+  std::vector<absl::string_view> parts = absl::StrSplit(absl::string_view(text.data(), text.size()), ';');
+  int first = 0;
+  if (parts.empty() || !absl::SimpleAtoi(parts[0], &first)) {
+    return absl::InternalError("check.lua: malformed stored outcome");
+  }
+  out.first_exceeded = first - 1;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::pair<absl::string_view, absl::string_view> uf = absl::StrSplit(parts[i], absl::MaxSplits(':', 1));
+    int64_t used = 0;
+    int64_t frees = 0;
+    if (!absl::SimpleAtoi(uf.first, &used) || !absl::SimpleAtoi(uf.second, &frees)) {
+      return absl::InternalError("check.lua: malformed stored outcome");
+    }
+    out.usage.push_back({used, FromMillisOrPast(frees)});
+  }
+  return out;
+}
+
+absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
+  if (r.type != REDIS_REPLY_ARRAY || r.elements < 2 || r.element[0]->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("check.lua: unexpected reply type ", r.type));
+  }
+  CheckResult result;
+  if (r.element[0]->integer == 1) {
+    if (r.elements != 3 || r.element[1]->type != REDIS_REPLY_STRING || r.element[2]->type != REDIS_REPLY_STRING) {
+      return absl::InternalError("check.lua: malformed duplicate reply");
+    }
+    result.duplicate = true;
+    auto outcome = ParseStoredOutcome(std::string_view(r.element[1]->str, r.element[1]->len));
+    if (!outcome.ok()) {
+      return outcome.status();
+    }
+    result.outcome = *std::move(outcome);
+    result.marker.assign(r.element[2]->str, r.element[2]->len);
+    return result;
+  }
+  if (r.element[1]->type != REDIS_REPLY_INTEGER || (r.elements - 2) % 2 != 0) {
+    return absl::InternalError("check.lua: malformed reply");
+  }
+  result.outcome.first_exceeded = static_cast<int>(r.element[1]->integer) - 1;
+  for (size_t i = 2; i + 1 < r.elements; i += 2) {
+    if (r.element[i]->type != REDIS_REPLY_INTEGER || r.element[i + 1]->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError("check.lua: malformed usage");
+    }
+    result.outcome.usage.push_back({r.element[i]->integer, FromMillisOrPast(r.element[i + 1]->integer)});
+  }
+  return result;
+}
+
+bool IsNoScript(const redisReply& r) {
+  return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
+}
+
+absl::Status IoError(redisContext* c, std::string_view what) {
+  return absl::UnavailableError(absl::StrCat("redis ", AsAbsl(what), ": ", c->errstr));
+}
+
+}  // namespace
+
+absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(AsAbsl(address.substr(colon + 1)), &port) || port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis address '", AsAbsl(address), "' must be host:port, e.g. 127.0.0.1:6379"));
+  }
+  settings->host = std::string(address.substr(0, colon));
+  settings->port = port;
+  return absl::OkStatus();
+}
+
+RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock)
+    : settings_(std::move(settings)), clock_(clock), script_sha_(Sha1Hex(kCheckLua)) {}
+
+absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      RedisContextPtr c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    if (clock_.Now() < next_connect_attempt_) {
+      return absl::UnavailableError("redis unreachable (reconnect backing off)");
+    }
+  }
+  const timeval tv = absl::ToTimeval(std::min(budget, settings_.connect_timeout));
+  RedisContextPtr c(redisConnectWithTimeout(settings_.host.c_str(), settings_.port, tv));
+  absl::Status status;
+  if (c == nullptr) {
+    status = absl::ResourceExhaustedError("redis: cannot allocate context");
+  } else if (c->err != 0) {
+    status = IoError(c.get(), "connect");
+  } else if (redisEnableKeepAlive(c.get()) != REDIS_OK) {
+    status = IoError(c.get(), "keepalive");
+  } else {
+    status = LoadScript(c.get());
+  }
+  absl::MutexLock lock(&mu_);
+  if (!status.ok()) {
+    backoff_ = std::clamp(backoff_ * 2, absl::Milliseconds(50), settings_.max_reconnect_backoff);
+    next_connect_attempt_ = clock_.Now() + backoff_;
+    return status;
+  }
+  backoff_ = absl::ZeroDuration();
+  next_connect_attempt_ = absl::InfinitePast();
+  return c;
+}
+
+void RedisCounterStore::Return(RedisContextPtr conn) {
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int>(idle_.size()) < settings_.pool_size) {
+    idle_.push_back(std::move(conn));
+  }
+}
+
+absl::Status RedisCounterStore::LoadScript(redisContext* c) {
+  const char* argv[] = {"SCRIPT", "LOAD", kCheckLua.data()};
+  const size_t lens[] = {6, 4, kCheckLua.size()};
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, 3, argv, lens)));
+  if (r == nullptr) {
+    return IoError(c, "SCRIPT LOAD");
+  }
+  if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != script_sha_) {
+    return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisContext* c,
+                                                                       std::span<const CustomerCheck> checks) {
+  std::vector<Command> commands;
+  commands.reserve(checks.size());
+  for (const CustomerCheck& check : checks) {
+    commands.push_back(BuildCheck(script_sha_, check, settings_.seen_ttl));
+    commands.back().AppendTo(c);
+  }
+  // Read exactly as many replies as were sent, even after an error reply, or the stream is out of step.
+  std::vector<CheckResult> results(checks.size());
+  std::vector<size_t> noscript;
+  absl::Status shape_error;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) {
+      return IoError(c, "EVALSHA");
+    }
+    RedisReplyPtr r(static_cast<redisReply*>(raw));
+    if (IsNoScript(*r)) {
+      noscript.push_back(i);
+      continue;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+      shape_error = absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
+      continue;
+    }
+    absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r);
+    if (!parsed.ok()) {
+      shape_error = parsed.status();
+      continue;
+    }
+    results[i] = *std::move(parsed);
+  }
+  if (!noscript.empty()) {  // Redis restarted or SCRIPT FLUSH: load once, re-send these
+    if (absl::Status s = LoadScript(c); !s.ok()) {
+      return s;
+    }
+    for (size_t i : noscript) {
+      commands[i].AppendTo(c);
+    }
+    for (size_t i : noscript) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK) {
+        return IoError(c, "EVALSHA");
+      }
+      RedisReplyPtr r(static_cast<redisReply*>(raw));
+      absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r);
+      if (!parsed.ok()) {
+        shape_error = parsed.status();
+        continue;
+      }
+      results[i] = *std::move(parsed);
+    }
+  }
+  if (!shape_error.ok()) {
+    return shape_error;
+  }
+  return results;
+}
+
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
+                                                                             absl::Time deadline) {
+  const absl::Duration budget = deadline - clock_.Now();
+  if (budget <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError("deadline passed before the store call");
+  }
+  absl::StatusOr<RedisContextPtr> conn = Borrow(budget);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  const timeval tv = absl::ToTimeval(budget);
+  if (redisSetTimeout(conn->get(), tv) != REDIS_OK) {
+    return IoError(conn->get(), "set timeout");
+  }
+  absl::StatusOr<std::vector<CheckResult>> results = RunChecks(conn->get(), checks);
+  if (results.ok() || !absl::IsUnavailable(results.status()) || (*conn)->err == 0) {
+    Return(*std::move(conn));  // a connection that saw an I/O error is dropped (pending replies are lost)
+  }
+  return results;
+}
+
+bool RedisCounterStore::Healthy() {
+  absl::StatusOr<RedisContextPtr> conn = Borrow(settings_.connect_timeout);
+  if (!conn.ok()) {
+    return false;
+  }
+  redisSetTimeout(conn->get(), absl::ToTimeval(settings_.connect_timeout));
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommand(conn->get(), "PING")));
+  if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
+    return false;
+  }
+  Return(*std::move(conn));
+  return true;
+}
+
+}  // namespace tact::store

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "daemon/core/clock.h"
+#include "daemon/store/counter_store.h"
+
+namespace tact::store {
+
+struct RedisContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+struct RedisReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using RedisContextPtr = std::unique_ptr<redisContext, RedisContextDeleter>;
+using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
+
+struct RedisSettings {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int pool_size = 4;                                  // idle connections kept
+  absl::Duration connect_timeout = absl::Milliseconds(500);
+  absl::Duration seen_ttl = kDefaultSeenTtl;
+  absl::Duration max_reconnect_backoff = absl::Seconds(2);
+};
+
+// Counter store on one Redis node (or a Cluster node owning the customer's slot: every key of a script carries
+// the customer's hash tag). Connections are created lazily; after any I/O error a connection is dropped and a
+// new one is made, with backoff while Redis stays unreachable.
+// Thread-safety: any thread; each call borrows one connection for its whole round-trip.
+class RedisCounterStore final : public CounterStore {
+ public:
+  RedisCounterStore(RedisSettings settings, const Clock& clock);
+  absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
+                                                           absl::Time deadline) override;
+  bool Healthy() override;
+
+ private:
+  absl::StatusOr<RedisContextPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
+  void Return(RedisContextPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status LoadScript(redisContext* c);
+  absl::StatusOr<std::vector<CheckResult>> RunChecks(redisContext* c, std::span<const CustomerCheck> checks);
+
+  const RedisSettings settings_;
+  const Clock& clock_;
+  const std::string script_sha_;
+  absl::Mutex mu_;
+  std::vector<RedisContextPtr> idle_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+};
+
+// "host:port" → settings fields. INVALID_ARGUMENT naming the value when malformed.
+absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings);
+
+}  // namespace tact::store

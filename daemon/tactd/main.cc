@@ -1,0 +1,252 @@
+// tactd: the tact daemon. Kafka pipeline + gRPC API + admin HTTP around one decision service.
+// This file only reads settings, builds objects, waits for signals and shuts down in order.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "daemon/api/throttle_service.h"
+#include "daemon/core/clock.h"
+#include "daemon/core/customer_hash.h"
+#include "daemon/core/executor.h"
+#include "daemon/decision/decision_service.h"
+#include "daemon/ops/admin_server.h"
+#include "daemon/ops/config.h"
+#include "daemon/ops/log.h"
+#include "daemon/pipeline/pipeline.h"
+#include "daemon/policy/parse.h"
+#include "daemon/store/redis_counter_store.h"
+
+extern char** environ;
+
+namespace tact {
+namespace {
+
+using ops::Log;
+using ops::LogLevel;
+
+constexpr int kExitUsage = 2;
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    const size_t eq = kv.find('=');
+    if (eq != std::string_view::npos && kv.starts_with("TACT_")) {
+      env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  return env;
+}
+
+std::string HashKey() {
+  if (const char* key = std::getenv("TACT_CUSTOMER_HASH_KEY"); key != nullptr && *key != '\0') {
+    return key;
+  }
+  Log(LogLevel::kWarning, "config.hash_key_missing",
+      {{"detail", "TACT_CUSTOMER_HASH_KEY unset: using a random key; customer hashes change on restart"}});
+  std::random_device rd;
+  std::string key(32, '\0');
+  for (char& c : key) {
+    c = static_cast<char>(rd());
+  }
+  return key;
+}
+
+bool LoadPolicies(const std::string& dir, decision::PolicyHolder& holder) {
+  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir);
+  if (!p.ok()) {
+    Log(LogLevel::kError, "policy.load_failed", {{"error", std::string(p.status().message())}});
+    return false;
+  }
+  Log(LogLevel::kInfo, "policy.loaded",
+      {{"version", p->version}, {"digest", p->digest}, {"rules", absl::StrCat(p->rules.size())}});
+  holder.Set(std::make_shared<const policy::Policy>(*std::move(p)));
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  // Signals are handled by sigwait on the main thread: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CLI::App app{"tactd: decides whether each proactive message goes out now, later or never"};
+  std::string config_file;
+  bool print_config = false;
+  app.add_option("--config", config_file, "YAML config file (every key can also be a flag or TACT_* variable)");
+  app.add_flag("--print-config", print_config, "Print the effective configuration and exit");
+  std::map<std::string, std::string> flag_values;
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    app.add_option(k.flag, flag_values[k.path], absl::StrCat(k.help, " [", k.path, ", ", k.env, "]"));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  ops::Config config;
+  if (!config_file.empty()) {
+    std::ifstream in(config_file);
+    if (!in) {
+      std::fprintf(stderr, "tactd: %s: cannot read config file\n", config_file.c_str());
+      return kExitUsage;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    if (absl::Status s = ops::ApplyConfigFile(config_file, text.str(), config); !s.ok()) {
+      std::fprintf(stderr, "tactd: %s\n", std::string(s.message()).c_str());
+      return kExitUsage;
+    }
+  }
+  if (absl::Status s = ops::ApplyEnvironment(Environment(), config); !s.ok()) {
+    std::fprintf(stderr, "tactd: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (app.count(k.flag) == 0) continue;
+    if (absl::Status s = k.set(config, flag_values[k.path]); !s.ok()) {
+      std::fprintf(stderr, "tactd: %s: %s\n", k.flag.c_str(), std::string(s.message()).c_str());
+      return kExitUsage;
+    }
+  }
+  if (absl::Status s = ops::Validate(config); !s.ok()) {
+    std::fprintf(stderr, "tactd: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  if (print_config) {
+    std::fputs(ops::FormatConfig(config).c_str(), stdout);
+    return 0;
+  }
+  ops::LogLevel level;
+  ops::ParseLogLevel(config.log_level, &level);
+  ops::SetLogLevel(level);
+
+  SystemClock clock;
+  decision::PolicyHolder policies;
+  if (!LoadPolicies(config.policies, policies)) {
+    return kExitUsage;
+  }
+  store::RedisSettings redis;
+  if (absl::Status s = store::ParseRedisAddress(config.redis, &redis); !s.ok()) {
+    std::fprintf(stderr, "tactd: --redis: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  redis.pool_size = config.redis_pool_size;
+  redis.seen_ttl = *policy::ParseDuration(config.seen_ttl);
+  store::RedisCounterStore store(redis, clock);
+  const CustomerHasher hasher(HashKey());
+  decision::DecisionService decider(policies, store, clock, hasher,
+                                    {.store_deadline = absl::Milliseconds(config.store_deadline_ms)});
+
+  // gRPC: Throttle + health + reflection.
+  Executor executor(config.grpc_workers, /*max_queue=*/4096);
+  api::ThrottleService throttle(decider, executor);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(&throttle);
+  builder.SetMaxReceiveMessageSize(1 << 20);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || grpc_port == 0) {
+    Log(LogLevel::kError, "grpc.listen_failed", {{"address", config.grpc_listen}});
+    return 1;
+  }
+  Log(LogLevel::kInfo, "grpc.listening", {{"address", config.grpc_listen}, {"port", absl::StrCat(grpc_port)}});
+
+  absl::StatusOr<std::unique_ptr<pipeline::Pipeline>> pipe =
+      pipeline::Pipeline::Create({.brokers = config.kafka_brokers,
+                                  .group_id = config.kafka_group_id,
+                                  .session_timeout_ms = config.kafka_session_timeout_ms,
+                                  .topics = {.outbound = config.topic_outbound,
+                                             .released = config.topic_released,
+                                             .deferred = config.topic_deferred,
+                                             .suppressed = config.topic_suppressed,
+                                             .decisions = config.topic_decisions,
+                                             .dlq = config.topic_dlq}},
+                                 decider);
+  if (!pipe.ok()) {
+    Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(pipe.status().message())}});
+    return 1;
+  }
+  std::thread pipeline_thread([&] { (*pipe)->Run(); });
+
+  // Readiness: a policy is loaded and Redis answers. Pushed to gRPC health, served on /readyz.
+  std::atomic<bool> redis_ok{false};
+  auto readiness = [&] {
+    const bool policy_ok = policies.Get() != nullptr;
+    return ops::Readiness{policy_ok && redis_ok.load(),
+                          absl::StrCat("{\"policy\":", policy_ok ? "true" : "false",
+                                       ",\"redis\":", redis_ok.load() ? "true" : "false",
+                                       ",\"kafka_assigned\":", (*pipe)->HasAssignment() ? "true" : "false", "}")};
+  };
+  ops::AdminServer admin(readiness);
+  if (absl::Status s = admin.Start(config.admin_listen); !s.ok()) {
+    Log(LogLevel::kError, "admin.listen_failed", {{"error", std::string(s.message())}});
+    (*pipe)->RequestStop();
+    pipeline_thread.join();
+    return 1;
+  }
+  Log(LogLevel::kInfo, "admin.listening", {{"address", config.admin_listen}, {"port", absl::StrCat(admin.port())}});
+
+  absl::Notification stopping;
+  std::thread health_thread([&] {
+    bool last = false;
+    bool first = true;
+    do {
+      redis_ok.store(store.Healthy());
+      const bool ready = readiness().ready;
+      if (first || ready != last) {
+        server->GetHealthCheckService()->SetServingStatus(ready);
+        server->GetHealthCheckService()->SetServingStatus("tact.v1.Throttle", ready);
+        Log(ready ? LogLevel::kInfo : LogLevel::kWarning, ready ? "health.serving" : "health.not_serving");
+        last = ready;
+        first = false;
+      }
+    } while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1)));
+  });
+
+  Log(LogLevel::kInfo, "tactd.started");
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      Log(LogLevel::kInfo, "policy.reload_requested");
+      LoadPolicies(config.policies, policies);  // an invalid set keeps the last good one
+      continue;
+    }
+    break;
+  }
+
+  // SIGTERM/SIGINT: stop fetching and drain the pipeline, then stop serving.
+  Log(LogLevel::kInfo, "tactd.stopping");
+  stopping.Notify();
+  health_thread.join();
+  server->GetHealthCheckService()->SetServingStatus(false);
+  (*pipe)->RequestStop();
+  pipeline_thread.join();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  admin.Stop();
+  pipe->reset();
+  Log(LogLevel::kInfo, "tactd.stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace tact
+
+int main(int argc, char** argv) { return tact::Main(argc, argv); }

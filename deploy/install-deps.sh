@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package tact needs to build, test and run its local stack.
+# Idempotent: when everything is present it only runs dpkg-query and exits (well under a second).
+# Called by the README commands, by .ci/run (through the test command) and by deploy/Dockerfile.
+#
+#   deploy/install-deps.sh            build + test + local-stack packages
+#   deploy/install-deps.sh --runtime  only what the tactd binaries need at run time (container runtime stage)
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libgrpc-dev
+  librdkafka-dev libhiredis-dev libabsl-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libssl-dev redis-server redis-tools kcat tzdata openssl
+  python3 curl
+)
+runtime_pkgs=(
+  libprotobuf32 libgrpc++1.51 libgrpc29 librdkafka1 librdkafka++1 libhiredis0.14
+  libyaml-cpp0.7 libspdlog1.10 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
+  tzdata ca-certificates tini
+)
+
+pkgs=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--runtime" ]]; then pkgs=("${runtime_pkgs[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# redis-server's package starts a system service on :6379; tact never uses it (tests start their own).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+  "${sudo[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi

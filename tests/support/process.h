@@ -1,0 +1,52 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace tact::testing {
+
+// A child process started by a test. Its stdout and stderr go to `log_path`. The destructor kills it
+// (SIGKILL) if it is still running, so every process a test starts is stopped, also on failure.
+class Subprocess {
+ public:
+  Subprocess(std::vector<std::string> argv, std::string log_path, std::vector<std::string> extra_env = {});
+  ~Subprocess();
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  bool Running();
+  void Signal(int sig);
+  // Waits up to `timeout` for exit; returns the exit code (128+signal when killed), nullopt on timeout.
+  std::optional<int> Wait(absl::Duration timeout);
+  pid_t pid() const { return pid_; }
+  const std::string& log_path() const { return log_path_; }
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+  std::string log_path_;
+};
+
+// A loopback TCP port that was free a moment ago.
+int FreePort();
+
+// A fresh temporary directory, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFile(const std::string& path);
+
+}  // namespace tact::testing

@@ -1,0 +1,158 @@
+#include "tests/support/stack.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "tests/support/wait.h"
+
+namespace tact::testing {
+namespace {
+
+std::unique_ptr<RdKafka::Conf> Conf(const std::map<std::string, std::string>& kv) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  for (const auto& [k, v] : kv) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      throw std::runtime_error(k + ": " + err);
+    }
+  }
+  return conf;
+}
+
+
+}  // namespace
+
+RedisServer::RedisServer(const std::string& dir) {
+  port_ = FreePort();
+  const std::string data = dir + "/redis-" + std::to_string(port_);
+  std::filesystem::create_directories(data);
+  proc_ = std::make_unique<Subprocess>(
+      std::vector<std::string>{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", data,
+                               "--save", "", "--appendonly", "no"},
+      data + "/redis.log");
+  const std::string pidless_probe = data + "/redis.log";
+  if (!WaitFor([&] { return ReadFile(pidless_probe).find("Ready to accept connections") != std::string::npos; },
+               absl::Seconds(20), "redis-server ready")) {
+    throw std::runtime_error("redis-server did not start: " + proc_->Log());
+  }
+}
+
+DevBroker::DevBroker(const std::string& dir, int partitions) {
+  const std::string file = dir + "/bootstrap-" + std::to_string(FreePort());
+  proc_ = std::make_unique<Subprocess>(
+      std::vector<std::string>{DEVBROKER_BIN, "--partitions", std::to_string(partitions), "--bootstrap-file", file},
+      file + ".log");
+  if (!WaitFor([&] { return !ReadFile(file).empty(); }, absl::Seconds(20), "devbroker bootstrap file")) {
+    throw std::runtime_error("tact-devbroker did not start: " + proc_->Log());
+  }
+  bootstrap_ = std::string(absl::StripAsciiWhitespace(ReadFile(file)));
+}
+
+Tactd::Tactd(const std::string& dir, const std::string& brokers, const std::string& redis,
+             std::vector<std::string> extra_flags) {
+  grpc_port_ = FreePort();
+  admin_port_ = FreePort();
+  std::vector<std::string> argv{TACTD_BIN,
+                                "--policies", std::string(TACT_SOURCE_DIR) + "/policies/default",
+                                "--kafka-brokers", brokers,
+                                "--redis", redis,
+                                "--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port_),
+                                "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_),
+                                "--kafka-session-timeout-ms", "6000"};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  const std::string log = absl::StrCat(dir, "/tactd-", grpc_port_, ".log");
+  proc_ = std::make_unique<Subprocess>(std::move(argv), log,
+                                       std::vector<std::string>{"TACT_CUSTOMER_HASH_KEY=test-key-not-secret"});
+  if (!WaitFor([&] { return ReadFile(log).find("\"tactd.started\"") != std::string::npos || !proc_->Running(); },
+               absl::Seconds(20), "tactd started")) {
+    throw std::runtime_error("tactd did not start: " + proc_->Log());
+  }
+  if (!proc_->Running()) {
+    throw std::runtime_error("tactd exited: " + proc_->Log());
+  }
+}
+
+TopicReader::TopicReader(const std::string& brokers, const std::string& topic) {
+  static std::atomic<int> seq{0};
+  auto conf = Conf({{"bootstrap.servers", brokers},
+                    {"group.id", absl::StrCat("test-reader-", getpid(), "-", seq++)},
+                    {"auto.offset.reset", "earliest"},
+                    {"enable.auto.commit", "false"},
+                    {"session.timeout.ms", "6000"},
+                    {"heartbeat.interval.ms", "500"}});
+  std::string err;
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer_) {
+    throw std::runtime_error("consumer: " + err);
+  }
+  consumer_->subscribe({topic});
+  thread_ = std::thread([this] {
+    while (!stop_.load()) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(50));
+      if (m->err() != RdKafka::ERR_NO_ERROR) {
+        continue;
+      }
+      Record r;
+      if (m->key() != nullptr) {
+        r.key = *m->key();
+      }
+      r.value.assign(static_cast<const char*>(m->payload()), m->len());
+      if (const RdKafka::Headers* h = m->headers(); h != nullptr) {
+        for (const auto& hd : h->get_all()) {
+          r.headers[hd.key()] = hd.value() == nullptr ? "" : std::string(static_cast<const char*>(hd.value()), hd.value_size());
+        }
+      }
+      absl::MutexLock lock(&mu_);
+      records_.push_back(std::move(r));
+    }
+  });
+}
+
+TopicReader::~TopicReader() {
+  stop_.store(true);
+  thread_.join();
+  consumer_->close();
+}
+
+std::vector<Record> TopicReader::Records() const {
+  absl::MutexLock lock(&mu_);
+  return records_;
+}
+
+size_t TopicReader::Count() const {
+  absl::MutexLock lock(&mu_);
+  return records_.size();
+}
+
+TestProducer::TestProducer(const std::string& brokers) {
+  auto conf = Conf({{"bootstrap.servers", brokers}, {"enable.idempotence", "true"}, {"linger.ms", "0"}});
+  std::string err;
+  producer_.reset(RdKafka::Producer::create(conf.get(), err));
+  if (!producer_) {
+    throw std::runtime_error("producer: " + err);
+  }
+}
+
+void TestProducer::Send(const std::string& topic, const std::string& value, const std::string& key,
+                        const std::map<std::string, std::string>& headers) {
+  RdKafka::Headers* h = RdKafka::Headers::create();
+  for (const auto& [k, v] : headers) {
+    h->add(k, v);
+  }
+  const RdKafka::ErrorCode err = producer_->produce(
+      topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+      value.size(), key.empty() ? nullptr : key.data(), key.size(), 0, h, nullptr);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    delete h;
+    throw std::runtime_error("produce: " + RdKafka::err2str(err));
+  }
+  if (producer_->flush(10000) != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("produce: not acknowledged within 10 s");
+  }
+}
+
+}  // namespace tact::testing

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "tests/support/process.h"
+
+namespace tact::testing {
+
+// redis-server (Debian's) on a free loopback port with its own temp dir, no persistence.
+class RedisServer {
+ public:
+  explicit RedisServer(const std::string& dir);
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  Subprocess& process() { return *proc_; }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<Subprocess> proc_;
+};
+
+// tact-devbroker on loopback; the bootstrap address is read from its --bootstrap-file.
+class DevBroker {
+ public:
+  DevBroker(const std::string& dir, int partitions);
+  const std::string& bootstrap() const { return bootstrap_; }
+  Subprocess& process() { return *proc_; }
+
+ private:
+  std::unique_ptr<Subprocess> proc_;
+  std::string bootstrap_;
+};
+
+// tactd on free ports. `extra_flags` are appended to the command line.
+class Tactd {
+ public:
+  Tactd(const std::string& dir, const std::string& brokers, const std::string& redis,
+        std::vector<std::string> extra_flags = {});
+  int grpc_port() const { return grpc_port_; }
+  int admin_port() const { return admin_port_; }
+  std::string grpc_target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
+  Subprocess& process() { return *proc_; }
+
+ private:
+  int grpc_port_ = 0;
+  int admin_port_ = 0;
+  std::unique_ptr<Subprocess> proc_;
+};
+
+struct Record {
+  std::string key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+};
+
+// Reads a topic from the beginning with its own consumer group, in the background.
+class TopicReader {
+ public:
+  TopicReader(const std::string& brokers, const std::string& topic);
+  ~TopicReader();
+  std::vector<Record> Records() const;
+  size_t Count() const;
+
+ private:
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::atomic<bool> stop_{false};
+  mutable absl::Mutex mu_;
+  std::vector<Record> records_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+// Produces to any topic and waits for the broker's acknowledgement.
+class TestProducer {
+ public:
+  explicit TestProducer(const std::string& brokers);
+  void Send(const std::string& topic, const std::string& value, const std::string& key = "",
+            const std::map<std::string, std::string>& headers = {});
+
+ private:
+  std::unique_ptr<RdKafka::Producer> producer_;
+};
+
+}  // namespace tact::testing
