@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null  # -O2, same tree as the tests
 cmake --build build -- -j"$(nproc)" >/dev/null
 shopt -s nullglob
 for src in bench/*_bench.cc; do
