@@ -48,8 +48,6 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
   return d;
 }
 
-bool FailsOpen(MessageClass c) { return c == v1::TRANSACTIONAL; }
-
 }  // namespace
 
 std::string_view DecisionName(v1::DecisionKind kind) {
@@ -89,7 +87,7 @@ absl::StatusOr<Decided> DecisionService::Decide(const Event& event, const Decide
                                      .marker = EncodeMarker({pol->version, pol->digest, plan})};
     absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve({&check, 1}, deadline);
     if (!results.ok()) {
-      if (!FailsOpen(event.message_class)) {
+      if (!options_.fail_open_classes.contains(event.message_class)) {
         return results.status();
       }
       out.decision.set_decision(v1::RELEASE);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,12 +27,15 @@ struct Decided {
 
 struct DecisionServiceOptions {
   absl::Duration store_deadline = absl::Milliseconds(250);
+  // Classes released (marked degraded) when the store is unreachable; every other class fails closed
+  // (UNAVAILABLE on gRPC, held and retried on the Kafka path).
+  std::set<MessageClass> fail_open_classes = {v1::TRANSACTIONAL};
 };
 
 // The one decision path shared by the Kafka pipeline and the gRPC API: evaluate the policy (pure), apply the
 // plan in the store (atomic, idempotent), build the decision and its audit record.
 // Errors: FAILED_PRECONDITION without a policy; UNAVAILABLE / DEADLINE_EXCEEDED when the store failed and the
-// class fails closed (everything but TRANSACTIONAL, which is released and marked degraded).
+// class fails closed (by default everything but TRANSACTIONAL, which is released and marked degraded).
 // Thread-safety: any thread.
 class DecisionService {
  public:

@@ -11,16 +11,18 @@
 //     committed offsets.
 //   - Brokers bind 127.0.0.1 on ephemeral ports (librdkafka 2.0.2 cannot pick
 //     the port), so always read the address from stdout or --bootstrap-file.
-//   - The mock cluster cannot disable topic auto-creation: a Metadata request
-//     that allows it (e.g. any producer) creates unknown topics with 4
-//     partitions. Create topics you rely on up front with --topic.
-//   - Replication factor is 1; no transactions-grade or security features.
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
+//   - Topic auto-creation cannot be disabled: any Metadata request naming an
+//     unknown topic (producer, consumer, even `kcat -L -t x`) creates it with 4
+//     partitions, ignoring --partitions. Pre-create what you rely on (--topic).
+//   - Consumer groups: a join waits 3 s (initial rebalance delay); rejoining a
+//     group whose last member just left waits session.timeout.ms - 1 s, so
+//     test consumers should use session.timeout.ms ~4000-6000 (must be > 3000).
+//   - No security (plaintext only); replicas always span min(3, --brokers).
+//   - Shutdown can take ~1 s (librdkafka joins the mock's internal threads).
 #include <signal.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,14 +30,19 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>  // Needs rdkafka.h first.
 
 namespace {
 
 constexpr const char* kLogPrefix = "tact-devbroker: ";
 constexpr const char* kTactTopics[] = {
-    "tact.outbound", "tact.released", "tact.deferred", "tact.suppressed",
-    "tact.decisions", "tact.dlq",     "tact.signals",  "tact.campaign-notices",
+    "tact.outbound",  "tact.released", "tact.deferred", "tact.suppressed",
+    "tact.decisions", "tact.dlq",      "tact.signals",  "tact.campaign-notices",
 };
 
 struct KafkaDeleter {
@@ -123,6 +130,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> topics(std::begin(kTactTopics), std::end(kTactTopics));
   topics.insert(topics.end(), extra_topics.begin(), extra_topics.end());
   for (const std::string& topic : topics) {
+    // Each mock call is an op to the mock thread; issuing the next one right
+    // after the reply can lose its wakeup (2.0.2) and stall ~1 s per topic.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
     rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster.get(), topic.c_str(), partitions, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::fprintf(stderr, "%scannot create topic %s: %s\n", kLogPrefix, topic.c_str(), rd_kafka_err2str(err));

@@ -5,6 +5,8 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "daemon/ops/log.h"
 #include "daemon/policy/parse.h"
 
@@ -84,6 +86,16 @@ std::vector<ConfigKey> BuildKeys() {
     c.seen_ttl = v;
     return absl::OkStatus();
   };
+  keys.push_back(StringKey("redis.fail_open_classes", "--redis-fail-open-classes",
+                           "Message classes released (marked degraded) while Redis is unreachable; the others "
+                           "fail closed. Comma-separated, or NONE",
+                           &Config::fail_open_classes));
+  keys.back().set = [](Config& c, const std::string& v) {
+    absl::StatusOr<std::set<MessageClass>> classes = ParseClassList(v);
+    if (!classes.ok()) return classes.status();
+    c.fail_open_classes = v;
+    return absl::OkStatus();
+  };
   str("grpc.listen", "gRPC listen address", &Config::grpc_listen);
   num("grpc.workers", "Threads doing store work for gRPC calls", &Config::grpc_workers, 1, 256);
   str("admin.listen", "Admin HTTP listen address (/healthz, /readyz)", &Config::admin_listen);
@@ -131,6 +143,23 @@ absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::
 }
 
 }  // namespace
+
+absl::StatusOr<std::set<MessageClass>> ParseClassList(const std::string& text) {
+  std::set<MessageClass> out;
+  if (text == "NONE") {
+    return out;
+  }
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    const std::string name(absl::StripAsciiWhitespace(part));
+    MessageClass c;
+    if (!v1::MessageClass_Parse(name, &c) || c == v1::MESSAGE_CLASS_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown message class '", name, "' (expected TRANSACTIONAL, SERVICE, PROACTIVE_SERVICE, PROMOTION or NONE)"));
+    }
+    out.insert(c);
+  }
+  return out;
+}
 
 const std::vector<ConfigKey>& ConfigKeys() {
   static const std::vector<ConfigKey> keys = BuildKeys();

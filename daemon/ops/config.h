@@ -2,11 +2,14 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "daemon/core/event.h"
 #include "absl/time/time.h"
 
 namespace tact::ops {
@@ -28,6 +31,7 @@ struct Config {
   int redis_pool_size = 4;
   int store_deadline_ms = 250;
   std::string seen_ttl = "72h";
+  std::string fail_open_classes = "TRANSACTIONAL";  // comma-separated message classes
   std::string grpc_listen = "127.0.0.1:50051";
   int grpc_workers = 4;
   std::string admin_listen = "127.0.0.1:9464";
@@ -52,6 +56,8 @@ absl::Status ApplyConfigFile(const std::string& path, const std::string& text, C
 absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config);
 // Cross-field checks after all sources are applied.
 absl::Status Validate(const Config& config);
+// "TRANSACTIONAL,SERVICE" → classes; "NONE" → none.
+absl::StatusOr<std::set<MessageClass>> ParseClassList(const std::string& text);
 // The effective configuration as YAML-ish "path: value" lines, for --print-config.
 std::string FormatConfig(const Config& config);
 

@@ -169,6 +169,8 @@ absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget)
     status = absl::ResourceExhaustedError("redis: cannot allocate context");
   } else if (c->err != 0) {
     status = IoError(c.get(), "connect");
+  } else if (redisSetTimeout(c.get(), tv) != REDIS_OK) {  // bounds SCRIPT LOAD as well
+    status = IoError(c.get(), "set timeout");
   } else if (redisEnableKeepAlive(c.get()) != REDIS_OK) {
     status = IoError(c.get(), "keepalive");
   } else {
@@ -275,7 +277,12 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
   if (!conn.ok()) {
     return conn.status();
   }
-  const timeval tv = absl::ToTimeval(budget);
+  const absl::Duration remaining = deadline - clock_.Now();
+  if (remaining <= absl::ZeroDuration()) {
+    Return(*std::move(conn));
+    return absl::DeadlineExceededError("deadline passed while connecting to the store");
+  }
+  const timeval tv = absl::ToTimeval(remaining);
   if (redisSetTimeout(conn->get(), tv) != REDIS_OK) {
     return IoError(conn->get(), "set timeout");
   }

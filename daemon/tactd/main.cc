@@ -149,7 +149,8 @@ int Main(int argc, char** argv) {
   store::RedisCounterStore store(redis, clock);
   const CustomerHasher hasher(HashKey());
   decision::DecisionService decider(policies, store, clock, hasher,
-                                    {.store_deadline = absl::Milliseconds(config.store_deadline_ms)});
+                                    {.store_deadline = absl::Milliseconds(config.store_deadline_ms),
+                                     .fail_open_classes = *ops::ParseClassList(config.fail_open_classes)});
 
   // gRPC: Throttle + health + reflection.
   Executor executor(config.grpc_workers, /*max_queue=*/4096);

@@ -26,16 +26,17 @@ std::unique_ptr<RdKafka::Conf> Conf(const std::map<std::string, std::string>& kv
 
 }  // namespace
 
-RedisServer::RedisServer(const std::string& dir) {
-  port_ = FreePort();
+RedisServer::RedisServer(const std::string& dir, int port) {
+  port_ = port != 0 ? port : FreePort();
   const std::string data = dir + "/redis-" + std::to_string(port_);
   std::filesystem::create_directories(data);
   proc_ = std::make_unique<Subprocess>(
       std::vector<std::string>{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", data,
                                "--save", "", "--appendonly", "no"},
       data + "/redis.log");
-  const std::string pidless_probe = data + "/redis.log";
-  if (!WaitFor([&] { return ReadFile(pidless_probe).find("Ready to accept connections") != std::string::npos; },
+  const std::string log = data + "/redis.log";
+  const size_t from = ReadFile(log).size();  // a restart appends to the same log
+  if (!WaitFor([&] { return ReadFile(log).find("Ready to accept connections", from) != std::string::npos; },
                absl::Seconds(20), "redis-server ready")) {
     throw std::runtime_error("redis-server did not start: " + proc_->Log());
   }

@@ -16,7 +16,8 @@ namespace tact::testing {
 // redis-server (Debian's) on a free loopback port with its own temp dir, no persistence.
 class RedisServer {
  public:
-  explicit RedisServer(const std::string& dir);
+  // port 0: a free one. A given port restarts a server where an earlier one ran.
+  explicit RedisServer(const std::string& dir, int port = 0);
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   Subprocess& process() { return *proc_; }
