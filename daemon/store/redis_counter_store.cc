@@ -148,7 +148,10 @@ absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings
 }
 
 RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock)
-    : settings_(std::move(settings)), clock_(clock), script_sha_(Sha1Hex(kCheckLua)) {}
+    : settings_(std::move(settings)),
+      clock_(clock),
+      script_sha_(Sha1Hex(kCheckLua)),
+      batch_sha_(Sha1Hex(kCheckBatchLua)) {}
 
 absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget) {
   {
@@ -174,7 +177,7 @@ absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget)
   } else if (redisEnableKeepAlive(c.get()) != REDIS_OK) {
     status = IoError(c.get(), "keepalive");
   } else {
-    status = LoadScript(c.get());
+    status = LoadScripts(c.get());
   }
   absl::MutexLock lock(&mu_);
   if (!status.ok()) {
@@ -194,17 +197,79 @@ void RedisCounterStore::Return(RedisContextPtr conn) {
   }
 }
 
-absl::Status RedisCounterStore::LoadScript(redisContext* c) {
-  const char* argv[] = {"SCRIPT", "LOAD", kCheckLua.data()};
-  const size_t lens[] = {6, 4, kCheckLua.size()};
-  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, 3, argv, lens)));
-  if (r == nullptr) {
-    return IoError(c, "SCRIPT LOAD");
-  }
-  if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != script_sha_) {
-    return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
+absl::Status RedisCounterStore::LoadScripts(redisContext* c) {
+  for (auto [script, sha] : {std::pair{kCheckLua, &script_sha_}, std::pair{kCheckBatchLua, &batch_sha_}}) {
+    const char* argv[] = {"SCRIPT", "LOAD", script.data()};
+    const size_t lens[] = {6, 4, script.size()};
+    RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, 3, argv, lens)));
+    if (r == nullptr) {
+      return IoError(c, "SCRIPT LOAD");
+    }
+    if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != *sha) {
+      return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
+    }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redisContext* c,
+                                                                            std::span<const CustomerCheck> checks) {
+  // Each check's EVALSHA arguments are split into its keys and its args and concatenated (check_batch.lua.in).
+  std::vector<Command> singles;
+  singles.reserve(checks.size());
+  size_t total_keys = 0;
+  for (const CustomerCheck& check : checks) {
+    singles.push_back(BuildCheck(script_sha_, check, settings_.seen_ttl));
+    total_keys += std::stoul(singles.back().args[2]);
+  }
+  Command batch;
+  batch.args = {"EVALSHA", batch_sha_, absl::StrCat(total_keys)};
+  std::vector<std::string> header{absl::StrCat(checks.size())};
+  std::vector<std::string> argv;
+  for (Command& single : singles) {
+    const size_t nk = std::stoul(single.args[2]);
+    const auto keys_begin = single.args.begin() + 3;
+    batch.args.insert(batch.args.end(), std::make_move_iterator(keys_begin),
+                      std::make_move_iterator(keys_begin + static_cast<std::ptrdiff_t>(nk)));
+    header.push_back(absl::StrCat(nk));
+    header.push_back(absl::StrCat(single.args.size() - 3 - nk));
+    argv.insert(argv.end(), std::make_move_iterator(keys_begin + static_cast<std::ptrdiff_t>(nk)),
+                std::make_move_iterator(single.args.end()));
+  }
+  batch.args.insert(batch.args.end(), header.begin(), header.end());
+  batch.args.insert(batch.args.end(), std::make_move_iterator(argv.begin()), std::make_move_iterator(argv.end()));
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    batch.AppendTo(c);
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) {
+      return IoError(c, "EVALSHA batch");
+    }
+    RedisReplyPtr r(static_cast<redisReply*>(raw));
+    if (IsNoScript(*r) && attempt == 0) {  // Redis restarted or SCRIPT FLUSH: load and send once more
+      if (absl::Status s = LoadScripts(c); !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+      return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != checks.size()) {
+      return absl::InternalError("check_batch.lua: unexpected reply shape");
+    }
+    std::vector<CheckResult> results;
+    results.reserve(checks.size());
+    for (size_t i = 0; i < r->elements; ++i) {
+      absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r->element[i]);
+      if (!parsed.ok()) {
+        return parsed.status();
+      }
+      results.push_back(*std::move(parsed));
+    }
+    return results;
+  }
+  return absl::InternalError("check_batch.lua: NOSCRIPT after SCRIPT LOAD");
 }
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisContext* c,
@@ -241,7 +306,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
     results[i] = *std::move(parsed);
   }
   if (!noscript.empty()) {  // Redis restarted or SCRIPT FLUSH: load once, re-send these
-    if (absl::Status s = LoadScript(c); !s.ok()) {
+    if (absl::Status s = LoadScripts(c); !s.ok()) {
       return s;
     }
     for (size_t i : noscript) {
@@ -286,7 +351,10 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
   if (redisSetTimeout(conn->get(), tv) != REDIS_OK) {
     return IoError(conn->get(), "set timeout");
   }
-  absl::StatusOr<std::vector<CheckResult>> results = RunChecks(conn->get(), checks);
+  absl::StatusOr<std::vector<CheckResult>> results =
+      checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript
+          ? RunBatchScript(conn->get(), checks)
+          : RunChecks(conn->get(), checks);
   if (results.ok() || !absl::IsUnavailable(results.status()) || (*conn)->err == 0) {
     Return(*std::move(conn));  // a connection that saw an I/O error is dropped (pending replies are lost)
   }

@@ -28,6 +28,11 @@ struct RedisSettings {
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration seen_ttl = kDefaultSeenTtl;
   absl::Duration max_reconnect_backoff = absl::Seconds(2);
+  // How a call with many customers goes to Redis: one EVALSHA per customer, pipelined (works on any
+  // topology where each customer's keys share a slot), or one EVALSHA of the batch script for the whole call
+  // (fewer round-trips and script invocations; single node only).
+  enum class Batching { kPipelined, kOneScript };
+  Batching batching = Batching::kOneScript;
 };
 
 // Counter store on one Redis node (or a Cluster node owning the customer's slot: every key of a script carries
@@ -44,12 +49,14 @@ class RedisCounterStore final : public CounterStore {
  private:
   absl::StatusOr<RedisContextPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
   void Return(RedisContextPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status LoadScript(redisContext* c);
+  absl::Status LoadScripts(redisContext* c);
   absl::StatusOr<std::vector<CheckResult>> RunChecks(redisContext* c, std::span<const CustomerCheck> checks);
+  absl::StatusOr<std::vector<CheckResult>> RunBatchScript(redisContext* c, std::span<const CustomerCheck> checks);
 
   const RedisSettings settings_;
   const Clock& clock_;
   const std::string script_sha_;
+  const std::string batch_sha_;
   absl::Mutex mu_;
   std::vector<RedisContextPtr> idle_ ABSL_GUARDED_BY(mu_);
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -53,10 +53,12 @@ class RedisStoreTest : public ::testing::Test {
  protected:
   RedisStoreTest() : redis_(dir_.path()), clock_(absl::FromUnixSeconds(1'800'000'000)) {}
 
-  std::unique_ptr<RedisCounterStore> MakeStore(int pool = 4) {
+  std::unique_ptr<RedisCounterStore> MakeStore(int pool = 4,
+                                               RedisSettings::Batching batching = RedisSettings::Batching::kOneScript) {
     RedisSettings s;
     s.port = redis_.port();
     s.pool_size = pool;
+    s.batching = batching;
     return std::make_unique<RedisCounterStore>(s, clock_);
   }
   absl::Time Deadline() { return clock_.Now() + absl::Seconds(5); }
@@ -135,18 +137,25 @@ TEST_F(RedisStoreTest, DryRunWritesNothing) {
   EXPECT_EQ(RedisInt(redis_.port(), {"EXISTS", "tact:{acme:c1}:r:cap", "tact:{acme:c1}:seen:dry"}), 0);
 }
 
-TEST_F(RedisStoreTest, PipelinedBatchOfCustomersIsOneCallPerCustomerInOrder) {
-  auto store = MakeStore();
-  const policy::Plan plan = CapPlan(1);
-  std::vector<CustomerCheck> batch;
-  for (int i = 0; i < 50; ++i) {
-    batch.push_back(Check(plan, absl::StrCat("b-", i), clock_.Now(), absl::StrCat("cust-", i % 25)));
-  }
-  auto r = store->CheckAndReserve(batch, Deadline());
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->size(), 50u);
-  for (int i = 0; i < 50; ++i) {
-    EXPECT_EQ((*r)[i].outcome.first_exceeded, i < 25 ? -1 : 0) << i;  // each customer's first one is released
+TEST_F(RedisStoreTest, BatchOfCustomersIsDecidedInOrderBothWays) {
+  for (auto batching : {RedisSettings::Batching::kPipelined, RedisSettings::Batching::kOneScript}) {
+    auto store = MakeStore(1, batching);
+    const policy::Plan plan = CapPlan(1);
+    const std::string prefix = batching == RedisSettings::Batching::kPipelined ? "p" : "s";
+    std::vector<CustomerCheck> batch;
+    for (int i = 0; i < 50; ++i) {
+      batch.push_back(Check(plan, absl::StrCat(prefix, "-", i), clock_.Now(), absl::StrCat(prefix, "-cust-", i % 25)));
+    }
+    batch.push_back(batch.front());  // the same event again in the same batch: the earlier decision
+    auto r = store->CheckAndReserve(batch, Deadline());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->size(), 51u);
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_EQ((*r)[i].outcome.first_exceeded, i < 25 ? -1 : 0) << prefix << i;  // each customer's first is released
+      EXPECT_FALSE((*r)[i].duplicate);
+    }
+    EXPECT_TRUE((*r)[50].duplicate);
+    EXPECT_EQ((*r)[50].marker, "m");
   }
 }
 
@@ -161,6 +170,11 @@ TEST_F(RedisStoreTest, ScriptFlushIsRecoveredThroughNoscript) {
   auto r = store->CheckAndReserve({&b, 1}, Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->front().outcome.usage[0].used, 1);
+  RedisReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "SCRIPT FLUSH")));
+  const std::vector<CustomerCheck> two{Check(plan, "x", clock_.Now()), Check(plan, "y", clock_.Now())};
+  r = store->CheckAndReserve(two, Deadline());  // the batch script path
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[1].outcome.usage[0].used, 3);
 }
 
 TEST_F(RedisStoreTest, PausedRedisMissesTheDeadlineAsUnavailable) {
