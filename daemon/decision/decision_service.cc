@@ -64,64 +64,95 @@ DecisionService::DecisionService(const PolicyHolder& policies, store::CounterSto
                                  const CustomerHasher& hasher, DecisionServiceOptions options)
     : policies_(policies), store_(store), clock_(clock), hasher_(hasher), options_(options) {}
 
-absl::StatusOr<Decided> DecisionService::Decide(const Event& event, const DecideOptions& opts) {
+absl::StatusOr<Decided> DecisionService::Decide(const Event& event, const DecideOptions& options) {
+  const Request request{&event, options};
+  return std::move(DecideBatch({&request, 1}).front());
+}
+
+std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatch(std::span<const Request> requests) {
+  std::vector<absl::StatusOr<Decided>> out(requests.size(), absl::StatusOr<Decided>(Decided{}));
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
   if (pol == nullptr) {
-    return absl::FailedPreconditionError("no policy loaded");
+    out.assign(requests.size(), absl::FailedPreconditionError("no policy loaded"));
+    return out;
   }
   const absl::Time now = clock_.Now();
-  const policy::Plan plan = policy::Evaluate(*pol, event);
 
-  Decided out;
-  if (plan.limits.empty()) {  // nothing to count: no store round-trip, no store dependency
-    out.decision = ToProto(policy::Decide(plan, {}), pol->version, pol->digest);
-  } else {
-    const absl::Time deadline =
-        opts.deadline == absl::InfiniteFuture() ? now + options_.store_deadline : opts.deadline;
-    const store::CustomerCheck check{.tenant = event.tenant,
-                                     .customer_id = event.customer_id,
-                                     .event_id = event.event_id,
-                                     .now = now,
-                                     .plan = &plan,
-                                     .dry_run = opts.dry_run,
-                                     .marker = EncodeMarker({pol->version, pol->digest, plan})};
-    absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve({&check, 1}, deadline);
-    if (!results.ok()) {
-      if (!options_.fail_open_classes.contains(event.message_class)) {
-        return results.status();
+  // Evaluate every event (pure); only events with counters to check go to the store, in one call.
+  std::vector<policy::Plan> plans;
+  plans.reserve(requests.size());  // never reallocates: checks point into it
+  std::vector<store::CustomerCheck> checks;
+  std::vector<size_t> check_of;  // checks[i] belongs to requests[check_of[i]]
+  absl::Time deadline = absl::InfiniteFuture();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const Event& event = *requests[i].event;
+    plans.push_back(policy::Evaluate(*pol, event));
+    if (plans.back().limits.empty()) {  // nothing to count: no store round-trip, no store dependency
+      out[i]->decision = ToProto(policy::Decide(plans.back(), {}), pol->version, pol->digest);
+      continue;
+    }
+    const DecideOptions& o = requests[i].options;
+    deadline = std::min(deadline, o.deadline == absl::InfiniteFuture() ? now + options_.store_deadline : o.deadline);
+    checks.push_back(store::CustomerCheck{.tenant = event.tenant,
+                                          .customer_id = event.customer_id,
+                                          .event_id = event.event_id,
+                                          .now = now,
+                                          .plan = &plans.back(),
+                                          .dry_run = o.dry_run,
+                                          .marker = EncodeMarker({pol->version, pol->digest, plans.back()})});
+    check_of.push_back(i);
+  }
+  if (!checks.empty()) {
+    absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(checks, deadline);
+    for (size_t c = 0; c < checks.size(); ++c) {
+      const size_t i = check_of[c];
+      const Event& event = *requests[i].event;
+      if (!results.ok()) {
+        if (!options_.fail_open_classes.contains(event.message_class)) {
+          out[i] = results.status();
+          continue;
+        }
+        v1::Decision& d = out[i]->decision;
+        d.set_decision(v1::RELEASE);
+        d.set_reason(absl::StrCat("store unavailable; ", AsAbsl(ClassName(event.message_class)), " fails open"));
+        d.set_degraded(true);
+        d.set_policy_version(pol->version);
+        d.set_policy_digest(pol->digest);
+        for (const std::string& r : plans[i].matched_rules) {
+          d.add_matched_rules(r);
+        }
+      } else if (const store::CheckResult& r = (*results)[c]; r.duplicate) {
+        absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);
+        if (!earlier.ok()) {
+          out[i] = earlier.status();
+          continue;
+        }
+        out[i]->decision =
+            ToProto(policy::Decide(earlier->plan, r.outcome), earlier->policy_version, earlier->policy_digest);
+        out[i]->decision.set_duplicate(true);
+      } else {
+        out[i]->decision = ToProto(policy::Decide(plans[i], r.outcome), pol->version, pol->digest);
       }
-      out.decision.set_decision(v1::RELEASE);
-      out.decision.set_reason(absl::StrCat("store unavailable; ", AsAbsl(ClassName(event.message_class)),
-                                           " fails open"));
-      out.decision.set_degraded(true);
-      out.decision.set_policy_version(pol->version);
-      out.decision.set_policy_digest(pol->digest);
-      for (const std::string& r : plan.matched_rules) {
-        out.decision.add_matched_rules(r);
-      }
-    } else if (const store::CheckResult& r = results->front(); r.duplicate) {
-      absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);
-      if (!earlier.ok()) {
-        return earlier.status();
-      }
-      out.decision = ToProto(policy::Decide(earlier->plan, r.outcome), earlier->policy_version, earlier->policy_digest);
-      out.decision.set_duplicate(true);
-    } else {
-      out.decision = ToProto(policy::Decide(plan, r.outcome), pol->version, pol->digest);
     }
   }
 
-  v1::DecisionRecord& rec = out.record;
-  rec.set_event_id(event.event_id);
-  rec.set_tenant(event.tenant);
-  rec.set_customer_hash(hasher_.Hash(event.tenant, event.customer_id));
-  rec.set_channel(event.channel);
-  rec.set_message_class(event.message_class);
-  rec.set_campaign_id(event.campaign_id);
-  *rec.mutable_decision() = out.decision;
-  *rec.mutable_decided_at() = ToProto(now);
-  rec.set_source(opts.source);
-  rec.set_source_position(opts.source_position);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (!out[i].ok()) {
+      continue;
+    }
+    const Event& event = *requests[i].event;
+    v1::DecisionRecord& rec = out[i]->record;
+    rec.set_event_id(event.event_id);
+    rec.set_tenant(event.tenant);
+    rec.set_customer_hash(hasher_.Hash(event.tenant, event.customer_id));
+    rec.set_channel(event.channel);
+    rec.set_message_class(event.message_class);
+    rec.set_campaign_id(event.campaign_id);
+    *rec.mutable_decision() = out[i]->decision;
+    *rec.mutable_decided_at() = ToProto(now);
+    rec.set_source(requests[i].options.source);
+    rec.set_source_position(requests[i].options.source_position);
+  }
   return out;
 }
 

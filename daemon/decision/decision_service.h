@@ -1,6 +1,8 @@
 #pragma once
 
 #include <set>
+#include <span>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -43,6 +45,14 @@ class DecisionService {
                   const CustomerHasher& hasher, DecisionServiceOptions options = {});
 
   absl::StatusOr<Decided> Decide(const Event& event, const DecideOptions& options);
+
+  // Many events in one store round-trip; results follow `events` order. Events of one customer are decided
+  // in the order given. The store deadline is the earliest of the events' deadlines.
+  struct Request {
+    const Event* event = nullptr;
+    DecideOptions options;
+  };
+  std::vector<absl::StatusOr<Decided>> DecideBatch(std::span<const Request> requests);
 
   const CustomerHasher& hasher() const { return hasher_; }
 

@@ -108,6 +108,23 @@ TEST_F(DecisionServiceTest, StoreDownFailsOpenForTransactionalAndClosedForTheRes
   EXPECT_TRUE(absl::IsUnavailable(all_closed.Decide(MakeEvent("r2", v1::TRANSACTIONAL), {}).status()));
 }
 
+TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
+  const std::vector<Event> events{MakeEvent("a"), MakeEvent("r", v1::SERVICE), MakeEvent("b"), MakeEvent("c"),
+                                  MakeEvent("a")};
+  std::vector<DecisionService::Request> requests;
+  for (const Event& e : events) requests.push_back({&e, {.source = "kafka"}});
+  std::vector<absl::StatusOr<Decided>> out = service_.DecideBatch(requests);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[0]->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(out[1]->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(out[1]->decision.reason(), "no limit applies");
+  EXPECT_EQ(out[2]->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(out[3]->decision.decision(), v1::SUPPRESS);
+  EXPECT_TRUE(out[4]->decision.duplicate());
+  EXPECT_EQ(out[4]->record.event_id(), "a");
+  EXPECT_EQ(out[4]->record.source(), "kafka");
+}
+
 TEST_F(DecisionServiceTest, NoPolicyIsFailedPrecondition) {
   PolicyHolder empty;
   DecisionService service(empty, store_, clock_, hasher_);
