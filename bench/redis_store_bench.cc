@@ -1,0 +1,226 @@
+// Redis counter store throughput against redis-benchmark running the store's own script, on one redis-server
+// started here, with the same number of connections, rounds interleaved. Prints one line per figure, ratio first.
+//
+//   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3]
+//
+// store.single        one CheckAndReserve per decision           vs redis-benchmark EVALSHA unpipelined
+// store.pipelined     batch of N customers, one EVALSHA each,    vs redis-benchmark EVALSHA pipelined -P N
+//                     pipelined on one connection
+// store.batch_script  batch of N customers in ONE EVALSHA        vs redis-benchmark EVALSHA pipelined -P N
+// store.memory        Redis bytes per active customer for a default-policy-like plan (2 rolling windows +
+//                     decision markers), baseline = empty server
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/core/clock.h"
+#include "daemon/decision/marker.h"
+#include "daemon/store/check_lua.h"
+#include "daemon/store/redis_counter_store.h"
+
+extern char** environ;
+
+namespace tact::bench {
+namespace {
+
+using store::CustomerCheck;
+using store::RedisCounterStore;
+using store::RedisSettings;
+
+struct Options {
+  int connections = 4;
+  int requests = 100000;
+  int batch = 32;
+  int rounds = 3;
+};
+
+// Runs argv, returns its stdout.
+std::string Capture(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (pipe(fds) != 0) return "";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n = 0;
+  while (rc == 0 && (n = read(fds[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  if (rc == 0) waitpid(pid, nullptr, 0);
+  return out;
+}
+
+int FreePort() {
+  const std::string out = Capture({"python3", "-c",
+                                   "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); "
+                                   "print(s.getsockname()[1])"});
+  return std::atoi(out.c_str());
+}
+
+policy::Plan BenchPlan() {  // like the default policy's promotion rules: two rolling windows
+  policy::Plan plan;
+  plan.matched_rules = {"promotion-1-per-day", "promotion-3-per-week"};
+  plan.limits.push_back({.rule_id = "promotion-1-per-day", .counter = "r:promotion-1-per-day", .count = 1,
+                         .window = absl::Hours(24)});
+  plan.limits.push_back({.rule_id = "promotion-3-per-week", .counter = "r:promotion-3-per-week", .count = 3,
+                         .window = absl::Hours(24 * 7)});
+  return plan;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// redis-benchmark running check.lua via EVALSHA with random customers and event ids.
+double RawEvalsha(int port, const Options& o, int pipeline, const std::string& sha, const std::string& marker) {
+  const int64_t now_ms = absl::ToUnixMillis(SystemClock().Now());
+  const std::string out = Capture(
+      {"redis-benchmark", "-p", std::to_string(port), "-c", std::to_string(o.connections), "-n",
+       std::to_string(o.requests), "-P", std::to_string(pipeline), "-r", "100000000", "-q", "EVALSHA", sha, "3",
+       "tact:{acme:__rand_int__}:seen:e__rand_int__", "tact:{acme:__rand_int__}:r:promotion-1-per-day",
+       "tact:{acme:__rand_int__}:r:promotion-3-per-week", std::to_string(now_ms), "e__rand_int__", "259200000", "1",
+       marker, "2", "1", "86400000", "1", "1", "3", "604800000", "1", "1"});
+  std::smatch m;
+  static const std::regex kRps(R"(([0-9.]+) requests per second)");
+  return std::regex_search(out, m, kRps) ? std::stod(m[1]) : 0;
+}
+
+// Our store: `connections` threads, each deciding batches of `batch` random customers until `requests` are done.
+double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode) {
+  SystemClock clock;
+  RedisSettings s;
+  s.port = port;
+  s.pool_size = o.connections;
+  s.batching = mode;
+  RedisCounterStore store(s, clock);
+  const policy::Plan plan = BenchPlan();
+  const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), plan});
+  std::atomic<int> left{o.requests};
+  std::atomic<int> errors{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.connections; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(static_cast<uint64_t>(t) * 7919 + static_cast<uint64_t>(batch));
+      std::vector<CustomerCheck> checks(static_cast<size_t>(batch));
+      while (left.fetch_sub(batch) > 0) {
+        const absl::Time now = clock.Now();
+        for (CustomerCheck& c : checks) {
+          c = CustomerCheck{.tenant = "acme",
+                            .customer_id = absl::StrCat(rng() % 100000000),
+                            .event_id = absl::StrCat("e", rng()),
+                            .now = now,
+                            .plan = &plan,
+                            .marker = marker};
+        }
+        if (!store.CheckAndReserve(checks, now + absl::Seconds(5)).ok()) ++errors;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (errors.load() > 0) std::fprintf(stderr, "redis_store_bench: %d store errors\n", errors.load());
+  return o.requests / secs;
+}
+
+long long UsedMemory(redisContext* c) {
+  store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "INFO memory")));
+  const char* p = r ? std::strstr(r->str, "used_memory:") : nullptr;
+  return p ? std::atoll(p + std::strlen("used_memory:")) : 0;
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const int v = std::atoi(argv[i + 1]);
+    if (flag == "--connections") o.connections = v;
+    else if (flag == "--requests") o.requests = v;
+    else if (flag == "--batch") o.batch = v;
+    else if (flag == "--rounds") o.rounds = v;
+  }
+  const std::string dir = std::filesystem::temp_directory_path() / absl::StrCat("tact-bench-", getpid());
+  std::filesystem::create_directories(dir);
+  const int port = FreePort();
+  pid_t redis_pid = 0;
+  {
+    std::vector<std::string> a{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir,
+                               "--save", "", "--appendonly", "no", "--logfile", dir + "/redis.log"};
+    std::vector<char*> args;
+    for (std::string& s : a) args.push_back(s.data());
+    args.push_back(nullptr);
+    posix_spawnp(&redis_pid, args[0], nullptr, nullptr, args.data(), environ);
+  }
+  store::RedisContextPtr admin;
+  for (int i = 0; i < 200 && (admin == nullptr || admin->err != 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));  // start-up poll
+    admin.reset(redisConnect("127.0.0.1", port));
+  }
+  const std::string sha =
+      store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
+                                                                 store::kCheckLua.size())))->str;
+  const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), BenchPlan()});
+
+  std::vector<double> raw1, rawp, ours1, oursp, ourss;
+  for (int r = 0; r < o.rounds; ++r) {  // interleaved, so drift hits both sides alike
+    raw1.push_back(RawEvalsha(port, o, 1, sha, marker));
+    ours1.push_back(Ours(port, o, 1, RedisSettings::Batching::kPipelined));
+    rawp.push_back(RawEvalsha(port, o, o.batch, sha, marker));
+    oursp.push_back(Ours(port, o, o.batch, RedisSettings::Batching::kPipelined));
+    ourss.push_back(Ours(port, o, o.batch, RedisSettings::Batching::kOneScript));
+    redisCommand(admin.get(), "FLUSHALL");
+  }
+  const double r1 = Median(raw1), rp = Median(rawp), o1 = Median(ours1), op = Median(oursp), os = Median(ourss);
+  std::printf("store.single ratio=%.2f ours=%.0f/s raw_evalsha=%.0f/s connections=%d\n", o1 / r1, o1, r1,
+              o.connections);
+  std::printf("store.pipelined ratio=%.2f ours=%.0f/s raw_evalsha_pipelined=%.0f/s batch=%d connections=%d\n",
+              op / rp, op, rp, o.batch, o.connections);
+  std::printf("store.batch_script ratio=%.2f ours=%.0f/s raw_evalsha_pipelined=%.0f/s vs_unpipelined=%.2f "
+              "batch=%d connections=%d\n",
+              os / rp, os, rp, os / r1, o.batch, o.connections);
+
+  // Memory per active customer: 10,000 customers with one released promotion each.
+  redisCommand(admin.get(), "FLUSHALL");
+  const long long before = UsedMemory(admin.get());
+  Options mem = o;
+  mem.requests = 10000;
+  mem.connections = 1;
+  Ours(port, mem, 100, RedisSettings::Batching::kOneScript);
+  const long long after = UsedMemory(admin.get());
+  std::printf("store.memory bytes_per_customer=%.0f customers=10000 keys_per_customer=3 empty_server=%lld bytes\n",
+              static_cast<double>(after - before) / 10000.0, before);
+
+  kill(redis_pid, SIGTERM);
+  waitpid(redis_pid, nullptr, 0);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tact::bench
+
+int main(int argc, char** argv) { return tact::bench::Main(argc, argv); }
