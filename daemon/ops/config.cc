@@ -96,6 +96,17 @@ std::vector<ConfigKey> BuildKeys() {
     c.fail_open_classes = v;
     return absl::OkStatus();
   };
+  keys.push_back(StringKey("redis.batching", "--redis-batching",
+                           "Many customers per round-trip as one batch script (script: single Redis node) or one "
+                           "script call per customer, pipelined (pipeline: any topology)",
+                           &Config::redis_batching));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "script" && v != "pipeline") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: script, pipeline)"));
+    }
+    c.redis_batching = v;
+    return absl::OkStatus();
+  };
   str("grpc.listen", "gRPC listen address", &Config::grpc_listen);
   num("grpc.workers", "Threads doing store work for gRPC calls", &Config::grpc_workers, 1, 256);
   str("admin.listen", "Admin HTTP listen address (/healthz, /readyz)", &Config::admin_listen);

@@ -32,6 +32,7 @@ struct Config {
   int store_deadline_ms = 250;
   std::string seen_ttl = "72h";
   std::string fail_open_classes = "TRANSACTIONAL";  // comma-separated message classes
+  std::string redis_batching = "script";            // script | pipeline
   std::string grpc_listen = "127.0.0.1:50051";
   int grpc_workers = 4;
   std::string admin_listen = "127.0.0.1:9464";

@@ -146,6 +146,8 @@ int Main(int argc, char** argv) {
   }
   redis.pool_size = config.redis_pool_size;
   redis.seen_ttl = *policy::ParseDuration(config.seen_ttl);
+  redis.batching = config.redis_batching == "pipeline" ? store::RedisSettings::Batching::kPipelined
+                                                       : store::RedisSettings::Batching::kOneScript;
   store::RedisCounterStore store(redis, clock);
   const CustomerHasher hasher(HashKey());
   decision::DecisionService decider(policies, store, clock, hasher,

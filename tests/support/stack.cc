@@ -26,13 +26,13 @@ std::unique_ptr<RdKafka::Conf> Conf(const std::map<std::string, std::string>& kv
 
 }  // namespace
 
-RedisServer::RedisServer(const std::string& dir, int port) {
+RedisServer::RedisServer(const std::string& dir, int port, bool aof) {
   port_ = port != 0 ? port : FreePort();
   const std::string data = dir + "/redis-" + std::to_string(port_);
   std::filesystem::create_directories(data);
   proc_ = std::make_unique<Subprocess>(
       std::vector<std::string>{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", data,
-                               "--save", "", "--appendonly", "no"},
+                               "--save", "", "--appendonly", aof ? "yes" : "no", "--appendfsync", "always"},
       data + "/redis.log");
   const std::string log = data + "/redis.log";
   const size_t from = ReadFile(log).size();  // a restart appends to the same log

@@ -17,7 +17,8 @@ namespace tact::testing {
 class RedisServer {
  public:
   // port 0: a free one. A given port restarts a server where an earlier one ran.
-  explicit RedisServer(const std::string& dir, int port = 0);
+  // `aof`: append-only file with fsync on every write, so a kill -9 loses nothing acknowledged.
+  explicit RedisServer(const std::string& dir, int port = 0, bool aof = false);
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   Subprocess& process() { return *proc_; }
