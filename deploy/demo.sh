@@ -56,7 +56,7 @@ grpc_port=$(free_port)
 admin_port=$(free_port)
 export TACT_CUSTOMER_HASH_KEY="demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 build/tactd --policies policies/default --kafka-brokers "$brokers" --redis "127.0.0.1:$redis_port" \
-  --grpc-listen "127.0.0.1:$grpc_port" --admin-listen "127.0.0.1:$admin_port" --kafka-session-timeout-ms 6000 \
+  --grpc-listen "127.0.0.1:$grpc_port" --grpc-plaintext true --admin-listen "127.0.0.1:$admin_port" --kafka-session-timeout-ms 6000 \
   >"$work/tactd.log" 2>&1 &
 pids+=($!)
 wait_for "tactd /readyz" 30 curl -sf "http://127.0.0.1:$admin_port/readyz"

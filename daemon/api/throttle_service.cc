@@ -1,12 +1,31 @@
 #include "daemon/api/throttle_service.h"
 
-#include "absl/time/clock.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
 
 namespace tact::api {
 namespace {
 
-inline constexpr absl::Duration kDefaultCheckDeadline = absl::Milliseconds(500);
+std::string_view Metadata(grpc::CallbackServerContext* ctx, const char* key) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find(key);
+  return it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+}
+
+const char* CodeName(grpc::StatusCode c) {
+  switch (c) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    default: return "INTERNAL";
+  }
+}
 
 }  // namespace
 
@@ -27,35 +46,183 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   }
 }
 
+absl::Status CallGate::Enter(grpc::CallbackServerContext* ctx, Call& call, double cost) {
+  call.start = clock_.Monotonic();
+  if (auth_ == nullptr) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<const Client*> client = auth_->Authenticate(Metadata(ctx, "authorization"));
+  if (!client.ok()) {
+    return client.status();
+  }
+  call.authenticated = *client;
+  call.client = (*client)->name;
+  absl::Duration retry_after;
+  absl::Status admitted = auth_->Admit(**client, cost, &retry_after);
+  if (absl::IsResourceExhausted(admitted)) {
+    ctx->AddTrailingMetadata("retry-after-ms", absl::StrCat(absl::ToInt64Milliseconds(retry_after)));
+  }
+  return admitted;
+}
+
+absl::Status CallGate::CheckTenant(const Call& call, const std::string& tenant, std::string_view field) const {
+  if (call.authenticated == nullptr || call.authenticated->MayActFor(tenant)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat(AsAbsl(field), ": client '", call.client, "' may not act for tenant '", tenant, "'"));
+}
+
+void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx, const Call& call,
+                      const absl::Status& status) const {
+  const grpc::Status g = ToGrpcStatus(status);
+  const double ms = std::chrono::duration<double, std::milli>(clock_.Monotonic() - call.start).count();
+  ops::Log(ops::LogLevel::kInfo, "grpc.access",
+           {{"client", call.client}, {"method", call.method}, {"code", CodeName(g.error_code())},
+            {"latency_ms", absl::StrCat(static_cast<int64_t>(ms * 1000) / 1000.0)}});
+  reactor->Finish(g);
+}
+
+absl::StatusOr<Event> ThrottleService::Validate(const CallGate::Call& call, const v1::CheckRequest& item,
+                                                const std::string& prefix) const {
+  if (!item.has_event()) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "event: required"));
+  }
+  absl::StatusOr<Event> event = EventFromProto(item.event(), prefix + "event.");
+  if (!event.ok()) {
+    return event.status();
+  }
+  if (absl::Status s = gate_.CheckTenant(call, event->tenant, prefix + "event.tenant"); !s.ok()) {
+    return s;
+  }
+  if (event->created_at != absl::InfinitePast() &&
+      event->created_at > gate_.clock().Now() + options_.max_future_skew) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "event.created_at: more than ",
+                                                   absl::FormatDuration(options_.max_future_skew),
+                                                   " in the future"));
+  }
+  return event;
+}
+
+absl::Time ThrottleService::StoreDeadline(grpc::CallbackServerContext* ctx) const {
+  if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
+    return gate_.clock().Now() + options_.default_deadline;  // an absent deadline folds into our default
+  }
+  return absl::FromChrono(ctx->deadline());
+}
+
 grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
                                                  v1::CheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!request->has_event()) {
-    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("event: required")));
+  CallGate::Call call{.method = "Check"};
+  if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
+    gate_.Finish(reactor, ctx, call, s);
     return reactor;
   }
-  absl::StatusOr<Event> event = EventFromProto(request->event(), "event.");
+  absl::StatusOr<Event> event = Validate(call, *request, "");
   if (!event.ok()) {
-    reactor->Finish(ToGrpcStatus(event.status()));
+    gate_.Finish(reactor, ctx, call, event.status());
     return reactor;
   }
-  // The caller's deadline bounds the store call; without one, our default applies.
-  absl::Time deadline = absl::InfiniteFuture();
-  if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
-    deadline = absl::FromChrono(ctx->deadline());
-  }
+  const absl::Time deadline = StoreDeadline(ctx);
   const bool accepted = executor_.Submit(
-      [this, reactor, response, deadline, dry_run = request->dry_run(), ev = *std::move(event)] {
+      [this, reactor, ctx, response, call, deadline, dry_run = request->dry_run(), ev = *std::move(event)] {
+        // A call whose deadline passed while queued does no store work (the store checks the deadline first).
         absl::StatusOr<decision::Decided> d =
             decider_.Decide(ev, {.dry_run = dry_run, .source = "grpc", .deadline = deadline});
         if (d.ok()) {
           *response->mutable_decision() = std::move(d->decision);
         }
-        reactor->Finish(ToGrpcStatus(d.status()));
+        gate_.Finish(reactor, ctx, call, d.status());
       });
   if (!accepted) {
-    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError("server busy: decision queue full")));
+    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
   }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContext* ctx,
+                                                      const v1::CheckBatchRequest* request,
+                                                      v1::CheckBatchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  CallGate::Call call{.method = "CheckBatch"};
+  if (request->items_size() > options_.max_batch) {
+    gate_.Finish(reactor, ctx, call,
+                 absl::InvalidArgumentError(absl::StrCat("items: ", request->items_size(), " items, at most ",
+                                                         options_.max_batch, " per call")));
+    return reactor;
+  }
+  if (absl::Status s = gate_.Enter(ctx, call, std::max(1, request->items_size())); !s.ok()) {
+    gate_.Finish(reactor, ctx, call, s);
+    return reactor;
+  }
+  // Validate every item; invalid ones get their own error, the rest are decided together.
+  struct Valid {
+    int index;
+    Event event;
+    bool dry_run;
+  };
+  std::vector<Valid> valid;
+  for (int i = 0; i < request->items_size(); ++i) {
+    v1::CheckBatchResult* result = response->add_results();
+    absl::StatusOr<Event> event = Validate(call, request->items(i), absl::StrCat("items[", i, "]."));
+    if (!event.ok()) {
+      const grpc::Status g = ToGrpcStatus(event.status());
+      result->set_error_code(g.error_code());
+      result->set_error_message(g.error_message());
+      continue;
+    }
+    valid.push_back({i, *std::move(event), request->items(i).dry_run()});
+  }
+  const absl::Time deadline = StoreDeadline(ctx);
+  const bool accepted =
+      executor_.Submit([this, reactor, ctx, response, call, deadline, valid = std::move(valid)] {
+        std::vector<decision::DecisionService::Request> requests;
+        requests.reserve(valid.size());
+        for (const Valid& v : valid) {
+          requests.push_back({&v.event, {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline}});
+        }
+        std::vector<absl::StatusOr<decision::Decided>> decided = decider_.DecideBatch(requests);
+        for (size_t k = 0; k < valid.size(); ++k) {
+          v1::CheckBatchResult* result = response->mutable_results(valid[k].index);
+          if (decided[k].ok()) {
+            *result->mutable_decision() = std::move(decided[k]->decision);
+          } else {
+            const grpc::Status g = ToGrpcStatus(decided[k].status());
+            result->set_error_code(g.error_code());
+            result->set_error_message(g.error_message());
+          }
+        }
+        gate_.Finish(reactor, ctx, call, absl::OkStatus());
+      });
+  if (!accepted) {
+    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PoliciesService::GetPolicy(grpc::CallbackServerContext* ctx, const v1::GetPolicyRequest*,
+                                                     v1::PolicyInfo* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  CallGate::Call call{.method = "GetPolicy"};
+  if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
+    gate_.Finish(reactor, ctx, call, s);
+    return reactor;
+  }
+  const std::shared_ptr<const policy::Policy> p = policies_.Get();
+  if (p == nullptr) {
+    gate_.Finish(reactor, ctx, call, absl::FailedPreconditionError("no policy loaded"));
+    return reactor;
+  }
+  response->set_version(p->version);
+  response->set_digest(p->digest);
+  for (const policy::Rule& r : p->rules) {
+    response->add_rule_ids(r.id);
+  }
+  if (last_error_) {
+    response->set_last_reload_error(last_error_());
+  }
+  gate_.Finish(reactor, ctx, call, absl::OkStatus());
   return reactor;
 }
 

@@ -2,24 +2,87 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <string>
+
+#include "daemon/api/auth.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/executor.h"
 #include "daemon/decision/decision_service.h"
+#include "tact/v1/policies.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
 
 namespace tact::api {
+
+struct ApiOptions {
+  int max_batch = 500;                                          // CheckBatch items
+  absl::Duration max_future_skew = absl::Hours(24);             // created_at further ahead is rejected
+  absl::Duration default_deadline = absl::Milliseconds(500);    // when the caller sets none
+};
+
+// What every call goes through before its handler: authentication (when clients are configured), the
+// per-client quota, and the access log line at the end. Thread-safety: any thread.
+class CallGate {
+ public:
+  // `auth` may be null: no clients configured, every caller is "anonymous" with access to every tenant.
+  CallGate(Authenticator* auth, const Clock& clock) : auth_(auth), clock_(clock) {}
+
+  struct Call {
+    const char* method = "";
+    std::string client = "anonymous";
+    const Client* authenticated = nullptr;  // null when auth is off
+    std::chrono::steady_clock::time_point start;
+  };
+  // UNAUTHENTICATED / RESOURCE_EXHAUSTED; `cost` is the quota taken (items of a batch).
+  absl::Status Enter(grpc::CallbackServerContext* ctx, Call& call, double cost = 1);
+  // PERMISSION_DENIED when the caller may not act for `tenant`. `field` names where the tenant came from.
+  absl::Status CheckTenant(const Call& call, const std::string& tenant, std::string_view field) const;
+  // Finishes the call and writes its access log line (client, method, code, latency; never customer data).
+  void Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx, const Call& call,
+              const absl::Status& status) const;
+  const Clock& clock() const { return clock_; }
+
+ private:
+  Authenticator* auth_;
+  const Clock& clock_;
+};
 
 // tact.v1.Throttle over gRPC's callback API. A shell: validate into core types (errors name the field), hand
 // the store work to the executor, finish from the executor thread. Thread-safety: gRPC threads.
 class ThrottleService final : public v1::Throttle::CallbackService {
  public:
-  ThrottleService(decision::DecisionService& decider, Executor& executor) : decider_(decider), executor_(executor) {}
+  ThrottleService(decision::DecisionService& decider, Executor& executor, CallGate& gate, ApiOptions options)
+      : decider_(decider), executor_(executor), gate_(gate), options_(options) {}
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
                                   v1::CheckResponse* response) override;
+  grpc::ServerUnaryReactor* CheckBatch(grpc::CallbackServerContext* ctx, const v1::CheckBatchRequest* request,
+                                       v1::CheckBatchResponse* response) override;
 
  private:
+  absl::StatusOr<Event> Validate(const CallGate::Call& call, const v1::CheckRequest& item,
+                                 const std::string& prefix) const;
+  absl::Time StoreDeadline(grpc::CallbackServerContext* ctx) const;
+
   decision::DecisionService& decider_;
   Executor& executor_;
+  CallGate& gate_;
+  const ApiOptions options_;
+};
+
+// tact.v1.Policies: the active policy version and digest, and the last reload error.
+class PoliciesService final : public v1::Policies::CallbackService {
+ public:
+  using LastErrorFn = std::function<std::string()>;
+  PoliciesService(const decision::PolicyHolder& policies, CallGate& gate, LastErrorFn last_error)
+      : policies_(policies), gate_(gate), last_error_(std::move(last_error)) {}
+  grpc::ServerUnaryReactor* GetPolicy(grpc::CallbackServerContext* ctx, const v1::GetPolicyRequest* request,
+                                      v1::PolicyInfo* response) override;
+
+ private:
+  const decision::PolicyHolder& policies_;
+  CallGate& gate_;
+  LastErrorFn last_error_;
 };
 
 // The one mapping from absl::Status to gRPC status. Server-side codes never forward internal messages.

@@ -109,6 +109,24 @@ std::vector<ConfigKey> BuildKeys() {
   };
   str("grpc.listen", "gRPC listen address", &Config::grpc_listen);
   num("grpc.workers", "Threads doing store work for gRPC calls", &Config::grpc_workers, 1, 256);
+  keys.push_back(StringKey("grpc.plaintext", "--grpc-plaintext",
+                           "true: serve gRPC without TLS (local use only); otherwise grpc.tls_cert/key are required",
+                           &Config::grpc_plaintext));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "true" && v != "false") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
+    }
+    c.grpc_plaintext = v;
+    return absl::OkStatus();
+  };
+  str("grpc.tls_cert", "PEM server certificate chain (reloaded on change)", &Config::grpc_tls_cert);
+  str("grpc.tls_key", "PEM server private key", &Config::grpc_tls_key);
+  str("grpc.tls_client_ca", "PEM CA bundle; when set clients must present a certificate signed by it (mTLS)",
+      &Config::grpc_tls_client_ca);
+  str("grpc.clients_file", "YAML file of API clients (hashed bearer tokens, tenants, quotas)",
+      &Config::grpc_clients_file);
+  num("grpc.max_batch", "Most items in one CheckBatch call", &Config::grpc_max_batch, 1, 10000);
+  num("grpc.max_message_bytes", "Largest request accepted", &Config::grpc_max_message_bytes, 1024, 64 << 20);
   str("admin.listen", "Admin HTTP listen address (/healthz, /readyz)", &Config::admin_listen);
   keys.push_back(StringKey("log.level", "--log-level", "debug, info, warn or error", &Config::log_level));
   keys.back().set = [](Config& c, const std::string& v) {
@@ -208,6 +226,21 @@ absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Con
 absl::Status Validate(const Config& config) {
   if (config.grpc_listen == config.admin_listen) {
     return absl::InvalidArgumentError("grpc.listen and admin.listen must differ");
+  }
+  const bool tls = !config.grpc_tls_cert.empty() || !config.grpc_tls_key.empty();
+  if (tls && (config.grpc_tls_cert.empty() || config.grpc_tls_key.empty())) {
+    return absl::InvalidArgumentError("grpc.tls_cert and grpc.tls_key must be given together");
+  }
+  if (!tls && config.grpc_plaintext != "true") {
+    return absl::InvalidArgumentError(
+        "grpc: no TLS certificate configured; set grpc.tls_cert and grpc.tls_key, or grpc.plaintext=true "
+        "(--grpc-plaintext true) for local use");
+  }
+  if (tls && config.grpc_plaintext == "true") {
+    return absl::InvalidArgumentError("grpc.plaintext=true conflicts with grpc.tls_cert/grpc.tls_key");
+  }
+  if (!config.grpc_tls_client_ca.empty() && !tls) {
+    return absl::InvalidArgumentError("grpc.tls_client_ca needs grpc.tls_cert and grpc.tls_key");
   }
   return absl::OkStatus();
 }

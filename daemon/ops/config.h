@@ -35,6 +35,13 @@ struct Config {
   std::string redis_batching = "script";            // script | pipeline
   std::string grpc_listen = "127.0.0.1:50051";
   int grpc_workers = 4;
+  std::string grpc_plaintext = "false";  // true only for local use: no TLS
+  std::string grpc_tls_cert;             // PEM server certificate chain (reloaded when the file changes)
+  std::string grpc_tls_key;              // PEM private key
+  std::string grpc_tls_client_ca;        // PEM CA bundle: when set, clients must present a certificate (mTLS)
+  std::string grpc_clients_file;         // bearer-token clients (api/auth.h); empty = no authentication
+  int grpc_max_batch = 500;
+  int grpc_max_message_bytes = 1 << 20;
   std::string admin_listen = "127.0.0.1:9464";
   std::string log_level = "info";
 };

@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "daemon/api/auth.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
@@ -154,16 +157,55 @@ int Main(int argc, char** argv) {
                                     {.store_deadline = absl::Milliseconds(config.store_deadline_ms),
                                      .fail_open_classes = *ops::ParseClassList(config.fail_open_classes)});
 
-  // gRPC: Throttle + health + reflection.
+  // gRPC: Throttle + Policies + health + reflection, behind TLS (or explicit plaintext) and bearer tokens.
+  std::unique_ptr<api::Authenticator> authenticator;
+  if (!config.grpc_clients_file.empty()) {
+    std::ifstream in(config.grpc_clients_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<std::vector<api::Client>> clients =
+        in ? api::ParseClients(config.grpc_clients_file, text.str())
+           : absl::StatusOr<std::vector<api::Client>>(
+                 absl::NotFoundError(absl::StrCat(config.grpc_clients_file, ": cannot read")));
+    if (!clients.ok()) {
+      std::fprintf(stderr, "tactd: grpc.clients_file: %s\n", std::string(clients.status().message()).c_str());
+      return kExitUsage;
+    }
+    Log(LogLevel::kInfo, "grpc.clients_loaded", {{"clients", absl::StrCat(clients->size())}});
+    authenticator = std::make_unique<api::Authenticator>(*std::move(clients), clock);
+  } else {
+    Log(LogLevel::kWarning, "grpc.no_authentication", {{"detail", "grpc.clients_file unset: every caller may act for every tenant"}});
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (config.grpc_plaintext == "true") {
+    Log(LogLevel::kWarning, "grpc.plaintext", {{"detail", "gRPC without TLS: for local use only"}});
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    // Certificates are re-read when the files change (e.g. a rotated Kubernetes Secret).
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        config.grpc_tls_key, config.grpc_tls_cert, config.grpc_tls_client_ca, /*refresh_interval_sec=*/60);
+    grpc::experimental::TlsServerCredentialsOptions tls(provider);
+    tls.watch_identity_key_cert_pairs();
+    if (!config.grpc_tls_client_ca.empty()) {
+      tls.watch_root_certs();
+      tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else {
+      tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    }
+    credentials = grpc::experimental::TlsServerCredentials(tls);
+  }
+  api::CallGate gate(authenticator.get(), clock);
   Executor executor(config.grpc_workers, /*max_queue=*/4096);
-  api::ThrottleService throttle(decider, executor);
+  api::ThrottleService throttle(decider, executor, gate, {.max_batch = config.grpc_max_batch});
+  api::PoliciesService policies_service(policies, gate, [] { return std::string(); });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port);
   builder.RegisterService(&throttle);
-  builder.SetMaxReceiveMessageSize(1 << 20);
+  builder.RegisterService(&policies_service);
+  builder.SetMaxReceiveMessageSize(config.grpc_max_message_bytes);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
     Log(LogLevel::kError, "grpc.listen_failed", {{"address", config.grpc_listen}});

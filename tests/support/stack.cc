@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
@@ -64,6 +65,9 @@ Tactd::Tactd(const std::string& dir, const std::string& brokers, const std::stri
                                 "--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port_),
                                 "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_),
                                 "--kafka-session-timeout-ms", "6000"};
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--grpc-tls-cert") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--grpc-plaintext", "true"});
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   const std::string log = absl::StrCat(dir, "/tactd-", grpc_port_, ".log");
   proc_ = std::make_unique<Subprocess>(std::move(argv), log,

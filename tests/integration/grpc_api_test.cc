@@ -1,0 +1,298 @@
+// The gRPC surface over a real port: authentication, tenant isolation, quotas, validation, limits, deadlines,
+// batches, and TLS / mutual TLS with certificates made by openssl in the test.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/core/sha256.h"
+#include "tact/v1/policies.grpc.pb.h"
+#include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/stack.h"
+#include "tests/support/wait.h"
+
+namespace tact {
+namespace {
+
+using testing::DevBroker;
+using testing::RedisServer;
+using testing::Tactd;
+using testing::TempDir;
+
+constexpr char kTokenA[] = "token-for-crm-a";  // test credentials, not secrets
+constexpr char kTokenB[] = "token-for-crm-b";
+
+void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+v1::CheckRequest Request(const std::string& id, const std::string& tenant, const std::string& customer = "c1") {
+  v1::CheckRequest req;
+  v1::OutboundEvent* ev = req.mutable_event();
+  ev->set_event_id(id);
+  ev->set_tenant(tenant);
+  ev->set_customer_id(customer);
+  ev->set_channel(v1::EMAIL);
+  ev->set_message_class(v1::PROACTIVE_SERVICE);
+  return req;
+}
+
+class GrpcApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    const std::string clients = dir_->path() + "/clients.yaml";
+    WriteFile(clients, absl::StrCat("clients:\n"
+                                    "  - name: crm-a\n"
+                                    "    token_sha256: ", Sha256Hex(kTokenA), "\n"
+                                    "    tenants: [acme]\n"
+                                    "    rate_per_second: 1000\n"
+                                    "    burst: 1000\n"
+                                    "  - name: crm-b\n"
+                                    "    token_sha256: ", Sha256Hex(kTokenB), "\n"
+                                    "    tenants: [beta]\n"
+                                    "    rate_per_second: 0.5\n"
+                                    "    burst: 3\n"));
+    redis_ = new RedisServer(dir_->path());
+    broker_ = new DevBroker(dir_->path(), 1);
+    tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(),
+                       {"--grpc-clients-file", clients, "--grpc-max-message-bytes", "16384", "--grpc-max-batch", "10"});
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
+  }
+  static void TearDownTestSuite() {
+    delete channel_;
+    delete tactd_;
+    delete broker_;
+    delete redis_;
+    delete dir_;
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << tactd_->process().Log();
+  }
+
+  static grpc::Status Check(const v1::CheckRequest& req, const std::string& token, v1::CheckResponse* resp,
+                            std::chrono::milliseconds deadline = std::chrono::seconds(5),
+                            std::string* retry_after_ms = nullptr) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    auto stub = v1::Throttle::NewStub(*channel_);
+    grpc::Status s = stub->Check(&ctx, req, resp);
+    if (retry_after_ms != nullptr) {  // copy out: the metadata lives in `ctx`
+      const auto& trailers = ctx.GetServerTrailingMetadata();
+      auto it = trailers.find("retry-after-ms");
+      *retry_after_ms = it == trailers.end() ? "" : std::string(it->second.data(), it->second.size());
+    }
+    return s;
+  }
+
+  static TempDir* dir_;
+  static RedisServer* redis_;
+  static DevBroker* broker_;
+  static Tactd* tactd_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+};
+
+TempDir* GrpcApiTest::dir_ = nullptr;
+RedisServer* GrpcApiTest::redis_ = nullptr;
+DevBroker* GrpcApiTest::broker_ = nullptr;
+Tactd* GrpcApiTest::tactd_ = nullptr;
+std::shared_ptr<grpc::Channel>* GrpcApiTest::channel_ = nullptr;
+
+TEST_F(GrpcApiTest, MissingOrUnknownTokenIsUnauthenticated) {
+  v1::CheckResponse resp;
+  grpc::Status s = Check(Request("u1", "acme"), "", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  s = Check(Request("u2", "acme"), "not-a-token", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(s.error_message(), "unknown bearer token");
+  EXPECT_EQ(tactd_->process().Log().find("not-a-token"), std::string::npos);  // tokens are never logged
+}
+
+TEST_F(GrpcApiTest, ClientCannotActForAnotherTenant) {
+  v1::CheckResponse resp;
+  EXPECT_TRUE(Check(Request("iso-1", "acme", "shared-id"), kTokenA, &resp).ok());
+  const grpc::Status s = Check(Request("iso-2", "beta", "shared-id"), kTokenA, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(), "event.tenant: client 'crm-a' may not act for tenant 'beta'");
+  // Same customer id in two tenants: separate counters (crm-b's call is not affected by crm-a's).
+  const grpc::Status b = Check(Request("iso-3", "beta", "shared-id"), kTokenB, &resp);
+  EXPECT_TRUE(b.ok()) << b.error_message();
+  EXPECT_EQ(resp.decision().counters(0).used(), 0);
+}
+
+TEST_F(GrpcApiTest, QuotaExceededIsResourceExhaustedWithRetryDelay) {
+  v1::CheckResponse resp;
+  int exhausted = 0;
+  std::string retry_after;
+  for (int i = 0; i < 6; ++i) {
+    const grpc::Status s = Check(Request(absl::StrCat("q-", i), "beta", absl::StrCat("q", i)), kTokenB, &resp,
+                                 std::chrono::seconds(5), &retry_after);
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++exhausted;
+      EXPECT_NE(s.error_message().find("over its quota"), std::string::npos);
+      EXPECT_GT(std::atoi(retry_after.c_str()), 0) << "retry-after-ms trailer";
+    }
+  }
+  EXPECT_GE(exhausted, 2);  // burst 3, 0.5/s: at most 3 or 4 of 6 get through
+  // crm-a is unaffected by crm-b's exhaustion.
+  EXPECT_TRUE(Check(Request("q-a", "acme", "qa"), kTokenA, &resp).ok());
+}
+
+TEST_F(GrpcApiTest, InvalidRequestsNameTheField) {
+  v1::CheckResponse resp;
+  v1::CheckRequest req = Request("v1", "acme");
+  req.mutable_event()->set_channel(static_cast<v1::Channel>(42));  // unknown enum value
+  grpc::Status s = Check(req, kTokenA, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "event.channel: required: one of EMAIL, SMS, PUSH, IN_APP");
+
+  req = Request("v2", "acme");
+  req.mutable_event()->mutable_created_at()->set_seconds(4'000'000'000);  // year 2096
+  s = Check(req, kTokenA, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "event.created_at: more than 24h in the future");
+
+  req = Request("v3", "acme");
+  (*req.mutable_event()->mutable_attributes())["k"] = std::string(2000, 'x');
+  s = Check(req, kTokenA, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "event.attributes[k]: key + value longer than 1024 bytes");
+}
+
+TEST_F(GrpcApiTest, OversizedRequestIsRejectedWhileGoodCallersCarryOn) {
+  std::atomic<int> good_ok{0};
+  std::atomic<bool> stop{false};
+  std::thread good([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      v1::CheckResponse r;
+      good_ok += Check(Request(absl::StrCat("good-", i), "acme", absl::StrCat("g", i)), kTokenA, &r).ok();
+    }
+  });
+  v1::CheckRequest big = Request("big", "acme");
+  big.mutable_event()->set_payload(std::string(64 * 1024, 'p'));
+  v1::CheckResponse resp;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(Check(big, kTokenA, &resp).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  ASSERT_TRUE(testing::WaitFor([&] { return good_ok.load() >= 20; }, absl::Seconds(20), "good calls succeed"));
+  stop.store(true);
+  good.join();
+}
+
+TEST_F(GrpcApiTest, ExpiredDeadlineIsDeadlineExceeded) {
+  v1::CheckResponse resp;
+  const grpc::Status s = Check(Request("dl-1", "acme", "dl"), kTokenA, &resp, std::chrono::milliseconds(0));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
+  v1::CheckBatchRequest req;
+  *req.add_items() = Request("b-1", "acme", "batch-cust");
+  *req.add_items() = Request("b-2", "acme", "batch-cust");
+  *req.add_items() = Request("b-3", "beta", "batch-cust");  // not crm-a's tenant
+  v1::CheckRequest bad = Request("b-4", "acme", "");
+  *req.add_items() = bad;
+  *req.add_items() = Request("b-5", "acme", "batch-cust");
+  v1::CheckBatchResponse resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
+  const grpc::Status s = v1::Throttle::NewStub(*channel_)->CheckBatch(&ctx, req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.results_size(), 5);
+  EXPECT_EQ(resp.results(0).decision().decision(), v1::RELEASE);
+  EXPECT_EQ(resp.results(1).decision().decision(), v1::RELEASE);
+  EXPECT_EQ(resp.results(2).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(resp.results(3).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(resp.results(3).error_message(), "items[3].event.customer_id: required");
+  EXPECT_EQ(resp.results(4).decision().decision(), v1::SUPPRESS);  // third proactive email, in order
+  EXPECT_EQ(resp.results(4).decision().rule_id(), "proactive-service-2-per-7d");
+
+  v1::CheckBatchRequest too_many;
+  for (int i = 0; i < 11; ++i) *too_many.add_items() = Request(absl::StrCat("tm-", i), "acme");
+  grpc::ClientContext ctx2;
+  ctx2.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
+  const grpc::Status s2 = v1::Throttle::NewStub(*channel_)->CheckBatch(&ctx2, too_many, &resp);
+  EXPECT_EQ(s2.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s2.error_message(), "items: 11 items, at most 10 per call");
+}
+
+TEST_F(GrpcApiTest, GetPolicyNamesVersionAndDigest) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
+  v1::PolicyInfo info;
+  const grpc::Status s = v1::Policies::NewStub(*channel_)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(info.version().empty());
+  EXPECT_EQ(info.digest().size(), 64u);
+  EXPECT_GE(info.rule_ids_size(), 1);
+}
+
+// Mutual TLS with certificates made by openssl: the right client certificate is accepted, a certificate from
+// another CA and no certificate are refused.
+class MutualTlsTest : public ::testing::Test {};
+
+std::string Run(const std::string& cmd) {
+  const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+  return rc == 0 ? "" : "failed: " + cmd;
+}
+
+void MakeCa(const std::string& d, const std::string& name) {
+  ASSERT_EQ(Run(absl::StrCat("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=", name, " -keyout ", d,
+                             "/", name, ".key -out ", d, "/", name, ".pem")),
+            "");
+}
+void MakeCert(const std::string& d, const std::string& ca, const std::string& name, bool server) {
+  const std::string ext = d + "/" + name + ".ext";
+  WriteFile(ext, server ? "subjectAltName=IP:127.0.0.1,DNS:localhost\n" : "extendedKeyUsage=clientAuth\n");
+  ASSERT_EQ(Run(absl::StrCat("openssl req -newkey rsa:2048 -nodes -subj /CN=", name, " -keyout ", d, "/", name,
+                             ".key -out ", d, "/", name, ".csr")),
+            "");
+  ASSERT_EQ(Run(absl::StrCat("openssl x509 -req -in ", d, "/", name, ".csr -CA ", d, "/", ca, ".pem -CAkey ", d, "/",
+                             ca, ".key -CAcreateserial -days 2 -extfile ", ext, " -out ", d, "/", name, ".pem")),
+            "");
+}
+
+TEST_F(MutualTlsTest, RightClientCertificateIsAcceptedOthersAreRefused) {
+  TempDir dir;
+  const std::string d = dir.path();
+  MakeCa(d, "ca");
+  MakeCa(d, "other-ca");
+  MakeCert(d, "ca", "server", true);
+  MakeCert(d, "ca", "client", false);
+  MakeCert(d, "other-ca", "intruder", false);
+  RedisServer redis(d);
+  DevBroker broker(d, 1);
+  Tactd tactd(d, broker.bootstrap(), redis.address(),
+              {"--grpc-tls-cert", d + "/server.pem", "--grpc-tls-key", d + "/server.key", "--grpc-tls-client-ca",
+               d + "/ca.pem"});
+  auto call = [&](const std::string& client) {
+    grpc::SslCredentialsOptions opts;
+    opts.pem_root_certs = testing::ReadFile(d + "/ca.pem");
+    if (!client.empty()) {
+      opts.pem_private_key = testing::ReadFile(d + "/" + client + ".key");
+      opts.pem_cert_chain = testing::ReadFile(d + "/" + client + ".pem");
+    }
+    auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::SslCredentials(opts)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::CheckResponse resp;
+    return stub->Check(&ctx, Request("tls-1", "acme"), &resp);
+  };
+  const grpc::Status ok = call("client");
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(call("intruder").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(call("").error_code(), grpc::StatusCode::UNAVAILABLE);
+  // A plaintext client cannot talk to the TLS port at all.
+  auto plain = v1::Throttle::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  v1::CheckResponse resp;
+  EXPECT_FALSE(plain->Check(&ctx, Request("tls-2", "acme"), &resp).ok());
+}
+
+}  // namespace
+}  // namespace tact
