@@ -1,5 +1,7 @@
 #include "daemon/api/throttle_service.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
@@ -124,12 +126,10 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
     gate_.Finish(reactor, ctx, call, event.status());
     return reactor;
   }
-  const absl::Time deadline = StoreDeadline(ctx);
+  // A call whose deadline passes while queued does no store work (the store checks the deadline first).
   const bool accepted = executor_.Submit(
-      [this, reactor, ctx, response, call, deadline, dry_run = request->dry_run(), ev = *std::move(event)] {
-        // A call whose deadline passed while queued does no store work (the store checks the deadline first).
-        absl::StatusOr<decision::Decided> d =
-            decider_.Decide(ev, {.dry_run = dry_run, .source = "grpc", .deadline = deadline});
+      *std::move(event), {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx)},
+      [this, reactor, ctx, response, call](absl::StatusOr<decision::Decided> d) {
         if (d.ok()) {
           *response->mutable_decision() = std::move(d->decision);
         }
@@ -174,29 +174,37 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
     }
     valid.push_back({i, *std::move(event), request->items(i).dry_run()});
   }
+  if (valid.empty()) {
+    gate_.Finish(reactor, ctx, call, absl::OkStatus());
+    return reactor;
+  }
+  // Every item goes to the executor, which decides queued items together; the call finishes with the last.
+  struct Shared {
+    std::atomic<size_t> left;
+    std::atomic<bool> rejected{false};
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->left = valid.size();
   const absl::Time deadline = StoreDeadline(ctx);
-  const bool accepted =
-      executor_.Submit([this, reactor, ctx, response, call, deadline, valid = std::move(valid)] {
-        std::vector<decision::DecisionService::Request> requests;
-        requests.reserve(valid.size());
-        for (const Valid& v : valid) {
-          requests.push_back({&v.event, {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline}});
-        }
-        std::vector<absl::StatusOr<decision::Decided>> decided = decider_.DecideBatch(requests);
-        for (size_t k = 0; k < valid.size(); ++k) {
-          v1::CheckBatchResult* result = response->mutable_results(valid[k].index);
-          if (decided[k].ok()) {
-            *result->mutable_decision() = std::move(decided[k]->decision);
-          } else {
-            const grpc::Status g = ToGrpcStatus(decided[k].status());
-            result->set_error_code(g.error_code());
-            result->set_error_message(g.error_message());
-          }
-        }
+  for (Valid& v : valid) {
+    const int index = v.index;
+    auto done = [this, reactor, ctx, response, call, shared, index](absl::StatusOr<decision::Decided> d) {
+      v1::CheckBatchResult* result = response->mutable_results(index);
+      if (d.ok()) {
+        *result->mutable_decision() = std::move(d->decision);
+      } else {
+        const grpc::Status g = ToGrpcStatus(d.status());
+        result->set_error_code(g.error_code());
+        result->set_error_message(g.error_message());
+      }
+      if (--shared->left == 0) {
         gate_.Finish(reactor, ctx, call, absl::OkStatus());
-      });
-  if (!accepted) {
-    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
+      }
+    };
+    if (!executor_.Submit(std::move(v.event), {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline},
+                          done)) {
+      done(absl::ResourceExhaustedError("server busy: decision queue full"));
+    }
   }
   return reactor;
 }

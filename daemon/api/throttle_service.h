@@ -7,8 +7,7 @@
 
 #include "daemon/api/auth.h"
 #include "daemon/core/clock.h"
-#include "daemon/core/executor.h"
-#include "daemon/decision/decision_service.h"
+#include "daemon/decision/decision_executor.h"
 #include "tact/v1/policies.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
 
@@ -48,11 +47,12 @@ class CallGate {
 };
 
 // tact.v1.Throttle over gRPC's callback API. A shell: validate into core types (errors name the field), hand
-// the store work to the executor, finish from the executor thread. Thread-safety: gRPC threads.
+// the decision to the DecisionExecutor (which coalesces concurrent callers into one store round-trip), finish
+// from the executor thread. Thread-safety: gRPC threads.
 class ThrottleService final : public v1::Throttle::CallbackService {
  public:
-  ThrottleService(decision::DecisionService& decider, Executor& executor, CallGate& gate, ApiOptions options)
-      : decider_(decider), executor_(executor), gate_(gate), options_(options) {}
+  ThrottleService(decision::DecisionExecutor& executor, CallGate& gate, ApiOptions options)
+      : executor_(executor), gate_(gate), options_(options) {}
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
                                   v1::CheckResponse* response) override;
@@ -64,8 +64,7 @@ class ThrottleService final : public v1::Throttle::CallbackService {
                                  const std::string& prefix) const;
   absl::Time StoreDeadline(grpc::CallbackServerContext* ctx) const;
 
-  decision::DecisionService& decider_;
-  Executor& executor_;
+  decision::DecisionExecutor& executor_;
   CallGate& gate_;
   const ApiOptions options_;
 };

@@ -19,7 +19,7 @@
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
-#include "daemon/core/executor.h"
+#include "daemon/decision/decision_executor.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/ops/admin_server.h"
 #include "daemon/ops/config.h"
@@ -195,8 +195,8 @@ int Main(int argc, char** argv) {
     credentials = grpc::experimental::TlsServerCredentials(tls);
   }
   api::CallGate gate(authenticator.get(), clock);
-  Executor executor(config.grpc_workers, /*max_queue=*/4096);
-  api::ThrottleService throttle(decider, executor, gate, {.max_batch = config.grpc_max_batch});
+  decision::DecisionExecutor executor(decider, config.grpc_workers, /*max_queue=*/8192, /*max_batch=*/64);
+  api::ThrottleService throttle(executor, gate, {.max_batch = config.grpc_max_batch});
   api::PoliciesService policies_service(policies, gate, [] { return std::string(); });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -1,0 +1,211 @@
+// Throttle.Check over loopback gRPC: tact's real service (DecisionService + Redis store, the same objects tactd
+// builds) next to a no-op Throttle service, driven by the same async load generator in the same run.
+//
+//   build/bench/grpc_check_bench [--rate 5000] [--seconds 5] [--outstanding 64]
+//
+// grpc.check_fixed_rate   p50/p99 at a fixed offered rate (open loop), ours vs no-op
+// grpc.check_throughput   calls/s with N calls outstanding (closed loop); ratio = ours / no-op
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/api/throttle_service.h"
+#include "daemon/core/clock.h"
+#include "daemon/core/customer_hash.h"
+#include "daemon/decision/decision_executor.h"
+#include "daemon/ops/log.h"
+#include "daemon/decision/decision_service.h"
+#include "daemon/policy/parse.h"
+#include "daemon/store/redis_counter_store.h"
+#include "tact/v1/throttle.grpc.pb.h"
+
+extern char** environ;
+
+namespace tact::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class NoopThrottle final : public v1::Throttle::CallbackService {
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest*,
+                                  v1::CheckResponse* resp) override {
+    resp->mutable_decision()->set_decision(v1::RELEASE);
+    auto* r = ctx->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+};
+
+struct Result {
+  double rate = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  int errors = 0;
+};
+
+struct Pending {
+  grpc::ClientContext ctx;
+  v1::CheckResponse resp;
+  grpc::Status status;
+  Clock::time_point start;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::CheckResponse>> rpc;
+};
+
+v1::CheckRequest MakeRequest(uint64_t i) {
+  v1::CheckRequest req;
+  v1::OutboundEvent* ev = req.mutable_event();
+  ev->set_event_id(absl::StrCat("bench-", i));
+  ev->set_tenant("acme");
+  ev->set_customer_id(absl::StrCat("cust-", i * 2654435761u % 1000000));
+  ev->set_channel(v1::EMAIL);
+  ev->set_message_class(v1::PROMOTION);
+  return req;
+}
+
+// rate > 0: open loop at `rate` calls/s. rate == 0: closed loop with `outstanding` calls in flight.
+Result Drive(const std::string& target, double rate, int outstanding, double seconds) {
+  auto stub = v1::Throttle::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::CompletionQueue cq;
+  static std::atomic<uint64_t> seq{0};
+  std::vector<double> latencies;
+  int errors = 0;
+  std::atomic<int> in_flight{0};
+  auto send = [&] {
+    auto* p = new Pending();  // owned by the completion queue until its tag comes back
+    p->start = Clock::now();
+    p->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    p->rpc = stub->AsyncCheck(&p->ctx, MakeRequest(seq++), &cq);
+    p->rpc->Finish(&p->resp, &p->status, p);
+    ++in_flight;
+  };
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::atomic<bool> sending{true};
+  std::thread sender;
+  if (rate > 0) {
+    sender = std::thread([&] {
+      const auto step = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+      for (auto next = start; next < end; next += step) {
+        std::this_thread::sleep_until(next);  // pacing the offered load
+        send();
+      }
+      sending = false;
+    });
+  } else {
+    for (int i = 0; i < outstanding; ++i) send();
+  }
+  void* tag = nullptr;
+  bool ok = false;
+  size_t done = 0;
+  while (cq.Next(&tag, &ok)) {
+    std::unique_ptr<Pending> p(static_cast<Pending*>(tag));
+    --in_flight;
+    ++done;
+    if (!p->status.ok()) ++errors;
+    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - p->start).count());
+    if (rate == 0 && Clock::now() < end) send();
+    if ((rate > 0 ? !sending.load() : Clock::now() >= end) && in_flight.load() == 0) break;
+  }
+  const double took = std::chrono::duration<double>(Clock::now() - start).count();
+  if (sender.joinable()) sender.join();
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) delete static_cast<Pending*>(tag);
+  std::sort(latencies.begin(), latencies.end());
+  Result r;
+  r.rate = done / took;
+  r.errors = errors;
+  if (!latencies.empty()) {
+    r.p50_ms = latencies[latencies.size() / 2];
+    r.p99_ms = latencies[latencies.size() * 99 / 100];
+  }
+  return r;
+}
+
+int Main(int argc, char** argv) {
+  double rate = 5000;
+  double seconds = 5;
+  int outstanding = 64;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string f = argv[i];
+    if (f == "--rate") rate = std::atof(argv[i + 1]);
+    if (f == "--seconds") seconds = std::atof(argv[i + 1]);
+    if (f == "--outstanding") outstanding = std::atoi(argv[i + 1]);
+  }
+  ops::SetLogLevel(ops::LogLevel::kWarning);  // no per-call access log lines in the measurement
+  // Real Redis on a free port.
+  const std::string dir = std::filesystem::temp_directory_path() / absl::StrCat("tact-grpc-bench-", getpid());
+  std::filesystem::create_directories(dir);
+  const int redis_port = 20000 + getpid() % 20000;
+  pid_t redis_pid = 0;
+  {
+    std::vector<std::string> a{"redis-server", "--port", std::to_string(redis_port), "--bind", "127.0.0.1", "--dir",
+                               dir, "--save", "", "--logfile", dir + "/redis.log"};
+    std::vector<char*> args;
+    for (std::string& s : a) args.push_back(s.data());
+    args.push_back(nullptr);
+    posix_spawnp(&redis_pid, args[0], nullptr, nullptr, args.data(), environ);
+  }
+  SystemClock clock;
+  store::RedisSettings rs;
+  rs.port = redis_port;
+  store::RedisCounterStore store(rs, clock);
+  for (int i = 0; i < 200 && !store.Healthy(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));  // start-up poll
+  }
+  decision::PolicyHolder policies;
+  policies.Set(std::make_shared<const policy::Policy>(*policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default")));
+  const CustomerHasher hasher("bench-key");
+  decision::DecisionService decider(policies, store, clock, hasher);
+  decision::DecisionExecutor executor(decider, 4, 8192, 64);  // as tactd builds it
+  api::CallGate gate(nullptr, clock);
+  api::ThrottleService ours(executor, gate, {});
+  NoopThrottle noop;
+  int ours_port = 0;
+  int noop_port = 0;
+  grpc::ServerBuilder b1;
+  b1.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &ours_port);
+  b1.RegisterService(&ours);
+  auto s1 = b1.BuildAndStart();
+  grpc::ServerBuilder b2;
+  b2.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &noop_port);
+  b2.RegisterService(&noop);
+  auto s2 = b2.BuildAndStart();
+  const std::string ours_t = absl::StrCat("127.0.0.1:", ours_port);
+  const std::string noop_t = absl::StrCat("127.0.0.1:", noop_port);
+
+  Drive(ours_t, 0, 8, 0.5);  // warm-up: connections, script load
+  Drive(noop_t, 0, 8, 0.5);
+  const Result fo = Drive(ours_t, rate, 0, seconds);
+  const Result fn = Drive(noop_t, rate, 0, seconds);
+  const Result to = Drive(ours_t, 0, outstanding, seconds);
+  const Result tn = Drive(noop_t, 0, outstanding, seconds);
+  std::printf("grpc.check_fixed_rate ratio=%.2f ours_p50=%.3fms ours_p99=%.3fms noop_p50=%.3fms noop_p99=%.3fms "
+              "offered=%.0f/s achieved=%.0f/s errors=%d\n",
+              fo.p99_ms / std::max(fn.p99_ms, 1e-9), fo.p50_ms, fo.p99_ms, fn.p50_ms, fn.p99_ms, rate, fo.rate,
+              fo.errors);
+  std::printf("grpc.check_throughput ratio=%.2f ours=%.0f/s noop=%.0f/s outstanding=%d errors=%d\n",
+              to.rate / tn.rate, to.rate, tn.rate, outstanding, to.errors);
+  s1->Shutdown();
+  s2->Shutdown();
+  kill(redis_pid, SIGTERM);
+  waitpid(redis_pid, nullptr, 0);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tact::bench
+
+int main(int argc, char** argv) { return tact::bench::Main(argc, argv); }

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "daemon/decision/decision_service.h"
+
+namespace tact::decision {
+
+// Runs decisions for gRPC callers off the gRPC threads, and coalesces what is queued: a worker takes up to
+// `max_batch` waiting requests and decides them in one DecideBatch (one store round-trip). Under light load a
+// request is decided alone at once; under heavy load many callers share a round-trip.
+// Thread-safety: Submit() from any thread; `done` runs on a worker thread and must not block.
+class DecisionExecutor {
+ public:
+  using Done = std::function<void(absl::StatusOr<Decided>)>;
+  DecisionExecutor(DecisionService& decider, int threads, size_t max_queue, size_t max_batch);
+  ~DecisionExecutor();  // decides what is queued, then joins
+  DecisionExecutor(const DecisionExecutor&) = delete;
+  DecisionExecutor& operator=(const DecisionExecutor&) = delete;
+
+  // False when the queue is full (the caller answers RESOURCE_EXHAUSTED); `done` is then not called.
+  bool Submit(Event event, DecideOptions options, Done done) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Item {
+    Event event;
+    DecideOptions options;
+    Done done;
+  };
+  void Work();
+
+  DecisionService& decider_;
+  const size_t max_queue_;
+  const size_t max_batch_;
+  absl::Mutex mu_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tact::decision
