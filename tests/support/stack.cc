@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -45,13 +50,34 @@ RedisServer::RedisServer(const std::string& dir, int port, bool aof) {
 
 DevBroker::DevBroker(const std::string& dir, int partitions) {
   const std::string file = dir + "/bootstrap-" + std::to_string(FreePort());
+  control_socket_ = file + ".ctl";
   proc_ = std::make_unique<Subprocess>(
-      std::vector<std::string>{DEVBROKER_BIN, "--partitions", std::to_string(partitions), "--bootstrap-file", file},
+      std::vector<std::string>{DEVBROKER_BIN, "--partitions", std::to_string(partitions), "--bootstrap-file", file,
+                               "--control-socket", control_socket_},
       file + ".log");
   if (!WaitFor([&] { return !ReadFile(file).empty(); }, absl::Seconds(20), "devbroker bootstrap file")) {
     throw std::runtime_error("tact-devbroker did not start: " + proc_->Log());
   }
   bootstrap_ = std::string(absl::StripAsciiWhitespace(ReadFile(file)));
+}
+
+std::string DevBroker::Control(const std::string& command) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, control_socket_.c_str(), control_socket_.size() + 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "error: cannot connect to the control socket";
+  }
+  const std::string line = command + "\n";
+  std::string reply;
+  if (write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
+    char c;
+    while (read(fd, &c, 1) == 1 && c != '\n') reply.push_back(c);
+  }
+  close(fd);
+  return reply;
 }
 
 Tactd::Tactd(const std::string& dir, const std::string& brokers, const std::string& redis,
@@ -134,7 +160,10 @@ size_t TopicReader::Count() const {
 }
 
 TestProducer::TestProducer(const std::string& brokers) {
-  auto conf = Conf({{"bootstrap.servers", brokers}, {"enable.idempotence", "true"}, {"linger.ms", "0"}});
+  auto conf = Conf({{"bootstrap.servers", brokers},
+                    {"enable.idempotence", "true"},
+                    {"linger.ms", "0"},
+                    {"reconnect.backoff.max.ms", "500"}});
   std::string err;
   producer_.reset(RdKafka::Producer::create(conf.get(), err));
   if (!producer_) {
@@ -155,8 +184,8 @@ void TestProducer::Send(const std::string& topic, const std::string& value, cons
     delete h;
     throw std::runtime_error("produce: " + RdKafka::err2str(err));
   }
-  if (producer_->flush(10000) != RdKafka::ERR_NO_ERROR) {
-    throw std::runtime_error("produce: not acknowledged within 10 s");
+  if (producer_->flush(30000) != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("produce: not acknowledged within 30 s");
   }
 }
 

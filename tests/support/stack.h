@@ -33,11 +33,14 @@ class DevBroker {
  public:
   DevBroker(const std::string& dir, int partitions);
   const std::string& bootstrap() const { return bootstrap_; }
+  // Sends one fault-injection command (tact-devbroker --help lists them); returns its reply ("ok" or "error: …").
+  std::string Control(const std::string& command);
   Subprocess& process() { return *proc_; }
 
  private:
   std::unique_ptr<Subprocess> proc_;
   std::string bootstrap_;
+  std::string control_socket_;
 };
 
 // tactd on free ports. `extra_flags` are appended to the command line.
