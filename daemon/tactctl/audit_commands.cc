@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
@@ -17,6 +18,8 @@ namespace tact::cli {
 namespace {
 
 struct AuditOptions {
+  std::string since;  // RFC 3339, inclusive
+  std::string until;  // RFC 3339, exclusive
   std::string brokers = "127.0.0.1:9092";
   std::string topic = "tact.decisions";
   std::string customer;
@@ -39,6 +42,16 @@ int Audit(const AuditOptions& o) {
       return kExitUsage;
     }
     customer_hash = CustomerHasher(key).Hash(o.tenant, o.customer);
+  }
+  absl::Time since = absl::InfinitePast();
+  absl::Time until = absl::InfiniteFuture();
+  for (auto [text, out, flag] : {std::tuple{&o.since, &since, "--since"}, std::tuple{&o.until, &until, "--until"}}) {
+    std::string err;
+    if (!text->empty() && !absl::ParseTime(absl::RFC3339_full, *text, out, &err)) {
+      std::fprintf(stderr, "tactctl audit: %s: '%s' is not an RFC 3339 time (e.g. 2026-11-23T08:00:00Z)\n", flag,
+                   text->c_str());
+      return kExitUsage;
+    }
   }
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
@@ -96,6 +109,8 @@ int Audit(const AuditOptions& o) {
       if (!customer_hash.empty() && rec->customer_hash() != customer_hash) continue;
       if (!o.rule.empty() && rec->decision().rule_id() != o.rule) continue;
       if (!o.decision.empty() && decision::DecisionName(rec->decision().decision()) != o.decision) continue;
+      const absl::Time at = absl::FromUnixSeconds(rec->decided_at().seconds()) + absl::Nanoseconds(rec->decided_at().nanos());
+      if (at < since || at >= until) continue;
       matched.push_back(*std::move(rec));
     }
     if (at_end.size() == n_parts && matched.size() >= o.expect) break;
@@ -154,6 +169,8 @@ void AddAuditCommands(CLI::App& app, RunFn& run) {
   audit->add_option("--timeout", audit_opts->timeout_s, "Seconds to wait for the end of the topic")
       ->capture_default_str();
   audit->add_flag("--json", audit_opts->json, "One JSON decision record per line");
+  audit->add_option("--since", audit_opts->since, "Only decisions at or after this RFC 3339 time");
+  audit->add_option("--until", audit_opts->until, "Only decisions before this RFC 3339 time");
 
   audit->callback([audit_opts, &run] { run = [audit_opts] { return Audit(*audit_opts); }; });
 }
