@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# The local stack in one command: installs what is missing, builds, starts redis-server + a Kafka endpoint +
-# tactd with the default policies, feeds a sample event stream and prints what was released or suppressed, and
-# why. Then stops everything it started.
+# The local stack in one command: installs what is missing, builds, starts redis-server + Apache Kafka (a
+# single-node KRaft broker, tests/kafka/broker.sh) + tactd with the default policies, feeds a sample event stream
+# and prints what was released or suppressed, and why. Then stops everything it started.
 #
-#   deploy/demo.sh           run the demo and stop
-#   deploy/demo.sh --keep    leave the stack up for kcat / grpc clients (prints how to connect); Ctrl-C stops it
+#   deploy/demo.sh              run the demo and stop
+#   deploy/demo.sh --keep       leave the stack up for kcat / grpc clients (prints how to connect); Ctrl-C stops it
+#   deploy/demo.sh --devbroker  use tact-devbroker (librdkafka's in-memory mock cluster) instead of Apache Kafka
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 keep=0
+devbroker=0
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --devbroker) devbroker=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -24,9 +27,10 @@ cmake --build build --target tactd tactctl tact-devbroker -- -j"$(nproc)" | tail
 
 work=$(mktemp -d /tmp/tact-demo.XXXXXX)
 pids=()
+kafka_dir=""
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
+  if [[ -n "$kafka_dir" ]]; then tests/kafka/broker.sh stop --dir "$kafka_dir" --keep || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,9 +51,17 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save '' --app
 pids+=($!)
 wait_for "redis-server" 20 redis-cli -p "$redis_port" ping
 
-build/tact-devbroker --partitions 3 --bootstrap-file "$work/bootstrap" >"$work/devbroker.log" 2>&1 &
-pids+=($!)
-wait_for "tact-devbroker" 20 test -s "$work/bootstrap"
+if ((devbroker)); then
+  build/tact-devbroker --partitions 3 --bootstrap-file "$work/bootstrap" >"$work/devbroker.log" 2>&1 &
+  pids+=($!)
+  wait_for "tact-devbroker" 20 test -s "$work/bootstrap"
+  kafka_kind="tact-devbroker (in memory)"
+else
+  kafka_dir="$work/kafka"
+  began=$SECONDS
+  tests/kafka/broker.sh start --dir "$kafka_dir" --partitions 3 --bootstrap-file "$work/bootstrap" >/dev/null
+  kafka_kind="Apache Kafka $(sed -n 's/.*<kafka.version>\(.*\)<.*/\1/p' tests/kafka/pom.xml) (KRaft, started in $((SECONDS - began)) s)"
+fi
 brokers=$(cat "$work/bootstrap")
 
 grpc_port=$(free_port)
@@ -58,12 +70,14 @@ export TACT_CUSTOMER_HASH_KEY="demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n
 build/tactd --policies policies/default --kafka-brokers "$brokers" --redis "127.0.0.1:$redis_port" \
   --grpc-listen "127.0.0.1:$grpc_port" --grpc-plaintext true --admin-listen "127.0.0.1:$admin_port" --kafka-session-timeout-ms 6000 \
   >"$work/tactd.log" 2>&1 &
-pids+=($!)
+tactd_pid=$!
+pids+=($tactd_pid)
 wait_for "tactd /readyz" 30 curl -sf "http://127.0.0.1:$admin_port/readyz"
 
 events=$(wc -l < deploy/demo/events.jsonl)
 echo
 echo "== tact local stack: redis 127.0.0.1:$redis_port, kafka $brokers, gRPC 127.0.0.1:$grpc_port, admin 127.0.0.1:$admin_port"
+echo "== kafka: $kafka_kind"
 echo "== policy: $(build/tactctl lint policies/default)"
 echo "== feeding $events sample events (deploy/demo/events.jsonl) to tact.outbound:"
 echo "   maria gets 3 'sorry' emails from 3 teams in 3 days, receipts, 2 promotions; li gets one of each;"
@@ -98,5 +112,5 @@ The stack stays up (logs in $work). Try:
 Press Ctrl-C to stop.
 MSG
   trap 'exit 0' INT TERM
-  wait "${pids[2]}"
+  wait "$tactd_pid"
 fi

@@ -23,6 +23,12 @@ runtime_pkgs=(
   tzdata ca-certificates tini
 )
 
+# The real Kafka broker of the tests and the local stack (tests/kafka/broker.sh) runs on Java 17+ and is resolved
+# with Maven. A java or mvn already on PATH (e.g. not from a Debian package) is used as it is.
+java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1 || true)
+if ! command -v java >/dev/null 2>&1 || ((${java_major:-0} < 17)); then build_pkgs+=(openjdk-17-jre-headless); fi
+if ! command -v mvn >/dev/null 2>&1; then build_pkgs+=(maven); fi
+
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--runtime" ]]; then pkgs=("${runtime_pkgs[@]}"); fi
 

@@ -74,6 +74,26 @@ std::vector<ConfigKey> BuildKeys() {
   str("kafka.topics.suppressed", "Output topic for SUPPRESS", &Config::topic_suppressed);
   str("kafka.topics.decisions", "Decision audit records", &Config::topic_decisions);
   str("kafka.topics.dlq", "Dead letters: undecodable or invalid events", &Config::topic_dlq);
+  keys.push_back(StringKey("processing.guarantee", "--processing-guarantee",
+                           "at_least_once (offsets committed after outputs are acked; a restart may repeat an "
+                           "output) or exactly_once (outputs and offsets in one Kafka transaction per batch)",
+                           &Config::processing_guarantee));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "at_least_once" && v != "exactly_once") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown guarantee '", v, "' (expected at_least_once or exactly_once)"));
+    }
+    c.processing_guarantee = v;
+    return absl::OkStatus();
+  };
+  str("processing.transactional_id",
+      "exactly_once: Kafka transactional.id, unique per instance and stable across its restarts "
+      "(default: <kafka.group_id>-<host name>)",
+      &Config::transactional_id);
+  num("processing.transaction_max_events", "exactly_once: inputs per transaction at most",
+      &Config::transaction_max_events, 1, 100000);
+  num("processing.transaction_max_age_ms", "exactly_once: a transaction is committed this long after it began",
+      &Config::transaction_max_age_ms, 1, 60000);
   str("redis.address", "Redis host:port", &Config::redis, "--redis");
   num("redis.pool_size", "Idle Redis connections kept", &Config::redis_pool_size, 1, 256);
   num("redis.deadline_ms", "Deadline of one store round-trip", &Config::store_deadline_ms, 1, 60000);

@@ -27,6 +27,10 @@ struct Config {
   std::string topic_suppressed = "tact.suppressed";
   std::string topic_decisions = "tact.decisions";
   std::string topic_dlq = "tact.dlq";
+  std::string processing_guarantee = "at_least_once";  // or exactly_once (Kafka transactions)
+  std::string transactional_id;                        // exactly_once; empty: <group id>-<host name>
+  int transaction_max_events = 500;
+  int transaction_max_age_ms = 100;
   std::string redis = "127.0.0.1:6379";
   int redis_pool_size = 4;
   int store_deadline_ms = 250;

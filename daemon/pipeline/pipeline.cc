@@ -1,5 +1,8 @@
 #include "daemon/pipeline/pipeline.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +41,19 @@ std::vector<TopicPartition> ToTps(const std::vector<RdKafka::TopicPartition*>& p
   return out;
 }
 
+constexpr int kTxnAttempts = 3;
+
+// A transactional call, repeated while its error is retriable. nullptr = success.
+std::unique_ptr<RdKafka::Error> TxnCall(const std::function<RdKafka::Error*()>& call) {
+  for (int attempt = 1;; ++attempt) {
+    std::unique_ptr<RdKafka::Error> e(call());
+    if (e == nullptr || !e->is_retriable() || attempt == kTxnAttempts) {
+      return e;
+    }
+    Log(LogLevel::kWarning, "kafka.txn_retry", {{"error", e->str()}, {"attempt", absl::StrCat(attempt)}});
+  }
+}
+
 std::string_view HeaderValue(const RdKafka::Headers* headers, const std::string& key) {
   if (headers == nullptr) {
     return {};
@@ -67,6 +83,12 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
            {"message.timeout.ms", "30000"}}) {
     if (absl::Status s = Set(*pconf, k, v); !s.ok()) return s;
   }
+  if (p->exactly_once()) {
+    if (o.transactional_id.empty()) {
+      return absl::InvalidArgumentError("exactly_once needs a transactional id");
+    }
+    if (absl::Status s = Set(*pconf, "transactional.id", o.transactional_id); !s.ok()) return s;
+  }
   if (absl::Status s = SetCb(*pconf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(p.get())); !s.ok()) return s;
   p->producer_.reset(RdKafka::Producer::create(pconf.get(), err));
   if (!p->producer_) {
@@ -79,7 +101,9 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
            {"client.id", o.client_id},
            {"group.id", o.group_id},
            {"partition.assignment.strategy", "cooperative-sticky"},
-           {"enable.auto.commit", "true"},
+           // exactly_once: offsets are committed inside the producer's transactions, never by the consumer.
+           {"enable.auto.commit", p->exactly_once() ? "false" : "true"},
+           {"isolation.level", "read_committed"},  // inputs written in transactions: committed ones only
            {"enable.auto.offset.store", "false"},
            {"auto.commit.interval.ms", "1000"},
            {"auto.offset.reset", "earliest"},
@@ -93,6 +117,14 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
   p->consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
   if (!p->consumer_) {
     return absl::InternalError(absl::StrCat("kafka consumer: ", err));
+  }
+  if (p->exactly_once()) {
+    // Fences an earlier producer with the same transactional.id and aborts its open transaction.
+    RdKafka::Producer* producer = p->producer_.get();
+    if (std::unique_ptr<RdKafka::Error> e = TxnCall([&] { return producer->init_transactions(60000); })) {
+      return absl::UnavailableError(absl::StrCat("kafka init_transactions: ", e->str()));
+    }
+    Log(LogLevel::kInfo, "kafka.transactions_ready", {{"transactional_id", o.transactional_id}});
   }
   const RdKafka::ErrorCode sub = p->consumer_->subscribe({o.topics.outbound});
   if (sub != RdKafka::ERR_NO_ERROR) {
@@ -112,12 +144,20 @@ Pipeline::~Pipeline() {
 void Pipeline::Run() {
   Log(LogLevel::kInfo, "pipeline.started", {{"topic", options_.topics.outbound}, {"group", options_.group_id}});
   while (!stop_.load()) {
-    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(100));
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(ConsumeTimeoutMs()));
     producer_->poll(0);
-    RetryFailedOutputs();
+    if (!exactly_once()) {
+      RetryFailedOutputs();
+    }
     switch (msg->err()) {
       case RdKafka::ERR_NO_ERROR:
-        Handle(*msg);
+        if (exactly_once()) {
+          BeginTransaction();
+        }
+        if (Handle(*msg) && exactly_once()) {
+          txn_.next_offsets[{msg->topic_name(), msg->partition()}] = msg->offset() + 1;
+          ++txn_.events;
+        }
         break;
       case RdKafka::ERR__TIMED_OUT:
       case RdKafka::ERR__PARTITION_EOF:
@@ -126,6 +166,12 @@ void Pipeline::Run() {
         Log(LogLevel::kWarning, "kafka.consume_error", {{"error", msg->errstr()}});
         break;
     }
+    if (exactly_once() && TransactionDue()) {
+      CommitTransaction();
+    }
+  }
+  if (exactly_once()) {
+    CommitTransaction();  // what was decided is committed before the group is left
   }
   // Shutdown: stop fetching, finish in-flight, flush, store, close (commits the stored offsets).
   Log(LogLevel::kInfo, "pipeline.draining", {{"in_flight", absl::StrCat(tracker_.InFlight())}});
@@ -141,7 +187,7 @@ void Pipeline::Run() {
   Log(LogLevel::kInfo, "pipeline.stopped");
 }
 
-void Pipeline::Handle(RdKafka::Message& msg) {
+bool Pipeline::Handle(RdKafka::Message& msg) {
   const TopicPartition tp{msg.topic_name(), msg.partition()};
   auto in = std::make_unique<InFlight>();
   in->tp = tp;
@@ -193,7 +239,7 @@ void Pipeline::Handle(RdKafka::Message& msg) {
         outage_logged = true;
       }
       if (stop_.load()) {  // undecided: its offset is never stored, so it is redelivered after restart
-        return;
+        return false;
       }
       producer_->poll(0);
       std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));  // retry pacing, not synchronization
@@ -237,6 +283,7 @@ void Pipeline::Handle(RdKafka::Message& msg) {
     out->parent = raw;
     Produce(out.get());
   }
+  return true;
 }
 
 void Pipeline::Produce(Output* out) {
@@ -252,6 +299,11 @@ void Pipeline::Produce(Output* out) {
       return;  // librdkafka owns `headers` now
     }
     delete headers;  // not taken on failure
+    if (err != RdKafka::ERR__QUEUE_FULL && exactly_once()) {
+      Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out->topic}, {"error", RdKafka::err2str(err)}});
+      txn_.failed = true;  // the transaction cannot commit without this output: abort and redo it
+      return;
+    }
     if (err != RdKafka::ERR__QUEUE_FULL) {
       Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out->topic}, {"error", RdKafka::err2str(err)}});
       retry_.push_back(out);
@@ -268,6 +320,10 @@ void Pipeline::dr_cb(RdKafka::Message& message) {
   }
   if (message.err() != RdKafka::ERR_NO_ERROR) {
     Log(LogLevel::kWarning, "kafka.delivery_failed", {{"topic", out->topic}, {"error", message.errstr()}});
+    if (exactly_once()) {
+      txn_.failed = true;  // aborted and redone as a whole; purged outputs of an abort also land here
+      return;
+    }
     retry_.push_back(out);  // the input's offset cannot advance until this output is delivered
     return;
   }
@@ -275,7 +331,7 @@ void Pipeline::dr_cb(RdKafka::Message& message) {
   if (--in->pending > 0) {
     return;
   }
-  if (std::optional<int64_t> next = tracker_.Ack(in->tp, in->offset)) {
+  if (std::optional<int64_t> next = tracker_.Ack(in->tp, in->offset); next && !exactly_once()) {
     StoreOffset(in->tp, *next);
   }
   in_flight_.erase({in->tp, in->offset});
@@ -323,6 +379,18 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     e.reset(consumer->incremental_assign(partitions));
     assigned_partitions_ += static_cast<int>(partitions.size());
+  } else if (exactly_once()) {
+    // Commit what was decided while the partitions are still ours; a lost assignment can no longer commit.
+    if (consumer->assignment_lost()) {
+      AbortTransaction("assignment lost");
+    } else {
+      CommitTransaction();
+    }
+    for (const TopicPartition& tp : tps) {
+      tracker_.Forget(tp);
+    }
+    e.reset(consumer->incremental_unassign(partitions));
+    assigned_partitions_ -= static_cast<int>(partitions.size());
   } else {
     // Store what is done before unassigning: auto-commit commits the stored offsets of revoked partitions.
     if (!consumer->assignment_lost()) {
@@ -339,6 +407,115 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
   if (e) {
     Log(LogLevel::kError, "kafka.rebalance_failed", {{"error", e->str()}});
   }
+}
+
+int Pipeline::ConsumeTimeoutMs() const {
+  constexpr int kIdlePollMs = 100;
+  if (!txn_.open) {
+    return kIdlePollMs;
+  }
+  const auto left = txn_.begun + absl::ToChronoNanoseconds(options_.transaction_max_age) -
+                    std::chrono::steady_clock::now();
+  return static_cast<int>(std::clamp<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(left).count(), 0, kIdlePollMs));
+}
+
+void Pipeline::BeginTransaction() {
+  if (txn_.open) {
+    return;
+  }
+  if (std::unique_ptr<RdKafka::Error> e(producer_->begin_transaction()); e != nullptr) {
+    TransactionFatal("begin_transaction", *e);  // only a fenced or misused producer fails here
+  }
+  txn_.open = true;
+  txn_.begun = std::chrono::steady_clock::now();
+}
+
+bool Pipeline::TransactionDue() const {
+  return txn_.open && (txn_.failed || txn_.events >= options_.transaction_max_events ||
+                       std::chrono::steady_clock::now() - txn_.begun >=
+                           absl::ToChronoNanoseconds(options_.transaction_max_age));
+}
+
+void Pipeline::CommitTransaction() {
+  if (!txn_.open) {
+    return;
+  }
+  if (txn_.failed) {
+    AbortTransaction("an output failed");
+    return;
+  }
+  std::unique_ptr<RdKafka::Error> e;
+  if (!txn_.next_offsets.empty()) {
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (const auto& [tp, next] : txn_.next_offsets) {
+      offsets.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, next));
+    }
+    std::unique_ptr<RdKafka::ConsumerGroupMetadata> group(consumer_->groupMetadata());
+    e = TxnCall([&] { return producer_->send_offsets_to_transaction(offsets, group.get(), -1); });
+    RdKafka::TopicPartition::destroy(offsets);
+  }
+  if (e == nullptr) {
+    e = TxnCall([&] { return producer_->commit_transaction(-1); });  // flushes: every dr_cb has run
+  }
+  if (e == nullptr && !txn_.failed) {
+    Log(LogLevel::kDebug, "kafka.txn_committed", {{"events", absl::StrCat(txn_.events)}});
+    txn_ = Transaction{};
+    return;
+  }
+  if (e != nullptr && e->is_fatal()) {
+    TransactionFatal("commit_transaction", *e);
+  }
+  AbortTransaction(e != nullptr ? e->str() : "an output failed");
+}
+
+void Pipeline::AbortTransaction(const std::string& why) {
+  if (!txn_.open) {
+    return;
+  }
+  Log(LogLevel::kWarning, "kafka.txn_aborting", {{"reason", why}, {"events", absl::StrCat(txn_.events)}});
+  if (std::unique_ptr<RdKafka::Error> e = TxnCall([&] { return producer_->abort_transaction(-1); })) {
+    TransactionFatal("abort_transaction", *e);
+  }
+  // The abort purged what was still queued; serve those delivery reports before freeing their outputs.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (producer_->outq_len() > 0 && std::chrono::steady_clock::now() < deadline) {
+    producer_->poll(10);
+  }
+  in_flight_.clear();
+  retry_.clear();
+  // Rewind each input partition of the transaction to its committed offset: its inputs are decided again
+  // (the store returns the earlier decisions, so nothing is counted twice) in the next transaction.
+  std::vector<RdKafka::TopicPartition*> parts;
+  for (const auto& [tp, next] : txn_.next_offsets) {
+    tracker_.Forget(tp);
+    parts.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+  }
+  if (!parts.empty() && consumer_->committed(parts, 10000) == RdKafka::ERR_NO_ERROR) {
+    for (RdKafka::TopicPartition* p : parts) {
+      if (p->err() != RdKafka::ERR_NO_ERROR) {
+        continue;
+      }
+      if (p->offset() < 0) {
+        p->set_offset(RdKafka::Topic::OFFSET_BEGINNING);  // nothing committed yet: auto.offset.reset=earliest
+      }
+      if (const RdKafka::ErrorCode err = consumer_->seek(*p, 10000); err != RdKafka::ERR_NO_ERROR) {
+        Log(LogLevel::kWarning, "kafka.rewind_failed",
+            {{"topic", p->topic()}, {"partition", absl::StrCat(p->partition())}, {"error", RdKafka::err2str(err)}});
+      }
+    }
+  } else if (!parts.empty()) {
+    Log(LogLevel::kError, "kafka.rewind_failed", {{"error", "committed offsets unavailable"}});
+  }
+  RdKafka::TopicPartition::destroy(parts);
+  txn_ = Transaction{};
+}
+
+void Pipeline::TransactionFatal(const std::string& what, const RdKafka::Error& error) {
+  // Fenced (another instance took this transactional.id) or the producer is in a fatal state: nothing this
+  // instance still has may be committed. Stop hard; a restart fences and aborts what was open.
+  Log(LogLevel::kError, "kafka.txn_fatal", {{"call", what}, {"error", error.str()}});
+  std::abort();
 }
 
 }  // namespace tact::pipeline

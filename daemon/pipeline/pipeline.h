@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <list>
 #include <map>
@@ -25,6 +26,12 @@ struct Topics {
   std::string dlq = "tact.dlq";
 };
 
+// at_least_once: offsets are committed after the outputs are acknowledged; a restart may send an output again
+// (the store's dedupe by event_id keeps counters and decisions stable). exactly_once: the outputs of a batch of
+// inputs and the inputs' offsets are committed in one Kafka transaction, so a read_committed consumer of the
+// outputs sees each input's outputs exactly once, at the price of a commit per batch.
+enum class Guarantee { kAtLeastOnce, kExactlyOnce };
+
 struct PipelineOptions {
   std::string brokers;
   std::string group_id = "tactd";
@@ -32,6 +39,12 @@ struct PipelineOptions {
   int session_timeout_ms = 10000;
   Topics topics;
   absl::Duration drain_budget = absl::Seconds(20);  // SIGTERM: finish in-flight and flush within this
+  Guarantee guarantee = Guarantee::kAtLeastOnce;
+  // exactly_once only: unique per instance and stable across its restarts (a restart fences the old producer
+  // and aborts its open transaction); a transaction is committed after this many inputs or this age.
+  std::string transactional_id;
+  int transaction_max_events = 500;
+  absl::Duration transaction_max_age = absl::Milliseconds(100);
 };
 
 // Consume tact.outbound → decide → produce the event to released/deferred/suppressed and its record to
@@ -39,6 +52,9 @@ struct PipelineOptions {
 // only after every output of it, and of every earlier input of its partition, is acknowledged by the broker.
 // Thread-safety: Run() on one thread (the pipeline thread), which owns the consumer and the producer and is the
 // only caller of poll(), so delivery reports and rebalances run on it without locks. RequestStop() from any thread.
+// With Guarantee::kExactlyOnce the producer is transactional: inputs are handled in batches inside one
+// transaction, whose outputs and input offsets (send_offsets_to_transaction) commit together; on an error the
+// transaction is aborted and the inputs' partitions are rewound to their committed offsets.
 class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb {
  public:
   static absl::StatusOr<std::unique_ptr<Pipeline>> Create(PipelineOptions options, decision::DecisionService& decider);
@@ -69,8 +85,26 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
     std::vector<std::unique_ptr<Output>> outputs;
   };
 
+  // exactly_once: the open transaction. Every input consumed since it began is in it.
+  struct Transaction {
+    bool open = false;
+    bool failed = false;  // an output failed: the commit would fail, abort instead
+    int events = 0;
+    std::chrono::steady_clock::time_point begun;
+    std::map<TopicPartition, int64_t> next_offsets;  // per input partition: last consumed + 1
+  };
+
   Pipeline(PipelineOptions options, decision::DecisionService& decider);
-  void Handle(RdKafka::Message& msg);
+  bool exactly_once() const { return options_.guarantee == Guarantee::kExactlyOnce; }
+  // Returns false when the input was left undecided (stopping during a store outage).
+  bool Handle(RdKafka::Message& msg);
+  int ConsumeTimeoutMs() const;
+  void BeginTransaction();
+  bool TransactionDue() const;
+  // Commits the open transaction (outputs + offsets); on failure aborts it and rewinds.
+  void CommitTransaction();
+  void AbortTransaction(const std::string& why);
+  [[noreturn]] void TransactionFatal(const std::string& what, const RdKafka::Error& error);
   void Produce(Output* out);
   void StoreOffset(const TopicPartition& tp, int64_t next);
   void RetryFailedOutputs();
@@ -83,6 +117,7 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   OffsetTracker tracker_;
   std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<InFlight>> in_flight_;
   std::deque<Output*> retry_;
+  Transaction txn_;
   std::atomic<bool> stop_{false};
   std::atomic<int> assigned_partitions_{0};
 };

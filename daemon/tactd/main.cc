@@ -6,6 +6,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -62,6 +63,16 @@ std::string HashKey() {
     c = static_cast<char>(rd());
   }
   return key;
+}
+
+// exactly_once: the configured transactional.id, or <group id>-<host name> (stable across restarts).
+std::string TransactionalId(const ops::Config& config) {
+  if (!config.transactional_id.empty()) {
+    return config.transactional_id;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(config.kafka_group_id, "-", host);
 }
 
 bool LoadPolicies(const std::string& dir, decision::PolicyHolder& holder) {
@@ -222,7 +233,13 @@ int Main(int argc, char** argv) {
                                              .deferred = config.topic_deferred,
                                              .suppressed = config.topic_suppressed,
                                              .decisions = config.topic_decisions,
-                                             .dlq = config.topic_dlq}},
+                                             .dlq = config.topic_dlq},
+                                  .guarantee = config.processing_guarantee == "exactly_once"
+                                                   ? pipeline::Guarantee::kExactlyOnce
+                                                   : pipeline::Guarantee::kAtLeastOnce,
+                                  .transactional_id = TransactionalId(config),
+                                  .transaction_max_events = config.transaction_max_events,
+                                  .transaction_max_age = absl::Milliseconds(config.transaction_max_age_ms)},
                                  decider);
   if (!pipe.ok()) {
     Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(pipe.status().message())}});

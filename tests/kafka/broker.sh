@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# A single-node Apache Kafka broker (KRaft, combined broker + controller) on free loopback ports, for the
+# integration suite and the local stack. The broker and its runtime dependencies come from Maven Central through
+# tests/kafka/pom.xml (resolved once into tests/kafka/target/lib; Maven's cache makes later runs fast).
+#
+#   tests/kafka/broker.sh fetch                        resolve the jars (no-op when up to date)
+#   tests/kafka/broker.sh start --dir DIR [--partitions N] [--bootstrap-file F] [--heap 512m]
+#                                                      start in DIR (created; must be new or empty), wait until it
+#                                                      answers metadata requests, create the tact topics with N
+#                                                      partitions (default 3), print the bootstrap address (and
+#                                                      write it to F). The broker keeps running in the background.
+#   tests/kafka/broker.sh stop --dir DIR               SIGTERM, wait (deadline), SIGKILL if needed, remove DIR
+#   tests/kafka/broker.sh topics --dir DIR [--partitions N] TOPIC...
+#                                                      create more topics on a running broker
+#
+# Environment: JAVA (default: java on PATH), TACT_KAFKA_LIB (a directory of jars instead of target/lib).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+lib=${TACT_KAFKA_LIB:-$here/target/lib}
+java=${JAVA:-java}
+tact_topics=(tact.outbound tact.released tact.deferred tact.suppressed tact.decisions tact.dlq tact.signals
+             tact.campaign-notices)
+
+die() { echo "broker.sh: $*" >&2; exit 1; }
+
+fetch() {
+  local stamp=$lib/.resolved
+  if [[ -n "${TACT_KAFKA_LIB:-}" ]]; then
+    [[ -d "$lib" ]] || die "TACT_KAFKA_LIB=$lib is not a directory"
+    return
+  fi
+  if [[ -f "$stamp" && "$stamp" -nt "$here/pom.xml" ]]; then
+    return
+  fi
+  command -v mvn >/dev/null || die "mvn not found (deploy/install-deps.sh installs maven)"
+  echo "broker.sh: resolving the Kafka broker with Maven into $lib" >&2
+  rm -rf "$lib"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies >&2 || die "mvn dependency:copy-dependencies failed"
+  touch "$stamp"
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Polls "$@" until it succeeds or `secs` pass.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  local end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS > end)); then return 1; fi
+    if [[ -n "${pid:-}" ]] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "broker.sh: the broker exited while waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+create_topics() {  # create_topics DIR PARTITIONS TOPIC...: one JVM per topic, run side by side
+  local dir=$1 partitions=$2; shift 2
+  local bootstrap pids=() rc=0
+  bootstrap=$(cat "$dir/bootstrap")
+  for t in "$@"; do
+    "$java" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$lib/*" \
+      -Dorg.slf4j.simpleLogger.defaultLogLevel=warn org.apache.kafka.tools.TopicCommand \
+      --bootstrap-server "$bootstrap" --create --if-not-exists --topic "$t" --partitions "$partitions" \
+      --replication-factor 1 >>"$dir/topics.log" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  ((rc == 0)) || die "creating topics failed: $(tail -n 20 "$dir/topics.log")"
+}
+
+start() {
+  local dir="" partitions=3 bootstrap_file="" heap=512m
+  while (($#)); do
+    case "$1" in
+      --dir) dir=$2; shift 2 ;;
+      --partitions) partitions=$2; shift 2 ;;
+      --bootstrap-file) bootstrap_file=$2; shift 2 ;;
+      --heap) heap=$2; shift 2 ;;
+      *) die "start: unknown argument '$1'" ;;
+    esac
+  done
+  [[ -n "$dir" ]] || die "start: --dir is required"
+  fetch
+  if [[ -f "$dir/server.properties" ]]; then  # left by an earlier run that was not stopped: replace it
+    echo "broker.sh: replacing the broker left in $dir" >&2
+    stop --dir "$dir"
+  fi
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local began=$SECONDS port controller_port cluster_id
+  port=$(free_port)
+  controller_port=$(free_port)
+  while [[ "$controller_port" == "$port" ]]; do controller_port=$(free_port); done
+  cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=$partitions
+default.replication.factor=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+group.consumer.heartbeat.interval.ms=500
+group.consumer.min.heartbeat.interval.ms=500
+group.min.session.timeout.ms=1000
+log.segment.bytes=16777216
+log.retention.ms=3600000
+log.retention.check.interval.ms=60000
+log.flush.offset.checkpoint.interval.ms=60000
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+background.threads=2
+auto.create.topics.enable=false
+PROPS
+  cluster_id=$("$java" -cp "$lib/*" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn kafka.tools.StorageTool random-uuid)
+  "$java" -cp "$lib/*" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn kafka.tools.StorageTool \
+    format -t "$cluster_id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1 \
+    || die "format failed: $(cat "$dir/format.log")"
+  # setsid: the broker leaves the caller's process group, so a Ctrl-C of the caller reaches it only via stop.
+  setsid "$java" -Xms128m -Xmx"$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.showDateTime=true \
+    -cp "$lib/*" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$dir/broker.pid"
+  echo "127.0.0.1:$port" >"$dir/bootstrap"
+  # Ready = answers a metadata request with itself as broker 1.
+  if ! wait_for "metadata" 90 bash -c "kcat -L -b 127.0.0.1:$port -m 2 2>/dev/null | grep -q 'broker 1 at'"; then
+    tail -n 30 "$dir/broker.log" >&2 || true
+    stop --dir "$dir" --keep
+    die "start: the broker did not answer metadata requests within 90 s (log: $dir/broker.log)"
+  fi
+  create_topics "$dir" "$partitions" "${tact_topics[@]}"
+  echo "started pid=$pid bootstrap=127.0.0.1:$port seconds=$((SECONDS - began))" >"$dir/started"
+  if [[ -n "$bootstrap_file" ]]; then
+    echo "127.0.0.1:$port" >"$bootstrap_file.tmp" && mv "$bootstrap_file.tmp" "$bootstrap_file"
+  fi
+  echo "127.0.0.1:$port"
+}
+
+stop() {
+  local dir="" keep=0
+  while (($#)); do
+    case "$1" in
+      --dir) dir=$2; shift 2 ;;
+      --keep) keep=1; shift ;;
+      *) die "stop: unknown argument '$1'" ;;
+    esac
+  done
+  [[ -n "$dir" ]] || die "stop: --dir is required"
+  if [[ -f "$dir/broker.pid" ]]; then
+    local p
+    p=$(cat "$dir/broker.pid")
+    # Only a java process that runs our server.properties: never signal a recycled pid.
+    if grep -qa "$dir/server.properties" "/proc/$p/cmdline" 2>/dev/null; then
+      kill -TERM "$p" 2>/dev/null || true
+      local end=$((SECONDS + 20))
+      while kill -0 "$p" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
+      if kill -0 "$p" 2>/dev/null; then
+        echo "broker.sh: broker $p did not stop within 20 s; SIGKILL" >&2
+        kill -KILL "$p" 2>/dev/null || true
+      fi
+    fi
+    rm -f "$dir/broker.pid"
+  fi
+  if ((keep == 0)) && [[ -z "${TACT_KEEP_TEST_DIRS:-}" ]]; then
+    rm -rf "$dir"
+  fi
+}
+
+topics() {
+  local dir="" partitions=3
+  while (($#)); do
+    case "$1" in
+      --dir) dir=$2; shift 2 ;;
+      --partitions) partitions=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
+  [[ -n "$dir" && -f "$dir/bootstrap" ]] || die "topics: --dir of a running broker is required"
+  (($#)) || die "topics: name at least one topic"
+  create_topics "$dir" "$partitions" "$@"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  fetch) fetch ;;
+  start) start "$@" ;;
+  stop) stop "$@" ;;
+  topics) topics "$@" ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+esac
