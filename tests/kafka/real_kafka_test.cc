@@ -270,7 +270,7 @@ TEST_F(RealKafkaRebalanceTest, ExactlyOnceThreeInstancesJoinAndLeaveEachEventDec
 }
 
 // kill -9 of tactd in at-least-once mode: after a restart every event has its outputs, and a redelivered
-// event is decided once (the repeat is marked duplicate).
+// event is counted once (the repeat is marked duplicate and carries the same decision).
 TEST_F(RealKafkaTest, KillNineAndRestartLosesNoEventAndCountsNoneTwice) {
   TopicReader decisions(brokers_, lane_->decisions);
   Tactd& first = StartTactd();
@@ -294,7 +294,9 @@ TEST_F(RealKafkaTest, KillNineAndRestartLosesNoEventAndCountsNoneTwice) {
       firsts += !r.decision().duplicate();
       EXPECT_EQ(r.decision().decision(), v1::RELEASE) << id;
     }
-    EXPECT_EQ(firsts, 1) << id << ": decided (counted) once, repeats are marked duplicate";
+    // Counted once: at most one record is not a repeat (none when the kill fell between the store and the
+    // output: the redelivery then finds the decision already made and writes it, marked duplicate).
+    EXPECT_LE(firsts, 1) << id << ": repeats must be marked duplicate";
     auto it = routed.find(id);
     EXPECT_GE(it == routed.end() ? 0 : it->second, 1) << id;
   }
