@@ -6,7 +6,7 @@
 #   kafka.exactly_once ratio=<eos/alo> exactly_once=<events/s> at_least_once=<events/s> events=N rounds=R
 #
 #   bench/kafka_guarantee_bench.sh [--events N] [--rounds R] [--max-events B]   (defaults 20000, 2, 500)
-# Expects a build in build/ (bench/run.sh builds it).
+# Expects a build in build/ (bench/run.sh builds it). TACT_BENCH_LOG_DIR=D keeps each tactd's log in D.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=20000
@@ -64,7 +64,7 @@ run() {
     --redis "127.0.0.1:$redis_port" --grpc-listen "127.0.0.1:$(free_port)" --admin-listen "127.0.0.1:$(free_port)" \
     --kafka-group-id "$lane" --kafka-topics-outbound "$lane.outbound" --kafka-topics-released "$lane.released" \
     --kafka-topics-deferred "$lane.deferred" --kafka-topics-suppressed "$lane.suppressed" \
-    --kafka-topics-decisions "$lane.decisions" --kafka-topics-dlq "$lane.dlq" --log-level warn "${flags[@]}" \
+    --kafka-topics-decisions "$lane.decisions" --kafka-topics-dlq "$lane.dlq" --log-level "${TACT_BENCH_LOG_LEVEL:-warn}" "${flags[@]}" \
     >"$work/$lane.log" 2>&1 &
   local pid=$!
   pids+=($pid)
@@ -84,6 +84,7 @@ run() {
   if [[ -z "$began" ]]; then began=$start; fi
   kill -TERM "$pid"
   wait "$pid" || true
+  if [[ -n "${TACT_BENCH_LOG_DIR:-}" ]]; then cp "$work/$lane.log" "$TACT_BENCH_LOG_DIR/"; fi
   python3 -c "print(($events - $began_n) / ($end - $began))"
 }
 

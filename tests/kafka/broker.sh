@@ -29,14 +29,16 @@ fetch() {
     [[ -d "$lib" ]] || die "TACT_KAFKA_LIB=$lib is not a directory"
     return
   fi
-  if [[ -f "$stamp" && "$stamp" -nt "$here/pom.xml" ]]; then
+  local digest
+  digest=$(sha256sum "$here/pom.xml" | cut -d' ' -f1)  # content, not mtime: a checkout or rebase touches files
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$digest" ]]; then
     return
   fi
   command -v mvn >/dev/null || die "mvn not found (deploy/install-deps.sh installs maven)"
   echo "broker.sh: resolving the Kafka broker with Maven into $lib" >&2
   rm -rf "$lib"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies >&2 || die "mvn dependency:copy-dependencies failed"
-  touch "$stamp"
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies >&2 || die "mvn dependency:copy-dependencies failed"
+  echo "$digest" >"$stamp"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
