@@ -37,7 +37,9 @@ fetch() {
   command -v mvn >/dev/null || die "mvn not found (deploy/install-deps.sh installs maven)"
   echo "broker.sh: resolving the Kafka broker with Maven into $lib" >&2
   rm -rf "$lib"
-  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies >&2 || die "mvn dependency:copy-dependencies failed"
+  # (sed: Maven 3.8 prints colour resets even in batch mode)
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2 \
+    || die "mvn dependency:copy-dependencies failed"
   echo "$digest" >"$stamp"
 }
 
