@@ -70,6 +70,42 @@ absl::StatusOr<Decided> DecisionService::Decide(const Event& event, const Decide
 }
 
 std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatch(std::span<const Request> requests) {
+  if (options_.stats == nullptr) {
+    return DecideBatchUnmeasured(requests);
+  }
+  const auto start = clock_.Monotonic();
+  std::vector<absl::StatusOr<Decided>> out = DecideBatchUnmeasured(requests);
+  // Every event of a batch waited for the whole batch: that is its decision latency.
+  const double seconds = std::chrono::duration<double>(clock_.Monotonic() - start).count();
+  for (size_t i = 0; i < requests.size() && i < out.size(); ++i) {
+    Measure(requests[i], out[i], seconds);
+  }
+  return out;
+}
+
+void DecisionService::Measure(const Request& request, const absl::StatusOr<Decided>& result, double seconds) {
+  DecisionStats& stats = *options_.stats;
+  const DecideOptions& opts = request.options;
+  const std::string_view source = opts.source.empty() ? std::string_view("unknown") : opts.source;
+  stats.decision_duration_seconds.Observe({source}, seconds);
+  if (!result.ok()) {
+    stats.decision_errors_total.Inc({source, ops::StatusCodeLabel(result.status().code())});
+    return;
+  }
+  if (opts.dry_run) {
+    return;
+  }
+  const v1::Decision& d = result->decision;
+  stats.decisions_total.Inc({source, DecisionName(d.decision()), d.rule_id().empty() ? "none" : d.rule_id()});
+  if (d.duplicate()) {
+    stats.duplicate_decisions_total.Inc({source});
+  }
+  if (d.degraded() && request.event != nullptr) {
+    stats.fail_open_total.Inc({ClassName(request.event->message_class)});
+  }
+}
+
+std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std::span<const Request> requests) {
   std::vector<absl::StatusOr<Decided>> out(requests.size(), absl::StatusOr<Decided>(Decided{}));
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
   if (pol == nullptr) {

@@ -9,6 +9,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/event.h"
+#include "daemon/decision/decision_stats.h"
 #include "daemon/decision/policy_holder.h"
 #include "daemon/store/counter_store.h"
 #include "tact/v1/decision.pb.h"
@@ -32,6 +33,7 @@ struct DecisionServiceOptions {
   // Classes released (marked degraded) when the store is unreachable; every other class fails closed
   // (UNAVAILABLE on gRPC, held and retried on the Kafka path).
   std::set<MessageClass> fail_open_classes = {v1::TRANSACTIONAL};
+  DecisionStats* stats = nullptr;  // borrowed; nullptr = not measured
 };
 
 // The one decision path shared by the Kafka pipeline and the gRPC API: evaluate the policy (pure), apply the
@@ -57,6 +59,9 @@ class DecisionService {
   const CustomerHasher& hasher() const { return hasher_; }
 
  private:
+  std::vector<absl::StatusOr<Decided>> DecideBatchUnmeasured(std::span<const Request> requests);
+  void Measure(const Request& request, const absl::StatusOr<Decided>& result, double seconds);
+
   const PolicyHolder& policies_;
   store::CounterStore& store_;
   const Clock& clock_;

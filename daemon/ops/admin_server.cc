@@ -4,11 +4,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/ops/metrics.h"
 
 namespace tact::ops {
 
-AdminServer::AdminServer(std::function<Readiness()> readiness)
-    : readiness_(std::move(readiness)), server_(std::make_unique<httplib::Server>()) {}
+AdminServer::AdminServer(std::function<Readiness()> readiness, const prometheus::Registry* registry)
+    : readiness_(std::move(readiness)), registry_(registry), server_(std::make_unique<httplib::Server>()) {}
 
 AdminServer::~AdminServer() { Stop(); }
 
@@ -28,6 +29,11 @@ absl::Status AdminServer::Start(const std::string& listen) {
     res.set_content(absl::StrCat("{\"ready\":", r.ready ? "true" : "false", ",\"components\":", r.detail, "}\n"),
                     "application/json");
   });
+  if (registry_ != nullptr) {
+    server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(SerializeMetrics(*registry_), "text/plain; version=0.0.4; charset=utf-8");
+    });
+  }
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());
   } else if (server_->bind_to_port(host.c_str(), port)) {

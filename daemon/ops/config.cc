@@ -20,7 +20,7 @@ ConfigKey StringKey(std::string path, std::string flag, std::string help, std::s
   }
   return ConfigKey{std::move(path), std::move(flag), std::move(env), std::move(help),
                    [field](Config& c, const std::string& v) {
-                     if (v.empty()) {
+                     if (v.empty()) {  // optional keys replace this setter (allow_empty)
                        return absl::InvalidArgumentError("must not be empty");
                      }
                      c.*field = v;
@@ -68,6 +68,16 @@ std::vector<ConfigKey> BuildKeys() {
   str("kafka.brokers", "Kafka bootstrap servers, host:port[,host:port]", &Config::kafka_brokers);
   str("kafka.group_id", "Consumer group of tact.outbound", &Config::kafka_group_id);
   num("kafka.session_timeout_ms", "Consumer group session timeout", &Config::kafka_session_timeout_ms, 1000, 300000);
+  str("kafka.group_instance_id",
+      "Static group membership id (group.instance.id), e.g. the pod name; empty = dynamic membership",
+      &Config::kafka_group_instance_id);
+  keys.back().allow_empty = true;
+  keys.back().set = [](Config& c, const std::string& v) {
+    c.kafka_group_instance_id = v;
+    return absl::OkStatus();
+  };
+  num("kafka.statistics_interval_ms", "How often consumer lag and group state are refreshed",
+      &Config::kafka_statistics_interval_ms, 100, 3600000);
   str("kafka.topics.outbound", "Input topic", &Config::topic_outbound);
   str("kafka.topics.released", "Output topic for RELEASE", &Config::topic_released);
   str("kafka.topics.deferred", "Output topic for DEFER", &Config::topic_deferred);
@@ -147,7 +157,7 @@ std::vector<ConfigKey> BuildKeys() {
       &Config::grpc_clients_file);
   num("grpc.max_batch", "Most items in one CheckBatch call", &Config::grpc_max_batch, 1, 10000);
   num("grpc.max_message_bytes", "Largest request accepted", &Config::grpc_max_message_bytes, 1024, 64 << 20);
-  str("admin.listen", "Admin HTTP listen address (/healthz, /readyz)", &Config::admin_listen);
+  str("admin.listen", "Admin HTTP listen address (/healthz, /readyz, /metrics)", &Config::admin_listen);
   keys.push_back(StringKey("log.level", "--log-level", "debug, info, warn or error", &Config::log_level));
   keys.back().set = [](Config& c, const std::string& v) {
     LogLevel l;
@@ -155,8 +165,28 @@ std::vector<ConfigKey> BuildKeys() {
     c.log_level = v;
     return absl::OkStatus();
   };
+  str("customer_hash_key", "Key of the customer hash in logs and decision records (secret: environment only)",
+      &Config::customer_hash_key, "-");
+  keys.back().secret = true;
+  keys.back().flag.clear();
   return keys;
 }
+
+// "host:port" with a port in [0, 65535] (0 = any free port, for tests).
+absl::Status CheckListen(const std::string& path, const std::string& value, int min_port) {
+  const size_t colon = value.rfind(':');
+  int port = -1;
+  const std::string port_text = colon == std::string::npos ? "" : value.substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (colon == std::string::npos || colon == 0 || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
+      port < min_port || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": '", value, "' must be host:port with a port in [",
+                                                   min_port, ", 65535]"));
+  }
+  return absl::OkStatus();
+}
+
+std::string Section(const std::string& path) { return path.substr(0, path.find('.')); }
 
 absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::string& file, Config& config) {
   for (const auto& kv : node) {
@@ -180,6 +210,10 @@ absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::
     }
     if (match == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": unknown key '", path, "'"));
+    }
+    if (match->secret) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": '", path, "' is a secret: set ", match->env, " in the environment, not in a file"));
     }
     if (!kv.second.IsScalar()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": '", path, "' must be a single value"));
@@ -233,6 +267,24 @@ absl::Status ApplyConfigFile(const std::string& path, const std::string& text, C
 }
 
 absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config) {
+  for (const auto& [name, value] : env) {
+    bool known = false;
+    std::string section_vars;
+    for (const ConfigKey& k : ConfigKeys()) {
+      known |= k.env == name;
+      std::string upper = "TACT_" + Section(k.path);
+      for (char& c : upper) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      if (k.path.find('.') != std::string::npos && name.starts_with(upper + "_")) {
+        absl::StrAppend(&section_vars, section_vars.empty() ? "" : ", ", k.env);
+      }
+    }
+    if (!known && !section_vars.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": unknown setting (expected one of: ", section_vars, ")"));
+    }
+  }
   for (const ConfigKey& k : ConfigKeys()) {
     if (auto it = env.find(k.env); it != env.end()) {
       if (absl::Status s = k.set(config, it->second); !s.ok()) {
@@ -244,6 +296,9 @@ absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Con
 }
 
 absl::Status Validate(const Config& config) {
+  if (absl::Status s = CheckListen("grpc.listen", config.grpc_listen, 0); !s.ok()) return s;
+  if (absl::Status s = CheckListen("admin.listen", config.admin_listen, 0); !s.ok()) return s;
+  if (absl::Status s = CheckListen("redis.address", config.redis, 1); !s.ok()) return s;
   if (config.grpc_listen == config.admin_listen) {
     return absl::InvalidArgumentError("grpc.listen and admin.listen must differ");
   }
@@ -268,7 +323,13 @@ absl::Status Validate(const Config& config) {
 std::string FormatConfig(const Config& config) {
   std::string out;
   for (const ConfigKey& k : ConfigKeys()) {
-    absl::StrAppend(&out, k.path, ": ", k.get(config), "\n");
+    std::string value = k.get(config);
+    if (k.secret && !value.empty()) {
+      value = "***";
+    } else if (value.empty()) {
+      value = "\"\"";
+    }
+    absl::StrAppend(&out, k.path, ": ", value, "\n");
   }
   return out;
 }

@@ -21,6 +21,8 @@ struct Config {
   std::string kafka_brokers = "127.0.0.1:9092";
   std::string kafka_group_id = "tactd";
   int kafka_session_timeout_ms = 10000;
+  std::string kafka_group_instance_id;  // static group membership; empty = dynamic
+  int kafka_statistics_interval_ms = 5000;
   std::string topic_outbound = "tact.outbound";
   std::string topic_released = "tact.released";
   std::string topic_deferred = "tact.deferred";
@@ -48,6 +50,7 @@ struct Config {
   int grpc_max_message_bytes = 1 << 20;
   std::string admin_listen = "127.0.0.1:9464";
   std::string log_level = "info";
+  std::string customer_hash_key;  // secret: environment only; empty = a random key per process (hashes change)
 };
 
 // One setting: where it lives in each source and how to parse it.
@@ -58,19 +61,24 @@ struct ConfigKey {
   std::string help;
   std::function<absl::Status(Config&, const std::string&)> set;  // value as text → field
   std::function<std::string(const Config&)> get;
+  bool secret = false;       // masked by FormatConfig; accepted only from the environment (no file key, no flag)
+  bool allow_empty = false;  // "" is a valid value (an optional setting)
 };
 
 const std::vector<ConfigKey>& ConfigKeys();
 
 // Applies a YAML config file. Unknown keys, wrong nesting and bad values are errors naming file:line.
 absl::Status ApplyConfigFile(const std::string& path, const std::string& text, Config& config);
-// Applies TACT_* variables from `env` (name → value). Bad values name the variable.
+// Applies TACT_* variables from `env` (name → value). Bad values name the variable. A variable in a settings
+// section (TACT_KAFKA_*, TACT_REDIS_*, …) that names no setting is rejected as a typo; other TACT_* variables
+// (tools', tests') are left alone.
 absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config);
 // Cross-field checks after all sources are applied.
 absl::Status Validate(const Config& config);
 // "TRANSACTIONAL,SERVICE" → classes; "NONE" → none.
 absl::StatusOr<std::set<MessageClass>> ParseClassList(const std::string& text);
-// The effective configuration as YAML-ish "path: value" lines, for --print-config.
+// The effective configuration as YAML-ish "path: value" lines, for --print-config. Secrets show as "***" when set
+// and "" when not.
 std::string FormatConfig(const Config& config);
 
 }  // namespace tact::ops

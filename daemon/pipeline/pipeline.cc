@@ -9,6 +9,7 @@
 #include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
 #include "daemon/pipeline/event_codec.h"
+#include "daemon/pipeline/kafka_stats.h"
 
 namespace tact::pipeline {
 namespace {
@@ -90,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
     if (absl::Status s = Set(*pconf, "transactional.id", o.transactional_id); !s.ok()) return s;
   }
   if (absl::Status s = SetCb(*pconf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(p.get())); !s.ok()) return s;
+  if (absl::Status s = SetCb(*pconf, "event_cb", static_cast<RdKafka::EventCb*>(p.get())); !s.ok()) return s;
   p->producer_.reset(RdKafka::Producer::create(pconf.get(), err));
   if (!p->producer_) {
     return absl::InternalError(absl::StrCat("kafka producer: ", err));
@@ -114,6 +116,13 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
   if (absl::Status s = SetCb(*cconf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(p.get())); !s.ok()) {
     return s;
   }
+  if (absl::Status s = SetCb(*cconf, "event_cb", static_cast<RdKafka::EventCb*>(p.get())); !s.ok()) return s;
+  if (absl::Status s = Set(*cconf, "statistics.interval.ms", absl::StrCat(o.statistics_interval_ms)); !s.ok()) {
+    return s;
+  }
+  if (!o.group_instance_id.empty()) {
+    if (absl::Status s = Set(*cconf, "group.instance.id", o.group_instance_id); !s.ok()) return s;
+  }
   p->consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
   if (!p->consumer_) {
     return absl::InternalError(absl::StrCat("kafka consumer: ", err));
@@ -134,7 +143,11 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
 }
 
 Pipeline::Pipeline(PipelineOptions options, decision::DecisionService& decider)
-    : options_(std::move(options)), decider_(decider) {}
+    : options_(std::move(options)),
+      own_registry_(options_.stats == nullptr ? std::make_unique<prometheus::Registry>() : nullptr),
+      own_stats_(own_registry_ ? std::make_unique<PipelineStats>(*own_registry_) : nullptr),
+      stats_(options_.stats != nullptr ? *options_.stats : *own_stats_),
+      decider_(decider) {}
 
 Pipeline::~Pipeline() {
   consumer_.reset();  // the consumer first, then the producer
@@ -151,6 +164,7 @@ void Pipeline::Run() {
     }
     switch (msg->err()) {
       case RdKafka::ERR_NO_ERROR:
+        stats_.kafka_consumed_total.Inc({options_.topics.outbound});
         if (exactly_once()) {
           BeginTransaction();
         }
@@ -163,9 +177,11 @@ void Pipeline::Run() {
       case RdKafka::ERR__PARTITION_EOF:
         break;
       default:
+        stats_.kafka_consume_errors_total.Inc({});
         Log(LogLevel::kWarning, "kafka.consume_error", {{"error", msg->errstr()}});
         break;
     }
+    stats_.kafka_in_flight.Set({}, static_cast<double>(in_flight_.size()));
     if (exactly_once() && TransactionDue()) {
       CommitTransaction();
     }
@@ -224,6 +240,7 @@ bool Pipeline::Handle(RdKafka::Message& msg) {
       DecodeOutboundEvent(bytes, HeaderValue(msg.headers(), "content-type"));
   absl::StatusOr<Event> event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
   if (!event.ok()) {
+    stats_.dlq_total.Inc({proto.ok() ? "invalid" : "undecodable"});
     dead_letter(std::string(event.status().message()));
   } else {
     absl::StatusOr<decision::Decided> decided;
@@ -234,6 +251,8 @@ bool Pipeline::Handle(RdKafka::Message& msg) {
       if (decided.ok() || !(absl::IsUnavailable(decided.status()) || absl::IsDeadlineExceeded(decided.status()))) {
         break;
       }
+      stats_.store_retries_total.Inc({});
+      stats_.pipeline_store_waiting.Set({}, 1);
       if (!outage_logged) {
         Log(LogLevel::kWarning, "store.unavailable", {{"position", position}, {"error", std::string(decided.status().message())}});
         outage_logged = true;
@@ -246,9 +265,11 @@ bool Pipeline::Handle(RdKafka::Message& msg) {
       backoff = std::min(backoff * 2, absl::Seconds(1));
     }
     if (outage_logged) {
+      stats_.pipeline_store_waiting.Set({}, 0);
       Log(LogLevel::kInfo, "store.recovered", {{"position", position}});
     }
     if (!decided.ok()) {
+      stats_.dlq_total.Inc({"decision_failed"});
       dead_letter(absl::StrCat("decision failed: ", decided.status().message()));
     } else {
       const v1::Decision& d = decided->decision;
@@ -319,6 +340,7 @@ void Pipeline::dr_cb(RdKafka::Message& message) {
     return;
   }
   if (message.err() != RdKafka::ERR_NO_ERROR) {
+    stats_.kafka_delivery_failures_total.Inc({out->topic});
     Log(LogLevel::kWarning, "kafka.delivery_failed", {{"topic", out->topic}, {"error", message.errstr()}});
     if (exactly_once()) {
       txn_.failed = true;  // aborted and redone as a whole; purged outputs of an abort also land here
@@ -327,6 +349,7 @@ void Pipeline::dr_cb(RdKafka::Message& message) {
     retry_.push_back(out);  // the input's offset cannot advance until this output is delivered
     return;
   }
+  stats_.kafka_produced_total.Inc({out->topic});
   InFlight* in = out->parent;
   if (--in->pending > 0) {
     return;
@@ -379,6 +402,7 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     e.reset(consumer->incremental_assign(partitions));
     assigned_partitions_ += static_cast<int>(partitions.size());
+    group_joined_.store(true);
   } else if (exactly_once()) {
     // Commit what was decided while the partitions are still ours; a lost assignment can no longer commit.
     if (consumer->assignment_lost()) {
@@ -402,6 +426,13 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     e.reset(consumer->incremental_unassign(partitions));
     assigned_partitions_ -= static_cast<int>(partitions.size());
   }
+  if (err != RdKafka::ERR__ASSIGN_PARTITIONS) {
+    for (const TopicPartition& tp : tps) {
+      stats_.kafka_consumer_lag.Remove({tp.topic, absl::StrCat(tp.partition)});
+      lag_series_.erase({tp.topic, tp.partition});
+    }
+  }
+  stats_.kafka_assigned_partitions.Set({}, assigned_partitions_.load());
   Log(LogLevel::kInfo, err == RdKafka::ERR__ASSIGN_PARTITIONS ? "kafka.assigned" : "kafka.revoked",
       {{"partitions", absl::StrCat(partitions.size())}});
   if (e) {
@@ -516,6 +547,55 @@ void Pipeline::TransactionFatal(const std::string& what, const RdKafka::Error& e
   // instance still has may be committed. Stop hard; a restart fences and aborts what was open.
   Log(LogLevel::kError, "kafka.txn_fatal", {{"call", what}, {"error", error.str()}});
   std::abort();
+}
+
+void Pipeline::event_cb(RdKafka::Event& event) {
+  switch (event.type()) {
+    case RdKafka::Event::EVENT_STATS:
+      OnStatistics(event.str());
+      break;
+    case RdKafka::Event::EVENT_ERROR:
+      stats_.kafka_errors_total.Inc({});
+      Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
+          {{"code", RdKafka::err2str(event.err())}, {"error", event.str()}, {"fatal", event.fatal() ? "true" : "false"}});
+      break;
+    case RdKafka::Event::EVENT_LOG: {
+      // syslog severities: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
+      const int sev = static_cast<int>(event.severity());
+      const LogLevel level = sev <= 3 ? LogLevel::kError
+                             : sev == 4 ? LogLevel::kWarning
+                             : sev <= 6 ? LogLevel::kInfo
+                                        : LogLevel::kDebug;
+      Log(level, "kafka.log", {{"facility", event.fac()}, {"message", event.str()}});
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Pipeline::OnStatistics(const std::string& json) {
+  absl::StatusOr<ConsumerStats> parsed = ParseConsumerStats(json);
+  if (!parsed.ok()) {
+    return;  // the producer's statistics are off; anything else unparsable is librdkafka's bug, not an outage
+  }
+  if (parsed->Joined()) {
+    group_joined_.store(true);
+  }
+  std::set<std::pair<std::string, int32_t>> seen;
+  for (const PartitionLag& l : parsed->lags) {
+    if (l.topic != options_.topics.outbound) {
+      continue;
+    }
+    stats_.kafka_consumer_lag.Set({l.topic, absl::StrCat(l.partition)}, static_cast<double>(l.lag));
+    seen.insert({l.topic, l.partition});
+  }
+  for (const auto& [topic, partition] : lag_series_) {
+    if (!seen.contains({topic, partition})) {
+      stats_.kafka_consumer_lag.Remove({topic, absl::StrCat(partition)});
+    }
+  }
+  lag_series_ = std::move(seen);
 }
 
 }  // namespace tact::pipeline

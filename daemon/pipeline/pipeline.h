@@ -8,12 +8,14 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/pipeline/offset_tracker.h"
+#include "daemon/pipeline/pipeline_stats.h"
 
 namespace tact::pipeline {
 
@@ -37,6 +39,8 @@ struct PipelineOptions {
   std::string group_id = "tactd";
   std::string client_id = "tactd";
   int session_timeout_ms = 10000;
+  std::string group_instance_id;        // static membership (group.instance.id); empty = dynamic
+  int statistics_interval_ms = 5000;    // librdkafka statistics: consumer lag and group state
   Topics topics;
   absl::Duration drain_budget = absl::Seconds(20);  // SIGTERM: finish in-flight and flush within this
   Guarantee guarantee = Guarantee::kAtLeastOnce;
@@ -45,6 +49,7 @@ struct PipelineOptions {
   std::string transactional_id;
   int transaction_max_events = 500;
   absl::Duration transaction_max_age = absl::Milliseconds(100);
+  PipelineStats* stats = nullptr;  // borrowed; nullptr = a private registry nobody scrapes
 };
 
 // Consume tact.outbound → decide → produce the event to released/deferred/suppressed and its record to
@@ -55,7 +60,9 @@ struct PipelineOptions {
 // With Guarantee::kExactlyOnce the producer is transactional: inputs are handled in batches inside one
 // transaction, whose outputs and input offsets (send_offsets_to_transaction) commit together; on an error the
 // transaction is aborted and the inputs' partitions are rewound to their committed offsets.
-class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb {
+// librdkafka's own log lines and errors go through ops::Log (event_cb; log lines may come from librdkafka's
+// threads); its statistics (served by consume() on the pipeline thread) feed the lag gauges and GroupJoined().
+class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
   static absl::StatusOr<std::unique_ptr<Pipeline>> Create(PipelineOptions options, decision::DecisionService& decider);
   ~Pipeline() override;
@@ -64,10 +71,14 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   void Run();
   void RequestStop() { stop_.store(true); }
   bool HasAssignment() const { return assigned_partitions_.load() > 0; }
+  // True once this consumer has joined its group (with or without partitions: more members than partitions
+  // leaves some idle by design).
+  bool GroupJoined() const { return group_joined_.load(); }
 
   void dr_cb(RdKafka::Message& message) override;
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
+  void event_cb(RdKafka::Event& event) override;
 
  private:
   struct InFlight;
@@ -109,8 +120,14 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   void StoreOffset(const TopicPartition& tp, int64_t next);
   void RetryFailedOutputs();
   void DrainPartitions(const std::vector<TopicPartition>& tps, absl::Duration budget);
+  void OnStatistics(const std::string& json);
 
   const PipelineOptions options_;
+  std::unique_ptr<prometheus::Registry> own_registry_;  // only when options_.stats is nullptr
+  std::unique_ptr<PipelineStats> own_stats_;
+  PipelineStats& stats_;
+  std::set<std::pair<std::string, int32_t>> lag_series_;  // pipeline thread only
+  std::atomic<bool> group_joined_{false};
   decision::DecisionService& decider_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;

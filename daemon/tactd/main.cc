@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <google/protobuf/stubs/logging.h>
+#include <grpc/support/log.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "daemon/api/auth.h"
+#include "daemon/api/grpc_stats.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
@@ -25,8 +28,10 @@
 #include "daemon/ops/admin_server.h"
 #include "daemon/ops/config.h"
 #include "daemon/ops/log.h"
+#include "daemon/ops/readiness.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/policy/parse.h"
+#include "daemon/store/instrumented_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
 
 extern char** environ;
@@ -51,9 +56,9 @@ std::map<std::string, std::string> Environment() {
   return env;
 }
 
-std::string HashKey() {
-  if (const char* key = std::getenv("TACT_CUSTOMER_HASH_KEY"); key != nullptr && *key != '\0') {
-    return key;
+std::string HashKey(const std::string& configured) {
+  if (!configured.empty()) {
+    return configured;
   }
   Log(LogLevel::kWarning, "config.hash_key_missing",
       {{"detail", "TACT_CUSTOMER_HASH_KEY unset: using a random key; customer hashes change on restart"}});
@@ -75,14 +80,28 @@ std::string TransactionalId(const ops::Config& config) {
   return absl::StrCat(config.kafka_group_id, "-", host);
 }
 
-bool LoadPolicies(const std::string& dir, decision::PolicyHolder& holder) {
+// gRPC's and protobuf's own log lines as JSON lines too, so stderr is one JSON object per line.
+void GrpcLog(gpr_log_func_args* args) {
+  const LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kError
+                         : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
+                                                                   : LogLevel::kDebug;
+  Log(level, "grpc.log", {{"message", args->message}, {"file", absl::StrCat(args->file, ":", args->line)}});
+}
+void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line, const std::string& message) {
+  Log(level >= google::protobuf::LOGLEVEL_ERROR ? LogLevel::kError : LogLevel::kWarning, "protobuf.log",
+      {{"message", message}, {"file", absl::StrCat(file, ":", line)}});
+}
+
+bool LoadPolicies(const std::string& dir, decision::PolicyHolder& holder, decision::PolicyMetrics& metrics) {
   absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir);
   if (!p.ok()) {
+    metrics.LoadFailed();
     Log(LogLevel::kError, "policy.load_failed", {{"error", std::string(p.status().message())}});
     return false;
   }
   Log(LogLevel::kInfo, "policy.loaded",
       {{"version", p->version}, {"digest", p->digest}, {"rules", absl::StrCat(p->rules.size())}});
+  metrics.Loaded(*p);
   holder.Set(std::make_shared<const policy::Policy>(*std::move(p)));
   return true;
 }
@@ -103,6 +122,7 @@ int Main(int argc, char** argv) {
   app.add_flag("--print-config", print_config, "Print the effective configuration and exit");
   std::map<std::string, std::string> flag_values;
   for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (k.flag.empty()) continue;  // secrets: environment only
     app.add_option(k.flag, flag_values[k.path], absl::StrCat(k.help, " [", k.path, ", ", k.env, "]"));
   }
   try {
@@ -130,7 +150,7 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   for (const ops::ConfigKey& k : ops::ConfigKeys()) {
-    if (app.count(k.flag) == 0) continue;
+    if (k.flag.empty() || app.count(k.flag) == 0) continue;
     if (absl::Status s = k.set(config, flag_values[k.path]); !s.ok()) {
       std::fprintf(stderr, "tactd: %s: %s\n", k.flag.c_str(), std::string(s.message()).c_str());
       return kExitUsage;
@@ -147,10 +167,23 @@ int Main(int argc, char** argv) {
   ops::LogLevel level;
   ops::ParseLogLevel(config.log_level, &level);
   ops::SetLogLevel(level);
+  gpr_set_log_function(GrpcLog);
+  google::protobuf::SetLogHandler(ProtobufLog);
 
   SystemClock clock;
+  // One registry for every subsystem's stats, served on the admin port at /metrics.
+  prometheus::Registry registry;
+  ops::ProcessStats process_stats(registry);
+  process_stats.build_info.Set({TACT_VERSION}, 1);
+  process_stats.start_time_seconds.Set({}, absl::ToDoubleSeconds(clock.Now() - absl::UnixEpoch()));
+  decision::DecisionStats decision_stats(registry);
+  decision::PolicyMetrics policy_metrics(registry);
+  store::StoreStats store_stats(registry);
+  pipeline::PipelineStats pipeline_stats(registry);
+  api::GrpcStats grpc_stats(registry);
+
   decision::PolicyHolder policies;
-  if (!LoadPolicies(config.policies, policies)) {
+  if (!LoadPolicies(config.policies, policies, policy_metrics)) {
     return kExitUsage;
   }
   store::RedisSettings redis;
@@ -162,11 +195,13 @@ int Main(int argc, char** argv) {
   redis.seen_ttl = *policy::ParseDuration(config.seen_ttl);
   redis.batching = config.redis_batching == "pipeline" ? store::RedisSettings::Batching::kPipelined
                                                        : store::RedisSettings::Batching::kOneScript;
-  store::RedisCounterStore store(redis, clock);
-  const CustomerHasher hasher(HashKey());
+  store::RedisCounterStore redis_store(redis, clock);
+  store::InstrumentedCounterStore store(redis_store, store_stats, clock);
+  const CustomerHasher hasher(HashKey(config.customer_hash_key));
   decision::DecisionService decider(policies, store, clock, hasher,
                                     {.store_deadline = absl::Milliseconds(config.store_deadline_ms),
-                                     .fail_open_classes = *ops::ParseClassList(config.fail_open_classes)});
+                                     .fail_open_classes = *ops::ParseClassList(config.fail_open_classes),
+                                     .stats = &decision_stats});
 
   // gRPC: Throttle + Policies + health + reflection, behind TLS (or explicit plaintext) and bearer tokens.
   std::unique_ptr<api::Authenticator> authenticator;
@@ -217,6 +252,9 @@ int Main(int argc, char** argv) {
   builder.RegisterService(&throttle);
   builder.RegisterService(&policies_service);
   builder.SetMaxReceiveMessageSize(config.grpc_max_message_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<api::GrpcStatsInterceptorFactory>(grpc_stats, clock));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
     Log(LogLevel::kError, "grpc.listen_failed", {{"address", config.grpc_listen}});
@@ -228,6 +266,8 @@ int Main(int argc, char** argv) {
       pipeline::Pipeline::Create({.brokers = config.kafka_brokers,
                                   .group_id = config.kafka_group_id,
                                   .session_timeout_ms = config.kafka_session_timeout_ms,
+                                  .group_instance_id = config.kafka_group_instance_id,
+                                  .statistics_interval_ms = config.kafka_statistics_interval_ms,
                                   .topics = {.outbound = config.topic_outbound,
                                              .released = config.topic_released,
                                              .deferred = config.topic_deferred,
@@ -239,7 +279,8 @@ int Main(int argc, char** argv) {
                                                    : pipeline::Guarantee::kAtLeastOnce,
                                   .transactional_id = TransactionalId(config),
                                   .transaction_max_events = config.transaction_max_events,
-                                  .transaction_max_age = absl::Milliseconds(config.transaction_max_age_ms)},
+                                  .transaction_max_age = absl::Milliseconds(config.transaction_max_age_ms),
+                                  .stats = &pipeline_stats},
                                  decider);
   if (!pipe.ok()) {
     Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(pipe.status().message())}});
@@ -247,16 +288,16 @@ int Main(int argc, char** argv) {
   }
   std::thread pipeline_thread([&] { (*pipe)->Run(); });
 
-  // Readiness: a policy is loaded and Redis answers. Pushed to gRPC health, served on /readyz.
+  // Readiness: a policy is loaded, Redis answers, the consumer has joined its group. Pushed to gRPC health,
+  // served on /readyz (ops::Evaluate).
   std::atomic<bool> redis_ok{false};
   auto readiness = [&] {
-    const bool policy_ok = policies.Get() != nullptr;
-    return ops::Readiness{policy_ok && redis_ok.load(),
-                          absl::StrCat("{\"policy\":", policy_ok ? "true" : "false",
-                                       ",\"redis\":", redis_ok.load() ? "true" : "false",
-                                       ",\"kafka_assigned\":", (*pipe)->HasAssignment() ? "true" : "false", "}")};
+    return ops::Evaluate({.policy_loaded = policies.Get() != nullptr,
+                          .redis_reachable = redis_ok.load(),
+                          .kafka_joined = (*pipe)->GroupJoined(),
+                          .kafka_assigned = (*pipe)->HasAssignment()});
   };
-  ops::AdminServer admin(readiness);
+  ops::AdminServer admin(readiness, &registry);
   if (absl::Status s = admin.Start(config.admin_listen); !s.ok()) {
     Log(LogLevel::kError, "admin.listen_failed", {{"error", std::string(s.message())}});
     (*pipe)->RequestStop();
@@ -272,6 +313,7 @@ int Main(int argc, char** argv) {
     do {
       redis_ok.store(store.Healthy());
       const bool ready = readiness().ready;
+      process_stats.ready.Set({}, ready ? 1 : 0);
       if (first || ready != last) {
         server->GetHealthCheckService()->SetServingStatus(ready);
         server->GetHealthCheckService()->SetServingStatus("tact.v1.Throttle", ready);
@@ -288,7 +330,7 @@ int Main(int argc, char** argv) {
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
       Log(LogLevel::kInfo, "policy.reload_requested");
-      LoadPolicies(config.policies, policies);  // an invalid set keeps the last good one
+      LoadPolicies(config.policies, policies, policy_metrics);  // an invalid set keeps the last good one
       continue;
     }
     break;

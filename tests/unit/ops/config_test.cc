@@ -1,7 +1,11 @@
-// processing.* settings of tactd: the delivery guarantee and the transaction batch (daemon/ops/config.cc).
+// tactd settings (daemon/ops/config.cc): processing.*, strict file and environment parsing with exact messages,
+// secrets, validation, and the documented defaults in deploy/tactd.yaml.
 #include "daemon/ops/config.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
 
 namespace tact::ops {
 namespace {
@@ -44,6 +48,125 @@ TEST(ProcessingConfigTest, EnvironmentAndRangeChecks) {
   EXPECT_EQ(c.processing_guarantee, "exactly_once");
   EXPECT_EQ(ApplyEnvironment({{"TACT_PROCESSING_TRANSACTION_MAX_EVENTS", "0"}}, c).message(),
             "TACT_PROCESSING_TRANSACTION_MAX_EVENTS: 0 is out of range [1, 100000]");
+}
+
+
+std::string Apply(const std::string& text, Config* out = nullptr) {
+  Config c;
+  absl::Status s = ApplyConfigFile("tactd.yaml", text, c);
+  if (out != nullptr) *out = c;
+  return s.ok() ? "ok" : std::string(s.message());
+}
+
+std::string Env(const std::map<std::string, std::string>& env, Config* out = nullptr) {
+  Config c;
+  absl::Status s = ApplyEnvironment(env, c);
+  if (out != nullptr) *out = c;
+  return s.ok() ? "ok" : std::string(s.message());
+}
+
+TEST(ConfigFileTest, NestedKeysApply) {
+  Config c;
+  ASSERT_EQ(Apply("kafka:\n  brokers: k1:9092,k2:9092\n  topics:\n    dlq: my.dlq\nredis:\n  pool_size: 8\n", &c),
+            "ok");
+  EXPECT_EQ(c.kafka_brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(c.topic_dlq, "my.dlq");
+  EXPECT_EQ(c.redis_pool_size, 8);
+}
+
+TEST(ConfigFileTest, EmptyFileMeansDefaults) { EXPECT_EQ(Apply(""), "ok"); }
+
+TEST(ConfigFileTest, ExactErrors) {
+  EXPECT_EQ(Apply("kafka:\n  broker: x:1\n"), "tactd.yaml:2:3: unknown key 'kafka.broker'");
+  EXPECT_EQ(Apply("kafak:\n  brokers: x:1\n"), "tactd.yaml:1:1: unknown section 'kafak'");
+  EXPECT_EQ(Apply("redis:\n  pool_size: many\n"), "tactd.yaml:2:3: redis.pool_size: 'many' is not a whole number");
+  EXPECT_EQ(Apply("redis:\n  pool_size: 0\n"), "tactd.yaml:2:3: redis.pool_size: 0 is out of range [1, 256]");
+  EXPECT_EQ(Apply("log:\n  level: loud\n"),
+            "tactd.yaml:2:3: log.level: unknown log level 'loud' (expected one of: debug, info, warn, error)");
+  EXPECT_EQ(Apply("redis:\n  seen_ttl: 3 days\n").substr(0, 31), "tactd.yaml:2:3: redis.seen_ttl:");
+  EXPECT_EQ(Apply("kafka:\n  brokers: [a, b]\n"), "tactd.yaml:2:3: 'kafka.brokers' must be a single value");
+  EXPECT_EQ(Apply("- a\n- b\n"), "tactd.yaml:1:1: config must be a mapping of keys to values");
+  EXPECT_EQ(Apply("customer_hash_key: hunter2\n"),
+            "tactd.yaml:1:1: 'customer_hash_key' is a secret: set TACT_CUSTOMER_HASH_KEY in the environment, not in "
+            "a file");
+  EXPECT_EQ(Apply("kafka: {brokers: x:1\n").substr(0, 11), "tactd.yaml:");
+}
+
+TEST(ConfigFileTest, OptionalKeyMayBeEmpty) {
+  Config c;
+  ASSERT_EQ(Apply("kafka:\n  group_instance_id: \"\"\n", &c), "ok");
+  EXPECT_EQ(c.kafka_group_instance_id, "");
+  EXPECT_EQ(Apply("kafka:\n  brokers: \"\"\n"), "tactd.yaml:2:3: kafka.brokers: must not be empty");
+}
+
+// Every key is reachable through its TACT_* variable, which is derived from the YAML path.
+TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
+  for (const ConfigKey& k : ConfigKeys()) {
+    std::string expected = "TACT_";
+    for (char ch : k.path) expected.push_back(ch == '.' ? '_' : static_cast<char>(std::toupper(ch)));
+    EXPECT_EQ(k.env, expected);
+    Config defaults;
+    const std::string value = k.path == "log.level"       ? "debug"
+                              : k.path == "redis.seen_ttl" ? "96h"
+                              : k.get(defaults).empty() || !std::isdigit(k.get(defaults)[0])
+                                  ? "x-" + k.path + ":1"
+                                  : std::to_string(std::stoi(k.get(defaults)) + 1);
+    Config c;
+    ASSERT_EQ(Env({{k.env, value}}, &c), "ok") << k.env;
+    EXPECT_EQ(k.get(c), value) << k.env;
+  }
+}
+
+TEST(ConfigEnvTest, ExactErrors) {
+  EXPECT_EQ(Env({{"TACT_REDIS_POOL_SIZE", "-1"}}), "TACT_REDIS_POOL_SIZE: -1 is out of range [1, 256]");
+  EXPECT_EQ(Env({{"TACT_KAFKA_BROKERS", ""}}), "TACT_KAFKA_BROKERS: must not be empty");
+  EXPECT_EQ(Env({{"TACT_LOG_LEVL", "info"}}), "TACT_LOG_LEVL: unknown setting (expected one of: TACT_LOG_LEVEL)");
+  EXPECT_EQ(Env({{"TACT_REDIS_ADDR", "x:1"}}),
+            "TACT_REDIS_ADDR: unknown setting (expected one of: TACT_REDIS_ADDRESS, TACT_REDIS_POOL_SIZE, "
+            "TACT_REDIS_DEADLINE_MS, TACT_REDIS_SEEN_TTL)");
+  // Variables outside the settings sections belong to tools and tests.
+  EXPECT_EQ(Env({{"TACT_KEEP_TEST_DIRS", "1"}}), "ok");
+}
+
+TEST(ConfigEnvTest, SecretComesFromTheEnvironmentAndIsMasked) {
+  Config c;
+  ASSERT_EQ(Env({{"TACT_CUSTOMER_HASH_KEY", "s3cret-key"}}, &c), "ok");
+  EXPECT_EQ(c.customer_hash_key, "s3cret-key");
+  const std::string printed = FormatConfig(c);
+  EXPECT_EQ(printed.find("s3cret-key"), std::string::npos);
+  EXPECT_NE(printed.find("customer_hash_key: ***\n"), std::string::npos);
+  EXPECT_NE(FormatConfig(Config{}).find("customer_hash_key: \"\"\n"), std::string::npos);
+}
+
+TEST(ConfigValidateTest, ExactErrors) {
+  Config c;
+  EXPECT_TRUE(Validate(c).ok());
+  c.admin_listen = c.grpc_listen;
+  EXPECT_EQ(Validate(c).message(), "grpc.listen and admin.listen must differ");
+  c = Config{};
+  c.admin_listen = "9464";
+  EXPECT_EQ(Validate(c).message(), "admin.listen: '9464' must be host:port with a port in [0, 65535]");
+  c = Config{};
+  c.redis = "redis:0";
+  EXPECT_EQ(Validate(c).message(), "redis.address: 'redis:0' must be host:port with a port in [1, 65535]");
+  c = Config{};
+  c.grpc_listen = "0.0.0.0:70000";
+  EXPECT_EQ(Validate(c).message(), "grpc.listen: '0.0.0.0:70000' must be host:port with a port in [0, 65535]");
+}
+
+// deploy/tactd.yaml documents every key with its default: it must parse, name every key, and change nothing.
+TEST(ConfigDocumentedDefaultsTest, DeployFileListsEveryDefault) {
+  std::ifstream in(std::string(TACT_SOURCE_DIR) + "/deploy/tactd.yaml");
+  ASSERT_TRUE(in) << "deploy/tactd.yaml missing";
+  std::stringstream text;
+  text << in.rdbuf();
+  Config c;
+  ASSERT_EQ(Apply(text.str(), &c), "ok");
+  EXPECT_EQ(FormatConfig(c), FormatConfig(Config{}));
+  for (const ConfigKey& k : ConfigKeys()) {
+    const std::string leaf = k.path.substr(k.path.rfind('.') + 1);
+    EXPECT_NE(text.str().find(leaf + ":"), std::string::npos) << k.path << " is not documented";
+  }
 }
 
 }  // namespace

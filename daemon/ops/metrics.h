@@ -1,0 +1,96 @@
+#pragma once
+
+// Metrics: each subsystem declares its stats once in an X-macro list (Envoy's stats_macros.h):
+//
+//   #define TACT_PIPELINE_STATS(COUNTER, GAUGE, HISTOGRAM)
+//     COUNTER(dlq_total, "Events sent to the dead-letter topic", (reason))
+//     GAUGE(kafka_assigned_partitions, "Input partitions assigned", ())      (each line ends in a backslash)
+//   TACT_STATS_STRUCT(PipelineStats, TACT_PIPELINE_STATS);
+//
+// which defines `struct PipelineStats { explicit PipelineStats(prometheus::Registry&); CounterFamily dlq_total; … }`
+// registering `tact_dlq_total` with the label names `reason`. Label values are given positionally and must come
+// from closed sets (decision, rule, reason, code, topic, class, channel, method, op, …): never customer, event or
+// campaign ids. `/metrics` serializes the one registry (prometheus::TextSerializer) on the admin port.
+// Thread-safety: every family and series is safe from any thread (prometheus-cpp locks per family).
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace tact::ops {
+
+// Latency buckets for every *_seconds histogram: 0.25 ms … 10 s.
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
+
+// "(decision, rule)" → {"decision", "rule"}; "()" → {}.
+std::vector<std::string> ParseLabelNames(std::string_view parenthesized);
+
+template <typename T>
+class Family {
+ public:
+  Family(prometheus::Registry& registry, const std::string& name, const std::string& help,
+         std::string_view label_names);
+  // The series for these label values (positional, one per declared label name). Created on first use.
+  T& With(std::initializer_list<std::string_view> values);
+  // Drops a series (e.g. a revoked partition's lag, a replaced policy version's info).
+  void Remove(std::initializer_list<std::string_view> values);
+  const std::vector<std::string>& label_names() const { return label_names_; }
+
+ private:
+  prometheus::Labels Labels(std::initializer_list<std::string_view> values) const;
+
+  prometheus::Family<T>& family_;
+  std::vector<std::string> label_names_;
+};
+
+class CounterFamily : public Family<prometheus::Counter> {
+ public:
+  using Family::Family;
+  void Inc(std::initializer_list<std::string_view> values, double by = 1) { With(values).Increment(by); }
+};
+class GaugeFamily : public Family<prometheus::Gauge> {
+ public:
+  using Family::Family;
+  void Set(std::initializer_list<std::string_view> values, double v) { With(values).Set(v); }
+};
+class HistogramFamily : public Family<prometheus::Histogram> {
+ public:
+  using Family::Family;
+  void Observe(std::initializer_list<std::string_view> values, double v) { With(values).Observe(v); }
+};
+
+// A status code as a label value: "unavailable", "deadline_exceeded", … (a closed set).
+std::string StatusCodeLabel(absl::StatusCode code);
+
+// Serializes a registry in the Prometheus text exposition format (version 0.0.4).
+std::string SerializeMetrics(const prometheus::Registry& registry);
+
+}  // namespace tact::ops
+
+#define TACT_COUNTER_FIELD(name, help, labels) ::tact::ops::CounterFamily name{registry_, "tact_" #name, help, #labels};
+#define TACT_GAUGE_FIELD(name, help, labels) ::tact::ops::GaugeFamily name{registry_, "tact_" #name, help, #labels};
+#define TACT_HISTOGRAM_FIELD(name, help, labels) \
+  ::tact::ops::HistogramFamily name{registry_, "tact_" #name, help, #labels};
+
+// Defines `struct Name` with one family per entry of the X-macro LIST, registered in the constructor's registry.
+#define TACT_STATS_STRUCT(Name, LIST)                                                  \
+  struct Name {                                                                        \
+    explicit Name(::prometheus::Registry& registry) : registry_(registry) {}           \
+    Name(const Name&) = delete;                                                        \
+    Name& operator=(const Name&) = delete;                                             \
+                                                                                       \
+   private:                                                                            \
+    ::prometheus::Registry& registry_;                                                 \
+                                                                                       \
+   public:                                                                             \
+    LIST(TACT_COUNTER_FIELD, TACT_GAUGE_FIELD, TACT_HISTOGRAM_FIELD)                   \
+  }

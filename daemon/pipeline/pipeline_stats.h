@@ -1,0 +1,25 @@
+#pragma once
+
+#include "daemon/ops/metrics.h"
+
+namespace tact::pipeline {
+
+// Label values: topic = a configured topic name; partition = an input partition number (bounded by the topic's
+// partition count); reason ∈ {undecodable, invalid, decision_failed}.
+#define TACT_PIPELINE_STATS(COUNTER, GAUGE, HISTOGRAM)                                                          \
+  COUNTER(kafka_consumed_total, "Input events read", (topic))                                                    \
+  COUNTER(kafka_produced_total, "Outputs acknowledged by the broker", (topic))                                   \
+  COUNTER(kafka_delivery_failures_total, "Outputs the broker did not acknowledge (retried; the offset waits)",   \
+          (topic))                                                                                               \
+  COUNTER(kafka_consume_errors_total, "Errors returned by the consumer", ())                                     \
+  COUNTER(kafka_errors_total, "Client errors reported by librdkafka (broker down, auth, …)", ())                 \
+  COUNTER(dlq_total, "Events sent to the dead-letter topic", (reason))                                           \
+  COUNTER(store_retries_total, "Kafka-path decisions retried because the store was unavailable", ())             \
+  GAUGE(kafka_assigned_partitions, "Input partitions assigned to this instance", ())                             \
+  GAUGE(kafka_consumer_lag, "Messages between the committed offset and the high watermark", (topic, partition)) \
+  GAUGE(kafka_in_flight, "Input events decided but not yet acknowledged on every output", ())                    \
+  GAUGE(pipeline_store_waiting, "1 while the Kafka path waits for the store to come back", ())                   \
+  GAUGE(deferred_backlog, "Deferred events waiting to be re-decided (0 until the deferred scheduler runs)", ())
+TACT_STATS_STRUCT(PipelineStats, TACT_PIPELINE_STATS);
+
+}  // namespace tact::pipeline

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "daemon/core/clock.h"
+#include "daemon/ops/metrics.h"
+#include "daemon/store/counter_store.h"
+
+namespace tact::store {
+
+// Label values: op ∈ {check_and_reserve, ping}; code = absl status code name (unavailable, deadline_exceeded, …).
+#define TACT_STORE_STATS(COUNTER, GAUGE, HISTOGRAM)                                                       \
+  COUNTER(redis_calls_total, "Calls to the counter store (one round-trip each)", (op))                   \
+  COUNTER(redis_checks_total, "Customer checks sent to the counter store (a call carries one or more)", ()) \
+  COUNTER(redis_errors_total, "Failed counter-store calls, by status code", (op, code))                   \
+  GAUGE(redis_up, "1 if the last readiness probe of Redis succeeded", ())                                  \
+  HISTOGRAM(redis_call_duration_seconds, "Counter-store call latency (connection borrow + round-trip)", (op))
+TACT_STATS_STRUCT(StoreStats, TACT_STORE_STATS);
+
+// Measures any CounterStore (the Redis adapter in tactd) without touching it: latency, calls and errors per
+// operation. Thread-safety: as the wrapped store (any thread).
+class InstrumentedCounterStore final : public CounterStore {
+ public:
+  InstrumentedCounterStore(CounterStore& inner, StoreStats& stats, const Clock& clock)
+      : inner_(inner), stats_(stats), clock_(clock) {}
+
+  absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
+                                                           absl::Time deadline) override;
+  bool Healthy() override;
+
+ private:
+  CounterStore& inner_;
+  StoreStats& stats_;
+  const Clock& clock_;
+};
+
+}  // namespace tact::store

@@ -1,0 +1,81 @@
+#include "daemon/ops/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include "daemon/api/grpc_stats.h"
+#include "daemon/ops/readiness.h"
+#include "tact/v1/throttle.pb.h"
+
+namespace tact::ops {
+namespace {
+
+#define TEST_STATS(COUNTER, GAUGE, HISTOGRAM)                      \
+  COUNTER(widgets_total, "Widgets made", (color, size))            \
+  COUNTER(resets_total, "Resets", ())                              \
+  GAUGE(queue_depth, "Queued widgets", ())                         \
+  HISTOGRAM(widget_duration_seconds, "Time to make one", (color))
+TACT_STATS_STRUCT(TestStats, TEST_STATS);
+
+TEST(ParseLabelNamesTest, Forms) {
+  EXPECT_EQ(ParseLabelNames("(decision, rule)"), (std::vector<std::string>{"decision", "rule"}));
+  EXPECT_EQ(ParseLabelNames("(op)"), (std::vector<std::string>{"op"}));
+  EXPECT_TRUE(ParseLabelNames("()").empty());
+}
+
+TEST(StatsStructTest, RegistersPrefixedFamiliesAndSerializes) {
+  prometheus::Registry registry;
+  TestStats stats(registry);
+  stats.widgets_total.Inc({"red", "L"});
+  stats.widgets_total.Inc({"red", "L"}, 2);
+  stats.queue_depth.Set({}, 4);
+  stats.widget_duration_seconds.Observe({"red"}, 0.003);
+  const std::string text = SerializeMetrics(registry);
+  EXPECT_NE(text.find("# TYPE tact_widgets_total counter"), std::string::npos) << text;
+  EXPECT_NE(text.find("tact_widgets_total{color=\"red\",size=\"L\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("tact_resets_total 0"), std::string::npos) << text;  // unlabeled: exported from the start
+  EXPECT_NE(text.find("tact_queue_depth 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("tact_widget_duration_seconds_bucket{color=\"red\",le=\"0.005\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tact_widget_duration_seconds_count{color=\"red\"} 1"), std::string::npos) << text;
+}
+
+TEST(StatsStructTest, RemoveDropsASeries) {
+  prometheus::Registry registry;
+  TestStats stats(registry);
+  stats.widgets_total.Inc({"blue", "S"});
+  stats.widgets_total.Remove({"blue", "S"});
+  stats.widgets_total.Remove({"never", "seen"});
+  EXPECT_EQ(SerializeMetrics(registry).find("color=\"blue\""), std::string::npos);
+}
+
+TEST(StatusCodeLabelTest, LowerCase) {
+  EXPECT_EQ(StatusCodeLabel(absl::StatusCode::kUnavailable), "unavailable");
+  EXPECT_EQ(StatusCodeLabel(absl::StatusCode::kDeadlineExceeded), "deadline_exceeded");
+}
+
+TEST(ReadinessTest, Components) {
+  Readiness r = Evaluate({.policy_loaded = true, .redis_reachable = true, .kafka_joined = true});
+  EXPECT_TRUE(r.ready);
+  EXPECT_EQ(r.detail, R"({"policy":true,"redis":true,"kafka":"idle"})");
+  r = Evaluate({.policy_loaded = true, .redis_reachable = false, .kafka_joined = true, .kafka_assigned = true});
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(r.detail, R"({"policy":true,"redis":false,"kafka":"assigned"})");
+  r = Evaluate({.policy_loaded = true, .redis_reachable = true});
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(r.detail, R"({"policy":true,"redis":true,"kafka":"joining"})");
+  EXPECT_FALSE(Evaluate({.redis_reachable = true, .kafka_joined = true}).ready);
+}
+
+TEST(GrpcMethodLabelTest, OnlyKnownMethods) {
+  ASSERT_NE(v1::CheckRequest::descriptor(), nullptr);  // links tact.v1's descriptors into this binary
+  EXPECT_EQ(api::MethodLabel("/tact.v1.Throttle/Check"), "/tact.v1.Throttle/Check");
+  EXPECT_EQ(api::MethodLabel("/grpc.health.v1.Health/Check"), "/grpc.health.v1.Health/Check");
+  EXPECT_EQ(api::MethodLabel("/tact.v1.Throttle/Nope"), "unknown");
+  EXPECT_EQ(api::MethodLabel("/evil.Service/cust-123"), "unknown");
+  EXPECT_EQ(api::MethodLabel("garbage"), "unknown");
+  EXPECT_EQ(api::MethodLabel(nullptr), "unknown");
+  EXPECT_EQ(api::GrpcCodeName(grpc::StatusCode::UNAVAILABLE), "UNAVAILABLE");
+}
+
+}  // namespace
+}  // namespace tact::ops
