@@ -31,7 +31,12 @@ absl::StatusOr<ConsumerStats> ParseConsumerStats(std::string_view json) {
         continue;
       }
       const std::string fetch_state = p.value("fetch_state", "none");
-      const int64_t lag = p.value("consumer_lag", int64_t{-1});
+      int64_t lag = p.value("consumer_lag", int64_t{-1});
+      const int64_t hi = p.value("hi_offset", int64_t{-1});
+      const int64_t lo = p.value("lo_offset", int64_t{-1});
+      if (lag < 0 && hi >= 0 && lo >= 0 && p.value("committed_offset", int64_t{-1001}) < 0) {
+        lag = hi - lo;  // nothing committed yet: everything retained is still to be read (auto.offset.reset=earliest)
+      }
       if (fetch_state == "none" || lag < 0) {
         continue;
       }

@@ -12,7 +12,8 @@ namespace tact::pipeline {
 struct PartitionLag {
   std::string topic;
   int32_t partition = 0;
-  int64_t lag = 0;  // consumer_lag: high watermark (or last stable offset) − committed offset
+  int64_t lag = 0;  // consumer_lag: high watermark (or last stable offset) − committed offset; before the
+                    // first commit: hi_offset − lo_offset (everything retained is unread)
 };
 
 // What tactd reads from a consumer's librdkafka statistics (statistics.interval.ms, STATISTICS.md).

@@ -579,6 +579,8 @@ void Pipeline::OnStatistics(const std::string& json) {
   if (!parsed.ok()) {
     return;  // the producer's statistics are off; anything else unparsable is librdkafka's bug, not an outage
   }
+  Log(LogLevel::kDebug, "kafka.statistics", {{"group_state", parsed->group_state}, {"join_state", parsed->join_state},
+                                             {"partitions_with_lag", absl::StrCat(parsed->lags.size())}});
   if (parsed->Joined()) {
     group_joined_.store(true);
   }

@@ -13,6 +13,8 @@ constexpr char kStats[] = R"({
     "tact.outbound": {"topic": "tact.outbound", "partitions": {
       "0": {"partition": 0, "fetch_state": "active", "consumer_lag": 7, "hi_offset": 10, "committed_offset": 3},
       "1": {"partition": 1, "fetch_state": "active", "consumer_lag": -1},
+      "3": {"partition": 3, "fetch_state": "active", "consumer_lag": -1, "hi_offset": 4, "lo_offset": 1,
+            "committed_offset": -1001},
       "2": {"partition": 2, "fetch_state": "none", "consumer_lag": 5},
       "-1": {"partition": -1, "fetch_state": "none", "consumer_lag": -1}}},
     "tact.signals": {"partitions": {"0": {"fetch_state": "offset-query", "consumer_lag": 0}}}
@@ -21,12 +23,14 @@ constexpr char kStats[] = R"({
 TEST(ParseConsumerStatsTest, AssignedPartitionsWithKnownLag) {
   absl::StatusOr<ConsumerStats> s = ParseConsumerStats(kStats);
   ASSERT_TRUE(s.ok()) << s.status();
-  ASSERT_EQ(s->lags.size(), 2u);
+  ASSERT_EQ(s->lags.size(), 3u);
   EXPECT_EQ(s->lags[0].topic, "tact.outbound");
   EXPECT_EQ(s->lags[0].partition, 0);
   EXPECT_EQ(s->lags[0].lag, 7);
-  EXPECT_EQ(s->lags[1].topic, "tact.signals");
-  EXPECT_EQ(s->lags[1].lag, 0);
+  EXPECT_EQ(s->lags[1].partition, 3);  // nothing committed yet: hi − lo
+  EXPECT_EQ(s->lags[1].lag, 3);
+  EXPECT_EQ(s->lags[2].topic, "tact.signals");
+  EXPECT_EQ(s->lags[2].lag, 0);
   EXPECT_TRUE(s->Joined());
   EXPECT_EQ(s->assignment_size, 2);
 }
