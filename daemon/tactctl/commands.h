@@ -14,5 +14,6 @@ inline constexpr int kExitUsage = 2;   // bad flags, unreadable input, unreachab
 using RunFn = std::function<int()>;
 void AddPolicyCommands(CLI::App& app, RunFn& run);  // lint
 void AddAuditCommands(CLI::App& app, RunFn& run);   // audit
+void AddOpsCommands(CLI::App& app, RunFn& run);     // health
 
 }  // namespace tact::cli

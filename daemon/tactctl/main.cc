@@ -16,6 +16,7 @@ int Main(int argc, char** argv) {
   std::function<int()> run;
   AddPolicyCommands(app, run);
   AddAuditCommands(app, run);
+  AddOpsCommands(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

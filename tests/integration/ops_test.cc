@@ -86,6 +86,14 @@ class OpsTest : public ::testing::Test {
     }
   }
   std::string Metrics() { return Get(tactd_->admin_port(), "/metrics").body; }
+  // `tactctl health` (the container HEALTHCHECK) against this tactd: its exit code.
+  std::optional<int> Probe(const std::string& extra = "") {
+    std::vector<std::string> argv{TACTCTL_BIN, "health", "--admin", absl::StrCat("127.0.0.1:", tactd_->admin_port())};
+    if (!extra.empty()) argv.push_back(extra);
+    testing::Subprocess probe(argv, absl::StrCat(dir_.path(), "/probe-", ++probes_, ".log"));
+    return probe.Wait(absl::Seconds(10));
+  }
+  int probes_ = 0;
   ::testing::AssertionResult WaitReady(int status) {
     return WaitFor([&] { return Get(tactd_->admin_port(), "/readyz").status == status; }, absl::Seconds(30),
                    absl::StrCat("/readyz ", status));
@@ -179,9 +187,12 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
 
 TEST_F(OpsTest, ReadyzFollowsRedis) {
   ASSERT_TRUE(WaitReady(200));
+  EXPECT_EQ(Probe(), 0) << "tactctl health: ready";
   const int redis_port = redis_->port();
   redis_.reset();  // stopped
   ASSERT_TRUE(WaitReady(503));
+  EXPECT_EQ(Probe(), 1) << "tactctl health: not ready";
+  EXPECT_EQ(Probe("--live"), 0) << "tactctl health --live: alive";
   const Http r = Get(tactd_->admin_port(), "/readyz");
   EXPECT_NE(r.body.find("\"redis\":false"), std::string::npos) << r.body;
   EXPECT_EQ(Get(tactd_->admin_port(), "/healthz").status, 200) << "liveness must not depend on Redis";
