@@ -15,11 +15,13 @@ build_pkgs=(
   prometheus-cpp-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev redis-server redis-tools kcat tzdata openssl
-  python3 curl
+  python3 python3-yaml curl docker-compose
 )
+# What tactd and tactctl link (checked with ldd + dpkg -S on a build; the rest come as their dependencies),
+# zone data for calendar windows, CA certificates, and tini as PID 1.
 runtime_pkgs=(
   libprotobuf32 libgrpc++1.51 libgrpc29 librdkafka1 librdkafka++1 libhiredis0.14
-  libyaml-cpp0.7 libspdlog1.10 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
+  libyaml-cpp0.7 libabsl20220623 libssl3 libcpp-httplib0.11 libprometheus-cpp-core1.0
   tzdata ca-certificates tini
 )
 
