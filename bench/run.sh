@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark (bench/*_bench.cc, plus bench/*_bench.sh drivers) and prints ONE table of their figures.
-# Each benchmark prints one result line "<name> ratio=<ours/baseline> key=value ...", the baseline measured in the
+# Each benchmark prints result lines "<name> ratio=<ours/baseline> key=value ..." (ratio optional), the baseline in the
 # same run against the same Redis or broker; anything else it prints goes to stderr. Never gates CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +17,8 @@ run() {  # keeps result lines, passes everything else through to stderr
     echo "bench: $* failed" >&2
     status=1
   fi
-  grep -E '^[^ ]+ ratio=' <<<"$out" >>"$results" || echo "bench: $* printed no result line" >&2
-  grep -vE '^[^ ]+ ratio=' <<<"$out" >&2 || true
+  grep -E '^[^ ]+ [^ =]+=' <<<"$out" >>"$results" || echo "bench: $* printed no result line" >&2
+  grep -vE '^[^ ]+ [^ =]+=' <<<"$out" >&2 || true
 }
 for src in bench/*_bench.cc; do
   run "build/bench/$(basename "$src" .cc)"
