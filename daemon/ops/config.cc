@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
@@ -186,7 +187,21 @@ absl::Status CheckListen(const std::string& path, const std::string& value, int 
   return absl::OkStatus();
 }
 
-std::string Section(const std::string& path) { return path.substr(0, path.find('.')); }
+// Levenshtein distance, for "did you mean".
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
 
 absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::string& file, Config& config) {
   for (const auto& kv : node) {
@@ -268,21 +283,30 @@ absl::Status ApplyConfigFile(const std::string& path, const std::string& text, C
 
 absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config) {
   for (const auto& [name, value] : env) {
-    bool known = false;
-    std::string section_vars;
+    if (!name.starts_with("TACT_")) {
+      continue;
+    }
+    const ConfigKey* nearest = nullptr;
+    size_t best = std::string::npos;
     for (const ConfigKey& k : ConfigKeys()) {
-      known |= k.env == name;
-      std::string upper = "TACT_" + Section(k.path);
-      for (char& c : upper) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (k.env == name) {
+        nearest = nullptr;
+        best = 0;
+        break;
       }
-      if (k.path.find('.') != std::string::npos && name.starts_with(upper + "_")) {
-        absl::StrAppend(&section_vars, section_vars.empty() ? "" : ", ", k.env);
+      const size_t d = EditDistance(name, k.env);
+      if (d < best) {
+        best = d;
+        nearest = &k;
       }
     }
-    if (!known && !section_vars.empty()) {
+    if (nearest == nullptr) {
+      continue;  // a setting
+    }
+    // A near miss is a typo; anything else belongs to a tool or a test (TACT_KEEP_TEST_DIRS, …) and is left alone.
+    if (best <= 2 || nearest->env.starts_with(name) || name.starts_with(nearest->env)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(name, ": unknown setting (expected one of: ", section_vars, ")"));
+          absl::StrCat(name, ": unknown setting (did you mean ", nearest->env, "?)"));
     }
   }
   for (const ConfigKey& k : ConfigKeys()) {

@@ -69,9 +69,9 @@ const std::vector<ConfigKey>& ConfigKeys();
 
 // Applies a YAML config file. Unknown keys, wrong nesting and bad values are errors naming file:line.
 absl::Status ApplyConfigFile(const std::string& path, const std::string& text, Config& config);
-// Applies TACT_* variables from `env` (name → value). Bad values name the variable. A variable in a settings
-// section (TACT_KAFKA_*, TACT_REDIS_*, …) that names no setting is rejected as a typo; other TACT_* variables
-// (tools', tests') are left alone.
+// Applies TACT_* variables from `env` (name → value). Bad values name the variable. A TACT_* variable that names
+// no setting but nearly does (edit distance ≤ 2, or a prefix either way) is rejected as a typo with "did you
+// mean"; other TACT_* variables (tools' and tests', e.g. TACT_KEEP_TEST_DIRS) are left alone.
 absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config);
 // Cross-field checks after all sources are applied.
 absl::Status Validate(const Config& config);
