@@ -1,0 +1,461 @@
+#include "daemon/capacity/plan.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/numbers.h"
+#include "daemon/core/strings.h"
+
+namespace tact::capacity {
+namespace {
+
+constexpr double kEps = 1e-9;
+// Contacts predicted while the centre is closed are answered over its first hour open (four intervals).
+constexpr size_t kCarryIntervals = 4;
+
+std::string IndexName(size_t i) { return absl::StrCat("intervals[", i, "]"); }
+
+std::string Rfc3339(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
+
+// Index of the interval containing t (may be negative or past the end).
+int64_t IndexOf(const Staffing& s, absl::Time t) {
+  absl::Duration rem;
+  int64_t q = absl::IDivDuration(t - s.intervals.front().start, kIntervalLength, &rem);
+  if (rem < absl::ZeroDuration()) --q;
+  return q;
+}
+
+Workload WorkloadOf(const StaffingInterval& si, double calls) {
+  return {.calls = calls, .interval_s = kIntervalSeconds, .aht_s = si.aht_s, .patience_s = si.patience_s};
+}
+
+// Metrics shown for a row: Erlang C while stable (abandonment from Erlang A when patience is known); Erlang A
+// when Erlang C is unstable and patience is known, so an overloaded interval shows who hangs up, not "0%".
+Metrics RowMetrics(const StaffingInterval& si, int on_phone, double calls) {
+  const Workload w = WorkloadOf(si, calls);
+  Metrics m = ErlangC(on_phone, OfferedLoad(w), si.aht_s, si.target.threshold_s);
+  if (si.patience_s > 0 && OfferedLoad(w) > 0) {
+    if (!m.stable) {
+      return ErlangA(on_phone, w, si.target.threshold_s);
+    }
+    m.abandon_rate = ErlangA(on_phone, w, 0).abandon_rate;
+  }
+  return m;
+}
+
+// Everything the schedule search needs, computed once per plan.
+struct Grid {
+  size_t n = 0;
+  std::vector<int> on_phone;
+  // Where contacts offered in interval i are answered, with shares: {(i, 1)} when open; the next
+  // kCarryIntervals open intervals when closed; empty past the last open interval (unchecked).
+  std::vector<std::vector<std::pair<size_t, double>>> route;
+  std::vector<double> background;  // baseline + committed, after carry-over
+  std::vector<double> baseline;    // after carry-over
+  std::vector<double> committed;   // after carry-over
+  std::vector<double> capacity;
+  std::vector<double> allowance;   // what this campaign may add
+  std::vector<bool> failing_before;
+};
+
+}  // namespace
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kRelease: return "RELEASE";
+    case Verdict::kPace: return "PACE";
+    case Verdict::kReject: return "REJECT";
+  }
+  return "REJECT";
+}
+
+absl::Status ValidateStaffing(const Staffing& staffing, const std::function<std::string(size_t)>& where) {
+  auto name = [&](size_t i) { return where ? where(i) : IndexName(i); };
+  if (staffing.intervals.empty()) {
+    return absl::InvalidArgumentError("intervals: at least one interval required");
+  }
+  if (staffing.intervals.size() > kMaxIntervals) {
+    return absl::InvalidArgumentError(absl::StrCat("intervals: at most ", kMaxIntervals, " (31 days)"));
+  }
+  for (size_t i = 0; i < staffing.intervals.size(); ++i) {
+    const StaffingInterval& si = staffing.intervals[i];
+    auto bad = [&](std::string_view field, std::string_view what) {
+      return absl::InvalidArgumentError(absl::StrCat(name(i), ".", AsAbsl(field), ": ", AsAbsl(what)));
+    };
+    if (i == 0) {
+      if (absl::ToUnixSeconds(si.start) % 900 != 0 || si.start != absl::FromUnixSeconds(absl::ToUnixSeconds(si.start))) {
+        return bad("start", "must be on a quarter hour (:00, :15, :30, :45)");
+      }
+    } else if (si.start != staffing.intervals[i - 1].start + kIntervalLength) {
+      return bad("start", absl::StrCat("must be 15 minutes after the previous interval (",
+                                       Rfc3339(staffing.intervals[i - 1].start + kIntervalLength), ")"));
+    }
+    if (si.agents < 0 || si.agents > 100000) return bad("agents", "must be in [0, 100000]");
+    if (!(si.shrinkage >= 0 && si.shrinkage <= 0.95)) return bad("shrinkage", "must be in [0, 0.95]");
+    if (!(si.aht_s > 0 && si.aht_s <= 86400)) return bad("aht_s", "must be in (0, 86400]");
+    if (!(si.baseline_calls >= 0 && si.baseline_calls <= 1e7)) return bad("baseline_calls", "must be in [0, 1e7]");
+    if (!(si.target.service_level >= 0 && si.target.service_level < 1)) {
+      return bad("target_sl", "must be in [0, 1)");
+    }
+    if (!(si.target.threshold_s >= 0 && si.target.threshold_s <= 3600)) {
+      return bad("threshold_s", "must be in [0, 3600]");
+    }
+    if (!(si.target.max_asa_s >= 0 && si.target.max_asa_s <= 86400)) return bad("max_asa_s", "must be in [0, 86400]");
+    if (!(si.target.max_abandon >= 0 && si.target.max_abandon < 1)) return bad("max_abandon", "must be in [0, 1)");
+    if (!(si.patience_s >= 0 && si.patience_s <= 86400)) return bad("patience_s", "must be in [0, 86400]");
+    if (si.target.max_abandon > 0 && si.patience_s == 0) {
+      return bad("max_abandon", "needs patience_s (abandonment is modelled with Erlang A)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCurve(const ResponseCurve& curve) {
+  if (curve.shares.empty()) {
+    return absl::InvalidArgumentError("response_curve: at least one share required");
+  }
+  if (curve.shares.size() > kMaxIntervals) {
+    return absl::InvalidArgumentError(absl::StrCat("response_curve: at most ", kMaxIntervals, " intervals"));
+  }
+  double sum = 0;
+  for (size_t i = 0; i < curve.shares.size(); ++i) {
+    if (!(curve.shares[i] >= 0 && curve.shares[i] <= 1)) {
+      return absl::InvalidArgumentError(absl::StrCat("response_curve[", i, "]: must be in [0, 1]"));
+    }
+    sum += curve.shares[i];
+  }
+  if (sum > 1 + 1e-6) {
+    return absl::InvalidArgumentError(absl::StrFormat("response_curve: shares sum to %.4f, more than 1", sum));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ResponseCurve> CurveFromSegments(std::span<const CurveSegment> segments) {
+  ResponseCurve curve;
+  absl::Duration from = absl::ZeroDuration();
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const CurveSegment& s = segments[i];
+    if (s.until <= from || s.until % kIntervalLength != absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "response_curve segment ", i + 1, ": end ", absl::FormatDuration(s.until),
+          " must be a multiple of 15m after the previous end ", absl::FormatDuration(from)));
+    }
+    absl::Duration rem;
+    const int64_t k = absl::IDivDuration(s.until - from, kIntervalLength, &rem);
+    for (int64_t j = 0; j < k; ++j) {
+      curve.shares.push_back(s.share / static_cast<double>(k));
+    }
+    from = s.until;
+  }
+  if (absl::Status st = ValidateCurve(curve); !st.ok()) {
+    return st;
+  }
+  return curve;
+}
+
+absl::StatusOr<ResponseCurve> ParseCurve(std::string_view text) {
+  std::vector<CurveSegment> segments;
+  for (absl::string_view part : absl::StrSplit(AsAbsl(text), ',', absl::SkipWhitespace())) {
+    part = absl::StripAsciiWhitespace(part);
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits(':', 1));
+    CurveSegment s;
+    if (!absl::ParseDuration(kv.first, &s.until) || !absl::SimpleAtod(kv.second, &s.share)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("response_curve: '", part, "' must be <end>:<share>, e.g. 1h:0.22"));
+    }
+    segments.push_back(s);
+  }
+  return CurveFromSegments(segments);
+}
+
+std::string DefaultCurveText(Channel channel) {
+  if (channel == v1::EMAIL || channel == v1::CHANNEL_UNSPECIFIED) {
+    return "15m:0.08,1h:0.22,4h:0.30,24h:0.30,72h:0.10";
+  }
+  return "15m:0.25,1h:0.35,4h:0.25,24h:0.12,72h:0.03";
+}
+
+ResponseCurve DefaultResponseCurve(Channel channel) {
+  absl::StatusOr<ResponseCurve> c = ParseCurve(DefaultCurveText(channel));
+  return c.ok() ? *std::move(c) : ResponseCurve{};
+}
+
+absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<const CommittedLoad> committed,
+                                          const CampaignSpec& campaign) {
+  if (absl::Status s = ValidateStaffing(staffing); !s.ok()) {
+    return s;
+  }
+  if (campaign.audience < 0 || campaign.audience > 1'000'000'000) {
+    return absl::InvalidArgumentError("audience: must be in [0, 1e9]");
+  }
+  if (!(campaign.deliverability >= 0 && campaign.deliverability <= 1)) {
+    return absl::InvalidArgumentError("deliverability: must be in [0, 1]");
+  }
+  if (!(campaign.contact_rate >= 0 && campaign.contact_rate <= 1)) {
+    return absl::InvalidArgumentError("contact_rate: must be in [0, 1]");
+  }
+  if (campaign.max_batch < 0) {
+    return absl::InvalidArgumentError("max_batch: must be >= 0");
+  }
+  const ResponseCurve curve = campaign.curve.shares.empty() ? DefaultResponseCurve(campaign.channel) : campaign.curve;
+  if (absl::Status s = ValidateCurve(curve); !s.ok()) {
+    return s;
+  }
+  const absl::Time horizon_start = staffing.intervals.front().start;
+  const absl::Time horizon_end = staffing.intervals.back().start + kIntervalLength;
+  if (campaign.start < horizon_start || campaign.start >= horizon_end) {
+    return absl::InvalidArgumentError(absl::StrCat("start: ", Rfc3339(campaign.start),
+                                                   " is outside the staffing horizon [", Rfc3339(horizon_start),
+                                                   ", ", Rfc3339(horizon_end), ")"));
+  }
+  if (campaign.send_by <= campaign.start) {
+    return absl::InvalidArgumentError("send_by: must be after start");
+  }
+
+  // ---- The grid: agents, carry-over, background load, capacity, allowance.
+  const size_t total = staffing.intervals.size();
+  const size_t first = static_cast<size_t>(IndexOf(staffing, campaign.start));
+  const size_t last_send = static_cast<size_t>(
+      std::min<int64_t>(static_cast<int64_t>(total) - 1, IndexOf(staffing, campaign.send_by - absl::Nanoseconds(1))));
+  Grid g;
+  g.n = total;
+  g.on_phone.resize(total);
+  g.route.resize(total);
+  for (size_t i = 0; i < total; ++i) {
+    g.on_phone[i] = OnPhoneAgents(staffing.intervals[i].agents, staffing.intervals[i].shrinkage);
+  }
+  for (size_t i = 0; i < total; ++i) {
+    for (size_t j = i; j < total && g.route[i].size() < (g.on_phone[i] > 0 ? 1 : kCarryIntervals); ++j) {
+      if (g.on_phone[j] > 0) g.route[i].emplace_back(j, 1.0);
+    }
+    for (auto& [j, w] : g.route[i]) w = 1.0 / static_cast<double>(g.route[i].size());
+  }
+  g.baseline.assign(total, 0);
+  g.committed.assign(total, 0);
+  for (size_t i = 0; i < total; ++i) {
+    for (const auto& [j, w] : g.route[i]) g.baseline[j] += w * staffing.intervals[i].baseline_calls;
+  }
+  for (const CommittedLoad& c : committed) {
+    const int64_t offset = IndexOf(staffing, c.start);
+    for (size_t k = 0; k < c.calls.size(); ++k) {
+      const int64_t i = offset + static_cast<int64_t>(k);
+      if (i < 0 || i >= static_cast<int64_t>(total)) continue;
+      for (const auto& [j, w] : g.route[i]) g.committed[j] += w * c.calls[k];
+    }
+  }
+  g.background.resize(total);
+  g.capacity.assign(total, 0);
+  g.allowance.assign(total, 0);
+  g.failing_before.assign(total, false);
+  for (size_t i = 0; i < total; ++i) {
+    g.background[i] = g.baseline[i] + g.committed[i];
+    if (i < first || g.on_phone[i] == 0) continue;  // before the campaign, or closed (receives nothing)
+    const StaffingInterval& si = staffing.intervals[i];
+    g.capacity[i] = MaxCalls(WorkloadOf(si, 0), g.on_phone[i], si.target);
+    g.failing_before[i] = !HoldsTarget(WorkloadOf(si, g.background[i]), g.on_phone[i], si.target);
+    g.allowance[i] = g.failing_before[i] ? kToleranceCalls : std::max(0.0, g.capacity[i] - g.background[i]);
+  }
+
+  // ---- Contacts per message sent in interval k, by answering interval (sparse, after carry-over).
+  const double per_message = campaign.deliverability * campaign.contact_rate;
+  std::vector<double> kernel_acc(total, 0);
+  std::vector<size_t> touched;
+  // Returns whether some of the batch's contacts would fall where no staffing can answer them.
+  auto kernel = [&](size_t k, std::vector<std::pair<size_t, double>>& out) {
+    out.clear();
+    touched.clear();
+    bool unchecked = false;
+    for (size_t d = 0; d < curve.shares.size(); ++d) {
+      if (curve.shares[d] == 0) continue;
+      if (k + d >= total || g.route[k + d].empty()) {
+        unchecked = true;
+        continue;
+      }
+      for (const auto& [j, w] : g.route[k + d]) {
+        if (kernel_acc[j] == 0) touched.push_back(j);
+        kernel_acc[j] += per_message * curve.shares[d] * w;
+      }
+    }
+    for (size_t j : touched) {
+      out.emplace_back(j, kernel_acc[j]);
+      kernel_acc[j] = 0;
+    }
+    return unchecked;
+  };
+
+  // Loads a schedule (sends per interval) into campaign contacts per answering interval, and the raw contacts.
+  auto load_of = [&](const std::vector<int64_t>& sends, std::vector<double>& answered, std::vector<double>& raw,
+                     double& unchecked) {
+    answered.assign(total, 0);
+    raw.assign(total, 0);
+    unchecked = 0;
+    for (size_t k = first; k < total; ++k) {
+      if (sends[k] == 0) continue;
+      const double m = static_cast<double>(sends[k]) * per_message;
+      for (size_t d = 0; d < curve.shares.size(); ++d) {
+        const double c = m * curve.shares[d];
+        if (k + d >= total || g.route[k + d].empty()) {
+          unchecked += c;
+          continue;
+        }
+        raw[k + d] += c;
+        for (const auto& [j, w] : g.route[k + d]) answered[j] += c * w;
+      }
+    }
+  };
+  auto breaks_at = [&](const std::vector<double>& answered, size_t i) {
+    return answered[i] > g.allowance[i] + 1e-6 * std::max(1.0, g.allowance[i]);
+  };
+
+  // ---- The fastest schedule: everything at once, or as fast as the sending platform allows.
+  std::vector<int64_t> blast(total, 0);
+  {
+    int64_t left = campaign.audience;
+    for (size_t k = first; k <= last_send && left > 0; ++k) {
+      blast[k] = campaign.max_batch > 0 ? std::min(left, campaign.max_batch) : left;
+      left -= blast[k];
+    }
+  }
+  std::vector<double> blast_answered, blast_raw;
+  double blast_unchecked = 0;
+  load_of(blast, blast_answered, blast_raw, blast_unchecked);
+  int64_t blast_sent = 0;
+  for (int64_t s : blast) blast_sent += s;
+  bool blast_ok = blast_sent == campaign.audience;
+  for (size_t i = first; i < total && blast_ok; ++i) {
+    blast_ok = !breaks_at(blast_answered, i);
+  }
+
+  // ---- The paced schedule, greedy earliest-first.
+  std::vector<int64_t> paced(total, 0);
+  int64_t paced_sent = 0;
+  if (!blast_ok) {
+    std::vector<double> answered(total, 0);
+    std::vector<std::pair<size_t, double>> k_pairs;
+    int64_t left = campaign.audience;
+    for (size_t k = first; k <= last_send && left > 0; ++k) {
+      // A paced batch must have its whole response inside the staffing horizon, or it could not be checked.
+      if (kernel(k, k_pairs)) continue;
+      double most = static_cast<double>(campaign.max_batch > 0 ? std::min(left, campaign.max_batch) : left);
+      for (const auto& [j, w] : k_pairs) {
+        most = std::min(most, std::max(0.0, (g.allowance[j] - answered[j]) / w));
+      }
+      const int64_t batch = static_cast<int64_t>(std::floor(most + kEps));
+      if (batch <= 0) continue;
+      paced[k] = batch;
+      left -= batch;
+      paced_sent += batch;
+      for (const auto& [j, w] : k_pairs) answered[j] += static_cast<double>(batch) * w;
+    }
+  }
+
+  CampaignPlan plan;
+  plan.campaign_id = campaign.id;
+  plan.audience = campaign.audience;
+  const bool paced_ok = !blast_ok && paced_sent == campaign.audience;
+  plan.verdict = blast_ok ? Verdict::kRelease : paced_ok ? Verdict::kPace : Verdict::kReject;
+  plan.sendable = blast_ok ? campaign.audience : paced_sent;
+  const std::vector<int64_t>& chosen = plan.verdict == Verdict::kPace ? paced : blast;
+  std::vector<double> answered, raw;
+  double unchecked = 0;
+  if (plan.verdict == Verdict::kPace) {
+    load_of(paced, answered, raw, unchecked);
+  } else {
+    answered = blast_answered;
+    raw = blast_raw;
+    unchecked = blast_unchecked;
+  }
+  plan.unchecked_contacts = unchecked;
+  for (size_t k = first; k < total; ++k) {
+    if (chosen[k] == 0) continue;
+    plan.schedule.push_back({staffing.intervals[k].start, chosen[k]});
+  }
+  if (!plan.schedule.empty()) {
+    plan.first_send = plan.schedule.front().start;
+    plan.last_send = plan.schedule.back().start;
+  }
+  plan.load.start = staffing.intervals[first].start;
+  plan.load.calls.assign(raw.begin() + static_cast<std::ptrdiff_t>(first), raw.end());
+
+  // ---- Rows.
+  absl::Time first_fail = absl::InfinitePast();
+  double worst_sl = 1;
+  for (size_t i = first; i < total; ++i) {
+    const StaffingInterval& si = staffing.intervals[i];
+    IntervalRow row;
+    row.start = si.start;
+    row.agents_scheduled = si.agents;
+    row.agents_on_phone = g.on_phone[i];
+    row.baseline_calls = g.baseline[i];
+    row.committed_calls = g.committed[i];
+    row.campaign_calls = answered[i];
+    row.sends = chosen[i];
+    row.capacity_calls = g.capacity[i];
+    row.failing_before = g.failing_before[i];
+    plan.predicted_contacts += answered[i];
+    const double load = g.background[i] + answered[i];
+    if (g.on_phone[i] > 0) {
+      row.metrics = RowMetrics(si, g.on_phone[i], load);
+      row.meets_target = HoldsTarget(WorkloadOf(si, load), g.on_phone[i], si.target);
+      row.breaks = breaks_at(answered, i);
+    } else {
+      row.metrics = ErlangC(0, 0, si.aht_s, si.target.threshold_s);  // closed: its calls are carried forward
+    }
+    if (!row.meets_target) {
+      row.agents_needed = AgentsToHold(WorkloadOf(si, load), si.target);
+      row.extra_agents_scheduled =
+          std::max(0, ScheduledAgents(row.agents_needed, si.shrinkage) - si.agents);
+    }
+    plan.intervals_failing_before += row.failing_before ? 1 : 0;
+    if (row.breaks) {
+      plan.failing.push_back(plan.rows.size());
+      plan.extra_agents_scheduled = std::max(plan.extra_agents_scheduled, row.extra_agents_scheduled);
+      if (first_fail == absl::InfinitePast()) first_fail = row.start;
+      worst_sl = std::min(worst_sl, row.metrics.service_level);
+    }
+    plan.rows.push_back(row);
+  }
+
+  // ---- Reason.
+  const std::string before =
+      plan.intervals_failing_before > 0
+          ? absl::StrCat("; ", plan.intervals_failing_before,
+                         " interval(s) already miss the target without this campaign (it may add at most ",
+                         kToleranceCalls, " call to each)")
+          : "";
+  switch (plan.verdict) {
+    case Verdict::kRelease:
+      plan.reason = absl::StrCat("every interval holds its target with the whole audience sent from ",
+                                 Rfc3339(plan.first_send), before);
+      break;
+    case Verdict::kPace: {
+      int failing_blast = 0;
+      for (size_t i = first; i < total; ++i) failing_blast += breaks_at(blast_answered, i) ? 1 : 0;
+      plan.reason = absl::StrCat("sending at once would break the target in ", failing_blast,
+                                 " interval(s); paced in ", plan.schedule.size(), " batch(es), last batch at ",
+                                 Rfc3339(plan.last_send), before);
+      break;
+    }
+    case Verdict::kReject:
+      if (plan.failing.empty()) {
+        plan.reason = absl::StrFormat("at most %d messages per interval cannot send %d messages before %s%s",
+                                      campaign.max_batch, campaign.audience, Rfc3339(campaign.send_by), before);
+        break;
+      }
+      plan.reason = absl::StrFormat(
+          "the target cannot be held: at most %d of %d messages can be paced before %s; sending them at once "
+          "breaks %d interval(s) from %s (worst service level %.1f%%); %d more scheduled agent(s) at the worst "
+          "interval would let it go at once%s",
+          plan.sendable, campaign.audience,
+          campaign.send_by == absl::InfiniteFuture() ? Rfc3339(horizon_end) : Rfc3339(campaign.send_by),
+          plan.failing.size(), Rfc3339(first_fail), 100 * worst_sl, plan.extra_agents_scheduled, before);
+      break;
+  }
+  return plan;
+}
+
+}  // namespace tact::capacity
