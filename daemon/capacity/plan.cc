@@ -73,8 +73,11 @@ std::string_view VerdictName(Verdict v) {
   return "REJECT";
 }
 
-absl::Status ValidateStaffing(const Staffing& staffing, const std::function<std::string(size_t)>& where) {
-  auto name = [&](size_t i) { return where ? where(i) : IndexName(i); };
+absl::Status ValidateStaffing(const Staffing& staffing,
+                              const std::function<std::string(size_t, std::string_view)>& where) {
+  auto name = [&](size_t i, std::string_view field) {
+    return where ? where(i, field) : absl::StrCat(IndexName(i), ".", AsAbsl(field));
+  };
   if (staffing.intervals.empty()) {
     return absl::InvalidArgumentError("intervals: at least one interval required");
   }
@@ -84,7 +87,7 @@ absl::Status ValidateStaffing(const Staffing& staffing, const std::function<std:
   for (size_t i = 0; i < staffing.intervals.size(); ++i) {
     const StaffingInterval& si = staffing.intervals[i];
     auto bad = [&](std::string_view field, std::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat(name(i), ".", AsAbsl(field), ": ", AsAbsl(what)));
+      return absl::InvalidArgumentError(absl::StrCat(name(i, field), ": ", AsAbsl(what)));
     };
     if (i == 0) {
       if (absl::ToUnixSeconds(si.start) % 900 != 0 || si.start != absl::FromUnixSeconds(absl::ToUnixSeconds(si.start))) {
@@ -395,6 +398,7 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
     row.campaign_calls = answered[i];
     row.sends = chosen[i];
     row.capacity_calls = g.capacity[i];
+    row.target_service_level = si.target.service_level;
     row.failing_before = g.failing_before[i];
     plan.predicted_contacts += answered[i];
     const double load = g.background[i] + answered[i];

@@ -57,9 +57,9 @@ struct Staffing {
   std::vector<StaffingInterval> intervals;
 };
 
-// INVALID_ARGUMENT naming the interval (`where(i)`, default "intervals[i]") and the field.
+// INVALID_ARGUMENT naming the interval and field: `where(i, field)`, by default "intervals[i].field".
 absl::Status ValidateStaffing(const Staffing& staffing,
-                              const std::function<std::string(size_t)>& where = nullptr);
+                              const std::function<std::string(size_t, std::string_view)>& where = nullptr);
 
 // Share of a batch's eventual contacts that arrive in the k-th 15-minute interval after its send (k=0: the
 // send's own interval). Shares sum to at most 1.
@@ -118,6 +118,7 @@ struct IntervalRow {
   double campaign_calls = 0;   // this campaign, after carry-over
   int64_t sends = 0;           // this campaign's batch in this interval
   double capacity_calls = 0;   // most calls that hold the target
+  double target_service_level = 0;  // the interval's SL target (for display)
   Metrics metrics;             // for the total load: Erlang C; Erlang A when overloaded and patience is known
   bool meets_target = true;    // the total load holds the target
   bool failing_before = false; // misses the target without this campaign

@@ -15,5 +15,6 @@ using RunFn = std::function<int()>;
 void AddPolicyCommands(CLI::App& app, RunFn& run);  // lint
 void AddAuditCommands(CLI::App& app, RunFn& run);   // audit
 void AddOpsCommands(CLI::App& app, RunFn& run);     // health
+void AddCapacityCommands(CLI::App& app, RunFn& run);  // erlang, plan
 
 }  // namespace tact::cli

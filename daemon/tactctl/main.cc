@@ -17,6 +17,7 @@ int Main(int argc, char** argv) {
   AddPolicyCommands(app, run);
   AddAuditCommands(app, run);
   AddOpsCommands(app, run);
+  AddCapacityCommands(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
