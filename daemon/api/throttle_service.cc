@@ -39,6 +39,8 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
     case absl::StatusCode::kUnauthenticated: return {grpc::StatusCode::UNAUTHENTICATED, msg};
     case absl::StatusCode::kPermissionDenied: return {grpc::StatusCode::PERMISSION_DENIED, msg};
     case absl::StatusCode::kFailedPrecondition: return {grpc::StatusCode::FAILED_PRECONDITION, msg};
+    case absl::StatusCode::kNotFound: return {grpc::StatusCode::NOT_FOUND, msg};
+    case absl::StatusCode::kAlreadyExists: return {grpc::StatusCode::ALREADY_EXISTS, msg};
     case absl::StatusCode::kResourceExhausted: return {grpc::StatusCode::RESOURCE_EXHAUSTED, msg};
     case absl::StatusCode::kUnavailable: return {grpc::StatusCode::UNAVAILABLE, "store unavailable"};
     case absl::StatusCode::kDeadlineExceeded: return {grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded"};

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "daemon/api/auth.h"
+#include "daemon/api/capacity_service.h"
 #include "daemon/api/grpc_stats.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
@@ -29,9 +30,11 @@
 #include "daemon/ops/config.h"
 #include "daemon/ops/log.h"
 #include "daemon/ops/readiness.h"
+#include "daemon/pipeline/notice_sink.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/instrumented_counter_store.h"
+#include "daemon/store/redis_capacity_store.h"
 #include "daemon/store/redis_counter_store.h"
 
 extern char** environ;
@@ -244,6 +247,19 @@ int Main(int argc, char** argv) {
   decision::DecisionExecutor executor(decider, config.grpc_workers, /*max_queue=*/8192, /*max_batch=*/64);
   api::ThrottleService throttle(executor, gate, {.max_batch = config.grpc_max_batch});
   api::PoliciesService policies_service(policies, gate, [] { return std::string(); });
+  // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
+  // on its own small worker pool, not on the DecisionExecutor.
+  store::RedisCapacityStore capacity_store(redis);
+  absl::StatusOr<std::unique_ptr<pipeline::KafkaNoticeSink>> notices =
+      pipeline::KafkaNoticeSink::Create(config.kafka_brokers, api::kCampaignNoticesTopic);
+  if (!notices.ok()) {
+    Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(notices.status().message())}});
+    return 1;
+  }
+  api::CampaignDesk campaign_desk(capacity_store, **notices, clock);
+  api::CapacityWorkers capacity_workers(/*threads=*/2, /*max_queue=*/256);
+  api::CapacityService capacity_service(campaign_desk, gate, capacity_workers);
+  api::CampaignsService campaigns_service(campaign_desk, gate, capacity_workers);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -251,6 +267,8 @@ int Main(int argc, char** argv) {
   builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port);
   builder.RegisterService(&throttle);
   builder.RegisterService(&policies_service);
+  builder.RegisterService(&capacity_service);
+  builder.RegisterService(&campaigns_service);
   builder.SetMaxReceiveMessageSize(config.grpc_max_message_bytes);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<api::GrpcStatsInterceptorFactory>(grpc_stats, clock));

@@ -1,0 +1,127 @@
+#include "daemon/api/capacity_service.h"
+
+namespace tact::api {
+
+CapacityWorkers::CapacityWorkers(int threads, size_t max_queue) : max_queue_(max_queue) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { Work(); });
+  }
+}
+
+CapacityWorkers::~CapacityWorkers() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : threads_) {
+    t.join();
+  }
+}
+
+bool CapacityWorkers::Submit(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || queue_.size() >= max_queue_) {
+    return false;
+  }
+  queue_.push_back(std::move(task));
+  return true;
+}
+
+void CapacityWorkers::Work() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](CapacityWorkers* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) { return w->stopping_ || !w->queue_.empty(); },
+          this));
+      if (queue_.empty()) {
+        return;  // stopping and drained
+      }
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+namespace {
+
+// Enters the gate, checks the tenant, runs `work` (returning StatusOr<Resp>) on the workers and finishes there.
+template <typename Resp, typename Work>
+grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx, CallGate& gate, CapacityWorkers& workers,
+                                 const char* method, const std::string& tenant, std::string_view tenant_field,
+                                 Resp* response, Work work) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  CallGate::Call call{.method = method};
+  absl::Status s = gate.Enter(ctx, call);
+  if (s.ok()) s = gate.CheckTenant(call, tenant, tenant_field);
+  if (!s.ok()) {
+    gate.Finish(reactor, ctx, call, s);
+    return reactor;
+  }
+  const bool accepted = workers.Submit([&gate, reactor, ctx, call, response, work = std::move(work)] {
+    absl::StatusOr<Resp> r = work();
+    if (r.ok()) {
+      *response = *std::move(r);
+    }
+    gate.Finish(reactor, ctx, call, r.status());
+  });
+  if (!accepted) {
+    gate.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: campaign queue full"));
+  }
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CapacityService::PutStaffing(grpc::CallbackServerContext* ctx,
+                                                       const v1::PutStaffingRequest* request,
+                                                       v1::PutStaffingResponse* response) {
+  return Handle(ctx, gate_, workers_, "PutStaffing", request->tenant(), "tenant", response,
+                [this, request] { return desk_.PutStaffing(*request); });
+}
+
+grpc::ServerUnaryReactor* CampaignsService::PlanCampaign(grpc::CallbackServerContext* ctx,
+                                                         const v1::PlanCampaignRequest* request,
+                                                         v1::CampaignPlan* response) {
+  return Handle(ctx, gate_, workers_, "PlanCampaign", request->campaign().tenant(), "campaign.tenant", response,
+                [this, request] { return desk_.Plan(*request); });
+}
+
+grpc::ServerUnaryReactor* CampaignsService::ReleaseCampaign(grpc::CallbackServerContext* ctx,
+                                                            const v1::ReleaseCampaignRequest* request,
+                                                            v1::Campaign* response) {
+  return Handle(ctx, gate_, workers_, "ReleaseCampaign", request->campaign().tenant(), "campaign.tenant", response,
+                [this, request] { return desk_.Release(*request); });
+}
+
+grpc::ServerUnaryReactor* CampaignsService::GetCampaign(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetCampaignRequest* request,
+                                                        v1::Campaign* response) {
+  return Handle(ctx, gate_, workers_, "GetCampaign", request->tenant(), "tenant", response,
+                [this, request] { return desk_.Get(*request); });
+}
+
+grpc::ServerUnaryReactor* CampaignsService::AcknowledgeCampaign(grpc::CallbackServerContext* ctx,
+                                                                const v1::AcknowledgeCampaignRequest* request,
+                                                                v1::Campaign* response) {
+  return Handle(ctx, gate_, workers_, "AcknowledgeCampaign", request->tenant(), "tenant", response,
+                [this, request] { return desk_.Acknowledge(*request); });
+}
+
+grpc::ServerUnaryReactor* CampaignsService::ListNotices(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListNoticesRequest* request,
+                                                        v1::ListNoticesResponse* response) {
+  return Handle(ctx, gate_, workers_, "ListNotices", request->tenant(), "tenant", response,
+                [this, request] { return desk_.ListNotices(*request); });
+}
+
+grpc::ServerUnaryReactor* CampaignsService::ResumeCampaign(grpc::CallbackServerContext* ctx,
+                                                           const v1::ResumeCampaignRequest* request,
+                                                           v1::Campaign* response) {
+  return Handle(ctx, gate_, workers_, "ResumeCampaign", request->tenant(), "tenant", response,
+                [this, request] { return desk_.Resume(*request); });
+}
+
+}  // namespace tact::api

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/api/campaign_desk.h"
+
+namespace tact::pipeline {
+
+// Publishes campaign notices to Kafka (proto3 JSON with original field names, keyed "tenant:campaign_id") and
+// waits for the broker's acknowledgement. Low traffic: one publish at a time.
+// Thread-safety: any thread; delivery reports run inside Publish on the caller's thread.
+class KafkaNoticeSink final : public api::NoticeSink, private RdKafka::DeliveryReportCb {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaNoticeSink>> Create(const std::string& brokers, std::string topic);
+  absl::Status Publish(const v1::CampaignNotice& notice) override ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  explicit KafkaNoticeSink(std::string topic) : topic_(std::move(topic)) {}
+  void dr_cb(RdKafka::Message& message) override;
+
+  const std::string topic_;
+  absl::Mutex mu_;
+  std::unique_ptr<RdKafka::Producer> producer_;  // declared after the callback it uses (this)
+};
+
+std::string EncodeNotice(const v1::CampaignNotice& notice);
+
+}  // namespace tact::pipeline
