@@ -1,0 +1,188 @@
+#include "daemon/api/campaign_desk.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace tact::api {
+namespace {
+
+using ::testing::HasSubstr;
+
+const absl::Time kMonday = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 0, 0, 0), absl::UTCTimeZone());
+
+class RecordingSink final : public NoticeSink {
+ public:
+  absl::Status Publish(const v1::CampaignNotice& notice) override {
+    published.push_back(notice);
+    return status;
+  }
+  std::vector<v1::CampaignNotice> published;
+  absl::Status status;
+};
+
+// Two days, open 08:00–20:00, 30 scheduled at 30% shrinkage, AHT 300 s, 40 baseline calls.
+v1::PutStaffingRequest Staffing() {
+  v1::PutStaffingRequest req;
+  req.set_tenant("acme");
+  for (int i = 0; i < 4 * 96; ++i) {
+    capacity::StaffingInterval si;
+    si.start = kMonday + i * capacity::kIntervalLength;
+    const int hour = (i % 96) / 4;
+    const bool open = hour >= 8 && hour < 20;
+    si.agents = open ? 30 : 0;
+    si.shrinkage = 0.3;
+    si.aht_s = 300;
+    si.baseline_calls = open ? 40 : 0;
+    *req.add_intervals() = StaffingIntervalToProto(si);
+  }
+  return req;
+}
+
+v1::CampaignSpec Spec(const std::string& id, int64_t audience) {
+  v1::CampaignSpec c;
+  c.set_tenant("acme");
+  c.set_campaign_id(id);
+  c.set_audience(audience);
+  c.mutable_start()->set_seconds(absl::ToUnixSeconds(kMonday + absl::Hours(9)));
+  c.mutable_promise()->set_offer("free delivery");
+  return c;
+}
+
+class CampaignDeskTest : public ::testing::Test {
+ protected:
+  store::InMemoryCapacityStore store_;
+  RecordingSink sink_;
+  FakeClock clock_{kMonday};
+  CampaignDesk desk_{store_, sink_, clock_};
+};
+
+TEST_F(CampaignDeskTest, StaffingErrorsNameTheProtoField) {
+  v1::PutStaffingRequest req = Staffing();
+  req.mutable_intervals(7)->set_shrinkage(0.99);
+  EXPECT_EQ(desk_.PutStaffing(req).status().message(), "intervals[7].shrinkage: must be in [0, 0.95]");
+  req = Staffing();
+  req.mutable_intervals(2)->clear_start();
+  EXPECT_EQ(desk_.PutStaffing(req).status().message(), "intervals[2].start: required");
+  req.clear_tenant();
+  EXPECT_EQ(desk_.PutStaffing(req).status().message(), "tenant: required");
+}
+
+TEST_F(CampaignDeskTest, CampaignErrorsNameTheField) {
+  ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
+  v1::PlanCampaignRequest req;
+  EXPECT_EQ(desk_.Plan(req).status().message(), "campaign: required");
+  *req.mutable_campaign() = Spec("c", 0);
+  EXPECT_EQ(desk_.Plan(req).status().message(), "campaign.audience: must be > 0");
+  *req.mutable_campaign() = Spec("c", 10);
+  req.mutable_campaign()->set_contact_rate(3);
+  EXPECT_EQ(desk_.Plan(req).status().message(), "campaign.contact_rate: must be in [0, 1]");
+  *req.mutable_campaign() = Spec("c", 10);
+  req.mutable_campaign()->mutable_start()->set_seconds(absl::ToUnixSeconds(kMonday - absl::Hours(1)));
+  EXPECT_THAT(desk_.Plan(req).status().message(), HasSubstr("campaign.start: 2026-11-22T23:00:00Z is outside"));
+}
+
+TEST_F(CampaignDeskTest, PlanWithoutStaffingIsAFailedPrecondition) {
+  v1::PlanCampaignRequest req;
+  *req.mutable_campaign() = Spec("c", 10);
+  EXPECT_TRUE(absl::IsFailedPrecondition(desk_.Plan(req).status()));
+}
+
+TEST_F(CampaignDeskTest, ReleaseCommitsLoadThatLaterPlansSee) {
+  ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
+  v1::ReleaseCampaignRequest release;
+  *release.mutable_campaign() = Spec("first", 4000);
+  absl::StatusOr<v1::Campaign> first = desk_.Release(release);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->plan().verdict(), v1::VERDICT_RELEASE) << first->plan().reason();
+  EXPECT_EQ(first->released_at().seconds(), absl::ToUnixSeconds(kMonday));
+  EXPECT_TRUE(absl::IsAlreadyExists(desk_.Release(release).status()));
+
+  v1::PlanCampaignRequest plan;
+  *plan.mutable_campaign() = Spec("second", 4000);
+  absl::StatusOr<v1::CampaignPlan> second = desk_.Plan(plan);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->verdict(), v1::VERDICT_PACE) << second->reason();
+  EXPECT_NEAR(second->intervals(0).released_calls(), first->plan().intervals(0).campaign_calls(), 1e-9);
+  // Re-planning the released campaign itself does not count its own load twice.
+  *plan.mutable_campaign() = Spec("first", 4000);
+  absl::StatusOr<v1::CampaignPlan> again = desk_.Plan(plan);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->verdict(), v1::VERDICT_RELEASE);
+}
+
+TEST_F(CampaignDeskTest, RejectIsNotReleasedAndNoticesCarryThePromise) {
+  ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
+  v1::ReleaseCampaignRequest release;
+  *release.mutable_campaign() = Spec("huge", 400000);
+  absl::Status s = desk_.Release(release).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s));
+  EXPECT_THAT(s.message(), HasSubstr("campaign rejected: the target cannot be held"));
+  v1::GetCampaignRequest get;
+  get.set_tenant("acme");
+  get.set_campaign_id("huge");
+  EXPECT_TRUE(absl::IsNotFound(desk_.Get(get).status()));
+  EXPECT_TRUE(sink_.published.empty());
+
+  *release.mutable_campaign() = Spec("small", 1000);
+  ASSERT_TRUE(desk_.Release(release).ok());
+  ASSERT_EQ(sink_.published.size(), 1u);
+  const v1::CampaignNotice& n = sink_.published[0];
+  EXPECT_EQ(n.kind(), "RELEASED");
+  EXPECT_EQ(n.promise().offer(), "free delivery");
+  EXPECT_EQ(n.at().seconds(), absl::ToUnixSeconds(kMonday));
+  EXPECT_GT(n.predicted_size(), 0);
+  EXPECT_NEAR(n.predicted_contacts(), 1000 * 0.98 * 0.02, 1e-6);
+
+  v1::ListNoticesRequest list;
+  list.set_tenant("acme");
+  absl::StatusOr<v1::ListNoticesResponse> notices = desk_.ListNotices(list);
+  ASSERT_TRUE(notices.ok());
+  ASSERT_EQ(notices->notices_size(), 1);
+}
+
+TEST_F(CampaignDeskTest, AcknowledgeAndResume) {
+  ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
+  v1::ReleaseCampaignRequest release;
+  *release.mutable_campaign() = Spec("small", 1000);
+  ASSERT_TRUE(desk_.Release(release).ok());
+  clock_.Advance(absl::Hours(2));
+  v1::AcknowledgeCampaignRequest ack;
+  ack.set_tenant("acme");
+  ack.set_campaign_id("small");
+  EXPECT_EQ(desk_.Acknowledge(ack).status().message(), "acknowledged_by: required");
+  ack.set_acknowledged_by("wfm");
+  absl::StatusOr<v1::Campaign> c = desk_.Acknowledge(ack);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->acknowledged());
+  EXPECT_EQ(c->acknowledged_at().seconds(), absl::ToUnixSeconds(kMonday + absl::Hours(2)));
+  EXPECT_EQ(sink_.published.back().kind(), "ACKNOWLEDGED");
+
+  v1::ResumeCampaignRequest resume;
+  resume.set_tenant("acme");
+  resume.set_campaign_id("small");
+  EXPECT_TRUE(absl::IsFailedPrecondition(desk_.Resume(resume).status()));
+  // A paused campaign (the pause itself is the feedback loop's, not here) resumes.
+  v1::Campaign paused = *c;
+  paused.set_state(v1::CAMPAIGN_PAUSED);
+  paused.set_pause_reason("contacts 2.1x plan");
+  ASSERT_TRUE(store_.PutCampaign(paused, false).ok());
+  absl::StatusOr<v1::Campaign> resumed = desk_.Resume(resume);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->state(), v1::CAMPAIGN_RELEASED);
+  EXPECT_EQ(resumed->pause_reason(), "");
+  resume.set_campaign_id("nope");
+  EXPECT_TRUE(absl::IsNotFound(desk_.Resume(resume).status()));
+}
+
+TEST_F(CampaignDeskTest, SinkFailureIsReported) {
+  ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
+  sink_.status = absl::UnavailableError("kafka down");
+  v1::PlanCampaignRequest plan;
+  *plan.mutable_campaign() = Spec("c", 100);
+  EXPECT_TRUE(absl::IsUnavailable(desk_.Plan(plan).status()));
+}
+
+}  // namespace
+}  // namespace tact::api
