@@ -416,9 +416,14 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     e.reset(consumer->incremental_unassign(partitions));
     assigned_partitions_ -= static_cast<int>(partitions.size());
   } else {
-    // Store what is done before unassigning: auto-commit commits the stored offsets of revoked partitions.
+    // Store what is done, then commit it synchronously before unassigning: the next owner starts from the
+    // committed offset, so a clean handoff redelivers nothing (auto-commit alone would race the new owner).
     if (!consumer->assignment_lost()) {
       DrainPartitions(tps, absl::Seconds(5));
+      const RdKafka::ErrorCode c = consumer->commitSync();
+      if (c != RdKafka::ERR_NO_ERROR && c != RdKafka::ERR__NO_OFFSET) {
+        Log(LogLevel::kWarning, "kafka.revoke_commit_failed", {{"error", RdKafka::err2str(c)}});
+      }
     }
     for (const TopicPartition& tp : tps) {
       tracker_.Forget(tp);
