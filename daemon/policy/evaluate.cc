@@ -260,6 +260,38 @@ bool Matches(const Rule& rule, const Event& event) {
   return true;
 }
 
+std::string WhyNoMatch(const Rule& rule, const Event& event) {
+  const Match& m = rule.match;
+  auto names = [](const auto& list, auto name) {
+    std::vector<std::string> out;
+    for (const auto& v : list) out.push_back(std::string(name(v)));
+    return absl::StrCat("[", absl::StrJoin(out, ", "), "]");
+  };
+  auto same = [](const std::string& s) { return s; };
+  if (event.message_class == v1::TRANSACTIONAL &&
+      std::find(m.classes.begin(), m.classes.end(), v1::TRANSACTIONAL) == m.classes.end()) {
+    return "TRANSACTIONAL messages match only rules that name the class";
+  }
+  if (!AnyOf(m.tenants, event.tenant)) return absl::StrCat("tenant '", event.tenant, "' not in ", names(m.tenants, same));
+  if (!AnyOf(m.channels, event.channel)) {
+    return absl::StrCat("channel ", AsAbsl(ChannelName(event.channel)), " not in ", names(m.channels, ChannelName));
+  }
+  if (!AnyOf(m.classes, event.message_class)) {
+    return absl::StrCat("message_class ", AsAbsl(ClassName(event.message_class)), " not in ", names(m.classes, ClassName));
+  }
+  if (!AnyOf(m.campaigns, event.campaign_id)) {
+    return absl::StrCat("campaign '", event.campaign_id, "' not in ", names(m.campaigns, same));
+  }
+  for (const auto& [key, values] : m.attributes) {
+    auto it = event.attributes.find(key);
+    if (it == event.attributes.end()) return absl::StrCat("attribute '", key, "' missing");
+    if (!AnyOf(values, it->second)) {
+      return absl::StrCat("attribute ", key, "='", it->second, "' not in ", names(values, same));
+    }
+  }
+  return "";
+}
+
 absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name) {
   absl::TimeZone tz;
   if (!event.customer_timezone.empty() && absl::LoadTimeZone(event.customer_timezone, &tz)) {

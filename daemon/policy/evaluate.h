@@ -110,6 +110,9 @@ struct Verdicts {
 // True when `rule` selects `event`. Transactional messages match only rules that name the class.
 bool Matches(const Rule& rule, const Event& event);
 
+// Why `rule` does not select `event` ("channel SMS not in [EMAIL]"); empty when it matches. For explanations.
+std::string WhyNoMatch(const Rule& rule, const Event& event);
+
 // The zone for calendar windows and quiet hours: the event's customer_timezone when it names a known zone,
 // else the tenant's default, else the policy default. `name` receives the zone's name.
 absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name);
