@@ -241,7 +241,7 @@ int Explain(const ExplainOptions& o) {
     const std::string why = policy::WhyNoMatch(r, ev);
     const char* mode = r.mode == policy::Mode::kShadow ? " [shadow]" : "";
     if (!why.empty()) {
-      std::printf("  -  %-32s no match: %s%s\n", r.id.c_str(), why.c_str(), mode);
+      std::printf("  -   %-32s no match: %s%s\n", r.id.c_str(), why.c_str(), mode);
       continue;
     }
     const policy::TraceLine& t = trace[ti++];
