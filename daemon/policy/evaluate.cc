@@ -1,6 +1,9 @@
 #include "daemon/policy/evaluate.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,11 +27,6 @@ void AppendScope(std::string& key, const Rule& rule, const Event& event) {
     case Scope::kCustomerCampaign: absl::StrAppend(&key, ":", event.campaign_id); break;
     case Scope::kCustomerClass: absl::StrAppend(&key, ":", AsAbsl(ClassName(event.message_class))); break;
   }
-}
-
-std::string WindowText(const Limit& l) {
-  return l.kind == WindowKind::kRolling ? absl::StrCat("rolling ", ShortDuration(l.window))
-                                        : absl::StrCat("calendar ", AsAbsl(CalendarUnitName(l.unit)));
 }
 
 // Lazily resolved customer zone: only rules with calendar windows or quiet hours need it.
@@ -57,13 +55,20 @@ class ZoneCache {
   absl::CivilMinute local_;
 };
 
+// "2026-11-23" without going through the time formatter (hot path).
+std::string DayLabel(absl::CivilDay d) {
+  char buf[16];
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(d.year()), d.month(), d.day());
+  return std::string(buf, n > 0 ? n : 0);
+}
+
 void AddLimit(const Rule& rule, const Event& event, ZoneCache& zc, Plan& plan) {
   const Limit& l = *rule.limit;
   LimitCheck c{.rule_id = rule.id,
                .count = l.count,
                .kind = l.kind,
                .window = l.window,
-               .window_text = WindowText(l),
+               .window_text = l.window_text,
                .on_exceed = rule.on_exceed,
                .shadow = rule.mode == Mode::kShadow};
   if (l.kind == WindowKind::kRolling) {
@@ -74,18 +79,18 @@ void AddLimit(const Rule& rule, const Event& event, ZoneCache& zc, Plan& plan) {
     std::string period;
     switch (l.unit) {
       case CalendarUnit::kDay:
-        period = absl::FormatCivilTime(today);
+        period = DayLabel(today);
         c.period_end = absl::FromCivil(today + 1, zc.zone());
         break;
       case CalendarUnit::kWeek: {  // ISO weeks start on Monday
         const absl::CivilDay monday = absl::PrevWeekday(today + 1, absl::Weekday::monday);
-        period = absl::StrCat("w", absl::FormatCivilTime(monday));
+        period = "w" + DayLabel(monday);
         c.period_end = absl::FromCivil(monday + 7, zc.zone());
         break;
       }
       case CalendarUnit::kMonth: {
         const absl::CivilMonth month(today);
-        period = absl::FormatCivilTime(month);
+        period = DayLabel(absl::CivilDay(month)).substr(0, 7);
         c.period_end = absl::FromCivil(absl::CivilDay(month + 1), zc.zone());
         break;
       }
@@ -98,38 +103,17 @@ void AddLimit(const Rule& rule, const Event& event, ZoneCache& zc, Plan& plan) {
 }
 
 void AddSignals(const Rule& rule, const Event& event, absl::Time now, Plan& plan) {
-  const SuppressIf& s = *rule.suppress_if;
   const bool shadow = rule.mode == Mode::kShadow;
-  if (s.csat_at_most) {
-    SignalCheck c{.rule_id = rule.id,
-                  .condition = absl::StrCat("CSAT ", *s.csat_at_most, " or lower within ", ShortDuration(s.csat_within)),
-                  .since = now - s.csat_within,
-                  .hold = s.csat_within,
-                  .shadow = shadow};
-    for (int v = 1; v <= *s.csat_at_most; ++v) c.fields.push_back(absl::StrCat("csat:", v));
-    plan.signals.push_back(std::move(c));
-  }
-  if (s.open_complaint) {
-    plan.signals.push_back(
-        SignalCheck{.rule_id = rule.id, .condition = "open complaint", .fields = {"complaint:*"}, .shadow = shadow});
-  }
-  if (s.escalation_within) {
-    plan.signals.push_back(SignalCheck{.rule_id = rule.id,
-                                       .condition = absl::StrCat("escalation within ", ShortDuration(*s.escalation_within)),
-                                       .fields = {"escalation"},
-                                       .since = now - *s.escalation_within,
-                                       .hold = *s.escalation_within,
-                                       .shadow = shadow});
-  }
-  if (s.callback_pending) {
-    plan.signals.push_back(
-        SignalCheck{.rule_id = rule.id, .condition = "callback pending", .fields = {"callback:*"}, .shadow = shadow});
-  }
-  if (s.opted_out) {
-    plan.signals.push_back(SignalCheck{.rule_id = rule.id,
-                                       .condition = "opted out",
-                                       .fields = {"opt_out", absl::StrCat("opt_out:", AsAbsl(ChannelName(event.channel)))},
-                                       .shadow = shadow});
+  for (const SuppressIf::Condition& c : rule.suppress_if->conditions) {
+    SignalCheck check{.rule_id = rule.id, .condition = c.text, .fields = c.fields, .shadow = shadow};
+    if (c.within > absl::ZeroDuration()) {
+      check.since = now - c.within;
+      check.hold = c.within;
+    }
+    if (c.fields.size() == 1 && c.fields[0] == "opt_out") {
+      check.fields.push_back(absl::StrCat("opt_out:", AsAbsl(ChannelName(event.channel))));
+    }
+    plan.signals.push_back(std::move(check));
   }
 }
 
@@ -243,12 +227,11 @@ const QuietHold* Plan::DecisiveQuiet() const {
 
 bool Matches(const Rule& rule, const Event& event) {
   const Match& m = rule.match;
-  if (event.message_class == v1::TRANSACTIONAL &&
-      std::find(m.classes.begin(), m.classes.end(), v1::TRANSACTIONAL) == m.classes.end()) {
+  // Cheap rejects first: channel and class bitmasks (transactional only when named, compiled in the mask).
+  if ((m.channel_mask & (1u << event.channel)) == 0 || (m.class_mask & (1u << event.message_class)) == 0) {
     return false;
   }
-  if (!AnyOf(m.tenants, event.tenant) || !AnyOf(m.channels, event.channel) ||
-      !AnyOf(m.classes, event.message_class) || !AnyOf(m.campaigns, event.campaign_id)) {
+  if (!AnyOf(m.tenants, event.tenant) || !AnyOf(m.campaigns, event.campaign_id)) {
     return false;
   }
   for (const auto& [key, values] : m.attributes) {
@@ -293,10 +276,21 @@ std::string WhyNoMatch(const Rule& rule, const Event& event) {
 }
 
 absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name) {
-  absl::TimeZone tz;
-  if (!event.customer_timezone.empty() && absl::LoadTimeZone(event.customer_timezone, &tz)) {
-    *name = event.customer_timezone;
-    return tz;
+  if (!event.customer_timezone.empty()) {
+    // cctz caches zones behind a global mutex; a small per-thread cache keeps the hot path lock-free.
+    thread_local std::map<std::string, std::optional<absl::TimeZone>, std::less<>> cache;
+    auto it = cache.find(event.customer_timezone);
+    if (it == cache.end()) {
+      if (cache.size() > 1024) cache.clear();
+      absl::TimeZone tz;
+      std::optional<absl::TimeZone> loaded;
+      if (absl::LoadTimeZone(event.customer_timezone, &tz)) loaded = tz;
+      it = cache.emplace(event.customer_timezone, loaded).first;
+    }
+    if (it->second) {
+      *name = event.customer_timezone;
+      return *it->second;
+    }
   }
   if (auto it = policy.tenant_zones.find(event.tenant); it != policy.tenant_zones.end()) {
     *name = policy.tenant_timezones.at(event.tenant);
@@ -308,6 +302,7 @@ absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::strin
 
 Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
   Plan plan;
+  plan.matched_rules.reserve(policy.rules.size());
   ZoneCache zc(policy, event, now);
   for (const Rule& rule : policy.rules) {
     if (!Matches(rule, event)) {

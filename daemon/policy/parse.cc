@@ -203,6 +203,16 @@ absl::StatusOr<Match> ParseMatch(const YAML::Node& node, const Source& src, cons
       TACT_ASSIGN_OR_RETURN(m.attributes[key], StringList(kv.second, src, where + ".attributes." + key));
     }
   }
+  if (!m.channels.empty()) {
+    m.channel_mask = 0;
+    for (Channel c : m.channels) m.channel_mask |= 1u << c;
+  }
+  if (!m.classes.empty()) {
+    m.class_mask = 0;
+    for (MessageClass c : m.classes) m.class_mask |= 1u << c;
+  } else {
+    m.class_mask = ~(1u << v1::TRANSACTIONAL);  // transactional only when named
+  }
   return m;
 }
 
@@ -245,6 +255,8 @@ absl::StatusOr<Limit> ParseLimit(const YAML::Node& node, const Source& src, cons
                                                     w, "'"));
     }
   }
+  l.window_text = l.kind == WindowKind::kRolling ? absl::StrCat("rolling ", ShortDuration(l.window))
+                                                 : absl::StrCat("calendar ", AsAbsl(CalendarUnitName(l.unit)));
   if (const YAML::Node scope = node["scope"]) {
     TACT_ASSIGN_OR_RETURN(std::string s, ScalarString(scope, src, where + ".scope"));
     static constexpr std::pair<std::string_view, Scope> kScopes[] = {
@@ -300,6 +312,20 @@ absl::StatusOr<SuppressIf> ParseSuppressIf(const YAML::Node& node, const Source&
                                    "(set at least one of csat_at_most, open_complaint, escalation_within, "
                                    "callback_pending, opted_out)");
   }
+  // The store's generic form of each condition (see policy::SignalCheck), in a fixed order.
+  if (s.csat_at_most) {
+    SuppressIf::Condition c{absl::StrCat("CSAT ", *s.csat_at_most, " or lower within ", ShortDuration(s.csat_within)),
+                            {}, s.csat_within};
+    for (int v = 1; v <= *s.csat_at_most; ++v) c.fields.push_back(absl::StrCat("csat:", v));
+    s.conditions.push_back(std::move(c));
+  }
+  if (s.open_complaint) s.conditions.push_back({"open complaint", {"complaint:*"}});
+  if (s.escalation_within) {
+    s.conditions.push_back({absl::StrCat("escalation within ", ShortDuration(*s.escalation_within)), {"escalation"},
+                            *s.escalation_within});
+  }
+  if (s.callback_pending) s.conditions.push_back({"callback pending", {"callback:*"}});
+  if (s.opted_out) s.conditions.push_back({"opted out", {"opt_out"}});  // + "opt_out:<channel>" per event
   return s;
 }
 

@@ -25,6 +25,9 @@ struct Match {
   std::vector<MessageClass> classes;
   std::vector<std::string> campaigns;
   std::map<std::string, std::vector<std::string>> attributes;  // key → accepted values
+  // Compiled by the parser from channels/classes: bit (1 << enum value); all bits set when the list is empty.
+  uint32_t channel_mask = ~0u;
+  uint32_t class_mask = ~0u;  // TRANSACTIONAL's bit only when the class is named
 };
 
 struct Limit {
@@ -33,6 +36,7 @@ struct Limit {
   absl::Duration window;                      // rolling only
   CalendarUnit unit = CalendarUnit::kDay;     // calendar only
   Scope scope = Scope::kCustomer;
+  std::string window_text;                    // compiled: "rolling 7d", "calendar day"
 };
 
 // suppress_if: every listed condition is checked; the rule applies when ANY of them holds.
@@ -43,6 +47,13 @@ struct SuppressIf {
   std::optional<absl::Duration> escalation_within;
   bool callback_pending = false;
   bool opted_out = false;                     // opt-out for every channel or for the message's channel
+  // Compiled by the parser: for each condition, its text for people and the signal fields it reads.
+  struct Condition {
+    std::string text;
+    std::vector<std::string> fields;
+    absl::Duration within = absl::ZeroDuration();  // >0: only signals this recent count
+  };
+  std::vector<Condition> conditions;
 };
 
 // Quiet hours in the customer's local time: [start, end), crossing midnight when end <= start.
