@@ -27,7 +27,7 @@ struct Match {
   std::map<std::string, std::vector<std::string>> attributes;  // key → accepted values
   // Compiled by the parser from channels/classes: bit (1 << enum value); all bits set when the list is empty.
   uint32_t channel_mask = ~0u;
-  uint32_t class_mask = ~0u;  // TRANSACTIONAL's bit only when the class is named
+  uint32_t class_mask = ~(1u << v1::TRANSACTIONAL);  // TRANSACTIONAL only when the class is named
 };
 
 struct Limit {
