@@ -321,6 +321,13 @@ Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
   return plan;
 }
 
+int FirstExceeded(const Plan& plan, const StoreOutcome& outcome) {
+  for (size_t i = 0; i < plan.limits.size() && i < outcome.usage.size(); ++i) {
+    if (!plan.limits[i].shadow && outcome.usage[i].used >= plan.limits[i].count) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 bool ShouldReserve(const Plan& plan, const StoreOutcome& outcome) { return FindDecisive(plan, outcome).kind == 0; }
 
 bool IsFinal(const Plan& plan, const StoreOutcome& outcome) {

@@ -132,6 +132,8 @@ Verdicts Decide(const Plan& plan, const StoreOutcome& outcome);
 // reserve ⇔ no enforcing condition holds, no enforcing limit is full and no enforcing quiet hold applies;
 // the decision is final (a marker is stored) ⇔ it is a RELEASE or a SUPPRESS.
 bool ShouldReserve(const Plan& plan, const StoreOutcome& outcome);
+// Index of the first enforcing limit already at its count, or -1.
+int FirstExceeded(const Plan& plan, const StoreOutcome& outcome);
 bool IsFinal(const Plan& plan, const StoreOutcome& outcome);
 
 // One line per matched rule, for `tactctl explain`: what the rule checked and whether it applied.
