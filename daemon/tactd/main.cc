@@ -256,7 +256,7 @@ int Main(int argc, char** argv) {
   api::CallGate gate(authenticator.get(), clock);
   decision::DecisionExecutor executor(decider, config.grpc_workers, /*max_queue=*/8192, /*max_batch=*/64);
   api::ThrottleService throttle(executor, gate, {.max_batch = config.grpc_max_batch});
-  api::PoliciesService policies_service(policies, gate, [] { return std::string(); });
+  api::PoliciesService policies_service(policies, gate, [&reloader] { return reloader.stats().last_error; });
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
   store::RedisCapacityStore capacity_store(redis);
