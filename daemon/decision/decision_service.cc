@@ -44,7 +44,13 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
   for (const std::string& r : v.matched_rules) {
     d.add_matched_rules(r);
   }
-  d.set_shadow(!v.shadow_hits.empty() && v.verdict == policy::Verdict::kRelease);
+  d.set_shadow(!v.shadow.empty() && v.verdict == policy::Verdict::kRelease);
+  for (const policy::ShadowOutcome& s : v.shadow) {
+    v1::ShadowOutcome* ps = d.add_shadow_outcomes();
+    ps->set_rule_id(s.rule_id);
+    ps->set_decision(ToProto(s.verdict));
+    ps->set_reason(s.reason);
+  }
   return d;
 }
 
@@ -122,8 +128,8 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
   absl::Time deadline = absl::InfiniteFuture();
   for (size_t i = 0; i < requests.size(); ++i) {
     const Event& event = *requests[i].event;
-    plans.push_back(policy::Evaluate(*pol, event));
-    if (plans.back().limits.empty()) {  // nothing to count: no store round-trip, no store dependency
+    plans.push_back(policy::Evaluate(*pol, event, now));
+    if (!plans.back().NeedsStore()) {  // nothing to count or read: no store round-trip, no store dependency
       out[i]->decision = ToProto(policy::Decide(plans.back(), {}), pol->version, pol->digest);
       continue;
     }

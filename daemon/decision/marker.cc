@@ -1,5 +1,6 @@
 #include "daemon/decision/marker.h"
 
+#include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
 namespace tact::decision {
@@ -8,13 +9,7 @@ std::string EncodeMarker(const Marker& m) {
   nlohmann::json j;
   j["v"] = m.policy_version;
   j["d"] = m.policy_digest;
-  j["m"] = m.plan.matched_rules;
-  nlohmann::json limits = nlohmann::json::array();
-  for (const policy::LimitCheck& l : m.plan.limits) {
-    limits.push_back({l.rule_id, l.counter, l.count, absl::ToInt64Seconds(l.window),
-                      l.on_exceed == policy::OnExceed::kDefer ? 1 : 0, l.shadow ? 1 : 0});
-  }
-  j["l"] = std::move(limits);
+  j["p"] = policy::EncodePlan(m.plan);
   return j.dump();
 }
 
@@ -27,16 +22,11 @@ absl::StatusOr<Marker> DecodeMarker(std::string_view text) {
     Marker m;
     m.policy_version = j.at("v").get<std::string>();
     m.policy_digest = j.at("d").get<std::string>();
-    m.plan.matched_rules = j.at("m").get<std::vector<std::string>>();
-    for (const auto& l : j.at("l")) {
-      m.plan.limits.push_back(policy::LimitCheck{
-          .rule_id = l.at(0).get<std::string>(),
-          .counter = l.at(1).get<std::string>(),
-          .count = l.at(2).get<int64_t>(),
-          .window = absl::Seconds(l.at(3).get<int64_t>()),
-          .on_exceed = l.at(4).get<int>() == 1 ? policy::OnExceed::kDefer : policy::OnExceed::kSuppress,
-          .shadow = l.at(5).get<int>() == 1});
+    absl::StatusOr<policy::Plan> plan = policy::DecodePlan(j.at("p").get<std::string>());
+    if (!plan.ok()) {
+      return absl::InternalError(absl::StrCat("decision marker: ", plan.status().message()));
     }
+    m.plan = *std::move(plan);
     return m;
   } catch (const nlohmann::json::exception& e) {
     return absl::InternalError(std::string("decision marker: ") + e.what());

@@ -1,9 +1,16 @@
 #include "daemon/policy/evaluate.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
 #include "daemon/core/strings.h"
+#include "nlohmann/json.hpp"
 
 namespace tact::policy {
 namespace {
@@ -13,16 +20,151 @@ bool AnyOf(const std::vector<T>& accepted, const T& value) {
   return accepted.empty() || std::find(accepted.begin(), accepted.end(), value) != accepted.end();
 }
 
-std::string CounterKey(const Rule& rule, const Event& event) {
-  std::string key = absl::StrCat("r:", rule.id);
+void AppendScope(std::string& key, const Rule& rule, const Event& event) {
   switch (rule.limit->scope) {
     case Scope::kCustomer: break;
     case Scope::kCustomerChannel: absl::StrAppend(&key, ":", AsAbsl(ChannelName(event.channel))); break;
     case Scope::kCustomerCampaign: absl::StrAppend(&key, ":", event.campaign_id); break;
     case Scope::kCustomerClass: absl::StrAppend(&key, ":", AsAbsl(ClassName(event.message_class))); break;
   }
-  return key;
 }
+
+// Lazily resolved customer zone: only rules with calendar windows or quiet hours need it.
+class ZoneCache {
+ public:
+  ZoneCache(const Policy& policy, const Event& event, absl::Time now) : policy_(policy), event_(event), now_(now) {}
+  const absl::TimeZone& zone() {
+    if (!resolved_) {
+      zone_ = CustomerZone(policy_, event_, &name_);
+      local_ = absl::ToCivilMinute(now_, zone_);
+      resolved_ = true;
+    }
+    return zone_;
+  }
+  const std::string& name() { return zone(), name_; }
+  absl::CivilMinute local() { return zone(), local_; }
+  bool resolved() const { return resolved_; }
+
+ private:
+  const Policy& policy_;
+  const Event& event_;
+  const absl::Time now_;
+  bool resolved_ = false;
+  absl::TimeZone zone_;
+  std::string name_;
+  absl::CivilMinute local_;
+};
+
+// "2026-11-23" without going through the time formatter (hot path).
+std::string DayLabel(absl::CivilDay d) {
+  char buf[16];
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(d.year()), d.month(), d.day());
+  return std::string(buf, n > 0 ? n : 0);
+}
+
+void AddLimit(const Rule& rule, const Event& event, ZoneCache& zc, Plan& plan) {
+  const Limit& l = *rule.limit;
+  LimitCheck c{.rule_id = rule.id,
+               .count = l.count,
+               .kind = l.kind,
+               .window = l.window,
+               .window_text = l.window_text,
+               .on_exceed = rule.on_exceed,
+               .shadow = rule.mode == Mode::kShadow};
+  if (l.kind == WindowKind::kRolling) {
+    c.counter = absl::StrCat("r:", rule.id);
+    AppendScope(c.counter, rule, event);
+  } else {
+    const absl::CivilDay today(zc.local());
+    std::string period;
+    switch (l.unit) {
+      case CalendarUnit::kDay:
+        period = DayLabel(today);
+        c.period_end = absl::FromCivil(today + 1, zc.zone());
+        break;
+      case CalendarUnit::kWeek: {  // ISO weeks start on Monday
+        const absl::CivilDay monday = absl::PrevWeekday(today + 1, absl::Weekday::monday);
+        period = "w" + DayLabel(monday);
+        c.period_end = absl::FromCivil(monday + 7, zc.zone());
+        break;
+      }
+      case CalendarUnit::kMonth: {
+        const absl::CivilMonth month(today);
+        period = DayLabel(absl::CivilDay(month)).substr(0, 7);
+        c.period_end = absl::FromCivil(absl::CivilDay(month + 1), zc.zone());
+        break;
+      }
+    }
+    c.counter = absl::StrCat("c:", rule.id);
+    AppendScope(c.counter, rule, event);
+    absl::StrAppend(&c.counter, ":", period);
+  }
+  plan.limits.push_back(std::move(c));
+}
+
+void AddSignals(const Rule& rule, const Event& event, absl::Time now, Plan& plan) {
+  const bool shadow = rule.mode == Mode::kShadow;
+  for (const SuppressIf::Condition& c : rule.suppress_if->conditions) {
+    SignalCheck check{.rule_id = rule.id, .condition = c.text, .fields = c.fields, .shadow = shadow};
+    if (c.within > absl::ZeroDuration()) {
+      check.since = now - c.within;
+      check.hold = c.within;
+    }
+    if (c.fields.size() == 1 && c.fields[0] == "opt_out") {
+      check.fields.push_back(absl::StrCat("opt_out:", AsAbsl(ChannelName(event.channel))));
+    }
+    plan.signals.push_back(std::move(check));
+  }
+}
+
+bool InQuiet(const QuietHours& q, int minute) {
+  return q.start_minute < q.end_minute ? (minute >= q.start_minute && minute < q.end_minute)
+                                       : (minute >= q.start_minute || minute < q.end_minute);
+}
+
+void AddQuiet(const Rule& rule, ZoneCache& zc, Plan& plan) {
+  const QuietHours& q = *rule.quiet_hours;
+  const absl::CivilMinute local = zc.local();
+  const int minute = local.hour() * 60 + local.minute();
+  if (!InQuiet(q, minute)) return;
+  absl::CivilDay end_day(local);
+  if (q.start_minute > q.end_minute && minute >= q.start_minute) end_day += 1;  // crosses midnight
+  const absl::CivilMinute end(end_day.year(), end_day.month(), end_day.day(), q.end_minute / 60, q.end_minute % 60);
+  plan.quiet.push_back(QuietHold{.rule_id = rule.id,
+                                 .until = absl::FromCivil(end, zc.zone()),
+                                 .text = absl::StrCat("quiet hours ", ClockText(q.start_minute), "-",
+                                                      ClockText(q.end_minute), " ", zc.name()),
+                                 .on_exceed = rule.on_exceed,
+                                 .shadow = rule.mode == Mode::kShadow});
+}
+
+// Which check decides, by precedence. kind: 0 none, 1 signal, 2 limit, 3 quiet.
+struct Decisive {
+  int kind = 0;
+  size_t index = 0;
+};
+
+Decisive FindDecisive(const Plan& plan, const StoreOutcome& o) {
+  for (size_t i = 0; i < plan.signals.size() && i < o.signals.size(); ++i) {
+    if (!plan.signals[i].shadow && o.signals[i].hit) return {1, i};
+  }
+  for (size_t i = 0; i < plan.limits.size() && i < o.usage.size(); ++i) {
+    if (!plan.limits[i].shadow && o.usage[i].used >= plan.limits[i].count) return {2, i};
+  }
+  for (size_t i = 0; i < plan.quiet.size(); ++i) {
+    if (!plan.quiet[i].shadow) return {3, i};
+  }
+  return {};
+}
+
+std::string CapReason(const LimitCheck& l, const LimitUsage& u) {
+  return absl::StrCat("cap ", l.count, " per ", l.window_text, " reached (", u.used, " used)");
+}
+
+int64_t MsOr(absl::Time t, int64_t fallback) {
+  return (t == absl::InfinitePast() || t == absl::InfiniteFuture()) ? fallback : absl::ToUnixMillis(t);
+}
+absl::Time TimeOr(int64_t ms, absl::Time fallback) { return ms == 0 ? fallback : absl::FromUnixMillis(ms); }
 
 }  // namespace
 
@@ -37,6 +179,24 @@ std::string_view ScopeName(Scope s) {
 }
 
 std::string_view OnExceedName(OnExceed o) { return o == OnExceed::kDefer ? "defer" : "suppress"; }
+
+std::string_view CalendarUnitName(CalendarUnit u) {
+  switch (u) {
+    case CalendarUnit::kDay: return "day";
+    case CalendarUnit::kWeek: return "week";
+    case CalendarUnit::kMonth: return "month";
+  }
+  return "day";
+}
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kRelease: return "RELEASE";
+    case Verdict::kDefer: return "DEFER";
+    case Verdict::kSuppress: return "SUPPRESS";
+  }
+  return "RELEASE";
+}
 
 std::string ShortDuration(absl::Duration d) {
   std::string out;
@@ -54,14 +214,24 @@ std::string ShortDuration(absl::Duration d) {
   return out.empty() ? "0s" : out;
 }
 
+std::string ClockText(int minute_of_day) {
+  return absl::StrFormat("%02d:%02d", minute_of_day / 60, minute_of_day % 60);
+}
+
+const QuietHold* Plan::DecisiveQuiet() const {
+  for (const QuietHold& q : quiet) {
+    if (!q.shadow) return &q;
+  }
+  return nullptr;
+}
+
 bool Matches(const Rule& rule, const Event& event) {
   const Match& m = rule.match;
-  if (event.message_class == v1::TRANSACTIONAL &&
-      std::find(m.classes.begin(), m.classes.end(), v1::TRANSACTIONAL) == m.classes.end()) {
+  // Cheap rejects first: channel and class bitmasks (transactional only when named, compiled in the mask).
+  if ((m.channel_mask & (1u << event.channel)) == 0 || (m.class_mask & (1u << event.message_class)) == 0) {
     return false;
   }
-  if (!AnyOf(m.tenants, event.tenant) || !AnyOf(m.channels, event.channel) ||
-      !AnyOf(m.classes, event.message_class) || !AnyOf(m.campaigns, event.campaign_id)) {
+  if (!AnyOf(m.tenants, event.tenant) || !AnyOf(m.campaigns, event.campaign_id)) {
     return false;
   }
   for (const auto& [key, values] : m.attributes) {
@@ -73,55 +243,288 @@ bool Matches(const Rule& rule, const Event& event) {
   return true;
 }
 
-Plan Evaluate(const Policy& policy, const Event& event) {
+std::string WhyNoMatch(const Rule& rule, const Event& event) {
+  const Match& m = rule.match;
+  auto names = [](const auto& list, auto name) {
+    std::vector<std::string> out;
+    for (const auto& v : list) out.push_back(std::string(name(v)));
+    return absl::StrCat("[", absl::StrJoin(out, ", "), "]");
+  };
+  auto same = [](const std::string& s) { return s; };
+  if (event.message_class == v1::TRANSACTIONAL &&
+      std::find(m.classes.begin(), m.classes.end(), v1::TRANSACTIONAL) == m.classes.end()) {
+    return "TRANSACTIONAL messages match only rules that name the class";
+  }
+  if (!AnyOf(m.tenants, event.tenant)) return absl::StrCat("tenant '", event.tenant, "' not in ", names(m.tenants, same));
+  if (!AnyOf(m.channels, event.channel)) {
+    return absl::StrCat("channel ", AsAbsl(ChannelName(event.channel)), " not in ", names(m.channels, ChannelName));
+  }
+  if (!AnyOf(m.classes, event.message_class)) {
+    return absl::StrCat("message_class ", AsAbsl(ClassName(event.message_class)), " not in ", names(m.classes, ClassName));
+  }
+  if (!AnyOf(m.campaigns, event.campaign_id)) {
+    return absl::StrCat("campaign '", event.campaign_id, "' not in ", names(m.campaigns, same));
+  }
+  for (const auto& [key, values] : m.attributes) {
+    auto it = event.attributes.find(key);
+    if (it == event.attributes.end()) return absl::StrCat("attribute '", key, "' missing");
+    if (!AnyOf(values, it->second)) {
+      return absl::StrCat("attribute ", key, "='", it->second, "' not in ", names(values, same));
+    }
+  }
+  return "";
+}
+
+absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name) {
+  if (!event.customer_timezone.empty()) {
+    // cctz caches zones behind a global mutex; a small per-thread cache keeps the hot path lock-free.
+    thread_local std::map<std::string, std::optional<absl::TimeZone>, std::less<>> cache;
+    auto it = cache.find(event.customer_timezone);
+    if (it == cache.end()) {
+      if (cache.size() > 1024) cache.clear();
+      absl::TimeZone tz;
+      std::optional<absl::TimeZone> loaded;
+      if (absl::LoadTimeZone(event.customer_timezone, &tz)) loaded = tz;
+      it = cache.emplace(event.customer_timezone, loaded).first;
+    }
+    if (it->second) {
+      *name = event.customer_timezone;
+      return *it->second;
+    }
+  }
+  if (auto it = policy.tenant_zones.find(event.tenant); it != policy.tenant_zones.end()) {
+    *name = policy.tenant_timezones.at(event.tenant);
+    return it->second;
+  }
+  *name = policy.default_timezone;
+  return policy.default_zone;
+}
+
+Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
   Plan plan;
+  plan.matched_rules.reserve(policy.rules.size());
+  ZoneCache zc(policy, event, now);
   for (const Rule& rule : policy.rules) {
     if (!Matches(rule, event)) {
       continue;
     }
     plan.matched_rules.push_back(rule.id);
     if (rule.limit) {
-      plan.limits.push_back(LimitCheck{.rule_id = rule.id,
-                                       .counter = CounterKey(rule, event),
-                                       .count = rule.limit->count,
-                                       .window = rule.limit->window,
-                                       .on_exceed = rule.on_exceed,
-                                       .shadow = rule.mode == Mode::kShadow});
+      AddLimit(rule, event, zc, plan);
+    } else if (rule.suppress_if) {
+      AddSignals(rule, event, now, plan);
+    } else if (rule.quiet_hours) {
+      AddQuiet(rule, zc, plan);
     }
   }
+  if (zc.resolved()) plan.timezone = zc.name();
   return plan;
+}
+
+int FirstExceeded(const Plan& plan, const StoreOutcome& outcome) {
+  for (size_t i = 0; i < plan.limits.size() && i < outcome.usage.size(); ++i) {
+    if (!plan.limits[i].shadow && outcome.usage[i].used >= plan.limits[i].count) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool ShouldReserve(const Plan& plan, const StoreOutcome& outcome) { return FindDecisive(plan, outcome).kind == 0; }
+
+bool IsFinal(const Plan& plan, const StoreOutcome& outcome) {
+  const Decisive d = FindDecisive(plan, outcome);
+  switch (d.kind) {
+    case 1: return true;
+    case 2: return plan.limits[d.index].on_exceed == OnExceed::kSuppress;
+    case 3: return plan.quiet[d.index].on_exceed == OnExceed::kSuppress;
+    default: return true;
+  }
 }
 
 Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   Verdicts v;
   v.matched_rules = plan.matched_rules;
+  v.counters.reserve(plan.limits.size());
   for (size_t i = 0; i < plan.limits.size(); ++i) {
     const LimitCheck& l = plan.limits[i];
     const LimitUsage u = i < outcome.usage.size() ? outcome.usage[i] : LimitUsage{};
-    v.counters.push_back(CounterView{l.rule_id, u.used, l.count, absl::StrCat("rolling ", ShortDuration(l.window))});
-    if (l.shadow && u.used >= l.count) {
-      v.shadow_hits.push_back(l.rule_id);
+    v.counters.push_back(CounterView{l.rule_id, u.used, l.count, l.window_text});
+  }
+  // What shadow rules would have done.
+  for (size_t i = 0; i < plan.signals.size() && i < outcome.signals.size(); ++i) {
+    const SignalCheck& s = plan.signals[i];
+    if (s.shadow && outcome.signals[i].hit) {
+      v.shadow.push_back({s.rule_id, Verdict::kSuppress, absl::StrCat("customer signal: ", s.condition)});
     }
   }
-  if (outcome.first_exceeded < 0 || outcome.first_exceeded >= static_cast<int>(plan.limits.size())) {
-    v.verdict = Verdict::kRelease;
-    v.reason = plan.limits.empty() ? "no limit applies" : "within every limit";
-    if (!v.shadow_hits.empty()) {
-      absl::StrAppend(&v.reason, "; shadow rule '", v.shadow_hits.front(), "' would have constrained it");
+  for (size_t i = 0; i < plan.limits.size() && i < outcome.usage.size(); ++i) {
+    const LimitCheck& l = plan.limits[i];
+    if (l.shadow && outcome.usage[i].used >= l.count) {
+      v.shadow.push_back({l.rule_id, l.on_exceed == OnExceed::kDefer ? Verdict::kDefer : Verdict::kSuppress,
+                          CapReason(l, outcome.usage[i])});
     }
-    return v;
   }
-  const LimitCheck& l = plan.limits[outcome.first_exceeded];
-  const LimitUsage& u = outcome.usage[outcome.first_exceeded];
-  v.rule_id = l.rule_id;
-  v.reason = absl::StrCat("cap ", l.count, " per rolling ", ShortDuration(l.window), " reached (", u.used, " used)");
-  if (l.on_exceed == OnExceed::kDefer) {
-    v.verdict = Verdict::kDefer;
-    v.defer_until = u.frees_at;
-  } else {
-    v.verdict = Verdict::kSuppress;
+  for (const QuietHold& q : plan.quiet) {
+    if (q.shadow) {
+      v.shadow.push_back({q.rule_id, q.on_exceed == OnExceed::kDefer ? Verdict::kDefer : Verdict::kSuppress, q.text});
+    }
+  }
+
+  const Decisive d = FindDecisive(plan, outcome);
+  switch (d.kind) {
+    case 1: {
+      const SignalCheck& s = plan.signals[d.index];
+      v.verdict = Verdict::kSuppress;
+      v.rule_id = s.rule_id;
+      v.reason = absl::StrCat("customer signal: ", s.condition);
+      break;
+    }
+    case 2: {
+      const LimitCheck& l = plan.limits[d.index];
+      const LimitUsage& u = outcome.usage[d.index];
+      v.rule_id = l.rule_id;
+      v.reason = CapReason(l, u);
+      if (l.on_exceed == OnExceed::kDefer) {
+        v.verdict = Verdict::kDefer;
+        v.defer_until = l.kind == WindowKind::kCalendar ? l.period_end : u.frees_at;
+      } else {
+        v.verdict = Verdict::kSuppress;
+      }
+      break;
+    }
+    case 3: {
+      const QuietHold& q = plan.quiet[d.index];
+      v.rule_id = q.rule_id;
+      if (q.on_exceed == OnExceed::kDefer) {
+        v.verdict = Verdict::kDefer;
+        v.defer_until = q.until;
+        v.reason = absl::StrCat(q.text, ": deferred to the end of the quiet period");
+      } else {
+        v.verdict = Verdict::kSuppress;
+        v.reason = absl::StrCat(q.text, ": not sent during quiet hours");
+      }
+      break;
+    }
+    default:
+      v.verdict = Verdict::kRelease;
+      v.reason = plan.limits.empty() && plan.signals.empty() ? "no limit applies" : "within every limit";
+      if (!v.shadow.empty()) {
+        absl::StrAppend(&v.reason, "; shadow rule '", v.shadow.front().rule_id, "' would have constrained it");
+      }
   }
   return v;
+}
+
+std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const StoreOutcome& outcome,
+                               const Verdicts& verdicts) {
+  std::vector<TraceLine> out;
+  size_t si = 0;
+  size_t li = 0;
+  size_t qi = 0;
+  for (const std::string& id : plan.matched_rules) {
+    auto rule = std::find_if(policy.rules.begin(), policy.rules.end(), [&](const Rule& r) { return r.id == id; });
+    const bool shadow = rule != policy.rules.end() && rule->mode == Mode::kShadow;
+    TraceLine line{.rule_id = id, .shadow = shadow, .decided = verdicts.rule_id == id};
+    if (rule != policy.rules.end() && rule->suppress_if) {
+      line.effect = "suppress_if";
+      std::vector<std::string> parts;
+      for (; si < plan.signals.size() && plan.signals[si].rule_id == id; ++si) {
+        const bool hit = si < outcome.signals.size() && outcome.signals[si].hit;
+        line.applies = line.applies || hit;
+        parts.push_back(absl::StrCat(plan.signals[si].condition, hit ? ": holds" : ": no"));
+      }
+      line.check = absl::StrJoin(parts, "; ");
+    } else if (rule != policy.rules.end() && rule->limit) {
+      line.effect = "limit";
+      if (li < plan.limits.size()) {
+        const LimitCheck& l = plan.limits[li];
+        const LimitUsage u = li < outcome.usage.size() ? outcome.usage[li] : LimitUsage{};
+        line.applies = u.used >= l.count;
+        line.check = absl::StrCat(l.count, " per ", l.window_text, ": ", u.used, " used",
+                                  line.applies ? " (full)" : "", " [", l.counter, "]");
+        ++li;
+      }
+    } else if (rule != policy.rules.end() && rule->quiet_hours) {
+      line.effect = "quiet_hours";
+      const QuietHours& q = *rule->quiet_hours;
+      if (qi < plan.quiet.size() && plan.quiet[qi].rule_id == id) {
+        line.applies = true;
+        line.check = absl::StrCat(plan.quiet[qi].text, ": in force until ",
+                                  absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", plan.quiet[qi].until, absl::UTCTimeZone()));
+        ++qi;
+      } else {
+        line.check = absl::StrCat("quiet hours ", ClockText(q.start_minute), "-", ClockText(q.end_minute), " ",
+                                  plan.timezone, ": not in force");
+      }
+    }
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+std::string EncodePlan(const Plan& plan) {
+  nlohmann::json j;
+  j["m"] = plan.matched_rules;
+  j["tz"] = plan.timezone;
+  nlohmann::json limits = nlohmann::json::array();
+  for (const LimitCheck& l : plan.limits) {
+    limits.push_back({l.rule_id, l.counter, l.count, l.kind == WindowKind::kCalendar ? 1 : 0,
+                      absl::ToInt64Milliseconds(l.window), MsOr(l.period_end, 0), l.window_text,
+                      l.on_exceed == OnExceed::kDefer ? 1 : 0, l.shadow ? 1 : 0});
+  }
+  j["l"] = std::move(limits);
+  nlohmann::json signals = nlohmann::json::array();
+  for (const SignalCheck& s : plan.signals) {
+    signals.push_back({s.rule_id, s.condition, s.fields, MsOr(s.since, 0), absl::ToInt64Milliseconds(s.hold),
+                       s.shadow ? 1 : 0});
+  }
+  j["s"] = std::move(signals);
+  nlohmann::json quiet = nlohmann::json::array();
+  for (const QuietHold& q : plan.quiet) {
+    quiet.push_back({q.rule_id, MsOr(q.until, 0), q.text, q.on_exceed == OnExceed::kDefer ? 1 : 0, q.shadow ? 1 : 0});
+  }
+  j["q"] = std::move(quiet);
+  return j.dump();
+}
+
+absl::StatusOr<Plan> DecodePlan(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InternalError("plan: not JSON");
+  }
+  try {
+    Plan p;
+    p.matched_rules = j.at("m").get<std::vector<std::string>>();
+    p.timezone = j.value("tz", "");
+    for (const auto& l : j.at("l")) {
+      p.limits.push_back(LimitCheck{.rule_id = l.at(0).get<std::string>(),
+                                    .counter = l.at(1).get<std::string>(),
+                                    .count = l.at(2).get<int64_t>(),
+                                    .kind = l.at(3).get<int>() == 1 ? WindowKind::kCalendar : WindowKind::kRolling,
+                                    .window = absl::Milliseconds(l.at(4).get<int64_t>()),
+                                    .period_end = TimeOr(l.at(5).get<int64_t>(), absl::InfinitePast()),
+                                    .window_text = l.at(6).get<std::string>(),
+                                    .on_exceed = l.at(7).get<int>() == 1 ? OnExceed::kDefer : OnExceed::kSuppress,
+                                    .shadow = l.at(8).get<int>() == 1});
+    }
+    for (const auto& s : j.value("s", nlohmann::json::array())) {
+      p.signals.push_back(SignalCheck{.rule_id = s.at(0).get<std::string>(),
+                                      .condition = s.at(1).get<std::string>(),
+                                      .fields = s.at(2).get<std::vector<std::string>>(),
+                                      .since = TimeOr(s.at(3).get<int64_t>(), absl::InfinitePast()),
+                                      .hold = absl::Milliseconds(s.at(4).get<int64_t>()),
+                                      .shadow = s.at(5).get<int>() == 1});
+    }
+    for (const auto& q : j.value("q", nlohmann::json::array())) {
+      p.quiet.push_back(QuietHold{.rule_id = q.at(0).get<std::string>(),
+                                  .until = TimeOr(q.at(1).get<int64_t>(), absl::InfinitePast()),
+                                  .text = q.at(2).get<std::string>(),
+                                  .on_exceed = q.at(3).get<int>() == 1 ? OnExceed::kDefer : OnExceed::kSuppress,
+                                  .shadow = q.at(4).get<int>() == 1});
+    }
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(std::string("plan: ") + e.what());
+  }
 }
 
 }  // namespace tact::policy

@@ -3,38 +3,83 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/policy/policy.h"
 
 namespace tact::policy {
 
-// One counter the store must check (and reserve on release). Self-contained: no pointers into the policy,
-// so a Plan can be stored with a decision and replayed (duplicates) after the policy changed.
+// ---- Plan: what the pure engine asks the store to do for one event -------------------------------------------
+// Self-contained (no pointers into the policy), so a Plan is stored with a final decision and replayed for a
+// redelivered event after the policy changed.
+
+// One counter the store must check, and increment when the event is released.
 struct LimitCheck {
   std::string rule_id;
-  std::string counter;  // key suffix inside the customer's hash tag, e.g. "r:promo-daily" or "r:x:EMAIL"
+  // Key suffix inside the customer's hash tag: "r:<rule>[:<scope value>]" (rolling, sorted set of event ids)
+  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end).
+  std::string counter;
   int64_t count = 0;
-  absl::Duration window;
+  WindowKind kind = WindowKind::kRolling;
+  absl::Duration window;                        // rolling
+  absl::Time period_end = absl::InfinitePast();  // calendar: the counter expires and frees up then
+  std::string window_text;                      // "rolling 7d", "calendar day"
   OnExceed on_exceed = OnExceed::kSuppress;
   bool shadow = false;  // counted and reported, never decisive
 };
 
-// What the pure engine wants done for one event.
-struct Plan {
-  std::vector<std::string> matched_rules;  // evaluation order
-  std::vector<LimitCheck> limits;          // in rule order; the first exceeded enforcing limit decides
+// One suppress_if condition, in the store's generic form: the condition holds when the customer's signal hash
+// has a live field (not expired at `now`) named in `fields` (a trailing '*' matches a prefix) that was set at
+// or after `since`.
+struct SignalCheck {
+  std::string rule_id;
+  std::string condition;  // for people: "CSAT 2 or lower within 30d"
+  std::vector<std::string> fields;
+  absl::Time since = absl::InfinitePast();
+  absl::Duration hold = absl::ZeroDuration();  // >0: the condition stops holding at field time + hold
+  bool shadow = false;
 };
 
-// What the store saw for each limit of a plan, in plan order.
+// Quiet hours that are in force now (computed purely from the time and the customer's zone).
+struct QuietHold {
+  std::string rule_id;
+  absl::Time until;        // the end of the quiet period
+  std::string text;        // "quiet hours 21:00-08:00 Europe/Berlin"
+  OnExceed on_exceed = OnExceed::kDefer;
+  bool shadow = false;
+};
+
+struct Plan {
+  std::vector<std::string> matched_rules;  // evaluation order
+  std::vector<SignalCheck> signals;        // rule order
+  std::vector<LimitCheck> limits;          // rule order
+  std::vector<QuietHold> quiet;            // rule order; only rules whose quiet period is in force now
+  std::string timezone;                    // the zone calendar windows and quiet hours used
+
+  // The first enforcing quiet hold: the store must not reserve while it is in force.
+  const QuietHold* DecisiveQuiet() const;
+  bool NeedsStore() const { return !signals.empty() || !limits.empty(); }
+};
+
+// ---- StoreOutcome: what the store saw, in plan order ---------------------------------------------------------
+
+struct SignalResult {
+  bool hit = false;
+  absl::Time until = absl::InfiniteFuture();  // when a hit stops holding; InfiniteFuture = not known
+};
+
 struct LimitUsage {
-  int64_t used = 0;                               // already counted in the window, before this event
-  absl::Time frees_at = absl::InfinitePast();     // when a slot frees up (only when used >= count)
+  int64_t used = 0;                            // already counted in the window, before this event
+  absl::Time frees_at = absl::InfinitePast();  // when a slot frees up (only when used >= count)
 };
 
 struct StoreOutcome {
-  int first_exceeded = -1;  // index into plan.limits of the deciding exceeded limit, or -1
+  std::vector<SignalResult> signals;
   std::vector<LimitUsage> usage;
+  bool reserved = false;  // the store counted this event in every limit (a RELEASE that was not a dry run)
 };
+
+// ---- Decision ----------------------------------------------------------------------------------------------
 
 enum class Verdict { kRelease, kDefer, kSuppress };
 
@@ -45,6 +90,13 @@ struct CounterView {
   std::string window;
 };
 
+// What a shadow rule would have done had it been enforcing.
+struct ShadowOutcome {
+  std::string rule_id;
+  Verdict verdict = Verdict::kSuppress;
+  std::string reason;
+};
+
 struct Verdicts {
   Verdict verdict = Verdict::kRelease;
   std::string rule_id;  // the deciding rule, empty on a default release
@@ -52,16 +104,54 @@ struct Verdicts {
   absl::Time defer_until = absl::InfinitePast();
   std::vector<CounterView> counters;
   std::vector<std::string> matched_rules;
-  std::vector<std::string> shadow_hits;  // shadow rules that would have constrained this event
+  std::vector<ShadowOutcome> shadow;  // shadow rules that would have constrained this event
 };
 
 // True when `rule` selects `event`. Transactional messages match only rules that name the class.
 bool Matches(const Rule& rule, const Event& event);
 
-// Pure: which rules apply and which counters to check. Deterministic (invariant I4).
-Plan Evaluate(const Policy& policy, const Event& event);
+// Why `rule` does not select `event` ("channel SMS not in [EMAIL]"); empty when it matches. For explanations.
+std::string WhyNoMatch(const Rule& rule, const Event& event);
 
-// Pure: the store's answer → the decision.
+// The zone for calendar windows and quiet hours: the event's customer_timezone when it names a known zone,
+// else the tenant's default, else the policy default. `name` receives the zone's name.
+absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name);
+
+// Pure: which rules apply and what to check, at `now`. Deterministic.
+Plan Evaluate(const Policy& policy, const Event& event, absl::Time now);
+
+// Pure: the store's answer → the decision. Precedence (documented in policies/README.md):
+//   1. suppress_if — the first enforcing condition that holds suppresses;
+//   2. limit — the first enforcing limit already at its count suppresses or defers (on_exceed);
+//   3. quiet_hours — the first enforcing quiet period in force defers to its end (or suppresses);
+//   4. otherwise RELEASE.
+// Shadow rules never decide; what they would have done is listed in Verdicts::shadow.
 Verdicts Decide(const Plan& plan, const StoreOutcome& outcome);
+
+// The store's side of Decide, which both stores implement (check.lua and InMemoryCounterStore):
+// reserve ⇔ no enforcing condition holds, no enforcing limit is full and no enforcing quiet hold applies;
+// the decision is final (a marker is stored) ⇔ it is a RELEASE or a SUPPRESS.
+bool ShouldReserve(const Plan& plan, const StoreOutcome& outcome);
+// Index of the first enforcing limit already at its count, or -1.
+int FirstExceeded(const Plan& plan, const StoreOutcome& outcome);
+bool IsFinal(const Plan& plan, const StoreOutcome& outcome);
+
+// One line per matched rule, for `tactctl explain`: what the rule checked and whether it applied.
+struct TraceLine {
+  std::string rule_id;
+  std::string effect;  // "limit", "suppress_if", "quiet_hours"
+  std::string check;   // "2 per rolling 7d: 1 used", "CSAT 2 or lower within 30d: holds"
+  bool applies = false;
+  bool shadow = false;
+  bool decided = false;
+};
+std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const StoreOutcome& outcome,
+                               const Verdicts& verdicts);
+
+// Plan as JSON text and back (decision markers).
+std::string EncodePlan(const Plan& plan);
+absl::StatusOr<Plan> DecodePlan(std::string_view text);
+
+std::string_view VerdictName(Verdict v);
 
 }  // namespace tact::policy

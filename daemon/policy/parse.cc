@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <bitset>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -19,9 +20,6 @@
 
 namespace tact::policy {
 namespace {
-
-inline constexpr size_t kMaxPolicyFileBytes = 1 << 20;  // 1 MiB per file
-inline constexpr size_t kMaxRules = 1000;
 
 // Errors carry file:line:col (1-based) and a message written for a compliance analyst.
 class Source {
@@ -77,7 +75,8 @@ absl::StatusOr<std::string> ScalarString(const YAML::Node& node, const Source& s
   return node.Scalar();
 }
 
-absl::StatusOr<int64_t> PositiveInt(const YAML::Node& node, const Source& src, const std::string& what) {
+absl::StatusOr<int64_t> IntInRange(const YAML::Node& node, const Source& src, const std::string& what, int64_t lo,
+                                   int64_t hi) {
   if (!node.IsScalar()) {
     return src.Error(node, absl::StrCat(what, " must be a whole number"));
   }
@@ -87,10 +86,53 @@ absl::StatusOr<int64_t> PositiveInt(const YAML::Node& node, const Source& src, c
   if (ec != std::errc() || ptr != s.data() + s.size()) {
     return src.Error(node, absl::StrCat(what, " must be a whole number, got '", s, "'"));
   }
-  if (v <= 0) {
-    return src.Error(node, absl::StrCat(what, " must be at least 1, got ", v));
+  if (v < lo || v > hi) {
+    return src.Error(node, absl::StrCat(what, " must be between ", lo, " and ", hi, ", got ", v));
   }
   return v;
+}
+
+absl::StatusOr<bool> Bool(const YAML::Node& node, const Source& src, const std::string& what) {
+  if (node.IsScalar() && node.Scalar() == "true") return true;
+  if (node.IsScalar() && node.Scalar() == "false") return false;
+  return src.Error(node, absl::StrCat(what, " must be true or false"));
+}
+
+absl::StatusOr<absl::Duration> DurationValue(const YAML::Node& node, const Source& src, const std::string& what) {
+  TACT_ASSIGN_OR_RETURN(std::string text, ScalarString(node, src, what));
+  absl::StatusOr<absl::Duration> d = ParseDuration(text);
+  if (!d.ok()) {
+    return src.Error(node, absl::StrCat(what, ": ", d.status().message()));
+  }
+  return *d;
+}
+
+absl::StatusOr<absl::TimeZone> Zone(const YAML::Node& node, const Source& src, const std::string& what,
+                                    std::string* name) {
+  TACT_ASSIGN_OR_RETURN(*name, ScalarString(node, src, what));
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(*name, &tz)) {
+    return src.Error(node, absl::StrCat(what, ": unknown time zone '", *name,
+                                        "' (expected an IANA name such as Europe/Berlin)"));
+  }
+  return tz;
+}
+
+// "HH:MM" (24-hour clock) → minutes after midnight.
+absl::StatusOr<int> ClockValue(const YAML::Node& node, const Source& src, const std::string& what) {
+  TACT_ASSIGN_OR_RETURN(std::string s, ScalarString(node, src, what));
+  int h = 0;
+  int m = 0;
+  const bool shape = s.size() == 5 && s[2] == ':' && std::isdigit(s[0]) && std::isdigit(s[1]) &&
+                     std::isdigit(s[3]) && std::isdigit(s[4]);
+  if (shape) {
+    h = (s[0] - '0') * 10 + (s[1] - '0');
+    m = (s[3] - '0') * 10 + (s[4] - '0');
+  }
+  if (!shape || h > 23 || m > 59) {
+    return src.Error(node, absl::StrCat(what, ": bad time of day '", s, "' (expected HH:MM, e.g. 21:00)"));
+  }
+  return h * 60 + m;
 }
 
 // A scalar or a list of scalars, as a list.
@@ -161,6 +203,16 @@ absl::StatusOr<Match> ParseMatch(const YAML::Node& node, const Source& src, cons
       TACT_ASSIGN_OR_RETURN(m.attributes[key], StringList(kv.second, src, where + ".attributes." + key));
     }
   }
+  if (!m.channels.empty()) {
+    m.channel_mask = 0;
+    for (Channel c : m.channels) m.channel_mask |= 1u << c;
+  }
+  if (!m.classes.empty()) {
+    m.class_mask = 0;
+    for (MessageClass c : m.classes) m.class_mask |= 1u << c;
+  } else {
+    m.class_mask = ~(1u << v1::TRANSACTIONAL);  // transactional only when named
+  }
   return m;
 }
 
@@ -170,22 +222,41 @@ absl::StatusOr<Limit> ParseLimit(const YAML::Node& node, const Source& src, cons
   if (!node["count"]) {
     return src.Error(node, where + ": 'count' is required");
   }
-  TACT_ASSIGN_OR_RETURN(l.count, PositiveInt(node["count"], src, where + ".count"));
-  if (!node["window"]) {
-    return src.Error(node, where + ": 'window' is required (e.g. 7d)");
-  }
-  TACT_ASSIGN_OR_RETURN(std::string window, ScalarString(node["window"], src, where + ".window"));
-  absl::StatusOr<absl::Duration> d = ParseDuration(window);
-  if (!d.ok()) {
-    return src.Error(node["window"], absl::StrCat(where, ".window: ", d.status().message()));
-  }
-  l.window = *d;
+  TACT_ASSIGN_OR_RETURN(l.count, IntInRange(node["count"], src, where + ".count", 1, 1'000'000));
   if (const YAML::Node kind = node["kind"]) {
     TACT_ASSIGN_OR_RETURN(std::string k, ScalarString(kind, src, where + ".kind"));
-    if (k != "rolling") {
-      return src.Error(kind, absl::StrCat(where, ".kind: unknown value '", k, "' ", Expected({"rolling"})));
+    if (k == "rolling") {
+      l.kind = WindowKind::kRolling;
+    } else if (k == "calendar") {
+      l.kind = WindowKind::kCalendar;
+    } else {
+      return src.Error(kind, absl::StrCat(where, ".kind: unknown value '", k, "' ", Expected({"rolling", "calendar"})));
     }
   }
+  if (!node["window"]) {
+    return src.Error(node, where + (l.kind == WindowKind::kRolling ? ": 'window' is required (e.g. 7d)"
+                                                                    : ": 'window' is required (day, week or month)"));
+  }
+  if (l.kind == WindowKind::kRolling) {
+    TACT_ASSIGN_OR_RETURN(l.window, DurationValue(node["window"], src, where + ".window"));
+    if (l.window > absl::Hours(24 * 366)) {
+      return src.Error(node["window"], where + ".window: a rolling window can be at most 366d");
+    }
+  } else {
+    TACT_ASSIGN_OR_RETURN(std::string w, ScalarString(node["window"], src, where + ".window"));
+    if (w == "day") {
+      l.unit = CalendarUnit::kDay;
+    } else if (w == "week") {
+      l.unit = CalendarUnit::kWeek;
+    } else if (w == "month") {
+      l.unit = CalendarUnit::kMonth;
+    } else {
+      return src.Error(node["window"], absl::StrCat(where, ".window: a calendar window is day, week or month, got '",
+                                                    w, "'"));
+    }
+  }
+  l.window_text = l.kind == WindowKind::kRolling ? absl::StrCat("rolling ", ShortDuration(l.window))
+                                                 : absl::StrCat("calendar ", AsAbsl(CalendarUnitName(l.unit)));
   if (const YAML::Node scope = node["scope"]) {
     TACT_ASSIGN_OR_RETURN(std::string s, ScalarString(scope, src, where + ".scope"));
     static constexpr std::pair<std::string_view, Scope> kScopes[] = {
@@ -204,10 +275,84 @@ absl::StatusOr<Limit> ParseLimit(const YAML::Node& node, const Source& src, cons
   return l;
 }
 
-absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Source& src, int index) {
-  const std::string where = absl::StrCat("rule #", index + 1);
-  TACT_RETURN_IF_ERROR(
-      CheckKeys(node, {"id", "description", "match", "limit", "on_exceed", "mode"}, src, where));
+absl::StatusOr<SuppressIf> ParseSuppressIf(const YAML::Node& node, const Source& src, const std::string& where) {
+  TACT_RETURN_IF_ERROR(CheckKeys(node,
+                                 {"csat_at_most", "csat_within", "open_complaint", "escalation_within",
+                                  "callback_pending", "opted_out"},
+                                 src, where));
+  SuppressIf s;
+  if (node["csat_at_most"]) {
+    TACT_ASSIGN_OR_RETURN(int64_t v, IntInRange(node["csat_at_most"], src, where + ".csat_at_most", 1, 5));
+    s.csat_at_most = static_cast<int>(v);
+    if (!node["csat_within"]) {
+      return src.Error(node["csat_at_most"], where + ": 'csat_within' is required with csat_at_most (e.g. 30d)");
+    }
+  }
+  if (node["csat_within"]) {
+    if (!s.csat_at_most) {
+      return src.Error(node["csat_within"], where + ": 'csat_within' needs 'csat_at_most' (e.g. 2)");
+    }
+    TACT_ASSIGN_OR_RETURN(s.csat_within, DurationValue(node["csat_within"], src, where + ".csat_within"));
+  }
+  if (node["open_complaint"]) {
+    TACT_ASSIGN_OR_RETURN(s.open_complaint, Bool(node["open_complaint"], src, where + ".open_complaint"));
+  }
+  if (node["escalation_within"]) {
+    TACT_ASSIGN_OR_RETURN(s.escalation_within,
+                          DurationValue(node["escalation_within"], src, where + ".escalation_within"));
+  }
+  if (node["callback_pending"]) {
+    TACT_ASSIGN_OR_RETURN(s.callback_pending, Bool(node["callback_pending"], src, where + ".callback_pending"));
+  }
+  if (node["opted_out"]) {
+    TACT_ASSIGN_OR_RETURN(s.opted_out, Bool(node["opted_out"], src, where + ".opted_out"));
+  }
+  if (!s.csat_at_most && !s.open_complaint && !s.escalation_within && !s.callback_pending && !s.opted_out) {
+    return src.Error(node, where + " has no condition that can hold, so the rule never applies "
+                                   "(set at least one of csat_at_most, open_complaint, escalation_within, "
+                                   "callback_pending, opted_out)");
+  }
+  // The store's generic form of each condition (see policy::SignalCheck), in a fixed order.
+  if (s.csat_at_most) {
+    SuppressIf::Condition c{absl::StrCat("CSAT ", *s.csat_at_most, " or lower within ", ShortDuration(s.csat_within)),
+                            {}, s.csat_within};
+    for (int v = 1; v <= *s.csat_at_most; ++v) c.fields.push_back(absl::StrCat("csat:", v));
+    s.conditions.push_back(std::move(c));
+  }
+  if (s.open_complaint) s.conditions.push_back({"open complaint", {"complaint:*"}});
+  if (s.escalation_within) {
+    s.conditions.push_back({absl::StrCat("escalation within ", ShortDuration(*s.escalation_within)), {"escalation"},
+                            *s.escalation_within});
+  }
+  if (s.callback_pending) s.conditions.push_back({"callback pending", {"callback:*"}});
+  if (s.opted_out) s.conditions.push_back({"opted out", {"opt_out"}});  // + "opt_out:<channel>" per event
+  return s;
+}
+
+absl::StatusOr<QuietHours> ParseQuietHours(const YAML::Node& node, const Source& src, const std::string& where) {
+  TACT_RETURN_IF_ERROR(CheckKeys(node, {"start", "end"}, src, where));
+  if (!node["start"] || !node["end"]) {
+    return src.Error(node, where + ": 'start' and 'end' are required (local time, e.g. start: \"21:00\", "
+                                   "end: \"08:00\")");
+  }
+  QuietHours q;
+  TACT_ASSIGN_OR_RETURN(q.start_minute, ClockValue(node["start"], src, where + ".start"));
+  TACT_ASSIGN_OR_RETURN(q.end_minute, ClockValue(node["end"], src, where + ".end"));
+  if (q.start_minute == q.end_minute) {
+    return src.Error(node, absl::StrCat(where, ": start and end are both ", ClockText(q.start_minute),
+                                        ", so the quiet period is empty and the rule never applies"));
+  }
+  return q;
+}
+
+absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Source& src, int index, const std::string& file_tenant) {
+  // Name the rule by its id when it has a readable one, else by its position.
+  std::string where = absl::StrCat("rule #", index + 1);
+  if (node.IsMap() && node["id"] && node["id"].IsScalar() && !node["id"].Scalar().empty()) {
+    where = absl::StrCat("rule '", node["id"].Scalar(), "'");
+  }
+  TACT_RETURN_IF_ERROR(CheckKeys(
+      node, {"id", "description", "match", "limit", "suppress_if", "quiet_hours", "on_exceed", "mode"}, src, where));
   Rule r;
   r.file = src.path();
   r.line = node.Mark().line + 1;
@@ -230,11 +375,35 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Source& src, int in
   if (node["match"]) {
     TACT_ASSIGN_OR_RETURN(r.match, ParseMatch(node["match"], src, rw + ".match"));
   }
-  if (!node["limit"]) {
-    return src.Error(node, rw + ": an effect is required (limit)");
+  if (!file_tenant.empty()) {
+    if (r.match.tenants.empty()) {
+      r.match.tenants.push_back(file_tenant);
+    } else if (std::find(r.match.tenants.begin(), r.match.tenants.end(), file_tenant) == r.match.tenants.end()) {
+      return src.Error(node["match"]["tenant"],
+                       absl::StrCat(rw, " can never match: this file applies only to tenant '", file_tenant,
+                                    "' but the rule matches tenant '", absl::StrJoin(r.match.tenants, "', '"), "'"));
+    } else {
+      r.match.tenants = {file_tenant};
+    }
   }
-  TACT_ASSIGN_OR_RETURN(r.limit, ParseLimit(node["limit"], src, rw + ".limit"));
+  const int effects = (node["limit"] ? 1 : 0) + (node["suppress_if"] ? 1 : 0) + (node["quiet_hours"] ? 1 : 0);
+  if (effects != 1) {
+    return src.Error(node, absl::StrCat(rw, effects == 0 ? ": an effect is required" : ": has more than one effect",
+                                        " (exactly one of limit, suppress_if, quiet_hours; split it into one rule "
+                                        "per effect)"));
+  }
+  if (node["limit"]) {
+    TACT_ASSIGN_OR_RETURN(r.limit, ParseLimit(node["limit"], src, rw + ".limit"));
+  } else if (node["suppress_if"]) {
+    TACT_ASSIGN_OR_RETURN(r.suppress_if, ParseSuppressIf(node["suppress_if"], src, rw + ".suppress_if"));
+  } else {
+    TACT_ASSIGN_OR_RETURN(r.quiet_hours, ParseQuietHours(node["quiet_hours"], src, rw + ".quiet_hours"));
+    r.on_exceed = OnExceed::kDefer;  // quiet hours hold messages until they end unless told otherwise
+  }
   if (const YAML::Node oe = node["on_exceed"]) {
+    if (r.suppress_if) {
+      return src.Error(oe, rw + ": suppress_if always suppresses; remove on_exceed");
+    }
     TACT_ASSIGN_OR_RETURN(std::string v, ScalarString(oe, src, rw + ".on_exceed"));
     if (v == "suppress") {
       r.on_exceed = OnExceed::kSuppress;
@@ -259,14 +428,18 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Source& src, int in
 
 struct FileResult {
   std::string version;
+  std::string tenant;  // the file applies only to this tenant; empty = every tenant
   std::string timezone;
+  absl::TimeZone zone;
+  YAML::Mark timezone_mark;
   std::vector<std::pair<Rule, YAML::Mark>> rules;
 };
 
 absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
   const Source src(file.path);
   if (file.text.size() > kMaxPolicyFileBytes) {
-    return src.Error(1, 1, absl::StrCat("file is larger than ", kMaxPolicyFileBytes, " bytes"));
+    return src.Error(1, 1, absl::StrCat("file is larger than ", kMaxPolicyFileBytes,
+                                        " bytes, the most a policy file may be (split it into several files)"));
   }
   YAML::Node root;
   try {
@@ -277,21 +450,20 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
   if (!root || root.IsNull()) {
     return src.Error(1, 1, "file is empty (expected 'version' and 'rules')");
   }
-  TACT_RETURN_IF_ERROR(CheckKeys(root, {"version", "defaults", "rules"}, src, "policy file"));
+  TACT_RETURN_IF_ERROR(CheckKeys(root, {"version", "tenant", "defaults", "rules"}, src, "policy file"));
   FileResult out;
   if (!root["version"]) {
     return src.Error(root, "policy file: 'version' is required");
   }
   TACT_ASSIGN_OR_RETURN(out.version, ScalarString(root["version"], src, "version"));
+  if (root["tenant"]) {
+    TACT_ASSIGN_OR_RETURN(out.tenant, ScalarString(root["tenant"], src, "tenant"));
+  }
   if (const YAML::Node defaults = root["defaults"]) {
     TACT_RETURN_IF_ERROR(CheckKeys(defaults, {"timezone"}, src, "defaults"));
     if (defaults["timezone"]) {
-      TACT_ASSIGN_OR_RETURN(out.timezone, ScalarString(defaults["timezone"], src, "defaults.timezone"));
-      absl::TimeZone tz;
-      if (!absl::LoadTimeZone(out.timezone, &tz)) {
-        return src.Error(defaults["timezone"], absl::StrCat("defaults.timezone: unknown time zone '", out.timezone,
-                                                            "' (expected an IANA name such as Europe/Berlin)"));
-      }
+      TACT_ASSIGN_OR_RETURN(out.zone, Zone(defaults["timezone"], src, "defaults.timezone", &out.timezone));
+      out.timezone_mark = defaults["timezone"].Mark();
     }
   }
   const YAML::Node rules = root["rules"];
@@ -302,14 +474,78 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
     return src.Error(rules, "rules must be a list");
   }
   if (rules.size() > kMaxRules) {
-    return src.Error(rules, absl::StrCat("more than ", kMaxRules, " rules"));
+    return src.Error(rules, absl::StrCat("the file has ", rules.size(), " rules; at most ", kMaxRules,
+                                         " are allowed per policy set"));
   }
   int i = 0;
   for (const auto& node : rules) {
-    TACT_ASSIGN_OR_RETURN(Rule r, ParseRule(node, src, i++));
+    TACT_ASSIGN_OR_RETURN(Rule r, ParseRule(node, src, i++, out.tenant));
     out.rules.emplace_back(std::move(r), node.Mark());
   }
   return out;
+}
+
+// --- "can never decide": an earlier enforcing rule always applies first ------------------------------------
+
+template <typename T>
+bool ListCovers(const std::vector<T>& outer, const std::vector<T>& inner) {
+  if (outer.empty()) return true;
+  if (inner.empty()) return false;
+  return std::all_of(inner.begin(), inner.end(),
+                     [&](const T& v) { return std::find(outer.begin(), outer.end(), v) != outer.end(); });
+}
+
+bool NamesTransactional(const Match& m) {
+  return std::find(m.classes.begin(), m.classes.end(), v1::TRANSACTIONAL) != m.classes.end();
+}
+
+// True when every message `inner` matches is also matched by `outer`.
+bool MatchCovers(const Match& outer, const Match& inner) {
+  if (NamesTransactional(inner) && !NamesTransactional(outer)) return false;
+  if (!ListCovers(outer.tenants, inner.tenants) || !ListCovers(outer.channels, inner.channels) ||
+      !ListCovers(outer.classes, inner.classes) || !ListCovers(outer.campaigns, inner.campaigns)) {
+    return false;
+  }
+  for (const auto& [key, values] : outer.attributes) {
+    auto it = inner.attributes.find(key);
+    if (it == inner.attributes.end() || !ListCovers(values, it->second)) return false;
+  }
+  return true;
+}
+
+std::bitset<1440> QuietMinutes(const QuietHours& q) {
+  std::bitset<1440> b;
+  for (int m = q.start_minute; m != q.end_minute; m = (m + 1) % 1440) b.set(m);
+  return b;
+}
+
+// True when `later` can never be the deciding rule because `earlier` always applies whenever it would.
+bool EffectDominates(const Rule& earlier, const Rule& later) {
+  if (earlier.limit && later.limit) {
+    const Limit& a = *earlier.limit;
+    const Limit& b = *later.limit;
+    // Every release that counts toward `b` also counts toward `a` (a matches a superset and all limits of a
+    // release are reserved together), so a's counter is never below b's.
+    return a.kind == b.kind && (a.kind == WindowKind::kRolling ? a.window == b.window : a.unit == b.unit) &&
+           (a.scope == b.scope || a.scope == Scope::kCustomer) && a.count <= b.count;
+  }
+  if (earlier.suppress_if && later.suppress_if) {
+    const SuppressIf& a = *earlier.suppress_if;
+    const SuppressIf& b = *later.suppress_if;
+    if (b.csat_at_most && !(a.csat_at_most && *a.csat_at_most >= *b.csat_at_most && a.csat_within >= b.csat_within))
+      return false;
+    if (b.open_complaint && !a.open_complaint) return false;
+    if (b.escalation_within && !(a.escalation_within && *a.escalation_within >= *b.escalation_within)) return false;
+    if (b.callback_pending && !a.callback_pending) return false;
+    if (b.opted_out && !a.opted_out) return false;
+    return true;
+  }
+  if (earlier.quiet_hours && later.quiet_hours) {
+    const std::bitset<1440> a = QuietMinutes(*earlier.quiet_hours);
+    const std::bitset<1440> b = QuietMinutes(*later.quiet_hours);
+    return (a & b) == b;
+  }
+  return false;
 }
 
 }  // namespace
@@ -356,20 +592,50 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
   Policy policy;
   std::set<std::string> versions;
   std::string digest_input;
-  absl::flat_hash_map<std::string, std::string> rule_origin;  // id → file:line
+  absl::flat_hash_map<std::string, std::string> rule_origin;      // id → file:line
+  absl::flat_hash_map<std::string, std::string> zone_origin;      // tenant ("" = all) → file:line of its zone
+  size_t total_rules = 0;
   for (const PolicyFile& file : files) {
     TACT_ASSIGN_OR_RETURN(FileResult fr, ParseFile(file));
+    const Source src(file.path);
     versions.insert(fr.version);
     if (!fr.timezone.empty()) {
-      policy.default_timezone = fr.timezone;
+      const std::string here = absl::StrCat(file.path, ":", fr.timezone_mark.line + 1);
+      auto [it, fresh] = zone_origin.emplace(fr.tenant, here);
+      const std::string& current = fr.tenant.empty() ? policy.default_timezone : policy.tenant_timezones[fr.tenant];
+      if (!fresh && current != fr.timezone) {
+        return src.Error(fr.timezone_mark.line + 1, fr.timezone_mark.column + 1,
+                         absl::StrCat("defaults.timezone '", fr.timezone, "' conflicts with '", current, "' set at ",
+                                      it->second, fr.tenant.empty() ? "" : absl::StrCat(" for tenant '", fr.tenant, "'")));
+      }
+      if (fr.tenant.empty()) {
+        policy.default_timezone = fr.timezone;
+        policy.default_zone = fr.zone;
+      } else {
+        policy.tenant_timezones[fr.tenant] = fr.timezone;
+        policy.tenant_zones[fr.tenant] = fr.zone;
+      }
     }
-    const Source src(file.path);
+    total_rules += fr.rules.size();
+    if (total_rules > kMaxRules) {
+      return src.Error(1, 1, absl::StrCat("the policy set has more than ", kMaxRules, " rules"));
+    }
     for (auto& [rule, mark] : fr.rules) {
       const std::string here = absl::StrCat(file.path, ":", mark.line + 1);
       auto [it, fresh] = rule_origin.emplace(rule.id, here);
       if (!fresh) {
         return src.Error(mark.line + 1, mark.column + 1,
                          absl::StrCat("rule id '", rule.id, "' is already used at ", it->second));
+      }
+      for (const Rule& earlier : policy.rules) {
+        if (rule.mode == Mode::kEnforce && earlier.mode == Mode::kEnforce && MatchCovers(earlier.match, rule.match) &&
+            EffectDominates(earlier, rule)) {
+          return src.Error(mark.line + 1, mark.column + 1,
+                           absl::StrCat("rule '", rule.id, "' can never decide: the earlier rule '", earlier.id,
+                                        "' (", earlier.file, ":", earlier.line,
+                                        ") matches every message it matches and always applies first "
+                                        "(remove it, or make it stricter than '", earlier.id, "')"));
+        }
       }
       policy.rules.push_back(std::move(rule));
     }
@@ -381,7 +647,7 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
   return policy;
 }
 
-absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir) {
+absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -400,6 +666,10 @@ absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir) {
   std::sort(paths.begin(), paths.end());
   std::vector<PolicyFile> files;
   for (const fs::path& p : paths) {
+    if (fs::file_size(p, ec) > 4 * kMaxPolicyFileBytes) {  // don't read a runaway file into memory
+      files.push_back({p.string(), std::string(kMaxPolicyFileBytes + 1, ' ')});
+      continue;
+    }
     std::ifstream in(p, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
@@ -408,6 +678,11 @@ absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir) {
     }
     files.push_back({p.string(), text.str()});
   }
+  return files;
+}
+
+absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir) {
+  TACT_ASSIGN_OR_RETURN(std::vector<PolicyFile> files, ReadPolicyDir(dir));
   if (files.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": no policy files (expected *.yaml)"));
   }

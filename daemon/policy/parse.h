@@ -10,16 +10,22 @@
 
 namespace tact::policy {
 
+inline constexpr size_t kMaxPolicyFileBytes = 1 << 20;  // 1 MiB per file
+inline constexpr size_t kMaxRules = 1000;               // per policy set
+
 struct PolicyFile {
   std::string path;  // as shown in errors, e.g. "policies/default/care.yaml"
   std::string text;
 };
 
 // Parses and validates a policy set. All-or-nothing: the first error is returned as INVALID_ARGUMENT
-// "<file>:<line>:<col>: <message>". Pure: no I/O.
+// "<file>:<line>:<col>: <message>". Pure: no I/O (time zones come from the system zoneinfo via cctz).
 absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files);
 
-// Reads every *.yaml / *.yml file directly in `dir` (sorted by name) and parses them as one set.
+// Every *.yaml / *.yml file directly in `dir`, sorted by name (subdirectories such as tests/ are not read).
+absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir);
+
+// ReadPolicyDir + ParsePolicy. NOT_FOUND when `dir` is not a directory.
 absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir);
 
 // Strict duration: a sequence of <int><unit> with unit in s, m, h, d, w ("7d", "1d12h", "90m"). Positive.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "daemon/core/event.h"
 
@@ -12,7 +13,9 @@ namespace tact::policy {
 
 enum class OnExceed { kSuppress, kDefer };
 enum class Mode { kEnforce, kShadow };
-enum class WindowKind { kRolling };
+// rolling: the last `window` before now. calendar: the current day/week/month in the customer's time zone.
+enum class WindowKind { kRolling, kCalendar };
+enum class CalendarUnit { kDay, kWeek, kMonth };
 enum class Scope { kCustomer, kCustomerChannel, kCustomerCampaign, kCustomerClass };
 
 // Which messages a rule applies to. An empty list matches anything.
@@ -22,13 +25,41 @@ struct Match {
   std::vector<MessageClass> classes;
   std::vector<std::string> campaigns;
   std::map<std::string, std::vector<std::string>> attributes;  // key → accepted values
+  // Compiled by the parser from channels/classes: bit (1 << enum value); all bits set when the list is empty.
+  uint32_t channel_mask = ~0u;
+  uint32_t class_mask = ~(1u << v1::TRANSACTIONAL);  // TRANSACTIONAL only when the class is named
 };
 
 struct Limit {
   int64_t count = 0;
-  absl::Duration window;
   WindowKind kind = WindowKind::kRolling;
+  absl::Duration window;                      // rolling only
+  CalendarUnit unit = CalendarUnit::kDay;     // calendar only
   Scope scope = Scope::kCustomer;
+  std::string window_text;                    // compiled: "rolling 7d", "calendar day"
+};
+
+// suppress_if: every listed condition is checked; the rule applies when ANY of them holds.
+struct SuppressIf {
+  std::optional<int> csat_at_most;            // a CSAT answer of 1..5 at or below this value…
+  absl::Duration csat_within;                 // …given within this period
+  bool open_complaint = false;
+  std::optional<absl::Duration> escalation_within;
+  bool callback_pending = false;
+  bool opted_out = false;                     // opt-out for every channel or for the message's channel
+  // Compiled by the parser: for each condition, its text for people and the signal fields it reads.
+  struct Condition {
+    std::string text;
+    std::vector<std::string> fields;
+    absl::Duration within = absl::ZeroDuration();  // >0: only signals this recent count
+  };
+  std::vector<Condition> conditions;
+};
+
+// Quiet hours in the customer's local time: [start, end), crossing midnight when end <= start.
+struct QuietHours {
+  int start_minute = 0;  // minutes after local midnight
+  int end_minute = 0;
 };
 
 struct Rule {
@@ -37,7 +68,10 @@ struct Rule {
   std::string file;  // where it was defined, for explanations
   int line = 0;
   Match match;
+  // Exactly one effect.
   std::optional<Limit> limit;
+  std::optional<SuppressIf> suppress_if;
+  std::optional<QuietHours> quiet_hours;
   OnExceed on_exceed = OnExceed::kSuppress;
   Mode mode = Mode::kEnforce;
 };
@@ -48,11 +82,16 @@ struct Policy {
   std::string version;  // the `version:` of the files (distinct values joined by '+')
   std::string digest;   // sha256 over file names and contents, hex
   std::string default_timezone = "UTC";
+  absl::TimeZone default_zone = absl::UTCTimeZone();
+  std::map<std::string, std::string> tenant_timezones;       // tenant → IANA name
+  std::map<std::string, absl::TimeZone> tenant_zones;        // same, loaded
   std::vector<Rule> rules;  // evaluation order: files by name, rules in file order
 };
 
 std::string_view ScopeName(Scope s);
 std::string_view OnExceedName(OnExceed o);
+std::string_view CalendarUnitName(CalendarUnit u);
 std::string ShortDuration(absl::Duration d);  // 7d, 36h, 90m, 1d12h
+std::string ClockText(int minute_of_day);     // 21:00
 
 }  // namespace tact::policy

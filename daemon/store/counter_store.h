@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/policy/evaluate.h"
+#include "daemon/policy/signals.h"
 
 namespace tact::store {
 
@@ -25,6 +26,12 @@ struct CustomerCheck {
   std::string marker;
 };
 
+// What the store does for one check (both stores implement exactly this; see check.lua):
+//  1. an event_id decided before returns that decision's outcome and marker (duplicate);
+//  2. every signal check of the plan is evaluated against the customer's live signal fields;
+//  3. every limit's usage is read (rolling: sorted set pruned to the window; calendar: the period's counter);
+//  4. when policy::ShouldReserve holds and it is not a dry run, the event is counted in every limit;
+//  5. when policy::IsFinal holds (RELEASE or SUPPRESS) and it is not a dry run, the marker is stored.
 struct CheckResult {
   bool duplicate = false;
   std::string marker;              // on duplicate: the marker stored with the earlier decision
@@ -40,10 +47,26 @@ class CounterStore {
   // reached or missed `deadline`: effects unknown, retrying is safe (dedupe by event_id).
   virtual absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                    absl::Time deadline) = 0;
+  // Records a customer signal (CSAT, complaint opened/closed, escalation, callback, opt-out) in the customer's
+  // signal hash; the hash expires with its last field. INVALID_ARGUMENT for an incomplete signal.
+  virtual absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) = 0;
   // Cheap reachability probe for readiness.
   virtual bool Healthy() = 0;
 };
 using CounterStorePtr = std::unique_ptr<CounterStore>;
+
+// Plan values as the stores use them (integer milliseconds, as check.lua receives them).
+inline int64_t SinceMs(const policy::SignalCheck& s) {
+  return s.since == absl::InfinitePast() ? 0 : absl::ToUnixMillis(s.since);
+}
+inline int64_t PeriodEndMs(const policy::LimitCheck& l) {
+  return l.period_end == absl::InfinitePast() ? 0 : absl::ToUnixMillis(l.period_end);
+}
+// 0 none, 1 defer, 2 suppress: the first enforcing quiet hold in force.
+inline int QuietCode(const policy::Plan& plan) {
+  const policy::QuietHold* q = plan.DecisiveQuiet();
+  return q == nullptr ? 0 : (q->on_exceed == policy::OnExceed::kSuppress ? 2 : 1);
+}
 
 // Decision markers live this long: longer than Kafka's redelivery horizon for uncommitted offsets.
 inline constexpr absl::Duration kDefaultSeenTtl = absl::Hours(72);

@@ -3,6 +3,20 @@
 #include "daemon/store/keys.h"
 
 namespace tact::store {
+namespace {
+
+bool FieldMatches(const std::string& pattern, const std::string& field) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    return field.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0 &&
+           field.size() >= pattern.size() - 1;
+  }
+  return field == pattern;
+}
+
+absl::Time UntilFromMs(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
+absl::Time FreesFromMs(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
+
+}  // namespace
 
 absl::StatusOr<std::vector<CheckResult>> InMemoryCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                                absl::Time /*deadline*/) {
@@ -15,42 +29,110 @@ absl::StatusOr<std::vector<CheckResult>> InMemoryCounterStore::CheckAndReserve(s
   return out;
 }
 
+// Mirrors check.lua step by step, in integer milliseconds.
 CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
+  const int64_t now = absl::ToUnixMillis(c.now);
   const std::string prefix = CustomerPrefix(c.tenant, c.customer_id);
   const std::string seen_key = SeenKey(prefix, c.event_id);
   if (auto it = seen_.find(seen_key); it != seen_.end()) {
-    return CheckResult{.duplicate = true, .marker = it->second.marker, .outcome = it->second.outcome};
+    if (it->second.expires_ms > now) {
+      return CheckResult{.duplicate = true, .marker = it->second.marker, .outcome = it->second.outcome};
+    }
+    seen_.erase(it);
   }
   CheckResult r;
   const policy::Plan& plan = *c.plan;
-  for (size_t i = 0; i < plan.limits.size(); ++i) {
-    const policy::LimitCheck& l = plan.limits[i];
-    auto& window = windows_[prefix + l.counter];
-    window.erase(window.begin(), window.upper_bound(c.now - l.window));
-    policy::LimitUsage u{.used = static_cast<int64_t>(window.size())};
-    if (u.used >= l.count) {
-      auto it = window.begin();
-      std::advance(it, u.used - l.count);
-      u.frees_at = it->first + l.window;
-      if (r.outcome.first_exceeded < 0 && !l.shadow) {
-        r.outcome.first_exceeded = static_cast<int>(i);
+  if (!plan.signals.empty()) {
+    const auto& fields = signals_[SignalsKey(prefix)];
+    for (const policy::SignalCheck& s : plan.signals) {
+      const int64_t since = SinceMs(s);
+      const int64_t hold = absl::ToInt64Milliseconds(s.hold);
+      std::optional<int64_t> best;  // -1 = holds with no known end
+      for (const auto& [name, v] : fields) {
+        if ((v.expires_ms != 0 && v.expires_ms <= now) || v.at_ms < since) continue;
+        for (const std::string& pattern : s.fields) {
+          if (!FieldMatches(pattern, name)) continue;
+          int64_t u = v.expires_ms == 0 ? -1 : v.expires_ms;
+          if (hold > 0 && (u == -1 || v.at_ms + hold < u)) u = v.at_ms + hold;
+          if (!best) {
+            best = u;
+          } else if (*best != -1 && (u == -1 || u > *best)) {
+            best = u;
+          }
+          break;
+        }
       }
+      r.outcome.signals.push_back({.hit = best.has_value(), .until = UntilFromMs(best.value_or(-1))});
+    }
+  }
+  for (const policy::LimitCheck& l : plan.limits) {
+    const std::string key = prefix + l.counter;
+    policy::LimitUsage u;
+    if (l.kind == policy::WindowKind::kRolling) {
+      const int64_t window = absl::ToInt64Milliseconds(l.window);
+      auto& zset = windows_[key];
+      zset.erase(zset.begin(), zset.upper_bound(now - window));  // ZREMRANGEBYSCORE -inf (now - window)
+      u.used = static_cast<int64_t>(zset.size());
+      if (u.used >= l.count) {
+        auto it = zset.begin();
+        std::advance(it, u.used - l.count);
+        u.frees_at = FreesFromMs(it->first + window);
+      }
+    } else {
+      auto it = calendars_.find(key);
+      if (it != calendars_.end() && it->second.expires_ms <= now) {
+        calendars_.erase(it);
+        it = calendars_.end();
+      }
+      u.used = it == calendars_.end() ? 0 : it->second.count;
+      if (u.used >= l.count) u.frees_at = FreesFromMs(PeriodEndMs(l));
     }
     r.outcome.usage.push_back(u);
   }
   if (c.dry_run) {
     return r;
   }
-  const bool released = r.outcome.first_exceeded < 0;
-  if (released) {
+  if (policy::ShouldReserve(plan, r.outcome)) {
     for (const policy::LimitCheck& l : plan.limits) {
-      windows_[prefix + l.counter].emplace(c.now, c.event_id);
+      const std::string key = prefix + l.counter;
+      if (l.kind == policy::WindowKind::kRolling) {
+        auto& zset = windows_[key];
+        for (auto it = zset.begin(); it != zset.end(); ++it) {  // ZADD updates an existing member's score
+          if (it->second == c.event_id) {
+            zset.erase(it);
+            break;
+          }
+        }
+        zset.emplace(now, c.event_id);
+      } else {
+        Calendar& cal = calendars_[key];
+        cal.count += 1;
+        cal.expires_ms = PeriodEndMs(l);
+      }
     }
+    r.outcome.reserved = true;
   }
-  if (released || plan.limits[r.outcome.first_exceeded].on_exceed == policy::OnExceed::kSuppress) {
-    seen_[seen_key] = Seen{c.marker, r.outcome};
+  if (policy::IsFinal(plan, r.outcome)) {
+    seen_[seen_key] = Seen{c.marker, r.outcome, now + absl::ToInt64Milliseconds(kDefaultSeenTtl)};
   }
   return r;
+}
+
+absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl::Time now, absl::Time /*deadline*/) {
+  absl::StatusOr<policy::SignalWrite> w = policy::ToSignalWrite(signal);
+  if (!w.ok()) return w.status();
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  absl::MutexLock lock(&mu_);
+  auto& fields = signals_[SignalsKey(CustomerPrefix(signal.tenant, signal.customer_id))];
+  if (w->remove) {
+    fields.erase(w->field);
+  } else {
+    fields[w->field] = SignalValue{w->at_ms, w->expires_ms};
+  }
+  for (auto it = fields.begin(); it != fields.end();) {  // prune expired fields, as the Redis script does
+    it = (it->second.expires_ms != 0 && it->second.expires_ms <= now_ms) ? fields.erase(it) : std::next(it);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace tact::store

@@ -8,23 +8,35 @@
 
 namespace tact::store {
 
-// The same semantics as the Redis store, in process memory. Used by unit tests and `tactctl simulate`.
-// Thread-safety: any thread (one mutex).
+// The same semantics as the Redis store (check.lua), in process memory, including key expiry. Used by unit
+// tests, `tactctl test` and `tactctl simulate`. Thread-safety: any thread (one mutex).
 class InMemoryCounterStore final : public CounterStore {
  public:
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
+  absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
   bool Healthy() override { return true; }
 
  private:
   struct Seen {
     std::string marker;
     policy::StoreOutcome outcome;
+    int64_t expires_ms = 0;
+  };
+  struct SignalValue {
+    int64_t at_ms = 0;
+    int64_t expires_ms = 0;  // 0 = never
+  };
+  struct Calendar {
+    int64_t count = 0;
+    int64_t expires_ms = 0;
   };
   CheckResult CheckOne(const CustomerCheck& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
-  std::map<std::string, std::multimap<absl::Time, std::string>> windows_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::multimap<int64_t, std::string>> windows_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Calendar> calendars_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<std::string, SignalValue>> signals_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Seen> seen_ ABSL_GUARDED_BY(mu_);
 };
 

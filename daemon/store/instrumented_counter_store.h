@@ -24,6 +24,9 @@ class InstrumentedCounterStore final : public CounterStore {
 
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
+  absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override {
+    return inner_.PutSignal(signal, now, deadline);  // signals are rare; not measured yet
+  }
   bool Healthy() override;
 
  private:

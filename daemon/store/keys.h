@@ -17,4 +17,6 @@ inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));
 }
 
+inline std::string SignalsKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "sig"); }
+
 }  // namespace tact::store

@@ -47,11 +47,12 @@ Command BuildCheck(const std::string& sha, const CustomerCheck& c, absl::Duratio
   const policy::Plan& plan = *c.plan;
   const std::string prefix = CustomerPrefix(c.tenant, c.customer_id);
   Command cmd;
-  cmd.args.reserve(3 + 1 + plan.limits.size() * 5 + 6);
+  cmd.args.reserve(3 + 2 + plan.limits.size() * 6 + plan.signals.size() * 8 + 8);
   cmd.args.push_back("EVALSHA");
   cmd.args.push_back(sha);
-  cmd.args.push_back(absl::StrCat(1 + plan.limits.size()));
+  cmd.args.push_back(absl::StrCat(2 + plan.limits.size()));
   cmd.args.push_back(SeenKey(prefix, c.event_id));
+  cmd.args.push_back(SignalsKey(prefix));
   for (const policy::LimitCheck& l : plan.limits) {
     cmd.args.push_back(prefix + l.counter);
   }
@@ -60,10 +61,23 @@ Command BuildCheck(const std::string& sha, const CustomerCheck& c, absl::Duratio
   cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(seen_ttl)));
   cmd.args.push_back(c.dry_run ? "0" : "1");
   cmd.args.push_back(c.marker);
+  cmd.args.push_back(absl::StrCat(QuietCode(plan)));
+  cmd.args.push_back(absl::StrCat(plan.signals.size()));
   cmd.args.push_back(absl::StrCat(plan.limits.size()));
+  for (const policy::SignalCheck& s : plan.signals) {
+    cmd.args.push_back(s.shadow ? "0" : "1");
+    cmd.args.push_back(absl::StrCat(SinceMs(s)));
+    cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(s.hold)));
+    cmd.args.push_back(absl::StrCat(s.fields.size()));
+    for (const std::string& f : s.fields) {
+      cmd.args.push_back(f);
+    }
+  }
   for (const policy::LimitCheck& l : plan.limits) {
+    const bool rolling = l.kind == policy::WindowKind::kRolling;
+    cmd.args.push_back(rolling ? "r" : "c");
     cmd.args.push_back(absl::StrCat(l.count));
-    cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(l.window)));
+    cmd.args.push_back(absl::StrCat(rolling ? absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l)));
     cmd.args.push_back(l.shadow ? "0" : "1");
     cmd.args.push_back(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
   }
@@ -71,24 +85,33 @@ Command BuildCheck(const std::string& sha, const CustomerCheck& c, absl::Duratio
 }
 
 absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
+absl::Time FromMillisOrFuture(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
 
-// "first;used:frees_at;..." (first is 1-based, 0 = none) as stored in the seen marker.
+// "<reserved>|<hit>:<until>,...|<used>:<frees_at>,..." as stored in the seen marker by check.lua.
 absl::StatusOr<policy::StoreOutcome> ParseStoredOutcome(std::string_view text) {
-  policy::StoreOutcome out;
-  std::vector<absl::string_view> parts = absl::StrSplit(absl::string_view(text.data(), text.size()), ';');
-  int first = 0;
-  if (parts.empty() || !absl::SimpleAtoi(parts[0], &first)) {
-    return absl::InternalError("check.lua: malformed stored outcome");
+  const absl::Status malformed = absl::InternalError("check.lua: malformed stored outcome");
+  std::vector<absl::string_view> sections = absl::StrSplit(AsAbsl(text), '|');
+  if (sections.size() != 3 || (sections[0] != "0" && sections[0] != "1")) {
+    return malformed;
   }
-  out.first_exceeded = first - 1;
-  for (size_t i = 1; i < parts.size(); ++i) {
-    std::pair<absl::string_view, absl::string_view> uf = absl::StrSplit(parts[i], absl::MaxSplits(':', 1));
-    int64_t used = 0;
-    int64_t frees = 0;
-    if (!absl::SimpleAtoi(uf.first, &used) || !absl::SimpleAtoi(uf.second, &frees)) {
-      return absl::InternalError("check.lua: malformed stored outcome");
+  policy::StoreOutcome out;
+  out.reserved = sections[0] == "1";
+  auto pairs = [&](absl::string_view section, auto add) -> bool {
+    if (section.empty()) return true;
+    for (absl::string_view part : absl::StrSplit(section, ',')) {
+      std::pair<absl::string_view, absl::string_view> ab = absl::StrSplit(part, absl::MaxSplits(':', 1));
+      int64_t a = 0;
+      int64_t b = 0;
+      if (!absl::SimpleAtoi(ab.first, &a) || !absl::SimpleAtoi(ab.second, &b)) return false;
+      add(a, b);
     }
-    out.usage.push_back({used, FromMillisOrPast(frees)});
+    return true;
+  };
+  if (!pairs(sections[1], [&](int64_t hit, int64_t until) {
+        out.signals.push_back({.hit = hit == 1, .until = FromMillisOrFuture(until)});
+      }) ||
+      !pairs(sections[2], [&](int64_t used, int64_t frees) { out.usage.push_back({used, FromMillisOrPast(frees)}); })) {
+    return malformed;
   }
   return out;
 }
@@ -111,18 +134,59 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
     result.marker.assign(r.element[2]->str, r.element[2]->len);
     return result;
   }
-  if (r.element[1]->type != REDIS_REPLY_INTEGER || (r.elements - 2) % 2 != 0) {
+  if (r.elements < 3 || r.element[1]->type != REDIS_REPLY_INTEGER || r.element[2]->type != REDIS_REPLY_INTEGER) {
     return absl::InternalError("check.lua: malformed reply");
   }
-  result.outcome.first_exceeded = static_cast<int>(r.element[1]->integer) - 1;
-  for (size_t i = 2; i + 1 < r.elements; i += 2) {
-    if (r.element[i]->type != REDIS_REPLY_INTEGER || r.element[i + 1]->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError("check.lua: malformed usage");
+  for (size_t i = 1; i < r.elements; ++i) {
+    if (r.element[i]->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError("check.lua: malformed reply");
     }
+  }
+  const size_t nsig = static_cast<size_t>(r.element[2]->integer);
+  if (3 + 2 * nsig > r.elements || (r.elements - 3 - 2 * nsig) % 2 != 0) {
+    return absl::InternalError("check.lua: malformed reply");
+  }
+  result.outcome.reserved = r.element[1]->integer == 1;
+  size_t i = 3;
+  for (size_t k = 0; k < nsig; ++k, i += 2) {
+    result.outcome.signals.push_back(
+        {.hit = r.element[i]->integer == 1, .until = FromMillisOrFuture(r.element[i + 1]->integer)});
+  }
+  for (; i + 1 < r.elements; i += 2) {
     result.outcome.usage.push_back({r.element[i]->integer, FromMillisOrPast(r.element[i + 1]->integer)});
   }
   return result;
 }
+
+// Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
+// expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms.
+constexpr std::string_view kSignalLua = R"lua(
+if ARGV[2] == '1' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+local now = tonumber(ARGV[4])
+local flat = redis.call('HGETALL', KEYS[1])
+local latest = 0
+local forever = false
+for j = 1, #flat, 2 do
+  local exp = tonumber(string.match(flat[j + 1], ':(%-?%d+)$') or '')
+  if exp == 0 then
+    forever = true
+  elseif exp and exp <= now then
+    redis.call('HDEL', KEYS[1], flat[j])
+  elseif exp and exp > latest then
+    latest = exp
+  end
+end
+if forever then
+  redis.call('PERSIST', KEYS[1])
+elseif latest > 0 then
+  redis.call('PEXPIREAT', KEYS[1], latest)
+end
+return 1
+)lua";
 
 bool IsNoScript(const redisReply& r) {
   return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
@@ -359,6 +423,39 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
     Return(*std::move(conn));  // a connection that saw an I/O error is dropped (pending replies are lost)
   }
   return results;
+}
+
+absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) {
+  absl::StatusOr<policy::SignalWrite> w = policy::ToSignalWrite(signal);
+  if (!w.ok()) {
+    return w.status();
+  }
+  const absl::Duration budget = deadline - clock_.Now();
+  if (budget <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError("deadline passed before the store call");
+  }
+  absl::StatusOr<RedisContextPtr> conn = Borrow(budget);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  if (redisSetTimeout(conn->get(), absl::ToTimeval(budget)) != REDIS_OK) {
+    return IoError(conn->get(), "set timeout");
+  }
+  const std::string key = SignalsKey(CustomerPrefix(signal.tenant, signal.customer_id));
+  const std::string value = absl::StrCat(w->at_ms, ":", w->expires_ms);
+  const std::string now_ms = absl::StrCat(ToMillis(now));
+  const char* argv[] = {"EVAL", kSignalLua.data(), "1", key.data(), w->field.data(), w->remove ? "1" : "0",
+                        value.data(), now_ms.data()};
+  const size_t lens[] = {4, kSignalLua.size(), 1, key.size(), w->field.size(), 1, value.size(), now_ms.size()};
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(conn->get(), 8, argv, lens)));
+  if (r == nullptr) {
+    return IoError(conn->get(), "EVAL signal");  // the connection is dropped
+  }
+  Return(*std::move(conn));
+  if (r->type == REDIS_REPLY_ERROR) {
+    return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
+  }
+  return absl::OkStatus();
 }
 
 bool RedisCounterStore::Healthy() {

@@ -44,6 +44,7 @@ class RedisCounterStore final : public CounterStore {
   RedisCounterStore(RedisSettings settings, const Clock& clock);
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
+  absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
   bool Healthy() override;
 
  private:

@@ -12,7 +12,7 @@ inline constexpr int kExitUsage = 2;   // bad flags, unreadable input, unreachab
 // Each verb group registers its subcommands on `app`. When one of them is chosen on the command line, its
 // callback sets `run` to the function that does the work and returns the exit code.
 using RunFn = std::function<int()>;
-void AddPolicyCommands(CLI::App& app, RunFn& run);  // lint
+void AddPolicyCommands(CLI::App& app, RunFn& run);  // lint, test, explain, simulate
 void AddAuditCommands(CLI::App& app, RunFn& run);   // audit
 void AddOpsCommands(CLI::App& app, RunFn& run);     // health
 void AddCapacityCommands(CLI::App& app, RunFn& run);  // erlang, plan

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -26,6 +27,7 @@
 #include "daemon/core/customer_hash.h"
 #include "daemon/decision/decision_executor.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/decision/policy_reloader.h"
 #include "daemon/ops/admin_server.h"
 #include "daemon/ops/config.h"
 #include "daemon/ops/log.h"
@@ -95,18 +97,20 @@ void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line, c
       {{"message", message}, {"file", absl::StrCat(file, ":", line)}});
 }
 
-bool LoadPolicies(const std::string& dir, decision::PolicyHolder& holder, decision::PolicyMetrics& metrics) {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir);
-  if (!p.ok()) {
+void LogReload(const absl::Status& s, const decision::PolicyReloader& reloader, const decision::PolicyHolder& holder,
+               decision::PolicyMetrics& metrics) {
+  const decision::PolicyReloadStats st = reloader.stats();
+  if (!s.ok()) {  // the last good policy keeps serving
     metrics.LoadFailed();
-    Log(LogLevel::kError, "policy.load_failed", {{"error", std::string(p.status().message())}});
-    return false;
+    Log(LogLevel::kError, "policy.reload_failed",
+        {{"error", std::string(s.message())}, {"failures_total", absl::StrCat(st.reload_failures_total)},
+         {"serving_version", st.version}});
+    return;
   }
-  Log(LogLevel::kInfo, "policy.loaded",
-      {{"version", p->version}, {"digest", p->digest}, {"rules", absl::StrCat(p->rules.size())}});
-  metrics.Loaded(*p);
-  holder.Set(std::make_shared<const policy::Policy>(*std::move(p)));
-  return true;
+  Log(LogLevel::kInfo, "policy.loaded", {{"version", st.version}, {"digest", st.digest}});
+  if (const std::shared_ptr<const policy::Policy> p = holder.Get()) {
+    metrics.Loaded(*p);
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -186,9 +190,15 @@ int Main(int argc, char** argv) {
   api::GrpcStats grpc_stats(registry);
 
   decision::PolicyHolder policies;
-  if (!LoadPolicies(config.policies, policies, policy_metrics)) {
+  // <policies>/tests/*.yaml, when present, must pass before a policy set is swapped in.
+  const std::string self_tests = config.policies + "/tests";
+  decision::PolicyReloader reloader(config.policies, policies, clock,
+                                    std::filesystem::is_directory(self_tests) ? self_tests : "");
+  if (absl::Status s = reloader.Reload(); !s.ok()) {
+    LogReload(s, reloader, policies, policy_metrics);
     return kExitUsage;
   }
+  LogReload(absl::OkStatus(), reloader, policies, policy_metrics);
   store::RedisSettings redis;
   if (absl::Status s = store::ParseRedisAddress(config.redis, &redis); !s.ok()) {
     std::fprintf(stderr, "tactd: --redis: %s\n", std::string(s.message()).c_str());
@@ -246,7 +256,7 @@ int Main(int argc, char** argv) {
   api::CallGate gate(authenticator.get(), clock);
   decision::DecisionExecutor executor(decider, config.grpc_workers, /*max_queue=*/8192, /*max_batch=*/64);
   api::ThrottleService throttle(executor, gate, {.max_batch = config.grpc_max_batch});
-  api::PoliciesService policies_service(policies, gate, [] { return std::string(); });
+  api::PoliciesService policies_service(policies, gate, [&reloader] { return reloader.stats().last_error; });
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
   store::RedisCapacityStore capacity_store(redis);
@@ -330,6 +340,9 @@ int Main(int argc, char** argv) {
     bool first = true;
     do {
       redis_ok.store(store.Healthy());
+      if (absl::StatusOr<bool> changed = reloader.PollForChange(); !changed.ok() || *changed) {
+        LogReload(changed.status(), reloader, policies, policy_metrics);  // a policy file changed on disk
+      }
       const bool ready = readiness().ready;
       process_stats.ready.Set({}, ready ? 1 : 0);
       if (first || ready != last) {
@@ -348,7 +361,7 @@ int Main(int argc, char** argv) {
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
       Log(LogLevel::kInfo, "policy.reload_requested");
-      LoadPolicies(config.policies, policies, policy_metrics);  // an invalid set keeps the last good one
+      LogReload(reloader.Reload(), reloader, policies, policy_metrics);  // an invalid set keeps the last good one
       continue;
     }
     break;

@@ -153,7 +153,7 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
             1.0)
       << m;
   EXPECT_EQ(Sample(m, "tact_grpc_request_duration_seconds_count", {{"method", "/tact.v1.Throttle/Check"}}), 2.0);
-  EXPECT_EQ(Sample(m, "tact_policy_info", {{"version", "2026.11.1"}}), 1.0) << m;
+  EXPECT_EQ(Sample(m, "tact_policy_info", {{"version", "2026.11.2"}}), 1.0) << m;
   EXPECT_EQ(Sample(m, "tact_policy_reload_failures_total"), 0.0) << m;
   EXPECT_EQ(Sample(m, "tact_kafka_assigned_partitions"), 3.0) << m;
   EXPECT_EQ(Sample(m, "tact_kafka_consumed_total", {{"topic", "tact.outbound"}}), 5.0) << m;

@@ -81,7 +81,7 @@ TEST_F(RedisStoreTest, CapHoldsUnderEightConcurrentThreads) {
         auto r = store->CheckAndReserve({&c, 1}, Deadline());
         if (!r.ok()) {
           ++errors;
-        } else if (r->front().outcome.first_exceeded < 0) {
+        } else if (policy::FirstExceeded(plan, r->front().outcome) < 0) {
           ++released;
         }
       }
@@ -101,7 +101,7 @@ TEST_F(RedisStoreTest, SameEventIdThousandTimesCountsOnce) {
     const CustomerCheck c = Check(plan, "same-event", clock_.Now());
     auto r = store->CheckAndReserve({&c, 1}, Deadline());
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->front().outcome.first_exceeded, -1);
+    EXPECT_EQ(policy::FirstExceeded(plan, r->front().outcome), -1);
     duplicates += r->front().duplicate;
   }
   EXPECT_EQ(duplicates, 999);
@@ -114,18 +114,18 @@ TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
   const absl::Time t0 = clock_.Now();
   for (const char* id : {"a", "b"}) {
     const CustomerCheck c = Check(plan, id, clock_.Now());
-    ASSERT_EQ(store->CheckAndReserve({&c, 1}, Deadline())->front().outcome.first_exceeded, -1);
+    ASSERT_EQ(policy::FirstExceeded(plan, store->CheckAndReserve({&c, 1}, Deadline())->front().outcome), -1);
     clock_.Advance(absl::Minutes(10));
   }
   const CustomerCheck third = Check(plan, "c", clock_.Now());
   auto r = store->CheckAndReserve({&third, 1}, Deadline());
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->front().outcome.first_exceeded, 0);
+  EXPECT_EQ(policy::FirstExceeded(plan, r->front().outcome), 0);
   EXPECT_EQ(r->front().outcome.usage[0].used, 2);
   EXPECT_EQ(r->front().outcome.usage[0].frees_at, t0 + absl::Hours(1));  // when "a" leaves the window
   clock_.Set(t0 + absl::Hours(1) + absl::Seconds(1));
   const CustomerCheck later = Check(plan, "d", clock_.Now());
-  EXPECT_EQ(store->CheckAndReserve({&later, 1}, Deadline())->front().outcome.first_exceeded, -1);
+  EXPECT_EQ(policy::FirstExceeded(plan, store->CheckAndReserve({&later, 1}, Deadline())->front().outcome), -1);
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {
@@ -133,7 +133,7 @@ TEST_F(RedisStoreTest, DryRunWritesNothing) {
   const policy::Plan plan = CapPlan(1);
   CustomerCheck c = Check(plan, "dry", clock_.Now());
   c.dry_run = true;
-  ASSERT_EQ(store->CheckAndReserve({&c, 1}, Deadline())->front().outcome.first_exceeded, -1);
+  ASSERT_EQ(policy::FirstExceeded(plan, store->CheckAndReserve({&c, 1}, Deadline())->front().outcome), -1);
   EXPECT_EQ(RedisInt(redis_.port(), {"EXISTS", "tact:{acme:c1}:r:cap", "tact:{acme:c1}:seen:dry"}), 0);
 }
 
@@ -151,7 +151,7 @@ TEST_F(RedisStoreTest, BatchOfCustomersIsDecidedInOrderBothWays) {
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->size(), 51u);
     for (int i = 0; i < 50; ++i) {
-      EXPECT_EQ((*r)[i].outcome.first_exceeded, i < 25 ? -1 : 0) << prefix << i;  // each customer's first is released
+      EXPECT_EQ(policy::FirstExceeded(plan, (*r)[i].outcome), i < 25 ? -1 : 0) << prefix << i;  // each customer's first is released
       EXPECT_FALSE((*r)[i].duplicate);
     }
     EXPECT_TRUE((*r)[50].duplicate);

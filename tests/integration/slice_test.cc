@@ -129,7 +129,7 @@ TEST_F(SliceTest, ThirdProactiveEmailInSevenDaysIsSuppressedThroughKafka) {
   const v1::DecisionRecord third = RecordsFor("sorry-3")[0];
   EXPECT_EQ(third.decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(third.decision().rule_id(), kProactiveRule);
-  EXPECT_EQ(third.decision().policy_version(), "2026.11.1");
+  EXPECT_EQ(third.decision().policy_version(), "2026.11.2");
   EXPECT_EQ(third.decision().policy_digest().size(), 64u);
   ASSERT_EQ(third.decision().counters_size(), 1);
   EXPECT_EQ(third.decision().counters(0).used(), 2);
@@ -258,7 +258,7 @@ TEST_F(SliceTest, CheckOverGrpcGivesTheSameDecisions) {
   const v1::Decision third = check("g-3");
   EXPECT_EQ(third.decision(), v1::SUPPRESS);
   EXPECT_EQ(third.rule_id(), kProactiveRule);
-  EXPECT_EQ(third.policy_version(), "2026.11.1");
+  EXPECT_EQ(third.policy_version(), "2026.11.2");
   EXPECT_NE(third.reason().find("cap 2 per rolling 7d"), std::string::npos) << third.reason();
   const v1::Decision again = check("g-1");
   EXPECT_EQ(again.decision(), v1::RELEASE);

@@ -23,6 +23,9 @@ class UnreachableStore final : public store::CounterStore {
                                                                   absl::Time) override {
     return absl::UnavailableError("redis connect: Connection refused");
   }
+  absl::Status PutSignal(const policy::Signal&, absl::Time, absl::Time) override {
+    return absl::UnavailableError("redis connect: Connection refused");
+  }
   bool Healthy() override { return false; }
 };
 

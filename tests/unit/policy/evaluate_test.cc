@@ -24,6 +24,9 @@ Event MakeEvent(MessageClass cls, Channel ch = v1::EMAIL) {
   return e;
 }
 
+const absl::Time kNow = absl::FromUnixSeconds(1'795'000'000);
+Plan Ev(const Policy& p, const Event& e) { return Evaluate(p, e, kNow); }
+
 constexpr char kPolicy[] = R"(
 version: "1"
 rules:
@@ -39,7 +42,7 @@ rules:
 
 TEST(EvaluateTest, MatchingRulesProduceLimitsInOrder) {
   const Policy p = MustParse(kPolicy);
-  const Plan plan = Evaluate(p, MakeEvent(v1::PROACTIVE_SERVICE));
+  const Plan plan = Ev(p, MakeEvent(v1::PROACTIVE_SERVICE));
   EXPECT_EQ(plan.matched_rules, (std::vector<std::string>{"proactive", "any-class"}));
   ASSERT_EQ(plan.limits.size(), 2u);
   EXPECT_EQ(plan.limits[0].counter, "r:proactive");
@@ -49,7 +52,7 @@ TEST(EvaluateTest, MatchingRulesProduceLimitsInOrder) {
 
 TEST(EvaluateTest, TransactionalIsExemptUnlessNamed) {
   const Policy p = MustParse(kPolicy);
-  EXPECT_TRUE(Evaluate(p, MakeEvent(v1::TRANSACTIONAL)).matched_rules.empty());
+  EXPECT_TRUE(Ev(p, MakeEvent(v1::TRANSACTIONAL)).matched_rules.empty());
   const Policy named = MustParse(R"(
 version: "1"
 rules:
@@ -58,31 +61,31 @@ rules:
     match: { message_class: [TRANSACTIONAL] }
     limit: { count: 100, window: 1h }
 )");
-  EXPECT_EQ(Evaluate(named, MakeEvent(v1::TRANSACTIONAL)).matched_rules, std::vector<std::string>{"tx"});
+  EXPECT_EQ(Ev(named, MakeEvent(v1::TRANSACTIONAL)).matched_rules, std::vector<std::string>{"tx"});
 }
 
 TEST(EvaluateTest, ChannelMismatchDoesNotMatch) {
   const Policy p = MustParse(kPolicy);
-  EXPECT_EQ(Evaluate(p, MakeEvent(v1::PROACTIVE_SERVICE, v1::SMS)).matched_rules,
+  EXPECT_EQ(Ev(p, MakeEvent(v1::PROACTIVE_SERVICE, v1::SMS)).matched_rules,
             std::vector<std::string>{"any-class"});
 }
 
 TEST(DecideTest, FirstExceededEnforcingLimitDecides) {
   const Policy p = MustParse(kPolicy);
-  const Plan plan = Evaluate(p, MakeEvent(v1::PROACTIVE_SERVICE));
+  const Plan plan = Ev(p, MakeEvent(v1::PROACTIVE_SERVICE));
   const absl::Time frees = absl::FromUnixSeconds(1000);
-  Verdicts v = Decide(plan, {.first_exceeded = 0, .usage = {{2, frees}, {3, absl::InfinitePast()}}});
+  Verdicts v = Decide(plan, {.usage = {{2, frees}, {3, absl::InfinitePast()}}});
   EXPECT_EQ(v.verdict, Verdict::kSuppress);
   EXPECT_EQ(v.rule_id, "proactive");
   EXPECT_EQ(v.reason, "cap 2 per rolling 7d reached (2 used)");
   ASSERT_EQ(v.counters.size(), 2u);
   EXPECT_EQ(v.counters[1].used, 3);
 
-  v = Decide(plan, {.first_exceeded = 1, .usage = {{1, absl::InfinitePast()}, {10, frees}}});
+  v = Decide(plan, {.usage = {{1, absl::InfinitePast()}, {10, frees}}});
   EXPECT_EQ(v.verdict, Verdict::kDefer);
   EXPECT_EQ(v.defer_until, frees);
 
-  v = Decide(plan, {.first_exceeded = -1, .usage = {{1, absl::InfinitePast()}, {3, absl::InfinitePast()}}});
+  v = Decide(plan, {.usage = {{1, absl::InfinitePast()}, {3, absl::InfinitePast()}}});
   EXPECT_EQ(v.verdict, Verdict::kRelease);
   EXPECT_TRUE(v.rule_id.empty());
 }

@@ -1,0 +1,80 @@
+#include "daemon/decision/policy_reloader.h"
+
+#include "absl/strings/str_cat.h"
+#include "daemon/core/sha256.h"
+#include "daemon/decision/policy_test_runner.h"
+#include "daemon/policy/parse.h"
+
+namespace tact::decision {
+
+absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir);
+  if (!files.ok()) return files.status();
+  std::string input;
+  for (const policy::PolicyFile& f : *files) absl::StrAppend(&input, f.path, "\n", f.text.size(), "\n", f.text);
+  return Sha256Hex(input);
+}
+
+PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, std::string self_test_dir)
+    : dir_(std::move(dir)), self_test_dir_(std::move(self_test_dir)), holder_(holder), clock_(clock) {}
+
+absl::Status PolicyReloader::Reload() {
+  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir_);
+  absl::MutexLock lock(&mu_);
+  return LoadLocked(digest.ok() ? *digest : "");
+}
+
+absl::StatusOr<bool> PolicyReloader::PollForChange() {
+  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir_);
+  if (!digest.ok()) return digest.status();
+  absl::MutexLock lock(&mu_);
+  if (*digest == attempted_digest_) return false;
+  absl::Status s = LoadLocked(*digest);
+  if (!s.ok()) return s;
+  return true;
+}
+
+absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
+  attempted_digest_ = content_digest;
+  absl::Status status;
+  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir_);
+  if (!p.ok()) {
+    status = p.status();
+  } else {
+    auto next = std::make_shared<const policy::Policy>(*std::move(p));
+    if (!self_test_dir_.empty()) {
+      absl::StatusOr<std::vector<PolicyTestCase>> cases = LoadPolicyTests(self_test_dir_);
+      if (!cases.ok()) {
+        status = cases.status();
+      } else {
+        for (const CaseResult& r : RunPolicyTests(next, *cases)) {
+          if (!r.passed) {
+            status = absl::FailedPreconditionError(
+                absl::StrCat("policy test failed: ", r.failures.front(), " (test '", r.test->name, "')"));
+            break;
+          }
+        }
+      }
+    }
+    if (status.ok()) {
+      stats_.version = next->version;
+      stats_.digest = next->digest;
+      stats_.loaded_at = clock_.Now();
+      stats_.reloads_total++;
+      stats_.last_error.clear();
+      holder_.Set(std::move(next));  // readers holding the old snapshot finish on it
+      return absl::OkStatus();
+    }
+  }
+  stats_.reload_failures_total++;
+  stats_.last_error = std::string(status.message());
+  stats_.last_error_at = clock_.Now();
+  return status;
+}
+
+PolicyReloadStats PolicyReloader::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+}  // namespace tact::decision

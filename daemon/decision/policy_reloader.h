@@ -1,0 +1,56 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/core/clock.h"
+#include "daemon/decision/policy_holder.h"
+
+namespace tact::decision {
+
+// What the reloader has done so far: for /metrics (tact_policy_reloads_total, tact_policy_reload_failures_total,
+// tact_policy_info{version,digest}) and Policies.GetPolicy.
+struct PolicyReloadStats {
+  std::string version;                 // the policy in force ("" before the first successful load)
+  std::string digest;
+  absl::Time loaded_at = absl::InfinitePast();
+  int64_t reloads_total = 0;           // successful loads, the first one included
+  int64_t reload_failures_total = 0;   // failed attempts; the last good policy stayed in force
+  std::string last_error;              // "file:line:col: message" of the last failure ("" once a load succeeds)
+  absl::Time last_error_at = absl::InfinitePast();
+};
+
+// Loads a policy directory into a PolicyHolder: at start, on SIGHUP (Reload) and when the directory's content
+// changes (PollForChange, called periodically). All-or-nothing: the new set is parsed, validated and — when a
+// test directory is given — must pass its policy tests before it is swapped in; otherwise the last good policy
+// keeps serving and the failure is counted and kept for stats().
+// Thread-safety: any thread; reloads are serialised.
+class PolicyReloader {
+ public:
+  PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, std::string self_test_dir = "");
+
+  // Reads and loads the directory now. The error names file:line:col.
+  absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
+  // Reloads when the content of the directory's policy files differs from the last attempt (successful or
+  // not: a broken file is reported once, not every poll). Returns true when it attempted a reload.
+  absl::StatusOr<bool> PollForChange() ABSL_LOCKS_EXCLUDED(mu_);
+
+  PolicyReloadStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  absl::Status LoadLocked(const std::string& content_digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string dir_;
+  const std::string self_test_dir_;
+  PolicyHolder& holder_;
+  const Clock& clock_;
+  mutable absl::Mutex mu_;
+  std::string attempted_digest_ ABSL_GUARDED_BY(mu_);
+  PolicyReloadStats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+// sha256 over the names and contents of the directory's policy files (what a reload would read).
+absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir);
+
+}  // namespace tact::decision

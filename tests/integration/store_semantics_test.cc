@@ -1,0 +1,228 @@
+// One table of cases, run through the decision service against BOTH stores: the Redis store (check.lua on a
+// real redis-server started by the test) and the in-memory store. Every step must give the expected decision,
+// and the two stores must give byte-identical decisions (counters, reasons, defer times, shadow outcomes).
+// Times are in 2027 so that Redis' own clock (PEXPIREAT on calendar counters and signals) sees them as future.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/core/clock.h"
+#include "daemon/decision/decision_service.h"
+#include "daemon/decision/replay.h"
+#include "daemon/policy/parse.h"
+#include "daemon/store/in_memory_counter_store.h"
+#include "daemon/store/redis_counter_store.h"
+#include "tests/support/process.h"
+#include "tests/support/stack.h"
+
+namespace tact {
+namespace {
+
+constexpr char kPolicy[] = R"(
+version: "semantics-1"
+rules:
+  - id: optout
+    description: opted out
+    match: { message_class: PROMOTION }
+    suppress_if: { opted_out: true }
+  - id: low-csat
+    description: bad CSAT
+    match: { message_class: PROMOTION }
+    suppress_if: { csat_at_most: 2, csat_within: 30d }
+  - id: complaint
+    description: open complaint
+    match: { message_class: PROMOTION }
+    suppress_if: { open_complaint: true }
+  - id: esc-shadow
+    description: escalation, trial run
+    match: { message_class: PROMOTION }
+    suppress_if: { escalation_within: 7d }
+    mode: shadow
+  - id: roll-2-per-1h
+    description: rolling
+    match: { message_class: PROMOTION }
+    limit: { count: 2, window: 1h }
+    on_exceed: defer
+  - id: day-3-per-channel
+    description: calendar day per channel
+    match: { message_class: PROMOTION }
+    limit: { count: 3, kind: calendar, window: day, scope: customer+channel }
+  - id: cap-shadow
+    description: trial cap
+    match: { message_class: PROMOTION }
+    limit: { count: 1, window: 1d }
+    mode: shadow
+  - id: sms-quiet
+    description: quiet SMS
+    match: { channel: SMS }
+    quiet_hours: { start: "22:00", end: "07:00" }
+)";
+
+struct Step {
+  const char* at;        // RFC 3339
+  const char* customer;  // "ana" (Europe/Berlin) or "ben" (America/New_York)
+  // A message: event id, channel, class. Or a signal: kind (+ value / ref / channel / expires).
+  const char* event_id = nullptr;
+  Channel channel = v1::EMAIL;
+  MessageClass cls = v1::PROMOTION;
+  bool dry_run = false;
+  const char* expect = nullptr;  // "RELEASE" / "DEFER" / "SUPPRESS"
+  const char* rule = "";
+  const char* defer_until = nullptr;
+  std::vector<std::string> shadow = {};
+  bool duplicate = false;
+  // signal
+  const char* signal = nullptr;
+  int value = 0;
+  const char* ref = "";
+  const char* expires = nullptr;
+};
+
+// clang-format off
+const Step kSteps[] = {
+  // Rolling window with defer, dedupe, shadow cap.
+  {.at = "2027-03-27T20:00:00Z", .customer = "ana", .event_id = "e1", .expect = "RELEASE"},
+  {.at = "2027-03-27T20:01:00Z", .customer = "ana", .event_id = "e1", .expect = "RELEASE", .duplicate = true},
+  {.at = "2027-03-27T20:02:00Z", .customer = "ana", .event_id = "e2", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  {.at = "2027-03-27T20:03:00Z", .customer = "ana", .event_id = "e3", .expect = "DEFER", .rule = "roll-2-per-1h",
+   .defer_until = "2027-03-27T21:00:00Z", .shadow = {"cap-shadow"}},
+  // A deferral is not final: the same event is decided again later, and counts then.
+  {.at = "2027-03-27T21:00:01Z", .customer = "ana", .event_id = "e3", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  {.at = "2027-03-27T21:30:00Z", .customer = "ana", .event_id = "e4", .expect = "SUPPRESS", .rule = "day-3-per-channel",
+   .shadow = {"cap-shadow"}},
+  {.at = "2027-03-27T21:31:00Z", .customer = "ana", .event_id = "e4", .expect = "SUPPRESS", .rule = "day-3-per-channel",
+   .shadow = {"cap-shadow"}, .duplicate = true},
+  // 22:32 in Berlin: SMS quiet hours until 07:00 local, which is after the switch to summer time (05:00Z).
+  {.at = "2027-03-27T21:32:00Z", .customer = "ana", .event_id = "e5", .channel = v1::SMS, .expect = "DEFER",
+   .rule = "sms-quiet", .defer_until = "2027-03-28T05:00:00Z", .shadow = {"cap-shadow"}},
+  // Midnight in Berlin: a new calendar day, a new counter.
+  {.at = "2027-03-27T23:00:00Z", .customer = "ana", .event_id = "e6", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  // March 28 has 23 hours in Berlin; 21:59Z is still the 28th (23:59 CEST).
+  {.at = "2027-03-28T21:59:00Z", .customer = "ana", .event_id = "e7", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  {.at = "2027-03-28T21:59:30Z", .customer = "ana", .event_id = "e8", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  {.at = "2027-03-28T21:59:45Z", .customer = "ana", .event_id = "e9", .expect = "DEFER", .rule = "roll-2-per-1h",
+   .defer_until = "2027-03-28T22:59:00Z", .shadow = {"cap-shadow"}},
+  {.at = "2027-03-28T23:00:00Z", .customer = "ana", .event_id = "e9", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  // Transactional at night on SMS: no rule names it.
+  {.at = "2027-03-28T03:00:00Z", .customer = "ana", .event_id = "t1", .channel = v1::SMS, .cls = v1::TRANSACTIONAL,
+   .expect = "RELEASE"},
+  {.at = "2027-03-28T23:10:00Z", .customer = "ana", .signal = "csat", .value = 2},
+  {.at = "2027-03-28T23:11:00Z", .customer = "ana", .event_id = "e10", .expect = "SUPPRESS", .rule = "low-csat",
+   .shadow = {"cap-shadow"}},
+
+  // Signals: complaint open/closed, shadow escalation, per-channel opt-out, expiry.
+  {.at = "2027-03-27T12:00:00Z", .customer = "ben", .signal = "complaint_opened", .ref = "T1"},
+  {.at = "2027-03-27T12:01:00Z", .customer = "ben", .event_id = "b1", .expect = "SUPPRESS", .rule = "complaint"},
+  {.at = "2027-03-27T12:02:00Z", .customer = "ben", .signal = "complaint_closed", .ref = "T1"},
+  {.at = "2027-03-27T12:03:00Z", .customer = "ben", .event_id = "b2", .expect = "RELEASE"},
+  {.at = "2027-03-27T12:04:00Z", .customer = "ben", .signal = "escalation"},
+  {.at = "2027-03-27T12:05:00Z", .customer = "ben", .event_id = "b3", .expect = "RELEASE",
+   .shadow = {"esc-shadow", "cap-shadow"}},
+  {.at = "2027-03-27T12:06:00Z", .customer = "ben", .signal = "opt_out_email"},
+  {.at = "2027-03-27T12:07:00Z", .customer = "ben", .event_id = "b4", .expect = "SUPPRESS", .rule = "optout",
+   .shadow = {"esc-shadow", "cap-shadow"}},
+  {.at = "2027-03-27T12:08:00Z", .customer = "ben", .event_id = "b5", .channel = v1::SMS, .expect = "DEFER",
+   .rule = "roll-2-per-1h", .defer_until = "2027-03-27T13:03:00Z", .shadow = {"esc-shadow", "cap-shadow"}},
+  {.at = "2027-03-27T12:10:00Z", .customer = "ben", .signal = "csat", .value = 1, .expires = "2027-03-27T12:20:00Z"},
+  {.at = "2027-03-27T12:15:00Z", .customer = "ben", .event_id = "b6", .channel = v1::SMS, .expect = "SUPPRESS",
+   .rule = "low-csat", .shadow = {"esc-shadow", "cap-shadow"}},
+  {.at = "2027-03-27T12:21:00Z", .customer = "ben", .event_id = "b7", .channel = v1::SMS, .expect = "DEFER",
+   .rule = "roll-2-per-1h", .shadow = {"esc-shadow", "cap-shadow"}},
+  // Dry runs decide without counting.
+  {.at = "2027-03-27T14:00:00Z", .customer = "ben", .event_id = "b8", .channel = v1::SMS, .dry_run = true,
+   .expect = "RELEASE", .shadow = {"esc-shadow", "cap-shadow"}},
+  {.at = "2027-03-27T14:00:10Z", .customer = "ben", .event_id = "b8", .channel = v1::SMS, .expect = "RELEASE",
+   .shadow = {"esc-shadow", "cap-shadow"}},
+  {.at = "2027-03-27T14:01:00Z", .customer = "ben", .event_id = "b9", .channel = v1::SMS, .expect = "RELEASE",
+   .shadow = {"esc-shadow", "cap-shadow"}},
+  {.at = "2027-03-27T14:02:00Z", .customer = "ben", .event_id = "b10", .channel = v1::SMS, .expect = "DEFER",
+   .rule = "roll-2-per-1h", .shadow = {"esc-shadow", "cap-shadow"}},
+};
+// clang-format on
+
+absl::Time T(const char* s) {
+  absl::Time t;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, s, &t, &err)) << s;
+  return t;
+}
+
+class StoreSemanticsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"semantics.yaml", kPolicy}});
+    ASSERT_TRUE(p.ok()) << p.status();
+    policy_ = std::make_shared<const policy::Policy>(*std::move(p));
+  }
+
+  // Runs the table; returns the decisions (empty for signal steps).
+  std::vector<v1::Decision> Run(store::CounterStore& store, FakeClock* store_clock, const std::string& label) {
+    decision::Replayer replay(policy_, store);
+    std::vector<v1::Decision> out;
+    int i = 0;
+    for (const Step& s : kSteps) {
+      ++i;
+      SCOPED_TRACE(absl::StrCat(label, " step ", i, " at ", s.at));
+      const absl::Time at = T(s.at);
+      if (store_clock != nullptr) store_clock->Set(at);
+      const std::string tz = std::string(s.customer) == "ana" ? "Europe/Berlin" : "America/New_York";
+      if (s.signal != nullptr) {
+        policy::Signal sig{.tenant = "acme", .customer_id = s.customer, .csat = s.value, .ref = s.ref, .at = at};
+        std::string kind = s.signal;
+        if (kind == "opt_out_email") {
+          kind = "opt_out";
+          sig.channel = v1::EMAIL;
+        }
+        EXPECT_TRUE(policy::ParseSignalKind(kind, &sig.kind)) << kind;
+        if (s.expires != nullptr) sig.expires_at = T(s.expires);
+        EXPECT_TRUE(replay.PutSignal(sig, at).ok());
+        out.emplace_back();
+        continue;
+      }
+      Event ev{.event_id = s.event_id, .tenant = "acme", .customer_id = s.customer, .channel = s.channel,
+               .message_class = s.cls, .customer_timezone = tz};
+      absl::StatusOr<decision::Decided> d = replay.Decide(ev, at, s.dry_run);
+      EXPECT_TRUE(d.ok()) << d.status();
+      if (!d.ok()) {
+        out.emplace_back();
+        continue;
+      }
+      const v1::Decision& got = d->decision;
+      EXPECT_EQ(decision::DecisionName(got.decision()), s.expect) << got.reason();
+      EXPECT_EQ(got.rule_id(), s.rule) << got.reason();
+      EXPECT_EQ(got.duplicate(), s.duplicate);
+      if (s.defer_until != nullptr) {
+        EXPECT_EQ(absl::FromUnixSeconds(got.defer_until().seconds()), T(s.defer_until));
+      }
+      std::vector<std::string> shadow;
+      for (const auto& so : got.shadow_outcomes()) shadow.push_back(so.rule_id());
+      EXPECT_EQ(shadow, s.shadow);
+      out.push_back(got);
+    }
+    return out;
+  }
+
+  std::shared_ptr<const policy::Policy> policy_;
+};
+
+TEST_F(StoreSemanticsTest, InMemoryAndRedisAgreeOnEveryStep) {
+  testing::TempDir dir;
+  testing::RedisServer redis(dir.path());
+  store::RedisSettings settings;
+  ASSERT_TRUE(store::ParseRedisAddress(redis.address(), &settings).ok());
+  FakeClock redis_clock(T("2027-03-27T00:00:00Z"));
+  store::RedisCounterStore redis_store(settings, redis_clock);
+  store::InMemoryCounterStore memory_store;
+
+  const std::vector<v1::Decision> mem = Run(memory_store, nullptr, "in-memory");
+  const std::vector<v1::Decision> red = Run(redis_store, &redis_clock, "redis");
+  ASSERT_EQ(mem.size(), red.size());
+  for (size_t i = 0; i < mem.size(); ++i) {
+    EXPECT_EQ(mem[i].DebugString(), red[i].DebugString()) << "step " << i + 1 << " differs between stores";
+  }
+}
+
+}  // namespace
+}  // namespace tact

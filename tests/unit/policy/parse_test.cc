@@ -1,0 +1,124 @@
+// Each mistake class has a fixture in tests/fixtures/policies/bad/ and its exact message here: the message is
+// what a compliance analyst reads, so a change to it is a deliberate change to this table.
+#include "daemon/policy/parse.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace tact::policy {
+namespace {
+
+const std::string kBadDir = std::string(TACT_SOURCE_DIR) + "/tests/fixtures/policies/bad";
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A fixture is a file (parsed alone, named by its file name) or a directory (its files as one set, named
+// "<dir>/<file>").
+absl::StatusOr<Policy> ParseFixture(const std::string& name) {
+  const std::filesystem::path path = std::filesystem::path(kBadDir) / name;
+  std::vector<PolicyFile> files;
+  if (std::filesystem::is_directory(path)) {
+    std::vector<std::filesystem::path> entries;
+    for (const auto& e : std::filesystem::directory_iterator(path)) entries.push_back(e.path());
+    std::sort(entries.begin(), entries.end());
+    for (const auto& e : entries) files.push_back({name + "/" + e.filename().string(), ReadFile(e)});
+  } else {
+    files.push_back({name, ReadFile(path)});
+  }
+  return ParsePolicy(files);
+}
+
+struct BadCase {
+  const char* fixture;
+  const char* message;
+};
+
+// clang-format off
+constexpr BadCase kBadCases[] = {
+#include "tests/unit/policy/bad_policy_messages.inc"
+};
+// clang-format on
+
+class BadPolicyTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadPolicyTest, FailsWithExactMessage) {
+  const BadCase& c = GetParam();
+  absl::StatusOr<Policy> p = ParseFixture(c.fixture);
+  ASSERT_FALSE(p.ok()) << c.fixture << " parsed but should not";
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(p.status().message()), c.message);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadPolicyTest, ::testing::ValuesIn(kBadCases),
+                         [](const ::testing::TestParamInfo<BadCase>& info) {
+                           std::string n = info.param.fixture;
+                           for (char& ch : n) if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+TEST(BadPolicyTest, EveryFixtureHasAnExpectedMessage) {
+  std::set<std::string> listed;
+  for (const BadCase& c : kBadCases) listed.insert(c.fixture);
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(kBadDir)) {
+    ++n;
+    EXPECT_TRUE(listed.count(e.path().filename().string())) << "no expected message for " << e.path();
+  }
+  EXPECT_GE(n, 20u);
+}
+
+TEST(ParsePolicyTest, HugeFileIsRejectedBeforeParsing) {
+  const std::string huge(kMaxPolicyFileBytes + 1, '#');
+  absl::StatusOr<Policy> p = ParsePolicy({{"huge.yaml", huge}});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()),
+            "huge.yaml:1:1: file is larger than 1048576 bytes, the most a policy file may be (split it into several "
+            "files)");
+}
+
+TEST(ParsePolicyTest, TooManyRulesIsAnError) {
+  std::string text = "version: \"1\"\nrules:\n";
+  for (size_t i = 0; i <= kMaxRules; ++i) {
+    absl::StrAppend(&text, "  - id: r", i, "\n    description: d\n    match: { campaign: c", i,
+                    " }\n    limit: { count: 1, window: 1d }\n");
+  }
+  absl::StatusOr<Policy> p = ParsePolicy({{"many.yaml", text}});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()), "many.yaml:3:3: the file has 1001 rules; at most 1000 are allowed per policy set");
+}
+
+TEST(ParsePolicyTest, LoadingIsAllOrNothing) {
+  // A good file followed by a bad one: no policy at all.
+  absl::StatusOr<Policy> p = ParsePolicy({{"a.yaml", "version: \"1\"\nrules: []\n"}, {"b.yaml", ""}});
+  EXPECT_FALSE(p.ok());
+}
+
+TEST(ParsePolicyTest, DefaultPoliciesLoad) {
+  absl::StatusOr<Policy> p = LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->version.empty());
+  EXPECT_EQ(p->digest.size(), 64u);
+}
+
+TEST(ParsePolicyTest, DurationsAreStrict) {
+  EXPECT_EQ(*ParseDuration("1d12h"), absl::Hours(36));
+  EXPECT_EQ(*ParseDuration("2w"), absl::Hours(24 * 14));
+  for (const char* bad : {"", "7 days", "-1d", "0d", "1.5h", "d", "7", "7D", "1d 2h", "9999999d"}) {
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tact::policy
