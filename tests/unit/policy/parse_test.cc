@@ -62,8 +62,8 @@ TEST_P(BadPolicyTest, FailsWithExactMessage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, BadPolicyTest, ::testing::ValuesIn(kBadCases),
-                         [](const ::testing::TestParamInfo<BadCase>& info) {
-                           std::string n = info.param.fixture;
+                         [](const ::testing::TestParamInfo<BadCase>& param_info) {
+                           std::string n = param_info.param.fixture;
                            for (char& ch : n) if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;
                          });
