@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/core/proto_time.h"
 #include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
 
@@ -12,15 +13,6 @@ namespace {
 using google::protobuf::Timestamp;
 using google::protobuf::util::TimeUtil;
 
-absl::Time FromProto(const Timestamp& t) { return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()); }
-
-Timestamp ToProto(absl::Time t) {
-  Timestamp ts;
-  const int64_t s = absl::ToUnixSeconds(t);
-  ts.set_seconds(s);
-  ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(s))));
-  return ts;
-}
 
 absl::Status Required(bool present, std::string_view field) {
   return present ? absl::OkStatus() : absl::InvalidArgumentError(absl::StrCat(AsAbsl(field), ": required"));
@@ -43,7 +35,7 @@ absl::StatusOr<capacity::Staffing> StaffingFromProto(const v1::PutStaffingReques
     const v1::StaffingInterval& p = req.intervals(i);
     if (!p.has_start()) return absl::InvalidArgumentError(absl::StrCat("intervals[", i, "].start: required"));
     capacity::StaffingInterval si;
-    si.start = FromProto(p.start());
+    si.start = TimeFromProto(p.start());
     si.agents = p.agents();
     si.shrinkage = p.shrinkage();
     si.aht_s = p.aht_seconds();
@@ -68,7 +60,7 @@ absl::StatusOr<capacity::Staffing> StaffingFromProto(const v1::PutStaffingReques
 
 v1::StaffingInterval StaffingIntervalToProto(const capacity::StaffingInterval& si) {
   v1::StaffingInterval p;
-  *p.mutable_start() = ToProto(si.start);
+  *p.mutable_start() = TimeToProto(si.start);
   p.set_agents(si.agents);
   p.set_shrinkage(si.shrinkage);
   p.set_aht_seconds(si.aht_s);
@@ -93,8 +85,8 @@ absl::StatusOr<capacity::CampaignSpec> CampaignFromProto(const v1::CampaignSpec&
   c.channel = spec.channel() == v1::CHANNEL_UNSPECIFIED ? v1::EMAIL : spec.channel();
   c.deliverability = spec.deliverability() > 0 ? spec.deliverability() : 0.98;
   c.contact_rate = spec.contact_rate() > 0 ? spec.contact_rate() : 0.02;
-  c.start = FromProto(spec.start());
-  if (spec.has_send_by()) c.send_by = FromProto(spec.send_by());
+  c.start = TimeFromProto(spec.start());
+  if (spec.has_send_by()) c.send_by = TimeFromProto(spec.send_by());
   c.curve.shares.assign(spec.response_curve().begin(), spec.response_curve().end());
   c.max_batch = spec.max_batch();
   return c;
@@ -112,7 +104,7 @@ v1::CampaignPlan PlanToProto(const capacity::CampaignPlan& plan, std::string_vie
   p.set_reason(plan.reason);
   for (const capacity::IntervalRow& r : plan.rows) {
     v1::IntervalForecast* f = p.add_intervals();
-    *f->mutable_start() = ToProto(r.start);
+    *f->mutable_start() = TimeToProto(r.start);
     f->set_agents_scheduled(r.agents_scheduled);
     f->set_agents_on_phone(r.agents_on_phone);
     f->set_baseline_calls(r.baseline_calls);
@@ -134,16 +126,16 @@ v1::CampaignPlan PlanToProto(const capacity::CampaignPlan& plan, std::string_vie
     f->set_agents_needed(r.agents_needed);
     f->set_extra_agents_scheduled(r.extra_agents_scheduled);
     f->set_model(r.metrics.model == capacity::Model::kErlangA ? "erlang_a" : "erlang_c");
-    if (r.breaks) *p.add_failing_intervals() = ToProto(r.start);
+    if (r.breaks) *p.add_failing_intervals() = TimeToProto(r.start);
   }
   for (const capacity::Batch& b : plan.schedule) {
     v1::Batch* pb = p.add_schedule();
-    *pb->mutable_start() = ToProto(b.start);
+    *pb->mutable_start() = TimeToProto(b.start);
     pb->set_messages(b.messages);
   }
   if (!plan.schedule.empty()) {
-    *p.mutable_first_send() = ToProto(plan.first_send);
-    *p.mutable_last_send() = ToProto(plan.last_send);
+    *p.mutable_first_send() = TimeToProto(plan.first_send);
+    *p.mutable_last_send() = TimeToProto(plan.last_send);
   }
   p.set_audience(plan.audience);
   p.set_sendable(plan.sendable);
@@ -159,8 +151,8 @@ absl::StatusOr<v1::PutStaffingResponse> CampaignDesk::PutStaffing(const v1::PutS
   TACT_RETURN_IF_ERROR(store_.PutStaffing(req));
   v1::PutStaffingResponse resp;
   resp.set_intervals(static_cast<int32_t>(s.intervals.size()));
-  *resp.mutable_start() = ToProto(s.intervals.front().start);
-  *resp.mutable_end() = ToProto(s.intervals.back().start + capacity::kIntervalLength);
+  *resp.mutable_start() = TimeToProto(s.intervals.front().start);
+  *resp.mutable_end() = TimeToProto(s.intervals.back().start + capacity::kIntervalLength);
   return resp;
 }
 
@@ -177,7 +169,7 @@ absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::C
   std::vector<capacity::CommittedLoad> committed;
   for (const v1::Campaign& c : released) {
     if (c.spec().campaign_id() == spec.campaign_id()) continue;  // re-planning itself
-    committed.push_back({FromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()}});
+    committed.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()}});
   }
   absl::StatusOr<capacity::CampaignPlan> plan = capacity::PlanCampaign(*staffing, committed, campaign);
   if (!plan.ok()) {
@@ -192,7 +184,7 @@ absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::C
 }
 
 absl::Status CampaignDesk::Notify(v1::CampaignNotice notice) {
-  *notice.mutable_at() = ToProto(clock_.Now());
+  *notice.mutable_at() = TimeToProto(clock_.Now());
   TACT_RETURN_IF_ERROR(store_.AddNotice(notice));
   return notices_.Publish(notice);
 }
@@ -212,7 +204,7 @@ v1::CampaignNotice NoticeFor(const v1::CampaignSpec& spec, const capacity::Campa
   for (const capacity::IntervalRow& r : plan.rows) {
     if (r.campaign_calls < 0.005) continue;
     v1::PredictedContacts* pc = n.add_predicted();
-    *pc->mutable_start() = ToProto(r.start);
+    *pc->mutable_start() = TimeToProto(r.start);
     pc->set_calls(r.campaign_calls);
   }
   n.set_predicted_contacts(plan.predicted_contacts);
@@ -243,8 +235,8 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Release(const v1::ReleaseCampaignRequ
   *c.mutable_spec() = req.campaign();
   *c.mutable_plan() = p.proto;
   c.set_state(v1::CAMPAIGN_RELEASED);
-  *c.mutable_released_at() = ToProto(clock_.Now());
-  *c.mutable_committed_start() = ToProto(p.plan.load.start);
+  *c.mutable_released_at() = TimeToProto(clock_.Now());
+  *c.mutable_committed_start() = TimeToProto(p.plan.load.start);
   *c.mutable_committed_calls() = {p.plan.load.calls.begin(), p.plan.load.calls.end()};
   TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/true));
   TACT_RETURN_IF_ERROR(Notify(NoticeFor(req.campaign(), p.plan, p.proto, "RELEASED")));
@@ -270,7 +262,7 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Acknowledge(const v1::AcknowledgeCamp
   TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(req.tenant(), req.campaign_id()));
   c.set_acknowledged(true);
   c.set_acknowledged_by(req.acknowledged_by());
-  *c.mutable_acknowledged_at() = ToProto(clock_.Now());
+  *c.mutable_acknowledged_at() = TimeToProto(clock_.Now());
   TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
   v1::CampaignNotice n;
   n.set_tenant(req.tenant());

@@ -1,6 +1,7 @@
 #include "daemon/core/event.h"
 
 #include "absl/strings/str_cat.h"
+#include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
 
 namespace tact {
@@ -63,7 +64,7 @@ absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string
     ev.attributes.emplace(k, v);
   }
   if (proto.has_created_at()) {
-    ev.created_at = absl::FromUnixSeconds(proto.created_at().seconds()) + absl::Nanoseconds(proto.created_at().nanos());
+    ev.created_at = TimeFromProto(proto.created_at());
   }
   return ev;
 }

@@ -2,18 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
+#include "daemon/core/proto_time.h"
 #include "daemon/decision/marker.h"
 
 namespace tact::decision {
 namespace {
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t ns = absl::ToUnixNanos(t);
-  ts.set_seconds(ns / 1'000'000'000);
-  ts.set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
-  return ts;
-}
 
 v1::DecisionKind ToProto(policy::Verdict v) {
   switch (v) {
@@ -32,7 +25,7 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
   d.set_policy_version(std::string(version));
   d.set_policy_digest(std::string(digest));
   if (v.verdict == policy::Verdict::kDefer && v.defer_until != absl::InfinitePast()) {
-    *d.mutable_defer_until() = ToProto(v.defer_until);
+    *d.mutable_defer_until() = TimeToProto(v.defer_until);
   }
   for (const policy::CounterView& c : v.counters) {
     v1::Counter* pc = d.add_counters();
@@ -191,7 +184,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
     rec.set_message_class(event.message_class);
     rec.set_campaign_id(event.campaign_id);
     *rec.mutable_decision() = out[i]->decision;
-    *rec.mutable_decided_at() = ToProto(now);
+    *rec.mutable_decided_at() = TimeToProto(now);
     rec.set_source(requests[i].options.source);
     rec.set_source_position(requests[i].options.source_position);
   }

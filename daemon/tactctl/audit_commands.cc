@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
+#include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/tactctl/commands.h"
@@ -109,7 +110,7 @@ int Audit(const AuditOptions& o) {
       if (!customer_hash.empty() && rec->customer_hash() != customer_hash) continue;
       if (!o.rule.empty() && rec->decision().rule_id() != o.rule) continue;
       if (!o.decision.empty() && decision::DecisionName(rec->decision().decision()) != o.decision) continue;
-      const absl::Time at = absl::FromUnixSeconds(rec->decided_at().seconds()) + absl::Nanoseconds(rec->decided_at().nanos());
+      const absl::Time at = TimeFromProto(rec->decided_at());
       if (at < since || at >= until) continue;
       matched.push_back(*std::move(rec));
     }
