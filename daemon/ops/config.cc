@@ -62,6 +62,15 @@ std::vector<ConfigKey> BuildKeys() {
     if (flag.empty()) flag = DefaultFlag(path);
     keys.push_back(StringKey(std::move(path), std::move(flag), std::move(help), field));
   };
+  // A setting whose empty value means "off" / "not set".
+  auto optional_str = [&](std::string path, std::string help, std::string Config::*field) {
+    str(std::move(path), std::move(help), field);
+    keys.back().allow_empty = true;
+    keys.back().set = [field](Config& c, const std::string& v) {
+      c.*field = v;
+      return absl::OkStatus();
+    };
+  };
   auto num = [&](std::string path, std::string help, int Config::*field, int min, int max) {
     keys.push_back(IntKey(path, DefaultFlag(path), std::move(help), field, min, max));
   };
@@ -69,14 +78,9 @@ std::vector<ConfigKey> BuildKeys() {
   str("kafka.brokers", "Kafka bootstrap servers, host:port[,host:port]", &Config::kafka_brokers);
   str("kafka.group_id", "Consumer group of tact.outbound", &Config::kafka_group_id);
   num("kafka.session_timeout_ms", "Consumer group session timeout", &Config::kafka_session_timeout_ms, 1000, 300000);
-  str("kafka.group_instance_id",
-      "Static group membership id (group.instance.id), e.g. the pod name; empty = dynamic membership",
-      &Config::kafka_group_instance_id);
-  keys.back().allow_empty = true;
-  keys.back().set = [](Config& c, const std::string& v) {
-    c.kafka_group_instance_id = v;
-    return absl::OkStatus();
-  };
+  optional_str("kafka.group_instance_id",
+               "Static group membership id (group.instance.id), e.g. the pod name; empty = dynamic membership",
+               &Config::kafka_group_instance_id);
   num("kafka.statistics_interval_ms", "How often consumer lag and group state are refreshed",
       &Config::kafka_statistics_interval_ms, 100, 3600000);
   str("kafka.topics.outbound", "Input topic", &Config::topic_outbound);
@@ -166,6 +170,9 @@ std::vector<ConfigKey> BuildKeys() {
     c.log_level = v;
     return absl::OkStatus();
   };
+  optional_str("test.clock_offset_file",
+               "Tests only: the wall clock runs ahead by the duration in this file (e.g. 8h), re-read when it changes",
+               &Config::test_clock_offset_file);
   str("customer_hash_key", "Key of the customer hash in logs and decision records (secret: environment only)",
       &Config::customer_hash_key, "-");
   keys.back().secret = true;

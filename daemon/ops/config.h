@@ -50,6 +50,7 @@ struct Config {
   int grpc_max_message_bytes = 1 << 20;
   std::string admin_listen = "127.0.0.1:9464";
   std::string log_level = "info";
+  std::string test_clock_offset_file;  // tests only: wall clock = real time + the duration in this file
   std::string customer_hash_key;  // secret: environment only; empty = a random key per process (hashes change)
 };
 

@@ -24,6 +24,7 @@
 #include "daemon/api/grpc_stats.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
+#include "daemon/ops/test_clock.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/decision/decision_executor.h"
 #include "daemon/decision/decision_service.h"
@@ -177,7 +178,14 @@ int Main(int argc, char** argv) {
   gpr_set_log_function(GrpcLog);
   google::protobuf::SetLogHandler(ProtobufLog);
 
-  SystemClock clock;
+  SystemClock system_clock;
+  std::unique_ptr<ops::OffsetFileClock> test_clock;
+  if (!config.test_clock_offset_file.empty()) {
+    test_clock = std::make_unique<ops::OffsetFileClock>(config.test_clock_offset_file);
+    ops::Log(ops::LogLevel::kWarning, "clock.test_offset_file",
+             {{"file", config.test_clock_offset_file}, {"note", "tests only: wall time is moved by this file"}});
+  }
+  const Clock& clock = test_clock ? static_cast<const Clock&>(*test_clock) : system_clock;
   // One registry for every subsystem's stats, served on the admin port at /metrics.
   prometheus::Registry registry;
   ops::ProcessStats process_stats(registry);

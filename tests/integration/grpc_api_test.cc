@@ -185,7 +185,7 @@ TEST_F(GrpcApiTest, OversizedRequestIsRejectedWhileGoodCallersCarryOn) {
 
 TEST_F(GrpcApiTest, ExpiredDeadlineIsDeadlineExceeded) {
   v1::CheckResponse resp;
-  const grpc::Status s = Check(Request("dl-1", "acme", "dl"), kTokenA, &resp, std::chrono::milliseconds(0));
+  const grpc::Status s = Check(Request("dl-1", "acme", "dl"), kTokenA, &resp, std::chrono::milliseconds(-1));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
