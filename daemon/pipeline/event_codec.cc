@@ -1,6 +1,7 @@
 #include "daemon/pipeline/event_codec.h"
 
 #include "absl/strings/str_cat.h"
+#include "daemon/core/strings.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace tact::pipeline {
@@ -13,7 +14,8 @@ bool IsProtobufType(std::string_view ct) {
 
 }  // namespace
 
-absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, std::string_view content_type) {
+absl::Status DecodeInput(std::string_view bytes, std::string_view content_type, std::string_view what,
+                         google::protobuf::Message& out) {
   if (bytes.empty()) {
     return absl::InvalidArgumentError("empty message");
   }
@@ -30,19 +32,36 @@ absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, st
     const size_t first = bytes.find_first_not_of(" \t\r\n");
     json = first != std::string_view::npos && bytes[first] == '{';
   }
-  v1::OutboundEvent ev;
   if (json) {
     google::protobuf::util::JsonParseOptions opts;
     opts.ignore_unknown_fields = false;
     const auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(bytes.data(), bytes.size()), &ev, opts);
+        google::protobuf::StringPiece(bytes.data(), bytes.size()), &out, opts);
     if (!status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid JSON event: ", std::string(status.message())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid JSON ", AsAbsl(what), ": ", std::string(status.message())));
     }
-  } else if (!ev.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InvalidArgumentError("invalid protobuf event: cannot parse tact.v1.OutboundEvent");
+  } else if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid protobuf ", AsAbsl(what), ": cannot parse ", out.GetTypeName()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, std::string_view content_type) {
+  v1::OutboundEvent ev;
+  if (absl::Status s = DecodeInput(bytes, content_type, "event", ev); !s.ok()) {
+    return s;
   }
   return ev;
+}
+
+absl::StatusOr<v1::Signal> DecodeSignal(std::string_view bytes, std::string_view content_type) {
+  v1::Signal signal;
+  if (absl::Status s = DecodeInput(bytes, content_type, "signal", signal); !s.ok()) {
+    return s;
+  }
+  return signal;
 }
 
 std::string EncodeDecisionRecord(const v1::DecisionRecord& record) {

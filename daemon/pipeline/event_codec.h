@@ -1,19 +1,30 @@
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tact/v1/decision.pb.h"
 #include "tact/v1/event.pb.h"
+#include "tact/v1/signals.pb.h"
 
 namespace tact::pipeline {
 
-// Input on tact.outbound is tact.v1.OutboundEvent as binary protobuf or its proto3 JSON mapping.
-// `content_type` (the message's "content-type" header) decides: application/json or application/x-protobuf
-// (also application/protobuf). Without the header, a message whose first non-blank byte is '{' is JSON,
-// anything else protobuf. Errors are INVALID_ARGUMENT with a reason fit for the DLQ header.
+// Every input topic (tact.outbound, tact.signals) carries its message as binary protobuf or its proto3 JSON
+// mapping. `content_type` (the message's "content-type" header) decides: application/json or
+// application/x-protobuf (also application/protobuf). Without the header, a message whose first non-blank byte is
+// '{' is JSON, anything else protobuf. Unknown JSON fields are errors. Errors are INVALID_ARGUMENT with a reason
+// fit for the DLQ header; `what` names the input in them ("event", "signal").
+absl::Status DecodeInput(std::string_view bytes, std::string_view content_type, std::string_view what,
+                         google::protobuf::Message& out);
+
+// tact.outbound: tact.v1.OutboundEvent ("invalid JSON event: …").
 absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, std::string_view content_type);
+// tact.signals: tact.v1.Signal ("invalid JSON signal: …").
+absl::StatusOr<v1::Signal> DecodeSignal(std::string_view bytes, std::string_view content_type);
 
 // Decision records on tact.decisions are the proto3 JSON mapping of tact.v1.DecisionRecord, one per message.
 std::string EncodeDecisionRecord(const v1::DecisionRecord& record);

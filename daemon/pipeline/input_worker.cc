@@ -1,0 +1,343 @@
+#include "daemon/pipeline/input_worker.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/core/strings.h"
+#include "daemon/ops/log.h"
+
+namespace tact::pipeline {
+namespace {
+
+using ops::Log;
+using ops::LogLevel;
+
+absl::Status SetConf(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
+  std::string err;
+  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", err));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Cb>
+absl::Status SetConfCb(RdKafka::Conf& conf, const std::string& key, Cb* cb) {
+  std::string err;
+  if (conf.set(key, cb, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", err));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<RdKafka::TopicPartition*> ToRdKafka(const std::set<TopicPartition>& tps) {
+  std::vector<RdKafka::TopicPartition*> out;
+  for (const TopicPartition& tp : tps) {
+    out.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+  }
+  return out;
+}
+
+}  // namespace
+
+HeaderList CopyHeaders(const RdKafka::Headers* headers) {
+  HeaderList out;
+  if (headers == nullptr) {
+    return out;
+  }
+  for (const RdKafka::Headers::Header& h : headers->get_all()) {
+    out.emplace_back(h.key(), h.value() == nullptr
+                                  ? std::string()
+                                  : std::string(static_cast<const char*>(h.value()), h.value_size()));
+  }
+  return out;
+}
+
+const std::string* FindHeader(const HeaderList& headers, std::string_view key) {
+  for (const auto& [k, v] : headers) {
+    if (k == key) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+std::string Position(const TopicPartition& tp, int64_t offset) {
+  return absl::StrCat(tp.topic, "[", tp.partition, "]@", offset);
+}
+
+void AddDeadLetterHeaders(HeaderList& headers, std::string_view reason, const TopicPartition& tp, int64_t offset) {
+  headers.emplace_back("tact-dlq-reason", std::string(reason));
+  headers.emplace_back("tact-source-topic", tp.topic);
+  headers.emplace_back("tact-source-partition", absl::StrCat(tp.partition));
+  headers.emplace_back("tact-source-offset", absl::StrCat(offset));
+}
+
+InputWorker::~InputWorker() {
+  consumer_.reset();  // the consumer first, then the producer
+  producer_.reset();
+}
+
+absl::Status InputWorker::Init() {
+  const InputWorkerOptions& o = options_;
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> pconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
+           {"bootstrap.servers", o.brokers},
+           {"client.id", o.client_id},
+           {"enable.idempotence", "true"},  // implies acks=all and ordered retries
+           {"linger.ms", "5"},
+           {"message.timeout.ms", "30000"}}) {
+    if (absl::Status s = SetConf(*pconf, k, v); !s.ok()) return s;
+  }
+  if (absl::Status s = SetConfCb(*pconf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this)); !s.ok()) return s;
+  if (absl::Status s = SetConfCb(*pconf, "event_cb", static_cast<RdKafka::EventCb*>(this)); !s.ok()) return s;
+  producer_.reset(RdKafka::Producer::create(pconf.get(), err));
+  if (!producer_) {
+    return absl::InternalError(absl::StrCat("kafka producer: ", err));
+  }
+  std::unique_ptr<RdKafka::Conf> cconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
+           {"bootstrap.servers", o.brokers},
+           {"client.id", o.client_id},
+           {"group.id", o.group_id},
+           {"partition.assignment.strategy", "cooperative-sticky"},
+           {"enable.auto.commit", "true"},
+           {"enable.auto.offset.store", "false"},
+           {"auto.commit.interval.ms", "1000"},
+           {"auto.offset.reset", "earliest"},
+           {"isolation.level", "read_committed"},
+           {"session.timeout.ms", absl::StrCat(o.session_timeout_ms)},
+           {"heartbeat.interval.ms", absl::StrCat(std::max(100, o.session_timeout_ms / 3))}}) {
+    if (absl::Status s = SetConf(*cconf, k, v); !s.ok()) return s;
+  }
+  if (absl::Status s = SetConfCb(*cconf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this)); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetConfCb(*cconf, "event_cb", static_cast<RdKafka::EventCb*>(this)); !s.ok()) return s;
+  consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
+  if (!consumer_) {
+    return absl::InternalError(absl::StrCat("kafka consumer: ", err));
+  }
+  const RdKafka::ErrorCode sub = consumer_->subscribe({o.topic});
+  if (sub != RdKafka::ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("kafka subscribe: ", RdKafka::err2str(sub)));
+  }
+  return absl::OkStatus();
+}
+
+void InputWorker::Run() {
+  Log(LogLevel::kInfo, "kafka.worker_started", {{"topic", options_.topic}, {"group", options_.group_id}});
+  while (!stop_.load()) {
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(100));
+    producer_->poll(0);
+    RetryFailed();
+    switch (msg->err()) {
+      case RdKafka::ERR_NO_ERROR:
+        if (assigned_.contains({msg->topic_name(), msg->partition()})) {
+          OnMessage(*msg);
+        }
+        break;
+      case RdKafka::ERR__TIMED_OUT:
+      case RdKafka::ERR__PARTITION_EOF:
+        break;
+      default:
+        OnKafkaError("consume");
+        Log(LogLevel::kWarning, "kafka.consume_error", {{"topic", options_.topic}, {"error", msg->errstr()}});
+        break;
+    }
+    OnTick();
+  }
+  Log(LogLevel::kInfo, "kafka.worker_draining", {{"topic", options_.topic}, {"in_flight", absl::StrCat(in_flight_.size())}});
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.drain_budget);
+  while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
+    RetryFailed();
+    producer_->flush(100);
+  }
+  if (!in_flight_.empty()) {
+    Log(LogLevel::kWarning, "kafka.worker_drain_incomplete",
+        {{"topic", options_.topic}, {"in_flight", absl::StrCat(in_flight_.size())}});
+  }
+  consumer_->close();  // commits the stored offsets
+  Log(LogLevel::kInfo, "kafka.worker_stopped", {{"topic", options_.topic}});
+}
+
+void InputWorker::Complete(const TopicPartition& tp, int64_t offset, std::vector<Output> outputs) {
+  if (outputs.empty()) {
+    Done(tp, offset);
+    return;
+  }
+  auto in = std::make_unique<Input>();
+  in->tp = tp;
+  in->offset = offset;
+  in->pending = static_cast<int>(outputs.size());
+  for (Output& o : outputs) {
+    auto p = std::make_unique<PendingOutput>();
+    p->parent = in.get();
+    p->out = std::move(o);
+    in->outputs.push_back(std::move(p));
+  }
+  Input* raw = in.get();
+  in_flight_[{tp, offset}] = std::move(in);
+  for (auto& p : raw->outputs) {
+    Produce(p.get());
+  }
+}
+
+void InputWorker::Produce(PendingOutput* p) {
+  const Output& out = p->out;
+  for (;;) {
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    for (const auto& [k, v] : out.headers) {
+      headers->add(k, v);
+    }
+    const RdKafka::ErrorCode err = producer_->produce(
+        out.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<char*>(out.value.data()), out.value.size(), out.key.data(), out.key.size(), 0, headers, p);
+    if (err == RdKafka::ERR_NO_ERROR) {
+      return;  // librdkafka owns `headers` now
+    }
+    delete headers;  // not taken on failure
+    if (err != RdKafka::ERR__QUEUE_FULL) {
+      OnKafkaError("produce");
+      Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out.topic}, {"error", RdKafka::err2str(err)}});
+      retry_.push_back(p);
+      return;
+    }
+    producer_->poll(100);
+  }
+}
+
+void InputWorker::dr_cb(RdKafka::Message& message) {
+  auto* p = static_cast<PendingOutput*>(message.msg_opaque());
+  if (p == nullptr) {
+    return;
+  }
+  if (message.err() != RdKafka::ERR_NO_ERROR) {
+    OnKafkaError("delivery");
+    Log(LogLevel::kWarning, "kafka.delivery_failed", {{"topic", p->out.topic}, {"error", message.errstr()}});
+    retry_.push_back(p);  // the input's offset cannot advance until this output is delivered
+    return;
+  }
+  OnProduced(p->out.topic);
+  Input* in = p->parent;
+  if (--in->pending > 0) {
+    return;
+  }
+  const TopicPartition tp = in->tp;
+  const int64_t offset = in->offset;
+  in_flight_.erase({tp, offset});
+  Done(tp, offset);
+}
+
+void InputWorker::Done(const TopicPartition& tp, int64_t offset) {
+  const std::optional<int64_t> next = tracker_.Ack(tp, offset);
+  if (!next) {
+    return;
+  }
+  std::vector<RdKafka::TopicPartition*> tps{RdKafka::TopicPartition::create(tp.topic, tp.partition, *next)};
+  const RdKafka::ErrorCode err = consumer_->offsets_store(tps);
+  if (err != RdKafka::ERR_NO_ERROR || tps[0]->err() != RdKafka::ERR_NO_ERROR) {
+    // ERR__STATE: revoked meanwhile; the new owner reads it again (outputs are idempotent downstream).
+    Log(LogLevel::kDebug, "kafka.offset_store_skipped",
+        {{"topic", tp.topic}, {"partition", absl::StrCat(tp.partition)}, {"error", RdKafka::err2str(tps[0]->err())}});
+  }
+  RdKafka::TopicPartition::destroy(tps);
+}
+
+void InputWorker::RetryFailed() {
+  std::deque<PendingOutput*> again;
+  again.swap(retry_);
+  for (PendingOutput* p : again) {
+    Produce(p);
+  }
+}
+
+void InputWorker::Drain(const std::vector<TopicPartition>& tps, absl::Duration budget) {
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(budget);
+  auto busy = [&] {
+    for (const auto& [key, in] : in_flight_) {
+      if (std::find(tps.begin(), tps.end(), key.first) != tps.end()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  while (busy() && std::chrono::steady_clock::now() < deadline) {
+    RetryFailed();
+    producer_->flush(50);
+  }
+}
+
+void InputWorker::SetPaused(bool paused) {
+  if (paused == paused_) {
+    return;
+  }
+  paused_ = paused;
+  std::vector<RdKafka::TopicPartition*> parts = ToRdKafka(assigned_);
+  const RdKafka::ErrorCode err = paused ? consumer_->pause(parts) : consumer_->resume(parts);
+  RdKafka::TopicPartition::destroy(parts);
+  Log(err == RdKafka::ERR_NO_ERROR ? LogLevel::kInfo : LogLevel::kWarning, paused ? "kafka.paused" : "kafka.resumed",
+      {{"topic", options_.topic}, {"partitions", absl::StrCat(assigned_.size())}, {"error", RdKafka::err2str(err)}});
+}
+
+void InputWorker::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                               std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::vector<TopicPartition> tps;
+  for (const RdKafka::TopicPartition* p : partitions) {
+    tps.push_back({p->topic(), p->partition()});
+  }
+  std::unique_ptr<RdKafka::Error> e;
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    e.reset(consumer->incremental_assign(partitions));
+    assigned_.insert(tps.begin(), tps.end());
+    group_joined_.store(true);
+    if (paused_) {
+      (void)consumer->pause(partitions);
+    }
+  } else {
+    // Finish what is in flight and commit it before the partitions go: a clean handoff redelivers only what
+    // this instance still held (not yet due, not yet written), which the next owner handles again.
+    if (!consumer->assignment_lost()) {
+      Drain(tps, absl::Seconds(5));
+      const RdKafka::ErrorCode c = consumer->commitSync();
+      if (c != RdKafka::ERR_NO_ERROR && c != RdKafka::ERR__NO_OFFSET) {
+        Log(LogLevel::kWarning, "kafka.revoke_commit_failed", {{"topic", options_.topic}, {"error", RdKafka::err2str(c)}});
+      }
+    }
+    OnRevoked(tps);
+    for (const TopicPartition& tp : tps) {
+      tracker_.Forget(tp);
+      assigned_.erase(tp);
+    }
+    e.reset(consumer->incremental_unassign(partitions));
+  }
+  Log(LogLevel::kInfo, err == RdKafka::ERR__ASSIGN_PARTITIONS ? "kafka.assigned" : "kafka.revoked",
+      {{"topic", options_.topic}, {"partitions", absl::StrCat(partitions.size())}});
+  if (e) {
+    Log(LogLevel::kError, "kafka.rebalance_failed", {{"topic", options_.topic}, {"error", e->str()}});
+  }
+}
+
+void InputWorker::event_cb(RdKafka::Event& event) {
+  switch (event.type()) {
+    case RdKafka::Event::EVENT_ERROR:
+      OnKafkaError("client");
+      Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
+          {{"topic", options_.topic}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});
+      break;
+    case RdKafka::Event::EVENT_LOG: {
+      const int sev = static_cast<int>(event.severity());
+      const LogLevel level = sev <= 3 ? LogLevel::kError
+                             : sev == 4 ? LogLevel::kWarning
+                             : sev <= 6 ? LogLevel::kInfo
+                                        : LogLevel::kDebug;
+      Log(level, "kafka.log", {{"facility", event.fac()}, {"message", event.str()}});
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace tact::pipeline

@@ -1,0 +1,129 @@
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/pipeline/offset_tracker.h"
+
+namespace tact::pipeline {
+
+// Kafka message headers in order, values as bytes.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+HeaderList CopyHeaders(const RdKafka::Headers* headers);
+// The first value of `key`, or nullptr.
+const std::string* FindHeader(const HeaderList& headers, std::string_view key);
+// "topic[partition]@offset": where an input came from, in logs, DLQ reasons and decision records.
+std::string Position(const TopicPartition& tp, int64_t offset);
+
+// A dead letter keeps the input's bytes, key and headers and adds why and where from: `tact-dlq-reason`,
+// `tact-source-topic`, `tact-source-partition`, `tact-source-offset`. Every consumer that dead-letters (the
+// pipeline, the signals consumer, the deferred scheduler) uses this, so tact.dlq has one header contract.
+void AddDeadLetterHeaders(HeaderList& headers, std::string_view reason, const TopicPartition& tp, int64_t offset);
+
+struct InputWorkerOptions {
+  std::string brokers;
+  std::string group_id;   // its own group: e.g. "<kafka.group_id>-signals"
+  std::string client_id;
+  std::string topic;      // the one input topic
+  int session_timeout_ms = 10000;
+  absl::Duration drain_budget = absl::Seconds(20);
+};
+
+// The Kafka plumbing shared by tactd's secondary consumers (tact.signals, tact.deferred): one input topic in
+// its own consumer group (cooperative-sticky, auto-commit of stored offsets), one idempotent producer, and
+// at-least-once bookkeeping: an input's offset is stored only after every output of it, and every earlier input
+// of its partition, is acknowledged (OffsetTracker). Subclasses see each message once (OnMessage), call Begin()
+// for it and, when they are done with it (at once or much later), Complete() with its outputs.
+// Thread-safety: Run() on one thread, which owns the consumer and the producer and is the only caller of
+// poll(): delivery reports, rebalances and the subclass hooks run on it. RequestStop() from any thread.
+class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb, public RdKafka::EventCb {
+ public:
+  struct Output {
+    std::string topic;
+    std::string key;
+    std::string value;
+    HeaderList headers;
+  };
+
+  ~InputWorker() override;
+
+  // Runs until RequestStop(); then finishes in-flight outputs (within the drain budget), stores and commits.
+  void Run();
+  void RequestStop() { stop_.store(true); }
+  bool GroupJoined() const { return group_joined_.load(); }
+
+  void dr_cb(RdKafka::Message& message) override;
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+  void event_cb(RdKafka::Event& event) override;
+
+ protected:
+  explicit InputWorker(InputWorkerOptions options) : options_(std::move(options)) {}
+  // Creates the clients and subscribes. Call once from the subclass's factory.
+  absl::Status Init();
+
+  // Hooks, all on the worker thread.
+  virtual void OnMessage(RdKafka::Message& message) = 0;
+  // After every consume() (at least every 100 ms): time-driven work.
+  virtual void OnTick() {}
+  // The partitions are no longer ours: forget what is held for them (their inputs are redelivered elsewhere).
+  virtual void OnRevoked(const std::vector<TopicPartition>& partitions) { (void)partitions; }
+  // A failed delivery (retried) or a consumer error, for the subclass's metrics.
+  virtual void OnKafkaError(std::string_view what) { (void)what; }
+  virtual void OnProduced(const std::string& topic) { (void)topic; }
+
+  // Input bookkeeping: Begin() when a message is taken in, Complete() once its outputs are known.
+  void Begin(const TopicPartition& tp, int64_t offset) { tracker_.Begin(tp, offset); }
+  void Complete(const TopicPartition& tp, int64_t offset, std::vector<Output> outputs);
+  // Stops (or restarts) fetching from every assigned partition; new assignments follow the current state.
+  void SetPaused(bool paused);
+  bool paused() const { return paused_; }
+  bool stopping() const { return stop_.load(); }
+  // Serves delivery reports (and nothing else) for up to `ms`.
+  void PollProducer(int ms) { producer_->poll(ms); }
+  const InputWorkerOptions& options() const { return options_; }
+  size_t in_flight() const { return in_flight_.size(); }
+
+ private:
+  struct Input;
+  struct PendingOutput {
+    Input* parent = nullptr;
+    Output out;
+  };
+  struct Input {
+    TopicPartition tp;
+    int64_t offset = 0;
+    int pending = 0;
+    std::vector<std::unique_ptr<PendingOutput>> outputs;
+  };
+
+  void Produce(PendingOutput* out);
+  void Done(const TopicPartition& tp, int64_t offset);
+  void RetryFailed();
+  void Drain(const std::vector<TopicPartition>& tps, absl::Duration budget);
+
+  const InputWorkerOptions options_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  OffsetTracker tracker_;
+  std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<Input>> in_flight_;
+  std::deque<PendingOutput*> retry_;
+  std::set<TopicPartition> assigned_;
+  bool paused_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> group_joined_{false};
+};
+
+}  // namespace tact::pipeline
