@@ -97,6 +97,17 @@ echo
 dlq=$(kcat -C -b "$brokers" -t tact.dlq -e -q -f '%h\n' 2>/dev/null | tr ',' '\n' | grep '^tact-dlq-reason=' || true)
 echo "tact.dlq: ${dlq:-none}"
 
+echo
+echo "== tact.signals: sam answers a CSAT survey with 1 (of 5); the promotion that follows is suppressed:"
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+printf 'acme:sam@example.com\t{"tenant":"acme","customerId":"sam@example.com","kind":"CSAT","csat":1,"at":"%s"}\n' \
+  "$now" | kcat -P -b "$brokers" -t tact.signals -K $'\t'
+wait_for "the CSAT signal recorded" 30 sh -c \
+  "curl -sf http://127.0.0.1:$admin_port/metrics | grep -q '^tact_signals_consumed_total{kind=\"CSAT\"} [1-9]'"
+printf 'acme:sam@example.com\t{"eventId":"cm-promo-sam","tenant":"acme","customerId":"sam@example.com","channel":"EMAIL","messageClass":"PROMOTION","campaignId":"cyber-monday-2026"}\n' \
+  | kcat -P -b "$brokers" -t tact.outbound -K $'\t'
+build/tactctl audit --brokers "$brokers" --rule promotion-low-csat --expect 1 --timeout 60
+
 if ((keep)); then
   cat <<MSG
 

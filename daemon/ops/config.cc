@@ -89,6 +89,50 @@ std::vector<ConfigKey> BuildKeys() {
   str("kafka.topics.suppressed", "Output topic for SUPPRESS", &Config::topic_suppressed);
   str("kafka.topics.decisions", "Decision audit records", &Config::topic_decisions);
   str("kafka.topics.dlq", "Dead letters: undecodable or invalid events", &Config::topic_dlq);
+  str("kafka.topics.signals", "Customer signals (CSAT, complaints, escalations, callbacks, opt-outs) to record",
+      &Config::topic_signals);
+  keys.push_back(StringKey("signals.enabled", "--signals-enabled",
+                           "true: consume kafka.topics.signals in the group <kafka.group_id>-signals",
+                           &Config::signals_enabled));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "true" && v != "false") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
+    }
+    c.signals_enabled = v;
+    return absl::OkStatus();
+  };
+  keys.push_back(StringKey("deferred.enabled", "--deferred-enabled",
+                           "true: run the deferred scheduler (kafka.topics.deferred, group <kafka.group_id>-deferred), "
+                           "which decides deferred events again when due",
+                           &Config::deferred_enabled));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "true" && v != "false") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
+    }
+    c.deferred_enabled = v;
+    return absl::OkStatus();
+  };
+  keys.push_back(StringKey("deferred.max_age", "--deferred-max-age",
+                           "Staleness limit per message class, CLASS=DURATION,…: a deferred event older than this "
+                           "(from created_at, else its first deferral) ends as EXPIRED instead of going out",
+                           &Config::deferred_max_age));
+  keys.back().set = [](Config& c, const std::string& v) {
+    absl::StatusOr<std::map<MessageClass, absl::Duration>> parsed = ParseClassDurations(v);
+    if (!parsed.ok()) return parsed.status();
+    c.deferred_max_age = v;
+    return absl::OkStatus();
+  };
+  num("deferred.max_held", "Deferred events held in memory; at this many the scheduler pauses tact.deferred",
+      &Config::deferred_max_held, 1, 10000000);
+  keys.push_back(StringKey("deferred.retry_interval", "--deferred-retry-interval",
+                           "A DEFER without a due time is decided again after this long",
+                           &Config::deferred_retry_interval));
+  keys.back().set = [](Config& c, const std::string& v) {
+    absl::StatusOr<absl::Duration> d = policy::ParseDuration(v);
+    if (!d.ok()) return d.status();
+    c.deferred_retry_interval = v;
+    return absl::OkStatus();
+  };
   keys.push_back(StringKey("processing.guarantee", "--processing-guarantee",
                            "at_least_once (offsets committed after outputs are acked; a restart may repeat an "
                            "output) or exactly_once (outputs and offsets in one Kafka transaction per batch)",
@@ -248,6 +292,31 @@ absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::
 }
 
 }  // namespace
+
+absl::StatusOr<std::map<MessageClass, absl::Duration>> ParseClassDurations(const std::string& text) {
+  std::map<MessageClass, absl::Duration> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    const std::string item(absl::StripAsciiWhitespace(part));
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("'", item, "' is not CLASS=DURATION (e.g. PROMOTION=24h)"));
+    }
+    const std::string name(absl::StripAsciiWhitespace(item.substr(0, eq)));
+    MessageClass c;
+    if (!v1::MessageClass_Parse(name, &c) || c == v1::MESSAGE_CLASS_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown message class '", name, "' (expected TRANSACTIONAL, SERVICE, PROACTIVE_SERVICE or PROMOTION)"));
+    }
+    absl::StatusOr<absl::Duration> d = policy::ParseDuration(std::string(absl::StripAsciiWhitespace(item.substr(eq + 1))));
+    if (!d.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": ", d.status().message()));
+    }
+    if (!out.emplace(c, *d).second) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": given twice"));
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<std::set<MessageClass>> ParseClassList(const std::string& text) {
   std::set<MessageClass> out;

@@ -29,6 +29,13 @@ struct Config {
   std::string topic_suppressed = "tact.suppressed";
   std::string topic_decisions = "tact.decisions";
   std::string topic_dlq = "tact.dlq";
+  std::string topic_signals = "tact.signals";
+  std::string signals_enabled = "true";   // consume tact.signals (group <kafka.group_id>-signals)
+  std::string deferred_enabled = "true";  // the deferred scheduler (group <kafka.group_id>-deferred)
+  // Staleness limit per message class of a deferred event (from created_at, else its first deferral).
+  std::string deferred_max_age = "PROMOTION=24h,PROACTIVE_SERVICE=48h,SERVICE=72h,TRANSACTIONAL=72h";
+  int deferred_max_held = 100000;                // deferred events held in memory before tact.deferred is paused
+  std::string deferred_retry_interval = "15m";  // a DEFER without a due time is decided again after this
   std::string processing_guarantee = "at_least_once";  // or exactly_once (Kafka transactions)
   std::string transactional_id;                        // exactly_once; empty: <group id>-<host name>
   int transaction_max_events = 500;
@@ -76,6 +83,8 @@ absl::Status ApplyConfigFile(const std::string& path, const std::string& text, C
 absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config);
 // Cross-field checks after all sources are applied.
 absl::Status Validate(const Config& config);
+// "PROMOTION=24h,SERVICE=72h" → the classes named, each with a positive duration (policy::ParseDuration).
+absl::StatusOr<std::map<MessageClass, absl::Duration>> ParseClassDurations(const std::string& text);
 // "TRANSACTIONAL,SERVICE" → classes; "NONE" → none.
 absl::StatusOr<std::set<MessageClass>> ParseClassList(const std::string& text);
 // The effective configuration as YAML-ish "path: value" lines, for --print-config. Secrets show as "***" when set

@@ -8,7 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
+#include "daemon/core/proto_time.h"
+#include "daemon/pipeline/deferred_scheduler.h"
 #include "daemon/pipeline/event_codec.h"
+#include "daemon/pipeline/input_worker.h"
 #include "daemon/pipeline/kafka_stats.h"
 
 namespace tact::pipeline {
@@ -228,10 +231,7 @@ bool Pipeline::Handle(RdKafka::Message& msg) {
     out->key = original_key;
     out->value = original;
     out->headers = headers;
-    out->headers.emplace_back("tact-dlq-reason", reason);
-    out->headers.emplace_back("tact-source-topic", tp.topic);
-    out->headers.emplace_back("tact-source-partition", absl::StrCat(tp.partition));
-    out->headers.emplace_back("tact-source-offset", absl::StrCat(msg.offset()));
+    AddDeadLetterHeaders(out->headers, reason, tp, msg.offset());
     in->outputs.push_back(std::move(out));
     Log(LogLevel::kWarning, "pipeline.dead_letter", {{"position", position}, {"reason", reason}});
   };
@@ -285,6 +285,9 @@ bool Pipeline::Handle(RdKafka::Message& msg) {
       routed->headers.emplace_back("tact-decision", std::string(decision::DecisionName(d.decision())));
       routed->headers.emplace_back("tact-rule", d.rule_id());
       routed->headers.emplace_back("tact-policy-version", d.policy_version());
+      if (d.decision() == v1::DEFER) {  // the deferred scheduler's due time (README "Deferred delivery")
+        AddDeferralHeaders(routed->headers, d, TimeFromProto(decided->record.decided_at()));
+      }
       in->outputs.push_back(std::move(routed));
 
       auto record = std::make_unique<Output>();

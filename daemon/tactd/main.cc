@@ -33,8 +33,11 @@
 #include "daemon/ops/config.h"
 #include "daemon/ops/log.h"
 #include "daemon/ops/readiness.h"
+#include "daemon/decision/signal_intake.h"
+#include "daemon/pipeline/deferred_scheduler.h"
 #include "daemon/pipeline/notice_sink.h"
 #include "daemon/pipeline/pipeline.h"
+#include "daemon/pipeline/signal_consumer.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/instrumented_counter_store.h"
 #include "daemon/store/redis_capacity_store.h"
@@ -324,6 +327,80 @@ int Main(int argc, char** argv) {
   }
   std::thread pipeline_thread([&] { (*pipe)->Run(); });
 
+  // tact.signals → the store (its own group and thread); tact.deferred → decided again when due (likewise).
+  pipeline::SignalStats signal_stats(registry);
+  pipeline::DeferredStats deferred_stats(registry);
+  decision::SignalIntake signal_intake(store);
+  std::vector<std::pair<pipeline::InputWorker*, std::thread>> workers;
+  std::unique_ptr<pipeline::SignalConsumer> signal_consumer;
+  std::unique_ptr<pipeline::DeferredScheduler> deferred_scheduler;
+  auto worker_options = [&](const std::string& topic, const std::string& suffix) {
+    return pipeline::InputWorkerOptions{.brokers = config.kafka_brokers,
+                                        .group_id = absl::StrCat(config.kafka_group_id, "-", suffix),
+                                        .client_id = absl::StrCat("tactd-", suffix),
+                                        .topic = topic,
+                                        .session_timeout_ms = config.kafka_session_timeout_ms,
+                                        .drain_budget = absl::Seconds(10)};
+  };
+  if (config.signals_enabled == "true") {
+    absl::StatusOr<std::unique_ptr<pipeline::SignalConsumer>> c = pipeline::SignalConsumer::Create(
+        {.kafka = worker_options(config.topic_signals, "signals"),
+         .dlq_topic = config.topic_dlq,
+         .store_deadline = absl::Milliseconds(config.store_deadline_ms),
+         .stats = &signal_stats},
+        signal_intake, clock);
+    if (!c.ok()) {
+      Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(c.status().message())}});
+      (*pipe)->RequestStop();
+      pipeline_thread.join();
+      return 1;
+    }
+    signal_consumer = *std::move(c);
+  }
+  if (config.deferred_enabled == "true") {
+    pipeline::MaxAges max_age = pipeline::DefaultMaxAges();
+    const absl::StatusOr<pipeline::MaxAges> configured = ops::ParseClassDurations(config.deferred_max_age);
+    if (configured.ok()) {  // checked when the setting was read
+      for (const auto& [cls, limit] : *configured) {
+        max_age[cls] = limit;
+      }
+    }
+    absl::StatusOr<std::unique_ptr<pipeline::DeferredScheduler>> d = pipeline::DeferredScheduler::Create(
+        {.kafka = worker_options(config.topic_deferred, "deferred"),
+         .outbound_topic = config.topic_outbound,
+         .decisions_topic = config.topic_decisions,
+         .suppressed_topic = config.topic_suppressed,
+         .dlq_topic = config.topic_dlq,
+         .max_age = std::move(max_age),
+         .max_held = static_cast<size_t>(config.deferred_max_held),
+         .retry_interval = *policy::ParseDuration(config.deferred_retry_interval),
+         .stats = &deferred_stats,
+         .pipeline_stats = &pipeline_stats},
+        clock, hasher);
+    if (!d.ok()) {
+      Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(d.status().message())}});
+      (*pipe)->RequestStop();
+      pipeline_thread.join();
+      return 1;
+    }
+    deferred_scheduler = *std::move(d);
+  }
+  for (pipeline::InputWorker* w : {static_cast<pipeline::InputWorker*>(signal_consumer.get()),
+                                   static_cast<pipeline::InputWorker*>(deferred_scheduler.get())}) {
+    if (w != nullptr) {
+      workers.emplace_back(w, std::thread([w] { w->Run(); }));
+    }
+  }
+  auto stop_workers = [&] {
+    for (auto& [w, t] : workers) {
+      w->RequestStop();
+    }
+    for (auto& [w, t] : workers) {
+      t.join();
+    }
+    workers.clear();
+  };
+
   // Readiness: a policy is loaded, Redis answers, the consumer has joined its group. Pushed to gRPC health,
   // served on /readyz (ops::Evaluate).
   std::atomic<bool> redis_ok{false};
@@ -338,6 +415,7 @@ int Main(int argc, char** argv) {
     Log(LogLevel::kError, "admin.listen_failed", {{"error", std::string(s.message())}});
     (*pipe)->RequestStop();
     pipeline_thread.join();
+    stop_workers();
     return 1;
   }
   Log(LogLevel::kInfo, "admin.listening", {{"address", config.admin_listen}, {"port", absl::StrCat(admin.port())}});
@@ -381,7 +459,11 @@ int Main(int argc, char** argv) {
   health_thread.join();
   server->GetHealthCheckService()->SetServingStatus(false);
   (*pipe)->RequestStop();
+  for (auto& [w, t] : workers) {
+    w->RequestStop();  // all three drain at once, within the 30 s SIGTERM budget
+  }
   pipeline_thread.join();
+  stop_workers();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   admin.Stop();
   pipe->reset();

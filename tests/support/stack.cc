@@ -85,12 +85,14 @@ Tactd::Tactd(const std::string& dir, const std::string& brokers, const std::stri
   grpc_port_ = FreePort();
   admin_port_ = FreePort();
   std::vector<std::string> argv{TACTD_BIN,
-                                "--policies", std::string(TACT_SOURCE_DIR) + "/policies/default",
                                 "--kafka-brokers", brokers,
                                 "--redis", redis,
                                 "--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port_),
                                 "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_),
                                 "--kafka-session-timeout-ms", "6000"};
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--policies") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--policies", std::string(TACT_SOURCE_DIR) + "/policies/default"});
+  }
   if (std::find(extra_flags.begin(), extra_flags.end(), "--grpc-tls-cert") == extra_flags.end()) {
     argv.insert(argv.end(), {"--grpc-plaintext", "true"});
   }

@@ -43,7 +43,8 @@ class DevBroker {
   std::string control_socket_;
 };
 
-// tactd on free ports. `extra_flags` are appended to the command line.
+// tactd on free ports. `extra_flags` are appended to the command line (a `--policies` among them replaces the
+// default policies/default).
 class Tactd {
  public:
   Tactd(const std::string& dir, const std::string& brokers, const std::string& redis,

@@ -111,7 +111,11 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"redis.fail_open_classes", "PROMOTION"},
                                                       {"redis.batching", "pipeline"},
                                                       {"grpc.plaintext", "true"},
-                                                      {"processing.guarantee", "exactly_once"}};
+                                                      {"processing.guarantee", "exactly_once"},
+                                                      {"signals.enabled", "false"},
+                                                      {"deferred.enabled", "false"},
+                                                      {"deferred.max_age", "PROMOTION=12h"},
+                                                      {"deferred.retry_interval", "5m"}};
     const std::string value = special.contains(k.path) ? special.at(k.path)
                               : k.get(defaults).empty() || !std::isdigit(k.get(defaults)[0])
                                   ? "x-" + k.path + ":1"
@@ -120,6 +124,22 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
     ASSERT_EQ(Env({{k.env, value}}, &c), "ok") << k.env;
     EXPECT_EQ(k.get(c), value) << k.env;
   }
+}
+
+TEST(ConfigParseTest, ClassDurations) {
+  absl::StatusOr<std::map<MessageClass, absl::Duration>> d = ParseClassDurations(" PROMOTION=12h, SERVICE = 3d ");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(*d, (std::map<MessageClass, absl::Duration>{{v1::PROMOTION, absl::Hours(12)},
+                                                        {v1::SERVICE, absl::Hours(72)}}));
+  EXPECT_TRUE(ParseClassDurations("")->empty());
+  EXPECT_EQ(ParseClassDurations("PROMOTION").status().message(), "'PROMOTION' is not CLASS=DURATION (e.g. PROMOTION=24h)");
+  EXPECT_EQ(ParseClassDurations("PROMO=1h").status().message(),
+            "unknown message class 'PROMO' (expected TRANSACTIONAL, SERVICE, PROACTIVE_SERVICE or PROMOTION)");
+  EXPECT_EQ(ParseClassDurations("SERVICE=1h,SERVICE=2h").status().message(), "SERVICE: given twice");
+  EXPECT_FALSE(ParseClassDurations("SERVICE=soon").ok());
+  Config c;
+  EXPECT_EQ(Env({{"TACT_DEFERRED_MAX_AGE", "PROMOTION=0s"}}, &c),
+            "TACT_DEFERRED_MAX_AGE: PROMOTION: duration '0s' must be longer than zero");
 }
 
 TEST(ConfigEnvTest, ExactErrors) {

@@ -1,0 +1,128 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/core/clock.h"
+#include "daemon/core/customer_hash.h"
+#include "daemon/core/event.h"
+#include "daemon/ops/metrics.h"
+#include "daemon/pipeline/input_worker.h"
+#include "daemon/pipeline/pipeline_stats.h"
+#include "tact/v1/decision.pb.h"
+
+namespace tact::pipeline {
+
+// Headers of the deferred-delivery contract (README "Deferred delivery"):
+// on tact.deferred (written by the pipeline with every DEFER):
+inline constexpr char kDeferUntilHeader[] = "tact-defer-until";  // RFC 3339 UTC: when to decide again
+inline constexpr char kDecidedAtHeader[] = "tact-decided-at";    // RFC 3339 UTC: when it was deferred
+// on an event the scheduler re-injects into tact.outbound (passed through to its next output):
+inline constexpr char kDeferralsHeader[] = "tact-deferrals";                // times deferred so far (1, 2, …)
+inline constexpr char kFirstDeferredAtHeader[] = "tact-first-deferred-at";  // RFC 3339 UTC
+
+// RFC 3339 in UTC with the fraction only when there is one ("2026-11-24T08:00:00Z").
+std::string FormatHeaderTime(absl::Time t);
+// RFC 3339 (any offset); false when not a time.
+bool ParseHeaderTime(std::string_view text, absl::Time* out);
+
+// The staleness limit per message class: how long after it was created (else first deferred) a deferred event
+// may still go out (config deferred.max_age, parsed by ops::ParseClassDurations).
+using MaxAges = std::map<MessageClass, absl::Duration>;
+MaxAges DefaultMaxAges();  // PROMOTION 24h, PROACTIVE_SERVICE 48h, SERVICE 72h, TRANSACTIONAL 72h
+
+// The pipeline's DEFER output: tact-defer-until (when the decision has a due time) and tact-decided-at.
+void AddDeferralHeaders(HeaderList& headers, const v1::Decision& decision, absl::Time decided_at);
+
+// Label values: class = a message class name; outcome ∈ {reinjected, expired, superseded, dead_letter};
+// what ∈ {consume, produce, delivery, client}.
+#define TACT_DEFERRED_STATS(COUNTER, GAUGE, HISTOGRAM)                                                          \
+  COUNTER(deferred_outcomes_total, "Deferred events acted on when due, by outcome and class", (outcome, class)) \
+  COUNTER(deferred_kafka_errors_total, "Kafka errors of the deferred scheduler (retried)", (what))              \
+  GAUGE(deferred_next_due_seconds, "Seconds until the earliest held deferred event is due (0 when none)", ())   \
+  GAUGE(deferred_paused, "1 while tact.deferred is paused because deferred.max_held events are held", ())     \
+  HISTOGRAM(deferred_due_lag_seconds, "How late a deferred event was acted on after it fell due", ())
+TACT_STATS_STRUCT(DeferredStats, TACT_DEFERRED_STATS);
+
+struct DeferredSchedulerOptions {
+  InputWorkerOptions kafka;  // topic: tact.deferred; group: "<kafka.group_id>-deferred"
+  std::string outbound_topic = "tact.outbound";
+  std::string decisions_topic = "tact.decisions";
+  std::string suppressed_topic = "tact.suppressed";
+  std::string dlq_topic = "tact.dlq";
+  MaxAges max_age = DefaultMaxAges();
+  absl::Duration default_max_age = absl::Hours(24);  // a class without a limit
+  size_t max_held = 100000;                           // pause tact.deferred when this many are held
+  absl::Duration retry_interval = absl::Minutes(15);  // a DEFER without a due time is decided again after this
+  absl::Duration min_delay = absl::Seconds(1);        // never decided again sooner than this after the deferral
+  DeferredStats* stats = nullptr;                     // borrowed; nullptr = a private registry
+  PipelineStats* pipeline_stats = nullptr;            // borrowed: its deferred_backlog gauge; may be nullptr
+};
+
+// When is a deferred event acted on, and how. Pure.
+struct DeferredTiming {
+  absl::Time due;          // decide again (re-inject) at this time…
+  absl::Time stale_at;     // …unless it is stale by then: EXPIRED at this time
+  absl::Time first_deferred;
+  int deferrals = 1;       // this deferral included
+  absl::Time act_at() const { return std::min(due, stale_at); }
+};
+DeferredTiming TimeDeferred(const HeaderList& headers, absl::Time created_at, MessageClass message_class,
+                            absl::Time now, const DeferredSchedulerOptions& options);
+
+// Consumes tact.deferred in its own group and holds each deferred event until it is due (in memory, ordered by
+// due time; at most max_held, beyond that the topic is paused). When due — Clock::Now() is checked on every
+// 100 ms tick, so a test clock that jumps hours acts at once — the event is either
+//  * re-injected into tact.outbound (original bytes and headers without the tact-decision/-rule/-policy-version/
+//    -defer-until/-decided-at headers, plus tact-deferrals and tact-first-deferred-at, keyed as before), so the
+//    one decision path decides it again: RELEASE when the quiet hours ended or the window freed up, DEFER again
+//    otherwise (DEFER is not final in the store; an event already decided finally gets its earlier decision); or
+//  * past its class's staleness limit (measured from created_at, else from the first deferral): ended as EXPIRED —
+//    a decision record on tact.decisions and the event on tact.suppressed with tact-decision: EXPIRED.
+// A record's offset is stored only after its outputs are acknowledged, in order per partition: nothing held is
+// committed, so a restart (or a rebalance) reads the held records again. An older deferral of an event that a
+// newer one of the same event supersedes (seen after a restart) is dropped instead of re-injected.
+// Thread-safety: as InputWorker (Run() on its own thread; RequestStop() from any thread).
+class DeferredScheduler final : public InputWorker {
+ public:
+  static absl::StatusOr<std::unique_ptr<DeferredScheduler>> Create(DeferredSchedulerOptions options,
+                                                                    const Clock& clock, const CustomerHasher& hasher);
+
+ private:
+  struct Held {
+    TopicPartition tp;
+    int64_t offset = 0;
+    std::string key;
+    std::string value;
+    HeaderList headers;
+    Event event;
+    DeferredTiming timing;
+  };
+  using Queue = std::multimap<absl::Time, std::unique_ptr<Held>>;
+
+  DeferredScheduler(DeferredSchedulerOptions options, const Clock& clock, const CustomerHasher& hasher);
+  void OnMessage(RdKafka::Message& message) override;
+  void OnTick() override;
+  void OnRevoked(const std::vector<TopicPartition>& partitions) override;
+  void OnKafkaError(std::string_view what) override;
+  void Act(std::unique_ptr<Held> held, absl::Time now);
+  void Forget(const Held& held);
+  void UpdateGauges(absl::Time now);
+
+  const DeferredSchedulerOptions sched_options_;
+  std::unique_ptr<prometheus::Registry> own_registry_;
+  std::unique_ptr<DeferredStats> own_stats_;
+  DeferredStats& stats_;
+  const Clock& clock_;
+  const CustomerHasher& hasher_;
+  Queue held_;
+  // event_id → (highest deferral count held, records held): an older deferral of the same event is superseded.
+  absl::flat_hash_map<std::string, std::pair<int, int>> latest_;
+};
+
+}  // namespace tact::pipeline
