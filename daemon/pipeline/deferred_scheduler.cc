@@ -140,6 +140,11 @@ void DeferredScheduler::OnMessage(RdKafka::Message& message) {
   h->event = *std::move(event);
   const absl::Time now = clock_.Now();
   h->timing = TimeDeferred(h->headers, h->event.created_at, h->event.message_class, now, sched_options_);
+  if (auto done = acted_.find(h->event.event_id); done != acted_.end() && done->second >= h->timing.deferrals) {
+    stats_.deferred_outcomes_total.Inc({"superseded", ClassName(h->event.message_class)});
+    Complete(h->tp, h->offset, {});
+    return;
+  }
   auto& [max_deferrals, count] = latest_[h->event.event_id];
   max_deferrals = std::max(max_deferrals, h->timing.deferrals);
   ++count;
@@ -178,6 +183,7 @@ void DeferredScheduler::Act(std::unique_ptr<Held> h, absl::Time now) {
     return;
   }
   stats_.deferred_due_lag_seconds.Observe({}, std::max(0.0, absl::ToDoubleSeconds(now - h->timing.act_at())));
+  RememberActed(ev.event_id, h->timing.deferrals);
   const std::string key = h->key.empty() ? absl::StrCat(ev.tenant, ":", ev.customer_id) : h->key;
   std::vector<Output> outs;
   if (now >= h->timing.stale_at) {
@@ -231,6 +237,19 @@ void DeferredScheduler::Act(std::unique_ptr<Held> h, absl::Time now) {
         {{"class", class_name}, {"position", Position(h->tp, h->offset)}, {"deferrals", absl::StrCat(h->timing.deferrals)}});
   }
   Complete(h->tp, h->offset, std::move(outs));
+}
+
+void DeferredScheduler::RememberActed(const std::string& event_id, int deferrals) {
+  auto [it, inserted] = acted_.try_emplace(event_id, deferrals);
+  if (!inserted) {
+    it->second = std::max(it->second, deferrals);
+    return;
+  }
+  acted_order_.push_back(event_id);
+  while (acted_order_.size() > sched_options_.max_held) {
+    acted_.erase(acted_order_.front());
+    acted_order_.pop_front();
+  }
 }
 
 void DeferredScheduler::Forget(const Held& h) {

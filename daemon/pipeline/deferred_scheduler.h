@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -86,7 +87,7 @@ DeferredTiming TimeDeferred(const HeaderList& headers, absl::Time created_at, Me
 //    a decision record on tact.decisions and the event on tact.suppressed with tact-decision: EXPIRED.
 // A record's offset is stored only after its outputs are acknowledged, in order per partition: nothing held is
 // committed, so a restart (or a rebalance) reads the held records again. An older deferral of an event that a
-// newer one of the same event supersedes (seen after a restart) is dropped instead of re-injected.
+// newer one of the same event supersedes, or a copy of one already acted on, is dropped instead of acted on.
 // Thread-safety: as InputWorker (Run() on its own thread; RequestStop() from any thread).
 class DeferredScheduler final : public InputWorker {
  public:
@@ -123,6 +124,11 @@ class DeferredScheduler final : public InputWorker {
   Queue held_;
   // event_id → (highest deferral count held, records held): an older deferral of the same event is superseded.
   absl::flat_hash_map<std::string, std::pair<int, int>> latest_;
+  // Recently acted on: event_id → deferral count, oldest first in acted_order_ (at most max_held entries). A copy
+  // of a deferral already acted on (the pipeline wrote the DEFER twice after a crash) is dropped when it arrives.
+  absl::flat_hash_map<std::string, int> acted_;
+  std::deque<std::string> acted_order_;
+  void RememberActed(const std::string& event_id, int deferrals);
 };
 
 }  // namespace tact::pipeline
