@@ -91,6 +91,65 @@ DeferredTiming TimeDeferred(const HeaderList& headers, absl::Time created_at, Me
   return t;
 }
 
+bool DeferredQueue::Add(std::unique_ptr<DeferredRecord> record) {
+  const std::string& id = record->event.event_id;
+  if (auto done = acted_.find(id); done != acted_.end() && done->second >= record->timing.deferrals) {
+    return false;
+  }
+  auto& [max_deferrals, count] = latest_[id];
+  max_deferrals = std::max(max_deferrals, record->timing.deferrals);
+  ++count;
+  const absl::Time at = record->timing.act_at();
+  held_.emplace(at, std::move(record));  // after equal keys: copies act in arrival order
+  return true;
+}
+
+std::optional<DeferredQueue::Due> DeferredQueue::PopDue(absl::Time now) {
+  if (held_.empty() || held_.begin()->first > now) {
+    return std::nullopt;
+  }
+  Due due{.record = std::move(held_.extract(held_.begin()).mapped())};
+  const DeferredRecord& r = *due.record;
+  const auto [max_deferrals, count] = latest_[r.event.event_id];
+  due.superseded = max_deferrals > r.timing.deferrals || (max_deferrals == r.timing.deferrals && count > 1);
+  Release(r);
+  if (!due.superseded) {
+    RememberActed(r.event.event_id, r.timing.deferrals);
+  }
+  return due;
+}
+
+void DeferredQueue::RemovePartitions(const std::vector<TopicPartition>& partitions) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (std::find(partitions.begin(), partitions.end(), it->second->tp) != partitions.end()) {
+      Release(*it->second);
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void DeferredQueue::Release(const DeferredRecord& r) {
+  auto it = latest_.find(r.event.event_id);
+  if (it != latest_.end() && --it->second.second <= 0) {
+    latest_.erase(it);
+  }
+}
+
+void DeferredQueue::RememberActed(const std::string& event_id, int deferrals) {
+  auto [it, inserted] = acted_.try_emplace(event_id, deferrals);
+  if (!inserted) {
+    it->second = std::max(it->second, deferrals);
+    return;
+  }
+  acted_order_.push_back(event_id);
+  while (acted_order_.size() > remember_) {
+    acted_.erase(acted_order_.front());
+    acted_order_.pop_front();
+  }
+}
+
 absl::StatusOr<std::unique_ptr<DeferredScheduler>> DeferredScheduler::Create(DeferredSchedulerOptions options,
                                                                              const Clock& clock,
                                                                              const CustomerHasher& hasher) {
@@ -109,10 +168,11 @@ DeferredScheduler::DeferredScheduler(DeferredSchedulerOptions options, const Clo
       own_stats_(own_registry_ ? std::make_unique<DeferredStats>(*own_registry_) : nullptr),
       stats_(sched_options_.stats != nullptr ? *sched_options_.stats : *own_stats_),
       clock_(clock),
-      hasher_(hasher) {}
+      hasher_(hasher),
+      queue_(sched_options_.max_held) {}
 
 void DeferredScheduler::OnMessage(RdKafka::Message& message) {
-  auto h = std::make_unique<Held>();
+  auto h = std::make_unique<DeferredRecord>();
   h->tp = {message.topic_name(), message.partition()};
   h->offset = message.offset();
   if (message.key() != nullptr) {
@@ -140,18 +200,16 @@ void DeferredScheduler::OnMessage(RdKafka::Message& message) {
   h->event = *std::move(event);
   const absl::Time now = clock_.Now();
   h->timing = TimeDeferred(h->headers, h->event.created_at, h->event.message_class, now, sched_options_);
-  if (auto done = acted_.find(h->event.event_id); done != acted_.end() && done->second >= h->timing.deferrals) {
-    stats_.deferred_outcomes_total.Inc({"superseded", ClassName(h->event.message_class)});
-    Complete(h->tp, h->offset, {});
+  const TopicPartition tp = h->tp;
+  const int64_t offset = h->offset;
+  const std::string class_name(ClassName(h->event.message_class));
+  if (!queue_.Add(std::move(h))) {  // a copy of a deferral already acted on
+    stats_.deferred_outcomes_total.Inc({"superseded", class_name});
+    Complete(tp, offset, {});
     return;
   }
-  auto& [max_deferrals, count] = latest_[h->event.event_id];
-  max_deferrals = std::max(max_deferrals, h->timing.deferrals);
-  ++count;
-  const absl::Time at = h->timing.act_at();
-  held_.emplace(at, std::move(h));
-  if (held_.size() >= sched_options_.max_held && !paused()) {
-    Log(LogLevel::kWarning, "deferred.full", {{"held", absl::StrCat(held_.size())}});
+  if (queue_.size() >= sched_options_.max_held && !paused()) {
+    Log(LogLevel::kWarning, "deferred.full", {{"held", absl::StrCat(queue_.size())}});
     stats_.deferred_paused.Set({}, 1);
     SetPaused(true);
   }
@@ -160,30 +218,29 @@ void DeferredScheduler::OnMessage(RdKafka::Message& message) {
 
 void DeferredScheduler::OnTick() {
   const absl::Time now = clock_.Now();
-  while (!held_.empty() && held_.begin()->first <= now && !stopping()) {
-    auto node = held_.extract(held_.begin());
-    Act(std::move(node.mapped()), now);
+  while (!stopping()) {
+    std::optional<DeferredQueue::Due> due = queue_.PopDue(now);
+    if (!due) {
+      break;
+    }
+    if (due->superseded) {  // a newer deferral of the same event is held, or an identical copy comes after
+      stats_.deferred_outcomes_total.Inc({"superseded", ClassName(due->record->event.message_class)});
+      Complete(due->record->tp, due->record->offset, {});
+      continue;
+    }
+    Act(std::move(due->record), now);
   }
-  if (paused() && held_.size() < sched_options_.max_held - sched_options_.max_held / 10) {
+  if (paused() && queue_.size() < sched_options_.max_held - sched_options_.max_held / 10) {
     stats_.deferred_paused.Set({}, 0);
     SetPaused(false);
   }
   UpdateGauges(now);
 }
 
-void DeferredScheduler::Act(std::unique_ptr<Held> h, absl::Time now) {
+void DeferredScheduler::Act(std::unique_ptr<DeferredRecord> h, absl::Time now) {
   const Event& ev = h->event;
   const std::string class_name(ClassName(ev.message_class));
-  const auto [max_deferrals, count] = latest_[ev.event_id];
-  Forget(*h);
-  // A newer deferral of the same event is held (or an identical copy is still to come): let that one act.
-  if (max_deferrals > h->timing.deferrals || (max_deferrals == h->timing.deferrals && count > 1)) {
-    stats_.deferred_outcomes_total.Inc({"superseded", class_name});
-    Complete(h->tp, h->offset, {});
-    return;
-  }
   stats_.deferred_due_lag_seconds.Observe({}, std::max(0.0, absl::ToDoubleSeconds(now - h->timing.act_at())));
-  RememberActed(ev.event_id, h->timing.deferrals);
   const std::string key = h->key.empty() ? absl::StrCat(ev.tenant, ":", ev.customer_id) : h->key;
   std::vector<Output> outs;
   if (now >= h->timing.stale_at) {
@@ -239,35 +296,8 @@ void DeferredScheduler::Act(std::unique_ptr<Held> h, absl::Time now) {
   Complete(h->tp, h->offset, std::move(outs));
 }
 
-void DeferredScheduler::RememberActed(const std::string& event_id, int deferrals) {
-  auto [it, inserted] = acted_.try_emplace(event_id, deferrals);
-  if (!inserted) {
-    it->second = std::max(it->second, deferrals);
-    return;
-  }
-  acted_order_.push_back(event_id);
-  while (acted_order_.size() > sched_options_.max_held) {
-    acted_.erase(acted_order_.front());
-    acted_order_.pop_front();
-  }
-}
-
-void DeferredScheduler::Forget(const Held& h) {
-  auto it = latest_.find(h.event.event_id);
-  if (it != latest_.end() && --it->second.second <= 0) {
-    latest_.erase(it);
-  }
-}
-
 void DeferredScheduler::OnRevoked(const std::vector<TopicPartition>& partitions) {
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (std::find(partitions.begin(), partitions.end(), it->second->tp) != partitions.end()) {
-      Forget(*it->second);
-      it = held_.erase(it);  // not committed: the partition's next owner reads it again
-    } else {
-      ++it;
-    }
-  }
+  queue_.RemovePartitions(partitions);  // not committed: the partitions' next owner reads them again
   UpdateGauges(clock_.Now());
 }
 
@@ -275,10 +305,10 @@ void DeferredScheduler::OnKafkaError(std::string_view what) { stats_.deferred_ka
 
 void DeferredScheduler::UpdateGauges(absl::Time now) {
   if (sched_options_.pipeline_stats != nullptr) {
-    sched_options_.pipeline_stats->deferred_backlog.Set({}, static_cast<double>(held_.size()));
+    sched_options_.pipeline_stats->deferred_backlog.Set({}, static_cast<double>(queue_.size()));
   }
   stats_.deferred_next_due_seconds.Set(
-      {}, held_.empty() ? 0.0 : std::max(0.0, absl::ToDoubleSeconds(held_.begin()->first - now)));
+      {}, queue_.next_at() ? std::max(0.0, absl::ToDoubleSeconds(*queue_.next_at() - now)) : 0.0);
 }
 
 }  // namespace tact::pipeline

@@ -2,6 +2,8 @@
 
 #include <deque>
 #include <map>
+#include <optional>
+#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +42,61 @@ MaxAges DefaultMaxAges();  // PROMOTION 24h, PROACTIVE_SERVICE 48h, SERVICE 72h,
 // The pipeline's DEFER output: tact-defer-until (when the decision has a due time) and tact-decided-at.
 void AddDeferralHeaders(HeaderList& headers, const v1::Decision& decision, absl::Time decided_at);
 
+// When is a deferred event acted on, and how. Pure.
+struct DeferredTiming {
+  absl::Time due;          // decide again (re-inject) at this time…
+  absl::Time stale_at;     // …unless it is stale by then: EXPIRED at this time
+  absl::Time first_deferred;
+  int deferrals = 1;       // this deferral included
+  absl::Time act_at() const { return std::min(due, stale_at); }
+};
+
+// One record read from tact.deferred, decoded.
+struct DeferredRecord {
+  TopicPartition tp;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+  HeaderList headers;
+  Event event;
+  DeferredTiming timing;
+};
+
+// Which held deferral acts when. Pure; not thread-safe (the scheduler thread only).
+// Ordered by act_at(). Deduplication by event_id: an older deferral of an event whose newer deferral is also held
+// is superseded (so is every copy but the last of equal ones); a deferral no newer than one already acted on
+// (remembered for the last `remember` events) is refused by Add().
+class DeferredQueue {
+ public:
+  explicit DeferredQueue(size_t remember) : remember_(remember) {}
+  // False when a deferral of this event with at least this count was already acted on: nothing is held.
+  bool Add(std::unique_ptr<DeferredRecord> record);
+  struct Due {
+    std::unique_ptr<DeferredRecord> record;
+    bool superseded = false;  // drop it: another deferral of the same event acts
+  };
+  // Removes and returns the earliest record whose act_at() ≤ now; nullopt when none is due.
+  std::optional<Due> PopDue(absl::Time now);
+  // Drops what is held for these partitions (revoked: their next owner reads the records again).
+  void RemovePartitions(const std::vector<TopicPartition>& partitions);
+  size_t size() const { return held_.size(); }
+  std::optional<absl::Time> next_at() const {
+    return held_.empty() ? std::nullopt : std::optional<absl::Time>(held_.begin()->first);
+  }
+
+ private:
+  void Release(const DeferredRecord& record);
+  void RememberActed(const std::string& event_id, int deferrals);
+
+  const size_t remember_;
+  std::multimap<absl::Time, std::unique_ptr<DeferredRecord>> held_;
+  // event_id → (highest deferral count held, records held).
+  absl::flat_hash_map<std::string, std::pair<int, int>> latest_;
+  // Recently acted on: event_id → deferral count, oldest first in acted_order_.
+  absl::flat_hash_map<std::string, int> acted_;
+  std::deque<std::string> acted_order_;
+};
+
 // Label values: class = a message class name; outcome ∈ {reinjected, expired, superseded, dead_letter};
 // what ∈ {consume, produce, delivery, client}.
 #define TACT_DEFERRED_STATS(COUNTER, GAUGE, HISTOGRAM)                                                          \
@@ -65,14 +122,6 @@ struct DeferredSchedulerOptions {
   PipelineStats* pipeline_stats = nullptr;            // borrowed: its deferred_backlog gauge; may be nullptr
 };
 
-// When is a deferred event acted on, and how. Pure.
-struct DeferredTiming {
-  absl::Time due;          // decide again (re-inject) at this time…
-  absl::Time stale_at;     // …unless it is stale by then: EXPIRED at this time
-  absl::Time first_deferred;
-  int deferrals = 1;       // this deferral included
-  absl::Time act_at() const { return std::min(due, stale_at); }
-};
 DeferredTiming TimeDeferred(const HeaderList& headers, absl::Time created_at, MessageClass message_class,
                             absl::Time now, const DeferredSchedulerOptions& options);
 
@@ -95,24 +144,12 @@ class DeferredScheduler final : public InputWorker {
                                                                     const Clock& clock, const CustomerHasher& hasher);
 
  private:
-  struct Held {
-    TopicPartition tp;
-    int64_t offset = 0;
-    std::string key;
-    std::string value;
-    HeaderList headers;
-    Event event;
-    DeferredTiming timing;
-  };
-  using Queue = std::multimap<absl::Time, std::unique_ptr<Held>>;
-
   DeferredScheduler(DeferredSchedulerOptions options, const Clock& clock, const CustomerHasher& hasher);
   void OnMessage(RdKafka::Message& message) override;
   void OnTick() override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
   void OnKafkaError(std::string_view what) override;
-  void Act(std::unique_ptr<Held> held, absl::Time now);
-  void Forget(const Held& held);
+  void Act(std::unique_ptr<DeferredRecord> record, absl::Time now);
   void UpdateGauges(absl::Time now);
 
   const DeferredSchedulerOptions sched_options_;
@@ -121,14 +158,7 @@ class DeferredScheduler final : public InputWorker {
   DeferredStats& stats_;
   const Clock& clock_;
   const CustomerHasher& hasher_;
-  Queue held_;
-  // event_id → (highest deferral count held, records held): an older deferral of the same event is superseded.
-  absl::flat_hash_map<std::string, std::pair<int, int>> latest_;
-  // Recently acted on: event_id → deferral count, oldest first in acted_order_ (at most max_held entries). A copy
-  // of a deferral already acted on (the pipeline wrote the DEFER twice after a crash) is dropped when it arrives.
-  absl::flat_hash_map<std::string, int> acted_;
-  std::deque<std::string> acted_order_;
-  void RememberActed(const std::string& event_id, int deferrals);
+  DeferredQueue queue_;
 };
 
 }  // namespace tact::pipeline

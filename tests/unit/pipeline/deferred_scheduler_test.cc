@@ -63,6 +63,113 @@ TEST(DeferredTimingTest, ClassWithoutALimitUsesTheDefault) {
   EXPECT_EQ(TimeDeferred({}, now, v1::SERVICE, now, opts).stale_at, now + absl::Hours(5));
 }
 
+std::unique_ptr<DeferredRecord> Rec(const std::string& event_id, int deferrals, absl::Time due, int64_t offset,
+                                    int32_t partition = 0) {
+  auto r = std::make_unique<DeferredRecord>();
+  r->tp = {"tact.deferred", partition};
+  r->offset = offset;
+  r->event.event_id = event_id;
+  r->timing.deferrals = deferrals;
+  r->timing.due = due;
+  r->timing.stale_at = due + absl::Hours(24);
+  return r;
+}
+
+TEST(DeferredQueueTest, ActsInDueOrderOnlyWhenDue) {
+  const absl::Time t0 = At("2026-11-24T08:00:00Z");
+  DeferredQueue q(100);
+  ASSERT_TRUE(q.Add(Rec("b", 1, t0 + absl::Minutes(5), 1)));
+  ASSERT_TRUE(q.Add(Rec("a", 1, t0, 2)));
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_EQ(q.next_at(), t0);
+  EXPECT_FALSE(q.PopDue(t0 - absl::Seconds(1)).has_value());
+  std::optional<DeferredQueue::Due> d = q.PopDue(t0 + absl::Hours(3));  // a clock jump: both are due, in order
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->record->event.event_id, "a");
+  EXPECT_FALSE(d->superseded);
+  d = q.PopDue(t0 + absl::Hours(3));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->record->event.event_id, "b");
+  EXPECT_FALSE(q.PopDue(t0 + absl::Hours(3)).has_value());
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_FALSE(q.next_at().has_value());
+}
+
+TEST(DeferredQueueTest, StaleBeforeDueActsAtTheLimit) {
+  const absl::Time t0 = At("2026-11-24T08:00:00Z");
+  DeferredQueue q(100);
+  auto r = Rec("a", 1, t0 + absl::Hours(30), 1);
+  r->timing.stale_at = t0 + absl::Hours(24);
+  ASSERT_TRUE(q.Add(std::move(r)));
+  EXPECT_EQ(q.next_at(), t0 + absl::Hours(24));
+  EXPECT_TRUE(q.PopDue(t0 + absl::Hours(24)).has_value());
+}
+
+TEST(DeferredQueueTest, OlderDeferralOfTheSameEventIsSuperseded) {
+  const absl::Time t0 = At("2026-11-24T08:00:00Z");
+  DeferredQueue q(100);
+  ASSERT_TRUE(q.Add(Rec("e", 1, t0, 1)));                       // read again after a restart…
+  ASSERT_TRUE(q.Add(Rec("e", 2, t0 + absl::Hours(1), 2)));      // …behind its own re-deferral
+  std::optional<DeferredQueue::Due> d = q.PopDue(t0);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->superseded);
+  EXPECT_FALSE(q.PopDue(t0).has_value());
+  d = q.PopDue(t0 + absl::Hours(1));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_FALSE(d->superseded);
+  EXPECT_EQ(d->record->timing.deferrals, 2);
+}
+
+TEST(DeferredQueueTest, OfTwoEqualCopiesTheLastActs) {
+  const absl::Time t0 = At("2026-11-24T08:00:00Z");
+  DeferredQueue q(100);
+  ASSERT_TRUE(q.Add(Rec("e", 1, t0, 1)));
+  ASSERT_TRUE(q.Add(Rec("e", 1, t0, 2)));
+  std::optional<DeferredQueue::Due> first = q.PopDue(t0);
+  std::optional<DeferredQueue::Due> second = q.PopDue(t0);
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE(first->superseded);
+  EXPECT_EQ(first->record->offset, 1);
+  EXPECT_FALSE(second->superseded);
+  EXPECT_EQ(second->record->offset, 2);
+}
+
+TEST(DeferredQueueTest, CopyOfADeferralAlreadyActedOnIsRefusedButANewerOneIsHeld) {
+  const absl::Time t0 = At("2026-11-24T08:00:00Z");
+  DeferredQueue q(100);
+  ASSERT_TRUE(q.Add(Rec("e", 1, t0, 1)));
+  ASSERT_FALSE(q.PopDue(t0)->superseded);
+  EXPECT_FALSE(q.Add(Rec("e", 1, t0, 2)));   // the pipeline wrote the same DEFER twice
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_TRUE(q.Add(Rec("e", 2, t0 + absl::Hours(1), 3)));  // deferred again after re-injection
+  EXPECT_EQ(q.size(), 1u);
+}
+
+TEST(DeferredQueueTest, RemembersOnlyTheLastActedEvents) {
+  const absl::Time t0 = At("2026-11-24T08:00:00Z");
+  DeferredQueue q(2);
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(q.Add(Rec(id, 1, t0, 1)));
+    ASSERT_TRUE(q.PopDue(t0).has_value());
+  }
+  EXPECT_TRUE(q.Add(Rec("a", 1, t0, 2)));   // forgotten: held again (the decision path dedupes)
+  EXPECT_FALSE(q.Add(Rec("c", 1, t0, 3)));
+}
+
+TEST(DeferredQueueTest, RevokedPartitionsAreDropped) {
+  const absl::Time t0 = At("2026-11-24T08:00:00Z");
+  DeferredQueue q(100);
+  ASSERT_TRUE(q.Add(Rec("a", 1, t0, 1, /*partition=*/0)));
+  ASSERT_TRUE(q.Add(Rec("b", 1, t0, 1, /*partition=*/1)));
+  ASSERT_TRUE(q.Add(Rec("c", 1, t0, 2, /*partition=*/1)));
+  q.RemovePartitions({{"tact.deferred", 1}});
+  EXPECT_EQ(q.size(), 1u);
+  std::optional<DeferredQueue::Due> d = q.PopDue(t0);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->record->event.event_id, "a");
+  EXPECT_TRUE(q.Add(Rec("b", 1, t0, 1, /*partition=*/1)));  // re-read by a later owner: not "acted on"
+}
+
 TEST(DeferralHeadersTest, DeferUntilAndDecidedAtRoundTripWithFractions) {
   v1::Decision d;
   d.set_decision(v1::DEFER);
