@@ -3,9 +3,12 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
+#include "daemon/ops/log.h"
+#include "daemon/policy/campaign_gates.h"
 
 namespace tact::api {
 namespace {
@@ -254,7 +257,102 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Released(std::string_view tenant, std
 }
 
 absl::StatusOr<v1::Campaign> CampaignDesk::Get(const v1::GetCampaignRequest& req) {
-  return Released(req.tenant(), req.campaign_id());
+  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(req.tenant(), req.campaign_id()));
+  TACT_ASSIGN_OR_RETURN(*c.mutable_figures(), Figures(c, clock_.Now()));
+  return c;
+}
+
+double PredictedContactsBy(const v1::CampaignPlan& plan, absl::Time now) {
+  double sum = 0;
+  for (const v1::IntervalForecast& f : plan.intervals()) {
+    const double elapsed = (now - TimeFromProto(f.start())) / capacity::kIntervalLength;
+    if (elapsed <= 0) break;
+    sum += f.campaign_calls() * std::min(1.0, elapsed);
+  }
+  return sum;
+}
+
+namespace {
+
+v1::CampaignFigures MakeFigures(const store::CampaignCounts& counts, double predicted, absl::Time now) {
+  v1::CampaignFigures f;
+  f.set_released(counts.released);
+  f.set_contacts(counts.contacts);
+  f.set_complaints(counts.complaints);
+  f.set_predicted_contacts(predicted);
+  *f.mutable_at() = TimeToProto(now);
+  if (predicted > 0) f.set_contacts_over_plan(static_cast<double>(counts.contacts) / predicted);
+  if (counts.released > 0) f.set_complaints_per_1000(1000.0 * static_cast<double>(counts.complaints) / counts.released);
+  return f;
+}
+
+// The threshold `figures` pass since `base` (the last resume; empty before one), as a reason; "" when none.
+std::string PauseReason(const policy::PauseWhen& when, const v1::CampaignFigures& now,
+                        const v1::CampaignFigures& base) {
+  const int64_t contacts = now.contacts() - base.contacts();
+  const double predicted = now.predicted_contacts() - base.predicted_contacts();
+  if (when.contacts_over_plan > 0 && contacts >= when.min_contacts &&
+      static_cast<double>(contacts) > when.contacts_over_plan * predicted) {
+    const double ratio = predicted > 0 ? static_cast<double>(contacts) / predicted : 0;
+    return absl::StrCat("contacts ", predicted > 0 ? absl::StrFormat("%.1f× plan", ratio) : "over an empty plan",
+                        absl::StrFormat(" (%d actual, %.1f predicted by now; pause above %g×)", contacts, predicted,
+                                        when.contacts_over_plan));
+  }
+  const int64_t released = now.released() - base.released();
+  const int64_t complaints = now.complaints() - base.complaints();
+  if (when.complaints_per_1000 > 0 && released >= when.min_released && released > 0) {
+    const double rate = 1000.0 * static_cast<double>(complaints) / static_cast<double>(released);
+    if (rate > when.complaints_per_1000) {
+      return absl::StrFormat("complaints %.1f per 1,000 released (%d of %d; pause above %g)", rate, complaints,
+                             released, when.complaints_per_1000);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CampaignFigures> CampaignDesk::Figures(const v1::Campaign& c, absl::Time now) {
+  TACT_ASSIGN_OR_RETURN(store::CampaignCounts counts, store_.GetCounts(c.spec().tenant(), c.spec().campaign_id()));
+  return MakeFigures(counts, PredictedContactsBy(c.plan(), now), now);
+}
+
+absl::Status CampaignDesk::OnCampaignSignal(const v1::Signal& signal, absl::Time now) {
+  int64_t contacts = 0;
+  int64_t complaints = 0;
+  switch (signal.kind()) {
+    case v1::CONTACT: contacts = 1; break;
+    case v1::CSAT: contacts = 1; break;
+    case v1::COMPLAINT_OPENED: contacts = 1; complaints = 1; break;
+    default: return absl::OkStatus();  // not a contact
+  }
+  TACT_ASSIGN_OR_RETURN(store::CampaignCounts counts, store_.AddFeedback(signal.tenant(), signal.campaign_id(),
+                                                                         signal.signal_id(), contacts, complaints));
+  TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> c, store_.GetCampaign(signal.tenant(), signal.campaign_id()));
+  if (!c.has_value() || c->state() != v1::CAMPAIGN_RELEASED || policies_ == nullptr) return absl::OkStatus();
+  const std::shared_ptr<const policy::Policy> pol = policies_->Get();
+  if (pol == nullptr) return absl::OkStatus();
+  const Channel channel = c->spec().channel() == v1::CHANNEL_UNSPECIFIED ? v1::EMAIL : c->spec().channel();
+  const policy::CampaignGate* gate = policy::FindFeedbackGate(*pol, signal.tenant(), channel);
+  if (gate == nullptr || !gate->pause_when.has_value()) return absl::OkStatus();
+  const v1::CampaignFigures figures = MakeFigures(counts, PredictedContactsBy(c->plan(), now), now);
+  const std::string reason = PauseReason(*gate->pause_when, figures, c->figures_at_resume());
+  if (reason.empty()) return absl::OkStatus();
+  c->set_state(v1::CAMPAIGN_PAUSED);
+  c->set_pause_reason(reason);
+  *c->mutable_paused_at() = TimeToProto(now);
+  *c->mutable_figures_at_pause() = figures;
+  TACT_RETURN_IF_ERROR(store_.PutCampaign(*c, /*create=*/false));
+  ops::Log(ops::LogLevel::kWarning, "campaign.paused",
+           {{"tenant", signal.tenant()}, {"campaign_id", signal.campaign_id()}, {"gate", gate->id},
+            {"reason", reason}});
+  v1::CampaignNotice n;
+  n.set_tenant(signal.tenant());
+  n.set_campaign_id(signal.campaign_id());
+  n.set_kind("PAUSED");
+  n.set_reason(reason);
+  *n.mutable_figures() = figures;
+  return Notify(n);
 }
 
 absl::StatusOr<v1::Campaign> CampaignDesk::Acknowledge(const v1::AcknowledgeCampaignRequest& req) {
@@ -280,6 +378,8 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Resume(const v1::ResumeCampaignReques
   }
   c.set_state(v1::CAMPAIGN_RELEASED);
   c.clear_pause_reason();
+  // From now on the pause thresholds apply to what happens after this resume.
+  TACT_ASSIGN_OR_RETURN(*c.mutable_figures_at_resume(), Figures(c, clock_.Now()));
   TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
   v1::CampaignNotice n;
   n.set_tenant(req.tenant());

@@ -119,9 +119,15 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
   std::vector<store::CustomerCheck> checks;
   std::vector<size_t> check_of;  // checks[i] belongs to requests[check_of[i]]
   absl::Time deadline = absl::InfiniteFuture();
+  GateBatch gates(options_.campaign_gate, requests.size(), options_.fail_open_classes);
   for (size_t i = 0; i < requests.size(); ++i) {
     const Event& event = *requests[i].event;
     plans.push_back(policy::Evaluate(*pol, event, now));
+    if (absl::Status error; gates.Admit(i, *pol, event, now, requests[i].options.dry_run,
+                                        &out[i]->decision, &error)) {  // held by its campaign's gate
+      if (!error.ok()) out[i] = error;
+      continue;
+    }
     if (!plans.back().NeedsStore()) {  // nothing to count or read: no store round-trip, no store dependency
       out[i]->decision = ToProto(policy::Decide(plans.back(), {}), pol->version, pol->digest);
       continue;
@@ -172,6 +178,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
   }
 
   for (size_t i = 0; i < requests.size(); ++i) {
+    gates.Settle(i, *requests[i].event, requests[i].options.dry_run, out[i].ok() ? &out[i]->decision : nullptr);
     if (!out[i].ok()) {
       continue;
     }

@@ -9,6 +9,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/event.h"
+#include "daemon/decision/campaign_gate.h"
 #include "daemon/decision/decision_stats.h"
 #include "daemon/decision/policy_holder.h"
 #include "daemon/store/counter_store.h"
@@ -34,6 +35,8 @@ struct DecisionServiceOptions {
   // (UNAVAILABLE on gRPC, held and retried on the Kafka path).
   std::set<MessageClass> fail_open_classes = {v1::TRANSACTIONAL};
   DecisionStats* stats = nullptr;  // borrowed; nullptr = not measured
+  // Campaign release gate (campaign_gate.h): events of gated campaigns are released only within their plan.
+  CampaignGate* campaign_gate = nullptr;  // borrowed; nullptr = no gate
 };
 
 // The one decision path shared by the Kafka pipeline and the gRPC API: evaluate the policy (pure), apply the

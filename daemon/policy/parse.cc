@@ -17,6 +17,7 @@
 #include "daemon/core/sha256.h"
 #include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
+#include "daemon/policy/campaign_gates.h"
 
 namespace tact::policy {
 namespace {
@@ -433,6 +434,7 @@ struct FileResult {
   absl::TimeZone zone;
   YAML::Mark timezone_mark;
   std::vector<std::pair<Rule, YAML::Mark>> rules;
+  std::vector<CampaignGate> campaign_gates;
 };
 
 absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
@@ -450,7 +452,7 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
   if (!root || root.IsNull()) {
     return src.Error(1, 1, "file is empty (expected 'version' and 'rules')");
   }
-  TACT_RETURN_IF_ERROR(CheckKeys(root, {"version", "tenant", "defaults", "rules"}, src, "policy file"));
+  TACT_RETURN_IF_ERROR(CheckKeys(root, {"version", "tenant", "defaults", "rules", "campaign_gates"}, src, "policy file"));
   FileResult out;
   if (!root["version"]) {
     return src.Error(root, "policy file: 'version' is required");
@@ -481,6 +483,9 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
   for (const auto& node : rules) {
     TACT_ASSIGN_OR_RETURN(Rule r, ParseRule(node, src, i++, out.tenant));
     out.rules.emplace_back(std::move(r), node.Mark());
+  }
+  if (root["campaign_gates"]) {
+    TACT_RETURN_IF_ERROR(ParseCampaignGates(root["campaign_gates"], file.path, out.tenant, &out.campaign_gates));
   }
   return out;
 }
@@ -639,6 +644,7 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
       }
       policy.rules.push_back(std::move(rule));
     }
+    TACT_RETURN_IF_ERROR(AddCampaignGates(std::move(fr.campaign_gates), &policy));
     absl::StrAppend(&digest_input, file.path.substr(file.path.find_last_of('/') + 1), "\n", file.text.size(), "\n",
                     file.text);
   }

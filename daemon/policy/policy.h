@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,8 @@ struct Rule {
   Mode mode = Mode::kEnforce;
 };
 
+struct CampaignGates;  // campaign_gates.h
+
 // A loaded, validated policy set (all files of one directory). Immutable once built; shared between threads
 // as shared_ptr<const Policy>.
 struct Policy {
@@ -86,6 +89,7 @@ struct Policy {
   std::map<std::string, std::string> tenant_timezones;       // tenant → IANA name
   std::map<std::string, absl::TimeZone> tenant_zones;        // same, loaded
   std::vector<Rule> rules;  // evaluation order: files by name, rules in file order
+  std::shared_ptr<const CampaignGates> campaign_gates;  // the `campaign_gates:` sections; null when none
 };
 
 std::string_view ScopeName(Scope s);

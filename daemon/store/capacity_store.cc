@@ -63,4 +63,61 @@ absl::StatusOr<std::vector<v1::CampaignNotice>> InMemoryCapacityStore::ListNotic
   return it == notices_.end() ? std::vector<v1::CampaignNotice>() : it->second;
 }
 
+std::string PacedSlotKey(std::string_view tenant, std::string_view campaign_id, absl::Time interval) {
+  return CapacityKey(tenant, absl::StrCat("paced:", AsAbsl(campaign_id), ":", absl::ToUnixSeconds(interval)));
+}
+
+absl::StatusOr<SlotReservation> InMemoryCapacityStore::ReserveSlot(std::string_view tenant,
+                                                                   std::string_view campaign_id, absl::Time interval,
+                                                                   std::string_view event_id, int64_t batch,
+                                                                   bool dry_run) {
+  absl::MutexLock lock(&mu_);
+  std::set<std::string>& ids = slots_[PacedSlotKey(tenant, campaign_id, interval)];
+  const int64_t used = static_cast<int64_t>(ids.size());
+  if (ids.contains(std::string(event_id))) return SlotReservation{true, used};
+  if (used >= batch) return SlotReservation{false, used};
+  if (dry_run) return SlotReservation{true, used};
+  ids.insert(std::string(event_id));
+  return SlotReservation{true, used + 1};
+}
+
+absl::Status InMemoryCapacityStore::ReturnSlot(std::string_view tenant, std::string_view campaign_id,
+                                               absl::Time interval, std::string_view event_id) {
+  absl::MutexLock lock(&mu_);
+  slots_[PacedSlotKey(tenant, campaign_id, interval)].erase(std::string(event_id));
+  return absl::OkStatus();
+}
+
+CampaignCounts InMemoryCapacityStore::CountsLocked(const std::string& key) {
+  const Figures& f = figures_[key];
+  return CampaignCounts{static_cast<int64_t>(f.released.size()), f.contacts, f.complaints};
+}
+
+absl::Status InMemoryCapacityStore::CountReleased(std::string_view tenant, std::string_view campaign_id,
+                                                  std::string_view event_id) {
+  absl::MutexLock lock(&mu_);
+  figures_[CapacityKey(tenant, absl::StrCat("feedback:", AsAbsl(campaign_id)))].released.insert(std::string(event_id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CampaignCounts> InMemoryCapacityStore::AddFeedback(std::string_view tenant,
+                                                                 std::string_view campaign_id,
+                                                                 std::string_view signal_id, int64_t contacts,
+                                                                 int64_t complaints) {
+  absl::MutexLock lock(&mu_);
+  const std::string key = CapacityKey(tenant, absl::StrCat("feedback:", AsAbsl(campaign_id)));
+  Figures& f = figures_[key];
+  if (signal_id.empty() || f.signals.insert(std::string(signal_id)).second) {
+    f.contacts += contacts;
+    f.complaints += complaints;
+  }
+  return CountsLocked(key);
+}
+
+absl::StatusOr<CampaignCounts> InMemoryCapacityStore::GetCounts(std::string_view tenant,
+                                                               std::string_view campaign_id) {
+  absl::MutexLock lock(&mu_);
+  return CountsLocked(CapacityKey(tenant, absl::StrCat("feedback:", AsAbsl(campaign_id))));
+}
+
 }  // namespace tact::store

@@ -8,6 +8,59 @@ namespace {
 
 constexpr absl::Duration kIoTimeout = absl::Seconds(2);
 
+// KEYS[1] interval set. ARGV: event id, batch, ttl seconds, dry run ("1"). Returns {admitted 0/1, used}.
+constexpr char kReserveSlot[] = R"lua(
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {1, redis.call('SCARD', KEYS[1])} end
+local used = redis.call('SCARD', KEYS[1])
+if used >= tonumber(ARGV[2]) then return {0, used} end
+if ARGV[4] == '1' then return {1, used} end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, used + 1}
+)lua";
+
+// KEYS[1] released HyperLogLog. ARGV: event id, ttl seconds.
+constexpr char kCountReleased[] = R"lua(
+redis.call('PFADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+)lua";
+
+// KEYS[1] feedback hash, KEYS[2] seen signal ids, KEYS[3] released HyperLogLog.
+// ARGV: signal id ('' = not deduplicated), contacts, complaints, ttl seconds. Returns {contacts, complaints, released}.
+constexpr char kAddFeedback[] = R"lua(
+local fresh = 1
+if ARGV[1] ~= '' then
+  fresh = redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
+if fresh == 1 and (tonumber(ARGV[2]) > 0 or tonumber(ARGV[3]) > 0) then
+  redis.call('HINCRBY', KEYS[1], 'contacts', ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'complaints', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+local v = redis.call('HMGET', KEYS[1], 'contacts', 'complaints')
+return {tonumber(v[1] or 0), tonumber(v[2] or 0), redis.call('PFCOUNT', KEYS[3])}
+)lua";
+
+absl::StatusOr<std::vector<int64_t>> Integers(const redisReply& r, size_t n, std::string_view what) {
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != n) {
+    return absl::InternalError(absl::StrCat("redis ", AsAbsl(what), ": unexpected reply"));
+  }
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < n; ++i) {
+    if (r.element[i]->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError(absl::StrCat("redis ", AsAbsl(what), ": unexpected reply"));
+    }
+    out.push_back(r.element[i]->integer);
+  }
+  return out;
+}
+
+std::string Campaign(std::string_view what, std::string_view campaign_id) {
+  return absl::StrCat(AsAbsl(what), ":", AsAbsl(campaign_id));
+}
+
 template <typename Msg>
 absl::StatusOr<Msg> Parse(const redisReply& r, std::string_view what) {
   Msg m;
@@ -122,6 +175,50 @@ absl::StatusOr<std::vector<v1::CampaignNotice>> RedisCapacityStore::ListNotices(
     out.push_back(*std::move(m));
   }
   return out;
+}
+
+absl::StatusOr<SlotReservation> RedisCapacityStore::ReserveSlot(std::string_view tenant,
+                                                                std::string_view campaign_id, absl::Time interval,
+                                                                std::string_view event_id, int64_t batch,
+                                                                bool dry_run) {
+  absl::StatusOr<RedisReplyPtr> r =
+      Command({"EVAL", kReserveSlot, "1", PacedSlotKey(tenant, campaign_id, interval), std::string(event_id),
+               absl::StrCat(batch), absl::StrCat(absl::ToInt64Seconds(kPacedSlotTtl)), dry_run ? "1" : "0"});
+  if (!r.ok()) return r.status();
+  absl::StatusOr<std::vector<int64_t>> v = Integers(**r, 2, "reserve slot");
+  if (!v.ok()) return v.status();
+  return SlotReservation{(*v)[0] == 1, (*v)[1]};
+}
+
+absl::Status RedisCapacityStore::ReturnSlot(std::string_view tenant, std::string_view campaign_id,
+                                            absl::Time interval, std::string_view event_id) {
+  return Command({"SREM", PacedSlotKey(tenant, campaign_id, interval), std::string(event_id)}).status();
+}
+
+absl::Status RedisCapacityStore::CountReleased(std::string_view tenant, std::string_view campaign_id,
+                                               std::string_view event_id) {
+  return Command({"EVAL", kCountReleased, "1", CapacityKey(tenant, Campaign("released", campaign_id)),
+                  std::string(event_id), absl::StrCat(absl::ToInt64Seconds(kFeedbackTtl))})
+      .status();
+}
+
+absl::StatusOr<CampaignCounts> RedisCapacityStore::AddFeedback(std::string_view tenant,
+                                                              std::string_view campaign_id,
+                                                              std::string_view signal_id, int64_t contacts,
+                                                              int64_t complaints) {
+  absl::StatusOr<RedisReplyPtr> r = Command(
+      {"EVAL", kAddFeedback, "3", CapacityKey(tenant, Campaign("feedback", campaign_id)),
+       CapacityKey(tenant, Campaign("fbseen", campaign_id)), CapacityKey(tenant, Campaign("released", campaign_id)),
+       std::string(signal_id), absl::StrCat(contacts), absl::StrCat(complaints),
+       absl::StrCat(absl::ToInt64Seconds(kFeedbackTtl))});
+  if (!r.ok()) return r.status();
+  absl::StatusOr<std::vector<int64_t>> v = Integers(**r, 3, "feedback");
+  if (!v.ok()) return v.status();
+  return CampaignCounts{.released = (*v)[2], .contacts = (*v)[0], .complaints = (*v)[1]};
+}
+
+absl::StatusOr<CampaignCounts> RedisCapacityStore::GetCounts(std::string_view tenant, std::string_view campaign_id) {
+  return AddFeedback(tenant, campaign_id, "", 0, 0);
 }
 
 }  // namespace tact::store

@@ -6,8 +6,10 @@
 
 namespace tact::store {
 
-// CapacityStore on Redis (key schema in capacity_store.h). Low traffic (planners, not the message path):
-// one connection, used under a lock, dropped and re-made after any I/O error.
+// CapacityStore on Redis (key schema in capacity_store.h). One connection, used under a lock, dropped and
+// re-made after any I/O error. Planners are low traffic; on the message path only gated campaigns' events come
+// here (a paced event: one EVAL before and one after its customer-level decision; campaign state is cached by
+// decision::StoreCampaignGate), so the one connection bounds gated-campaign throughput per tactd instance.
 // Thread-safety: any thread.
 class RedisCapacityStore final : public CapacityStore {
  public:
@@ -20,6 +22,17 @@ class RedisCapacityStore final : public CapacityStore {
   absl::StatusOr<std::vector<v1::Campaign>> ListCampaigns(std::string_view tenant) override;
   absl::Status AddNotice(const v1::CampaignNotice& notice) override;
   absl::StatusOr<std::vector<v1::CampaignNotice>> ListNotices(std::string_view tenant) override;
+  absl::StatusOr<SlotReservation> ReserveSlot(std::string_view tenant, std::string_view campaign_id,
+                                              absl::Time interval, std::string_view event_id, int64_t batch,
+                                              bool dry_run) override;
+  absl::Status ReturnSlot(std::string_view tenant, std::string_view campaign_id, absl::Time interval,
+                          std::string_view event_id) override;
+  absl::Status CountReleased(std::string_view tenant, std::string_view campaign_id,
+                             std::string_view event_id) override;
+  absl::StatusOr<CampaignCounts> AddFeedback(std::string_view tenant, std::string_view campaign_id,
+                                             std::string_view signal_id, int64_t contacts,
+                                             int64_t complaints) override;
+  absl::StatusOr<CampaignCounts> GetCounts(std::string_view tenant, std::string_view campaign_id) override;
 
  private:
   // Runs one command; the reply is checked by the caller. UNAVAILABLE on I/O errors (connection dropped).

@@ -1,4 +1,5 @@
-// tactctl erlang / plan: the contact-centre capacity calculator and the campaign release gate, offline.
+// tactctl erlang / plan: the contact-centre capacity calculator and the campaign release gate, offline (plan
+// may read the tenant's already-released campaigns from a file or from Redis, so they count against this one).
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -7,6 +8,8 @@
 #include <optional>
 #include <sstream>
 
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -14,6 +17,8 @@
 #include "daemon/capacity/plan.h"
 #include "daemon/capacity/staffing_csv.h"
 #include "daemon/capacity/svg.h"
+#include "daemon/core/proto_time.h"
+#include "daemon/store/redis_capacity_store.h"
 #include "daemon/tactctl/commands.h"
 
 namespace tact::cli {
@@ -110,6 +115,9 @@ struct PlanArgs {
   std::string svg;
   bool json = false;
   bool all = false;
+  std::string released;  // file: campaigns as Campaigns.GetCampaign returns them (proto3 JSON)
+  std::string redis;     // host:port: the tenant's released campaigns from tactd's Redis
+  std::string tenant;
 };
 
 std::optional<Channel> ParseChannel(std::string name) {
@@ -212,6 +220,36 @@ absl::StatusOr<std::string> ReadText(const std::string& path) {
   return text.str();
 }
 
+// The JSON file: one Campaign object, a list of them, or {"campaigns": [...]} (GetCampaign's JSON, as
+// `grpcurl ... tact.v1.Campaigns/GetCampaign` prints it).
+absl::StatusOr<std::vector<v1::Campaign>> ReadReleased(const std::string& path, const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(path, ": not valid JSON"));
+  if (j.is_object() && j.contains("campaigns")) j = j["campaigns"];
+  if (j.is_object()) j = json::array({j});
+  if (!j.is_array()) return absl::InvalidArgumentError(absl::StrCat(path, ": expected a campaign or a list"));
+  std::vector<v1::Campaign> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    v1::Campaign c;
+    const auto st = google::protobuf::util::JsonStringToMessage(j[i].dump(), &c);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": campaign [", i, "]: ", st.message().as_string()));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// Released campaigns' committed load, except the one being (re-)planned.
+std::vector<capacity::CommittedLoad> Committed(const std::vector<v1::Campaign>& released, const std::string& id) {
+  std::vector<capacity::CommittedLoad> out;
+  for (const v1::Campaign& c : released) {
+    if (c.spec().campaign_id() == id || c.committed_calls_size() == 0) continue;
+    out.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()}});
+  }
+  return out;
+}
+
 int Plan(const PlanArgs& a) {
   absl::StatusOr<std::string> csv = ReadText(a.staffing);
   if (!csv.ok()) return Usage(std::string(csv.status().message()));
@@ -234,7 +272,27 @@ int Plan(const PlanArgs& a) {
     if (!curve.ok()) return Usage(absl::StrCat("--curve: ", curve.status().message()));
     spec.curve = *std::move(curve);
   }
-  absl::StatusOr<capacity::CampaignPlan> plan = capacity::PlanCampaign(*staffing, {}, spec);
+  std::vector<v1::Campaign> released;
+  if (!a.released.empty()) {
+    absl::StatusOr<std::string> text = ReadText(a.released);
+    if (!text.ok()) return Usage(absl::StrCat("--released: ", text.status().message()));
+    absl::StatusOr<std::vector<v1::Campaign>> r = ReadReleased(a.released, *text);
+    if (!r.ok()) return Usage(absl::StrCat("--released: ", r.status().message()));
+    released = *std::move(r);
+  }
+  if (!a.redis.empty()) {
+    if (a.tenant.empty()) return Usage("--tenant: required with --redis");
+    store::RedisSettings settings;
+    if (absl::Status st = store::ParseRedisAddress(a.redis, &settings); !st.ok()) {
+      return Usage(absl::StrCat("--redis: ", st.message()));
+    }
+    store::RedisCapacityStore redis(settings);
+    absl::StatusOr<std::vector<v1::Campaign>> r = redis.ListCampaigns(a.tenant);
+    if (!r.ok()) return Usage(absl::StrCat("--redis: ", r.status().message()));
+    released.insert(released.end(), r->begin(), r->end());
+  }
+  const std::vector<capacity::CommittedLoad> committed = Committed(released, a.id);
+  absl::StatusOr<capacity::CampaignPlan> plan = capacity::PlanCampaign(*staffing, committed, spec);
   if (!plan.ok()) return Usage(std::string(plan.status().message()));
   if (!a.svg.empty()) {
     std::ofstream out(a.svg);
@@ -286,6 +344,11 @@ void AddCapacityCommands(CLI::App& app, RunFn& run) {
   plan->add_option("--svg", p->svg, "Write an SVG of predicted load vs capacity and service level vs target");
   plan->add_flag("--json", p->json, "Print the plan as JSON");
   plan->add_flag("--all", p->all, "Print every interval, not only those the campaign touches");
+  plan->add_option("--released", p->released,
+                   "Already-released campaigns that count against this one: JSON as Campaigns.GetCampaign returns "
+                   "them (one, a list, or {\"campaigns\": [...]})");
+  plan->add_option("--redis", p->redis, "Read the tenant's released campaigns from tactd's Redis (host:port)");
+  plan->add_option("--tenant", p->tenant, "Tenant whose released campaigns --redis reads");
   plan->callback([p, &run] { run = [p] { return Plan(*p); }; });
 }
 

@@ -222,10 +222,14 @@ int Main(int argc, char** argv) {
   store::RedisCounterStore redis_store(redis, clock);
   store::InstrumentedCounterStore store(redis_store, store_stats, clock);
   const CustomerHasher hasher(HashKey(config.customer_hash_key));
+  // Campaign gate: staffing, released plans and paced-interval counts in Redis (capacity_store.h).
+  store::RedisCapacityStore capacity_store(redis);
+  decision::StoreCampaignGate campaign_gate(capacity_store, clock);
   decision::DecisionService decider(policies, store, clock, hasher,
                                     {.store_deadline = absl::Milliseconds(config.store_deadline_ms),
                                      .fail_open_classes = *ops::ParseClassList(config.fail_open_classes),
-                                     .stats = &decision_stats});
+                                     .stats = &decision_stats,
+                                     .campaign_gate = &campaign_gate});
 
   // gRPC: Throttle + Policies + health + reflection, behind TLS (or explicit plaintext) and bearer tokens.
   std::unique_ptr<api::Authenticator> authenticator;
@@ -270,7 +274,6 @@ int Main(int argc, char** argv) {
   api::PoliciesService policies_service(policies, gate, [&reloader] { return reloader.stats().last_error; });
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
-  store::RedisCapacityStore capacity_store(redis);
   absl::StatusOr<std::unique_ptr<pipeline::KafkaNoticeSink>> notices =
       pipeline::KafkaNoticeSink::Create(config.kafka_brokers, api::kCampaignNoticesTopic);
   if (!notices.ok()) {
@@ -278,6 +281,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   api::CampaignDesk campaign_desk(capacity_store, **notices, clock);
+  campaign_desk.set_policies(&policies);  // pause thresholds; the desk is SignalIntake's CampaignFeedback
   api::CapacityWorkers capacity_workers(/*threads=*/2, /*max_queue=*/256);
   api::CapacityService capacity_service(campaign_desk, gate, capacity_workers);
   api::CampaignsService campaigns_service(campaign_desk, gate, capacity_workers);

@@ -5,6 +5,9 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "daemon/policy/parse.h"
+
 namespace tact::api {
 namespace {
 
@@ -182,6 +185,113 @@ TEST_F(CampaignDeskTest, SinkFailureIsReported) {
   v1::PlanCampaignRequest plan;
   *plan.mutable_campaign() = Spec("c", 100);
   EXPECT_TRUE(absl::IsUnavailable(desk_.Plan(plan).status()));
+}
+
+constexpr char kGatePolicy[] = R"(
+version: "g1"
+rules: []
+campaign_gates:
+  - id: promos
+    match: { tenant: acme }
+    pause_when: { contacts_over_plan: 1.5, complaints_per_1000: 3, min_contacts: 5, min_released: 100 }
+)";
+
+v1::Signal CampaignSignal(v1::SignalKind kind, const std::string& signal_id, absl::Time at) {
+  v1::Signal s;
+  s.set_tenant("acme");
+  s.set_customer_id("maria@example.com");
+  s.set_kind(kind);
+  s.set_campaign_id("small");
+  s.set_signal_id(signal_id);
+  s.mutable_at()->set_seconds(absl::ToUnixSeconds(at));
+  return s;
+}
+
+class CampaignFeedbackTest : public CampaignDeskTest {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"gates.yaml", kGatePolicy}});
+    ASSERT_TRUE(p.ok()) << p.status();
+    policies_.Set(std::make_shared<const policy::Policy>(*p));
+    desk_.set_policies(&policies_);
+    ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
+    v1::ReleaseCampaignRequest release;
+    *release.mutable_campaign() = Spec("small", 1000);
+    absl::StatusOr<v1::Campaign> c = desk_.Release(release);
+    ASSERT_TRUE(c.ok()) << c.status();
+    plan_ = c->plan();
+  }
+  absl::StatusOr<v1::Campaign> Get() {
+    v1::GetCampaignRequest get;
+    get.set_tenant("acme");
+    get.set_campaign_id("small");
+    return desk_.Get(get);
+  }
+  decision::PolicyHolder policies_;
+  v1::CampaignPlan plan_;
+};
+
+TEST_F(CampaignFeedbackTest, AContactFloodPausesTheCampaignWithANoticeAndResumeLiftsIt) {
+  const absl::Time now = kMonday + absl::Hours(9) + absl::Minutes(30);
+  clock_.Set(now);
+  const double predicted = PredictedContactsBy(plan_, now);
+  ASSERT_GT(predicted, 1);
+  // Enough contacts to pass 1.5× plan (and min_contacts 5); a repeated signal_id counts once.
+  const int needed = std::max(5, static_cast<int>(1.5 * predicted) + 1);
+  for (int i = 0; i < needed - 1; ++i) {
+    ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::CONTACT, absl::StrCat("s", i), now), now).ok());
+    ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::CONTACT, absl::StrCat("s", i), now), now).ok());
+  }
+  ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::OPT_OUT, "o1", now), now).ok());  // not a contact
+  absl::StatusOr<v1::Campaign> c = Get();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->state(), v1::CAMPAIGN_RELEASED);
+  EXPECT_EQ(c->figures().contacts(), needed - 1);
+  EXPECT_NEAR(c->figures().predicted_contacts(), predicted, 1e-9);
+
+  ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::CSAT, "last", now), now).ok());
+  c = Get();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->state(), v1::CAMPAIGN_PAUSED);
+  EXPECT_THAT(c->pause_reason(), HasSubstr(absl::StrCat("(", needed, " actual, ")));
+  EXPECT_THAT(c->pause_reason(), HasSubstr("× plan"));
+  EXPECT_THAT(c->pause_reason(), HasSubstr("pause above 1.5×"));
+  EXPECT_EQ(c->figures_at_pause().contacts(), needed);
+  EXPECT_EQ(c->paused_at().seconds(), absl::ToUnixSeconds(now));
+  const v1::CampaignNotice& n = sink_.published.back();
+  EXPECT_EQ(n.kind(), "PAUSED");
+  EXPECT_EQ(n.reason(), c->pause_reason());
+  EXPECT_EQ(n.figures().contacts(), needed);
+  EXPECT_GT(n.figures().contacts_over_plan(), 1.5);
+
+  v1::ResumeCampaignRequest resume;
+  resume.set_tenant("acme");
+  resume.set_campaign_id("small");
+  absl::StatusOr<v1::Campaign> resumed = desk_.Resume(resume);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->state(), v1::CAMPAIGN_RELEASED);
+  EXPECT_EQ(resumed->figures_at_resume().contacts(), needed);
+  EXPECT_EQ(sink_.published.back().kind(), "RESUMED");
+  // After a resume the thresholds apply to what happens from then on: one more contact does not pause again.
+  ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::CONTACT, "after", now), now).ok());
+  EXPECT_EQ(Get()->state(), v1::CAMPAIGN_RELEASED);
+}
+
+TEST_F(CampaignFeedbackTest, ComplaintsPerThousandReleasedPause) {
+  const absl::Time now = kMonday + absl::Hours(30);
+  clock_.Set(now);
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(store_.CountReleased("acme", "small", absl::StrCat("e", i)).ok());
+  ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::COMPLAINT_OPENED, "k1", now), now).ok());
+  v1::Campaign c = *Get();
+  EXPECT_EQ(c.state(), v1::CAMPAIGN_RELEASED);  // 2 per 1,000
+  EXPECT_EQ(c.figures().complaints(), 1);
+  EXPECT_EQ(c.figures().contacts(), 1);
+  EXPECT_EQ(c.figures().released(), 500);
+  EXPECT_DOUBLE_EQ(c.figures().complaints_per_1000(), 2);
+  ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::COMPLAINT_OPENED, "k2", now), now).ok());
+  c = *Get();
+  EXPECT_EQ(c.state(), v1::CAMPAIGN_PAUSED);
+  EXPECT_EQ(c.pause_reason(), "complaints 4.0 per 1,000 released (2 of 500; pause above 3)");
 }
 
 }  // namespace
