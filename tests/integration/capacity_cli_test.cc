@@ -3,7 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
+#include "daemon/store/redis_capacity_store.h"
 #include "tests/support/process.h"
+#include "tests/support/stack.h"
 
 namespace tact {
 namespace {
@@ -117,6 +121,64 @@ TEST(CapacityCliTest, PlanSmallCampaignIsReleased) {
                               "2026-11-23T10:00:00Z", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(json::parse(r.output)["verdict"], "RELEASE");
+}
+
+TEST(CapacityCliTest, PlanCountsAlreadyReleasedCampaigns) {
+  TempDir dir;
+  // Two campaigns as Campaigns.GetCampaign returns them (proto3 JSON), 30 committed calls at 10:00 and 10:15.
+  const std::string released = dir.path() + "/released.json";
+  std::ofstream(released) << R"({"campaigns": [
+    {"spec": {"tenant": "acme", "campaignId": "earlier"}, "state": "CAMPAIGN_RELEASED",
+     "committedStart": "2026-11-23T10:00:00Z", "committedCalls": [30, 30]},
+    {"spec": {"tenant": "acme", "campaignId": "other"}, "committedStart": "2026-11-23T10:00:00Z",
+     "committedCalls": [5]}]})";
+  const std::vector<std::string> plan = {"plan", "--staffing", kStaffing, "--audience", "2000", "--channel", "sms",
+                                         "--start", "2026-11-23T10:00:00Z", "--json"};
+  auto first_interval_released = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = plan;
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CliRun r = Tactctl(dir, args);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    const json j = json::parse(r.output, nullptr, false);
+    return j.is_discarded() ? -1.0 : j["intervals"][0]["released_calls"].get<double>();
+  };
+  EXPECT_EQ(first_interval_released({}), 0);
+  EXPECT_NEAR(first_interval_released({"--released", released}), 35, 1e-9);
+  // Re-planning a released campaign leaves its own load out.
+  EXPECT_NEAR(first_interval_released({"--released", released, "--id", "earlier"}), 5, 1e-9);
+
+  std::ofstream(dir.path() + "/bad.json") << R"([{"spec": {"audience": "many"}}])";
+  CliRun r = Tactctl(dir, {"plan", "--staffing", kStaffing, "--audience", "10", "--start", "2026-11-23T10:00:00Z",
+                           "--released", dir.path() + "/bad.json"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--released: " + dir.path() + "/bad.json: campaign [0]:"), std::string::npos) << r.output;
+  r = Tactctl(dir, {"plan", "--staffing", kStaffing, "--audience", "10", "--start", "2026-11-23T10:00:00Z",
+                    "--redis", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--tenant: required with --redis"), std::string::npos) << r.output;
+}
+
+TEST(CapacityCliTest, PlanReadsReleasedCampaignsFromRedis) {
+  TempDir dir;
+  testing::RedisServer redis(dir.path());
+  v1::Campaign c;
+  c.mutable_spec()->set_tenant("acme");
+  c.mutable_spec()->set_campaign_id("earlier");
+  c.mutable_committed_start()->set_seconds(absl::ToUnixSeconds(absl::FromCivil(absl::CivilMinute(2026, 11, 23, 10, 0),
+                                                                               absl::UTCTimeZone())));
+  c.add_committed_calls(12);
+  store::RedisSettings settings;
+  ASSERT_TRUE(store::ParseRedisAddress(redis.address(), &settings).ok());
+  store::RedisCapacityStore store(settings);
+  ASSERT_TRUE(store.PutCampaign(c, /*create=*/true).ok());
+  const CliRun r = Tactctl(dir, {"plan", "--staffing", kStaffing, "--audience", "2000", "--channel", "sms", "--start",
+                                 "2026-11-23T10:00:00Z", "--json", "--redis", redis.address(), "--tenant", "acme"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NEAR(json::parse(r.output)["intervals"][0]["released_calls"].get<double>(), 12, 1e-9);
+  const CliRun down = Tactctl(dir, {"plan", "--staffing", kStaffing, "--audience", "10", "--start",
+                                    "2026-11-23T10:00:00Z", "--redis", "127.0.0.1:1", "--tenant", "acme"});
+  EXPECT_EQ(down.exit_code, 2) << down.output;
+  EXPECT_NE(down.output.find("tactctl: --redis: redis connect"), std::string::npos) << down.output;
 }
 
 }  // namespace
