@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "daemon/api/campaign_desk.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/policy/campaign_gates.h"
@@ -272,6 +273,44 @@ TEST_F(GatedDecisionTest, ThePerProcessCacheIsRefreshedAfterItsTtl) {
   EXPECT_EQ(service.Decide(MakeEvent("c2", "cust2", "autumn"), {})->decision.decision(), v1::DEFER);  // cached
   clock_.Advance(absl::Minutes(1));
   EXPECT_EQ(service.Decide(MakeEvent("c3", "cust3", "autumn"), {})->decision.decision(), v1::RELEASE);
+}
+
+class NullSink final : public api::NoticeSink {
+ public:
+  absl::Status Publish(const v1::CampaignNotice& notice) override {
+    kinds.push_back(notice.kind());
+    return absl::OkStatus();
+  }
+  std::vector<std::string> kinds;
+};
+
+TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) {
+  NullSink sink;
+  api::CampaignDesk desk(capacity_, sink, clock_);
+  desk.set_policies(&policies_);
+  EXPECT_EQ(Decide(MakeEvent("p0", "cust0")).decision(), v1::RELEASE);
+  for (int i = 0; i < 5; ++i) {
+    v1::Signal s;
+    s.set_tenant("acme");
+    s.set_customer_id(absl::StrCat("caller", i));
+    s.set_kind(v1::CONTACT);
+    s.set_campaign_id("spring");
+    s.set_signal_id(absl::StrCat("call-", i));
+    *s.mutable_at() = TimeToProto(clock_.Now());
+    ASSERT_TRUE(desk.OnCampaignSignal(s, clock_.Now()).ok());
+  }
+  EXPECT_EQ(sink.kinds, (std::vector<std::string>{"PAUSED"}));
+  const v1::Decision d = Decide(MakeEvent("p1", "cust1"));
+  EXPECT_EQ(d.decision(), v1::DEFER);
+  EXPECT_EQ(d.rule_id(), "campaign-gate:promos");
+  EXPECT_EQ(d.reason(), "campaign spring paused: contacts over an empty plan (5 actual, 0.0 predicted by now; "
+                        "pause above 1.5×)");
+  EXPECT_EQ(TimeFromProto(d.defer_until()), kNine + absl::Minutes(15));
+  v1::ResumeCampaignRequest resume;
+  resume.set_tenant("acme");
+  resume.set_campaign_id("spring");
+  ASSERT_TRUE(desk.Resume(resume).ok());
+  EXPECT_EQ(Decide(MakeEvent("p1", "cust1")).decision(), v1::RELEASE);
 }
 
 }  // namespace
