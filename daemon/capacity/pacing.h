@@ -1,8 +1,9 @@
 #pragma once
 
-// Enforcing a released plan, message by message (pure). The Kafka-path hook (not wired yet: DESIGN's
-// "enforcement in the Kafka path") keeps one released-count per campaign and interval in Redis and asks this:
-// release while the campaign has released fewer than `releasable`; otherwise defer to `next_batch`.
+// A released plan's cumulative allowance (pure): how many messages the schedule lets out by `now`. The decision
+// path's gate (daemon/decision/campaign_gate.h) does NOT use it: it enforces each interval's own batch (a batch
+// not used in its interval is not carried over, since the model placed that batch's contacts in that interval).
+// This is the catch-up view, for reporting how far a campaign runs behind its plan.
 #include <cstdint>
 #include <span>
 

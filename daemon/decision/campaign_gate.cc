@@ -167,6 +167,7 @@ bool GateBatch::Admit(size_t i, const policy::Policy& policy, const Event& event
     *error = a.status();
     return true;
   }
+  if (answers_.empty()) answers_.resize(size_);
   answers_[i] = Slot{gate, *a};
   if (a->release) return false;
   decision->set_decision(v1::DEFER);
@@ -180,7 +181,7 @@ bool GateBatch::Admit(size_t i, const policy::Policy& policy, const Event& event
 }
 
 void GateBatch::Settle(size_t i, const Event& event, bool dry_run, v1::Decision* decision) {
-  if (gate_ == nullptr || answers_[i].gate == nullptr || !answers_[i].answer.release) return;
+  if (answers_.empty() || answers_[i].gate == nullptr || !answers_[i].answer.release) return;
   const bool released = decision != nullptr && decision->decision() == v1::RELEASE;
   if (decision != nullptr) decision->add_matched_rules(answers_[i].gate->RuleId());
   if (dry_run) return;

@@ -118,7 +118,7 @@ class StoreCampaignGate final : public CampaignGate {
 class GateBatch {
  public:
   GateBatch(CampaignGate* gate, size_t size, const std::set<MessageClass>& fail_open_classes)
-      : gate_(gate), fail_open_(fail_open_classes), answers_(gate == nullptr ? 0 : size) {}
+      : gate_(gate), fail_open_(fail_open_classes), size_(size) {}
   // Before the store step. True when the gate decided the event: `*decision` is its DEFER, or `*error` is set
   // (store failure, fail closed).
   bool Admit(size_t i, const policy::Policy& policy, const Event& event, absl::Time now, bool dry_run,
@@ -133,7 +133,8 @@ class GateBatch {
   };
   CampaignGate* gate_;
   const std::set<MessageClass>& fail_open_;
-  std::vector<Slot> answers_;
+  const size_t size_;
+  std::vector<Slot> answers_;  // allocated at the first gated event of the batch
 };
 
 }  // namespace tact::decision
