@@ -16,6 +16,7 @@
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/pipeline/event_codec.h"
+#include "daemon/store/redis_capacity_store.h"
 #include "tact/v1/capacity.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/stack.h"
@@ -254,6 +255,56 @@ TEST_F(CapacityGateTest, PacedCampaignReleasesThePlannedBatchPerIntervalThroughK
   int released2 = 0;
   for (const v1::Decision& x : d) released2 += x.decision() == v1::RELEASE;
   EXPECT_EQ(released2, second);
+}
+
+// The Redis side of the gate and of the feedback loop: the same semantics as InMemoryCapacityStore.
+TEST(RedisCapacityStoreTest, PacedSlotsAndFeedbackCountsAreExactAndIdempotent) {
+  TempDir dir;
+  RedisServer redis(dir.path());
+  store::RedisSettings settings;
+  ASSERT_TRUE(store::ParseRedisAddress(redis.address(), &settings).ok());
+  store::RedisCapacityStore s(settings);
+  const absl::Time interval = kStart;
+  auto reserve = [&](const std::string& id, bool dry_run = false) {
+    absl::StatusOr<store::SlotReservation> r = s.ReserveSlot("acme", "c1", interval, id, 2, dry_run);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : store::SlotReservation{};
+  };
+  EXPECT_TRUE(reserve("a").admitted);
+  EXPECT_TRUE(reserve("a").admitted);  // redelivery: same slot
+  EXPECT_EQ(reserve("a").used, 1);
+  EXPECT_TRUE(reserve("b", /*dry_run=*/true).admitted);
+  EXPECT_EQ(reserve("b", true).used, 1);  // a dry run takes nothing
+  EXPECT_TRUE(reserve("b").admitted);
+  const store::SlotReservation full = reserve("c");
+  EXPECT_FALSE(full.admitted);
+  EXPECT_EQ(full.used, 2);
+  ASSERT_TRUE(s.ReturnSlot("acme", "c1", interval, "b").ok());
+  EXPECT_TRUE(reserve("c").admitted);
+  EXPECT_TRUE(reserve("x").admitted == false);
+  // Another interval has its own batch.
+  EXPECT_TRUE(s.ReserveSlot("acme", "c1", interval + absl::Minutes(15), "x", 2, false)->admitted);
+
+  for (const char* id : {"e1", "e2", "e2", "e3"}) ASSERT_TRUE(s.CountReleased("acme", "c1", id).ok());
+  absl::StatusOr<store::CampaignCounts> counts = s.AddFeedback("acme", "c1", "sig-1", 1, 1);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->contacts, 1);
+  EXPECT_EQ(counts->complaints, 1);
+  EXPECT_EQ(counts->released, 3);
+  counts = s.AddFeedback("acme", "c1", "sig-1", 1, 1);  // the same signal again: counted once
+  EXPECT_EQ(counts->contacts, 1);
+  counts = s.AddFeedback("acme", "c1", "", 1, 0);  // no signal_id: always counted
+  counts = s.AddFeedback("acme", "c1", "", 1, 0);
+  EXPECT_EQ(counts->contacts, 3);
+  counts = s.GetCounts("acme", "c1");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->contacts, 3);
+  EXPECT_EQ(counts->complaints, 1);
+  EXPECT_EQ(counts->released, 3);
+  counts = s.GetCounts("acme", "never");
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->contacts, 0);
+  EXPECT_EQ(counts->released, 0);
 }
 
 }  // namespace
