@@ -24,6 +24,9 @@
 // the side that keeps the contact centre's promise. A VERDICT_RELEASE plan holds the target with the whole
 // audience at once, so it is not counted per interval (only held until its first send).
 //
+// A redelivered event its gate now defers (the campaign was paused since) still gets its earlier final decision:
+// the store step runs as a dry run for it, and a duplicate's earlier RELEASE/SUPPRESS wins over the gate's DEFER.
+//
 // Campaign state is read through a per-process cache (TTL `cache_ttl`, default 1 s), so the hot path does one
 // Redis round-trip per gated event only for paced campaigns (the slot), plus one after release for the
 // campaign's released count (a HyperLogLog, used for complaints per 1,000).

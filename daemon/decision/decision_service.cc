@@ -118,15 +118,18 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
   plans.reserve(requests.size());  // never reallocates: checks point into it
   std::vector<store::CustomerCheck> checks;
   std::vector<size_t> check_of;  // checks[i] belongs to requests[check_of[i]]
+  std::vector<bool> held;        // checks[i] is of an event its campaign's gate defers: look, don't decide
   absl::Time deadline = absl::InfiniteFuture();
   GateBatch gates(options_.campaign_gate, requests.size(), options_.fail_open_classes);
   for (size_t i = 0; i < requests.size(); ++i) {
     const Event& event = *requests[i].event;
     plans.push_back(policy::Evaluate(*pol, event, now));
+    bool gate_held = false;
     if (absl::Status error; gates.Admit(i, *pol, event, now, requests[i].options.dry_run,
-                                        &out[i]->decision, &error)) {  // held by its campaign's gate
+                                        &out[i]->decision, &error)) {  // deferred by its campaign's gate
       if (!error.ok()) out[i] = error;
-      continue;
+      if (!error.ok() || !plans.back().NeedsStore()) continue;
+      gate_held = true;  // a redelivered event still gets its earlier final decision: a dry run finds it
     }
     if (!plans.back().NeedsStore()) {  // nothing to count or read: no store round-trip, no store dependency
       out[i]->decision = ToProto(policy::Decide(plans.back(), {}), pol->version, pol->digest);
@@ -139,9 +142,10 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
                                           .event_id = event.event_id,
                                           .now = now,
                                           .plan = &plans.back(),
-                                          .dry_run = o.dry_run,
+                                          .dry_run = o.dry_run || gate_held,
                                           .marker = EncodeMarker({pol->version, pol->digest, plans.back()})});
     check_of.push_back(i);
+    held.push_back(gate_held);
   }
   if (!checks.empty()) {
     absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(checks, deadline);
@@ -149,6 +153,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
       const size_t i = check_of[c];
       const Event& event = *requests[i].event;
       if (!results.ok()) {
+        if (held[c]) continue;  // keeps the gate's DEFER
         if (!options_.fail_open_classes.contains(event.message_class)) {
           out[i] = results.status();
           continue;
@@ -171,7 +176,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
         out[i]->decision =
             ToProto(policy::Decide(earlier->plan, r.outcome), earlier->policy_version, earlier->policy_digest);
         out[i]->decision.set_duplicate(true);
-      } else {
+      } else if (!held[c]) {
         out[i]->decision = ToProto(policy::Decide(plans[i], r.outcome), pol->version, pol->digest);
       }
     }

@@ -275,6 +275,26 @@ TEST_F(GatedDecisionTest, ThePerProcessCacheIsRefreshedAfterItsTtl) {
   EXPECT_EQ(service.Decide(MakeEvent("c3", "cust3", "autumn"), {})->decision.decision(), v1::RELEASE);
 }
 
+TEST_F(GatedDecisionTest, ARedeliveredEventKeepsItsEarlierDecisionWhenItsCampaignIsHeldSinceAndTakesNoSlot) {
+  ASSERT_EQ(Decide(MakeEvent("r0", "cust0")).decision(), v1::RELEASE);
+  v1::Campaign c = *capacity_.GetCampaign("acme", "spring").value();
+  c.set_state(v1::CAMPAIGN_PAUSED);
+  c.set_pause_reason("by hand");
+  ASSERT_TRUE(capacity_.PutCampaign(c, false).ok());
+  const v1::Decision again = Decide(MakeEvent("r0", "cust0"));  // e.g. Kafka redelivery after a crash
+  EXPECT_EQ(again.decision(), v1::RELEASE);
+  EXPECT_TRUE(again.duplicate());
+  const v1::Decision fresh = Decide(MakeEvent("r1", "cust1"));
+  EXPECT_EQ(fresh.decision(), v1::DEFER);
+  EXPECT_EQ(fresh.reason(), "campaign spring paused: by hand");
+  EXPECT_FALSE(fresh.duplicate());
+  EXPECT_EQ(capacity_.ReserveSlot("acme", "spring", kNine, "probe", 3, true)->used, 1);
+  // The held event took nothing from the customer either: released once the campaign resumes.
+  c.set_state(v1::CAMPAIGN_RELEASED);
+  ASSERT_TRUE(capacity_.PutCampaign(c, false).ok());
+  EXPECT_EQ(Decide(MakeEvent("r1", "cust1")).decision(), v1::RELEASE);
+}
+
 class NullSink final : public api::NoticeSink {
  public:
   absl::Status Publish(const v1::CampaignNotice& notice) override {
