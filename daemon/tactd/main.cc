@@ -334,7 +334,7 @@ int Main(int argc, char** argv) {
   // tact.signals → the store (its own group and thread); tact.deferred → decided again when due (likewise).
   pipeline::SignalStats signal_stats(registry);
   pipeline::DeferredStats deferred_stats(registry);
-  decision::SignalIntake signal_intake(store);
+  decision::SignalIntake signal_intake(store, &campaign_desk);  // signals naming a campaign: its feedback loop
   std::vector<std::pair<pipeline::InputWorker*, std::thread>> workers;
   std::unique_ptr<pipeline::SignalConsumer> signal_consumer;
   std::unique_ptr<pipeline::DeferredScheduler> deferred_scheduler;

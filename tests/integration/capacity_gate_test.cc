@@ -2,7 +2,7 @@
 // processes, a policy with a `campaign_gates:` section, and tactd's test clock (--test-clock-offset-file) moved
 // from one 15-minute interval to the next. Staffing is put and a campaign planned (PACE), released and
 // acknowledged over gRPC; its events flow through tact.outbound and at most the planned batch per interval is
-// released, the overflow deferred to the next batch.
+// released, the overflow deferred to the next batch; a contact flood on tact.signals pauses the campaign.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -39,6 +39,7 @@ campaign_gates:
     description: promotions with a campaign are released only within their capacity plan
     match: { tenant: acme, message_class: PROMOTION }
     require_acknowledgement: true
+    pause_when: { contacts_over_plan: 1.5, min_contacts: 5 }
 )";
 
 // The campaign starts on a Monday at 10:00 UTC; tactd's clock is moved there.
@@ -97,6 +98,7 @@ class CapacityGateTest : public ::testing::Test {
     broker_ = std::make_unique<DevBroker>(dir_.path(), 1);
     decisions_ = std::make_unique<TopicReader>(broker_->bootstrap(), "tact.decisions");
     deferred_ = std::make_unique<TopicReader>(broker_->bootstrap(), "tact.deferred");
+    notices_ = std::make_unique<TopicReader>(broker_->bootstrap(), "tact.campaign-notices");
     tactd_ = std::make_unique<Tactd>(dir_.path(), broker_->bootstrap(), redis_->address(),
                                      std::vector<std::string>{"--policies", policies, "--test-clock-offset-file",
                                                               clock_file_});
@@ -163,6 +165,7 @@ class CapacityGateTest : public ::testing::Test {
   std::unique_ptr<DevBroker> broker_;
   std::unique_ptr<TopicReader> decisions_;
   std::unique_ptr<TopicReader> deferred_;
+  std::unique_ptr<TopicReader> notices_;
   std::unique_ptr<Tactd> tactd_;
   std::unique_ptr<testing::TestProducer> producer_;
   std::unique_ptr<v1::Capacity::Stub> capacity_;
@@ -208,6 +211,7 @@ TEST_F(CapacityGateTest, PacedCampaignReleasesThePlannedBatchPerIntervalThroughK
   const absl::Time next = TimeFromProto(plan.schedule(1).start());
   ASSERT_EQ(next, kStart + absl::Minutes(15));
   ASSERT_GT(first, 0);
+  ASSERT_GT(second, 0);
   ASSERT_LE(first, 40) << "the small desk should pace a few messages per interval";
 
   // Released but not acknowledged by the contact centre: still deferred, with the missing condition.
@@ -246,15 +250,66 @@ TEST_F(CapacityGateTest, PacedCampaignReleasesThePlannedBatchPerIntervalThroughK
   EXPECT_EQ(released1, first);
   ASSERT_TRUE(WaitFor([&] { return deferred_->Count() >= 5; }, absl::Seconds(30), "5 events on tact.deferred"));
 
-  // Interval 2: the next batch is released.
+  // Interval 2: the deferred scheduler decides the overflow (and the two early events) again when due, and new
+  // events arrive; together they get exactly the next batch.
   MoveClockTo(next + absl::Seconds(1));
-  ASSERT_TRUE(WaitForGate(v1::RELEASE, "callback-week"));  // tactd has read the new offset
+  std::vector<std::string> due = {"early-0", "unacked-0"};
+  for (size_t i = 0; i < wave1.size(); ++i) {
+    if (d[i].decision() == v1::DEFER) due.push_back(wave1[i]);
+  }
+  ASSERT_EQ(due.size(), 5u);
+  Decisions(due, 2);  // decided again (the scheduler acts at defer_until on tactd's clock)
   const std::vector<std::string> wave2 = Ids("w2-", 0, static_cast<int>(second) + 2);
   Send(wave2, "callback-week");
-  d = Decisions(wave2);
+  Decisions(wave2);
   int released2 = 0;
-  for (const v1::Decision& x : d) released2 += x.decision() == v1::RELEASE;
+  int deferred2 = 0;
+  for (const testing::Record& r : decisions_->Records()) {
+    absl::StatusOr<v1::DecisionRecord> rec = pipeline::DecodeDecisionRecord(r.value);
+    if (!rec.ok() || TimeFromProto(rec->decided_at()) < next || rec->event_id() == "probe") continue;
+    released2 += rec->decision().decision() == v1::RELEASE;
+    deferred2 += rec->decision().decision() == v1::DEFER;
+  }
   EXPECT_EQ(released2, second);
+  EXPECT_EQ(deferred2, static_cast<int>(due.size() + wave2.size()) - second);
+
+  // Feedback: a flood of contacts naming the campaign on tact.signals pauses it; the pause is on
+  // tact.campaign-notices and in GetCampaign, and its messages are deferred with the reason.
+  const int contacts = std::max<int>(5, static_cast<int>(1.5 * static_cast<double>(first + second)) + 1);
+  const std::string at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", next + absl::Seconds(30), absl::UTCTimeZone());
+  for (int i = 0; i < contacts; ++i) {
+    producer_->Send("tact.signals",
+                    absl::Substitute(R"({"tenant":"acme","customerId":"caller-$0","kind":"CONTACT",)"
+                                     R"("campaignId":"callback-week","signalId":"call-$0","at":"$1"})",
+                                     i, at),
+                    absl::StrCat("acme:caller-", i));
+  }
+  v1::Campaign paused;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext ctx;
+        v1::GetCampaignRequest req;
+        req.set_tenant("acme");
+        req.set_campaign_id("callback-week");
+        return campaigns_->GetCampaign(&ctx, req, &paused).ok() && paused.state() == v1::CAMPAIGN_PAUSED;
+      },
+      absl::Seconds(60), "the campaign paused by contacts"));
+  EXPECT_NE(paused.pause_reason().find("× plan"), std::string::npos) << paused.pause_reason();
+  EXPECT_GE(paused.figures_at_pause().contacts(), 5);
+  EXPECT_GT(paused.figures().released(), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const testing::Record& r : notices_->Records()) {
+          if (r.key == "acme:callback-week" && r.value.find("\"kind\":\"PAUSED\"") != std::string::npos) return true;
+        }
+        return false;
+      },
+      absl::Seconds(30), "a PAUSED notice on tact.campaign-notices"));
+  ASSERT_TRUE(WaitForGate(v1::DEFER, "callback-week"));
+  Send({"after-pause"}, "callback-week");
+  d = Decisions({"after-pause"});
+  EXPECT_EQ(d[0].decision(), v1::DEFER);
+  EXPECT_EQ(d[0].reason(), "campaign callback-week paused: " + paused.pause_reason());
 }
 
 // The Redis side of the gate and of the feedback loop: the same semantics as InMemoryCapacityStore.
