@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <span>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -168,16 +169,35 @@ void Pipeline::Run() {
     }
     if (outage_.active) {
       ServePaused();
-    } else {
+    } else if (!deciding_) {
       ConsumeBatch();
       if (!batch_.empty()) {
-        HandleBatch(std::exchange(batch_, {}));
+        StartDeciding(std::exchange(batch_, {}));
+      }
+    } else {
+      // Overlap: collect (and decode) the next batch while this one is decided, then decide the next one while
+      // this one's outputs are produced. The next one starts only once this one is fully decided, so a store
+      // outage never lets a later event of a customer be decided before an earlier one.
+      ConsumeBatch();
+      Decided done = TakeDecided();
+      if (!done.outage && !batch_.empty()) {
+        StartDeciding(std::exchange(batch_, {}));
+      }
+      Process(std::move(done));
+      if (outage_.active && !batch_.empty()) {  // consumed after the held inputs: held behind them
+        outage_.held.insert(outage_.held.end(), std::make_move_iterator(batch_.begin()),
+                            std::make_move_iterator(batch_.end()));
+        batch_.clear();
+        stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
       }
     }
     stats_.kafka_in_flight.Set({}, static_cast<double>(in_flight_.size()));
     if (exactly_once() && TransactionDue()) {
       CommitTransaction();
     }
+  }
+  if (deciding_) {
+    Process(TakeDecided());  // decided already: produce it (or hold it, when the store failed)
   }
   if (exactly_once()) {
     CommitTransaction();  // what was decided is committed before the group is left
@@ -205,7 +225,8 @@ void Pipeline::Run() {
 
 void Pipeline::ConsumeBatch() {
   const size_t max = static_cast<size_t>(std::max(1, options_.batch_max_events));
-  int timeout_ms = ConsumeTimeoutMs();
+  // While a batch is being decided, take only what is already fetched: its results are waited for next.
+  int timeout_ms = deciding_ ? 0 : ConsumeTimeoutMs();
   std::chrono::steady_clock::time_point until;
   while (batch_.size() < max && !stop_.load()) {
     std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));  // may run rebalance_cb
@@ -256,27 +277,57 @@ namespace {
 bool StoreOutage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
 }  // namespace
 
-void Pipeline::HandleBatch(std::vector<Input> batch) {
+void Pipeline::StartDeciding(std::vector<Input> batch) {
   stats_.kafka_batches_total.Inc({});
-  std::vector<decision::DecisionService::Request> requests;
-  std::vector<size_t> request_of(batch.size(), SIZE_MAX);  // batch index → requests index
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].event.ok()) {
-      request_of[i] = requests.size();
-      requests.push_back({.event = &*batch[i].event,
-                          .options = {.source = "kafka", .source_position = batch[i].position}});
+  Deciding& d = deciding_.emplace();
+  d.batch = std::move(batch);
+  d.request_of.assign(d.batch.size(), SIZE_MAX);
+  for (size_t i = 0; i < d.batch.size(); ++i) {
+    if (d.batch[i].event.ok()) {
+      d.request_of[i] = d.requests.size();
+      d.requests.push_back({.event = &*d.batch[i].event,
+                            .options = {.source = "kafka", .source_position = d.batch[i].position}});
     }
   }
-  std::vector<absl::StatusOr<decision::Decided>> decided;
-  if (!requests.empty()) {
-    decided = decider_.DecideBatch(requests);  // ONE store round-trip for the whole batch
+  if (d.requests.empty()) {
+    std::promise<std::vector<absl::StatusOr<decision::Decided>>> none;
+    none.set_value({});
+    d.results = none.get_future();
+    return;
   }
+  // ONE store round-trip for the whole batch, off the pipeline thread (the decision service is thread-safe).
+  d.results = std::async(std::launch::async, [this, requests = std::span<const decision::DecisionService::Request>(
+                                                          d.requests)] { return decider_.DecideBatch(requests); });
+}
+
+Pipeline::Decided Pipeline::TakeDecided() {
+  Deciding& d = *deciding_;
+  std::vector<absl::StatusOr<decision::Decided>> results = d.results.get();  // the worker is done with the batch
+  Decided out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
+  deciding_.reset();
+  for (size_t i = 0; i < out.batch.size(); ++i) {
+    const size_t r = out.request_of[i];
+    out.outage |= r != SIZE_MAX && !out.results[r].ok() && StoreOutage(out.results[r].status());
+  }
+  return out;
+}
+
+void Pipeline::HandleBatch(std::vector<Input> batch) {
+  StartDeciding(std::move(batch));
+  Process(TakeDecided());
+}
+
+void Pipeline::Process(Decided done) {
+  std::vector<Input>& batch = done.batch;
+  const std::vector<size_t>& request_of = done.request_of;
+  std::vector<absl::StatusOr<decision::Decided>>& decided = done.results;
   // Per partition, the first input the store outage left undecided: it and every later input of its partition
   // stay undecided (held), so a partition's outputs and stored offsets never pass an undecided input.
   std::map<TopicPartition, int64_t> first_undecided;
   std::string outage_reason;
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (request_of[i] != SIZE_MAX && !decided[request_of[i]].ok() && StoreOutage(decided[request_of[i]].status())) {
+    if (request_of[i] != SIZE_MAX && !batch[i].dropped && !decided[request_of[i]].ok() &&
+        StoreOutage(decided[request_of[i]].status())) {
       first_undecided.try_emplace(batch[i].tp, batch[i].offset);  // consume order: the first is the lowest
       if (outage_reason.empty()) {
         outage_reason = ops::StatusCodeLabel(decided[request_of[i]].status().code());
@@ -289,6 +340,9 @@ void Pipeline::HandleBatch(std::vector<Input> batch) {
   std::vector<Input> held;
   for (size_t i = 0; i < batch.size(); ++i) {
     Input& in = batch[i];
+    if (in.dropped) {
+      continue;  // revoked or rewound meanwhile: redelivered from the committed offset (the store dedupes)
+    }
     if (auto u = first_undecided.find(in.tp); u != first_undecided.end() && in.offset >= u->second) {
       held.push_back(std::move(in));
       continue;
@@ -525,6 +579,11 @@ void Pipeline::RetryFailedOutputs() {
 void Pipeline::DropUndecided(const std::vector<TopicPartition>& tps) {
   auto revoked = [&](const Input& in) { return std::find(tps.begin(), tps.end(), in.tp) != tps.end(); };
   std::erase_if(batch_, revoked);
+  if (deciding_) {
+    for (Input& in : deciding_->batch) {
+      in.dropped |= revoked(in);  // the worker reads only `event`; erasing would move it under the worker
+    }
+  }
   const size_t held = outage_.held.size();
   std::erase_if(outage_.held, revoked);
   if (held != outage_.held.size()) {

@@ -5,9 +5,11 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <future>
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -123,6 +125,21 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
     std::vector<std::pair<std::string, std::string>> headers;
     absl::StatusOr<Event> event;  // not ok: dead-lettered with this message
     bool undecodable = false;     // with !event.ok(): the bytes were not an event at all (else: invalid event)
+    bool dropped = false;         // its partition was revoked or rewound while the batch was being decided
+  };
+  // A batch whose DecideBatch call runs on a worker thread while the previous batch's outputs are produced.
+  // The worker reads only the inputs' events; the pipeline thread may set `dropped` meanwhile.
+  struct Deciding {
+    std::vector<Input> batch;
+    std::vector<decision::DecisionService::Request> requests;
+    std::vector<size_t> request_of;  // batch index → requests index (SIZE_MAX: not decided: DLQ)
+    std::future<std::vector<absl::StatusOr<decision::Decided>>> results;
+  };
+  struct Decided {
+    std::vector<Input> batch;
+    std::vector<size_t> request_of;
+    std::vector<absl::StatusOr<decision::Decided>> results;
+    bool outage = false;  // some fail-closed decision failed because the store is unreachable
   };
   // Back-pressure while the store is down.
   struct Outage {
@@ -149,8 +166,13 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   // Collects up to batch_max_events inputs into batch_ (empty when nothing arrived within the poll timeout).
   void ConsumeBatch();
   Input Decode(RdKafka::Message& msg) const;
-  // Decides `batch` in one DecideBatch call and produces the outputs in input order; inputs left undecided by a
-  // store outage go to outage_.held (and pause the partitions if not paused yet).
+  // Starts deciding `batch` (one DecideBatch call) on a worker thread; TakeDecided waits for it.
+  void StartDeciding(std::vector<Input> batch);
+  Decided TakeDecided();
+  // Produces the outputs of a decided batch in input order; inputs left undecided by a store outage go to
+  // outage_.held (and pause the partitions if not paused yet).
+  void Process(Decided decided);
+  // StartDeciding + TakeDecided + Process.
   void HandleBatch(std::vector<Input> batch);
   // Builds and produces one input's outputs; `decided` is nullptr for an input that failed decoding.
   void Emit(Input& in, const absl::StatusOr<decision::Decided>* decided);
@@ -186,6 +208,7 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   std::deque<Output*> retry_;
   std::map<TopicPartition, int64_t> to_store_;  // offsets to store, gathered from delivery reports
   std::vector<Input> batch_;  // the batch being collected (a revoke during collection drops its partitions)
+  std::optional<Deciding> deciding_;  // the batch being decided, at most one
   Outage outage_;
   Transaction txn_;
   std::atomic<bool> stop_{false};
