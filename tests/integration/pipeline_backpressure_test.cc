@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
+#include <iostream>
 #include <map>
 #include <optional>
 #include <vector>
@@ -176,6 +177,56 @@ TEST_F(PipelineBackpressureTest, SigtermDuringOutageExitsAndARestartFinishes) {
   StartTactd();
   ASSERT_TRUE(WaitDecided(4, absl::Seconds(90)));
   ExpectDecidedOnceWithCaps(4);
+}
+
+// A second instance joins while the first is paused: the first drops the held events of the partition it gives
+// up, the second starts that partition paused too (the store is still down); after Redis returns, every event
+// is decided, no decision disagrees with another, and the caps hold.
+TEST_F(PipelineBackpressureTest, RebalanceWhilePausedLosesNothing) {
+  StartTactd();
+  SendRound(0);
+  ASSERT_TRUE(WaitDecided(1, absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return Committed() == kCustomers; }, absl::Seconds(30), "round 0 committed"));
+  StopRedis();
+  for (int n = 1; n <= 3; ++n) SendRound(n);
+  ASSERT_TRUE(WaitPaused());
+
+  Tactd second(dir_.path(), broker_.bootstrap(), redis_address());
+  auto admin_metric = [](int port, const std::string& name) {
+    return testing::MetricSample(testing::AdminMetrics(port), name).value_or(-1);
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return admin_metric(tactd_->admin_port(), "tact_kafka_assigned_partitions") == 1 &&
+               admin_metric(second.admin_port(), "tact_kafka_assigned_partitions") == 1 &&
+               admin_metric(second.admin_port(), "tact_kafka_paused_partitions") == 1 &&
+               admin_metric(tactd_->admin_port(), "tact_kafka_paused_partitions") == 1;
+      },
+      absl::Seconds(60), "one partition each, both paused"))
+      << second.process().Log();
+  EXPECT_EQ(RecordsById(decisions_).size(), size_t{kCustomers}) << "a decision for an undecided event";
+  EXPECT_EQ(Committed(), kCustomers) << "the committed offset passed an undecided event";
+
+  StartRedis();
+  ASSERT_TRUE(WaitDecided(4, absl::Seconds(90))) << second.process().Log();
+  const auto records = RecordsById(decisions_);
+  size_t total = 0;
+  for (int c = 0; c < kCustomers; ++c) {
+    for (int n = 0; n < 4; ++n) {
+      const auto& list = records.at(EventId(c, n));
+      total += list.size();
+      for (const v1::DecisionRecord& r : list) {
+        EXPECT_EQ(r.decision().decision(), n < 2 ? v1::RELEASE : v1::SUPPRESS) << EventId(c, n);
+      }
+    }
+  }
+  store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis_port_));
+  for (int c = 0; c < kCustomers; ++c) {
+    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD tact:{acme:bpc%d}:r:%s", c, kRule)));
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->integer, 2) << "customer bpc" << c;
+  }
+  std::cout << "rebalance while paused: " << records.size() << " events, " << total << " decision records\n";
 }
 
 }  // namespace
