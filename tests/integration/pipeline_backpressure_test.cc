@@ -15,6 +15,7 @@
 #include "absl/strings/substitute.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/store/redis_counter_store.h"
+#include "tests/support/admin.h"
 #include "tests/support/observe.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
@@ -82,7 +83,7 @@ class PipelineBackpressureTest : public ::testing::Test {
                    absl::StrCat("decisions for ", rounds, " rounds"));
   }
   double Metric(const std::string& name) {
-    return testing::MetricSample(testing::AdminMetrics(tactd_->admin_port()), name).value_or(-1);
+    return testing::MetricSample(testing::HttpGet(tactd_->admin_port(), "/metrics").body, name).value_or(-1);
   }
   // Sum of the committed offsets of tactd's group on tact.outbound (-1 when the broker did not answer).
   int64_t Committed() {
@@ -193,7 +194,7 @@ TEST_F(PipelineBackpressureTest, RebalanceWhilePausedLosesNothing) {
 
   Tactd second(dir_.path(), broker_.bootstrap(), redis_address());
   auto admin_metric = [](int port, const std::string& name) {
-    return testing::MetricSample(testing::AdminMetrics(port), name).value_or(-1);
+    return testing::MetricSample(testing::HttpGet(port, "/metrics").body, name).value_or(-1);
   };
   ASSERT_TRUE(WaitFor(
       [&] {

@@ -13,6 +13,7 @@
 #include "absl/strings/substitute.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/store/redis_counter_store.h"
+#include "tests/support/admin.h"
 #include "tests/support/observe.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
@@ -71,7 +72,7 @@ TEST(PipelineBatchingTest, KeepsPerCustomerOrderAndDecidesADuplicateOnce) {
                       "every routed output"));
 
   // Batched: far fewer decide calls than events.
-  const std::string metrics = testing::AdminMetrics(tactd.admin_port());
+  const std::string metrics = testing::HttpGet(tactd.admin_port(), "/metrics").body;
   const double batches = testing::MetricSample(metrics, "tact_kafka_batches_total").value_or(-1);
   EXPECT_GT(batches, 0);
   EXPECT_LE(batches, sent / 4) << "events were not decided in batches";
