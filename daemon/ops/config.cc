@@ -153,6 +153,12 @@ std::vector<ConfigKey> BuildKeys() {
       &Config::transaction_max_events, 1, 100000);
   num("processing.transaction_max_age_ms", "exactly_once: a transaction is committed this long after it began",
       &Config::transaction_max_age_ms, 1, 60000);
+  num("processing.batch_max_events",
+      "Inputs decided together in one store round-trip (already fetched ones; per-customer order is kept)",
+      &Config::batch_max_events, 1, 10000);
+  num("processing.batch_max_wait_ms",
+      "How long a batch keeps collecting after its first input (0: only what is already fetched)",
+      &Config::batch_max_wait_ms, 0, 1000);
   str("redis.address", "Redis host:port", &Config::redis, "--redis");
   num("redis.pool_size", "Idle Redis connections kept", &Config::redis_pool_size, 1, 256);
   num("redis.deadline_ms", "Deadline of one store round-trip", &Config::store_deadline_ms, 1, 60000);

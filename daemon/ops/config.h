@@ -40,6 +40,8 @@ struct Config {
   std::string transactional_id;                        // exactly_once; empty: <group id>-<host name>
   int transaction_max_events = 500;
   int transaction_max_age_ms = 100;
+  int batch_max_events = 500;  // inputs decided in one store round-trip
+  int batch_max_wait_ms = 5;    // how long a batch keeps collecting after its first input
   std::string redis = "127.0.0.1:6379";
   int redis_pool_size = 4;
   int store_deadline_ms = 250;

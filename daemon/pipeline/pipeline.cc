@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <span>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -158,39 +159,54 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::Run() {
-  Log(LogLevel::kInfo, "pipeline.started", {{"topic", options_.topics.outbound}, {"group", options_.group_id}});
+  Log(LogLevel::kInfo, "pipeline.started", {{"topic", options_.topics.outbound}, {"group", options_.group_id},
+                                            {"batch_max_events", absl::StrCat(options_.batch_max_events)}});
   while (!stop_.load()) {
-    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(ConsumeTimeoutMs()));
     producer_->poll(0);
     if (!exactly_once()) {
       RetryFailedOutputs();
+      FlushOffsetStores();
     }
-    switch (msg->err()) {
-      case RdKafka::ERR_NO_ERROR:
-        stats_.kafka_consumed_total.Inc({options_.topics.outbound});
-        if (exactly_once()) {
-          BeginTransaction();
-        }
-        if (Handle(*msg) && exactly_once()) {
-          txn_.next_offsets[{msg->topic_name(), msg->partition()}] = msg->offset() + 1;
-          ++txn_.events;
-        }
-        break;
-      case RdKafka::ERR__TIMED_OUT:
-      case RdKafka::ERR__PARTITION_EOF:
-        break;
-      default:
-        stats_.kafka_consume_errors_total.Inc({});
-        Log(LogLevel::kWarning, "kafka.consume_error", {{"error", msg->errstr()}});
-        break;
+    if (outage_.active) {
+      ServePaused();
+    } else if (!deciding_) {
+      ConsumeBatch();
+      if (!batch_.empty()) {
+        StartDeciding(std::exchange(batch_, {}));
+      }
+    } else {
+      // Overlap: collect (and decode) the next batch while this one is decided, then decide the next one while
+      // this one's outputs are produced. The next one starts only once this one is fully decided, so a store
+      // outage never lets a later event of a customer be decided before an earlier one.
+      ConsumeBatch();
+      Decided done = TakeDecided();
+      if (!done.outage && !batch_.empty()) {
+        StartDeciding(std::exchange(batch_, {}));
+      }
+      Process(std::move(done));
+      if (outage_.active && !batch_.empty()) {  // consumed after the held inputs: held behind them
+        outage_.held.insert(outage_.held.end(), std::make_move_iterator(batch_.begin()),
+                            std::make_move_iterator(batch_.end()));
+        batch_.clear();
+        stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
+      }
     }
     stats_.kafka_in_flight.Set({}, static_cast<double>(in_flight_.size()));
     if (exactly_once() && TransactionDue()) {
       CommitTransaction();
     }
   }
+  if (deciding_) {
+    Process(TakeDecided());  // decided already: produce it (or hold it, when the store failed)
+  }
   if (exactly_once()) {
     CommitTransaction();  // what was decided is committed before the group is left
+  }
+  if (outage_.active) {
+    // Undecided: their offsets were never stored, so they are redelivered after a restart.
+    Log(LogLevel::kWarning, "pipeline.stopping_paused", {{"held", absl::StrCat(outage_.held.size())}});
+    outage_.held.clear();
+    stats_.pipeline_held_events.Set({}, 0);
   }
   // Shutdown: stop fetching, finish in-flight, flush, store, close (commits the stored offsets).
   Log(LogLevel::kInfo, "pipeline.draining", {{"in_flight", absl::StrCat(tracker_.InFlight())}});
@@ -199,6 +215,7 @@ void Pipeline::Run() {
     RetryFailedOutputs();
     producer_->flush(100);
   }
+  FlushOffsetStores();
   if (!in_flight_.empty()) {
     Log(LogLevel::kWarning, "pipeline.drain_incomplete", {{"in_flight", absl::StrCat(in_flight_.size())}});
   }
@@ -206,108 +223,296 @@ void Pipeline::Run() {
   Log(LogLevel::kInfo, "pipeline.stopped");
 }
 
-bool Pipeline::Handle(RdKafka::Message& msg) {
-  const TopicPartition tp{msg.topic_name(), msg.partition()};
-  auto in = std::make_unique<InFlight>();
-  in->tp = tp;
-  in->offset = msg.offset();
-  const std::string position = absl::StrCat(tp.topic, "[", tp.partition, "]@", msg.offset());
+void Pipeline::ConsumeBatch() {
+  const size_t max = static_cast<size_t>(std::max(1, options_.batch_max_events));
+  // While a batch is being decided, take only what is already fetched: its results are waited for next.
+  int timeout_ms = deciding_ ? 0 : ConsumeTimeoutMs();
+  std::chrono::steady_clock::time_point until;
+  while (batch_.size() < max && !stop_.load()) {
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));  // may run rebalance_cb
+    if (msg->err() == RdKafka::ERR_NO_ERROR) {
+      stats_.kafka_consumed_total.Inc({options_.topics.outbound});
+      if (batch_.empty()) {
+        until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.batch_max_wait);
+      }
+      batch_.push_back(Decode(*msg));
+    } else if (msg->err() == RdKafka::ERR__TIMED_OUT) {
+      return;
+    } else if (msg->err() != RdKafka::ERR__PARTITION_EOF) {
+      stats_.kafka_consume_errors_total.Inc({});
+      Log(LogLevel::kWarning, "kafka.consume_error", {{"error", msg->errstr()}});
+      return;
+    }
+    if (batch_.empty()) {
+      return;
+    }
+    timeout_ms = static_cast<int>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count()));
+  }
+}
 
-  std::vector<std::pair<std::string, std::string>> headers;
+Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
+  Input in;
+  in.tp = {msg.topic_name(), msg.partition()};
+  in.offset = msg.offset();
+  in.position = absl::StrCat(in.tp.topic, "[", in.tp.partition, "]@", msg.offset());
   if (const RdKafka::Headers* h = msg.headers(); h != nullptr) {
     for (const RdKafka::Headers::Header& hd : h->get_all()) {
-      headers.emplace_back(hd.key(), hd.value() == nullptr
-                                         ? std::string()
-                                         : std::string(static_cast<const char*>(hd.value()), hd.value_size()));
+      in.headers.emplace_back(hd.key(), hd.value() == nullptr
+                                            ? std::string()
+                                            : std::string(static_cast<const char*>(hd.value()), hd.value_size()));
     }
   }
-  const std::string_view bytes(static_cast<const char*>(msg.payload()), msg.len());
-  const std::string original(bytes);
-  const std::string original_key = msg.key() != nullptr ? *msg.key() : std::string();
+  in.value.assign(static_cast<const char*>(msg.payload()), msg.len());
+  if (msg.key() != nullptr) {
+    in.key = *msg.key();
+  }
+  absl::StatusOr<v1::OutboundEvent> proto = DecodeOutboundEvent(in.value, HeaderValue(msg.headers(), "content-type"));
+  in.undecodable = !proto.ok();
+  in.event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
+  return in;
+}
+
+namespace {
+bool StoreOutage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
+}  // namespace
+
+void Pipeline::StartDeciding(std::vector<Input> batch) {
+  stats_.kafka_batches_total.Inc({});
+  Deciding& d = deciding_.emplace();
+  d.batch = std::move(batch);
+  d.request_of.assign(d.batch.size(), SIZE_MAX);
+  for (size_t i = 0; i < d.batch.size(); ++i) {
+    if (d.batch[i].event.ok()) {
+      d.request_of[i] = d.requests.size();
+      d.requests.push_back({.event = &*d.batch[i].event,
+                            .options = {.source = "kafka", .source_position = d.batch[i].position}});
+    }
+  }
+  if (d.requests.empty()) {
+    std::promise<std::vector<absl::StatusOr<decision::Decided>>> none;
+    none.set_value({});
+    d.results = none.get_future();
+    return;
+  }
+  // ONE store round-trip for the whole batch, off the pipeline thread (the decision service is thread-safe).
+  d.results = std::async(std::launch::async, [this, requests = std::span<const decision::DecisionService::Request>(
+                                                          d.requests)] { return decider_.DecideBatch(requests); });
+}
+
+Pipeline::Decided Pipeline::TakeDecided() {
+  Deciding& d = *deciding_;
+  std::vector<absl::StatusOr<decision::Decided>> results = d.results.get();  // the worker is done with the batch
+  Decided out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
+  deciding_.reset();
+  for (size_t i = 0; i < out.batch.size(); ++i) {
+    const size_t r = out.request_of[i];
+    out.outage |= r != SIZE_MAX && !out.results[r].ok() && StoreOutage(out.results[r].status());
+  }
+  return out;
+}
+
+void Pipeline::HandleBatch(std::vector<Input> batch) {
+  StartDeciding(std::move(batch));
+  Process(TakeDecided());
+}
+
+void Pipeline::Process(Decided done) {
+  std::vector<Input>& batch = done.batch;
+  const std::vector<size_t>& request_of = done.request_of;
+  std::vector<absl::StatusOr<decision::Decided>>& decided = done.results;
+  // Per partition, the first input the store outage left undecided: it and every later input of its partition
+  // stay undecided (held), so a partition's outputs and stored offsets never pass an undecided input.
+  std::map<TopicPartition, int64_t> first_undecided;
+  std::string outage_reason;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (request_of[i] != SIZE_MAX && !batch[i].dropped && !decided[request_of[i]].ok() &&
+        StoreOutage(decided[request_of[i]].status())) {
+      first_undecided.try_emplace(batch[i].tp, batch[i].offset);  // consume order: the first is the lowest
+      if (outage_reason.empty()) {
+        outage_reason = ops::StatusCodeLabel(decided[request_of[i]].status().code());
+        // Once per outage at warning level; the retries while paused at debug level.
+        Log(outage_.active ? LogLevel::kDebug : LogLevel::kWarning, "store.unavailable",
+            {{"position", batch[i].position}, {"error", std::string(decided[request_of[i]].status().message())}});
+      }
+    }
+  }
+  std::vector<Input> held;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Input& in = batch[i];
+    if (in.dropped) {
+      continue;  // revoked or rewound meanwhile: redelivered from the committed offset (the store dedupes)
+    }
+    if (auto u = first_undecided.find(in.tp); u != first_undecided.end() && in.offset >= u->second) {
+      held.push_back(std::move(in));
+      continue;
+    }
+    if (exactly_once()) {
+      BeginTransaction();
+    }
+    Emit(in, request_of[i] == SIZE_MAX ? nullptr : &decided[request_of[i]]);
+  }
+  if (!held.empty()) {
+    stats_.store_retries_total.Inc({});
+    if (!outage_.active) {
+      outage_.held = std::move(held);
+      Pause(outage_reason);
+    } else {
+      outage_.held.insert(outage_.held.end(), std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
+    }
+    stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
+  } else if (outage_.active && outage_.held.empty()) {
+    Resume("store available");
+  }
+}
+
+void Pipeline::Emit(Input& in, const absl::StatusOr<decision::Decided>* decided) {
+  auto flight = std::make_unique<InFlight>();
+  flight->tp = in.tp;
+  flight->offset = in.offset;
 
   auto dead_letter = [&](const std::string& reason) {
     auto out = std::make_unique<Output>();
     out->topic = options_.topics.dlq;
-    out->key = original_key;
-    out->value = original;
-    out->headers = headers;
-    AddDeadLetterHeaders(out->headers, reason, tp, msg.offset());
-    in->outputs.push_back(std::move(out));
-    Log(LogLevel::kWarning, "pipeline.dead_letter", {{"position", position}, {"reason", reason}});
+    out->key = in.key;
+    out->value = in.value;
+    out->headers = in.headers;
+    AddDeadLetterHeaders(out->headers, reason, in.tp, in.offset);
+    flight->outputs.push_back(std::move(out));
+    Log(LogLevel::kWarning, "pipeline.dead_letter", {{"position", in.position}, {"reason", reason}});
   };
 
-  absl::StatusOr<v1::OutboundEvent> proto =
-      DecodeOutboundEvent(bytes, HeaderValue(msg.headers(), "content-type"));
-  absl::StatusOr<Event> event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
-  if (!event.ok()) {
-    stats_.dlq_total.Inc({proto.ok() ? "invalid" : "undecodable"});
-    dead_letter(std::string(event.status().message()));
+  if (!in.event.ok()) {
+    stats_.dlq_total.Inc({in.undecodable ? "undecodable" : "invalid"});
+    dead_letter(std::string(in.event.status().message()));
+  } else if (!decided->ok()) {
+    stats_.dlq_total.Inc({"decision_failed"});
+    dead_letter(absl::StrCat("decision failed: ", decided->status().message()));
   } else {
-    absl::StatusOr<decision::Decided> decided;
-    absl::Duration backoff = absl::Milliseconds(50);
-    bool outage_logged = false;
-    for (;;) {
-      decided = decider_.Decide(*event, {.source = "kafka", .source_position = position});
-      if (decided.ok() || !(absl::IsUnavailable(decided.status()) || absl::IsDeadlineExceeded(decided.status()))) {
-        break;
-      }
-      stats_.store_retries_total.Inc({});
-      stats_.pipeline_store_waiting.Set({}, 1);
-      if (!outage_logged) {
-        Log(LogLevel::kWarning, "store.unavailable", {{"position", position}, {"error", std::string(decided.status().message())}});
-        outage_logged = true;
-      }
-      if (stop_.load()) {  // undecided: its offset is never stored, so it is redelivered after restart
-        return false;
-      }
-      producer_->poll(0);
-      std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));  // retry pacing, not synchronization
-      backoff = std::min(backoff * 2, absl::Seconds(1));
+    const Event& event = *in.event;
+    const v1::Decision& d = (*decided)->decision;
+    auto routed = std::make_unique<Output>();
+    switch (d.decision()) {
+      case v1::RELEASE: routed->topic = options_.topics.released; break;
+      case v1::DEFER: routed->topic = options_.topics.deferred; break;
+      default: routed->topic = options_.topics.suppressed; break;
     }
-    if (outage_logged) {
-      stats_.pipeline_store_waiting.Set({}, 0);
-      Log(LogLevel::kInfo, "store.recovered", {{"position", position}});
+    routed->key = absl::StrCat(event.tenant, ":", event.customer_id);
+    routed->value = std::move(in.value);
+    routed->headers = std::move(in.headers);
+    routed->headers.emplace_back("tact-decision", std::string(decision::DecisionName(d.decision())));
+    routed->headers.emplace_back("tact-rule", d.rule_id());
+    routed->headers.emplace_back("tact-policy-version", d.policy_version());
+    if (d.decision() == v1::DEFER) {  // the deferred scheduler's due time (README "Deferred delivery")
+      AddDeferralHeaders(routed->headers, d, TimeFromProto((*decided)->record.decided_at()));
     }
-    if (!decided.ok()) {
-      stats_.dlq_total.Inc({"decision_failed"});
-      dead_letter(absl::StrCat("decision failed: ", decided.status().message()));
-    } else {
-      const v1::Decision& d = decided->decision;
-      auto routed = std::make_unique<Output>();
-      switch (d.decision()) {
-        case v1::RELEASE: routed->topic = options_.topics.released; break;
-        case v1::DEFER: routed->topic = options_.topics.deferred; break;
-        default: routed->topic = options_.topics.suppressed; break;
-      }
-      routed->key = absl::StrCat(event->tenant, ":", event->customer_id);
-      routed->value = original;
-      routed->headers = headers;
-      routed->headers.emplace_back("tact-decision", std::string(decision::DecisionName(d.decision())));
-      routed->headers.emplace_back("tact-rule", d.rule_id());
-      routed->headers.emplace_back("tact-policy-version", d.policy_version());
-      if (d.decision() == v1::DEFER) {  // the deferred scheduler's due time (README "Deferred delivery")
-        AddDeferralHeaders(routed->headers, d, TimeFromProto(decided->record.decided_at()));
-      }
-      in->outputs.push_back(std::move(routed));
+    flight->outputs.push_back(std::move(routed));
 
-      auto record = std::make_unique<Output>();
-      record->topic = options_.topics.decisions;
-      record->key = decided->record.customer_hash();
-      record->value = EncodeDecisionRecord(decided->record);
-      record->headers.emplace_back("content-type", "application/json");
-      in->outputs.push_back(std::move(record));
-    }
+    auto record = std::make_unique<Output>();
+    record->topic = options_.topics.decisions;
+    record->key = (*decided)->record.customer_hash();
+    record->value = EncodeDecisionRecord((*decided)->record);
+    record->headers.emplace_back("content-type", "application/json");
+    flight->outputs.push_back(std::move(record));
   }
 
-  tracker_.Begin(tp, msg.offset());
-  InFlight* raw = in.get();
+  if (exactly_once()) {
+    txn_.next_offsets[in.tp] = in.offset + 1;
+    ++txn_.events;
+  }
+  tracker_.Begin(in.tp, in.offset);
+  InFlight* raw = flight.get();
   raw->pending = static_cast<int>(raw->outputs.size());
-  in_flight_[{tp, msg.offset()}] = std::move(in);
+  in_flight_[{in.tp, in.offset}] = std::move(flight);
   for (auto& out : raw->outputs) {
     out->parent = raw;
     Produce(out.get());
   }
-  return true;
+}
+
+void Pipeline::Pause(const std::string& reason) {
+  std::vector<RdKafka::TopicPartition*> parts;
+  consumer_->assignment(parts);
+  if (RdKafka::ErrorCode err = consumer_->pause(parts); err != RdKafka::ERR_NO_ERROR) {
+    Log(LogLevel::kError, "kafka.pause_failed", {{"error", RdKafka::err2str(err)}});
+  }
+  const auto now = std::chrono::steady_clock::now();
+  outage_.active = true;
+  outage_.reason = reason;
+  outage_.since = now;
+  outage_.backoff = options_.outage_backoff_min;
+  outage_.next_try = now + absl::ToChronoNanoseconds(outage_.backoff);
+  outage_.attempts = 0;
+  stats_.pipeline_pauses_total.Inc({reason});
+  stats_.pipeline_store_waiting.Set({}, 1);
+  stats_.kafka_paused_partitions.Set({}, static_cast<double>(parts.size()));
+  Log(LogLevel::kWarning, "pipeline.paused", {{"reason", std::string("store ") + reason},
+                                              {"partitions", absl::StrCat(parts.size())},
+                                              {"held", absl::StrCat(outage_.held.size())}});
+  RdKafka::TopicPartition::destroy(parts);
+}
+
+void Pipeline::Resume(const std::string& why) {
+  std::vector<RdKafka::TopicPartition*> parts;
+  consumer_->assignment(parts);
+  if (RdKafka::ErrorCode err = consumer_->resume(parts); err != RdKafka::ERR_NO_ERROR) {
+    Log(LogLevel::kError, "kafka.resume_failed", {{"error", RdKafka::err2str(err)}});
+  }
+  const auto paused_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - outage_.since).count();
+  Log(LogLevel::kInfo, "pipeline.resumed", {{"reason", why}, {"partitions", absl::StrCat(parts.size())},
+                                            {"paused_ms", absl::StrCat(paused_ms)},
+                                            {"retries", absl::StrCat(outage_.attempts)}});
+  RdKafka::TopicPartition::destroy(parts);
+  outage_ = Outage{};
+  stats_.pipeline_store_waiting.Set({}, 0);
+  stats_.kafka_paused_partitions.Set({}, 0);
+  stats_.pipeline_held_events.Set({}, 0);
+}
+
+void Pipeline::ServePaused() {
+  // Heartbeats, rebalances and statistics are served by consume(); the partitions are paused, so a message
+  // here was fetched before the pause took effect: it follows every held input of its partition.
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(outage_.next_try -
+                                                                          std::chrono::steady_clock::now());
+  std::unique_ptr<RdKafka::Message> msg(consumer_->consume(static_cast<int>(std::clamp<int64_t>(
+      wait.count(), 0, std::min(100, ConsumeTimeoutMs())))));
+  if (msg->err() == RdKafka::ERR_NO_ERROR) {
+    stats_.kafka_consumed_total.Inc({options_.topics.outbound});
+    outage_.held.push_back(Decode(*msg));
+    stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
+  }
+  if (outage_.held.empty()) {  // a rebalance or an abort dropped them: the next batch probes the store
+    Resume("held inputs dropped");
+    return;
+  }
+  if (std::chrono::steady_clock::now() < outage_.next_try || stop_.load()) {
+    return;
+  }
+  ++outage_.attempts;
+  outage_.backoff = std::min(outage_.backoff * 2, options_.outage_backoff_max);
+  outage_.next_try = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(outage_.backoff);
+  HandleBatch(std::exchange(outage_.held, {}));  // the probe: decided → resumed; still failing → held again
+}
+
+void Pipeline::FlushOffsetStores() {
+  if (to_store_.empty()) {
+    return;
+  }
+  std::vector<RdKafka::TopicPartition*> tps;
+  for (const auto& [tp, next] : to_store_) {
+    tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, next));
+  }
+  to_store_.clear();
+  const RdKafka::ErrorCode err = consumer_->offsets_store(tps);
+  for (const RdKafka::TopicPartition* p : tps) {
+    if (err != RdKafka::ERR_NO_ERROR || p->err() != RdKafka::ERR_NO_ERROR) {
+      // ERR__STATE: revoked meanwhile, not ours any more; the new owner re-decides (idempotent).
+      Log(LogLevel::kDebug, "kafka.offset_store_skipped",
+          {{"topic", p->topic()}, {"partition", absl::StrCat(p->partition())}, {"error", RdKafka::err2str(p->err())}});
+    }
+  }
+  RdKafka::TopicPartition::destroy(tps);
 }
 
 void Pipeline::Produce(Output* out) {
@@ -358,20 +563,9 @@ void Pipeline::dr_cb(RdKafka::Message& message) {
     return;
   }
   if (std::optional<int64_t> next = tracker_.Ack(in->tp, in->offset); next && !exactly_once()) {
-    StoreOffset(in->tp, *next);
+    to_store_[in->tp] = *next;  // stored by FlushOffsetStores, once per loop turn for all partitions
   }
   in_flight_.erase({in->tp, in->offset});
-}
-
-void Pipeline::StoreOffset(const TopicPartition& tp, int64_t next) {
-  std::vector<RdKafka::TopicPartition*> tps{RdKafka::TopicPartition::create(tp.topic, tp.partition, next)};
-  const RdKafka::ErrorCode err = consumer_->offsets_store(tps);
-  if (err != RdKafka::ERR_NO_ERROR || tps[0]->err() != RdKafka::ERR_NO_ERROR) {
-    // ERR__STATE: revoked meanwhile, not ours any more; the new owner re-decides (idempotent).
-    Log(LogLevel::kDebug, "kafka.offset_store_skipped",
-        {{"topic", tp.topic}, {"partition", absl::StrCat(tp.partition)}, {"error", RdKafka::err2str(tps[0]->err())}});
-  }
-  RdKafka::TopicPartition::destroy(tps);
 }
 
 void Pipeline::RetryFailedOutputs() {
@@ -379,6 +573,22 @@ void Pipeline::RetryFailedOutputs() {
   again.swap(retry_);
   for (Output* out : again) {
     Produce(out);
+  }
+}
+
+void Pipeline::DropUndecided(const std::vector<TopicPartition>& tps) {
+  auto revoked = [&](const Input& in) { return std::find(tps.begin(), tps.end(), in.tp) != tps.end(); };
+  std::erase_if(batch_, revoked);
+  if (deciding_) {
+    for (Input& in : deciding_->batch) {
+      in.dropped |= revoked(in);  // the worker reads only `event`; erasing would move it under the worker
+    }
+  }
+  const size_t held = outage_.held.size();
+  std::erase_if(outage_.held, revoked);
+  if (held != outage_.held.size()) {
+    Log(LogLevel::kInfo, "pipeline.held_dropped", {{"events", absl::StrCat(held - outage_.held.size())}});
+    stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
   }
 }
 
@@ -406,7 +616,13 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     e.reset(consumer->incremental_assign(partitions));
     assigned_partitions_ += static_cast<int>(partitions.size());
     group_joined_.store(true);
+    if (outage_.active) {  // the store is still down: new partitions start paused too
+      if (RdKafka::ErrorCode p = consumer->pause(partitions); p != RdKafka::ERR_NO_ERROR) {
+        Log(LogLevel::kError, "kafka.pause_failed", {{"error", RdKafka::err2str(p)}});
+      }
+    }
   } else if (exactly_once()) {
+    DropUndecided(tps);
     // Commit what was decided while the partitions are still ours; a lost assignment can no longer commit.
     if (consumer->assignment_lost()) {
       AbortTransaction("assignment lost");
@@ -421,8 +637,10 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
   } else {
     // Store what is done, then commit it synchronously before unassigning: the next owner starts from the
     // committed offset, so a clean handoff redelivers nothing (auto-commit alone would race the new owner).
+    DropUndecided(tps);
     if (!consumer->assignment_lost()) {
       DrainPartitions(tps, absl::Seconds(5));
+      FlushOffsetStores();
       const RdKafka::ErrorCode c = consumer->commitSync();
       if (c != RdKafka::ERR_NO_ERROR && c != RdKafka::ERR__NO_OFFSET) {
         Log(LogLevel::kWarning, "kafka.revoke_commit_failed", {{"error", RdKafka::err2str(c)}});
@@ -430,9 +648,13 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     }
     for (const TopicPartition& tp : tps) {
       tracker_.Forget(tp);
+      to_store_.erase(tp);
     }
     e.reset(consumer->incremental_unassign(partitions));
     assigned_partitions_ -= static_cast<int>(partitions.size());
+  }
+  if (outage_.active) {
+    stats_.kafka_paused_partitions.Set({}, assigned_partitions_.load());
   }
   if (err != RdKafka::ERR__ASSIGN_PARTITIONS) {
     for (const TopicPartition& tp : tps) {
@@ -526,6 +748,11 @@ void Pipeline::AbortTransaction(const std::string& why) {
   // Rewind each input partition of the transaction to its committed offset: its inputs are decided again
   // (the store returns the earlier decisions, so nothing is counted twice) in the next transaction.
   std::vector<RdKafka::TopicPartition*> parts;
+  std::vector<TopicPartition> rewound;
+  for (const auto& [tp, next] : txn_.next_offsets) {
+    rewound.push_back(tp);
+  }
+  DropUndecided(rewound);  // fetched again from the committed offset
   for (const auto& [tp, next] : txn_.next_offsets) {
     tracker_.Forget(tp);
     parts.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));

@@ -5,14 +5,17 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <future>
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/core/event.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/pipeline/offset_tracker.h"
 #include "daemon/pipeline/pipeline_stats.h"
@@ -49,12 +52,29 @@ struct PipelineOptions {
   std::string transactional_id;
   int transaction_max_events = 500;
   absl::Duration transaction_max_age = absl::Milliseconds(100);
+  // Inputs decided together in one store round-trip (DecisionService::DecideBatch): up to batch_max_events
+  // messages, collecting for at most batch_max_wait after the first one arrived (0: only what is already fetched).
+  int batch_max_events = 500;
+  absl::Duration batch_max_wait = absl::Milliseconds(5);
+  // Store outage (fail-closed decisions UNAVAILABLE / DEADLINE_EXCEEDED): the partitions are paused and the held
+  // inputs retried with this backoff, doubling up to outage_backoff_max.
+  absl::Duration outage_backoff_min = absl::Milliseconds(100);
+  absl::Duration outage_backoff_max = absl::Seconds(2);
   PipelineStats* stats = nullptr;  // borrowed; nullptr = a private registry nobody scrapes
 };
 
 // Consume tact.outbound → decide → produce the event to released/deferred/suppressed and its record to
 // tact.decisions (or the original bytes to tact.dlq with the reason). At-least-once: an input offset is stored
 // only after every output of it, and of every earlier input of its partition, is acknowledged by the broker.
+// Inputs are handled in batches: what is already fetched (up to batch_max_events) is decided in one
+// DecideBatch call (one store round-trip, per-customer order kept) and its outputs are produced in input order.
+// Back-pressure: when fail-closed decisions of a batch fail because the store is unreachable, every assigned
+// partition is paused (librdkafka resumes a paused partition after its last consumed message), the inputs from
+// each partition's first undecided one on are held undecided in memory (nothing of them is produced or stored)
+// and retried with backoff while consume() keeps serving heartbeats and rebalances; once they are decided the
+// partitions resume. A rebalance drops the held inputs of revoked partitions (their new owner starts from the
+// committed offset) and pauses newly assigned ones while the outage lasts; a stop drops them all (redelivered
+// after a restart).
 // Thread-safety: Run() on one thread (the pipeline thread), which owns the consumer and the producer and is the
 // only caller of poll(), so delivery reports and rebalances run on it without locks. RequestStop() from any thread.
 // With Guarantee::kExactlyOnce the producer is transactional: inputs are handled in batches inside one
@@ -95,6 +115,42 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
     int pending = 0;
     std::vector<std::unique_ptr<Output>> outputs;
   };
+  // One consumed input, decoded; the message itself is not kept.
+  struct Input {
+    TopicPartition tp;
+    int64_t offset = 0;
+    std::string position;  // topic[partition]@offset
+    std::string key;
+    std::string value;  // the original bytes
+    std::vector<std::pair<std::string, std::string>> headers;
+    absl::StatusOr<Event> event;  // not ok: dead-lettered with this message
+    bool undecodable = false;     // with !event.ok(): the bytes were not an event at all (else: invalid event)
+    bool dropped = false;         // its partition was revoked or rewound while the batch was being decided
+  };
+  // A batch whose DecideBatch call runs on a worker thread while the previous batch's outputs are produced.
+  // The worker reads only the inputs' events; the pipeline thread may set `dropped` meanwhile.
+  struct Deciding {
+    std::vector<Input> batch;
+    std::vector<decision::DecisionService::Request> requests;
+    std::vector<size_t> request_of;  // batch index → requests index (SIZE_MAX: not decided: DLQ)
+    std::future<std::vector<absl::StatusOr<decision::Decided>>> results;
+  };
+  struct Decided {
+    std::vector<Input> batch;
+    std::vector<size_t> request_of;
+    std::vector<absl::StatusOr<decision::Decided>> results;
+    bool outage = false;  // some fail-closed decision failed because the store is unreachable
+  };
+  // Back-pressure while the store is down.
+  struct Outage {
+    bool active = false;
+    std::string reason;          // status code label of the failure that paused
+    std::vector<Input> held;     // undecided, in consume order; per partition from its first undecided input on
+    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point next_try;
+    absl::Duration backoff;
+    int attempts = 0;
+  };
 
   // exactly_once: the open transaction. Every input consumed since it began is in it.
   struct Transaction {
@@ -107,8 +163,23 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
 
   Pipeline(PipelineOptions options, decision::DecisionService& decider);
   bool exactly_once() const { return options_.guarantee == Guarantee::kExactlyOnce; }
-  // Returns false when the input was left undecided (stopping during a store outage).
-  bool Handle(RdKafka::Message& msg);
+  // Collects up to batch_max_events inputs into batch_ (empty when nothing arrived within the poll timeout).
+  void ConsumeBatch();
+  Input Decode(RdKafka::Message& msg) const;
+  // Starts deciding `batch` (one DecideBatch call) on a worker thread; TakeDecided waits for it.
+  void StartDeciding(std::vector<Input> batch);
+  Decided TakeDecided();
+  // Produces the outputs of a decided batch in input order; inputs left undecided by a store outage go to
+  // outage_.held (and pause the partitions if not paused yet).
+  void Process(Decided decided);
+  // StartDeciding + TakeDecided + Process.
+  void HandleBatch(std::vector<Input> batch);
+  // Builds and produces one input's outputs; `decided` is nullptr for an input that failed decoding.
+  void Emit(Input& in, const absl::StatusOr<decision::Decided>* decided);
+  void Pause(const std::string& reason);
+  void Resume(const std::string& why);
+  void ServePaused();  // one turn of the loop while paused
+  void FlushOffsetStores();
   int ConsumeTimeoutMs() const;
   void BeginTransaction();
   bool TransactionDue() const;
@@ -117,8 +188,9 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   void AbortTransaction(const std::string& why);
   [[noreturn]] void TransactionFatal(const std::string& what, const RdKafka::Error& error);
   void Produce(Output* out);
-  void StoreOffset(const TopicPartition& tp, int64_t next);
   void RetryFailedOutputs();
+  // Drops the held and collected (not yet decided) inputs of these partitions.
+  void DropUndecided(const std::vector<TopicPartition>& tps);
   void DrainPartitions(const std::vector<TopicPartition>& tps, absl::Duration budget);
   void OnStatistics(const std::string& json);
 
@@ -134,6 +206,10 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   OffsetTracker tracker_;
   std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<InFlight>> in_flight_;
   std::deque<Output*> retry_;
+  std::map<TopicPartition, int64_t> to_store_;  // offsets to store, gathered from delivery reports
+  std::vector<Input> batch_;  // the batch being collected (a revoke during collection drops its partitions)
+  std::optional<Deciding> deciding_;  // the batch being decided, at most one
+  Outage outage_;
   Transaction txn_;
   std::atomic<bool> stop_{false};
   std::atomic<int> assigned_partitions_{0};

@@ -5,7 +5,8 @@
 namespace tact::pipeline {
 
 // Label values: topic = a configured topic name; partition = an input partition number (bounded by the topic's
-// partition count); reason ∈ {undecodable, invalid, decision_failed}.
+// partition count); reason ∈ {undecodable, invalid, decision_failed} (dlq_total), a
+// status code label (pipeline_pauses_total: unavailable, deadline_exceeded).
 #define TACT_PIPELINE_STATS(COUNTER, GAUGE, HISTOGRAM)                                                          \
   COUNTER(kafka_consumed_total, "Input events read", (topic))                                                    \
   COUNTER(kafka_produced_total, "Outputs acknowledged by the broker", (topic))                                   \
@@ -14,11 +15,15 @@ namespace tact::pipeline {
   COUNTER(kafka_consume_errors_total, "Errors returned by the consumer", ())                                     \
   COUNTER(kafka_errors_total, "Client errors reported by librdkafka (broker down, auth, …)", ())                 \
   COUNTER(dlq_total, "Events sent to the dead-letter topic", (reason))                                           \
-  COUNTER(store_retries_total, "Kafka-path decisions retried because the store was unavailable", ())             \
+  COUNTER(store_retries_total, "Kafka-path batches left (partly) undecided because the store was unavailable", ())             \
   GAUGE(kafka_assigned_partitions, "Input partitions assigned to this instance", ())                             \
   GAUGE(kafka_consumer_lag, "Messages between the committed offset and the high watermark", (topic, partition)) \
   GAUGE(kafka_in_flight, "Input events decided but not yet acknowledged on every output", ())                    \
   GAUGE(pipeline_store_waiting, "1 while the Kafka path waits for the store to come back", ())                   \
+  GAUGE(kafka_paused_partitions, "Input partitions paused by back-pressure (store unavailable)", ())            \
+  GAUGE(pipeline_held_events, "Inputs held undecided while the partitions are paused", ())                     \
+  COUNTER(pipeline_pauses_total, "Times the Kafka path paused its partitions", (reason))                       \
+  COUNTER(kafka_batches_total, "Input batches decided (consumed / batches = mean batch size)", ())              \
   GAUGE(deferred_backlog, "Deferred events waiting to be re-decided (0 until the deferred scheduler runs)", ())
 TACT_STATS_STRUCT(PipelineStats, TACT_PIPELINE_STATS);
 

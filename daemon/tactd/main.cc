@@ -323,6 +323,8 @@ int Main(int argc, char** argv) {
                                   .transactional_id = TransactionalId(config),
                                   .transaction_max_events = config.transaction_max_events,
                                   .transaction_max_age = absl::Milliseconds(config.transaction_max_age_ms),
+                                  .batch_max_events = config.batch_max_events,
+                                  .batch_max_wait = absl::Milliseconds(config.batch_max_wait_ms),
                                   .stats = &pipeline_stats},
                                  decider);
   if (!pipe.ok()) {
