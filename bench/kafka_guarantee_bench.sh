@@ -61,7 +61,7 @@ run() {
   local began="" began_n=0 end start
   start=$(date +%s.%N)
   TACT_CUSTOMER_HASH_KEY=bench build/tactd --policies policies/default --kafka-brokers "$brokers" \
-    --redis "127.0.0.1:$redis_port" --grpc-listen "127.0.0.1:$(free_port)" --admin-listen "127.0.0.1:$(free_port)" \
+    --redis "127.0.0.1:$redis_port" --grpc-plaintext true --grpc-listen "127.0.0.1:$(free_port)" --admin-listen "127.0.0.1:$(free_port)" \
     --kafka-group-id "$lane" --kafka-topics-outbound "$lane.outbound" --kafka-topics-released "$lane.released" \
     --kafka-topics-deferred "$lane.deferred" --kafka-topics-suppressed "$lane.suppressed" \
     --kafka-topics-decisions "$lane.decisions" --kafka-topics-dlq "$lane.dlq" --log-level "${TACT_BENCH_LOG_LEVEL:-warn}" "${flags[@]}" \
@@ -73,9 +73,8 @@ run() {
   until (((n = $(count "$lane.decisions")) >= events)); do
     if ((n > 0)) && [[ -z "$began" ]]; then began=$(date +%s.%N); began_n=$n; fi
     if ((SECONDS > deadline)) || ! kill -0 "$pid" 2>/dev/null; then
-      echo "kafka_guarantee_bench.sh: $mode round $2 did not finish (log: $work/$lane.log)" >&2
+      echo "kafka_guarantee_bench.sh: $mode round $2 did not finish; its log ends:" >&2
       tail -n 20 "$work/$lane.log" >&2
-      trap - EXIT
       exit 1
     fi
     sleep 0.2
