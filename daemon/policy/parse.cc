@@ -325,7 +325,14 @@ absl::StatusOr<SuppressIf> ParseSuppressIf(const YAML::Node& node, const Source&
                             *s.escalation_within});
   }
   if (s.callback_pending) s.conditions.push_back({"callback pending", {"callback:*"}});
-  if (s.opted_out) s.conditions.push_back({"opted out", {"opt_out"}});  // + "opt_out:<channel>" per event
+  if (s.opted_out) {
+    SuppressIf::Condition c{"opted out", {"opt_out"}};
+    for (int ch = 0; ch < v1::Channel_ARRAYSIZE; ++ch) {  // + "opt_out:<channel>" of the event's channel
+      c.channel_fields.push_back(
+          {"opt_out", absl::StrCat("opt_out:", AsAbsl(ChannelName(static_cast<Channel>(ch))))});
+    }
+    s.conditions.push_back(std::move(c));
+  }
   return s;
 }
 
@@ -422,6 +429,11 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Source& src, int in
     } else {
       return src.Error(mode, absl::StrCat(rw, ".mode: unknown value '", v, "' ", Expected({"enforce", "shadow"})));
     }
+  }
+  if (r.limit) r.counter_prefix = absl::StrCat(r.limit->kind == WindowKind::kRolling ? "r:" : "c:", r.id);
+  if (r.quiet_hours) {
+    r.quiet_text = absl::StrCat("quiet hours ", ClockText(r.quiet_hours->start_minute), "-",
+                                ClockText(r.quiet_hours->end_minute));
   }
   return r;
 }

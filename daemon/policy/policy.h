@@ -52,6 +52,8 @@ struct SuppressIf {
     std::string text;
     std::vector<std::string> fields;
     absl::Duration within = absl::ZeroDuration();  // >0: only signals this recent count
+    // opted_out only: per channel (index = Channel value), `fields` plus "opt_out:<CHANNEL>".
+    std::vector<std::vector<std::string>> channel_fields;
   };
   std::vector<Condition> conditions;
 };
@@ -74,6 +76,9 @@ struct Rule {
   std::optional<QuietHours> quiet_hours;
   OnExceed on_exceed = OnExceed::kSuppress;
   Mode mode = Mode::kEnforce;
+  // Compiled by the parser so evaluation builds no text per event.
+  std::string counter_prefix;  // limit: "r:<id>" (rolling) or "c:<id>" (calendar)
+  std::string quiet_text;      // quiet_hours: "quiet hours 21:00-08:00"
 };
 
 // A loaded, validated policy set (all files of one directory). Immutable once built; shared between threads

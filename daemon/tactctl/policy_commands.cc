@@ -215,16 +215,19 @@ int Explain(const ExplainOptions& o) {
       rules.push_back(std::move(jr));
     }
     json shadow = json::array();
-    for (const auto& s : v.shadow) shadow.push_back({{"rule", s.rule_id}, {"decision", policy::VerdictName(s.verdict)}, {"reason", s.reason}});
+    for (const auto& s : v.shadow) {
+      shadow.push_back({{"rule", std::string(s.rule_id)}, {"decision", policy::VerdictName(s.verdict)}, {"reason", s.reason}});
+    }
+    std::vector<std::string> matched(v.matched_rules.begin(), v.matched_rules.end());
     json out{{"event_id", ev.event_id},
              {"at", Rfc3339(at)},
              {"timezone", zone},
              {"policy_version", p->version},
              {"policy_digest", p->digest},
              {"decision", policy::VerdictName(v.verdict)},
-             {"rule", v.rule_id},
+             {"rule", std::string(v.rule_id)},
              {"reason", v.reason},
-             {"matched_rules", v.matched_rules},
+             {"matched_rules", matched},
              {"shadow", shadow},
              {"rules", rules}};
     if (v.verdict == policy::Verdict::kDefer) out["defer_until"] = Rfc3339(v.defer_until);
@@ -249,12 +252,12 @@ int Explain(const ExplainOptions& o) {
                 t.check.c_str(), mode);
   }
   std::printf("\ndecision: %s", std::string(policy::VerdictName(v.verdict)).c_str());
-  if (!v.rule_id.empty()) std::printf(" by %s", v.rule_id.c_str());
+  if (!v.rule_id.empty()) std::printf(" by %s", std::string(v.rule_id).c_str());
   std::printf(" — %s", v.reason.c_str());
   if (v.verdict == policy::Verdict::kDefer) std::printf(" (until %s)", Rfc3339(v.defer_until).c_str());
   std::printf("\n");
   for (const auto& s : v.shadow) {
-    std::printf("shadow: %s would have %s — %s\n", s.rule_id.c_str(), std::string(policy::VerdictName(s.verdict)).c_str(),
+    std::printf("shadow: %s would have %s — %s\n", std::string(s.rule_id).c_str(), std::string(policy::VerdictName(s.verdict)).c_str(),
                 s.reason.c_str());
   }
   return kExitOk;
