@@ -1,7 +1,9 @@
 #include "daemon/policy/evaluate.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -127,14 +129,10 @@ class LocalTime {
     return m.hour() * 60 + m.minute();
   }
   bool resolved() const { return entry_ != nullptr; }
-  // The zone's name for the plan: the policy's own string, or an interned one.
-  std::string_view name(Plan& plan) {
-    Resolve();
-    if (!name_.empty()) return name_;
-    auto owned = std::make_shared<std::string>(*customer_name_);  // intern table full: the plan keeps it
-    plan.storage = owned;
-    return name_ = *owned;
-  }
+  // The zone's name for the plan: the policy's own string, or an interned one; empty when the intern table is
+  // full (then Evaluate makes the plan keep customer_name()).
+  std::string_view name() { return Resolve(), name_; }
+  const std::string& customer_name() const { return *customer_name_; }
 
  private:
   void Resolve() {
@@ -170,7 +168,16 @@ class LocalTime {
   const std::string* customer_name_ = nullptr;
 };
 
-void AddLimit(const Rule& rule, const Event& event, LocalTime& lt, Plan& plan) {
+// A counter key's parts, joined into the plan's key buffer once every limit is known.
+struct KeyParts {
+  std::string_view prefix;
+  std::string_view scope;   // empty: none
+  std::string_view period;  // empty: none
+  bool scoped = false;
+  size_t size() const { return prefix.size() + (scoped ? scope.size() + 1 : 0) + (period.empty() ? 0 : period.size() + 1); }
+};
+
+void AddLimit(const Rule& rule, const Event& event, LocalTime& lt, Plan& plan, std::vector<KeyParts>& keys) {
   const Limit& l = *rule.limit;
   LimitCheck& c = plan.limits.emplace_back(LimitCheck{.rule_id = rule.id,
                                                       .count = l.count,
@@ -179,26 +186,47 @@ void AddLimit(const Rule& rule, const Event& event, LocalTime& lt, Plan& plan) {
                                                       .window_text = l.window_text,
                                                       .on_exceed = rule.on_exceed,
                                                       .shadow = rule.mode == Mode::kShadow});
-  // Key: "<prefix>[:<scope value>][:<period>]", built in one allocation.
-  const std::string_view scope = ScopeValue(rule, event);
-  const std::string* period = nullptr;
+  KeyParts& k = keys.emplace_back(KeyParts{.prefix = rule.counter_prefix,
+                                           .scope = ScopeValue(rule, event),
+                                           .scoped = l.scope != Scope::kCustomer});
   if (l.kind == WindowKind::kCalendar) {
-    const LocalDay& d = lt.day();
+    const LocalDay& d = lt.day();  // thread-local, unchanged until the next Evaluate
     switch (l.unit) {
-      case CalendarUnit::kDay: period = &d.day_label; c.period_end = d.end; break;
-      case CalendarUnit::kWeek: period = &d.week_label; c.period_end = d.week_end; break;
-      case CalendarUnit::kMonth: period = &d.month_label; c.period_end = d.month_end; break;
+      case CalendarUnit::kDay: k.period = d.day_label; c.period_end = d.end; break;
+      case CalendarUnit::kWeek: k.period = d.week_label; c.period_end = d.week_end; break;
+      case CalendarUnit::kMonth: k.period = d.month_label; c.period_end = d.month_end; break;
     }
     if (d.end == absl::InfinitePast() && l.unit == CalendarUnit::kDay) {  // not cached (see ComputeLocalDay)
       c.period_end = absl::FromCivil(d.day + 1, lt.zone());
     }
   }
-  std::string& key = c.counter;
-  key.reserve(rule.counter_prefix.size() + (scope.empty() ? 0 : scope.size() + 1) +
-              (period == nullptr ? 0 : period->size() + 1));
-  key.append(rule.counter_prefix);
-  if (rule.limit->scope != Scope::kCustomer) key.append(":").append(scope);
-  if (period != nullptr) key.append(":").append(*period);
+}
+
+// Writes every counter key into one buffer the plan owns (one allocation for all of them).
+void JoinKeys(const std::vector<KeyParts>& keys, Plan& plan) {
+  size_t total = 0;
+  for (const KeyParts& k : keys) total += k.size();
+  std::shared_ptr<char[]> buf = std::make_shared<char[]>(total);
+  char* out = buf.get();
+  auto put = [&](std::string_view v) {
+    std::memcpy(out, v.data(), v.size());
+    out += v.size();
+  };
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const KeyParts& k = keys[i];
+    char* start = out;
+    put(k.prefix);
+    if (k.scoped) {
+      put(":");
+      put(k.scope);
+    }
+    if (!k.period.empty()) {
+      put(":");
+      put(k.period);
+    }
+    plan.limits[i].counter = std::string_view(start, static_cast<size_t>(out - start));
+  }
+  plan.storage = std::move(buf);
 }
 
 void AddSignals(const Rule& rule, const Event& event, absl::Time now, Plan& plan) {
@@ -232,7 +260,7 @@ void AddQuiet(const Rule& rule, LocalTime& lt, Plan& plan) {
                                  .text = rule.quiet_text,
                                  .on_exceed = rule.on_exceed,
                                  .shadow = rule.mode == Mode::kShadow,
-                                 .zone = lt.name(plan)});
+                                 .zone = lt.name()});
 }
 
 
@@ -404,23 +432,71 @@ absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::strin
 
 Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
   Plan plan;
-  plan.matched_rules.reserve(std::min<size_t>(policy.rules.size(), 16));
   LocalTime lt(policy, event, now);
-  for (const Rule& rule : policy.rules) {
+  thread_local std::vector<KeyParts> keys;
+  keys.clear();
+  auto apply = [&](const Rule& rule) {
     if (!Matches(rule, event)) {
-      continue;
+      return;
     }
     plan.matched_rules.push_back(rule.id);
     if (rule.limit) {
-      AddLimit(rule, event, lt, plan);
+      AddLimit(rule, event, lt, plan, keys);
     } else if (rule.suppress_if) {
       AddSignals(rule, event, now, plan);
     } else if (rule.quiet_hours) {
       AddQuiet(rule, lt, plan);
     }
+  };
+  const size_t cell = static_cast<size_t>(event.channel) * v1::MessageClass_ARRAYSIZE +
+                      static_cast<size_t>(event.message_class);
+  if (event.channel >= 0 && event.message_class >= 0 && cell < policy.candidates.size()) {
+    // Only the rules whose channel and class admit the event; sized once.
+    const Policy::Candidates& c = policy.candidates[cell];
+    size_t n = 0;
+    for (uint64_t w : c.rules) n += static_cast<size_t>(std::popcount(w));
+    plan.matched_rules.reserve(n);
+    plan.limits.reserve(c.limits);
+    plan.signals.reserve(c.signals);
+    for (size_t w = 0; w < c.rules.size(); ++w) {
+      for (uint64_t bits = c.rules[w]; bits != 0; bits &= bits - 1) {
+        apply(policy.rules[w * 64 + static_cast<size_t>(std::countr_zero(bits))]);
+      }
+    }
+  } else {
+    plan.matched_rules.reserve(std::min<size_t>(policy.rules.size(), 16));
+    for (const Rule& rule : policy.rules) apply(rule);
   }
-  if (lt.resolved()) plan.timezone = lt.name(plan);
+  if (!keys.empty()) JoinKeys(keys, plan);
+  if (lt.resolved()) {
+    plan.timezone = lt.name();
+    if (plan.timezone.empty()) {  // the zone-name intern table is full: this plan keeps the name
+      auto owned = std::make_shared<std::pair<std::shared_ptr<const void>, std::string>>(std::move(plan.storage),
+                                                                                          lt.customer_name());
+      plan.timezone = owned->second;
+      for (QuietHold& q : plan.quiet) q.zone = plan.timezone;
+      plan.storage = std::move(owned);
+    }
+  }
   return plan;
+}
+
+void CompileIndex(Policy& policy) {
+  const size_t words = (policy.rules.size() + 63) / 64;
+  policy.candidates.assign(static_cast<size_t>(v1::Channel_ARRAYSIZE) * v1::MessageClass_ARRAYSIZE, {});
+  for (int ch = 0; ch < v1::Channel_ARRAYSIZE; ++ch) {
+    for (int cls = 0; cls < v1::MessageClass_ARRAYSIZE; ++cls) {
+      Policy::Candidates& c = policy.candidates[static_cast<size_t>(ch) * v1::MessageClass_ARRAYSIZE + cls];
+      c.rules.assign(words, 0);
+      for (size_t i = 0; i < policy.rules.size(); ++i) {
+        const Rule& r = policy.rules[i];
+        if ((r.match.channel_mask & (1u << ch)) == 0 || (r.match.class_mask & (1u << cls)) == 0) continue;
+        c.rules[i / 64] |= uint64_t{1} << (i % 64);
+        if (r.limit) ++c.limits;
+        if (r.suppress_if) c.signals += r.suppress_if->conditions.size();
+      }
+    }
+  }
 }
 
 int FirstExceeded(const Plan& plan, const StoreOutcome& outcome) {
@@ -542,7 +618,7 @@ std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const Sto
         const LimitUsage u = li < outcome.usage.size() ? outcome.usage[li] : LimitUsage{};
         line.applies = u.used >= l.count;
         line.check = absl::StrCat(l.count, " per ", AsAbsl(l.window_text), ": ", u.used, " used",
-                                  line.applies ? " (full)" : "", " [", l.counter, "]");
+                                  line.applies ? " (full)" : "", " [", AsAbsl(l.counter), "]");
         ++li;
       }
     } else if (rule != policy.rules.end() && rule->quiet_hours) {
@@ -572,7 +648,7 @@ std::string EncodePlan(const Plan& plan) {
   j["tz"] = str(plan.timezone);
   nlohmann::json limits = nlohmann::json::array();
   for (const LimitCheck& l : plan.limits) {
-    limits.push_back({str(l.rule_id), l.counter, l.count, l.kind == WindowKind::kCalendar ? 1 : 0,
+    limits.push_back({str(l.rule_id), str(l.counter), l.count, l.kind == WindowKind::kCalendar ? 1 : 0,
                       absl::ToInt64Milliseconds(l.window), MsOr(l.period_end, 0), str(l.window_text),
                       l.on_exceed == OnExceed::kDefer ? 1 : 0, l.shadow ? 1 : 0});
   }
@@ -616,7 +692,7 @@ absl::StatusOr<Plan> DecodePlan(std::string_view text) {
     p.timezone = t.Keep(j.value("tz", ""));
     for (const auto& l : j.at("l")) {
       p.limits.push_back(LimitCheck{.rule_id = t.Keep(l.at(0).get<std::string>()),
-                                    .counter = l.at(1).get<std::string>(),
+                                    .counter = t.Keep(l.at(1).get<std::string>()),
                                     .count = l.at(2).get<int64_t>(),
                                     .kind = l.at(3).get<int>() == 1 ? WindowKind::kCalendar : WindowKind::kRolling,
                                     .window = absl::Milliseconds(l.at(4).get<int64_t>()),

@@ -16,7 +16,7 @@ namespace tact::policy {
 // Built for the hot path: the text a plan shows (rule ids, window and condition text, signal field lists, the
 // zone name) is BORROWED from the Policy it was evaluated against, never copied per event. Keep that Policy
 // alive (hold its shared_ptr) while the plan, or Verdicts decided from it, are in use. Only the counter keys
-// are the plan's own. A plan stored with a final decision is self-contained after EncodePlan/DecodePlan (the
+// are the plan's own (one buffer in `storage`, shared by copies). A plan stored with a final decision is self-contained after EncodePlan/DecodePlan (the
 // decoded plan owns its text through `storage`), so it is replayed for a redelivered event after the policy
 // changed.
 
@@ -24,8 +24,9 @@ namespace tact::policy {
 struct LimitCheck {
   std::string_view rule_id;
   // Key suffix inside the customer's hash tag: "r:<rule>[:<scope value>]" (rolling, sorted set of event ids)
-  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end).
-  std::string counter;
+  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end). The plan's own
+  // text (all keys of a plan share one buffer in Plan::storage).
+  std::string_view counter;
   int64_t count = 0;
   WindowKind kind = WindowKind::kRolling;
   absl::Duration window;                        // rolling
@@ -66,7 +67,7 @@ struct Plan {
   std::vector<LimitCheck> limits;               // rule order
   std::vector<QuietHold> quiet;                 // rule order; only rules whose quiet period is in force now
   std::string_view timezone;                    // the zone calendar windows and quiet hours used
-  // Owns the text the views above point to when it is not the policy's (a decoded plan; rarely a zone name).
+  // Owns the text the views above point to when it is not the policy's: the counter keys; a decoded plan's text.
   std::shared_ptr<const void> storage;
 
   // The first enforcing quiet hold: the store must not reserve while it is in force.

@@ -656,6 +656,7 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
   }
   policy.version = absl::StrJoin(versions, "+");
   policy.digest = Sha256Hex(digest_input);
+  CompileIndex(policy);
   return policy;
 }
 

@@ -91,7 +91,20 @@ struct Policy {
   std::map<std::string, std::string> tenant_timezones;       // tenant → IANA name
   std::map<std::string, absl::TimeZone> tenant_zones;        // same, loaded
   std::vector<Rule> rules;  // evaluation order: files by name, rules in file order
+
+  // Compiled by the parser (CompileIndex): for each (channel, message class) pair, the rules whose channel and
+  // class lists admit it (bit i = rules[i]), and how many limit / signal checks those rules can add at most.
+  // Evaluation then only looks at these candidates. Empty: every rule is a candidate.
+  struct Candidates {
+    std::vector<uint64_t> rules;
+    size_t limits = 0;
+    size_t signals = 0;
+  };
+  std::vector<Candidates> candidates;  // index: channel * v1::MessageClass_ARRAYSIZE + message_class
 };
+
+// Builds Policy::candidates from the rules' channel and class masks.
+void CompileIndex(Policy& policy);
 
 std::string_view ScopeName(Scope s);
 std::string_view OnExceedName(OnExceed o);

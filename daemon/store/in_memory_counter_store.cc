@@ -1,5 +1,7 @@
 #include "daemon/store/in_memory_counter_store.h"
 
+#include "absl/strings/str_cat.h"
+#include "daemon/core/strings.h"
 #include "daemon/store/keys.h"
 
 namespace tact::store {
@@ -66,7 +68,7 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
     }
   }
   for (const policy::LimitCheck& l : plan.limits) {
-    const std::string key = prefix + l.counter;
+    const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
     policy::LimitUsage u;
     if (l.kind == policy::WindowKind::kRolling) {
       const int64_t window = absl::ToInt64Milliseconds(l.window);
@@ -94,7 +96,7 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
   }
   if (policy::ShouldReserve(plan, r.outcome)) {
     for (const policy::LimitCheck& l : plan.limits) {
-      const std::string key = prefix + l.counter;
+      const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
       if (l.kind == policy::WindowKind::kRolling) {
         auto& zset = windows_[key];
         for (auto it = zset.begin(); it != zset.end(); ++it) {  // ZADD updates an existing member's score
