@@ -520,7 +520,7 @@ bool IsFinal(const Plan& plan, const StoreOutcome& outcome) {
 
 Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   Verdicts v;
-  v.matched_rules = plan.matched_rules;
+  v.matched_rules.assign(plan.matched_rules.begin(), plan.matched_rules.end());
   if (!plan.limits.empty()) v.counters.reserve(plan.limits.size());
   for (size_t i = 0; i < plan.limits.size(); ++i) {
     const LimitCheck& l = plan.limits[i];

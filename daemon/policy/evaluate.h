@@ -6,11 +6,17 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/policy/policy.h"
 
 namespace tact::policy {
+
+// Vectors of a plan, an outcome and verdicts: a typical event fits inline, so deciding allocates (almost)
+// nothing. Vector-like (push_back, size, [], range-for).
+template <typename T, size_t N>
+using SmallVector = absl::InlinedVector<T, N>;
 
 // ---- Plan: what the pure engine asks the store to do for one event -------------------------------------------
 // Built for the hot path: the text a plan shows (rule ids, window and condition text, signal field lists, the
@@ -62,10 +68,10 @@ struct QuietHold {
 };
 
 struct Plan {
-  std::vector<std::string_view> matched_rules;  // evaluation order
-  std::vector<SignalCheck> signals;             // rule order
-  std::vector<LimitCheck> limits;               // rule order
-  std::vector<QuietHold> quiet;                 // rule order; only rules whose quiet period is in force now
+  SmallVector<std::string_view, 8> matched_rules;  // evaluation order
+  SmallVector<SignalCheck, 4> signals;             // rule order
+  SmallVector<LimitCheck, 4> limits;               // rule order
+  SmallVector<QuietHold, 1> quiet;                 // rule order; only rules whose quiet period is in force now
   std::string_view timezone;                    // the zone calendar windows and quiet hours used
   // Owns the text the views above point to when it is not the policy's: the counter keys; a decoded plan's text.
   std::shared_ptr<const void> storage;
@@ -88,8 +94,8 @@ struct LimitUsage {
 };
 
 struct StoreOutcome {
-  std::vector<SignalResult> signals;
-  std::vector<LimitUsage> usage;
+  SmallVector<SignalResult, 4> signals;
+  SmallVector<LimitUsage, 4> usage;
   bool reserved = false;  // the store counted this event in every limit (a RELEASE that was not a dry run)
 };
 
@@ -117,8 +123,8 @@ struct Verdicts {
   std::string_view rule_id;  // the deciding rule, empty on a default release
   std::string reason;
   absl::Time defer_until = absl::InfinitePast();
-  std::vector<CounterView> counters;
-  std::vector<std::string_view> matched_rules;
+  SmallVector<CounterView, 4> counters;
+  SmallVector<std::string_view, 8> matched_rules;
   std::vector<ShadowOutcome> shadow;  // shadow rules that would have constrained this event
 };
 

@@ -137,4 +137,17 @@ absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl:
   return absl::OkStatus();
 }
 
+void InMemoryCounterStore::SeedUsage(const std::string& tenant, const std::string& customer_id,
+                                     const policy::LimitCheck& limit, int64_t used, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  const std::string key = absl::StrCat(CustomerPrefix(tenant, customer_id), AsAbsl(limit.counter));
+  if (limit.kind == policy::WindowKind::kRolling) {
+    auto& zset = windows_[key];
+    zset.clear();
+    for (int64_t i = 0; i < used; ++i) zset.emplace(absl::ToUnixMillis(now) - 1, absl::StrCat("seed-", i));
+  } else {
+    calendars_[key] = Calendar{.count = used, .expires_ms = PeriodEndMs(limit)};
+  }
+}
+
 }  // namespace tact::store

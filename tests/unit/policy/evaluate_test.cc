@@ -43,7 +43,8 @@ rules:
 TEST(EvaluateTest, MatchingRulesProduceLimitsInOrder) {
   const Policy p = MustParse(kPolicy);
   const Plan plan = Ev(p, MakeEvent(v1::PROACTIVE_SERVICE));
-  EXPECT_EQ(plan.matched_rules, (std::vector<std::string_view>{"proactive", "any-class"}));
+  EXPECT_EQ(std::vector<std::string_view>(plan.matched_rules.begin(), plan.matched_rules.end()),
+            (std::vector<std::string_view>{"proactive", "any-class"}));
   ASSERT_EQ(plan.limits.size(), 2u);
   EXPECT_EQ(plan.limits[0].counter, "r:proactive");
   EXPECT_EQ(plan.limits[0].window, absl::Hours(24 * 7));
@@ -61,13 +62,13 @@ rules:
     match: { message_class: [TRANSACTIONAL] }
     limit: { count: 100, window: 1h }
 )");
-  EXPECT_EQ(Ev(named, MakeEvent(v1::TRANSACTIONAL)).matched_rules, std::vector<std::string_view>{"tx"});
+  EXPECT_EQ(Ev(named, MakeEvent(v1::TRANSACTIONAL)).matched_rules, (SmallVector<std::string_view, 8>{"tx"}));
 }
 
 TEST(EvaluateTest, ChannelMismatchDoesNotMatch) {
   const Policy p = MustParse(kPolicy);
   EXPECT_EQ(Ev(p, MakeEvent(v1::PROACTIVE_SERVICE, v1::SMS)).matched_rules,
-            std::vector<std::string_view>{"any-class"});
+            (SmallVector<std::string_view, 8>{"any-class"}));
 }
 
 TEST(DecideTest, FirstExceededEnforcingLimitDecides) {
@@ -274,7 +275,7 @@ TEST(EvaluateTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
   const Verdicts v = Decide(copy, outcome);
   EXPECT_EQ(v.reason, reason);
   EXPECT_EQ(v.rule_id, "cap");
-  EXPECT_EQ(v.matched_rules, (std::vector<std::string_view>{"unhappy", "cap"}));
+  EXPECT_EQ(v.matched_rules, (SmallVector<std::string_view, 8>{"unhappy", "cap"}));
 }
 
 }  // namespace
