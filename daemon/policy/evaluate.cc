@@ -361,8 +361,14 @@ bool Matches(const Rule& rule, const Event& event) {
   if ((m.channel_mask & (1u << event.channel)) == 0 || (m.class_mask & (1u << event.message_class)) == 0) {
     return false;
   }
-  if (!AnyOf(m.tenants, event.tenant) || !AnyOf(m.campaigns, event.campaign_id)) {
+  // Most rules name no tenant, campaign or attribute: no further work for them.
+  if ((!m.tenants.empty() && std::find(m.tenants.begin(), m.tenants.end(), event.tenant) == m.tenants.end()) ||
+      (!m.campaigns.empty() &&
+       std::find(m.campaigns.begin(), m.campaigns.end(), event.campaign_id) == m.campaigns.end())) {
     return false;
+  }
+  if (m.attributes.empty()) {
+    return true;
   }
   for (const auto& [key, values] : m.attributes) {
     auto it = event.attributes.find(key);

@@ -1,11 +1,12 @@
 // tactctl lint / explain as a user runs them: the built binary, its exit code, its exact output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "tests/support/process.h"
 
 namespace tact {
