@@ -202,11 +202,14 @@ void AddLimit(const Rule& rule, const Event& event, LocalTime& lt, Plan& plan, s
   }
 }
 
-// Writes every counter key into one buffer the plan owns (one allocation for all of them).
+// Writes every counter key that is more than its rule's prefix into one buffer the plan owns (one allocation for
+// all of them); a plain "r:<rule>" key is the policy's own text.
 void JoinKeys(const std::vector<KeyParts>& keys, Plan& plan) {
   size_t total = 0;
-  for (const KeyParts& k : keys) total += k.size();
-  std::shared_ptr<char[]> buf = std::make_shared<char[]>(total);
+  for (const KeyParts& k : keys) {
+    if (k.scoped || !k.period.empty()) total += k.size();
+  }
+  std::shared_ptr<char[]> buf = total == 0 ? nullptr : std::make_shared<char[]>(total);
   char* out = buf.get();
   auto put = [&](std::string_view v) {
     std::memcpy(out, v.data(), v.size());
@@ -214,6 +217,10 @@ void JoinKeys(const std::vector<KeyParts>& keys, Plan& plan) {
   };
   for (size_t i = 0; i < keys.size(); ++i) {
     const KeyParts& k = keys[i];
+    if (!k.scoped && k.period.empty()) {
+      plan.limits[i].counter = k.prefix;
+      continue;
+    }
     char* start = out;
     put(k.prefix);
     if (k.scoped) {
@@ -226,7 +233,7 @@ void JoinKeys(const std::vector<KeyParts>& keys, Plan& plan) {
     }
     plan.limits[i].counter = std::string_view(start, static_cast<size_t>(out - start));
   }
-  plan.storage = std::move(buf);
+  if (buf != nullptr) plan.storage = std::move(buf);
 }
 
 void AddSignals(const Rule& rule, const Event& event, absl::Time now, Plan& plan) {
@@ -461,16 +468,16 @@ Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
     const Policy::Candidates& c = policy.candidates[cell];
     size_t n = 0;
     for (uint64_t w : c.rules) n += static_cast<size_t>(std::popcount(w));
-    plan.matched_rules.reserve(n);
-    plan.limits.reserve(c.limits);
-    plan.signals.reserve(c.signals);
+    // Only past the inline capacity (reserve is not free even when it has nothing to do).
+    if (n > plan.matched_rules.capacity()) plan.matched_rules.reserve(n);
+    if (c.limits > plan.limits.capacity()) plan.limits.reserve(c.limits);
+    if (c.signals > plan.signals.capacity()) plan.signals.reserve(c.signals);
     for (size_t w = 0; w < c.rules.size(); ++w) {
       for (uint64_t bits = c.rules[w]; bits != 0; bits &= bits - 1) {
         apply(policy.rules[w * 64 + static_cast<size_t>(std::countr_zero(bits))]);
       }
     }
   } else {
-    plan.matched_rules.reserve(std::min<size_t>(policy.rules.size(), 16));
     for (const Rule& rule : policy.rules) apply(rule);
   }
   if (!keys.empty()) JoinKeys(keys, plan);

@@ -15,14 +15,16 @@ namespace tact::policy {
 
 // Vectors of a plan, an outcome and verdicts: a typical event fits inline, so deciding allocates (almost)
 // nothing. Vector-like (push_back, size, [], range-for).
+// Inline sizes fit a realistic policy's PROMOTION event (about 13 matched rules, 6 limits, 6 conditions).
 template <typename T, size_t N>
 using SmallVector = absl::InlinedVector<T, N>;
+using RuleIds = SmallVector<std::string_view, 16>;
 
 // ---- Plan: what the pure engine asks the store to do for one event -------------------------------------------
 // Built for the hot path: the text a plan shows (rule ids, window and condition text, signal field lists, the
 // zone name) is BORROWED from the Policy it was evaluated against, never copied per event. Keep that Policy
-// alive (hold its shared_ptr) while the plan, or Verdicts decided from it, are in use. Only the counter keys
-// are the plan's own (one buffer in `storage`, shared by copies). A plan stored with a final decision is self-contained after EncodePlan/DecodePlan (the
+// alive (hold its shared_ptr) while the plan, or Verdicts decided from it, are in use. Only counter keys with a
+// scope value or a period are the plan's own (one buffer in `storage`, shared by copies). A plan stored with a final decision is self-contained after EncodePlan/DecodePlan (the
 // decoded plan owns its text through `storage`), so it is replayed for a redelivered event after the policy
 // changed.
 
@@ -30,8 +32,8 @@ using SmallVector = absl::InlinedVector<T, N>;
 struct LimitCheck {
   std::string_view rule_id;
   // Key suffix inside the customer's hash tag: "r:<rule>[:<scope value>]" (rolling, sorted set of event ids)
-  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end). The plan's own
-  // text (all keys of a plan share one buffer in Plan::storage).
+  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end). A plain
+  // "r:<rule>" is the policy's text; longer keys share one buffer in Plan::storage.
   std::string_view counter;
   int64_t count = 0;
   WindowKind kind = WindowKind::kRolling;
@@ -68,10 +70,10 @@ struct QuietHold {
 };
 
 struct Plan {
-  SmallVector<std::string_view, 8> matched_rules;  // evaluation order
-  SmallVector<SignalCheck, 4> signals;             // rule order
-  SmallVector<LimitCheck, 4> limits;               // rule order
-  SmallVector<QuietHold, 1> quiet;                 // rule order; only rules whose quiet period is in force now
+  RuleIds matched_rules;                // evaluation order
+  SmallVector<SignalCheck, 8> signals;  // rule order
+  SmallVector<LimitCheck, 8> limits;    // rule order
+  SmallVector<QuietHold, 2> quiet;      // rule order; only rules whose quiet period is in force now
   std::string_view timezone;                    // the zone calendar windows and quiet hours used
   // Owns the text the views above point to when it is not the policy's: the counter keys; a decoded plan's text.
   std::shared_ptr<const void> storage;
@@ -94,8 +96,8 @@ struct LimitUsage {
 };
 
 struct StoreOutcome {
-  SmallVector<SignalResult, 4> signals;
-  SmallVector<LimitUsage, 4> usage;
+  SmallVector<SignalResult, 8> signals;
+  SmallVector<LimitUsage, 8> usage;
   bool reserved = false;  // the store counted this event in every limit (a RELEASE that was not a dry run)
 };
 
@@ -123,8 +125,8 @@ struct Verdicts {
   std::string_view rule_id;  // the deciding rule, empty on a default release
   std::string reason;
   absl::Time defer_until = absl::InfinitePast();
-  SmallVector<CounterView, 4> counters;
-  SmallVector<std::string_view, 8> matched_rules;
+  SmallVector<CounterView, 8> counters;
+  RuleIds matched_rules;
   std::vector<ShadowOutcome> shadow;  // shadow rules that would have constrained this event
 };
 

@@ -62,13 +62,13 @@ rules:
     match: { message_class: [TRANSACTIONAL] }
     limit: { count: 100, window: 1h }
 )");
-  EXPECT_EQ(Ev(named, MakeEvent(v1::TRANSACTIONAL)).matched_rules, (SmallVector<std::string_view, 8>{"tx"}));
+  EXPECT_EQ(Ev(named, MakeEvent(v1::TRANSACTIONAL)).matched_rules, (RuleIds{"tx"}));
 }
 
 TEST(EvaluateTest, ChannelMismatchDoesNotMatch) {
   const Policy p = MustParse(kPolicy);
   EXPECT_EQ(Ev(p, MakeEvent(v1::PROACTIVE_SERVICE, v1::SMS)).matched_rules,
-            (SmallVector<std::string_view, 8>{"any-class"}));
+            (RuleIds{"any-class"}));
 }
 
 TEST(DecideTest, FirstExceededEnforcingLimitDecides) {
@@ -275,7 +275,7 @@ TEST(EvaluateTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
   const Verdicts v = Decide(copy, outcome);
   EXPECT_EQ(v.reason, reason);
   EXPECT_EQ(v.rule_id, "cap");
-  EXPECT_EQ(v.matched_rules, (SmallVector<std::string_view, 8>{"unhappy", "cap"}));
+  EXPECT_EQ(v.matched_rules, (RuleIds{"unhappy", "cap"}));
 }
 
 }  // namespace
