@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -80,7 +81,7 @@ double Round(F&& f, int iterations) {
   return iterations / s.count();
 }
 
-int Main() {
+int Main(int iterations) {
   absl::StatusOr<std::vector<policy::PolicyFile>> files =
       policy::ReadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
   if (!files.ok() || files->empty()) {
@@ -132,7 +133,7 @@ int Main() {
     benchmark::DoNotOptimize(matched);
   };
   constexpr int kRounds = 7;
-  constexpr int kIters = 200'000;
+  const int kIters = iterations;
   Round(ours, kIters / 10);  // warm up (time zone cache, allocator)
   Round(baseline, kIters / 10);
   std::vector<double> o;
@@ -154,4 +155,5 @@ int Main() {
 }  // namespace
 }  // namespace tact
 
-int main() { return tact::Main(); }
+// Optional argument: iterations per round (default 200000; small values for profiling under callgrind).
+int main(int argc, char** argv) { return tact::Main(argc > 1 ? std::atoi(argv[1]) : 200'000); }

@@ -21,7 +21,7 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
   v1::Decision d;
   d.set_decision(ToProto(v.verdict));
   d.set_reason(v.reason);
-  d.set_rule_id(v.rule_id);
+  d.set_rule_id(std::string(v.rule_id));
   d.set_policy_version(std::string(version));
   d.set_policy_digest(std::string(digest));
   if (v.verdict == policy::Verdict::kDefer && v.defer_until != absl::InfinitePast()) {
@@ -29,18 +29,18 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
   }
   for (const policy::CounterView& c : v.counters) {
     v1::Counter* pc = d.add_counters();
-    pc->set_rule_id(c.rule_id);
+    pc->set_rule_id(std::string(c.rule_id));
     pc->set_used(c.used);
     pc->set_limit(c.limit);
-    pc->set_window(c.window);
+    pc->set_window(std::string(c.window));
   }
-  for (const std::string& r : v.matched_rules) {
-    d.add_matched_rules(r);
+  for (const std::string_view r : v.matched_rules) {
+    d.add_matched_rules(std::string(r));
   }
   d.set_shadow(!v.shadow.empty() && v.verdict == policy::Verdict::kRelease);
   for (const policy::ShadowOutcome& s : v.shadow) {
     v1::ShadowOutcome* ps = d.add_shadow_outcomes();
-    ps->set_rule_id(s.rule_id);
+    ps->set_rule_id(std::string(s.rule_id));
     ps->set_decision(ToProto(s.verdict));
     ps->set_reason(s.reason);
   }
@@ -164,8 +164,8 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
         d.set_degraded(true);
         d.set_policy_version(pol->version);
         d.set_policy_digest(pol->digest);
-        for (const std::string& r : plans[i].matched_rules) {
-          d.add_matched_rules(r);
+        for (const std::string_view r : plans[i].matched_rules) {
+          d.add_matched_rules(std::string(r));
         }
       } else if (const store::CheckResult& r = (*results)[c]; r.duplicate) {
         absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);

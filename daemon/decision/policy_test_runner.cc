@@ -210,6 +210,65 @@ absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& 
   return out;
 }
 
+absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const std::string& text,
+                                                 const std::string& tenant, const std::string& customer_id,
+                                                 const std::string& timezone) {
+  const Src src(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": not valid YAML: ", e.msg));
+  }
+  if (!root || root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(path, ":1:1: file is empty"));
+  CustomerState out;
+  try {
+    TACT_RETURN_IF_ERROR(Keys(root, {"customer", "steps", "usage"}, src, "state"));
+    Customer customer{.tenant = tenant, .id = customer_id, .timezone = timezone};
+    if (const YAML::Node c = root["customer"]) {
+      TACT_RETURN_IF_ERROR(Keys(c, {"tenant", "id", "timezone"}, src, "customer"));
+      if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
+      if (c["id"]) customer.id = c["id"].Scalar();
+      if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
+      if (customer.tenant != tenant || customer.id != customer_id) {
+        return src.Error(c, "customer: tenant and id must be the explained event's (or be left out)");
+      }
+    }
+    if (const YAML::Node steps = root["steps"]) {
+      if (!steps.IsSequence()) return src.Error(steps, "state: 'steps' must be a list");
+      int n = 0;
+      for (const auto& s : steps) {
+        TACT_RETURN_IF_ERROR(Keys(s, {"at", "send", "signal"}, src, "step"));
+        TestStep step{.line = s.Mark().line + 1};
+        if (!s["at"]) return src.Error(s, "step: 'at' is required (RFC 3339 time)");
+        TACT_ASSIGN_OR_RETURN(step.at, TimeValue(s["at"], src, "step.at"));
+        if (!!s["send"] == !!s["signal"]) return src.Error(s, "step: exactly one of 'send' and 'signal' is required");
+        if (s["send"]) {
+          TACT_ASSIGN_OR_RETURN(step.event, ParseSend(s["send"], src, customer, absl::StrCat("state-", ++n)));
+        } else {
+          TACT_ASSIGN_OR_RETURN(step.signal, ParseSignal(s["signal"], src, customer, step.at));
+        }
+        out.steps.push_back(std::move(step));
+      }
+    }
+    if (const YAML::Node usage = root["usage"]) {
+      if (!usage.IsMap()) return src.Error(usage, "state: 'usage' must map rule ids to counts");
+      for (const auto& kv : usage) {
+        const int64_t used = kv.second.as<int64_t>(-1);
+        if (used < 0 || used > 1'000'000) {
+          return src.Error(kv.second, absl::StrCat("usage.", kv.first.Scalar(), " must be a count 0..1000000"));
+        }
+        out.usage[kv.first.Scalar()] = used;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<PolicyTestCase>> LoadPolicyTests(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;

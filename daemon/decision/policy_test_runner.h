@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,20 @@ absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& 
 
 // Every *.yaml file in `dir`, sorted by name. NOT_FOUND when `dir` does not exist.
 absl::StatusOr<std::vector<PolicyTestCase>> LoadPolicyTests(const std::string& dir);
+
+// Customer state for `tactctl explain --state` (format in policies/README.md): the customer and steps of a
+// policy test, without expectations (signals, and earlier messages decided and counted as tactd would), plus
+// `usage`: rule id → messages already counted by that rule's counter for the explained event.
+struct CustomerState {
+  std::vector<TestStep> steps;           // in file order; `expect` unset
+  std::map<std::string, int64_t> usage;  // rule id → count
+};
+
+// The customer defaults to `tenant` / `customer_id` / `timezone` (the explained event's). YAML or JSON. INVALID_ARGUMENT
+// "file:line:col: message".
+absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const std::string& text,
+                                                 const std::string& tenant, const std::string& customer_id,
+                                                 const std::string& timezone);
 
 struct CaseResult {
   const PolicyTestCase* test = nullptr;

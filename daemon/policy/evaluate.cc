@@ -1,13 +1,20 @@
 #include "daemon/policy/evaluate.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "daemon/core/strings.h"
 #include "nlohmann/json.hpp"
@@ -20,100 +27,226 @@ bool AnyOf(const std::vector<T>& accepted, const T& value) {
   return accepted.empty() || std::find(accepted.begin(), accepted.end(), value) != accepted.end();
 }
 
-void AppendScope(std::string& key, const Rule& rule, const Event& event) {
+std::string_view ScopeValue(const Rule& rule, const Event& event) {
   switch (rule.limit->scope) {
-    case Scope::kCustomer: break;
-    case Scope::kCustomerChannel: absl::StrAppend(&key, ":", AsAbsl(ChannelName(event.channel))); break;
-    case Scope::kCustomerCampaign: absl::StrAppend(&key, ":", event.campaign_id); break;
-    case Scope::kCustomerClass: absl::StrAppend(&key, ":", AsAbsl(ClassName(event.message_class))); break;
+    case Scope::kCustomer: return {};
+    case Scope::kCustomerChannel: return ChannelName(event.channel);
+    case Scope::kCustomerCampaign: return event.campaign_id;
+    case Scope::kCustomerClass: return ClassName(event.message_class);
   }
+  return {};
 }
 
-// Lazily resolved customer zone: only rules with calendar windows or quiet hours need it.
-class ZoneCache {
- public:
-  ZoneCache(const Policy& policy, const Event& event, absl::Time now) : policy_(policy), event_(event), now_(now) {}
-  const absl::TimeZone& zone() {
-    if (!resolved_) {
-      zone_ = CustomerZone(policy_, event_, &name_);
-      local_ = absl::ToCivilMinute(now_, zone_);
-      resolved_ = true;
-    }
-    return zone_;
-  }
-  const std::string& name() { return zone(), name_; }
-  absl::CivilMinute local() { return zone(), local_; }
-  bool resolved() const { return resolved_; }
-
- private:
-  const Policy& policy_;
-  const Event& event_;
-  const absl::Time now_;
-  bool resolved_ = false;
-  absl::TimeZone zone_;
-  std::string name_;
-  absl::CivilMinute local_;
-};
-
-// "2026-11-23" without going through the time formatter (hot path).
+// "2026-11-23" without going through the time formatter.
 std::string DayLabel(absl::CivilDay d) {
-  char buf[16];
+  char buf[24];
   const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(d.year()), d.month(), d.day());
   return std::string(buf, n > 0 ? n : 0);
 }
 
-void AddLimit(const Rule& rule, const Event& event, ZoneCache& zc, Plan& plan) {
-  const Limit& l = *rule.limit;
-  LimitCheck c{.rule_id = rule.id,
-               .count = l.count,
-               .kind = l.kind,
-               .window = l.window,
-               .window_text = l.window_text,
-               .on_exceed = rule.on_exceed,
-               .shadow = rule.mode == Mode::kShadow};
-  if (l.kind == WindowKind::kRolling) {
-    c.counter = absl::StrCat("r:", rule.id);
-    AppendScope(c.counter, rule, event);
-  } else {
-    const absl::CivilDay today(zc.local());
-    std::string period;
-    switch (l.unit) {
-      case CalendarUnit::kDay:
-        period = DayLabel(today);
-        c.period_end = absl::FromCivil(today + 1, zc.zone());
-        break;
-      case CalendarUnit::kWeek: {  // ISO weeks start on Monday
-        const absl::CivilDay monday = absl::PrevWeekday(today + 1, absl::Weekday::monday);
-        period = "w" + DayLabel(monday);
-        c.period_end = absl::FromCivil(monday + 7, zc.zone());
-        break;
-      }
-      case CalendarUnit::kMonth: {
-        const absl::CivilMonth month(today);
-        period = DayLabel(absl::CivilDay(month)).substr(0, 7);
-        c.period_end = absl::FromCivil(absl::CivilDay(month + 1), zc.zone());
-        break;
+// ---- Time zones: resolved once per zone and thread, calendar periods once per local day --------------------
+
+// Zone names that plans point to (Plan::timezone): interned for the life of the process, so a plan never
+// dangles. Bounded; past the bound a name is kept by the plan itself.
+std::string_view InternZoneName(const std::string& name) {
+  static absl::Mutex mu;
+  static auto* names = new absl::node_hash_set<std::string>();
+  absl::MutexLock lock(&mu);
+  if (auto it = names->find(name); it != names->end()) return *it;
+  if (names->size() >= 4096) return {};
+  return *names->insert(name).first;
+}
+
+// Everything about one local day in one zone that calendar windows and quiet hours need.
+struct LocalDay {
+  absl::Time start = absl::InfiniteFuture();  // [start, end): the instants of `day`
+  absl::Time end = absl::InfinitePast();
+  absl::CivilDay day;
+  bool uniform = false;  // one UTC offset all day: local minute = (t - start) / 1m
+  std::string day_label;    // "2026-11-23"
+  std::string week_label;   // "w2026-11-23" (its Monday)
+  std::string month_label;  // "2026-11"
+  absl::Time week_end;
+  absl::Time month_end;
+};
+
+struct ZoneEntry {
+  absl::TimeZone tz;
+  std::string_view interned;  // empty when the intern table is full
+  LocalDay today;
+};
+
+void ComputeLocalDay(const absl::TimeZone& tz, absl::Time now, LocalDay& d) {
+  d.day = absl::ToCivilDay(now, tz);
+  d.start = absl::FromCivil(d.day, tz);
+  d.end = absl::FromCivil(d.day + 1, tz);
+  d.uniform = d.end - d.start == absl::Hours(24) && tz.At(d.start).offset == tz.At(d.end - absl::Seconds(1)).offset;
+  d.day_label = DayLabel(d.day);
+  const absl::CivilDay monday = absl::PrevWeekday(d.day + 1, absl::Weekday::monday);  // ISO weeks start Monday
+  d.week_label = "w" + DayLabel(monday);
+  d.week_end = absl::FromCivil(monday + 7, tz);
+  const absl::CivilMonth month(d.day);
+  d.month_label = d.day_label.substr(0, d.day_label.size() - 3);
+  d.month_end = absl::FromCivil(absl::CivilDay(month + 1), tz);
+  if (!(d.start <= now && now < d.end)) {  // an odd transition at midnight: don't reuse, recompute every time
+    d.start = absl::InfiniteFuture();
+    d.end = absl::InfinitePast();
+    d.uniform = false;
+  }
+}
+
+// Per thread: cctz resolves zones behind a global mutex; this keeps the hot path lock-free. Entries are only
+// used within one Evaluate call, so the cache may be cleared between calls.
+ZoneEntry* CachedZone(const std::string& name, const absl::TimeZone* known) {
+  thread_local absl::flat_hash_map<std::string, std::unique_ptr<ZoneEntry>> zones;
+  thread_local absl::flat_hash_set<std::string> unknown;
+  if (auto it = zones.find(name); it != zones.end()) return it->second.get();
+  if (known == nullptr && unknown.contains(name)) return nullptr;
+  auto entry = std::make_unique<ZoneEntry>();
+  if (known != nullptr) {
+    entry->tz = *known;
+  } else if (!absl::LoadTimeZone(name, &entry->tz)) {
+    if (unknown.size() > 1024) unknown.clear();
+    unknown.insert(name);
+    return nullptr;
+  }
+  entry->interned = InternZoneName(name);
+  if (zones.size() > 1024) zones.clear();
+  return zones.emplace(name, std::move(entry)).first->second.get();
+}
+
+// Lazily resolved customer zone and local time: only rules with calendar windows or quiet hours need them.
+class LocalTime {
+ public:
+  LocalTime(const Policy& policy, const Event& event, absl::Time now) : policy_(policy), event_(event), now_(now) {}
+
+  const LocalDay& day() { return Resolve(), *day_; }
+  const absl::TimeZone& zone() { return Resolve(), entry_->tz; }
+  int minute_of_day() {
+    Resolve();
+    if (day_->uniform) return static_cast<int>((now_ - day_->start) / absl::Minutes(1));
+    const absl::CivilMinute m = absl::ToCivilMinute(now_, entry_->tz);
+    return m.hour() * 60 + m.minute();
+  }
+  bool resolved() const { return entry_ != nullptr; }
+  // The zone's name for the plan: the policy's own string, or an interned one; empty when the intern table is
+  // full (then Evaluate makes the plan keep customer_name()).
+  std::string_view name() { return Resolve(), name_; }
+  const std::string& customer_name() const { return *customer_name_; }
+
+ private:
+  void Resolve() {
+    if (entry_ != nullptr) return;
+    if (!event_.customer_timezone.empty()) {
+      entry_ = CachedZone(event_.customer_timezone, nullptr);
+      if (entry_ != nullptr) {
+        name_ = entry_->interned;
+        customer_name_ = &event_.customer_timezone;
       }
     }
-    c.counter = absl::StrCat("c:", rule.id);
-    AppendScope(c.counter, rule, event);
-    absl::StrAppend(&c.counter, ":", period);
+    if (entry_ == nullptr) {
+      const std::string* name = &policy_.default_timezone;
+      const absl::TimeZone* tz = &policy_.default_zone;
+      if (auto it = policy_.tenant_zones.find(event_.tenant); it != policy_.tenant_zones.end()) {
+        name = &policy_.tenant_timezones.at(event_.tenant);
+        tz = &it->second;
+      }
+      entry_ = CachedZone(*name, tz);
+      name_ = *name;  // the policy's string: the plan borrows the policy anyway
+    }
+    LocalDay& d = entry_->today;
+    if (!(d.start <= now_ && now_ < d.end)) ComputeLocalDay(entry_->tz, now_, d);
+    day_ = &d;
   }
-  plan.limits.push_back(std::move(c));
+
+  const Policy& policy_;
+  const Event& event_;
+  const absl::Time now_;
+  ZoneEntry* entry_ = nullptr;
+  const LocalDay* day_ = nullptr;
+  std::string_view name_;
+  const std::string* customer_name_ = nullptr;
+};
+
+// A counter key's parts, joined into the plan's key buffer once every limit is known.
+struct KeyParts {
+  std::string_view prefix;
+  std::string_view scope;   // empty: none
+  std::string_view period;  // empty: none
+  bool scoped = false;
+  size_t size() const { return prefix.size() + (scoped ? scope.size() + 1 : 0) + (period.empty() ? 0 : period.size() + 1); }
+};
+
+void AddLimit(const Rule& rule, const Event& event, LocalTime& lt, Plan& plan, std::vector<KeyParts>& keys) {
+  const Limit& l = *rule.limit;
+  LimitCheck& c = plan.limits.emplace_back(LimitCheck{.rule_id = rule.id,
+                                                      .count = l.count,
+                                                      .kind = l.kind,
+                                                      .window = l.window,
+                                                      .window_text = l.window_text,
+                                                      .on_exceed = rule.on_exceed,
+                                                      .shadow = rule.mode == Mode::kShadow});
+  KeyParts& k = keys.emplace_back(KeyParts{.prefix = rule.counter_prefix,
+                                           .scope = ScopeValue(rule, event),
+                                           .scoped = l.scope != Scope::kCustomer});
+  if (l.kind == WindowKind::kCalendar) {
+    const LocalDay& d = lt.day();  // thread-local, unchanged until the next Evaluate
+    switch (l.unit) {
+      case CalendarUnit::kDay: k.period = d.day_label; c.period_end = d.end; break;
+      case CalendarUnit::kWeek: k.period = d.week_label; c.period_end = d.week_end; break;
+      case CalendarUnit::kMonth: k.period = d.month_label; c.period_end = d.month_end; break;
+    }
+    if (d.end == absl::InfinitePast() && l.unit == CalendarUnit::kDay) {  // not cached (see ComputeLocalDay)
+      c.period_end = absl::FromCivil(d.day + 1, lt.zone());
+    }
+  }
+}
+
+// Writes every counter key that is more than its rule's prefix into one buffer the plan owns (one allocation for
+// all of them); a plain "r:<rule>" key is the policy's own text.
+void JoinKeys(const std::vector<KeyParts>& keys, Plan& plan) {
+  size_t total = 0;
+  for (const KeyParts& k : keys) {
+    if (k.scoped || !k.period.empty()) total += k.size();
+  }
+  std::shared_ptr<char[]> buf = total == 0 ? nullptr : std::make_shared<char[]>(total);
+  char* out = buf.get();
+  auto put = [&](std::string_view v) {
+    std::memcpy(out, v.data(), v.size());
+    out += v.size();
+  };
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const KeyParts& k = keys[i];
+    if (!k.scoped && k.period.empty()) {
+      plan.limits[i].counter = k.prefix;
+      continue;
+    }
+    char* start = out;
+    put(k.prefix);
+    if (k.scoped) {
+      put(":");
+      put(k.scope);
+    }
+    if (!k.period.empty()) {
+      put(":");
+      put(k.period);
+    }
+    plan.limits[i].counter = std::string_view(start, static_cast<size_t>(out - start));
+  }
+  if (buf != nullptr) plan.storage = std::move(buf);
 }
 
 void AddSignals(const Rule& rule, const Event& event, absl::Time now, Plan& plan) {
   const bool shadow = rule.mode == Mode::kShadow;
   for (const SuppressIf::Condition& c : rule.suppress_if->conditions) {
-    SignalCheck check{.rule_id = rule.id, .condition = c.text, .fields = c.fields, .shadow = shadow};
+    SignalCheck& check = plan.signals.emplace_back(
+        SignalCheck{.rule_id = rule.id, .condition = c.text, .fields = c.fields, .shadow = shadow});
     if (c.within > absl::ZeroDuration()) {
       check.since = now - c.within;
       check.hold = c.within;
     }
-    if (c.fields.size() == 1 && c.fields[0] == "opt_out") {
-      check.fields.push_back(absl::StrCat("opt_out:", AsAbsl(ChannelName(event.channel))));
-    }
-    plan.signals.push_back(std::move(check));
+    const auto ch = static_cast<size_t>(event.channel);
+    if (ch < c.channel_fields.size()) check.fields = c.channel_fields[ch];
   }
 }
 
@@ -122,21 +255,21 @@ bool InQuiet(const QuietHours& q, int minute) {
                                        : (minute >= q.start_minute || minute < q.end_minute);
 }
 
-void AddQuiet(const Rule& rule, ZoneCache& zc, Plan& plan) {
+void AddQuiet(const Rule& rule, LocalTime& lt, Plan& plan) {
   const QuietHours& q = *rule.quiet_hours;
-  const absl::CivilMinute local = zc.local();
-  const int minute = local.hour() * 60 + local.minute();
+  const int minute = lt.minute_of_day();
   if (!InQuiet(q, minute)) return;
-  absl::CivilDay end_day(local);
+  absl::CivilDay end_day = lt.day().day;
   if (q.start_minute > q.end_minute && minute >= q.start_minute) end_day += 1;  // crosses midnight
   const absl::CivilMinute end(end_day.year(), end_day.month(), end_day.day(), q.end_minute / 60, q.end_minute % 60);
   plan.quiet.push_back(QuietHold{.rule_id = rule.id,
-                                 .until = absl::FromCivil(end, zc.zone()),
-                                 .text = absl::StrCat("quiet hours ", ClockText(q.start_minute), "-",
-                                                      ClockText(q.end_minute), " ", zc.name()),
+                                 .until = absl::FromCivil(end, lt.zone()),
+                                 .text = rule.quiet_text,
                                  .on_exceed = rule.on_exceed,
-                                 .shadow = rule.mode == Mode::kShadow});
+                                 .shadow = rule.mode == Mode::kShadow,
+                                 .zone = lt.name()});
 }
+
 
 // Which check decides, by precedence. kind: 0 none, 1 signal, 2 limit, 3 quiet.
 struct Decisive {
@@ -158,7 +291,7 @@ Decisive FindDecisive(const Plan& plan, const StoreOutcome& o) {
 }
 
 std::string CapReason(const LimitCheck& l, const LimitUsage& u) {
-  return absl::StrCat("cap ", l.count, " per ", l.window_text, " reached (", u.used, " used)");
+  return absl::StrCat("cap ", l.count, " per ", AsAbsl(l.window_text), " reached (", u.used, " used)");
 }
 
 int64_t MsOr(absl::Time t, int64_t fallback) {
@@ -218,6 +351,10 @@ std::string ClockText(int minute_of_day) {
   return absl::StrFormat("%02d:%02d", minute_of_day / 60, minute_of_day % 60);
 }
 
+std::string QuietHold::Text() const {
+  return zone.empty() ? std::string(text) : absl::StrCat(AsAbsl(text), " ", AsAbsl(zone));
+}
+
 const QuietHold* Plan::DecisiveQuiet() const {
   for (const QuietHold& q : quiet) {
     if (!q.shadow) return &q;
@@ -231,8 +368,14 @@ bool Matches(const Rule& rule, const Event& event) {
   if ((m.channel_mask & (1u << event.channel)) == 0 || (m.class_mask & (1u << event.message_class)) == 0) {
     return false;
   }
-  if (!AnyOf(m.tenants, event.tenant) || !AnyOf(m.campaigns, event.campaign_id)) {
+  // Most rules name no tenant, campaign or attribute: no further work for them.
+  if ((!m.tenants.empty() && std::find(m.tenants.begin(), m.tenants.end(), event.tenant) == m.tenants.end()) ||
+      (!m.campaigns.empty() &&
+       std::find(m.campaigns.begin(), m.campaigns.end(), event.campaign_id) == m.campaigns.end())) {
     return false;
+  }
+  if (m.attributes.empty()) {
+    return true;
   }
   for (const auto& [key, values] : m.attributes) {
     auto it = event.attributes.find(key);
@@ -302,23 +445,71 @@ absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::strin
 
 Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
   Plan plan;
-  plan.matched_rules.reserve(policy.rules.size());
-  ZoneCache zc(policy, event, now);
-  for (const Rule& rule : policy.rules) {
+  LocalTime lt(policy, event, now);
+  thread_local std::vector<KeyParts> keys;
+  keys.clear();
+  auto apply = [&](const Rule& rule) {
     if (!Matches(rule, event)) {
-      continue;
+      return;
     }
     plan.matched_rules.push_back(rule.id);
     if (rule.limit) {
-      AddLimit(rule, event, zc, plan);
+      AddLimit(rule, event, lt, plan, keys);
     } else if (rule.suppress_if) {
       AddSignals(rule, event, now, plan);
     } else if (rule.quiet_hours) {
-      AddQuiet(rule, zc, plan);
+      AddQuiet(rule, lt, plan);
+    }
+  };
+  const size_t cell = static_cast<size_t>(event.channel) * v1::MessageClass_ARRAYSIZE +
+                      static_cast<size_t>(event.message_class);
+  if (event.channel >= 0 && event.message_class >= 0 && cell < policy.candidates.size()) {
+    // Only the rules whose channel and class admit the event; sized once.
+    const Policy::Candidates& c = policy.candidates[cell];
+    size_t n = 0;
+    for (uint64_t w : c.rules) n += static_cast<size_t>(std::popcount(w));
+    // Only past the inline capacity (reserve is not free even when it has nothing to do).
+    if (n > plan.matched_rules.capacity()) plan.matched_rules.reserve(n);
+    if (c.limits > plan.limits.capacity()) plan.limits.reserve(c.limits);
+    if (c.signals > plan.signals.capacity()) plan.signals.reserve(c.signals);
+    for (size_t w = 0; w < c.rules.size(); ++w) {
+      for (uint64_t bits = c.rules[w]; bits != 0; bits &= bits - 1) {
+        apply(policy.rules[w * 64 + static_cast<size_t>(std::countr_zero(bits))]);
+      }
+    }
+  } else {
+    for (const Rule& rule : policy.rules) apply(rule);
+  }
+  if (!keys.empty()) JoinKeys(keys, plan);
+  if (lt.resolved()) {
+    plan.timezone = lt.name();
+    if (plan.timezone.empty()) {  // the zone-name intern table is full: this plan keeps the name
+      auto owned = std::make_shared<std::pair<std::shared_ptr<const void>, std::string>>(std::move(plan.storage),
+                                                                                          lt.customer_name());
+      plan.timezone = owned->second;
+      for (QuietHold& q : plan.quiet) q.zone = plan.timezone;
+      plan.storage = std::move(owned);
     }
   }
-  if (zc.resolved()) plan.timezone = zc.name();
   return plan;
+}
+
+void CompileIndex(Policy& policy) {
+  const size_t words = (policy.rules.size() + 63) / 64;
+  policy.candidates.assign(static_cast<size_t>(v1::Channel_ARRAYSIZE) * v1::MessageClass_ARRAYSIZE, {});
+  for (int ch = 0; ch < v1::Channel_ARRAYSIZE; ++ch) {
+    for (int cls = 0; cls < v1::MessageClass_ARRAYSIZE; ++cls) {
+      Policy::Candidates& c = policy.candidates[static_cast<size_t>(ch) * v1::MessageClass_ARRAYSIZE + cls];
+      c.rules.assign(words, 0);
+      for (size_t i = 0; i < policy.rules.size(); ++i) {
+        const Rule& r = policy.rules[i];
+        if ((r.match.channel_mask & (1u << ch)) == 0 || (r.match.class_mask & (1u << cls)) == 0) continue;
+        c.rules[i / 64] |= uint64_t{1} << (i % 64);
+        if (r.limit) ++c.limits;
+        if (r.suppress_if) c.signals += r.suppress_if->conditions.size();
+      }
+    }
+  }
 }
 
 int FirstExceeded(const Plan& plan, const StoreOutcome& outcome) {
@@ -342,8 +533,8 @@ bool IsFinal(const Plan& plan, const StoreOutcome& outcome) {
 
 Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   Verdicts v;
-  v.matched_rules = plan.matched_rules;
-  v.counters.reserve(plan.limits.size());
+  v.matched_rules.assign(plan.matched_rules.begin(), plan.matched_rules.end());
+  if (!plan.limits.empty()) v.counters.reserve(plan.limits.size());
   for (size_t i = 0; i < plan.limits.size(); ++i) {
     const LimitCheck& l = plan.limits[i];
     const LimitUsage u = i < outcome.usage.size() ? outcome.usage[i] : LimitUsage{};
@@ -353,7 +544,7 @@ Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   for (size_t i = 0; i < plan.signals.size() && i < outcome.signals.size(); ++i) {
     const SignalCheck& s = plan.signals[i];
     if (s.shadow && outcome.signals[i].hit) {
-      v.shadow.push_back({s.rule_id, Verdict::kSuppress, absl::StrCat("customer signal: ", s.condition)});
+      v.shadow.push_back({s.rule_id, Verdict::kSuppress, absl::StrCat("customer signal: ", AsAbsl(s.condition))});
     }
   }
   for (size_t i = 0; i < plan.limits.size() && i < outcome.usage.size(); ++i) {
@@ -365,7 +556,7 @@ Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   }
   for (const QuietHold& q : plan.quiet) {
     if (q.shadow) {
-      v.shadow.push_back({q.rule_id, q.on_exceed == OnExceed::kDefer ? Verdict::kDefer : Verdict::kSuppress, q.text});
+      v.shadow.push_back({q.rule_id, q.on_exceed == OnExceed::kDefer ? Verdict::kDefer : Verdict::kSuppress, q.Text()});
     }
   }
 
@@ -375,7 +566,7 @@ Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
       const SignalCheck& s = plan.signals[d.index];
       v.verdict = Verdict::kSuppress;
       v.rule_id = s.rule_id;
-      v.reason = absl::StrCat("customer signal: ", s.condition);
+      v.reason = absl::StrCat("customer signal: ", AsAbsl(s.condition));
       break;
     }
     case 2: {
@@ -397,10 +588,10 @@ Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
       if (q.on_exceed == OnExceed::kDefer) {
         v.verdict = Verdict::kDefer;
         v.defer_until = q.until;
-        v.reason = absl::StrCat(q.text, ": deferred to the end of the quiet period");
+        v.reason = absl::StrCat(q.Text(), ": deferred to the end of the quiet period");
       } else {
         v.verdict = Verdict::kSuppress;
-        v.reason = absl::StrCat(q.text, ": not sent during quiet hours");
+        v.reason = absl::StrCat(q.Text(), ": not sent during quiet hours");
       }
       break;
     }
@@ -408,7 +599,7 @@ Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
       v.verdict = Verdict::kRelease;
       v.reason = plan.limits.empty() && plan.signals.empty() ? "no limit applies" : "within every limit";
       if (!v.shadow.empty()) {
-        absl::StrAppend(&v.reason, "; shadow rule '", v.shadow.front().rule_id, "' would have constrained it");
+        absl::StrAppend(&v.reason, "; shadow rule '", AsAbsl(v.shadow.front().rule_id), "' would have constrained it");
       }
   }
   return v;
@@ -420,17 +611,17 @@ std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const Sto
   size_t si = 0;
   size_t li = 0;
   size_t qi = 0;
-  for (const std::string& id : plan.matched_rules) {
+  for (const std::string_view id : plan.matched_rules) {
     auto rule = std::find_if(policy.rules.begin(), policy.rules.end(), [&](const Rule& r) { return r.id == id; });
     const bool shadow = rule != policy.rules.end() && rule->mode == Mode::kShadow;
-    TraceLine line{.rule_id = id, .shadow = shadow, .decided = verdicts.rule_id == id};
+    TraceLine line{.rule_id = std::string(id), .shadow = shadow, .decided = verdicts.rule_id == id};
     if (rule != policy.rules.end() && rule->suppress_if) {
       line.effect = "suppress_if";
       std::vector<std::string> parts;
       for (; si < plan.signals.size() && plan.signals[si].rule_id == id; ++si) {
         const bool hit = si < outcome.signals.size() && outcome.signals[si].hit;
         line.applies = line.applies || hit;
-        parts.push_back(absl::StrCat(plan.signals[si].condition, hit ? ": holds" : ": no"));
+        parts.push_back(absl::StrCat(AsAbsl(plan.signals[si].condition), hit ? ": holds" : ": no"));
       }
       line.check = absl::StrJoin(parts, "; ");
     } else if (rule != policy.rules.end() && rule->limit) {
@@ -439,8 +630,8 @@ std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const Sto
         const LimitCheck& l = plan.limits[li];
         const LimitUsage u = li < outcome.usage.size() ? outcome.usage[li] : LimitUsage{};
         line.applies = u.used >= l.count;
-        line.check = absl::StrCat(l.count, " per ", l.window_text, ": ", u.used, " used",
-                                  line.applies ? " (full)" : "", " [", l.counter, "]");
+        line.check = absl::StrCat(l.count, " per ", AsAbsl(l.window_text), ": ", u.used, " used",
+                                  line.applies ? " (full)" : "", " [", AsAbsl(l.counter), "]");
         ++li;
       }
     } else if (rule != policy.rules.end() && rule->quiet_hours) {
@@ -448,12 +639,12 @@ std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const Sto
       const QuietHours& q = *rule->quiet_hours;
       if (qi < plan.quiet.size() && plan.quiet[qi].rule_id == id) {
         line.applies = true;
-        line.check = absl::StrCat(plan.quiet[qi].text, ": in force until ",
+        line.check = absl::StrCat(plan.quiet[qi].Text(), ": in force until ",
                                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", plan.quiet[qi].until, absl::UTCTimeZone()));
         ++qi;
       } else {
         line.check = absl::StrCat("quiet hours ", ClockText(q.start_minute), "-", ClockText(q.end_minute), " ",
-                                  plan.timezone, ": not in force");
+                                  AsAbsl(plan.timezone), ": not in force");
       }
     }
     out.push_back(std::move(line));
@@ -462,29 +653,44 @@ std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const Sto
 }
 
 std::string EncodePlan(const Plan& plan) {
+  auto str = [](std::string_view v) { return std::string(v); };
   nlohmann::json j;
-  j["m"] = plan.matched_rules;
-  j["tz"] = plan.timezone;
+  nlohmann::json matched = nlohmann::json::array();
+  for (std::string_view r : plan.matched_rules) matched.push_back(str(r));
+  j["m"] = std::move(matched);
+  j["tz"] = str(plan.timezone);
   nlohmann::json limits = nlohmann::json::array();
   for (const LimitCheck& l : plan.limits) {
-    limits.push_back({l.rule_id, l.counter, l.count, l.kind == WindowKind::kCalendar ? 1 : 0,
-                      absl::ToInt64Milliseconds(l.window), MsOr(l.period_end, 0), l.window_text,
+    limits.push_back({str(l.rule_id), str(l.counter), l.count, l.kind == WindowKind::kCalendar ? 1 : 0,
+                      absl::ToInt64Milliseconds(l.window), MsOr(l.period_end, 0), str(l.window_text),
                       l.on_exceed == OnExceed::kDefer ? 1 : 0, l.shadow ? 1 : 0});
   }
   j["l"] = std::move(limits);
   nlohmann::json signals = nlohmann::json::array();
   for (const SignalCheck& s : plan.signals) {
-    signals.push_back({s.rule_id, s.condition, s.fields, MsOr(s.since, 0), absl::ToInt64Milliseconds(s.hold),
-                       s.shadow ? 1 : 0});
+    signals.push_back({str(s.rule_id), str(s.condition), std::vector<std::string>(s.fields.begin(), s.fields.end()),
+                       MsOr(s.since, 0), absl::ToInt64Milliseconds(s.hold), s.shadow ? 1 : 0});
   }
   j["s"] = std::move(signals);
   nlohmann::json quiet = nlohmann::json::array();
   for (const QuietHold& q : plan.quiet) {
-    quiet.push_back({q.rule_id, MsOr(q.until, 0), q.text, q.on_exceed == OnExceed::kDefer ? 1 : 0, q.shadow ? 1 : 0});
+    quiet.push_back({str(q.rule_id), MsOr(q.until, 0), q.Text(), q.on_exceed == OnExceed::kDefer ? 1 : 0,
+                     q.shadow ? 1 : 0});
   }
   j["q"] = std::move(quiet);
   return j.dump();
 }
+
+namespace {
+
+// The text a decoded plan points to. Deques: elements never move as more are added.
+struct DecodedText {
+  std::deque<std::string> strings;
+  std::deque<std::vector<std::string>> lists;
+  std::string_view Keep(std::string s) { return strings.emplace_back(std::move(s)); }
+};
+
+}  // namespace
 
 absl::StatusOr<Plan> DecodePlan(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -492,35 +698,38 @@ absl::StatusOr<Plan> DecodePlan(std::string_view text) {
     return absl::InternalError("plan: not JSON");
   }
   try {
+    auto owned = std::make_shared<DecodedText>();
+    DecodedText& t = *owned;
     Plan p;
-    p.matched_rules = j.at("m").get<std::vector<std::string>>();
-    p.timezone = j.value("tz", "");
+    for (const auto& m : j.at("m")) p.matched_rules.push_back(t.Keep(m.get<std::string>()));
+    p.timezone = t.Keep(j.value("tz", ""));
     for (const auto& l : j.at("l")) {
-      p.limits.push_back(LimitCheck{.rule_id = l.at(0).get<std::string>(),
-                                    .counter = l.at(1).get<std::string>(),
+      p.limits.push_back(LimitCheck{.rule_id = t.Keep(l.at(0).get<std::string>()),
+                                    .counter = t.Keep(l.at(1).get<std::string>()),
                                     .count = l.at(2).get<int64_t>(),
                                     .kind = l.at(3).get<int>() == 1 ? WindowKind::kCalendar : WindowKind::kRolling,
                                     .window = absl::Milliseconds(l.at(4).get<int64_t>()),
                                     .period_end = TimeOr(l.at(5).get<int64_t>(), absl::InfinitePast()),
-                                    .window_text = l.at(6).get<std::string>(),
+                                    .window_text = t.Keep(l.at(6).get<std::string>()),
                                     .on_exceed = l.at(7).get<int>() == 1 ? OnExceed::kDefer : OnExceed::kSuppress,
                                     .shadow = l.at(8).get<int>() == 1});
     }
     for (const auto& s : j.value("s", nlohmann::json::array())) {
-      p.signals.push_back(SignalCheck{.rule_id = s.at(0).get<std::string>(),
-                                      .condition = s.at(1).get<std::string>(),
-                                      .fields = s.at(2).get<std::vector<std::string>>(),
+      p.signals.push_back(SignalCheck{.rule_id = t.Keep(s.at(0).get<std::string>()),
+                                      .condition = t.Keep(s.at(1).get<std::string>()),
+                                      .fields = t.lists.emplace_back(s.at(2).get<std::vector<std::string>>()),
                                       .since = TimeOr(s.at(3).get<int64_t>(), absl::InfinitePast()),
                                       .hold = absl::Milliseconds(s.at(4).get<int64_t>()),
                                       .shadow = s.at(5).get<int>() == 1});
     }
     for (const auto& q : j.value("q", nlohmann::json::array())) {
-      p.quiet.push_back(QuietHold{.rule_id = q.at(0).get<std::string>(),
+      p.quiet.push_back(QuietHold{.rule_id = t.Keep(q.at(0).get<std::string>()),
                                   .until = TimeOr(q.at(1).get<int64_t>(), absl::InfinitePast()),
-                                  .text = q.at(2).get<std::string>(),
+                                  .text = t.Keep(q.at(2).get<std::string>()),  // with the zone
                                   .on_exceed = q.at(3).get<int>() == 1 ? OnExceed::kDefer : OnExceed::kSuppress,
                                   .shadow = q.at(4).get<int>() == 1});
     }
+    p.storage = std::move(owned);
     return p;
   } catch (const nlohmann::json::exception& e) {
     return absl::InternalError(std::string("plan: ") + e.what());

@@ -1,29 +1,45 @@
 #pragma once
 
+#include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/policy/policy.h"
 
 namespace tact::policy {
 
+// Vectors of a plan, an outcome and verdicts: a typical event fits inline, so deciding allocates (almost)
+// nothing. Vector-like (push_back, size, [], range-for).
+// Inline sizes fit a realistic policy's PROMOTION event (about 13 matched rules, 6 limits, 6 conditions).
+template <typename T, size_t N>
+using SmallVector = absl::InlinedVector<T, N>;
+using RuleIds = SmallVector<std::string_view, 16>;
+
 // ---- Plan: what the pure engine asks the store to do for one event -------------------------------------------
-// Self-contained (no pointers into the policy), so a Plan is stored with a final decision and replayed for a
-// redelivered event after the policy changed.
+// Built for the hot path: the text a plan shows (rule ids, window and condition text, signal field lists, the
+// zone name) is BORROWED from the Policy it was evaluated against, never copied per event. Keep that Policy
+// alive (hold its shared_ptr) while the plan, or Verdicts decided from it, are in use. Only counter keys with a
+// scope value or a period are the plan's own (one buffer in `storage`, shared by copies). A plan stored with a final decision is self-contained after EncodePlan/DecodePlan (the
+// decoded plan owns its text through `storage`), so it is replayed for a redelivered event after the policy
+// changed.
 
 // One counter the store must check, and increment when the event is released.
 struct LimitCheck {
-  std::string rule_id;
+  std::string_view rule_id;
   // Key suffix inside the customer's hash tag: "r:<rule>[:<scope value>]" (rolling, sorted set of event ids)
-  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end).
-  std::string counter;
+  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end). A plain
+  // "r:<rule>" is the policy's text; longer keys share one buffer in Plan::storage.
+  std::string_view counter;
   int64_t count = 0;
   WindowKind kind = WindowKind::kRolling;
   absl::Duration window;                        // rolling
   absl::Time period_end = absl::InfinitePast();  // calendar: the counter expires and frees up then
-  std::string window_text;                      // "rolling 7d", "calendar day"
+  std::string_view window_text;                 // "rolling 7d", "calendar day"
   OnExceed on_exceed = OnExceed::kSuppress;
   bool shadow = false;  // counted and reported, never decisive
 };
@@ -32,9 +48,9 @@ struct LimitCheck {
 // has a live field (not expired at `now`) named in `fields` (a trailing '*' matches a prefix) that was set at
 // or after `since`.
 struct SignalCheck {
-  std::string rule_id;
-  std::string condition;  // for people: "CSAT 2 or lower within 30d"
-  std::vector<std::string> fields;
+  std::string_view rule_id;
+  std::string_view condition;  // for people: "CSAT 2 or lower within 30d"
+  std::span<const std::string> fields;
   absl::Time since = absl::InfinitePast();
   absl::Duration hold = absl::ZeroDuration();  // >0: the condition stops holding at field time + hold
   bool shadow = false;
@@ -42,19 +58,25 @@ struct SignalCheck {
 
 // Quiet hours that are in force now (computed purely from the time and the customer's zone).
 struct QuietHold {
-  std::string rule_id;
+  std::string_view rule_id;
   absl::Time until;        // the end of the quiet period
-  std::string text;        // "quiet hours 21:00-08:00 Europe/Berlin"
+  std::string_view text;   // "quiet hours 21:00-08:00" (a decoded plan: with the zone, and `zone` empty)
   OnExceed on_exceed = OnExceed::kDefer;
   bool shadow = false;
+  std::string_view zone;   // "Europe/Berlin"
+
+  // "quiet hours 21:00-08:00 Europe/Berlin"
+  std::string Text() const;
 };
 
 struct Plan {
-  std::vector<std::string> matched_rules;  // evaluation order
-  std::vector<SignalCheck> signals;        // rule order
-  std::vector<LimitCheck> limits;          // rule order
-  std::vector<QuietHold> quiet;            // rule order; only rules whose quiet period is in force now
-  std::string timezone;                    // the zone calendar windows and quiet hours used
+  RuleIds matched_rules;                // evaluation order
+  SmallVector<SignalCheck, 8> signals;  // rule order
+  SmallVector<LimitCheck, 8> limits;    // rule order
+  SmallVector<QuietHold, 2> quiet;      // rule order; only rules whose quiet period is in force now
+  std::string_view timezone;                    // the zone calendar windows and quiet hours used
+  // Owns the text the views above point to when it is not the policy's: the counter keys; a decoded plan's text.
+  std::shared_ptr<const void> storage;
 
   // The first enforcing quiet hold: the store must not reserve while it is in force.
   const QuietHold* DecisiveQuiet() const;
@@ -74,8 +96,8 @@ struct LimitUsage {
 };
 
 struct StoreOutcome {
-  std::vector<SignalResult> signals;
-  std::vector<LimitUsage> usage;
+  SmallVector<SignalResult, 8> signals;
+  SmallVector<LimitUsage, 8> usage;
   bool reserved = false;  // the store counted this event in every limit (a RELEASE that was not a dry run)
 };
 
@@ -83,27 +105,28 @@ struct StoreOutcome {
 
 enum class Verdict { kRelease, kDefer, kSuppress };
 
+// Verdicts borrow rule ids and window text from the plan they were decided from (see Plan).
 struct CounterView {
-  std::string rule_id;
+  std::string_view rule_id;
   int64_t used = 0;
   int64_t limit = 0;
-  std::string window;
+  std::string_view window;
 };
 
 // What a shadow rule would have done had it been enforcing.
 struct ShadowOutcome {
-  std::string rule_id;
+  std::string_view rule_id;
   Verdict verdict = Verdict::kSuppress;
   std::string reason;
 };
 
 struct Verdicts {
   Verdict verdict = Verdict::kRelease;
-  std::string rule_id;  // the deciding rule, empty on a default release
+  std::string_view rule_id;  // the deciding rule, empty on a default release
   std::string reason;
   absl::Time defer_until = absl::InfinitePast();
-  std::vector<CounterView> counters;
-  std::vector<std::string> matched_rules;
+  SmallVector<CounterView, 8> counters;
+  RuleIds matched_rules;
   std::vector<ShadowOutcome> shadow;  // shadow rules that would have constrained this event
 };
 

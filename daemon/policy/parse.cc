@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -326,7 +327,14 @@ absl::StatusOr<SuppressIf> ParseSuppressIf(const YAML::Node& node, const Source&
                             *s.escalation_within});
   }
   if (s.callback_pending) s.conditions.push_back({"callback pending", {"callback:*"}});
-  if (s.opted_out) s.conditions.push_back({"opted out", {"opt_out"}});  // + "opt_out:<channel>" per event
+  if (s.opted_out) {
+    SuppressIf::Condition c{"opted out", {"opt_out"}};
+    for (int ch = 0; ch < v1::Channel_ARRAYSIZE; ++ch) {  // + "opt_out:<channel>" of the event's channel
+      c.channel_fields.push_back(
+          {"opt_out", absl::StrCat("opt_out:", AsAbsl(ChannelName(static_cast<Channel>(ch))))});
+    }
+    s.conditions.push_back(std::move(c));
+  }
   return s;
 }
 
@@ -424,6 +432,11 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Source& src, int in
       return src.Error(mode, absl::StrCat(rw, ".mode: unknown value '", v, "' ", Expected({"enforce", "shadow"})));
     }
   }
+  if (r.limit) r.counter_prefix = absl::StrCat(r.limit->kind == WindowKind::kRolling ? "r:" : "c:", r.id);
+  if (r.quiet_hours) {
+    r.quiet_text = absl::StrCat("quiet hours ", ClockText(r.quiet_hours->start_minute), "-",
+                                ClockText(r.quiet_hours->end_minute));
+  }
   return r;
 }
 
@@ -437,7 +450,9 @@ struct FileResult {
   std::vector<CampaignGate> campaign_gates;
 };
 
-absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
+// `errors` null: stop at the first error. Otherwise a rule with an error is recorded there and left out, and
+// parsing goes on with the next rule; errors about the file as a whole are returned.
+absl::StatusOr<FileResult> ParseFile(const PolicyFile& file, std::vector<absl::Status>* errors) {
   const Source src(file.path);
   if (file.text.size() > kMaxPolicyFileBytes) {
     return src.Error(1, 1, absl::StrCat("file is larger than ", kMaxPolicyFileBytes,
@@ -481,8 +496,13 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file) {
   }
   int i = 0;
   for (const auto& node : rules) {
-    TACT_ASSIGN_OR_RETURN(Rule r, ParseRule(node, src, i++, out.tenant));
-    out.rules.emplace_back(std::move(r), node.Mark());
+    absl::StatusOr<Rule> r = ParseRule(node, src, i++, out.tenant);
+    if (!r.ok()) {
+      if (errors == nullptr) return r.status();
+      errors->push_back(r.status());
+      continue;
+    }
+    out.rules.emplace_back(*std::move(r), node.Mark());
   }
   if (root["campaign_gates"]) {
     TACT_RETURN_IF_ERROR(ParseCampaignGates(root["campaign_gates"], file.path, out.tenant, &out.campaign_gates));
@@ -529,10 +549,14 @@ bool EffectDominates(const Rule& earlier, const Rule& later) {
   if (earlier.limit && later.limit) {
     const Limit& a = *earlier.limit;
     const Limit& b = *later.limit;
-    // Every release that counts toward `b` also counts toward `a` (a matches a superset and all limits of a
-    // release are reserved together), so a's counter is never below b's.
-    return a.kind == b.kind && (a.kind == WindowKind::kRolling ? a.window == b.window : a.unit == b.unit) &&
-           (a.scope == b.scope || a.scope == Scope::kCustomer) && a.count <= b.count;
+    // Every release that counts toward `b` also counts toward `a` (a matches a superset, all limits of a
+    // release are reserved together, and a's window holds b's), so a's counter is never below b's: while a is
+    // under its count, b (count >= a's) is too.
+    // a's window holds b's: a rolling window at least as long; a calendar week or month holds whole days.
+    const bool window_covers = a.kind == b.kind && (a.kind == WindowKind::kRolling
+                                                        ? a.window >= b.window
+                                                        : a.unit == b.unit || b.unit == CalendarUnit::kDay);
+    return window_covers && (a.scope == b.scope || a.scope == Scope::kCustomer) && a.count <= b.count;
   }
   if (earlier.suppress_if && later.suppress_if) {
     const SuppressIf& a = *earlier.suppress_if;
@@ -551,6 +575,22 @@ bool EffectDominates(const Rule& earlier, const Rule& later) {
     return (a & b) == b;
   }
   return false;
+}
+
+// The cross-rule check of a new rule against the rules before it (see policies/README.md, "Rules that can
+// never decide").
+absl::Status CheckReachable(const Policy& policy, const Rule& rule, const Source& src, const YAML::Mark& mark) {
+  for (const Rule& earlier : policy.rules) {
+    if (rule.mode == Mode::kEnforce && earlier.mode == Mode::kEnforce && MatchCovers(earlier.match, rule.match) &&
+        EffectDominates(earlier, rule)) {
+      return src.Error(mark.line + 1, mark.column + 1,
+                       absl::StrCat("rule '", rule.id, "' can never decide: the earlier rule '", earlier.id, "' (",
+                                    earlier.file, ":", earlier.line,
+                                    ") matches every message it matches and always applies first "
+                                    "(remove it, or make it stricter than '", earlier.id, "')"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -590,10 +630,20 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
   return total;
 }
 
-absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
+namespace {
+
+// ParsePolicy (errors null: the first error) and LintPolicy (every error into `errors`; the result is then
+// meaningless). Cross-rule checks see every rule that parsed.
+absl::StatusOr<Policy> ParseAll(const std::vector<PolicyFile>& files, std::vector<absl::Status>* errors) {
   if (files.empty()) {
     return absl::InvalidArgumentError("no policy files (expected *.yaml files)");
   }
+  // Records an error when collecting; true when the caller must stop and return it.
+  auto stop = [errors](const absl::Status& e) {
+    if (errors == nullptr) return true;
+    errors->push_back(e);
+    return false;
+  };
   Policy policy;
   std::set<std::string> versions;
   std::string digest_input;
@@ -601,7 +651,12 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
   absl::flat_hash_map<std::string, std::string> zone_origin;      // tenant ("" = all) → file:line of its zone
   size_t total_rules = 0;
   for (const PolicyFile& file : files) {
-    TACT_ASSIGN_OR_RETURN(FileResult fr, ParseFile(file));
+    absl::StatusOr<FileResult> parsed = ParseFile(file, errors);
+    if (!parsed.ok()) {
+      if (stop(parsed.status())) return parsed.status();
+      continue;
+    }
+    FileResult& fr = *parsed;
     const Source src(file.path);
     versions.insert(fr.version);
     if (!fr.timezone.empty()) {
@@ -609,11 +664,12 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
       auto [it, fresh] = zone_origin.emplace(fr.tenant, here);
       const std::string& current = fr.tenant.empty() ? policy.default_timezone : policy.tenant_timezones[fr.tenant];
       if (!fresh && current != fr.timezone) {
-        return src.Error(fr.timezone_mark.line + 1, fr.timezone_mark.column + 1,
-                         absl::StrCat("defaults.timezone '", fr.timezone, "' conflicts with '", current, "' set at ",
-                                      it->second, fr.tenant.empty() ? "" : absl::StrCat(" for tenant '", fr.tenant, "'")));
-      }
-      if (fr.tenant.empty()) {
+        absl::Status e = src.Error(
+            fr.timezone_mark.line + 1, fr.timezone_mark.column + 1,
+            absl::StrCat("defaults.timezone '", fr.timezone, "' conflicts with '", current, "' set at ", it->second,
+                         fr.tenant.empty() ? "" : absl::StrCat(" for tenant '", fr.tenant, "'")));
+        if (stop(e)) return e;
+      } else if (fr.tenant.empty()) {
         policy.default_timezone = fr.timezone;
         policy.default_zone = fr.zone;
       } else {
@@ -623,24 +679,23 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
     }
     total_rules += fr.rules.size();
     if (total_rules > kMaxRules) {
-      return src.Error(1, 1, absl::StrCat("the policy set has more than ", kMaxRules, " rules"));
+      absl::Status e = src.Error(1, 1, absl::StrCat("the policy set has more than ", kMaxRules, " rules"));
+      if (errors != nullptr) errors->push_back(e);
+      return e;  // nothing useful to add past the limit
     }
     for (auto& [rule, mark] : fr.rules) {
       const std::string here = absl::StrCat(file.path, ":", mark.line + 1);
       auto [it, fresh] = rule_origin.emplace(rule.id, here);
       if (!fresh) {
-        return src.Error(mark.line + 1, mark.column + 1,
-                         absl::StrCat("rule id '", rule.id, "' is already used at ", it->second));
+        absl::Status e = src.Error(mark.line + 1, mark.column + 1,
+                                   absl::StrCat("rule id '", rule.id, "' is already used at ", it->second));
+        if (stop(e)) return e;
+        continue;
       }
-      for (const Rule& earlier : policy.rules) {
-        if (rule.mode == Mode::kEnforce && earlier.mode == Mode::kEnforce && MatchCovers(earlier.match, rule.match) &&
-            EffectDominates(earlier, rule)) {
-          return src.Error(mark.line + 1, mark.column + 1,
-                           absl::StrCat("rule '", rule.id, "' can never decide: the earlier rule '", earlier.id,
-                                        "' (", earlier.file, ":", earlier.line,
-                                        ") matches every message it matches and always applies first "
-                                        "(remove it, or make it stricter than '", earlier.id, "')"));
-        }
+      absl::Status problem = CheckReachable(policy, rule, src, mark);
+      if (!problem.ok()) {
+        if (stop(problem)) return problem;
+        continue;
       }
       policy.rules.push_back(std::move(rule));
     }
@@ -648,9 +703,60 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) {
     absl::StrAppend(&digest_input, file.path.substr(file.path.find_last_of('/') + 1), "\n", file.text.size(), "\n",
                     file.text);
   }
+  if (errors != nullptr && !errors->empty()) return errors->front();
   policy.version = absl::StrJoin(versions, "+");
   policy.digest = Sha256Hex(digest_input);
+  CompileIndex(policy);
   return policy;
+}
+
+// "<file>:<line>:<col>: …" (the message starts with "<file>:") → (line, col), for sorting.
+std::pair<int, int> Position(std::string_view message, std::string_view file) {
+  message.remove_prefix(file.size() + 1);
+  int line = 0;
+  int col = 0;
+  auto [p, ec] = std::from_chars(message.data(), message.data() + message.size(), line);
+  if (ec == std::errc() && p < message.data() + message.size() && *p == ':') {
+    std::from_chars(p + 1, message.data() + message.size(), col);
+  }
+  return {line, col};
+}
+
+}  // namespace
+
+absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files) { return ParseAll(files, nullptr); }
+
+std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files) {
+  std::vector<absl::Status> errors;
+  absl::StatusOr<Policy> p = ParseAll(files, &errors);
+  if (!p.ok() && errors.empty()) errors.push_back(p.status());
+  struct Sorted {
+    size_t file;
+    int line;
+    int col;
+    std::string message;
+  };
+  std::vector<Sorted> sorted;
+  for (const absl::Status& e : errors) {
+    const std::string m(e.message());
+    Sorted s{files.size(), 0, 0, std::string(m)};  // errors without a file (none today) sort last
+    for (size_t f = 0; f < files.size(); ++f) {
+      const std::string& path = files[f].path;
+      const bool ours = m.size() > path.size() && m.compare(0, path.size(), path) == 0 && m[path.size()] == ':';
+      if (ours && (s.file == files.size() || path.size() > files[s.file].path.size())) {  // longest path wins
+        const auto [line, col] = Position(m, path);
+        s = {f, line, col, std::string(m)};
+      }
+    }
+    sorted.push_back(std::move(s));
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Sorted& a, const Sorted& b) {
+    return std::tie(a.file, a.line, a.col) < std::tie(b.file, b.line, b.col);
+  });
+  std::vector<std::string> out;
+  for (Sorted& s : sorted) out.push_back(std::move(s.message));
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir) {

@@ -25,6 +25,12 @@ absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files);
 // Every *.yaml / *.yml file directly in `dir`, sorted by name (subdirectories such as tests/ are not read).
 absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir);
 
+// Every error of a policy set, for `tactctl lint`: after an error in a rule, parsing goes on with the next rule
+// (the broken rule is left out of the checks across rules); after an error about a whole file (not YAML, no
+// version, rules not a list), with the next file. Each "<file>:<line>:<col>: <message>", sorted by file (in
+// `files` order), line and column. Empty ⇔ ParsePolicy succeeds. tactd loads with ParsePolicy: all or nothing.
+std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files);
+
 // ReadPolicyDir + ParsePolicy. NOT_FOUND when `dir` is not a directory.
 absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir);
 

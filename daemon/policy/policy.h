@@ -53,6 +53,8 @@ struct SuppressIf {
     std::string text;
     std::vector<std::string> fields;
     absl::Duration within = absl::ZeroDuration();  // >0: only signals this recent count
+    // opted_out only: per channel (index = Channel value), `fields` plus "opt_out:<CHANNEL>".
+    std::vector<std::vector<std::string>> channel_fields;
   };
   std::vector<Condition> conditions;
 };
@@ -75,6 +77,9 @@ struct Rule {
   std::optional<QuietHours> quiet_hours;
   OnExceed on_exceed = OnExceed::kSuppress;
   Mode mode = Mode::kEnforce;
+  // Compiled by the parser so evaluation builds no text per event.
+  std::string counter_prefix;  // limit: "r:<id>" (rolling) or "c:<id>" (calendar)
+  std::string quiet_text;      // quiet_hours: "quiet hours 21:00-08:00"
 };
 
 struct CampaignGates;  // campaign_gates.h
@@ -90,7 +95,20 @@ struct Policy {
   std::map<std::string, absl::TimeZone> tenant_zones;        // same, loaded
   std::vector<Rule> rules;  // evaluation order: files by name, rules in file order
   std::shared_ptr<const CampaignGates> campaign_gates;  // the `campaign_gates:` sections; null when none
+
+  // Compiled by the parser (CompileIndex): for each (channel, message class) pair, the rules whose channel and
+  // class lists admit it (bit i = rules[i]), and how many limit / signal checks those rules can add at most.
+  // Evaluation then only looks at these candidates. Empty: every rule is a candidate.
+  struct Candidates {
+    std::vector<uint64_t> rules;
+    size_t limits = 0;
+    size_t signals = 0;
+  };
+  std::vector<Candidates> candidates;  // index: channel * v1::MessageClass_ARRAYSIZE + message_class
 };
+
+// Builds Policy::candidates from the rules' channel and class masks.
+void CompileIndex(Policy& policy);
 
 std::string_view ScopeName(Scope s);
 std::string_view OnExceedName(OnExceed o);

@@ -1,5 +1,7 @@
 #include "daemon/store/in_memory_counter_store.h"
 
+#include "absl/strings/str_cat.h"
+#include "daemon/core/strings.h"
 #include "daemon/store/keys.h"
 
 namespace tact::store {
@@ -66,7 +68,7 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
     }
   }
   for (const policy::LimitCheck& l : plan.limits) {
-    const std::string key = prefix + l.counter;
+    const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
     policy::LimitUsage u;
     if (l.kind == policy::WindowKind::kRolling) {
       const int64_t window = absl::ToInt64Milliseconds(l.window);
@@ -94,7 +96,7 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
   }
   if (policy::ShouldReserve(plan, r.outcome)) {
     for (const policy::LimitCheck& l : plan.limits) {
-      const std::string key = prefix + l.counter;
+      const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
       if (l.kind == policy::WindowKind::kRolling) {
         auto& zset = windows_[key];
         for (auto it = zset.begin(); it != zset.end(); ++it) {  // ZADD updates an existing member's score
@@ -133,6 +135,19 @@ absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl:
     it = (it->second.expires_ms != 0 && it->second.expires_ms <= now_ms) ? fields.erase(it) : std::next(it);
   }
   return absl::OkStatus();
+}
+
+void InMemoryCounterStore::SeedUsage(const std::string& tenant, const std::string& customer_id,
+                                     const policy::LimitCheck& limit, int64_t used, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  const std::string key = absl::StrCat(CustomerPrefix(tenant, customer_id), AsAbsl(limit.counter));
+  if (limit.kind == policy::WindowKind::kRolling) {
+    auto& zset = windows_[key];
+    zset.clear();
+    for (int64_t i = 0; i < used; ++i) zset.emplace(absl::ToUnixMillis(now) - 1, absl::StrCat("seed-", i));
+  } else {
+    calendars_[key] = Calendar{.count = used, .expires_ms = PeriodEndMs(limit)};
+  }
 }
 
 }  // namespace tact::store

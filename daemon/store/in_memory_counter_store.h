@@ -17,6 +17,11 @@ class InMemoryCounterStore final : public CounterStore {
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
   bool Healthy() override { return true; }
 
+  // Offline tools only (`tactctl explain --state`): makes `limit`'s counter for this customer hold `used`
+  // messages counted just before `now` (rolling: sent at now - 1ms; calendar: the current period's counter).
+  void SeedUsage(const std::string& tenant, const std::string& customer_id, const policy::LimitCheck& limit,
+                 int64_t used, absl::Time now);
+
  private:
   struct Seen {
     std::string marker;

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "daemon/core/strings.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
 
@@ -54,7 +55,7 @@ Command BuildCheck(const std::string& sha, const CustomerCheck& c, absl::Duratio
   cmd.args.push_back(SeenKey(prefix, c.event_id));
   cmd.args.push_back(SignalsKey(prefix));
   for (const policy::LimitCheck& l : plan.limits) {
-    cmd.args.push_back(prefix + l.counter);
+    cmd.args.push_back(absl::StrCat(prefix, AsAbsl(l.counter)));
   }
   cmd.args.push_back(absl::StrCat(ToMillis(c.now)));
   cmd.args.push_back(c.event_id);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/core/clock.h"
+#include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/policy_test_runner.h"
@@ -35,16 +36,12 @@ int LoadErrorExit(const absl::Status& s) { return absl::IsInvalidArgument(s) ? k
 
 // ---- lint ---------------------------------------------------------------------------------------------------
 
-// Every file's first error (each file parsed alone), then errors across files (duplicate ids, shadowing).
+// Every error of the set (policy::LintPolicy: parsing goes on after an error), sorted by file and line.
 std::vector<std::string> LintErrors(const std::vector<policy::PolicyFile>& files, absl::StatusOr<policy::Policy>* out) {
-  std::vector<std::string> errors;
-  for (const policy::PolicyFile& f : files) {
-    absl::StatusOr<policy::Policy> one = policy::ParsePolicy({f});
-    if (!one.ok()) errors.push_back(Msg(one.status()));
-  }
+  std::vector<std::string> errors = policy::LintPolicy(files);
   if (errors.empty()) {
     *out = policy::ParsePolicy(files);
-    if (!out->ok()) errors.push_back(Msg(out->status()));
+    if (!out->ok()) errors.push_back(Msg(out->status()));  // cannot happen: LintPolicy found nothing
   }
   return errors;
 }
@@ -157,15 +154,72 @@ struct ExplainOptions {
   std::string policy_dir;
   std::string event;
   std::string at;
+  std::string state;  // customer state file (YAML or JSON); empty = no history
   bool json = false;
 };
 
+struct StateSummary {
+  std::string source = "empty";
+  int signals = 0;
+  int messages = 0;
+  std::map<std::string, int64_t> usage;
+  std::string Text() const {
+    if (source == "empty") return "empty";
+    return absl::StrCat(source, ": ", signals, " signal(s), ", messages, " earlier message(s), usage given for ",
+                        usage.size(), " rule(s)");
+  }
+};
+
+// Loads --state into `store`: replays its steps (signals; earlier messages decided and counted as tactd would)
+// up to `at`, then sets the counters it gives per rule. INVALID_ARGUMENT on a bad file.
+absl::StatusOr<StateSummary> LoadState(const std::string& path, std::shared_ptr<const policy::Policy> pol,
+                                       const Event& ev, absl::Time at, store::InMemoryCounterStore& store) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--state: cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  TACT_ASSIGN_OR_RETURN(decision::CustomerState state,
+                        decision::ParseCustomerState(path, text.str(), ev.tenant, ev.customer_id,
+                                                                     ev.customer_timezone));
+  StateSummary sum{.source = path, .usage = state.usage};
+  std::stable_sort(state.steps.begin(), state.steps.end(),
+                   [](const decision::TestStep& a, const decision::TestStep& b) { return a.at < b.at; });
+  decision::Replayer replay(pol, store);
+  for (const decision::TestStep& step : state.steps) {
+    const std::string where = absl::StrCat(path, ":", step.line, ": ");
+    if (step.at > at) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "step at ", Rfc3339(step.at),
+                                                     " is after the explained time ", Rfc3339(at)));
+    }
+    if (step.signal) {
+      TACT_RETURN_IF_ERROR(replay.PutSignal(*step.signal, step.at));
+      ++sum.signals;
+    } else {
+      absl::StatusOr<decision::Decided> d = replay.Decide(*step.event, step.at);
+      if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat(where, Msg(d.status())));
+      ++sum.messages;
+    }
+  }
+  const policy::Plan plan = policy::Evaluate(*pol, ev, at);
+  for (const auto& [rule, used] : state.usage) {
+    auto it = std::find_if(plan.limits.begin(), plan.limits.end(),
+                           [&](const policy::LimitCheck& l) { return l.rule_id == rule; });
+    if (it == plan.limits.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": usage: rule '", rule, "' is not a limit that applies to this event"));
+    }
+    store.SeedUsage(ev.tenant, ev.customer_id, *it, used, at);
+  }
+  return sum;
+}
+
 int Explain(const ExplainOptions& o) {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(o.policy_dir);
-  if (!p.ok()) {
-    std::fprintf(stderr, "%s\n", Msg(p.status()).c_str());
+  absl::StatusOr<policy::Policy> loaded = policy::LoadPolicyDir(o.policy_dir);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s\n", Msg(loaded.status()).c_str());
     return kExitUsage;
   }
+  const auto p = std::make_shared<const policy::Policy>(*std::move(loaded));
   auto parsed = EventFromJson(ReadAll(o.event), "--event: ");
   if (!parsed.ok()) {
     std::fprintf(stderr, "tactctl explain: %s\n", Msg(parsed.status()).c_str());
@@ -182,9 +236,18 @@ int Explain(const ExplainOptions& o) {
   }
   if (at == absl::InfinitePast()) at = SystemClock().Now();
 
-  // The pure engine step by step, against an empty in-memory store (no history, no signals).
-  const policy::Plan plan = policy::Evaluate(*p, ev, at);
+  // The pure engine step by step, against an in-memory store: empty, or the customer's state from --state.
   store::InMemoryCounterStore store;
+  StateSummary state;
+  if (!o.state.empty()) {
+    absl::StatusOr<StateSummary> loaded_state = LoadState(o.state, p, ev, at, store);
+    if (!loaded_state.ok()) {
+      std::fprintf(stderr, "tactctl explain: %s\n", Msg(loaded_state.status()).c_str());
+      return kExitUsage;
+    }
+    state = *std::move(loaded_state);
+  }
+  const policy::Plan plan = policy::Evaluate(*p, ev, at);
   policy::StoreOutcome outcome;
   if (plan.NeedsStore()) {
     const store::CustomerCheck check{.tenant = ev.tenant, .customer_id = ev.customer_id, .event_id = ev.event_id,
@@ -215,17 +278,22 @@ int Explain(const ExplainOptions& o) {
       rules.push_back(std::move(jr));
     }
     json shadow = json::array();
-    for (const auto& s : v.shadow) shadow.push_back({{"rule", s.rule_id}, {"decision", policy::VerdictName(s.verdict)}, {"reason", s.reason}});
+    for (const auto& s : v.shadow) {
+      shadow.push_back({{"rule", std::string(s.rule_id)}, {"decision", policy::VerdictName(s.verdict)}, {"reason", s.reason}});
+    }
+    std::vector<std::string> matched(v.matched_rules.begin(), v.matched_rules.end());
     json out{{"event_id", ev.event_id},
              {"at", Rfc3339(at)},
              {"timezone", zone},
              {"policy_version", p->version},
              {"policy_digest", p->digest},
              {"decision", policy::VerdictName(v.verdict)},
-             {"rule", v.rule_id},
+             {"rule", std::string(v.rule_id)},
              {"reason", v.reason},
-             {"matched_rules", v.matched_rules},
+             {"matched_rules", matched},
              {"shadow", shadow},
+             {"state", {{"source", state.source}, {"signals", state.signals}, {"messages", state.messages},
+                        {"usage", state.usage}}},
              {"rules", rules}};
     if (v.verdict == policy::Verdict::kDefer) out["defer_until"] = Rfc3339(v.defer_until);
     std::printf("%s\n", out.dump(2).c_str());
@@ -234,7 +302,8 @@ int Explain(const ExplainOptions& o) {
   std::printf("event %s  %s %s  tenant %s  at %s (customer zone %s)\n", ev.event_id.c_str(),
               std::string(ClassName(ev.message_class)).c_str(), std::string(ChannelName(ev.channel)).c_str(),
               ev.tenant.c_str(), Rfc3339(at).c_str(), zone.c_str());
-  std::printf("policy %s  digest %s  (customer state: empty, offline)\n\n", p->version.c_str(), p->digest.c_str());
+  std::printf("policy %s  digest %s  (customer state: %s; offline)\n\n", p->version.c_str(), p->digest.c_str(),
+              state.Text().c_str());
   std::printf("precedence: suppress_if, then limits, then quiet_hours; within each, policy order\n");
   size_t ti = 0;
   for (const policy::Rule& r : p->rules) {
@@ -249,12 +318,12 @@ int Explain(const ExplainOptions& o) {
                 t.check.c_str(), mode);
   }
   std::printf("\ndecision: %s", std::string(policy::VerdictName(v.verdict)).c_str());
-  if (!v.rule_id.empty()) std::printf(" by %s", v.rule_id.c_str());
+  if (!v.rule_id.empty()) std::printf(" by %s", std::string(v.rule_id).c_str());
   std::printf(" — %s", v.reason.c_str());
   if (v.verdict == policy::Verdict::kDefer) std::printf(" (until %s)", Rfc3339(v.defer_until).c_str());
   std::printf("\n");
   for (const auto& s : v.shadow) {
-    std::printf("shadow: %s would have %s — %s\n", s.rule_id.c_str(), std::string(policy::VerdictName(s.verdict)).c_str(),
+    std::printf("shadow: %s would have %s — %s\n", std::string(s.rule_id).c_str(), std::string(policy::VerdictName(s.verdict)).c_str(),
                 s.reason.c_str());
   }
   return kExitOk;
@@ -490,11 +559,14 @@ void AddPolicyCommands(CLI::App& app, RunFn& run) {
   {
     auto o = std::make_shared<ExplainOptions>();
     CLI::App* explain = app.add_subcommand(
-        "explain", "Show the full rule trace for one event (offline: empty customer state, nothing recorded)");
+        "explain", "Show the full rule trace for one event (offline, nothing recorded; customer state from --state)");
     explain->add_option("--policy", o->policy_dir, "Policy directory")->required();
     explain->add_option("--event", o->event, "The event as JSON (OutboundEvent), a file with it, or - for stdin")
         ->required();
     explain->add_option("--at", o->at, "Decide at this RFC 3339 time (default: the event's createdAt, else now)");
+    explain->add_option("--state", o->state,
+                        "Customer state file (YAML or JSON): signals and earlier messages as timed steps, and "
+                        "counter usage per rule (format: policies/README.md)");
     explain->add_flag("--json", o->json, "Machine-readable trace");
     explain->callback([o, &run] { run = [o] { return Explain(*o); }; });
   }

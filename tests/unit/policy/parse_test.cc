@@ -105,6 +105,60 @@ TEST(ParsePolicyTest, LoadingIsAllOrNothing) {
   EXPECT_FALSE(p.ok());
 }
 
+TEST(ParsePolicyTest, LayeredCapsAreNotShadowed) {
+  // 1 a day and 3 a week both decide sometimes, in either order; so do a longer window with a higher count.
+  for (const char* text : {R"(
+version: "1"
+rules:
+  - { id: a, description: d, limit: { count: 1, window: 1d } }
+  - { id: b, description: d, limit: { count: 3, window: 7d } }
+)", R"(
+version: "1"
+rules:
+  - { id: b, description: d, limit: { count: 3, window: 7d } }
+  - { id: a, description: d, limit: { count: 1, window: 1d } }
+)", R"(
+version: "1"
+rules:
+  - { id: a, description: d, limit: { count: 1, kind: calendar, window: day } }
+  - { id: b, description: d, limit: { count: 3, kind: calendar, window: week } }
+  - { id: c, description: d, limit: { count: 2, kind: calendar, window: week, scope: customer+channel } }
+  - { id: e, description: d, match: { channel: SMS }, limit: { count: 2, kind: calendar, window: month } }
+)"}) {
+    absl::StatusOr<Policy> p = ParsePolicy({{"layered.yaml", text}});
+    EXPECT_TRUE(p.ok()) << p.status();
+  }
+}
+
+// tactctl lint's engine: every error of every file, sorted by file and line, not only the first.
+TEST(LintPolicyTest, ReportsEveryErrorSortedByFileAndLine) {
+  const std::filesystem::path dir = std::filesystem::path(TACT_SOURCE_DIR) / "tests/fixtures/policies/lint-many";
+  std::vector<std::filesystem::path> entries;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".yaml") entries.push_back(e.path());
+  }
+  std::sort(entries.begin(), entries.end());
+  std::vector<PolicyFile> files;
+  for (const auto& e : entries) files.push_back({"lint-many/" + e.filename().string(), ReadFile(e)});
+  std::vector<std::string> want;
+  std::istringstream expected(ReadFile(dir / "expected.txt"));
+  for (std::string line; std::getline(expected, line);) {
+    if (!line.empty()) want.push_back(line);
+  }
+  ASSERT_GE(want.size(), 6u);
+  EXPECT_EQ(LintPolicy(files), want);
+  // Loading stays all-or-nothing: the first error only.
+  absl::StatusOr<Policy> p = ParsePolicy(files);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()), want.front());
+}
+
+TEST(LintPolicyTest, ValidSetHasNoErrors) {
+  absl::StatusOr<std::vector<PolicyFile>> files = ReadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
+  ASSERT_TRUE(files.ok());
+  EXPECT_TRUE(LintPolicy(*files).empty());
+}
+
 TEST(ParsePolicyTest, DefaultPoliciesLoad) {
   absl::StatusOr<Policy> p = LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
   ASSERT_TRUE(p.ok()) << p.status();
