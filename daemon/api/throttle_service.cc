@@ -108,11 +108,15 @@ absl::StatusOr<Event> ThrottleService::Validate(const CallGate::Call& call, cons
   return event;
 }
 
-absl::Time ThrottleService::StoreDeadline(grpc::CallbackServerContext* ctx) const {
+absl::Time StoreDeadline(grpc::CallbackServerContext* ctx, const Clock& clock, absl::Duration default_deadline) {
   if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
-    return gate_.clock().Now() + options_.default_deadline;  // an absent deadline folds into our default
+    return clock.Now() + default_deadline;  // an absent deadline folds into our default
   }
   return absl::FromChrono(ctx->deadline());
+}
+
+absl::Time ThrottleService::StoreDeadline(grpc::CallbackServerContext* ctx) const {
+  return api::StoreDeadline(ctx, gate_.clock(), options_.default_deadline);
 }
 
 grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
@@ -207,6 +211,34 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
                           done)) {
       done(absl::ResourceExhaustedError("server busy: decision queue full"));
     }
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
+                                                   v1::ExplainResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  CallGate::Call call{.method = "Explain"};
+  if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
+    gate_.Finish(reactor, ctx, call, s);
+    return reactor;
+  }
+  absl::StatusOr<Event> event = Validate(call, *request, "");
+  if (!event.ok()) {
+    gate_.Finish(reactor, ctx, call, event.status());
+    return reactor;
+  }
+  // dry_run in the request changes nothing: an explanation never reserves.
+  const absl::Time deadline = StoreDeadline(ctx);
+  const bool accepted = executor_.Run([this, reactor, ctx, response, call, deadline, ev = *std::move(event)] {
+    absl::StatusOr<v1::ExplainResponse> explained = executor_.decider().Explain(ev, deadline);
+    if (explained.ok()) {
+      *response = *std::move(explained);
+    }
+    gate_.Finish(reactor, ctx, call, explained.status());
+  });
+  if (!accepted) {
+    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
   }
   return reactor;
 }

@@ -28,6 +28,15 @@ bool DecisionExecutor::Submit(Event event, DecideOptions options, Done done) {
   return true;
 }
 
+bool DecisionExecutor::Run(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || queue_.size() >= max_queue_) {
+    return false;
+  }
+  queue_.push_back({.task = std::move(task)});
+  return true;
+}
+
 void DecisionExecutor::Work() {
   for (;;) {
     std::vector<Item> batch;
@@ -39,10 +48,19 @@ void DecisionExecutor::Work() {
       if (queue_.empty()) {
         return;  // stopping and drained
       }
-      while (!queue_.empty() && batch.size() < max_batch_) {
+      if (queue_.front().task) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+      } else {
+        while (!queue_.empty() && batch.size() < max_batch_ && !queue_.front().task) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
+    }
+    if (batch.front().task) {
+      batch.front().task();
+      continue;
     }
     std::vector<DecisionService::Request> requests;
     requests.reserve(batch.size());

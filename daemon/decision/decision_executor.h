@@ -24,12 +24,17 @@ class DecisionExecutor {
 
   // False when the queue is full (the caller answers RESOURCE_EXHAUSTED); `done` is then not called.
   bool Submit(Event event, DecideOptions options, Done done) ABSL_LOCKS_EXCLUDED(mu_);
+  // Other blocking work of the decision path (Explain) on the same threads and queue bound: `task` runs alone
+  // on a worker. False when the queue is full; `task` is then not run.
+  bool Run(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
+  DecisionService& decider() { return decider_; }
 
  private:
   struct Item {
     Event event;
     DecideOptions options;
     Done done;
+    std::function<void()> task;  // set: run this instead of deciding
   };
   void Work();
 

@@ -104,6 +104,84 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
   }
 }
 
+absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event, absl::Time deadline) {
+  const std::shared_ptr<const policy::Policy> pol = policies_.Get();
+  if (pol == nullptr) {
+    return absl::FailedPreconditionError("no policy loaded");
+  }
+  const absl::Time now = clock_.Now();
+  v1::ExplainResponse out;
+  policy::Plan plan = policy::Evaluate(*pol, event, now);
+  policy::StoreOutcome outcome;
+  std::string version = pol->version;
+  std::string digest = pol->digest;
+  bool duplicate = false;
+  bool degraded = false;
+  if (plan.NeedsStore()) {
+    const store::CustomerCheck check{.tenant = event.tenant,
+                                     .customer_id = event.customer_id,
+                                     .event_id = event.event_id,
+                                     .now = now,
+                                     .plan = &plan,
+                                     .dry_run = true};
+    absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(
+        {&check, 1}, deadline == absl::InfiniteFuture() ? now + options_.store_deadline : deadline);
+    if (!results.ok()) {
+      if (!options_.fail_open_classes.contains(event.message_class)) {
+        return results.status();
+      }
+      degraded = true;  // as Decide: released and marked degraded; the trace shows what could not be read
+    } else if (store::CheckResult& r = (*results)[0]; r.duplicate) {
+      absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);
+      if (!earlier.ok()) {
+        return earlier.status();
+      }
+      plan = std::move(earlier->plan);
+      version = std::move(earlier->policy_version);
+      digest = std::move(earlier->policy_digest);
+      outcome = std::move(r.outcome);
+      duplicate = true;
+    } else {
+      outcome = std::move(r.outcome);
+    }
+  }
+  const policy::Verdicts verdicts = policy::Decide(plan, outcome);
+  if (degraded) {
+    v1::Decision& d = *out.mutable_decision();
+    d.set_decision(v1::RELEASE);
+    d.set_reason(absl::StrCat("store unavailable; ", AsAbsl(ClassName(event.message_class)), " fails open"));
+    d.set_degraded(true);
+    d.set_policy_version(version);
+    d.set_policy_digest(digest);
+    for (const std::string& r : plan.matched_rules) {
+      d.add_matched_rules(r);
+    }
+  } else {
+    *out.mutable_decision() = ToProto(verdicts, version, digest);
+    out.mutable_decision()->set_duplicate(duplicate);
+  }
+  // policy::Explain gives one line per matched rule, in evaluation order; every other rule says why not.
+  const std::vector<policy::TraceLine> matched = policy::Explain(*pol, plan, outcome, verdicts);
+  size_t next = 0;
+  for (const policy::Rule& rule : pol->rules) {
+    v1::TraceLine* line = out.add_trace();
+    line->set_rule_id(rule.id);
+    line->set_shadow(rule.mode == policy::Mode::kShadow);
+    line->set_effect(rule.limit ? "limit" : rule.suppress_if ? "suppress_if" : rule.quiet_hours ? "quiet_hours" : "");
+    if (next < matched.size() && matched[next].rule_id == rule.id) {
+      const policy::TraceLine& t = matched[next++];
+      line->set_matched(true);
+      line->set_check(degraded ? "not checked: store unavailable" : t.check);
+      line->set_applies(!degraded && t.applies);
+      line->set_decided(!degraded && t.decided);
+      continue;
+    }
+    std::string why = policy::WhyNoMatch(rule, event);
+    line->set_why_not(why.empty() ? "not selected for this message" : std::move(why));
+  }
+  return out;
+}
+
 std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std::span<const Request> requests) {
   std::vector<absl::StatusOr<Decided>> out(requests.size(), absl::StatusOr<Decided>(Decided{}));
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();

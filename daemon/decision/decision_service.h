@@ -14,6 +14,7 @@
 #include "daemon/decision/policy_holder.h"
 #include "daemon/store/counter_store.h"
 #include "tact/v1/decision.pb.h"
+#include "tact/v1/throttle.pb.h"
 
 namespace tact::decision {
 
@@ -58,6 +59,12 @@ class DecisionService {
     DecideOptions options;
   };
   std::vector<absl::StatusOr<Decided>> DecideBatch(std::span<const Request> requests);
+
+  // The decision Decide would make now for `event`, always as a dry run against the customer's live state in the
+  // store (nothing is reserved or recorded), and one trace line per rule of the active policy in evaluation
+  // order: matched rules say what they checked, the others why they did not match. A duplicate event_id
+  // explains the earlier decision. Errors as Decide. `deadline` InfiniteFuture = the service default.
+  absl::StatusOr<v1::ExplainResponse> Explain(const Event& event, absl::Time deadline = absl::InfiniteFuture());
 
   const CustomerHasher& hasher() const { return hasher_; }
 

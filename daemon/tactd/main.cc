@@ -22,6 +22,7 @@
 #include "daemon/api/auth.h"
 #include "daemon/api/capacity_service.h"
 #include "daemon/api/grpc_stats.h"
+#include "daemon/api/signals_service.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/ops/test_clock.h"
@@ -231,7 +232,7 @@ int Main(int argc, char** argv) {
                                      .stats = &decision_stats,
                                      .campaign_gate = &campaign_gate});
 
-  // gRPC: Throttle + Policies + health + reflection, behind TLS (or explicit plaintext) and bearer tokens.
+  // gRPC: Throttle + Policies + Signals + health + reflection, behind TLS (or explicit plaintext) and bearer tokens.
   std::unique_ptr<api::Authenticator> authenticator;
   if (!config.grpc_clients_file.empty()) {
     std::ifstream in(config.grpc_clients_file);
@@ -272,6 +273,10 @@ int Main(int argc, char** argv) {
   decision::DecisionExecutor executor(decider, config.grpc_workers, /*max_queue=*/8192, /*max_batch=*/64);
   api::ThrottleService throttle(executor, gate, {.max_batch = config.grpc_max_batch});
   api::PoliciesService policies_service(policies, gate, [&reloader] { return reloader.stats().last_error; });
+  // Signals.PutSignal goes through the one signal intake (as tact.signals does); its store work and
+  // GetCustomerState's reads run on the DecisionExecutor's threads.
+  decision::SignalIntake signal_intake(store);
+  api::SignalsService signals_service(signal_intake, policies, store, hasher, executor, gate, {});
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
   absl::StatusOr<std::unique_ptr<pipeline::KafkaNoticeSink>> notices =
@@ -292,6 +297,7 @@ int Main(int argc, char** argv) {
   builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port);
   builder.RegisterService(&throttle);
   builder.RegisterService(&policies_service);
+  builder.RegisterService(&signals_service);
   builder.RegisterService(&capacity_service);
   builder.RegisterService(&campaigns_service);
   builder.SetMaxReceiveMessageSize(config.grpc_max_message_bytes);
@@ -440,6 +446,7 @@ int Main(int argc, char** argv) {
       if (first || ready != last) {
         server->GetHealthCheckService()->SetServingStatus(ready);
         server->GetHealthCheckService()->SetServingStatus("tact.v1.Throttle", ready);
+        server->GetHealthCheckService()->SetServingStatus("tact.v1.Signals", ready);
         Log(ready ? LogLevel::kInfo : LogLevel::kWarning, ready ? "health.serving" : "health.not_serving");
         last = ready;
         first = false;
