@@ -80,10 +80,17 @@ absl::Status CallGate::CheckTenant(const Call& call, const std::string& tenant, 
 void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx, const Call& call,
                       const absl::Status& status) const {
   const grpc::Status g = ToGrpcStatus(status);
-  const double ms = std::chrono::duration<double, std::milli>(clock_.Monotonic() - call.start).count();
+  // Latency in ms with microsecond digits, formatted as integers (no floating-point formatting per call).
+  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(clock_.Monotonic() - call.start).count();
+  const int64_t frac = us % 1000;
+  std::string latency = absl::StrCat(us / 1000);
+  if (frac != 0) {
+    absl::StrAppend(&latency, frac < 10 ? ".00" : frac < 100 ? ".0" : ".", frac);
+    while (latency.back() == '0') latency.pop_back();
+  }
   ops::Log(ops::LogLevel::kInfo, "grpc.access",
            {{"client", call.client}, {"method", call.method}, {"code", CodeName(g.error_code())},
-            {"latency_ms", absl::StrCat(static_cast<int64_t>(ms * 1000) / 1000.0)}});
+            {"latency_ms", std::move(latency)}});
   reactor->Finish(g);
 }
 
@@ -134,7 +141,7 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
   }
   // A call whose deadline passes while queued does no store work (the store checks the deadline first).
   const bool accepted = executor_.Submit(
-      *std::move(event), {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx)},
+      *std::move(event), {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx), .record = false},
       [this, reactor, ctx, response, call](absl::StatusOr<decision::Decided> d) {
         if (d.ok()) {
           *response->mutable_decision() = std::move(d->decision);
@@ -207,7 +214,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
         gate_.Finish(reactor, ctx, call, absl::OkStatus());
       }
     };
-    if (!executor_.Submit(std::move(v.event), {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline},
+    if (!executor_.Submit(std::move(v.event), {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline, .record = false},
                           done)) {
       done(absl::ResourceExhaustedError("server busy: decision queue full"));
     }

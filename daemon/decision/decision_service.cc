@@ -221,7 +221,10 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
                                           .now = now,
                                           .plan = &plans.back(),
                                           .dry_run = o.dry_run || gate_held,
-                                          .marker = EncodeMarker({pol->version, pol->digest, plans.back()})});
+                                          // a dry run stores nothing: no marker to encode
+                                          .marker = o.dry_run || gate_held
+                                                        ? std::string()
+                                                        : EncodeMarker({pol->version, pol->digest, plans.back()})});
     check_of.push_back(i);
     held.push_back(gate_held);
   }
@@ -262,7 +265,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
 
   for (size_t i = 0; i < requests.size(); ++i) {
     gates.Settle(i, *requests[i].event, requests[i].options.dry_run, out[i].ok() ? &out[i]->decision : nullptr);
-    if (!out[i].ok()) {
+    if (!out[i].ok() || !requests[i].options.record) {
       continue;
     }
     const Event& event = *requests[i].event;

@@ -6,7 +6,8 @@
 -- KEYS[2+i]   limit i: rolling = sorted set (member event_id, score ms); calendar = counter expiring at period end
 -- KEYS[3+n]   (optional, n = number of limits) the customer's counter index: hash field = counter suffix (the key
 --             after the prefix "tact:{t:c}:"), value = ms when that counter is empty again; written when the event
---             is reserved, expired fields pruned, the hash expires with its latest field. Without it, no index.
+--             is reserved (expired fields pruned when a new one is added); the hash expires with its latest field
+--             (PEXPIRETIME: Redis >= 7.0). Without it, no index is kept.
 -- ARGV[1] now_ms  ARGV[2] event_id  ARGV[3] seen_ttl_ms  ARGV[4] write (1) or dry run (0)  ARGV[5] marker
 -- ARGV[6] quiet hold: 0 none, 1 defer, 2 suppress   ARGV[7] n signal checks   ARGV[8] n limits
 -- then per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
@@ -148,18 +149,18 @@ if not blocked then
       if ARGV[a] == 'r' then e = now + tonumber(ARGV[a + 2]) else e = tonumber(ARGV[a + 2]) end
       set[#set + 1] = string.sub(KEYS[2 + i], from)
       set[#set + 1] = string.format('%.0f', e)
+      if e > latest then latest = e end
       a = a + 5
     end
-    redis.call('HSET', idx, unpack(set))
-    local flat = redis.call('HGETALL', idx)
-    for j = 1, #flat, 2 do
-      local e = tonumber(flat[j + 1]) or 0
-      if e <= now then
-        redis.call('HDEL', idx, flat[j])
-      elseif e > latest then
-        latest = e
+    -- Expired fields are pruned only when a new suffix appears (rare: a new scope value or calendar period), so
+    -- the usual reservation costs one HSET and one PEXPIRETIME.
+    if redis.call('HSET', idx, unpack(set)) > 0 then
+      local flat = redis.call('HGETALL', idx)
+      for j = 1, #flat, 2 do
+        if (tonumber(flat[j + 1]) or 0) <= now then redis.call('HDEL', idx, flat[j]) end
       end
     end
+    if redis.call('PEXPIRETIME', idx) >= latest then latest = 0 end  -- an existing field lives longer
     if latest > 0 then redis.call('PEXPIREAT', idx, string.format('%.0f', latest)) end
   end
 end
