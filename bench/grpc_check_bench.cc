@@ -8,6 +8,8 @@
 //
 // grpc.check_fixed_rate   p50/p99 at a fixed offered rate (open loop), ours vs no-op
 // grpc.check_throughput   calls/s with N calls outstanding (closed loop); ratio = ours / no-op
+// cpu_per_call             CPU time per call, ours/no-op: this process (client and server) plus redis-server;
+//                          steadier than rates when other work shares the machine
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -57,7 +60,27 @@ struct Result {
   double p50_ms = 0;
   double p99_ms = 0;
   int errors = 0;
+  double cpu_us = 0;  // CPU time per call: this process (client + server) and redis-server
 };
+
+pid_t g_redis_pid = 0;
+
+// utime + stime of a process in microseconds (/proc/<pid>/stat fields 14 and 15).
+double CpuMicros(pid_t pid) {
+  FILE* f = std::fopen(pid == 0 ? "/proc/self/stat" : absl::StrCat("/proc/", pid, "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char buf[1024];
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');
+  unsigned long long ut = 0, st = 0;
+  if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+    return 0;
+  }
+  return (ut + st) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+double TotalCpuMicros() { return CpuMicros(0) + (g_redis_pid != 0 ? CpuMicros(g_redis_pid) : 0); }
 
 struct Pending {
   grpc::ClientContext ctx;
@@ -95,6 +118,7 @@ Result Drive(const std::string& target, double rate, int outstanding, double sec
     ++in_flight;
   };
   const auto start = Clock::now();
+  const double cpu_start = TotalCpuMicros();
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::atomic<bool> sending{true};
   std::thread sender;
@@ -130,6 +154,7 @@ Result Drive(const std::string& target, double rate, int outstanding, double sec
   Result r;
   r.rate = done / took;
   r.errors = errors;
+  r.cpu_us = done == 0 ? 0 : (TotalCpuMicros() - cpu_start) / static_cast<double>(done);
   if (!latencies.empty()) {
     r.p50_ms = latencies[latencies.size() / 2];
     r.p99_ms = latencies[latencies.size() * 99 / 100];
@@ -165,6 +190,7 @@ int Main(int argc, char** argv) {
     for (std::string& s : a) args.push_back(s.data());
     args.push_back(nullptr);
     posix_spawnp(&redis_pid, args[0], nullptr, nullptr, args.data(), environ);
+    g_redis_pid = redis_pid;
   }
   SystemClock clock;
   store::RedisSettings rs;
@@ -201,11 +227,12 @@ int Main(int argc, char** argv) {
   };
   auto print = [&](const char* tag, const Round& r) {
     std::printf("%sgrpc.check_fixed_rate ratio=%.2f ours_p50=%.3fms ours_p99=%.3fms noop_p50=%.3fms "
-                "noop_p99=%.3fms offered=%.0f/s achieved=%.0f/s errors=%d\n",
+                "noop_p99=%.3fms offered=%.0f/s achieved=%.0f/s errors=%d cpu_per_call=%.0fus/%.0fus\n",
                 tag, r.fo.p99_ms / std::max(r.fn.p99_ms, 1e-9), r.fo.p50_ms, r.fo.p99_ms, r.fn.p50_ms, r.fn.p99_ms,
-                rate, r.fo.rate, r.fo.errors);
-    std::printf("%sgrpc.check_throughput ratio=%.2f ours=%.0f/s noop=%.0f/s outstanding=%d errors=%d\n", tag,
-                r.to.rate / r.tn.rate, r.to.rate, r.tn.rate, outstanding, r.to.errors);
+                rate, r.fo.rate, r.fo.errors, r.fo.cpu_us, r.fn.cpu_us);
+    std::printf("%sgrpc.check_throughput ratio=%.2f ours=%.0f/s noop=%.0f/s outstanding=%d errors=%d "
+                "cpu_per_call=%.0fus/%.0fus\n",
+                tag, r.to.rate / r.tn.rate, r.to.rate, r.tn.rate, outstanding, r.to.errors, r.to.cpu_us, r.tn.cpu_us);
     std::fflush(stdout);
   };
   std::vector<Round> all;
