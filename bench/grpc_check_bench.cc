@@ -2,6 +2,7 @@
 // builds) next to a no-op Throttle service, driven by the same async load generator in the same run.
 //
 //   build/bench/grpc_check_bench [--rate 5000] [--seconds 5] [--outstanding 64] [--rounds 1] [--workers 4]
+//                           [--in-flight 1]
 //
 // With --rounds N the two servers are measured alternately N times (the machine is shared: load varies from
 // second to second), one line per round, then the median round by ratio.
@@ -168,6 +169,7 @@ int Main(int argc, char** argv) {
   int outstanding = 64;
   int rounds = 1;
   int workers = 4;  // tactd's grpc.workers default
+  int in_flight = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i];
     if (f == "--rate") rate = std::atof(argv[i + 1]);
@@ -175,6 +177,7 @@ int Main(int argc, char** argv) {
     if (f == "--outstanding") outstanding = std::atoi(argv[i + 1]);
     if (f == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
     if (f == "--workers") workers = std::max(1, std::atoi(argv[i + 1]));
+    if (f == "--in-flight") in_flight = std::max(1, std::atoi(argv[i + 1]));
   }
   ops::SetLogLevel(ops::LogLevel::kWarning);  // no per-call access log lines in the measurement
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as tactd does
@@ -203,7 +206,7 @@ int Main(int argc, char** argv) {
   policies.Set(std::make_shared<const policy::Policy>(*policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default")));
   const CustomerHasher hasher("bench-key");
   decision::DecisionService decider(policies, store, clock, hasher);
-  decision::DecisionExecutor executor(decider, workers, 8192, 64);  // as tactd builds it
+  decision::DecisionExecutor executor(decider, workers, 8192, 64, in_flight);  // as tactd builds it
   api::CallGate gate(nullptr, clock);
   api::ThrottleService ours(executor, gate, {});
   NoopThrottle noop;
