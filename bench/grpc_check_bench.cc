@@ -10,7 +10,7 @@
 // grpc.check_fixed_rate   p50/p99 at a fixed offered rate (open loop), ours vs no-op
 // grpc.check_throughput   calls/s with N calls outstanding (closed loop); ratio = ours / no-op
 // cpu_per_call             CPU time per call, ours/no-op: this process (client and server) plus redis-server;
-//                          steadier than rates when other work shares the machine
+//                          steadier than rates when other work shares the machine; "(redis N)" = redis-server's part
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -62,6 +62,7 @@ struct Result {
   double p99_ms = 0;
   int errors = 0;
   double cpu_us = 0;  // CPU time per call: this process (client + server) and redis-server
+  double redis_cpu_us = 0;  // of which redis-server
 };
 
 pid_t g_redis_pid = 0;
@@ -120,6 +121,7 @@ Result Drive(const std::string& target, double rate, int outstanding, double sec
   };
   const auto start = Clock::now();
   const double cpu_start = TotalCpuMicros();
+  const double redis_start = g_redis_pid != 0 ? CpuMicros(g_redis_pid) : 0;
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::atomic<bool> sending{true};
   std::thread sender;
@@ -156,6 +158,7 @@ Result Drive(const std::string& target, double rate, int outstanding, double sec
   r.rate = done / took;
   r.errors = errors;
   r.cpu_us = done == 0 ? 0 : (TotalCpuMicros() - cpu_start) / static_cast<double>(done);
+  r.redis_cpu_us = done == 0 || g_redis_pid == 0 ? 0 : (CpuMicros(g_redis_pid) - redis_start) / static_cast<double>(done);
   if (!latencies.empty()) {
     r.p50_ms = latencies[latencies.size() / 2];
     r.p99_ms = latencies[latencies.size() * 99 / 100];
@@ -234,8 +237,9 @@ int Main(int argc, char** argv) {
                 tag, r.fo.p99_ms / std::max(r.fn.p99_ms, 1e-9), r.fo.p50_ms, r.fo.p99_ms, r.fn.p50_ms, r.fn.p99_ms,
                 rate, r.fo.rate, r.fo.errors, r.fo.cpu_us, r.fn.cpu_us);
     std::printf("%sgrpc.check_throughput ratio=%.2f ours=%.0f/s noop=%.0f/s outstanding=%d errors=%d "
-                "cpu_per_call=%.0fus/%.0fus\n",
-                tag, r.to.rate / r.tn.rate, r.to.rate, r.tn.rate, outstanding, r.to.errors, r.to.cpu_us, r.tn.cpu_us);
+                "cpu_per_call=%.0fus/%.0fus (redis %.0fus)\n",
+                tag, r.to.rate / r.tn.rate, r.to.rate, r.tn.rate, outstanding, r.to.errors, r.to.cpu_us, r.tn.cpu_us,
+                r.to.redis_cpu_us);
     std::fflush(stdout);
   };
   std::vector<Round> all;

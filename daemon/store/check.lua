@@ -6,8 +6,8 @@
 -- KEYS[2+i]   limit i: rolling = sorted set (member event_id, score ms); calendar = counter expiring at period end
 -- KEYS[3+n]   (optional, n = number of limits) the customer's counter index: hash field = counter suffix (the key
 --             after the prefix "tact:{t:c}:"), value = ms when that counter is empty again; written when the event
---             is reserved (expired fields pruned when a new one is added); the hash expires with its latest field
---             (PEXPIRETIME: Redis >= 7.0). Without it, no index is kept.
+--             is reserved (expired fields pruned when it grows past 16); the hash expires with its latest field
+--             (PEXPIREAT NX/GT: Redis >= 7.0). Without it, no index is kept.
 -- ARGV[1] now_ms  ARGV[2] event_id  ARGV[3] seen_ttl_ms  ARGV[4] write (1) or dry run (0)  ARGV[5] marker
 -- ARGV[6] quiet hold: 0 none, 1 defer, 2 suppress   ARGV[7] n signal checks   ARGV[8] n limits
 -- then per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
@@ -152,16 +152,18 @@ if not blocked then
       if e > latest then latest = e end
       a = a + 5
     end
-    -- Expired fields are pruned only when a new suffix appears (rare: a new scope value or calendar period), so
-    -- the usual reservation costs one HSET and one PEXPIRETIME.
-    if redis.call('HSET', idx, unpack(set)) > 0 then
+    -- Kept cheap: expired fields are pruned only when a new suffix makes the hash larger than 16 fields, and the
+    -- expiry only ever moves later (GT; NX when the hash may be new). Usually HSET + one PEXPIREAT.
+    local added = redis.call('HSET', idx, unpack(set))
+    if added > 0 and redis.call('HLEN', idx) > 16 then
       local flat = redis.call('HGETALL', idx)
       for j = 1, #flat, 2 do
         if (tonumber(flat[j + 1]) or 0) <= now then redis.call('HDEL', idx, flat[j]) end
       end
     end
-    if redis.call('PEXPIRETIME', idx) >= latest then latest = 0 end  -- an existing field lives longer
-    if latest > 0 then redis.call('PEXPIREAT', idx, string.format('%.0f', latest)) end
+    local at = string.format('%.0f', latest)
+    if added > 0 then redis.call('PEXPIREAT', idx, at, 'NX') end
+    redis.call('PEXPIREAT', idx, at, 'GT')
   end
 end
 if final then
