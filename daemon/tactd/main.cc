@@ -277,10 +277,6 @@ int Main(int argc, char** argv) {
   decision::DecisionExecutor executor(decider, config.grpc_workers, /*max_queue=*/8192, /*max_batch=*/64);
   api::ThrottleService throttle(executor, gate, {.max_batch = config.grpc_max_batch});
   api::PoliciesService policies_service(policies, gate, [&reloader] { return reloader.stats().last_error; });
-  // Signals.PutSignal goes through the one signal intake (as tact.signals does); its store work and
-  // GetCustomerState's reads run on the DecisionExecutor's threads.
-  decision::SignalIntake signal_intake(store);
-  api::SignalsService signals_service(signal_intake, policies, store, hasher, executor, gate, {});
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
   absl::StatusOr<std::unique_ptr<pipeline::KafkaNoticeSink>> notices =
@@ -294,6 +290,10 @@ int Main(int argc, char** argv) {
   api::CapacityWorkers capacity_workers(/*threads=*/2, /*max_queue=*/256);
   api::CapacityService capacity_service(campaign_desk, gate, capacity_workers);
   api::CampaignsService campaigns_service(campaign_desk, gate, capacity_workers);
+  // One signal intake for Signals.PutSignal and the tact.signals consumer (below); signals naming a campaign feed
+  // its feedback loop. PutSignal's store work and GetCustomerState's reads run on the DecisionExecutor's threads.
+  decision::SignalIntake signal_intake(store, &campaign_desk);
+  api::SignalsService signals_service(signal_intake, policies, store, hasher, executor, gate, {});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -346,7 +346,6 @@ int Main(int argc, char** argv) {
   // tact.signals → the store (its own group and thread); tact.deferred → decided again when due (likewise).
   pipeline::SignalStats signal_stats(registry);
   pipeline::DeferredStats deferred_stats(registry);
-  decision::SignalIntake signal_intake(store, &campaign_desk);  // signals naming a campaign: its feedback loop
   std::vector<std::pair<pipeline::InputWorker*, std::thread>> workers;
   std::unique_ptr<pipeline::SignalConsumer> signal_consumer;
   std::unique_ptr<pipeline::DeferredScheduler> deferred_scheduler;
