@@ -2,7 +2,7 @@
 // builds) next to a no-op Throttle service, driven by the same async load generator in the same run.
 //
 //   build/bench/grpc_check_bench [--rate 5000] [--seconds 5] [--outstanding 64] [--rounds 1] [--workers 4]
-//                           [--in-flight 1]
+//                           [--in-flight 0]
 //
 // With --rounds N the two servers are measured alternately N times (the machine is shared: load varies from
 // second to second), one line per round, then the median round by ratio.
@@ -172,7 +172,7 @@ int Main(int argc, char** argv) {
   int outstanding = 64;
   int rounds = 1;
   int workers = 4;  // tactd's grpc.workers default
-  int in_flight = 1;
+  int in_flight = 0;  // 0 = one per worker, as tactd
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i];
     if (f == "--rate") rate = std::atof(argv[i + 1]);
@@ -180,7 +180,7 @@ int Main(int argc, char** argv) {
     if (f == "--outstanding") outstanding = std::atoi(argv[i + 1]);
     if (f == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
     if (f == "--workers") workers = std::max(1, std::atoi(argv[i + 1]));
-    if (f == "--in-flight") in_flight = std::max(1, std::atoi(argv[i + 1]));
+    if (f == "--in-flight") in_flight = std::max(0, std::atoi(argv[i + 1]));
   }
   ops::SetLogLevel(ops::LogLevel::kWarning);  // no per-call access log lines in the measurement
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as tactd does

@@ -7,7 +7,7 @@ DecisionExecutor::DecisionExecutor(DecisionService& decider, int threads, size_t
     : decider_(decider),
       max_queue_(max_queue),
       max_batch_(std::max<size_t>(1, max_batch)),
-      max_in_flight_(std::max(1, max_in_flight)) {
+      max_in_flight_(max_in_flight > 0 ? max_in_flight : std::max(1, threads)) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { Work(); });
   }
