@@ -105,18 +105,25 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
 }
 
 absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event, absl::Time deadline) {
+  // The decision: exactly what Decide does (campaign gate, duplicates, fail-open), as a dry run.
+  const Request request{&event, {.dry_run = true, .source = "explain", .deadline = deadline, .record = false}};
+  absl::StatusOr<Decided> decided = std::move(DecideBatchUnmeasured({&request, 1}).front());
+  if (!decided.ok()) {
+    return decided.status();
+  }
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
   if (pol == nullptr) {
     return absl::FailedPreconditionError("no policy loaded");
   }
-  const absl::Time now = clock_.Now();
   v1::ExplainResponse out;
+  *out.mutable_decision() = std::move(decided->decision);
+
+  // The trace: the plan and what the store holds for it now (another dry-run read; an event decided before is
+  // traced with the plan and outcome stored with that decision).
+  const absl::Time now = clock_.Now();
   policy::Plan plan = policy::Evaluate(*pol, event, now);
   policy::StoreOutcome outcome;
-  std::string version = pol->version;
-  std::string digest = pol->digest;
-  bool duplicate = false;
-  bool degraded = false;
+  bool unread = false;
   if (plan.NeedsStore()) {
     const store::CustomerCheck check{.tenant = event.tenant,
                                      .customer_id = event.customer_id,
@@ -127,39 +134,17 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
     absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(
         {&check, 1}, deadline == absl::InfiniteFuture() ? now + options_.store_deadline : deadline);
     if (!results.ok()) {
-      if (!options_.fail_open_classes.contains(event.message_class)) {
-        return results.status();
-      }
-      degraded = true;  // as Decide: released and marked degraded; the trace shows what could not be read
+      unread = true;  // the decision above failed open (degraded); the trace says what could not be read
     } else if (store::CheckResult& r = (*results)[0]; r.duplicate) {
-      absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);
-      if (!earlier.ok()) {
-        return earlier.status();
+      if (absl::StatusOr<Marker> earlier = DecodeMarker(r.marker); earlier.ok()) {
+        plan = std::move(earlier->plan);
       }
-      plan = std::move(earlier->plan);
-      version = std::move(earlier->policy_version);
-      digest = std::move(earlier->policy_digest);
       outcome = std::move(r.outcome);
-      duplicate = true;
     } else {
       outcome = std::move(r.outcome);
     }
   }
   const policy::Verdicts verdicts = policy::Decide(plan, outcome);
-  if (degraded) {
-    v1::Decision& d = *out.mutable_decision();
-    d.set_decision(v1::RELEASE);
-    d.set_reason(absl::StrCat("store unavailable; ", AsAbsl(ClassName(event.message_class)), " fails open"));
-    d.set_degraded(true);
-    d.set_policy_version(version);
-    d.set_policy_digest(digest);
-    for (const std::string& r : plan.matched_rules) {
-      d.add_matched_rules(r);
-    }
-  } else {
-    *out.mutable_decision() = ToProto(verdicts, version, digest);
-    out.mutable_decision()->set_duplicate(duplicate);
-  }
   // policy::Explain gives one line per matched rule, in evaluation order; every other rule says why not.
   const std::vector<policy::TraceLine> matched = policy::Explain(*pol, plan, outcome, verdicts);
   size_t next = 0;
@@ -170,10 +155,11 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
     line->set_effect(rule.limit ? "limit" : rule.suppress_if ? "suppress_if" : rule.quiet_hours ? "quiet_hours" : "");
     if (next < matched.size() && matched[next].rule_id == rule.id) {
       const policy::TraceLine& t = matched[next++];
+      const bool needs_store = line->effect() != "quiet_hours";
       line->set_matched(true);
-      line->set_check(degraded ? "not checked: store unavailable" : t.check);
-      line->set_applies(!degraded && t.applies);
-      line->set_decided(!degraded && t.decided);
+      line->set_check(unread && needs_store ? "not checked: store unavailable" : t.check);
+      line->set_applies(!(unread && needs_store) && t.applies);
+      line->set_decided(out.decision().rule_id() == rule.id);
       continue;
     }
     std::string why = policy::WhyNoMatch(rule, event);

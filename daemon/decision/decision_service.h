@@ -63,10 +63,11 @@ class DecisionService {
   };
   std::vector<absl::StatusOr<Decided>> DecideBatch(std::span<const Request> requests);
 
-  // The decision Decide would make now for `event`, always as a dry run against the customer's live state in the
-  // store (nothing is reserved or recorded), and one trace line per rule of the active policy in evaluation
-  // order: matched rules say what they checked, the others why they did not match. A duplicate event_id
-  // explains the earlier decision. Errors as Decide. `deadline` InfiniteFuture = the service default.
+  // The decision Decide would make now for `event` (the same path, campaign gate included, always as a dry run
+  // against the customer's live state: nothing is reserved or recorded), and one trace line per rule of the
+  // active policy in evaluation order: matched rules say what they checked against the store, the others why they
+  // did not match. A duplicate event_id explains the earlier decision. Errors as Decide. `deadline`
+  // InfiniteFuture = the service default.
   absl::StatusOr<v1::ExplainResponse> Explain(const Event& event, absl::Time deadline = absl::InfiniteFuture());
 
   const CustomerHasher& hasher() const { return hasher_; }
