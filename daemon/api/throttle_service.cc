@@ -80,10 +80,17 @@ absl::Status CallGate::CheckTenant(const Call& call, const std::string& tenant, 
 void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx, const Call& call,
                       const absl::Status& status) const {
   const grpc::Status g = ToGrpcStatus(status);
-  const double ms = std::chrono::duration<double, std::milli>(clock_.Monotonic() - call.start).count();
+  // Latency in ms with microsecond digits, formatted as integers (no floating-point formatting per call).
+  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(clock_.Monotonic() - call.start).count();
+  const int64_t frac = us % 1000;
+  std::string latency = absl::StrCat(us / 1000);
+  if (frac != 0) {
+    absl::StrAppend(&latency, frac < 10 ? ".00" : frac < 100 ? ".0" : ".", frac);
+    while (latency.back() == '0') latency.pop_back();
+  }
   ops::Log(ops::LogLevel::kInfo, "grpc.access",
            {{"client", call.client}, {"method", call.method}, {"code", CodeName(g.error_code())},
-            {"latency_ms", absl::StrCat(static_cast<int64_t>(ms * 1000) / 1000.0)}});
+            {"latency_ms", std::move(latency)}});
   reactor->Finish(g);
 }
 
@@ -108,11 +115,15 @@ absl::StatusOr<Event> ThrottleService::Validate(const CallGate::Call& call, cons
   return event;
 }
 
-absl::Time ThrottleService::StoreDeadline(grpc::CallbackServerContext* ctx) const {
+absl::Time StoreDeadline(grpc::CallbackServerContext* ctx, const Clock& clock, absl::Duration default_deadline) {
   if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
-    return gate_.clock().Now() + options_.default_deadline;  // an absent deadline folds into our default
+    return clock.Now() + default_deadline;  // an absent deadline folds into our default
   }
   return absl::FromChrono(ctx->deadline());
+}
+
+absl::Time ThrottleService::StoreDeadline(grpc::CallbackServerContext* ctx) const {
+  return api::StoreDeadline(ctx, gate_.clock(), options_.default_deadline);
 }
 
 grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
@@ -130,7 +141,7 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
   }
   // A call whose deadline passes while queued does no store work (the store checks the deadline first).
   const bool accepted = executor_.Submit(
-      *std::move(event), {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx)},
+      *std::move(event), {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx), .record = false},
       [this, reactor, ctx, response, call](absl::StatusOr<decision::Decided> d) {
         if (d.ok()) {
           *response->mutable_decision() = std::move(d->decision);
@@ -203,10 +214,38 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
         gate_.Finish(reactor, ctx, call, absl::OkStatus());
       }
     };
-    if (!executor_.Submit(std::move(v.event), {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline},
+    if (!executor_.Submit(std::move(v.event), {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline, .record = false},
                           done)) {
       done(absl::ResourceExhaustedError("server busy: decision queue full"));
     }
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
+                                                   v1::ExplainResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  CallGate::Call call{.method = "Explain"};
+  if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
+    gate_.Finish(reactor, ctx, call, s);
+    return reactor;
+  }
+  absl::StatusOr<Event> event = Validate(call, *request, "");
+  if (!event.ok()) {
+    gate_.Finish(reactor, ctx, call, event.status());
+    return reactor;
+  }
+  // dry_run in the request changes nothing: an explanation never reserves.
+  const absl::Time deadline = StoreDeadline(ctx);
+  const bool accepted = executor_.Run([this, reactor, ctx, response, call, deadline, ev = *std::move(event)] {
+    absl::StatusOr<v1::ExplainResponse> explained = executor_.decider().Explain(ev, deadline);
+    if (explained.ok()) {
+      *response = *std::move(explained);
+    }
+    gate_.Finish(reactor, ctx, call, explained.status());
+  });
+  if (!accepted) {
+    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
   }
   return reactor;
 }

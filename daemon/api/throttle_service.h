@@ -58,6 +58,9 @@ class ThrottleService final : public v1::Throttle::CallbackService {
                                   v1::CheckResponse* response) override;
   grpc::ServerUnaryReactor* CheckBatch(grpc::CallbackServerContext* ctx, const v1::CheckBatchRequest* request,
                                        v1::CheckBatchResponse* response) override;
+  // Always a dry run against the customer's live state (DecisionService::Explain), on the executor's threads.
+  grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
+                                    v1::ExplainResponse* response) override;
 
  private:
   absl::StatusOr<Event> Validate(const CallGate::Call& call, const v1::CheckRequest& item,
@@ -83,6 +86,9 @@ class PoliciesService final : public v1::Policies::CallbackService {
   CallGate& gate_;
   LastErrorFn last_error_;
 };
+
+// The store deadline of a call: the caller's deadline, or now + `default_deadline` when it set none.
+absl::Time StoreDeadline(grpc::CallbackServerContext* ctx, const Clock& clock, absl::Duration default_deadline);
 
 // The one mapping from absl::Status to gRPC status. Server-side codes never forward internal messages.
 grpc::Status ToGrpcStatus(const absl::Status& s);

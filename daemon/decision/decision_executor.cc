@@ -2,8 +2,12 @@
 
 namespace tact::decision {
 
-DecisionExecutor::DecisionExecutor(DecisionService& decider, int threads, size_t max_queue, size_t max_batch)
-    : decider_(decider), max_queue_(max_queue), max_batch_(std::max<size_t>(1, max_batch)) {
+DecisionExecutor::DecisionExecutor(DecisionService& decider, int threads, size_t max_queue, size_t max_batch,
+                                   int max_in_flight)
+    : decider_(decider),
+      max_queue_(max_queue),
+      max_batch_(std::max<size_t>(1, max_batch)),
+      max_in_flight_(max_in_flight > 0 ? max_in_flight : std::max(1, threads)) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { Work(); });
   }
@@ -28,21 +32,45 @@ bool DecisionExecutor::Submit(Event event, DecideOptions options, Done done) {
   return true;
 }
 
+bool DecisionExecutor::Run(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || queue_.size() >= max_queue_) {
+    return false;
+  }
+  queue_.push_back({.task = std::move(task)});
+  return true;
+}
+
+bool DecisionExecutor::Ready() const {
+  if (queue_.empty()) return stopping_;
+  // A task (Explain, signals) never waits for decisions; decisions wait for a free store round-trip slot, so
+  // what arrives meanwhile is decided together in the next one.
+  return queue_.front().task || in_flight_ < max_in_flight_ || stopping_;
+}
+
 void DecisionExecutor::Work() {
   for (;;) {
     std::vector<Item> batch;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](DecisionExecutor* e) ABSL_NO_THREAD_SAFETY_ANALYSIS { return e->stopping_ || !e->queue_.empty(); },
-          this));
+      mu_.Await(absl::Condition(this, &DecisionExecutor::Ready));
       if (queue_.empty()) {
         return;  // stopping and drained
       }
-      while (!queue_.empty() && batch.size() < max_batch_) {
+      if (queue_.front().task) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+      } else {
+        while (!queue_.empty() && batch.size() < max_batch_ && !queue_.front().task) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        ++in_flight_;
       }
+    }
+    if (batch.front().task) {
+      batch.front().task();
+      continue;
     }
     std::vector<DecisionService::Request> requests;
     requests.reserve(batch.size());
@@ -50,6 +78,10 @@ void DecisionExecutor::Work() {
       requests.push_back({&item.event, item.options});
     }
     std::vector<absl::StatusOr<Decided>> results = decider_.DecideBatch(requests);
+    {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;  // the next batch may go to the store while this one's callers are answered
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i].done(std::move(results[i]));
     }

@@ -104,6 +104,70 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
   }
 }
 
+absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event, absl::Time deadline) {
+  // The decision: exactly what Decide does (campaign gate, duplicates, fail-open), as a dry run.
+  const Request request{&event, {.dry_run = true, .source = "explain", .deadline = deadline, .record = false}};
+  absl::StatusOr<Decided> decided = std::move(DecideBatchUnmeasured({&request, 1}).front());
+  if (!decided.ok()) {
+    return decided.status();
+  }
+  const std::shared_ptr<const policy::Policy> pol = policies_.Get();
+  if (pol == nullptr) {
+    return absl::FailedPreconditionError("no policy loaded");
+  }
+  v1::ExplainResponse out;
+  *out.mutable_decision() = std::move(decided->decision);
+
+  // The trace: the plan and what the store holds for it now (another dry-run read; an event decided before is
+  // traced with the plan and outcome stored with that decision).
+  const absl::Time now = clock_.Now();
+  policy::Plan plan = policy::Evaluate(*pol, event, now);
+  policy::StoreOutcome outcome;
+  bool unread = false;
+  if (plan.NeedsStore()) {
+    const store::CustomerCheck check{.tenant = event.tenant,
+                                     .customer_id = event.customer_id,
+                                     .event_id = event.event_id,
+                                     .now = now,
+                                     .plan = &plan,
+                                     .dry_run = true};
+    absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(
+        {&check, 1}, deadline == absl::InfiniteFuture() ? now + options_.store_deadline : deadline);
+    if (!results.ok()) {
+      unread = true;  // the decision above failed open (degraded); the trace says what could not be read
+    } else if (store::CheckResult& r = (*results)[0]; r.duplicate) {
+      if (absl::StatusOr<Marker> earlier = DecodeMarker(r.marker); earlier.ok()) {
+        plan = std::move(earlier->plan);
+      }
+      outcome = std::move(r.outcome);
+    } else {
+      outcome = std::move(r.outcome);
+    }
+  }
+  const policy::Verdicts verdicts = policy::Decide(plan, outcome);
+  // policy::Explain gives one line per matched rule, in evaluation order; every other rule says why not.
+  const std::vector<policy::TraceLine> matched = policy::Explain(*pol, plan, outcome, verdicts);
+  size_t next = 0;
+  for (const policy::Rule& rule : pol->rules) {
+    v1::TraceLine* line = out.add_trace();
+    line->set_rule_id(rule.id);
+    line->set_shadow(rule.mode == policy::Mode::kShadow);
+    line->set_effect(rule.limit ? "limit" : rule.suppress_if ? "suppress_if" : rule.quiet_hours ? "quiet_hours" : "");
+    if (next < matched.size() && matched[next].rule_id == rule.id) {
+      const policy::TraceLine& t = matched[next++];
+      const bool needs_store = line->effect() != "quiet_hours";
+      line->set_matched(true);
+      line->set_check(unread && needs_store ? "not checked: store unavailable" : t.check);
+      line->set_applies(!(unread && needs_store) && t.applies);
+      line->set_decided(out.decision().rule_id() == rule.id);
+      continue;
+    }
+    std::string why = policy::WhyNoMatch(rule, event);
+    line->set_why_not(why.empty() ? "not selected for this message" : std::move(why));
+  }
+  return out;
+}
+
 std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std::span<const Request> requests) {
   std::vector<absl::StatusOr<Decided>> out(requests.size(), absl::StatusOr<Decided>(Decided{}));
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
@@ -143,7 +207,10 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
                                           .now = now,
                                           .plan = &plans.back(),
                                           .dry_run = o.dry_run || gate_held,
-                                          .marker = EncodeMarker({pol->version, pol->digest, plans.back()})});
+                                          // a dry run stores nothing: no marker to encode
+                                          .marker = o.dry_run || gate_held
+                                                        ? std::string()
+                                                        : EncodeMarker({pol->version, pol->digest, plans.back()})});
     check_of.push_back(i);
     held.push_back(gate_held);
   }
@@ -184,7 +251,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
 
   for (size_t i = 0; i < requests.size(); ++i) {
     gates.Settle(i, *requests[i].event, requests[i].options.dry_run, out[i].ok() ? &out[i]->decision : nullptr);
-    if (!out[i].ok()) {
+    if (!out[i].ok() || !requests[i].options.record) {
       continue;
     }
     const Event& event = *requests[i].event;

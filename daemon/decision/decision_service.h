@@ -14,6 +14,7 @@
 #include "daemon/decision/policy_holder.h"
 #include "daemon/store/counter_store.h"
 #include "tact/v1/decision.pb.h"
+#include "tact/v1/throttle.pb.h"
 
 namespace tact::decision {
 
@@ -22,6 +23,9 @@ struct DecideOptions {
   std::string source;           // "kafka" | "grpc"
   std::string source_position;  // topic[partition]@offset on the Kafka path
   absl::Time deadline = absl::InfiniteFuture();  // store deadline; InfiniteFuture = the service default
+  // Build Decided::record (the audit record for tact.decisions). Callers that only answer with the decision
+  // (gRPC Check) skip it: no keyed hash, no copy of the decision.
+  bool record = true;
 };
 
 struct Decided {
@@ -58,6 +62,13 @@ class DecisionService {
     DecideOptions options;
   };
   std::vector<absl::StatusOr<Decided>> DecideBatch(std::span<const Request> requests);
+
+  // The decision Decide would make now for `event` (the same path, campaign gate included, always as a dry run
+  // against the customer's live state: nothing is reserved or recorded), and one trace line per rule of the
+  // active policy in evaluation order: matched rules say what they checked against the store, the others why they
+  // did not match. A duplicate event_id explains the earlier decision. Errors as Decide. `deadline`
+  // InfiniteFuture = the service default.
+  absl::StatusOr<v1::ExplainResponse> Explain(const Event& event, absl::Time deadline = absl::InfiniteFuture());
 
   const CustomerHasher& hasher() const { return hasher_; }
 

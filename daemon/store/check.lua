@@ -4,6 +4,10 @@
 -- KEYS[1]     seen marker (hash: o = outcome, m = marker) for this event_id
 -- KEYS[2]     signals hash (field -> "<at_ms>:<expires_ms>", expires 0 = never)
 -- KEYS[2+i]   limit i: rolling = sorted set (member event_id, score ms); calendar = counter expiring at period end
+-- KEYS[3+n]   (optional, n = number of limits) the customer's counter index: hash field = counter suffix (the key
+--             after the prefix "tact:{t:c}:"), value = ms when that counter is empty again; written when the event
+--             is reserved (expired fields pruned when it grows past 16); the hash expires with its latest field
+--             (PEXPIREAT NX/GT: Redis >= 7.0). Without it, no index is kept.
 -- ARGV[1] now_ms  ARGV[2] event_id  ARGV[3] seen_ttl_ms  ARGV[4] write (1) or dry run (0)  ARGV[5] marker
 -- ARGV[6] quiet hold: 0 none, 1 defer, 2 suppress   ARGV[7] n signal checks   ARGV[8] n limits
 -- then per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
@@ -134,6 +138,33 @@ if not blocked then
     a = a + 5
   end
   reply[2] = 1
+  local idx = KEYS[3 + nlim]
+  if idx and nlim > 0 then
+    local from = #idx - 2  -- the suffix starts after the prefix, which is the index key minus "idx"
+    local set = {}
+    local latest = 0
+    a = lim_base
+    for i = 1, nlim do
+      local e
+      if ARGV[a] == 'r' then e = now + tonumber(ARGV[a + 2]) else e = tonumber(ARGV[a + 2]) end
+      set[#set + 1] = string.sub(KEYS[2 + i], from)
+      set[#set + 1] = string.format('%.0f', e)
+      if e > latest then latest = e end
+      a = a + 5
+    end
+    -- Kept cheap: expired fields are pruned only when a new suffix makes the hash larger than 16 fields, and the
+    -- expiry only ever moves later (GT; NX when the hash may be new). Usually HSET + one PEXPIREAT.
+    local added = redis.call('HSET', idx, unpack(set))
+    if added > 0 and redis.call('HLEN', idx) > 16 then
+      local flat = redis.call('HGETALL', idx)
+      for j = 1, #flat, 2 do
+        if (tonumber(flat[j + 1]) or 0) <= now then redis.call('HDEL', idx, flat[j]) end
+      end
+    end
+    local at = string.format('%.0f', latest)
+    if added > 0 then redis.call('PEXPIREAT', idx, at, 'NX') end
+    redis.call('PEXPIREAT', idx, at, 'GT')
+  end
 end
 if final then
   redis.call('HSET', KEYS[1], 'o', reply[2] .. '|' .. table.concat(sig_parts, ',') .. '|' .. table.concat(lim_parts, ','),

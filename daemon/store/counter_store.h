@@ -38,6 +38,50 @@ struct CheckResult {
   policy::StoreOutcome outcome;    // on duplicate: the outcome stored with the earlier decision
 };
 
+// The counters of one limit rule: every counter whose suffix is `prefix` ("r:<rule>" / "c:<rule>") or starts
+// with `prefix` + ':' (a scope value, a calendar period).
+struct CounterFamily {
+  std::string rule_id;
+  std::string prefix;
+  policy::WindowKind kind = policy::WindowKind::kRolling;
+  absl::Duration window;  // rolling: the window its usage is counted in
+};
+
+struct CustomerRead {
+  std::string tenant;
+  std::string customer_id;
+  absl::Time now;
+  std::vector<CounterFamily> families;
+};
+
+struct CounterState {
+  std::string rule_id;
+  std::string counter;  // key suffix
+  int64_t used = 0;
+  // Rolling: when the oldest counted message leaves the window; calendar: the period end.
+  absl::Time frees_at = absl::InfinitePast();
+};
+
+struct SignalState {
+  std::string field;
+  absl::Time at;
+  absl::Time expires_at = absl::InfiniteFuture();  // InfiniteFuture = until ended
+};
+
+// Counters sorted by suffix (only those with used > 0); signals sorted by field (only live ones).
+struct CustomerState {
+  std::vector<CounterState> counters;
+  std::vector<SignalState> signals;
+};
+
+// The counter index: the customer's hash `idx` (field = counter suffix, value = ms when that counter is empty
+// again: the last reservation + window, or the calendar period end), written when the store reserves.
+// True when `suffix` belongs to `family`.
+inline bool InFamily(std::string_view suffix, const CounterFamily& family) {
+  return suffix.starts_with(family.prefix) &&
+         (suffix.size() == family.prefix.size() || suffix[family.prefix.size()] == ':');
+}
+
 // The port the decision service needs from the counter backend.
 // Thread-safety: implementations are safe to call concurrently from any thread.
 class CounterStore {
@@ -50,10 +94,18 @@ class CounterStore {
   // Records a customer signal (CSAT, complaint opened/closed, escalation, callback, opt-out) in the customer's
   // signal hash; the hash expires with its last field. INVALID_ARGUMENT for an incomplete signal.
   virtual absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) = 0;
+  // Reads one customer's live counters (those of `families` with something counted in their window, by counter
+  // suffix) and live signals, without writing anything and without scanning the keyspace (the customer's
+  // counter index lists the suffixes). UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve.
+  virtual absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline);
   // Cheap reachability probe for readiness.
   virtual bool Healthy() = 0;
 };
 using CounterStorePtr = std::unique_ptr<CounterStore>;
+
+inline absl::StatusOr<CustomerState> CounterStore::ReadCustomer(const CustomerRead&, absl::Time) {
+  return absl::UnimplementedError("this counter store cannot read customer state");
+}
 
 // Plan values as the stores use them (integer milliseconds, as check.lua receives them).
 inline int64_t SinceMs(const policy::SignalCheck& s) {

@@ -113,11 +113,65 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
       }
     }
     r.outcome.reserved = true;
+    if (!plan.limits.empty()) {
+      auto& index = index_[prefix];
+      for (const policy::LimitCheck& l : plan.limits) {
+        index[l.counter] =
+            l.kind == policy::WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
+      }
+      std::erase_if(index, [now](const auto& e) { return e.second <= now; });
+    }
   }
   if (policy::IsFinal(plan, r.outcome)) {
     seen_[seen_key] = Seen{c.marker, r.outcome, now + absl::ToInt64Milliseconds(kDefaultSeenTtl)};
   }
   return r;
+}
+
+absl::StatusOr<CustomerState> InMemoryCounterStore::ReadCustomer(const CustomerRead& read, absl::Time /*deadline*/) {
+  const int64_t now = absl::ToUnixMillis(read.now);
+  const std::string prefix = CustomerPrefix(read.tenant, read.customer_id);
+  CustomerState state;
+  absl::MutexLock lock(&mu_);
+  if (auto idx = index_.find(prefix); idx != index_.end()) {
+    for (const auto& [suffix, empty_at] : idx->second) {  // std::map: sorted by suffix, as promised
+      if (empty_at <= now) continue;
+      const CounterFamily* family = nullptr;
+      for (const CounterFamily& f : read.families) {
+        if (InFamily(suffix, f)) {
+          family = &f;
+          break;
+        }
+      }
+      if (family == nullptr) continue;
+      CounterState cs{.rule_id = family->rule_id, .counter = suffix};
+      const std::string key = prefix + suffix;
+      if (family->kind == policy::WindowKind::kRolling) {
+        const int64_t window = absl::ToInt64Milliseconds(family->window);
+        if (auto w = windows_.find(key); w != windows_.end()) {
+          for (auto it = w->second.upper_bound(now - window); it != w->second.end(); ++it) {
+            if (cs.used++ == 0) cs.frees_at = absl::FromUnixMillis(it->first + window);
+          }
+        }
+      } else {
+        if (auto c = calendars_.find(key); c != calendars_.end() && c->second.expires_ms > now) {
+          cs.used = c->second.count;
+        }
+        cs.frees_at = absl::FromUnixMillis(empty_at);
+      }
+      if (cs.used > 0) state.counters.push_back(std::move(cs));
+    }
+  }
+  if (auto sig = signals_.find(SignalsKey(prefix)); sig != signals_.end()) {
+    for (const auto& [field, v] : sig->second) {
+      if (v.expires_ms != 0 && v.expires_ms <= now) continue;
+      state.signals.push_back({.field = field,
+                               .at = absl::FromUnixMillis(v.at_ms),
+                               .expires_at = v.expires_ms == 0 ? absl::InfiniteFuture()
+                                                               : absl::FromUnixMillis(v.expires_ms)});
+    }
+  }
+  return state;
 }
 
 absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl::Time now, absl::Time /*deadline*/) {

@@ -15,6 +15,7 @@ class InMemoryCounterStore final : public CounterStore {
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
+  absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   bool Healthy() override { return true; }
 
   // Offline tools only (`tactctl explain --state`): makes `limit`'s counter for this customer hold `used`
@@ -43,6 +44,8 @@ class InMemoryCounterStore final : public CounterStore {
   std::map<std::string, Calendar> calendars_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::map<std::string, SignalValue>> signals_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Seen> seen_ ABSL_GUARDED_BY(mu_);
+  // The counter index per customer prefix (check.lua's `idx` hash): suffix → ms when the counter is empty again.
+  std::map<std::string, std::map<std::string, int64_t>> index_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tact::store

@@ -27,6 +27,9 @@ class InstrumentedCounterStore final : public CounterStore {
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override {
     return inner_.PutSignal(signal, now, deadline);  // signals are rare; not measured yet
   }
+  absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override {
+    return inner_.ReadCustomer(read, deadline);  // operator lookups; not measured
+  }
   bool Healthy() override;
 
  private:

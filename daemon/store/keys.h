@@ -18,5 +18,7 @@ inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
 }
 
 inline std::string SignalsKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "sig"); }
+// The customer's counter index (counter_store.h): field = counter suffix, value = ms when it is empty again.
+inline std::string IndexKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "idx"); }
 
 }  // namespace tact::store

@@ -51,12 +51,13 @@ Command BuildCheck(const std::string& sha, const CustomerCheck& c, absl::Duratio
   cmd.args.reserve(3 + 2 + plan.limits.size() * 6 + plan.signals.size() * 8 + 8);
   cmd.args.push_back("EVALSHA");
   cmd.args.push_back(sha);
-  cmd.args.push_back(absl::StrCat(2 + plan.limits.size()));
+  cmd.args.push_back(absl::StrCat(3 + plan.limits.size()));
   cmd.args.push_back(SeenKey(prefix, c.event_id));
   cmd.args.push_back(SignalsKey(prefix));
   for (const policy::LimitCheck& l : plan.limits) {
     cmd.args.push_back(absl::StrCat(prefix, AsAbsl(l.counter)));
   }
+  cmd.args.push_back(IndexKey(prefix));
   cmd.args.push_back(absl::StrCat(ToMillis(c.now)));
   cmd.args.push_back(c.event_id);
   cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(seen_ttl)));
@@ -457,6 +458,115 @@ absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Ti
     return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead& read, absl::Time deadline) {
+  const absl::Duration budget = deadline - clock_.Now();
+  if (budget <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError("deadline passed before the store call");
+  }
+  absl::StatusOr<RedisContextPtr> conn = Borrow(budget);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  redisContext* c = conn->get();
+  if (redisSetTimeout(c, absl::ToTimeval(budget)) != REDIS_OK) {
+    return IoError(c, "set timeout");
+  }
+  // Pipelined reads on the customer's own keys: the index names the counters (no keyspace scan). A connection
+  // that saw an I/O error is dropped (its pending replies are lost).
+  auto round_trip = [c](const std::vector<Command>& commands) -> absl::StatusOr<std::vector<RedisReplyPtr>> {
+    for (const Command& cmd : commands) cmd.AppendTo(c);
+    std::vector<RedisReplyPtr> replies;
+    for (size_t i = 0; i < commands.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK) return IoError(c, "read customer");
+      replies.emplace_back(static_cast<redisReply*>(raw));
+      if (replies.back()->type == REDIS_REPLY_ERROR) {
+        return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(replies.back()->str,
+                                                                                 replies.back()->len)));
+      }
+    }
+    return replies;
+  };
+  const std::string prefix = CustomerPrefix(read.tenant, read.customer_id);
+  const int64_t now = ToMillis(read.now);
+  absl::StatusOr<std::vector<RedisReplyPtr>> first =
+      round_trip({Command{{"HGETALL", IndexKey(prefix)}}, Command{{"HGETALL", SignalsKey(prefix)}}});
+  if (!first.ok()) {
+    return first.status();
+  }
+  auto text = [](const redisReply* r) { return std::string_view(r->str, r->len); };
+  CustomerState state;
+  struct Live {
+    const CounterFamily* family;
+    std::string suffix;
+    int64_t empty_at;
+  };
+  std::vector<Live> live;
+  const redisReply& idx = *(*first)[0];
+  for (size_t j = 0; idx.type == REDIS_REPLY_ARRAY && j + 1 < idx.elements; j += 2) {
+    int64_t empty_at = 0;
+    if (!absl::SimpleAtoi(AsAbsl(text(idx.element[j + 1])), &empty_at) || empty_at <= now) continue;
+    const std::string_view suffix = text(idx.element[j]);
+    for (const CounterFamily& f : read.families) {
+      if (InFamily(suffix, f)) {
+        live.push_back({&f, std::string(suffix), empty_at});
+        break;
+      }
+    }
+  }
+  const redisReply& sig = *(*first)[1];
+  for (size_t j = 0; sig.type == REDIS_REPLY_ARRAY && j + 1 < sig.elements; j += 2) {
+    int64_t at = 0;
+    int64_t expires = 0;
+    if (!policy::ParseSignalValue(text(sig.element[j + 1]), &at, &expires) || (expires != 0 && expires <= now)) {
+      continue;
+    }
+    state.signals.push_back({.field = std::string(text(sig.element[j])),
+                             .at = absl::FromUnixMillis(at),
+                             .expires_at = expires == 0 ? absl::InfiniteFuture() : absl::FromUnixMillis(expires)});
+  }
+  std::vector<Command> reads;
+  for (const Live& l : live) {
+    const std::string key = prefix + l.suffix;
+    if (l.family->kind == policy::WindowKind::kRolling) {
+      const std::string after = absl::StrCat("(", now - absl::ToInt64Milliseconds(l.family->window));
+      reads.push_back(Command{{"ZCOUNT", key, after, "+inf"}});
+      reads.push_back(Command{{"ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", "0", "1"}});
+    } else {
+      reads.push_back(Command{{"GET", key}});
+    }
+  }
+  absl::StatusOr<std::vector<RedisReplyPtr>> second = round_trip(reads);
+  if (!second.ok()) {
+    return second.status();
+  }
+  Return(*std::move(conn));
+  size_t r = 0;
+  for (const Live& l : live) {
+    CounterState cs{.rule_id = l.family->rule_id, .counter = l.suffix};
+    if (l.family->kind == policy::WindowKind::kRolling) {
+      const redisReply& count = *(*second)[r++];
+      const redisReply& oldest = *(*second)[r++];
+      cs.used = count.type == REDIS_REPLY_INTEGER ? count.integer : 0;
+      int64_t score = 0;
+      if (oldest.type == REDIS_REPLY_ARRAY && oldest.elements == 2 &&
+          absl::SimpleAtoi(AsAbsl(text(oldest.element[1])), &score)) {
+        cs.frees_at = absl::FromUnixMillis(score + absl::ToInt64Milliseconds(l.family->window));
+      }
+    } else {
+      const redisReply& value = *(*second)[r++];
+      if (value.type == REDIS_REPLY_STRING) absl::SimpleAtoi(AsAbsl(text(&value)), &cs.used);
+      cs.frees_at = absl::FromUnixMillis(l.empty_at);
+    }
+    if (cs.used > 0) state.counters.push_back(std::move(cs));
+  }
+  std::sort(state.counters.begin(), state.counters.end(),
+            [](const CounterState& a, const CounterState& b) { return a.counter < b.counter; });
+  std::sort(state.signals.begin(), state.signals.end(),
+            [](const SignalState& a, const SignalState& b) { return a.field < b.field; });
+  return state;
 }
 
 bool RedisCounterStore::Healthy() {

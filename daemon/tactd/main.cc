@@ -18,10 +18,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "daemon/api/auth.h"
 #include "daemon/api/capacity_service.h"
 #include "daemon/api/grpc_stats.h"
+#include "daemon/api/signals_service.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/ops/test_clock.h"
@@ -118,6 +120,9 @@ void LogReload(const absl::Status& s, const decision::PolicyReloader& reloader, 
 }
 
 int Main(int argc, char** argv) {
+  // Debian's abseil is built with Mutex deadlock detection on: a global lock-order graph updated on every lock
+  // of every absl::Mutex (ours and gRPC's). It costs ~5% CPU on the Check path; turn it off before any thread.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Signals are handled by sigwait on the main thread: block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -231,7 +236,7 @@ int Main(int argc, char** argv) {
                                      .stats = &decision_stats,
                                      .campaign_gate = &campaign_gate});
 
-  // gRPC: Throttle + Policies + health + reflection, behind TLS (or explicit plaintext) and bearer tokens.
+  // gRPC: Throttle + Policies + Signals + health + reflection, behind TLS (or explicit plaintext) and bearer tokens.
   std::unique_ptr<api::Authenticator> authenticator;
   if (!config.grpc_clients_file.empty()) {
     std::ifstream in(config.grpc_clients_file);
@@ -285,6 +290,10 @@ int Main(int argc, char** argv) {
   api::CapacityWorkers capacity_workers(/*threads=*/2, /*max_queue=*/256);
   api::CapacityService capacity_service(campaign_desk, gate, capacity_workers);
   api::CampaignsService campaigns_service(campaign_desk, gate, capacity_workers);
+  // One signal intake for Signals.PutSignal and the tact.signals consumer (below); signals naming a campaign feed
+  // its feedback loop. PutSignal's store work and GetCustomerState's reads run on the DecisionExecutor's threads.
+  decision::SignalIntake signal_intake(store, &campaign_desk);
+  api::SignalsService signals_service(signal_intake, policies, store, hasher, executor, gate, {});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -292,6 +301,7 @@ int Main(int argc, char** argv) {
   builder.AddListeningPort(config.grpc_listen, credentials, &grpc_port);
   builder.RegisterService(&throttle);
   builder.RegisterService(&policies_service);
+  builder.RegisterService(&signals_service);
   builder.RegisterService(&capacity_service);
   builder.RegisterService(&campaigns_service);
   builder.SetMaxReceiveMessageSize(config.grpc_max_message_bytes);
@@ -336,7 +346,6 @@ int Main(int argc, char** argv) {
   // tact.signals → the store (its own group and thread); tact.deferred → decided again when due (likewise).
   pipeline::SignalStats signal_stats(registry);
   pipeline::DeferredStats deferred_stats(registry);
-  decision::SignalIntake signal_intake(store, &campaign_desk);  // signals naming a campaign: its feedback loop
   std::vector<std::pair<pipeline::InputWorker*, std::thread>> workers;
   std::unique_ptr<pipeline::SignalConsumer> signal_consumer;
   std::unique_ptr<pipeline::DeferredScheduler> deferred_scheduler;
@@ -440,6 +449,7 @@ int Main(int argc, char** argv) {
       if (first || ready != last) {
         server->GetHealthCheckService()->SetServingStatus(ready);
         server->GetHealthCheckService()->SetServingStatus("tact.v1.Throttle", ready);
+        server->GetHealthCheckService()->SetServingStatus("tact.v1.Signals", ready);
         Log(ready ? LogLevel::kInfo : LogLevel::kWarning, ready ? "health.serving" : "health.not_serving");
         last = ready;
         first = false;

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/api/signals_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/replay.h"
@@ -222,6 +223,88 @@ TEST_F(StoreSemanticsTest, InMemoryAndRedisAgreeOnEveryStep) {
   for (size_t i = 0; i < mem.size(); ++i) {
     EXPECT_EQ(mem[i].DebugString(), red[i].DebugString()) << "step " << i + 1 << " differs between stores";
   }
+}
+
+// CounterStore::ReadCustomer (Signals.GetCustomerState): both stores find the customer's counters through the
+// counter index written when they reserve (no keyspace scan) and report the same usage, frees_at and signals.
+TEST_F(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
+  testing::TempDir dir;
+  testing::RedisServer redis(dir.path());
+  store::RedisSettings settings;
+  ASSERT_TRUE(store::ParseRedisAddress(redis.address(), &settings).ok());
+  FakeClock redis_clock(T("2027-03-27T00:00:00Z"));
+  store::RedisCounterStore redis_store(settings, redis_clock);
+  store::InMemoryCounterStore memory_store;
+  const std::vector<store::CounterFamily> families = api::CounterFamilies(*policy_, "acme");
+  ASSERT_EQ(families.size(), 3u);  // roll-2-per-1h, day-3-per-channel, cap-shadow
+
+  auto run = [&](store::CounterStore& store, FakeClock* store_clock, const std::string& label) {
+    SCOPED_TRACE(label);
+    decision::Replayer replay(policy_, store);
+    auto decide = [&](const char* id, const char* customer, Channel channel, const char* at, bool dry_run,
+                      const char* expect) {
+      if (store_clock != nullptr) store_clock->Set(T(at));
+      Event ev{.event_id = id, .tenant = "acme", .customer_id = customer, .channel = channel,
+               .message_class = v1::PROMOTION, .customer_timezone = "Europe/Berlin"};
+      absl::StatusOr<decision::Decided> d = replay.Decide(ev, T(at), dry_run);
+      ASSERT_TRUE(d.ok()) << d.status();
+      EXPECT_EQ(decision::DecisionName(d->decision.decision()), expect) << id << ": " << d->decision.reason();
+    };
+    decide("e1", "ana", v1::EMAIL, "2027-03-27T20:00:00Z", false, "RELEASE");
+    decide("e2", "ana", v1::SMS, "2027-03-27T20:01:00Z", false, "RELEASE");
+    decide("e3", "ana", v1::EMAIL, "2027-03-27T20:02:00Z", false, "DEFER");    // rolling window full: not counted
+    decide("e4", "ana", v1::PUSH, "2027-03-27T20:03:00Z", true, "DEFER");      // dry run: not counted
+    decide("o1", "other", v1::EMAIL, "2027-03-27T20:04:00Z", false, "RELEASE");  // another customer
+    policy::Signal complaint{.tenant = "acme", .customer_id = "ana", .kind = policy::SignalKind::kComplaintOpened,
+                             .ref = "T9", .at = T("2027-03-27T20:05:00Z")};
+    EXPECT_TRUE(replay.PutSignal(complaint, complaint.at).ok());
+    policy::Signal csat{.tenant = "acme", .customer_id = "ana", .kind = policy::SignalKind::kCsat, .csat = 4,
+                        .at = T("2027-03-27T20:06:00Z"), .expires_at = T("2027-03-27T20:30:00Z")};
+    EXPECT_TRUE(replay.PutSignal(csat, csat.at).ok());
+    std::vector<store::CustomerState> out;
+    for (const char* at : {"2027-03-27T20:10:00Z", "2027-03-27T21:00:30Z"}) {
+      if (store_clock != nullptr) store_clock->Set(T(at));
+      absl::StatusOr<store::CustomerState> state = store.ReadCustomer(
+          {.tenant = "acme", .customer_id = "ana", .now = T(at), .families = families}, T(at) + absl::Seconds(5));
+      EXPECT_TRUE(state.ok()) << state.status();
+      out.push_back(state.ok() ? *std::move(state) : store::CustomerState{});
+    }
+    return out;
+  };
+  const std::vector<store::CustomerState> mem = run(memory_store, nullptr, "in-memory");
+  const std::vector<store::CustomerState> red = run(redis_store, &redis_clock, "redis");
+
+  auto text = [](const store::CustomerState& s) {
+    std::string out;
+    for (const store::CounterState& c : s.counters) {
+      absl::StrAppend(&out, c.rule_id, " ", c.counter, " used=", c.used, " frees_at=",
+                      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", c.frees_at, absl::UTCTimeZone()), "\n");
+    }
+    for (const store::SignalState& g : s.signals) {
+      absl::StrAppend(&out, "signal ", g.field, " at=", absl::FormatTime("%H:%M", g.at, absl::UTCTimeZone()),
+                      g.expires_at == absl::InfiniteFuture() ? "" : " expires", "\n");
+    }
+    return out;
+  };
+  ASSERT_EQ(mem.size(), 2u);
+  ASSERT_EQ(red.size(), 2u);
+  // 20:10: two releases counted everywhere they count (the deferral and the dry run count nowhere).
+  EXPECT_EQ(text(mem[0]),
+            "day-3-per-channel c:day-3-per-channel:EMAIL:2027-03-27 used=1 frees_at=2027-03-27T23:00:00Z\n"
+            "day-3-per-channel c:day-3-per-channel:SMS:2027-03-27 used=1 frees_at=2027-03-27T23:00:00Z\n"
+            "cap-shadow r:cap-shadow used=2 frees_at=2027-03-28T20:00:00Z\n"
+            "roll-2-per-1h r:roll-2-per-1h used=2 frees_at=2027-03-27T21:00:00Z\n"
+            "signal complaint:T9 at=20:05\n"
+            "signal csat:4 at=20:06 expires\n");
+  // 21:00:30: e1 has left the rolling hour; the CSAT answer has expired.
+  EXPECT_EQ(text(mem[1]),
+            "day-3-per-channel c:day-3-per-channel:EMAIL:2027-03-27 used=1 frees_at=2027-03-27T23:00:00Z\n"
+            "day-3-per-channel c:day-3-per-channel:SMS:2027-03-27 used=1 frees_at=2027-03-27T23:00:00Z\n"
+            "cap-shadow r:cap-shadow used=2 frees_at=2027-03-28T20:00:00Z\n"
+            "roll-2-per-1h r:roll-2-per-1h used=1 frees_at=2027-03-27T21:01:00Z\n"
+            "signal complaint:T9 at=20:05\n");
+  EXPECT_EQ(text(red[0]), text(mem[0]));
+  EXPECT_EQ(text(red[1]), text(mem[1]));
 }
 
 }  // namespace

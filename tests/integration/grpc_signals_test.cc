@@ -1,0 +1,314 @@
+// Throttle.Explain and the Signals service over a real port (tactd + redis-server + devbroker): the rule trace
+// against live state and that it reserves nothing, PutSignal feeding suppress_if, GetCustomerState after Checks,
+// tenant isolation and field-naming validation.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/core/proto_time.h"
+#include "daemon/core/sha256.h"
+#include "tact/v1/policies.grpc.pb.h"
+#include "tact/v1/signals.grpc.pb.h"
+#include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/stack.h"
+
+namespace tact {
+namespace {
+
+using testing::DevBroker;
+using testing::RedisServer;
+using testing::Tactd;
+using testing::TempDir;
+
+constexpr char kTokenA[] = "signals-token-a";  // test credentials, not secrets
+constexpr char kTokenB[] = "signals-token-b";
+
+v1::CheckRequest Request(const std::string& id, const std::string& tenant, const std::string& customer,
+                         v1::MessageClass cls = v1::PROACTIVE_SERVICE) {
+  v1::CheckRequest req;
+  v1::OutboundEvent* ev = req.mutable_event();
+  ev->set_event_id(id);
+  ev->set_tenant(tenant);
+  ev->set_customer_id(customer);
+  ev->set_channel(v1::EMAIL);
+  ev->set_message_class(cls);
+  return req;
+}
+
+v1::Signal Csat(const std::string& tenant, const std::string& customer, int score) {
+  v1::Signal s;
+  s.set_tenant(tenant);
+  s.set_customer_id(customer);
+  s.set_kind(v1::CSAT);
+  s.set_csat(score);
+  *s.mutable_at() = TimeToProto(absl::Now() - absl::Minutes(1));
+  return s;
+}
+
+class GrpcSignalsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    const std::string clients = dir_->path() + "/clients.yaml";
+    std::ofstream(clients) << absl::StrCat("clients:\n"
+                                           "  - name: crm-a\n"
+                                           "    token_sha256: ", Sha256Hex(kTokenA), "\n"
+                                           "    tenants: [acme]\n"
+                                           "    rate_per_second: 1000\n"
+                                           "    burst: 1000\n"
+                                           "  - name: crm-b\n"
+                                           "    token_sha256: ", Sha256Hex(kTokenB), "\n"
+                                           "    tenants: [beta]\n"
+                                           "    rate_per_second: 1000\n"
+                                           "    burst: 1000\n");
+    redis_ = new RedisServer(dir_->path());
+    broker_ = new DevBroker(dir_->path(), 1);
+    tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(), {"--grpc-clients-file", clients});
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
+  }
+  static void TearDownTestSuite() {
+    delete channel_;
+    delete tactd_;
+    delete broker_;
+    delete redis_;
+    delete dir_;
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << tactd_->process().Log();
+  }
+
+  static void Prepare(grpc::ClientContext& ctx, const std::string& token) {
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+  static grpc::Status Check(const v1::CheckRequest& req, v1::CheckResponse* resp, const std::string& token = kTokenA) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, token);
+    return v1::Throttle::NewStub(*channel_)->Check(&ctx, req, resp);
+  }
+  static grpc::Status Explain(const v1::CheckRequest& req, v1::ExplainResponse* resp,
+                              const std::string& token = kTokenA) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, token);
+    return v1::Throttle::NewStub(*channel_)->Explain(&ctx, req, resp);
+  }
+  static grpc::Status Put(const v1::Signal& signal, const std::string& token = kTokenA) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, token);
+    v1::PutSignalRequest req;
+    *req.mutable_signal() = signal;
+    v1::PutSignalResponse resp;
+    return v1::Signals::NewStub(*channel_)->PutSignal(&ctx, req, &resp);
+  }
+  static grpc::Status State(const std::string& tenant, const std::string& customer, v1::CustomerState* resp,
+                            const std::string& token = kTokenA) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, token);
+    v1::GetCustomerStateRequest req;
+    req.set_tenant(tenant);
+    req.set_customer_id(customer);
+    return v1::Signals::NewStub(*channel_)->GetCustomerState(&ctx, req, resp);
+  }
+  static std::vector<std::string> RuleIds() {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kTokenA);
+    v1::PolicyInfo info;
+    EXPECT_TRUE(v1::Policies::NewStub(*channel_)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
+    return {info.rule_ids().begin(), info.rule_ids().end()};
+  }
+
+  static TempDir* dir_;
+  static RedisServer* redis_;
+  static DevBroker* broker_;
+  static Tactd* tactd_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+};
+
+TempDir* GrpcSignalsTest::dir_ = nullptr;
+RedisServer* GrpcSignalsTest::redis_ = nullptr;
+DevBroker* GrpcSignalsTest::broker_ = nullptr;
+Tactd* GrpcSignalsTest::tactd_ = nullptr;
+std::shared_ptr<grpc::Channel>* GrpcSignalsTest::channel_ = nullptr;
+
+const v1::TraceLine* Line(const v1::ExplainResponse& r, const std::string& rule) {
+  for (const v1::TraceLine& l : r.trace()) {
+    if (l.rule_id() == rule) return &l;
+  }
+  return nullptr;
+}
+
+TEST_F(GrpcSignalsTest, ExplainTracesEveryRuleAgainstLiveStateAndReservesNothing) {
+  v1::ExplainResponse ex;
+  for (int i = 0; i < 3; ++i) {  // explaining over and over counts nothing
+    const grpc::Status s = Explain(Request(absl::StrCat("ex-", i), "acme", "ex-cust"), &ex);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(ex.decision().decision(), v1::RELEASE);
+  }
+  // Every rule of the policy, in evaluation order.
+  std::vector<std::string> traced;
+  for (const v1::TraceLine& l : ex.trace()) traced.push_back(l.rule_id());
+  EXPECT_EQ(traced, RuleIds());
+  const v1::TraceLine* cap = Line(ex, "proactive-service-2-per-7d");
+  ASSERT_NE(cap, nullptr);
+  EXPECT_TRUE(cap->matched());
+  EXPECT_EQ(cap->effect(), "limit");
+  EXPECT_TRUE(absl::StartsWith(cap->check(), "2 per rolling 7d: 0 used")) << cap->check();
+  EXPECT_FALSE(cap->applies());
+  const v1::TraceLine* promo = Line(ex, "promotion-low-csat");
+  ASSERT_NE(promo, nullptr);
+  EXPECT_FALSE(promo->matched());
+  EXPECT_EQ(promo->why_not(), "message_class PROACTIVE_SERVICE not in [PROMOTION]");
+  EXPECT_EQ(promo->effect(), "suppress_if");
+
+  // Nothing was reserved: two real checks still fit the 2-per-7d cap.
+  v1::CheckResponse resp;
+  ASSERT_TRUE(Check(Request("ex-a", "acme", "ex-cust"), &resp).ok());
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
+  ASSERT_TRUE(Check(Request("ex-b", "acme", "ex-cust"), &resp).ok());
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
+  EXPECT_EQ(resp.decision().counters(0).used(), 1);
+
+  // Now the live state is full: Explain says so, and which rule decided.
+  ASSERT_TRUE(Explain(Request("ex-c", "acme", "ex-cust"), &ex).ok());
+  EXPECT_EQ(ex.decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(ex.decision().rule_id(), "proactive-service-2-per-7d");
+  cap = Line(ex, "proactive-service-2-per-7d");
+  ASSERT_NE(cap, nullptr);
+  EXPECT_TRUE(absl::StartsWith(cap->check(), "2 per rolling 7d: 2 used (full)")) << cap->check();
+  EXPECT_TRUE(cap->applies());
+  EXPECT_TRUE(cap->decided());
+  // An event decided before is explained as that decision (a duplicate), still without writing.
+  ASSERT_TRUE(Explain(Request("ex-a", "acme", "ex-cust"), &ex).ok());
+  EXPECT_EQ(ex.decision().decision(), v1::RELEASE);
+  EXPECT_TRUE(ex.decision().duplicate());
+  v1::CustomerState state;
+  ASSERT_TRUE(State("acme", "ex-cust", &state).ok());
+  ASSERT_EQ(state.counters_size(), 1);
+  EXPECT_EQ(state.counters(0).used(), 2);
+}
+
+TEST_F(GrpcSignalsTest, PutSignalMakesTheCsatRuleSuppressAPromotion) {
+  v1::CheckResponse resp;
+  const grpc::Status put = Put(Csat("acme", "unhappy", 2));
+  ASSERT_TRUE(put.ok()) << put.error_message();
+  const grpc::Status s = Check(Request("sig-1", "acme", "unhappy", v1::PROMOTION), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(resp.decision().rule_id(), "promotion-low-csat");
+  // A good rating does not suppress.
+  ASSERT_TRUE(Put(Csat("acme", "happy", 5)).ok());
+  ASSERT_TRUE(Check(Request("sig-2", "acme", "happy", v1::PROMOTION), &resp).ok());
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
+}
+
+TEST_F(GrpcSignalsTest, GetCustomerStateShowsCountersAndSignals) {
+  const std::string customer = "state-customer@example.com";
+  v1::CheckResponse resp;
+  ASSERT_TRUE(Check(Request("st-1", "acme", customer), &resp).ok());
+  ASSERT_TRUE(Check(Request("st-2", "acme", customer), &resp).ok());
+  ASSERT_TRUE(Check(Request("st-3", "acme", customer), &resp).ok());  // suppressed: not counted
+  EXPECT_EQ(resp.decision().decision(), v1::SUPPRESS);
+  v1::CheckRequest promo = Request("st-4", "acme", customer, v1::PROMOTION);
+  ASSERT_TRUE(Check(promo, &resp).ok());
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
+  v1::Signal complaint;
+  complaint.set_tenant("acme");
+  complaint.set_customer_id(customer);
+  complaint.set_kind(v1::COMPLAINT_OPENED);
+  complaint.set_ref("T-17");
+  *complaint.mutable_at() = TimeToProto(absl::Now());
+  ASSERT_TRUE(Put(complaint).ok());
+
+  v1::CustomerState state;
+  const grpc::Status s = State("acme", customer, &state);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(state.tenant(), "acme");
+  EXPECT_FALSE(state.customer_hash().empty());
+  EXPECT_EQ(state.customer_hash().find(customer), std::string::npos);
+  EXPECT_FALSE(state.policy_version().empty());
+  std::map<std::string, v1::CounterState> by_rule;
+  for (const v1::CounterState& c : state.counters()) by_rule[c.rule_id()] = c;
+  ASSERT_TRUE(by_rule.contains("proactive-service-2-per-7d")) << state.DebugString();
+  const v1::CounterState& cap = by_rule["proactive-service-2-per-7d"];
+  EXPECT_EQ(cap.counter(), "r:proactive-service-2-per-7d");
+  EXPECT_EQ(cap.used(), 2);
+  EXPECT_EQ(cap.limit(), 2);
+  EXPECT_EQ(cap.window(), "rolling 7d");
+  const absl::Time frees = TimeFromProto(cap.frees_at());
+  EXPECT_GT(frees, absl::Now() + absl::Hours(24 * 7) - absl::Minutes(5));
+  EXPECT_LE(frees, absl::Now() + absl::Hours(24 * 7));
+  ASSERT_TRUE(by_rule.contains("promotion-1-per-day")) << state.DebugString();
+  EXPECT_EQ(by_rule["promotion-1-per-day"].used(), 1);
+  EXPECT_TRUE(absl::StartsWith(by_rule["promotion-1-per-day"].counter(), "c:promotion-1-per-day:"));
+  ASSERT_EQ(state.signals_size(), 1);
+  EXPECT_EQ(state.signals(0).field(), "complaint:T-17");
+  EXPECT_FALSE(state.signals(0).has_expires_at());
+  // The raw customer id never reaches the log (the access log names client, method, code, latency).
+  EXPECT_EQ(tactd_->process().Log().find(customer), std::string::npos);
+
+  // An unknown customer has no state (and nothing is created by asking).
+  ASSERT_TRUE(State("acme", "nobody", &state).ok());
+  EXPECT_EQ(state.counters_size(), 0);
+  EXPECT_EQ(state.signals_size(), 0);
+}
+
+TEST_F(GrpcSignalsTest, ClientCannotReachAnotherTenant) {
+  v1::CustomerState state;
+  grpc::Status s = State("beta", "c1", &state);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(), "tenant: client 'crm-a' may not act for tenant 'beta'");
+  s = Put(Csat("beta", "c1", 1));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(), "signal.tenant: client 'crm-a' may not act for tenant 'beta'");
+  v1::ExplainResponse ex;
+  s = Explain(Request("x-1", "beta", "c1"), &ex);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(), "event.tenant: client 'crm-a' may not act for tenant 'beta'");
+  // crm-b may: and crm-a's refused PutSignal wrote nothing for beta's customer.
+  s = State("beta", "c1", &state, kTokenB);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(state.signals_size(), 0);
+  // No token: UNAUTHENTICATED on every new RPC.
+  EXPECT_EQ(State("acme", "c1", &state, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Put(Csat("acme", "c1", 1), "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Explain(Request("x-2", "acme", "c1"), &ex, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
+  auto expect_invalid = [](const grpc::Status& s, const std::string& message) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_EQ(s.error_message(), message);
+  };
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kTokenA);
+    v1::PutSignalResponse resp;
+    expect_invalid(v1::Signals::NewStub(*channel_)->PutSignal(&ctx, v1::PutSignalRequest(), &resp),
+                   "signal: required");
+  }
+  expect_invalid(Put(Csat("acme", "v1", 9)), "signal.csat: must be 1..5, got 9");
+  v1::Signal no_time = Csat("acme", "v1", 2);
+  no_time.clear_at();
+  expect_invalid(Put(no_time), "signal.at: required (when it happened)");
+  v1::Signal no_customer = Csat("acme", "", 2);
+  expect_invalid(Put(no_customer), "signal.customer_id: required");
+  v1::Signal no_ref = Csat("acme", "v1", 2);
+  no_ref.set_kind(v1::COMPLAINT_OPENED);
+  EXPECT_EQ(Put(no_ref).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(Put(no_ref).error_message(), "signal.ref: ")) << Put(no_ref).error_message();
+  v1::CustomerState state;
+  expect_invalid(State("acme", "", &state), "customer_id: required");
+  expect_invalid(State("", "c1", &state), "tenant: required");
+  v1::ExplainResponse ex;
+  expect_invalid(Explain(Request("v-1", "acme", ""), &ex), "event.customer_id: required");
+  grpc::ClientContext ctx;
+  Prepare(ctx, kTokenA);
+  expect_invalid(v1::Throttle::NewStub(*channel_)->Explain(&ctx, v1::CheckRequest(), &ex), "event: required");
+}
+
+}  // namespace
+}  // namespace tact
