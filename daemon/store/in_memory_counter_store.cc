@@ -116,7 +116,7 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
     if (!plan.limits.empty()) {
       auto& index = index_[prefix];
       for (const policy::LimitCheck& l : plan.limits) {
-        index[l.counter] =
+        index[std::string(l.counter)] =
             l.kind == policy::WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
       }
       std::erase_if(index, [now](const auto& e) { return e.second <= now; });
