@@ -174,6 +174,7 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
       if (first) {
         i1.Violation(absl::StrCat(id, ": both dead-lettered and decided ", KindName(first->decision().decision())));
       }
+      if (!options.valid_may_dead_letter) i1.Violation(absl::StrCat(id, ": a valid input dead-lettered"));
       ++report.final_inputs;
       ++report.dead_lettered;
       continue;

@@ -67,6 +67,9 @@ struct CheckOptions {
   // The Redis counters are known to be incomplete (a scenario that loses Redis data on purpose): I2 is reported
   // but does not fail the check.
   bool redis_data_lost = false;
+  // A valid input may end on tact.dlq (its decision failed for good). Off: a valid input dead-lettered is an I1
+  // violation, since no scenario's fault should make a well-formed event undecidable.
+  bool valid_may_dead_letter = false;
   size_t max_examples = 5;  // violations listed per invariant
 };
 

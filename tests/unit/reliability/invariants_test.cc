@@ -136,6 +136,17 @@ TEST_F(InvariantsTest, PoisonMustReachTheDlq) {
   EXPECT_EQ(r.dead_lettered, 1);
 }
 
+TEST_F(InvariantsTest, ValidInputDeadLetteredFailsI1UnlessAllowed) {
+  sent_.push_back(Input("a", "c1", v1::PROACTIVE_SERVICE));
+  o_.dlq.push_back({sent_[0].bytes, {{"content-type", "application/json"}, {"tact-dlq-reason", "bad header"}}});
+  CheckReport r = Run();
+  EXPECT_FALSE(r.Get("I1").pass) << r.Summary();
+  EXPECT_NE(r.Get("I1").examples[0].find("a: a valid input dead-lettered"), std::string::npos);
+  r = Run({.valid_may_dead_letter = true});
+  EXPECT_TRUE(r.ok()) << r.Summary();
+  EXPECT_EQ(r.dead_lettered, 1);
+}
+
 TEST_F(InvariantsTest, CounterOffByOneFailsI2) {
   sent_.push_back(Input("promo", "c1", v1::PROMOTION));
   Release(sent_[0], kT0);
