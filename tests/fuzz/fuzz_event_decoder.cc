@@ -21,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)tact::EventFromProto(*proto);
     // Round trip through the binary form: what the decoder accepted, it accepts again unchanged.
     const std::string wire = proto->SerializeAsString();
+    if (wire.empty()) return 0;  // every field at its default: the decoder refuses an empty message, by design
     const auto again = tact::pipeline::DecodeOutboundEvent(wire, "application/x-protobuf");
     if (!again.ok() || again->SerializeAsString() != wire) std::abort();
   } else if (proto.status().code() != absl::StatusCode::kInvalidArgument) {
