@@ -101,7 +101,7 @@ Scenario::Scenario(std::string name, std::string injected, StackOptions options)
 }
 
 Scenario::~Scenario() {
-  if (!recorded_) Record(CheckReport{}, false);  // the test failed before Settle: still a row
+  Record();  // also when the test failed before Settle: still a row
   if (::testing::Test::HasFailure()) {
     for (auto& t : tactds_) {
       const std::string log = t->process().Log();
@@ -205,7 +205,8 @@ CheckReport Scenario::Settle(absl::Duration timeout, testing::CheckOptions optio
       report = testing::Check(sent_, policy_, at_risk_, observer_->Snapshot(redis_->port()), options);
     }
   }
-  Record(report, settled);
+  report_ = report;
+  settled_ = settled;
   return report;
 }
 
@@ -213,8 +214,9 @@ void Scenario::Note(const std::string& text) { notes_ += (notes_.empty() ? "" : 
 
 void Scenario::KnownFailure(const std::string& why) { known_failure_ = why; }
 
-void Scenario::Record(const CheckReport& report, bool settled) {
-  recorded_ = true;
+void Scenario::Record() {
+  const CheckReport report = report_.value_or(CheckReport{});
+  const bool settled = settled_;
   std::string result;
   if (!known_failure_.empty()) {
     result = "known failure";
@@ -223,6 +225,7 @@ void Scenario::Record(const CheckReport& report, bool settled) {
   } else {
     result = report.ok() && settled ? "pass" : "FAIL";
   }
+  if (::testing::Test::HasFailure() && result != "known failure") result = "FAIL";
   std::string failed;
   for (const testing::InvariantResult& r : report.invariants) {
     if (!r.pass) absl::StrAppend(&failed, failed.empty() ? "" : " ", r.id, r.enforced ? "" : "(reported)");

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,7 +83,7 @@ class Scenario {
   void PutAtRiskSignals();  // (again) writes the complaint signals of the at-risk customers
 
  private:
-  void Record(const testing::CheckReport& report, bool settled);
+  void Record();
 
   std::string name_;
   std::string injected_;
@@ -99,7 +100,8 @@ class Scenario {
   policy::Policy policy_;
   std::string notes_;
   std::string known_failure_;
-  bool recorded_ = false;
+  std::optional<testing::CheckReport> report_;  // of the last Settle()
+  bool settled_ = false;
   int next_ = 0;
 };
 
