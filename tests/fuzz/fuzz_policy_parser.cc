@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto policy = tact::policy::ParsePolicy(files);
   if (!policy.ok()) {
     // Errors are INVALID_ARGUMENT "<file>:<line>:<col>: ..." (policies/README.md); anything else is a bug.
-    const std::string_view msg = policy.status().message();
+    const std::string msg(policy.status().message());
     if (policy.status().code() != absl::StatusCode::kInvalidArgument || msg.substr(0, 5) != "fuzz-") std::abort();
   }
   return 0;
