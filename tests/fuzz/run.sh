@@ -27,7 +27,7 @@ failed=0
 for t in "${targets[@]}"; do
   work=build-fuzz/fuzz-work/$t
   art=build-fuzz/fuzz-artifacts/$t
-  rm -rf "$work" && mkdir -p "$work" "$art"
+  rm -rf "$work" "$art" && mkdir -p "$work" "$art"
   cp tests/fuzz/corpus/"$t"/* "$work"/
   log=build-fuzz/fuzz-$t.log
   set +e

@@ -425,11 +425,14 @@ bool TactdHasTestClock() {
 
 TEST(ReliabilityMatrix, ClockJumpsForwardAndBack) {
   if (!TactdHasTestClock()) GTEST_SKIP() << "tactd has no --test-clock-offset-file yet";
-  Scenario s("clock-jumps", "tactd's clock offset set to +3h, -2h (behind Redis), +26h (the next day), then 0, under load");
+  // The checker evaluates each event at its record's decided_at (tactd's clock), so windows and calendar periods
+  // are those tactd saw.
+  Scenario s("clock-jumps", "tactd's clock offset set to +3h, -2h, +26h (the next day), -25h (behind Redis' clock "
+                            "across a day boundary), then 0, under load");
   const std::string offset = s.dir() + "/clock-offset";
   std::ofstream(offset) << "0s";
   s.StartTactd({"--test-clock-offset-file", offset});
-  for (const char* jump : {"3h", "-2h", "26h", "0s"}) {
+  for (const char* jump : {"3h", "-2h", "26h", "-25h", "0s"}) {
     s.SendMix(Scale(30, 90));
     ASSERT_TRUE(WaitFor([&] { return s.Decided() == s.sent().size(); }, absl::Seconds(60), "caught up"));
     std::ofstream(offset, std::ios::trunc) << jump;
