@@ -253,18 +253,18 @@ TEST(ReliabilityMatrix, CorruptPolicyOnReload) {
   std::filesystem::create_directories(dir);
   const std::string file = dir + "/customer-care.yaml";
   std::filesystem::copy_file(std::string(TACT_SOURCE_DIR) + "/policies/default/customer-care.yaml", file);
-  // Deployed with its policy tests in <dir>/tests/ (tactd runs them before swapping a set in): a file truncated at
-  // a rule boundary is still valid YAML — here it would drop every frequency cap — and only the self-tests refuse it.
+  // Deployed with its policy tests in <dir>/tests/ (tactd runs them before swapping a set in): a file truncated
+  // at a rule boundary is still valid YAML — here it would drop every frequency cap — and only the self-tests
+  // refuse it.
   std::filesystem::create_directories(dir + "/tests");
   for (const auto& t : std::filesystem::directory_iterator(std::string(TACT_SOURCE_DIR) + "/policies/tests")) {
     std::filesystem::copy_file(t.path(), dir + "/tests/" + t.path().filename().string());
   }
   const std::string good = testing::ReadFile(file);
   s.StartTactd({"--policies", dir});
-  const std::vector<std::string> corruptions = {std::string("\x89PNG\r\n\x1a\n\0\0garbage", 18),
-                                                good.substr(0, good.size() / 2),
-                                                absl::StrCat(good, "  - id: broken\n    match: {}\n    limit: {count: 1, "
-                                                                   "window: 0d}\n")};
+  const std::vector<std::string> corruptions = {
+      std::string("\x89PNG\r\n\x1a\n\0\0garbage", 18), good.substr(0, good.size() / 2),
+      absl::StrCat(good, "  - id: broken\n    match: {}\n    limit: {count: 1, window: 0d}\n")};
   int failures_seen = 0;
   for (const std::string& bad : corruptions) {
     s.SendMix(Scale(20, 60));

@@ -169,7 +169,8 @@ TEST(ReliabilitySoak, SteadyLoadThroughKafkaAndGrpc) {
       "\"invariants\":\"%s\"}",
       static_cast<int>(absl::ToInt64Seconds(duration)), kafka_rate, grpc_rate, static_cast<int>(s.sent().size()),
       static_cast<int>(grpc_lat.size()), grpc_errors.load(), start.rss, last.rss, start.fds, last.fds,
-      start.redis_used, last.redis_used, static_cast<int>(last.decided - start.decided), static_cast<int>(grpc_writes_between), Percentile(k_first, 0.5),
+      start.redis_used, last.redis_used, static_cast<int>(last.decided - start.decided),
+      static_cast<int>(grpc_writes_between), Percentile(k_first, 0.5),
       Percentile(k_first, 0.99), Percentile(k_last, 0.5), Percentile(k_last, 0.99), Percentile(g_first, 0.5),
       Percentile(g_first, 0.99), Percentile(g_last, 0.5), Percentile(g_last, 0.99), report.PassedList());
   std::cout << "[soak] " << figures << "\n";

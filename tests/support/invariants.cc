@@ -255,8 +255,8 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
         std::set_difference(want.begin(), want.end(), have.begin(), have.end(), std::back_inserter(missing));
         std::set_difference(have.begin(), have.end(), want.begin(), want.end(), std::back_inserter(extra));
         i2.Violation(absl::StrCat(key, ": released ", want.size(), ", counted ", have.size(), "; not counted [",
-                                  absl::StrJoin(missing, ","), "], counted but not released [", absl::StrJoin(extra, ","),
-                                  "]"));
+                                  absl::StrJoin(missing, ","), "], counted but not released [",
+                                  absl::StrJoin(extra, ","), "]"));
       }
     } else {
       auto it = observed.calendar.find(key);
