@@ -164,8 +164,8 @@ TEST(ReliabilityMatrix, RebalanceStorm) {
 }
 
 TEST(ReliabilityMatrix, RedisKilledAndRestartedWithAof) {
-  Scenario s("redis-restart-aof", "redis-server kill -9 under load and restarted on its port after ~2 s "
-                                  "(appendonly, appendfsync always)",
+  Scenario s("redis-restart-aof", "redis-server kill -9 under load, restarted on its port once tactd "
+                                  "reports the store unavailable (appendonly, appendfsync always)",
              {.redis_aof = true});
   s.StartTactd();
   s.SendMix(30);

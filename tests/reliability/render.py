@@ -41,7 +41,7 @@ def fuzz_table(lines, seconds):
     if not lines:
         return "_Fuzzing was not run in this sweep._"
     out = ["| Target | Seconds | Executions | Corpus after | Crashes |", "|---|---|---|---|---|"]
-    for line in lines:
+    for line in (l for l in lines if l.startswith("fuzz ")):
         m = dict(re.findall(r"(\w+)=(\S+)", line))
         target = line.split()[1] if len(line.split()) > 1 else "?"
         out.append(f'| `{target}` | {m.get("seconds", seconds)} | {m.get("runs", "?")} | {m.get("corpus", "?")} | '
@@ -94,7 +94,7 @@ def main():
            f"{', fuzzing ' + a.fuzz_seconds + ' s per target' if a.fuzz_seconds not in ('', '0') else ', no fuzzing'}"
            f"{', soak ' + a.soak_seconds + ' s' if a.soak_seconds not in ('', '0') else ', no soak'}), "
            f"started {a.started}. Scenarios: {passed} pass, {known} known failure, {failed} fail, "
-           f"{len(skipped)} skipped; invariant checker self-test: {a.checker_tests or 0} unit tests. "
+           f"{len(skipped)} skipped; invariant checker and fuzz regression unit tests: {a.checker_tests or 0} pass. "
            f"Sweep exit status: {'0 (pass)' if a.status == '0' else a.status + ' (fail)'}.")
     with open(a.template, encoding="utf-8") as f:
         text = f.read()

@@ -32,7 +32,7 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 status=0
 
 echo "== invariant checker self-test" >&2
-build/tests/tact_unit_tests --gtest_filter='InvariantsTest.*' --gtest_brief=1 >"$out/checker.log" 2>&1 || status=1
+build/tests/tact_unit_tests --gtest_filter='InvariantsTest.*:FuzzRegressionTest.*' >"$out/checker.log" 2>&1 || status=1
 checker_tests=$(grep -c '^\[       OK \]' "$out/checker.log" || true)
 [[ $status == 0 ]] || cat "$out/checker.log" >&2
 
@@ -47,7 +47,8 @@ grep -E '^\[  SKIPPED \] ReliabilityMatrix\.[A-Za-z]+ \(' "$out/matrix.log" | se
 
 if ((fuzz_seconds > 0)); then
   echo "== fuzzing (${fuzz_seconds} s per target)" >&2
-  tests/fuzz/run.sh --seconds "$fuzz_seconds" >"$out/fuzz.txt" 2>"$out/fuzz.log" || status=1
+  tests/fuzz/run.sh --seconds "$fuzz_seconds" >"$out/fuzz.out" 2>"$out/fuzz.log" || status=1
+  grep '^fuzz ' "$out/fuzz.out" >"$out/fuzz.txt"
   cat "$out/fuzz.txt" >&2
 fi
 

@@ -1,6 +1,8 @@
 // Inputs found by the libFuzzer targets (tests/fuzz/), kept as regression tests with the input inline.
 #include <gtest/gtest.h>
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <string>
 
 #include "daemon/ops/config.h"
@@ -43,6 +45,27 @@ TEST(FuzzRegressionTest, AllDefaultProtobufEventDecodesButItsEmptyEncodingDoesNo
   const auto again = pipeline::DecodeOutboundEvent(ev->SerializeAsString(), "application/x-protobuf");
   EXPECT_EQ(again.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(again.status().message()), "empty message");
+}
+
+// fuzz_event_decoder, crash-1c67e870…: a protobuf event with repeated fields, an unknown enum value, two map
+// entries (one carrying an unknown field) re-encoded to different bytes: map entries have no fixed order. The
+// target compared bytes; it compares messages now. Pins that the decoded event survives a round trip.
+TEST(FuzzRegressionTest, ProtobufEventWithMapEntriesRoundTripsAsAMessage) {
+  const std::string bytes(
+      "\x0a\x02\x65\x32\x12\x04\x61\x63\x6d\x65\x1a\x02\x63\x32\x20\x02\x28\xf6\xd7\x06\x4a\x0d\x45\x75\x72"
+      "\x6f\x70\x65\x2f\x42\x65\x72\x6c\x69\x6e\x0a\x02\x65\x32\x12\x04\x61\x63\x6d\x65\x1a\x02\x63\x32\x20"
+      "\x02\x28\x03\x32\x01\x78\x42\x06\x08\xc0\x8d\xf6\xd7\x06\x4a\x0d\x45\x75\x72\x6f\x70\x65\x2f\x42\x65"
+      "\x72\x6c\x69\x6e\x50\x03\x5a\x06\x0a\x01\x6b\x12\x01\x76\x50\x03\x5a\x06\xad\x01\x6b\x12\x31\x76\x62"
+      "\x03\x61\x62\x63",
+      104);
+  const auto ev = pipeline::DecodeOutboundEvent(bytes, "application/x-protobuf");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(ev->event_id(), "e2");
+  EXPECT_EQ(ev->message_class(), v1::PROACTIVE_SERVICE);  // the last value of a repeated scalar wins
+  EXPECT_EQ(ev->attributes_size(), 2);
+  const auto again = pipeline::DecodeOutboundEvent(ev->SerializeAsString(), "application/x-protobuf");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*ev, *again));
 }
 
 }  // namespace
