@@ -197,14 +197,13 @@ CheckReport Scenario::Settle(absl::Duration timeout, testing::CheckOptions optio
   EXPECT_TRUE(Flush()) << "inputs not acknowledged by the broker";
   const bool settled =
       testing::WaitFor([&] { return observer_->Undecided(sent_) == 0; }, timeout, "a final decision for every input");
-  // Outputs are produced before the record; give the routed copies a moment to be read as well.
-  CheckReport report = testing::Check(sent_, policy_, at_risk_, observer_->Snapshot(redis_->port()), options);
-  if (settled) {
-    for (int tries = 0; tries < 100 && !report.Get("I1").pass; ++tries) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // poll step: outputs still being read
-      report = testing::Check(sent_, policy_, at_risk_, observer_->Snapshot(redis_->port()), options);
-    }
-  }
+  // The routed copies may still be on their way to the readers: I1 is re-checked for a while before it counts.
+  CheckReport report;
+  auto check = [&] {
+    report = testing::Check(sent_, policy_, at_risk_, observer_->Snapshot(redis_->port()), options);
+    return !settled || report.Get("I1").pass;
+  };
+  (void)testing::WaitFor(check, absl::Seconds(10), "every routed output read");
   report_ = report;
   settled_ = settled;
   return report;
