@@ -228,8 +228,10 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
     const Event& ev = by_id.at(id)->event;
     const policy::Plan plan = policy::Evaluate(policy, ev, f->second.at);
     for (const policy::LimitCheck& l : plan.limits) {
-      const std::string key = store::CustomerPrefix(ev.tenant, ev.customer_id) + l.counter;
-      Counted& c = counters.try_emplace(key, Counted{l.rule_id, l.kind, l.count, l.window, l.shadow, {}}).first->second;
+      const std::string key = store::CustomerPrefix(ev.tenant, ev.customer_id) + std::string(l.counter);
+      Counted& c = counters
+                       .try_emplace(key, Counted{std::string(l.rule_id), l.kind, l.count, l.window, l.shadow, {}})
+                       .first->second;
       c.events.emplace_back(f->second.at, id);
     }
   }
