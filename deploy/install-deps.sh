@@ -5,6 +5,7 @@
 #
 #   deploy/install-deps.sh            build + test + local-stack packages
 #   deploy/install-deps.sh --runtime  only what the tactd binaries need at run time (container runtime stage)
+#   deploy/install-deps.sh --fuzz     the build packages plus clang-14 and libFuzzer (tests/fuzz, reliability sweep)
 set -euo pipefail
 
 build_pkgs=(
@@ -31,8 +32,12 @@ java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head
 if ! command -v java >/dev/null 2>&1 || ((${java_major:-0} < 17)); then build_pkgs+=(openjdk-17-jre-headless); fi
 if ! command -v mvn >/dev/null 2>&1; then build_pkgs+=(maven); fi
 
+# libFuzzer targets (cmake -DTACT_FUZZ=ON): clang with its fuzzer, ASan and UBSan runtimes.
+fuzz_pkgs=(clang-14 libclang-rt-14-dev)
+
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--runtime" ]]; then pkgs=("${runtime_pkgs[@]}"); fi
+if [[ "${1:-}" == "--fuzz" ]]; then pkgs+=("${fuzz_pkgs[@]}"); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

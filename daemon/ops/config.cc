@@ -262,6 +262,10 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::string& file, Config& config) {
   for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {  // "? [a, b]: x", "~: x": as<std::string>() would throw
+      return absl::InvalidArgumentError(absl::StrCat(file, ":", kv.first.Mark().line + 1, ":",
+                                                     kv.first.Mark().column + 1, ": a key must be a plain name"));
+    }
     const std::string key = kv.first.as<std::string>();
     const std::string path = prefix.empty() ? key : prefix + "." + key;
     const std::string where = absl::StrCat(file, ":", kv.first.Mark().line + 1, ":", kv.first.Mark().column + 1);

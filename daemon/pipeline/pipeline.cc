@@ -59,13 +59,15 @@ std::unique_ptr<RdKafka::Error> TxnCall(const std::function<RdKafka::Error*()>& 
   }
 }
 
-std::string_view HeaderValue(const RdKafka::Headers* headers, const std::string& key) {
+// A copy: Headers::get() returns Header objects by value, each owning a copy of its value, so a view into one
+// dangles once the returned vector is gone (every message with a content-type header was read from freed memory).
+std::string HeaderValue(const RdKafka::Headers* headers, const std::string& key) {
   if (headers == nullptr) {
     return {};
   }
   for (const RdKafka::Headers::Header& h : headers->get(key)) {
     if (h.value() != nullptr) {
-      return std::string_view(static_cast<const char*>(h.value()), h.value_size());
+      return std::string(static_cast<const char*>(h.value()), h.value_size());
     }
   }
   return {};

@@ -133,7 +133,9 @@ if not blocked then
       redis.call('PEXPIRE', key, tonumber(ARGV[a + 2]))
     else
       redis.call('INCR', key)
-      redis.call('PEXPIREAT', key, tonumber(ARGV[a + 2]))
+      -- relative to the caller's now: an absolute PEXPIREAT would follow Redis' clock, and with tactd's clock
+      -- behind it the counter of a period tactd still counts in would vanish at once (caps not enforced)
+      redis.call('PEXPIRE', key, math.max(1, tonumber(ARGV[a + 2]) - now))
     end
     a = a + 5
   end

@@ -185,7 +185,7 @@ end
 if forever then
   redis.call('PERSIST', KEYS[1])
 elseif latest > 0 then
-  redis.call('PEXPIREAT', KEYS[1], latest)
+  redis.call('PEXPIRE', KEYS[1], latest - now)  -- relative to the caller's clock, like check.lua's counters
 end
 return 1
 )lua";

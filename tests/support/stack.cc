@@ -48,12 +48,12 @@ RedisServer::RedisServer(const std::string& dir, int port, bool aof) {
   }
 }
 
-DevBroker::DevBroker(const std::string& dir, int partitions) {
+DevBroker::DevBroker(const std::string& dir, int partitions, int brokers) {
   const std::string file = dir + "/bootstrap-" + std::to_string(FreePort());
   control_socket_ = file + ".ctl";
   proc_ = std::make_unique<Subprocess>(
-      std::vector<std::string>{DEVBROKER_BIN, "--partitions", std::to_string(partitions), "--bootstrap-file", file,
-                               "--control-socket", control_socket_},
+      std::vector<std::string>{DEVBROKER_BIN, "--partitions", std::to_string(partitions), "--brokers",
+                               std::to_string(brokers), "--bootstrap-file", file, "--control-socket", control_socket_},
       file + ".log");
   if (!WaitFor([&] { return !ReadFile(file).empty(); }, absl::Seconds(20), "devbroker bootstrap file")) {
     throw std::runtime_error("tact-devbroker did not start: " + proc_->Log());

@@ -31,7 +31,8 @@ class RedisServer {
 // tact-devbroker on loopback; the bootstrap address is read from its --bootstrap-file.
 class DevBroker {
  public:
-  DevBroker(const std::string& dir, int partitions);
+  // `brokers` > 1: a cluster whose partition leaders can move (Control("leader …")).
+  DevBroker(const std::string& dir, int partitions, int brokers = 1);
   const std::string& bootstrap() const { return bootstrap_; }
   // Sends one fault-injection command (tact-devbroker --help lists them); returns its reply ("ok" or "error: …").
   std::string Control(const std::string& command);
