@@ -42,7 +42,15 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
     status = p.status();
   } else {
     auto next = std::make_shared<const policy::Policy>(*std::move(p));
-    if (!self_test_dir_.empty()) {
+    const std::shared_ptr<const policy::Policy> current = holder_.Get();
+    if (current != nullptr && current->version == next->version && current->digest != next->digest) {
+      // One version must mean one content: decision records name the version, and a file cut short or edited in
+      // place (valid YAML, same version line, fewer rules) must not slip in unnoticed.
+      status = absl::FailedPreconditionError(absl::StrCat(
+          dir_, ": the policy files changed but their version is still '", current->version,
+          "': give the changed set a new version (decision records name the version, so one version must mean "
+          "one content)"));
+    } else if (!self_test_dir_.empty()) {
       absl::StatusOr<std::vector<PolicyTestCase>> cases = LoadPolicyTests(self_test_dir_);
       if (!cases.ok()) {
         status = cases.status();

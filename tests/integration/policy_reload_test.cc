@@ -70,6 +70,35 @@ TEST(PolicyReloaderTest, InvalidChangeKeepsLastGoodAndIsCountedOnce) {
   EXPECT_TRUE(st.last_error.empty());
 }
 
+// A file cut short at a rule boundary is still valid YAML with the same version line: refused, because one
+// version must mean one content.
+TEST(PolicyReloaderTest, ChangedContentUnderTheSameVersionIsRefused) {
+  testing::TempDir dir;
+  const std::string file = dir.path() + "/care.yaml";
+  Write(file, kGood);
+  PolicyHolder holder;
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  PolicyReloader reloader(dir.path(), holder, clock);
+  ASSERT_TRUE(reloader.Reload().ok());
+  const std::string digest = holder.Get()->digest;
+
+  std::string looser = kGood;
+  looser.replace(looser.find("count: 1"), 8, "count: 9");
+  Write(file, looser);
+  absl::StatusOr<bool> polled = reloader.PollForChange();
+  ASSERT_FALSE(polled.ok());
+  EXPECT_EQ(std::string(polled.status().message()),
+            dir.path() + ": the policy files changed but their version is still 'v1': give the changed set a new "
+                         "version (decision records name the version, so one version must mean one content)");
+  EXPECT_EQ(holder.Get()->digest, digest);
+  EXPECT_EQ(reloader.stats().reload_failures_total, 1);
+
+  looser.replace(looser.find("v1"), 2, "v2");  // the same change, versioned: taken
+  Write(file, looser);
+  EXPECT_EQ(*reloader.PollForChange(), true);
+  EXPECT_EQ(holder.Get()->version, "v2");
+}
+
 TEST(PolicyReloaderTest, FailingSelfTestBlocksTheSwap) {
   testing::TempDir dir;
   Write(dir.path() + "/care.yaml", kGood);
