@@ -6,29 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
+#include "daemon/pipeline/kafka_clients.h"
 
 namespace tact::pipeline {
 namespace {
 
 using ops::Log;
 using ops::LogLevel;
-
-absl::Status SetConf(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
-  std::string err;
-  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK) {
-    return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", err));
-  }
-  return absl::OkStatus();
-}
-
-template <typename Cb>
-absl::Status SetConfCb(RdKafka::Conf& conf, const std::string& key, Cb* cb) {
-  std::string err;
-  if (conf.set(key, cb, err) != RdKafka::Conf::CONF_OK) {
-    return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", err));
-  }
-  return absl::OkStatus();
-}
 
 std::vector<RdKafka::TopicPartition*> ToRdKafka(const std::set<TopicPartition>& tps) {
   std::vector<RdKafka::TopicPartition*> out;
@@ -80,45 +64,15 @@ InputWorker::~InputWorker() {
 
 absl::Status InputWorker::Init() {
   const InputWorkerOptions& o = options_;
-  std::string err;
-  std::unique_ptr<RdKafka::Conf> pconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"bootstrap.servers", o.brokers},
-           {"client.id", o.client_id},
-           {"enable.idempotence", "true"},  // implies acks=all and ordered retries
-           {"linger.ms", "5"},
-           {"message.timeout.ms", "30000"}}) {
-    if (absl::Status s = SetConf(*pconf, k, v); !s.ok()) return s;
-  }
-  if (absl::Status s = SetConfCb(*pconf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this)); !s.ok()) return s;
-  if (absl::Status s = SetConfCb(*pconf, "event_cb", static_cast<RdKafka::EventCb*>(this)); !s.ok()) return s;
-  producer_.reset(RdKafka::Producer::create(pconf.get(), err));
-  if (!producer_) {
-    return absl::InternalError(absl::StrCat("kafka producer: ", err));
-  }
-  std::unique_ptr<RdKafka::Conf> cconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"bootstrap.servers", o.brokers},
-           {"client.id", o.client_id},
-           {"group.id", o.group_id},
-           {"partition.assignment.strategy", "cooperative-sticky"},
-           {"enable.auto.commit", "true"},
-           {"enable.auto.offset.store", "false"},
-           {"auto.commit.interval.ms", "1000"},
-           {"auto.offset.reset", "earliest"},
-           {"isolation.level", "read_committed"},
-           {"session.timeout.ms", absl::StrCat(o.session_timeout_ms)},
-           {"heartbeat.interval.ms", absl::StrCat(std::max(100, o.session_timeout_ms / 3))}}) {
-    if (absl::Status s = SetConf(*cconf, k, v); !s.ok()) return s;
-  }
-  if (absl::Status s = SetConfCb(*cconf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this)); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = SetConfCb(*cconf, "event_cb", static_cast<RdKafka::EventCb*>(this)); !s.ok()) return s;
-  consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
-  if (!consumer_) {
-    return absl::InternalError(absl::StrCat("kafka consumer: ", err));
-  }
+  absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer = CreateProducer(o.brokers, o.client_id, this, this);
+  if (!producer.ok()) return producer.status();
+  producer_ = *std::move(producer);
+  absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> consumer = CreateConsumer(
+      {.brokers = o.brokers, .client_id = o.client_id, .group_id = o.group_id,
+       .session_timeout_ms = o.session_timeout_ms},
+      this, this);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = *std::move(consumer);
   const RdKafka::ErrorCode sub = consumer_->subscribe({o.topic});
   if (sub != RdKafka::ERR_NO_ERROR) {
     return absl::InternalError(absl::StrCat("kafka subscribe: ", RdKafka::err2str(sub)));

@@ -13,6 +13,7 @@
 #include "daemon/pipeline/deferred_scheduler.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/pipeline/input_worker.h"
+#include "daemon/pipeline/kafka_clients.h"
 #include "daemon/pipeline/kafka_stats.h"
 
 namespace tact::pipeline {
@@ -20,23 +21,6 @@ namespace {
 
 using ops::Log;
 using ops::LogLevel;
-
-absl::Status Set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
-  std::string err;
-  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK) {
-    return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", err));
-  }
-  return absl::OkStatus();
-}
-
-template <typename Cb>
-absl::Status SetCb(RdKafka::Conf& conf, const std::string& key, Cb* cb) {
-  std::string err;
-  if (conf.set(key, cb, err) != RdKafka::Conf::CONF_OK) {
-    return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", err));
-  }
-  return absl::OkStatus();
-}
 
 std::vector<TopicPartition> ToTps(const std::vector<RdKafka::TopicPartition*>& parts) {
   std::vector<TopicPartition> out;
@@ -79,60 +63,31 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
                                                            decision::DecisionService& decider) {
   std::unique_ptr<Pipeline> p(new Pipeline(std::move(options), decider));
   const PipelineOptions& o = p->options_;
-  std::string err;
 
-  std::unique_ptr<RdKafka::Conf> pconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"bootstrap.servers", o.brokers},
-           {"client.id", o.client_id},
-           {"enable.idempotence", "true"},  // implies acks=all and ordered retries
-           {"linger.ms", "5"},
-           {"message.timeout.ms", "30000"}}) {
-    if (absl::Status s = Set(*pconf, k, v); !s.ok()) return s;
-  }
+  KafkaSettings producer_extra;
   if (p->exactly_once()) {
     if (o.transactional_id.empty()) {
       return absl::InvalidArgumentError("exactly_once needs a transactional id");
     }
-    if (absl::Status s = Set(*pconf, "transactional.id", o.transactional_id); !s.ok()) return s;
+    producer_extra.emplace_back("transactional.id", o.transactional_id);
   }
-  if (absl::Status s = SetCb(*pconf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(p.get())); !s.ok()) return s;
-  if (absl::Status s = SetCb(*pconf, "event_cb", static_cast<RdKafka::EventCb*>(p.get())); !s.ok()) return s;
-  p->producer_.reset(RdKafka::Producer::create(pconf.get(), err));
-  if (!p->producer_) {
-    return absl::InternalError(absl::StrCat("kafka producer: ", err));
-  }
+  absl::StatusOr<std::unique_ptr<RdKafka::Producer>> made_producer =
+      CreateProducer(o.brokers, o.client_id, p.get(), p.get(), producer_extra);
+  if (!made_producer.ok()) return made_producer.status();
+  p->producer_ = *std::move(made_producer);
 
-  std::unique_ptr<RdKafka::Conf> cconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"bootstrap.servers", o.brokers},
-           {"client.id", o.client_id},
-           {"group.id", o.group_id},
-           {"partition.assignment.strategy", "cooperative-sticky"},
-           // exactly_once: offsets are committed inside the producer's transactions, never by the consumer.
-           {"enable.auto.commit", p->exactly_once() ? "false" : "true"},
-           {"isolation.level", "read_committed"},  // inputs written in transactions: committed ones only
-           {"enable.auto.offset.store", "false"},
-           {"auto.commit.interval.ms", "1000"},
-           {"auto.offset.reset", "earliest"},
-           {"session.timeout.ms", absl::StrCat(o.session_timeout_ms)},
-           {"heartbeat.interval.ms", absl::StrCat(std::max(100, o.session_timeout_ms / 3))}}) {
-    if (absl::Status s = Set(*cconf, k, v); !s.ok()) return s;
-  }
-  if (absl::Status s = SetCb(*cconf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(p.get())); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = SetCb(*cconf, "event_cb", static_cast<RdKafka::EventCb*>(p.get())); !s.ok()) return s;
-  if (absl::Status s = Set(*cconf, "statistics.interval.ms", absl::StrCat(o.statistics_interval_ms)); !s.ok()) {
-    return s;
-  }
-  if (!o.group_instance_id.empty()) {
-    if (absl::Status s = Set(*cconf, "group.instance.id", o.group_instance_id); !s.ok()) return s;
-  }
-  p->consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
-  if (!p->consumer_) {
-    return absl::InternalError(absl::StrCat("kafka consumer: ", err));
-  }
+  ConsumerSettings consumer_settings{.brokers = o.brokers,
+                                     .client_id = o.client_id,
+                                     .group_id = o.group_id,
+                                     .session_timeout_ms = o.session_timeout_ms,
+                                     // exactly_once: offsets are committed inside the producer's transactions.
+                                     .auto_commit = !p->exactly_once(),
+                                     .extra = {{"statistics.interval.ms", absl::StrCat(o.statistics_interval_ms)}}};
+  if (!o.group_instance_id.empty()) consumer_settings.extra.emplace_back("group.instance.id", o.group_instance_id);
+  absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> made_consumer =
+      CreateConsumer(consumer_settings, p.get(), p.get());
+  if (!made_consumer.ok()) return made_consumer.status();
+  p->consumer_ = *std::move(made_consumer);
   if (p->exactly_once()) {
     // Fences an earlier producer with the same transactional.id and aborts its open transaction.
     RdKafka::Producer* producer = p->producer_.get();

@@ -1,0 +1,43 @@
+#pragma once
+
+// The Kafka clients every tact consumer/producer pair starts from (the pipeline on tact.outbound, the signals
+// consumer, the deferred scheduler), so their delivery settings cannot drift apart.
+#include <librdkafka/rdkafkacpp.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tact::pipeline {
+
+using KafkaSettings = std::vector<std::pair<std::string, std::string>>;
+
+// An idempotent producer (acks=all, ordered retries), linger 5 ms, 30 s delivery timeout, plus `extra`
+// (e.g. transactional.id). Errors name the setting.
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> CreateProducer(const std::string& brokers,
+                                                                  const std::string& client_id,
+                                                                  RdKafka::DeliveryReportCb* delivery,
+                                                                  RdKafka::EventCb* events,
+                                                                  const KafkaSettings& extra = {});
+
+struct ConsumerSettings {
+  std::string brokers;
+  std::string client_id;
+  std::string group_id;
+  int session_timeout_ms = 10000;
+  // false: offsets are committed by the caller (exactly_once: inside the producer's transactions).
+  bool auto_commit = true;
+  KafkaSettings extra;  // e.g. statistics.interval.ms, group.instance.id
+};
+
+// A group consumer with cooperative-sticky assignment, read_committed, offsets stored by the application only
+// (enable.auto.offset.store=false) and auto-committed every second when `auto_commit`, from the earliest offset
+// when the group has none.
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> CreateConsumer(const ConsumerSettings& settings,
+                                                                       RdKafka::RebalanceCb* rebalance,
+                                                                       RdKafka::EventCb* events);
+
+}  // namespace tact::pipeline
