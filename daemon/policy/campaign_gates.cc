@@ -11,93 +11,14 @@
 #include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
 #include "daemon/policy/parse.h"
+#include "daemon/policy/yaml_reader.h"
 
 namespace tact::policy {
 namespace {
 
-// The same error style as parse.cc: "<path>:<line>:<col>: <message>" (1-based).
-class GateSource {
- public:
-  explicit GateSource(const std::string& path) : path_(path) {}
-  absl::Status Error(const YAML::Node& at, const std::string& msg) const {
-    const YAML::Mark m = at.Mark();
-    return absl::InvalidArgumentError(absl::StrCat(path_, ":", m.line + 1, ":", m.column + 1, ": ", msg));
-  }
-  const std::string& path() const { return path_; }
+using namespace yaml_reader;  // NOLINT: the YAML reading vocabulary shared with parse.cc
 
- private:
-  const std::string& path_;
-};
-
-std::string Expected(const std::vector<std::string_view>& allowed) {
-  std::string out = "(expected one of: ";
-  for (size_t i = 0; i < allowed.size(); ++i) out.append(allowed[i]).append(i + 1 < allowed.size() ? ", " : ")");
-  return out;
-}
-
-absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed, const GateSource& src,
-                       const std::string& where) {
-  if (!map.IsMap()) return src.Error(map, absl::StrCat(where, " must be a mapping of keys to values"));
-  absl::flat_hash_set<std::string> seen;
-  for (const auto& kv : map) {
-    if (!kv.first.IsScalar()) return src.Error(kv.first, absl::StrCat(where, ": keys must be plain words"));
-    const std::string key = kv.first.Scalar();
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      return src.Error(kv.first, absl::StrCat(where, ": unknown key '", key, "' ", Expected(allowed)));
-    }
-    if (!seen.insert(key).second) return src.Error(kv.first, absl::StrCat(where, ": key '", key, "' appears twice"));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> Text(const YAML::Node& node, const GateSource& src, const std::string& what) {
-  if (!node.IsScalar() || node.Scalar().empty()) {
-    return src.Error(node, absl::StrCat(what, " must be a non-empty text value"));
-  }
-  return node.Scalar();
-}
-
-absl::StatusOr<std::vector<std::string>> TextList(const YAML::Node& node, const GateSource& src,
-                                                  const std::string& what) {
-  std::vector<std::string> out;
-  if (node.IsScalar()) {
-    TACT_ASSIGN_OR_RETURN(std::string v, Text(node, src, what));
-    out.push_back(std::move(v));
-    return out;
-  }
-  if (!node.IsSequence() || node.size() == 0) {
-    return src.Error(node, absl::StrCat(what, " must be a value or a non-empty list of values"));
-  }
-  for (const auto& item : node) {
-    TACT_ASSIGN_OR_RETURN(std::string v, Text(item, src, what));
-    out.push_back(std::move(v));
-  }
-  return out;
-}
-
-template <typename Enum>
-absl::StatusOr<std::vector<Enum>> EnumList(const YAML::Node& node, const GateSource& src, const std::string& what,
-                                           bool (*parse)(const std::string&, Enum*),
-                                           const std::vector<std::string_view>& names) {
-  TACT_ASSIGN_OR_RETURN(std::vector<std::string> values, TextList(node, src, what));
-  std::vector<Enum> out;
-  for (const std::string& v : values) {
-    Enum e;
-    if (!parse(v, &e) || static_cast<int>(e) == 0) {
-      return src.Error(node, absl::StrCat(what, ": unknown value '", v, "' ", Expected(names)));
-    }
-    out.push_back(e);
-  }
-  return out;
-}
-
-absl::StatusOr<bool> Bool(const YAML::Node& node, const GateSource& src, const std::string& what) {
-  if (node.IsScalar() && node.Scalar() == "true") return true;
-  if (node.IsScalar() && node.Scalar() == "false") return false;
-  return src.Error(node, absl::StrCat(what, " must be true or false"));
-}
-
-absl::StatusOr<double> Number(const YAML::Node& node, const GateSource& src, const std::string& what, double lo,
+absl::StatusOr<double> Number(const YAML::Node& node, const Source& src, const std::string& what, double lo,
                               double hi) {
   if (!node.IsScalar() || node.Scalar().empty()) return src.Error(node, absl::StrCat(what, " must be a number"));
   const std::string& s = node.Scalar();
@@ -110,24 +31,11 @@ absl::StatusOr<double> Number(const YAML::Node& node, const GateSource& src, con
   return v;
 }
 
-absl::StatusOr<int64_t> Whole(const YAML::Node& node, const GateSource& src, const std::string& what, int64_t lo,
-                              int64_t hi) {
-  if (!node.IsScalar()) return src.Error(node, absl::StrCat(what, " must be a whole number"));
-  const std::string& s = node.Scalar();
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    return src.Error(node, absl::StrCat(what, " must be a whole number, got '", s, "'"));
-  }
-  if (v < lo || v > hi) return src.Error(node, absl::StrCat(what, " must be between ", lo, " and ", hi, ", got ", v));
-  return v;
-}
-
-absl::StatusOr<Match> ParseGateMatch(const YAML::Node& node, const GateSource& src, const std::string& where) {
+absl::StatusOr<Match> ParseGateMatch(const YAML::Node& node, const Source& src, const std::string& where) {
   TACT_RETURN_IF_ERROR(CheckKeys(node, {"tenant", "channel", "message_class"}, src, where));
   Match m;
   if (node["tenant"]) {
-    TACT_ASSIGN_OR_RETURN(m.tenants, TextList(node["tenant"], src, where + ".tenant"));
+    TACT_ASSIGN_OR_RETURN(m.tenants, StringList(node["tenant"], src, where + ".tenant"));
   }
   if (node["channel"]) {
     TACT_ASSIGN_OR_RETURN(m.channels, EnumList<Channel>(node["channel"], src, where + ".channel",
@@ -146,7 +54,7 @@ absl::StatusOr<Match> ParseGateMatch(const YAML::Node& node, const GateSource& s
   return m;
 }
 
-absl::StatusOr<PauseWhen> ParsePauseWhen(const YAML::Node& node, const GateSource& src, const std::string& where) {
+absl::StatusOr<PauseWhen> ParsePauseWhen(const YAML::Node& node, const Source& src, const std::string& where) {
   TACT_RETURN_IF_ERROR(
       CheckKeys(node, {"contacts_over_plan", "complaints_per_1000", "min_contacts", "min_released"}, src, where));
   PauseWhen p;
@@ -162,15 +70,15 @@ absl::StatusOr<PauseWhen> ParsePauseWhen(const YAML::Node& node, const GateSourc
     return src.Error(node, where + ": name at least one of contacts_over_plan, complaints_per_1000");
   }
   if (node["min_contacts"]) {
-    TACT_ASSIGN_OR_RETURN(p.min_contacts, Whole(node["min_contacts"], src, where + ".min_contacts", 1, 1'000'000));
+    TACT_ASSIGN_OR_RETURN(p.min_contacts, IntInRange(node["min_contacts"], src, where + ".min_contacts", 1, 1'000'000));
   }
   if (node["min_released"]) {
-    TACT_ASSIGN_OR_RETURN(p.min_released, Whole(node["min_released"], src, where + ".min_released", 1, 100'000'000));
+    TACT_ASSIGN_OR_RETURN(p.min_released, IntInRange(node["min_released"], src, where + ".min_released", 1, 100'000'000));
   }
   return p;
 }
 
-absl::StatusOr<CampaignGate> ParseGate(const YAML::Node& node, const GateSource& src, int index,
+absl::StatusOr<CampaignGate> ParseGate(const YAML::Node& node, const Source& src, int index,
                                        const std::string& file_tenant) {
   std::string where = absl::StrCat("campaign gate #", index + 1);
   if (node.IsMap() && node["id"] && node["id"].IsScalar() && !node["id"].Scalar().empty()) {
@@ -183,7 +91,7 @@ absl::StatusOr<CampaignGate> ParseGate(const YAML::Node& node, const GateSource&
   g.line = node.Mark().line + 1;
   g.column = node.Mark().column + 1;
   if (!node["id"]) return src.Error(node, where + ": 'id' is required");
-  TACT_ASSIGN_OR_RETURN(g.id, Text(node["id"], src, where + ".id"));
+  TACT_ASSIGN_OR_RETURN(g.id, ScalarString(node["id"], src, where + ".id"));
   const bool id_ok = std::all_of(g.id.begin(), g.id.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
   });
@@ -192,7 +100,7 @@ absl::StatusOr<CampaignGate> ParseGate(const YAML::Node& node, const GateSource&
                                               "' must be 1-64 characters of a-z, 0-9, '-', '_' or '.'"));
   }
   if (node["description"]) {
-    TACT_RETURN_IF_ERROR(Text(node["description"], src, where + ".description").status());
+    TACT_RETURN_IF_ERROR(ScalarString(node["description"], src, where + ".description").status());
   }
   if (node["match"]) {
     TACT_ASSIGN_OR_RETURN(g.match, ParseGateMatch(node["match"], src, where + ".match"));
@@ -210,7 +118,7 @@ absl::StatusOr<CampaignGate> ParseGate(const YAML::Node& node, const GateSource&
                           Bool(node["require_acknowledgement"], src, where + ".require_acknowledgement"));
   }
   if (const YAML::Node n = node["min_notice"]) {
-    TACT_ASSIGN_OR_RETURN(std::string text, Text(n, src, where + ".min_notice"));
+    TACT_ASSIGN_OR_RETURN(std::string text, ScalarString(n, src, where + ".min_notice"));
     absl::StatusOr<absl::Duration> d = ParseDuration(text);
     if (!d.ok()) return src.Error(n, absl::StrCat(where, ".min_notice: ", d.status().message()));
     if (*d > absl::Hours(24 * 31)) {
@@ -251,7 +159,7 @@ const CampaignGate* FindFeedbackGate(const Policy& policy, std::string_view tena
 
 absl::Status ParseCampaignGates(const YAML::Node& node, const std::string& path, const std::string& file_tenant,
                                 std::vector<CampaignGate>* out) {
-  const GateSource src(path);
+  const Source src(path);
   if (!node.IsSequence()) return src.Error(node, "campaign_gates must be a list");
   int i = 0;
   for (const auto& item : node) {

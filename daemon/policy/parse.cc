@@ -19,86 +19,12 @@
 #include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
 #include "daemon/policy/campaign_gates.h"
+#include "daemon/policy/yaml_reader.h"
 
 namespace tact::policy {
 namespace {
 
-// Errors carry file:line:col (1-based) and a message written for a compliance analyst.
-class Source {
- public:
-  explicit Source(const std::string& path) : path_(path) {}
-  absl::Status Error(const YAML::Node& at, const std::string& msg) const {
-    const YAML::Mark m = at.Mark();
-    return Error(m.line + 1, m.column + 1, msg);
-  }
-  absl::Status Error(int line, int col, const std::string& msg) const {
-    return absl::InvalidArgumentError(absl::StrCat(path_, ":", line, ":", col, ": ", msg));
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  const std::string& path_;
-};
-
-std::string Expected(std::initializer_list<std::string_view> allowed) {
-  std::string out = "(expected one of: ";
-  for (std::string_view a : allowed) {
-    out.append(a).append(a == *(allowed.end() - 1) ? ")" : ", ");
-  }
-  return out;
-}
-
-// Each mapping level has its own allowed keys; yaml-cpp keeps both entries of a duplicate key.
-absl::Status CheckKeys(const YAML::Node& map, std::initializer_list<std::string_view> allowed, const Source& src,
-                       const std::string& where) {
-  if (!map.IsMap()) {
-    return src.Error(map, absl::StrCat(where, " must be a mapping of keys to values"));
-  }
-  absl::flat_hash_set<std::string> seen;
-  for (const auto& kv : map) {
-    if (!kv.first.IsScalar()) {
-      return src.Error(kv.first, absl::StrCat(where, ": keys must be plain words"));
-    }
-    const std::string key = kv.first.Scalar();
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      return src.Error(kv.first, absl::StrCat(where, ": unknown key '", key, "' ", Expected(allowed)));
-    }
-    if (!seen.insert(key).second) {
-      return src.Error(kv.first, absl::StrCat(where, ": key '", key, "' appears twice"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ScalarString(const YAML::Node& node, const Source& src, const std::string& what) {
-  if (!node.IsScalar() || node.Scalar().empty()) {
-    return src.Error(node, absl::StrCat(what, " must be a non-empty text value"));
-  }
-  return node.Scalar();
-}
-
-absl::StatusOr<int64_t> IntInRange(const YAML::Node& node, const Source& src, const std::string& what, int64_t lo,
-                                   int64_t hi) {
-  if (!node.IsScalar()) {
-    return src.Error(node, absl::StrCat(what, " must be a whole number"));
-  }
-  const std::string& s = node.Scalar();
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    return src.Error(node, absl::StrCat(what, " must be a whole number, got '", s, "'"));
-  }
-  if (v < lo || v > hi) {
-    return src.Error(node, absl::StrCat(what, " must be between ", lo, " and ", hi, ", got ", v));
-  }
-  return v;
-}
-
-absl::StatusOr<bool> Bool(const YAML::Node& node, const Source& src, const std::string& what) {
-  if (node.IsScalar() && node.Scalar() == "true") return true;
-  if (node.IsScalar() && node.Scalar() == "false") return false;
-  return src.Error(node, absl::StrCat(what, " must be true or false"));
-}
+using namespace yaml_reader;  // NOLINT: the YAML reading vocabulary shared with campaign_gates.cc
 
 absl::StatusOr<absl::Duration> DurationValue(const YAML::Node& node, const Source& src, const std::string& what) {
   TACT_ASSIGN_OR_RETURN(std::string text, ScalarString(node, src, what));
@@ -135,41 +61,6 @@ absl::StatusOr<int> ClockValue(const YAML::Node& node, const Source& src, const 
     return src.Error(node, absl::StrCat(what, ": bad time of day '", s, "' (expected HH:MM, e.g. 21:00)"));
   }
   return h * 60 + m;
-}
-
-// A scalar or a list of scalars, as a list.
-absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node, const Source& src,
-                                                    const std::string& what) {
-  std::vector<std::string> out;
-  if (node.IsScalar()) {
-    TACT_ASSIGN_OR_RETURN(std::string v, ScalarString(node, src, what));
-    out.push_back(std::move(v));
-    return out;
-  }
-  if (!node.IsSequence() || node.size() == 0) {
-    return src.Error(node, absl::StrCat(what, " must be a value or a non-empty list of values"));
-  }
-  for (const auto& item : node) {
-    TACT_ASSIGN_OR_RETURN(std::string v, ScalarString(item, src, what));
-    out.push_back(std::move(v));
-  }
-  return out;
-}
-
-template <typename Enum>
-absl::StatusOr<std::vector<Enum>> EnumList(const YAML::Node& node, const Source& src, const std::string& what,
-                                           bool (*parse)(const std::string&, Enum*),
-                                           std::initializer_list<std::string_view> names) {
-  TACT_ASSIGN_OR_RETURN(std::vector<std::string> values, StringList(node, src, what));
-  std::vector<Enum> out;
-  for (const std::string& v : values) {
-    Enum e;
-    if (!parse(v, &e) || static_cast<int>(e) == 0) {
-      return src.Error(node, absl::StrCat(what, ": unknown value '", v, "' ", Expected(names)));
-    }
-    out.push_back(e);
-  }
-  return out;
 }
 
 absl::StatusOr<Match> ParseMatch(const YAML::Node& node, const Source& src, const std::string& where) {
