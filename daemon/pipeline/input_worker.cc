@@ -140,26 +140,13 @@ void InputWorker::Complete(const TopicPartition& tp, int64_t offset, std::vector
 
 void InputWorker::Produce(PendingOutput* p) {
   const Output& out = p->out;
-  for (;;) {
-    RdKafka::Headers* headers = RdKafka::Headers::create();
-    for (const auto& [k, v] : out.headers) {
-      headers->add(k, v);
-    }
-    const RdKafka::ErrorCode err = producer_->produce(
-        out.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-        const_cast<char*>(out.value.data()), out.value.size(), out.key.data(), out.key.size(), 0, headers, p);
-    if (err == RdKafka::ERR_NO_ERROR) {
-      return;  // librdkafka owns `headers` now
-    }
-    delete headers;  // not taken on failure
-    if (err != RdKafka::ERR__QUEUE_FULL) {
-      OnKafkaError("produce");
-      Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out.topic}, {"error", RdKafka::err2str(err)}});
-      retry_.push_back(p);
-      return;
-    }
-    producer_->poll(100);
+  const RdKafka::ErrorCode err = ProduceCopy(*producer_, out.topic, out.key, out.value, out.headers, p);
+  if (err == RdKafka::ERR_NO_ERROR) {
+    return;
   }
+  OnKafkaError("produce");
+  Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out.topic}, {"error", RdKafka::err2str(err)}});
+  retry_.push_back(p);
 }
 
 void InputWorker::dr_cb(RdKafka::Message& message) {

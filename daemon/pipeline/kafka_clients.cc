@@ -81,4 +81,26 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> CreateConsumer(const Con
   return consumer;
 }
 
+RdKafka::ErrorCode ProduceCopy(RdKafka::Producer& producer, const std::string& topic, const std::string& key,
+                               const std::string& value,
+                               const std::vector<std::pair<std::string, std::string>>& headers, void* opaque) {
+  for (;;) {
+    RdKafka::Headers* h = RdKafka::Headers::create();
+    for (const auto& [k, v] : headers) {
+      h->add(k, v);
+    }
+    const RdKafka::ErrorCode err =
+        producer.produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, h, opaque);
+    if (err == RdKafka::ERR_NO_ERROR) {
+      return err;  // librdkafka owns `h` now
+    }
+    delete h;  // not taken on failure
+    if (err != RdKafka::ERR__QUEUE_FULL) {
+      return err;
+    }
+    producer.poll(100);
+  }
+}
+
 }  // namespace tact::pipeline

@@ -40,4 +40,11 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> CreateConsumer(const Con
                                                                        RdKafka::RebalanceCb* rebalance,
                                                                        RdKafka::EventCb* events);
 
+// Produces one message (value copied, keyed, headers attached) with `opaque` for its delivery report, waiting on
+// a full local queue (polling the producer for delivery reports meanwhile). Returns ERR_NO_ERROR when queued,
+// else the produce error (never ERR__QUEUE_FULL).
+RdKafka::ErrorCode ProduceCopy(RdKafka::Producer& producer, const std::string& topic, const std::string& key,
+                               const std::string& value,
+                               const std::vector<std::pair<std::string, std::string>>& headers, void* opaque);
+
 }  // namespace tact::pipeline

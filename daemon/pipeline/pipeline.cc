@@ -473,30 +473,16 @@ void Pipeline::FlushOffsetStores() {
 }
 
 void Pipeline::Produce(Output* out) {
-  for (;;) {
-    RdKafka::Headers* headers = RdKafka::Headers::create();
-    for (const auto& [k, v] : out->headers) {
-      headers->add(k, v);
-    }
-    const RdKafka::ErrorCode err = producer_->produce(
-        out->topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-        const_cast<char*>(out->value.data()), out->value.size(), out->key.data(), out->key.size(), 0, headers, out);
-    if (err == RdKafka::ERR_NO_ERROR) {
-      return;  // librdkafka owns `headers` now
-    }
-    delete headers;  // not taken on failure
-    if (err != RdKafka::ERR__QUEUE_FULL && exactly_once()) {
-      Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out->topic}, {"error", RdKafka::err2str(err)}});
-      txn_.failed = true;  // the transaction cannot commit without this output: abort and redo it
-      return;
-    }
-    if (err != RdKafka::ERR__QUEUE_FULL) {
-      Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out->topic}, {"error", RdKafka::err2str(err)}});
-      retry_.push_back(out);
-      return;
-    }
-    producer_->poll(100);
+  const RdKafka::ErrorCode err = ProduceCopy(*producer_, out->topic, out->key, out->value, out->headers, out);
+  if (err == RdKafka::ERR_NO_ERROR) {
+    return;
   }
+  Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out->topic}, {"error", RdKafka::err2str(err)}});
+  if (exactly_once()) {
+    txn_.failed = true;  // the transaction cannot commit without this output: abort and redo it
+    return;
+  }
+  retry_.push_back(out);
 }
 
 void Pipeline::dr_cb(RdKafka::Message& message) {

@@ -2,18 +2,17 @@
 // stderr being JSON lines only (librdkafka's and gRPC's own lines included).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/substitute.h"
 #include "nlohmann/json.hpp"
 #include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/admin.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -21,6 +20,8 @@ namespace tact {
 namespace {
 
 using testing::DevBroker;
+using testing::HttpGet;
+using testing::MetricSample;
 using testing::RedisServer;
 using testing::Tactd;
 using testing::TempDir;
@@ -31,45 +32,6 @@ std::string JsonEvent(const std::string& event_id, const std::string& customer, 
       R"({"eventId":"$0","tenant":"acme","customerId":"$1","channel":"EMAIL","messageClass":"$2",)"
       R"("createdAt":"2026-11-20T09:00:00Z"})",
       event_id, customer, cls);
-}
-
-struct Http {
-  int status = 0;
-  std::string body;
-};
-
-Http Get(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(2);
-  client.set_read_timeout(5);
-  httplib::Result r = client.Get(path.c_str());
-  if (!r) {
-    return {};
-  }
-  return {r->status, r->body};
-}
-
-// The value of the series `name` whose labels include every one of `labels`; nullopt if absent.
-std::optional<double> Sample(const std::string& text, const std::string& name,
-                             const std::map<std::string, std::string>& labels = {}) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#' || !line.starts_with(name)) {
-      continue;
-    }
-    const std::string rest = line.substr(name.size());
-    if (!rest.starts_with("{") && !rest.starts_with(" ")) {
-      continue;  // a longer name with this prefix
-    }
-    bool all = true;
-    for (const auto& [k, v] : labels) {
-      all &= rest.find(absl::StrCat(k, "=\"", v, "\"")) != std::string::npos;
-    }
-    if (all) {
-      return std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
-  return std::nullopt;
 }
 
 class OpsTest : public ::testing::Test {
@@ -85,7 +47,7 @@ class OpsTest : public ::testing::Test {
       std::cerr << "---- tactd log ----\n" << tactd_->process().Log() << "\n";
     }
   }
-  std::string Metrics() { return Get(tactd_->admin_port(), "/metrics").body; }
+  std::string Metrics() { return HttpGet(tactd_->admin_port(), "/metrics").body; }
   // `tactctl health` (the container HEALTHCHECK) against this tactd: its exit code.
   std::optional<int> Probe(const std::string& extra = "") {
     std::vector<std::string> argv{TACTCTL_BIN, "health", "--admin", absl::StrCat("127.0.0.1:", tactd_->admin_port())};
@@ -95,7 +57,7 @@ class OpsTest : public ::testing::Test {
   }
   int probes_ = 0;
   ::testing::AssertionResult WaitReady(int status) {
-    return WaitFor([&] { return Get(tactd_->admin_port(), "/readyz").status == status; }, absl::Seconds(30),
+    return WaitFor([&] { return HttpGet(tactd_->admin_port(), "/readyz").status == status; }, absl::Seconds(30),
                    absl::StrCat("/readyz ", status));
   }
 
@@ -107,7 +69,7 @@ class OpsTest : public ::testing::Test {
 
 TEST_F(OpsTest, MetricsCountTheTraffic) {
   ASSERT_TRUE(WaitReady(200));
-  EXPECT_EQ(Get(tactd_->admin_port(), "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(tactd_->admin_port(), "/healthz").status, 200);
   testing::TestProducer producer(broker_->bootstrap());
   for (const char* id : {"m-1", "m-2", "m-3"}) {
     producer.Send("tact.outbound", JsonEvent(id, "cust-metrics-1", "PROACTIVE_SERVICE"), "acme:cust-metrics-1");
@@ -134,34 +96,34 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
   ASSERT_TRUE(WaitFor(
       [&] {
         const std::string m = Metrics();
-        return Sample(m, "tact_decisions_total", suppressed) == 1.0 &&
-               Sample(m, "tact_dlq_total", {{"reason", "undecodable"}}) == 1.0 &&
-               Sample(m, "tact_dlq_total", {{"reason", "invalid"}}) == 1.0;
+        return MetricSample(m, "tact_decisions_total", suppressed) == 1.0 &&
+               MetricSample(m, "tact_dlq_total", {{"reason", "undecodable"}}) == 1.0 &&
+               MetricSample(m, "tact_dlq_total", {{"reason", "invalid"}}) == 1.0;
       },
       absl::Seconds(30), "3 decisions and 2 dead letters counted"));
   const std::string m = Metrics();
-  EXPECT_EQ(Sample(m, "tact_decisions_total", {{"source", "kafka"}, {"decision", "RELEASE"}, {"rule", "none"}}), 2.0)
+  EXPECT_EQ(MetricSample(m, "tact_decisions_total", {{"source", "kafka"}, {"decision", "RELEASE"}, {"rule", "none"}}), 2.0)
       << m;
-  EXPECT_EQ(Sample(m, "tact_decisions_total", {{"source", "grpc"}, {"decision", "RELEASE"}, {"rule", "none"}}), 1.0)
+  EXPECT_EQ(MetricSample(m, "tact_decisions_total", {{"source", "grpc"}, {"decision", "RELEASE"}, {"rule", "none"}}), 1.0)
       << m;
-  EXPECT_EQ(Sample(m, "tact_decision_duration_seconds_count", {{"source", "kafka"}}), 3.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_decision_duration_seconds_count", {{"source", "kafka"}}), 3.0) << m;
   // The Kafka path decides what is already fetched in one store call: calls ≥ 1, checks ≥ 3.
-  EXPECT_GE(Sample(m, "tact_redis_calls_total", {{"op", "check_and_reserve"}}).value_or(0), 1.0) << m;
-  EXPECT_GE(Sample(m, "tact_redis_checks_total").value_or(0), 3.0) << m;
-  EXPECT_GE(Sample(m, "tact_kafka_batches_total").value_or(0), 1.0) << m;
-  EXPECT_EQ(Sample(m, "tact_redis_up"), 1.0) << m;
-  EXPECT_EQ(Sample(m, "tact_grpc_requests_total", {{"method", "/tact.v1.Throttle/Check"}, {"code", "OK"}}), 1.0) << m;
-  EXPECT_EQ(Sample(m, "tact_grpc_requests_total",
+  EXPECT_GE(MetricSample(m, "tact_redis_calls_total", {{"op", "check_and_reserve"}}).value_or(0), 1.0) << m;
+  EXPECT_GE(MetricSample(m, "tact_redis_checks_total").value_or(0), 3.0) << m;
+  EXPECT_GE(MetricSample(m, "tact_kafka_batches_total").value_or(0), 1.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_redis_up"), 1.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_grpc_requests_total", {{"method", "/tact.v1.Throttle/Check"}, {"code", "OK"}}), 1.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_grpc_requests_total",
                    {{"method", "/tact.v1.Throttle/Check"}, {"code", "INVALID_ARGUMENT"}}),
             1.0)
       << m;
-  EXPECT_EQ(Sample(m, "tact_grpc_request_duration_seconds_count", {{"method", "/tact.v1.Throttle/Check"}}), 2.0);
-  EXPECT_EQ(Sample(m, "tact_policy_info", {{"version", "2026.11.2"}}), 1.0) << m;
-  EXPECT_EQ(Sample(m, "tact_policy_reload_failures_total"), 0.0) << m;
-  EXPECT_EQ(Sample(m, "tact_kafka_assigned_partitions"), 3.0) << m;
-  EXPECT_EQ(Sample(m, "tact_kafka_consumed_total", {{"topic", "tact.outbound"}}), 5.0) << m;
-  EXPECT_TRUE(WaitFor([&] { return Sample(Metrics(), "tact_ready") == 1.0; }, absl::Seconds(10), "tact_ready 1"));
-  EXPECT_EQ(Sample(m, "tact_deferred_backlog"), 0.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_grpc_request_duration_seconds_count", {{"method", "/tact.v1.Throttle/Check"}}), 2.0);
+  EXPECT_EQ(MetricSample(m, "tact_policy_info", {{"version", "2026.11.2"}}), 1.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_policy_reload_failures_total"), 0.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_kafka_assigned_partitions"), 3.0) << m;
+  EXPECT_EQ(MetricSample(m, "tact_kafka_consumed_total", {{"topic", "tact.outbound"}}), 5.0) << m;
+  EXPECT_TRUE(WaitFor([&] { return MetricSample(Metrics(), "tact_ready") == 1.0; }, absl::Seconds(10), "tact_ready 1"));
+  EXPECT_EQ(MetricSample(m, "tact_deferred_backlog"), 0.0) << m;
   EXPECT_EQ(m.find("cust-metrics"), std::string::npos) << "a customer id in /metrics";
   EXPECT_EQ(m.find("m-bad"), std::string::npos) << "an event id in /metrics";
 
@@ -170,7 +132,7 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
       [&] {
         const std::string text = Metrics();
         for (const char* p : {"0", "1", "2"}) {
-          if (Sample(text, "tact_kafka_consumer_lag", {{"topic", "tact.outbound"}, {"partition", p}}) != 0.0) {
+          if (MetricSample(text, "tact_kafka_consumer_lag", {{"topic", "tact.outbound"}, {"partition", p}}) != 0.0) {
             return false;
           }
         }
@@ -196,16 +158,16 @@ TEST_F(OpsTest, ReadyzFollowsRedis) {
   ASSERT_TRUE(WaitReady(503));
   EXPECT_EQ(Probe(), 1) << "tactctl health: not ready";
   EXPECT_EQ(Probe("--live"), 0) << "tactctl health --live: alive";
-  const Http r = Get(tactd_->admin_port(), "/readyz");
+  const testing::HttpReply r = HttpGet(tactd_->admin_port(), "/readyz");
   EXPECT_NE(r.body.find("\"redis\":false"), std::string::npos) << r.body;
-  EXPECT_EQ(Get(tactd_->admin_port(), "/healthz").status, 200) << "liveness must not depend on Redis";
-  EXPECT_TRUE(WaitFor([&] { return Sample(Metrics(), "tact_ready") == 0.0; }, absl::Seconds(10), "tact_ready 0"));
-  EXPECT_EQ(Sample(Metrics(), "tact_redis_up"), 0.0);
-  EXPECT_GE(Sample(Metrics(), "tact_redis_errors_total", {{"op", "ping"}}).value_or(0), 1.0);
+  EXPECT_EQ(HttpGet(tactd_->admin_port(), "/healthz").status, 200) << "liveness must not depend on Redis";
+  EXPECT_TRUE(WaitFor([&] { return MetricSample(Metrics(), "tact_ready") == 0.0; }, absl::Seconds(10), "tact_ready 0"));
+  EXPECT_EQ(MetricSample(Metrics(), "tact_redis_up"), 0.0);
+  EXPECT_GE(MetricSample(Metrics(), "tact_redis_errors_total", {{"op", "ping"}}).value_or(0), 1.0);
 
   redis_ = std::make_unique<RedisServer>(dir_.path(), redis_port);  // back on the same port
   ASSERT_TRUE(WaitReady(200));
-  EXPECT_TRUE(WaitFor([&] { return Sample(Metrics(), "tact_ready") == 1.0; }, absl::Seconds(10), "tact_ready 1"));
+  EXPECT_TRUE(WaitFor([&] { return MetricSample(Metrics(), "tact_ready") == 1.0; }, absl::Seconds(10), "tact_ready 1"));
 }
 
 }  // namespace

@@ -411,20 +411,7 @@ TEST(ReliabilityMatrix, GrpcAbuseWhileKafkaFlows) {
   s.Note(absl::StrCat(abusive.load(), " abusive gRPC calls/floods"));
 }
 
-// The tactd test clock (--test-clock-offset-file): wall time = real time + the offset in the file, re-read on
-// change. Skipped until tactd has the flag.
-bool TactdHasTestClock() {
-  static const bool has = [] {
-    testing::TempDir d;
-    testing::Subprocess p({TACTD_BIN, "--help"}, d.path() + "/help.log");
-    p.Wait(absl::Seconds(10));
-    return p.Log().find("--test-clock-offset-file") != std::string::npos;
-  }();
-  return has;
-}
-
 TEST(ReliabilityMatrix, ClockJumpsForwardAndBack) {
-  if (!TactdHasTestClock()) GTEST_SKIP() << "tactd has no --test-clock-offset-file yet";
   // The checker evaluates each event at its record's decided_at (tactd's clock), so windows and calendar periods
   // are those tactd saw.
   Scenario s("clock-jumps", "tactd's clock offset set to +3h, -2h, +26h (the next day), -25h (behind Redis' clock "
