@@ -1,6 +1,10 @@
 #include "daemon/pipeline/event_codec.h"
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "daemon/core/strings.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -64,8 +68,230 @@ absl::StatusOr<v1::Signal> DecodeSignal(std::string_view bytes, std::string_view
   return signal;
 }
 
+namespace {
+
+// The proto3 JSON mapping of DecisionRecord (preserve_proto_field_names), written directly: one record per
+// message on the hot path, where the reflection-based printer cost more than deciding. Same output as
+// MessageToJsonString up to key order and escaping choices (tests/unit/pipeline/event_codec_test.cc compares
+// them over every field): field-number order, defaults omitted, enums by name, int64 as strings, RFC 3339 times.
+class RecordWriter {
+ public:
+  explicit RecordWriter(std::string& out) : out_(out) {}
+
+  bool ok() const { return ok_; }
+  void Open() {
+    out_.push_back('{');
+    first_ = true;
+  }
+  void Close() {
+    out_.push_back('}');
+    first_ = false;
+  }
+  void Str(std::string_view key, std::string_view v) {
+    if (v.empty()) return;
+    Key(key);
+    Quoted(v);
+  }
+  void Bool(std::string_view key, bool v) {
+    if (!v) return;
+    Key(key);
+    out_.append("true");
+  }
+  void Int64(std::string_view key, int64_t v) {
+    if (v == 0) return;
+    Key(key);
+    absl::StrAppend(&out_, "\"", v, "\"");
+  }
+  template <typename E>
+  void Enum(std::string_view key, E v, bool (*valid)(int), const std::string& (*name)(E)) {
+    if (v == 0) return;
+    Key(key);
+    if (valid(v)) {
+      Quoted(name(v));
+    } else {
+      absl::StrAppend(&out_, static_cast<int>(v));  // an unknown value prints as its number
+    }
+  }
+  void Time(std::string_view key, const google::protobuf::Timestamp& t) {
+    Key(key);
+    const absl::CivilSecond cs = absl::ToCivilSecond(absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
+    if (cs.year() < 1 || cs.year() > 9999 || t.nanos() < 0 || t.nanos() > 999'999'999) {
+      ok_ = false;  // out of the mapping's range: the library printer decides what to say
+      return;
+    }
+    char buf[48];
+    int n = std::snprintf(buf, sizeof(buf), "\"%04d-%02d-%02dT%02d:%02d:%02d", static_cast<int>(cs.year()),
+                          cs.month(), cs.day(), cs.hour(), cs.minute(), cs.second());
+    const int nanos = t.nanos();
+    if (nanos % 1'000'000 == 0 && nanos != 0) {
+      n += std::snprintf(buf + n, sizeof(buf) - n, ".%03d", nanos / 1'000'000);
+    } else if (nanos % 1000 == 0 && nanos != 0) {
+      n += std::snprintf(buf + n, sizeof(buf) - n, ".%06d", nanos / 1000);
+    } else if (nanos != 0) {
+      n += std::snprintf(buf + n, sizeof(buf) - n, ".%09d", nanos);
+    }
+    out_.append(buf, static_cast<size_t>(n));
+    out_.append("Z\"");
+  }
+  // A nested message or an array: the key, then the caller writes the value.
+  void Key(std::string_view key) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    out_.push_back('"');
+    out_.append(key);
+    out_.append("\":");
+  }
+  void Quoted(std::string_view v) {
+    out_.push_back('"');
+    size_t plain = 0;  // start of the run of bytes that need no escaping
+    for (size_t i = 0; i < v.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(v[i]);
+      if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
+      if (c >= 0x80) {  // multi-byte UTF-8: checked, copied as is
+        const size_t len = Utf8Length(v.substr(i));
+        if (len == 0) {
+          ok_ = false;  // not UTF-8: the library printer decides
+          return;
+        }
+        i += len - 1;
+        continue;
+      }
+      out_.append(v.data() + plain, i - plain);
+      plain = i + 1;
+      switch (c) {
+        case '"': out_.append("\\\""); break;
+        case '\\': out_.append("\\\\"); break;
+        case '\n': out_.append("\\n"); break;
+        case '\r': out_.append("\\r"); break;
+        case '\t': out_.append("\\t"); break;
+        case '\b': out_.append("\\b"); break;
+        case '\f': out_.append("\\f"); break;
+        default: {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out_.append(buf, 6);
+        }
+      }
+    }
+    out_.append(v.data() + plain, v.size() - plain);
+    out_.push_back('"');
+  }
+  // Arrays: Begin(key), then per element Element() and its value (Quoted, or Open … Close), then End().
+  void Begin(std::string_view key) {
+    Key(key);
+    out_.push_back('[');
+    first_ = true;
+  }
+  void Element() {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+  }
+  void End() {
+    out_.push_back(']');
+    first_ = false;
+  }
+
+ private:
+  // Length of the well-formed UTF-8 sequence at the start of `s` (0 when it is not one).
+  static size_t Utf8Length(std::string_view s) {
+    const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+    const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+    const unsigned char c = b(0);
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+      if (!cont(1) || !cont(2)) return 0;
+      if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) return 0;  // overlong, surrogate
+      return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+      if (!cont(1) || !cont(2) || !cont(3)) return 0;
+      if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) return 0;
+      return 4;
+    }
+    return 0;
+  }
+
+  std::string& out_;
+  bool first_ = true;
+  bool ok_ = true;
+};
+
+void WriteDecision(RecordWriter& w, const v1::Decision& d) {
+  w.Open();
+  w.Enum("decision", d.decision(), v1::DecisionKind_IsValid, v1::DecisionKind_Name<v1::DecisionKind>);
+  w.Str("reason", d.reason());
+  w.Str("rule_id", d.rule_id());
+  w.Str("policy_version", d.policy_version());
+  if (d.has_defer_until()) w.Time("defer_until", d.defer_until());
+  if (d.counters_size() > 0) {
+    w.Begin("counters");
+    for (const v1::Counter& c : d.counters()) {
+      w.Element();
+      w.Open();
+      w.Str("rule_id", c.rule_id());
+      w.Int64("used", c.used());
+      w.Int64("limit", c.limit());
+      w.Str("window", c.window());
+      w.Close();
+    }
+    w.End();
+  }
+  if (d.matched_rules_size() > 0) {
+    w.Begin("matched_rules");
+    for (const std::string& r : d.matched_rules()) {
+      w.Element();
+      w.Quoted(r);
+    }
+    w.End();
+  }
+  w.Str("policy_digest", d.policy_digest());
+  w.Bool("duplicate", d.duplicate());
+  w.Bool("degraded", d.degraded());
+  w.Bool("shadow", d.shadow());
+  if (d.shadow_outcomes_size() > 0) {
+    w.Begin("shadow_outcomes");
+    for (const v1::ShadowOutcome& o : d.shadow_outcomes()) {
+      w.Element();
+      w.Open();
+      w.Str("rule_id", o.rule_id());
+      w.Enum("decision", o.decision(), v1::DecisionKind_IsValid, v1::DecisionKind_Name<v1::DecisionKind>);
+      w.Str("reason", o.reason());
+      w.Close();
+    }
+    w.End();
+  }
+  w.Close();
+}
+
+bool WriteRecord(const v1::DecisionRecord& r, std::string& out) {
+  RecordWriter w(out);
+  w.Open();
+  w.Str("event_id", r.event_id());
+  w.Str("tenant", r.tenant());
+  w.Str("customer_hash", r.customer_hash());
+  w.Enum("channel", r.channel(), v1::Channel_IsValid, v1::Channel_Name<v1::Channel>);
+  w.Enum("message_class", r.message_class(), v1::MessageClass_IsValid, v1::MessageClass_Name<v1::MessageClass>);
+  w.Str("campaign_id", r.campaign_id());
+  if (r.has_decision()) {
+    w.Key("decision");
+    WriteDecision(w, r.decision());
+  }
+  if (r.has_decided_at()) w.Time("decided_at", r.decided_at());
+  w.Str("source", r.source());
+  w.Str("source_position", r.source_position());
+  w.Close();
+  return w.ok();
+}
+
+}  // namespace
+
 std::string EncodeDecisionRecord(const v1::DecisionRecord& record) {
   std::string out;
+  out.reserve(512);
+  if (WriteRecord(record, out)) {
+    return out;
+  }
+  out.clear();  // text that is not UTF-8, or a time outside the mapping: as the library prints it
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(record, &out, opts);  // cannot fail for a valid message

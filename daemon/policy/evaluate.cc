@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "daemon/core/strings.h"
+#include "daemon/core/token_codec.h"
 #include "nlohmann/json.hpp"
 
 namespace tact::policy {
@@ -652,33 +653,50 @@ std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const Sto
   return out;
 }
 
+// The plan as tokens (core/token_codec.h), in field order:
+//   "p2;" matched: n;str... tz: str
+//   limits: n; per limit: rule str, counter str, count, calendar 1/0, window_ms, period_end_ms (0 = none),
+//           window_text str, defer 1/0, shadow 1/0
+//   signals: n; per check: rule str, condition str, fields n;str..., since_ms (0 = none), hold_ms, shadow 1/0
+//   quiet: n; per hold: rule str, until_ms (0 = none), text str (with the zone), defer 1/0, shadow 1/0
+// Markers stored by earlier versions hold the plan as JSON; DecodePlan reads both.
 std::string EncodePlan(const Plan& plan) {
-  auto str = [](std::string_view v) { return std::string(v); };
-  nlohmann::json j;
-  nlohmann::json matched = nlohmann::json::array();
-  for (std::string_view r : plan.matched_rules) matched.push_back(str(r));
-  j["m"] = std::move(matched);
-  j["tz"] = str(plan.timezone);
-  nlohmann::json limits = nlohmann::json::array();
+  TokenWriter w;
+  w.Raw("p2;");
+  w.Int(static_cast<int64_t>(plan.matched_rules.size()));
+  for (std::string_view r : plan.matched_rules) w.Str(r);
+  w.Str(plan.timezone);
+  w.Int(static_cast<int64_t>(plan.limits.size()));
   for (const LimitCheck& l : plan.limits) {
-    limits.push_back({str(l.rule_id), str(l.counter), l.count, l.kind == WindowKind::kCalendar ? 1 : 0,
-                      absl::ToInt64Milliseconds(l.window), MsOr(l.period_end, 0), str(l.window_text),
-                      l.on_exceed == OnExceed::kDefer ? 1 : 0, l.shadow ? 1 : 0});
+    w.Str(l.rule_id);
+    w.Str(l.counter);
+    w.Int(l.count);
+    w.Int(l.kind == WindowKind::kCalendar ? 1 : 0);
+    w.Int(absl::ToInt64Milliseconds(l.window));
+    w.Int(MsOr(l.period_end, 0));
+    w.Str(l.window_text);
+    w.Int(l.on_exceed == OnExceed::kDefer ? 1 : 0);
+    w.Int(l.shadow ? 1 : 0);
   }
-  j["l"] = std::move(limits);
-  nlohmann::json signals = nlohmann::json::array();
-  for (const SignalCheck& s : plan.signals) {
-    signals.push_back({str(s.rule_id), str(s.condition), std::vector<std::string>(s.fields.begin(), s.fields.end()),
-                       MsOr(s.since, 0), absl::ToInt64Milliseconds(s.hold), s.shadow ? 1 : 0});
+  w.Int(static_cast<int64_t>(plan.signals.size()));
+  for (const SignalCheck& c : plan.signals) {
+    w.Str(c.rule_id);
+    w.Str(c.condition);
+    w.Int(static_cast<int64_t>(c.fields.size()));
+    for (const std::string& f : c.fields) w.Str(f);
+    w.Int(MsOr(c.since, 0));
+    w.Int(absl::ToInt64Milliseconds(c.hold));
+    w.Int(c.shadow ? 1 : 0);
   }
-  j["s"] = std::move(signals);
-  nlohmann::json quiet = nlohmann::json::array();
+  w.Int(static_cast<int64_t>(plan.quiet.size()));
   for (const QuietHold& q : plan.quiet) {
-    quiet.push_back({str(q.rule_id), MsOr(q.until, 0), q.Text(), q.on_exceed == OnExceed::kDefer ? 1 : 0,
-                     q.shadow ? 1 : 0});
+    w.Str(q.rule_id);
+    w.Int(MsOr(q.until, 0));
+    w.Str(q.Text());
+    w.Int(q.on_exceed == OnExceed::kDefer ? 1 : 0);
+    w.Int(q.shadow ? 1 : 0);
   }
-  j["q"] = std::move(quiet);
-  return j.dump();
+  return w.Take();
 }
 
 namespace {
@@ -690,9 +708,8 @@ struct DecodedText {
   std::string_view Keep(std::string s) { return strings.emplace_back(std::move(s)); }
 };
 
-}  // namespace
-
-absl::StatusOr<Plan> DecodePlan(std::string_view text) {
+// A plan stored as JSON by versions before the token encoding.
+absl::StatusOr<Plan> DecodeJsonPlan(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InternalError("plan: not JSON");
@@ -734,6 +751,81 @@ absl::StatusOr<Plan> DecodePlan(std::string_view text) {
   } catch (const nlohmann::json::exception& e) {
     return absl::InternalError(std::string("plan: ") + e.what());
   }
+}
+
+}  // namespace
+
+absl::StatusOr<Plan> DecodePlan(std::string_view text) {
+  if (text.starts_with("{")) {
+    return DecodeJsonPlan(text);
+  }
+  auto owned = std::make_shared<DecodedText>();
+  DecodedText& t = *owned;
+  Plan p;
+  TokenReader r(text);
+  size_t n = 0;
+  std::string_view s;
+  int64_t v[4] = {};
+  auto keep = [&](std::string_view* out) {
+    std::string_view raw;
+    if (!r.Str(&raw)) return false;
+    *out = t.Keep(std::string(raw));
+    return true;
+  };
+  const absl::Status malformed = absl::InternalError("plan: malformed encoding");
+  if (!r.Literal("p2;") || !r.Count(&n)) return malformed;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep(&s)) return malformed;
+    p.matched_rules.push_back(s);
+  }
+  if (!keep(&p.timezone) || !r.Count(&n)) return malformed;
+  for (size_t i = 0; i < n; ++i) {
+    LimitCheck l;
+    int64_t kind = 0, defer = 0, shadow = 0;
+    if (!keep(&l.rule_id) || !keep(&l.counter) || !r.Int(&l.count) || !r.Int(&kind) || !r.Int(&v[0]) ||
+        !r.Int(&v[1]) || !keep(&l.window_text) || !r.Int(&defer) || !r.Int(&shadow)) {
+      return malformed;
+    }
+    l.kind = kind == 1 ? WindowKind::kCalendar : WindowKind::kRolling;
+    l.window = absl::Milliseconds(v[0]);
+    l.period_end = TimeOr(v[1], absl::InfinitePast());
+    l.on_exceed = defer == 1 ? OnExceed::kDefer : OnExceed::kSuppress;
+    l.shadow = shadow == 1;
+    p.limits.push_back(l);
+  }
+  if (!r.Count(&n)) return malformed;
+  for (size_t i = 0; i < n; ++i) {
+    SignalCheck c;
+    size_t nf = 0;
+    int64_t shadow = 0;
+    if (!keep(&c.rule_id) || !keep(&c.condition) || !r.Count(&nf)) return malformed;
+    std::vector<std::string>& fields = t.lists.emplace_back();
+    for (size_t k = 0; k < nf; ++k) {
+      if (!r.Str(&s)) return malformed;
+      fields.emplace_back(s);
+    }
+    if (!r.Int(&v[0]) || !r.Int(&v[1]) || !r.Int(&shadow)) return malformed;
+    c.fields = fields;
+    c.since = TimeOr(v[0], absl::InfinitePast());
+    c.hold = absl::Milliseconds(v[1]);
+    c.shadow = shadow == 1;
+    p.signals.push_back(c);
+  }
+  if (!r.Count(&n)) return malformed;
+  for (size_t i = 0; i < n; ++i) {
+    QuietHold q;
+    int64_t defer = 0, shadow = 0;
+    if (!keep(&q.rule_id) || !r.Int(&v[0]) || !keep(&q.text) || !r.Int(&defer) || !r.Int(&shadow)) {
+      return malformed;
+    }
+    q.until = TimeOr(v[0], absl::InfinitePast());
+    q.on_exceed = defer == 1 ? OnExceed::kDefer : OnExceed::kSuppress;
+    q.shadow = shadow == 1;
+    p.quiet.push_back(q);
+  }
+  if (!r.Done()) return malformed;
+  p.storage = std::move(owned);
+  return p;
 }
 
 }  // namespace tact::policy

@@ -171,7 +171,8 @@ struct TraceLine {
 std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const StoreOutcome& outcome,
                                const Verdicts& verdicts);
 
-// Plan as JSON text and back (decision markers).
+// Plan as compact text and back (decision markers, core/token_codec.h); DecodePlan also reads the JSON that
+// versions before 2026-12 stored.
 std::string EncodePlan(const Plan& plan);
 absl::StatusOr<Plan> DecodePlan(std::string_view text);
 

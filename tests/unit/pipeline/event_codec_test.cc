@@ -1,6 +1,11 @@
 #include "daemon/pipeline/event_codec.h"
 
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 
 namespace tact::pipeline {
 namespace {
@@ -34,6 +39,111 @@ TEST(DecodeSignalTest, ErrorsNameTheInput) {
   EXPECT_EQ(DecodeOutboundEvent("\xff\xff\xff", "application/x-protobuf").status().message(),
             "invalid protobuf event: cannot parse tact.v1.OutboundEvent");
   EXPECT_TRUE(std::string(DecodeSignal("{}", "text/plain").status().message()).starts_with("unsupported content-type"));
+}
+
+}  // namespace
+}  // namespace tact::pipeline
+
+namespace tact::pipeline {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+
+// Sets every field of `m` (recursively, repeated fields twice) to a non-default value derived from `seed`, so a
+// field added to the proto without a line in EncodeDecisionRecord makes the comparison below fail.
+void FillEveryField(google::protobuf::Message& m, int seed) {
+  const google::protobuf::Descriptor& d = *m.GetDescriptor();
+  const google::protobuf::Reflection& r = *m.GetReflection();
+  if (d.full_name() == "google.protobuf.Timestamp") {
+    r.SetInt64(&m, d.FindFieldByName("seconds"), 1'795'000'000 + seed);
+    r.SetInt32(&m, d.FindFieldByName("nanos"), seed % 2 == 0 ? 0 : 123'000'000);
+    return;
+  }
+  for (int i = 0; i < d.field_count(); ++i) {
+    const FieldDescriptor& f = *d.field(i);
+    const int n = f.is_repeated() ? 2 : 1;
+    for (int k = 0; k < n; ++k) {
+      const std::string text = absl::StrCat(f.name(), "-", seed, "-", k, " \"q\" \\ \n\t\x01 <&> caf\xc3\xa9 \xe2\x82\xac");
+      switch (f.cpp_type()) {
+        case FieldDescriptor::CPPTYPE_STRING:
+          f.is_repeated() ? r.AddString(&m, &f, text) : r.SetString(&m, &f, text);
+          break;
+        case FieldDescriptor::CPPTYPE_INT64:
+          f.is_repeated() ? r.AddInt64(&m, &f, -7 - k) : r.SetInt64(&m, &f, 9'007'199'254'740'993 + seed);
+          break;
+        case FieldDescriptor::CPPTYPE_BOOL:
+          f.is_repeated() ? r.AddBool(&m, &f, true) : r.SetBool(&m, &f, true);
+          break;
+        case FieldDescriptor::CPPTYPE_ENUM: {
+          const google::protobuf::EnumDescriptor& e = *f.enum_type();
+          const int v = e.value(e.value_count() - 1 - k % e.value_count())->number();
+          f.is_repeated() ? r.AddEnumValue(&m, &f, v) : r.SetEnumValue(&m, &f, v);
+          break;
+        }
+        case FieldDescriptor::CPPTYPE_MESSAGE:
+          FillEveryField(f.is_repeated() ? *r.AddMessage(&m, &f) : *r.MutableMessage(&m, &f), seed + k + 1);
+          break;
+        default:
+          ADD_FAILURE() << "FillEveryField: add a case for " << f.full_name() << " (" << f.cpp_type_name() << ")";
+      }
+    }
+  }
+}
+
+nlohmann::json LibraryJson(const v1::DecisionRecord& r) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(r, &out, opts).ok());
+  return nlohmann::json::parse(out);
+}
+
+void ExpectSameAsLibrary(const v1::DecisionRecord& r) {
+  const std::string ours = EncodeDecisionRecord(r);
+  ASSERT_TRUE(nlohmann::json::accept(ours)) << ours;
+  EXPECT_EQ(nlohmann::json::parse(ours), LibraryJson(r)) << ours;
+  absl::StatusOr<v1::DecisionRecord> back = DecodeDecisionRecord(ours);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*back, r)) << ours;
+}
+
+TEST(EncodeDecisionRecordTest, EveryFieldAsTheProto3JsonMapping) {
+  v1::DecisionRecord full;
+  FillEveryField(full, 1);
+  ASSERT_TRUE(full.decision().has_defer_until());
+  ASSERT_EQ(full.decision().counters_size(), 2);
+  ExpectSameAsLibrary(full);
+  ExpectSameAsLibrary(v1::DecisionRecord());  // every field default: "{}"
+  EXPECT_EQ(EncodeDecisionRecord(v1::DecisionRecord()), "{}");
+}
+
+TEST(EncodeDecisionRecordTest, TimesEnumsAndDefaultsLikeTheLibrary) {
+  v1::DecisionRecord r;
+  r.set_event_id("e-1");
+  r.set_channel(v1::SMS);
+  r.mutable_decision()->set_decision(v1::RELEASE);
+  r.mutable_decision()->add_counters()->set_limit(3);  // used 0: omitted
+  for (int nanos : {0, 5'000'000, 5'000, 5, 999'999'999}) {
+    r.mutable_decided_at()->set_seconds(1'795'000'000);
+    r.mutable_decided_at()->set_nanos(nanos);
+    ExpectSameAsLibrary(r);
+  }
+  r.mutable_decided_at()->set_seconds(0);
+  ExpectSameAsLibrary(r);  // 1970-01-01T00:00:00.999999999Z
+  r.mutable_decision()->set_decision(static_cast<v1::DecisionKind>(77));  // a value this build does not know
+  r.set_message_class(static_cast<v1::MessageClass>(-3));
+  ExpectSameAsLibrary(r);
+}
+
+TEST(EncodeDecisionRecordTest, TextThatIsNotUtf8FallsBackToTheLibrary) {
+  v1::DecisionRecord r;
+  r.set_event_id("e-\xff-1");
+  r.mutable_decision()->set_reason("half \xe2\x82");
+  std::string library;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(r, &library, opts);
+  EXPECT_EQ(EncodeDecisionRecord(r), library);
 }
 
 }  // namespace

@@ -1,0 +1,105 @@
+#include "daemon/decision/marker.h"
+
+#include <gtest/gtest.h>
+
+#include "daemon/policy/parse.h"
+
+namespace tact::decision {
+namespace {
+
+policy::Policy DefaultPolicy() {
+  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : policy::Policy{};
+}
+
+Event Promotion(std::string_view tz, v1::Channel channel = v1::EMAIL) {
+  Event e;
+  e.event_id = "e-1";
+  e.tenant = "acme";
+  e.customer_id = "c-1";
+  e.channel = channel;
+  e.message_class = v1::PROMOTION;
+  e.customer_timezone = std::string(tz);
+  return e;
+}
+
+const policy::StoreOutcome kOutcome{.signals = {{}, {.hit = false}, {}, {}},
+                                    .usage = {{1, absl::FromUnixSeconds(1'795'040'000)}, {0, {}}}};
+
+TEST(MarkerTest, RoundTripDecidesTheSameAfterThePolicyIsGone) {
+  std::string encoded;
+  std::string reason;
+  std::vector<std::string> matched;  // copied: the verdicts borrow text from the policy
+  {
+    const policy::Policy pol = DefaultPolicy();
+    const policy::Plan plan = policy::Evaluate(pol, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'000'000));
+    ASSERT_EQ(plan.signals.size(), 4u);
+    ASSERT_EQ(plan.limits.size(), 2u);
+    const policy::Verdicts before = policy::Decide(plan, kOutcome);
+    reason = before.reason;
+    matched.assign(before.matched_rules.begin(), before.matched_rules.end());
+    encoded = EncodeMarker({pol.version, pol.digest, plan});
+  }  // the policy (and the text the plan borrowed from it) is gone
+  absl::StatusOr<Marker> m = DecodeMarker(encoded);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->policy_version, "2026.11.2");
+  EXPECT_EQ(m->policy_digest.size(), 64u);
+  EXPECT_EQ(EncodeMarker(*m), encoded);
+  const policy::Verdicts after = policy::Decide(m->plan, kOutcome);
+  EXPECT_EQ(after.verdict, policy::Verdict::kSuppress);
+  EXPECT_EQ(after.rule_id, "promotion-1-per-day");
+  EXPECT_EQ(after.reason, reason);
+  EXPECT_EQ(std::vector<std::string>(after.matched_rules.begin(), after.matched_rules.end()), matched);
+  EXPECT_EQ(m->plan.timezone, "Europe/Berlin");
+}
+
+TEST(MarkerTest, QuietHoldAndBinaryTextSurvive) {
+  const policy::Policy pol = DefaultPolicy();
+  // 23:00 in Berlin: the SMS quiet hours are in force.
+  const policy::Plan plan =
+      policy::Evaluate(pol, Promotion("Europe/Berlin", v1::SMS), absl::FromUnixSeconds(1'795'039'200));
+  ASSERT_EQ(plan.quiet.size(), 1u);
+  Marker m{.policy_version = std::string("v:1;2\n\0x", 8), .policy_digest = "", .plan = plan};
+  absl::StatusOr<Marker> back = DecodeMarker(EncodeMarker(m));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->policy_version, m.policy_version);
+  EXPECT_EQ(back->plan.quiet[0].until, plan.quiet[0].until);
+  EXPECT_EQ(back->plan.quiet[0].text, plan.quiet[0].Text());
+  EXPECT_EQ(policy::Decide(back->plan, kOutcome).reason, policy::Decide(plan, kOutcome).reason);
+}
+
+TEST(MarkerTest, ReadsTheJsonMarkersEarlierVersionsStored) {
+  // Written by the JSON encoder tact used before the token encoding (an event redelivered across an upgrade).
+  const std::string legacy =
+      R"({"d":"abc","p":"{\"l\":[[\"cap\",\"r:cap\",2,0,604800000,0,\"rolling 7d\",0,0]],\"m\":[\"unhappy\",)"
+      R"(\"cap\"],\"q\":[],\"s\":[[\"unhappy\",\"CSAT 2 or lower within 30d\",[\"csat:1\",\"csat:2\"],)"
+      R"(1700000000000,2592000000,0]],\"tz\":\"UTC\"}","v":"2026.11.1"})";
+  absl::StatusOr<Marker> m = DecodeMarker(legacy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->policy_version, "2026.11.1");
+  EXPECT_EQ(m->policy_digest, "abc");
+  ASSERT_EQ(m->plan.limits.size(), 1u);
+  EXPECT_EQ(m->plan.limits[0].counter, "r:cap");
+  EXPECT_EQ(m->plan.limits[0].window, absl::Hours(24 * 7));
+  ASSERT_EQ(m->plan.signals.size(), 1u);
+  EXPECT_EQ(m->plan.signals[0].fields.size(), 2u);
+  const policy::Verdicts v = policy::Decide(m->plan, {.signals = {{}}, .usage = {{2, absl::FromUnixSeconds(9)}}});
+  EXPECT_EQ(v.rule_id, "cap");
+  EXPECT_EQ(v.reason, "cap 2 per rolling 7d reached (2 used)");
+}
+
+TEST(MarkerTest, EveryTruncationIsAnErrorNotACrash) {
+  const policy::Policy pol = DefaultPolicy();
+  const std::string encoded = EncodeMarker(
+      {pol.version, pol.digest, policy::Evaluate(pol, Promotion("UTC"), absl::FromUnixSeconds(1'795'000'000))});
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    EXPECT_FALSE(DecodeMarker(encoded.substr(0, n)).ok()) << "prefix of " << n;
+  }
+  EXPECT_FALSE(DecodeMarker(encoded + "1;").ok());
+  EXPECT_FALSE(DecodeMarker("m2;999999:x").ok());
+  EXPECT_FALSE(DecodeMarker("m2;0:0:p2;99999999999999999999;").ok());
+}
+
+}  // namespace
+}  // namespace tact::decision
