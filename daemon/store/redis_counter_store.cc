@@ -5,9 +5,13 @@
 #include <charconv>
 
 #include "absl/strings/numbers.h"
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/container/flat_hash_map.h"
 #include "daemon/core/strings.h"
+#include "daemon/core/token_codec.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
 
@@ -44,45 +48,73 @@ struct Command {
   }
 };
 
-Command BuildCheck(const std::string& sha, const CustomerCheck& c, absl::Duration seen_ttl) {
-  const policy::Plan& plan = *c.plan;
-  const std::string prefix = CustomerPrefix(c.tenant, c.customer_id);
-  Command cmd;
-  cmd.args.reserve(3 + 2 + plan.limits.size() * 6 + plan.signals.size() * 8 + 8);
-  cmd.args.push_back("EVALSHA");
-  cmd.args.push_back(sha);
-  cmd.args.push_back(absl::StrCat(3 + plan.limits.size()));
-  cmd.args.push_back(SeenKey(prefix, c.event_id));
-  cmd.args.push_back(SignalsKey(prefix));
-  for (const policy::LimitCheck& l : plan.limits) {
-    cmd.args.push_back(absl::StrCat(prefix, AsAbsl(l.counter)));
-  }
-  cmd.args.push_back(IndexKey(prefix));
-  cmd.args.push_back(absl::StrCat(ToMillis(c.now)));
-  cmd.args.push_back(c.event_id);
-  cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(seen_ttl)));
-  cmd.args.push_back(c.dry_run ? "0" : "1");
-  cmd.args.push_back(c.marker);
-  cmd.args.push_back(absl::StrCat(QuietCode(plan)));
-  cmd.args.push_back(absl::StrCat(plan.signals.size()));
-  cmd.args.push_back(absl::StrCat(plan.limits.size()));
+// The plan's shape as check.lua reads a spec: quiet, #signals, #limits, then each signal check and limit.
+void AppendSpec(const policy::Plan& plan, std::vector<std::string>& out) {
+  out.push_back(absl::StrCat(QuietCode(plan)));
+  out.push_back(absl::StrCat(plan.signals.size()));
+  out.push_back(absl::StrCat(plan.limits.size()));
   for (const policy::SignalCheck& s : plan.signals) {
-    cmd.args.push_back(s.shadow ? "0" : "1");
-    cmd.args.push_back(absl::StrCat(SinceMs(s)));
-    cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(s.hold)));
-    cmd.args.push_back(absl::StrCat(s.fields.size()));
+    out.push_back(s.shadow ? "0" : "1");
+    out.push_back(absl::StrCat(SinceMs(s)));
+    out.push_back(absl::StrCat(absl::ToInt64Milliseconds(s.hold)));
+    out.push_back(absl::StrCat(s.fields.size()));
     for (const std::string& f : s.fields) {
-      cmd.args.push_back(f);
+      out.push_back(f);
     }
   }
   for (const policy::LimitCheck& l : plan.limits) {
     const bool rolling = l.kind == policy::WindowKind::kRolling;
-    cmd.args.push_back(rolling ? "r" : "c");
-    cmd.args.push_back(absl::StrCat(l.count));
-    cmd.args.push_back(absl::StrCat(rolling ? absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l)));
-    cmd.args.push_back(l.shadow ? "0" : "1");
-    cmd.args.push_back(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
+    out.push_back(rolling ? "r" : "c");
+    out.push_back(absl::StrCat(l.count));
+    out.push_back(absl::StrCat(rolling ? absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l)));
+    out.push_back(l.shadow ? "0" : "1");
+    out.push_back(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
   }
+}
+
+// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
+Command BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl) {
+  Command cmd;
+  std::vector<std::string> keys;
+  std::vector<std::string> specs;     // every distinct spec's args, concatenated
+  std::vector<std::string> per_check;  // spec number, event id, write, marker
+  absl::flat_hash_map<std::string, size_t> spec_number;
+  std::vector<std::string> spec;
+  keys.reserve(checks.size() * 6);
+  per_check.reserve(checks.size() * 4);
+  for (const CustomerCheck& c : checks) {
+    const policy::Plan& plan = *c.plan;
+    spec.clear();
+    AppendSpec(plan, spec);
+    TokenWriter key;
+    for (const std::string& arg : spec) key.Str(arg);
+    auto [it, added] = spec_number.try_emplace(key.Take(), spec_number.size() + 1);
+    if (added) {
+      specs.insert(specs.end(), std::make_move_iterator(spec.begin()), std::make_move_iterator(spec.end()));
+    }
+    const std::string prefix = CustomerPrefix(c.tenant, c.customer_id);
+    keys.push_back(SeenKey(prefix, c.event_id));
+    keys.push_back(SignalsKey(prefix));
+    for (const policy::LimitCheck& l : plan.limits) {
+      keys.push_back(absl::StrCat(prefix, AsAbsl(l.counter)));
+    }
+    keys.push_back(IndexKey(prefix));
+    per_check.push_back(absl::StrCat(it->second));
+    per_check.push_back(c.event_id);
+    per_check.push_back(c.dry_run ? "0" : "1");
+    per_check.push_back(c.marker);
+  }
+  cmd.args.reserve(3 + keys.size() + 4 + specs.size() + per_check.size());
+  cmd.args.push_back("EVALSHA");
+  cmd.args.push_back(sha);
+  cmd.args.push_back(absl::StrCat(keys.size()));
+  for (std::string& k : keys) cmd.args.push_back(std::move(k));
+  cmd.args.push_back(absl::StrCat(ToMillis(checks.front().now)));
+  cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(seen_ttl)));
+  cmd.args.push_back(absl::StrCat(spec_number.size()));
+  cmd.args.push_back(absl::StrCat(checks.size()));
+  for (std::string& a : specs) cmd.args.push_back(std::move(a));
+  for (std::string& a : per_check) cmd.args.push_back(std::move(a));
   return cmd;
 }
 
@@ -160,6 +192,14 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
   return result;
 }
 
+// The reply of a call with one check: an array holding that check's reply.
+absl::StatusOr<CheckResult> ParseSingleCallReply(const redisReply& r) {
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != 1) {
+    return absl::InternalError("check.lua: unexpected reply shape");
+  }
+  return ParseCheckReply(*r.element[0]);
+}
+
 // Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
 // expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms.
 constexpr std::string_view kSignalLua = R"lua(
@@ -216,8 +256,7 @@ absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings
 RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock)
     : settings_(std::move(settings)),
       clock_(clock),
-      script_sha_(Sha1Hex(kCheckLua)),
-      batch_sha_(Sha1Hex(kCheckBatchLua)) {}
+      script_sha_(Sha1Hex(kCheckLua)) {}
 
 absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget) {
   {
@@ -264,7 +303,7 @@ void RedisCounterStore::Return(RedisContextPtr conn) {
 }
 
 absl::Status RedisCounterStore::LoadScripts(redisContext* c) {
-  for (auto [script, sha] : {std::pair{kCheckLua, &script_sha_}, std::pair{kCheckBatchLua, &batch_sha_}}) {
+  for (auto [script, sha] : {std::pair{kCheckLua, &script_sha_}}) {
     const char* argv[] = {"SCRIPT", "LOAD", script.data()};
     const size_t lens[] = {6, 4, script.size()};
     RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, 3, argv, lens)));
@@ -280,36 +319,12 @@ absl::Status RedisCounterStore::LoadScripts(redisContext* c) {
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redisContext* c,
                                                                             std::span<const CustomerCheck> checks) {
-  // Each check's EVALSHA arguments are split into its keys and its args and concatenated (check_batch.lua.in).
-  std::vector<Command> singles;
-  singles.reserve(checks.size());
-  size_t total_keys = 0;
-  for (const CustomerCheck& check : checks) {
-    singles.push_back(BuildCheck(script_sha_, check, settings_.seen_ttl));
-    total_keys += std::stoul(singles.back().args[2]);
-  }
-  Command batch;
-  batch.args = {"EVALSHA", batch_sha_, absl::StrCat(total_keys)};
-  std::vector<std::string> header{absl::StrCat(checks.size())};
-  std::vector<std::string> argv;
-  for (Command& single : singles) {
-    const size_t nk = std::stoul(single.args[2]);
-    const auto keys_begin = single.args.begin() + 3;
-    batch.args.insert(batch.args.end(), std::make_move_iterator(keys_begin),
-                      std::make_move_iterator(keys_begin + static_cast<std::ptrdiff_t>(nk)));
-    header.push_back(absl::StrCat(nk));
-    header.push_back(absl::StrCat(single.args.size() - 3 - nk));
-    argv.insert(argv.end(), std::make_move_iterator(keys_begin + static_cast<std::ptrdiff_t>(nk)),
-                std::make_move_iterator(single.args.end()));
-  }
-  batch.args.insert(batch.args.end(), header.begin(), header.end());
-  batch.args.insert(batch.args.end(), std::make_move_iterator(argv.begin()), std::make_move_iterator(argv.end()));
-
+  const Command batch = BuildCall(script_sha_, checks, settings_.seen_ttl);
   for (int attempt = 0; attempt < 2; ++attempt) {
     batch.AppendTo(c);
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK) {
-      return IoError(c, "EVALSHA batch");
+      return IoError(c, "EVALSHA");
     }
     RedisReplyPtr r(static_cast<redisReply*>(raw));
     if (IsNoScript(*r) && attempt == 0) {  // Redis restarted or SCRIPT FLUSH: load and send once more
@@ -322,7 +337,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redis
       return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != checks.size()) {
-      return absl::InternalError("check_batch.lua: unexpected reply shape");
+      return absl::InternalError("check.lua: unexpected reply shape");
     }
     std::vector<CheckResult> results;
     results.reserve(checks.size());
@@ -335,7 +350,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redis
     }
     return results;
   }
-  return absl::InternalError("check_batch.lua: NOSCRIPT after SCRIPT LOAD");
+  return absl::InternalError("check.lua: NOSCRIPT after SCRIPT LOAD");
 }
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisContext* c,
@@ -343,7 +358,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
   std::vector<Command> commands;
   commands.reserve(checks.size());
   for (const CustomerCheck& check : checks) {
-    commands.push_back(BuildCheck(script_sha_, check, settings_.seen_ttl));
+    commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl));
     commands.back().AppendTo(c);
   }
   // Read exactly as many replies as were sent, even after an error reply, or the stream is out of step.
@@ -364,7 +379,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
       shape_error = absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
       continue;
     }
-    absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r);
+    absl::StatusOr<CheckResult> parsed = ParseSingleCallReply(*r);
     if (!parsed.ok()) {
       shape_error = parsed.status();
       continue;
@@ -384,7 +399,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
         return IoError(c, "EVALSHA");
       }
       RedisReplyPtr r(static_cast<redisReply*>(raw));
-      absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r);
+      absl::StatusOr<CheckResult> parsed = ParseSingleCallReply(*r);
       if (!parsed.ok()) {
         shape_error = parsed.status();
         continue;
@@ -418,7 +433,9 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
     return IoError(conn->get(), "set timeout");
   }
   absl::StatusOr<std::vector<CheckResult>> results =
-      checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript
+      checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
+              std::all_of(checks.begin(), checks.end(),
+                          [&](const CustomerCheck& c) { return c.now == checks.front().now; })
           ? RunBatchScript(conn->get(), checks)
           : RunChecks(conn->get(), checks);
   if (results.ok() || !absl::IsUnavailable(results.status()) || (*conn)->err == 0) {

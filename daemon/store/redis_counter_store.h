@@ -58,7 +58,6 @@ class RedisCounterStore final : public CounterStore {
   const RedisSettings settings_;
   const Clock& clock_;
   const std::string script_sha_;
-  const std::string batch_sha_;
   absl::Mutex mu_;
   std::vector<RedisContextPtr> idle_ ABSL_GUARDED_BY(mu_);
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -5,10 +5,13 @@
 #include <signal.h>
 
 #include <atomic>
+#include <deque>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
+#include "daemon/policy/parse.h"
+#include "daemon/store/in_memory_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
@@ -157,6 +160,61 @@ TEST_F(RedisStoreTest, BatchOfCustomersIsDecidedInOrderBothWays) {
     EXPECT_TRUE((*r)[50].duplicate);
     EXPECT_EQ((*r)[50].marker, "m");
   }
+}
+
+std::string OutcomeText(const CheckResult& r) {
+  std::string out = absl::StrCat(r.duplicate ? "dup " : "", r.marker, " reserved=", r.outcome.reserved, " sig");
+  for (const policy::SignalResult& s : r.outcome.signals) absl::StrAppend(&out, " ", s.hit, "@", absl::FormatTime(s.until));
+  absl::StrAppend(&out, " lim");
+  for (const policy::LimitUsage& u : r.outcome.usage) absl::StrAppend(&out, " ", u.used, "@", absl::FormatTime(u.frees_at));
+  return out;
+}
+
+// One EVALSHA for a batch of many plan shapes (signal checks, calendar caps in three zones, rolling caps, quiet
+// hours, dry runs, repeats of one customer and of one event) gives exactly what the in-memory store gives
+// deciding the same checks one by one.
+TEST_F(RedisStoreTest, MixedBatchInOneCallMatchesTheInMemoryStore) {
+  absl::StatusOr<policy::Policy> pol = policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  ASSERT_TRUE(pol.ok()) << pol.status();
+  auto redis = MakeStore(1);
+  InMemoryCounterStore memory;
+  const absl::Time now = absl::FromUnixSeconds(1'795'039'200);  // 22:00 UTC: SMS quiet hours in Berlin
+  for (CounterStore* store : {static_cast<CounterStore*>(redis.get()), static_cast<CounterStore*>(&memory)}) {
+    ASSERT_TRUE(store->PutSignal({.tenant = "acme", .customer_id = "c-2", .kind = policy::SignalKind::kCsat,
+                                  .csat = 1, .at = now - absl::Hours(1)}, now, Deadline()).ok());
+    ASSERT_TRUE(store->PutSignal({.tenant = "acme", .customer_id = "c-3", .kind = policy::SignalKind::kComplaintOpened,
+                                  .ref = "t-1", .at = now - absl::Hours(2)}, now, Deadline()).ok());
+  }
+  std::deque<policy::Plan> plans;
+  std::vector<CustomerCheck> checks;
+  const v1::MessageClass classes[] = {v1::PROMOTION, v1::PROACTIVE_SERVICE, v1::PROMOTION};
+  const v1::Channel channels[] = {v1::EMAIL, v1::EMAIL, v1::SMS};
+  const char* zones[] = {"UTC", "Europe/Berlin", "America/New_York"};
+  for (int i = 0; i < 60; ++i) {
+    Event e{.event_id = absl::StrCat("e-", i % 50), .tenant = "acme", .customer_id = absl::StrCat("c-", i % 50 % 7),
+            .channel = channels[i % 3], .message_class = classes[(i / 3) % 3], .customer_timezone = zones[(i / 2) % 3]};
+    plans.push_back(policy::Evaluate(*pol, e, now));
+    if (!plans.back().NeedsStore()) continue;
+    checks.push_back(CustomerCheck{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
+                                   .now = now, .plan = &plans.back(), .dry_run = i % 11 == 5,
+                                   .marker = absl::StrCat("m", i)});
+  }
+  ASSERT_GT(checks.size(), 40u);
+  absl::StatusOr<std::vector<CheckResult>> got = redis->CheckAndReserve(checks, Deadline());
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), checks.size());
+  int duplicates = 0, reserved = 0, blocked = 0;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    absl::StatusOr<std::vector<CheckResult>> want = memory.CheckAndReserve({&checks[i], 1}, Deadline());
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(OutcomeText((*got)[i]), OutcomeText((*want)[0])) << "check " << i;
+    duplicates += (*got)[i].duplicate;
+    reserved += (*got)[i].outcome.reserved;
+    blocked += !(*got)[i].duplicate && !(*got)[i].outcome.reserved;
+  }
+  EXPECT_GT(duplicates, 0);  // the table exercises every branch
+  EXPECT_GT(reserved, 0);
+  EXPECT_GT(blocked, 0);
 }
 
 TEST_F(RedisStoreTest, ScriptFlushIsRecoveredThroughNoscript) {
