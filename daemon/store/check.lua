@@ -23,7 +23,7 @@
 -- frees_at 0 unless the window is full.
 --
 -- Kept cheap: specs are read once per call, every number the writes need is formatted once per spec, and a
--- check does only the calls its customer's state needs (a calendar counter gets its expiry when it is created).
+-- check does only the calls its customer's state needs (a calendar counter is created with its expiry, SET PX).
 local now = tonumber(ARGV[1])
 local seen_ttl = ARGV[2]
 local nspecs = tonumber(ARGV[3])
@@ -138,6 +138,7 @@ local function check(spec, ko, ao)
       end
     end
   end
+  local absent = {}
   for i = 1, nlim do
     local l = spec.lim[i]
     local key = KEYS[ko + 2 + i]
@@ -156,6 +157,7 @@ local function check(spec, ko, ao)
     else
       local v = redis.call('GET', key)
       used = v and tonumber(v) or 0
+      absent[i] = not v  -- a new period's counter: created with its expiry in one call when reserved
       if used >= l.count then
         frees, frees_text = l.span, l.frees
       end
@@ -188,10 +190,12 @@ local function check(spec, ko, ao)
         redis.call('PEXPIRE', key, l.ttl)
         set[#set + 1] = string.sub(key, from)
         set[#set + 1] = l.empty_at
-      elseif redis.call('INCR', key) == 1 then  -- a new period's counter: its expiry, its index field
-        redis.call('PEXPIRE', key, l.ttl)
+      elseif absent[i] then  -- a new period's counter: with its expiry, and its index field
+        redis.call('SET', key, '1', 'PX', l.ttl)
         set[#set + 1] = string.sub(key, from)
         set[#set + 1] = l.empty_at
+      else
+        redis.call('INCR', key)
       end
     end
     reply[2] = 1

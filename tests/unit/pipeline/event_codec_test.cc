@@ -4,6 +4,9 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
@@ -144,6 +147,69 @@ TEST(EncodeDecisionRecordTest, TextThatIsNotUtf8FallsBackToTheLibrary) {
   opts.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(r, &library, opts);
   EXPECT_EQ(EncodeDecisionRecord(r), library);
+}
+
+}  // namespace
+}  // namespace tact::pipeline
+
+namespace tact::pipeline {
+namespace {
+
+// The library's reading of `json` as an OutboundEvent (nullopt when it rejects it).
+std::optional<v1::OutboundEvent> LibraryEvent(const std::string& json) {
+  v1::OutboundEvent ev;
+  google::protobuf::util::JsonParseOptions opts;
+  if (!google::protobuf::util::JsonStringToMessage(json, &ev, opts).ok()) return std::nullopt;
+  return ev;
+}
+
+TEST(DecodeOutboundEventFastTest, AgreesWithTheLibraryWheneverItAccepts) {
+  const std::vector<std::string> keys = {"eventId", "event_id", "tenant", "customerId", "customer_id", "channel",
+                                         "messageClass", "message_class", "campaignId", "templateId",
+                                         "customerTimezone", "customer_timezone", "priority", "createdAt",
+                                         "attributes", "payload", "mood", "EventId", ""};
+  const std::vector<std::string> values = {"\"e-1\"", "\"\"", "\"EMAIL\"", "\"PROMOTION\"", "\"email\"", "\"SMS\"",
+                                           "\"CHANNEL_UNSPECIFIED\"", "\"a\\\"b\"", "\"caf\xc3\xa9\"", "\"\xff\"",
+                                           "3", "null", "{}", "\"2026-11-23T10:00:00Z\"", "\"Europe/Berlin\"",
+                                           "\"TRANSACTIONAL\"", "\"x\ty\""};
+  const std::vector<std::string> spaces = {"", " ", "\n\t ", "\r"};
+  std::mt19937 rng(7);
+  int fast = 0;
+  int library = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string json = spaces[rng() % spaces.size()] + "{";
+    const int n = static_cast<int>(rng() % 6);
+    for (int f = 0; f < n; ++f) {
+      if (f > 0) json += spaces[rng() % spaces.size()] + ",";
+      json += spaces[rng() % spaces.size()] + "\"" + keys[rng() % keys.size()] + "\"" + spaces[rng() % spaces.size()] +
+              ":" + spaces[rng() % spaces.size()] + values[rng() % values.size()];
+    }
+    json += spaces[rng() % spaces.size()] + "}" + spaces[rng() % spaces.size()];
+    if (rng() % 10 == 0) json.resize(rng() % (json.size() + 1));  // truncated
+    if (rng() % 20 == 0) json += ",";                              // trailing garbage
+    const std::optional<v1::OutboundEvent> want = LibraryEvent(json);
+    library += want.has_value();
+    v1::OutboundEvent got;
+    if (!internal::DecodeOutboundEventFast(json, &got)) continue;
+    ++fast;
+    ASSERT_TRUE(want.has_value()) << "fast path accepted what the library rejects: " << json;
+    ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, *want)) << json;
+  }
+  EXPECT_GT(fast, 2000);  // the fast path is taken for the common shape …
+  EXPECT_GT(library, fast);  // … and the library still reads the rest
+}
+
+TEST(DecodeOutboundEventFastTest, TheBenchmarkAndSampleShapesTakeIt) {
+  v1::OutboundEvent ev;
+  ASSERT_TRUE(internal::DecodeOutboundEventFast(
+      R"({"eventId":"b-1","tenant":"acme","customerId":"bench-1","channel":"EMAIL","messageClass":"PROMOTION"})",
+      &ev));
+  EXPECT_EQ(ev.customer_id(), "bench-1");
+  EXPECT_EQ(ev.message_class(), v1::PROMOTION);
+  // Errors come from the library either way.
+  absl::StatusOr<v1::OutboundEvent> bad = DecodeOutboundEvent(R"({"eventId":"b-1","channel":"FAX"})", "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(std::string(bad.status().message()).starts_with("invalid JSON event: ")) << bad.status();
 }
 
 }  // namespace
