@@ -48,8 +48,10 @@ class TokenReader {
     const bool negative = !rest_.empty() && rest_.front() == '-';
     size_t i = negative ? 1 : 0;
     const size_t first = i;
-    for (; i < rest_.size() && rest_[i] >= '0' && rest_[i] <= '9' && i - first < 19; ++i) {
-      magnitude = magnitude * 10 + static_cast<uint64_t>(rest_[i] - '0');
+    for (; i < rest_.size() && rest_[i] >= '0' && rest_[i] <= '9'; ++i) {
+      const uint64_t digit = static_cast<uint64_t>(rest_[i] - '0');
+      if (magnitude > (static_cast<uint64_t>(INT64_MAX) - digit) / 10) return false;  // would not fit int64
+      magnitude = magnitude * 10 + digit;
     }
     if (i == first || i >= rest_.size() || rest_[i] != ';') return false;
     *v = negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude);

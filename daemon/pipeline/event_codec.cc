@@ -148,8 +148,7 @@ absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, st
   v1::OutboundEvent ev;
   // Most JSON events are flat string fields: read those directly; anything else (and every error) is the
   // library's, so both paths give the same message for the same text.
-  if (!IsProtobufType(content_type) && (content_type.empty() || IsJsonType(content_type)) &&
-      internal::DecodeOutboundEventFast(bytes, &ev)) {
+  if ((content_type.empty() || IsJsonType(content_type)) && internal::DecodeOutboundEventFast(bytes, &ev)) {
     return ev;
   }
   ev.Clear();
@@ -275,17 +274,18 @@ class RecordWriter {
     out_.append(v.data() + plain, v.size() - plain);
     out_.push_back('"');
   }
-  // Arrays: Begin(key), then per element Element() and its value (Quoted, or Open … Close), then End().
-  void Begin(std::string_view key) {
+  // A repeated field: omitted when empty, else `[` then write(item) per item (Quoted, or Open … Close) `]`.
+  template <typename Items, typename Write>
+  void Array(std::string_view key, const Items& items, Write write) {
+    if (items.empty()) return;
     Key(key);
     out_.push_back('[');
     first_ = true;
-  }
-  void Element() {
-    if (!first_) out_.push_back(',');
-    first_ = false;
-  }
-  void End() {
+    for (const auto& item : items) {
+      if (!first_) out_.push_back(',');
+      first_ = false;
+      write(item);
+    }
     out_.push_back(']');
     first_ = false;
   }
@@ -322,43 +322,26 @@ void WriteDecision(RecordWriter& w, const v1::Decision& d) {
   w.Str("rule_id", d.rule_id());
   w.Str("policy_version", d.policy_version());
   if (d.has_defer_until()) w.Time("defer_until", d.defer_until());
-  if (d.counters_size() > 0) {
-    w.Begin("counters");
-    for (const v1::Counter& c : d.counters()) {
-      w.Element();
-      w.Open();
-      w.Str("rule_id", c.rule_id());
-      w.Int64("used", c.used());
-      w.Int64("limit", c.limit());
-      w.Str("window", c.window());
-      w.Close();
-    }
-    w.End();
-  }
-  if (d.matched_rules_size() > 0) {
-    w.Begin("matched_rules");
-    for (const std::string& r : d.matched_rules()) {
-      w.Element();
-      w.Quoted(r);
-    }
-    w.End();
-  }
+  w.Array("counters", d.counters(), [&](const v1::Counter& c) {
+    w.Open();
+    w.Str("rule_id", c.rule_id());
+    w.Int64("used", c.used());
+    w.Int64("limit", c.limit());
+    w.Str("window", c.window());
+    w.Close();
+  });
+  w.Array("matched_rules", d.matched_rules(), [&](const std::string& r) { w.Quoted(r); });
   w.Str("policy_digest", d.policy_digest());
   w.Bool("duplicate", d.duplicate());
   w.Bool("degraded", d.degraded());
   w.Bool("shadow", d.shadow());
-  if (d.shadow_outcomes_size() > 0) {
-    w.Begin("shadow_outcomes");
-    for (const v1::ShadowOutcome& o : d.shadow_outcomes()) {
-      w.Element();
-      w.Open();
-      w.Str("rule_id", o.rule_id());
-      w.Enum("decision", o.decision(), v1::DecisionKind_IsValid, v1::DecisionKind_Name<v1::DecisionKind>);
-      w.Str("reason", o.reason());
-      w.Close();
-    }
-    w.End();
-  }
+  w.Array("shadow_outcomes", d.shadow_outcomes(), [&](const v1::ShadowOutcome& o) {
+    w.Open();
+    w.Str("rule_id", o.rule_id());
+    w.Enum("decision", o.decision(), v1::DecisionKind_IsValid, v1::DecisionKind_Name<v1::DecisionKind>);
+    w.Str("reason", o.reason());
+    w.Close();
+  });
   w.Close();
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/core/token_codec.h"
 #include "daemon/policy/parse.h"
 
 namespace tact::decision {
@@ -103,3 +104,32 @@ TEST(MarkerTest, EveryTruncationIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace tact::decision
+
+namespace tact {
+namespace {
+
+TEST(TokenCodecTest, IntegersRoundTripAndOverflowIsAnError) {
+  TokenWriter w;
+  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1'795'000'000'000}, INT64_MAX, -INT64_MAX}) w.Int(v);
+  w.Str(std::string_view("a;b:\0c", 6));
+  const std::string text = w.Take();
+  TokenReader r(text);
+  for (int64_t want : {int64_t{0}, int64_t{-1}, int64_t{1'795'000'000'000}, INT64_MAX, -INT64_MAX}) {
+    int64_t got = 7;
+    ASSERT_TRUE(r.Int(&got));
+    EXPECT_EQ(got, want);
+  }
+  std::string_view s;
+  ASSERT_TRUE(r.Str(&s));
+  EXPECT_EQ(s, std::string_view("a;b:\0c", 6));
+  EXPECT_TRUE(r.Done());
+  int64_t v = 0;
+  EXPECT_FALSE(TokenReader("9223372036854775808;").Int(&v));
+  EXPECT_FALSE(TokenReader("99999999999999999999999;").Int(&v));
+  EXPECT_FALSE(TokenReader("-;").Int(&v));
+  EXPECT_FALSE(TokenReader("12").Int(&v));
+  EXPECT_FALSE(TokenReader("5:abc").Str(&s));
+}
+
+}  // namespace
+}  // namespace tact
