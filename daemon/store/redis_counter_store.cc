@@ -282,7 +282,7 @@ absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget)
   } else if (redisEnableKeepAlive(c.get()) != REDIS_OK) {
     status = IoError(c.get(), "keepalive");
   } else {
-    status = LoadScripts(c.get());
+    status = LoadScript(c.get());
   }
   absl::MutexLock lock(&mu_);
   if (!status.ok()) {
@@ -302,17 +302,15 @@ void RedisCounterStore::Return(RedisContextPtr conn) {
   }
 }
 
-absl::Status RedisCounterStore::LoadScripts(redisContext* c) {
-  for (auto [script, sha] : {std::pair{kCheckLua, &script_sha_}}) {
-    const char* argv[] = {"SCRIPT", "LOAD", script.data()};
-    const size_t lens[] = {6, 4, script.size()};
-    RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, 3, argv, lens)));
-    if (r == nullptr) {
-      return IoError(c, "SCRIPT LOAD");
-    }
-    if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != *sha) {
-      return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
-    }
+absl::Status RedisCounterStore::LoadScript(redisContext* c) {
+  const char* argv[] = {"SCRIPT", "LOAD", kCheckLua.data()};
+  const size_t lens[] = {6, 4, kCheckLua.size()};
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, 3, argv, lens)));
+  if (r == nullptr) {
+    return IoError(c, "SCRIPT LOAD");
+  }
+  if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != script_sha_) {
+    return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
   }
   return absl::OkStatus();
 }
@@ -328,7 +326,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redis
     }
     RedisReplyPtr r(static_cast<redisReply*>(raw));
     if (IsNoScript(*r) && attempt == 0) {  // Redis restarted or SCRIPT FLUSH: load and send once more
-      if (absl::Status s = LoadScripts(c); !s.ok()) {
+      if (absl::Status s = LoadScript(c); !s.ok()) {
         return s;
       }
       continue;
@@ -387,7 +385,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
     results[i] = *std::move(parsed);
   }
   if (!noscript.empty()) {  // Redis restarted or SCRIPT FLUSH: load once, re-send these
-    if (absl::Status s = LoadScripts(c); !s.ok()) {
+    if (absl::Status s = LoadScript(c); !s.ok()) {
       return s;
     }
     for (size_t i : noscript) {

@@ -51,7 +51,7 @@ class RedisCounterStore final : public CounterStore {
  private:
   absl::StatusOr<RedisContextPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
   void Return(RedisContextPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status LoadScripts(redisContext* c);
+  absl::Status LoadScript(redisContext* c);
   absl::StatusOr<std::vector<CheckResult>> RunChecks(redisContext* c, std::span<const CustomerCheck> checks);
   absl::StatusOr<std::vector<CheckResult>> RunBatchScript(redisContext* c, std::span<const CustomerCheck> checks);
 
