@@ -765,7 +765,7 @@ absl::StatusOr<Plan> DecodePlan(std::string_view text) {
   TokenReader r(text);
   size_t n = 0;
   std::string_view s;
-  int64_t v[4] = {};
+  int64_t v[2] = {};  // the two millisecond values of the item being read
   auto keep = [&](std::string_view* out) {
     std::string_view raw;
     if (!r.Str(&raw)) return false;

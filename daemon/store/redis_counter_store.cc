@@ -2,14 +2,13 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <charconv>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/container/flat_hash_map.h"
 #include "daemon/core/strings.h"
 #include "daemon/core/token_codec.h"
 #include "daemon/store/check_lua.h"
@@ -192,12 +191,21 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
   return result;
 }
 
-// The reply of a call with one check: an array holding that check's reply.
-absl::StatusOr<CheckResult> ParseSingleCallReply(const redisReply& r) {
-  if (r.type != REDIS_REPLY_ARRAY || r.elements != 1) {
+// The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
+absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n) {
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != n) {
     return absl::InternalError("check.lua: unexpected reply shape");
   }
-  return ParseCheckReply(*r.element[0]);
+  std::vector<CheckResult> results;
+  results.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r.element[i]);
+    if (!parsed.ok()) {
+      return parsed.status();
+    }
+    results.push_back(*std::move(parsed));
+  }
+  return results;
 }
 
 // Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
@@ -334,19 +342,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redis
     if (r->type == REDIS_REPLY_ERROR) {
       return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != checks.size()) {
-      return absl::InternalError("check.lua: unexpected reply shape");
-    }
-    std::vector<CheckResult> results;
-    results.reserve(checks.size());
-    for (size_t i = 0; i < r->elements; ++i) {
-      absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r->element[i]);
-      if (!parsed.ok()) {
-        return parsed.status();
-      }
-      results.push_back(*std::move(parsed));
-    }
-    return results;
+    return ParseCallReply(*r, checks.size());
   }
   return absl::InternalError("check.lua: NOSCRIPT after SCRIPT LOAD");
 }
@@ -377,12 +373,12 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
       shape_error = absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
       continue;
     }
-    absl::StatusOr<CheckResult> parsed = ParseSingleCallReply(*r);
+    absl::StatusOr<std::vector<CheckResult>> parsed = ParseCallReply(*r, 1);
     if (!parsed.ok()) {
       shape_error = parsed.status();
       continue;
     }
-    results[i] = *std::move(parsed);
+    results[i] = std::move(parsed->front());
   }
   if (!noscript.empty()) {  // Redis restarted or SCRIPT FLUSH: load once, re-send these
     if (absl::Status s = LoadScript(c); !s.ok()) {
@@ -397,12 +393,12 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
         return IoError(c, "EVALSHA");
       }
       RedisReplyPtr r(static_cast<redisReply*>(raw));
-      absl::StatusOr<CheckResult> parsed = ParseSingleCallReply(*r);
+      absl::StatusOr<std::vector<CheckResult>> parsed = ParseCallReply(*r, 1);
       if (!parsed.ok()) {
         shape_error = parsed.status();
         continue;
       }
-      results[i] = *std::move(parsed);
+      results[i] = std::move(parsed->front());
     }
   }
   if (!shape_error.ok()) {
