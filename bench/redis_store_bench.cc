@@ -126,11 +126,15 @@ double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode)
   const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), plan});
   std::atomic<int> left{o.requests};
   std::atomic<int> errors{0};
+  // Every call draws its own customers and event ids: a call that met the events of an earlier one would measure
+  // the duplicate path (a seen-marker read) instead of deciding.
+  static std::atomic<uint64_t> calls{0};
+  const uint64_t call = calls.fetch_add(1);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < o.connections; ++t) {
     threads.emplace_back([&, t] {
-      std::mt19937_64 rng(static_cast<uint64_t>(t) * 7919 + static_cast<uint64_t>(batch));
+      std::mt19937_64 rng(call * 1000003 + static_cast<uint64_t>(t));
       std::vector<CustomerCheck> checks(static_cast<size_t>(batch));
       while (left.fetch_sub(batch) > 0) {
         const absl::Time now = clock.Now();
