@@ -47,6 +47,42 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
   return d;
 }
 
+bool Outage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
+
+// One batch's place in a DecisionService::BatchOrder: waits for the previous batch, and settles `done` exactly once
+// (as soon as the store step is over, so the next batch's call goes out while this one finishes; at the latest
+// when the batch returns).
+class OrderTurn {
+ public:
+  explicit OrderTurn(DecisionService::BatchOrder* order) : order_(order) {}
+  OrderTurn(const OrderTurn&) = delete;
+  OrderTurn& operator=(const OrderTurn&) = delete;
+  ~OrderTurn() { Settle(absl::OkStatus()); }
+
+  // Waits for the previous batch's store step: OK, or the UNAVAILABLE this batch's store call returns unsent.
+  absl::Status Wait() const {
+    const absl::Status previous = Previous();
+    return previous.ok() ? previous
+                         : absl::UnavailableError(absl::StrCat("not sent: an earlier batch's store step failed (",
+                                                               previous.message(), ")"));
+  }
+  // `own`: this batch's store outcome; only an outage stops the batches after it.
+  void Settle(const absl::Status& own) {
+    if (order_ == nullptr || settled_) return;
+    settled_ = true;
+    const absl::Status previous = Previous();  // an earlier outage stops every later batch
+    order_->done.set_value(!previous.ok() ? previous : Outage(own) ? own : absl::OkStatus());
+  }
+
+ private:
+  absl::Status Previous() const {
+    return order_ == nullptr || !order_->after.valid() ? absl::OkStatus() : order_->after.get();
+  }
+
+  DecisionService::BatchOrder* const order_;
+  bool settled_ = false;
+};
+
 }  // namespace
 
 std::string_view DecisionName(v1::DecisionKind kind) {
@@ -68,12 +104,13 @@ absl::StatusOr<Decided> DecisionService::Decide(const Event& event, const Decide
   return std::move(DecideBatch({&request, 1}).front());
 }
 
-std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatch(std::span<const Request> requests) {
+std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatch(std::span<const Request> requests,
+                                                                  BatchOrder* order) {
   if (options_.stats == nullptr) {
-    return DecideBatchUnmeasured(requests);
+    return DecideBatchUnmeasured(requests, order);
   }
   const auto start = clock_.Monotonic();
-  std::vector<absl::StatusOr<Decided>> out = DecideBatchUnmeasured(requests);
+  std::vector<absl::StatusOr<Decided>> out = DecideBatchUnmeasured(requests, order);
   // Every event of a batch waited for the whole batch: that is its decision latency.
   const double seconds = std::chrono::duration<double>(clock_.Monotonic() - start).count();
   for (size_t i = 0; i < requests.size() && i < out.size(); ++i) {
@@ -107,7 +144,7 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
 absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event, absl::Time deadline) {
   // The decision: exactly what Decide does (campaign gate, duplicates, fail-open), as a dry run.
   const Request request{&event, {.dry_run = true, .source = "explain", .deadline = deadline, .record = false}};
-  absl::StatusOr<Decided> decided = std::move(DecideBatchUnmeasured({&request, 1}).front());
+  absl::StatusOr<Decided> decided = std::move(DecideBatchUnmeasured({&request, 1}, nullptr).front());
   if (!decided.ok()) {
     return decided.status();
   }
@@ -168,7 +205,9 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
   return out;
 }
 
-std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std::span<const Request> requests) {
+std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std::span<const Request> requests,
+                                                                            BatchOrder* order) {
+  OrderTurn turn(order);
   std::vector<absl::StatusOr<Decided>> out(requests.size(), absl::StatusOr<Decided>(Decided{}));
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
   if (pol == nullptr) {
@@ -214,8 +253,19 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
     check_of.push_back(i);
     held.push_back(gate_held);
   }
-  if (!checks.empty()) {
-    absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(checks, deadline);
+  absl::Status gate_outage;  // a fail-closed gate failure stops later batches like a store failure
+  for (const absl::StatusOr<Decided>& o : out) {
+    if (!o.ok() && Outage(o.status())) {
+      gate_outage = o.status();
+      break;
+    }
+  }
+  if (checks.empty()) {
+    turn.Settle(gate_outage);
+  } else {
+    absl::StatusOr<std::vector<store::CheckResult>> results =
+        store_.CheckAndReserveAfter(checks, deadline, [&] { return turn.Wait(); });
+    turn.Settle(results.ok() ? gate_outage : results.status());
     for (size_t c = 0; c < checks.size(); ++c) {
       const size_t i = check_of[c];
       const Event& event = *requests[i].event;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <future>
 #include <set>
 #include <span>
 #include <vector>
@@ -61,7 +62,15 @@ class DecisionService {
     const Event* event = nullptr;
     DecideOptions options;
   };
-  std::vector<absl::StatusOr<Decided>> DecideBatch(std::span<const Request> requests);
+  // Orders the store steps of batches decided side by side (the Kafka pipeline prepares batch N+1 while batch N's
+  // store call runs): a batch's store call is sent only once the previous batch's has returned, and not at all
+  // when that one failed for an outage (UNAVAILABLE or DEADLINE_EXCEEDED, from the store or the campaign gate);
+  // its checks then fail UNAVAILABLE too, so no later event of a customer is decided before an earlier one.
+  struct BatchOrder {
+    std::shared_future<absl::Status> after;  // the previous batch's `done`; not valid(): there is none
+    std::promise<absl::Status> done;         // set once by DecideBatch: OK, or the outage that stops later batches
+  };
+  std::vector<absl::StatusOr<Decided>> DecideBatch(std::span<const Request> requests, BatchOrder* order = nullptr);
 
   // The decision Decide would make now for `event` (the same path, campaign gate included, always as a dry run
   // against the customer's live state: nothing is reserved or recorded), and one trace line per rule of the
@@ -73,7 +82,7 @@ class DecisionService {
   const CustomerHasher& hasher() const { return hasher_; }
 
  private:
-  std::vector<absl::StatusOr<Decided>> DecideBatchUnmeasured(std::span<const Request> requests);
+  std::vector<absl::StatusOr<Decided>> DecideBatchUnmeasured(std::span<const Request> requests, BatchOrder* order);
   void Measure(const Request& request, const absl::StatusOr<Decided>& result, double seconds);
 
   const PolicyHolder& policies_;

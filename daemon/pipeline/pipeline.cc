@@ -126,26 +126,23 @@ void Pipeline::Run() {
     }
     if (outage_.active) {
       ServePaused();
-    } else if (!deciding_) {
-      ConsumeBatch();
-      if (!batch_.empty()) {
-        StartDeciding(std::exchange(batch_, {}));
-      }
     } else {
-      // Overlap: collect (and decode) the next batch while this one is decided, then decide the next one while
-      // this one's outputs are produced. The next one starts only once this one is fully decided, so a store
-      // outage never lets a later event of a customer be decided before an earlier one.
-      ConsumeBatch();
-      Decided done = TakeDecided();
-      if (!done.outage && !batch_.empty()) {
-        StartDeciding(std::exchange(batch_, {}));
+      // Overlap: while batch N is in the store, batch N+1 is collected, decoded and evaluated (its store call
+      // waits for N's), and batch N-1's outputs are produced. A store outage in N stops N+1's store call, so it
+      // never lets a later event of a customer be decided before an earlier one.
+      bool collected = false;
+      if (deciding_.size() < kDecidingDepth) {
+        ConsumeBatch();  // only what is already fetched while a batch is deciding
+        collected = !batch_.empty();
+        if (collected) {
+          StartDeciding(std::exchange(batch_, {}));
+        }
       }
-      Process(std::move(done));
-      if (outage_.active && !batch_.empty()) {  // consumed after the held inputs: held behind them
-        outage_.held.insert(outage_.held.end(), std::make_move_iterator(batch_.begin()),
-                            std::make_move_iterator(batch_.end()));
-        batch_.clear();
-        stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
+      if (!deciding_.empty() && (deciding_.size() == kDecidingDepth || !collected)) {
+        Process(TakeDecided());
+        if (outage_.active) {
+          HoldDeciding();
+        }
       }
     }
     stats_.kafka_in_flight.Set({}, static_cast<double>(in_flight_.size()));
@@ -153,8 +150,11 @@ void Pipeline::Run() {
       CommitTransaction();
     }
   }
-  if (deciding_) {
+  while (!deciding_.empty()) {
     Process(TakeDecided());  // decided already: produce it (or hold it, when the store failed)
+    if (outage_.active) {
+      HoldDeciding();
+    }
   }
   if (exactly_once()) {
     CommitTransaction();  // what was decided is committed before the group is left
@@ -183,7 +183,7 @@ void Pipeline::Run() {
 void Pipeline::ConsumeBatch() {
   const size_t max = static_cast<size_t>(std::max(1, options_.batch_max_events));
   // While a batch is being decided, take only what is already fetched: its results are waited for next.
-  int timeout_ms = deciding_ ? 0 : ConsumeTimeoutMs();
+  int timeout_ms = deciding_.empty() ? ConsumeTimeoutMs() : 0;
   std::chrono::steady_clock::time_point until;
   while (batch_.size() < max && !stop_.load()) {
     std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));  // may run rebalance_cb
@@ -236,7 +236,9 @@ bool StoreOutage(const absl::Status& s) { return absl::IsUnavailable(s) || absl:
 
 void Pipeline::StartDeciding(std::vector<Input> batch) {
   stats_.kafka_batches_total.Inc({});
-  Deciding& d = deciding_.emplace();
+  std::shared_future<absl::Status> previous = deciding_.empty() ? std::shared_future<absl::Status>()
+                                                                : deciding_.back().store_done;
+  Deciding& d = deciding_.emplace_back();  // a deque: the elements before it stay where their workers read them
   d.batch = std::move(batch);
   d.request_of.assign(d.batch.size(), SIZE_MAX);
   for (size_t i = 0; i < d.batch.size(); ++i) {
@@ -250,23 +252,39 @@ void Pipeline::StartDeciding(std::vector<Input> batch) {
     std::promise<std::vector<absl::StatusOr<decision::Decided>>> none;
     none.set_value({});
     d.results = none.get_future();
+    d.store_done = std::move(previous);  // no store call: the next batch's follows the one before this
     return;
   }
+  d.order.after = std::move(previous);
+  d.store_done = d.order.done.get_future().share();
   // ONE store round-trip for the whole batch, off the pipeline thread (the decision service is thread-safe).
-  d.results = std::async(std::launch::async, [this, requests = std::span<const decision::DecisionService::Request>(
-                                                          d.requests)] { return decider_.DecideBatch(requests); });
+  d.results = std::async(std::launch::async,
+                         [this, requests = std::span<const decision::DecisionService::Request>(d.requests),
+                          order = &d.order] { return decider_.DecideBatch(requests, order); });
 }
 
 Pipeline::Decided Pipeline::TakeDecided() {
-  Deciding& d = *deciding_;
+  Deciding& d = deciding_.front();
   std::vector<absl::StatusOr<decision::Decided>> results = d.results.get();  // the worker is done with the batch
   Decided out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
-  deciding_.reset();
-  for (size_t i = 0; i < out.batch.size(); ++i) {
-    const size_t r = out.request_of[i];
-    out.outage |= r != SIZE_MAX && !out.results[r].ok() && StoreOutage(out.results[r].status());
-  }
+  deciding_.pop_front();
   return out;
+}
+
+void Pipeline::HoldDeciding() {
+  // Their decisions, if any were made, are not used: retried with the held inputs, a decided event is found by
+  // its marker and gets the same decision.
+  while (!deciding_.empty()) {
+    for (Input& in : TakeDecided().batch) {
+      if (!in.dropped) {
+        outage_.held.push_back(std::move(in));
+      }
+    }
+  }
+  // Consumed after the held inputs: held behind them.
+  outage_.held.insert(outage_.held.end(), std::make_move_iterator(batch_.begin()), std::make_move_iterator(batch_.end()));
+  batch_.clear();
+  stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
 }
 
 void Pipeline::HandleBatch(std::vector<Input> batch) {
@@ -522,8 +540,8 @@ void Pipeline::RetryFailedOutputs() {
 void Pipeline::DropUndecided(const std::vector<TopicPartition>& tps) {
   auto revoked = [&](const Input& in) { return std::find(tps.begin(), tps.end(), in.tp) != tps.end(); };
   std::erase_if(batch_, revoked);
-  if (deciding_) {
-    for (Input& in : deciding_->batch) {
+  for (Deciding& d : deciding_) {
+    for (Input& in : d.batch) {
       in.dropped |= revoked(in);  // the worker reads only `event`; erasing would move it under the worker
     }
   }

@@ -133,13 +133,14 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
     std::vector<Input> batch;
     std::vector<decision::DecisionService::Request> requests;
     std::vector<size_t> request_of;  // batch index → requests index (SIZE_MAX: not decided: DLQ)
+    decision::DecisionService::BatchOrder order;  // its store call follows the previous batch's
+    std::shared_future<absl::Status> store_done;   // what the next batch's store call waits for
     std::future<std::vector<absl::StatusOr<decision::Decided>>> results;
   };
   struct Decided {
     std::vector<Input> batch;
     std::vector<size_t> request_of;
     std::vector<absl::StatusOr<decision::Decided>> results;
-    bool outage = false;  // some fail-closed decision failed because the store is unreachable
   };
   // Back-pressure while the store is down.
   struct Outage {
@@ -166,9 +167,12 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   // Collects up to batch_max_events inputs into batch_ (empty when nothing arrived within the poll timeout).
   void ConsumeBatch();
   Input Decode(RdKafka::Message& msg) const;
-  // Starts deciding `batch` (one DecideBatch call) on a worker thread; TakeDecided waits for it.
+  // Starts deciding `batch` (one DecideBatch call) on a worker thread, its store call ordered after the one of
+  // the batch before it, if that is still deciding; TakeDecided waits for the oldest one.
   void StartDeciding(std::vector<Input> batch);
   Decided TakeDecided();
+  // After a Process that paused: the batches still deciding are held behind its held inputs, undecided.
+  void HoldDeciding();
   // Produces the outputs of a decided batch in input order; inputs left undecided by a store outage go to
   // outage_.held (and pause the partitions if not paused yet).
   void Process(Decided decided);
@@ -208,7 +212,10 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   std::deque<Output*> retry_;
   std::map<TopicPartition, int64_t> to_store_;  // offsets to store, gathered from delivery reports
   std::vector<Input> batch_;  // the batch being collected (a revoke during collection drops its partitions)
-  std::optional<Deciding> deciding_;  // the batch being decided, at most one
+  // The batches being decided, oldest first, at most kDecidingDepth: batch N+1 is decoded and evaluated while
+  // batch N's store call runs, and its store call goes out when N's returns (DecisionService::BatchOrder).
+  static constexpr size_t kDecidingDepth = 2;
+  std::deque<Deciding> deciding_;
   Outage outage_;
   Transaction txn_;
   std::atomic<bool> stop_{false};

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/policy/evaluate.h"
@@ -91,6 +92,17 @@ class CounterStore {
   // reached or missed `deadline`: effects unknown, retrying is safe (dedupe by event_id).
   virtual absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                    absl::Time deadline) = 0;
+  // CheckAndReserve that first waits for its turn: `turn` is called once, after the call is prepared and before
+  // anything is sent; a non-OK status from it is returned as is and nothing is sent. DecisionService orders the
+  // store calls of consecutive batches with it (the next batch is prepared while this one's call runs).
+  virtual absl::StatusOr<std::vector<CheckResult>> CheckAndReserveAfter(std::span<const CustomerCheck> checks,
+                                                                        absl::Time deadline,
+                                                                        absl::FunctionRef<absl::Status()> turn) {
+    if (absl::Status s = turn(); !s.ok()) {
+      return s;
+    }
+    return CheckAndReserve(checks, deadline);
+  }
   // Records a customer signal (CSAT, complaint opened/closed, escalation, callback, opt-out) in the customer's
   // signal hash; the hash expires with its last field. INVALID_ARGUMENT for an incomplete signal.
   virtual absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) = 0;

@@ -15,6 +15,23 @@
 #include "daemon/store/keys.h"
 
 namespace tact::store {
+
+// Arguments of one command, owned, so argv/argvlen pointers stay valid until the command is appended.
+struct RedisCommand {
+  std::vector<std::string> args;
+  void AppendTo(redisContext* c) const {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+  }
+};
+
 namespace {
 
 std::string Sha1Hex(std::string_view text) {
@@ -31,21 +48,6 @@ std::string Sha1Hex(std::string_view text) {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
-// Arguments of one EVALSHA, owned, so argv/argvlen pointers stay valid until the command is appended.
-struct Command {
-  std::vector<std::string> args;
-  void AppendTo(redisContext* c) const {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    argv.reserve(args.size());
-    lens.reserve(args.size());
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
-  }
-};
 
 // The plan's shape as check.lua reads a spec: quiet, #signals, #limits, then each signal check and limit.
 void AppendSpec(const policy::Plan& plan, std::vector<std::string>& out) {
@@ -72,8 +74,8 @@ void AppendSpec(const policy::Plan& plan, std::vector<std::string>& out) {
 }
 
 // One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
-Command BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl) {
-  Command cmd;
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl) {
+  RedisCommand cmd;
   std::vector<std::string> keys;
   std::vector<std::string> specs;     // every distinct spec's args, concatenated
   std::vector<std::string> per_check;  // spec number, event id, write, marker
@@ -323,9 +325,8 @@ absl::Status RedisCounterStore::LoadScript(redisContext* c) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redisContext* c,
-                                                                            std::span<const CustomerCheck> checks) {
-  const Command batch = BuildCall(script_sha_, checks, settings_.seen_ttl);
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redisContext* c, const RedisCommand& batch,
+                                                                            size_t checks) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     batch.AppendTo(c);
     void* raw = nullptr;
@@ -342,24 +343,21 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redis
     if (r->type == REDIS_REPLY_ERROR) {
       return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
     }
-    return ParseCallReply(*r, checks.size());
+    return ParseCallReply(*r, checks);
   }
   return absl::InternalError("check.lua: NOSCRIPT after SCRIPT LOAD");
 }
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisContext* c,
-                                                                       std::span<const CustomerCheck> checks) {
-  std::vector<Command> commands;
-  commands.reserve(checks.size());
-  for (const CustomerCheck& check : checks) {
-    commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl));
-    commands.back().AppendTo(c);
+                                                                       std::span<const RedisCommand> commands) {
+  for (const RedisCommand& command : commands) {
+    command.AppendTo(c);
   }
   // Read exactly as many replies as were sent, even after an error reply, or the stream is out of step.
-  std::vector<CheckResult> results(checks.size());
+  std::vector<CheckResult> results(commands.size());
   std::vector<size_t> noscript;
   absl::Status shape_error;
-  for (size_t i = 0; i < checks.size(); ++i) {
+  for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK) {
       return IoError(c, "EVALSHA");
@@ -409,6 +407,26 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                              absl::Time deadline) {
+  return CheckAndReserveAfter(checks, deadline, [] { return absl::OkStatus(); });
+}
+
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter(
+    std::span<const CustomerCheck> checks, absl::Time deadline, absl::FunctionRef<absl::Status()> turn) {
+  const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
+                          std::all_of(checks.begin(), checks.end(),
+                                      [&](const CustomerCheck& c) { return c.now == checks.front().now; });
+  std::vector<RedisCommand> commands;
+  if (one_script) {
+    commands.push_back(BuildCall(script_sha_, checks, settings_.seen_ttl));
+  } else {
+    commands.reserve(checks.size());
+    for (const CustomerCheck& check : checks) {
+      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl));
+    }
+  }
+  if (absl::Status s = turn(); !s.ok()) {
+    return s;
+  }
   const absl::Duration budget = deadline - clock_.Now();
   if (budget <= absl::ZeroDuration()) {
     return absl::DeadlineExceededError("deadline passed before the store call");
@@ -427,11 +445,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
     return IoError(conn->get(), "set timeout");
   }
   absl::StatusOr<std::vector<CheckResult>> results =
-      checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
-              std::all_of(checks.begin(), checks.end(),
-                          [&](const CustomerCheck& c) { return c.now == checks.front().now; })
-          ? RunBatchScript(conn->get(), checks)
-          : RunChecks(conn->get(), checks);
+      one_script ? RunBatchScript(conn->get(), commands.front(), checks.size()) : RunChecks(conn->get(), commands);
   if (results.ok() || !absl::IsUnavailable(results.status()) || (*conn)->err == 0) {
     Return(*std::move(conn));  // a connection that saw an I/O error is dropped (pending replies are lost)
   }
@@ -486,8 +500,8 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   }
   // Pipelined reads on the customer's own keys: the index names the counters (no keyspace scan). A connection
   // that saw an I/O error is dropped (its pending replies are lost).
-  auto round_trip = [c](const std::vector<Command>& commands) -> absl::StatusOr<std::vector<RedisReplyPtr>> {
-    for (const Command& cmd : commands) cmd.AppendTo(c);
+  auto round_trip = [c](const std::vector<RedisCommand>& commands) -> absl::StatusOr<std::vector<RedisReplyPtr>> {
+    for (const RedisCommand& cmd : commands) cmd.AppendTo(c);
     std::vector<RedisReplyPtr> replies;
     for (size_t i = 0; i < commands.size(); ++i) {
       void* raw = nullptr;
@@ -503,7 +517,7 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   const std::string prefix = CustomerPrefix(read.tenant, read.customer_id);
   const int64_t now = ToMillis(read.now);
   absl::StatusOr<std::vector<RedisReplyPtr>> first =
-      round_trip({Command{{"HGETALL", IndexKey(prefix)}}, Command{{"HGETALL", SignalsKey(prefix)}}});
+      round_trip({RedisCommand{{"HGETALL", IndexKey(prefix)}}, RedisCommand{{"HGETALL", SignalsKey(prefix)}}});
   if (!first.ok()) {
     return first.status();
   }
@@ -538,15 +552,15 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
                              .at = absl::FromUnixMillis(at),
                              .expires_at = expires == 0 ? absl::InfiniteFuture() : absl::FromUnixMillis(expires)});
   }
-  std::vector<Command> reads;
+  std::vector<RedisCommand> reads;
   for (const Live& l : live) {
     const std::string key = prefix + l.suffix;
     if (l.family->kind == policy::WindowKind::kRolling) {
       const std::string after = absl::StrCat("(", now - absl::ToInt64Milliseconds(l.family->window));
-      reads.push_back(Command{{"ZCOUNT", key, after, "+inf"}});
-      reads.push_back(Command{{"ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", "0", "1"}});
+      reads.push_back(RedisCommand{{"ZCOUNT", key, after, "+inf"}});
+      reads.push_back(RedisCommand{{"ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", "0", "1"}});
     } else {
-      reads.push_back(Command{{"GET", key}});
+      reads.push_back(RedisCommand{{"GET", key}});
     }
   }
   absl::StatusOr<std::vector<RedisReplyPtr>> second = round_trip(reads);

@@ -39,11 +39,17 @@ struct RedisSettings {
 // the customer's hash tag). Connections are created lazily; after any I/O error a connection is dropped and a
 // new one is made, with backoff while Redis stays unreachable.
 // Thread-safety: any thread; each call borrows one connection for its whole round-trip.
+struct RedisCommand;  // one command's arguments (redis_counter_store.cc)
+
 class RedisCounterStore final : public CounterStore {
  public:
   RedisCounterStore(RedisSettings settings, const Clock& clock);
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
+  // Builds the call (one EVALSHA, or one per check) before waiting for `turn`, so only the round-trip follows it.
+  absl::StatusOr<std::vector<CheckResult>> CheckAndReserveAfter(std::span<const CustomerCheck> checks,
+                                                                absl::Time deadline,
+                                                                absl::FunctionRef<absl::Status()> turn) override;
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   bool Healthy() override;
@@ -52,8 +58,8 @@ class RedisCounterStore final : public CounterStore {
   absl::StatusOr<RedisContextPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
   void Return(RedisContextPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status LoadScript(redisContext* c);
-  absl::StatusOr<std::vector<CheckResult>> RunChecks(redisContext* c, std::span<const CustomerCheck> checks);
-  absl::StatusOr<std::vector<CheckResult>> RunBatchScript(redisContext* c, std::span<const CustomerCheck> checks);
+  absl::StatusOr<std::vector<CheckResult>> RunChecks(redisContext* c, std::span<const RedisCommand> commands);
+  absl::StatusOr<std::vector<CheckResult>> RunBatchScript(redisContext* c, const RedisCommand& batch, size_t checks);
 
   const RedisSettings settings_;
   const Clock& clock_;

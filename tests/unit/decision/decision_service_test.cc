@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
 
@@ -126,6 +133,137 @@ TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
   EXPECT_TRUE(out[4]->decision.duplicate());
   EXPECT_EQ(out[4]->record.event_id(), "a");
   EXPECT_EQ(out[4]->record.source(), "kafka");
+}
+
+// The in-memory store, logging each call's steps by its first event id; calls for "hold" block until released.
+class SteppedStore final : public store::CounterStore {
+ public:
+  absl::StatusOr<std::vector<store::CheckResult>> CheckAndReserve(std::span<const store::CustomerCheck> checks,
+                                                                  absl::Time deadline) override {
+    return CheckAndReserveAfter(checks, deadline, [] { return absl::OkStatus(); });
+  }
+  absl::StatusOr<std::vector<store::CheckResult>> CheckAndReserveAfter(
+      std::span<const store::CustomerCheck> checks, absl::Time deadline,
+      absl::FunctionRef<absl::Status()> turn) override {
+    const std::string id = checks.front().event_id;
+    Step("prepared " + id);
+    if (absl::Status s = turn(); !s.ok()) {
+      Step("not sent " + id);
+      return s;
+    }
+    Step("sent " + id);
+    if (id == "hold") release.WaitForNotification();
+    absl::StatusOr<std::vector<store::CheckResult>> out =
+        fail.ok() ? inner.CheckAndReserve(checks, deadline) : absl::StatusOr<std::vector<store::CheckResult>>(fail);
+    Step("returned " + id);
+    return out;
+  }
+  absl::Status PutSignal(const policy::Signal& s, absl::Time now, absl::Time deadline) override {
+    return inner.PutSignal(s, now, deadline);
+  }
+  bool Healthy() override { return true; }
+
+  std::vector<std::string> Steps() {
+    absl::MutexLock lock(&mu);
+    return steps;
+  }
+  bool Saw(const std::string& step) {
+    const std::vector<std::string> s = Steps();
+    return std::find(s.begin(), s.end(), step) != s.end();
+  }
+  void Step(std::string step) {
+    absl::MutexLock lock(&mu);
+    steps.push_back(std::move(step));
+  }
+
+  store::InMemoryCounterStore inner;
+  absl::Status fail;  // every sent call fails with this when set
+  absl::Notification release;
+  absl::Mutex mu;
+  std::vector<std::string> steps ABSL_GUARDED_BY(mu);
+};
+
+bool PollUntil(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST_F(DecisionServiceTest, OrderedBatchIsPreparedAlongsideButSentOnlyAfterThePreviousReturned) {
+  SteppedStore stepped;
+  DecisionService service(policies_, stepped, clock_, hasher_);
+  const Event first = MakeEvent("hold");
+  const Event second = MakeEvent("next");
+  const std::vector<DecisionService::Request> a{{&first, {}}};
+  const std::vector<DecisionService::Request> b{{&second, {}}};
+  DecisionService::BatchOrder order_a;
+  DecisionService::BatchOrder order_b{.after = order_a.done.get_future().share()};
+  std::shared_future<absl::Status> b_done = order_b.done.get_future().share();
+  std::vector<absl::StatusOr<Decided>> out_a;
+  std::vector<absl::StatusOr<Decided>> out_b;
+  std::thread ta([&] { out_a = service.DecideBatch(a, &order_a); });
+  ASSERT_TRUE(PollUntil([&] { return stepped.Saw("sent hold"); }));
+  std::thread tb([&] { out_b = service.DecideBatch(b, &order_b); });
+  ASSERT_TRUE(PollUntil([&] { return stepped.Saw("prepared next"); }));  // prepared while the first is in the store
+  EXPECT_FALSE(stepped.Saw("sent next"));
+  stepped.release.Notify();
+  ta.join();
+  tb.join();
+  EXPECT_EQ(stepped.Steps(), (std::vector<std::string>{"prepared hold", "sent hold", "prepared next", "returned hold",
+                                                       "sent next", "returned next"}));
+  ASSERT_TRUE(out_a[0].ok() && out_b[0].ok());
+  EXPECT_EQ(out_b[0]->decision.decision(), v1::RELEASE);
+  EXPECT_TRUE(b_done.get().ok());
+}
+
+TEST_F(DecisionServiceTest, OrderedBatchAfterAStoreOutageIsNotSentAndPassesTheOutageOn) {
+  SteppedStore stepped;
+  stepped.release.Notify();
+  stepped.fail = absl::UnavailableError("redis: connection refused");
+  DecisionService service(policies_, stepped, clock_, hasher_);
+  const Event first = MakeEvent("a");
+  const Event promo = MakeEvent("b");
+  const Event receipt = MakeEvent("c", v1::TRANSACTIONAL);
+  const Event last = MakeEvent("d");
+  DecisionService::BatchOrder o1;
+  DecisionService::BatchOrder o2{.after = o1.done.get_future().share()};
+  DecisionService::BatchOrder o3{.after = o2.done.get_future().share()};
+  std::shared_future<absl::Status> o3_done = o3.done.get_future().share();
+  const std::vector<DecisionService::Request> r1{{&first, {}}};
+  const std::vector<DecisionService::Request> r2{{&promo, {}}, {&receipt, {}}};
+  const std::vector<DecisionService::Request> r3{{&last, {}}};
+  EXPECT_TRUE(absl::IsUnavailable(service.DecideBatch(r1, &o1)[0].status()));
+  stepped.fail = absl::OkStatus();  // the store is back, but the batches after the failed one are not sent
+  std::vector<absl::StatusOr<Decided>> out2 = service.DecideBatch(r2, &o2);
+  ASSERT_TRUE(absl::IsUnavailable(out2[0].status()));
+  EXPECT_TRUE(absl::StrContains(out2[0].status().message(), "not sent")) << out2[0].status();
+  ASSERT_TRUE(out2[1].ok());  // fails open as on any store failure
+  EXPECT_TRUE(out2[1]->decision.degraded());
+  EXPECT_TRUE(absl::IsUnavailable(service.DecideBatch(r3, &o3)[0].status()));
+  EXPECT_EQ(o3_done.get().message(), "redis: connection refused");  // the first failure, passed down the chain
+  EXPECT_EQ(stepped.Steps(), (std::vector<std::string>{"prepared a", "sent a", "returned a", "prepared b",
+                                                       "not sent b", "prepared d", "not sent d"}));
+}
+
+TEST_F(DecisionServiceTest, OrderedBatchAfterANonOutageFailureIsSent) {
+  SteppedStore stepped;
+  stepped.release.Notify();
+  stepped.fail = absl::InternalError("check.lua: unexpected reply");
+  DecisionService service(policies_, stepped, clock_, hasher_);
+  const Event first = MakeEvent("a");
+  const Event second = MakeEvent("b");
+  DecisionService::BatchOrder o1;
+  DecisionService::BatchOrder o2{.after = o1.done.get_future().share()};
+  const std::vector<DecisionService::Request> r1{{&first, {}}};
+  const std::vector<DecisionService::Request> r2{{&second, {}}};
+  EXPECT_TRUE(absl::IsInternal(service.DecideBatch(r1, &o1)[0].status()));  // dead-lettered, not held: no outage
+  stepped.fail = absl::OkStatus();
+  std::vector<absl::StatusOr<Decided>> out2 = service.DecideBatch(r2, &o2);
+  ASSERT_TRUE(out2[0].ok()) << out2[0].status();
+  EXPECT_EQ(out2[0]->decision.decision(), v1::RELEASE);
 }
 
 TEST_F(DecisionServiceTest, NoPolicyIsFailedPrecondition) {
