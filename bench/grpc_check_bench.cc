@@ -7,7 +7,8 @@
 // With --rounds N the two servers are measured alternately N times (the machine is shared: load varies from
 // second to second), one line per round, then the median round by ratio.
 //
-// grpc.check_fixed_rate   p50/p99 at a fixed offered rate (open loop), ours vs no-op
+// grpc.check_fixed_rate   p50/p99 at a fixed offered rate (open loop: each call measured from its scheduled send
+//                          time), ours vs no-op
 // grpc.check_throughput   calls/s with N calls outstanding (closed loop); ratio = ours / no-op
 // cpu_per_call             CPU time per call, ours/no-op: this process (client and server) plus redis-server;
 //                          steadier than rates when other work shares the machine; "(redis N)" = redis-server's part
@@ -110,10 +111,10 @@ Result Drive(const std::string& target, double rate, int outstanding, double sec
   static std::atomic<uint64_t> seq{0};
   std::vector<double> latencies;
   int errors = 0;
-  std::atomic<int> in_flight{0};
-  auto send = [&] {
+  int in_flight = 0;
+  auto send = [&](Clock::time_point scheduled) {
     auto* p = new Pending();  // owned by the completion queue until its tag comes back
-    p->start = Clock::now();
+    p->start = scheduled;
     p->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     p->rpc = stub->AsyncCheck(&p->ctx, MakeRequest(seq++), &cq);
     p->rpc->Finish(&p->resp, &p->status, p);
@@ -123,34 +124,38 @@ Result Drive(const std::string& target, double rate, int outstanding, double sec
   const double cpu_start = TotalCpuMicros();
   const double redis_start = g_redis_pid != 0 ? CpuMicros(g_redis_pid) : 0;
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  std::atomic<bool> sending{true};
-  std::thread sender;
-  if (rate > 0) {
-    sender = std::thread([&] {
-      const auto step = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
-      for (auto next = start; next < end; next += step) {
-        std::this_thread::sleep_until(next);  // pacing the offered load
-        send();
-      }
-      sending = false;
-    });
-  } else {
-    for (int i = 0; i < outstanding; ++i) send();
+  // One thread sends and reaps: the open loop sends each call when its time has come (waiting in the completion
+  // queue until then), and measures it from that scheduled time, so a late send counts against the latency.
+  const auto step = rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate))
+                             : Clock::duration::zero();
+  auto next = start;
+  bool sending = rate > 0;
+  if (rate == 0) {
+    for (int i = 0; i < outstanding; ++i) send(Clock::now());
   }
   void* tag = nullptr;
   bool ok = false;
   size_t done = 0;
-  while (cq.Next(&tag, &ok)) {
+  while (true) {
+    if (sending && Clock::now() >= next) {
+      send(next);
+      next += step;
+      sending = next < end;
+      continue;
+    }
+    const Clock::duration wait = sending ? next - Clock::now() : std::chrono::seconds(5);
+    const grpc::CompletionQueue::NextStatus st = cq.AsyncNext(&tag, &ok, std::chrono::system_clock::now() + wait);
+    if (st == grpc::CompletionQueue::SHUTDOWN) break;
+    if (st == grpc::CompletionQueue::TIMEOUT) continue;
     std::unique_ptr<Pending> p(static_cast<Pending*>(tag));
     --in_flight;
     ++done;
     if (!p->status.ok()) ++errors;
     latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - p->start).count());
-    if (rate == 0 && Clock::now() < end) send();
-    if ((rate > 0 ? !sending.load() : Clock::now() >= end) && in_flight.load() == 0) break;
+    if (rate == 0 && Clock::now() < end) send(Clock::now());
+    if ((rate > 0 ? !sending : Clock::now() >= end) && in_flight == 0) break;
   }
   const double took = std::chrono::duration<double>(Clock::now() - start).count();
-  if (sender.joinable()) sender.join();
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) delete static_cast<Pending*>(tag);
   std::sort(latencies.begin(), latencies.end());
