@@ -49,36 +49,36 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
 
 bool Outage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
 
-// One batch's place in a DecisionService::BatchOrder: waits for the previous batch, and settles `done` exactly once
-// (as soon as the store step is over, so the next batch's call goes out while this one finishes; at the latest
-// when the batch returns).
+// One batch's place in a DecisionService::BatchOrder: waits for the previous batch, and settles `done` exactly once,
+// never before the previous batch settled (as soon as the store step is over, so the next batch's call goes out
+// while this one finishes; at the latest when the batch returns).
 class OrderTurn {
  public:
   explicit OrderTurn(DecisionService::BatchOrder* order) : order_(order) {}
   OrderTurn(const OrderTurn&) = delete;
   OrderTurn& operator=(const OrderTurn&) = delete;
-  ~OrderTurn() { Settle(absl::OkStatus()); }
+  ~OrderTurn() { Settle(Previous()); }  // no store step: the previous batch's outcome is passed on
 
-  // Waits for the previous batch's store step: OK, or the UNAVAILABLE this batch's store call returns unsent.
+  // Waits for the previous batch: OK, or its outage.
+  absl::Status Previous() const {
+    return order_ == nullptr || !order_->after.valid() ? absl::OkStatus() : order_->after.get();
+  }
+  // Waits for the previous batch: OK, or the UNAVAILABLE this batch's store call returns unsent.
   absl::Status Wait() const {
     const absl::Status previous = Previous();
     return previous.ok() ? previous
                          : absl::UnavailableError(absl::StrCat("not sent: an earlier batch's store step failed (",
                                                                previous.message(), ")"));
   }
-  // `own`: this batch's store outcome; only an outage stops the batches after it.
-  void Settle(const absl::Status& own) {
+  // `outcome`: OK, or the outage that stops the batches after this one.
+  void Settle(const absl::Status& outcome) {
     if (order_ == nullptr || settled_) return;
     settled_ = true;
-    const absl::Status previous = Previous();  // an earlier outage stops every later batch
-    order_->done.set_value(!previous.ok() ? previous : Outage(own) ? own : absl::OkStatus());
+    (void)Previous();  // never ahead of the batch before
+    order_->done.set_value(outcome);
   }
 
  private:
-  absl::Status Previous() const {
-    return order_ == nullptr || !order_->after.valid() ? absl::OkStatus() : order_->after.get();
-  }
-
   DecisionService::BatchOrder* const order_;
   bool settled_ = false;
 };
@@ -253,19 +253,34 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
     check_of.push_back(i);
     held.push_back(gate_held);
   }
-  absl::Status gate_outage;  // a fail-closed gate failure stops later batches like a store failure
-  for (const absl::StatusOr<Decided>& o : out) {
+  // What stops the batches after this one: an outage that leaves a fail-closed event of it undecided (the Kafka
+  // path holds that event, and every later one of its partition, until the store is back). Fail-open events
+  // are decided even then (degraded), so a batch of only those stops nothing.
+  absl::Status undecided;
+  for (const absl::StatusOr<Decided>& o : out) {  // so far, only the campaign gate's failures
     if (!o.ok() && Outage(o.status())) {
-      gate_outage = o.status();
+      undecided = o.status();
       break;
     }
   }
   if (checks.empty()) {
-    turn.Settle(gate_outage);
+    turn.Settle(undecided.ok() ? turn.Previous() : undecided);  // no store step: the previous outcome passes on
   } else {
-    absl::StatusOr<std::vector<store::CheckResult>> results =
-        store_.CheckAndReserveAfter(checks, deadline, [&] { return turn.Wait(); });
-    turn.Settle(results.ok() ? gate_outage : results.status());
+    bool unsent = false;
+    absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserveAfter(checks, deadline, [&] {
+      absl::Status s = turn.Wait();
+      unsent = !s.ok();
+      return s;
+    });
+    if (undecided.ok() && !results.ok() && Outage(results.status())) {
+      for (size_t c = 0; c < checks.size(); ++c) {
+        if (!held[c] && !options_.fail_open_classes.contains(requests[check_of[c]].event->message_class)) {
+          undecided = unsent ? turn.Previous() : results.status();  // the first failure, not a chain of "not sent"
+          break;
+        }
+      }
+    }
+    turn.Settle(undecided);
     for (size_t c = 0; c < checks.size(); ++c) {
       const size_t i = check_of[c];
       const Event& event = *requests[i].event;

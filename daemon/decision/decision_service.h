@@ -64,8 +64,10 @@ class DecisionService {
   };
   // Orders the store steps of batches decided side by side (the Kafka pipeline prepares batch N+1 while batch N's
   // store call runs): a batch's store call is sent only once the previous batch's has returned, and not at all
-  // when that one failed for an outage (UNAVAILABLE or DEADLINE_EXCEEDED, from the store or the campaign gate);
-  // its checks then fail UNAVAILABLE too, so no later event of a customer is decided before an earlier one.
+  // when an outage (UNAVAILABLE or DEADLINE_EXCEEDED, from the store or the campaign gate) left a fail-closed
+  // event of that one undecided; its checks then fail UNAVAILABLE too, so no later event of a customer is decided
+  // before an earlier one. A batch of only fail-open events stops nothing (they are decided, degraded); a batch
+  // without a store step passes the previous outcome on.
   struct BatchOrder {
     std::shared_future<absl::Status> after;  // the previous batch's `done`; not valid(): there is none
     std::promise<absl::Status> done;         // set once by DecideBatch: OK, or the outage that stops later batches

@@ -248,6 +248,27 @@ TEST_F(DecisionServiceTest, OrderedBatchAfterAStoreOutageIsNotSentAndPassesTheOu
                                                        "not sent b", "prepared d", "not sent d"}));
 }
 
+TEST_F(DecisionServiceTest, OrderedBatchOfOnlyFailOpenEventsStopsNothing) {
+  SteppedStore stepped;
+  stepped.release.Notify();
+  stepped.fail = absl::UnavailableError("redis: connection refused");
+  DecisionService service(policies_, stepped, clock_, hasher_);
+  const Event receipt = MakeEvent("r", v1::TRANSACTIONAL);
+  const Event next = MakeEvent("n");
+  DecisionService::BatchOrder o1;
+  DecisionService::BatchOrder o2{.after = o1.done.get_future().share()};
+  const std::vector<DecisionService::Request> r1{{&receipt, {}}};
+  const std::vector<DecisionService::Request> r2{{&next, {}}};
+  std::vector<absl::StatusOr<Decided>> out1 = service.DecideBatch(r1, &o1);
+  ASSERT_TRUE(out1[0].ok());
+  EXPECT_TRUE(out1[0]->decision.degraded());  // decided: nothing of this batch is held
+  stepped.fail = absl::OkStatus();
+  std::vector<absl::StatusOr<Decided>> out2 = service.DecideBatch(r2, &o2);
+  ASSERT_TRUE(out2[0].ok()) << out2[0].status();
+  EXPECT_FALSE(out2[0]->decision.degraded());
+  EXPECT_TRUE(stepped.Saw("sent n"));
+}
+
 TEST_F(DecisionServiceTest, OrderedBatchAfterANonOutageFailureIsSent) {
   SteppedStore stepped;
   stepped.release.Notify();
