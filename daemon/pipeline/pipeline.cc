@@ -96,11 +96,41 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
     }
     Log(LogLevel::kInfo, "kafka.transactions_ready", {{"transactional_id", o.transactional_id}});
   }
+  p->LearnOutputTopics();
   const RdKafka::ErrorCode sub = p->consumer_->subscribe({o.topics.outbound});
   if (sub != RdKafka::ERR_NO_ERROR) {
     return absl::InternalError(absl::StrCat("kafka subscribe: ", RdKafka::err2str(sub)));
   }
   return p;
+}
+
+void Pipeline::LearnOutputTopics() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  const Topics& t = options_.topics;
+  for (const std::string& name : {t.released, t.deferred, t.suppressed, t.decisions, t.dlq}) {
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer_.get(), name, nullptr, err));
+    if (topic == nullptr) {
+      Log(LogLevel::kWarning, "kafka.output_topic", {{"topic", name}, {"error", err}});
+      continue;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    RdKafka::Metadata* raw = nullptr;
+    const RdKafka::ErrorCode e =
+        left.count() > 0 ? producer_->metadata(false, topic.get(), &raw, static_cast<int>(left.count()))
+                         : RdKafka::ERR__TIMED_OUT;
+    const std::unique_ptr<RdKafka::Metadata> md(raw);
+    RdKafka::ErrorCode topic_error = e;
+    if (e == RdKafka::ERR_NO_ERROR && md != nullptr) {
+      for (const RdKafka::TopicMetadata* tm : *md->topics()) {
+        if (tm->topic() == name) topic_error = tm->err();
+      }
+    }
+    if (topic_error != RdKafka::ERR_NO_ERROR) {  // not fatal: the first produce asks again
+      Log(LogLevel::kWarning, "kafka.output_topic", {{"topic", name}, {"error", RdKafka::err2str(topic_error)}});
+    }
+    output_topics_.push_back(std::move(topic));
+  }
 }
 
 Pipeline::Pipeline(PipelineOptions options, decision::DecisionService& decider)
@@ -111,7 +141,8 @@ Pipeline::Pipeline(PipelineOptions options, decision::DecisionService& decider)
       decider_(decider) {}
 
 Pipeline::~Pipeline() {
-  consumer_.reset();  // the consumer first, then the producer
+  consumer_.reset();  // the consumer first, then the producer (after its topic handles)
+  output_topics_.clear();
   producer_.reset();
 }
 
