@@ -57,7 +57,9 @@ class OrderTurn {
   explicit OrderTurn(DecisionService::BatchOrder* order) : order_(order) {}
   OrderTurn(const OrderTurn&) = delete;
   OrderTurn& operator=(const OrderTurn&) = delete;
-  ~OrderTurn() { Settle(Previous()); }  // no store step: the previous batch's outcome is passed on
+  ~OrderTurn() {  // not settled: no store step, the previous batch's outcome is passed on
+    if (!settled_) Settle(Previous());
+  }
 
   // Waits for the previous batch: OK, or its outage.
   absl::Status Previous() const {

@@ -114,7 +114,8 @@ void Pipeline::LearnOutputTopics() {
       Log(LogLevel::kWarning, "kafka.output_topic", {{"topic", name}, {"error", err}});
       continue;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     RdKafka::Metadata* raw = nullptr;
     const RdKafka::ErrorCode e =
         left.count() > 0 ? producer_->metadata(false, topic.get(), &raw, static_cast<int>(left.count()))
@@ -313,7 +314,8 @@ void Pipeline::HoldDeciding() {
     }
   }
   // Consumed after the held inputs: held behind them.
-  outage_.held.insert(outage_.held.end(), std::make_move_iterator(batch_.begin()), std::make_move_iterator(batch_.end()));
+  outage_.held.insert(outage_.held.end(), std::make_move_iterator(batch_.begin()),
+                      std::make_move_iterator(batch_.end()));
   batch_.clear();
   stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
 }

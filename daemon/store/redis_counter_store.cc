@@ -48,7 +48,6 @@ std::string Sha1Hex(std::string_view text) {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
-
 // The plan's shape as check.lua reads a spec: quiet, #signals, #limits, then each signal check and limit.
 void AppendSpec(const policy::Plan& plan, std::vector<std::string>& out) {
   out.push_back(absl::StrCat(QuietCode(plan)));
