@@ -30,12 +30,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/proc_cpu.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/decision/decision_executor.h"
-#include "daemon/ops/log.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/ops/log.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tact/v1/throttle.grpc.pb.h"
@@ -68,21 +69,6 @@ struct Result {
 
 pid_t g_redis_pid = 0;
 
-// utime + stime of a process in microseconds (/proc/<pid>/stat fields 14 and 15).
-double CpuMicros(pid_t pid) {
-  FILE* f = std::fopen(pid == 0 ? "/proc/self/stat" : absl::StrCat("/proc/", pid, "/stat").c_str(), "r");
-  if (f == nullptr) return 0;
-  char buf[1024];
-  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = 0;
-  const char* p = std::strrchr(buf, ')');
-  unsigned long long ut = 0, st = 0;
-  if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-    return 0;
-  }
-  return (ut + st) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 double TotalCpuMicros() { return CpuMicros(0) + (g_redis_pid != 0 ? CpuMicros(g_redis_pid) : 0); }
 
 struct Pending {

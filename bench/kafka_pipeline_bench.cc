@@ -41,6 +41,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "bench/proc_cpu.h"
 
 extern char** environ;
 
@@ -95,6 +96,7 @@ class Child {
   }
   ~Child() { Stop(); }
   bool Running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+  pid_t pid() const { return pid_; }
   void Stop() {
     if (pid_ <= 0) return;
     kill(pid_, SIGTERM);
@@ -261,9 +263,18 @@ class PassThrough : public RdKafka::DeliveryReportCb {
   SteadyClock::time_point first_consumed_;
 };
 
+struct TactdRun {
+  double rate = 0;  // events/s; 0 = failed
+  // CPU time per event over the timed span: tactd, redis-server, the dev broker.
+  double tactd_us = 0;
+  double redis_us = 0;
+  double broker_us = 0;
+};
+
 // tactd as deployed (at_least_once), its rate from its own metrics: decision records acknowledged by the broker.
-double RunTactd(const std::filesystem::path& bin, const std::string& dir, const std::string& brokers,
-                const std::string& redis, int events, const std::vector<std::string>& extra) {
+TactdRun RunTactd(const std::filesystem::path& bin, const std::string& dir, const std::string& brokers,
+                  const std::string& redis, pid_t redis_pid, pid_t broker_pid, int events,
+                  const std::vector<std::string>& extra) {
   const int admin = FreePort();
   std::vector<std::string> argv{(bin / "tactd").string(), "--policies", TACT_SOURCE_DIR "/policies/default",
                                 "--kafka-brokers", brokers, "--redis", redis,
@@ -278,18 +289,27 @@ double RunTactd(const std::filesystem::path& bin, const std::string& dir, const 
   SteadyClock::time_point began;
   bool started = false;
   double n = 0;
+  double cpu_began[3] = {0, 0, 0};
+  auto cpu = [&](double* out) {
+    out[0] = CpuMicros(tactd.pid());
+    out[1] = CpuMicros(redis_pid);
+    out[2] = CpuMicros(broker_pid);
+  };
   const bool done = Poll(
       [&] {
         const std::string page = HttpGet(admin, "/metrics");
         if (!started && Metric(page, consumed) > 0) {
           started = true;
           began = SteadyClock::now();
+          cpu(cpu_began);
         }
         n = Metric(page, decisions);
         return n >= events || !tactd.Running();
       },
       600);
   const auto end = SteadyClock::now();
+  double cpu_end[3] = {0, 0, 0};
+  cpu(cpu_end);
   {
     const std::string page = HttpGet(admin, "/metrics");
     const double batches = Metric(page, "tact_kafka_batches_total");
@@ -303,9 +323,12 @@ double RunTactd(const std::filesystem::path& bin, const std::string& dir, const 
   if (!done || n < events) {
     std::fprintf(stderr, "kafka_pipeline_bench: tactd decided %.0f of %d (log: %s/tactd.log)\n", n, events,
                  dir.c_str());
-    return 0;
+    return {};
   }
-  return events / Seconds(end - began);
+  return {.rate = events / Seconds(end - began),
+          .tactd_us = (cpu_end[0] - cpu_began[0]) / events,
+          .redis_us = (cpu_end[1] - cpu_began[1]) / events,
+          .broker_us = (cpu_end[2] - cpu_began[2]) / events};
 }
 
 }  // namespace
@@ -352,13 +375,15 @@ int main(int argc, char** argv) {
     const std::string brokers(absl::StripAsciiWhitespace(ReadFile(dir + "/bootstrap")));
     Preload(brokers, events);
     const double pass = PassThrough().Run(brokers, events);
-    const double ours = RunTactd(bin, dir, brokers, absl::StrCat("127.0.0.1:", redis_port), events, tactd_flags);
-    if (pass <= 0 || ours <= 0) {
+    const TactdRun ours = RunTactd(bin, dir, brokers, absl::StrCat("127.0.0.1:", redis_port), redis.pid(),
+                                   broker.pid(), events, tactd_flags);
+    if (pass <= 0 || ours.rate <= 0) {
       status = 1;
       continue;
     }
-    std::printf("kafka.pipeline partitions=%d ratio=%.2f tactd=%.0f/s passthrough=%.0f/s events=%d\n", partitions,
-                ours / pass, ours, pass, events);
+    std::printf("kafka.pipeline partitions=%d ratio=%.3f tactd=%.0f/s passthrough=%.0f/s events=%d "
+                "cpu_per_event=tactd:%.0fus,redis:%.0fus,broker:%.0fus\n",
+                partitions, ours.rate / pass, ours.rate, pass, events, ours.tactd_us, ours.redis_us, ours.broker_us);
     std::fflush(stdout);
   }
   if (std::getenv("TACT_BENCH_KEEP") == nullptr) {
