@@ -59,7 +59,9 @@ class PipelineBackpressureTest : public ::testing::Test {
     if (HasFailure() && tactd_) std::cerr << tactd_->process().Log();
   }
 
-  void StartTactd() { tactd_.emplace(dir_.path(), broker_.bootstrap(), redis_address()); }
+  void StartTactd(std::vector<std::string> flags = {}) {
+    tactd_.emplace(dir_.path(), broker_.bootstrap(), redis_address(), std::move(flags));
+  }
   std::string redis_address() const { return absl::StrCat("127.0.0.1:", redis_port_); }
   void StopRedis() {
     redis_->process().Signal(SIGTERM);
@@ -159,6 +161,26 @@ TEST_F(PipelineBackpressureTest, RedisOutagePausesHoldsAndResumes) {
   ExpectDecidedOnceWithCaps(4);
   EXPECT_EQ(Metric("tact_kafka_paused_partitions"), 0);
   EXPECT_TRUE(WaitFor([&] { return Committed() == 4 * kCustomers; }, absl::Seconds(30), "everything committed"));
+}
+
+// tactd decides two batches at once (the next one is prepared while the store call of the one before runs). A store
+// outage that hits while both are in flight must not let a later batch's event of a customer be decided before
+// an earlier batch's held one, nor lose the later batch: tactd starts on a backlog of small batches with Redis
+// paused past the store deadline, and afterwards every customer's events are decided once each, in input order
+// (the first two released, the rest suppressed).
+TEST_F(PipelineBackpressureTest, StorePauseWithTwoBatchesInFlightKeepsEachCustomersOrder) {
+  constexpr int kRounds = 40;
+  for (int n = 0; n < kRounds; ++n) SendRound(n);  // a backlog: the first fetch brings many batches
+  store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis_port_));
+  ASSERT_TRUE(ctx && !ctx->err);
+  // Past tactd's start and first fetch; CLIENT UNPAUSE would wait for the pause like any other command.
+  store::RedisReplyPtr paused(static_cast<redisReply*>(redisCommand(ctx.get(), "CLIENT PAUSE 8000 ALL")));
+  ASSERT_NE(paused, nullptr);
+  StartTactd({"--processing-batch-max-events", "20"});  // two rounds per batch
+  ASSERT_TRUE(WaitPaused());
+  EXPECT_EQ(RecordsById(decisions_).size(), 0u) << "decided while Redis was paused";
+  ASSERT_TRUE(WaitDecided(kRounds, absl::Seconds(60)));
+  ExpectDecidedOnceWithCaps(kRounds);
 }
 
 TEST_F(PipelineBackpressureTest, SigtermDuringOutageExitsAndARestartFinishes) {
