@@ -202,9 +202,11 @@ local function check(spec, ko, ao)
     if #set > 0 then
       -- Expired fields are pruned only when a new suffix makes the hash larger than 16 fields; the expiry only
       -- moves later (NX sets it on a new hash, GT otherwise).
+      -- A hash HSET added no field to existed before, so it has its expiry already and only GT can apply (one
+      -- call fewer for a returning customer).
       local idx = KEYS[ko + 3 + nlim]
       local added = redis.call('HSET', idx, unpack(set))
-      if redis.call('PEXPIREAT', idx, spec.latest, 'NX') == 0 then
+      if added == 0 or redis.call('PEXPIREAT', idx, spec.latest, 'NX') == 0 then
         if added > 0 and redis.call('HLEN', idx) > 16 then
           local flat = redis.call('HGETALL', idx)
           for j = 1, #flat, 2 do

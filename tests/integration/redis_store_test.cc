@@ -131,6 +131,21 @@ TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
   EXPECT_EQ(policy::FirstExceeded(plan, store->CheckAndReserve({&later, 1}, Deadline())->front().outcome), -1);
 }
 
+TEST_F(RedisStoreTest, CounterIndexExpiresWithItsLatestWindowAndMovesLaterForAReturningCustomer) {
+  auto store = MakeStore();
+  const policy::Plan plan = CapPlan(5, absl::Hours(1));
+  const std::string idx = "tact:{acme:c1}:idx";
+  const absl::Time t0 = clock_.Now();
+  const CustomerCheck first = Check(plan, "a", t0);
+  ASSERT_TRUE(store->CheckAndReserve({&first, 1}, Deadline()).ok());
+  EXPECT_EQ(RedisInt(redis_.port(), {"PEXPIRETIME", idx}), absl::ToUnixMillis(t0 + absl::Hours(1)));
+  clock_.Advance(absl::Minutes(10));
+  const CustomerCheck second = Check(plan, "b", clock_.Now());  // the same counter: no new field in the index
+  ASSERT_TRUE(store->CheckAndReserve({&second, 1}, Deadline()).ok());
+  EXPECT_EQ(RedisInt(redis_.port(), {"PEXPIRETIME", idx}), absl::ToUnixMillis(clock_.Now() + absl::Hours(1)));
+  EXPECT_EQ(RedisInt(redis_.port(), {"HLEN", idx}), 1);
+}
+
 TEST_F(RedisStoreTest, DryRunWritesNothing) {
   auto store = MakeStore();
   const policy::Plan plan = CapPlan(1);
