@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <functional>
 #include <thread>
 
@@ -138,6 +139,9 @@ TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
 // The in-memory store, logging each call's steps by its first event id; calls for "hold" block until released.
 class SteppedStore final : public store::CounterStore {
  public:
+  SteppedStore() = default;
+  // Holds nothing; every sent call fails with `failure` until `fail` is changed.
+  explicit SteppedStore(absl::Status failure) : fail(std::move(failure)) { release.Notify(); }
   absl::StatusOr<std::vector<store::CheckResult>> CheckAndReserve(std::span<const store::CustomerCheck> checks,
                                                                   absl::Time deadline) override {
     return CheckAndReserveAfter(checks, deadline, [] { return absl::OkStatus(); });
@@ -219,70 +223,72 @@ TEST_F(DecisionServiceTest, OrderedBatchIsPreparedAlongsideButSentOnlyAfterThePr
   EXPECT_TRUE(b_done.get().ok());
 }
 
+// Batches decided one after the other, each ordered after the one before (as the Kafka pipeline chains them).
+class BatchChain {
+ public:
+  explicit BatchChain(DecisionService& service) : service_(service) {}
+  std::vector<absl::StatusOr<Decided>> Decide(const std::vector<const Event*>& events) {
+    std::vector<DecisionService::Request> requests;
+    for (const Event* e : events) requests.push_back({e, {}});
+    DecisionService::BatchOrder& order = orders_.emplace_back();
+    order.after = last_done_;
+    last_done_ = order.done.get_future().share();
+    return service_.DecideBatch(requests, &order);
+  }
+  absl::Status LastDone() const { return last_done_.get(); }
+
+ private:
+  DecisionService& service_;
+  std::deque<DecisionService::BatchOrder> orders_;
+  std::shared_future<absl::Status> last_done_;
+};
+
 TEST_F(DecisionServiceTest, OrderedBatchAfterAStoreOutageIsNotSentAndPassesTheOutageOn) {
-  SteppedStore stepped;
-  stepped.release.Notify();
-  stepped.fail = absl::UnavailableError("redis: connection refused");
+  SteppedStore stepped(absl::UnavailableError("redis: connection refused"));
   DecisionService service(policies_, stepped, clock_, hasher_);
+  BatchChain chain(service);
   const Event first = MakeEvent("a");
   const Event promo = MakeEvent("b");
   const Event receipt = MakeEvent("c", v1::TRANSACTIONAL);
   const Event last = MakeEvent("d");
-  DecisionService::BatchOrder o1;
-  DecisionService::BatchOrder o2{.after = o1.done.get_future().share()};
-  DecisionService::BatchOrder o3{.after = o2.done.get_future().share()};
-  std::shared_future<absl::Status> o3_done = o3.done.get_future().share();
-  const std::vector<DecisionService::Request> r1{{&first, {}}};
-  const std::vector<DecisionService::Request> r2{{&promo, {}}, {&receipt, {}}};
-  const std::vector<DecisionService::Request> r3{{&last, {}}};
-  EXPECT_TRUE(absl::IsUnavailable(service.DecideBatch(r1, &o1)[0].status()));
+  EXPECT_TRUE(absl::IsUnavailable(chain.Decide({&first})[0].status()));
   stepped.fail = absl::OkStatus();  // the store is back, but the batches after the failed one are not sent
-  std::vector<absl::StatusOr<Decided>> out2 = service.DecideBatch(r2, &o2);
+  std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&promo, &receipt});
   ASSERT_TRUE(absl::IsUnavailable(out2[0].status()));
   EXPECT_TRUE(absl::StrContains(out2[0].status().message(), "not sent")) << out2[0].status();
   ASSERT_TRUE(out2[1].ok());  // fails open as on any store failure
   EXPECT_TRUE(out2[1]->decision.degraded());
-  EXPECT_TRUE(absl::IsUnavailable(service.DecideBatch(r3, &o3)[0].status()));
-  EXPECT_EQ(o3_done.get().message(), "redis: connection refused");  // the first failure, passed down the chain
+  EXPECT_TRUE(absl::IsUnavailable(chain.Decide({&last})[0].status()));
+  EXPECT_EQ(chain.LastDone().message(), "redis: connection refused");  // the first failure, passed down the chain
   EXPECT_EQ(stepped.Steps(), (std::vector<std::string>{"prepared a", "sent a", "returned a", "prepared b",
                                                        "not sent b", "prepared d", "not sent d"}));
 }
 
 TEST_F(DecisionServiceTest, OrderedBatchOfOnlyFailOpenEventsStopsNothing) {
-  SteppedStore stepped;
-  stepped.release.Notify();
-  stepped.fail = absl::UnavailableError("redis: connection refused");
+  SteppedStore stepped(absl::UnavailableError("redis: connection refused"));
   DecisionService service(policies_, stepped, clock_, hasher_);
+  BatchChain chain(service);
   const Event receipt = MakeEvent("r", v1::TRANSACTIONAL);
   const Event next = MakeEvent("n");
-  DecisionService::BatchOrder o1;
-  DecisionService::BatchOrder o2{.after = o1.done.get_future().share()};
-  const std::vector<DecisionService::Request> r1{{&receipt, {}}};
-  const std::vector<DecisionService::Request> r2{{&next, {}}};
-  std::vector<absl::StatusOr<Decided>> out1 = service.DecideBatch(r1, &o1);
+  std::vector<absl::StatusOr<Decided>> out1 = chain.Decide({&receipt});
   ASSERT_TRUE(out1[0].ok());
   EXPECT_TRUE(out1[0]->decision.degraded());  // decided: nothing of this batch is held
   stepped.fail = absl::OkStatus();
-  std::vector<absl::StatusOr<Decided>> out2 = service.DecideBatch(r2, &o2);
+  std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&next});
   ASSERT_TRUE(out2[0].ok()) << out2[0].status();
   EXPECT_FALSE(out2[0]->decision.degraded());
   EXPECT_TRUE(stepped.Saw("sent n"));
 }
 
 TEST_F(DecisionServiceTest, OrderedBatchAfterANonOutageFailureIsSent) {
-  SteppedStore stepped;
-  stepped.release.Notify();
-  stepped.fail = absl::InternalError("check.lua: unexpected reply");
+  SteppedStore stepped(absl::InternalError("check.lua: unexpected reply"));
   DecisionService service(policies_, stepped, clock_, hasher_);
+  BatchChain chain(service);
   const Event first = MakeEvent("a");
   const Event second = MakeEvent("b");
-  DecisionService::BatchOrder o1;
-  DecisionService::BatchOrder o2{.after = o1.done.get_future().share()};
-  const std::vector<DecisionService::Request> r1{{&first, {}}};
-  const std::vector<DecisionService::Request> r2{{&second, {}}};
-  EXPECT_TRUE(absl::IsInternal(service.DecideBatch(r1, &o1)[0].status()));  // dead-lettered, not held: no outage
+  EXPECT_TRUE(absl::IsInternal(chain.Decide({&first})[0].status()));  // dead-lettered, not held: no outage
   stepped.fail = absl::OkStatus();
-  std::vector<absl::StatusOr<Decided>> out2 = service.DecideBatch(r2, &o2);
+  std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&second});
   ASSERT_TRUE(out2[0].ok()) << out2[0].status();
   EXPECT_EQ(out2[0]->decision.decision(), v1::RELEASE);
 }
