@@ -267,15 +267,9 @@ void InputWorker::event_cb(RdKafka::Event& event) {
       Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
           {{"topic", options_.topic}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});
       break;
-    case RdKafka::Event::EVENT_LOG: {
-      const int sev = static_cast<int>(event.severity());
-      const LogLevel level = sev <= 3 ? LogLevel::kError
-                             : sev == 4 ? LogLevel::kWarning
-                             : sev <= 6 ? LogLevel::kInfo
-                                        : LogLevel::kDebug;
-      Log(level, "kafka.log", {{"facility", event.fac()}, {"message", event.str()}});
+    case RdKafka::Event::EVENT_LOG:
+      LogKafkaLine(event);
       break;
-    }
     default:
       break;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/ops/log.h"
 
 namespace tact::pipeline {
 namespace {
@@ -32,6 +33,16 @@ absl::Status SetAll(RdKafka::Conf& conf, const KafkaSettings& settings) {
 }
 
 }  // namespace
+
+void LogKafkaLine(RdKafka::Event& event) {
+  // syslog severities: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
+  const int sev = static_cast<int>(event.severity());
+  const ops::LogLevel level = sev <= 3   ? ops::LogLevel::kError
+                              : sev == 4 ? ops::LogLevel::kWarning
+                              : sev <= 6 ? ops::LogLevel::kInfo
+                                         : ops::LogLevel::kDebug;
+  ops::Log(level, "kafka.log", {{"facility", event.fac()}, {"message", event.str()}});
+}
 
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> CreateProducer(const std::string& brokers,
                                                                   const std::string& client_id,

@@ -40,6 +40,10 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> CreateConsumer(const Con
                                                                        RdKafka::RebalanceCb* rebalance,
                                                                        RdKafka::EventCb* events);
 
+// Forwards one librdkafka log line (an EVENT_LOG event) to ops::Log as "kafka.log" at the level its syslog
+// severity maps to, so every client's lines are JSON like the daemon's own.
+void LogKafkaLine(RdKafka::Event& event);
+
 // Produces one message (value copied, keyed, headers attached) with `opaque` for its delivery report, waiting on
 // a full local queue (polling the producer for delivery reports meanwhile). Returns ERR_NO_ERROR when queued,
 // else the produce error (never ERR__QUEUE_FULL).

@@ -3,6 +3,8 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/ops/log.h"
+#include "daemon/pipeline/kafka_clients.h"
 
 namespace tact::pipeline {
 namespace {
@@ -22,25 +24,23 @@ std::string EncodeNotice(const v1::CampaignNotice& notice) {
 absl::StatusOr<std::unique_ptr<KafkaNoticeSink>> KafkaNoticeSink::Create(const std::string& brokers,
                                                                          std::string topic) {
   std::unique_ptr<KafkaNoticeSink> sink(new KafkaNoticeSink(std::move(topic)));
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string err;
-  for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-           {"bootstrap.servers", brokers},
-           {"client.id", "tactd-notices"},
-           {"enable.idempotence", "true"},
-           {"message.timeout.ms", "4000"}}) {
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
-      return absl::InvalidArgumentError(absl::StrCat("kafka ", k, ": ", err));
-    }
+  // A delivery timeout shorter than Publish's flush, so a report always comes within it.
+  absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer =
+      CreateProducer(brokers, "tactd-notices", sink.get(), sink.get(), {{"message.timeout.ms", "4000"}});
+  if (!producer.ok()) {
+    return absl::Status(producer.status().code(), absl::StrCat("kafka notice producer: ", producer.status().message()));
   }
-  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(sink.get()), err) != RdKafka::Conf::CONF_OK) {
-    return absl::InternalError(absl::StrCat("kafka dr_cb: ", err));
-  }
-  sink->producer_.reset(RdKafka::Producer::create(conf.get(), err));
-  if (!sink->producer_) {
-    return absl::InternalError(absl::StrCat("kafka notice producer: ", err));
-  }
+  sink->producer_ = *std::move(producer);
   return sink;
+}
+
+void KafkaNoticeSink::event_cb(RdKafka::Event& event) {
+  if (event.type() == RdKafka::Event::EVENT_LOG) {
+    LogKafkaLine(event);
+  } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
+    ops::Log(event.fatal() ? ops::LogLevel::kError : ops::LogLevel::kWarning, "kafka.error",
+             {{"topic", topic_}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});
+  }
 }
 
 void KafkaNoticeSink::dr_cb(RdKafka::Message& message) {

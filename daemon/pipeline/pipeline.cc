@@ -788,16 +788,9 @@ void Pipeline::event_cb(RdKafka::Event& event) {
       Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
           {{"code", RdKafka::err2str(event.err())}, {"error", event.str()}, {"fatal", event.fatal() ? "true" : "false"}});
       break;
-    case RdKafka::Event::EVENT_LOG: {
-      // syslog severities: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
-      const int sev = static_cast<int>(event.severity());
-      const LogLevel level = sev <= 3 ? LogLevel::kError
-                             : sev == 4 ? LogLevel::kWarning
-                             : sev <= 6 ? LogLevel::kInfo
-                                        : LogLevel::kDebug;
-      Log(level, "kafka.log", {{"facility", event.fac()}, {"message", event.str()}});
+    case RdKafka::Event::EVENT_LOG:
+      LogKafkaLine(event);
       break;
-    }
     default:
       break;
   }
