@@ -35,12 +35,12 @@ struct RedisSettings {
   Batching batching = Batching::kOneScript;
 };
 
+struct RedisCommand;  // one command's arguments (redis_counter_store.cc)
+
 // Counter store on one Redis node (or a Cluster node owning the customer's slot: every key of a script carries
 // the customer's hash tag). Connections are created lazily; after any I/O error a connection is dropped and a
 // new one is made, with backoff while Redis stays unreachable.
 // Thread-safety: any thread; each call borrows one connection for its whole round-trip.
-struct RedisCommand;  // one command's arguments (redis_counter_store.cc)
-
 class RedisCounterStore final : public CounterStore {
  public:
   RedisCounterStore(RedisSettings settings, const Clock& clock);
