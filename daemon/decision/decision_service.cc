@@ -47,8 +47,6 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
   return d;
 }
 
-bool Outage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
-
 // One batch's place in a DecisionService::BatchOrder: waits for the previous batch, and settles `done` exactly once,
 // never before the previous batch settled (as soon as the store step is over, so the next batch's call goes out
 // while this one finishes; at the latest when the batch returns).
@@ -260,7 +258,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
   // are decided even then (degraded), so a batch of only those stops nothing.
   absl::Status undecided;
   for (const absl::StatusOr<Decided>& o : out) {  // so far, only the campaign gate's failures
-    if (!o.ok() && Outage(o.status())) {
+    if (!o.ok() && store::IsOutage(o.status())) {
       undecided = o.status();
       break;
     }
@@ -274,7 +272,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
       unsent = !s.ok();
       return s;
     });
-    if (undecided.ok() && !results.ok() && Outage(results.status())) {
+    if (undecided.ok() && !results.ok() && store::IsOutage(results.status())) {
       for (size_t c = 0; c < checks.size(); ++c) {
         if (!held[c] && !options_.fail_open_classes.contains(requests[check_of[c]].event->message_class)) {
           undecided = unsent ? turn.Previous() : results.status();  // the first failure, not a chain of "not sent"

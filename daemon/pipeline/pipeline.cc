@@ -15,6 +15,7 @@
 #include "daemon/pipeline/input_worker.h"
 #include "daemon/pipeline/kafka_clients.h"
 #include "daemon/pipeline/kafka_stats.h"
+#include "daemon/store/counter_store.h"
 
 namespace tact::pipeline {
 namespace {
@@ -262,10 +263,6 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
   return in;
 }
 
-namespace {
-bool StoreOutage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
-}  // namespace
-
 void Pipeline::StartDeciding(std::vector<Input> batch) {
   stats_.kafka_batches_total.Inc({});
   std::shared_future<absl::Status> previous = deciding_.empty() ? std::shared_future<absl::Status>()
@@ -335,7 +332,7 @@ void Pipeline::Process(Decided done) {
   std::string outage_reason;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (request_of[i] != SIZE_MAX && !batch[i].dropped && !decided[request_of[i]].ok() &&
-        StoreOutage(decided[request_of[i]].status())) {
+        store::IsOutage(decided[request_of[i]].status())) {
       first_undecided.try_emplace(batch[i].tp, batch[i].offset);  // consume order: the first is the lowest
       if (outage_reason.empty()) {
         outage_reason = ops::StatusCodeLabel(decided[request_of[i]].status().code());

@@ -119,6 +119,10 @@ inline absl::StatusOr<CustomerState> CounterStore::ReadCustomer(const CustomerRe
   return absl::UnimplementedError("this counter store cannot read customer state");
 }
 
+// A store failure that may pass (UNAVAILABLE: unreachable; DEADLINE_EXCEEDED: missed the deadline): effects
+// unknown, the call is safe to retry. Fail-closed decisions are held and retried on it, never dead-lettered.
+inline bool IsOutage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
+
 // Plan values as the stores use them (integer milliseconds, as check.lua receives them).
 inline int64_t SinceMs(const policy::SignalCheck& s) {
   return s.since == absl::InfinitePast() ? 0 : absl::ToUnixMillis(s.since);
