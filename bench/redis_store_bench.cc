@@ -97,18 +97,23 @@ double Median(std::vector<double> v) {
 
 // redis-benchmark running check.lua via EVALSHA with random customers and event ids.
 double RawEvalsha(int port, const Options& o, int pipeline, const std::string& sha, const std::string& marker) {
+  constexpr int64_t kDayMs = 86'400'000;
+  constexpr int64_t kWeekMs = 7 * kDayMs;
   const int64_t now_ms = absl::ToUnixMillis(SystemClock().Now());
   const std::string out = Capture(
       {"redis-benchmark", "-p", std::to_string(port), "-c", std::to_string(o.connections), "-n",
        std::to_string(o.requests), "-P", std::to_string(pipeline), "-r", "100000000", "-q", "EVALSHA", sha, "5",
        // check.lua's layout for one check (as RedisCounterStore builds it): KEYS seen, sig, one per limit, idx;
-       // ARGV now, seen ttl, #specs, #checks, the spec (quiet, #signals, #limits, per limit kind/count/window/
-       // decisive/suppress), then the check: spec number, event id, write, marker.
+       // ARGV now, seen ttl, #specs, #checks, the spec (quiet, #limits, #signals, #signal args, index expiry,
+       // per limit kind/count/ttl/cutoff/empty at/decisive/suppress), then the check: spec number, event id,
+       // write, marker.
        "tact:{acme:__rand_int__}:seen:e__rand_int__", "tact:{acme:__rand_int__}:sig",
        "tact:{acme:__rand_int__}:r:promotion-1-per-day", "tact:{acme:__rand_int__}:r:promotion-3-per-week",
        "tact:{acme:__rand_int__}:idx",
-       std::to_string(now_ms), "259200000", "1", "1", "0", "0", "2", "r", "1", "86400000", "1", "1", "r", "3",
-       "604800000", "1", "1", "1", "e__rand_int__", "1", marker});
+       std::to_string(now_ms), "259200000", "1", "1", "0", "2", "0", "0", std::to_string(now_ms + kWeekMs), "r", "1",
+       std::to_string(kDayMs), std::to_string(now_ms - kDayMs), std::to_string(now_ms + kDayMs), "1", "1", "r", "3",
+       std::to_string(kWeekMs), std::to_string(now_ms - kWeekMs), std::to_string(now_ms + kWeekMs), "1", "1", "1",
+       "e__rand_int__", "1", marker});
   std::smatch m;
   static const std::regex kRps(R"(([0-9.]+) requests per second)");
   return std::regex_search(out, m, kRps) ? std::stod(m[1]) : 0;

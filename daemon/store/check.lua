@@ -6,24 +6,33 @@
 -- against both.
 --
 -- ARGV[1] now_ms  ARGV[2] seen_ttl_ms  ARGV[3] n specs  ARGV[4] n checks
--- then every spec (the plan's shape, shared by the checks of a batch that have the same one):
---   quiet hold (0 none, 1 defer, 2 suppress), n signal checks, n limits,
+-- then every spec (the plan's shape at this now, shared by the checks of a batch that have the same one):
+--   quiet hold (0 none, 1 defer, 2 suppress), n limits, n signal checks, n args of the signal checks,
+--   ms when the last of its counters is empty again (the index's expiry),
+--   per limit: kind ('r'/'c'), count, ttl_ms (rolling: the window; calendar: period end - now, at least 1),
+--              rolling: now - window / calendar: period_end_ms, empty_at_ms (now + window / period end),
+--              decisive (1/0), suppress_on_exceed (1/0)
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
---   per limit: kind ('r'/'c'), count, window_ms (rolling) or period_end_ms (calendar), decisive (1/0),
---              suppress_on_exceed (1/0)
 -- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker
--- KEYS, per check in order: seen marker (hash: o = outcome, m = marker) for this event_id; signals hash
---   (field -> "<at_ms>:<expires_ms>", expires 0 = never); one key per limit of its spec (rolling = sorted set,
---   member event_id, score ms; calendar = counter expiring at period end); the customer's counter index (hash:
---   field = counter suffix, the key after the prefix "tact:{t:c}:"; value = ms when that counter is empty
---   again), written when the event is reserved (expired fields pruned when it grows past 16), expiring with its
---   latest field (PEXPIREAT NX/GT: Redis >= 7.0).
+-- KEYS, per check in order: seen marker (string "<outcome>|<marker>"; a hash o = outcome, m = marker when an
+--   earlier tact wrote it) for this event_id; signals hash (field -> "<at_ms>:<expires_ms>", expires 0 =
+--   never); one key per limit of its spec (rolling = sorted set, member event_id, score ms; calendar = counter
+--   expiring at period end); the customer's counter index (hash: field = counter suffix, the key after the
+--   prefix "tact:{t:c}:"; value = ms when that counter is empty again), written when the event is reserved
+--   (expired fields pruned when it grows past 16), expiring with its latest field (PEXPIREAT NX/GT: Redis >= 7.0).
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
 -- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
 -- frees_at 0 unless the window is full.
 --
--- Kept cheap: specs are read once per call, every number the writes need is formatted once per spec, and a
--- check does only the calls its customer's state needs (a calendar counter is created with its expiry, SET PX).
+-- Kept cheap (Redis runs scripts on its one thread, and a decision's cost there caps throughput): tactd sends
+-- every number the writes need already formatted, a spec's limits are read once per call and its signal checks
+-- only when a customer has a live signal, and a check does only the calls its customer's state needs (a calendar
+-- counter is created with its expiry, SET PX; the marker is one SET PX).
+local call, pcall = redis.call, redis.pcall
+local tonumber, type, format, sub, match, concat = tonumber, type, string.format, string.sub, string.match,
+                                                   table.concat
+local ARGV, KEYS = ARGV, KEYS
+
 local now = tonumber(ARGV[1])
 local seen_ttl = ARGV[2]
 local nspecs = tonumber(ARGV[3])
@@ -32,108 +41,116 @@ local nchecks = tonumber(ARGV[4])
 local specs = {}
 local a = 5
 for s = 1, nspecs do
-  local spec = {hold = ARGV[a], sig = {}, lim = {}}
-  local nsig, nlim = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  a = a + 3
-  for i = 1, nsig do
+  local nlim, nsig, nsig_args = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local spec = {hold = ARGV[a], latest = ARGV[a + 4], lim = {}, nsig = nsig, sig_at = a + 5 + 7 * nlim}
+  a = a + 5
+  for i = 1, nlim do
+    spec.lim[i] = {rolling = ARGV[a] == 'r', count = tonumber(ARGV[a + 1]), ttl = ARGV[a + 2], cut = ARGV[a + 3],
+                   empty_at = ARGV[a + 4], decisive = ARGV[a + 5] == '1', suppress = ARGV[a + 6] == '1'}
+    a = a + 7
+  end
+  local none = {}  -- the stored text of "no signal holds"
+  for i = 1, nsig do none[i] = '0:-1' end
+  spec.no_signals = none
+  a = spec.sig_at + nsig_args
+  specs[s] = spec
+end
+
+-- A spec's signal checks, read when a customer first has a live signal field.
+local function signal_checks(spec)
+  if spec.sig then return spec.sig end
+  local sig, a = {}, spec.sig_at
+  for i = 1, spec.nsig do
     local nf = tonumber(ARGV[a + 3])
     local c = {decisive = ARGV[a] == '1', since = tonumber(ARGV[a + 1]), hold = tonumber(ARGV[a + 2]), fields = {}}
     for k = 1, nf do
       local pat = ARGV[a + 3 + k]
-      if string.sub(pat, -1) == '*' then
-        c.fields[k] = {string.sub(pat, 1, -2), true}
+      if sub(pat, -1) == '*' then
+        c.fields[k] = {sub(pat, 1, -2), true}
       else
         c.fields[k] = {pat, false}
       end
     end
-    spec.sig[i] = c
+    sig[i] = c
     a = a + 4 + nf
   end
-  local latest = 0
-  for i = 1, nlim do
-    local l = {rolling = ARGV[a] == 'r', count = tonumber(ARGV[a + 1]), span = tonumber(ARGV[a + 2]),
-               decisive = ARGV[a + 3] == '1', suppress = ARGV[a + 4] == '1'}
-    local empty_at
-    if l.rolling then
-      l.cutoff = string.format('%.0f', now - l.span)
-      l.ttl = ARGV[a + 2]
-      empty_at = now + l.span
-    else
-      -- relative to the caller's now: an absolute PEXPIREAT would follow Redis' clock, and with tactd's clock
-      -- behind it the counter of a period tactd still counts in would vanish at once (caps not enforced)
-      l.ttl = string.format('%.0f', math.max(1, l.span - now))
-      l.frees = ARGV[a + 2]
-      empty_at = l.span
-    end
-    l.empty_at = string.format('%.0f', empty_at)
-    if empty_at > latest then latest = empty_at end
-    spec.lim[i] = l
-    a = a + 5
-  end
-  spec.latest = string.format('%.0f', latest)
-  specs[s] = spec
+  spec.sig = sig
+  return sig
 end
 
 -- One check: KEYS from ko + 1, its four args from ao.
 local function check(spec, ko, ao)
   local seen_key = KEYS[ko + 1]
-  local seen = redis.call('HMGET', seen_key, 'o', 'm')
-  if seen[1] then
-    return {1, seen[1], seen[2] or ''}
+  local seen = pcall('GET', seen_key)
+  if type(seen) == 'string' then
+    local outcome, marker = match(seen, '^([^|]*|[^|]*|[^|]*)|(.*)$')
+    return {1, outcome or seen, marker or ''}
+  elseif seen then  -- WRONGTYPE: a hash, as tact wrote markers before 2026-12 (they expire after seen_ttl)
+    local h = call('HMGET', seen_key, 'o', 'm')
+    if h[1] then return {1, h[1], h[2] or ''} end
   end
-  local nsig, nlim = #spec.sig, #spec.lim
+  local nsig, nlim = spec.nsig, #spec.lim
   local reply = {0, 0, nsig}
-  local sig_parts, lim_parts = {}, {}  -- the stored outcome's text
+  local sig_parts, lim_parts = spec.no_signals, {}  -- the stored outcome's text
   local blocked = false      -- an enforcing check applies: nothing is reserved
   local final = nil          -- nil = not decided yet by precedence; true/false = final decision or not
   if nsig > 0 then
-    local flat = redis.call('HGETALL', KEYS[ko + 2])
+    local flat = call('HGETALL', KEYS[ko + 2])
     local live = {}
     for j = 1, #flat, 2 do
-      local at, exp = string.match(flat[j + 1], '^(%-?%d+):(%-?%d+)$')
+      local at, exp = match(flat[j + 1], '^(%-?%d+):(%-?%d+)$')
       at = tonumber(at)
       exp = tonumber(exp)
       if at and (exp == 0 or exp > now) then
         live[#live + 1] = {flat[j], at, exp}
       end
     end
-    for i = 1, nsig do
-      local c = spec.sig[i]
-      local best = nil  -- nil: no live matching field; -1: holds with no known end; else ms when it stops
-      for _, f in ipairs(live) do
-        if f[2] >= c.since then
-          for _, pat in ipairs(c.fields) do
-            local matches
-            if pat[2] then
-              matches = string.sub(f[1], 1, #pat[1]) == pat[1]
-            else
-              matches = f[1] == pat[1]
-            end
-            if matches then
-              local u = -1
-              if f[3] ~= 0 then u = f[3] end
-              if c.hold > 0 and (u == -1 or f[2] + c.hold < u) then u = f[2] + c.hold end
-              if best == nil then
-                best = u
-              elseif best ~= -1 and (u == -1 or u > best) then
-                best = u
+    if #live == 0 then
+      for i = 1, nsig do
+        reply[#reply + 1] = 0
+        reply[#reply + 1] = -1
+      end
+    else
+      sig_parts = {}
+      local checks = signal_checks(spec)
+      for i = 1, nsig do
+        local c = checks[i]
+        local best = nil  -- nil: no live matching field; -1: holds with no known end; else ms when it stops
+        for _, f in ipairs(live) do
+          if f[2] >= c.since then
+            for _, pat in ipairs(c.fields) do
+              local matches
+              if pat[2] then
+                matches = sub(f[1], 1, #pat[1]) == pat[1]
+              else
+                matches = f[1] == pat[1]
               end
-              break
+              if matches then
+                local u = -1
+                if f[3] ~= 0 then u = f[3] end
+                if c.hold > 0 and (u == -1 or f[2] + c.hold < u) then u = f[2] + c.hold end
+                if best == nil then
+                  best = u
+                elseif best ~= -1 and (u == -1 or u > best) then
+                  best = u
+                end
+                break
+              end
             end
           end
         end
-      end
-      if best == nil then
-        reply[#reply + 1] = 0
-        reply[#reply + 1] = -1
-        sig_parts[i] = '0:-1'
-      else
-        reply[#reply + 1] = 1
-        reply[#reply + 1] = best
-        sig_parts[i] = '1:' .. string.format('%.0f', best)
-        if c.decisive then
-          blocked = true
-          if final == nil then final = true end
+        if best == nil then
+          reply[#reply + 1] = 0
+          reply[#reply + 1] = -1
+          sig_parts[i] = '0:-1'
+        else
+          reply[#reply + 1] = 1
+          reply[#reply + 1] = best
+          sig_parts[i] = '1:' .. format('%.0f', best)
+          if c.decisive then
+            blocked = true
+            if final == nil then final = true end
+          end
         end
       end
     end
@@ -145,21 +162,21 @@ local function check(spec, ko, ao)
     local used
     local frees, frees_text = 0, '0'
     if l.rolling then
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', l.cutoff)
-      used = redis.call('ZCARD', key)
+      call('ZREMRANGEBYSCORE', key, '-inf', l.cut)
+      used = call('ZCARD', key)
       if used >= l.count then
-        local oldest = redis.call('ZRANGE', key, used - l.count, used - l.count, 'WITHSCORES')
+        local oldest = call('ZRANGE', key, used - l.count, used - l.count, 'WITHSCORES')
         if oldest[2] then
-          frees = tonumber(oldest[2]) + l.span
-          frees_text = string.format('%.0f', frees)
+          frees = tonumber(oldest[2]) + tonumber(l.ttl)
+          frees_text = format('%.0f', frees)
         end
       end
     else
-      local v = redis.call('GET', key)
+      local v = call('GET', key)
       used = v and tonumber(v) or 0
       absent[i] = not v  -- a new period's counter: created with its expiry in one call when reserved
       if used >= l.count then
-        frees, frees_text = l.span, l.frees
+        frees, frees_text = tonumber(l.cut), l.cut
       end
     end
     if used >= l.count and l.decisive then
@@ -186,16 +203,16 @@ local function check(spec, ko, ao)
       local l = spec.lim[i]
       local key = KEYS[ko + 2 + i]
       if l.rolling then
-        redis.call('ZADD', key, now, event_id)
-        redis.call('PEXPIRE', key, l.ttl)
-        set[#set + 1] = string.sub(key, from)
+        call('ZADD', key, now, event_id)
+        call('PEXPIRE', key, l.ttl)
+        set[#set + 1] = sub(key, from)
         set[#set + 1] = l.empty_at
       elseif absent[i] then  -- a new period's counter: with its expiry, and its index field
-        redis.call('SET', key, '1', 'PX', l.ttl)
-        set[#set + 1] = string.sub(key, from)
+        call('SET', key, '1', 'PX', l.ttl)
+        set[#set + 1] = sub(key, from)
         set[#set + 1] = l.empty_at
       else
-        redis.call('INCR', key)
+        call('INCR', key)
       end
     end
     reply[2] = 1
@@ -205,22 +222,21 @@ local function check(spec, ko, ao)
       -- A hash HSET added no field to existed before, so it has its expiry already and only GT can apply (one
       -- call fewer for a returning customer).
       local idx = KEYS[ko + 3 + nlim]
-      local added = redis.call('HSET', idx, unpack(set))
-      if added == 0 or redis.call('PEXPIREAT', idx, spec.latest, 'NX') == 0 then
-        if added > 0 and redis.call('HLEN', idx) > 16 then
-          local flat = redis.call('HGETALL', idx)
+      local added = call('HSET', idx, unpack(set))
+      if added == 0 or call('PEXPIREAT', idx, spec.latest, 'NX') == 0 then
+        if added > 0 and call('HLEN', idx) > 16 then
+          local flat = call('HGETALL', idx)
           for j = 1, #flat, 2 do
-            if (tonumber(flat[j + 1]) or 0) <= now then redis.call('HDEL', idx, flat[j]) end
+            if (tonumber(flat[j + 1]) or 0) <= now then call('HDEL', idx, flat[j]) end
           end
         end
-        redis.call('PEXPIREAT', idx, spec.latest, 'GT')
+        call('PEXPIREAT', idx, spec.latest, 'GT')
       end
     end
   end
   if final then
-    redis.call('HSET', seen_key, 'o', reply[2] .. '|' .. table.concat(sig_parts, ',') .. '|' ..
-               table.concat(lim_parts, ','), 'm', ARGV[ao + 3])
-    redis.call('PEXPIRE', seen_key, seen_ttl)
+    call('SET', seen_key, reply[2] .. '|' .. concat(sig_parts, ',') .. '|' .. concat(lim_parts, ',') .. '|' ..
+         ARGV[ao + 3], 'PX', seen_ttl)
   end
   return reply
 end

@@ -48,11 +48,35 @@ std::string Sha1Hex(std::string_view text) {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
-// The plan's shape as check.lua reads a spec: quiet, #signals, #limits, then each signal check and limit.
-void AppendSpec(const policy::Plan& plan, std::vector<std::string>& out) {
+// The plan's shape at `now_ms` as check.lua reads a spec: quiet, #limits, #signal checks, the signal checks'
+// arg count, the index expiry, each limit with the numbers its writes need, then the signal checks.
+void AppendSpec(const policy::Plan& plan, int64_t now_ms, std::vector<std::string>& out) {
   out.push_back(absl::StrCat(QuietCode(plan)));
-  out.push_back(absl::StrCat(plan.signals.size()));
   out.push_back(absl::StrCat(plan.limits.size()));
+  out.push_back(absl::StrCat(plan.signals.size()));
+  const size_t sig_args_at = out.size();
+  out.emplace_back();
+  const size_t latest_at = out.size();
+  out.emplace_back();
+  int64_t latest = 0;
+  for (const policy::LimitCheck& l : plan.limits) {
+    const bool rolling = l.kind == policy::WindowKind::kRolling;
+    const int64_t window = absl::ToInt64Milliseconds(l.window);
+    const int64_t end = PeriodEndMs(l);
+    // A calendar counter's ttl is relative to tactd's now: an absolute PEXPIREAT would follow Redis' clock, and
+    // with tactd's clock behind it the counter of a period tactd still counts in would vanish at once.
+    const int64_t empty_at = rolling ? now_ms + window : end;
+    out.push_back(rolling ? "r" : "c");
+    out.push_back(absl::StrCat(l.count));
+    out.push_back(absl::StrCat(rolling ? window : std::max<int64_t>(1, end - now_ms)));
+    out.push_back(absl::StrCat(rolling ? now_ms - window : end));
+    out.push_back(absl::StrCat(empty_at));
+    out.push_back(l.shadow ? "0" : "1");
+    out.push_back(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
+    latest = std::max(latest, empty_at);
+  }
+  out[latest_at] = absl::StrCat(latest);
+  const size_t sig_from = out.size();
   for (const policy::SignalCheck& s : plan.signals) {
     out.push_back(s.shadow ? "0" : "1");
     out.push_back(absl::StrCat(SinceMs(s)));
@@ -62,14 +86,7 @@ void AppendSpec(const policy::Plan& plan, std::vector<std::string>& out) {
       out.push_back(f);
     }
   }
-  for (const policy::LimitCheck& l : plan.limits) {
-    const bool rolling = l.kind == policy::WindowKind::kRolling;
-    out.push_back(rolling ? "r" : "c");
-    out.push_back(absl::StrCat(l.count));
-    out.push_back(absl::StrCat(rolling ? absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l)));
-    out.push_back(l.shadow ? "0" : "1");
-    out.push_back(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
-  }
+  out[sig_args_at] = absl::StrCat(out.size() - sig_from);
 }
 
 // One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
@@ -80,12 +97,13 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
   std::vector<std::string> per_check;  // spec number, event id, write, marker
   absl::flat_hash_map<std::string, size_t> spec_number;
   std::vector<std::string> spec;
+  const int64_t now_ms = ToMillis(checks.front().now);
   keys.reserve(checks.size() * 6);
   per_check.reserve(checks.size() * 4);
   for (const CustomerCheck& c : checks) {
     const policy::Plan& plan = *c.plan;
     spec.clear();
-    AppendSpec(plan, spec);
+    AppendSpec(plan, now_ms, spec);
     TokenWriter key;
     for (const std::string& arg : spec) key.Str(arg);
     auto [it, added] = spec_number.try_emplace(key.Take(), spec_number.size() + 1);
@@ -109,7 +127,7 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
   cmd.args.push_back(sha);
   cmd.args.push_back(absl::StrCat(keys.size()));
   for (std::string& k : keys) cmd.args.push_back(std::move(k));
-  cmd.args.push_back(absl::StrCat(ToMillis(checks.front().now)));
+  cmd.args.push_back(absl::StrCat(now_ms));
   cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(seen_ttl)));
   cmd.args.push_back(absl::StrCat(spec_number.size()));
   cmd.args.push_back(absl::StrCat(checks.size()));
