@@ -38,6 +38,7 @@
 #include "daemon/decision/decision_service.h"
 #include "daemon/ops/log.h"
 #include "daemon/policy/parse.h"
+#include "daemon/store/in_memory_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tact/v1/throttle.grpc.pb.h"
 
@@ -192,10 +193,12 @@ int Main(int argc, char** argv) {
   SystemClock clock;
   store::RedisSettings rs;
   rs.port = redis_port;
-  store::RedisCounterStore store(rs, clock);
-  for (int i = 0; i < 200 && !store.Healthy(); ++i) {
+  store::RedisCounterStore redis_store(rs, clock);
+  for (int i = 0; i < 200 && !redis_store.Healthy(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));  // start-up poll
   }
+  store::InMemoryCounterStore memory_store;
+  store::CounterStore& store = getenv("TACT_BENCH_MEMORY") ? static_cast<store::CounterStore&>(memory_store) : redis_store;
   decision::PolicyHolder policies;
   policies.Set(std::make_shared<const policy::Policy>(*policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default")));
   const CustomerHasher hasher("bench-key");

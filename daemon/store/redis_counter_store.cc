@@ -10,27 +10,64 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "daemon/core/strings.h"
-#include "daemon/core/token_codec.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
 
 namespace tact::store {
 
-// Arguments of one command, owned, so argv/argvlen pointers stay valid until the command is appended.
+// One command in Redis' wire format (an array of bulk strings), built once and appended as is: no per-argument
+// strings, argv arrays or hiredis re-formatting on the decision path.
 struct RedisCommand {
-  std::vector<std::string> args;
-  void AppendTo(redisContext* c) const {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    argv.reserve(args.size());
-    lens.reserve(args.size());
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
-  }
+  std::string wire;
+  RedisCommand() = default;
+  explicit RedisCommand(std::string w) : wire(std::move(w)) {}
+  RedisCommand(std::initializer_list<std::string_view> args);
+  void AppendTo(redisContext* c) const { redisAppendFormattedCommand(c, wire.data(), wire.size()); }
 };
+
+namespace {
+
+// Arguments being collected for a RedisCommand: their count and their encoding.
+class RespArgs {
+ public:
+  void Add(std::string_view a) {
+    char len[24];
+    const auto end = std::to_chars(len, len + sizeof len, a.size()).ptr;
+    body_.push_back('$');
+    body_.append(len, end);
+    body_.append("\r\n");
+    body_.append(a);
+    body_.append("\r\n");
+    ++count_;
+  }
+  void Add(int64_t v) {
+    char buf[24];
+    Add(std::string_view(buf, std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+  }
+  void Add(const RespArgs& more) {
+    body_.append(more.body_);
+    count_ += more.count_;
+  }
+  void Clear() {
+    body_.clear();
+    count_ = 0;
+  }
+  int64_t count() const { return static_cast<int64_t>(count_); }
+  const std::string& body() const { return body_; }
+  RedisCommand Command() const { return RedisCommand(absl::StrCat("*", count_, "\r\n", body_)); }
+
+ private:
+  std::string body_;
+  size_t count_ = 0;
+};
+
+}  // namespace
+
+RedisCommand::RedisCommand(std::initializer_list<std::string_view> args) {
+  RespArgs a;
+  for (std::string_view arg : args) a.Add(arg);
+  wire = a.Command().wire;
+}
 
 namespace {
 
@@ -50,90 +87,85 @@ int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
 // The plan's shape at `now_ms` as check.lua reads a spec: quiet, #limits, #signal checks, the signal checks'
 // arg count, the index expiry, each limit with the numbers its writes need, then the signal checks.
-void AppendSpec(const policy::Plan& plan, int64_t now_ms, std::vector<std::string>& out) {
-  out.push_back(absl::StrCat(QuietCode(plan)));
-  out.push_back(absl::StrCat(plan.limits.size()));
-  out.push_back(absl::StrCat(plan.signals.size()));
-  const size_t sig_args_at = out.size();
-  out.emplace_back();
-  const size_t latest_at = out.size();
-  out.emplace_back();
+void AppendSpec(const policy::Plan& plan, int64_t now_ms, RespArgs& out) {
+  auto empty_at = [now_ms](const policy::LimitCheck& l) {
+    return l.kind == policy::WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
+  };
   int64_t latest = 0;
+  for (const policy::LimitCheck& l : plan.limits) latest = std::max(latest, empty_at(l));
+  int64_t signal_args = 0;
+  for (const policy::SignalCheck& s : plan.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
+  out.Add(QuietCode(plan));
+  out.Add(static_cast<int64_t>(plan.limits.size()));
+  out.Add(static_cast<int64_t>(plan.signals.size()));
+  out.Add(signal_args);
+  out.Add(latest);
   for (const policy::LimitCheck& l : plan.limits) {
     const bool rolling = l.kind == policy::WindowKind::kRolling;
     const int64_t window = absl::ToInt64Milliseconds(l.window);
     const int64_t end = PeriodEndMs(l);
+    out.Add(rolling ? "r" : "c");
+    out.Add(l.count);
     // A calendar counter's ttl is relative to tactd's now: an absolute PEXPIREAT would follow Redis' clock, and
     // with tactd's clock behind it the counter of a period tactd still counts in would vanish at once.
-    const int64_t empty_at = rolling ? now_ms + window : end;
-    out.push_back(rolling ? "r" : "c");
-    out.push_back(absl::StrCat(l.count));
-    out.push_back(absl::StrCat(rolling ? window : std::max<int64_t>(1, end - now_ms)));
-    out.push_back(absl::StrCat(rolling ? now_ms - window : end));
-    out.push_back(absl::StrCat(empty_at));
-    out.push_back(l.shadow ? "0" : "1");
-    out.push_back(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
-    latest = std::max(latest, empty_at);
+    out.Add(rolling ? window : std::max<int64_t>(1, end - now_ms));
+    out.Add(rolling ? now_ms - window : end);
+    out.Add(empty_at(l));
+    out.Add(l.shadow ? "0" : "1");
+    out.Add(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
   }
-  out[latest_at] = absl::StrCat(latest);
-  const size_t sig_from = out.size();
   for (const policy::SignalCheck& s : plan.signals) {
-    out.push_back(s.shadow ? "0" : "1");
-    out.push_back(absl::StrCat(SinceMs(s)));
-    out.push_back(absl::StrCat(absl::ToInt64Milliseconds(s.hold)));
-    out.push_back(absl::StrCat(s.fields.size()));
+    out.Add(s.shadow ? "0" : "1");
+    out.Add(SinceMs(s));
+    out.Add(absl::ToInt64Milliseconds(s.hold));
+    out.Add(static_cast<int64_t>(s.fields.size()));
     for (const std::string& f : s.fields) {
-      out.push_back(f);
+      out.Add(f);
     }
   }
-  out[sig_args_at] = absl::StrCat(out.size() - sig_from);
 }
 
 // One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl) {
-  RedisCommand cmd;
-  std::vector<std::string> keys;
-  std::vector<std::string> specs;     // every distinct spec's args, concatenated
-  std::vector<std::string> per_check;  // spec number, event id, write, marker
-  absl::flat_hash_map<std::string, size_t> spec_number;
-  std::vector<std::string> spec;
   const int64_t now_ms = ToMillis(checks.front().now);
-  keys.reserve(checks.size() * 6);
-  per_check.reserve(checks.size() * 4);
+  RespArgs keys;
+  RespArgs specs;      // every distinct spec's args, concatenated
+  RespArgs per_check;  // spec number, event id, write, marker
+  absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
+  RespArgs spec;
+  std::string prefix;
   for (const CustomerCheck& c : checks) {
     const policy::Plan& plan = *c.plan;
-    spec.clear();
+    spec.Clear();
     AppendSpec(plan, now_ms, spec);
-    TokenWriter key;
-    for (const std::string& arg : spec) key.Str(arg);
-    auto [it, added] = spec_number.try_emplace(key.Take(), spec_number.size() + 1);
+    auto [it, added] = spec_number.try_emplace(spec.body(), static_cast<int64_t>(spec_number.size()) + 1);
     if (added) {
-      specs.insert(specs.end(), std::make_move_iterator(spec.begin()), std::make_move_iterator(spec.end()));
+      specs.Add(spec);
     }
-    const std::string prefix = CustomerPrefix(c.tenant, c.customer_id);
-    keys.push_back(SeenKey(prefix, c.event_id));
-    keys.push_back(SignalsKey(prefix));
+    prefix = CustomerPrefix(c.tenant, c.customer_id);
+    keys.Add(SeenKey(prefix, c.event_id));
+    keys.Add(SignalsKey(prefix));
     for (const policy::LimitCheck& l : plan.limits) {
-      keys.push_back(absl::StrCat(prefix, AsAbsl(l.counter)));
+      keys.Add(absl::StrCat(prefix, AsAbsl(l.counter)));
     }
-    keys.push_back(IndexKey(prefix));
-    per_check.push_back(absl::StrCat(it->second));
-    per_check.push_back(c.event_id);
-    per_check.push_back(c.dry_run ? "0" : "1");
-    per_check.push_back(c.marker);
+    keys.Add(IndexKey(prefix));
+    per_check.Add(it->second);
+    per_check.Add(c.event_id);
+    per_check.Add(c.dry_run ? "0" : "1");
+    per_check.Add(c.marker);
   }
-  cmd.args.reserve(3 + keys.size() + 4 + specs.size() + per_check.size());
-  cmd.args.push_back("EVALSHA");
-  cmd.args.push_back(sha);
-  cmd.args.push_back(absl::StrCat(keys.size()));
-  for (std::string& k : keys) cmd.args.push_back(std::move(k));
-  cmd.args.push_back(absl::StrCat(now_ms));
-  cmd.args.push_back(absl::StrCat(absl::ToInt64Milliseconds(seen_ttl)));
-  cmd.args.push_back(absl::StrCat(spec_number.size()));
-  cmd.args.push_back(absl::StrCat(checks.size()));
-  for (std::string& a : specs) cmd.args.push_back(std::move(a));
-  for (std::string& a : per_check) cmd.args.push_back(std::move(a));
-  return cmd;
+  RespArgs all;
+  all.Add("EVALSHA");
+  all.Add(sha);
+  all.Add(keys.count());
+  all.Add(keys);
+  all.Add(now_ms);
+  all.Add(absl::ToInt64Milliseconds(seen_ttl));
+  all.Add(static_cast<int64_t>(spec_number.size()));
+  all.Add(static_cast<int64_t>(checks.size()));
+  all.Add(specs);
+  all.Add(per_check);
+  return all.Command();
 }
 
 absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
@@ -534,7 +566,7 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   const std::string prefix = CustomerPrefix(read.tenant, read.customer_id);
   const int64_t now = ToMillis(read.now);
   absl::StatusOr<std::vector<RedisReplyPtr>> first =
-      round_trip({RedisCommand{{"HGETALL", IndexKey(prefix)}}, RedisCommand{{"HGETALL", SignalsKey(prefix)}}});
+      round_trip({{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}});
   if (!first.ok()) {
     return first.status();
   }
@@ -574,10 +606,10 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
     const std::string key = prefix + l.suffix;
     if (l.family->kind == policy::WindowKind::kRolling) {
       const std::string after = absl::StrCat("(", now - absl::ToInt64Milliseconds(l.family->window));
-      reads.push_back(RedisCommand{{"ZCOUNT", key, after, "+inf"}});
-      reads.push_back(RedisCommand{{"ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", "0", "1"}});
+      reads.push_back({"ZCOUNT", key, after, "+inf"});
+      reads.push_back({"ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", "0", "1"});
     } else {
-      reads.push_back(RedisCommand{{"GET", key}});
+      reads.push_back({"GET", key});
     }
   }
   absl::StatusOr<std::vector<RedisReplyPtr>> second = round_trip(reads);
