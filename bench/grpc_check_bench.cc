@@ -7,6 +7,8 @@
 // With --rounds N the two servers are measured alternately N times (the machine is shared: load varies from
 // second to second), one line per round, then the median round by ratio.
 //
+// TACT_BENCH_MEMORY=1: ours decides with the in-memory store (the tests' fake) instead of Redis: tactd's own cost.
+//
 // grpc.check_fixed_rate   p50/p99 at a fixed offered rate (open loop: each call measured from its scheduled send
 //                          time), ours vs no-op
 // grpc.check_throughput   calls/s with N calls outstanding (closed loop); ratio = ours / no-op
