@@ -25,9 +25,9 @@
 -- frees_at 0 unless the window is full.
 --
 -- Kept cheap (Redis runs scripts on its one thread, and a decision's cost there caps throughput): tactd sends
--- every number the writes need already formatted, a spec's limits are read once per call and its signal checks
--- only when a customer has a live signal, and a check does only the calls its customer's state needs (a calendar
--- counter is created with its expiry, SET PX; the marker is one SET PX).
+-- every number the writes need already formatted, a check reads its limits' args in place (no tables) and its
+-- spec's signal checks only when its customer has a live signal, and does only the calls its customer's state
+-- needs (a calendar counter is created with its expiry, SET PX; the marker is one SET PX).
 local call, pcall = redis.call, redis.pcall
 local tonumber, type, format, sub, match, concat = tonumber, type, string.format, string.sub, string.match,
                                                    table.concat
@@ -38,17 +38,16 @@ local seen_ttl = ARGV[2]
 local nspecs = tonumber(ARGV[3])
 local nchecks = tonumber(ARGV[4])
 
+-- A limit's args, as offsets from its first.
+local KIND, COUNT, TTL, CUT, EMPTY_AT, DECISIVE, SUPPRESS = 0, 1, 2, 3, 4, 5, 6
+
 local specs = {}
 local a = 5
 for s = 1, nspecs do
   local nlim, nsig, nsig_args = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local spec = {hold = ARGV[a], latest = ARGV[a + 4], lim = {}, nsig = nsig, sig_at = a + 5 + 7 * nlim}
-  a = a + 5
-  for i = 1, nlim do
-    spec.lim[i] = {rolling = ARGV[a] == 'r', count = tonumber(ARGV[a + 1]), ttl = ARGV[a + 2], cut = ARGV[a + 3],
-                   empty_at = ARGV[a + 4], decisive = ARGV[a + 5] == '1', suppress = ARGV[a + 6] == '1'}
-    a = a + 7
-  end
+  -- limit i's args: ARGV[lim_at + 7 * (i - 1) + KIND ...]
+  local spec = {hold = ARGV[a], latest = ARGV[a + 4], nlim = nlim, lim_at = a + 5, nsig = nsig,
+                sig_at = a + 5 + 7 * nlim}
   local none = {}  -- the stored text of "no signal holds"
   for i = 1, nsig do none[i] = '0:-1' end
   spec.no_signals = none
@@ -89,7 +88,7 @@ local function check(spec, ko, ao)
     local h = call('HMGET', seen_key, 'o', 'm')
     if h[1] then return {1, h[1], h[2] or ''} end
   end
-  local nsig, nlim = spec.nsig, #spec.lim
+  local nsig, nlim, lim_at = spec.nsig, spec.nlim, spec.lim_at
   local reply = {0, 0, nsig}
   local sig_parts, lim_parts = spec.no_signals, {}  -- the stored outcome's text
   local blocked = false      -- an enforcing check applies: nothing is reserved
@@ -157,17 +156,18 @@ local function check(spec, ko, ao)
   end
   local absent = {}
   for i = 1, nlim do
-    local l = spec.lim[i]
+    local o = lim_at + 7 * (i - 1)
     local key = KEYS[ko + 2 + i]
+    local count = tonumber(ARGV[o + COUNT])
     local used
     local frees, frees_text = 0, '0'
-    if l.rolling then
-      call('ZREMRANGEBYSCORE', key, '-inf', l.cut)
+    if ARGV[o + KIND] == 'r' then
+      call('ZREMRANGEBYSCORE', key, '-inf', ARGV[o + CUT])
       used = call('ZCARD', key)
-      if used >= l.count then
-        local oldest = call('ZRANGE', key, used - l.count, used - l.count, 'WITHSCORES')
+      if used >= count then
+        local oldest = call('ZRANGE', key, used - count, used - count, 'WITHSCORES')
         if oldest[2] then
-          frees = tonumber(oldest[2]) + tonumber(l.ttl)
+          frees = tonumber(oldest[2]) + tonumber(ARGV[o + TTL])
           frees_text = format('%.0f', frees)
         end
       end
@@ -175,13 +175,13 @@ local function check(spec, ko, ao)
       local v = call('GET', key)
       used = v and tonumber(v) or 0
       absent[i] = not v  -- a new period's counter: created with its expiry in one call when reserved
-      if used >= l.count then
-        frees, frees_text = tonumber(l.cut), l.cut
+      if used >= count then
+        frees, frees_text = tonumber(ARGV[o + CUT]), ARGV[o + CUT]
       end
     end
-    if used >= l.count and l.decisive then
+    if used >= count and ARGV[o + DECISIVE] == '1' then
       blocked = true
-      if final == nil then final = l.suppress end
+      if final == nil then final = ARGV[o + SUPPRESS] == '1' end
     end
     reply[#reply + 1] = used
     reply[#reply + 1] = frees
@@ -200,17 +200,17 @@ local function check(spec, ko, ao)
     local set = {}
     local from = #KEYS[ko + 3 + nlim] - 2  -- the suffix starts after the prefix: the index key minus "idx"
     for i = 1, nlim do
-      local l = spec.lim[i]
+      local o = lim_at + 7 * (i - 1)
       local key = KEYS[ko + 2 + i]
-      if l.rolling then
+      if ARGV[o + KIND] == 'r' then
         call('ZADD', key, now, event_id)
-        call('PEXPIRE', key, l.ttl)
+        call('PEXPIRE', key, ARGV[o + TTL])
         set[#set + 1] = sub(key, from)
-        set[#set + 1] = l.empty_at
+        set[#set + 1] = ARGV[o + EMPTY_AT]
       elseif absent[i] then  -- a new period's counter: with its expiry, and its index field
-        call('SET', key, '1', 'PX', l.ttl)
+        call('SET', key, '1', 'PX', ARGV[o + TTL])
         set[#set + 1] = sub(key, from)
-        set[#set + 1] = l.empty_at
+        set[#set + 1] = ARGV[o + EMPTY_AT]
       else
         call('INCR', key)
       end
@@ -246,7 +246,7 @@ local ko = 0
 for c = 1, nchecks do
   local spec = specs[tonumber(ARGV[a])]
   out[c] = check(spec, ko, a)
-  ko = ko + 3 + #spec.lim
+  ko = ko + 3 + spec.nlim
   a = a + 4
 end
 return out
