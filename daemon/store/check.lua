@@ -14,12 +14,12 @@
 --              decisive (1/0), suppress_on_exceed (1/0)
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
 -- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker
--- KEYS, per check in order: seen marker (string "<outcome>|<marker>"; a hash o = outcome, m = marker when an
---   earlier tact wrote it) for this event_id; signals hash (field -> "<at_ms>:<expires_ms>", expires 0 =
---   never); one key per limit of its spec (rolling = sorted set, member event_id, score ms; calendar = counter
---   expiring at period end); the customer's counter index (hash: field = counter suffix, the key after the
---   prefix "tact:{t:c}:"; value = ms when that counter is empty again), written when the event is reserved
---   (expired fields pruned when it grows past 16), expiring with its latest field (PEXPIREAT NX/GT: Redis >= 7.0).
+-- KEYS, per check in order: seen marker (hash: o = outcome, m = marker) for this event_id; signals hash
+--   (field -> "<at_ms>:<expires_ms>", expires 0 = never); one key per limit of its spec (rolling = sorted set,
+--   member event_id, score ms; calendar = counter expiring at period end); the customer's counter index (hash:
+--   field = counter suffix, the key after the prefix "tact:{t:c}:"; value = ms when that counter is empty
+--   again), written when the event is reserved (expired fields pruned when it grows past 16), expiring with its
+--   latest field (PEXPIREAT NX/GT: Redis >= 7.0).
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
 -- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
 -- frees_at 0 unless the window is full.
@@ -27,10 +27,11 @@
 -- Kept cheap (Redis runs scripts on its one thread, and a decision's cost there caps throughput): tactd sends
 -- every number the writes need already formatted, a check reads its limits' args in place (no tables) and its
 -- spec's signal checks only when its customer has a live signal, and does only the calls its customer's state
--- needs (a calendar counter is created with its expiry, SET PX; the marker is one SET PX).
-local call, pcall = redis.call, redis.pcall
-local tonumber, type, format, sub, match, concat = tonumber, type, string.format, string.sub, string.match,
-                                                   table.concat
+-- needs (a calendar counter is created with its expiry, SET PX). The marker stays a hash, the shape every
+-- version reads: one SET PX of a string measured no cheaper, and an older tactd (a rolling update, a rollback)
+-- would fail its whole call on a string (WRONGTYPE).
+local call = redis.call
+local tonumber, format, sub, match, concat = tonumber, string.format, string.sub, string.match, table.concat
 local ARGV, KEYS = ARGV, KEYS
 
 local now = tonumber(ARGV[1])
@@ -80,13 +81,9 @@ end
 -- One check: KEYS from ko + 1, its four args from ao.
 local function check(spec, ko, ao)
   local seen_key = KEYS[ko + 1]
-  local seen = pcall('GET', seen_key)
-  if type(seen) == 'string' then
-    local outcome, marker = match(seen, '^([^|]*|[^|]*|[^|]*)|(.*)$')
-    return {1, outcome or seen, marker or ''}
-  elseif seen then  -- WRONGTYPE: a hash, as tact wrote markers before 2026-12 (they expire after seen_ttl)
-    local h = call('HMGET', seen_key, 'o', 'm')
-    if h[1] then return {1, h[1], h[2] or ''} end
+  local seen = call('HMGET', seen_key, 'o', 'm')
+  if seen[1] then
+    return {1, seen[1], seen[2] or ''}
   end
   local nsig, nlim, lim_at = spec.nsig, spec.nlim, spec.lim_at
   local reply = {0, 0, nsig}
@@ -235,8 +232,9 @@ local function check(spec, ko, ao)
     end
   end
   if final then
-    call('SET', seen_key, reply[2] .. '|' .. concat(sig_parts, ',') .. '|' .. concat(lim_parts, ',') .. '|' ..
-         ARGV[ao + 3], 'PX', seen_ttl)
+    call('HSET', seen_key, 'o', reply[2] .. '|' .. concat(sig_parts, ',') .. '|' .. concat(lim_parts, ','),
+         'm', ARGV[ao + 3])
+    call('PEXPIRE', seen_key, seen_ttl)
   end
   return reply
 end
