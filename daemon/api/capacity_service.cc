@@ -53,7 +53,7 @@ grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx, CallGate& gat
                                  const char* method, const std::string& tenant, std::string_view tenant_field,
                                  Resp* response, Work work) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallGate::Call call{.method = method};
+  CallGate::Call call = gate.Begin(method);
   absl::Status s = gate.Enter(ctx, call);
   if (s.ok()) s = gate.CheckTenant(call, tenant, tenant_field);
   if (!s.ok()) {

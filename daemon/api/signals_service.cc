@@ -76,7 +76,7 @@ absl::StatusOr<v1::CustomerState> ReadCustomerState(const policy::Policy& policy
 grpc::ServerUnaryReactor* SignalsService::PutSignal(grpc::CallbackServerContext* ctx,
                                                     const v1::PutSignalRequest* request, v1::PutSignalResponse*) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallGate::Call call{.method = "PutSignal"};
+  CallGate::Call call = gate_.Begin("PutSignal");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
     return reactor;
@@ -112,7 +112,7 @@ grpc::ServerUnaryReactor* SignalsService::GetCustomerState(grpc::CallbackServerC
                                                            const v1::GetCustomerStateRequest* request,
                                                            v1::CustomerState* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallGate::Call call{.method = "GetCustomerState"};
+  CallGate::Call call = gate_.Begin("GetCustomerState");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
     return reactor;

@@ -51,7 +51,6 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
 }
 
 absl::Status CallGate::Enter(grpc::CallbackServerContext* ctx, Call& call, double cost) {
-  call.start = clock_.Monotonic();
   if (auth_ == nullptr) {
     return absl::OkStatus();
   }
@@ -129,7 +128,7 @@ absl::Time ThrottleService::StoreDeadline(grpc::CallbackServerContext* ctx) cons
 grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
                                                  v1::CheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallGate::Call call{.method = "Check"};
+  CallGate::Call call = gate_.Begin("Check");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
     return reactor;
@@ -158,7 +157,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
                                                       const v1::CheckBatchRequest* request,
                                                       v1::CheckBatchResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallGate::Call call{.method = "CheckBatch"};
+  CallGate::Call call = gate_.Begin("CheckBatch");
   if (request->items_size() > options_.max_batch) {
     gate_.Finish(reactor, ctx, call,
                  absl::InvalidArgumentError(absl::StrCat("items: ", request->items_size(), " items, at most ",
@@ -191,14 +190,17 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
     gate_.Finish(reactor, ctx, call, absl::OkStatus());
     return reactor;
   }
-  // Every item goes to the executor, which decides queued items together; the call finishes with the last.
+  // The items go to the executor as one ordered unit, decided in one batch (a customer's later item sees what
+  // its earlier ones reserved); the call finishes with the last.
   struct Shared {
     std::atomic<size_t> left;
-    std::atomic<bool> rejected{false};
   };
   auto shared = std::make_shared<Shared>();
   shared->left = valid.size();
   const absl::Time deadline = StoreDeadline(ctx);
+  std::vector<decision::DecisionExecutor::Request> requests;
+  requests.reserve(valid.size());
+  std::vector<decision::DecisionExecutor::Done> dones;
   for (Valid& v : valid) {
     const int index = v.index;
     auto done = [this, reactor, ctx, response, call, shared, index](absl::StatusOr<decision::Decided> d) {
@@ -214,10 +216,13 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
         gate_.Finish(reactor, ctx, call, absl::OkStatus());
       }
     };
-    if (!executor_.Submit(std::move(v.event), {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline, .record = false},
-                          done)) {
-      done(absl::ResourceExhaustedError("server busy: decision queue full"));
-    }
+    requests.push_back({std::move(v.event),
+                        {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline, .record = false},
+                        done});
+    dones.push_back(std::move(done));
+  }
+  if (!executor_.SubmitInOrder(std::move(requests))) {
+    for (auto& done : dones) done(absl::ResourceExhaustedError("server busy: decision queue full"));
   }
   return reactor;
 }
@@ -225,7 +230,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
                                                    v1::ExplainResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallGate::Call call{.method = "Explain"};
+  CallGate::Call call = gate_.Begin("Explain");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
     return reactor;
@@ -253,7 +258,7 @@ grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* PoliciesService::GetPolicy(grpc::CallbackServerContext* ctx, const v1::GetPolicyRequest*,
                                                      v1::PolicyInfo* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallGate::Call call{.method = "GetPolicy"};
+  CallGate::Call call = gate_.Begin("GetPolicy");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
     return reactor;

@@ -32,6 +32,9 @@ class CallGate {
     const Client* authenticated = nullptr;  // null when auth is off
     std::chrono::steady_clock::time_point start;
   };
+  // A call's record, its latency counted from now (the handler's entry): every handler starts with it, so a
+  // call rejected before Enter is logged with its real latency too.
+  Call Begin(const char* method) const { return Call{.method = method, .start = clock_.Monotonic()}; }
   // UNAUTHENTICATED / RESOURCE_EXHAUSTED; `cost` is the quota taken (items of a batch).
   absl::Status Enter(grpc::CallbackServerContext* ctx, Call& call, double cost = 1);
   // PERMISSION_DENIED when the caller may not act for `tenant`. `field` names where the tenant came from.

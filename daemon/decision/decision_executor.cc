@@ -32,6 +32,23 @@ bool DecisionExecutor::Submit(Event event, DecideOptions options, Done done) {
   return true;
 }
 
+bool DecisionExecutor::SubmitInOrder(std::vector<Request> requests) {
+  if (requests.empty()) {
+    return true;
+  }
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || queue_.size() + requests.size() > max_queue_) {
+    return false;
+  }
+  const size_t unit = requests.size();
+  for (Request& r : requests) {
+    queue_.push_back({std::move(r.event), std::move(r.options), std::move(r.done)});
+    queue_.back().unit = 0;
+  }
+  queue_[queue_.size() - unit].unit = unit;
+  return true;
+}
+
 bool DecisionExecutor::Run(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || queue_.size() >= max_queue_) {
@@ -61,9 +78,13 @@ void DecisionExecutor::Work() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       } else {
-        while (!queue_.empty() && batch.size() < max_batch_ && !queue_.front().task) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        // An ordered unit is taken whole (alone when it is larger than a batch).
+        while (!queue_.empty() && !queue_.front().task &&
+               (batch.empty() || batch.size() + queue_.front().unit <= max_batch_)) {
+          for (size_t n = queue_.front().unit; n > 0; --n) {
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
         }
         ++in_flight_;
       }

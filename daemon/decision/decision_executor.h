@@ -29,6 +29,15 @@ class DecisionExecutor {
 
   // False when the queue is full (the caller answers RESOURCE_EXHAUSTED); `done` is then not called.
   bool Submit(Event event, DecideOptions options, Done done) ABSL_LOCKS_EXCLUDED(mu_);
+  struct Request {
+    Event event;
+    DecideOptions options;
+    Done done;
+  };
+  // Decided together and in order, in one batch (a CheckBatch's items: a customer's later item sees what its
+  // earlier ones reserved; separate Submits may be decided by different threads at once). False when the queue
+  // cannot take them all; no `done` is called then.
+  bool SubmitInOrder(std::vector<Request> requests) ABSL_LOCKS_EXCLUDED(mu_);
   // Other blocking work of the decision path (Explain) on the same threads and queue bound: `task` runs alone
   // on a worker. False when the queue is full; `task` is then not run.
   bool Run(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
@@ -40,6 +49,7 @@ class DecisionExecutor {
     DecideOptions options;
     Done done;
     std::function<void()> task;  // set: run this instead of deciding
+    size_t unit = 1;  // on the first item of a SubmitInOrder: its item count (they follow it), taken together
   };
   void Work();
   bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

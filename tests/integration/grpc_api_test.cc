@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/sha256.h"
 #include "tact/v1/policies.grpc.pb.h"
@@ -218,6 +219,20 @@ TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
   const grpc::Status s2 = v1::Throttle::NewStub(*channel_)->CheckBatch(&ctx2, too_many, &resp);
   EXPECT_EQ(s2.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s2.error_message(), "items: 11 items, at most 10 per call");
+  // Refused before the gate, and still logged with its own latency (not the time since the machine booted).
+  constexpr std::string_view kRefused = R"("method":"CheckBatch","code":"INVALID_ARGUMENT","latency_ms":")";
+  std::string log;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        log = tactd_->process().Log();
+        return log.find(kRefused) != std::string::npos;
+      },
+      absl::Seconds(10), "the refused call's access log line"));
+  const size_t at = log.find(kRefused) + kRefused.size();
+  double latency_ms = -1;
+  ASSERT_TRUE(absl::SimpleAtod(log.substr(at, log.find('"', at) - at), &latency_ms));
+  EXPECT_GE(latency_ms, 0);
+  EXPECT_LT(latency_ms, 10'000);
 }
 
 TEST_F(GrpcApiTest, GetPolicyNamesVersionAndDigest) {

@@ -36,12 +36,14 @@ RedisServer::RedisServer(const std::string& dir, int port, bool aof) {
   port_ = port != 0 ? port : FreePort();
   const std::string data = dir + "/redis-" + std::to_string(port_);
   std::filesystem::create_directories(data);
+  const std::string log = data + "/redis.log";
+  // A restart appends to the same log: look for "Ready" after what is there before the start (read after it, a
+  // fast start's line could be counted as old and never found).
+  const size_t from = ReadFile(log).size();
   proc_ = std::make_unique<Subprocess>(
       std::vector<std::string>{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", data,
                                "--save", "", "--appendonly", aof ? "yes" : "no", "--appendfsync", "always"},
-      data + "/redis.log");
-  const std::string log = data + "/redis.log";
-  const size_t from = ReadFile(log).size();  // a restart appends to the same log
+      log);
   if (!WaitFor([&] { return ReadFile(log).find("Ready to accept connections", from) != std::string::npos; },
                absl::Seconds(20), "redis-server ready")) {
     throw std::runtime_error("redis-server did not start: " + proc_->Log());
