@@ -111,7 +111,7 @@ TEST_F(RedisStoreTest, SameEventIdThousandTimesCountsOnce) {
   EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", "tact:{acme:c1}:r:cap"}), 1);
 }
 
-TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAndMarkerBack) {
+TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAndMarkerBackInEitherFormat) {
   auto store = MakeStore();
   const policy::Plan plan = CapPlan(5);
   CustomerCheck c = Check(plan, "e1", clock_.Now());
@@ -128,6 +128,19 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   ASSERT_EQ(again->front().outcome.usage.size(), 1u);
   EXPECT_EQ(again->front().outcome.usage[0].used, 0);
   EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", "tact:{acme:c1}:r:cap"}), 1);  // counted once
+
+  // A marker stored as one string "<outcome>|<marker>" (the format a later version may write) is a duplicate too.
+  RedisContextPtr c2(redisConnect("127.0.0.1", redis_.port()));
+  RedisReplyPtr set(static_cast<redisReply*>(redisCommand(c2.get(), "SET tact:{acme:c1}:seen:s1 %s", "1||3:0|m|s")));
+  ASSERT_TRUE(set != nullptr && set->type == REDIS_REPLY_STATUS);
+  const CustomerCheck s1 = Check(plan, "s1", clock_.Now());
+  auto r = store->CheckAndReserve({&s1, 1}, Deadline());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->front().duplicate);
+  EXPECT_EQ(r->front().marker, "m|s");
+  ASSERT_EQ(r->front().outcome.usage.size(), 1u);
+  EXPECT_EQ(r->front().outcome.usage[0].used, 3);
+  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", "tact:{acme:c1}:r:cap"}), 1);
 }
 
 TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
