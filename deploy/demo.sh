@@ -59,7 +59,7 @@ if ((devbroker)); then
 else
   kafka_dir="$work/kafka"
   began=$SECONDS
-  tests/kafka/broker.sh start --dir "$kafka_dir" --partitions 3 --bootstrap-file "$work/bootstrap" >/dev/null
+  tests/kafka/broker.sh start --dir "$kafka_dir" --partitions 3 --bootstrap-file "$work/bootstrap" --owner-pid $$ >/dev/null
   kafka_kind="Apache Kafka $(sed -n 's/.*<kafka.version>\(.*\)<.*/\1/p' tests/kafka/pom.xml) (KRaft, started in $((SECONDS - began)) s)"
 fi
 brokers=$(cat "$work/bootstrap")

@@ -4,12 +4,16 @@
 # tests/kafka/pom.xml (resolved once into tests/kafka/target/lib; Maven's cache makes later runs fast).
 #
 #   tests/kafka/broker.sh fetch                        resolve the jars (no-op when up to date)
-#   tests/kafka/broker.sh start --dir DIR [--partitions N] [--bootstrap-file F] [--heap 512m]
+#   tests/kafka/broker.sh start --dir DIR [--partitions N] [--bootstrap-file F] [--heap 512m] [--owner-pid P]
 #                                                      start in DIR (created; must be new or empty), wait until it
 #                                                      answers metadata requests, create the tact topics with N
 #                                                      partitions (default 3), print the bootstrap address (and
-#                                                      write it to F). The broker keeps running in the background.
-#   tests/kafka/broker.sh stop --dir DIR               SIGTERM, wait (deadline), SIGKILL if needed, remove DIR
+#                                                      write it to F). The broker keeps running in the background;
+#                                                      with --owner-pid it is stopped (as by stop --keep: DIR and
+#                                                      its logs stay) within a second of process P exiting, so a
+#                                                      crashed test or demo leaves no broker running.
+#   tests/kafka/broker.sh stop --dir DIR [--keep]      SIGTERM, wait (deadline), SIGKILL if needed, remove DIR
+#                                                      (kept with --keep or TACT_KEEP_TEST_DIRS set)
 #   tests/kafka/broker.sh topics --dir DIR [--partitions N] TOPIC...
 #                                                      create more topics on a running broker
 #
@@ -75,17 +79,22 @@ create_topics() {  # create_topics DIR PARTITIONS TOPIC...: one JVM per topic, r
 }
 
 start() {
-  local dir="" partitions=3 bootstrap_file="" heap=512m
+  local dir="" partitions=3 bootstrap_file="" heap=512m owner_pid=""
   while (($#)); do
     case "$1" in
       --dir) dir=$2; shift 2 ;;
       --partitions) partitions=$2; shift 2 ;;
       --bootstrap-file) bootstrap_file=$2; shift 2 ;;
       --heap) heap=$2; shift 2 ;;
+      --owner-pid) owner_pid=$2; shift 2 ;;
       *) die "start: unknown argument '$1'" ;;
     esac
   done
   [[ -n "$dir" ]] || die "start: --dir is required"
+  if [[ -n "$owner_pid" ]]; then
+    [[ "$owner_pid" =~ ^[0-9]+$ ]] && kill -0 "$owner_pid" 2>/dev/null \
+      || die "start: --owner-pid $owner_pid is not a running process"
+  fi
   fetch
   if [[ -f "$dir/server.properties" ]]; then  # left by an earlier run that was not stopped: replace it
     echo "broker.sh: replacing the broker left in $dir" >&2
@@ -140,6 +149,13 @@ PROPS
     -cp "$lib/*" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$dir/broker.pid"
+  if [[ -n "$owner_pid" ]]; then
+    # Watchdog: polls once a second while both the owner and the broker live; stops the broker if the owner goes.
+    # (It is not the broker's parent, so it cannot wait for either; stop checks the pid is still our broker.)
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+                    if kill -0 "$2" 2>/dev/null; then exec "$3" stop --dir "$4" --keep; fi' \
+      broker-watchdog "$owner_pid" "$pid" "$here/broker.sh" "$dir" >>"$dir/watchdog.log" 2>&1 </dev/null &
+  fi
   echo "127.0.0.1:$port" >"$dir/bootstrap"
   # Ready = answers a metadata request with itself as broker 1.
   if ! wait_for "metadata" 90 bash -c "kcat -L -b 127.0.0.1:$port -m 2 2>/dev/null | grep -q 'broker 1 at'"; then
@@ -206,5 +222,5 @@ case "$cmd" in
   start) start "$@" ;;
   stop) stop "$@" ;;
   topics) topics "$@" ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

@@ -50,7 +50,9 @@ void RealKafkaEnvironment::SetUp() {
   own_dir_ = std::make_unique<TempDir>();
   const std::string dir = own_dir_->path() + "/broker";
   const std::string log = own_dir_->path() + "/broker-script.log";
-  if (RunBrokerScript({"start", "--dir", dir, "--bootstrap-file", own_dir_->path() + "/bootstrap"}, log,
+  if (RunBrokerScript({"start", "--dir", dir, "--bootstrap-file", own_dir_->path() + "/bootstrap", "--owner-pid",
+                       absl::StrCat(getpid())},  // a crashed test binary leaves no broker behind
+                      log,
                       absl::Minutes(10)) != std::optional<int>(0)) {
     RunBrokerScript({"stop", "--dir", dir}, log, absl::Seconds(60));
     throw std::runtime_error("tests/kafka/broker.sh start failed: " + ReadFile(log));

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,13 +22,33 @@ extern char** environ;
 
 namespace tact::testing {
 
+namespace {
+
+// `file` as execvp would find it, resolved before fork (the child calls only async-signal-safe functions).
+std::string ResolveExecutable(const std::string& file) {
+  if (file.find('/') != std::string::npos) {
+    return file;
+  }
+  const char* path = std::getenv("PATH");
+  for (std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin"; !dirs.empty();) {
+    const size_t colon = std::min(dirs.find(':'), dirs.size());
+    const std::string dir(dirs.substr(0, colon));
+    dirs.remove_prefix(std::min(colon + 1, dirs.size()));
+    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + file;
+    if (access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return file;  // execve fails with ENOENT, reported below
+}
+
+}  // namespace
+
 Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path, std::vector<std::string> extra_env)
     : log_path_(std::move(log_path)) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  // Everything the child needs is prepared here: between fork and exec it may only make async-signal-safe calls
+  // (the test process has threads).
+  const std::string exe = ResolveExecutable(argv.at(0));
   std::vector<char*> args;
   for (std::string& a : argv) {
     args.push_back(a.data());
@@ -40,18 +63,55 @@ Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path, std:
     env.push_back(e.data());
   }
   env.push_back(nullptr);
-  // Children must not inherit the test's blocked signals.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  const int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), env.data());
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    throw std::runtime_error("cannot start " + argv[0]);
+  const int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int report[2];  // the child writes its errno here when exec fails; exec closes it (O_CLOEXEC) on success
+  if (log_fd < 0 || null_fd < 0 || pipe2(report, O_CLOEXEC) != 0) {
+    const int err = errno;
+    if (log_fd >= 0) close(log_fd);
+    if (null_fd >= 0) close(null_fd);
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(err));
+  }
+  // A child started from the main thread dies with the test process (PR_SET_PDEATHSIG), also when the test
+  // crashes or is killed before the destructor runs. (The signal follows the thread that forked, so a child
+  // started from another thread is left to the destructor.)
+  const bool tie_to_parent = getpid() == static_cast<pid_t>(syscall(SYS_gettid));
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) {
+    if (tie_to_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)) {
+      _exit(127);  // the parent is already gone
+    }
+    sigset_t none;  // children must not inherit the test's blocked signals
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0) {
+      const int err = errno;
+      (void)!write(report[1], &err, sizeof err);
+      _exit(127);
+    }
+    execve(exe.c_str(), args.data(), env.data());
+    const int err = errno;
+    (void)!write(report[1], &err, sizeof err);
+    _exit(127);
+  }
+  const int fork_errno = errno;
+  close(report[1]);
+  close(log_fd);
+  close(null_fd);
+  if (pid_ < 0) {
+    close(report[0]);
+    throw std::runtime_error("cannot start " + argv[0] + ": fork: " + std::strerror(fork_errno));
+  }
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = read(report[0], &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  close(report[0]);
+  if (n > 0) {
+    Wait(absl::Seconds(10));  // reap it
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(child_errno));
   }
 }
 

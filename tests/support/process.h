@@ -11,7 +11,9 @@
 namespace tact::testing {
 
 // A child process started by a test. Its stdout and stderr go to `log_path`. The destructor kills it
-// (SIGKILL) if it is still running, so every process a test starts is stopped, also on failure.
+// (SIGKILL) if it is still running, so every process a test starts is stopped, also on failure; one started
+// from the main thread is also killed when the test process dies without running destructors (a crash, a
+// SIGKILL from ctest's timeout). Throws std::runtime_error when the program cannot be started.
 class Subprocess {
  public:
   Subprocess(std::vector<std::string> argv, std::string log_path, std::vector<std::string> extra_env = {});

@@ -27,7 +27,7 @@ TEST(LogTest, ALineIsOneJsonObjectWithTimestampLevelEventAndTheFieldsInOrder) {
 }
 
 TEST(LogTest, StringsAreEscapedExactlyAsAJsonLibraryWould) {
-  for (const std::string s : {std::string("plain"), std::string("quote \" back \\ slash /"),
+  for (const std::string& s : {std::string("plain"), std::string("quote \" back \\ slash /"),
                               std::string("tab\tnl\ncr\rbs\bff\f"), std::string("\x01\x1f\x7f", 3),
                               std::string("nul \0 inside", 12), std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
                               std::string()}) {
