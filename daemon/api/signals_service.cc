@@ -103,7 +103,7 @@ grpc::ServerUnaryReactor* SignalsService::PutSignal(grpc::CallbackServerContext*
     gate_.Finish(reactor, ctx, call, intake_.Put(request->signal(), gate_.clock().Now(), deadline, "signal."));
   });
   if (!accepted) {
-    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
+    gate_.Finish(reactor, ctx, call, DecisionQueueFull());
   }
   return reactor;
 }
@@ -138,7 +138,7 @@ grpc::ServerUnaryReactor* SignalsService::GetCustomerState(grpc::CallbackServerC
     gate_.Finish(reactor, ctx, call, state.status());
   });
   if (!accepted) {
-    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
+    gate_.Finish(reactor, ctx, call, DecisionQueueFull());
   }
   return reactor;
 }

@@ -93,6 +93,14 @@ void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerCon
   reactor->Finish(g);
 }
 
+absl::StatusOr<Event> ThrottleService::Admit(grpc::CallbackServerContext* ctx, CallGate::Call& call,
+                                             const v1::CheckRequest& request) const {
+  if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
+    return s;
+  }
+  return Validate(call, request, "");
+}
+
 absl::StatusOr<Event> ThrottleService::Validate(const CallGate::Call& call, const v1::CheckRequest& item,
                                                 const std::string& prefix) const {
   if (!item.has_event()) {
@@ -129,11 +137,7 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
                                                  v1::CheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   CallGate::Call call = gate_.Begin("Check");
-  if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
-    gate_.Finish(reactor, ctx, call, s);
-    return reactor;
-  }
-  absl::StatusOr<Event> event = Validate(call, *request, "");
+  absl::StatusOr<Event> event = Admit(ctx, call, *request);
   if (!event.ok()) {
     gate_.Finish(reactor, ctx, call, event.status());
     return reactor;
@@ -148,7 +152,7 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
         gate_.Finish(reactor, ctx, call, d.status());
       });
   if (!accepted) {
-    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
+    gate_.Finish(reactor, ctx, call, DecisionQueueFull());
   }
   return reactor;
 }
@@ -222,7 +226,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
     dones.push_back(std::move(done));
   }
   if (!executor_.SubmitInOrder(std::move(requests))) {
-    for (auto& done : dones) done(absl::ResourceExhaustedError("server busy: decision queue full"));
+    for (auto& done : dones) done(DecisionQueueFull());
   }
   return reactor;
 }
@@ -231,11 +235,7 @@ grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* 
                                                    v1::ExplainResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   CallGate::Call call = gate_.Begin("Explain");
-  if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
-    gate_.Finish(reactor, ctx, call, s);
-    return reactor;
-  }
-  absl::StatusOr<Event> event = Validate(call, *request, "");
+  absl::StatusOr<Event> event = Admit(ctx, call, *request);
   if (!event.ok()) {
     gate_.Finish(reactor, ctx, call, event.status());
     return reactor;
@@ -250,7 +250,7 @@ grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* 
     gate_.Finish(reactor, ctx, call, explained.status());
   });
   if (!accepted) {
-    gate_.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: decision queue full"));
+    gate_.Finish(reactor, ctx, call, DecisionQueueFull());
   }
   return reactor;
 }

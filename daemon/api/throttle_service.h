@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "absl/status/status.h"
 #include "daemon/api/auth.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/decision_executor.h"
@@ -66,6 +67,9 @@ class ThrottleService final : public v1::Throttle::CallbackService {
                                     v1::ExplainResponse* response) override;
 
  private:
+  // Enter (authentication, quota), then Validate: the start of every single-request handler.
+  absl::StatusOr<Event> Admit(grpc::CallbackServerContext* ctx, CallGate::Call& call,
+                              const v1::CheckRequest& request) const;
   absl::StatusOr<Event> Validate(const CallGate::Call& call, const v1::CheckRequest& item,
                                  const std::string& prefix) const;
   absl::Time StoreDeadline(grpc::CallbackServerContext* ctx) const;
@@ -92,6 +96,9 @@ class PoliciesService final : public v1::Policies::CallbackService {
 
 // The store deadline of a call: the caller's deadline, or now + `default_deadline` when it set none.
 absl::Time StoreDeadline(grpc::CallbackServerContext* ctx, const Clock& clock, absl::Duration default_deadline);
+
+// RESOURCE_EXHAUSTED for a call the DecisionExecutor's queue has no room for.
+inline absl::Status DecisionQueueFull() { return absl::ResourceExhaustedError("server busy: decision queue full"); }
 
 // The one mapping from absl::Status to gRPC status. Server-side codes never forward internal messages.
 grpc::Status ToGrpcStatus(const absl::Status& s);
