@@ -10,16 +10,19 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "daemon/core/sha256.h"
 #include "tact/v1/policies.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/grpc_client.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
 namespace tact {
 namespace {
 
+using testing::CheckRequestFor;
+using testing::ClientEntry;
 using testing::DevBroker;
+using testing::PrepareCall;
 using testing::RedisServer;
 using testing::Tactd;
 using testing::TempDir;
@@ -29,33 +32,13 @@ constexpr char kTokenB[] = "token-for-crm-b";
 
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-v1::CheckRequest Request(const std::string& id, const std::string& tenant, const std::string& customer = "c1") {
-  v1::CheckRequest req;
-  v1::OutboundEvent* ev = req.mutable_event();
-  ev->set_event_id(id);
-  ev->set_tenant(tenant);
-  ev->set_customer_id(customer);
-  ev->set_channel(v1::EMAIL);
-  ev->set_message_class(v1::PROACTIVE_SERVICE);
-  return req;
-}
-
 class GrpcApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     const std::string clients = dir_->path() + "/clients.yaml";
-    WriteFile(clients, absl::StrCat("clients:\n"
-                                    "  - name: crm-a\n"
-                                    "    token_sha256: ", Sha256Hex(kTokenA), "\n"
-                                    "    tenants: [acme]\n"
-                                    "    rate_per_second: 1000\n"
-                                    "    burst: 1000\n"
-                                    "  - name: crm-b\n"
-                                    "    token_sha256: ", Sha256Hex(kTokenB), "\n"
-                                    "    tenants: [beta]\n"
-                                    "    rate_per_second: 0.5\n"
-                                    "    burst: 3\n"));
+    WriteFile(clients, absl::StrCat("clients:\n", ClientEntry("crm-a", kTokenA, "acme", 1000, 1000),
+                                    ClientEntry("crm-b", kTokenB, "beta", 0.5, 3)));
     redis_ = new RedisServer(dir_->path());
     broker_ = new DevBroker(dir_->path(), 1);
     tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(),
@@ -78,8 +61,7 @@ class GrpcApiTest : public ::testing::Test {
                             std::chrono::milliseconds deadline = std::chrono::seconds(5),
                             std::string* retry_after_ms = nullptr) {
     grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    PrepareCall(ctx, token, deadline);
     auto stub = v1::Throttle::NewStub(*channel_);
     grpc::Status s = stub->Check(&ctx, req, resp);
     if (retry_after_ms != nullptr) {  // copy out: the metadata lives in `ctx`
@@ -105,9 +87,9 @@ std::shared_ptr<grpc::Channel>* GrpcApiTest::channel_ = nullptr;
 
 TEST_F(GrpcApiTest, MissingOrUnknownTokenIsUnauthenticated) {
   v1::CheckResponse resp;
-  grpc::Status s = Check(Request("u1", "acme"), "", &resp);
+  grpc::Status s = Check(CheckRequestFor("u1", "acme"), "", &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  s = Check(Request("u2", "acme"), "not-a-token", &resp);
+  s = Check(CheckRequestFor("u2", "acme"), "not-a-token", &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(s.error_message(), "unknown bearer token");
   EXPECT_EQ(tactd_->process().Log().find("not-a-token"), std::string::npos);  // tokens are never logged
@@ -115,12 +97,12 @@ TEST_F(GrpcApiTest, MissingOrUnknownTokenIsUnauthenticated) {
 
 TEST_F(GrpcApiTest, ClientCannotActForAnotherTenant) {
   v1::CheckResponse resp;
-  EXPECT_TRUE(Check(Request("iso-1", "acme", "shared-id"), kTokenA, &resp).ok());
-  const grpc::Status s = Check(Request("iso-2", "beta", "shared-id"), kTokenA, &resp);
+  EXPECT_TRUE(Check(CheckRequestFor("iso-1", "acme", "shared-id"), kTokenA, &resp).ok());
+  const grpc::Status s = Check(CheckRequestFor("iso-2", "beta", "shared-id"), kTokenA, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(s.error_message(), "event.tenant: client 'crm-a' may not act for tenant 'beta'");
   // Same customer id in two tenants: separate counters (crm-b's call is not affected by crm-a's).
-  const grpc::Status b = Check(Request("iso-3", "beta", "shared-id"), kTokenB, &resp);
+  const grpc::Status b = Check(CheckRequestFor("iso-3", "beta", "shared-id"), kTokenB, &resp);
   EXPECT_TRUE(b.ok()) << b.error_message();
   EXPECT_EQ(resp.decision().counters(0).used(), 0);
 }
@@ -130,7 +112,7 @@ TEST_F(GrpcApiTest, QuotaExceededIsResourceExhaustedWithRetryDelay) {
   int exhausted = 0;
   std::string retry_after;
   for (int i = 0; i < 6; ++i) {
-    const grpc::Status s = Check(Request(absl::StrCat("q-", i), "beta", absl::StrCat("q", i)), kTokenB, &resp,
+    const grpc::Status s = Check(CheckRequestFor(absl::StrCat("q-", i), "beta", absl::StrCat("q", i)), kTokenB, &resp,
                                  std::chrono::seconds(5), &retry_after);
     if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
       ++exhausted;
@@ -140,24 +122,24 @@ TEST_F(GrpcApiTest, QuotaExceededIsResourceExhaustedWithRetryDelay) {
   }
   EXPECT_GE(exhausted, 2);  // burst 3, 0.5/s: at most 3 or 4 of 6 get through
   // crm-a is unaffected by crm-b's exhaustion.
-  EXPECT_TRUE(Check(Request("q-a", "acme", "qa"), kTokenA, &resp).ok());
+  EXPECT_TRUE(Check(CheckRequestFor("q-a", "acme", "qa"), kTokenA, &resp).ok());
 }
 
 TEST_F(GrpcApiTest, InvalidRequestsNameTheField) {
   v1::CheckResponse resp;
-  v1::CheckRequest req = Request("v1", "acme");
+  v1::CheckRequest req = CheckRequestFor("v1", "acme");
   req.mutable_event()->set_channel(static_cast<v1::Channel>(42));  // unknown enum value
   grpc::Status s = Check(req, kTokenA, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(), "event.channel: required: one of EMAIL, SMS, PUSH, IN_APP");
 
-  req = Request("v2", "acme");
+  req = CheckRequestFor("v2", "acme");
   req.mutable_event()->mutable_created_at()->set_seconds(4'000'000'000);  // year 2096
   s = Check(req, kTokenA, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(), "event.created_at: more than 24h in the future");
 
-  req = Request("v3", "acme");
+  req = CheckRequestFor("v3", "acme");
   (*req.mutable_event()->mutable_attributes())["k"] = std::string(2000, 'x');
   s = Check(req, kTokenA, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -170,10 +152,10 @@ TEST_F(GrpcApiTest, OversizedRequestIsRejectedWhileGoodCallersCarryOn) {
   std::thread good([&] {
     for (int i = 0; !stop.load(); ++i) {
       v1::CheckResponse r;
-      good_ok += Check(Request(absl::StrCat("good-", i), "acme", absl::StrCat("g", i)), kTokenA, &r).ok();
+      good_ok += Check(CheckRequestFor(absl::StrCat("good-", i), "acme", absl::StrCat("g", i)), kTokenA, &r).ok();
     }
   });
-  v1::CheckRequest big = Request("big", "acme");
+  v1::CheckRequest big = CheckRequestFor("big", "acme");
   big.mutable_event()->set_payload(std::string(64 * 1024, 'p'));
   v1::CheckResponse resp;
   for (int i = 0; i < 20; ++i) {
@@ -186,21 +168,21 @@ TEST_F(GrpcApiTest, OversizedRequestIsRejectedWhileGoodCallersCarryOn) {
 
 TEST_F(GrpcApiTest, ExpiredDeadlineIsDeadlineExceeded) {
   v1::CheckResponse resp;
-  const grpc::Status s = Check(Request("dl-1", "acme", "dl"), kTokenA, &resp, std::chrono::milliseconds(-1));
+  const grpc::Status s = Check(CheckRequestFor("dl-1", "acme", "dl"), kTokenA, &resp, std::chrono::milliseconds(-1));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
 TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
   v1::CheckBatchRequest req;
-  *req.add_items() = Request("b-1", "acme", "batch-cust");
-  *req.add_items() = Request("b-2", "acme", "batch-cust");
-  *req.add_items() = Request("b-3", "beta", "batch-cust");  // not crm-a's tenant
-  v1::CheckRequest bad = Request("b-4", "acme", "");
+  *req.add_items() = CheckRequestFor("b-1", "acme", "batch-cust");
+  *req.add_items() = CheckRequestFor("b-2", "acme", "batch-cust");
+  *req.add_items() = CheckRequestFor("b-3", "beta", "batch-cust");  // not crm-a's tenant
+  v1::CheckRequest bad = CheckRequestFor("b-4", "acme", "");
   *req.add_items() = bad;
-  *req.add_items() = Request("b-5", "acme", "batch-cust");
+  *req.add_items() = CheckRequestFor("b-5", "acme", "batch-cust");
   v1::CheckBatchResponse resp;
   grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
+  PrepareCall(ctx, kTokenA);
   const grpc::Status s = v1::Throttle::NewStub(*channel_)->CheckBatch(&ctx, req, &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(resp.results_size(), 5);
@@ -213,7 +195,7 @@ TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
   EXPECT_EQ(resp.results(4).decision().rule_id(), "proactive-service-2-per-7d");
 
   v1::CheckBatchRequest too_many;
-  for (int i = 0; i < 11; ++i) *too_many.add_items() = Request(absl::StrCat("tm-", i), "acme");
+  for (int i = 0; i < 11; ++i) *too_many.add_items() = CheckRequestFor(absl::StrCat("tm-", i), "acme");
   grpc::ClientContext ctx2;
   ctx2.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
   const grpc::Status s2 = v1::Throttle::NewStub(*channel_)->CheckBatch(&ctx2, too_many, &resp);
@@ -237,7 +219,7 @@ TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
 
 TEST_F(GrpcApiTest, GetPolicyNamesVersionAndDigest) {
   grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
+  PrepareCall(ctx, kTokenA);
   v1::PolicyInfo info;
   const grpc::Status s = v1::Policies::NewStub(*channel_)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -293,9 +275,9 @@ TEST_F(MutualTlsTest, RightClientCertificateIsAcceptedOthersAreRefused) {
     }
     auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::SslCredentials(opts)));
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    PrepareCall(ctx, "");  // mTLS only, no bearer token
     v1::CheckResponse resp;
-    return stub->Check(&ctx, Request("tls-1", "acme"), &resp);
+    return stub->Check(&ctx, CheckRequestFor("tls-1", "acme"), &resp);
   };
   const grpc::Status ok = call("client");
   EXPECT_TRUE(ok.ok()) << ok.error_message();
@@ -304,9 +286,9 @@ TEST_F(MutualTlsTest, RightClientCertificateIsAcceptedOthersAreRefused) {
   // A plaintext client cannot talk to the TLS port at all.
   auto plain = v1::Throttle::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  PrepareCall(ctx, "", std::chrono::seconds(3));
   v1::CheckResponse resp;
-  EXPECT_FALSE(plain->Check(&ctx, Request("tls-2", "acme"), &resp).ok());
+  EXPECT_FALSE(plain->Check(&ctx, CheckRequestFor("tls-2", "acme"), &resp).ok());
 }
 
 }  // namespace

@@ -9,34 +9,25 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/proto_time.h"
-#include "daemon/core/sha256.h"
 #include "tact/v1/policies.grpc.pb.h"
 #include "tact/v1/signals.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/grpc_client.h"
 #include "tests/support/stack.h"
 
 namespace tact {
 namespace {
 
+using testing::CheckRequestFor;
+using testing::ClientEntry;
 using testing::DevBroker;
+using testing::PrepareCall;
 using testing::RedisServer;
 using testing::Tactd;
 using testing::TempDir;
 
 constexpr char kTokenA[] = "signals-token-a";  // test credentials, not secrets
 constexpr char kTokenB[] = "signals-token-b";
-
-v1::CheckRequest Request(const std::string& id, const std::string& tenant, const std::string& customer,
-                         v1::MessageClass cls = v1::PROACTIVE_SERVICE) {
-  v1::CheckRequest req;
-  v1::OutboundEvent* ev = req.mutable_event();
-  ev->set_event_id(id);
-  ev->set_tenant(tenant);
-  ev->set_customer_id(customer);
-  ev->set_channel(v1::EMAIL);
-  ev->set_message_class(cls);
-  return req;
-}
 
 v1::Signal Csat(const std::string& tenant, const std::string& customer, int score) {
   v1::Signal s;
@@ -53,17 +44,8 @@ class GrpcSignalsTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     const std::string clients = dir_->path() + "/clients.yaml";
-    std::ofstream(clients) << absl::StrCat("clients:\n"
-                                           "  - name: crm-a\n"
-                                           "    token_sha256: ", Sha256Hex(kTokenA), "\n"
-                                           "    tenants: [acme]\n"
-                                           "    rate_per_second: 1000\n"
-                                           "    burst: 1000\n"
-                                           "  - name: crm-b\n"
-                                           "    token_sha256: ", Sha256Hex(kTokenB), "\n"
-                                           "    tenants: [beta]\n"
-                                           "    rate_per_second: 1000\n"
-                                           "    burst: 1000\n");
+    std::ofstream(clients) << absl::StrCat("clients:\n", ClientEntry("crm-a", kTokenA, "acme", 1000, 1000),
+                                           ClientEntry("crm-b", kTokenB, "beta", 1000, 1000));
     redis_ = new RedisServer(dir_->path());
     broker_ = new DevBroker(dir_->path(), 1);
     tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(), {"--grpc-clients-file", clients});
@@ -81,24 +63,20 @@ class GrpcSignalsTest : public ::testing::Test {
     if (HasFailure()) std::cerr << tactd_->process().Log();
   }
 
-  static void Prepare(grpc::ClientContext& ctx, const std::string& token) {
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  }
   static grpc::Status Check(const v1::CheckRequest& req, v1::CheckResponse* resp, const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
-    Prepare(ctx, token);
+    PrepareCall(ctx, token);
     return v1::Throttle::NewStub(*channel_)->Check(&ctx, req, resp);
   }
   static grpc::Status Explain(const v1::CheckRequest& req, v1::ExplainResponse* resp,
                               const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
-    Prepare(ctx, token);
+    PrepareCall(ctx, token);
     return v1::Throttle::NewStub(*channel_)->Explain(&ctx, req, resp);
   }
   static grpc::Status Put(const v1::Signal& signal, const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
-    Prepare(ctx, token);
+    PrepareCall(ctx, token);
     v1::PutSignalRequest req;
     *req.mutable_signal() = signal;
     v1::PutSignalResponse resp;
@@ -107,7 +85,7 @@ class GrpcSignalsTest : public ::testing::Test {
   static grpc::Status State(const std::string& tenant, const std::string& customer, v1::CustomerState* resp,
                             const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
-    Prepare(ctx, token);
+    PrepareCall(ctx, token);
     v1::GetCustomerStateRequest req;
     req.set_tenant(tenant);
     req.set_customer_id(customer);
@@ -115,7 +93,7 @@ class GrpcSignalsTest : public ::testing::Test {
   }
   static std::vector<std::string> RuleIds() {
     grpc::ClientContext ctx;
-    Prepare(ctx, kTokenA);
+    PrepareCall(ctx, kTokenA);
     v1::PolicyInfo info;
     EXPECT_TRUE(v1::Policies::NewStub(*channel_)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
     return {info.rule_ids().begin(), info.rule_ids().end()};
@@ -144,7 +122,7 @@ const v1::TraceLine* Line(const v1::ExplainResponse& r, const std::string& rule)
 TEST_F(GrpcSignalsTest, ExplainTracesEveryRuleAgainstLiveStateAndReservesNothing) {
   v1::ExplainResponse ex;
   for (int i = 0; i < 3; ++i) {  // explaining over and over counts nothing
-    const grpc::Status s = Explain(Request(absl::StrCat("ex-", i), "acme", "ex-cust"), &ex);
+    const grpc::Status s = Explain(CheckRequestFor(absl::StrCat("ex-", i), "acme", "ex-cust"), &ex);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(ex.decision().decision(), v1::RELEASE);
   }
@@ -166,14 +144,14 @@ TEST_F(GrpcSignalsTest, ExplainTracesEveryRuleAgainstLiveStateAndReservesNothing
 
   // Nothing was reserved: two real checks still fit the 2-per-7d cap.
   v1::CheckResponse resp;
-  ASSERT_TRUE(Check(Request("ex-a", "acme", "ex-cust"), &resp).ok());
+  ASSERT_TRUE(Check(CheckRequestFor("ex-a", "acme", "ex-cust"), &resp).ok());
   EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
-  ASSERT_TRUE(Check(Request("ex-b", "acme", "ex-cust"), &resp).ok());
+  ASSERT_TRUE(Check(CheckRequestFor("ex-b", "acme", "ex-cust"), &resp).ok());
   EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
   EXPECT_EQ(resp.decision().counters(0).used(), 1);
 
   // Now the live state is full: Explain says so, and which rule decided.
-  ASSERT_TRUE(Explain(Request("ex-c", "acme", "ex-cust"), &ex).ok());
+  ASSERT_TRUE(Explain(CheckRequestFor("ex-c", "acme", "ex-cust"), &ex).ok());
   EXPECT_EQ(ex.decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(ex.decision().rule_id(), "proactive-service-2-per-7d");
   cap = Line(ex, "proactive-service-2-per-7d");
@@ -182,7 +160,7 @@ TEST_F(GrpcSignalsTest, ExplainTracesEveryRuleAgainstLiveStateAndReservesNothing
   EXPECT_TRUE(cap->applies());
   EXPECT_TRUE(cap->decided());
   // An event decided before is explained as that decision (a duplicate), still without writing.
-  ASSERT_TRUE(Explain(Request("ex-a", "acme", "ex-cust"), &ex).ok());
+  ASSERT_TRUE(Explain(CheckRequestFor("ex-a", "acme", "ex-cust"), &ex).ok());
   EXPECT_EQ(ex.decision().decision(), v1::RELEASE);
   EXPECT_TRUE(ex.decision().duplicate());
   v1::CustomerState state;
@@ -195,24 +173,24 @@ TEST_F(GrpcSignalsTest, PutSignalMakesTheCsatRuleSuppressAPromotion) {
   v1::CheckResponse resp;
   const grpc::Status put = Put(Csat("acme", "unhappy", 2));
   ASSERT_TRUE(put.ok()) << put.error_message();
-  const grpc::Status s = Check(Request("sig-1", "acme", "unhappy", v1::PROMOTION), &resp);
+  const grpc::Status s = Check(CheckRequestFor("sig-1", "acme", "unhappy", v1::PROMOTION), &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(resp.decision().rule_id(), "promotion-low-csat");
   // A good rating does not suppress.
   ASSERT_TRUE(Put(Csat("acme", "happy", 5)).ok());
-  ASSERT_TRUE(Check(Request("sig-2", "acme", "happy", v1::PROMOTION), &resp).ok());
+  ASSERT_TRUE(Check(CheckRequestFor("sig-2", "acme", "happy", v1::PROMOTION), &resp).ok());
   EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
 }
 
 TEST_F(GrpcSignalsTest, GetCustomerStateShowsCountersAndSignals) {
   const std::string customer = "state-customer@example.com";
   v1::CheckResponse resp;
-  ASSERT_TRUE(Check(Request("st-1", "acme", customer), &resp).ok());
-  ASSERT_TRUE(Check(Request("st-2", "acme", customer), &resp).ok());
-  ASSERT_TRUE(Check(Request("st-3", "acme", customer), &resp).ok());  // suppressed: not counted
+  ASSERT_TRUE(Check(CheckRequestFor("st-1", "acme", customer), &resp).ok());
+  ASSERT_TRUE(Check(CheckRequestFor("st-2", "acme", customer), &resp).ok());
+  ASSERT_TRUE(Check(CheckRequestFor("st-3", "acme", customer), &resp).ok());  // suppressed: not counted
   EXPECT_EQ(resp.decision().decision(), v1::SUPPRESS);
-  v1::CheckRequest promo = Request("st-4", "acme", customer, v1::PROMOTION);
+  v1::CheckRequest promo = CheckRequestFor("st-4", "acme", customer, v1::PROMOTION);
   ASSERT_TRUE(Check(promo, &resp).ok());
   EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
   v1::Signal complaint;
@@ -265,7 +243,7 @@ TEST_F(GrpcSignalsTest, ClientCannotReachAnotherTenant) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(s.error_message(), "signal.tenant: client 'crm-a' may not act for tenant 'beta'");
   v1::ExplainResponse ex;
-  s = Explain(Request("x-1", "beta", "c1"), &ex);
+  s = Explain(CheckRequestFor("x-1", "beta", "c1"), &ex);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(s.error_message(), "event.tenant: client 'crm-a' may not act for tenant 'beta'");
   // crm-b may: and crm-a's refused PutSignal wrote nothing for beta's customer.
@@ -275,7 +253,7 @@ TEST_F(GrpcSignalsTest, ClientCannotReachAnotherTenant) {
   // No token: UNAUTHENTICATED on every new RPC.
   EXPECT_EQ(State("acme", "c1", &state, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Put(Csat("acme", "c1", 1), "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(Explain(Request("x-2", "acme", "c1"), &ex, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Explain(CheckRequestFor("x-2", "acme", "c1"), &ex, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
@@ -285,7 +263,7 @@ TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
   };
   {
     grpc::ClientContext ctx;
-    Prepare(ctx, kTokenA);
+    PrepareCall(ctx, kTokenA);
     v1::PutSignalResponse resp;
     expect_invalid(v1::Signals::NewStub(*channel_)->PutSignal(&ctx, v1::PutSignalRequest(), &resp),
                    "signal: required");
@@ -304,9 +282,9 @@ TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
   expect_invalid(State("acme", "", &state), "customer_id: required");
   expect_invalid(State("", "c1", &state), "tenant: required");
   v1::ExplainResponse ex;
-  expect_invalid(Explain(Request("v-1", "acme", ""), &ex), "event.customer_id: required");
+  expect_invalid(Explain(CheckRequestFor("v-1", "acme", ""), &ex), "event.customer_id: required");
   grpc::ClientContext ctx;
-  Prepare(ctx, kTokenA);
+  PrepareCall(ctx, kTokenA);
   expect_invalid(v1::Throttle::NewStub(*channel_)->Explain(&ctx, v1::CheckRequest(), &ex), "event: required");
 }
 
