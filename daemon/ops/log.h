@@ -17,12 +17,10 @@ using LogField = std::pair<std::string_view, std::string>;
 void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
 void SetLogLevel(LogLevel level);
 
-// The line Log() writes, appended to `out` (exposed for tests). Strings are JSON-escaped; a byte that is not
-// well-formed UTF-8 becomes U+FFFD, so every line parses.
+// The line Log() writes, appended to `out` (exposed for tests). Strings are JSON-escaped (AppendJsonString); a
+// byte that is not well-formed UTF-8 becomes U+FFFD, so every line parses.
 void FormatLogLine(absl::Time now, LogLevel level, std::string_view event, std::initializer_list<LogField> fields,
                    std::string* out);
-// `s` as a JSON string literal, quotes included, appended to `out`.
-void AppendJsonString(std::string_view s, std::string* out);
 bool ParseLogLevel(std::string_view name, LogLevel* out);
 
 }  // namespace tact::ops

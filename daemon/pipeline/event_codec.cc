@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "daemon/core/json_string.h"
 #include "daemon/core/strings.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -240,39 +241,9 @@ class RecordWriter {
     out_.append("\":");
   }
   void Quoted(std::string_view v) {
-    out_.push_back('"');
-    size_t plain = 0;  // start of the run of bytes that need no escaping
-    for (size_t i = 0; i < v.size(); ++i) {
-      const unsigned char c = static_cast<unsigned char>(v[i]);
-      if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
-      if (c >= 0x80) {  // multi-byte UTF-8: checked, copied as is
-        const size_t len = Utf8Length(v.substr(i));
-        if (len == 0) {
-          ok_ = false;  // not UTF-8: the library printer decides
-          return;
-        }
-        i += len - 1;
-        continue;
-      }
-      out_.append(v.data() + plain, i - plain);
-      plain = i + 1;
-      switch (c) {
-        case '"': out_.append("\\\""); break;
-        case '\\': out_.append("\\\\"); break;
-        case '\n': out_.append("\\n"); break;
-        case '\r': out_.append("\\r"); break;
-        case '\t': out_.append("\\t"); break;
-        case '\b': out_.append("\\b"); break;
-        case '\f': out_.append("\\f"); break;
-        default: {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out_.append(buf, 6);
-        }
-      }
+    if (!AppendJsonString(v, &out_, /*replace_invalid=*/false)) {
+      ok_ = false;  // not UTF-8: the library printer decides
     }
-    out_.append(v.data() + plain, v.size() - plain);
-    out_.push_back('"');
   }
   // A repeated field: omitted when empty, else `[` then write(item) per item (Quoted, or Open … Close) `]`.
   template <typename Items, typename Write>
@@ -291,25 +262,6 @@ class RecordWriter {
   }
 
  private:
-  // Length of the well-formed UTF-8 sequence at the start of `s` (0 when it is not one).
-  static size_t Utf8Length(std::string_view s) {
-    const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-    const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
-    const unsigned char c = b(0);
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-      if (!cont(1) || !cont(2)) return 0;
-      if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) return 0;  // overlong, surrogate
-      return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-      if (!cont(1) || !cont(2) || !cont(3)) return 0;
-      if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) return 0;
-      return 4;
-    }
-    return 0;
-  }
-
   std::string& out_;
   bool first_ = true;
   bool ok_ = true;

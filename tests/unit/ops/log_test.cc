@@ -26,18 +26,6 @@ TEST(LogTest, ALineIsOneJsonObjectWithTimestampLevelEventAndTheFieldsInOrder) {
             "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"error\"");
 }
 
-TEST(LogTest, StringsAreEscapedExactlyAsAJsonLibraryWould) {
-  for (const std::string& s : {std::string("plain"), std::string("quote \" back \\ slash /"),
-                              std::string("tab\tnl\ncr\rbs\bff\f"), std::string("\x01\x1f\x7f", 3),
-                              std::string("nul \0 inside", 12), std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
-                              std::string()}) {
-    std::string ours;
-    AppendJsonString(s, &ours);
-    EXPECT_EQ(ours, nlohmann::json(s).dump()) << s;
-    EXPECT_EQ(nlohmann::json::parse(ours).get<std::string>(), s);
-  }
-}
-
 TEST(LogTest, BytesThatAreNotUtf8BecomeReplacementCharactersAndTheLineStillParses) {
   const std::string replacement = "\xef\xbf\xbd";
   struct Case {
