@@ -123,7 +123,8 @@ class Kubernetes(unittest.TestCase):
         return env
 
     def test_kinds(self):
-        self.assertEqual(set(self.docs), {"Deployment", "Service", "PodDisruptionBudget", "ConfigMap"})
+        self.assertEqual(set(self.docs),
+                         {"Deployment", "Service", "PodDisruptionBudget", "ConfigMap", "NetworkPolicy"})
 
     def test_deployment(self):
         d = self.docs["Deployment"]
@@ -170,6 +171,21 @@ class Kubernetes(unittest.TestCase):
             self.assertIn('"%s"' % path, served)
         ann = self.docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual(ann["prometheus.io/path"], "/metrics")
+
+    def test_network_policy_names_who_reaches_each_port(self):
+        np = self.docs["NetworkPolicy"]
+        self.assertEqual(np["spec"]["podSelector"]["matchLabels"],
+                         self.docs["Deployment"]["spec"]["selector"]["matchLabels"])
+        self.assertEqual(np["spec"]["policyTypes"], ["Ingress"])
+        ports = {p["name"] for p in self.container()["ports"]}
+        reached = [p["port"] for rule in np["spec"]["ingress"] for p in rule["ports"]]
+        self.assertEqual(sorted(reached), sorted(ports), "one ingress rule per container port")
+        for rule in np["spec"]["ingress"]:
+            self.assertTrue(rule["from"], "every rule names its sources (an empty 'from' admits everyone)")
+            for source in rule["from"]:
+                self.assertTrue(source.get("podSelector", {}).get("matchLabels") or
+                                source.get("namespaceSelector", {}).get("matchLabels"),
+                                "a source selects by label, not everything")
 
     def test_pdb_selects_the_pods(self):
         pdb = self.docs["PodDisruptionBudget"]

@@ -1,7 +1,11 @@
 // Operations end to end: tactd's /metrics after real traffic (Kafka and gRPC), /readyz following Redis, and
 // stderr being JSON lines only (librdkafka's and gRPC's own lines included).
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -148,6 +152,29 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
     ASSERT_TRUE(j.is_object() && j.contains("ts") && j.contains("level") && j.contains("event")) << line;
   }
   EXPECT_EQ(log.find("cust-metrics"), std::string::npos) << "a customer id in the log";
+}
+
+// Slow or idle clients on the admin port (a scanner, a stuck scraper) must not keep the liveness probe from
+// being answered: tactd's earlier HTTP server answered nothing once eight sockets sat idle.
+TEST_F(OpsTest, IdleAdminConnectionsDoNotStarveTheProbes) {
+  ASSERT_TRUE(WaitReady(200));
+  std::vector<int> idle;
+  for (int i = 0; i < 32; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(tactd_->admin_port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    if (i % 2 == 0) {
+      ASSERT_EQ(::send(fd, "GET /he", 7, MSG_NOSIGNAL), 7);  // a request that never completes
+    }
+    idle.push_back(fd);
+  }
+  EXPECT_EQ(HttpGet(tactd_->admin_port(), "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(tactd_->admin_port(), "/readyz").status, 200);
+  EXPECT_EQ(Probe(), 0) << "tactctl health";
+  for (const int fd : idle) ::close(fd);
 }
 
 TEST_F(OpsTest, ReadyzFollowsRedis) {
