@@ -107,6 +107,9 @@ absl::StatusOr<Event> ParseSend(const YAML::Node& n, const Src& src, const Custo
   e.tenant = c.tenant;
   e.customer_id = c.id;
   e.customer_timezone = n["timezone"] ? n["timezone"].Scalar() : c.timezone;
+  if (!e.customer_timezone.empty() && !IsKnownTimeZone(e.customer_timezone)) {
+    return src.Error(n["timezone"] ? n["timezone"] : n, "send.timezone: unknown time zone");
+  }
   if (!n["channel"] || !v1::Channel_Parse(n["channel"].Scalar(), &e.channel) || e.channel == v1::CHANNEL_UNSPECIFIED) {
     return src.Error(n, "send.channel: required, one of EMAIL, SMS, PUSH, IN_APP");
   }
