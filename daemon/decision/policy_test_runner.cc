@@ -184,6 +184,9 @@ absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& 
         if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
         if (c["id"]) customer.id = c["id"].Scalar();
         if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
+        if (c["timezone"] && !IsKnownTimeZone(customer.timezone)) {
+          return src.Error(c["timezone"], "customer.timezone: unknown time zone");
+        }
       }
       if (!t["steps"] || !t["steps"].IsSequence()) return src.Error(t, "test: 'steps' must be a list");
       int n = 0;
@@ -234,6 +237,9 @@ absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const 
       if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
       if (c["id"]) customer.id = c["id"].Scalar();
       if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
+      if (c["timezone"] && !IsKnownTimeZone(customer.timezone)) {
+        return src.Error(c["timezone"], "customer.timezone: unknown time zone");
+      }
       if (customer.tenant != tenant || customer.id != customer_id) {
         return src.Error(c, "customer: tenant and id must be the explained event's (or be left out)");
       }
