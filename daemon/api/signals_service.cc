@@ -100,7 +100,10 @@ grpc::ServerUnaryReactor* SignalsService::PutSignal(grpc::CallbackServerContext*
   }
   const absl::Time deadline = StoreDeadline(ctx, gate_.clock(), options_.default_deadline);
   const bool accepted = executor_.Run([this, reactor, ctx, request, call, deadline] {
-    gate_.Finish(reactor, ctx, call, intake_.Put(request->signal(), gate_.clock().Now(), deadline, "signal."));
+    const absl::Time at = gate_.clock().Now();
+    gate_.Finish(reactor, ctx, call,
+                 intake_.Put(request->signal(), at, CappedStoreDeadline(deadline, at, options_.store_deadline),
+                             "signal."));
   });
   if (!accepted) {
     gate_.Finish(reactor, ctx, call, DecisionQueueFull());
@@ -132,8 +135,9 @@ grpc::ServerUnaryReactor* SignalsService::GetCustomerState(grpc::CallbackServerC
   }
   const absl::Time deadline = StoreDeadline(ctx, gate_.clock(), options_.default_deadline);
   const bool accepted = executor_.Run([this, reactor, ctx, request, response, call, deadline, policy] {
-    absl::StatusOr<v1::CustomerState> state =
-        ReadCustomerState(*policy, store_, hasher_, *request, gate_.clock().Now(), deadline);
+    const absl::Time now = gate_.clock().Now();
+    absl::StatusOr<v1::CustomerState> state = ReadCustomerState(
+        *policy, store_, hasher_, *request, now, CappedStoreDeadline(deadline, now, options_.store_deadline));
     if (state.ok()) *response = *std::move(state);
     gate_.Finish(reactor, ctx, call, state.status());
   });

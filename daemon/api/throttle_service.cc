@@ -113,11 +113,9 @@ absl::StatusOr<Event> ThrottleService::Validate(const CallGate::Call& call, cons
   if (absl::Status s = gate_.CheckTenant(call, event->tenant, prefix + "event.tenant"); !s.ok()) {
     return s;
   }
-  if (event->created_at != absl::InfinitePast() &&
-      event->created_at > gate_.clock().Now() + options_.max_future_skew) {
-    return absl::InvalidArgumentError(absl::StrCat(prefix, "event.created_at: more than ",
-                                                   absl::FormatDuration(options_.max_future_skew),
-                                                   " in the future"));
+  if (absl::Status s = CheckCreatedAt(*event, gate_.clock().Now(), prefix + "event.", options_.max_future_skew);
+      !s.ok()) {
+    return s;
   }
   return event;
 }
@@ -144,7 +142,9 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
   }
   // A call whose deadline passes while queued does no store work (the store checks the deadline first).
   const bool accepted = executor_.Submit(
-      *std::move(event), {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx), .record = false},
+      *std::move(event),
+      {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx), .record = false,
+       .field_prefix = "event."},
       [this, reactor, ctx, response, call](absl::StatusOr<decision::Decided> d) {
         if (d.ok()) {
           *response->mutable_decision() = std::move(d->decision);
@@ -221,7 +221,11 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
       }
     };
     requests.push_back({std::move(v.event),
-                        {.dry_run = v.dry_run, .source = "grpc", .deadline = deadline, .record = false},
+                        {.dry_run = v.dry_run,
+                         .source = "grpc",
+                         .deadline = deadline,
+                         .record = false,
+                         .field_prefix = absl::StrCat("items[", index, "].event.")},
                         done});
     dones.push_back(std::move(done));
   }
@@ -243,7 +247,7 @@ grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* 
   // dry_run in the request changes nothing: an explanation never reserves.
   const absl::Time deadline = StoreDeadline(ctx);
   const bool accepted = executor_.Run([this, reactor, ctx, response, call, deadline, ev = *std::move(event)] {
-    absl::StatusOr<v1::ExplainResponse> explained = executor_.decider().Explain(ev, deadline);
+    absl::StatusOr<v1::ExplainResponse> explained = executor_.decider().Explain(ev, deadline, "event.");
     if (explained.ok()) {
       *response = *std::move(explained);
     }

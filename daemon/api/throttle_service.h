@@ -16,8 +16,11 @@ namespace tact::api {
 
 struct ApiOptions {
   int max_batch = 500;                                          // CheckBatch items
-  absl::Duration max_future_skew = absl::Hours(24);             // created_at further ahead is rejected
+  absl::Duration max_future_skew = kMaxFutureSkew;              // created_at further ahead is rejected
   absl::Duration default_deadline = absl::Milliseconds(500);    // when the caller sets none
+  // One store round-trip's deadline (redis.deadline_ms): a call's store work never waits longer than this, however
+  // long the caller's own deadline is (the decision path applies the same cap to Check, CheckBatch, Explain).
+  absl::Duration store_deadline = absl::Milliseconds(250);
 };
 
 // What every call goes through before its handler: authentication (when clients are configured), the
@@ -94,8 +97,13 @@ class PoliciesService final : public v1::Policies::CallbackService {
   LastErrorFn last_error_;
 };
 
-// The store deadline of a call: the caller's deadline, or now + `default_deadline` when it set none.
+// The deadline of a call's work: the caller's deadline, or now + `default_deadline` when it set none.
 absl::Time StoreDeadline(grpc::CallbackServerContext* ctx, const Clock& clock, absl::Duration default_deadline);
+// The deadline of one store call made now for a call whose own deadline is `call_deadline`: the earlier of it and
+// now + `store_deadline` (redis.deadline_ms).
+inline absl::Time CappedStoreDeadline(absl::Time call_deadline, absl::Time now, absl::Duration store_deadline) {
+  return std::min(call_deadline, now + store_deadline);
+}
 
 // RESOURCE_EXHAUSTED for a call the DecisionExecutor's queue has no room for.
 inline absl::Status DecisionQueueFull() { return absl::ResourceExhaustedError("server busy: decision queue full"); }

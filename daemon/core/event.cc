@@ -1,6 +1,8 @@
 #include "daemon/core/event.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
 
@@ -40,8 +42,11 @@ absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string
   if (proto.template_id().size() > kMaxIdLength) {
     return FieldError(prefix, "template_id", absl::StrCat("longer than ", kMaxIdLength, " bytes"));
   }
-  if (proto.customer_timezone().size() > 64) {
-    return FieldError(prefix, "customer_timezone", "longer than 64 bytes");
+  if (proto.customer_timezone().size() > kMaxTimeZoneLength) {
+    return FieldError(prefix, "customer_timezone", absl::StrCat("longer than ", kMaxTimeZoneLength, " bytes"));
+  }
+  if (!proto.customer_timezone().empty() && !IsKnownTimeZone(proto.customer_timezone())) {
+    return FieldError(prefix, "customer_timezone", "unknown time zone");
   }
   if (proto.attributes_size() > static_cast<int>(kMaxAttributes)) {
     return FieldError(prefix, "attributes", absl::StrCat("more than ", kMaxAttributes, " entries"));
@@ -58,8 +63,9 @@ absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string
   ev.priority = proto.priority();
   for (const auto& [k, v] : proto.attributes()) {
     if (k.size() + v.size() > kMaxAttributeBytes) {
-      return FieldError(prefix, absl::StrCat("attributes[", k.substr(0, 64), "]"),
-                        absl::StrCat("key + value longer than ", kMaxAttributeBytes, " bytes"));
+      // The key is the sender's text: not quoted.
+      return FieldError(prefix, "attributes",
+                        absl::StrCat("an entry's key + value longer than ", kMaxAttributeBytes, " bytes"));
     }
     ev.attributes.emplace(k, v);
   }
@@ -67,6 +73,37 @@ absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string
     ev.created_at = TimeFromProto(proto.created_at());
   }
   return ev;
+}
+
+absl::Status CheckCreatedAt(const Event& event, absl::Time now, std::string_view prefix,
+                            absl::Duration max_future_skew) {
+  if (event.created_at != absl::InfinitePast() && event.created_at > now + max_future_skew) {
+    return FieldError(prefix, "created_at",
+                      absl::StrCat("more than ", absl::FormatDuration(max_future_skew), " in the future"));
+  }
+  return absl::OkStatus();
+}
+
+bool IsKnownTimeZone(std::string_view name) {
+  if (name.empty() || name.size() > kMaxTimeZoneLength) return false;
+  // IANA names are letters, digits and "/_+-" ("America/Port-au-Prince", "Etc/GMT+5"); cctz would also open an
+  // absolute path or a "file:" name, so anything else is refused before it reaches the file system.
+  if (name.front() == '/' || name.find("..") != std::string_view::npos) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' ||
+                    c == '_' || c == '+' || c == '-';
+    if (!ok) return false;
+  }
+  // cctz resolves zones behind a global mutex (and remembers unknown names too): a per-thread answer keeps the
+  // hot path lock-free. Bounded: cleared past 1024 names.
+  thread_local absl::flat_hash_map<std::string, bool> known;
+  const std::string key(name);
+  if (auto it = known.find(key); it != known.end()) return it->second;
+  absl::TimeZone tz;
+  const bool loaded = absl::LoadTimeZone(key, &tz);
+  if (known.size() > 1024) known.clear();
+  known.emplace(key, loaded);
+  return loaded;
 }
 
 std::string_view ChannelName(Channel c) {

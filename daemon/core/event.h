@@ -31,10 +31,24 @@ struct Event {
 inline constexpr size_t kMaxIdLength = 256;
 inline constexpr size_t kMaxAttributes = 64;
 inline constexpr size_t kMaxAttributeBytes = 1024;
+inline constexpr size_t kMaxTimeZoneLength = 64;
+// created_at further ahead of tactd's clock than this is invalid, on the Kafka path and over gRPC alike.
+inline constexpr absl::Duration kMaxFutureSkew = absl::Hours(24);
 
 // Validates a decoded OutboundEvent into an Event. Errors are INVALID_ARGUMENT naming the field,
 // e.g. "customer_id: required". `field_prefix` is prepended to field names ("event." on the gRPC path).
+// An event's customer_timezone must be empty or a zone tzdata knows ("customer_timezone: unknown time zone"):
+// an unknown zone is never replaced by another one. No message quotes the event's text.
 absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string_view field_prefix = "");
+
+// The one created_at rule of both paths (Kafka: tact.dlq, gRPC: INVALID_ARGUMENT): a created_at more than
+// `max_future_skew` ahead of `now` is invalid ("created_at: more than 24h in the future"). Unset is valid.
+absl::Status CheckCreatedAt(const Event& event, absl::Time now, std::string_view field_prefix = "",
+                            absl::Duration max_future_skew = kMaxFutureSkew);
+
+// True when `name` is an IANA zone name tzdata has (absl::LoadTimeZone), and not a path or other text that
+// cctz would also try to open. Cached per thread (LoadTimeZone reads files). Thread-safety: any thread.
+bool IsKnownTimeZone(std::string_view name);
 
 std::string_view ChannelName(Channel c);
 std::string_view ClassName(MessageClass c);

@@ -141,9 +141,15 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
   }
 }
 
-absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event, absl::Time deadline) {
+absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event, absl::Time deadline,
+                                                             std::string_view field_prefix) {
   // The decision: exactly what Decide does (campaign gate, duplicates, fail-open), as a dry run.
-  const Request request{&event, {.dry_run = true, .source = "explain", .deadline = deadline, .record = false}};
+  const Request request{&event,
+                        {.dry_run = true,
+                         .source = "explain",
+                         .deadline = deadline,
+                         .record = false,
+                         .field_prefix = std::string(field_prefix)}};
   absl::StatusOr<Decided> decided = std::move(DecideBatchUnmeasured({&request, 1}, nullptr).front());
   if (!decided.ok()) {
     return decided.status();
@@ -169,7 +175,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
                                      .plan = &plan,
                                      .dry_run = true};
     absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(
-        {&check, 1}, deadline == absl::InfiniteFuture() ? now + options_.store_deadline : deadline);
+        {&check, 1}, std::min(deadline, now + options_.store_deadline));
     if (!results.ok()) {
       unread = true;  // the decision above failed open (degraded); the trace says what could not be read
     } else if (store::CheckResult& r = (*results)[0]; r.duplicate) {
@@ -222,24 +228,33 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
   std::vector<store::CustomerCheck> checks;
   std::vector<size_t> check_of;  // checks[i] belongs to requests[check_of[i]]
   std::vector<bool> held;        // checks[i] is of an event its campaign's gate defers: look, don't decide
+  std::vector<bool> dedupe_only;  // checks[i]'s plan counts and reads nothing: the store only dedupes it
   absl::Time deadline = absl::InfiniteFuture();
   GateBatch gates(options_.campaign_gate, requests.size(), options_.fail_open_classes);
   for (size_t i = 0; i < requests.size(); ++i) {
     const Event& event = *requests[i].event;
-    plans.push_back(policy::Evaluate(*pol, event, now));
-    bool gate_held = false;
-    if (absl::Status error; gates.Admit(i, *pol, event, now, requests[i].options.dry_run,
-                                        &out[i]->decision, &error)) {  // deferred by its campaign's gate
-      if (!error.ok()) out[i] = error;
-      if (!error.ok() || !plans.back().NeedsStore()) continue;
-      gate_held = true;  // a redelivered event still gets its earlier final decision: a dry run finds it
-    }
-    if (!plans.back().NeedsStore()) {  // nothing to count or read: no store round-trip, no store dependency
-      out[i]->decision = ToProto(policy::Decide(plans.back(), {}), pol->version, pol->digest);
+    const DecideOptions& o = requests[i].options;
+    if (!event.customer_timezone.empty() && !IsKnownTimeZone(event.customer_timezone)) {
+      // EventFromProto refuses it already; an Event built otherwise (policy tests) is refused here, so the
+      // policy never evaluates an unknown zone (it would have no zone to use).
+      out[i] = absl::InvalidArgumentError(absl::StrCat(o.field_prefix, "customer_timezone: unknown time zone"));
+      plans.emplace_back();
       continue;
     }
-    const DecideOptions& o = requests[i].options;
-    deadline = std::min(deadline, o.deadline == absl::InfiniteFuture() ? now + options_.store_deadline : o.deadline);
+    plans.push_back(policy::Evaluate(*pol, event, now));
+    bool gate_held = false;
+    if (absl::Status error; gates.Admit(i, *pol, event, now, o.dry_run, &out[i]->decision, &error)) {
+      if (!error.ok()) {  // the gate could not decide
+        out[i] = error;
+        continue;
+      }
+      // Deferred by its campaign's gate; a redelivered event still gets its earlier final decision: a dry run
+      // finds it.
+      gate_held = true;
+    }
+    // The store's deadline: the request's, but never more than one store round-trip's (redis.deadline_ms).
+    deadline = std::min(deadline, std::min(o.deadline, now + options_.store_deadline));
+    dedupe_only.push_back(!plans.back().NeedsStore());
     checks.push_back(store::CustomerCheck{.tenant = event.tenant,
                                           .customer_id = event.customer_id,
                                           .event_id = event.event_id,
@@ -249,7 +264,10 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
                                           // a dry run stores nothing: no marker to encode
                                           .marker = o.dry_run || gate_held
                                                         ? std::string()
-                                                        : EncodeMarker({pol->version, pol->digest, plans.back()})});
+                                                        : EncodeMarker({.policy_version = pol->version,
+                                                                        .policy_digest = pol->digest,
+                                                                        .plan = plans.back(),
+                                                                        .fingerprint = FingerprintOf(event)})});
     check_of.push_back(i);
     held.push_back(gate_held);
   }
@@ -274,7 +292,8 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
     });
     if (undecided.ok() && !results.ok() && store::IsOutage(results.status())) {
       for (size_t c = 0; c < checks.size(); ++c) {
-        if (!held[c] && !options_.fail_open_classes.contains(requests[check_of[c]].event->message_class)) {
+        if (!held[c] && !dedupe_only[c] &&
+            !options_.fail_open_classes.contains(requests[check_of[c]].event->message_class)) {
           undecided = unsent ? turn.Previous() : results.status();  // the first failure, not a chain of "not sent"
           break;
         }
@@ -286,6 +305,11 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
       const Event& event = *requests[i].event;
       if (!results.ok()) {
         if (held[c]) continue;  // keeps the gate's DEFER
+        if (dedupe_only[c]) {  // nothing to count or read: decided from the plan alone, without the dedupe
+          out[i]->decision = ToProto(policy::Decide(plans[i], {}), pol->version, pol->digest);
+          out[i]->decision.set_degraded(true);
+          continue;
+        }
         if (!options_.fail_open_classes.contains(event.message_class)) {
           out[i] = results.status();
           continue;
@@ -303,6 +327,10 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
         absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);
         if (!earlier.ok()) {
           out[i] = earlier.status();
+          continue;
+        }
+        if (absl::Status same = CheckSameMessage(*earlier, event, requests[i].options.field_prefix); !same.ok()) {
+          out[i] = same;  // the event_id was decided for another message
           continue;
         }
         out[i]->decision =

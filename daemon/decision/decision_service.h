@@ -27,6 +27,8 @@ struct DecideOptions {
   // Build Decided::record (the audit record for tact.decisions). Callers that only answer with the decision
   // (gRPC Check) skip it: no keyed hash, no copy of the decision.
   bool record = true;
+  // Prepended to field names in INVALID_ARGUMENT errors of the decision path ("event." over gRPC).
+  std::string field_prefix;
 };
 
 struct Decided {
@@ -46,7 +48,14 @@ struct DecisionServiceOptions {
 
 // The one decision path shared by the Kafka pipeline and the gRPC API: evaluate the policy (pure), apply the
 // plan in the store (atomic, idempotent), build the decision and its audit record.
-// Errors: FAILED_PRECONDITION without a policy; UNAVAILABLE / DEADLINE_EXCEEDED when the store failed and the
+// Every event goes through the store's dedupe by event_id, also one whose plan counts and reads nothing (such
+// an event is decided from its plan alone, marked degraded, when the store is unreachable). An event_id names
+// one message of one (tenant, customer): a reuse for the same message gets the earlier final decision
+// (duplicate); a reuse with another message_class, channel or campaign_id is INVALID_ARGUMENT on event_id.
+// The store deadline is the earlier of the request's deadline and now + store_deadline (now: when the batch is
+// decided), so a caller's long deadline never holds a call at a stalled store for longer than one round-trip's.
+// Errors: FAILED_PRECONDITION without a policy; INVALID_ARGUMENT for an unknown customer_timezone or a reused
+// event_id; UNAVAILABLE / DEADLINE_EXCEEDED when the store failed and the
 // class fails closed (by default everything but TRANSACTIONAL, which is released and marked degraded).
 // Thread-safety: any thread.
 class DecisionService {
@@ -79,9 +88,11 @@ class DecisionService {
   // active policy in evaluation order: matched rules say what they checked against the store, the others why they
   // did not match. A duplicate event_id explains the earlier decision. Errors as Decide. `deadline`
   // InfiniteFuture = the service default.
-  absl::StatusOr<v1::ExplainResponse> Explain(const Event& event, absl::Time deadline = absl::InfiniteFuture());
+  absl::StatusOr<v1::ExplainResponse> Explain(const Event& event, absl::Time deadline = absl::InfiniteFuture(),
+                                              std::string_view field_prefix = "");
 
   const CustomerHasher& hasher() const { return hasher_; }
+  const Clock& clock() const { return clock_; }
 
  private:
   std::vector<absl::StatusOr<Decided>> DecideBatchUnmeasured(std::span<const Request> requests, BatchOrder* order);

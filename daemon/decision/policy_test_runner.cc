@@ -107,6 +107,9 @@ absl::StatusOr<Event> ParseSend(const YAML::Node& n, const Src& src, const Custo
   e.tenant = c.tenant;
   e.customer_id = c.id;
   e.customer_timezone = n["timezone"] ? n["timezone"].Scalar() : c.timezone;
+  if (!e.customer_timezone.empty() && !IsKnownTimeZone(e.customer_timezone)) {
+    return src.Error(n["timezone"] ? n["timezone"] : n, "send.timezone: unknown time zone");
+  }
   if (!n["channel"] || !v1::Channel_Parse(n["channel"].Scalar(), &e.channel) || e.channel == v1::CHANNEL_UNSPECIFIED) {
     return src.Error(n, "send.channel: required, one of EMAIL, SMS, PUSH, IN_APP");
   }
@@ -181,6 +184,9 @@ absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& 
         if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
         if (c["id"]) customer.id = c["id"].Scalar();
         if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
+        if (c["timezone"] && !IsKnownTimeZone(customer.timezone)) {
+          return src.Error(c["timezone"], "customer.timezone: unknown time zone");
+        }
       }
       if (!t["steps"] || !t["steps"].IsSequence()) return src.Error(t, "test: 'steps' must be a list");
       int n = 0;
@@ -231,6 +237,9 @@ absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const 
       if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
       if (c["id"]) customer.id = c["id"].Scalar();
       if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
+      if (c["timezone"] && !IsKnownTimeZone(customer.timezone)) {
+        return src.Error(c["timezone"], "customer.timezone: unknown time zone");
+      }
       if (customer.tenant != tenant || customer.id != customer_id) {
         return src.Error(c, "customer: tenant and id must be the explained event's (or be left out)");
       }

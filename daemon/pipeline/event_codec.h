@@ -17,7 +17,9 @@ namespace tact::pipeline {
 // mapping. `content_type` (the message's "content-type" header) decides: application/json or
 // application/x-protobuf (also application/protobuf). Without the header, a message whose first non-blank byte is
 // '{' is JSON, anything else protobuf. Unknown JSON fields are errors. Errors are INVALID_ARGUMENT with a reason
-// fit for the DLQ header; `what` names the input in them ("event", "signal").
+// fit for the DLQ header and the log; `what` names the input in them ("event", "signal"). A reason names the field
+// and the byte offset and never quotes the input ("invalid JSON event: syntax error at byte 17: expected ':'",
+// "invalid JSON event: customer_id: expected a string at byte 42").
 absl::Status DecodeInput(std::string_view bytes, std::string_view content_type, std::string_view what,
                          google::protobuf::Message& out);
 

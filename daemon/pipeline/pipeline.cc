@@ -260,6 +260,11 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
   absl::StatusOr<v1::OutboundEvent> proto = DecodeOutboundEvent(in.value, HeaderValue(msg.headers(), "content-type"));
   in.undecodable = !proto.ok();
   in.event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
+  if (in.event.ok()) {
+    if (absl::Status s = CheckCreatedAt(*in.event, decider_.clock().Now()); !s.ok()) {
+      in.event = s;  // the same rule as the gRPC API's
+    }
+  }
   return in;
 }
 
@@ -390,6 +395,10 @@ void Pipeline::Emit(Input& in, const absl::StatusOr<decision::Decided>* decided)
   if (!in.event.ok()) {
     stats_.dlq_total.Inc({in.undecodable ? "undecodable" : "invalid"});
     dead_letter(std::string(in.event.status().message()));
+  } else if (!decided->ok() && absl::IsInvalidArgument(decided->status())) {
+    // Refused by the decision path (an event_id already used for a different message): an invalid event.
+    stats_.dlq_total.Inc({"invalid"});
+    dead_letter(std::string(decided->status().message()));
   } else if (!decided->ok()) {
     stats_.dlq_total.Inc({"decision_failed"});
     dead_letter(absl::StrCat("decision failed: ", decided->status().message()));

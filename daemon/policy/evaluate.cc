@@ -1,6 +1,7 @@
 #include "daemon/policy/evaluate.h"
 
 #include <algorithm>
+#include <cassert>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -139,7 +140,10 @@ class LocalTime {
   void Resolve() {
     if (entry_ != nullptr) return;
     if (!event_.customer_timezone.empty()) {
+      // Callers refuse an unknown zone before evaluating (EventFromProto, DecisionService: "customer_timezone:
+      // unknown time zone"); it is never replaced by the tenant's or the policy's zone.
       entry_ = CachedZone(event_.customer_timezone, nullptr);
+      assert(entry_ != nullptr && "Evaluate: customer_timezone is not a known zone (callers validate it)");
       if (entry_ != nullptr) {
         name_ = entry_->interned;
         customer_name_ = &event_.customer_timezone;

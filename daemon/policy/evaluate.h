@@ -136,8 +136,10 @@ bool Matches(const Rule& rule, const Event& event);
 // Why `rule` does not select `event` ("channel SMS not in [EMAIL]"); empty when it matches. For explanations.
 std::string WhyNoMatch(const Rule& rule, const Event& event);
 
-// The zone for calendar windows and quiet hours: the event's customer_timezone when it names a known zone,
-// else the tenant's default, else the policy default. `name` receives the zone's name.
+// The zone for calendar windows and quiet hours: the event's customer_timezone when it has one, else the
+// tenant's default, else the policy default. `name` receives the zone's name. A customer_timezone must be a
+// known zone (IsKnownTimeZone): EventFromProto and DecisionService refuse an unknown one before Evaluate, which
+// must never see one (it has no zone to replace it with).
 absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name);
 
 // Pure: which rules apply and what to check, at `now`. Deterministic.

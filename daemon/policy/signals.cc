@@ -66,7 +66,7 @@ absl::StatusOr<SignalWrite> ToSignalWrite(const Signal& s) {
   switch (s.kind) {
     case SignalKind::kCsat:
       if (s.csat < 1 || s.csat > 5) {
-        return absl::InvalidArgumentError(absl::StrCat("signal.csat: must be 1..5, got ", s.csat));
+        return absl::InvalidArgumentError("signal.csat: must be 1..5");  // the value is the sender's: not quoted
       }
       w.field = absl::StrCat("csat:", s.csat);
       break;

@@ -275,7 +275,9 @@ int Main(int argc, char** argv) {
   }
   api::CallGate gate(authenticator.get(), clock);
   decision::DecisionExecutor executor(decider, config.grpc_workers, /*max_queue=*/8192, /*max_batch=*/64);
-  api::ThrottleService throttle(executor, gate, {.max_batch = config.grpc_max_batch});
+  const api::ApiOptions api_options{.max_batch = config.grpc_max_batch,
+                                    .store_deadline = absl::Milliseconds(config.store_deadline_ms)};
+  api::ThrottleService throttle(executor, gate, api_options);
   api::PoliciesService policies_service(policies, gate, [&reloader] { return reloader.stats().last_error; });
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
@@ -293,7 +295,7 @@ int Main(int argc, char** argv) {
   // One signal intake for Signals.PutSignal and the tact.signals consumer (below); signals naming a campaign feed
   // its feedback loop. PutSignal's store work and GetCustomerState's reads run on the DecisionExecutor's threads.
   decision::SignalIntake signal_intake(store, &campaign_desk);
-  api::SignalsService signals_service(signal_intake, policies, store, hasher, executor, gate, {});
+  api::SignalsService signals_service(signal_intake, policies, store, hasher, executor, gate, api_options);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

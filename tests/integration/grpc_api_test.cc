@@ -143,7 +143,7 @@ TEST_F(GrpcApiTest, InvalidRequestsNameTheField) {
   (*req.mutable_event()->mutable_attributes())["k"] = std::string(2000, 'x');
   s = Check(req, kTokenA, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(s.error_message(), "event.attributes[k]: key + value longer than 1024 bytes");
+  EXPECT_EQ(s.error_message(), "event.attributes: an entry's key + value longer than 1024 bytes");
 }
 
 TEST_F(GrpcApiTest, OversizedRequestIsRejectedWhileGoodCallersCarryOn) {

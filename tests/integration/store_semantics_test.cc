@@ -109,6 +109,9 @@ const Step kSteps[] = {
   // Transactional at night on SMS: no rule names it.
   {.at = "2027-03-28T03:00:00Z", .customer = "ana", .event_id = "t1", .channel = v1::SMS, .cls = v1::TRANSACTIONAL,
    .expect = "RELEASE"},
+  // Redelivered: deduped like every event, though its plan has nothing to count.
+  {.at = "2027-03-28T03:01:00Z", .customer = "ana", .event_id = "t1", .channel = v1::SMS, .cls = v1::TRANSACTIONAL,
+   .expect = "RELEASE", .duplicate = true},
   {.at = "2027-03-28T23:10:00Z", .customer = "ana", .signal = "csat", .value = 2},
   {.at = "2027-03-28T23:11:00Z", .customer = "ana", .event_id = "e10", .expect = "SUPPRESS", .rule = "low-csat",
    .shadow = {"cap-shadow"}},

@@ -163,14 +163,15 @@ void Scenario::SendMix(int n) {
       proto.set_customer_id(s.event.customer_id);
       proto.set_channel(s.event.channel);
       proto.set_message_class(s.event.message_class);
-      *proto.mutable_created_at() = TimeToProto(absl::Now());
+      *proto.mutable_created_at() = TimeToProto(absl::Now() + producer_clock_offset_);
       s.bytes = proto.SerializeAsString();
       content_type = "application/x-protobuf";
     } else {
       s.bytes = absl::Substitute(R"({"eventId":"$0","tenant":"acme","customerId":"$1","channel":"EMAIL",)"
                                  R"("messageClass":"$2","createdAt":"$3"})",
                                  s.event.event_id, s.event.customer_id, v1::MessageClass_Name(s.event.message_class),
-                                 absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
+                                 absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", absl::Now() + producer_clock_offset_,
+                                                  absl::UTCTimeZone()));
       content_type = i % 2 == 0 ? "application/json" : "";
     }
     s.sent_at = absl::Now();

@@ -62,6 +62,9 @@ class Scenario {
   // PROACTIVE_SERVICE email (2 per 7 days), every fourth as binary protobuf; customers 0, 5, 10, … have an open
   // complaint (at risk: their promotions must be suppressed). Returns the inputs sent.
   void SendMix(int n);
+  // The producers' clock, which SendMix stamps createdAt with: real time + `offset` (a clock-jump scenario moves it
+  // with tactd's, since a createdAt more than 24h ahead of tactd's clock is refused on both paths).
+  void set_producer_clock_offset(absl::Duration offset) { producer_clock_offset_ = offset; }
   void SendPoison(const std::string& bytes);
   bool Flush() { return producer_->Flush(absl::Seconds(60)); }
   const std::vector<testing::SentInput>& sent() const { return sent_; }
@@ -103,6 +106,7 @@ class Scenario {
   std::optional<testing::CheckReport> report_;  // of the last Settle()
   bool settled_ = false;
   int next_ = 0;
+  absl::Duration producer_clock_offset_;
 };
 
 }  // namespace tact::reliability

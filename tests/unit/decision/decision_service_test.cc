@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 
+#include "daemon/decision/marker.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
 
@@ -297,6 +298,109 @@ TEST_F(DecisionServiceTest, NoPolicyIsFailedPrecondition) {
   PolicyHolder empty;
   DecisionService service(empty, store_, clock_, hasher_);
   EXPECT_TRUE(absl::IsFailedPrecondition(service.Decide(MakeEvent("a"), {}).status()));
+}
+
+
+// Event ids (README "Event ids"): every event is deduped by the store, also one whose plan counts nothing; an id
+// names one message, and its reuse for another message is refused on both paths.
+TEST_F(DecisionServiceTest, EventWithoutLimitsIsDedupedToo) {
+  absl::StatusOr<Decided> first = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});  // no rule matches SERVICE
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->decision.decision(), v1::RELEASE);
+  EXPECT_FALSE(first->decision.duplicate());
+  absl::StatusOr<Decided> again = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->decision.decision(), v1::RELEASE);
+  EXPECT_TRUE(again->decision.duplicate()) << "a reused id of a plan without limits got a fresh decision";
+}
+
+TEST_F(DecisionServiceTest, ReusedEventIdForAnotherMessageIsInvalid) {
+  ASSERT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.decision() == v1::RELEASE);
+  Event other_class = MakeEvent("reuse", v1::SERVICE);
+  absl::StatusOr<Decided> d = service_.Decide(other_class, {.field_prefix = "event."});
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(d.status().message(), "event.event_id: already used for a different message (message_class differs)");
+  Event other_channel = MakeEvent("reuse");
+  other_channel.channel = v1::SMS;
+  other_channel.campaign_id = "spring";
+  EXPECT_EQ(service_.Decide(other_channel, {}).status().message(),
+            "event_id: already used for a different message (channel, campaign_id differ)");
+  // The same message again gets its earlier decision; the same id of another customer is another message.
+  EXPECT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.duplicate());
+  Event other_customer = MakeEvent("reuse", v1::SERVICE);
+  other_customer.customer_id = "sam@example.com";
+  EXPECT_FALSE(service_.Decide(other_customer, {})->decision.duplicate());
+  // A transactional message (no store need) reusing a decided id is refused too, not released afresh.
+  ASSERT_TRUE(service_.Decide(MakeEvent("svc-2", v1::SERVICE), {}).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(service_.Decide(MakeEvent("svc-2", v1::TRANSACTIONAL), {}).status()));
+}
+
+TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
+  // A marker an earlier version stored ("m2;", no fingerprint) for event "old": a redelivery gets that decision,
+  // whatever its class.
+  const std::shared_ptr<const policy::Policy> pol = policies_.Get();
+  const Event e = MakeEvent("old");
+  const policy::Plan plan = policy::Evaluate(*pol, e, clock_.Now());
+  const std::string m2 = EncodeMarker({.policy_version = "v0", .policy_digest = "d0", .plan = plan});
+  ASSERT_TRUE(m2.starts_with("m2;"));
+  const store::CustomerCheck check{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
+                                   .now = clock_.Now(), .plan = &plan, .marker = m2};
+  ASSERT_TRUE(store_.CheckAndReserve({&check, 1}, clock_.Now() + absl::Seconds(1)).ok());
+  absl::StatusOr<Decided> d = service_.Decide(MakeEvent("old", v1::SERVICE), {});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->decision.duplicate());
+  EXPECT_EQ(d->decision.policy_version(), "v0");
+}
+
+TEST_F(DecisionServiceTest, StoreDownDecidesAPlanWithoutLimitsFromThePlanDegraded) {
+  UnreachableStore down;
+  DecisionService service(policies_, down, clock_, hasher_, {.fail_open_classes = {}});  // every class fails closed
+  absl::StatusOr<Decided> d = service.Decide(MakeEvent("svc", v1::SERVICE), {});
+  ASSERT_TRUE(d.ok()) << d.status();  // as before the dedupe: nothing to count, so no store dependency
+  EXPECT_EQ(d->decision.decision(), v1::RELEASE);
+  EXPECT_TRUE(d->decision.degraded());
+  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MakeEvent("p"), {}).status()));
+}
+
+TEST_F(DecisionServiceTest, UnknownTimeZoneIsInvalidNeverAnotherZone) {
+  Event e = MakeEvent("tz");
+  e.customer_timezone = "America/Los_Angles";
+  absl::StatusOr<Decided> d = service_.Decide(e, {.field_prefix = "event."});
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(d.status().message(), "event.customer_timezone: unknown time zone");
+  e.customer_timezone = "America/Los_Angeles";
+  EXPECT_TRUE(service_.Decide(e, {}).ok());
+}
+
+// Records the deadline of each store call.
+class DeadlineStore final : public store::CounterStore {
+ public:
+  absl::StatusOr<std::vector<store::CheckResult>> CheckAndReserve(std::span<const store::CustomerCheck> checks,
+                                                                  absl::Time deadline) override {
+    deadlines.push_back(deadline);
+    return std::vector<store::CheckResult>(checks.size());
+  }
+  absl::Status PutSignal(const policy::Signal&, absl::Time, absl::Time) override { return absl::OkStatus(); }
+  bool Healthy() override { return true; }
+  std::vector<absl::Time> deadlines;
+};
+
+TEST_F(DecisionServiceTest, StoreDeadlineIsCappedAtOneRoundTrip) {
+  DeadlineStore store;
+  DecisionService service(policies_, store, clock_, hasher_, {.store_deadline = absl::Milliseconds(250)});
+  const absl::Time now = clock_.Now();
+  ASSERT_TRUE(service.Decide(MakeEvent("a"), {.deadline = now + absl::Seconds(10)}).ok());  // a gRPC caller's 10 s
+  ASSERT_TRUE(service.Decide(MakeEvent("b"), {.deadline = now + absl::Milliseconds(100)}).ok());
+  ASSERT_TRUE(service.Decide(MakeEvent("c"), {}).ok());  // none given (Kafka)
+  ASSERT_TRUE(service.Explain(MakeEvent("d"), now + absl::Seconds(10)).ok());
+  ASSERT_EQ(store.deadlines.size(), 5u);  // Explain: its decision and its trace
+  EXPECT_EQ(store.deadlines[0], now + absl::Milliseconds(250));
+  EXPECT_EQ(store.deadlines[1], now + absl::Milliseconds(100));
+  EXPECT_EQ(store.deadlines[2], now + absl::Milliseconds(250));
+  EXPECT_EQ(store.deadlines[3], now + absl::Milliseconds(250));
+  EXPECT_EQ(store.deadlines[4], now + absl::Milliseconds(250));
 }
 
 }  // namespace

@@ -102,6 +102,39 @@ TEST(MarkerTest, EveryTruncationIsAnErrorNotACrash) {
   EXPECT_FALSE(DecodeMarker("m2;0:0:p2;99999999999999999999;").ok());
 }
 
+
+TEST(MarkerTest, FingerprintRoundTripsAndOldMarkersHaveNone) {
+  const policy::Policy pol = DefaultPolicy();
+  Event e = Promotion("Europe/Berlin");
+  e.campaign_id = "spring";
+  const policy::Plan plan = policy::Evaluate(pol, e, absl::FromUnixSeconds(1'795'000'000));
+  const std::string m3 = EncodeMarker(
+      {.policy_version = pol.version, .policy_digest = pol.digest, .plan = plan, .fingerprint = FingerprintOf(e)});
+  ASSERT_TRUE(m3.starts_with("m3;")) << m3;
+  absl::StatusOr<Marker> m = DecodeMarker(m3);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(m->fingerprint.has_value());
+  EXPECT_EQ(*m->fingerprint, FingerprintOf(e));
+  EXPECT_EQ(EncodeMarker(*m), m3);
+  EXPECT_TRUE(CheckSameMessage(*m, e, "").ok());
+  Event other = e;
+  other.message_class = v1::SERVICE;
+  other.channel = v1::SMS;
+  EXPECT_EQ(CheckSameMessage(*m, other, "event.").message(),
+            "event.event_id: already used for a different message (message_class, channel differ)");
+  other = e;
+  other.campaign_id = "autumn";
+  EXPECT_EQ(CheckSameMessage(*m, other, "").message(),
+            "event_id: already used for a different message (campaign_id differs)");
+  // Markers of the version before: no fingerprint, taken as the same message.
+  absl::StatusOr<Marker> old = DecodeMarker(EncodeMarker({.policy_version = pol.version, .policy_digest = pol.digest,
+                                                          .plan = plan}));
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_FALSE(old->fingerprint.has_value());
+  EXPECT_TRUE(CheckSameMessage(*old, other, "").ok());
+  EXPECT_FALSE(DecodeMarker("m3;9;1;0;1:v1:d").ok());  // an unknown class
+}
+
 }  // namespace
 }  // namespace tact::decision
 

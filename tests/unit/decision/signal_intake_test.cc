@@ -32,7 +32,7 @@ TEST(SignalFromProto, NamesTheOffendingField) {
   s.clear_tenant();
   EXPECT_EQ(Error(s), "signal.tenant: required");
   s = Csat(9);
-  EXPECT_EQ(Error(s), "signal.csat: must be 1..5, got 9");
+  EXPECT_EQ(Error(s), "signal.csat: must be 1..5");
   s = Csat(2);
   s.clear_at();
   EXPECT_EQ(Error(s), "signal.at: required (when it happened)");

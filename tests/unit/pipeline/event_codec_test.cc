@@ -212,5 +212,53 @@ TEST(DecodeOutboundEventFastTest, TheBenchmarkAndSampleShapesTakeIt) {
   EXPECT_TRUE(std::string(bad.status().message()).starts_with("invalid JSON event: ")) << bad.status();
 }
 
+// The library's parse errors quote the text around the error; ours name the field and the byte, so a phone number
+// or an address in a malformed event never reaches the DLQ header or the log.
+TEST(DecodeErrorsTest, NameFieldAndByteNeverTheText) {
+  constexpr char kPhone[] = "+4915112345678";
+  constexpr char kMail[] = "maria@example.com";
+  struct Case {
+    std::string json;
+    std::string reason;
+  };
+  const std::string id = R"({"eventId":"e-1","tenant":"acme",)";
+  const std::vector<Case> cases = {
+      // syntax: the missing ',' after the phone number is at byte 47
+      {id + R"("customerId":"+4915112345678" "channel":"SMS"})",
+       "invalid JSON event: syntax error at byte 63: expected ',' or '}'"},
+      {id + R"("customerId":"maria@example.com","channel":"SMS")",
+       "invalid JSON event: syntax error at byte 81: expected ',' or '}'"},
+      {R"({"customerId":"+4915112345678)", "invalid JSON event: syntax error at byte 29: unterminated string"},
+      {R"({"customerId" "+4915112345678"})", "invalid JSON event: syntax error at byte 14: expected ':'"},
+      {R"({"customerId":"x"} +4915112345678)", "invalid JSON event: syntax error at byte 19: text after the object"},
+      // a value of the wrong kind: the field (the schema's name, not the sender's key) and where its value starts
+      {id + R"("customerId":4915112345678})", "invalid JSON event: customer_id: expected a string at byte 46"},
+      {id + R"("channel":"+4915112345678"})", "invalid JSON event: channel: unknown enum value at byte 43"},
+      {id + R"("createdAt":"maria@example.com"})", "invalid JSON event: created_at: expected an RFC 3339 time at byte 45"},
+      {id + R"("attributes":{"phone":4915112345678}})", "invalid JSON event: attributes: expected a string at byte 55"},
+      {id + R"("priority":"+4915112345678x")", "invalid JSON event: priority: expected a number at byte 44"},
+      // an unknown key is the sender's text too
+      {id + R"("+4915112345678":"maria@example.com"})", "invalid JSON event: (object): unknown field at byte 33"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<v1::OutboundEvent> ev = DecodeOutboundEvent(c.json, "");
+    ASSERT_FALSE(ev.ok()) << c.json;
+    const std::string reason(ev.status().message());
+    EXPECT_EQ(reason, c.reason) << c.json;
+    EXPECT_EQ(reason.find(kPhone), std::string::npos) << reason;
+    EXPECT_EQ(reason.find("4915112345678"), std::string::npos) << reason;
+    EXPECT_EQ(reason.find(kMail), std::string::npos) << reason;
+  }
+  absl::StatusOr<v1::Signal> sig =
+      DecodeSignal(R"({"tenant":"acme","customerId":"+4915112345678","kind":"CSAT","csat":"five"})", "");
+  ASSERT_FALSE(sig.ok());
+  EXPECT_EQ(sig.status().message(), "invalid JSON signal: csat: expected a number at byte 68");
+  sig = DecodeSignal(R"({"tenant":"acme","customerId":"maria@example.com","kind":"SMILE"})", "");
+  EXPECT_EQ(sig.status().message(), "invalid JSON signal: kind: unknown enum value at byte 57");
+  // The content-type header is the sender's text as well.
+  EXPECT_EQ(DecodeSignal("{}", "text/+4915112345678").status().message(),
+            "unsupported content-type (expected application/json or application/x-protobuf)");
+}
+
 }  // namespace
 }  // namespace tact::pipeline
