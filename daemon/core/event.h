@@ -32,6 +32,14 @@ inline constexpr size_t kMaxIdLength = 256;
 inline constexpr size_t kMaxAttributes = 64;
 inline constexpr size_t kMaxAttributeBytes = 1024;
 
+// Tenant ids, on every path that takes one (events, signals, gRPC requests, the clients file): 1..kMaxIdLength
+// bytes of ASCII letters, digits, '.', '_' and '-'. With no ':' in a tenant, the Kafka key "<tenant>:<customer_id>"
+// names one customer (split at the first ':'); with no '{' or '}', tact:cap:{<tenant>}: keeps its hash tag.
+bool IsValidTenantId(std::string_view tenant);
+// OK, or INVALID_ARGUMENT naming `field`: "<field>: required", "<field>: longer than 256 bytes",
+// "<field>: may contain only letters, digits, '.', '_' and '-'" (the value is not echoed).
+absl::Status CheckTenantId(std::string_view field, std::string_view tenant);
+
 // Validates a decoded OutboundEvent into an Event. Errors are INVALID_ARGUMENT naming the field,
 // e.g. "customer_id: required". `field_prefix` is prepended to field names ("event." on the gRPC path).
 absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string_view field_prefix = "");
