@@ -110,6 +110,7 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"redis.seen_ttl", "96h"},
                                                       {"redis.fail_open_classes", "PROMOTION"},
                                                       {"redis.batching", "pipeline"},
+                                                      {"redis.legacy_keys", "false"},
                                                       {"grpc.plaintext", "true"},
                                                       {"processing.guarantee", "exactly_once"},
                                                       {"signals.enabled", "false"},
