@@ -103,21 +103,25 @@ local function check(spec, ko, ao)
   local seen_key = KEYS[ko + 1]
   local legacy = ARGV[ao + 4]
   local earlier = read_marker(seen_key)
-  if not earlier and legacy ~= '' then
-    earlier = read_marker(legacy .. 'seen:' .. ARGV[ao + 1])
-  end
   if earlier then
     return earlier
   end
   local nsig, nlim, lim_at = spec.nsig, spec.nlim, spec.lim_at
-  if legacy ~= '' then
+  if legacy ~= '' then  -- the legacy layout (legacy.lua): its marker of this event, else move the customer
     local idx = KEYS[ko + 3 + nlim]
     local from = #idx - 2
     local suffixes = {}
     for i = 1, nlim do
       suffixes[i] = sub(KEYS[ko + 2 + i], from)
     end
-    tact_upgrade(legacy, sub(idx, 1, from - 1), suffixes)
+    local legacy_seen = legacy .. 'seen:' .. ARGV[ao + 1]
+    if tact_in_legacy(legacy, suffixes, legacy_seen) then
+      earlier = read_marker(legacy_seen)
+      if earlier then
+        return earlier
+      end
+      tact_upgrade(legacy, sub(idx, 1, from - 1), suffixes)
+    end
   end
   local reply = {0, 0, nsig}
   local sig_parts, lim_parts = spec.no_signals, {}  -- the stored outcome's text

@@ -3,7 +3,7 @@
 -- redis.legacy_keys is on. A customer with keys in the legacy layout is moved on its next check or signal: its
 -- counters (those the legacy index lists and those of the plan being checked), the index and the signal hash are
 -- RENAMEd to the new prefix (keeping their expiry), or merged into the new key when that exists already (what an
--- older tactd still wrote during a rolling upgrade). One EXISTS finds there is nothing to move.
+-- older tactd still wrote during a rolling upgrade). One EXISTS finds there is nothing to move (tact_in_legacy).
 -- Single Redis node only: the legacy and new keys hash to different Cluster slots (RENAME would fail with
 -- CROSSSLOT), and the legacy counter keys are found at run time, not passed in KEYS.
 local function tact_later_expiry(src, dst)
@@ -52,16 +52,22 @@ local function tact_move(src, dst)
   redis.call('DEL', src)
 end
 
--- Moves what the customer has at `legacy` to `prefix`. `suffixes`: counter suffixes to look for besides those the
--- legacy index lists. Returns true when something was moved.
-local function tact_upgrade(legacy, prefix, suffixes)
+-- True when the customer has anything in the legacy layout: its index, signals, a counter of `suffixes` or the
+-- key `extra` (the decision marker being looked for). One call, which is all a customer not in it costs.
+local function tact_in_legacy(legacy, suffixes, extra)
   local probe = {legacy .. 'idx', legacy .. 'sig'}
   for i = 1, #suffixes do
     probe[#probe + 1] = legacy .. suffixes[i]
   end
-  if redis.call('EXISTS', unpack(probe)) == 0 then  -- nothing (left) in the legacy layout: one call
-    return false
+  if extra then
+    probe[#probe + 1] = extra
   end
+  return redis.call('EXISTS', unpack(probe)) ~= 0
+end
+
+-- Moves what the customer has at `legacy` to `prefix`: the counters the legacy index lists and those of
+-- `suffixes`, the index and the signals.
+local function tact_upgrade(legacy, prefix, suffixes)
   local listed = redis.call('HGETALL', legacy .. 'idx')
   for j = 1, #listed, 2 do
     tact_move(legacy .. listed[j], prefix .. listed[j])
@@ -71,5 +77,4 @@ local function tact_upgrade(legacy, prefix, suffixes)
   end
   tact_move(legacy .. 'idx', prefix .. 'idx')
   tact_move(legacy .. 'sig', prefix .. 'sig')
-  return true
 end

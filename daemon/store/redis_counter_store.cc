@@ -267,7 +267,7 @@ absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, siz
 // expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms, legacy
 // prefix ('' none: a customer still in the legacy layout is moved first, legacy.lua). Sent after kLegacyLua.
 constexpr std::string_view kSignalLua = R"lua(
-if ARGV[5] ~= '' then
+if ARGV[5] ~= '' and tact_in_legacy(ARGV[5], {}, nil) then
   tact_upgrade(ARGV[5], string.sub(KEYS[1], 1, -4), {})
 end
 if ARGV[2] == '1' then
