@@ -126,10 +126,9 @@ void AppendSpec(const policy::Plan& plan, int64_t now_ms, RespArgs& out) {
 }
 
 // One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
-// `legacy(check)`: the customer's legacy prefix, "" for none.
-template <typename LegacyFn>
+// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
-                       const KeySchema& schema, LegacyFn legacy) {
+                       const KeySchema& schema, bool legacy_keys) {
   const int64_t now_ms = ToMillis(checks.front().now);
   RespArgs keys;
   RespArgs specs;      // every distinct spec's args, concatenated
@@ -156,7 +155,7 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
     per_check.Add(c.event_id);
     per_check.Add(c.dry_run ? "0" : "1");
     per_check.Add(c.marker);
-    per_check.Add(legacy(c));
+    per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
   }
   RespArgs all;
   all.Add("EVALSHA");
@@ -478,14 +477,13 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter
   const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
                           std::all_of(checks.begin(), checks.end(),
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
-  auto legacy = [this](const CustomerCheck& c) { return LegacyPrefix(c.tenant, c.customer_id); };
   std::vector<RedisCommand> commands;
   if (one_script) {
-    commands.push_back(BuildCall(script_sha_, checks, settings_.seen_ttl, keys_, legacy));
+    commands.push_back(BuildCall(script_sha_, checks, settings_.seen_ttl, keys_, settings_.legacy_keys));
   } else {
     commands.reserve(checks.size());
     for (const CustomerCheck& check : checks) {
-      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, legacy));
+      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys));
     }
   }
   if (absl::Status s = turn(); !s.ok()) {
@@ -537,7 +535,7 @@ absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Ti
   const std::string value = absl::StrCat(w->at_ms, ":", w->expires_ms);
   const std::string now_ms = absl::StrCat(ToMillis(now));
   const std::string legacy = LegacyPrefix(signal.tenant, signal.customer_id);
-  const char* argv[] = {"EVAL",      script.data(), "1",         key.data(), w->field.data(), w->remove ? "1" : "0",
+  const char* argv[] = {"EVAL",       script.data(), "1", key.data(), w->field.data(), w->remove ? "1" : "0",
                         value.data(), now_ms.data(), legacy.data()};
   const size_t lens[] = {4, script.size(), 1, key.size(), w->field.size(), 1, value.size(), now_ms.size(),
                          legacy.size()};

@@ -67,7 +67,7 @@ class RedisCounterStore final : public CounterStore {
   absl::StatusOr<std::vector<CheckResult>> RunChecks(redisContext* c, std::span<const RedisCommand> commands);
   absl::StatusOr<std::vector<CheckResult>> RunBatchScript(redisContext* c, const RedisCommand& batch, size_t checks);
 
-  // The legacy prefix check.lua and the signal script get for this customer ("" when none).
+  // The legacy prefix the signal script and ReadCustomer use for this customer ("" when none or legacy_keys is off).
   std::string LegacyPrefix(std::string_view tenant, std::string_view customer_id) const;
 
   const RedisSettings settings_;
