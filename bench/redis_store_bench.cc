@@ -96,7 +96,9 @@ double Median(std::vector<double> v) {
 }
 
 // redis-benchmark running check.lua via EVALSHA with random customers and event ids.
-double RawEvalsha(int port, const Options& o, int pipeline, const std::string& sha, const std::string& marker) {
+// `legacy`: the check carries a legacy prefix (redis.legacy_keys=true, the upgrade window; legacy.lua).
+double RawEvalsha(int port, const Options& o, int pipeline, const std::string& sha, const std::string& marker,
+                  bool legacy = true) {
   constexpr int64_t kDayMs = 86'400'000;
   constexpr int64_t kWeekMs = 7 * kDayMs;
   const int64_t now_ms = absl::ToUnixMillis(SystemClock().Now());
@@ -106,14 +108,14 @@ double RawEvalsha(int port, const Options& o, int pipeline, const std::string& s
        // check.lua's layout for one check (as RedisCounterStore builds it): KEYS seen, sig, one per limit, idx;
        // ARGV now, seen ttl, #specs, #checks, the spec (quiet, #limits, #signals, #signal args, index expiry,
        // per limit kind/count/ttl/cutoff/empty at/decisive/suppress), then the check: spec number, event id,
-       // write, marker.
-       "tact:{acme:__rand_int__}:seen:e__rand_int__", "tact:{acme:__rand_int__}:sig",
-       "tact:{acme:__rand_int__}:r:promotion-1-per-day", "tact:{acme:__rand_int__}:r:promotion-3-per-week",
-       "tact:{acme:__rand_int__}:idx",
+       // write, marker, legacy prefix. The tag stands for keys.h's 32 hex digits (redis-benchmark has no HMAC).
+       "tact:{00000000000000000000__rand_int__}:seen:e__rand_int__", "tact:{00000000000000000000__rand_int__}:sig",
+       "tact:{00000000000000000000__rand_int__}:r:promotion-1-per-day",
+       "tact:{00000000000000000000__rand_int__}:r:promotion-3-per-week", "tact:{00000000000000000000__rand_int__}:idx",
        std::to_string(now_ms), "259200000", "1", "1", "0", "2", "0", "0", std::to_string(now_ms + kWeekMs), "r", "1",
        std::to_string(kDayMs), std::to_string(now_ms - kDayMs), std::to_string(now_ms + kDayMs), "1", "1", "r", "3",
        std::to_string(kWeekMs), std::to_string(now_ms - kWeekMs), std::to_string(now_ms + kWeekMs), "1", "1", "1",
-       "e__rand_int__", "1", marker});
+       "e__rand_int__", "1", marker, legacy ? "tact:{acme:__rand_int__}:" : ""});
   std::smatch m;
   static const std::regex kRps(R"(([0-9.]+) requests per second)");
   return std::regex_search(out, m, kRps) ? std::stod(m[1]) : 0;
@@ -161,6 +163,14 @@ double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode)
   return o.requests / secs;
 }
 
+// redis-server's CPU per EVALSHA since the last CONFIG RESETSTAT (INFO commandstats usec_per_call), in µs.
+double EvalshaMicros(redisContext* c) {
+  store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "INFO commandstats")));
+  const char* p = r ? std::strstr(r->str, "cmdstat_evalsha:") : nullptr;
+  p = p ? std::strstr(p, "usec_per_call=") : nullptr;
+  return p ? std::atof(p + std::strlen("usec_per_call=")) : 0;
+}
+
 long long UsedMemory(redisContext* c) {
   store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "INFO memory")));
   const char* p = r ? std::strstr(r->str, "used_memory:") : nullptr;
@@ -199,9 +209,15 @@ int Main(int argc, char** argv) {
                                                                  store::kCheckLua.size())))->str;
   const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), BenchPlan()});
 
-  std::vector<double> raw1, rawp, ours1, oursp, ourss;
+  std::vector<double> raw1, rawp, ours1, oursp, ourss, us_legacy, us_none;
   for (int r = 0; r < o.rounds; ++r) {  // interleaved, so drift hits both sides alike
+    redisCommand(admin.get(), "CONFIG RESETSTAT");
     raw1.push_back(RawEvalsha(port, o, 1, sha, marker));
+    us_legacy.push_back(EvalshaMicros(admin.get()));
+    redisCommand(admin.get(), "FLUSHALL");
+    redisCommand(admin.get(), "CONFIG RESETSTAT");
+    RawEvalsha(port, o, 1, sha, marker, /*legacy=*/false);
+    us_none.push_back(EvalshaMicros(admin.get()));
     ours1.push_back(Ours(port, o, 1, RedisSettings::Batching::kPipelined));
     rawp.push_back(RawEvalsha(port, o, o.batch, sha, marker));
     oursp.push_back(Ours(port, o, o.batch, RedisSettings::Batching::kPipelined));
@@ -209,6 +225,10 @@ int Main(int argc, char** argv) {
     redisCommand(admin.get(), "FLUSHALL");
   }
   const double r1 = Median(raw1), rp = Median(rawp), o1 = Median(ours1), op = Median(oursp), os = Median(ourss);
+  const double ul = Median(us_legacy), un = Median(us_none);
+  std::printf("store.legacy_keys ratio=%.2f redis_us_per_check with_legacy=%.1f without=%.1f (new customers; "
+              "redis.legacy_keys=false saves the difference)\n",
+              ul / un, ul, un);
   std::printf("store.single ratio=%.2f ours=%.0f/s raw_evalsha=%.0f/s connections=%d\n", o1 / r1, o1, r1,
               o.connections);
   std::printf("store.pipelined ratio=%.2f ours=%.0f/s raw_evalsha_pipelined=%.0f/s batch=%d connections=%d\n",

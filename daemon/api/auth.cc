@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "daemon/core/event.h"
 #include "daemon/core/sha256.h"
 
 namespace tact::api {
@@ -57,7 +58,13 @@ absl::StatusOr<std::vector<Client>> ParseClients(const std::string& path, const 
           if (!kv.second.IsSequence() || kv.second.size() == 0) {
             return At(path, kv.second, "tenants must be a non-empty list (\"*\" for all)");
           }
-          for (const YAML::Node& t : kv.second) c.tenants.insert(t.as<std::string>());
+          for (const YAML::Node& t : kv.second) {
+            const std::string tenant = t.as<std::string>();
+            if (tenant != "*" && !IsValidTenantId(tenant)) {
+              return At(path, t, "a tenant is \"*\" or 1..256 of letters, digits, '.', '_' and '-'");
+            }
+            c.tenants.insert(tenant);
+          }
         } else if (key == "rate_per_second") {
           c.rate_per_second = kv.second.as<double>();
         } else if (key == "burst") {

@@ -32,7 +32,7 @@ absl::Status ValidId(const std::string& id, std::string_view field) {
 }  // namespace
 
 absl::StatusOr<capacity::Staffing> StaffingFromProto(const v1::PutStaffingRequest& req) {
-  TACT_RETURN_IF_ERROR(ValidId(req.tenant(), "tenant"));
+  TACT_RETURN_IF_ERROR(CheckTenantId("tenant", req.tenant()));
   capacity::Staffing s;
   for (int i = 0; i < req.intervals_size(); ++i) {
     const v1::StaffingInterval& p = req.intervals(i);
@@ -78,7 +78,7 @@ v1::StaffingInterval StaffingIntervalToProto(const capacity::StaffingInterval& s
 
 absl::StatusOr<capacity::CampaignSpec> CampaignFromProto(const v1::CampaignSpec& spec, std::string_view prefix) {
   const std::string pre(prefix);
-  TACT_RETURN_IF_ERROR(ValidId(spec.tenant(), pre + "tenant"));
+  TACT_RETURN_IF_ERROR(CheckTenantId(pre + "tenant", spec.tenant()));
   TACT_RETURN_IF_ERROR(ValidId(spec.campaign_id(), pre + "campaign_id"));
   if (spec.audience() <= 0) return absl::InvalidArgumentError(pre + "audience: must be > 0");
   TACT_RETURN_IF_ERROR(Required(spec.has_start(), pre + "start"));
@@ -247,7 +247,7 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Release(const v1::ReleaseCampaignRequ
 }
 
 absl::StatusOr<v1::Campaign> CampaignDesk::Released(std::string_view tenant, std::string_view campaign_id) {
-  TACT_RETURN_IF_ERROR(ValidId(std::string(tenant), "tenant"));
+  TACT_RETURN_IF_ERROR(CheckTenantId("tenant", tenant));
   TACT_RETURN_IF_ERROR(ValidId(std::string(campaign_id), "campaign_id"));
   TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> c, store_.GetCampaign(tenant, campaign_id));
   if (!c.has_value()) {

@@ -25,12 +25,10 @@ std::vector<store::CounterFamily> CounterFamilies(const policy::Policy& policy, 
 }
 
 absl::Status ValidateCustomerStateRequest(const v1::GetCustomerStateRequest& request) {
-  for (auto [field, value] : {std::pair<std::string_view, const std::string*>{"tenant", &request.tenant()},
-                              {"customer_id", &request.customer_id()}}) {
-    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat(AsAbsl(field), ": required"));
-    if (value->size() > kMaxIdLength) {
-      return absl::InvalidArgumentError(absl::StrCat(AsAbsl(field), ": longer than ", kMaxIdLength, " bytes"));
-    }
+  if (absl::Status s = CheckTenantId("tenant", request.tenant()); !s.ok()) return s;
+  if (request.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
+  if (request.customer_id().size() > kMaxIdLength) {
+    return absl::InvalidArgumentError(absl::StrCat("customer_id: longer than ", kMaxIdLength, " bytes"));
   }
   return absl::OkStatus();
 }

@@ -25,9 +25,26 @@ absl::Status CheckId(std::string_view prefix, std::string_view field, const std:
 
 }  // namespace
 
+bool IsValidTenantId(std::string_view tenant) {
+  if (tenant.empty() || tenant.size() > kMaxIdLength) return false;
+  for (char c : tenant) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+absl::Status CheckTenantId(std::string_view field, std::string_view tenant) {
+  if (tenant.empty()) return FieldError("", field, "required");
+  if (tenant.size() > kMaxIdLength) return FieldError("", field, absl::StrCat("longer than ", kMaxIdLength, " bytes"));
+  if (!IsValidTenantId(tenant)) return FieldError("", field, "may contain only letters, digits, '.', '_' and '-'");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string_view prefix) {
   if (auto s = CheckId(prefix, "event_id", proto.event_id()); !s.ok()) return s;
-  if (auto s = CheckId(prefix, "tenant", proto.tenant()); !s.ok()) return s;
+  if (auto s = CheckTenantId(absl::StrCat(AsAbsl(prefix), "tenant"), proto.tenant()); !s.ok()) return s;
   if (auto s = CheckId(prefix, "customer_id", proto.customer_id()); !s.ok()) return s;
   if (proto.channel() == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(proto.channel())) {
     return FieldError(prefix, "channel", "required: one of EMAIL, SMS, PUSH, IN_APP");

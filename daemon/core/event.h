@@ -35,6 +35,14 @@ inline constexpr size_t kMaxTimeZoneLength = 64;
 // created_at further ahead of tactd's clock than this is invalid, on the Kafka path and over gRPC alike.
 inline constexpr absl::Duration kMaxFutureSkew = absl::Hours(24);
 
+// Tenant ids, on every path that takes one (events, signals, gRPC requests, the clients file): 1..kMaxIdLength
+// bytes of ASCII letters, digits, '.', '_' and '-'. With no ':' in a tenant, the Kafka key "<tenant>:<customer_id>"
+// names one customer (split at the first ':'); with no '{' or '}', tact:cap:{<tenant>}: keeps its hash tag.
+bool IsValidTenantId(std::string_view tenant);
+// OK, or INVALID_ARGUMENT naming `field`: "<field>: required", "<field>: longer than 256 bytes",
+// "<field>: may contain only letters, digits, '.', '_' and '-'" (the value is not echoed).
+absl::Status CheckTenantId(std::string_view field, std::string_view tenant);
+
 // Validates a decoded OutboundEvent into an Event. Errors are INVALID_ARGUMENT naming the field,
 // e.g. "customer_id: required". `field_prefix` is prepended to field names ("event." on the gRPC path).
 // An event's customer_timezone must be empty or a zone tzdata knows ("customer_timezone: unknown time zone"):

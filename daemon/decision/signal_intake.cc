@@ -26,7 +26,7 @@ absl::Status CheckId(std::string_view prefix, std::string_view field, const std:
 
 absl::StatusOr<policy::Signal> SignalFromProto(const v1::Signal& proto, absl::Time now,
                                                std::string_view prefix, bool* writes_customer) {
-  if (auto s = CheckId(prefix, "tenant", proto.tenant(), true); !s.ok()) return s;
+  if (auto s = CheckTenantId(absl::StrCat(AsAbsl(prefix), "tenant"), proto.tenant()); !s.ok()) return s;
   if (auto s = CheckId(prefix, "customer_id", proto.customer_id(), true); !s.ok()) return s;
   if (auto s = CheckId(prefix, "campaign_id", proto.campaign_id(), false); !s.ok()) return s;
   if (auto s = CheckId(prefix, "signal_id", proto.signal_id(), false); !s.ok()) return s;

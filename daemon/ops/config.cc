@@ -192,6 +192,24 @@ std::vector<ConfigKey> BuildKeys() {
     c.redis_batching = v;
     return absl::OkStatus();
   };
+  keys.push_back(StringKey("redis.legacy_keys", "--redis-legacy-keys",
+                           "true: a customer whose keys are still in the layout before the keyed hash tag "
+                           "(tact:{<tenant>:<customer>}:) is read there and moved on its next check or signal; "
+                           "false once the upgrade window (the longest policy window, and redis.seen_ttl) is over",
+                           &Config::redis_legacy_keys));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "true" && v != "false") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
+    }
+    c.redis_legacy_keys = v;
+    return absl::OkStatus();
+  };
+  str("redis.key_secret",
+      "Key of the hash tag in every customer's Redis keys (secret: environment only; changing it starts every "
+      "counter, signal and decision marker afresh)",
+      &Config::redis_key_secret);
+  keys.back().secret = true;
+  keys.back().flag.clear();
   str("grpc.listen", "gRPC listen address", &Config::grpc_listen);
   num("grpc.workers", "Threads doing store work for gRPC calls", &Config::grpc_workers, 1, 256);
   keys.push_back(StringKey("grpc.plaintext", "--grpc-plaintext",

@@ -48,6 +48,8 @@ struct Config {
   std::string seen_ttl = "72h";
   std::string fail_open_classes = "TRANSACTIONAL";  // comma-separated message classes
   std::string redis_batching = "script";            // script | pipeline
+  std::string redis_legacy_keys = "true";           // read and move keys of the pre-2026-12 layout (keys.h)
+  std::string redis_key_secret;  // secret: environment only; empty = a public key (tags unambiguous but guessable)
   std::string grpc_listen = "127.0.0.1:50051";
   int grpc_workers = 4;
   std::string grpc_plaintext = "false";  // true only for local use: no TLS

@@ -13,11 +13,13 @@
 --              rolling: now - window / calendar: period_end_ms, empty_at_ms (now + window / period end),
 --              decisive (1/0), suppress_on_exceed (1/0)
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
--- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker
+-- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker, legacy prefix ('' none: see
+--   legacy.lua, embedded in front of this script; with one, a customer still in the legacy layout is moved to
+--   the new one first, and a decision marker is looked for under the legacy prefix too)
 -- KEYS, per check in order: seen marker (hash: o = outcome, m = marker; see below) for this event_id; signals hash
 --   (field -> "<at_ms>:<expires_ms>", expires 0 = never); one key per limit of its spec (rolling = sorted set,
 --   member event_id, score ms; calendar = counter expiring at period end); the customer's counter index (hash:
---   field = counter suffix, the key after the prefix "tact:{t:c}:"; value = ms when that counter is empty
+--   field = counter suffix, the key after the prefix "tact:{<h>}:"; value = ms when that counter is empty
 --   again), written when the event is reserved (expired fields pruned when it grows past 16), expiring with its
 --   latest field (PEXPIREAT NX/GT: Redis >= 7.0).
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
@@ -81,20 +83,46 @@ local function signal_checks(spec)
   return sig
 end
 
--- One check: KEYS from ko + 1, its four args from ao.
-local function check(spec, ko, ao)
-  local seen_key = KEYS[ko + 1]
-  local seen = pcall('GET', seen_key)
+-- A decision marker at `key`: {1, outcome, marker}, or nil when there is none.
+local function read_marker(key)
+  local seen = pcall('GET', key)
   if type(seen) == 'string' then  -- "<outcome>|<marker>": read, not written yet (see the top)
     local outcome, marker = match(seen, '^([^|]*|[^|]*|[^|]*)|(.*)$')
     return {1, outcome or seen, marker or ''}
   elseif seen then  -- WRONGTYPE: the hash this version writes
-    local h = call('HMGET', seen_key, 'o', 'm')
+    local h = call('HMGET', key, 'o', 'm')
     if h[1] then
       return {1, h[1], h[2] or ''}
     end
   end
+  return nil
+end
+
+-- One check: KEYS from ko + 1, its five args from ao.
+local function check(spec, ko, ao)
+  local seen_key = KEYS[ko + 1]
+  local legacy = ARGV[ao + 4]
+  local earlier = read_marker(seen_key)
+  if earlier then
+    return earlier
+  end
   local nsig, nlim, lim_at = spec.nsig, spec.nlim, spec.lim_at
+  if legacy ~= '' then  -- the legacy layout (legacy.lua): its marker of this event, else move the customer
+    local idx = KEYS[ko + 3 + nlim]
+    local from = #idx - 2
+    local suffixes = {}
+    for i = 1, nlim do
+      suffixes[i] = sub(KEYS[ko + 2 + i], from)
+    end
+    local legacy_seen = legacy .. 'seen:' .. ARGV[ao + 1]
+    if tact_in_legacy(legacy, suffixes, legacy_seen) then
+      earlier = read_marker(legacy_seen)
+      if earlier then
+        return earlier
+      end
+      tact_upgrade(legacy, sub(idx, 1, from - 1), suffixes)
+    end
+  end
   local reply = {0, 0, nsig}
   local sig_parts, lim_parts = spec.no_signals, {}  -- the stored outcome's text
   local blocked = false      -- an enforcing check applies: nothing is reserved
@@ -254,6 +282,6 @@ for c = 1, nchecks do
   local spec = specs[tonumber(ARGV[a])]
   out[c] = check(spec, ko, a)
   ko = ko + 3 + spec.nlim
-  a = a + 4
+  a = a + 5
 end
 return out

@@ -34,7 +34,7 @@ absl::StatusOr<std::vector<CheckResult>> InMemoryCounterStore::CheckAndReserve(s
 // Mirrors check.lua step by step, in integer milliseconds.
 CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
   const int64_t now = absl::ToUnixMillis(c.now);
-  const std::string prefix = CustomerPrefix(c.tenant, c.customer_id);
+  const std::string prefix = keys_.CustomerPrefix(c.tenant, c.customer_id);
   const std::string seen_key = SeenKey(prefix, c.event_id);
   if (auto it = seen_.find(seen_key); it != seen_.end()) {
     if (it->second.expires_ms > now) {
@@ -130,7 +130,7 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
 
 absl::StatusOr<CustomerState> InMemoryCounterStore::ReadCustomer(const CustomerRead& read, absl::Time /*deadline*/) {
   const int64_t now = absl::ToUnixMillis(read.now);
-  const std::string prefix = CustomerPrefix(read.tenant, read.customer_id);
+  const std::string prefix = keys_.CustomerPrefix(read.tenant, read.customer_id);
   CustomerState state;
   absl::MutexLock lock(&mu_);
   if (auto idx = index_.find(prefix); idx != index_.end()) {
@@ -179,7 +179,7 @@ absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl:
   if (!w.ok()) return w.status();
   const int64_t now_ms = absl::ToUnixMillis(now);
   absl::MutexLock lock(&mu_);
-  auto& fields = signals_[SignalsKey(CustomerPrefix(signal.tenant, signal.customer_id))];
+  auto& fields = signals_[SignalsKey(keys_.CustomerPrefix(signal.tenant, signal.customer_id))];
   if (w->remove) {
     fields.erase(w->field);
   } else {
@@ -194,7 +194,7 @@ absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl:
 void InMemoryCounterStore::SeedUsage(const std::string& tenant, const std::string& customer_id,
                                      const policy::LimitCheck& limit, int64_t used, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  const std::string key = absl::StrCat(CustomerPrefix(tenant, customer_id), AsAbsl(limit.counter));
+  const std::string key = absl::StrCat(keys_.CustomerPrefix(tenant, customer_id), AsAbsl(limit.counter));
   if (limit.kind == policy::WindowKind::kRolling) {
     auto& zset = windows_[key];
     zset.clear();

@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "daemon/store/counter_store.h"
+#include "daemon/store/keys.h"
 
 namespace tact::store {
 
@@ -12,6 +13,8 @@ namespace tact::store {
 // tests, `tactctl test` and `tactctl simulate`. Thread-safety: any thread (one mutex).
 class InMemoryCounterStore final : public CounterStore {
  public:
+  // `keys`: the same key function as the Redis store (keys.h), so both keep customers apart alike.
+  explicit InMemoryCounterStore(KeySchema keys = KeySchema()) : keys_(std::move(keys)) {}
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
@@ -39,6 +42,7 @@ class InMemoryCounterStore final : public CounterStore {
   };
   CheckResult CheckOne(const CustomerCheck& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const KeySchema keys_;
   absl::Mutex mu_;
   std::map<std::string, std::multimap<int64_t, std::string>> windows_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Calendar> calendars_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -8,15 +9,41 @@
 
 namespace tact::store {
 
-// Redis key schema (DESIGN.md): every key of one customer shares the hash tag {<tenant>:<customer>}, so one
-// script touches them atomically and the store runs unchanged on Redis Cluster.
-inline std::string CustomerPrefix(std::string_view tenant, std::string_view customer_id) {
-  return absl::StrCat("tact:{", AsAbsl(tenant), ":", AsAbsl(customer_id), "}:");
-}
+// Redis key schema (README "Redis keys"). Every key of one customer starts with the customer's prefix
+//   tact:{<h>}:   h = the first 16 bytes, as 32 lowercase hex digits, of
+//                     HMAC-SHA256(secret, "<len(tenant)>:<tenant><len(customer_id)>:<customer_id>")
+// (lengths in decimal bytes), followed by a suffix: `sig`, `idx`, `seen:<event_id>`, `r:<rule>[:<scope>]`,
+// `c:<rule>[:<scope>]:<period>`. The tag is unambiguous (length-prefixed ids, a fixed length, no '{' or '}' from
+// an id), keeps raw ids out of Redis, and all of a customer's keys share it (one script, one Cluster slot);
+// because the prefix has a fixed length, the suffix after it (and the event id in `seen:`) cannot collide either.
+// The secret is redis.key_secret (TACT_REDIS_KEY_SECRET); unset, a fixed public key is used: still unambiguous,
+// but anyone who knows a tenant and customer id can compute the tag. Changing the secret starts every counter,
+// signal and decision marker afresh.
+// Thread-safety: immutable, any thread.
+class KeySchema {
+ public:
+  // The key used when no secret is configured (public: it only separates this use of HMAC from others).
+  static constexpr std::string_view kPublicKey = "tact.redis-key.v1";
+
+  explicit KeySchema(std::string secret = "");
+  bool has_secret() const { return has_secret_; }
+
+  // "tact:{<32 hex>}:".
+  std::string CustomerPrefix(std::string_view tenant, std::string_view customer_id) const;
+
+  // The layout before this schema, "tact:{<tenant>:<customer_id>}:", for reading and moving a customer's existing
+  // keys (check.lua's upgrade). Only when it names one customer: a tenant with ':', '{' or '}', or a customer
+  // id with '}', gives nullopt (such a customer's legacy keys are not read: its counts start afresh).
+  static std::optional<std::string> LegacyCustomerPrefix(std::string_view tenant, std::string_view customer_id);
+
+ private:
+  std::string key_;
+  bool has_secret_ = false;
+};
+
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));
 }
-
 inline std::string SignalsKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "sig"); }
 // The customer's counter index (counter_store.h): field = counter suffix, value = ms when it is empty again.
 inline std::string IndexKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "idx"); }

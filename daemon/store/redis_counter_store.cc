@@ -126,11 +126,13 @@ void AppendSpec(const policy::Plan& plan, int64_t now_ms, RespArgs& out) {
 }
 
 // One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
-RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl) {
+// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
+                       const KeySchema& schema, bool legacy_keys) {
   const int64_t now_ms = ToMillis(checks.front().now);
   RespArgs keys;
   RespArgs specs;      // every distinct spec's args, concatenated
-  RespArgs per_check;  // spec number, event id, write, marker
+  RespArgs per_check;  // spec number, event id, write, marker, legacy prefix
   absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
   RespArgs spec;
   std::string prefix;
@@ -142,7 +144,7 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
     if (added) {
       specs.Add(spec);
     }
-    prefix = CustomerPrefix(c.tenant, c.customer_id);
+    prefix = schema.CustomerPrefix(c.tenant, c.customer_id);
     keys.Add(SeenKey(prefix, c.event_id));
     keys.Add(SignalsKey(prefix));
     for (const policy::LimitCheck& l : plan.limits) {
@@ -153,6 +155,7 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
     per_check.Add(c.event_id);
     per_check.Add(c.dry_run ? "0" : "1");
     per_check.Add(c.marker);
+    per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
   }
   RespArgs all;
   all.Add("EVALSHA");
@@ -260,8 +263,12 @@ absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, siz
 }
 
 // Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
-// expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms.
+// expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms, legacy
+// prefix ('' none: a customer still in the legacy layout is moved first, legacy.lua). Sent after kLegacyLua.
 constexpr std::string_view kSignalLua = R"lua(
+if ARGV[5] ~= '' and tact_in_legacy(ARGV[5], {}, nil) then
+  tact_upgrade(ARGV[5], string.sub(KEYS[1], 1, -4), {})
+end
 if ARGV[2] == '1' then
   redis.call('HDEL', KEYS[1], ARGV[1])
 else
@@ -312,10 +319,16 @@ absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings
   return absl::OkStatus();
 }
 
-RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock)
+RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock, KeySchema keys)
     : settings_(std::move(settings)),
       clock_(clock),
+      keys_(std::move(keys)),
       script_sha_(Sha1Hex(kCheckLua)) {}
+
+std::string RedisCounterStore::LegacyPrefix(std::string_view tenant, std::string_view customer_id) const {
+  if (!settings_.legacy_keys) return "";
+  return KeySchema::LegacyCustomerPrefix(tenant, customer_id).value_or("");
+}
 
 absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget) {
   {
@@ -466,11 +479,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
   std::vector<RedisCommand> commands;
   if (one_script) {
-    commands.push_back(BuildCall(script_sha_, checks, settings_.seen_ttl));
+    commands.push_back(BuildCall(script_sha_, checks, settings_.seen_ttl, keys_, settings_.legacy_keys));
   } else {
     commands.reserve(checks.size());
     for (const CustomerCheck& check : checks) {
-      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl));
+      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys));
     }
   }
   if (absl::Status s = turn(); !s.ok()) {
@@ -517,13 +530,16 @@ absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Ti
   if (redisSetTimeout(conn->get(), absl::ToTimeval(budget)) != REDIS_OK) {
     return IoError(conn->get(), "set timeout");
   }
-  const std::string key = SignalsKey(CustomerPrefix(signal.tenant, signal.customer_id));
+  static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
+  const std::string key = SignalsKey(keys_.CustomerPrefix(signal.tenant, signal.customer_id));
   const std::string value = absl::StrCat(w->at_ms, ":", w->expires_ms);
   const std::string now_ms = absl::StrCat(ToMillis(now));
-  const char* argv[] = {"EVAL", kSignalLua.data(), "1", key.data(), w->field.data(), w->remove ? "1" : "0",
-                        value.data(), now_ms.data()};
-  const size_t lens[] = {4, kSignalLua.size(), 1, key.size(), w->field.size(), 1, value.size(), now_ms.size()};
-  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(conn->get(), 8, argv, lens)));
+  const std::string legacy = LegacyPrefix(signal.tenant, signal.customer_id);
+  const char* argv[] = {"EVAL",       script.data(), "1", key.data(), w->field.data(), w->remove ? "1" : "0",
+                        value.data(), now_ms.data(), legacy.data()};
+  const size_t lens[] = {4, script.size(), 1, key.size(), w->field.size(), 1, value.size(), now_ms.size(),
+                         legacy.size()};
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(conn->get(), 9, argv, lens)));
   if (r == nullptr) {
     return IoError(conn->get(), "EVAL signal");  // the connection is dropped
   }
@@ -563,12 +579,25 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
     }
     return replies;
   };
-  const std::string prefix = CustomerPrefix(read.tenant, read.customer_id);
+  std::string prefix = keys_.CustomerPrefix(read.tenant, read.customer_id);
+  const std::string legacy = LegacyPrefix(read.tenant, read.customer_id);
   const int64_t now = ToMillis(read.now);
-  absl::StatusOr<std::vector<RedisReplyPtr>> first =
-      round_trip({{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}});
+  std::vector<RedisCommand> index_and_signals = {{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}};
+  if (!legacy.empty()) {
+    index_and_signals.push_back({"HGETALL", IndexKey(legacy)});
+    index_and_signals.push_back({"HGETALL", SignalsKey(legacy)});
+  }
+  absl::StatusOr<std::vector<RedisReplyPtr>> first = round_trip(index_and_signals);
   if (!first.ok()) {
     return first.status();
+  }
+  // A customer not moved to the new layout yet (legacy.lua moves it on its next check or signal) is read where it
+  // is; a read writes nothing.
+  auto empty = [](const RedisReplyPtr& r) { return r->type != REDIS_REPLY_ARRAY || r->elements == 0; };
+  if (!legacy.empty() && empty((*first)[0]) && empty((*first)[1])) {
+    prefix = legacy;
+    (*first)[0] = std::move((*first)[2]);
+    (*first)[1] = std::move((*first)[3]);
   }
   auto text = [](const redisReply* r) { return std::string_view(r->str, r->len); };
   CustomerState state;

@@ -224,7 +224,13 @@ int Main(int argc, char** argv) {
   redis.seen_ttl = *policy::ParseDuration(config.seen_ttl);
   redis.batching = config.redis_batching == "pipeline" ? store::RedisSettings::Batching::kPipelined
                                                        : store::RedisSettings::Batching::kOneScript;
-  store::RedisCounterStore redis_store(redis, clock);
+  redis.legacy_keys = config.redis_legacy_keys == "true";
+  if (config.redis_key_secret.empty()) {
+    Log(LogLevel::kWarning, "config.redis_key_secret_missing",
+        {{"detail", "TACT_REDIS_KEY_SECRET unset: Redis key tags use the public key; anyone who knows a tenant and "
+                    "customer id can compute that customer's keys"}});
+  }
+  store::RedisCounterStore redis_store(redis, clock, store::KeySchema(config.redis_key_secret));
   store::InstrumentedCounterStore store(redis_store, store_stats, clock);
   const CustomerHasher hasher(HashKey(config.customer_hash_key));
   // Campaign gate: staffing, released plans and paced-interval counts in Redis (capacity_store.h).

@@ -141,6 +141,7 @@ class Kubernetes(unittest.TestCase):
         self.assertEqual(env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name")
         self.assertEqual(env["TACT_KAFKA_GROUP_INSTANCE_ID"]["value"], "$(POD_NAME)")
         self.assertEqual(env["TACT_CUSTOMER_HASH_KEY"]["valueFrom"]["secretKeyRef"]["name"], "tactd-secrets")
+        self.assertEqual(env["TACT_REDIS_KEY_SECRET"]["valueFrom"]["secretKeyRef"]["name"], "tactd-secrets")
 
     def test_settings_are_valid_and_ports_match(self):
         env = {k: v for k, v in self.env().items() if k.startswith("TACT_") and not v.startswith("<from")}

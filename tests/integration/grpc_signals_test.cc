@@ -28,6 +28,7 @@ using testing::TempDir;
 
 constexpr char kTokenA[] = "signals-token-a";  // test credentials, not secrets
 constexpr char kTokenB[] = "signals-token-b";
+constexpr char kTokenOps[] = "signals-token-ops";  // every tenant
 
 v1::Signal Csat(const std::string& tenant, const std::string& customer, int score) {
   v1::Signal s;
@@ -45,7 +46,8 @@ class GrpcSignalsTest : public ::testing::Test {
     dir_ = new TempDir();
     const std::string clients = dir_->path() + "/clients.yaml";
     std::ofstream(clients) << absl::StrCat("clients:\n", ClientEntry("crm-a", kTokenA, "acme", 1000, 1000),
-                                           ClientEntry("crm-b", kTokenB, "beta", 1000, 1000));
+                                           ClientEntry("crm-b", kTokenB, "beta", 1000, 1000),
+                                           ClientEntry("ops", kTokenOps, "\"*\"", 1000, 1000));
     redis_ = new RedisServer(dir_->path());
     broker_ = new DevBroker(dir_->path(), 1);
     tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(), {"--grpc-clients-file", clients});
@@ -256,6 +258,52 @@ TEST_F(GrpcSignalsTest, ClientCannotReachAnotherTenant) {
   EXPECT_EQ(Explain(CheckRequestFor("x-2", "acme", "c1"), &ex, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// Redis keys were "tact:{<tenant>:<customer>}:": tenant "acme:X" + customer "y" was tenant "acme" + customer
+// "X:y", so crm-a (acme only) read and wrote that tenant's customer through a crafted customer id. Now such a
+// tenant is refused on every path, and ids with the old separators are customers of their own.
+TEST_F(GrpcSignalsTest, CraftedIdsCannotReachAnotherTenantsCustomer) {
+  const std::string charset = "may contain only letters, digits, '.', '_' and '-'";
+  v1::Signal opt_out = Csat("acme:X", "y", 1);
+  opt_out.set_kind(v1::OPT_OUT);
+  opt_out.clear_csat();
+  grpc::Status s = Put(opt_out, kTokenOps);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "signal.tenant: " + charset);
+  v1::CheckResponse resp;
+  s = Check(CheckRequestFor("cx-1", "acme:X", "y"), &resp, kTokenOps);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "event.tenant: " + charset);
+  v1::CustomerState state;
+  s = State("acme:X", "y", &state, kTokenOps);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "tenant: " + charset);
+  // crm-a's crafted customer sees nothing of it, and its own messages are counted for itself only.
+  ASSERT_TRUE(State("acme", "X:y", &state).ok());
+  EXPECT_EQ(state.counters_size(), 0) << state.DebugString();
+  EXPECT_EQ(state.signals_size(), 0) << state.DebugString();
+  v1::CheckRequest promo = CheckRequestFor("cx-2", "acme", "X:y", v1::PROMOTION);
+  ASSERT_TRUE(Check(promo, &resp).ok());
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE) << resp.decision().reason();
+
+  // Within a tenant: customer "w"'s marker of event "e}:r:proactive-service-2-per-7d" was the rolling window of
+  // customer "w}:seen:e" (whose every check then failed), and ids with '{', '}' or 256 bytes share nothing.
+  ASSERT_TRUE(Check(CheckRequestFor("e}:r:proactive-service-2-per-7d", "acme", "w"), &resp).ok());
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
+  for (const std::string& customer : {std::string("w}:seen:e"), std::string("{w}"), std::string(256, '}'),
+                                      std::string(255, 'w') + ":"}) {
+    SCOPED_TRACE(customer.substr(0, 16));
+    for (int i = 0; i < 3; ++i) {  // two proactive-service messages per 7 days: the third is suppressed
+      s = Check(CheckRequestFor(absl::StrCat("cx-", customer.size(), "-", customer.substr(0, 1), "-", i), "acme", customer),
+                &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(resp.decision().decision(), i < 2 ? v1::RELEASE : v1::SUPPRESS) << resp.decision().reason();
+    }
+  }
+  ASSERT_TRUE(State("acme", "w", &state).ok());
+  ASSERT_EQ(state.counters_size(), 1) << state.DebugString();
+  EXPECT_EQ(state.counters(0).used(), 1);
+}
+
 TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
   auto expect_invalid = [](const grpc::Status& s, const std::string& message) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
@@ -281,6 +329,13 @@ TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
   v1::CustomerState state;
   expect_invalid(State("acme", "", &state), "customer_id: required");
   expect_invalid(State("", "c1", &state), "tenant: required");
+  expect_invalid(State("acme", std::string(257, 'c'), &state), "customer_id: longer than 256 bytes");
+  expect_invalid(Put(Csat("", "v1", 2)), "signal.tenant: required");
+  v1::CheckResponse resp;
+  expect_invalid(Check(CheckRequestFor("v-0", "", "c1"), &resp), "event.tenant: required");
+  expect_invalid(Check(CheckRequestFor("v-0", "acme", ""), &resp), "event.customer_id: required");
+  expect_invalid(Check(CheckRequestFor("v-0", "acme corp", "c1"), &resp),
+                 "event.tenant: may contain only letters, digits, '.', '_' and '-'");
   v1::ExplainResponse ex;
   expect_invalid(Explain(CheckRequestFor("v-1", "acme", ""), &ex), "event.customer_id: required");
   grpc::ClientContext ctx;

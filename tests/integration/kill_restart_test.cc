@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
+#include "daemon/store/keys.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/stack.h"
@@ -111,7 +112,7 @@ TEST(KillRestartTest, KillNineAtRandomPointsLosesNothingAndCountsNothingTwice) {
   for (int cust = 0; cust < kCustomers; ++cust) {
     EXPECT_EQ(released_per_customer[cust], 2) << "customer kc" << cust;
     store::RedisReplyPtr r(static_cast<redisReply*>(
-        redisCommand(c.get(), "ZCARD tact:{acme:kc%d}:r:%s", cust, kRule)));
+        redisCommand(c.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", absl::StrCat("kc", cust)).c_str(), kRule)));
     EXPECT_EQ(r->integer, 2) << "customer kc" << cust;
   }
   EXPECT_GT(records, verdicts.size()) << "no redelivery at all: the kills did not land between decide and commit";

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
+#include "daemon/store/keys.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/admin.h"
@@ -119,7 +120,7 @@ class PipelineBackpressureTest : public ::testing::Test {
     }
     store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis_port_));
     for (int c = 0; c < kCustomers; ++c) {
-      store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD tact:{acme:bpc%d}:r:%s", c, kRule)));
+      store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", absl::StrCat("bpc", c)).c_str(), kRule)));
       ASSERT_NE(r, nullptr);
       EXPECT_EQ(r->integer, 2) << "customer bpc" << c;
     }
@@ -245,7 +246,7 @@ TEST_F(PipelineBackpressureTest, RebalanceWhilePausedLosesNothing) {
   }
   store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis_port_));
   for (int c = 0; c < kCustomers; ++c) {
-    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD tact:{acme:bpc%d}:r:%s", c, kRule)));
+    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", absl::StrCat("bpc", c)).c_str(), kRule)));
     ASSERT_NE(r, nullptr);
     EXPECT_EQ(r->integer, 2) << "customer bpc" << c;
   }

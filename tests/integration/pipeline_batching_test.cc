@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
+#include "daemon/store/keys.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/admin.h"
@@ -122,11 +123,11 @@ TEST(PipelineBatchingTest, KeepsPerCustomerOrderAndDecidesADuplicateOnce) {
   EXPECT_EQ(dup[0].decision().decision(), v1::RELEASE);
   EXPECT_EQ(dup[1].decision().decision(), v1::RELEASE);
   store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis.port()));
-  store::RedisReplyPtr z(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD tact:{acme:od0}:r:%s", kRule)));
+  store::RedisReplyPtr z(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", "od0").c_str(), kRule)));
   ASSERT_NE(z, nullptr);
   EXPECT_EQ(z->integer, 1) << "the duplicate was counted twice";
   for (int c = 0; c < kCustomers; ++c) {
-    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD tact:{acme:oc%d}:r:%s", c, kRule)));
+    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", absl::StrCat("oc", c)).c_str(), kRule)));
     EXPECT_EQ(r->integer, 2) << "customer oc" << c;
   }
 }

@@ -39,6 +39,11 @@ CustomerCheck Check(const policy::Plan& plan, std::string event_id, absl::Time n
                        .marker = "m"};
 }
 
+// A key of acme's `customer` as the store names it (keys.h).
+std::string Key(const std::string& customer, const std::string& suffix) {
+  return KeySchema().CustomerPrefix("acme", customer) + suffix;
+}
+
 // Runs one redis command on a fresh connection; returns the integer reply (or -1).
 long long RedisInt(int port, const std::vector<std::string>& args) {
   RedisContextPtr c(redisConnect("127.0.0.1", port));
@@ -93,7 +98,7 @@ TEST_F(RedisStoreTest, CapHoldsUnderEightConcurrentThreads) {
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(released.load(), 5);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", "tact:{acme:c1}:r:cap"}), 5);
+  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 5);
 }
 
 TEST_F(RedisStoreTest, SameEventIdThousandTimesCountsOnce) {
@@ -108,7 +113,7 @@ TEST_F(RedisStoreTest, SameEventIdThousandTimesCountsOnce) {
     duplicates += r->front().duplicate;
   }
   EXPECT_EQ(duplicates, 999);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", "tact:{acme:c1}:r:cap"}), 1);
+  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 1);
 }
 
 TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAndMarkerBackInEitherFormat) {
@@ -117,7 +122,7 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   CustomerCheck c = Check(plan, "e1", clock_.Now());
   c.marker = "m2;|a|b|";
   ASSERT_FALSE(store->CheckAndReserve({&c, 1}, Deadline())->front().duplicate);
-  const long long ttl = RedisInt(redis_.port(), {"PTTL", "tact:{acme:c1}:seen:e1"});
+  const long long ttl = RedisInt(redis_.port(), {"PTTL", Key("c1", "seen:e1")});
   EXPECT_GT(ttl, absl::ToInt64Milliseconds(kDefaultSeenTtl) - 60'000);
   EXPECT_LE(ttl, absl::ToInt64Milliseconds(kDefaultSeenTtl));
   auto again = store->CheckAndReserve({&c, 1}, Deadline());
@@ -127,11 +132,11 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   EXPECT_TRUE(again->front().outcome.reserved);
   ASSERT_EQ(again->front().outcome.usage.size(), 1u);
   EXPECT_EQ(again->front().outcome.usage[0].used, 0);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", "tact:{acme:c1}:r:cap"}), 1);  // counted once
+  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 1);  // counted once
 
   // A marker stored as one string "<outcome>|<marker>" (the format a later version may write) is a duplicate too.
   RedisContextPtr c2(redisConnect("127.0.0.1", redis_.port()));
-  RedisReplyPtr set(static_cast<redisReply*>(redisCommand(c2.get(), "SET tact:{acme:c1}:seen:s1 %s", "1||3:0|m|s")));
+  RedisReplyPtr set(static_cast<redisReply*>(redisCommand(c2.get(), "SET %s %s", Key("c1", "seen:s1").c_str(), "1||3:0|m|s")));
   ASSERT_TRUE(set != nullptr && set->type == REDIS_REPLY_STATUS);
   const CustomerCheck s1 = Check(plan, "s1", clock_.Now());
   auto r = store->CheckAndReserve({&s1, 1}, Deadline());
@@ -140,7 +145,7 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   EXPECT_EQ(r->front().marker, "m|s");
   ASSERT_EQ(r->front().outcome.usage.size(), 1u);
   EXPECT_EQ(r->front().outcome.usage[0].used, 3);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", "tact:{acme:c1}:r:cap"}), 1);
+  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 1);
 }
 
 TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
@@ -166,7 +171,7 @@ TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
 TEST_F(RedisStoreTest, CounterIndexExpiresWithItsLatestWindowAndMovesLaterForAReturningCustomer) {
   auto store = MakeStore();
   const policy::Plan plan = CapPlan(5, absl::Hours(1));
-  const std::string idx = "tact:{acme:c1}:idx";
+  const std::string idx = Key("c1", "idx");
   const absl::Time t0 = clock_.Now();
   const CustomerCheck first = Check(plan, "a", t0);
   ASSERT_TRUE(store->CheckAndReserve({&first, 1}, Deadline()).ok());
@@ -184,7 +189,7 @@ TEST_F(RedisStoreTest, DryRunWritesNothing) {
   CustomerCheck c = Check(plan, "dry", clock_.Now());
   c.dry_run = true;
   ASSERT_EQ(policy::FirstExceeded(plan, store->CheckAndReserve({&c, 1}, Deadline())->front().outcome), -1);
-  EXPECT_EQ(RedisInt(redis_.port(), {"EXISTS", "tact:{acme:c1}:r:cap", "tact:{acme:c1}:seen:dry"}), 0);
+  EXPECT_EQ(RedisInt(redis_.port(), {"EXISTS", Key("c1", "r:cap"), Key("c1", "seen:dry")}), 0);
 }
 
 TEST_F(RedisStoreTest, BatchOfCustomersIsDecidedInOrderBothWays) {
@@ -326,7 +331,7 @@ TEST_F(RedisStoreTest, KilledRedisIsAnErrorAndDecisionsContinueAfterRestart) {
   r = store->CheckAndReserve({&after, 1}, Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->front().outcome.usage[0].used, 0);
-  EXPECT_EQ(RedisInt(port, {"ZCARD", "tact:{acme:c1}:r:cap"}), 1);
+  EXPECT_EQ(RedisInt(port, {"ZCARD", Key("c1", "r:cap")}), 1);
 }
 
 // kill -9 while 4 threads decide: every call either succeeded or reported an error, and after a restart from
@@ -368,7 +373,7 @@ TEST(RedisStoreFaultTest, KillMidRunLeavesNothingHalfWritten) {
   RedisContextPtr c(redisConnect("127.0.0.1", port));
   size_t members = 0;
   for (int cust = 0; cust < 7; ++cust) {
-    const std::string prefix = absl::StrCat("tact:{acme:cust-", cust, "}:");
+    const std::string prefix = KeySchema().CustomerPrefix("acme", absl::StrCat("cust-", cust));
     RedisReplyPtr a(static_cast<redisReply*>(redisCommand(c.get(), "ZRANGE %s 0 -1", (prefix + "r:a").c_str())));
     RedisReplyPtr b(static_cast<redisReply*>(redisCommand(c.get(), "ZRANGE %s 0 -1", (prefix + "r:b").c_str())));
     ASSERT_EQ(a->elements, b->elements) << "windows disagree for customer " << cust;

@@ -4,7 +4,9 @@
 // and is written once Redis is back, never skipped.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <set>
 
 #include "absl/strings/substitute.h"
 #include "absl/time/clock.h"
@@ -137,6 +139,69 @@ TEST_F(SignalsTest, SignalWhileRedisIsDownWaitsAndIsWrittenWhenItIsBack) {
   EXPECT_EQ(rec->decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(rec->decision().rule_id(), "promotion-low-csat");
   EXPECT_EQ(dlq_->Count(), 0u);
+}
+
+// Redis keys were "tact:{<tenant>:<customer>}:": tenant "acme:X" + customer "y" was tenant "acme" + customer "X:y",
+// and a '}' in an id moved the hash tag. On the Kafka path a tenant outside the charset is dead-lettered with the
+// field named, ids with ':', '{', '}' or 256 bytes are customers of their own, and outputs are keyed
+// "<tenant>:<customer>" (a tenant has no ':': the key splits at its first ':').
+TEST_F(SignalsTest, CraftedIdsStayApartOnTheKafkaPath) {
+  TopicReader released(broker_->bootstrap(), "tact.released");
+  auto event = [](const std::string& id, const std::string& tenant, const std::string& customer, const char* cls) {
+    return absl::Substitute(
+        R"({"eventId":"$0","tenant":"$1","customerId":"$2","channel":"EMAIL","messageClass":"$3"})", id, tenant,
+        customer, cls);
+  };
+  producer_->Send("tact.signals",
+                  absl::Substitute(R"({"tenant":"acme:X","customerId":"y","kind":"CSAT","csat":1,"at":"$0"})",
+                                   Now3339()),
+                  "acme:X:y");
+  producer_->Send("tact.outbound", event("k-0", "acme:X", "y", "PROMOTION"), "acme:X:y");
+  producer_->Send("tact.outbound", event("k-1", "", "y", "PROMOTION"), ":y");
+  producer_->Send("tact.outbound", event("k-2", "acme", "", "PROMOTION"), "acme:");
+  ASSERT_TRUE(WaitFor([&] { return dlq_->Count() >= 4; }, absl::Seconds(30), "four dead letters"));
+  std::multiset<std::string> reasons;
+  for (const testing::Record& r : dlq_->Records()) reasons.insert(r.headers.at("tact-dlq-reason"));
+  const std::string charset = "tenant: may contain only letters, digits, '.', '_' and '-'";
+  EXPECT_EQ(reasons, (std::multiset<std::string>{charset, charset, "tenant: required", "customer_id: required"}));
+
+  // acme's customer "X:y" was the refused tenant's customer "y": CSAT 1 would have suppressed this.
+  producer_->Send("tact.outbound", Promotion("k-3", "X:y"), "acme:X:y");
+  // Customer "w"'s marker of this event was customer "w}:seen:e"'s rolling window.
+  producer_->Send("tact.outbound", event("e}:r:proactive-service-2-per-7d", "acme", "w", "PROACTIVE_SERVICE"),
+                  "acme:w");
+  ASSERT_TRUE(WaitFor([&] { return DecisionOf(*decisions_, "e}:r:proactive-service-2-per-7d").has_value(); },
+                      absl::Seconds(30), "w's event decided"));
+  const std::string sealed = "w}:seen:e";
+  for (int i = 0; i < 3; ++i) {
+    producer_->Send("tact.outbound", event(absl::StrCat("k-w-", i), "acme", sealed, "PROACTIVE_SERVICE"),
+                    "acme:" + sealed);
+  }
+  const std::string longest = "{" + std::string(254, 'x') + "}";
+  producer_->Send("tact.outbound", Promotion("k-long", longest), "acme:" + longest);
+  std::optional<v1::DecisionRecord> k3, w2, lng;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        k3 = DecisionOf(*decisions_, "k-3");
+        w2 = DecisionOf(*decisions_, "k-w-2");
+        lng = DecisionOf(*decisions_, "k-long");
+        return k3 && w2 && lng;
+      },
+      absl::Seconds(30), "the crafted customers' events decided"));
+  EXPECT_EQ(k3->decision().decision(), v1::RELEASE) << k3->decision().reason();
+  EXPECT_EQ(w2->decision().decision(), v1::SUPPRESS) << w2->decision().reason();  // its own cap: 2 per 7 days
+  EXPECT_EQ(w2->decision().rule_id(), "proactive-service-2-per-7d");
+  EXPECT_EQ(DecisionOf(*decisions_, "k-w-1")->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(lng->decision().decision(), v1::RELEASE) << lng->decision().reason();
+  std::map<std::string, std::string> key_of;  // event id -> output key
+  ASSERT_TRUE(WaitFor([&] { return released.Count() >= 5; }, absl::Seconds(30), "five released"));
+  for (const testing::Record& r : released.Records()) {
+    absl::StatusOr<v1::OutboundEvent> ev = pipeline::DecodeOutboundEvent(r.value, "application/json");
+    if (ev.ok()) key_of[ev->event_id()] = r.key;
+  }
+  EXPECT_EQ(key_of["k-3"], "acme:X:y");
+  EXPECT_EQ(key_of["k-w-0"], "acme:w}:seen:e");
+  EXPECT_EQ(key_of["k-long"], "acme:" + longest);
 }
 
 }  // namespace

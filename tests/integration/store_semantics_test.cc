@@ -63,7 +63,7 @@ rules:
 
 struct Step {
   const char* at;        // RFC 3339
-  const char* customer;  // "ana" (Europe/Berlin) or "ben" (America/New_York)
+  const char* customer;  // "ana" (Europe/Berlin) or "ben" (America/New_York) and others (America/New_York)
   // A message: event id, channel, class. Or a signal: kind (+ value / ref / channel / expires).
   const char* event_id = nullptr;
   Channel channel = v1::EMAIL;
@@ -79,7 +79,12 @@ struct Step {
   int value = 0;
   const char* ref = "";
   const char* expires = nullptr;
+  const char* tenant = "acme";
 };
+
+// Ids at the length limit (kMaxIdLength), with the old layout's separators in the customer id.
+const std::string kLongTenant(256, 't');
+const std::string kLongCustomer = std::string(250, 'c') + ":{x}}:";
 
 // clang-format off
 const Step kSteps[] = {
@@ -143,6 +148,38 @@ const Step kSteps[] = {
    .shadow = {"esc-shadow", "cap-shadow"}},
   {.at = "2027-03-27T14:02:00Z", .customer = "ben", .event_id = "b10", .channel = v1::SMS, .expect = "DEFER",
    .rule = "roll-2-per-1h", .shadow = {"esc-shadow", "cap-shadow"}},
+
+  // Ids the key layout before the keyed hash tag ("tact:{<tenant>:<customer>}:") confused. The store keeps them
+  // apart by itself (tenant ids outside the charset are refused before they reach it: event.cc).
+  // Tenant "acme:X" + customer "y" was tenant "acme" + customer "X:y": the same caps, signals and markers.
+  {.at = "2027-03-29T10:00:00Z", .customer = "y", .event_id = "x1", .expect = "RELEASE", .tenant = "acme:X"},
+  {.at = "2027-03-29T10:01:00Z", .customer = "y", .event_id = "x2", .expect = "RELEASE", .shadow = {"cap-shadow"},
+   .tenant = "acme:X"},
+  {.at = "2027-03-29T10:02:00Z", .customer = "y", .signal = "opt_out_email", .tenant = "acme:X"},
+  {.at = "2027-03-29T10:03:00Z", .customer = "y", .event_id = "x3", .expect = "SUPPRESS", .rule = "optout",
+   .shadow = {"cap-shadow"}, .tenant = "acme:X"},
+  {.at = "2027-03-29T10:04:00Z", .customer = "X:y", .event_id = "x1", .expect = "RELEASE"},  // not a duplicate
+  {.at = "2027-03-29T10:05:00Z", .customer = "X:y", .event_id = "x4", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  // A '}' ended the tag early: customer "w"'s marker of event "e}:r:roll-2-per-1h" was customer "w}:seen:e"'s
+  // rolling window (a hash where a sorted set belongs: every later check of that customer failed).
+  {.at = "2027-03-29T10:06:00Z", .customer = "w", .event_id = "e}:r:roll-2-per-1h", .expect = "RELEASE"},
+  {.at = "2027-03-29T10:07:00Z", .customer = "w}:seen:e", .event_id = "w1", .expect = "RELEASE"},
+  {.at = "2027-03-29T10:08:00Z", .customer = "w}:seen:e", .event_id = "w2", .expect = "RELEASE",
+   .shadow = {"cap-shadow"}},
+  {.at = "2027-03-29T10:09:00Z", .customer = "w}:seen:e", .event_id = "w3", .expect = "DEFER", .rule = "roll-2-per-1h",
+   .defer_until = "2027-03-29T11:07:00Z", .shadow = {"cap-shadow"}},
+  {.at = "2027-03-29T10:10:00Z", .customer = "w", .event_id = "w4", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  // '{' and '}' anywhere, and ids of the longest length accepted, are customers of their own.
+  {.at = "2027-03-29T10:11:00Z", .customer = "{a}b", .event_id = "z1", .expect = "RELEASE"},
+  {.at = "2027-03-29T10:12:00Z", .customer = "{a}b", .event_id = "z2", .expect = "RELEASE", .shadow = {"cap-shadow"}},
+  {.at = "2027-03-29T10:13:00Z", .customer = "{a", .event_id = "z3", .expect = "RELEASE"},
+  {.at = "2027-03-29T10:14:00Z", .customer = kLongCustomer.c_str(), .event_id = "z4", .expect = "RELEASE",
+   .tenant = kLongTenant.c_str()},
+  {.at = "2027-03-29T10:15:00Z", .customer = kLongCustomer.c_str(), .event_id = "z5", .expect = "RELEASE",
+   .shadow = {"cap-shadow"}, .tenant = kLongTenant.c_str()},
+  {.at = "2027-03-29T10:16:00Z", .customer = kLongCustomer.c_str(), .event_id = "z6", .expect = "DEFER",
+   .rule = "roll-2-per-1h", .defer_until = "2027-03-29T11:14:00Z", .shadow = {"cap-shadow"},
+   .tenant = kLongTenant.c_str()},
 };
 // clang-format on
 
@@ -173,7 +210,7 @@ class StoreSemanticsTest : public ::testing::Test {
       if (store_clock != nullptr) store_clock->Set(at);
       const std::string tz = std::string(s.customer) == "ana" ? "Europe/Berlin" : "America/New_York";
       if (s.signal != nullptr) {
-        policy::Signal sig{.tenant = "acme", .customer_id = s.customer, .csat = s.value, .ref = s.ref, .at = at};
+        policy::Signal sig{.tenant = s.tenant, .customer_id = s.customer, .csat = s.value, .ref = s.ref, .at = at};
         std::string kind = s.signal;
         if (kind == "opt_out_email") {
           kind = "opt_out";
@@ -185,7 +222,7 @@ class StoreSemanticsTest : public ::testing::Test {
         out.emplace_back();
         continue;
       }
-      Event ev{.event_id = s.event_id, .tenant = "acme", .customer_id = s.customer, .channel = s.channel,
+      Event ev{.event_id = s.event_id, .tenant = s.tenant, .customer_id = s.customer, .channel = s.channel,
                .message_class = s.cls, .customer_timezone = tz};
       absl::StatusOr<decision::Decided> d = replay.Decide(ev, at, s.dry_run);
       EXPECT_TRUE(d.ok()) << d.status();

@@ -228,7 +228,7 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
     const Event& ev = by_id.at(id)->event;
     const policy::Plan plan = policy::Evaluate(policy, ev, f->second.at);
     for (const policy::LimitCheck& l : plan.limits) {
-      const std::string key = store::CustomerPrefix(ev.tenant, ev.customer_id) + std::string(l.counter);
+      const std::string key = store::KeySchema().CustomerPrefix(ev.tenant, ev.customer_id) + std::string(l.counter);
       Counted& c = counters
                        .try_emplace(key, Counted{std::string(l.rule_id), l.kind, l.count, l.window, l.shadow, {}})
                        .first->second;
@@ -239,7 +239,7 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
   // I2: Redis counters equal the distinct released events, for every key of the scenario's customers.
   std::set<std::string> prefixes;
   for (const SentInput& s : sent) {
-    if (!s.poison) prefixes.insert(store::CustomerPrefix(s.event.tenant, s.event.customer_id));
+    if (!s.poison) prefixes.insert(store::KeySchema().CustomerPrefix(s.event.tenant, s.event.customer_id));
   }
   auto ours = [&](const std::string& key) {
     const size_t end = key.find("}:");

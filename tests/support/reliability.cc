@@ -119,7 +119,7 @@ void Scenario::PutAtRiskSignals() {
                      .ref = "ticket-1", .at = absl::Now() - absl::Hours(1)};
     auto w = policy::ToSignalWrite(s);
     if (!w.ok()) throw std::runtime_error(std::string(w.status().message()));
-    const std::string key = store::SignalsKey(store::CustomerPrefix(a.tenant, a.customer_id));
+    const std::string key = store::SignalsKey(store::KeySchema().CustomerPrefix(a.tenant, a.customer_id));
     const std::string value = absl::StrCat(w->at_ms, ":", w->expires_ms);
     store::RedisReplyPtr r(static_cast<redisReply*>(
         redisCommand(c.get(), "HSET %b %b %b", key.data(), key.size(), w->field.data(), w->field.size(),

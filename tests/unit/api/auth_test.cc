@@ -29,6 +29,11 @@ TEST(ParseClientsTest, ErrorsNameFileLineAndWhat) {
                           kHash + ", tenants: [x]}\n";
   EXPECT_EQ(ParseClients("c.yaml", dup).status().message(), "c.yaml:3:5: client 'b' reuses another client's token");
   EXPECT_EQ(ParseClients("c.yaml", "users: []\n").status().message(), "c.yaml:1:1: expected a 'clients' list");
+  // A tenant outside the tenant charset (core/event.h) could never be called for; "acme:X" once named another
+  // tenant's customers in Redis.
+  EXPECT_EQ(ParseClients("c.yaml", "clients:\n  - name: crm\n    token_sha256: " + kHash +
+                                       "\n    tenants: [acme, 'acme:X']\n").status().message(),
+            "c.yaml:4:21: a tenant is \"*\" or 1..256 of letters, digits, '.', '_' and '-'");
 }
 
 TEST(AuthenticatorTest, BearerTokensAndTokenBucket) {

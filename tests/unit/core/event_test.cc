@@ -1,6 +1,11 @@
+// Event validation (daemon/core/event.h): ids are required and bounded, tenants keep to their charset, zones
+// are known, created_at is not far ahead, and every error names the field without echoing the value.
 #include "daemon/core/event.h"
 
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 namespace tact {
 namespace {
@@ -61,6 +66,44 @@ TEST(CheckCreatedAtTest, OneRuleForBothPaths) {
   EXPECT_EQ(s.message(), "event.created_at: more than 24h in the future");
   e.created_at = now - absl::Hours(24 * 365);  // the past is fine
   EXPECT_TRUE(CheckCreatedAt(e, now).ok());
+}
+
+
+TEST(TenantIdTest, CharsetAndLength) {
+  for (const std::string& ok : std::vector<std::string>{"acme", "ACME-eu_1.prod", std::string(256, 't'), "0"}) {
+    EXPECT_TRUE(IsValidTenantId(ok)) << ok;
+  }
+  for (const std::string& bad : std::vector<std::string>{"", "acme:X", "ac{me", "ac}me", "acme corp", "acme/x",
+                                                         "acm\xc3\xa9", "*", std::string(257, 't'),
+                                                         std::string("ac\0me", 5)}) {
+    EXPECT_FALSE(IsValidTenantId(bad)) << bad;
+  }
+  EXPECT_EQ(CheckTenantId("event.tenant", "").message(), "event.tenant: required");
+  EXPECT_EQ(CheckTenantId("tenant", std::string(257, 't')).message(), "tenant: longer than 256 bytes");
+  EXPECT_EQ(CheckTenantId("signal.tenant", "acme:secret-customer").message(),
+            "signal.tenant: may contain only letters, digits, '.', '_' and '-'");
+}
+
+TEST(EventFromProtoTest, IdsAreRequiredBoundedAndTheTenantKeepsToItsCharset) {
+  EXPECT_TRUE(EventFromProto(Valid()).ok());
+  v1::OutboundEvent e = Valid();
+  e.set_tenant("acme:X");
+  EXPECT_EQ(EventFromProto(e, "event.").status().message(),
+            "event.tenant: may contain only letters, digits, '.', '_' and '-'");
+  e = Valid();
+  e.clear_tenant();
+  EXPECT_EQ(EventFromProto(e).status().message(), "tenant: required");
+  e = Valid();
+  e.clear_customer_id();
+  EXPECT_EQ(EventFromProto(e).status().message(), "customer_id: required");
+  // Customer and event ids may hold anything up to 256 bytes (the store keeps them apart: store/keys.h).
+  e = Valid();
+  e.set_customer_id(std::string(128, ':') + std::string(128, '}'));
+  e.set_event_id(std::string(256, '{'));
+  e.set_tenant(std::string(256, 'a'));
+  EXPECT_TRUE(EventFromProto(e).ok());
+  e.set_customer_id(std::string(257, 'c'));
+  EXPECT_EQ(EventFromProto(e).status().message(), "customer_id: longer than 256 bytes");
 }
 
 }  // namespace

@@ -110,6 +110,7 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"redis.seen_ttl", "96h"},
                                                       {"redis.fail_open_classes", "PROMOTION"},
                                                       {"redis.batching", "pipeline"},
+                                                      {"redis.legacy_keys", "false"},
                                                       {"grpc.plaintext", "true"},
                                                       {"processing.guarantee", "exactly_once"},
                                                       {"signals.enabled", "false"},
@@ -162,6 +163,19 @@ TEST(ConfigEnvTest, SecretComesFromTheEnvironmentAndIsMasked) {
   EXPECT_EQ(printed.find("s3cret-key"), std::string::npos);
   EXPECT_NE(printed.find("customer_hash_key: ***\n"), std::string::npos);
   EXPECT_NE(FormatConfig(Config{}).find("customer_hash_key: \"\"\n"), std::string::npos);
+  // The Redis key secret likewise: environment only, never printed.
+  ASSERT_EQ(Env({{"TACT_REDIS_KEY_SECRET", "r3dis-key"}}, &c), "ok");
+  EXPECT_EQ(c.redis_key_secret, "r3dis-key");
+  EXPECT_EQ(FormatConfig(c).find("r3dis-key"), std::string::npos);
+  EXPECT_NE(FormatConfig(c).find("redis.key_secret: ***\n"), std::string::npos);
+  EXPECT_EQ(Apply("redis:\n  key_secret: hunter2\n"),
+            "tactd.yaml:2:3: 'redis.key_secret' is a secret: set TACT_REDIS_KEY_SECRET in the environment, not in a "
+            "file");
+  for (const ConfigKey& k : ConfigKeys()) {
+    if (k.path == "redis.key_secret") {
+      EXPECT_TRUE(k.secret && k.flag.empty());
+    }
+  }
 }
 
 TEST(ConfigValidateTest, ExactErrors) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/substitute.h"
+#include "daemon/store/keys.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/policy/parse.h"
@@ -43,6 +44,9 @@ TopicRecord DecisionRecord(const std::string& id, v1::DecisionKind kind, const s
   return {pipeline::EncodeDecisionRecord(r), {{"content-type", "application/json"}}};
 }
 
+// acme's `customer`'s key prefix, as tactd (no redis.key_secret) names it.
+std::string Prefix(const std::string& customer) { return store::KeySchema().CustomerPrefix("acme", customer); }
+
 // A fixture that "runs" tact by hand: Release/Suppress write what tactd would write.
 class InvariantsTest : public ::testing::Test {
  protected:
@@ -51,12 +55,12 @@ class InvariantsTest : public ::testing::Test {
     o_.released.push_back({s.bytes, {}});
     if (!count) return;
     if (s.event.message_class == v1::PROACTIVE_SERVICE) {
-      o_.rolling["tact:{acme:" + s.event.customer_id + "}:r:proactive-service-2-per-7d"].insert(s.event.event_id);
+      o_.rolling[Prefix(s.event.customer_id) + "r:proactive-service-2-per-7d"].insert(s.event.event_id);
     }
     if (s.event.message_class == v1::PROMOTION) {
       const std::string day = absl::FormatTime("%Y-%m-%d", at, absl::UTCTimeZone());
-      o_.calendar["tact:{acme:" + s.event.customer_id + "}:c:promotion-1-per-day:" + day]++;
-      o_.calendar["tact:{acme:" + s.event.customer_id + "}:c:promotion-3-per-week:w2026-11-16"]++;
+      o_.calendar[Prefix(s.event.customer_id) + "c:promotion-1-per-day:" + day]++;
+      o_.calendar[Prefix(s.event.customer_id) + "c:promotion-3-per-week:w2026-11-16"]++;
     }
   }
   void Suppress(const SentInput& s, absl::Time at, const std::string& rule) {
@@ -105,7 +109,7 @@ TEST_F(InvariantsTest, LostInputFailsI1) {
 TEST_F(InvariantsTest, DecisionWithoutRoutedOutputFailsI1) {
   sent_.push_back(Input("a", "c1", v1::PROACTIVE_SERVICE));
   o_.decisions.push_back(DecisionRecord("a", v1::RELEASE, "", kT0));
-  o_.rolling["tact:{acme:c1}:r:proactive-service-2-per-7d"].insert("a");
+  o_.rolling[Prefix("c1") + "r:proactive-service-2-per-7d"].insert("a");
   const CheckReport r = Run();
   EXPECT_FALSE(r.Get("I1").pass) << r.Summary();
   EXPECT_NE(r.Get("I1").examples[0].find("RELEASE but not on tact.released"), std::string::npos);
@@ -150,7 +154,7 @@ TEST_F(InvariantsTest, ValidInputDeadLetteredFailsI1UnlessAllowed) {
 TEST_F(InvariantsTest, CounterOffByOneFailsI2) {
   sent_.push_back(Input("promo", "c1", v1::PROMOTION));
   Release(sent_[0], kT0);
-  o_.calendar["tact:{acme:c1}:c:promotion-1-per-day:2026-11-18"] = 2;  // counted twice
+  o_.calendar[Prefix("c1") + "c:promotion-1-per-day:2026-11-18"] = 2;  // counted twice
   const CheckReport r = Run();
   EXPECT_FALSE(r.Get("I2").pass) << r.Summary();
   EXPECT_TRUE(r.Get("I3").pass);
@@ -160,8 +164,8 @@ TEST_F(InvariantsTest, CounterOffByOneFailsI2) {
 TEST_F(InvariantsTest, CountedButSuppressedFailsI2) {
   sent_.push_back(Input("a", "c1", v1::PROACTIVE_SERVICE));
   Suppress(sent_[0], kT0, "proactive-service-2-per-7d");
-  o_.rolling["tact:{acme:c1}:r:proactive-service-2-per-7d"].insert("a");
-  o_.rolling["tact:{acme:someone-else}:r:proactive-service-2-per-7d"].insert("x");  // not this scenario's
+  o_.rolling[Prefix("c1") + "r:proactive-service-2-per-7d"].insert("a");
+  o_.rolling[Prefix("someone-else") + "r:proactive-service-2-per-7d"].insert("x");  // not this scenario's
   const CheckReport r = Run();
   EXPECT_FALSE(r.Get("I2").pass);
   EXPECT_EQ(r.Get("I2").violations, 1) << r.Summary();
