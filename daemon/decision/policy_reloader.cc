@@ -4,6 +4,7 @@
 #include "daemon/core/sha256.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
+#include "daemon/policy/policy_files.h"
 
 namespace tact::decision {
 
@@ -26,10 +27,12 @@ absl::Status PolicyReloader::Reload() {
 
 absl::StatusOr<bool> PolicyReloader::PollForChange() {
   absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir_);
-  if (!digest.ok()) return digest.status();
+  // A directory that cannot be read (a symlink loop, a dangling link, no permission) is a failed attempt like a
+  // broken file: counted and reported once, not on every poll, and retried when the error changes or on SIGHUP.
+  const std::string attempt = digest.ok() ? *digest : absl::StrCat("error: ", digest.status().ToString());
   absl::MutexLock lock(&mu_);
-  if (*digest == attempted_digest_) return false;
-  absl::Status s = LoadLocked(*digest);
+  if (attempt == attempted_digest_) return false;
+  absl::Status s = LoadLocked(attempt);
   if (!s.ok()) return s;
   return true;
 }
@@ -51,7 +54,12 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
           "': give the changed set a new version (decision records name the version, so one version must mean "
           "one content)"));
     } else if (!self_test_dir_.empty()) {
-      absl::StatusOr<std::vector<PolicyTestCase>> cases = LoadPolicyTests(self_test_dir_);
+      absl::StatusOr<std::vector<PolicyTestCase>> cases = std::vector<PolicyTestCase>{};
+      if (absl::StatusOr<bool> has_tests = policy::OptionalDirectory(self_test_dir_); !has_tests.ok()) {
+        cases = has_tests.status();
+      } else if (*has_tests) {
+        cases = LoadPolicyTests(self_test_dir_);
+      }
       if (!cases.ok()) {
         status = cases.status();
       } else {

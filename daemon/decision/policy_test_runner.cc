@@ -3,15 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/core/status_macros.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/replay.h"
+#include "daemon/policy/policy_files.h"
 #include "daemon/store/in_memory_counter_store.h"
 
 namespace tact::decision {
@@ -270,22 +268,15 @@ absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const 
 }
 
 absl::StatusOr<std::vector<PolicyTestCase>> LoadPolicyTests(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return absl::NotFoundError(absl::StrCat(dir, ": not a directory"));
-  std::vector<fs::path> paths;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && (e.path().extension() == ".yaml" || e.path().extension() == ".yml")) {
-      paths.push_back(e.path());
-    }
-  }
-  std::sort(paths.begin(), paths.end());
+  TACT_ASSIGN_OR_RETURN(std::vector<std::string> paths, policy::ListYamlFiles(dir));
   std::vector<PolicyTestCase> all;
-  for (const fs::path& p : paths) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    TACT_ASSIGN_OR_RETURN(std::vector<PolicyTestCase> cases, ParsePolicyTests(p.string(), text.str()));
+  for (const std::string& path : paths) {
+    TACT_ASSIGN_OR_RETURN(std::string text, policy::ReadFilePrefix(path, kMaxTestFileBytes + 1));
+    if (text.size() > kMaxTestFileBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":1:1: file is larger than ", kMaxTestFileBytes,
+                                                     " bytes, the most a policy test file may be"));
+    }
+    TACT_ASSIGN_OR_RETURN(std::vector<PolicyTestCase> cases, ParsePolicyTests(path, text));
     for (auto& c : cases) all.push_back(std::move(c));
   }
   return all;

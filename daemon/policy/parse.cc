@@ -5,10 +5,7 @@
 #include <algorithm>
 #include <bitset>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
@@ -19,6 +16,7 @@
 #include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
 #include "daemon/policy/campaign_gates.h"
+#include "daemon/policy/policy_files.h"
 #include "daemon/policy/yaml_reader.h"
 
 namespace tact::policy {
@@ -651,35 +649,12 @@ std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files) {
 }
 
 absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat(dir, ": not a directory"));
-  }
-  std::vector<fs::path> paths;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string ext = entry.path().extension().string();
-    if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
-      paths.push_back(entry.path());
-    }
-  }
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat(dir, ": ", ec.message()));
-  }
-  std::sort(paths.begin(), paths.end());
+  TACT_ASSIGN_OR_RETURN(std::vector<std::string> paths, ListYamlFiles(dir));
   std::vector<PolicyFile> files;
-  for (const fs::path& p : paths) {
-    if (fs::file_size(p, ec) > 4 * kMaxPolicyFileBytes) {  // don't read a runaway file into memory
-      files.push_back({p.string(), std::string(kMaxPolicyFileBytes + 1, ' ')});
-      continue;
-    }
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in.good() && !in.eof()) {
-      return absl::UnavailableError(absl::StrCat(p.string(), ": cannot read"));
-    }
-    files.push_back({p.string(), text.str()});
+  for (std::string& path : paths) {
+    // One byte past the limit is enough for ParsePolicy to refuse a runaway file; the rest is never read.
+    TACT_ASSIGN_OR_RETURN(std::string text, ReadFilePrefix(path, kMaxPolicyFileBytes + 1));
+    files.push_back({std::move(path), std::move(text)});
   }
   return files;
 }

@@ -22,7 +22,10 @@ struct PolicyFile {
 // "<file>:<line>:<col>: <message>". Pure: no I/O (time zones come from the system zoneinfo via cctz).
 absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files);
 
-// Every *.yaml / *.yml file directly in `dir`, sorted by name (subdirectories such as tests/ are not read).
+// Every *.yaml / *.yml file directly in `dir`, sorted by name (subdirectories such as tests/ are not read); a
+// symlink to a file is followed. NOT_FOUND when `dir` is not a directory; FAILED_PRECONDITION "<path>: …" when a
+// *.yaml entry is not a readable file (a directory, a dangling symlink, a symlink loop, no permission): see
+// policy_files.h. A file over kMaxPolicyFileBytes is read only that far (ParsePolicy then refuses it).
 absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir);
 
 // Every error of a policy set, for `tactctl lint`: after an error in a rule, parsing goes on with the next rule
