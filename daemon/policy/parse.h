@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,10 @@ namespace tact::policy {
 
 inline constexpr size_t kMaxPolicyFileBytes = 1 << 20;  // 1 MiB per file
 inline constexpr size_t kMaxRules = 1000;               // per policy set
+// List entries (tenant, channel, message_class, campaign, attribute values; rules and campaign gates): at most
+// this many in one list, and in all the lists of one file, where a YAML alias counts each time it is used.
+inline constexpr size_t kMaxListEntries = 10'000;
+inline constexpr size_t kMaxListEntriesPerFile = 1'000'000;
 
 struct PolicyFile {
   std::string path;  // as shown in errors, e.g. "policies/default/care.yaml"
@@ -36,6 +41,14 @@ std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files);
 
 // ReadPolicyDir + ParsePolicy. NOT_FOUND when `dir` is not a directory.
 absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir);
+
+// How much work the checks across rules did, for tests that hold it to near-linear (no wall-clock thresholds).
+struct CheckWork {
+  uint64_t list_entries_read = 0;  // list entries read by the shadowing check (interning and subset tests)
+  uint64_t rule_pairs = 0;         // (earlier, later) rule pairs the shadowing check looked at
+};
+// LintPolicy, also counting the work of the cross-rule checks into `work`.
+std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files, CheckWork* work);
 
 // Strict duration: a sequence of <int><unit> with unit in s, m, h, d, w ("7d", "1d12h", "90m"). Positive.
 absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);
