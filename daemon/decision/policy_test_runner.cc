@@ -50,6 +50,18 @@ absl::StatusOr<std::string> Text(const YAML::Node& n, const Src& src, const std:
   return n.Scalar();
 }
 
+// An IANA zone name, checked like defaults.timezone in a policy file: an unknown zone is an error, not a
+// silent fallback to the policy's default zone.
+absl::StatusOr<std::string> ZoneName(const YAML::Node& n, const Src& src, const std::string& what) {
+  TACT_ASSIGN_OR_RETURN(std::string name, Text(n, src, what));
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(name, &tz)) {
+    return src.Error(n, absl::StrCat(what, ": unknown time zone '", name,
+                                     "' (expected an IANA name such as Europe/Berlin)"));
+  }
+  return name;
+}
+
 absl::StatusOr<absl::Time> TimeValue(const YAML::Node& n, const Src& src, const std::string& what) {
   TACT_ASSIGN_OR_RETURN(std::string s, Text(n, src, what));
   absl::Time t;
@@ -104,7 +116,10 @@ absl::StatusOr<Event> ParseSend(const YAML::Node& n, const Src& src, const Custo
   e.event_id = n["id"] ? n["id"].Scalar() : default_id;
   e.tenant = c.tenant;
   e.customer_id = c.id;
-  e.customer_timezone = n["timezone"] ? n["timezone"].Scalar() : c.timezone;
+  e.customer_timezone = c.timezone;
+  if (n["timezone"]) {
+    TACT_ASSIGN_OR_RETURN(e.customer_timezone, ZoneName(n["timezone"], src, "send.timezone"));
+  }
   if (!n["channel"] || !v1::Channel_Parse(n["channel"].Scalar(), &e.channel) || e.channel == v1::CHANNEL_UNSPECIFIED) {
     return src.Error(n, "send.channel: required, one of EMAIL, SMS, PUSH, IN_APP");
   }
@@ -178,7 +193,9 @@ absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& 
         TACT_RETURN_IF_ERROR(Keys(c, {"tenant", "id", "timezone"}, src, "customer"));
         if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
         if (c["id"]) customer.id = c["id"].Scalar();
-        if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
+        if (c["timezone"]) {
+          TACT_ASSIGN_OR_RETURN(customer.timezone, ZoneName(c["timezone"], src, "customer.timezone"));
+        }
       }
       if (!t["steps"] || !t["steps"].IsSequence()) return src.Error(t, "test: 'steps' must be a list");
       int n = 0;
@@ -228,7 +245,9 @@ absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const 
       TACT_RETURN_IF_ERROR(Keys(c, {"tenant", "id", "timezone"}, src, "customer"));
       if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
       if (c["id"]) customer.id = c["id"].Scalar();
-      if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
+      if (c["timezone"]) {
+        TACT_ASSIGN_OR_RETURN(customer.timezone, ZoneName(c["timezone"], src, "customer.timezone"));
+      }
       if (customer.tenant != tenant || customer.id != customer_id) {
         return src.Error(c, "customer: tenant and id must be the explained event's (or be left out)");
       }
