@@ -1,11 +1,13 @@
 // PolicyReloader against a real directory: all-or-nothing reload on demand (SIGHUP) and on file change; a policy
 // directory that cannot be read (symlink loop, dangling symlink, unreadable file, directory named *.yaml) is an
-// error naming the path, for the reloader, for tactd at start, never an exception.
+// error naming the path, for the reloader, for tactd at start and while it runs, never an exception.
 #include "daemon/decision/policy_reloader.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -13,7 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
+#include "tact/v1/policies.grpc.pb.h"
+#include "tests/support/admin.h"
 #include "tests/support/process.h"
+#include "tests/support/stack.h"
+#include "tests/support/wait.h"
 
 namespace tact::decision {
 namespace {
@@ -295,6 +301,50 @@ TEST(TactdPolicyStartTest, UnreadablePolicyDirectoryIsALoggedErrorNotAnAbort) {
       EXPECT_NE(log.find(bad.message(entry)), std::string::npos) << log;
     }
   }
+}
+
+// The running daemon: a symlink loop appearing in its policy directory is noticed by the file-change poll and by
+// SIGHUP; tactd keeps serving the last good policy, counts each failure in tact_policy_reload_failures_total and
+// shows the error in Policies.GetPolicy; removing the loop clears it.
+TEST(TactdPolicyReloadTest, SymlinkLoopKeepsTheLastGoodPolicyAndIsReported) {
+  testing::TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  std::filesystem::copy_file(std::string(TACT_SOURCE_DIR) + "/policies/default/customer-care.yaml",
+                             policies + "/customer-care.yaml");
+  testing::RedisServer redis(dir.path());
+  testing::DevBroker broker(dir.path(), 1);
+  testing::Tactd tactd(dir.path(), broker.bootstrap(), redis.address(), {"--policies", policies});
+  auto failures = [&] { return testing::Metric(tactd.admin_port(), "tact_policy_reload_failures_total"); };
+  auto get_policy = [&] {
+    auto stub = v1::Policies::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::PolicyInfo info;
+    EXPECT_TRUE(stub->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
+    return info;
+  };
+  const v1::PolicyInfo before = get_policy();
+  ASSERT_FALSE(before.version().empty());
+  EXPECT_EQ(failures(), 0.0);
+
+  const std::string loop = policies + "/loop.yaml";
+  ASSERT_EQ(symlink(loop.c_str(), loop.c_str()), 0);
+  const std::string want = loop + ": cannot be read: Too many levels of symbolic links";
+  ASSERT_TRUE(testing::WaitFor([&] { return failures() == 1.0; }, absl::Seconds(20), "the poll's failed reload"));
+  tactd.process().Signal(SIGHUP);
+  ASSERT_TRUE(testing::WaitFor([&] { return failures() == 2.0; }, absl::Seconds(20), "SIGHUP's failed reload"));
+  const v1::PolicyInfo during = get_policy();
+  EXPECT_EQ(during.version(), before.version());
+  EXPECT_EQ(during.digest(), before.digest());
+  EXPECT_EQ(during.last_reload_error(), want);
+  EXPECT_TRUE(tactd.process().Running());
+  EXPECT_EQ(failures(), 2.0);  // not once per poll
+
+  std::filesystem::remove(loop);
+  ASSERT_TRUE(testing::WaitFor([&] { return get_policy().last_reload_error().empty(); }, absl::Seconds(20),
+                               "the error cleared by the next poll"));
+  EXPECT_EQ(get_policy().digest(), before.digest());
 }
 
 }  // namespace
