@@ -421,6 +421,9 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file, std::vector<absl::S
 // quiet hours minute sets computed once per rule. The verdicts are those of the definition in policies/README.md
 // ("Rules that can never decide"), unchanged.
 
+// Lists at least this long are matched through a hash set (Match::campaign_set etc.).
+constexpr size_t kIndexedListMin = 8;
+
 // Interned string sets. Not thread-safe; one per ParseAll.
 class ListSets {
  public:
@@ -438,6 +441,17 @@ class ListSets {
     if (fresh) sets_.push_back(&it->first);
     by_list_.emplace(values, it->second);
     return it->second;
+  }
+
+  // The set `id` as a hash set for matching events, shared by every rule with that set; null for a short set
+  // (a scan is as fast).
+  std::shared_ptr<const Match::ValueSet> Index(int id) {
+    if (sets_[id]->size() < kIndexedListMin) return nullptr;
+    if (index_.size() <= static_cast<size_t>(id)) index_.resize(id + 1);
+    if (index_[id] == nullptr) {
+      index_[id] = std::make_shared<const Match::ValueSet>(sets_[id]->begin(), sets_[id]->end());
+    }
+    return index_[id];
   }
 
   // Whether set `inner` ⊆ set `outer`.
@@ -468,6 +482,7 @@ class ListSets {
   absl::flat_hash_map<std::vector<std::string>, int> by_list_;  // as written (aliases hit here) → id
   absl::node_hash_map<std::vector<std::string>, int> by_set_;   // canonical → id (node: stable keys)
   std::vector<const std::vector<std::string>*> sets_;           // id → canonical set (a key of by_set_)
+  std::vector<std::shared_ptr<const Match::ValueSet>> index_;   // id → its hash set, once built
   absl::flat_hash_map<std::pair<int, int>, bool> subset_;
 };
 
@@ -502,17 +517,26 @@ class ShadowCheck {
  public:
   explicit ShadowCheck(CheckWork& work) : sets_(work), work_(work) {}
 
-  RuleFacts Compile(const Rule& r) {
-    const Match& m = r.match;
+  // The rule's facts; also attaches the hash sets of its long lists to r.match (shared between rules).
+  RuleFacts Compile(Rule& r) {
+    Match& m = r.match;
     RuleFacts f;
     f.transactional = std::find(m.classes.begin(), m.classes.end(), v1::TRANSACTIONAL) != m.classes.end();
     f.channels = Bits(m.channels);
     f.classes = Bits(m.classes);
-    if (!m.tenants.empty()) f.tenants = sets_.Intern(m.tenants);
-    if (!m.campaigns.empty()) f.campaigns = sets_.Intern(m.campaigns);
+    if (!m.tenants.empty()) {
+      f.tenants = sets_.Intern(m.tenants);
+      m.tenant_set = sets_.Index(f.tenants);
+    }
+    if (!m.campaigns.empty()) {
+      f.campaigns = sets_.Intern(m.campaigns);
+      m.campaign_set = sets_.Index(f.campaigns);
+    }
+    m.attribute_sets.clear();
     for (const auto& [key, values] : m.attributes) {
       const int key_id = keys_.try_emplace(key, static_cast<int>(keys_.size())).first->second;
       f.attributes.emplace_back(key_id, sets_.Intern(values));
+      m.attribute_sets.push_back(sets_.Index(f.attributes.back().second));
     }
     std::sort(f.attributes.begin(), f.attributes.end());
     if (r.quiet_hours) f.quiet = QuietMinutes(*r.quiet_hours);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/policy/evaluate.h"
 
 namespace tact::policy {
 namespace {
@@ -242,6 +243,47 @@ TEST(LintPolicyTest, AliasedListsAreCheckedInNearLinearWork) {
   EXPECT_EQ(work.rule_pairs, kRules * (kRules - 1) / 2);
   EXPECT_LE(work.list_entries_read, 2 * kRules * kEntries) << "list reads per rule pair grew with the lists";
   EXPECT_GE(work.list_entries_read, kRules * kEntries);  // the count is live: every list is read once
+}
+
+// Matching an event against a long list is one hash lookup, and the rules aliasing one list share one set
+// (the 300 x 3,000 policy above scanned 900,000 entries per event, ~1 ms, before).
+TEST(ParsePolicyTest, LongListsAreMatchedThroughOneSharedSet) {
+  const std::string text = absl::StrCat(R"(version: "1"
+rules:
+  - { id: a, description: d, match: { campaign: &big )", CampaignList("c", 20), R"(, attributes: { seg: *big } },
+      limit: { count: 1, window: 1d } }
+  - { id: b, description: d, match: { campaign: *big, tenant: [t1, t2] }, limit: { count: 1, window: 1d } }
+  - { id: c, description: d, match: { campaign: [c1, c2] }, limit: { count: 1, window: 1d } }
+)");
+  absl::StatusOr<Policy> p = ParsePolicy({{"index.yaml", text}});
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Match& a = p->rules[0].match;
+  const Match& b = p->rules[1].match;
+  ASSERT_NE(a.campaign_set, nullptr);
+  EXPECT_EQ(a.campaign_set->size(), 20u);
+  EXPECT_EQ(b.campaign_set, a.campaign_set);  // one set for the alias
+  ASSERT_EQ(a.attribute_sets.size(), 1u);
+  EXPECT_EQ(a.attribute_sets[0], a.campaign_set);
+  EXPECT_EQ(b.tenant_set, nullptr);  // short lists are scanned
+  EXPECT_EQ(p->rules[2].match.campaign_set, nullptr);
+
+  Event e;
+  e.tenant = "t2";
+  e.channel = v1::EMAIL;
+  e.message_class = v1::PROMOTION;
+  for (const auto& [campaign, matches] : std::vector<std::pair<std::string, bool>>{{"c0", true}, {"c19", true},
+                                                                                   {"c20", false}, {"", false}}) {
+    e.campaign_id = campaign;
+    e.attributes["seg"] = "c7";
+    EXPECT_EQ(Matches(p->rules[0], e), matches) << campaign;
+    EXPECT_EQ(Matches(p->rules[1], e), matches) << campaign;
+  }
+  e.campaign_id = "c0";
+  e.attributes["seg"] = "c20";  // not in the attribute's (indexed) list
+  EXPECT_FALSE(Matches(p->rules[0], e));
+  e.tenant = "t3";
+  e.campaign_id = "c0";
+  EXPECT_FALSE(Matches(p->rules[1], e));
 }
 
 // tactctl lint's engine: every error of every file, sorted by file and line, not only the first.
