@@ -19,17 +19,26 @@ absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
 PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, std::string self_test_dir)
     : dir_(std::move(dir)), self_test_dir_(std::move(self_test_dir)), holder_(holder), clock_(clock) {}
 
+namespace {
+
+// What an attempt is compared by: the content digest, or the error when the directory cannot be read (a symlink
+// loop, a dangling link, no permission), so that such a failure is counted and reported once, like a broken
+// file, not on every poll, and retried when the error or the files change (or on SIGHUP).
+std::string AttemptKey(const std::string& dir) {
+  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir);
+  return digest.ok() ? *digest : absl::StrCat("error: ", digest.status().ToString());
+}
+
+}  // namespace
+
 absl::Status PolicyReloader::Reload() {
-  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir_);
+  const std::string attempt = AttemptKey(dir_);
   absl::MutexLock lock(&mu_);
-  return LoadLocked(digest.ok() ? *digest : "");
+  return LoadLocked(attempt);
 }
 
 absl::StatusOr<bool> PolicyReloader::PollForChange() {
-  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir_);
-  // A directory that cannot be read (a symlink loop, a dangling link, no permission) is a failed attempt like a
-  // broken file: counted and reported once, not on every poll, and retried when the error changes or on SIGHUP.
-  const std::string attempt = digest.ok() ? *digest : absl::StrCat("error: ", digest.status().ToString());
+  const std::string attempt = AttemptKey(dir_);
   absl::MutexLock lock(&mu_);
   if (attempt == attempted_digest_) return false;
   absl::Status s = LoadLocked(attempt);

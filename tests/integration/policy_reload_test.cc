@@ -234,6 +234,8 @@ TEST(PolicyReloaderTest, UnreadablePolicyDirectoryKeepsLastGoodAndIsCountedOnce)
     EXPECT_EQ(reloader.stats().reload_failures_total, 1);
     EXPECT_FALSE(reloader.Reload().ok());  // SIGHUP
     EXPECT_EQ(reloader.stats().reload_failures_total, 2);
+    EXPECT_EQ(*reloader.PollForChange(), false);  // the poll after it does not count the same error again
+    EXPECT_EQ(reloader.stats().reload_failures_total, 2);
     EXPECT_EQ(holder.Get()->version, "v1");
 
     std::error_code ec;
