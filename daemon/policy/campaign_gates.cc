@@ -165,6 +165,10 @@ absl::Status ParseCampaignGates(const YAML::Node& node, const std::string& path,
                                 std::vector<CampaignGate>* out, ListBudget* budget) {
   const Source src(path, budget);
   if (!node.IsSequence()) return src.Error(node, "campaign_gates must be a list");
+  if (node.size() > kMaxCampaignGates) {  // before parsing any of them
+    return src.Error(node, absl::StrCat("campaign_gates has ", node.size(), " gates; at most ", kMaxCampaignGates,
+                                        " are allowed per policy set"));
+  }
   int i = 0;
   for (const auto& item : node) {
     absl::StatusOr<CampaignGate> g = ParseGate(item, src, i, file_tenant);
@@ -182,6 +186,11 @@ absl::Status AddCampaignGates(std::vector<CampaignGate> gates, Policy* policy) {
   if (gates.empty()) return absl::OkStatus();
   auto all = std::make_shared<CampaignGates>(policy->campaign_gates ? *policy->campaign_gates : CampaignGates{});
   for (CampaignGate& g : gates) {
+    if (all->gates.size() == kMaxCampaignGates) {
+      return absl::InvalidArgumentError(absl::StrCat(g.file, ":", g.line, ":", g.column, ": campaign gate '", g.id,
+                                                     "': the policy set has more than ", kMaxCampaignGates,
+                                                     " campaign gates"));
+    }
     for (const CampaignGate& earlier : all->gates) {
       if (earlier.id == g.id) {
         return absl::InvalidArgumentError(absl::StrCat(g.file, ":", g.line, ":", g.column, ": campaign gate id '",

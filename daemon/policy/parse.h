@@ -13,6 +13,7 @@ namespace tact::policy {
 
 inline constexpr size_t kMaxPolicyFileBytes = 1 << 20;  // 1 MiB per file
 inline constexpr size_t kMaxRules = 1000;               // per policy set
+inline constexpr size_t kMaxCampaignGates = 1000;       // per policy set
 // List entries (tenant, channel, message_class, campaign, attribute values; rules and campaign gates): at most
 // this many in one list, and in all the lists of one file, where a YAML alias counts each time it is used.
 inline constexpr size_t kMaxListEntries = 10'000;

@@ -100,6 +100,23 @@ TEST(ParsePolicyTest, TooManyRulesIsAnError) {
   EXPECT_EQ(std::string(p.status().message()), "many.yaml:3:3: the file has 1001 rules; at most 1000 are allowed per policy set");
 }
 
+TEST(ParsePolicyTest, TooManyCampaignGatesIsAnError) {
+  auto gates = [](size_t from, size_t n) {
+    std::string text = "version: \"1\"\nrules: []\ncampaign_gates:\n";
+    for (size_t i = from; i < from + n; ++i) absl::StrAppend(&text, "  - { id: g", i, ", min_notice: 1h }\n");
+    return text;
+  };
+  absl::StatusOr<Policy> p = ParsePolicy({{"gates.yaml", gates(0, kMaxCampaignGates + 1)}});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()),
+            "gates.yaml:4:3: campaign_gates has 1001 gates; at most 1000 are allowed per policy set");
+  p = ParsePolicy({{"a.yaml", gates(0, kMaxCampaignGates)}, {"b.yaml", gates(kMaxCampaignGates, 1)}});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()),
+            "b.yaml:4:5: campaign gate 'g1000': the policy set has more than 1000 campaign gates");
+  EXPECT_TRUE(ParsePolicy({{"a.yaml", gates(0, kMaxCampaignGates)}}).ok());
+}
+
 TEST(ParsePolicyTest, LoadingIsAllOrNothing) {
   // A good file followed by a bad one: no policy at all.
   absl::StatusOr<Policy> p = ParsePolicy({{"a.yaml", "version: \"1\"\nrules: []\n"}, {"b.yaml", ""}});
