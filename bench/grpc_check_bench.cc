@@ -179,8 +179,13 @@ int Main(int argc, char** argv) {
   ops::SetLogLevel(ops::LogLevel::kWarning);  // no per-call access log lines in the measurement
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as tactd does
   // Real Redis on a free port.
-  const std::string dir = std::filesystem::temp_directory_path() / absl::StrCat("tact-grpc-bench-", getpid());
-  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+  const std::string dir = (ec ? std::filesystem::path("/tmp") : tmp) / absl::StrCat("tact-grpc-bench-", getpid());
+  if (std::filesystem::create_directories(dir, ec); ec) {
+    std::fprintf(stderr, "%s: %s\n", dir.c_str(), ec.message().c_str());
+    return 1;
+  }
   const int redis_port = 20000 + getpid() % 20000;
   pid_t redis_pid = 0;
   {
@@ -262,7 +267,7 @@ int Main(int argc, char** argv) {
   s2->Shutdown();
   kill(redis_pid, SIGTERM);
   waitpid(redis_pid, nullptr, 0);
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(dir, ec);
   return 0;
 }
 

@@ -353,13 +353,21 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const std::filesystem::path bin = std::filesystem::canonical("/proc/self/exe").parent_path().parent_path();
+  std::error_code ec;
+  const std::filesystem::path bin = std::filesystem::canonical("/proc/self/exe", ec).parent_path().parent_path();
+  if (ec) {
+    std::fprintf(stderr, "kafka_pipeline_bench: /proc/self/exe: %s\n", ec.message().c_str());
+    return 1;
+  }
   char tmpl[] = "/tmp/tact-kpbench.XXXXXX";
   const std::string work = mkdtemp(tmpl);
   int status = 0;
   for (int partitions : partition_counts) {
     const std::string dir = absl::StrCat(work, "/p", partitions);
-    std::filesystem::create_directories(dir);
+    if (std::filesystem::create_directories(dir, ec); ec) {
+      std::fprintf(stderr, "kafka_pipeline_bench: %s: %s\n", dir.c_str(), ec.message().c_str());
+      return 1;
+    }
     const int redis_port = FreePort();
     Child redis({"redis-server", "--port", std::to_string(redis_port), "--bind", "127.0.0.1", "--dir", dir, "--save",
                  "", "--appendonly", "no"},
@@ -387,7 +395,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   if (std::getenv("TACT_BENCH_KEEP") == nullptr) {
-    std::filesystem::remove_all(work);
+    std::filesystem::remove_all(work, ec);
   } else {
     std::fprintf(stderr, "kafka_pipeline_bench: logs in %s\n", work.c_str());
   }

@@ -187,8 +187,13 @@ int Main(int argc, char** argv) {
     else if (flag == "--batch") o.batch = v;
     else if (flag == "--rounds") o.rounds = v;
   }
-  const std::string dir = std::filesystem::temp_directory_path() / absl::StrCat("tact-bench-", getpid());
-  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+  const std::string dir = (ec ? std::filesystem::path("/tmp") : tmp) / absl::StrCat("tact-bench-", getpid());
+  if (std::filesystem::create_directories(dir, ec); ec) {
+    std::fprintf(stderr, "%s: %s\n", dir.c_str(), ec.message().c_str());
+    return 1;
+  }
   const int port = FreePort();
   pid_t redis_pid = 0;
   {
@@ -250,7 +255,7 @@ int Main(int argc, char** argv) {
 
   kill(redis_pid, SIGTERM);
   waitpid(redis_pid, nullptr, 0);
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(dir, ec);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "daemon/core/sha256.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
+#include "daemon/policy/policy_files.h"
 
 namespace tact::decision {
 
@@ -18,18 +19,29 @@ absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
 PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, std::string self_test_dir)
     : dir_(std::move(dir)), self_test_dir_(std::move(self_test_dir)), holder_(holder), clock_(clock) {}
 
+namespace {
+
+// What an attempt is compared by: the content digest, or the error when the directory cannot be read (a symlink
+// loop, a dangling link, no permission), so that such a failure is counted and reported once, like a broken
+// file, not on every poll, and retried when the error or the files change (or on SIGHUP).
+std::string AttemptKey(const std::string& dir) {
+  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir);
+  return digest.ok() ? *digest : absl::StrCat("error: ", digest.status().ToString());
+}
+
+}  // namespace
+
 absl::Status PolicyReloader::Reload() {
-  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir_);
+  const std::string attempt = AttemptKey(dir_);
   absl::MutexLock lock(&mu_);
-  return LoadLocked(digest.ok() ? *digest : "");
+  return LoadLocked(attempt);
 }
 
 absl::StatusOr<bool> PolicyReloader::PollForChange() {
-  absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir_);
-  if (!digest.ok()) return digest.status();
+  const std::string attempt = AttemptKey(dir_);
   absl::MutexLock lock(&mu_);
-  if (*digest == attempted_digest_) return false;
-  absl::Status s = LoadLocked(*digest);
+  if (attempt == attempted_digest_) return false;
+  absl::Status s = LoadLocked(attempt);
   if (!s.ok()) return s;
   return true;
 }
@@ -51,7 +63,12 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
           "': give the changed set a new version (decision records name the version, so one version must mean "
           "one content)"));
     } else if (!self_test_dir_.empty()) {
-      absl::StatusOr<std::vector<PolicyTestCase>> cases = LoadPolicyTests(self_test_dir_);
+      absl::StatusOr<std::vector<PolicyTestCase>> cases = std::vector<PolicyTestCase>{};
+      if (absl::StatusOr<bool> has_tests = policy::OptionalDirectory(self_test_dir_); !has_tests.ok()) {
+        cases = has_tests.status();
+      } else if (*has_tests) {
+        cases = LoadPolicyTests(self_test_dir_);
+      }
       if (!cases.ok()) {
         status = cases.status();
       } else {

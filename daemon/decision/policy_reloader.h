@@ -23,8 +23,10 @@ struct PolicyReloadStats {
 
 // Loads a policy directory into a PolicyHolder: at start, on SIGHUP (Reload) and when the directory's content
 // changes (PollForChange, called periodically). All-or-nothing: the new set is parsed, validated and — when a
-// test directory is given — must pass its policy tests before it is swapped in; otherwise the last good policy
-// keeps serving and the failure is counted and kept for stats().
+// test directory is given and exists at the time of the load — must pass its policy tests before it is swapped
+// in; otherwise the last good policy keeps serving and the failure is counted and kept for stats(). A directory
+// that cannot be read (a symlink loop, a dangling symlink, an unreadable file, a directory named *.yaml, in the
+// policy directory or its test directory) is such a failure too, never an exception.
 // Thread-safety: any thread; reloads are serialised.
 class PolicyReloader {
  public:
@@ -33,7 +35,8 @@ class PolicyReloader {
   // Reads and loads the directory now. The error names file:line:col.
   absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
   // Reloads when the content of the directory's policy files differs from the last attempt (successful or
-  // not: a broken file is reported once, not every poll). Returns true when it attempted a reload.
+  // not: a broken file, or a directory that cannot be read, is reported once, not every poll). Returns true
+  // when it attempted a reload that succeeded; the error when the attempt failed.
   absl::StatusOr<bool> PollForChange() ABSL_LOCKS_EXCLUDED(mu_);
 
   PolicyReloadStats stats() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -3,15 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/core/status_macros.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/replay.h"
+#include "daemon/policy/policy_files.h"
 #include "daemon/store/in_memory_counter_store.h"
 
 namespace tact::decision {
@@ -50,6 +48,18 @@ absl::Status Keys(const YAML::Node& map, std::initializer_list<std::string_view>
 absl::StatusOr<std::string> Text(const YAML::Node& n, const Src& src, const std::string& what) {
   if (!n.IsScalar() || n.Scalar().empty()) return src.Error(n, what + " must be a non-empty text value");
   return n.Scalar();
+}
+
+// An IANA zone name, checked like defaults.timezone in a policy file: an unknown zone is an error, not a
+// silent fallback to the policy's default zone.
+absl::StatusOr<std::string> ZoneName(const YAML::Node& n, const Src& src, const std::string& what) {
+  TACT_ASSIGN_OR_RETURN(std::string name, Text(n, src, what));
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(name, &tz)) {
+    return src.Error(n, absl::StrCat(what, ": unknown time zone '", name,
+                                     "' (expected an IANA name such as Europe/Berlin)"));
+  }
+  return name;
 }
 
 absl::StatusOr<absl::Time> TimeValue(const YAML::Node& n, const Src& src, const std::string& what) {
@@ -106,9 +116,9 @@ absl::StatusOr<Event> ParseSend(const YAML::Node& n, const Src& src, const Custo
   e.event_id = n["id"] ? n["id"].Scalar() : default_id;
   e.tenant = c.tenant;
   e.customer_id = c.id;
-  e.customer_timezone = n["timezone"] ? n["timezone"].Scalar() : c.timezone;
-  if (!e.customer_timezone.empty() && !IsKnownTimeZone(e.customer_timezone)) {
-    return src.Error(n["timezone"] ? n["timezone"] : n, "send.timezone: unknown time zone");
+  e.customer_timezone = c.timezone;
+  if (n["timezone"]) {
+    TACT_ASSIGN_OR_RETURN(e.customer_timezone, ZoneName(n["timezone"], src, "send.timezone"));
   }
   if (!n["channel"] || !v1::Channel_Parse(n["channel"].Scalar(), &e.channel) || e.channel == v1::CHANNEL_UNSPECIFIED) {
     return src.Error(n, "send.channel: required, one of EMAIL, SMS, PUSH, IN_APP");
@@ -183,9 +193,8 @@ absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& 
         TACT_RETURN_IF_ERROR(Keys(c, {"tenant", "id", "timezone"}, src, "customer"));
         if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
         if (c["id"]) customer.id = c["id"].Scalar();
-        if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
-        if (c["timezone"] && !IsKnownTimeZone(customer.timezone)) {
-          return src.Error(c["timezone"], "customer.timezone: unknown time zone");
+        if (c["timezone"]) {
+          TACT_ASSIGN_OR_RETURN(customer.timezone, ZoneName(c["timezone"], src, "customer.timezone"));
         }
       }
       if (!t["steps"] || !t["steps"].IsSequence()) return src.Error(t, "test: 'steps' must be a list");
@@ -236,9 +245,8 @@ absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const 
       TACT_RETURN_IF_ERROR(Keys(c, {"tenant", "id", "timezone"}, src, "customer"));
       if (c["tenant"]) customer.tenant = c["tenant"].Scalar();
       if (c["id"]) customer.id = c["id"].Scalar();
-      if (c["timezone"]) customer.timezone = c["timezone"].Scalar();
-      if (c["timezone"] && !IsKnownTimeZone(customer.timezone)) {
-        return src.Error(c["timezone"], "customer.timezone: unknown time zone");
+      if (c["timezone"]) {
+        TACT_ASSIGN_OR_RETURN(customer.timezone, ZoneName(c["timezone"], src, "customer.timezone"));
       }
       if (customer.tenant != tenant || customer.id != customer_id) {
         return src.Error(c, "customer: tenant and id must be the explained event's (or be left out)");
@@ -279,22 +287,15 @@ absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const 
 }
 
 absl::StatusOr<std::vector<PolicyTestCase>> LoadPolicyTests(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return absl::NotFoundError(absl::StrCat(dir, ": not a directory"));
-  std::vector<fs::path> paths;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && (e.path().extension() == ".yaml" || e.path().extension() == ".yml")) {
-      paths.push_back(e.path());
-    }
-  }
-  std::sort(paths.begin(), paths.end());
+  TACT_ASSIGN_OR_RETURN(std::vector<std::string> paths, policy::ListYamlFiles(dir));
   std::vector<PolicyTestCase> all;
-  for (const fs::path& p : paths) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    TACT_ASSIGN_OR_RETURN(std::vector<PolicyTestCase> cases, ParsePolicyTests(p.string(), text.str()));
+  for (const std::string& path : paths) {
+    TACT_ASSIGN_OR_RETURN(std::string text, policy::ReadFilePrefix(path, kMaxTestFileBytes + 1));
+    if (text.size() > kMaxTestFileBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":1:1: file is larger than ", kMaxTestFileBytes,
+                                                     " bytes, the most a policy test file may be"));
+    }
+    TACT_ASSIGN_OR_RETURN(std::vector<PolicyTestCase> cases, ParsePolicyTests(path, text));
     for (auto& c : cases) all.push_back(std::move(c));
   }
   return all;

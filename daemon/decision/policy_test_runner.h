@@ -43,7 +43,10 @@ struct PolicyTestCase {
 // Parses one test file. INVALID_ARGUMENT "file:line:col: message" (strict keys, like policies).
 absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& path, const std::string& text);
 
-// Every *.yaml file in `dir`, sorted by name. NOT_FOUND when `dir` does not exist.
+inline constexpr size_t kMaxTestFileBytes = 16 << 20;  // 16 MiB per policy test file
+
+// Every *.yaml / *.yml file in `dir`, sorted by name. NOT_FOUND when `dir` does not exist; FAILED_PRECONDITION
+// "<path>: …" when an entry cannot be read (see policy/policy_files.h); INVALID_ARGUMENT "file:line:col: …".
 absl::StatusOr<std::vector<PolicyTestCase>> LoadPolicyTests(const std::string& dir);
 
 // Customer state for `tactctl explain --state` (format in policies/README.md): the customer and steps of a

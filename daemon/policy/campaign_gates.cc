@@ -78,12 +78,16 @@ absl::StatusOr<PauseWhen> ParsePauseWhen(const YAML::Node& node, const Source& s
   return p;
 }
 
+std::string GateWhere(const YAML::Node& node, int index) {
+  if (node.IsMap() && node["id"] && node["id"].IsScalar() && !node["id"].Scalar().empty()) {
+    return absl::StrCat("campaign gate '", node["id"].Scalar(), "'");
+  }
+  return absl::StrCat("campaign gate #", index + 1);
+}
+
 absl::StatusOr<CampaignGate> ParseGate(const YAML::Node& node, const Source& src, int index,
                                        const std::string& file_tenant) {
-  std::string where = absl::StrCat("campaign gate #", index + 1);
-  if (node.IsMap() && node["id"] && node["id"].IsScalar() && !node["id"].Scalar().empty()) {
-    where = absl::StrCat("campaign gate '", node["id"].Scalar(), "'");
-  }
+  const std::string where = GateWhere(node, index);
   TACT_RETURN_IF_ERROR(CheckKeys(
       node, {"id", "description", "match", "require_acknowledgement", "min_notice", "pause_when"}, src, where));
   CampaignGate g;
@@ -158,13 +162,22 @@ const CampaignGate* FindFeedbackGate(const Policy& policy, std::string_view tena
 }
 
 absl::Status ParseCampaignGates(const YAML::Node& node, const std::string& path, const std::string& file_tenant,
-                                std::vector<CampaignGate>* out) {
-  const Source src(path);
+                                std::vector<CampaignGate>* out, ListBudget* budget) {
+  const Source src(path, budget);
   if (!node.IsSequence()) return src.Error(node, "campaign_gates must be a list");
+  if (node.size() > kMaxCampaignGates) {  // before parsing any of them
+    return src.Error(node, absl::StrCat("campaign_gates has ", node.size(), " gates; at most ", kMaxCampaignGates,
+                                        " are allowed per policy set"));
+  }
   int i = 0;
   for (const auto& item : node) {
-    TACT_ASSIGN_OR_RETURN(CampaignGate g, ParseGate(item, src, i++, file_tenant));
-    out->push_back(std::move(g));
+    absl::StatusOr<CampaignGate> g = ParseGate(item, src, i, file_tenant);
+    if (budget != nullptr && budget->exceeded) {  // at the gate: an aliased list's mark is its anchor's
+      return src.Error(item, absl::StrCat(GateWhere(item, i), ": ", budget->TotalExceeded()));
+    }
+    ++i;
+    if (!g.ok()) return g.status();
+    out->push_back(*std::move(g));
   }
   return absl::OkStatus();
 }
@@ -173,6 +186,11 @@ absl::Status AddCampaignGates(std::vector<CampaignGate> gates, Policy* policy) {
   if (gates.empty()) return absl::OkStatus();
   auto all = std::make_shared<CampaignGates>(policy->campaign_gates ? *policy->campaign_gates : CampaignGates{});
   for (CampaignGate& g : gates) {
+    if (all->gates.size() == kMaxCampaignGates) {
+      return absl::InvalidArgumentError(absl::StrCat(g.file, ":", g.line, ":", g.column, ": campaign gate '", g.id,
+                                                     "': the policy set has more than ", kMaxCampaignGates,
+                                                     " campaign gates"));
+    }
     for (const CampaignGate& earlier : all->gates) {
       if (earlier.id == g.id) {
         return absl::InvalidArgumentError(absl::StrCat(g.file, ":", g.line, ":", g.column, ": campaign gate id '",

@@ -64,8 +64,12 @@ const CampaignGate* FindFeedbackGate(const Policy& policy, std::string_view tena
 
 // Parses one file's `campaign_gates:` list into `out`. `file_tenant` (the file's `tenant:`) restricts every
 // gate to that tenant. Errors: INVALID_ARGUMENT "<path>:<line>:<col>: <message>".
+// `budget` (may be null) is the file's list-entry budget (yaml_reader::ListBudget), shared with its rules.
+namespace yaml_reader {
+struct ListBudget;
+}
 absl::Status ParseCampaignGates(const YAML::Node& node, const std::string& path, const std::string& file_tenant,
-                                std::vector<CampaignGate>* out);
+                                std::vector<CampaignGate>* out, yaml_reader::ListBudget* budget = nullptr);
 
 // Adds one file's gates to the policy set; gate ids are unique across the set.
 absl::Status AddCampaignGates(std::vector<CampaignGate> gates, Policy* policy);

@@ -29,6 +29,11 @@ bool AnyOf(const std::vector<T>& accepted, const T& value) {
   return accepted.empty() || std::find(accepted.begin(), accepted.end(), value) != accepted.end();
 }
 
+// A non-empty list holds `value`: one lookup when the parser indexed the list, else a scan.
+bool Listed(const std::vector<std::string>& list, const Match::ValueSet* set, const std::string& value) {
+  return set != nullptr ? set->contains(value) : std::find(list.begin(), list.end(), value) != list.end();
+}
+
 std::string_view ScopeValue(const Rule& rule, const Event& event) {
   switch (rule.limit->scope) {
     case Scope::kCustomer: return {};
@@ -374,17 +379,19 @@ bool Matches(const Rule& rule, const Event& event) {
     return false;
   }
   // Most rules name no tenant, campaign or attribute: no further work for them.
-  if ((!m.tenants.empty() && std::find(m.tenants.begin(), m.tenants.end(), event.tenant) == m.tenants.end()) ||
-      (!m.campaigns.empty() &&
-       std::find(m.campaigns.begin(), m.campaigns.end(), event.campaign_id) == m.campaigns.end())) {
+  if ((!m.tenants.empty() && !Listed(m.tenants, m.tenant_set.get(), event.tenant)) ||
+      (!m.campaigns.empty() && !Listed(m.campaigns, m.campaign_set.get(), event.campaign_id))) {
     return false;
   }
   if (m.attributes.empty()) {
     return true;
   }
+  size_t i = 0;
   for (const auto& [key, values] : m.attributes) {
+    const Match::ValueSet* set = i < m.attribute_sets.size() ? m.attribute_sets[i].get() : nullptr;
+    ++i;
     auto it = event.attributes.find(key);
-    if (it == event.attributes.end() || !AnyOf(values, it->second)) {
+    if (it == event.attributes.end() || !Listed(values, set, it->second)) {
       return false;
     }
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,11 @@ namespace tact::policy {
 
 inline constexpr size_t kMaxPolicyFileBytes = 1 << 20;  // 1 MiB per file
 inline constexpr size_t kMaxRules = 1000;               // per policy set
+inline constexpr size_t kMaxCampaignGates = 1000;       // per policy set
+// List entries (tenant, channel, message_class, campaign, attribute values; rules and campaign gates): at most
+// this many in one list, and in all the lists of one file, where a YAML alias counts each time it is used.
+inline constexpr size_t kMaxListEntries = 10'000;
+inline constexpr size_t kMaxListEntriesPerFile = 1'000'000;
 
 struct PolicyFile {
   std::string path;  // as shown in errors, e.g. "policies/default/care.yaml"
@@ -22,7 +28,10 @@ struct PolicyFile {
 // "<file>:<line>:<col>: <message>". Pure: no I/O (time zones come from the system zoneinfo via cctz).
 absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files);
 
-// Every *.yaml / *.yml file directly in `dir`, sorted by name (subdirectories such as tests/ are not read).
+// Every *.yaml / *.yml file directly in `dir`, sorted by name (subdirectories such as tests/ are not read); a
+// symlink to a file is followed. NOT_FOUND when `dir` is not a directory; FAILED_PRECONDITION "<path>: …" when a
+// *.yaml entry is not a readable file (a directory, a dangling symlink, a symlink loop, no permission): see
+// policy_files.h. A file over kMaxPolicyFileBytes is read only that far (ParsePolicy then refuses it).
 absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir);
 
 // Every error of a policy set, for `tactctl lint`: after an error in a rule, parsing goes on with the next rule
@@ -33,6 +42,14 @@ std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files);
 
 // ReadPolicyDir + ParsePolicy. NOT_FOUND when `dir` is not a directory.
 absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir);
+
+// How much work the checks across rules did, for tests that hold it to near-linear (no wall-clock thresholds).
+struct CheckWork {
+  uint64_t list_entries_read = 0;  // list entries read by the shadowing check (interning and subset tests)
+  uint64_t rule_pairs = 0;         // (earlier, later) rule pairs the shadowing check looked at
+};
+// LintPolicy, also counting the work of the cross-rule checks into `work`.
+std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files, CheckWork* work);
 
 // Strict duration: a sequence of <int><unit> with unit in s, m, h, d, w ("7d", "1d12h", "90m"). Positive.
 absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "daemon/core/event.h"
@@ -29,6 +30,12 @@ struct Match {
   // Compiled by the parser from channels/classes: bit (1 << enum value); all bits set when the list is empty.
   uint32_t channel_mask = ~0u;
   uint32_t class_mask = ~(1u << v1::TRANSACTIONAL);  // TRANSACTIONAL only when the class is named
+  // Compiled by the parser for long lists of rules: the values as a hash set, one set shared by every rule whose
+  // list holds the same values (e.g. one YAML alias), so matching an event is a lookup, not a scan. Null: scan.
+  using ValueSet = absl::flat_hash_set<std::string>;
+  std::shared_ptr<const ValueSet> tenant_set;
+  std::shared_ptr<const ValueSet> campaign_set;
+  std::vector<std::shared_ptr<const ValueSet>> attribute_sets;  // parallel to `attributes` (map order), or empty
 };
 
 struct Limit {

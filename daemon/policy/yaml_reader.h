@@ -18,10 +18,25 @@
 
 namespace tact::policy::yaml_reader {
 
+// How many list entries one policy file may hold: per list, and in all (a YAML alias counts at every use, so
+// a 17 KB file cannot expand into millions of entries). Owned by the caller that parses the file.
+struct ListBudget {
+  size_t per_list = 0;
+  size_t per_file = 0;
+  size_t used = 0;
+  bool exceeded = false;  // once set, the file's parse stops: every later list would fail the same way
+
+  std::string TotalExceeded() const {
+    return absl::StrCat("the lists of this file hold more than ", per_file,
+                        " entries in all (an alias counts each time it is used); at most ", per_file,
+                        " are allowed per file");
+  }
+};
+
 // Errors carry file:line:col (1-based) and a message written for a compliance analyst.
 class Source {
  public:
-  explicit Source(const std::string& path) : path_(path) {}
+  explicit Source(const std::string& path, ListBudget* budget = nullptr) : path_(path), budget_(budget) {}
   absl::Status Error(const YAML::Node& at, const std::string& msg) const {
     const YAML::Mark m = at.Mark();
     return Error(m.line + 1, m.column + 1, msg);
@@ -30,9 +45,26 @@ class Source {
     return absl::InvalidArgumentError(absl::StrCat(path_, ":", line, ":", col, ": ", msg));
   }
   const std::string& path() const { return path_; }
+  ListBudget* budget() const { return budget_; }
+
+  // Charges a list of `n` entries at `node` to the file's budget (none: unlimited).
+  absl::Status SpendList(const YAML::Node& node, const std::string& what, size_t n) const {
+    if (budget_ == nullptr) return absl::OkStatus();
+    if (n > budget_->per_list) {
+      return Error(node, absl::StrCat(what, " has ", n, " entries; at most ", budget_->per_list,
+                                      " are allowed in one list"));
+    }
+    budget_->used += n;
+    if (budget_->used > budget_->per_file) {
+      budget_->exceeded = true;  // the caller names the rule or gate: an aliased list's mark is its anchor's
+      return Error(node, absl::StrCat(what, ": ", budget_->TotalExceeded()));
+    }
+    return absl::OkStatus();
+  }
 
  private:
   const std::string& path_;
+  ListBudget* budget_;
 };
 
 inline std::string Expected(std::initializer_list<std::string_view> allowed) {
@@ -108,6 +140,8 @@ inline absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& nod
   if (!node.IsSequence() || node.size() == 0) {
     return src.Error(node, absl::StrCat(what, " must be a value or a non-empty list of values"));
   }
+  TACT_RETURN_IF_ERROR(src.SpendList(node, what, node.size()));  // before copying anything
+  out.reserve(node.size());
   for (const auto& item : node) {
     TACT_ASSIGN_OR_RETURN(std::string v, ScalarString(item, src, what));
     out.push_back(std::move(v));

@@ -19,6 +19,7 @@
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
+#include "daemon/policy/policy_files.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "daemon/tactctl/commands.h"
 #include "nlohmann/json.hpp"
@@ -80,10 +81,13 @@ int Lint(const std::string& dir, bool as_json) {
 
 // ---- test ---------------------------------------------------------------------------------------------------
 
-std::string DefaultTestsDir(const std::string& dir) {
+// <dir>/tests when it exists, else <dir>/../tests; an error when <dir>/tests is there but unusable (a file, a
+// symlink loop).
+absl::StatusOr<std::string> DefaultTestsDir(const std::string& dir) {
   namespace fs = std::filesystem;
-  const fs::path inside = fs::path(dir) / "tests";
-  if (fs::is_directory(inside)) return inside.string();
+  const std::string inside = (fs::path(dir) / "tests").string();
+  TACT_ASSIGN_OR_RETURN(const bool exists, policy::OptionalDirectory(inside));
+  if (exists) return inside;
   return (fs::path(dir).lexically_normal().parent_path() / "tests").string();
 }
 
@@ -93,7 +97,14 @@ int Test(const std::string& dir, std::string tests_dir, bool as_json) {
     std::fprintf(stderr, "%s\n", Msg(p.status()).c_str());
     return LoadErrorExit(p.status());
   }
-  if (tests_dir.empty()) tests_dir = DefaultTestsDir(dir);
+  if (tests_dir.empty()) {
+    absl::StatusOr<std::string> found = DefaultTestsDir(dir);
+    if (!found.ok()) {
+      std::fprintf(stderr, "%s\n", Msg(found.status()).c_str());
+      return kExitUsage;
+    }
+    tests_dir = *std::move(found);
+  }
   absl::StatusOr<std::vector<decision::PolicyTestCase>> cases = decision::LoadPolicyTests(tests_dir);
   if (!cases.ok()) {
     std::fprintf(stderr, "%s\n", Msg(cases.status()).c_str());

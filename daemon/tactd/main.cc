@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -206,10 +205,8 @@ int Main(int argc, char** argv) {
   api::GrpcStats grpc_stats(registry);
 
   decision::PolicyHolder policies;
-  // <policies>/tests/*.yaml, when present, must pass before a policy set is swapped in.
-  const std::string self_tests = config.policies + "/tests";
-  decision::PolicyReloader reloader(config.policies, policies, clock,
-                                    std::filesystem::is_directory(self_tests) ? self_tests : "");
+  // <policies>/tests/*.yaml, when that directory exists at a load, must pass before a policy set is swapped in.
+  decision::PolicyReloader reloader(config.policies, policies, clock, config.policies + "/tests");
   if (absl::Status s = reloader.Reload(); !s.ok()) {
     LogReload(s, reloader, policies, policy_metrics);
     return kExitUsage;

@@ -1,7 +1,9 @@
 // tactctl lint / explain as a user runs them: the built binary, its exit code, its exact output.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -140,6 +142,45 @@ TEST(PolicyCliTest, EveryPolicyVerbHasHelp) {
     EXPECT_EQ(r.exit_code, 0) << verb;
     EXPECT_NE(r.output.find("--json"), std::string::npos) << verb << ": " << r.output;
   }
+}
+
+// A symlink loop in the policy directory used to abort tactctl (exit 134, an uncaught filesystem_error). Now:
+// the path and what is wrong on stderr, exit 2 (unreadable input), for lint, test and explain; in the tests
+// directory for test.
+TEST(PolicyCliTest, SymlinkLoopIsAnUnreadableInputError) {
+  TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  ASSERT_TRUE(std::filesystem::create_directories(policies + "/tests"));
+  std::filesystem::copy_file(kDefault + "/customer-care.yaml", policies + "/customer-care.yaml");
+  const std::string loop = policies + "/loop.yaml";
+  ASSERT_EQ(symlink(loop.c_str(), loop.c_str()), 0);
+  const std::string want = loop + ": cannot be read: Too many levels of symbolic links\n";
+  CliRun r = Tactctl(dir, {"lint", policies});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "tactctl lint: " + want);
+  r = Tactctl(dir, {"lint", "--json", policies});
+  EXPECT_EQ(r.exit_code, 2);
+  r = Tactctl(dir, {"test", policies});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, want);
+  r = Tactctl(dir, {"explain", "--policy", policies, "--event", kEvent});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(want), std::string::npos) << r.output;
+
+  std::filesystem::remove(loop);
+  const std::string test_loop = policies + "/tests/loop.yaml";
+  ASSERT_EQ(symlink(test_loop.c_str(), test_loop.c_str()), 0);
+  EXPECT_EQ(Tactctl(dir, {"lint", policies}).exit_code, 0);  // lint reads the policy files only
+  r = Tactctl(dir, {"test", policies});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, test_loop + ": cannot be read: Too many levels of symbolic links\n");
+
+  std::filesystem::remove(test_loop);  // tests/ itself a loop
+  std::filesystem::remove(policies + "/tests");
+  ASSERT_EQ(symlink((policies + "/tests").c_str(), (policies + "/tests").c_str()), 0);
+  r = Tactctl(dir, {"test", policies});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, policies + "/tests: cannot be read: Too many levels of symbolic links\n");
 }
 
 }  // namespace

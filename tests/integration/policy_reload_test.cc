@@ -1,12 +1,25 @@
-// PolicyReloader against a real directory: all-or-nothing reload on demand (SIGHUP) and on file change.
+// PolicyReloader against a real directory: all-or-nothing reload on demand (SIGHUP) and on file change; a policy
+// directory that cannot be read (symlink loop, dangling symlink, unreadable file, directory named *.yaml) is an
+// error naming the path, for the reloader, for tactd at start and while it runs, never an exception.
 #include "daemon/decision/policy_reloader.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
+#include "absl/strings/str_cat.h"
+#include "daemon/decision/policy_test_runner.h"
+#include "daemon/policy/parse.h"
+#include "tact/v1/policies.grpc.pb.h"
+#include "tests/support/admin.h"
 #include "tests/support/process.h"
+#include "tests/support/stack.h"
+#include "tests/support/wait.h"
 
 namespace tact::decision {
 namespace {
@@ -126,6 +139,221 @@ TEST(PolicyReloaderTest, FailingSelfTestBlocksTheSwap) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(std::string(s.message()).find("policy test failed"), std::string::npos) << s;
   EXPECT_EQ(holder.Get()->version, "v1");
+}
+
+// PollForChange's answer as text, so that a test expecting one outcome fails (not aborts) on another.
+std::string PollResult(PolicyReloader& reloader) {
+  absl::StatusOr<bool> polled = reloader.PollForChange();
+  if (!polled.ok()) return "failed: " + std::string(polled.status().message());
+  return *polled ? "reloaded" : "unchanged";
+}
+
+// One way each for a *.yaml entry to be unusable, and the exact error naming it. `dir` is the directory that
+// holds the entry.
+struct BadEntry {
+  const char* name;
+  std::function<void(const std::string& path)> make;
+  std::function<std::string(const std::string& path)> message;
+};
+
+std::vector<BadEntry> BadEntries() {
+  return {
+      {"symlink-loop",
+       [](const std::string& p) { ASSERT_EQ(symlink(p.c_str(), p.c_str()), 0); },  // a link to itself
+       [](const std::string& p) { return p + ": cannot be read: Too many levels of symbolic links"; }},
+      {"dangling-symlink",
+       [](const std::string& p) { ASSERT_EQ(symlink((p + ".gone").c_str(), p.c_str()), 0); },
+       [](const std::string& p) { return absl::StrCat(p, ": a symbolic link to '", p, ".gone', which does not exist"); }},
+      {"directory",
+       [](const std::string& p) { ASSERT_TRUE(std::filesystem::create_directory(p)); },
+       [](const std::string& p) {
+         return p + ": is a directory; every *.yaml and *.yml entry must be a file or a symbolic link to one";
+       }},
+      // A file whose read fails (these tests run as root, for whom a chmod 000 file is readable): reading a
+      // process's own memory from offset 0 fails with EIO.
+      {"unreadable-file",
+       [](const std::string& p) { ASSERT_EQ(symlink("/proc/self/mem", p.c_str()), 0); },
+       [](const std::string& p) { return p + ": cannot read: Input/output error"; }},
+  };
+}
+
+TEST(PolicyDirTest, AnUnusableEntryIsAnErrorNamingIt) {
+  for (const BadEntry& bad : BadEntries()) {
+    SCOPED_TRACE(bad.name);
+    testing::TempDir dir;
+    Write(dir.path() + "/care.yaml", kGood);
+    const std::string entry = dir.path() + "/zz.yaml";
+    bad.make(entry);
+    absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir.path());
+    ASSERT_FALSE(files.ok());
+    EXPECT_EQ(files.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(std::string(files.status().message()), bad.message(entry));
+    // The same in a policy test directory.
+    std::filesystem::create_directories(dir.path() + "/tests");
+    const std::string test_entry = dir.path() + "/tests/zz.yaml";
+    bad.make(test_entry);
+    absl::StatusOr<std::vector<PolicyTestCase>> tests = LoadPolicyTests(dir.path() + "/tests");
+    ASSERT_FALSE(tests.ok());
+    EXPECT_EQ(std::string(tests.status().message()), bad.message(test_entry));
+  }
+}
+
+// Kubernetes mounts a ConfigMap as symlinks: care.yaml -> ..data/care.yaml, ..data -> ..2026_12_06_.../. They are
+// followed; the hidden directories are not read (they are not named *.yaml).
+TEST(PolicyDirTest, SymlinksToFilesAreFollowedAsInAConfigMapVolume) {
+  testing::TempDir dir;
+  const std::string snapshot = dir.path() + "/..2026_12_06_09_00_00.123";
+  ASSERT_TRUE(std::filesystem::create_directory(snapshot));
+  Write(snapshot + "/care.yaml", kGood);
+  ASSERT_EQ(symlink("..2026_12_06_09_00_00.123", (dir.path() + "/..data").c_str()), 0);
+  ASSERT_EQ(symlink("..data/care.yaml", (dir.path() + "/care.yaml").c_str()), 0);
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir.path());
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ(files->front().path, dir.path() + "/care.yaml");
+  EXPECT_EQ(files->front().text, kGood);
+  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir.path());
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->version, "v1");
+}
+
+// A reload (file change or SIGHUP) that meets an unusable entry keeps the last good policy, counts the failure
+// once per distinct error and keeps the error for Policies.GetPolicy; removing the entry recovers.
+TEST(PolicyReloaderTest, UnreadablePolicyDirectoryKeepsLastGoodAndIsCountedOnce) {
+  for (const BadEntry& bad : BadEntries()) {
+    SCOPED_TRACE(bad.name);
+    testing::TempDir dir;
+    Write(dir.path() + "/care.yaml", kGood);
+    PolicyHolder holder;
+    FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+    PolicyReloader reloader(dir.path(), holder, clock, dir.path() + "/tests");  // no tests/: no self-tests
+    ASSERT_TRUE(reloader.Reload().ok());
+
+    const std::string entry = dir.path() + "/zz.yaml";
+    bad.make(entry);
+    absl::StatusOr<bool> polled = reloader.PollForChange();
+    ASSERT_FALSE(polled.ok());
+    EXPECT_EQ(std::string(polled.status().message()), bad.message(entry));
+    EXPECT_EQ(holder.Get()->version, "v1");
+    EXPECT_EQ(reloader.stats().reload_failures_total, 1);
+    EXPECT_EQ(reloader.stats().last_error, bad.message(entry));
+    EXPECT_EQ(PollResult(reloader), "unchanged");  // reported once, not on every poll
+    EXPECT_EQ(reloader.stats().reload_failures_total, 1);
+    EXPECT_FALSE(reloader.Reload().ok());  // SIGHUP
+    EXPECT_EQ(reloader.stats().reload_failures_total, 2);
+    EXPECT_EQ(PollResult(reloader), "unchanged");  // the poll after it does not count the same error again
+    EXPECT_EQ(reloader.stats().reload_failures_total, 2);
+    EXPECT_EQ(holder.Get()->version, "v1");
+
+    std::error_code ec;
+    std::filesystem::remove(entry, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(PollResult(reloader), "reloaded");
+    EXPECT_TRUE(reloader.stats().last_error.empty());
+    EXPECT_EQ(reloader.stats().reloads_total, 2);
+  }
+}
+
+TEST(PolicyReloaderTest, UnreadableTestDirectoryBlocksTheSwap) {
+  for (const BadEntry& bad : BadEntries()) {
+    SCOPED_TRACE(bad.name);
+    testing::TempDir dir;
+    Write(dir.path() + "/care.yaml", kGood);
+    PolicyHolder holder;
+    FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+    PolicyReloader reloader(dir.path(), holder, clock, dir.path() + "/tests");
+    ASSERT_TRUE(reloader.Reload().ok());
+
+    std::filesystem::create_directories(dir.path() + "/tests");
+    const std::string entry = dir.path() + "/tests/zz.yaml";
+    bad.make(entry);
+    std::string next = kGood;
+    next.replace(next.find("v1"), 2, "v2");
+    Write(dir.path() + "/care.yaml", next);
+    absl::Status s = reloader.Reload();
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(std::string(s.message()), bad.message(entry));
+    EXPECT_EQ(holder.Get()->version, "v1");
+    EXPECT_EQ(reloader.stats().last_error, bad.message(entry));
+  }
+  // The test directory itself a symlink loop.
+  testing::TempDir dir;
+  Write(dir.path() + "/care.yaml", kGood);
+  const std::string tests = dir.path() + "/tests";
+  ASSERT_EQ(symlink(tests.c_str(), tests.c_str()), 0);
+  PolicyHolder holder;
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  PolicyReloader reloader(dir.path(), holder, clock, tests);
+  absl::Status s = reloader.Reload();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(std::string(s.message()), tests + ": cannot be read: Too many levels of symbolic links");
+  EXPECT_EQ(holder.Get(), nullptr);
+}
+
+// tactd at start: a clear logged error and exit code 2 (bad input), not an abort (134) and a crash loop.
+TEST(TactdPolicyStartTest, UnreadablePolicyDirectoryIsALoggedErrorNotAnAbort) {
+  for (const bool in_tests : {false, true}) {
+    for (const BadEntry& bad : BadEntries()) {
+      SCOPED_TRACE(absl::StrCat(bad.name, in_tests ? " in tests/" : ""));
+      testing::TempDir dir;
+      Write(dir.path() + "/care.yaml", kGood);
+      if (in_tests) std::filesystem::create_directories(dir.path() + "/tests");
+      const std::string entry = dir.path() + (in_tests ? "/tests/zz.yaml" : "/zz.yaml");
+      bad.make(entry);
+      testing::Subprocess tactd({TACTD_BIN, "--policies", dir.path(), "--kafka-brokers", "127.0.0.1:1", "--redis",
+                                 "127.0.0.1:1", "--grpc-plaintext", "true", "--grpc-listen", "127.0.0.1:0",
+                                 "--admin-listen", "127.0.0.1:1"},
+                                dir.path() + "/tactd.log", {"TACT_CUSTOMER_HASH_KEY=test-key-not-secret"});
+      EXPECT_EQ(tactd.Wait(absl::Seconds(30)), 2);
+      const std::string log = tactd.Log();
+      EXPECT_NE(log.find("\"event\":\"policy.reload_failed\""), std::string::npos) << log;
+      EXPECT_NE(log.find(bad.message(entry)), std::string::npos) << log;
+    }
+  }
+}
+
+// The running daemon: a symlink loop appearing in its policy directory is noticed by the file-change poll and by
+// SIGHUP; tactd keeps serving the last good policy, counts each failure in tact_policy_reload_failures_total and
+// shows the error in Policies.GetPolicy; removing the loop clears it.
+TEST(TactdPolicyReloadTest, SymlinkLoopKeepsTheLastGoodPolicyAndIsReported) {
+  testing::TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  std::filesystem::copy_file(std::string(TACT_SOURCE_DIR) + "/policies/default/customer-care.yaml",
+                             policies + "/customer-care.yaml");
+  testing::RedisServer redis(dir.path());
+  testing::DevBroker broker(dir.path(), 1);
+  testing::Tactd tactd(dir.path(), broker.bootstrap(), redis.address(), {"--policies", policies});
+  auto failures = [&] { return testing::Metric(tactd.admin_port(), "tact_policy_reload_failures_total"); };
+  auto get_policy = [&] {
+    auto stub = v1::Policies::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::PolicyInfo info;
+    EXPECT_TRUE(stub->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
+    return info;
+  };
+  const v1::PolicyInfo before = get_policy();
+  ASSERT_FALSE(before.version().empty());
+  EXPECT_EQ(failures(), 0.0);
+
+  const std::string loop = policies + "/loop.yaml";
+  ASSERT_EQ(symlink(loop.c_str(), loop.c_str()), 0);
+  const std::string want = loop + ": cannot be read: Too many levels of symbolic links";
+  ASSERT_TRUE(testing::WaitFor([&] { return failures() == 1.0; }, absl::Seconds(20), "the poll's failed reload"));
+  tactd.process().Signal(SIGHUP);
+  ASSERT_TRUE(testing::WaitFor([&] { return failures() == 2.0; }, absl::Seconds(20), "SIGHUP's failed reload"));
+  const v1::PolicyInfo during = get_policy();
+  EXPECT_EQ(during.version(), before.version());
+  EXPECT_EQ(during.digest(), before.digest());
+  EXPECT_EQ(during.last_reload_error(), want);
+  EXPECT_TRUE(tactd.process().Running());
+  EXPECT_EQ(failures(), 2.0);  // not once per poll
+
+  std::filesystem::remove(loop);
+  ASSERT_TRUE(testing::WaitFor([&] { return get_policy().last_reload_error().empty(); }, absl::Seconds(20),
+                               "the error cleared by the next poll"));
+  EXPECT_EQ(get_policy().digest(), before.digest());
 }
 
 }  // namespace

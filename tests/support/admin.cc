@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 
@@ -55,7 +56,9 @@ void WriteClockOffset(const std::string& path, absl::Duration offset) {
     std::ofstream out(tmp, std::ios::trunc);
     out << absl::StrCat(absl::ToInt64Seconds(offset), "s") << "\n";
   }
-  std::filesystem::rename(tmp, path);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
 }
 
 }  // namespace tact::testing

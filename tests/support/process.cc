@@ -170,7 +170,9 @@ int FreePort() {
 }
 
 TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "tact-test-XXXXXX").string();
+  std::error_code ec;
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+  std::string tmpl = ((ec ? std::filesystem::path("/tmp") : tmp) / "tact-test-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) {
     throw std::runtime_error("mkdtemp failed");
   }

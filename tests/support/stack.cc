@@ -35,7 +35,9 @@ std::unique_ptr<RdKafka::Conf> Conf(const std::map<std::string, std::string>& kv
 RedisServer::RedisServer(const std::string& dir, int port, bool aof) {
   port_ = port != 0 ? port : FreePort();
   const std::string data = dir + "/redis-" + std::to_string(port_);
-  std::filesystem::create_directories(data);
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec) throw std::runtime_error(data + ": cannot create: " + ec.message());
   const std::string log = data + "/redis.log";
   // A restart appends to the same log: look for "Ready" after what is there before the start (read after it, a
   // fast start's line could be counted as old and never found).

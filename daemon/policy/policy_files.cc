@@ -1,0 +1,110 @@
+#include "daemon/policy/policy_files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+
+namespace tact::policy {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kFileExpected[] = "every *.yaml and *.yml entry must be a file or a symbolic link to one";
+
+absl::Status Problem(const std::string& path, const std::string& what) {
+  return absl::FailedPreconditionError(absl::StrCat(path, ": ", what));
+}
+
+std::string Reason(const std::error_code& ec) { return ec.message(); }
+
+// `path` (an entry that exists in its directory) resolved through symbolic links: OK for a regular file.
+absl::Status CheckRegularFile(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);  // follows symlinks
+  if (ec) {
+    if (st.type() == fs::file_type::not_found) {
+      std::error_code link_ec;
+      const fs::path target = fs::read_symlink(path, link_ec);
+      if (!link_ec) {
+        return Problem(path, absl::StrCat("a symbolic link to '", target.string(), "', which does not exist"));
+      }
+      return Problem(path, "no longer exists (removed while the directory was read)");
+    }
+    return Problem(path, absl::StrCat("cannot be read: ", Reason(ec)));
+  }
+  if (st.type() == fs::file_type::regular) return absl::OkStatus();
+  if (st.type() == fs::file_type::directory) return Problem(path, absl::StrCat("is a directory; ", kFileExpected));
+  return Problem(path, absl::StrCat("is not a regular file; ", kFileExpected));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ListYamlFiles(const std::string& dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (st.type() == fs::file_type::not_found) return absl::NotFoundError(absl::StrCat(dir, ": not a directory"));
+  if (ec) return Problem(dir, absl::StrCat("cannot be read: ", Reason(ec)));
+  if (st.type() != fs::file_type::directory) return absl::NotFoundError(absl::StrCat(dir, ": not a directory"));
+  std::vector<std::string> names;
+  fs::directory_iterator it(dir, ec);
+  for (const fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    const std::string ext = p.extension().string();
+    if (ext == ".yaml" || ext == ".yml") names.push_back(p.filename().string());
+  }
+  if (ec) return Problem(dir, absl::StrCat("cannot be listed: ", Reason(ec)));
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> paths;
+  for (const std::string& name : names) {
+    std::string path = (fs::path(dir) / name).string();
+    if (absl::Status s = CheckRegularFile(path); !s.ok()) return s;
+    paths.push_back(std::move(path));
+  }
+  return paths;
+}
+
+absl::StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t limit) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Problem(path, absl::StrCat("cannot read: ", std::strerror(errno)));
+  std::string text;
+  char buf[64 * 1024];
+  int err = 0;
+  while (text.size() < limit) {
+    const ssize_t n = ::read(fd, buf, std::min(sizeof(buf), limit - text.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (err != 0) return Problem(path, absl::StrCat("cannot read: ", std::strerror(err)));
+  return text;
+}
+
+absl::StatusOr<bool> OptionalDirectory(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status link = fs::symlink_status(path, ec);
+  if (link.type() == fs::file_type::not_found) return false;
+  if (ec) return Problem(path, absl::StrCat("cannot be read: ", Reason(ec)));
+  const fs::file_status st = fs::status(path, ec);
+  if (ec) {
+    if (st.type() == fs::file_type::not_found) {
+      return Problem(path, "a symbolic link to a directory that does not exist");
+    }
+    return Problem(path, absl::StrCat("cannot be read: ", Reason(ec)));
+  }
+  if (st.type() != fs::file_type::directory) return Problem(path, "is not a directory");
+  return true;
+}
+
+}  // namespace tact::policy

@@ -1,0 +1,29 @@
+#pragma once
+
+// Reading a policy directory from disk, for ReadPolicyDir (policy files) and decision::LoadPolicyTests (policy
+// tests). Every std::filesystem call takes an error_code: a symlink loop, a dangling symlink, an unreadable file
+// or a directory named *.yaml is an error naming the path, never an exception (an exception here used to abort
+// tactd and tactctl). A symbolic link to a regular file is followed: Kubernetes ConfigMap volumes are symlinks.
+// Thread-safety: any thread (no shared state).
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tact::policy {
+
+// The paths ("<dir>/<name>") of the *.yaml and *.yml entries directly in `dir`, sorted by name; other names are
+// not looked at. NOT_FOUND "<dir>: not a directory" when `dir` is not a directory. FAILED_PRECONDITION
+// "<path>: <what is wrong>" when `dir` cannot be listed or a *.yaml entry is not (a symlink to) a regular file.
+absl::StatusOr<std::vector<std::string>> ListYamlFiles(const std::string& dir);
+
+// The first `limit` bytes of the file at `path` (all of it when shorter). FAILED_PRECONDITION "<path>: cannot
+// read: <reason>" when it cannot be opened or read.
+absl::StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t limit);
+
+// Whether a directory is at `path`: false when nothing is there. FAILED_PRECONDITION "<path>: …" when something
+// else is there (a file, a dangling symlink) or it cannot be checked (a symlink loop, no permission).
+absl::StatusOr<bool> OptionalDirectory(const std::string& path);
+
+}  // namespace tact::policy
