@@ -1,6 +1,11 @@
 #include "daemon/core/event.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "daemon/core/proto_time.h"
@@ -21,6 +26,29 @@ absl::Status CheckId(std::string_view prefix, std::string_view field, const std:
     return FieldError(prefix, field, absl::StrCat("longer than ", kMaxIdLength, " bytes"));
   }
   return absl::OkStatus();
+}
+
+// The zone names the installed tzdata has (every file below $TZDIR, default /usr/share/zoneinfo, by relative
+// path), read once. cctz remembers every name it is asked for, known or not, for the life of the process, so
+// asking it only for installed names keeps that memory bounded whatever names events carry. Empty when the
+// directory cannot be read (then cctz is asked directly: without tzdata it knows only UTC).
+const absl::flat_hash_set<std::string>& InstalledZoneNames() {
+  static const absl::flat_hash_set<std::string>* const names = [] {
+    namespace fs = std::filesystem;
+    auto* out = new absl::flat_hash_set<std::string>();
+    const char* env = std::getenv("TZDIR");
+    const fs::path root = env != nullptr && *env != '\0' ? fs::path(env) : fs::path("/usr/share/zoneinfo");
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root, fs::directory_options::none, ec);
+    for (const fs::recursive_directory_iterator end; !ec && it != end && out->size() < 100'000; it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec) && !type_ec) {
+        out->insert(it->path().lexically_relative(root).string());
+      }
+    }
+    return out;
+  }();
+  return *names;
 }
 
 }  // namespace
@@ -113,8 +141,11 @@ bool IsKnownTimeZone(std::string_view name) {
   }
   // cctz resolves zones behind a global mutex (and remembers unknown names too): a per-thread answer keeps the
   // hot path lock-free. Bounded: cleared past 1024 names.
-  thread_local absl::flat_hash_map<std::string, bool> known;
   const std::string key(name);
+  if (const auto& installed = InstalledZoneNames(); !installed.empty() && !installed.contains(key) && key != "UTC") {
+    return false;
+  }
+  thread_local absl::flat_hash_map<std::string, bool> known;
   if (auto it = known.find(key); it != known.end()) return it->second;
   absl::TimeZone tz;
   const bool loaded = absl::LoadTimeZone(key, &tz);

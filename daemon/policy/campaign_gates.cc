@@ -35,7 +35,7 @@ absl::StatusOr<Match> ParseGateMatch(const YAML::Node& node, const Source& src, 
   TACT_RETURN_IF_ERROR(CheckKeys(node, {"tenant", "channel", "message_class"}, src, where));
   Match m;
   if (node["tenant"]) {
-    TACT_ASSIGN_OR_RETURN(m.tenants, StringList(node["tenant"], src, where + ".tenant"));
+    TACT_ASSIGN_OR_RETURN(m.tenants, TenantList(node["tenant"], src, where + ".tenant"));
   }
   if (node["channel"]) {
     TACT_ASSIGN_OR_RETURN(m.channels, EnumList<Channel>(node["channel"], src, where + ".channel",

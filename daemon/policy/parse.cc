@@ -68,7 +68,7 @@ absl::StatusOr<Match> ParseMatch(const YAML::Node& node, const Source& src, cons
       CheckKeys(node, {"tenant", "channel", "message_class", "campaign", "attributes"}, src, where));
   Match m;
   if (node["tenant"]) {
-    TACT_ASSIGN_OR_RETURN(m.tenants, StringList(node["tenant"], src, where + ".tenant"));
+    TACT_ASSIGN_OR_RETURN(m.tenants, TenantList(node["tenant"], src, where + ".tenant"));
   }
   if (node["channel"]) {
     TACT_ASSIGN_OR_RETURN(m.channels, EnumList<Channel>(node["channel"], src, where + ".channel",
@@ -371,6 +371,10 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file, std::vector<absl::S
   TACT_ASSIGN_OR_RETURN(out.version, ScalarString(root["version"], src, "version"));
   if (root["tenant"]) {
     TACT_ASSIGN_OR_RETURN(out.tenant, ScalarString(root["tenant"], src, "tenant"));
+    if (!IsValidTenantId(out.tenant)) {
+      return src.Error(root["tenant"], absl::StrCat("tenant: '", out.tenant.substr(0, 64),
+                                                    "' is not a tenant id (1-256 letters, digits, '.', '_' or '-')"));
+    }
   }
   if (const YAML::Node defaults = root["defaults"]) {
     TACT_RETURN_IF_ERROR(CheckKeys(defaults, {"timezone"}, src, "defaults"));

@@ -56,8 +56,12 @@ absl::StatusOr<std::vector<std::string>> ListYamlFiles(const std::string& dir) {
   fs::directory_iterator it(dir, ec);
   for (const fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
     const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    // Hidden entries are not policy: editor lock files (emacs' .#x.yaml, a dangling symlink), ConfigMap
+    // bookkeeping (..data), rsync's .x.yaml.XXXXXX temporaries.
+    if (name.starts_with('.')) continue;
     const std::string ext = p.extension().string();
-    if (ext == ".yaml" || ext == ".yml") names.push_back(p.filename().string());
+    if (ext == ".yaml" || ext == ".yml") names.push_back(name);
   }
   if (ec) return Problem(dir, absl::StrCat("cannot be listed: ", Reason(ec)));
   std::sort(names.begin(), names.end());

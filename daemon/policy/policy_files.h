@@ -13,8 +13,8 @@
 
 namespace tact::policy {
 
-// The paths ("<dir>/<name>") of the *.yaml and *.yml entries directly in `dir`, sorted by name; other names are
-// not looked at. NOT_FOUND "<dir>: not a directory" when `dir` is not a directory. FAILED_PRECONDITION
+// The paths ("<dir>/<name>") of the *.yaml and *.yml entries directly in `dir`, sorted by name; other names and
+// hidden entries (a name starting with '.': editor lock files, ConfigMap bookkeeping) are not looked at. NOT_FOUND "<dir>: not a directory" when `dir` is not a directory. FAILED_PRECONDITION
 // "<path>: <what is wrong>" when `dir` cannot be listed or a *.yaml entry is not (a symlink to) a regular file.
 absl::StatusOr<std::vector<std::string>> ListYamlFiles(const std::string& dir);
 

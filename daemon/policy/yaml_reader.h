@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/core/event.h"
 #include "daemon/core/status_macros.h"
 
 namespace tact::policy::yaml_reader {
@@ -147,6 +148,21 @@ inline absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& nod
     out.push_back(std::move(v));
   }
   return out;
+}
+
+// A tenant or a list of tenants: each a tenant id as events carry it (IsValidTenantId), or the rule could never
+// match (a tenant outside the charset is refused on every input path).
+inline absl::StatusOr<std::vector<std::string>> TenantList(const YAML::Node& node, const Source& src,
+                                                           const std::string& what) {
+  TACT_ASSIGN_OR_RETURN(std::vector<std::string> tenants, StringList(node, src, what));
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    if (!IsValidTenantId(tenants[i])) {
+      const YAML::Node at = node.IsSequence() ? node[i] : node;
+      return src.Error(at, absl::StrCat(what, ": '", tenants[i].substr(0, 64),
+                                        "' is not a tenant id (1-256 letters, digits, '.', '_' or '-')"));
+    }
+  }
+  return tenants;
 }
 
 template <typename Enum>

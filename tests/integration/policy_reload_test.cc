@@ -217,6 +217,19 @@ TEST(PolicyDirTest, SymlinksToFilesAreFollowedAsInAConfigMapVolume) {
   EXPECT_EQ(p->version, "v1");
 }
 
+// Hidden entries are not policy: an editor's lock file (emacs writes .#care.yaml as a dangling symlink while a
+// buffer is modified) or a half-written temporary must not fail the reload.
+TEST(PolicyDirTest, HiddenEntriesAreNotRead) {
+  testing::TempDir dir;
+  Write(dir.path() + "/care.yaml", kGood);
+  ASSERT_EQ(symlink("root@host.1234:1701849600", (dir.path() + "/.#care.yaml").c_str()), 0);
+  Write(dir.path() + "/.care.yaml.tmp.yaml", "not: [valid");
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir.path());
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ(files->front().path, dir.path() + "/care.yaml");
+}
+
 // A reload (file change or SIGHUP) that meets an unusable entry keeps the last good policy, counts the failure
 // once per distinct error and keeps the error for Policies.GetPolicy; removing the entry recovers.
 TEST(PolicyReloaderTest, UnreadablePolicyDirectoryKeepsLastGoodAndIsCountedOnce) {
