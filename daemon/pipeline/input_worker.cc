@@ -169,6 +169,7 @@ bool InputWorker::DeadLetterTooLarge(PendingOutput* p, int64_t limit, RdKafka::E
   if (IsDeadLetterStub(p->out)) {
     return false;  // nothing smaller to send: retried with backoff
   }
+  OnKafkaError("too_large");
   const std::string topic = p->out.topic;
   const int64_t bytes = RecordWireSize(p->out);
   std::string reason = TooLargeReason(bytes, topic, limit);

@@ -81,7 +81,7 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   // The partitions are no longer ours: forget what is held for them (their inputs are redelivered elsewhere).
   virtual void OnRevoked(const std::vector<TopicPartition>& partitions) { (void)partitions; }
   // A failed delivery (retried) or a consumer error, for the subclass's metrics.
-  // what ∈ {consume, produce, delivery, client}.
+  // what ∈ {consume, produce, delivery, client, too_large (an output replaced by its tact.dlq form)}.
   virtual void OnKafkaError(std::string_view what) { (void)what; }
   virtual void OnProduced(const std::string& topic) { (void)topic; }
 

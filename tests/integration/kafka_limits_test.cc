@@ -54,10 +54,14 @@ std::multiset<std::string> DecidedIds(const TopicReader& decisions) {
   return ids;
 }
 
-const testing::Record* DeadLetterFrom(const std::vector<testing::Record>& dlq, int64_t offset) {
+const testing::Record* DeadLetterFrom(const std::vector<testing::Record>& dlq, int64_t offset,
+                                      const std::string& topic = "tact.outbound") {
   for (const testing::Record& r : dlq) {
     auto it = r.headers.find("tact-source-offset");
-    if (it != r.headers.end() && it->second == absl::StrCat(offset)) return &r;
+    auto t = r.headers.find("tact-source-topic");
+    if (it != r.headers.end() && it->second == absl::StrCat(offset) && t != r.headers.end() && t->second == topic) {
+      return &r;
+    }
   }
   return nullptr;
 }
@@ -130,9 +134,11 @@ TEST_F(KafkaLimitsTest, TooLargeEventsGoToTheDlqAndThePartitionMovesOn) {
   producer_.Send("tact.outbound", BigEvent("big-1", "c1", 999880), "acme:c1");       // offset 0
   producer_.Send("tact.outbound", SmallEvent("huge-id", std::string(1 << 20, 'x')), "acme:x");  // offset 1
   producer_.Send("tact.outbound", SmallEvent("after-1", "c2"), "acme:c2");         // offset 2, same partition
+  // The signals consumer's dead letters go the same way: 1.1 MB that is not a signal.
+  producer_.Send("tact.signals", std::string(1100000, '{'), "acme:c1");
   ASSERT_TRUE(WaitFor([&] { return DecidedIds(decisions_).contains("after-1"); }, absl::Seconds(30),
                       "the event after them decided"));
-  ASSERT_TRUE(WaitFor([&] { return dlq_.Count() >= 2; }, absl::Seconds(30), "both on tact.dlq"));
+  ASSERT_TRUE(WaitFor([&] { return dlq_.Count() >= 3; }, absl::Seconds(30), "all three on tact.dlq"));
 
   const std::vector<testing::Record> dead = dlq_.Records();
   const testing::Record* big = DeadLetterFrom(dead, 0);
@@ -152,6 +158,13 @@ TEST_F(KafkaLimitsTest, TooLargeEventsGoToTheDlqAndThePartitionMovesOn) {
   EXPECT_LT(huge->value.size(), 1000u);
   EXPECT_EQ(huge->value.find("xxxxxxxx"), std::string::npos);  // no customer id in the stub
 
+  const testing::Record* signal = DeadLetterFrom(dead, 0, "tact.signals");
+  ASSERT_NE(signal, nullptr);
+  EXPECT_TRUE(absl::StartsWith(signal->headers.at("tact-dlq-reason"), "too large: "))
+      << signal->headers.at("tact-dlq-reason");
+  EXPECT_EQ(signal->headers.at("tact-dlq-stub"), "true");
+  EXPECT_GE(Metric(tactd_->admin_port(), "tact_signals_kafka_errors_total", {{"what", "too_large"}}), 1);
+
   const std::multiset<std::string> decided = DecidedIds(decisions_);
   EXPECT_EQ(decided.count("big-1"), 0u);  // refused before deciding: nothing reserved, nothing recorded
   EXPECT_EQ(Metric(tactd_->admin_port(), "tact_dlq_total", {{"reason", "too_large"}}), 1);
@@ -163,7 +176,7 @@ TEST_F(KafkaLimitsTest, TooLargeEventsGoToTheDlqAndThePartitionMovesOn) {
   producer_.Send("tact.outbound", SmallEvent("after-2", "c3"), "acme:c3");
   ASSERT_TRUE(WaitFor([&] { return DecidedIds(decisions_).contains("after-2"); }, absl::Seconds(30),
                       "the event after the restart decided"));
-  EXPECT_EQ(dlq_.Count(), 2u);
+  EXPECT_EQ(dlq_.Count(), 3u);
   EXPECT_EQ(DecidedIds(decisions_).count("after-1"), 1u);
 }
 
