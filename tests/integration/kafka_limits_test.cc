@@ -112,7 +112,10 @@ class KafkaLimitsTest : public ::testing::Test {
     if (HasFailure() && tactd_) std::cerr << tactd_->process().Log().substr(0, 200000);
   }
 
-  void StartTactd() { tactd_.emplace(dir_.path(), broker_.bootstrap(), redis_.address()); }
+  void StartTactd(const std::vector<std::string>& flags = {}) {
+    tactd_.emplace(dir_.path(), broker_.bootstrap(), redis_.address(), flags);
+  }
+  void LateTooLarge(const std::vector<std::string>& flags);
   void StopTactd() {
     tactd_->process().Signal(SIGTERM);
     ASSERT_EQ(tactd_->process().Wait(absl::Seconds(60)), 0);
@@ -181,12 +184,13 @@ TEST_F(KafkaLimitsTest, TooLargeEventsGoToTheDlqAndThePartitionMovesOn) {
 }
 
 // An output the broker refuses as too large once it is decided (its topic's limit shrank): its tact.dlq form goes
-// out instead, the error is counted, and the partition moves on.
-TEST_F(KafkaLimitsTest, OutputRefusedAsTooLargeAfterDecidingGoesToTheDlq) {
+// out instead, the error is counted, and the partition moves on. exactly_once: the transaction is aborted and its
+// redo sends the DLQ form.
+void KafkaLimitsTest::LateTooLarge(const std::vector<std::string>& flags) {
   producer_.Send("tact.outbound", SmallEvent("late-1", "c1"), "acme:c1");  // offset 0
   // The next Produce request (tactd's first: an output of late-1) is refused.
   ASSERT_EQ(broker_.Control("errors Produce 1 MSG_SIZE_TOO_LARGE"), "ok");
-  StartTactd();
+  StartTactd(flags);
   ASSERT_TRUE(WaitFor([&] { return DeadLetterFrom(dlq_.Records(), 0) != nullptr; }, absl::Seconds(30),
                       "the refused output on tact.dlq"));
   const std::vector<testing::Record> records = dlq_.Records();
@@ -202,11 +206,17 @@ TEST_F(KafkaLimitsTest, OutputRefusedAsTooLargeAfterDecidingGoesToTheDlq) {
   ASSERT_TRUE(WaitFor([&] { return DecidedIds(decisions_).contains("late-2"); }, absl::Seconds(30),
                       "the next event decided"));
   StopTactd();
-  StartTactd();
+  StartTactd(flags);
   producer_.Send("tact.outbound", SmallEvent("late-3", "c3"), "acme:c3");
   ASSERT_TRUE(WaitFor([&] { return DecidedIds(decisions_).contains("late-3"); }, absl::Seconds(30),
                       "the event after the restart decided"));
   EXPECT_EQ(dlq_.Count(), 1u);  // late-1 was not handled again
+}
+
+TEST_F(KafkaLimitsTest, OutputRefusedAsTooLargeAfterDecidingGoesToTheDlq) { LateTooLarge({}); }
+
+TEST_F(KafkaLimitsTest, ExactlyOnceOutputRefusedAsTooLargeIsRedoneAsItsDlqForm) {
+  LateTooLarge({"--processing-guarantee", "exactly_once", "--processing-transactional-id", "tactd-limits-test"});
 }
 
 // An output that keeps failing (the broker refuses every produce): retried with backoff, its failures logged a
