@@ -38,7 +38,7 @@ struct InputWorkerOptions {
   std::string topic;      // the one input topic
   int session_timeout_ms = 10000;
   absl::Duration drain_budget = absl::Seconds(20);
-  // Where an output too large for its topic goes instead (OutputLimits.h), and the topics' limits.
+  // Where an output too large for its topic goes instead (output_limits.h), and the topics' limits.
   std::string dlq_topic = "tact.dlq";
   TopicLimits limits;
 };
