@@ -166,21 +166,16 @@ void InputWorker::Produce(PendingOutput* p) {
 }
 
 bool InputWorker::DeadLetterTooLarge(PendingOutput* p, int64_t limit, RdKafka::ErrorCode err) {
-  if (IsDeadLetterStub(p->out)) {
-    return false;  // nothing smaller to send: retried with backoff
+  const std::string topic = p->out.topic;
+  const std::optional<int64_t> bytes =
+      RewriteTooLarge(p->out, limit, p->parent->tp, p->parent->offset, options_.dlq_topic, options_.limits);
+  if (!bytes) {
+    return false;  // a stub already: retried with backoff
   }
   OnKafkaError("too_large");
-  const std::string topic = p->out.topic;
-  const int64_t bytes = RecordWireSize(p->out);
-  std::string reason = TooLargeReason(bytes, topic, limit);
-  if (const std::string* before = FindHeader(p->out.headers, "tact-dlq-reason"); before != nullptr) {
-    absl::StrAppend(&reason, "; ", *before);
-  }
-  p->out = DeadLetterForm(std::move(p->out), reason, p->parent->tp, p->parent->offset, options_.dlq_topic,
-                          options_.limits, /*stub_only=*/topic == options_.dlq_topic);
   log_limiter_.Log(LogLevel::kWarning, "kafka.output_too_large", topic,
                    {{"topic", topic}, {"position", Position(p->parent->tp, p->parent->offset)},
-                    {"bytes", absl::StrCat(bytes)}, {"error", RdKafka::err2str(err)},
+                    {"bytes", absl::StrCat(*bytes)}, {"error", RdKafka::err2str(err)},
                     {"stub", IsDeadLetterStub(p->out) ? "true" : "false"}});
   return true;
 }

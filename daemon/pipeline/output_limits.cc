@@ -157,6 +157,21 @@ bool IsDeadLetterStub(const OutputRecord& record) {
   return FindHeader(record.headers, kDeadLetterStubHeader) != nullptr;
 }
 
+std::optional<int64_t> RewriteTooLarge(OutputRecord& record, int64_t limit, const TopicPartition& source,
+                                       int64_t offset, const std::string& dlq_topic, const TopicLimits& limits) {
+  if (IsDeadLetterStub(record)) {
+    return std::nullopt;
+  }
+  const int64_t bytes = RecordWireSize(record);
+  const bool to_dlq_already = record.topic == dlq_topic;
+  std::string reason = TooLargeReason(bytes, record.topic, limit);
+  if (const std::string* before = FindHeader(record.headers, "tact-dlq-reason"); before != nullptr) {
+    absl::StrAppend(&reason, "; ", *before);
+  }
+  record = DeadLetterForm(std::move(record), reason, source, offset, dlq_topic, limits, /*stub_only=*/to_dlq_already);
+  return bytes;
+}
+
 absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max) {
   absl::Duration d = min;
   for (int i = 1; i < attempt && d < max; ++i) {

@@ -98,6 +98,13 @@ OutputRecord DeadLetterForm(OutputRecord record, std::string_view reason, const 
                             bool stub_only = false);
 bool IsDeadLetterStub(const OutputRecord& record);
 
+// What a producer does with an output too large for its topic (`limit`: the topic's known limit; 0 when librdkafka
+// or the broker refused it): rewrites `record` into its tact.dlq form (a stub when it was bound for tact.dlq
+// already), the reason naming its size and topic plus any dead-letter reason it carried. Returns the size it had,
+// or nullopt when it is a stub already (nothing smaller to send: the caller retries it). Pure.
+std::optional<int64_t> RewriteTooLarge(OutputRecord& record, int64_t limit, const TopicPartition& source,
+                                       int64_t offset, const std::string& dlq_topic, const TopicLimits& limits);
+
 // When the n-th retry (1, 2, …) of a failed output may run: min·2^(n-1), at most max. Pure.
 absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max);
 

@@ -568,24 +568,18 @@ void Pipeline::Produce(Output* out) {
 }
 
 bool Pipeline::DeadLetterTooLarge(Output* out, int64_t limit, RdKafka::ErrorCode err) {
-  if (IsDeadLetterStub(*out)) {
-    return false;  // nothing smaller to send: retried with backoff
-  }
   const std::string topic = out->topic;
-  const int64_t bytes = RecordWireSize(*out);
-  std::string reason = TooLargeReason(bytes, topic, limit);
-  if (const std::string* before = FindHeader(out->headers, "tact-dlq-reason"); before != nullptr) {
-    absl::StrAppend(&reason, "; ", *before);
+  const std::optional<int64_t> bytes = RewriteTooLarge(*out, limit, out->parent->tp, out->parent->offset,
+                                                       options_.topics.dlq, options_.limits);
+  if (!bytes) {
+    return false;  // a stub already: retried with backoff
   }
-  static_cast<OutputRecord&>(*out) =
-      DeadLetterForm(std::move(static_cast<OutputRecord&>(*out)), reason, out->parent->tp, out->parent->offset,
-                     options_.topics.dlq, options_.limits, /*stub_only=*/topic == options_.topics.dlq);
   if (topic != options_.topics.dlq) {
     stats_.dlq_total.Inc({"too_large"});
   }
   log_limiter_.Log(LogLevel::kWarning, "kafka.output_too_large", topic,
                    {{"topic", topic}, {"position", Position(out->parent->tp, out->parent->offset)},
-                    {"bytes", absl::StrCat(bytes)}, {"error", RdKafka::err2str(err)},
+                    {"bytes", absl::StrCat(*bytes)}, {"error", RdKafka::err2str(err)},
                     {"stub", IsDeadLetterStub(*out) ? "true" : "false"}});
   return true;
 }

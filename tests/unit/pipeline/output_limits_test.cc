@@ -123,6 +123,27 @@ TEST(DeadLetterFormTest, StubOnlyWhatever) {
   EXPECT_TRUE(IsDeadLetterStub(d));
 }
 
+TEST(RewriteTooLargeTest, ARoutedOutputBecomesItsDlqFormThenAStubThenNothingSmaller) {
+  TopicLimits limits;
+  OutputRecord r{.topic = "tact.released", .key = "acme:c1", .value = std::string(100, 'v'),
+                 .headers = {{"tact-decision", "RELEASE"}}};
+  const int64_t routed_bytes = RecordWireSize(r);
+  // Refused by the broker after the decision: the DLQ form, whole.
+  EXPECT_EQ(RewriteTooLarge(r, 0, {"tact.outbound", 2}, 5, "tact.dlq", limits), routed_bytes);
+  EXPECT_EQ(r.topic, "tact.dlq");
+  EXPECT_EQ(r.value, std::string(100, 'v'));
+  EXPECT_EQ(Header(r, "tact-decision"), "RELEASE");
+  EXPECT_EQ(Header(r, "tact-dlq-reason"), "too large: " + std::to_string(routed_bytes) + " bytes (refused by tact.released)");
+  // tact.dlq refuses that too: a stub, both reasons kept.
+  ASSERT_TRUE(RewriteTooLarge(r, 0, {"tact.outbound", 2}, 5, "tact.dlq", limits).has_value());
+  EXPECT_TRUE(IsDeadLetterStub(r));
+  EXPECT_TRUE(absl::StartsWith(Header(r, "tact-dlq-reason"), "too large: ")) << Header(r, "tact-dlq-reason");
+  EXPECT_TRUE(absl::StrContains(Header(r, "tact-dlq-reason"), "(refused by tact.dlq); too large: "));
+  EXPECT_EQ(Header(r, "tact-decision"), "RELEASE");
+  // Nothing smaller than a stub.
+  EXPECT_EQ(RewriteTooLarge(r, 0, {"tact.outbound", 2}, 5, "tact.dlq", limits), std::nullopt);
+}
+
 TEST(TooLargeTest, ErrorsAndReasons) {
   EXPECT_TRUE(IsTooLarge(RdKafka::ERR_MSG_SIZE_TOO_LARGE));
   EXPECT_TRUE(IsTooLarge(RdKafka::ERR_RECORD_LIST_TOO_LARGE));
