@@ -25,7 +25,7 @@ const char* LevelName(LogLevel l) {
 
 }  // namespace
 
-void FormatLogLine(absl::Time now, LogLevel level, std::string_view event, std::initializer_list<LogField> fields,
+void FormatLogLine(absl::Time now, LogLevel level, std::string_view event, std::span<const LogField> fields,
                    std::string* out) {
   // The timestamp's seconds are formatted once per second per thread; the access log writes one line per call.
   thread_local int64_t cached_second = INT64_MIN;
@@ -71,6 +71,10 @@ bool ParseLogLevel(std::string_view name, LogLevel* out) {
 }
 
 void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+  LogFields(level, event, std::span<const LogField>(fields.begin(), fields.size()));
+}
+
+void LogFields(LogLevel level, std::string_view event, std::span<const LogField> fields) {
   if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) {
     return;
   }

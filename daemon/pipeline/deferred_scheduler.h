@@ -98,7 +98,7 @@ class DeferredQueue {
 };
 
 // Label values: class = a message class name; outcome ∈ {reinjected, expired, superseded, dead_letter};
-// what ∈ {consume, produce, delivery, client}.
+// what ∈ {consume, produce, delivery, client, too_large}.
 #define TACT_DEFERRED_STATS(COUNTER, GAUGE, HISTOGRAM)                                                          \
   COUNTER(deferred_outcomes_total, "Deferred events acted on when due, by outcome and class", (outcome, class)) \
   COUNTER(deferred_kafka_errors_total, "Kafka errors of the deferred scheduler (retried)", (what))              \

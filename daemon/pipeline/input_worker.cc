@@ -14,6 +14,9 @@ namespace {
 using ops::Log;
 using ops::LogLevel;
 
+const SystemClock kLogClock;  // the log limiter's intervals only
+constexpr absl::Duration kLogInterval = absl::Seconds(10);
+
 std::vector<RdKafka::TopicPartition*> ToRdKafka(const std::set<TopicPartition>& tps) {
   std::vector<RdKafka::TopicPartition*> out;
   for (const TopicPartition& tp : tps) {
@@ -57,6 +60,9 @@ void AddDeadLetterHeaders(HeaderList& headers, std::string_view reason, const To
   headers.emplace_back("tact-source-offset", absl::StrCat(offset));
 }
 
+InputWorker::InputWorker(InputWorkerOptions options)
+    : options_(std::move(options)), log_limiter_(kLogClock, kLogInterval) {}
+
 InputWorker::~InputWorker() {
   consumer_.reset();  // the consumer first, then the producer
   producer_.reset();
@@ -64,7 +70,8 @@ InputWorker::~InputWorker() {
 
 absl::Status InputWorker::Init() {
   const InputWorkerOptions& o = options_;
-  absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer = CreateProducer(o.brokers, o.client_id, this, this);
+  absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer =
+      CreateProducer(o.brokers, o.client_id, this, this, ProducerSizeSettings(o.limits));
   if (!producer.ok()) return producer.status();
   producer_ = *std::move(producer);
   absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> consumer = CreateConsumer(
@@ -97,7 +104,8 @@ void InputWorker::Run() {
         break;
       default:
         OnKafkaError("consume");
-        Log(LogLevel::kWarning, "kafka.consume_error", {{"topic", options_.topic}, {"error", msg->errstr()}});
+        log_limiter_.Log(LogLevel::kWarning, "kafka.consume_error", RdKafka::err2str(msg->err()),
+                         {{"topic", options_.topic}, {"error", msg->errstr()}});
         break;
     }
     OnTick();
@@ -106,7 +114,7 @@ void InputWorker::Run() {
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.drain_budget);
   while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
     RetryFailed();
-    producer_->flush(100);
+    WaitForProducer(100);
   }
   if (!in_flight_.empty()) {
     Log(LogLevel::kWarning, "kafka.worker_drain_incomplete",
@@ -139,14 +147,46 @@ void InputWorker::Complete(const TopicPartition& tp, int64_t offset, std::vector
 }
 
 void InputWorker::Produce(PendingOutput* p) {
-  const Output& out = p->out;
-  const RdKafka::ErrorCode err = ProduceCopy(*producer_, out.topic, out.key, out.value, out.headers, p);
-  if (err == RdKafka::ERR_NO_ERROR) {
+  if (!options_.limits.Fits(p->out)) {
+    (void)DeadLetterTooLarge(p, options_.limits.Limit(p->out.topic), RdKafka::ERR_MSG_SIZE_TOO_LARGE);
+  }
+  for (;;) {
+    const Output& out = p->out;
+    const RdKafka::ErrorCode err = ProduceCopy(*producer_, out.topic, out.key, out.value, out.headers, p);
+    if (err == RdKafka::ERR_NO_ERROR) {
+      return;
+    }
+    OnKafkaError("produce");
+    if (IsTooLarge(err) && DeadLetterTooLarge(p, 0, err)) {
+      continue;  // its tact.dlq form, produced at once
+    }
+    Failed(p, "kafka.produce_failed", err);
     return;
   }
-  OnKafkaError("produce");
-  Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out.topic}, {"error", RdKafka::err2str(err)}});
-  retry_.push_back(p);
+}
+
+bool InputWorker::DeadLetterTooLarge(PendingOutput* p, int64_t limit, RdKafka::ErrorCode err) {
+  const std::string topic = p->out.topic;
+  const std::optional<int64_t> bytes =
+      RewriteTooLarge(p->out, limit, p->parent->tp, p->parent->offset, options_.dlq_topic, options_.limits);
+  if (!bytes) {
+    return false;  // a stub already: retried with backoff
+  }
+  OnKafkaError("too_large");
+  log_limiter_.Log(LogLevel::kWarning, "kafka.output_too_large", topic,
+                   {{"topic", topic}, {"position", Position(p->parent->tp, p->parent->offset)},
+                    {"bytes", absl::StrCat(*bytes)}, {"error", RdKafka::err2str(err)},
+                    {"stub", IsDeadLetterStub(p->out) ? "true" : "false"}});
+  return true;
+}
+
+void InputWorker::Failed(PendingOutput* p, std::string_view event, RdKafka::ErrorCode err) {
+  ++p->attempts;
+  log_limiter_.Log(LogLevel::kWarning, event, absl::StrCat(p->out.topic, " ", RdKafka::err2str(err)),
+                   {{"topic", p->out.topic}, {"error", RdKafka::err2str(err)},
+                    {"attempt", absl::StrCat(p->attempts)}});
+  // The input's offset cannot advance until this output is delivered: retried with backoff.
+  retry_.Push(p, p->attempts, std::chrono::steady_clock::now());
 }
 
 void InputWorker::dr_cb(RdKafka::Message& message) {
@@ -156,8 +196,11 @@ void InputWorker::dr_cb(RdKafka::Message& message) {
   }
   if (message.err() != RdKafka::ERR_NO_ERROR) {
     OnKafkaError("delivery");
-    Log(LogLevel::kWarning, "kafka.delivery_failed", {{"topic", p->out.topic}, {"error", message.errstr()}});
-    retry_.push_back(p);  // the input's offset cannot advance until this output is delivered
+    if (IsTooLarge(message.err()) && DeadLetterTooLarge(p, 0, message.err())) {
+      retry_.PushNow(p, std::chrono::steady_clock::now());  // produced by RetryFailed, outside this callback
+      return;
+    }
+    Failed(p, "kafka.delivery_failed", message.err());
     return;
   }
   OnProduced(p->out.topic);
@@ -187,10 +230,17 @@ void InputWorker::Done(const TopicPartition& tp, int64_t offset) {
 }
 
 void InputWorker::RetryFailed() {
-  std::deque<PendingOutput*> again;
-  again.swap(retry_);
-  for (PendingOutput* p : again) {
+  for (PendingOutput* p : retry_.PopDue(std::chrono::steady_clock::now())) {
     Produce(p);
+  }
+}
+
+void InputWorker::WaitForProducer(int max_ms) {
+  const int wait = DrainWaitMs(retry_.NextDue(), std::chrono::steady_clock::now(), max_ms);
+  if (producer_->outq_len() > 0) {
+    producer_->flush(wait);
+  } else {
+    producer_->poll(wait);  // nothing queued: flush() would return at once
   }
 }
 
@@ -206,7 +256,7 @@ void InputWorker::Drain(const std::vector<TopicPartition>& tps, absl::Duration b
   };
   while (busy() && std::chrono::steady_clock::now() < deadline) {
     RetryFailed();
-    producer_->flush(50);
+    WaitForProducer(50);
   }
 }
 
@@ -264,8 +314,9 @@ void InputWorker::event_cb(RdKafka::Event& event) {
   switch (event.type()) {
     case RdKafka::Event::EVENT_ERROR:
       OnKafkaError("client");
-      Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
-          {{"topic", options_.topic}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});
+      log_limiter_.Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
+                       RdKafka::err2str(event.err()),
+                       {{"topic", options_.topic}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});
       break;
     case RdKafka::Event::EVENT_LOG:
       LogKafkaLine(event);

@@ -14,12 +14,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/ops/log_limiter.h"
 #include "daemon/pipeline/offset_tracker.h"
+#include "daemon/pipeline/output_limits.h"
 
 namespace tact::pipeline {
-
-// Kafka message headers in order, values as bytes.
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 HeaderList CopyHeaders(const RdKafka::Headers* headers);
 // The first value of `key`, or nullptr.
@@ -39,23 +38,24 @@ struct InputWorkerOptions {
   std::string topic;      // the one input topic
   int session_timeout_ms = 10000;
   absl::Duration drain_budget = absl::Seconds(20);
+  // Where an output too large for its topic goes instead (output_limits.h), and the topics' limits.
+  std::string dlq_topic = "tact.dlq";
+  TopicLimits limits;
 };
 
 // The Kafka plumbing shared by tactd's secondary consumers (tact.signals, tact.deferred): one input topic in
 // its own consumer group (cooperative-sticky, auto-commit of stored offsets), one idempotent producer, and
 // at-least-once bookkeeping: an input's offset is stored only after every output of it, and every earlier input
 // of its partition, is acknowledged (OffsetTracker). Subclasses see each message once (OnMessage), call Begin()
-// for it and, when they are done with it (at once or much later), Complete() with its outputs.
+// for it and, when they are done with it (at once or much later), Complete() with its outputs. An output that is
+// too large for its topic is replaced by its tact.dlq form (DeadLetterForm) and the input moves on; any other
+// failed output is retried with backoff (100 ms doubling to 5 s, per output), its failures logged at most once per
+// 10 s per topic and error (ops::LogLimiter).
 // Thread-safety: Run() on one thread, which owns the consumer and the producer and is the only caller of
 // poll(): delivery reports, rebalances and the subclass hooks run on it. RequestStop() from any thread.
 class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
-  struct Output {
-    std::string topic;
-    std::string key;
-    std::string value;
-    HeaderList headers;
-  };
+  using Output = OutputRecord;
 
   ~InputWorker() override;
 
@@ -70,7 +70,7 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   void event_cb(RdKafka::Event& event) override;
 
  protected:
-  explicit InputWorker(InputWorkerOptions options) : options_(std::move(options)) {}
+  explicit InputWorker(InputWorkerOptions options);
   // Creates the clients and subscribes. Call once from the subclass's factory.
   absl::Status Init();
 
@@ -81,6 +81,7 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   // The partitions are no longer ours: forget what is held for them (their inputs are redelivered elsewhere).
   virtual void OnRevoked(const std::vector<TopicPartition>& partitions) { (void)partitions; }
   // A failed delivery (retried) or a consumer error, for the subclass's metrics.
+  // what ∈ {consume, produce, delivery, client, too_large (an output replaced by its tact.dlq form)}.
   virtual void OnKafkaError(std::string_view what) { (void)what; }
   virtual void OnProduced(const std::string& topic) { (void)topic; }
 
@@ -101,6 +102,7 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   struct PendingOutput {
     Input* parent = nullptr;
     Output out;
+    int attempts = 0;  // failed attempts so far
   };
   struct Input {
     TopicPartition tp;
@@ -110,8 +112,14 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   };
 
   void Produce(PendingOutput* out);
+  // Rewrites an output too large for its topic (`limit`: the topic's known limit, 0 when the producer or the broker
+  // refused it with `err`) into its tact.dlq form; false when it is a stub already.
+  bool DeadLetterTooLarge(PendingOutput* out, int64_t limit, RdKafka::ErrorCode err);
+  void Failed(PendingOutput* out, std::string_view event, RdKafka::ErrorCode err);
   void Done(const TopicPartition& tp, int64_t offset);
   void RetryFailed();
+  // Serves delivery reports for up to `max_ms`, less when a retry falls due sooner.
+  void WaitForProducer(int max_ms);
   void Drain(const std::vector<TopicPartition>& tps, absl::Duration budget);
 
   const InputWorkerOptions options_;
@@ -119,7 +127,8 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   OffsetTracker tracker_;
   std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<Input>> in_flight_;
-  std::deque<PendingOutput*> retry_;
+  RetryQueue<PendingOutput*> retry_{kOutputRetryMin, kOutputRetryMax};
+  ops::LogLimiter log_limiter_;
   std::set<TopicPartition> assigned_;
   bool paused_ = false;
   std::atomic<bool> stop_{false};

@@ -4,12 +4,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/ops/log.h"
+#include "daemon/ops/log_limiter.h"
 #include "daemon/pipeline/kafka_clients.h"
 
 namespace tact::pipeline {
 namespace {
 
 constexpr int kFlushMs = 5000;
+
+// librdkafka repeats its errors while a broker stays down: one line per error per 10 s.
+ops::LogLimiter& ErrorLog() {
+  static const SystemClock clock;
+  static ops::LogLimiter limiter(clock, absl::Seconds(10));
+  return limiter;
+}
 
 }  // namespace
 
@@ -38,8 +46,9 @@ void KafkaNoticeSink::event_cb(RdKafka::Event& event) {
   if (event.type() == RdKafka::Event::EVENT_LOG) {
     LogKafkaLine(event);
   } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
-    ops::Log(event.fatal() ? ops::LogLevel::kError : ops::LogLevel::kWarning, "kafka.error",
-             {{"topic", topic_}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});
+    ErrorLog().Log(event.fatal() ? ops::LogLevel::kError : ops::LogLevel::kWarning, "kafka.error",
+                   absl::StrCat(topic_, " ", RdKafka::err2str(event.err())),
+                   {{"topic", topic_}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});
   }
 }
 

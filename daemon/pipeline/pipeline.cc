@@ -23,6 +23,9 @@ namespace {
 using ops::Log;
 using ops::LogLevel;
 
+const SystemClock kLogClock;  // the log limiter's intervals only
+constexpr absl::Duration kLogInterval = absl::Seconds(10);
+
 std::vector<TopicPartition> ToTps(const std::vector<RdKafka::TopicPartition*>& parts) {
   std::vector<TopicPartition> out;
   for (const RdKafka::TopicPartition* p : parts) {
@@ -65,7 +68,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
   std::unique_ptr<Pipeline> p(new Pipeline(std::move(options), decider));
   const PipelineOptions& o = p->options_;
 
-  KafkaSettings producer_extra;
+  KafkaSettings producer_extra = ProducerSizeSettings(o.limits);
   if (p->exactly_once()) {
     if (o.transactional_id.empty()) {
       return absl::InvalidArgumentError("exactly_once needs a transactional id");
@@ -140,7 +143,8 @@ Pipeline::Pipeline(PipelineOptions options, decision::DecisionService& decider)
       own_registry_(options_.stats == nullptr ? std::make_unique<prometheus::Registry>() : nullptr),
       own_stats_(own_registry_ ? std::make_unique<PipelineStats>(*own_registry_) : nullptr),
       stats_(options_.stats != nullptr ? *options_.stats : *own_stats_),
-      decider_(decider) {}
+      decider_(decider),
+      log_limiter_(kLogClock, kLogInterval) {}
 
 Pipeline::~Pipeline() {
   consumer_.reset();  // the consumer first, then the producer (after its topic handles)
@@ -203,7 +207,7 @@ void Pipeline::Run() {
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.drain_budget);
   while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
     RetryFailedOutputs();
-    producer_->flush(100);
+    WaitForProducer(100);
   }
   FlushOffsetStores();
   if (!in_flight_.empty()) {
@@ -230,7 +234,8 @@ void Pipeline::ConsumeBatch() {
       return;
     } else if (msg->err() != RdKafka::ERR__PARTITION_EOF) {
       stats_.kafka_consume_errors_total.Inc({});
-      Log(LogLevel::kWarning, "kafka.consume_error", {{"error", msg->errstr()}});
+      log_limiter_.Log(LogLevel::kWarning, "kafka.consume_error", RdKafka::err2str(msg->err()),
+                       {{"error", msg->errstr()}});
       return;
     }
     if (batch_.empty()) {
@@ -263,6 +268,21 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
   if (in.event.ok()) {
     if (absl::Status s = CheckCreatedAt(*in.event, decider_.clock().Now()); !s.ok()) {
       in.event = s;  // the same rule as the gRPC API's
+    }
+  }
+  if (in.event.ok()) {
+    // Refused before deciding when its routed output could not be produced: nothing is reserved or recorded.
+    const Topics& t = options_.topics;
+    const std::string* smallest = &t.released;
+    for (const std::string* topic : {&t.deferred, &t.suppressed}) {
+      if (options_.limits.Limit(*topic) < options_.limits.Limit(*smallest)) smallest = topic;
+    }
+    const int64_t bytes = RecordWireSize(in.event->tenant.size() + 1 + in.event->customer_id.size(), in.value.size(),
+                                         in.headers) +
+                          kDecisionHeadersAllowance;
+    if (bytes > options_.limits.Limit(*smallest)) {
+      in.too_large = true;
+      in.event = absl::InvalidArgumentError(TooLargeReason(bytes, *smallest, options_.limits.Limit(*smallest)));
     }
   }
   return in;
@@ -383,17 +403,16 @@ void Pipeline::Emit(Input& in, const absl::StatusOr<decision::Decided>* decided)
 
   auto dead_letter = [&](const std::string& reason) {
     auto out = std::make_unique<Output>();
-    out->topic = options_.topics.dlq;
-    out->key = in.key;
-    out->value = in.value;
-    out->headers = in.headers;
-    AddDeadLetterHeaders(out->headers, reason, in.tp, in.offset);
+    static_cast<OutputRecord&>(*out) =
+        DeadLetterForm(OutputRecord{.key = std::move(in.key), .value = std::move(in.value), .headers = std::move(in.headers)},
+                       reason, in.tp, in.offset, options_.topics.dlq, options_.limits);
+    Log(LogLevel::kWarning, "pipeline.dead_letter",
+        {{"position", in.position}, {"reason", reason}, {"stub", IsDeadLetterStub(*out) ? "true" : "false"}});
     flight->outputs.push_back(std::move(out));
-    Log(LogLevel::kWarning, "pipeline.dead_letter", {{"position", in.position}, {"reason", reason}});
   };
 
   if (!in.event.ok()) {
-    stats_.dlq_total.Inc({in.undecodable ? "undecodable" : "invalid"});
+    stats_.dlq_total.Inc({in.too_large ? "too_large" : in.undecodable ? "undecodable" : "invalid"});
     dead_letter(std::string(in.event.status().message()));
   } else if (!decided->ok() && absl::IsInvalidArgument(decided->status())) {
     // Refused by the decision path (an event_id already used for a different message): an invalid event.
@@ -530,16 +549,48 @@ void Pipeline::FlushOffsetStores() {
 }
 
 void Pipeline::Produce(Output* out) {
-  const RdKafka::ErrorCode err = ProduceCopy(*producer_, out->topic, out->key, out->value, out->headers, out);
-  if (err == RdKafka::ERR_NO_ERROR) {
+  const InFlight& in = *out->parent;
+  if (!options_.limits.Fits(*out)) {
+    (void)DeadLetterTooLarge(out, options_.limits.Limit(out->topic), RdKafka::ERR_MSG_SIZE_TOO_LARGE);
+  } else if (exactly_once() && too_large_on_redo_.contains({in.tp, in.offset, out->topic})) {
+    (void)DeadLetterTooLarge(out, 0, RdKafka::ERR_MSG_SIZE_TOO_LARGE);  // refused by the broker before the abort
+  }
+  for (;;) {
+    const RdKafka::ErrorCode err = ProduceCopy(*producer_, out->topic, out->key, out->value, out->headers, out);
+    if (err == RdKafka::ERR_NO_ERROR) {
+      return;
+    }
+    stats_.kafka_errors_total.Inc({"produce"});
+    if (IsTooLarge(err) && DeadLetterTooLarge(out, 0, err)) {
+      continue;  // nothing was queued: its tact.dlq form goes in the same place (and transaction)
+    }
+    ++out->attempts;
+    log_limiter_.Log(LogLevel::kError, "kafka.produce_failed", absl::StrCat(out->topic, " ", RdKafka::err2str(err)),
+                     {{"topic", out->topic}, {"error", RdKafka::err2str(err)}, {"attempt", absl::StrCat(out->attempts)}});
+    if (exactly_once()) {
+      txn_.failed = true;  // the transaction cannot commit without this output: abort and redo it
+      return;
+    }
+    retry_.Push(out, out->attempts, std::chrono::steady_clock::now());
     return;
   }
-  Log(LogLevel::kError, "kafka.produce_failed", {{"topic", out->topic}, {"error", RdKafka::err2str(err)}});
-  if (exactly_once()) {
-    txn_.failed = true;  // the transaction cannot commit without this output: abort and redo it
-    return;
+}
+
+bool Pipeline::DeadLetterTooLarge(Output* out, int64_t limit, RdKafka::ErrorCode err) {
+  const std::string topic = out->topic;
+  const std::optional<int64_t> bytes = RewriteTooLarge(*out, limit, out->parent->tp, out->parent->offset,
+                                                       options_.topics.dlq, options_.limits);
+  if (!bytes) {
+    return false;  // a stub already: retried with backoff
   }
-  retry_.push_back(out);
+  if (topic != options_.topics.dlq) {
+    stats_.dlq_total.Inc({"too_large"});
+  }
+  log_limiter_.Log(LogLevel::kWarning, "kafka.output_too_large", topic,
+                   {{"topic", topic}, {"position", Position(out->parent->tp, out->parent->offset)},
+                    {"bytes", absl::StrCat(*bytes)}, {"error", RdKafka::err2str(err)},
+                    {"stub", IsDeadLetterStub(*out) ? "true" : "false"}});
+  return true;
 }
 
 void Pipeline::dr_cb(RdKafka::Message& message) {
@@ -549,12 +600,27 @@ void Pipeline::dr_cb(RdKafka::Message& message) {
   }
   if (message.err() != RdKafka::ERR_NO_ERROR) {
     stats_.kafka_delivery_failures_total.Inc({out->topic});
-    Log(LogLevel::kWarning, "kafka.delivery_failed", {{"topic", out->topic}, {"error", message.errstr()}});
+    stats_.kafka_errors_total.Inc({"delivery"});
     if (exactly_once()) {
-      txn_.failed = true;  // aborted and redone as a whole; purged outputs of an abort also land here
+      // Aborted and redone as a whole; purged outputs of an abort also land here. A record the broker refused as
+      // too large is sent in its tact.dlq form by the redo.
+      if (IsTooLarge(message.err()) && !IsDeadLetterStub(*out)) {
+        too_large_on_redo_.insert({out->parent->tp, out->parent->offset, out->topic});
+      }
+      log_limiter_.Log(LogLevel::kWarning, "kafka.delivery_failed", absl::StrCat(out->topic, " ", message.errstr()),
+                       {{"topic", out->topic}, {"error", message.errstr()}});
+      txn_.failed = true;
       return;
     }
-    retry_.push_back(out);  // the input's offset cannot advance until this output is delivered
+    if (IsTooLarge(message.err()) && DeadLetterTooLarge(out, 0, message.err())) {
+      retry_.PushNow(out, std::chrono::steady_clock::now());  // produced by RetryFailedOutputs, outside poll()
+      return;
+    }
+    ++out->attempts;
+    log_limiter_.Log(LogLevel::kWarning, "kafka.delivery_failed", absl::StrCat(out->topic, " ", message.errstr()),
+                     {{"topic", out->topic}, {"error", message.errstr()}, {"attempt", absl::StrCat(out->attempts)}});
+    // The input's offset cannot advance until this output is delivered: retried with backoff.
+    retry_.Push(out, out->attempts, std::chrono::steady_clock::now());
     return;
   }
   stats_.kafka_produced_total.Inc({out->topic});
@@ -565,14 +631,24 @@ void Pipeline::dr_cb(RdKafka::Message& message) {
   if (std::optional<int64_t> next = tracker_.Ack(in->tp, in->offset); next && !exactly_once()) {
     to_store_[in->tp] = *next;  // stored by FlushOffsetStores, once per loop turn for all partitions
   }
+  if (!too_large_on_redo_.empty()) {
+    std::erase_if(too_large_on_redo_, [&](const auto& k) { return std::get<0>(k) == in->tp && std::get<1>(k) == in->offset; });
+  }
   in_flight_.erase({in->tp, in->offset});
 }
 
 void Pipeline::RetryFailedOutputs() {
-  std::deque<Output*> again;
-  again.swap(retry_);
-  for (Output* out : again) {
+  for (Output* out : retry_.PopDue(std::chrono::steady_clock::now())) {
     Produce(out);
+  }
+}
+
+void Pipeline::WaitForProducer(int max_ms) {
+  const int wait = DrainWaitMs(retry_.NextDue(), std::chrono::steady_clock::now(), max_ms);
+  if (producer_->outq_len() > 0) {
+    producer_->flush(wait);
+  } else {
+    producer_->poll(wait);  // nothing queued: flush() would return at once
   }
 }
 
@@ -604,7 +680,7 @@ void Pipeline::DrainPartitions(const std::vector<TopicPartition>& tps, absl::Dur
   };
   while (busy() && std::chrono::steady_clock::now() < deadline) {
     RetryFailedOutputs();
-    producer_->flush(50);
+    WaitForProducer(50);
   }
 }
 
@@ -790,9 +866,11 @@ void Pipeline::event_cb(RdKafka::Event& event) {
       OnStatistics(event.str());
       break;
     case RdKafka::Event::EVENT_ERROR:
-      stats_.kafka_errors_total.Inc({});
-      Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
-          {{"code", RdKafka::err2str(event.err())}, {"error", event.str()}, {"fatal", event.fatal() ? "true" : "false"}});
+      stats_.kafka_errors_total.Inc({"client"});
+      log_limiter_.Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
+                       RdKafka::err2str(event.err()),
+                       {{"code", RdKafka::err2str(event.err())}, {"error", event.str()},
+                        {"fatal", event.fatal() ? "true" : "false"}});
       break;
     case RdKafka::Event::EVENT_LOG:
       LogKafkaLine(event);

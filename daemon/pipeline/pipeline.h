@@ -12,12 +12,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "daemon/core/event.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/ops/log_limiter.h"
 #include "daemon/pipeline/offset_tracker.h"
+#include "daemon/pipeline/output_limits.h"
 #include "daemon/pipeline/pipeline_stats.h"
 
 namespace tact::pipeline {
@@ -61,6 +64,8 @@ struct PipelineOptions {
   absl::Duration outage_backoff_min = absl::Milliseconds(100);
   absl::Duration outage_backoff_max = absl::Seconds(2);
   PipelineStats* stats = nullptr;  // borrowed; nullptr = a private registry nobody scrapes
+  // The output topics' max.message.bytes (LearnTopicLimits): sizes the producer and decides what is too large.
+  TopicLimits limits;
 };
 
 // Consume tact.outbound → decide → produce the event to released/deferred/suppressed and its record to
@@ -102,12 +107,9 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
 
  private:
   struct InFlight;
-  struct Output {
+  struct Output : OutputRecord {
     InFlight* parent = nullptr;
-    std::string topic;
-    std::string key;
-    std::string value;
-    std::vector<std::pair<std::string, std::string>> headers;
+    int attempts = 0;  // failed attempts so far
   };
   struct InFlight {
     TopicPartition tp;
@@ -125,6 +127,7 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
     std::vector<std::pair<std::string, std::string>> headers;
     absl::StatusOr<Event> event;  // not ok: dead-lettered with this message
     bool undecodable = false;     // with !event.ok(): the bytes were not an event at all (else: invalid event)
+    bool too_large = false;       // with !event.ok(): its routed output would not fit its topic
     bool dropped = false;         // its partition was revoked or rewound while the batch was being decided
   };
   // A batch whose DecideBatch call runs on a worker thread while the previous batch's outputs are produced.
@@ -196,7 +199,12 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   void AbortTransaction(const std::string& why);
   [[noreturn]] void TransactionFatal(const std::string& what, const RdKafka::Error& error);
   void Produce(Output* out);
+  // Rewrites an output too large for its topic (`limit`: the topic's known limit, 0 when the producer or the broker
+  // refused it with `err`) into its tact.dlq form; false when it is a stub already.
+  bool DeadLetterTooLarge(Output* out, int64_t limit, RdKafka::ErrorCode err);
   void RetryFailedOutputs();
+  // Serves delivery reports for up to `max_ms`, less when a retry falls due sooner.
+  void WaitForProducer(int max_ms);
   // Drops the held and collected (not yet decided) inputs of these partitions.
   void DropUndecided(const std::vector<TopicPartition>& tps);
   void DrainPartitions(const std::vector<TopicPartition>& tps, absl::Duration budget);
@@ -214,7 +222,11 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   std::vector<std::unique_ptr<RdKafka::Topic>> output_topics_;  // the producer's handles, kept with their metadata
   OffsetTracker tracker_;
   std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<InFlight>> in_flight_;
-  std::deque<Output*> retry_;
+  RetryQueue<Output*> retry_{kOutputRetryMin, kOutputRetryMax};
+  // exactly_once: outputs (input partition, offset, topic) the broker refused as too large; the aborted
+  // transaction's redo sends their tact.dlq form instead.
+  std::set<std::tuple<TopicPartition, int64_t, std::string>> too_large_on_redo_;
+  ops::LogLimiter log_limiter_;
   std::map<TopicPartition, int64_t> to_store_;  // offsets to store, gathered from delivery reports
   std::vector<Input> batch_;  // the batch being collected (a revoke during collection drops its partitions)
   // The batches being decided, oldest first, at most kDecidingDepth: batch N+1 is decoded and evaluated while

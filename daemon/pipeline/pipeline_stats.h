@@ -5,7 +5,8 @@
 namespace tact::pipeline {
 
 // Label values: topic = a configured topic name; partition = an input partition number (bounded by the topic's
-// partition count); reason ∈ {undecodable, invalid, decision_failed} (dlq_total), a
+// partition count); reason ∈ {undecodable, invalid, too_large, decision_failed} (dlq_total); what ∈ {client,
+// produce, delivery} (kafka_errors_total); a
 // status code label (pipeline_pauses_total: unavailable, deadline_exceeded).
 #define TACT_PIPELINE_STATS(COUNTER, GAUGE, HISTOGRAM)                                                          \
   COUNTER(kafka_consumed_total, "Input events read", (topic))                                                    \
@@ -13,7 +14,8 @@ namespace tact::pipeline {
   COUNTER(kafka_delivery_failures_total, "Outputs the broker did not acknowledge (retried; the offset waits)",   \
           (topic))                                                                                               \
   COUNTER(kafka_consume_errors_total, "Errors returned by the consumer", ())                                     \
-  COUNTER(kafka_errors_total, "Client errors reported by librdkafka (broker down, auth, …)", ())                 \
+  COUNTER(kafka_errors_total, "Kafka errors: client (librdkafka: broker down, auth, …), produce, delivery",        \
+          (what))                                                                                                \
   COUNTER(dlq_total, "Events sent to the dead-letter topic", (reason))                                           \
   COUNTER(store_retries_total, "Kafka-path batches left (partly) undecided because the store was unavailable", ())             \
   GAUGE(kafka_assigned_partitions, "Input partitions assigned to this instance", ())                             \

@@ -14,7 +14,7 @@
 namespace tact::pipeline {
 
 // Label values: kind = a tact.v1.SignalKind name (valid signals only); reason ∈ {undecodable, invalid, failed};
-// what ∈ {consume, produce, delivery, client}.
+// what ∈ {consume, produce, delivery, client, too_large}.
 #define TACT_SIGNAL_STATS(COUNTER, GAUGE, HISTOGRAM)                                                           \
   COUNTER(signals_consumed_total, "Signals read from tact.signals and recorded", (kind))                       \
   COUNTER(signals_dlq_total, "Signals sent to the dead-letter topic", (reason))                                \

@@ -320,6 +320,12 @@ int Main(int argc, char** argv) {
   }
   Log(LogLevel::kInfo, "grpc.listening", {{"address", config.grpc_listen}, {"port", absl::StrCat(grpc_port)}});
 
+  // Every output topic's max.message.bytes, once: sizes the producers and decides what goes to tact.dlq as too large.
+  const pipeline::TopicLimits topic_limits = pipeline::LearnTopicLimits(
+      config.kafka_brokers,
+      {config.topic_released, config.topic_deferred, config.topic_suppressed, config.topic_decisions,
+       config.topic_dlq, config.topic_outbound},
+      absl::Seconds(5));
   absl::StatusOr<std::unique_ptr<pipeline::Pipeline>> pipe =
       pipeline::Pipeline::Create({.brokers = config.kafka_brokers,
                                   .group_id = config.kafka_group_id,
@@ -340,7 +346,8 @@ int Main(int argc, char** argv) {
                                   .transaction_max_age = absl::Milliseconds(config.transaction_max_age_ms),
                                   .batch_max_events = config.batch_max_events,
                                   .batch_max_wait = absl::Milliseconds(config.batch_max_wait_ms),
-                                  .stats = &pipeline_stats},
+                                  .stats = &pipeline_stats,
+                                  .limits = topic_limits},
                                  decider);
   if (!pipe.ok()) {
     Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(pipe.status().message())}});
@@ -360,7 +367,9 @@ int Main(int argc, char** argv) {
                                         .client_id = absl::StrCat("tactd-", suffix),
                                         .topic = topic,
                                         .session_timeout_ms = config.kafka_session_timeout_ms,
-                                        .drain_budget = absl::Seconds(10)};
+                                        .drain_budget = absl::Seconds(10),
+                                        .dlq_topic = config.topic_dlq,
+                                        .limits = topic_limits};
   };
   if (config.signals_enabled == "true") {
     absl::StatusOr<std::unique_ptr<pipeline::SignalConsumer>> c = pipeline::SignalConsumer::Create(

@@ -70,7 +70,8 @@ void RealKafkaEnvironment::TearDown() {
 
 const std::string& RealKafkaEnvironment::Bootstrap() { return BootstrapStorage(); }
 
-void CreateTopics(const std::string& brokers, const std::vector<std::string>& names, int partitions) {
+void CreateTopics(const std::string& brokers, const std::vector<std::string>& names, int partitions,
+                  const std::map<std::string, std::string>& configs) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
@@ -87,6 +88,11 @@ void CreateTopics(const std::string& brokers, const std::vector<std::string>& na
     owned.emplace_back(rd_kafka_NewTopic_new(name.c_str(), partitions, 1, errstr, sizeof(errstr)));
     if (owned.back() == nullptr) {
       throw std::runtime_error(absl::StrCat("topic ", name, ": ", errstr));
+    }
+    for (const auto& [k, v] : configs) {
+      if (rd_kafka_resp_err_t e = rd_kafka_NewTopic_set_config(owned.back().get(), k.c_str(), v.c_str()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw std::runtime_error(absl::StrCat("topic ", name, " ", k, ": ", rd_kafka_err2str(e)));
+      }
     }
     topics.push_back(owned.back().get());
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,8 +25,10 @@ class RealKafkaEnvironment : public ::testing::Environment {
   std::unique_ptr<TempDir> own_dir_;
 };
 
-// Creates topics through the Admin API (an existing topic is fine). Throws on failure.
-void CreateTopics(const std::string& brokers, const std::vector<std::string>& names, int partitions);
+// Creates topics through the Admin API (an existing topic is fine), each with `configs` (e.g. max.message.bytes).
+// Throws on failure.
+void CreateTopics(const std::string& brokers, const std::vector<std::string>& names, int partitions,
+                  const std::map<std::string, std::string>& configs = {});
 
 // One test's own topics and consumer group on the shared broker, so tests stay independent.
 struct Lane {

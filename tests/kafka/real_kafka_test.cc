@@ -214,6 +214,38 @@ TEST_F(RealKafkaTest, MalformedEventGoesToDlqAndTheNextOneFlows) {
   EXPECT_EQ(dead.key, "k1");
 }
 
+// The broker's own limit: tactd learns the output topics' max.message.bytes at start (DescribeConfigs) and sends
+// an event whose routed output would not fit the released topic to the DLQ, whole (the DLQ takes it), without
+// deciding it; a smaller event flows.
+TEST_F(RealKafkaTest, EventTooLargeForTheReleasedTopicGoesToTheDlqUndecided) {
+  // Created before the lane's other topics exist with defaults; an existing topic keeps its config.
+  lane_ = std::make_unique<Lane>("small-released");
+  testing::CreateTopics(brokers_, {lane_->released}, kPartitions, {{"max.message.bytes", "20000"}});
+  testing::CreateTopics(brokers_, lane_->Topics(), kPartitions);
+  Tactd& tactd = StartTactd();
+  EXPECT_TRUE(testing::ReadFile(tactd.process().log_path()).find(lane_->released + "=20000") != std::string::npos);
+  TopicReader decisions(brokers_, lane_->decisions);
+  TopicReader dlq(brokers_, lane_->dlq);
+  TopicReader released(brokers_, lane_->released);
+  const std::string big = absl::Substitute(
+      R"({"eventId":"big-1","tenant":"acme","customerId":"cust-big","channel":"EMAIL","messageClass":"PROMOTION",)"
+      R"("payload":"$0"})",
+      std::string(30000, 'A'));
+  producer_->Send(lane_->outbound, big, "acme:cust-big");
+  Send("small-1", "cust-small", "PROMOTION");
+  ASSERT_TRUE(WaitFor([&] { return released.Count() >= 1 && dlq.Count() >= 1; }, absl::Seconds(60),
+                      "the small event released, the big one on the DLQ"));
+  const Record dead = dlq.Records()[0];
+  EXPECT_EQ(dead.value, big);  // the DLQ's default limit takes it whole
+  EXPECT_TRUE(dead.headers.at("tact-dlq-reason").starts_with("too large: ")) << dead.headers.at("tact-dlq-reason");
+  EXPECT_NE(dead.headers.at("tact-dlq-reason").find(lane_->released + " accepts at most 20000"), std::string::npos);
+  EXPECT_EQ(dead.headers.count("tact-dlq-stub"), 0u);
+  EXPECT_EQ(EventIdOf(released.Records()[0].value), "small-1");
+  ASSERT_TRUE(WaitFor([&] { return RecordsByEvent(decisions.Records()).count("small-1") > 0; }, absl::Seconds(30),
+                      "decision for small-1"));
+  EXPECT_EQ(RecordsByEvent(decisions.Records()).count("big-1"), 0u);
+}
+
 // Two instances in one group, a third joins, one leaves (SIGTERM): every input event gets exactly one decision
 // record and one routed output, whatever instance decided it.
 class RealKafkaRebalanceTest : public RealKafkaTest {

@@ -1,0 +1,157 @@
+#pragma once
+
+// What every tact producer (the pipeline, the signals consumer, the deferred scheduler) does with a record that
+// cannot be produced as is, and how its failed outputs are retried: one copy of the rules, so the three cannot
+// drift apart.
+//  * Size: each output topic accepts records up to its max.message.bytes (learnt from the brokers at start,
+//    LearnTopicLimits; a fallback when they cannot say). A record estimated larger (RecordWireSize), or refused by
+//    librdkafka or the broker as too large, is replaced by its tact.dlq form (DeadLetterForm): the record with the
+//    dead-letter headers when that fits tact.dlq, else a small stub naming where it came from and its size.
+//  * Retries: any other failure is retried with exponential backoff per output (RetryQueue), never in a hot loop.
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "daemon/pipeline/kafka_clients.h"
+#include "daemon/pipeline/offset_tracker.h"
+
+namespace tact::pipeline {
+
+// Kafka message headers in order, values as bytes.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// One record to produce.
+struct OutputRecord {
+  std::string topic;
+  std::string key;
+  std::string value;
+  HeaderList headers;
+};
+
+// max.message.bytes assumed for a topic whose limit the brokers did not report (the mock cluster of
+// tact-devbroker answers no DescribeConfigs): librdkafka's default message.max.bytes, below Kafka's default
+// topic limit (1,048,588), so a record that fits it fits a default topic too.
+inline constexpr int64_t kFallbackMaxMessageBytes = 1000000;
+// Room kept for the headers the pipeline adds to a routed output once it is decided (tact-decision, tact-rule
+// ≤ 64, tact-policy-version, tact-defer-until, tact-decided-at): checked before deciding, so an event whose
+// output could not be produced is never decided (README "Outputs too large for their topic").
+inline constexpr int64_t kDecisionHeadersAllowance = 1024;
+// Dead-letter header marking a stub body (the record itself was too large for tact.dlq).
+inline constexpr char kDeadLetterStubHeader[] = "tact-dlq-stub";
+
+// The size the broker compares with max.message.bytes for a record batch holding only this record (Kafka record
+// format v2: the 61-byte batch header, then the record), every varint counted at its widest. Never below
+// librdkafka's own message.max.bytes check of the record. Pure.
+int64_t RecordWireSize(size_t key_bytes, size_t value_bytes, const HeaderList& headers);
+inline int64_t RecordWireSize(const OutputRecord& r) { return RecordWireSize(r.key.size(), r.value.size(), r.headers); }
+
+// max.message.bytes per topic. Not thread-safe; copied into each producer's owner at start.
+class TopicLimits {
+ public:
+  explicit TopicLimits(int64_t fallback = kFallbackMaxMessageBytes) : fallback_(fallback) {}
+  void Set(const std::string& topic, int64_t max_bytes) { limits_[topic] = max_bytes; }
+  int64_t Limit(std::string_view topic) const;
+  bool Known(std::string_view topic) const { return limits_.find(std::string(topic)) != limits_.end(); }
+  bool Fits(const OutputRecord& r) const { return RecordWireSize(r) <= Limit(r.topic); }
+  // The largest and smallest limit over the known topics and the fallback.
+  int64_t Largest() const;
+  int64_t Smallest() const;
+
+ private:
+  int64_t fallback_;
+  std::map<std::string, int64_t, std::less<>> limits_;
+};
+
+// Producer settings for these limits: message.max.bytes = the largest limit (so librdkafka itself refuses no
+// record a topic accepts) and batch.size = min(1,000,000, the smallest limit) (so no batch of small records is
+// larger than a topic accepts).
+KafkaSettings ProducerSizeSettings(const TopicLimits& limits);
+
+// Asks the brokers (DescribeConfigs, within `timeout`) for each topic's max.message.bytes. Topics they do not
+// report keep the fallback; that is logged once (kafka.topic_limits_unknown). Blocks; call at start.
+TopicLimits LearnTopicLimits(const std::string& brokers, const std::vector<std::string>& topics,
+                             absl::Duration timeout);
+
+// librdkafka's or the broker's "record too large" (produce() or a delivery report): retrying cannot help.
+bool IsTooLarge(RdKafka::ErrorCode err);
+
+// "too large: N bytes (TOPIC accepts at most LIMIT)", or "(refused by TOPIC)" when limit ≤ 0.
+std::string TooLargeReason(int64_t bytes, std::string_view topic, int64_t limit);
+
+// The tact.dlq form of `record`, which could not be produced as is, from input `source`@`offset`: the record
+// (key, value, headers) on `dlq_topic` with the dead-letter headers (reason, source topic/partition/offset) if that
+// fits tact.dlq's limit; otherwise a stub: a JSON body naming the source topic, partition, offset, the record's
+// topic and size, `content-type: application/json` and `tact-dlq-stub: true`, the key only when at most 256 bytes,
+// and of the record's headers only tact's own short ones (tact-decision, tact-rule, …). A stub's reason starts
+// with "too large: N bytes" (`reason` appended when it said something else). Dead-letter headers the record
+// already had are replaced. `stub_only`: the stub whatever the limits say (tact.dlq refused the record). Pure.
+OutputRecord DeadLetterForm(OutputRecord record, std::string_view reason, const TopicPartition& source,
+                            int64_t offset, const std::string& dlq_topic, const TopicLimits& limits,
+                            bool stub_only = false);
+bool IsDeadLetterStub(const OutputRecord& record);
+
+// What a producer does with an output too large for its topic (`limit`: the topic's known limit; 0 when librdkafka
+// or the broker refused it): rewrites `record` into its tact.dlq form (a stub when it was bound for tact.dlq
+// already), the reason naming its size and topic plus any dead-letter reason it carried. Returns the size it had,
+// or nullopt when it is a stub already (nothing smaller to send: the caller retries it). Pure.
+std::optional<int64_t> RewriteTooLarge(OutputRecord& record, int64_t limit, const TopicPartition& source,
+                                       int64_t offset, const std::string& dlq_topic, const TopicLimits& limits);
+
+// When the n-th retry (1, 2, …) of a failed output may run: min·2^(n-1), at most max. Pure.
+absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max);
+
+// Failed outputs waiting for their next attempt, each on its own backoff. Not thread-safe.
+template <typename T>
+class RetryQueue {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  RetryQueue(absl::Duration min, absl::Duration max) : min_(min), max_(max) {}
+  // `attempt`: how many times the item has failed (1 after its first failure).
+  void Push(T item, int attempt, TimePoint now) {
+    items_.emplace(now + absl::ToChronoNanoseconds(RetryDelay(attempt, min_, max_)), std::move(item));
+  }
+  // Pushes to be retried at `now` (no backoff: it was rewritten, not refused).
+  void PushNow(T item, TimePoint now) { items_.emplace(now, std::move(item)); }
+  std::vector<T> PopDue(TimePoint now) {
+    std::vector<T> due;
+    while (!items_.empty() && items_.begin()->first <= now) {
+      due.push_back(std::move(items_.begin()->second));
+      items_.erase(items_.begin());
+    }
+    return due;
+  }
+  std::optional<TimePoint> NextDue() const {
+    return items_.empty() ? std::nullopt : std::optional<TimePoint>(items_.begin()->first);
+  }
+  template <typename Pred>
+  void EraseIf(Pred pred) {
+    std::erase_if(items_, [&](const auto& kv) { return pred(kv.second); });
+  }
+  bool empty() const { return items_.empty(); }
+  size_t size() const { return items_.size(); }
+  void clear() { items_.clear(); }
+
+ private:
+  absl::Duration min_;
+  absl::Duration max_;
+  std::multimap<TimePoint, T> items_;
+};
+
+// Backoff of the retries of failed outputs (pipeline and input workers).
+inline constexpr absl::Duration kOutputRetryMin = absl::Milliseconds(100);
+inline constexpr absl::Duration kOutputRetryMax = absl::Seconds(5);
+
+// How long a drain loop may wait in poll()/flush() before its next retry round: until the earliest retry is due,
+// at most `cap`, at least 0. Pure.
+int DrainWaitMs(std::optional<std::chrono::steady_clock::time_point> next_retry,
+                std::chrono::steady_clock::time_point now, int cap_ms);
+
+}  // namespace tact::pipeline
