@@ -35,26 +35,17 @@ void WriteFile(const std::string& path, const std::string& text) { std::ofstream
 class GrpcApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    const std::string clients = dir_->path() + "/clients.yaml";
-    WriteFile(clients, absl::StrCat("clients:\n", ClientEntry("crm-a", kTokenA, "acme", 1000, 1000),
-                                    ClientEntry("crm-b", kTokenB, "beta", 0.5, 3)));
-    redis_ = new RedisServer(dir_->path());
-    broker_ = new DevBroker(dir_->path(), 1);
-    tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(),
-                       {"--grpc-clients-file", clients, "--grpc-max-message-bytes", "16384", "--grpc-max-batch", "10"});
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
+    stack_ = new testing::SuiteStack([](const std::string& dir) {
+      const std::string clients = dir + "/clients.yaml";
+      WriteFile(clients, absl::StrCat("clients:\n", ClientEntry("crm-a", kTokenA, "acme", 1000, 1000),
+                                      ClientEntry("crm-b", kTokenB, "beta", 0.5, 3)));
+      return std::vector<std::string>{"--grpc-clients-file", clients, "--grpc-max-message-bytes", "16384",
+                                      "--grpc-max-batch", "10"};
+    });
   }
-  static void TearDownTestSuite() {
-    delete channel_;
-    delete tactd_;
-    delete broker_;
-    delete redis_;
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete stack_; }
   void TearDown() override {
-    if (HasFailure()) std::cerr << tactd_->process().Log();
+    if (HasFailure()) std::cerr << stack_->tactd.process().Log();
   }
 
   static grpc::Status Check(const v1::CheckRequest& req, const std::string& token, v1::CheckResponse* resp,
@@ -62,7 +53,7 @@ class GrpcApiTest : public ::testing::Test {
                             std::string* retry_after_ms = nullptr) {
     grpc::ClientContext ctx;
     PrepareCall(ctx, token, deadline);
-    auto stub = v1::Throttle::NewStub(*channel_);
+    auto stub = v1::Throttle::NewStub(stack_->channel);
     grpc::Status s = stub->Check(&ctx, req, resp);
     if (retry_after_ms != nullptr) {  // copy out: the metadata lives in `ctx`
       const auto& trailers = ctx.GetServerTrailingMetadata();
@@ -72,18 +63,10 @@ class GrpcApiTest : public ::testing::Test {
     return s;
   }
 
-  static TempDir* dir_;
-  static RedisServer* redis_;
-  static DevBroker* broker_;
-  static Tactd* tactd_;
-  static std::shared_ptr<grpc::Channel>* channel_;
+  static testing::SuiteStack* stack_;
 };
 
-TempDir* GrpcApiTest::dir_ = nullptr;
-RedisServer* GrpcApiTest::redis_ = nullptr;
-DevBroker* GrpcApiTest::broker_ = nullptr;
-Tactd* GrpcApiTest::tactd_ = nullptr;
-std::shared_ptr<grpc::Channel>* GrpcApiTest::channel_ = nullptr;
+testing::SuiteStack* GrpcApiTest::stack_ = nullptr;
 
 TEST_F(GrpcApiTest, MissingOrUnknownTokenIsUnauthenticated) {
   v1::CheckResponse resp;
@@ -92,7 +75,7 @@ TEST_F(GrpcApiTest, MissingOrUnknownTokenIsUnauthenticated) {
   s = Check(CheckRequestFor("u2", "acme"), "not-a-token", &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(s.error_message(), "unknown bearer token");
-  EXPECT_EQ(tactd_->process().Log().find("not-a-token"), std::string::npos);  // tokens are never logged
+  EXPECT_EQ(stack_->tactd.process().Log().find("not-a-token"), std::string::npos);  // tokens are never logged
 }
 
 TEST_F(GrpcApiTest, ClientCannotActForAnotherTenant) {
@@ -183,7 +166,7 @@ TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
   v1::CheckBatchResponse resp;
   grpc::ClientContext ctx;
   PrepareCall(ctx, kTokenA);
-  const grpc::Status s = v1::Throttle::NewStub(*channel_)->CheckBatch(&ctx, req, &resp);
+  const grpc::Status s = v1::Throttle::NewStub(stack_->channel)->CheckBatch(&ctx, req, &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(resp.results_size(), 5);
   EXPECT_EQ(resp.results(0).decision().decision(), v1::RELEASE);
@@ -198,7 +181,7 @@ TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
   for (int i = 0; i < 11; ++i) *too_many.add_items() = CheckRequestFor(absl::StrCat("tm-", i), "acme");
   grpc::ClientContext ctx2;
   ctx2.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
-  const grpc::Status s2 = v1::Throttle::NewStub(*channel_)->CheckBatch(&ctx2, too_many, &resp);
+  const grpc::Status s2 = v1::Throttle::NewStub(stack_->channel)->CheckBatch(&ctx2, too_many, &resp);
   EXPECT_EQ(s2.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s2.error_message(), "items: 11 items, at most 10 per call");
   // Refused before the gate, and still logged with its own latency (not the time since the machine booted).
@@ -206,7 +189,7 @@ TEST_F(GrpcApiTest, CheckBatchGivesPerItemResultsInOrder) {
   std::string log;
   ASSERT_TRUE(testing::WaitFor(
       [&] {
-        log = tactd_->process().Log();
+        log = stack_->tactd.process().Log();
         return log.find(kRefused) != std::string::npos;
       },
       absl::Seconds(10), "the refused call's access log line"));
@@ -221,7 +204,7 @@ TEST_F(GrpcApiTest, GetPolicyNamesVersionAndDigest) {
   grpc::ClientContext ctx;
   PrepareCall(ctx, kTokenA);
   v1::PolicyInfo info;
-  const grpc::Status s = v1::Policies::NewStub(*channel_)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info);
+  const grpc::Status s = v1::Policies::NewStub(stack_->channel)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_FALSE(info.version().empty());
   EXPECT_EQ(info.digest().size(), 64u);

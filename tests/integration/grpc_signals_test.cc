@@ -43,38 +43,29 @@ v1::Signal Csat(const std::string& tenant, const std::string& customer, int scor
 class GrpcSignalsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    const std::string clients = dir_->path() + "/clients.yaml";
-    std::ofstream(clients) << absl::StrCat("clients:\n", ClientEntry("crm-a", kTokenA, "acme", 1000, 1000),
-                                           ClientEntry("crm-b", kTokenB, "beta", 1000, 1000),
-                                           ClientEntry("ops", kTokenOps, "\"*\"", 1000, 1000));
-    redis_ = new RedisServer(dir_->path());
-    broker_ = new DevBroker(dir_->path(), 1);
-    tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(), {"--grpc-clients-file", clients});
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
+    stack_ = new testing::SuiteStack([](const std::string& dir) {
+      const std::string clients = dir + "/clients.yaml";
+      std::ofstream(clients) << absl::StrCat("clients:\n", ClientEntry("crm-a", kTokenA, "acme", 1000, 1000),
+                                             ClientEntry("crm-b", kTokenB, "beta", 1000, 1000),
+                                             ClientEntry("ops", kTokenOps, "\"*\"", 1000, 1000));
+      return std::vector<std::string>{"--grpc-clients-file", clients};
+    });
   }
-  static void TearDownTestSuite() {
-    delete channel_;
-    delete tactd_;
-    delete broker_;
-    delete redis_;
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete stack_; }
   void TearDown() override {
-    if (HasFailure()) std::cerr << tactd_->process().Log();
+    if (HasFailure()) std::cerr << stack_->tactd.process().Log();
   }
 
   static grpc::Status Check(const v1::CheckRequest& req, v1::CheckResponse* resp, const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
     PrepareCall(ctx, token);
-    return v1::Throttle::NewStub(*channel_)->Check(&ctx, req, resp);
+    return v1::Throttle::NewStub(stack_->channel)->Check(&ctx, req, resp);
   }
   static grpc::Status Explain(const v1::CheckRequest& req, v1::ExplainResponse* resp,
                               const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
     PrepareCall(ctx, token);
-    return v1::Throttle::NewStub(*channel_)->Explain(&ctx, req, resp);
+    return v1::Throttle::NewStub(stack_->channel)->Explain(&ctx, req, resp);
   }
   static grpc::Status Put(const v1::Signal& signal, const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
@@ -82,7 +73,7 @@ class GrpcSignalsTest : public ::testing::Test {
     v1::PutSignalRequest req;
     *req.mutable_signal() = signal;
     v1::PutSignalResponse resp;
-    return v1::Signals::NewStub(*channel_)->PutSignal(&ctx, req, &resp);
+    return v1::Signals::NewStub(stack_->channel)->PutSignal(&ctx, req, &resp);
   }
   static grpc::Status State(const std::string& tenant, const std::string& customer, v1::CustomerState* resp,
                             const std::string& token = kTokenA) {
@@ -91,28 +82,20 @@ class GrpcSignalsTest : public ::testing::Test {
     v1::GetCustomerStateRequest req;
     req.set_tenant(tenant);
     req.set_customer_id(customer);
-    return v1::Signals::NewStub(*channel_)->GetCustomerState(&ctx, req, resp);
+    return v1::Signals::NewStub(stack_->channel)->GetCustomerState(&ctx, req, resp);
   }
   static std::vector<std::string> RuleIds() {
     grpc::ClientContext ctx;
     PrepareCall(ctx, kTokenA);
     v1::PolicyInfo info;
-    EXPECT_TRUE(v1::Policies::NewStub(*channel_)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
+    EXPECT_TRUE(v1::Policies::NewStub(stack_->channel)->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
     return {info.rule_ids().begin(), info.rule_ids().end()};
   }
 
-  static TempDir* dir_;
-  static RedisServer* redis_;
-  static DevBroker* broker_;
-  static Tactd* tactd_;
-  static std::shared_ptr<grpc::Channel>* channel_;
+  static testing::SuiteStack* stack_;
 };
 
-TempDir* GrpcSignalsTest::dir_ = nullptr;
-RedisServer* GrpcSignalsTest::redis_ = nullptr;
-DevBroker* GrpcSignalsTest::broker_ = nullptr;
-Tactd* GrpcSignalsTest::tactd_ = nullptr;
-std::shared_ptr<grpc::Channel>* GrpcSignalsTest::channel_ = nullptr;
+testing::SuiteStack* GrpcSignalsTest::stack_ = nullptr;
 
 const v1::TraceLine* Line(const v1::ExplainResponse& r, const std::string& rule) {
   for (const v1::TraceLine& l : r.trace()) {
@@ -228,7 +211,7 @@ TEST_F(GrpcSignalsTest, GetCustomerStateShowsCountersAndSignals) {
   EXPECT_EQ(state.signals(0).field(), "complaint:T-17");
   EXPECT_FALSE(state.signals(0).has_expires_at());
   // The raw customer id never reaches the log (the access log names client, method, code, latency).
-  EXPECT_EQ(tactd_->process().Log().find(customer), std::string::npos);
+  EXPECT_EQ(stack_->tactd.process().Log().find(customer), std::string::npos);
 
   // An unknown customer has no state (and nothing is created by asking).
   ASSERT_TRUE(State("acme", "nobody", &state).ok());
@@ -313,7 +296,7 @@ TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
     grpc::ClientContext ctx;
     PrepareCall(ctx, kTokenA);
     v1::PutSignalResponse resp;
-    expect_invalid(v1::Signals::NewStub(*channel_)->PutSignal(&ctx, v1::PutSignalRequest(), &resp),
+    expect_invalid(v1::Signals::NewStub(stack_->channel)->PutSignal(&ctx, v1::PutSignalRequest(), &resp),
                    "signal: required");
   }
   expect_invalid(Put(Csat("acme", "v1", 9)), "signal.csat: must be 1..5");
@@ -340,7 +323,7 @@ TEST_F(GrpcSignalsTest, InvalidArgumentsNameTheField) {
   expect_invalid(Explain(CheckRequestFor("v-1", "acme", ""), &ex), "event.customer_id: required");
   grpc::ClientContext ctx;
   PrepareCall(ctx, kTokenA);
-  expect_invalid(v1::Throttle::NewStub(*channel_)->Explain(&ctx, v1::CheckRequest(), &ex), "event: required");
+  expect_invalid(v1::Throttle::NewStub(stack_->channel)->Explain(&ctx, v1::CheckRequest(), &ex), "event: required");
 }
 
 }  // namespace

@@ -45,28 +45,19 @@ std::string Event(const std::string& id, const std::string& customer, const std:
 class InputEdgesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    redis_ = new RedisServer(dir_->path());
-    broker_ = new DevBroker(dir_->path(), 1);
-    tactd_ = new Tactd(dir_->path(), broker_->bootstrap(), redis_->address(), {"--redis-deadline-ms", "200"});
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
+    stack_ = new testing::SuiteStack([](const std::string&) {
+      return std::vector<std::string>{"--redis-deadline-ms", "200"};
+    });
   }
-  static void TearDownTestSuite() {
-    delete channel_;
-    delete tactd_;
-    delete broker_;
-    delete redis_;
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete stack_; }
   void TearDown() override {
-    if (HasFailure()) std::cerr << tactd_->process().Log();
+    if (HasFailure()) std::cerr << stack_->tactd.process().Log();
   }
 
   static grpc::Status Check(const v1::CheckRequest& req, v1::CheckResponse* resp) {
     grpc::ClientContext ctx;
     testing::PrepareCall(ctx, "");
-    return v1::Throttle::NewStub(*channel_)->Check(&ctx, req, resp);
+    return v1::Throttle::NewStub(stack_->channel)->Check(&ctx, req, resp);
   }
 
   // The DLQ record of the input whose value contains `marker`, once there is one.
@@ -85,24 +76,16 @@ class InputEdgesTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  static TempDir* dir_;
-  static RedisServer* redis_;
-  static DevBroker* broker_;
-  static Tactd* tactd_;
-  static std::shared_ptr<grpc::Channel>* channel_;
+  static testing::SuiteStack* stack_;
 };
 
-TempDir* InputEdgesTest::dir_ = nullptr;
-RedisServer* InputEdgesTest::redis_ = nullptr;
-DevBroker* InputEdgesTest::broker_ = nullptr;
-Tactd* InputEdgesTest::tactd_ = nullptr;
-std::shared_ptr<grpc::Channel>* InputEdgesTest::channel_ = nullptr;
+testing::SuiteStack* InputEdgesTest::stack_ = nullptr;
 
 TEST_F(InputEdgesTest, KafkaPathRefusesWhatGrpcRefusesAndDedupesEveryMessage) {
-  TopicReader dlq(broker_->bootstrap(), "tact.dlq");
-  TopicReader decisions(broker_->bootstrap(), "tact.decisions");
-  testing::TestProducer producer(broker_->bootstrap());
-  const double invalid_before = Metric(tactd_->admin_port(), "tact_dlq_total", {{"reason", "invalid"}});
+  TopicReader dlq(stack_->broker.bootstrap(), "tact.dlq");
+  TopicReader decisions(stack_->broker.bootstrap(), "tact.decisions");
+  testing::TestProducer producer(stack_->broker.bootstrap());
+  const double invalid_before = Metric(stack_->tactd.admin_port(), "tact_dlq_total", {{"reason", "invalid"}});
   // Customer data inside malformed JSON: a missing comma after the phone number, an address where a time belongs.
   producer.Send("tact.outbound", absl::StrCat(R"({"eventId":"k-bad-1","customerId":")", kPhone, R"(" "x":1})"),
                 "acme:k1");
@@ -127,7 +110,7 @@ TEST_F(InputEdgesTest, KafkaPathRefusesWhatGrpcRefusesAndDedupesEveryMessage) {
   EXPECT_EQ(reason("k-tz"), "customer_timezone: unknown time zone");
   EXPECT_EQ(reason("k-2099"), "created_at: more than 24h in the future");
   EXPECT_EQ(reason("\"PROMOTION\"}"), "event_id: already used for a different message (message_class differs)");
-  EXPECT_EQ(Metric(tactd_->admin_port(), "tact_dlq_total", {{"reason", "invalid"}}) - invalid_before, 3);
+  EXPECT_EQ(Metric(stack_->tactd.admin_port(), "tact_dlq_total", {{"reason", "invalid"}}) - invalid_before, 3);
 
   // The redelivered receipt (no limit applies: formerly never in the store) gets its earlier decision.
   std::optional<v1::DecisionRecord> first = Decision(decisions, "k-receipt", 0);
@@ -143,7 +126,7 @@ TEST_F(InputEdgesTest, KafkaPathRefusesWhatGrpcRefusesAndDedupesEveryMessage) {
       EXPECT_EQ(v.find(kMail), std::string::npos) << k << ": " << v;
     }
   }
-  const std::string log = tactd_->process().Log();
+  const std::string log = stack_->tactd.process().Log();
   EXPECT_NE(log.find("pipeline.dead_letter"), std::string::npos);
   EXPECT_EQ(log.find(kPhone), std::string::npos);
   EXPECT_EQ(log.find("4915112345678"), std::string::npos);
@@ -176,8 +159,8 @@ TEST_F(InputEdgesTest, GrpcRefusesTheSameAndDedupesEveryMessage) {
 // Redis itself (not on a reconnect, which connect_timeout bounds anyway).
 TEST_F(InputEdgesTest, CallsDuringARedisStallEndAfterTheStoreDeadlineNotTheCallers) {
   using Call = std::function<grpc::StatusCode(grpc::ClientContext&)>;
-  auto stub = v1::Throttle::NewStub(*channel_);
-  auto signals = v1::Signals::NewStub(*channel_);
+  auto stub = v1::Throttle::NewStub(stack_->channel);
+  auto signals = v1::Signals::NewStub(stack_->channel);
   auto state = [&](grpc::ClientContext& ctx) {
     v1::GetCustomerStateRequest req;
     req.set_tenant("acme");
@@ -230,7 +213,7 @@ TEST_F(InputEdgesTest, CallsDuringARedisStallEndAfterTheStoreDeadlineNotTheCalle
           return state(ctx) == grpc::StatusCode::OK;
         },
         absl::Seconds(10), "Redis answering again"));
-    redis_->process().Signal(SIGSTOP);
+    stack_->redis.process().Signal(SIGSTOP);
     std::atomic<bool> done{false};
     grpc::StatusCode code = grpc::StatusCode::OK;
     std::thread t([&] {
@@ -240,7 +223,7 @@ TEST_F(InputEdgesTest, CallsDuringARedisStallEndAfterTheStoreDeadlineNotTheCalle
       done = true;
     });
     const bool answered = WaitFor([&] { return done.load(); }, absl::Seconds(30), "the call answered");
-    redis_->process().Signal(SIGCONT);  // also lets a call still waiting finish, so the thread can be joined
+    stack_->redis.process().Signal(SIGCONT);  // also lets a call still waiting finish, so the thread can be joined
     t.join();
     EXPECT_TRUE(answered) << name << " waited for its own deadline instead of redis.deadline_ms";
     EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED)

@@ -195,4 +195,10 @@ void TestProducer::Send(const std::string& topic, const std::string& value, cons
   }
 }
 
+SuiteStack::SuiteStack(const Flags& flags)
+    : redis(dir.path()),
+      broker(dir.path(), 1),
+      tactd(dir.path(), broker.bootstrap(), redis.address(), flags ? flags(dir.path()) : std::vector<std::string>{}),
+      channel(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials())) {}
+
 }  // namespace tact::testing

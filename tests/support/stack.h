@@ -1,7 +1,9 @@
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,6 +61,21 @@ class Tactd {
   int grpc_port_ = 0;
   int admin_port_ = 0;
   std::unique_ptr<Subprocess> proc_;
+};
+
+// One redis-server, tact-devbroker (one partition) and tactd shared by the tests of a suite (made in
+// SetUpTestSuite, destroyed in TearDownTestSuite), with a gRPC channel to tactd. `flags(dir)` gives tactd's extra
+// flags; it may first write files into `dir` (a clients file). Members are destroyed in reverse order: the
+// processes stop before their directory goes.
+struct SuiteStack {
+  using Flags = std::function<std::vector<std::string>(const std::string& dir)>;
+  explicit SuiteStack(const Flags& flags = nullptr);
+
+  TempDir dir;
+  RedisServer redis;
+  DevBroker broker;
+  Tactd tactd;
+  std::shared_ptr<grpc::Channel> channel;
 };
 
 struct Record {
