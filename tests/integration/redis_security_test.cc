@@ -1,6 +1,7 @@
 // Redis AUTH (requirepass, ACL user) and TLS (OpenSSL transport, redis_connection.h) against a real redis-server
 // started with --tls-port and a PKI made by the test: both stores work over it, and a wrong password, a wrong CA,
 // a wrong server name and a missing client certificate each give a clear error.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -13,6 +14,8 @@
 #include "daemon/store/redis_capacity_store.h"
 #include "daemon/store/redis_connection.h"
 #include "daemon/store/redis_counter_store.h"
+#include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/admin.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -273,6 +276,79 @@ TEST(RedisSecurityCheckTest, UnreadableFilesAreClearErrors) {
                                   .key_file = pki.client_key},
                                  {})
                   .ok());
+}
+
+
+// tactd end to end with --redis-tls and an ACL user whose password is a mounted file.
+class TactdRedisSecurityTest : public ::testing::Test {
+ protected:
+  TactdRedisSecurityTest()
+      : pki_(dir_.path()),
+        redis_(dir_.path(), RedisServerOptions{.requirepass = kDefaultPassword,
+                                               .acl_user = kUser,
+                                               .acl_password = kPassword,
+                                               .tls = &pki_}),
+        broker_(dir_.path(), 1) {}
+
+  std::unique_ptr<testing::Tactd> Start(const std::string& password) {
+    const std::string file = dir_.path() + "/redis-password";
+    WriteFile(file, password + "\n");
+    return std::make_unique<testing::Tactd>(
+        dir_.path(), broker_.bootstrap(), redis_.tls_address(),
+        std::vector<std::string>{"--redis-tls", "true", "--redis-tls-ca-file", pki_.ca, "--redis-tls-server-name",
+                                 "localhost", "--redis-username", kUser, "--redis-password-file", file,
+                                 "--kafka-statistics-interval-ms", "200"});
+  }
+
+  TempDir dir_;
+  TestPki pki_;
+  RedisServer redis_;
+  testing::DevBroker broker_;
+};
+
+TEST_F(TactdRedisSecurityTest, DecidesOverTlsAsAnAclUser) {
+  std::unique_ptr<testing::Tactd> tactd = Start(kPassword);
+  ASSERT_TRUE(WaitFor([&] { return testing::HttpGet(tactd->admin_port(), "/readyz").status == 200; },
+                      absl::Seconds(30), "/readyz 200"))
+      << tactd->process().Log();
+  auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd->grpc_target(), grpc::InsecureChannelCredentials()));
+  v1::CheckRequest req;
+  req.mutable_event()->set_event_id("tls-1");
+  req.mutable_event()->set_tenant("acme");
+  req.mutable_event()->set_customer_id("cust-tls-1");
+  req.mutable_event()->set_channel(v1::EMAIL);
+  req.mutable_event()->set_message_class(v1::TRANSACTIONAL);
+  v1::CheckResponse resp;
+  grpc::ClientContext ctx;
+  const grpc::Status st = stub->Check(&ctx, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
+  EXPECT_FALSE(resp.decision().degraded()) << "decided without Redis";
+  // The decision marker is in Redis (read on the plaintext port as the same user).
+  RedisContextPtr admin(redisConnect("127.0.0.1", redis_.port()));
+  RedisReplyPtr auth(static_cast<redisReply*>(redisCommand(admin.get(), "AUTH %s %s", kUser, kPassword)));
+  RedisReplyPtr keys(static_cast<redisReply*>(redisCommand(admin.get(), "KEYS *seen*")));
+  ASSERT_TRUE(keys != nullptr && keys->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(keys->elements, 1u);
+  EXPECT_EQ(tactd->process().Log().find(kPassword), std::string::npos) << "the password in tactd's log";
+}
+
+TEST_F(TactdRedisSecurityTest, WrongPasswordKeepsItNotReadyWithAClearLogLine) {
+  std::unique_ptr<testing::Tactd> tactd = Start("not-the-password");
+  const int admin = tactd->admin_port();
+  // Kafka is fine (its partition assigned); Redis refuses the login: not ready, tact_redis_up 0.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string m = testing::HttpGet(admin, "/metrics").body;
+        return testing::MetricSample(m, "tact_kafka_assigned_partitions") == 1.0 &&
+               testing::MetricSample(m, "tact_redis_up") == 0.0 &&
+               tactd->process().Log().find("authentication failed (WRONGPASS") != std::string::npos;
+      },
+      absl::Seconds(30), "assigned, redis down, auth failure logged"))
+      << tactd->process().Log();
+  EXPECT_EQ(testing::HttpGet(admin, "/readyz").status, 503);
+  EXPECT_TRUE(tactd->process().Running());
+  EXPECT_EQ(tactd->process().Log().find("not-the-password"), std::string::npos) << "the password in tactd's log";
 }
 
 }  // namespace
