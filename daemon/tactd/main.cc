@@ -176,15 +176,16 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "tactd: %s\n", std::string(s.message()).c_str());
     return kExitUsage;
   }
-  // Password files are read and TLS files checked now: a mistake is a usage error, not a retry loop.
+  if (print_config) {
+    std::fputs(ops::FormatConfig(config).c_str(), stdout);
+    return 0;
+  }
+  // Password files are read and TLS files checked now (not for --print-config, which checks manifests anywhere):
+  // a mistake is a usage error, not a retry loop.
   absl::StatusOr<ops::KafkaSecurity> kafka_security = ops::LoadKafkaSecurity(config);
   if (!kafka_security.ok()) {
     std::fprintf(stderr, "tactd: %s\n", std::string(kafka_security.status().message()).c_str());
     return kExitUsage;
-  }
-  if (print_config) {
-    std::fputs(ops::FormatConfig(config).c_str(), stdout);
-    return 0;
   }
   ops::LogLevel level;
   ops::ParseLogLevel(config.log_level, &level);
