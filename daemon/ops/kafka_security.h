@@ -10,6 +10,8 @@
 //
 // librdkafka 2.0.2 reads the ssl.*.location files once, when a client is created: rotated certificates or a
 // changed password take effect at the next restart of tactd (a rolling restart in Kubernetes).
+//
+// Thread-safety: plain values and pure functions (LoadKafkaSecurity reads files); any thread.
 
 #include <string>
 #include <string_view>

@@ -53,10 +53,11 @@ void LogKafkaLine(RdKafka::Event& event);
 // A failed authentication (ERR__AUTHENTICATION, SASL) or TLS handshake (ERR__SSL: untrusted CA, bad client
 // certificate): one "kafka.security_failed" error line per kind and minute for the whole process (every client
 // retries, each with its own backoff), naming the settings to check. Returns false, logging nothing, for any other
-// error.
+// error. Thread-safety: any thread (librdkafka's callbacks call it from its own).
 bool LogKafkaSecurityFailure(RdKafka::ErrorCode code, const std::string& message);
 
 // `text` with the secrets of every client created so far replaced by "***" (for anything librdkafka reports).
+// Thread-safety: any thread.
 std::string RedactKafkaText(std::string text);
 
 // Produces one message (value copied, keyed, headers attached) with `opaque` for its delivery report, waiting on
