@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log.h"
 #include "daemon/policy/parse.h"
 
@@ -83,6 +84,47 @@ std::vector<ConfigKey> BuildKeys() {
                &Config::kafka_group_instance_id);
   num("kafka.statistics_interval_ms", "How often consumer lag and group state are refreshed",
       &Config::kafka_statistics_interval_ms, 100, 3600000);
+  keys.push_back(StringKey("kafka.security_protocol", "--kafka-security-protocol",
+                           "How every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+                           &Config::kafka_security_protocol));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "PLAINTEXT" && v != "SSL" && v != "SASL_PLAINTEXT" && v != "SASL_SSL") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown protocol '", v, "' (expected one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)"));
+    }
+    c.kafka_security_protocol = v;
+    return absl::OkStatus();
+  };
+  optional_str("kafka.sasl_mechanism", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+               &Config::kafka_sasl_mechanism);
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (!v.empty() && v != "PLAIN" && v != "SCRAM-SHA-256" && v != "SCRAM-SHA-512") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown mechanism '", v, "' (expected one of: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)"));
+    }
+    c.kafka_sasl_mechanism = v;
+    return absl::OkStatus();
+  };
+  optional_str("kafka.sasl_username", "SASL user name", &Config::kafka_sasl_username);
+  optional_str("kafka.sasl_password_file",
+               "File holding the SASL password, read at start (or TACT_KAFKA_SASL_PASSWORD)",
+               &Config::kafka_sasl_password_file);
+  str("kafka.sasl_password", "SASL password (secret: environment only; or kafka.sasl_password_file)",
+      &Config::kafka_sasl_password);
+  keys.back().secret = true;
+  keys.back().flag.clear();
+  optional_str("kafka.ssl_ca_location", "PEM CA bundle the brokers' certificates must chain to (empty: system CAs)",
+               &Config::kafka_ssl_ca_location);
+  optional_str("kafka.ssl_certificate_location", "mTLS: PEM client certificate (chain)",
+               &Config::kafka_ssl_certificate_location);
+  optional_str("kafka.ssl_key_location", "mTLS: PEM client private key", &Config::kafka_ssl_key_location);
+  optional_str("kafka.ssl_key_password_file",
+               "File holding the client key's password, when the key is encrypted (or TACT_KAFKA_SSL_KEY_PASSWORD)",
+               &Config::kafka_ssl_key_password_file);
+  str("kafka.ssl_key_password", "Client key password (secret: environment only; or kafka.ssl_key_password_file)",
+      &Config::kafka_ssl_key_password);
+  keys.back().secret = true;
+  keys.back().flag.clear();
   str("kafka.topics.outbound", "Input topic", &Config::topic_outbound);
   str("kafka.topics.released", "Output topic for RELEASE", &Config::topic_released);
   str("kafka.topics.deferred", "Output topic for DEFER", &Config::topic_deferred);
@@ -308,6 +350,33 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// kafka.properties: a mapping of librdkafka property names (dots kept: "socket.keepalive.enable: true") to values.
+absl::Status WalkKafkaProperties(const YAML::Node& node, const std::string& where, const std::string& file,
+                                 Config& config) {
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": 'kafka.properties' must be a mapping of librdkafka property names to values"));
+  }
+  for (const auto& kv : node) {
+    const std::string at = absl::StrCat(file, ":", kv.first.Mark().line + 1, ":", kv.first.Mark().column + 1);
+    if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+      return absl::InvalidArgumentError(absl::StrCat(at, ": kafka.properties: each entry must be name: value"));
+    }
+    const std::string name = kv.first.Scalar();
+    if (absl::Status s = CheckKafkaProperty(name); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(at, ": ", s.message()));
+    }
+    if (IsSensitiveKafkaProperty(name)) {
+      std::string env(kKafkaPropertiesEnvPrefix);
+      for (char c : name) env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      return absl::InvalidArgumentError(absl::StrCat(at, ": 'kafka.properties.", name, "' is a secret: set ", env,
+                                                     " in the environment, not in a file"));
+    }
+    config.kafka_properties[name] = kv.second.Scalar();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::string& file, Config& config) {
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) {  // "? [a, b]: x", "~: x": as<std::string>() would throw
@@ -317,6 +386,10 @@ absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::
     const std::string key = kv.first.as<std::string>();
     const std::string path = prefix.empty() ? key : prefix + "." + key;
     const std::string where = absl::StrCat(file, ":", kv.first.Mark().line + 1, ":", kv.first.Mark().column + 1);
+    if (path == "kafka.properties") {
+      if (absl::Status s = WalkKafkaProperties(kv.second, where, file, config); !s.ok()) return s;
+      continue;
+    }
     if (kv.second.IsMap()) {
       bool is_section = false;
       for (const ConfigKey& k : ConfigKeys()) {
@@ -420,6 +493,14 @@ absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Con
     if (!name.starts_with("TACT_")) {
       continue;
     }
+    if (name.starts_with(kKafkaPropertiesEnvPrefix)) {  // kafka.properties.<name>
+      const std::string property = KafkaPropertyFromEnv(name);
+      if (absl::Status s = CheckKafkaProperty(property); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()));
+      }
+      config.kafka_properties[property] = value;
+      continue;
+    }
     const ConfigKey* nearest = nullptr;
     size_t best = std::string::npos;
     for (const ConfigKey& k : ConfigKeys()) {
@@ -496,6 +577,7 @@ absl::Status Validate(const Config& config) {
   if (!config.grpc_tls_client_ca.empty() && !tls) {
     return absl::InvalidArgumentError("grpc.tls_client_ca needs grpc.tls_cert and grpc.tls_key");
   }
+  if (absl::Status s = ValidateKafkaSecurity(config); !s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -509,6 +591,10 @@ std::string FormatConfig(const Config& config) {
       value = "\"\"";
     }
     absl::StrAppend(&out, k.path, ": ", value, "\n");
+  }
+  for (const auto& [name, value] : config.kafka_properties) {
+    absl::StrAppend(&out, "kafka.properties.", name, ": ",
+                    IsSensitiveKafkaProperty(name) ? "***" : value.empty() ? "\"\"" : value, "\n");
   }
   return out;
 }

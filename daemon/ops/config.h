@@ -23,6 +23,19 @@ struct Config {
   int kafka_session_timeout_ms = 10000;
   std::string kafka_group_instance_id;  // static group membership; empty = dynamic
   int kafka_statistics_interval_ms = 5000;
+  // Every librdkafka client's security (ops/kafka_security.h; docs/operations.md "Kafka security").
+  std::string kafka_security_protocol = "PLAINTEXT";  // PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+  std::string kafka_sasl_mechanism;                   // PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+  std::string kafka_sasl_username;
+  std::string kafka_sasl_password_file;  // the password, read at start (or TACT_KAFKA_SASL_PASSWORD)
+  std::string kafka_sasl_password;       // secret: environment only
+  std::string kafka_ssl_ca_location;     // PEM CA bundle the brokers' certificates must chain to
+  std::string kafka_ssl_certificate_location;  // mTLS: client certificate (PEM)
+  std::string kafka_ssl_key_location;          // mTLS: client private key (PEM)
+  std::string kafka_ssl_key_password_file;     // the key's password, if encrypted (or TACT_KAFKA_SSL_KEY_PASSWORD)
+  std::string kafka_ssl_key_password;          // secret: environment only
+  // kafka.properties.<name> / TACT_KAFKA_PROPERTIES_<NAME>: other librdkafka properties (CheckKafkaProperty).
+  std::map<std::string, std::string> kafka_properties;
   std::string topic_outbound = "tact.outbound";
   std::string topic_released = "tact.released";
   std::string topic_deferred = "tact.deferred";

@@ -71,12 +71,12 @@ InputWorker::~InputWorker() {
 absl::Status InputWorker::Init() {
   const InputWorkerOptions& o = options_;
   absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer =
-      CreateProducer(o.brokers, o.client_id, this, this, ProducerSizeSettings(o.limits));
+      CreateProducer(o.brokers, o.client_id, o.kafka_security, this, this, ProducerSizeSettings(o.limits));
   if (!producer.ok()) return producer.status();
   producer_ = *std::move(producer);
   absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> consumer = CreateConsumer(
       {.brokers = o.brokers, .client_id = o.client_id, .group_id = o.group_id,
-       .session_timeout_ms = o.session_timeout_ms},
+       .session_timeout_ms = o.session_timeout_ms, .security = o.kafka_security},
       this, this);
   if (!consumer.ok()) return consumer.status();
   consumer_ = *std::move(consumer);
@@ -314,6 +314,7 @@ void InputWorker::event_cb(RdKafka::Event& event) {
   switch (event.type()) {
     case RdKafka::Event::EVENT_ERROR:
       OnKafkaError("client");
+      if (LogKafkaSecurityFailure(event.err(), event.str())) break;  // once per process, with what to check
       log_limiter_.Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
                        RdKafka::err2str(event.err()),
                        {{"topic", options_.topic}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log_limiter.h"
 #include "daemon/pipeline/offset_tracker.h"
 #include "daemon/pipeline/output_limits.h"
@@ -33,6 +34,7 @@ void AddDeadLetterHeaders(HeaderList& headers, std::string_view reason, const To
 
 struct InputWorkerOptions {
   std::string brokers;
+  ops::KafkaSecurity kafka_security;  // security.protocol, SASL, TLS: its consumer's and producer's
   std::string group_id;   // its own group: e.g. "<kafka.group_id>-signals"
   std::string client_id;
   std::string topic;      // the one input topic

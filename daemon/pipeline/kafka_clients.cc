@@ -3,7 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/core/clock.h"
 #include "daemon/ops/log.h"
+#include "daemon/ops/log_limiter.h"
 
 namespace tact::pipeline {
 namespace {
@@ -25,6 +28,34 @@ absl::Status SetCb(RdKafka::Conf& conf, const std::string& key, Cb* cb) {
   return absl::OkStatus();
 }
 
+// Secrets of the clients created so far, redacted from what librdkafka reports. Few and fixed after start.
+struct SecretRegistry {
+  absl::Mutex mu;
+  std::vector<std::string> secrets ABSL_GUARDED_BY(mu);
+};
+SecretRegistry& Registry() {
+  static SecretRegistry* r = new SecretRegistry;
+  return *r;
+}
+void RegisterSecrets(const ops::KafkaSecurity& security) {
+  SecretRegistry& r = Registry();
+  absl::MutexLock lock(&r.mu);
+  for (std::string& s : security.Secrets()) {
+    if (std::find(r.secrets.begin(), r.secrets.end(), s) == r.secrets.end()) r.secrets.push_back(std::move(s));
+  }
+}
+
+// A security property's error names the property only: librdkafka's message may quote the value.
+absl::Status SetSecurity(RdKafka::Conf& conf, const ops::KafkaSecurity& security) {
+  for (const auto& [k, v] : security.LibrdkafkaConf()) {
+    std::string err;
+    if (conf.set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      return absl::InvalidArgumentError(absl::StrCat("kafka config ", k, ": ", RedactKafkaText(err)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SetAll(RdKafka::Conf& conf, const KafkaSettings& settings) {
   for (const auto& [k, v] : settings) {
     if (absl::Status s = Set(conf, k, v); !s.ok()) return s;
@@ -34,18 +65,49 @@ absl::Status SetAll(RdKafka::Conf& conf, const KafkaSettings& settings) {
 
 }  // namespace
 
+std::string RedactKafkaText(std::string text) {
+  SecretRegistry& r = Registry();
+  absl::MutexLock lock(&r.mu);
+  return ops::RedactSecrets(std::move(text), r.secrets);
+}
+
+bool LogKafkaSecurityFailure(RdKafka::ErrorCode code, const std::string& message) {
+  const bool auth = code == RdKafka::ERR__AUTHENTICATION || code == RdKafka::ERR_SASL_AUTHENTICATION_FAILED ||
+                    message.find("SASL authentication error") != std::string::npos ||
+                    message.find("SASL SCRAM") != std::string::npos;
+  const bool tls = !auth && (code == RdKafka::ERR__SSL || message.find("SSL handshake failed") != std::string::npos ||
+                             message.find("certificate verify failed") != std::string::npos);
+  if (!auth && !tls) return false;
+  static const SystemClock clock;
+  static ops::LogLimiter* limiter = new ops::LogLimiter(clock, absl::Minutes(1));
+  limiter->Log(ops::LogLevel::kError, "kafka.security_failed", auth ? "authentication" : "tls",
+               {{"kind", auth ? "authentication" : "tls"},
+                {"error", RedactKafkaText(message)},
+                {"check", auth ? "kafka.sasl_mechanism, kafka.sasl_username and the password "
+                                 "(kafka.sasl_password_file or TACT_KAFKA_SASL_PASSWORD)"
+                               : "kafka.ssl_ca_location (the CA the brokers' certificates chain to), the broker "
+                                 "host name in its certificate, kafka.ssl_certificate_location/ssl_key_location"},
+                {"retrying", "true"}});
+  return true;
+}
+
 void LogKafkaLine(RdKafka::Event& event) {
   // syslog severities: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
   const int sev = static_cast<int>(event.severity());
-  const ops::LogLevel level = sev <= 3   ? ops::LogLevel::kError
-                              : sev == 4 ? ops::LogLevel::kWarning
-                              : sev <= 6 ? ops::LogLevel::kInfo
-                                         : ops::LogLevel::kDebug;
-  ops::Log(level, "kafka.log", {{"facility", event.fac()}, {"message", event.str()}});
+  ops::LogLevel level = sev <= 3   ? ops::LogLevel::kError
+                        : sev == 4 ? ops::LogLevel::kWarning
+                        : sev <= 6 ? ops::LogLevel::kInfo
+                                   : ops::LogLevel::kDebug;
+  std::string message = RedactKafkaText(event.str());
+  if (level >= ops::LogLevel::kWarning && LogKafkaSecurityFailure(RdKafka::ERR_NO_ERROR, message)) {
+    level = ops::LogLevel::kDebug;  // said once by kafka.security_failed
+  }
+  ops::Log(level, "kafka.log", {{"facility", event.fac()}, {"message", message}});
 }
 
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> CreateProducer(const std::string& brokers,
                                                                   const std::string& client_id,
+                                                                  const ops::KafkaSecurity& security,
                                                                   RdKafka::DeliveryReportCb* delivery,
                                                                   RdKafka::EventCb* events,
                                                                   const KafkaSettings& extra) {
@@ -56,13 +118,15 @@ absl::StatusOr<std::unique_ptr<RdKafka::Producer>> CreateProducer(const std::str
       {"enable.idempotence", "true"},  // implies acks=all and ordered retries
       {"linger.ms", "5"},
       {"message.timeout.ms", "30000"}};
+  RegisterSecrets(security);
   if (absl::Status s = SetAll(*conf, base); !s.ok()) return s;
+  if (absl::Status s = SetSecurity(*conf, security); !s.ok()) return s;
   if (absl::Status s = SetAll(*conf, extra); !s.ok()) return s;
   if (absl::Status s = SetCb(*conf, "dr_cb", delivery); !s.ok()) return s;
   if (absl::Status s = SetCb(*conf, "event_cb", events); !s.ok()) return s;
   std::string err;
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
-  if (!producer) return absl::InternalError(absl::StrCat("kafka producer: ", err));
+  if (!producer) return absl::InternalError(absl::StrCat("kafka producer: ", RedactKafkaText(err)));
   return producer;
 }
 
@@ -82,13 +146,15 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> CreateConsumer(const Con
       {"auto.offset.reset", "earliest"},
       {"session.timeout.ms", absl::StrCat(o.session_timeout_ms)},
       {"heartbeat.interval.ms", absl::StrCat(std::max(100, o.session_timeout_ms / 3))}};
+  RegisterSecrets(o.security);
   if (absl::Status s = SetAll(*conf, base); !s.ok()) return s;
+  if (absl::Status s = SetSecurity(*conf, o.security); !s.ok()) return s;
   if (absl::Status s = SetAll(*conf, o.extra); !s.ok()) return s;
   if (absl::Status s = SetCb(*conf, "rebalance_cb", rebalance); !s.ok()) return s;
   if (absl::Status s = SetCb(*conf, "event_cb", events); !s.ok()) return s;
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
-  if (!consumer) return absl::InternalError(absl::StrCat("kafka consumer: ", err));
+  if (!consumer) return absl::InternalError(absl::StrCat("kafka consumer: ", RedactKafkaText(err)));
   return consumer;
 }
 

@@ -10,15 +10,18 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/ops/kafka_security.h"
 
 namespace tact::pipeline {
 
 using KafkaSettings = std::vector<std::pair<std::string, std::string>>;
 
-// An idempotent producer (acks=all, ordered retries), linger 5 ms, 30 s delivery timeout, plus `extra`
-// (e.g. transactional.id). Errors name the setting.
+// An idempotent producer (acks=all, ordered retries), linger 5 ms, 30 s delivery timeout, with `security`
+// (security.protocol, SASL, TLS, kafka.properties.*), plus `extra` (e.g. transactional.id). Errors name the
+// setting, never a secret's value.
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> CreateProducer(const std::string& brokers,
                                                                   const std::string& client_id,
+                                                                  const ops::KafkaSecurity& security,
                                                                   RdKafka::DeliveryReportCb* delivery,
                                                                   RdKafka::EventCb* events,
                                                                   const KafkaSettings& extra = {});
@@ -31,6 +34,7 @@ struct ConsumerSettings {
   // false: offsets are committed by the caller (exactly_once: inside the producer's transactions).
   bool auto_commit = true;
   KafkaSettings extra;  // e.g. statistics.interval.ms, group.instance.id
+  ops::KafkaSecurity security;  // how it connects: the same for every client of the process
 };
 
 // A group consumer with cooperative-sticky assignment, read_committed, offsets stored by the application only
@@ -41,8 +45,20 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> CreateConsumer(const Con
                                                                        RdKafka::EventCb* events);
 
 // Forwards one librdkafka log line (an EVENT_LOG event) to ops::Log as "kafka.log" at the level its syslog
-// severity maps to, so every client's lines are JSON like the daemon's own.
+// severity maps to, so every client's lines are JSON like the daemon's own. Secrets of the clients created so far
+// are replaced by "***". A connection refused for authentication or TLS reasons goes to LogKafkaSecurityFailure
+// instead (and is logged at debug level here).
 void LogKafkaLine(RdKafka::Event& event);
+
+// A failed authentication (ERR__AUTHENTICATION, SASL) or TLS handshake (ERR__SSL: untrusted CA, bad client
+// certificate): one "kafka.security_failed" error line per kind and minute for the whole process (every client
+// retries, each with its own backoff), naming the settings to check. Returns false, logging nothing, for any other
+// error. Thread-safety: any thread (librdkafka's callbacks call it from its own).
+bool LogKafkaSecurityFailure(RdKafka::ErrorCode code, const std::string& message);
+
+// `text` with the secrets of every client created so far replaced by "***" (for anything librdkafka reports).
+// Thread-safety: any thread.
+std::string RedactKafkaText(std::string text);
 
 // Produces one message (value copied, keyed, headers attached) with `opaque` for its delivery report, waiting on
 // a full local queue (polling the producer for delivery reports meanwhile). Returns ERR_NO_ERROR when queued,

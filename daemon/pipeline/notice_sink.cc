@@ -30,11 +30,12 @@ std::string EncodeNotice(const v1::CampaignNotice& notice) {
 }
 
 absl::StatusOr<std::unique_ptr<KafkaNoticeSink>> KafkaNoticeSink::Create(const std::string& brokers,
+                                                                         const ops::KafkaSecurity& security,
                                                                          std::string topic) {
   std::unique_ptr<KafkaNoticeSink> sink(new KafkaNoticeSink(std::move(topic)));
   // A delivery timeout shorter than Publish's flush, so a report always comes within it.
   absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer =
-      CreateProducer(brokers, "tactd-notices", sink.get(), sink.get(), {{"message.timeout.ms", "4000"}});
+      CreateProducer(brokers, "tactd-notices", security, sink.get(), sink.get(), {{"message.timeout.ms", "4000"}});
   if (!producer.ok()) {
     return absl::Status(producer.status().code(), absl::StrCat("kafka notice producer: ", producer.status().message()));
   }
@@ -46,6 +47,7 @@ void KafkaNoticeSink::event_cb(RdKafka::Event& event) {
   if (event.type() == RdKafka::Event::EVENT_LOG) {
     LogKafkaLine(event);
   } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
+    if (LogKafkaSecurityFailure(event.err(), event.str())) return;
     ErrorLog().Log(event.fatal() ? ops::LogLevel::kError : ops::LogLevel::kWarning, "kafka.error",
                    absl::StrCat(topic_, " ", RdKafka::err2str(event.err())),
                    {{"topic", topic_}, {"code", RdKafka::err2str(event.err())}, {"error", event.str()}});

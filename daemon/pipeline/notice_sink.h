@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/api/campaign_desk.h"
+#include "daemon/ops/kafka_security.h"
 
 namespace tact::pipeline {
 
@@ -17,7 +18,9 @@ namespace tact::pipeline {
 // lines on its own threads.
 class KafkaNoticeSink final : public api::NoticeSink, private RdKafka::DeliveryReportCb, private RdKafka::EventCb {
  public:
-  static absl::StatusOr<std::unique_ptr<KafkaNoticeSink>> Create(const std::string& brokers, std::string topic);
+  static absl::StatusOr<std::unique_ptr<KafkaNoticeSink>> Create(const std::string& brokers,
+                                                                 const ops::KafkaSecurity& security,
+                                                                 std::string topic);
   absl::Status Publish(const v1::CampaignNotice& notice) override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

@@ -189,16 +189,22 @@ int DrainWaitMs(std::optional<std::chrono::steady_clock::time_point> next_retry,
   return static_cast<int>(std::clamp<int64_t>(ms, 0, cap_ms));
 }
 
-TopicLimits LearnTopicLimits(const std::string& brokers, const std::vector<std::string>& topics,
+TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurity& security,
+                             const std::vector<std::string>& topics,
                              absl::Duration timeout) {
   TopicLimits limits;
   char errstr[512];
+  const std::vector<std::pair<std::string, std::string>> security_conf = security.LibrdkafkaConf();
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char* fac, const char* buf) {
-    Log(LogLevel::kDebug, "kafka.log", {{"facility", fac}, {"message", buf}});
+    Log(LogLevel::kDebug, "kafka.log", {{"facility", fac}, {"message", RedactKafkaText(buf)}});
   });
   if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "client.id", "tactd-limits", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_set(conf, "client.id", "tactd-limits", errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
+      !std::all_of(security_conf.begin(), security_conf.end(), [&](const auto& kv) {
+        return rd_kafka_conf_set(conf, kv.first.c_str(), kv.second.c_str(), errstr, sizeof errstr) ==
+               RD_KAFKA_CONF_OK;
+      })) {
     rd_kafka_conf_destroy(conf);
     Log(LogLevel::kWarning, "kafka.topic_limits_unknown",
         {{"error", errstr}, {"fallback_bytes", absl::StrCat(kFallbackMaxMessageBytes)}});

@@ -77,7 +77,8 @@ KafkaSettings ProducerSizeSettings(const TopicLimits& limits);
 
 // Asks the brokers (DescribeConfigs, within `timeout`) for each topic's max.message.bytes. Topics they do not
 // report keep the fallback; that is logged once (kafka.topic_limits_unknown). Blocks; call at start.
-TopicLimits LearnTopicLimits(const std::string& brokers, const std::vector<std::string>& topics,
+TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurity& security,
+                             const std::vector<std::string>& topics,
                              absl::Duration timeout);
 
 // librdkafka's or the broker's "record too large" (produce() or a delivery report): retrying cannot help.

@@ -76,7 +76,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
     producer_extra.emplace_back("transactional.id", o.transactional_id);
   }
   absl::StatusOr<std::unique_ptr<RdKafka::Producer>> made_producer =
-      CreateProducer(o.brokers, o.client_id, p.get(), p.get(), producer_extra);
+      CreateProducer(o.brokers, o.client_id, o.kafka_security, p.get(), p.get(), producer_extra);
   if (!made_producer.ok()) return made_producer.status();
   p->producer_ = *std::move(made_producer);
 
@@ -86,7 +86,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions optio
                                      .session_timeout_ms = o.session_timeout_ms,
                                      // exactly_once: offsets are committed inside the producer's transactions.
                                      .auto_commit = !p->exactly_once(),
-                                     .extra = {{"statistics.interval.ms", absl::StrCat(o.statistics_interval_ms)}}};
+                                     .extra = {{"statistics.interval.ms", absl::StrCat(o.statistics_interval_ms)}},
+                                     .security = o.kafka_security};
   if (!o.group_instance_id.empty()) consumer_settings.extra.emplace_back("group.instance.id", o.group_instance_id);
   absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> made_consumer =
       CreateConsumer(consumer_settings, p.get(), p.get());
@@ -867,6 +868,7 @@ void Pipeline::event_cb(RdKafka::Event& event) {
       break;
     case RdKafka::Event::EVENT_ERROR:
       stats_.kafka_errors_total.Inc({"client"});
+      if (LogKafkaSecurityFailure(event.err(), event.str())) break;  // once per process, with what to check
       log_limiter_.Log(event.fatal() ? LogLevel::kError : LogLevel::kWarning, "kafka.error",
                        RdKafka::err2str(event.err()),
                        {{"code", RdKafka::err2str(event.err())}, {"error", event.str()},

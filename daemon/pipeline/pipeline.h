@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "daemon/core/event.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log_limiter.h"
 #include "daemon/pipeline/offset_tracker.h"
 #include "daemon/pipeline/output_limits.h"
@@ -42,6 +43,7 @@ enum class Guarantee { kAtLeastOnce, kExactlyOnce };
 
 struct PipelineOptions {
   std::string brokers;
+  ops::KafkaSecurity kafka_security;  // security.protocol, SASL, TLS: its consumer's and producer's
   std::string group_id = "tactd";
   std::string client_id = "tactd";
   int session_timeout_ms = 10000;

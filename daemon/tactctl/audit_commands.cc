@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 #include <tuple>
@@ -12,6 +13,8 @@
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/ops/config.h"
+#include "daemon/ops/kafka_security.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/tactctl/commands.h"
 
@@ -30,7 +33,40 @@ struct AuditOptions {
   size_t expect = 0;
   int timeout_s = 10;
   bool json = false;
+  std::map<std::string, std::string> security_flags;  // kafka.* security setting path → flag value given
 };
+
+extern "C" char** environ;
+
+// The Kafka security settings, as tactd takes them: TACT_KAFKA_* variables (secrets only there), then the flags
+// (--kafka-security-protocol, … the same names as tactd's).
+bool IsSecuritySetting(const std::string& path) {
+  return path == "kafka.security_protocol" || path.starts_with("kafka.sasl_") || path.starts_with("kafka.ssl_");
+}
+
+absl::StatusOr<ops::KafkaSecurity> AuditKafkaSecurity(const AuditOptions& o) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv(*e);
+    const size_t eq = kv.find('=');
+    const std::string name = kv.substr(0, eq);
+    if (eq == std::string::npos) continue;
+    if (name.starts_with(ops::kKafkaPropertiesEnvPrefix) || name == "TACT_KAFKA_SECURITY_PROTOCOL" ||
+        name.starts_with("TACT_KAFKA_SASL_") || name.starts_with("TACT_KAFKA_SSL_")) {
+      env.emplace(name, kv.substr(eq + 1));
+    }
+  }
+  ops::Config config;
+  if (absl::Status s = ops::ApplyEnvironment(env, config); !s.ok()) return s;
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (auto it = o.security_flags.find(k.path); it != o.security_flags.end()) {
+      if (absl::Status s = k.set(config, it->second); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(k.flag, ": ", s.message()));
+      }
+    }
+  }
+  return ops::LoadKafkaSecurity(config);
+}
 
 // Reads decision records from the beginning of the audit topic to its end (or until --expect records
 // matched), applies the filters and prints a table or JSON lines.
@@ -54,8 +90,20 @@ int Audit(const AuditOptions& o) {
       return kExitUsage;
     }
   }
+  const absl::StatusOr<ops::KafkaSecurity> security = AuditKafkaSecurity(o);
+  if (!security.ok()) {
+    std::fprintf(stderr, "tactctl audit: %s\n", std::string(security.status().message()).c_str());
+    return kExitUsage;
+  }
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
+  for (const auto& [k, v] : security->LibrdkafkaConf()) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      std::fprintf(stderr, "tactctl audit: %s: %s\n", k.c_str(),
+                   ops::RedactSecrets(err, security->Secrets()).c_str());
+      return kExitUsage;
+    }
+  }
   for (auto [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
            {"bootstrap.servers", o.brokers},
            {"group.id", absl::StrCat("tactctl-audit-", absl::ToUnixNanos(SystemClock().Now()))},
@@ -173,7 +221,18 @@ void AddAuditCommands(CLI::App& app, RunFn& run) {
   audit->add_option("--since", audit_opts->since, "Only decisions at or after this RFC 3339 time");
   audit->add_option("--until", audit_opts->until, "Only decisions before this RFC 3339 time");
 
-  audit->callback([audit_opts, &run] { run = [audit_opts] { return Audit(*audit_opts); }; });
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (k.flag.empty() || !IsSecuritySetting(k.path)) continue;  // secrets: environment (or their *_file flag)
+    audit->add_option(k.flag, audit_opts->security_flags[k.path], absl::StrCat(k.help, " [", k.env, "]"));
+  }
+  audit->callback([audit_opts, audit, &run] {
+    for (const ops::ConfigKey& k : ops::ConfigKeys()) {  // only the flags given override the environment
+      if (!k.flag.empty() && IsSecuritySetting(k.path) && audit->count(k.flag) == 0) {
+        audit_opts->security_flags.erase(k.path);
+      }
+    }
+    run = [audit_opts] { return Audit(*audit_opts); };
+  });
 }
 
 }  // namespace tact::cli

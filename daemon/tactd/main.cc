@@ -32,6 +32,7 @@
 #include "daemon/decision/policy_reloader.h"
 #include "daemon/ops/admin_server.h"
 #include "daemon/ops/config.h"
+#include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log.h"
 #include "daemon/ops/readiness.h"
 #include "daemon/decision/signal_intake.h"
@@ -179,6 +180,13 @@ int Main(int argc, char** argv) {
     std::fputs(ops::FormatConfig(config).c_str(), stdout);
     return 0;
   }
+  // Password files are read and TLS files checked now (not for --print-config, which checks manifests anywhere):
+  // a mistake is a usage error, not a retry loop.
+  absl::StatusOr<ops::KafkaSecurity> kafka_security = ops::LoadKafkaSecurity(config);
+  if (!kafka_security.ok()) {
+    std::fprintf(stderr, "tactd: %s\n", std::string(kafka_security.status().message()).c_str());
+    return kExitUsage;
+  }
   ops::LogLevel level;
   ops::ParseLogLevel(config.log_level, &level);
   ops::SetLogLevel(level);
@@ -294,10 +302,24 @@ int Main(int argc, char** argv) {
                                     .store_deadline = absl::Milliseconds(config.store_deadline_ms)};
   api::ThrottleService throttle(executor, gate, api_options);
   api::PoliciesService policies_service(policies, gate, [&reloader] { return reloader.stats().last_error; });
+  Log(LogLevel::kInfo, "kafka.security",
+      {{"protocol", kafka_security->protocol},
+       {"sasl_mechanism", kafka_security->sasl_mechanism},
+       {"mtls", kafka_security->ssl_certificate_location.empty() ? "false" : "true"},
+       {"properties", absl::StrCat(kafka_security->properties.size())},
+       {"librdkafka", RdKafka::version_str()}});
+  if (kafka_security->sasl_mechanism.starts_with("SCRAM") && RdKafka::version() < 0x020601ff) {
+    // librdkafka before 2.6.1 repeats the client nonce in SCRAM's final message; Apache Kafka 4.x checks it
+    // strictly (RFC 5802) and refuses every login as "invalid credentials" (librdkafka PR #4895).
+    Log(LogLevel::kWarning, "kafka.scram_unsupported_by_brokers_4x",
+        {{"librdkafka", RdKafka::version_str()},
+         {"detail", "this librdkafka's SCRAM is refused by Apache Kafka 4.x brokers (fixed in librdkafka 2.6.1); "
+                    "against 4.x use SASL PLAIN over SASL_SSL or mTLS"}});
+  }
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
   absl::StatusOr<std::unique_ptr<pipeline::KafkaNoticeSink>> notices =
-      pipeline::KafkaNoticeSink::Create(config.kafka_brokers, api::kCampaignNoticesTopic);
+      pipeline::KafkaNoticeSink::Create(config.kafka_brokers, *kafka_security, api::kCampaignNoticesTopic);
   if (!notices.ok()) {
     Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(notices.status().message())}});
     return 1;
@@ -334,12 +356,13 @@ int Main(int argc, char** argv) {
 
   // Every output topic's max.message.bytes, once: sizes the producers and decides what goes to tact.dlq as too large.
   const pipeline::TopicLimits topic_limits = pipeline::LearnTopicLimits(
-      config.kafka_brokers,
+      config.kafka_brokers, *kafka_security,
       {config.topic_released, config.topic_deferred, config.topic_suppressed, config.topic_decisions,
        config.topic_dlq, config.topic_outbound},
       absl::Seconds(5));
   absl::StatusOr<std::unique_ptr<pipeline::Pipeline>> pipe =
       pipeline::Pipeline::Create({.brokers = config.kafka_brokers,
+                                  .kafka_security = *kafka_security,
                                   .group_id = config.kafka_group_id,
                                   .session_timeout_ms = config.kafka_session_timeout_ms,
                                   .group_instance_id = config.kafka_group_instance_id,
@@ -375,6 +398,7 @@ int Main(int argc, char** argv) {
   std::unique_ptr<pipeline::DeferredScheduler> deferred_scheduler;
   auto worker_options = [&](const std::string& topic, const std::string& suffix) {
     return pipeline::InputWorkerOptions{.brokers = config.kafka_brokers,
+                                        .kafka_security = *kafka_security,
                                         .group_id = absl::StrCat(config.kafka_group_id, "-", suffix),
                                         .client_id = absl::StrCat("tactd-", suffix),
                                         .topic = topic,

@@ -108,6 +108,25 @@ class Compose(unittest.TestCase):
         self.assertIn("redis_password", s["tactd"]["secrets"])
         self.assertIn("redis_password", s["redis"]["secrets"])
 
+    def test_secure_override_reads_kafka_secrets_from_files(self):
+        over = load_all(os.path.join(DEPLOY, "compose.secure.yaml"))[0]
+        env = {k: str(v) for k, v in over["services"]["tactd"]["environment"].items()}
+        self.assertFalse(any("PASSWORD" in k and not k.endswith("_FILE") for k in env),
+                         "a Kafka password is given as a file, never as an environment value")
+        for name in over["services"]["tactd"]["secrets"]:
+            self.assertIn(name, over["secrets"])
+            self.assertTrue(any(v == "/run/secrets/" + name for v in env.values()), name)
+        base = load_all(self.path)[0]["services"]["tactd"]["environment"]
+        merged = {k: str(v) for k, v in base.items() if not k.endswith("HASH_KEY")}
+        merged.update({k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in env.items()})
+        cfg = tactd_config(merged)  # valid as a whole (no files read by --print-config)
+        self.assertEqual(cfg["kafka.security_protocol"], "SASL_SSL")
+        self.assertEqual(cfg["kafka.sasl_password_file"], "/run/secrets/kafka-password")
+        r = subprocess.run(["docker-compose", "-f", self.path, "-f", os.path.join(DEPLOY, "compose.secure.yaml"),
+                            "config", "--quiet"], capture_output=True, text=True, cwd=DEPLOY)
+        if "no such file" not in r.stderr.lower():  # deploy/secrets/ is the operator's, not in the repository
+            self.assertEqual(r.returncode, 0, r.stderr)
+
 
 class Kubernetes(unittest.TestCase):
     def setUp(self):
@@ -147,12 +166,21 @@ class Kubernetes(unittest.TestCase):
         self.assertEqual(env["TACT_KAFKA_GROUP_INSTANCE_ID"]["value"], "$(POD_NAME)")
         self.assertEqual(env["TACT_CUSTOMER_HASH_KEY"]["valueFrom"]["secretKeyRef"]["name"], "tactd-secrets")
         self.assertEqual(env["TACT_REDIS_KEY_SECRET"]["valueFrom"]["secretKeyRef"]["name"], "tactd-secrets")
+        # Kafka credentials: files from the tactd-kafka Secret, nothing secret in the environment.
+        self.assertFalse(any(k.startswith("TACT_KAFKA_") and "PASSWORD" in k and not k.endswith("_FILE")
+                             for k in self.env()))
+        mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+        volumes = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]}
+        self.assertEqual(volumes["kafka"]["secret"]["secretName"], "tactd-kafka")
+        for k, v in self.env().items():
+            if k.startswith("TACT_KAFKA_SSL_") or k.startswith("TACT_KAFKA_SASL_PASSWORD_FILE"):
+                self.assertTrue(v.startswith(mounts["kafka"] + "/"), k)
         # Redis: TLS and an ACL user, the password and CA as files from a mounted Secret (never an env value).
         self.assertNotIn("TACT_REDIS_PASSWORD", env)
         settings = self.docs["ConfigMap"]["data"]
         self.assertEqual(settings["TACT_REDIS_TLS"], "true")
         mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
-        volumes = {v["name"]: v for v in pod["volumes"]}
+        volumes = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]}
         self.assertEqual(volumes["redis"]["secret"]["secretName"], "tactd-redis")
         for key in ("TACT_REDIS_PASSWORD_FILE", "TACT_REDIS_TLS_CA_FILE"):
             self.assertTrue(settings[key].startswith(mounts["redis"] + "/"), key)
@@ -172,6 +200,7 @@ class Kubernetes(unittest.TestCase):
                          self.docs["Deployment"]["spec"]["selector"]["matchLabels"])
         mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
         self.assertEqual(mounts["policies"], cfg["policies"])
+        self.assertIn(cfg["kafka.security_protocol"], ("SSL", "SASL_SSL"), "production talks to Kafka over TLS")
 
     def test_probes(self):
         c = self.container()

@@ -5,6 +5,7 @@
 #
 #   tests/kafka/broker.sh fetch                        resolve the jars (no-op when up to date)
 #   tests/kafka/broker.sh start --dir DIR [--partitions N] [--bootstrap-file F] [--heap 512m] [--owner-pid P]
+#                               [--sasl-ssl-pem PEM --sasl-user NAME --sasl-password-file F]
 #                                                      start in DIR (created; must be new or empty), wait until it
 #                                                      answers metadata requests, create the tact topics with N
 #                                                      partitions (default 3), print the bootstrap address (and
@@ -12,6 +13,14 @@
 #                                                      with --owner-pid it is stopped (as by stop --keep: DIR and
 #                                                      its logs stay) within a second of process P exiting, so a
 #                                                      crashed test or demo leaves no broker running.
+#                                                      With --sasl-ssl-pem, a second client listener speaks SASL_SSL
+#                                                      (PLAIN and SCRAM-SHA-512 for NAME, whose password is in F; the
+#                                                      SCRAM credential is added at storage format time, the PLAIN
+#                                                      one in the listener's JAAS config; PEM = the server's
+#                                                      unencrypted PKCS#8 key
+#                                                      followed by its certificate chain); its address is written to
+#                                                      DIR/bootstrap-sasl-ssl. The PLAINTEXT listener stays (topic
+#                                                      creation, inter-broker) on loopback.
 #   tests/kafka/broker.sh stop --dir DIR [--keep]      SIGTERM, wait (deadline), SIGKILL if needed, remove DIR
 #                                                      (kept with --keep or TACT_KEEP_TEST_DIRS set)
 #   tests/kafka/broker.sh topics --dir DIR [--partitions N] TOPIC...
@@ -79,7 +88,7 @@ create_topics() {  # create_topics DIR PARTITIONS TOPIC...: one JVM per topic, r
 }
 
 start() {
-  local dir="" partitions=3 bootstrap_file="" heap=512m owner_pid=""
+  local dir="" partitions=3 bootstrap_file="" heap=512m owner_pid="" sasl_pem="" sasl_user="" sasl_password_file=""
   while (($#)); do
     case "$1" in
       --dir) dir=$2; shift 2 ;;
@@ -87,10 +96,18 @@ start() {
       --bootstrap-file) bootstrap_file=$2; shift 2 ;;
       --heap) heap=$2; shift 2 ;;
       --owner-pid) owner_pid=$2; shift 2 ;;
+      --sasl-ssl-pem) sasl_pem=$2; shift 2 ;;
+      --sasl-user) sasl_user=$2; shift 2 ;;
+      --sasl-password-file) sasl_password_file=$2; shift 2 ;;
       *) die "start: unknown argument '$1'" ;;
     esac
   done
   [[ -n "$dir" ]] || die "start: --dir is required"
+  if [[ -n "$sasl_pem" ]]; then
+    [[ -r "$sasl_pem" && -n "$sasl_user" && -r "$sasl_password_file" ]] \
+      || die "start: --sasl-ssl-pem needs a readable PEM, --sasl-user and a readable --sasl-password-file"
+    sasl_pem=$(cd "$(dirname "$sasl_pem")" && pwd)/$(basename "$sasl_pem")
+  fi
   if [[ -n "$owner_pid" ]]; then
     [[ "$owner_pid" =~ ^[0-9]+$ ]] && kill -0 "$owner_pid" 2>/dev/null \
       || die "start: --owner-pid $owner_pid is not a running process"
@@ -106,15 +123,26 @@ start() {
   port=$(free_port)
   controller_port=$(free_port)
   while [[ "$controller_port" == "$port" ]]; do controller_port=$(free_port); done
+  local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port"
+  local advertised="PLAINTEXT://127.0.0.1:$port"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  local sasl_port=""
+  if [[ -n "$sasl_pem" ]]; then
+    sasl_port=$(free_port)
+    while [[ "$sasl_port" == "$port" || "$sasl_port" == "$controller_port" ]]; do sasl_port=$(free_port); done
+    listeners+=",SASL_SSL://127.0.0.1:$sasl_port"
+    advertised+=",SASL_SSL://127.0.0.1:$sasl_port"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$dir/data
 num.partitions=$partitions
 default.replication.factor=1
@@ -139,9 +167,21 @@ num.recovery.threads.per.data.dir=1
 background.threads=2
 auto.create.topics.enable=false
 PROPS
+  local scram=()
+  if [[ -n "$sasl_pem" ]]; then
+    cat >>"$dir/server.properties" <<PROPS
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$(cat "$sasl_password_file")";
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$sasl_pem
+PROPS
+    scram=(--add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$(cat "$sasl_password_file")]")
+  fi
   cluster_id=$("$java" -cp "$lib/*" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn kafka.tools.StorageTool random-uuid)
   "$java" -cp "$lib/*" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn kafka.tools.StorageTool \
-    format -t "$cluster_id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1 \
+    format -t "$cluster_id" -c "$dir/server.properties" --standalone "${scram[@]}" >"$dir/format.log" 2>&1 \
     || die "format failed: $(cat "$dir/format.log")"
   # setsid: the broker leaves the caller's process group, so a Ctrl-C of the caller reaches it only via stop.
   setsid "$java" -Xms128m -Xmx"$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
@@ -157,6 +197,7 @@ PROPS
       broker-watchdog "$owner_pid" "$pid" "$here/broker.sh" "$dir" >>"$dir/watchdog.log" 2>&1 </dev/null &
   fi
   echo "127.0.0.1:$port" >"$dir/bootstrap"
+  if [[ -n "$sasl_port" ]]; then echo "127.0.0.1:$sasl_port" >"$dir/bootstrap-sasl-ssl"; fi
   # Ready = answers a metadata request with itself as broker 1.
   if ! wait_for "metadata" 90 bash -c "kcat -L -b 127.0.0.1:$port -m 2 2>/dev/null | grep -q 'broker 1 at'"; then
     tail -n 30 "$dir/broker.log" >&2 || true

@@ -117,7 +117,9 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"signals.enabled", "false"},
                                                       {"deferred.enabled", "false"},
                                                       {"deferred.max_age", "PROMOTION=12h"},
-                                                      {"deferred.retry_interval", "5m"}};
+                                                      {"deferred.retry_interval", "5m"},
+                                                      {"kafka.security_protocol", "SASL_SSL"},
+                                                      {"kafka.sasl_mechanism", "SCRAM-SHA-256"}};
     const std::string value = special.contains(k.path) ? special.at(k.path)
                               : k.get(defaults).empty() || !std::isdigit(k.get(defaults)[0])
                                   ? "x-" + k.path + ":1"
