@@ -7,6 +7,9 @@
 // store.pipelined     batch of N customers, one EVALSHA each,    vs redis-benchmark EVALSHA pipelined -P N
 //                     pipelined on one connection
 // store.batch_script  batch of N customers in ONE EVALSHA        vs redis-benchmark EVALSHA pipelined -P N
+// store.tls_single    TLS vs plaintext, one decision per call: redis-server CPU and this process' (tactd's store
+// store.tls_batch     client) CPU per decision, and throughput; same run, same redis-server (--port and --tls-port),
+//                     rounds interleaved. ratio = redis-server CPU per decision over TLS / over plaintext.
 // store.memory        Redis bytes per active customer for a default-policy-like plan (2 rolling windows +
 //                     decision markers), baseline = empty server
 #include <hiredis/hiredis.h>
@@ -31,6 +34,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/decision/marker.h"
 #include "daemon/store/check_lua.h"
+#include "bench/proc_cpu.h"
 #include "daemon/store/redis_counter_store.h"
 
 extern char** environ;
@@ -122,10 +126,11 @@ double RawEvalsha(int port, const Options& o, int pipeline, const std::string& s
 }
 
 // Our store: `connections` threads, each deciding batches of `batch` random customers until `requests` are done.
-double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode) {
+double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode, const store::RedisTlsSettings& tls = {}) {
   SystemClock clock;
   RedisSettings s;
   s.port = port;
+  s.tls = tls;
   s.pool_size = o.connections;
   s.batching = mode;
   RedisCounterStore store(s, clock);
@@ -177,6 +182,22 @@ long long UsedMemory(redisContext* c) {
   return p ? std::atoll(p + std::strlen("used_memory:")) : 0;
 }
 
+struct CpuRun {
+  double rate = 0;       // decisions per second
+  double redis_us = 0;   // redis-server CPU per decision, µs
+  double client_us = 0;  // this process' CPU per decision, µs (the store client: encode, TLS, parse)
+};
+
+CpuRun MeasureCpu(pid_t redis_pid, int port, const Options& o, int batch, const store::RedisTlsSettings& tls) {
+  const double redis0 = CpuMicros(redis_pid);
+  const double self0 = CpuMicros(0);
+  CpuRun r;
+  r.rate = Ours(port, o, batch, RedisSettings::Batching::kOneScript, tls);
+  r.redis_us = (CpuMicros(redis_pid) - redis0) / o.requests;
+  r.client_us = (CpuMicros(0) - self0) / o.requests;
+  return r;
+}
+
 int Main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -195,10 +216,22 @@ int Main(int argc, char** argv) {
     return 1;
   }
   const int port = FreePort();
+  const int tls_port = FreePort();
+  // A CA and a server certificate for 127.0.0.1, for the TLS figures.
+  Capture({"sh", "-c",
+           absl::StrCat("cd '", dir, "' && E='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && ",
+                        "openssl req -x509 $E -keyout ca.key -out ca.crt -days 1 -subj /CN=bench-ca 2>/dev/null && ",
+                        "openssl req $E -keyout server.key -out server.csr -subj /CN=bench 2>/dev/null && ",
+                        "echo subjectAltName=IP:127.0.0.1 > ext && openssl x509 -req -in server.csr -CA ca.crt ",
+                        "-CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile ext 2>/dev/null")});
+  const store::RedisTlsSettings tls{.enabled = true, .ca_file = dir + "/ca.crt"};
   pid_t redis_pid = 0;
   {
     std::vector<std::string> a{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir,
-                               "--save", "", "--appendonly", "no", "--logfile", dir + "/redis.log"};
+                               "--save", "", "--appendonly", "no", "--logfile", dir + "/redis.log",
+                               "--tls-port", std::to_string(tls_port), "--tls-cert-file", dir + "/server.crt",
+                               "--tls-key-file", dir + "/server.key", "--tls-ca-cert-file", dir + "/ca.crt",
+                               "--tls-auth-clients", "no"};
     std::vector<char*> args;
     for (std::string& s : a) args.push_back(s.data());
     args.push_back(nullptr);
@@ -241,6 +274,28 @@ int Main(int argc, char** argv) {
   std::printf("store.batch_script ratio=%.2f ours=%.0f/s raw_evalsha_pipelined=%.0f/s vs_unpipelined=%.2f "
               "batch=%d connections=%d\n",
               os / rp, os, rp, os / r1, o.batch, o.connections);
+
+  // TLS vs plaintext, same server, rounds interleaved: CPU per decision on both sides.
+  for (const int batch : {1, o.batch}) {
+    std::vector<double> plain_redis, tls_redis, plain_client, tls_client, plain_rate, tls_rate;
+    for (int r = 0; r < o.rounds; ++r) {
+      const CpuRun p = MeasureCpu(redis_pid, port, o, batch, {});
+      const CpuRun t = MeasureCpu(redis_pid, tls_port, o, batch, tls);
+      plain_redis.push_back(p.redis_us);
+      tls_redis.push_back(t.redis_us);
+      plain_client.push_back(p.client_us);
+      tls_client.push_back(t.client_us);
+      plain_rate.push_back(p.rate);
+      tls_rate.push_back(t.rate);
+      redisCommand(admin.get(), "FLUSHALL");
+    }
+    const double pr = Median(plain_redis), tr = Median(tls_redis), pc = Median(plain_client),
+                 tc = Median(tls_client);
+    std::printf("%s ratio=%.2f redis_us_per_decision tls=%.1f plain=%.1f client_ratio=%.2f client_us_per_decision "
+                "tls=%.1f plain=%.1f rate tls=%.0f/s plain=%.0f/s batch=%d connections=%d\n",
+                batch == 1 ? "store.tls_single" : "store.tls_batch", tr / pr, tr, pr, tc / pc, tc, pc,
+                Median(tls_rate), Median(plain_rate), batch, o.connections);
+  }
 
   // Memory per active customer: 10,000 customers with one released promotion each.
   redisCommand(admin.get(), "FLUSHALL");

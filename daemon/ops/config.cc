@@ -252,6 +252,36 @@ std::vector<ConfigKey> BuildKeys() {
       &Config::redis_key_secret);
   keys.back().secret = true;
   keys.back().flag.clear();
+  optional_str("redis.username", "ACL user tactd authenticates as (AUTH <user> <password>); empty = the default user",
+               &Config::redis_username);
+  str("redis.password",
+      "Redis password or AUTH token (secret: environment only, TACT_REDIS_PASSWORD; or redis.password_file)",
+      &Config::redis_password);
+  keys.back().secret = true;
+  keys.back().flag.clear();
+  optional_str("redis.password_file",
+               "File holding the Redis password (a mounted Secret; one line), read again on every new connection",
+               &Config::redis_password_file);
+  keys.push_back(StringKey("redis.tls", "--redis-tls",
+                           "true: connect to Redis over TLS (the server certificate is verified)", &Config::redis_tls));
+  keys.back().set = [](Config& c, const std::string& v) {
+    if (v != "true" && v != "false") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
+    }
+    c.redis_tls = v;
+    return absl::OkStatus();
+  };
+  optional_str("redis.tls_ca_file",
+               "PEM CA bundle the Redis server certificate must chain to (empty: the system trust store); "
+               "re-read when it changes, for new connections",
+               &Config::redis_tls_ca_file);
+  optional_str("redis.tls_cert_file", "PEM client certificate chain, for servers that require one (mTLS)",
+               &Config::redis_tls_cert_file);
+  optional_str("redis.tls_key_file", "PEM private key of redis.tls_cert_file", &Config::redis_tls_key_file);
+  optional_str("redis.tls_server_name",
+               "Name (or IP) the Redis server certificate must carry, also sent as SNI (empty: the host of "
+               "redis.address)",
+               &Config::redis_tls_server_name);
   str("grpc.listen", "gRPC listen address", &Config::grpc_listen);
   num("grpc.workers", "Threads doing store work for gRPC calls", &Config::grpc_workers, 1, 256);
   keys.push_back(StringKey("grpc.plaintext", "--grpc-plaintext",
@@ -508,6 +538,27 @@ absl::Status Validate(const Config& config) {
   if (absl::Status s = CheckListen("grpc.listen", config.grpc_listen, 0); !s.ok()) return s;
   if (absl::Status s = CheckListen("admin.listen", config.admin_listen, 0); !s.ok()) return s;
   if (absl::Status s = CheckListen("redis.address", config.redis, 1); !s.ok()) return s;
+  if (config.redis_tls != "true") {
+    for (const auto& [path, value] :
+         {std::pair<const char*, const std::string*>{"redis.tls_ca_file", &config.redis_tls_ca_file},
+          {"redis.tls_cert_file", &config.redis_tls_cert_file},
+          {"redis.tls_key_file", &config.redis_tls_key_file},
+          {"redis.tls_server_name", &config.redis_tls_server_name}}) {
+      if (!value->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, " is set but redis.tls is not true"));
+      }
+    }
+  }
+  if (config.redis_tls_cert_file.empty() != config.redis_tls_key_file.empty()) {
+    return absl::InvalidArgumentError("redis.tls_cert_file and redis.tls_key_file must be given together");
+  }
+  if (!config.redis_password.empty() && !config.redis_password_file.empty()) {
+    return absl::InvalidArgumentError("TACT_REDIS_PASSWORD and redis.password_file are both set: use one");
+  }
+  if (!config.redis_username.empty() && config.redis_password.empty() && config.redis_password_file.empty()) {
+    return absl::InvalidArgumentError(
+        "redis.username needs a password: set TACT_REDIS_PASSWORD or redis.password_file");
+  }
   if (config.grpc_listen == config.admin_listen) {
     return absl::InvalidArgumentError("grpc.listen and admin.listen must differ");
   }

@@ -63,6 +63,14 @@ struct Config {
   std::string redis_batching = "script";            // script | pipeline
   std::string redis_legacy_keys = "true";           // read and move keys of the pre-2026-12 layout (keys.h)
   std::string redis_key_secret;  // secret: environment only; empty = a public key (tags unambiguous but guessable)
+  std::string redis_username;       // ACL user for AUTH; empty = the default user (AUTH <password>)
+  std::string redis_password;       // secret: environment only (TACT_REDIS_PASSWORD); empty = no AUTH
+  std::string redis_password_file;  // the password in a file (a mounted Secret), re-read on every new connection
+  std::string redis_tls = "false";  // true: TLS to Redis
+  std::string redis_tls_ca_file;    // PEM CA bundle; empty = the system trust store
+  std::string redis_tls_cert_file;  // PEM client certificate chain (mTLS); optional
+  std::string redis_tls_key_file;   // its private key
+  std::string redis_tls_server_name;  // name (or IP) checked in the server certificate; empty = redis.address' host
   std::string grpc_listen = "127.0.0.1:50051";
   int grpc_workers = 4;
   std::string grpc_plaintext = "false";  // true only for local use: no TLS

@@ -82,29 +82,22 @@ absl::Status ReplyError(const redisReply& r) {
 absl::StatusOr<RedisReplyPtr> RedisCapacityStore::Command(const std::vector<std::string>& args) {
   absl::MutexLock lock(&mu_);
   if (conn_ == nullptr) {
-    const timeval tv = absl::ToTimeval(settings_.connect_timeout);
-    RedisContextPtr c(redisConnectWithTimeout(settings_.host.c_str(), settings_.port, tv));
-    if (c == nullptr) return absl::ResourceExhaustedError("redis: cannot allocate context");
-    if (c->err != 0) return absl::UnavailableError(absl::StrCat("redis connect: ", c->errstr));
-    if (redisSetTimeout(c.get(), absl::ToTimeval(kIoTimeout)) != REDIS_OK) {
-      return absl::UnavailableError(absl::StrCat("redis setup: ", c->errstr));
-    }
-    conn_ = std::move(c);
+    absl::StatusOr<RedisConnectionPtr> c = connector_.Connect(settings_.connect_timeout);
+    if (!c.ok()) return c.status();
+    if (absl::Status s = (*c)->SetTimeout(kIoTimeout); !s.ok()) return s;
+    conn_ = *std::move(c);
   }
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
+  std::string wire = absl::StrCat("*", args.size(), "\r\n");
   for (const std::string& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+    absl::StrAppend(&wire, "$", a.size(), "\r\n", a, "\r\n");
   }
-  RedisReplyPtr r(static_cast<redisReply*>(
-      redisCommandArgv(conn_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-  if (r == nullptr) {
-    absl::Status s = absl::UnavailableError(absl::StrCat("redis ", args[0], ": ", conn_->errstr));
-    conn_.reset();  // a context that saw an error cannot be reused
-    return s;
+  conn_->Append(wire);
+  absl::StatusOr<RedisReplyPtr> r = conn_->GetReply(args[0]);
+  if (!r.ok()) {
+    conn_.reset();  // a connection that saw an error cannot be reused
+    return r.status();
   }
-  if (absl::Status s = ReplyError(*r); !s.ok()) return s;
+  if (absl::Status s = ReplyError(**r); !s.ok()) return s;
   return r;
 }
 

@@ -7,13 +7,14 @@
 namespace tact::store {
 
 // CapacityStore on Redis (key schema in capacity_store.h). One connection, used under a lock, dropped and
-// re-made after any I/O error. Planners are low traffic; on the message path only gated campaigns' events come
+// re-made after any I/O error (TLS and AUTH as RedisCounterStore's). Planners are low traffic; on the message path only gated campaigns' events come
 // here (a paced event: one EVAL before and one after its customer-level decision; campaign state is cached by
 // decision::StoreCampaignGate), so the one connection bounds gated-campaign throughput per tactd instance.
 // Thread-safety: any thread.
 class RedisCapacityStore final : public CapacityStore {
  public:
-  explicit RedisCapacityStore(RedisSettings settings) : settings_(std::move(settings)) {}
+  explicit RedisCapacityStore(RedisSettings settings)
+      : settings_(std::move(settings)), connector_(settings_.host, settings_.port, settings_.tls, settings_.auth) {}
   absl::Status PutStaffing(const v1::PutStaffingRequest& staffing) override;
   absl::StatusOr<std::optional<v1::PutStaffingRequest>> GetStaffing(std::string_view tenant) override;
   absl::Status PutCampaign(const v1::Campaign& campaign, bool create) override;
@@ -39,8 +40,9 @@ class RedisCapacityStore final : public CapacityStore {
   absl::StatusOr<RedisReplyPtr> Command(const std::vector<std::string>& args) ABSL_LOCKS_EXCLUDED(mu_);
 
   const RedisSettings settings_;
+  RedisConnector connector_;  // the same transport and AUTH as the counter store
   absl::Mutex mu_;
-  RedisContextPtr conn_ ABSL_GUARDED_BY(mu_);
+  RedisConnectionPtr conn_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tact::store

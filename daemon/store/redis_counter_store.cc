@@ -22,7 +22,7 @@ struct RedisCommand {
   RedisCommand() = default;
   explicit RedisCommand(std::string w) : wire(std::move(w)) {}
   RedisCommand(std::initializer_list<std::string_view> args);
-  void AppendTo(redisContext* c) const { redisAppendFormattedCommand(c, wire.data(), wire.size()); }
+  void AppendTo(RedisConnection& c) const { c.Append(wire); }
 };
 
 namespace {
@@ -300,8 +300,14 @@ bool IsNoScript(const redisReply& r) {
   return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
 }
 
-absl::Status IoError(redisContext* c, std::string_view what) {
-  return absl::UnavailableError(absl::StrCat("redis ", AsAbsl(what), ": ", c->errstr));
+// What kind of failure a connect status is, for the log limiter's key (a closed set).
+std::string_view ConnectFailureKind(const absl::Status& s) {
+  const std::string_view m(s.message().data(), s.message().size());
+  if (m.find("authentication failed") != std::string_view::npos || m.find("NOAUTH") != std::string_view::npos) {
+    return "auth";
+  }
+  if (m.starts_with("redis tls") || m.starts_with("redis.tls")) return "tls";
+  return "connect";
 }
 
 }  // namespace
@@ -323,18 +329,20 @@ RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock,
     : settings_(std::move(settings)),
       clock_(clock),
       keys_(std::move(keys)),
-      script_sha_(Sha1Hex(kCheckLua)) {}
+      script_sha_(Sha1Hex(kCheckLua)),
+      connector_(settings_.host, settings_.port, settings_.tls, settings_.auth),
+      connect_log_(clock_, absl::Seconds(30)) {}
 
 std::string RedisCounterStore::LegacyPrefix(std::string_view tenant, std::string_view customer_id) const {
   if (!settings_.legacy_keys) return "";
   return KeySchema::LegacyCustomerPrefix(tenant, customer_id).value_or("");
 }
 
-absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget) {
+absl::StatusOr<RedisConnectionPtr> RedisCounterStore::Borrow(absl::Duration budget) {
   {
     absl::MutexLock lock(&mu_);
     if (!idle_.empty()) {
-      RedisContextPtr c = std::move(idle_.back());
+      RedisConnectionPtr c = std::move(idle_.back());
       idle_.pop_back();
       return c;
     }
@@ -342,19 +350,15 @@ absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget)
       return absl::UnavailableError("redis unreachable (reconnect backing off)");
     }
   }
-  const timeval tv = absl::ToTimeval(std::min(budget, settings_.connect_timeout));
-  RedisContextPtr c(redisConnectWithTimeout(settings_.host.c_str(), settings_.port, tv));
-  absl::Status status;
-  if (c == nullptr) {
-    status = absl::ResourceExhaustedError("redis: cannot allocate context");
-  } else if (c->err != 0) {
-    status = IoError(c.get(), "connect");
-  } else if (redisSetTimeout(c.get(), tv) != REDIS_OK) {  // bounds SCRIPT LOAD as well
-    status = IoError(c.get(), "set timeout");
-  } else if (redisEnableKeepAlive(c.get()) != REDIS_OK) {
-    status = IoError(c.get(), "keepalive");
-  } else {
-    status = LoadScript(c.get());
+  // Connect (TLS handshake), AUTH, SCRIPT LOAD: each bounded by the connect timeout.
+  absl::StatusOr<RedisConnectionPtr> c = connector_.Connect(std::min(budget, settings_.connect_timeout));
+  absl::Status status = c.status();
+  if (status.ok()) {
+    status = LoadScript(**c);
+  }
+  if (!status.ok()) {
+    connect_log_.Log(ops::LogLevel::kWarning, "store.redis_connect_failed", ConnectFailureKind(status),
+                     {{"error", std::string(status.message())}});
   }
   absl::MutexLock lock(&mu_);
   if (!status.ok()) {
@@ -367,19 +371,21 @@ absl::StatusOr<RedisContextPtr> RedisCounterStore::Borrow(absl::Duration budget)
   return c;
 }
 
-void RedisCounterStore::Return(RedisContextPtr conn) {
+void RedisCounterStore::Return(RedisConnectionPtr conn) {
   absl::MutexLock lock(&mu_);
   if (static_cast<int>(idle_.size()) < settings_.pool_size) {
     idle_.push_back(std::move(conn));
   }
 }
 
-absl::Status RedisCounterStore::LoadScript(redisContext* c) {
-  const char* argv[] = {"SCRIPT", "LOAD", kCheckLua.data()};
-  const size_t lens[] = {6, 4, kCheckLua.size()};
-  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, 3, argv, lens)));
-  if (r == nullptr) {
-    return IoError(c, "SCRIPT LOAD");
+absl::Status RedisCounterStore::LoadScript(RedisConnection& c) {
+  absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", kCheckLua}, "SCRIPT LOAD");
+  if (!reply.ok()) {
+    return reply.status();
+  }
+  const RedisReplyPtr& r = *reply;
+  if (r->type == REDIS_REPLY_ERROR) {  // NOAUTH when Redis wants a password and none is configured
+    return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view(r->str, r->len)));
   }
   if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != script_sha_) {
     return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
@@ -387,15 +393,15 @@ absl::Status RedisCounterStore::LoadScript(redisContext* c) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redisContext* c, const RedisCommand& batch,
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(RedisConnection& c, const RedisCommand& batch,
                                                                             size_t checks) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     batch.AppendTo(c);
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK) {
-      return IoError(c, "EVALSHA");
+    absl::StatusOr<RedisReplyPtr> reply = c.GetReply("EVALSHA");
+    if (!reply.ok()) {
+      return reply.status();
     }
-    RedisReplyPtr r(static_cast<redisReply*>(raw));
+    RedisReplyPtr r = *std::move(reply);
     if (IsNoScript(*r) && attempt == 0) {  // Redis restarted or SCRIPT FLUSH: load and send once more
       if (absl::Status s = LoadScript(c); !s.ok()) {
         return s;
@@ -410,7 +416,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunBatchScript(redis
   return absl::InternalError("check.lua: NOSCRIPT after SCRIPT LOAD");
 }
 
-absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisContext* c,
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(RedisConnection& c,
                                                                        std::span<const RedisCommand> commands) {
   for (const RedisCommand& command : commands) {
     command.AppendTo(c);
@@ -420,11 +426,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
   std::vector<size_t> noscript;
   absl::Status shape_error;
   for (size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK) {
-      return IoError(c, "EVALSHA");
+    absl::StatusOr<RedisReplyPtr> reply = c.GetReply("EVALSHA");
+    if (!reply.ok()) {
+      return reply.status();
     }
-    RedisReplyPtr r(static_cast<redisReply*>(raw));
+    RedisReplyPtr r = *std::move(reply);
     if (IsNoScript(*r)) {
       noscript.push_back(i);
       continue;
@@ -448,11 +454,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(redisConte
       commands[i].AppendTo(c);
     }
     for (size_t i : noscript) {
-      void* raw = nullptr;
-      if (redisGetReply(c, &raw) != REDIS_OK) {
-        return IoError(c, "EVALSHA");
+      absl::StatusOr<RedisReplyPtr> reply = c.GetReply("EVALSHA");
+      if (!reply.ok()) {
+        return reply.status();
       }
-      RedisReplyPtr r(static_cast<redisReply*>(raw));
+      RedisReplyPtr r = *std::move(reply);
       absl::StatusOr<std::vector<CheckResult>> parsed = ParseCallReply(*r, 1);
       if (!parsed.ok()) {
         shape_error = parsed.status();
@@ -493,7 +499,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter
   if (budget <= absl::ZeroDuration()) {
     return absl::DeadlineExceededError("deadline passed before the store call");
   }
-  absl::StatusOr<RedisContextPtr> conn = Borrow(budget);
+  absl::StatusOr<RedisConnectionPtr> conn = Borrow(budget);
   if (!conn.ok()) {
     return conn.status();
   }
@@ -502,13 +508,12 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter
     Return(*std::move(conn));
     return absl::DeadlineExceededError("deadline passed while connecting to the store");
   }
-  const timeval tv = absl::ToTimeval(remaining);
-  if (redisSetTimeout(conn->get(), tv) != REDIS_OK) {
-    return IoError(conn->get(), "set timeout");
+  if (absl::Status s = (*conn)->SetTimeout(remaining); !s.ok()) {
+    return s;
   }
   absl::StatusOr<std::vector<CheckResult>> results =
-      one_script ? RunBatchScript(conn->get(), commands.front(), checks.size()) : RunChecks(conn->get(), commands);
-  if (results.ok() || !absl::IsUnavailable(results.status()) || (*conn)->err == 0) {
+      one_script ? RunBatchScript(**conn, commands.front(), checks.size()) : RunChecks(**conn, commands);
+  if (results.ok() || !absl::IsUnavailable(results.status()) || !(*conn)->broken()) {
     Return(*std::move(conn));  // a connection that saw an I/O error is dropped (pending replies are lost)
   }
   return results;
@@ -523,26 +528,24 @@ absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Ti
   if (budget <= absl::ZeroDuration()) {
     return absl::DeadlineExceededError("deadline passed before the store call");
   }
-  absl::StatusOr<RedisContextPtr> conn = Borrow(budget);
+  absl::StatusOr<RedisConnectionPtr> conn = Borrow(budget);
   if (!conn.ok()) {
     return conn.status();
   }
-  if (redisSetTimeout(conn->get(), absl::ToTimeval(budget)) != REDIS_OK) {
-    return IoError(conn->get(), "set timeout");
+  if (absl::Status s = (*conn)->SetTimeout(budget); !s.ok()) {
+    return s;
   }
   static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
   const std::string key = SignalsKey(keys_.CustomerPrefix(signal.tenant, signal.customer_id));
   const std::string value = absl::StrCat(w->at_ms, ":", w->expires_ms);
   const std::string now_ms = absl::StrCat(ToMillis(now));
   const std::string legacy = LegacyPrefix(signal.tenant, signal.customer_id);
-  const char* argv[] = {"EVAL",       script.data(), "1", key.data(), w->field.data(), w->remove ? "1" : "0",
-                        value.data(), now_ms.data(), legacy.data()};
-  const size_t lens[] = {4, script.size(), 1, key.size(), w->field.size(), 1, value.size(), now_ms.size(),
-                         legacy.size()};
-  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(conn->get(), 9, argv, lens)));
-  if (r == nullptr) {
-    return IoError(conn->get(), "EVAL signal");  // the connection is dropped
+  absl::StatusOr<RedisReplyPtr> reply = (*conn)->Command(
+      {"EVAL", script, "1", key, w->field, w->remove ? "1" : "0", value, now_ms, legacy}, "EVAL signal");
+  if (!reply.ok()) {
+    return reply.status();  // the connection is dropped
   }
+  const RedisReplyPtr& r = *reply;
   Return(*std::move(conn));
   if (r->type == REDIS_REPLY_ERROR) {
     return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
@@ -555,23 +558,23 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   if (budget <= absl::ZeroDuration()) {
     return absl::DeadlineExceededError("deadline passed before the store call");
   }
-  absl::StatusOr<RedisContextPtr> conn = Borrow(budget);
+  absl::StatusOr<RedisConnectionPtr> conn = Borrow(budget);
   if (!conn.ok()) {
     return conn.status();
   }
-  redisContext* c = conn->get();
-  if (redisSetTimeout(c, absl::ToTimeval(budget)) != REDIS_OK) {
-    return IoError(c, "set timeout");
+  RedisConnection& c = **conn;
+  if (absl::Status s = c.SetTimeout(budget); !s.ok()) {
+    return s;
   }
   // Pipelined reads on the customer's own keys: the index names the counters (no keyspace scan). A connection
   // that saw an I/O error is dropped (its pending replies are lost).
-  auto round_trip = [c](const std::vector<RedisCommand>& commands) -> absl::StatusOr<std::vector<RedisReplyPtr>> {
+  auto round_trip = [&c](const std::vector<RedisCommand>& commands) -> absl::StatusOr<std::vector<RedisReplyPtr>> {
     for (const RedisCommand& cmd : commands) cmd.AppendTo(c);
     std::vector<RedisReplyPtr> replies;
     for (size_t i = 0; i < commands.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(c, &raw) != REDIS_OK) return IoError(c, "read customer");
-      replies.emplace_back(static_cast<redisReply*>(raw));
+      absl::StatusOr<RedisReplyPtr> reply = c.GetReply("read customer");
+      if (!reply.ok()) return reply.status();
+      replies.push_back(*std::move(reply));
       if (replies.back()->type == REDIS_REPLY_ERROR) {
         return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(replies.back()->str,
                                                                                  replies.back()->len)));
@@ -673,13 +676,15 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
 }
 
 bool RedisCounterStore::Healthy() {
-  absl::StatusOr<RedisContextPtr> conn = Borrow(settings_.connect_timeout);
+  absl::StatusOr<RedisConnectionPtr> conn = Borrow(settings_.connect_timeout);
   if (!conn.ok()) {
     return false;
   }
-  redisSetTimeout(conn->get(), absl::ToTimeval(settings_.connect_timeout));
-  RedisReplyPtr r(static_cast<redisReply*>(redisCommand(conn->get(), "PING")));
-  if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
+  if (!(*conn)->SetTimeout(settings_.connect_timeout).ok()) {
+    return false;
+  }
+  absl::StatusOr<RedisReplyPtr> r = (*conn)->Command({"PING"}, "PING");
+  if (!r.ok() || (*r)->type == REDIS_REPLY_ERROR) {
     return false;
   }
   Return(*std::move(conn));

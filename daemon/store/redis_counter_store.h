@@ -1,26 +1,17 @@
 #pragma once
 
-#include <hiredis/hiredis.h>
-
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "daemon/core/clock.h"
+#include "daemon/ops/log_limiter.h"
 #include "daemon/store/counter_store.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/redis_connection.h"
 
 namespace tact::store {
-
-struct RedisContextDeleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-struct RedisReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using RedisContextPtr = std::unique_ptr<redisContext, RedisContextDeleter>;
-using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
 struct RedisSettings {
   std::string host = "127.0.0.1";
@@ -39,13 +30,16 @@ struct RedisSettings {
   // moved or its legacy keys have expired (redis.legacy_keys): saves one EXISTS per check (~17% of a new
   // customer's check in redis-server, redis_store_bench store.legacy_keys).
   bool legacy_keys = true;
+  RedisTlsSettings tls;    // redis.tls*
+  RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
 };
 
 struct RedisCommand;  // one command's arguments (redis_counter_store.cc)
 
 // Counter store on one Redis node (or a Cluster node owning the customer's slot: every key of a script carries
 // the customer's hash tag). Connections are created lazily; after any I/O error a connection is dropped and a
-// new one is made, with backoff while Redis stays unreachable.
+// new one is made, with backoff while Redis stays unreachable. Every new connection (TLS or plaintext) is
+// authenticated before its first command (RedisConnector). A failed connect is logged, once per 30 s per kind.
 // Thread-safety: any thread; each call borrows one connection for its whole round-trip.
 class RedisCounterStore final : public CounterStore {
  public:
@@ -61,11 +55,12 @@ class RedisCounterStore final : public CounterStore {
   bool Healthy() override;
 
  private:
-  absl::StatusOr<RedisContextPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
-  void Return(RedisContextPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status LoadScript(redisContext* c);
-  absl::StatusOr<std::vector<CheckResult>> RunChecks(redisContext* c, std::span<const RedisCommand> commands);
-  absl::StatusOr<std::vector<CheckResult>> RunBatchScript(redisContext* c, const RedisCommand& batch, size_t checks);
+  absl::StatusOr<RedisConnectionPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
+  void Return(RedisConnectionPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status LoadScript(RedisConnection& c);
+  absl::StatusOr<std::vector<CheckResult>> RunChecks(RedisConnection& c, std::span<const RedisCommand> commands);
+  absl::StatusOr<std::vector<CheckResult>> RunBatchScript(RedisConnection& c, const RedisCommand& batch,
+                                                          size_t checks);
 
   // The legacy prefix the signal script and ReadCustomer use for this customer ("" when none or legacy_keys is off).
   std::string LegacyPrefix(std::string_view tenant, std::string_view customer_id) const;
@@ -74,8 +69,10 @@ class RedisCounterStore final : public CounterStore {
   const Clock& clock_;
   const KeySchema keys_;
   const std::string script_sha_;
+  RedisConnector connector_;
+  ops::LogLimiter connect_log_;
   absl::Mutex mu_;
-  std::vector<RedisContextPtr> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<RedisConnectionPtr> idle_ ABSL_GUARDED_BY(mu_);
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
 };

@@ -230,6 +230,18 @@ int Main(int argc, char** argv) {
   redis.batching = config.redis_batching == "pipeline" ? store::RedisSettings::Batching::kPipelined
                                                        : store::RedisSettings::Batching::kOneScript;
   redis.legacy_keys = config.redis_legacy_keys == "true";
+  redis.tls = {.enabled = config.redis_tls == "true",
+               .ca_file = config.redis_tls_ca_file,
+               .cert_file = config.redis_tls_cert_file,
+               .key_file = config.redis_tls_key_file,
+               .server_name = config.redis_tls_server_name};
+  redis.auth = {.username = config.redis_username,
+                .password = config.redis_password,
+                .password_file = config.redis_password_file};
+  if (absl::Status s = store::CheckRedisSecurity(redis.tls, redis.auth); !s.ok()) {
+    std::fprintf(stderr, "tactd: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
   if (config.redis_key_secret.empty()) {
     Log(LogLevel::kWarning, "config.redis_key_secret_missing",
         {{"detail", "TACT_REDIS_KEY_SECRET unset: Redis key tags use the public key; anyone who knows a tenant and "

@@ -94,7 +94,7 @@ class Compose(unittest.TestCase):
         s = doc["services"]
         self.assertTrue(s["kafka"]["image"].startswith("apache/kafka:"))
         self.assertIn("broker,controller", s["kafka"]["environment"]["KAFKA_PROCESS_ROLES"])
-        self.assertIn("--appendonly", s["redis"]["command"])
+        self.assertIn("--appendonly", " ".join(s["redis"]["command"]))
         self.assertEqual(s["topics"]["restart"], "no")
         self.assertEqual(s["tactd"]["depends_on"]["topics"]["condition"], "service_completed_successfully")
         self.assertTrue(any(v.endswith(":/etc/tact/policies:ro") for v in s["tactd"]["volumes"]))
@@ -102,6 +102,11 @@ class Compose(unittest.TestCase):
                             if not k.endswith("HASH_KEY")})
         ports = {p.split(":")[1] for p in s["tactd"]["ports"]}
         self.assertEqual(ports, {cfg["grpc.listen"].rsplit(":", 1)[1], cfg["admin.listen"].rsplit(":", 1)[1]})
+        # Redis AUTH: tactd's password file is the secret the redis service reads its ACL user's password from.
+        self.assertEqual(cfg["redis.password_file"], "/run/secrets/redis_password")
+        self.assertEqual(cfg["redis.password"], '""')
+        self.assertIn("redis_password", s["tactd"]["secrets"])
+        self.assertIn("redis_password", s["redis"]["secrets"])
 
     def test_secure_override_reads_kafka_secrets_from_files(self):
         over = load_all(os.path.join(DEPLOY, "compose.secure.yaml"))[0]
@@ -170,6 +175,15 @@ class Kubernetes(unittest.TestCase):
         for k, v in self.env().items():
             if k.startswith("TACT_KAFKA_SSL_") or k.startswith("TACT_KAFKA_SASL_PASSWORD_FILE"):
                 self.assertTrue(v.startswith(mounts["kafka"] + "/"), k)
+        # Redis: TLS and an ACL user, the password and CA as files from a mounted Secret (never an env value).
+        self.assertNotIn("TACT_REDIS_PASSWORD", env)
+        settings = self.docs["ConfigMap"]["data"]
+        self.assertEqual(settings["TACT_REDIS_TLS"], "true")
+        mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+        volumes = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]}
+        self.assertEqual(volumes["redis"]["secret"]["secretName"], "tactd-redis")
+        for key in ("TACT_REDIS_PASSWORD_FILE", "TACT_REDIS_TLS_CA_FILE"):
+            self.assertTrue(settings[key].startswith(mounts["redis"] + "/"), key)
 
     def test_settings_are_valid_and_ports_match(self):
         env = {k: v for k, v in self.env().items() if k.startswith("TACT_") and not v.startswith("<from")}

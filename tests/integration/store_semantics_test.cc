@@ -190,8 +190,29 @@ absl::Time T(const char* s) {
   return t;
 }
 
-class StoreSemanticsTest : public ::testing::Test {
+// How the Redis store reaches redis-server: plaintext without a password, or TLS as an ACL user.
+enum class Transport { kPlaintext, kTlsAclUser };
+
+class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
  protected:
+  // A redis-server in `dir` for the parameter's transport, and the store settings to reach it.
+  store::RedisSettings StartRedis(const std::string& dir) {
+    store::RedisSettings settings;
+    if (GetParam() == Transport::kPlaintext) {
+      redis_ = std::make_unique<testing::RedisServer>(dir);
+      EXPECT_TRUE(store::ParseRedisAddress(redis_->address(), &settings).ok());
+      return settings;
+    }
+    pki_ = std::make_unique<testing::TestPki>(dir);
+    redis_ = std::make_unique<testing::RedisServer>(
+        dir, testing::RedisServerOptions{.requirepass = "unused-default", .acl_user = "tact",
+                                         .acl_password = "semantics-pass", .tls = pki_.get()});
+    EXPECT_TRUE(store::ParseRedisAddress(redis_->tls_address(), &settings).ok());
+    settings.tls = {.enabled = true, .ca_file = pki_->ca};
+    settings.auth = {.username = "tact", .password = "semantics-pass"};
+    return settings;
+  }
+
   void SetUp() override {
     absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"semantics.yaml", kPolicy}});
     ASSERT_TRUE(p.ok()) << p.status();
@@ -246,13 +267,13 @@ class StoreSemanticsTest : public ::testing::Test {
   }
 
   std::shared_ptr<const policy::Policy> policy_;
+  testing::TempDir dir_;  // outlives the redis-server below
+  std::unique_ptr<testing::TestPki> pki_;
+  std::unique_ptr<testing::RedisServer> redis_;
 };
 
-TEST_F(StoreSemanticsTest, InMemoryAndRedisAgreeOnEveryStep) {
-  testing::TempDir dir;
-  testing::RedisServer redis(dir.path());
-  store::RedisSettings settings;
-  ASSERT_TRUE(store::ParseRedisAddress(redis.address(), &settings).ok());
+TEST_P(StoreSemanticsTest, InMemoryAndRedisAgreeOnEveryStep) {
+  const store::RedisSettings settings = StartRedis(dir_.path());
   FakeClock redis_clock(T("2027-03-27T00:00:00Z"));
   store::RedisCounterStore redis_store(settings, redis_clock);
   store::InMemoryCounterStore memory_store;
@@ -267,11 +288,8 @@ TEST_F(StoreSemanticsTest, InMemoryAndRedisAgreeOnEveryStep) {
 
 // CounterStore::ReadCustomer (Signals.GetCustomerState): both stores find the customer's counters through the
 // counter index written when they reserve (no keyspace scan) and report the same usage, frees_at and signals.
-TEST_F(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
-  testing::TempDir dir;
-  testing::RedisServer redis(dir.path());
-  store::RedisSettings settings;
-  ASSERT_TRUE(store::ParseRedisAddress(redis.address(), &settings).ok());
+TEST_P(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
+  const store::RedisSettings settings = StartRedis(dir_.path());
   FakeClock redis_clock(T("2027-03-27T00:00:00Z"));
   store::RedisCounterStore redis_store(settings, redis_clock);
   store::InMemoryCounterStore memory_store;
@@ -346,6 +364,12 @@ TEST_F(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
   EXPECT_EQ(text(red[0]), text(mem[0]));
   EXPECT_EQ(text(red[1]), text(mem[1]));
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, StoreSemanticsTest,
+                         ::testing::Values(Transport::kPlaintext, Transport::kTlsAclUser),
+                         [](const ::testing::TestParamInfo<Transport>& p) {
+                           return p.param == Transport::kPlaintext ? "Plaintext" : "TlsAclUser";
+                         });
 
 }  // namespace
 }  // namespace tact

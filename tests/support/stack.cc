@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -32,7 +33,38 @@ std::unique_ptr<RdKafka::Conf> Conf(const std::map<std::string, std::string>& kv
 
 }  // namespace
 
-RedisServer::RedisServer(const std::string& dir, int port, bool aof) {
+TestPki::TestPki(const std::string& dir) {
+  const std::string d = dir + "/pki";
+  std::filesystem::create_directories(d);
+  ca = d + "/ca.crt";
+  other_ca = d + "/other-ca.crt";
+  server_cert = d + "/server.crt";
+  server_key = d + "/server.key";
+  client_cert = d + "/client.crt";
+  client_key = d + "/client.key";
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  std::ofstream(d + "/server.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+  std::ofstream(d + "/client.ext") << "extendedKeyUsage=clientAuth\n";
+  const std::string script = absl::StrCat(
+      "set -e; cd '", d, "';",
+      "openssl req -x509", ec, " -keyout ca.key -out ca.crt -days 2 -subj /CN=tact-test-ca;",
+      "openssl req -x509", ec, " -keyout other-ca.key -out other-ca.crt -days 2 -subj /CN=tact-other-ca;",
+      "openssl req", ec, " -keyout server.key -out server.csr -subj /CN=tact-test-redis;",
+      "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
+      "-extfile server.ext;",
+      "openssl req", ec, " -keyout client.key -out client.csr -subj /CN=tactd;",
+      "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 "
+      "-extfile client.ext;",
+      "chmod 644 *.key");
+  Subprocess make({"sh", "-c", script}, d + "/openssl.log");
+  if (make.Wait(absl::Seconds(60)) != 0) throw std::runtime_error("openssl failed: " + make.Log());
+}
+
+RedisServer::RedisServer(const std::string& dir, int port, bool aof)
+    : RedisServer(dir, RedisServerOptions{.aof = aof}, port) {}
+
+RedisServer::RedisServer(const std::string& dir, const RedisServerOptions& options, int port) {
+  const bool aof = options.aof;
   port_ = port != 0 ? port : FreePort();
   const std::string data = dir + "/redis-" + std::to_string(port_);
   std::error_code ec;
@@ -42,10 +74,21 @@ RedisServer::RedisServer(const std::string& dir, int port, bool aof) {
   // A restart appends to the same log: look for "Ready" after what is there before the start (read after it, a
   // fast start's line could be counted as old and never found).
   const size_t from = ReadFile(log).size();
-  proc_ = std::make_unique<Subprocess>(
-      std::vector<std::string>{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", data,
-                               "--save", "", "--appendonly", aof ? "yes" : "no", "--appendfsync", "always"},
-      log);
+  std::vector<std::string> argv{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", data,
+                                "--save", "", "--appendonly", aof ? "yes" : "no", "--appendfsync", "always"};
+  if (!options.requirepass.empty()) {
+    argv.insert(argv.end(), {"--requirepass", options.requirepass});
+  }
+  if (!options.acl_user.empty()) {
+    argv.insert(argv.end(), {"--user", options.acl_user, "on", ">" + options.acl_password, "~*", "&*", "+@all"});
+  }
+  if (options.tls != nullptr) {
+    tls_port_ = FreePort();
+    argv.insert(argv.end(), {"--tls-port", std::to_string(tls_port_), "--tls-cert-file", options.tls->server_cert,
+                             "--tls-key-file", options.tls->server_key, "--tls-ca-cert-file", options.tls->ca,
+                             "--tls-auth-clients", options.tls_auth_clients ? "yes" : "no"});
+  }
+  proc_ = std::make_unique<Subprocess>(argv, log);
   if (!WaitFor([&] { return ReadFile(log).find("Ready to accept connections", from) != std::string::npos; },
                absl::Seconds(20), "redis-server ready")) {
     throw std::runtime_error("redis-server did not start: " + proc_->Log());

@@ -15,18 +15,38 @@
 
 namespace tact::testing {
 
+// A test PKI made with the openssl command in `dir`: a CA, a server certificate signed by it for IP 127.0.0.1 and
+// DNS localhost, a client certificate signed by it, and an unrelated CA (to be the wrong one).
+struct TestPki {
+  explicit TestPki(const std::string& dir);
+  std::string ca, server_cert, server_key, client_cert, client_key, other_ca;
+};
+
+struct RedisServerOptions {
+  bool aof = false;
+  std::string requirepass;                // password of the default user
+  std::string acl_user, acl_password;     // an ACL user with every command and key
+  const TestPki* tls = nullptr;           // also serve TLS on tls_port() with pki's server certificate
+  bool tls_auth_clients = false;          // TLS clients must present a certificate signed by the CA
+};
+
 // redis-server (Debian's) on a free loopback port with its own temp dir, no persistence.
 class RedisServer {
  public:
   // port 0: a free one. A given port restarts a server where an earlier one ran.
   // `aof`: append-only file with fsync on every write, so a kill -9 loses nothing acknowledged.
   explicit RedisServer(const std::string& dir, int port = 0, bool aof = false);
+  // With a password, an ACL user and/or TLS (the plaintext port() stays open too, for tests' own reads).
+  RedisServer(const std::string& dir, const RedisServerOptions& options, int port = 0);
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string tls_address() const { return "127.0.0.1:" + std::to_string(tls_port_); }
   Subprocess& process() { return *proc_; }
 
  private:
   int port_ = 0;
+  int tls_port_ = 0;
   std::unique_ptr<Subprocess> proc_;
 };
 

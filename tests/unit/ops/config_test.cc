@@ -111,6 +111,7 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"redis.fail_open_classes", "PROMOTION"},
                                                       {"redis.batching", "pipeline"},
                                                       {"redis.legacy_keys", "false"},
+                                                      {"redis.tls", "true"},
                                                       {"grpc.plaintext", "true"},
                                                       {"processing.guarantee", "exactly_once"},
                                                       {"signals.enabled", "false"},
@@ -196,6 +197,39 @@ TEST(ConfigValidateTest, ExactErrors) {
   c = plain;
   c.grpc_listen = "0.0.0.0:70000";
   EXPECT_EQ(Validate(c).message(), "grpc.listen: '0.0.0.0:70000' must be host:port with a port in [0, 65535]");
+}
+
+// Redis AUTH and TLS settings: the password only from the environment (or a file), masked; TLS files only with
+// redis.tls; a certificate with its key; a user with a password.
+TEST(ConfigRedisSecurityTest, PasswordIsASecretAndCombinationsAreChecked) {
+  Config c;
+  ASSERT_EQ(Env({{"TACT_REDIS_PASSWORD", "pw-42"}, {"TACT_REDIS_USERNAME", "tact"}}, &c), "ok");
+  EXPECT_EQ(c.redis_password, "pw-42");
+  EXPECT_EQ(FormatConfig(c).find("pw-42"), std::string::npos);
+  EXPECT_NE(FormatConfig(c).find("redis.password: ***\n"), std::string::npos);
+  EXPECT_EQ(Apply("redis:\n  password: hunter2\n"),
+            "tactd.yaml:2:3: 'redis.password' is a secret: set TACT_REDIS_PASSWORD in the environment, not in a file");
+  for (const ConfigKey& k : ConfigKeys()) {
+    if (k.path == "redis.password") {
+      EXPECT_TRUE(k.secret && k.flag.empty());
+    }
+  }
+  Config plain;
+  plain.grpc_plaintext = "true";
+  c = plain;
+  c.redis_tls_ca_file = "/ca.crt";
+  EXPECT_EQ(Validate(c).message(), "redis.tls_ca_file is set but redis.tls is not true");
+  c.redis_tls = "true";
+  EXPECT_TRUE(Validate(c).ok());
+  c.redis_tls_cert_file = "/tls.crt";
+  EXPECT_EQ(Validate(c).message(), "redis.tls_cert_file and redis.tls_key_file must be given together");
+  c = plain;
+  c.redis_username = "tact";
+  EXPECT_EQ(Validate(c).message(), "redis.username needs a password: set TACT_REDIS_PASSWORD or redis.password_file");
+  c.redis_password_file = "/pw";
+  EXPECT_TRUE(Validate(c).ok());
+  c.redis_password = "x";
+  EXPECT_EQ(Validate(c).message(), "TACT_REDIS_PASSWORD and redis.password_file are both set: use one");
 }
 
 // deploy/tactd.yaml documents every key with its default: it must parse, name every key, and change nothing.
