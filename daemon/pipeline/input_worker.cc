@@ -114,7 +114,7 @@ void InputWorker::Run() {
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.drain_budget);
   while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
     RetryFailed();
-    WaitForProducer(100);
+    WaitForProducer(*producer_, retry_.NextDue(), 100);
   }
   if (!in_flight_.empty()) {
     Log(LogLevel::kWarning, "kafka.worker_drain_incomplete",
@@ -235,15 +235,6 @@ void InputWorker::RetryFailed() {
   }
 }
 
-void InputWorker::WaitForProducer(int max_ms) {
-  const int wait = DrainWaitMs(retry_.NextDue(), std::chrono::steady_clock::now(), max_ms);
-  if (producer_->outq_len() > 0) {
-    producer_->flush(wait);
-  } else {
-    producer_->poll(wait);  // nothing queued: flush() would return at once
-  }
-}
-
 void InputWorker::Drain(const std::vector<TopicPartition>& tps, absl::Duration budget) {
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(budget);
   auto busy = [&] {
@@ -256,7 +247,7 @@ void InputWorker::Drain(const std::vector<TopicPartition>& tps, absl::Duration b
   };
   while (busy() && std::chrono::steady_clock::now() < deadline) {
     RetryFailed();
-    WaitForProducer(50);
+    WaitForProducer(*producer_, retry_.NextDue(), 50);
   }
 }
 

@@ -120,8 +120,6 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   void Failed(PendingOutput* out, std::string_view event, RdKafka::ErrorCode err);
   void Done(const TopicPartition& tp, int64_t offset);
   void RetryFailed();
-  // Serves delivery reports for up to `max_ms`, less when a retry falls due sooner.
-  void WaitForProducer(int max_ms);
   void Drain(const std::vector<TopicPartition>& tps, absl::Duration budget);
 
   const InputWorkerOptions options_;

@@ -189,6 +189,16 @@ int DrainWaitMs(std::optional<std::chrono::steady_clock::time_point> next_retry,
   return static_cast<int>(std::clamp<int64_t>(ms, 0, cap_ms));
 }
 
+void WaitForProducer(RdKafka::Producer& producer, std::optional<std::chrono::steady_clock::time_point> next_retry,
+                     int cap_ms) {
+  const int wait = DrainWaitMs(next_retry, std::chrono::steady_clock::now(), cap_ms);
+  if (producer.outq_len() > 0) {
+    producer.flush(wait);
+  } else {
+    producer.poll(wait);
+  }
+}
+
 TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurity& security,
                              const std::vector<std::string>& topics,
                              absl::Duration timeout) {

@@ -155,4 +155,10 @@ inline constexpr absl::Duration kOutputRetryMax = absl::Seconds(5);
 int DrainWaitMs(std::optional<std::chrono::steady_clock::time_point> next_retry,
                 std::chrono::steady_clock::time_point now, int cap_ms);
 
+// Serves `producer`'s delivery reports until the earliest retry is due (DrainWaitMs), at most `cap_ms`: flush()
+// while records are queued, poll() otherwise (flush() on an empty queue returns at once: a hot drain loop).
+// On the producer's owning thread only.
+void WaitForProducer(RdKafka::Producer& producer, std::optional<std::chrono::steady_clock::time_point> next_retry,
+                     int cap_ms);
+
 }  // namespace tact::pipeline

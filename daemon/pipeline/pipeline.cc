@@ -61,6 +61,14 @@ std::string HeaderValue(const RdKafka::Headers* headers, const std::string& key)
   return {};
 }
 
+std::pair<std::string, int64_t> SmallestRouted(const PipelineOptions& o) {
+  const std::string* smallest = &o.topics.released;
+  for (const std::string* topic : {&o.topics.deferred, &o.topics.suppressed}) {
+    if (o.limits.Limit(*topic) < o.limits.Limit(*smallest)) smallest = topic;
+  }
+  return {*smallest, o.limits.Limit(*smallest)};
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions options,
@@ -141,6 +149,7 @@ void Pipeline::LearnOutputTopics() {
 
 Pipeline::Pipeline(PipelineOptions options, decision::DecisionService& decider)
     : options_(std::move(options)),
+      smallest_routed_(SmallestRouted(options_)),
       own_registry_(options_.stats == nullptr ? std::make_unique<prometheus::Registry>() : nullptr),
       own_stats_(own_registry_ ? std::make_unique<PipelineStats>(*own_registry_) : nullptr),
       stats_(options_.stats != nullptr ? *options_.stats : *own_stats_),
@@ -208,7 +217,7 @@ void Pipeline::Run() {
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.drain_budget);
   while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
     RetryFailedOutputs();
-    WaitForProducer(100);
+    WaitForProducer(*producer_, retry_.NextDue(), 100);
   }
   FlushOffsetStores();
   if (!in_flight_.empty()) {
@@ -273,17 +282,13 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
   }
   if (in.event.ok()) {
     // Refused before deciding when its routed output could not be produced: nothing is reserved or recorded.
-    const Topics& t = options_.topics;
-    const std::string* smallest = &t.released;
-    for (const std::string* topic : {&t.deferred, &t.suppressed}) {
-      if (options_.limits.Limit(*topic) < options_.limits.Limit(*smallest)) smallest = topic;
-    }
+    const auto& [topic, limit] = smallest_routed_;
     const int64_t bytes = RecordWireSize(in.event->tenant.size() + 1 + in.event->customer_id.size(), in.value.size(),
                                          in.headers) +
                           kDecisionHeadersAllowance;
-    if (bytes > options_.limits.Limit(*smallest)) {
+    if (bytes > limit) {
       in.too_large = true;
-      in.event = absl::InvalidArgumentError(TooLargeReason(bytes, *smallest, options_.limits.Limit(*smallest)));
+      in.event = absl::InvalidArgumentError(TooLargeReason(bytes, topic, limit));
     }
   }
   return in;
@@ -644,15 +649,6 @@ void Pipeline::RetryFailedOutputs() {
   }
 }
 
-void Pipeline::WaitForProducer(int max_ms) {
-  const int wait = DrainWaitMs(retry_.NextDue(), std::chrono::steady_clock::now(), max_ms);
-  if (producer_->outq_len() > 0) {
-    producer_->flush(wait);
-  } else {
-    producer_->poll(wait);  // nothing queued: flush() would return at once
-  }
-}
-
 void Pipeline::DropUndecided(const std::vector<TopicPartition>& tps) {
   auto revoked = [&](const Input& in) { return std::find(tps.begin(), tps.end(), in.tp) != tps.end(); };
   std::erase_if(batch_, revoked);
@@ -681,7 +677,7 @@ void Pipeline::DrainPartitions(const std::vector<TopicPartition>& tps, absl::Dur
   };
   while (busy() && std::chrono::steady_clock::now() < deadline) {
     RetryFailedOutputs();
-    WaitForProducer(50);
+    WaitForProducer(*producer_, retry_.NextDue(), 50);
   }
 }
 

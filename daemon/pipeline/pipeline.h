@@ -205,14 +205,15 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   // refused it with `err`) into its tact.dlq form; false when it is a stub already.
   bool DeadLetterTooLarge(Output* out, int64_t limit, RdKafka::ErrorCode err);
   void RetryFailedOutputs();
-  // Serves delivery reports for up to `max_ms`, less when a retry falls due sooner.
-  void WaitForProducer(int max_ms);
   // Drops the held and collected (not yet decided) inputs of these partitions.
   void DropUndecided(const std::vector<TopicPartition>& tps);
   void DrainPartitions(const std::vector<TopicPartition>& tps, absl::Duration budget);
   void OnStatistics(const std::string& json);
 
   const PipelineOptions options_;
+  // Of tact.released/deferred/suppressed, the topic with the smallest max.message.bytes and that limit: an event
+  // whose routed output would not fit it is refused before deciding (Decode). Fixed at start.
+  const std::pair<std::string, int64_t> smallest_routed_;
   std::unique_ptr<prometheus::Registry> own_registry_;  // only when options_.stats is nullptr
   std::unique_ptr<PipelineStats> own_stats_;
   PipelineStats& stats_;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/unit/ops/config_test_helpers.h"
+
 namespace tact::ops {
 namespace {
 
@@ -51,19 +53,8 @@ TEST(ProcessingConfigTest, EnvironmentAndRangeChecks) {
 }
 
 
-std::string Apply(const std::string& text, Config* out = nullptr) {
-  Config c;
-  absl::Status s = ApplyConfigFile("tactd.yaml", text, c);
-  if (out != nullptr) *out = c;
-  return s.ok() ? "ok" : std::string(s.message());
-}
-
-std::string Env(const std::map<std::string, std::string>& env, Config* out = nullptr) {
-  Config c;
-  absl::Status s = ApplyEnvironment(env, c);
-  if (out != nullptr) *out = c;
-  return s.ok() ? "ok" : std::string(s.message());
-}
+using testing::Apply;
+using testing::Env;
 
 TEST(ConfigFileTest, NestedKeysApply) {
   Config c;

@@ -10,24 +10,14 @@
 #include <fstream>
 
 #include "daemon/ops/config.h"
+#include "tests/unit/ops/config_test_helpers.h"
 #include "daemon/pipeline/kafka_clients.h"
 
 namespace tact::ops {
 namespace {
 
-std::string Apply(const std::string& text, Config* out = nullptr) {
-  Config c;
-  absl::Status s = ApplyConfigFile("tactd.yaml", text, c);
-  if (out != nullptr) *out = c;
-  return s.ok() ? "ok" : std::string(s.message());
-}
-
-std::string Env(const std::map<std::string, std::string>& env, Config* out = nullptr) {
-  Config c;
-  absl::Status s = ApplyEnvironment(env, c);
-  if (out != nullptr) *out = c;
-  return s.ok() ? "ok" : std::string(s.message());
-}
+using testing::Apply;
+using testing::Env;
 
 std::string Check(const Config& c) {
   absl::Status s = ValidateKafkaSecurity(c);
