@@ -21,11 +21,15 @@
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 
 namespace tact {
 namespace {
 
 using testing::DevBroker;
+using testing::EventFields;
+using testing::JsonEvent;
+using testing::ProtoEvent;
 using testing::RedisServer;
 using testing::Tactd;
 using testing::TempDir;
@@ -77,11 +81,10 @@ v1::CampaignSpec Spec(const std::string& id, int64_t audience) {
   return c;
 }
 
-std::string JsonEvent(const std::string& event_id, const std::string& customer, const std::string& campaign) {
-  return absl::Substitute(
-      R"({"eventId":"$0","tenant":"acme","customerId":"$1","channel":"EMAIL","messageClass":"PROMOTION",)"
-      R"("campaignId":"$2","createdAt":"2027-01-04T09:00:00Z","payload":"aGVsbG8="})",
-      event_id, customer, campaign);
+// A promotion email of `campaign` to its own customer, created at the test's start.
+EventFields GateEvent(const std::string& event_id, const std::string& campaign) {
+  return {.event_id = event_id, .customer_id = "cust-" + event_id, .message_class = v1::PROMOTION,
+          .campaign_id = campaign, .created_at = "2027-01-04T09:00:00Z", .payload = "aGVsbG8="};
 }
 
 class CapacityGateTest : public ::testing::Test {
@@ -143,20 +146,15 @@ class CapacityGateTest : public ::testing::Test {
           grpc::ClientContext ctx;
           v1::CheckRequest req;
           req.set_dry_run(true);
-          v1::OutboundEvent* ev = req.mutable_event();
-          ev->set_event_id("probe");
-          ev->set_tenant("acme");
-          ev->set_customer_id("probe-customer");
-          ev->set_channel(v1::EMAIL);
-          ev->set_message_class(v1::PROMOTION);
-          ev->set_campaign_id(campaign);
+          *req.mutable_event() = ProtoEvent({.event_id = "probe", .customer_id = "probe-customer",
+                                             .message_class = v1::PROMOTION, .campaign_id = campaign});
           v1::CheckResponse resp;
           return throttle_->Check(&ctx, req, &resp).ok() && resp.decision().decision() == kind;
         },
         absl::Seconds(30), "gate answers " + std::string(decision::DecisionName(kind)));
   }
   void Send(const std::vector<std::string>& ids, const std::string& campaign) {
-    for (const std::string& id : ids) producer_->Send("tact.outbound", JsonEvent(id, "cust-" + id, campaign));
+    for (const std::string& id : ids) producer_->Send("tact.outbound", JsonEvent(GateEvent(id, campaign)));
   }
 
   TempDir dir_;

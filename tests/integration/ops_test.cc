@@ -13,30 +13,25 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/substitute.h"
 #include "nlohmann/json.hpp"
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/admin.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 
 namespace tact {
 namespace {
 
 using testing::DevBroker;
 using testing::HttpGet;
+using testing::JsonEvent;
 using testing::MetricSample;
+using testing::ProtoEvent;
 using testing::RedisServer;
 using testing::Tactd;
 using testing::TempDir;
 using testing::WaitFor;
-
-std::string JsonEvent(const std::string& event_id, const std::string& customer, const std::string& cls) {
-  return absl::Substitute(
-      R"({"eventId":"$0","tenant":"acme","customerId":"$1","channel":"EMAIL","messageClass":"$2",)"
-      R"("createdAt":"2026-11-20T09:00:00Z"})",
-      event_id, customer, cls);
-}
 
 class OpsTest : public ::testing::Test {
  protected:
@@ -76,18 +71,17 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
   EXPECT_EQ(HttpGet(tactd_->admin_port(), "/healthz").status, 200);
   testing::TestProducer producer(broker_->bootstrap());
   for (const char* id : {"m-1", "m-2", "m-3"}) {
-    producer.Send("tact.outbound", JsonEvent(id, "cust-metrics-1", "PROACTIVE_SERVICE"), "acme:cust-metrics-1");
+    producer.Send("tact.outbound",
+                  JsonEvent({.event_id = id, .customer_id = "cust-metrics-1", .created_at = "2026-11-20T09:00:00Z"}),
+                  "acme:cust-metrics-1");
   }
   producer.Send("tact.outbound", R"({"eventId":"m-bad","tenant":"acme","channel":"EMAIL"})");  // no customer_id
   producer.Send("tact.outbound", "\x01\x02 not an event");
 
   auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
   v1::CheckRequest req;
-  req.mutable_event()->set_event_id("g-1");
-  req.mutable_event()->set_tenant("acme");
-  req.mutable_event()->set_customer_id("cust-metrics-2");
-  req.mutable_event()->set_channel(v1::EMAIL);
-  req.mutable_event()->set_message_class(v1::TRANSACTIONAL);
+  *req.mutable_event() =
+      ProtoEvent({.event_id = "g-1", .customer_id = "cust-metrics-2", .message_class = v1::TRANSACTIONAL});
   v1::CheckResponse resp;
   grpc::ClientContext ok_ctx;
   ASSERT_TRUE(stub->Check(&ok_ctx, req, &resp).ok());

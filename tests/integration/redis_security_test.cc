@@ -18,6 +18,7 @@
 #include "tests/support/admin.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 
 namespace tact::store {
 namespace {
@@ -313,11 +314,8 @@ TEST_F(TactdRedisSecurityTest, DecidesOverTlsAsAnAclUser) {
       << tactd->process().Log();
   auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd->grpc_target(), grpc::InsecureChannelCredentials()));
   v1::CheckRequest req;
-  req.mutable_event()->set_event_id("tls-1");
-  req.mutable_event()->set_tenant("acme");
-  req.mutable_event()->set_customer_id("cust-tls-1");
-  req.mutable_event()->set_channel(v1::EMAIL);
-  req.mutable_event()->set_message_class(v1::TRANSACTIONAL);
+  *req.mutable_event() =
+      testing::ProtoEvent({.event_id = "tls-1", .customer_id = "cust-tls-1", .message_class = v1::TRANSACTIONAL});
   v1::CheckResponse resp;
   grpc::ClientContext ctx;
   const grpc::Status st = stub->Check(&ctx, req, &resp);

@@ -19,6 +19,7 @@
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/reliability.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 
 namespace tact::reliability {
 namespace {
@@ -346,12 +347,8 @@ TEST(ReliabilityMatrix, GrpcAbuseWhileKafkaFlows) {
           case 2: {  // a batch over the limit (500)
             v1::CheckBatchRequest req;
             for (int i = 0; i < 600; ++i) {
-              v1::OutboundEvent* ev = req.add_items()->mutable_event();
-              ev->set_event_id(absl::StrCat("b", i));
-              ev->set_tenant("acme");
-              ev->set_customer_id("grpc-batch");
-              ev->set_channel(v1::EMAIL);
-              ev->set_message_class(v1::PROACTIVE_SERVICE);
+              *req.add_items()->mutable_event() =
+                  testing::ProtoEvent({.event_id = absl::StrCat("b", i), .customer_id = "grpc-batch"});
             }
             v1::CheckBatchResponse resp;
             st = stub->CheckBatch(&ctx, req, &resp);

@@ -22,6 +22,7 @@
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/reliability.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 
 namespace tact::reliability {
 namespace {
@@ -100,12 +101,9 @@ TEST(ReliabilitySoak, SteadyLoadThroughKafkaAndGrpc) {
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       v1::CheckRequest req;
       req.set_dry_run(i % 2 == 0);
-      v1::OutboundEvent* ev = req.mutable_event();
-      ev->set_event_id(absl::StrCat("soak-grpc-", i));
-      ev->set_tenant("acme");
-      ev->set_customer_id(absl::StrCat("soak-grpc-c", i % 5000));
-      ev->set_channel(v1::EMAIL);
-      ev->set_message_class(i % 3 == 0 ? v1::PROMOTION : v1::PROACTIVE_SERVICE);
+      *req.mutable_event() = testing::ProtoEvent({.event_id = absl::StrCat("soak-grpc-", i),
+                                                  .customer_id = absl::StrCat("soak-grpc-c", i % 5000),
+                                                  .message_class = i % 3 == 0 ? v1::PROMOTION : v1::PROACTIVE_SERVICE});
       v1::CheckResponse resp;
       const absl::Time t0 = absl::Now();
       const grpc::Status st = stub->Check(&ctx, req, &resp);

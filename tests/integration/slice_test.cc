@@ -10,17 +10,20 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/substitute.h"
 #include "daemon/pipeline/event_codec.h"
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace tact {
 namespace {
 
 using testing::DevBroker;
+using testing::JsonEvent;
+using testing::OutageEvent;
+using testing::ProtoEvent;
 using testing::RedisServer;
 using testing::Tactd;
 using testing::TempDir;
@@ -28,14 +31,6 @@ using testing::TopicReader;
 using testing::WaitFor;
 
 constexpr char kProactiveRule[] = "proactive-service-2-per-7d";
-
-std::string JsonEvent(const std::string& event_id, const std::string& customer, const std::string& cls,
-                      const std::string& channel = "EMAIL") {
-  return absl::Substitute(
-      R"({"eventId":"$0","tenant":"acme","customerId":"$1","channel":"$3","messageClass":"$2",)"
-      R"("campaignId":"outage-2026-11","createdAt":"2026-11-20T09:00:00Z","payload":"aGVsbG8="})",
-      event_id, customer, cls, channel);
-}
 
 class SliceTest : public ::testing::Test {
  protected:
@@ -121,7 +116,7 @@ testing::TestProducer* SliceTest::producer_ = nullptr;
 
 TEST_F(SliceTest, ThirdProactiveEmailInSevenDaysIsSuppressedThroughKafka) {
   for (const char* id : {"sorry-1", "sorry-2", "sorry-3"}) {
-    producer_->Send("tact.outbound", JsonEvent(id, "cust-kafka-1", "PROACTIVE_SERVICE"));
+    producer_->Send("tact.outbound", JsonEvent(OutageEvent(id, "cust-kafka-1", v1::PROACTIVE_SERVICE)));
     ASSERT_TRUE(WaitForRecords(id, 1));  // one at a time: the order of the three is the point
   }
   EXPECT_EQ(RecordsFor("sorry-1")[0].decision().decision(), v1::RELEASE);
@@ -142,7 +137,7 @@ TEST_F(SliceTest, ThirdProactiveEmailInSevenDaysIsSuppressedThroughKafka) {
                       absl::Seconds(10), "suppressed event"));
   for (const testing::Record& r : suppressed_->Records()) {
     if (r.headers.count("tact-rule") && r.headers.at("tact-rule") == kProactiveRule) {
-      EXPECT_EQ(r.value, JsonEvent("sorry-3", "cust-kafka-1", "PROACTIVE_SERVICE"));
+      EXPECT_EQ(r.value, JsonEvent(OutageEvent("sorry-3", "cust-kafka-1", v1::PROACTIVE_SERVICE)));
       EXPECT_EQ(r.headers.at("tact-decision"), "SUPPRESS");
       EXPECT_EQ(r.key, "acme:cust-kafka-1");
     }
@@ -161,7 +156,7 @@ std::string RunTactctl(const std::string& args, int* rc, const std::string& env 
 
 TEST_F(SliceTest, AuditReadsDecisionsBackWithFilters) {
   for (const char* id : {"audit-1", "audit-2", "audit-3"}) {
-    producer_->Send("tact.outbound", JsonEvent(id, "cust-audit", "PROACTIVE_SERVICE"), "acme:cust-audit");
+    producer_->Send("tact.outbound", JsonEvent(OutageEvent(id, "cust-audit")), "acme:cust-audit");
   }
   ASSERT_TRUE(WaitForRecords("audit-3", 1));
   int rc = 0;
@@ -183,13 +178,13 @@ TEST_F(SliceTest, AuditReadsDecisionsBackWithFilters) {
 }
 
 TEST_F(SliceTest, RedeliveredEventIsNotCountedTwice) {
-  producer_->Send("tact.outbound", JsonEvent("redo-1", "cust-kafka-2", "PROACTIVE_SERVICE"));
+  producer_->Send("tact.outbound", JsonEvent(OutageEvent("redo-1", "cust-kafka-2", v1::PROACTIVE_SERVICE)));
   ASSERT_TRUE(WaitForRecords("redo-1", 1));
-  producer_->Send("tact.outbound", JsonEvent("redo-1", "cust-kafka-2", "PROACTIVE_SERVICE"));  // redelivery
+  producer_->Send("tact.outbound", JsonEvent(OutageEvent("redo-1", "cust-kafka-2")));  // redelivery
   ASSERT_TRUE(WaitForRecords("redo-1", 2));
-  producer_->Send("tact.outbound", JsonEvent("redo-2", "cust-kafka-2", "PROACTIVE_SERVICE"));
+  producer_->Send("tact.outbound", JsonEvent(OutageEvent("redo-2", "cust-kafka-2", v1::PROACTIVE_SERVICE)));
   ASSERT_TRUE(WaitForRecords("redo-2", 1));
-  producer_->Send("tact.outbound", JsonEvent("redo-3", "cust-kafka-2", "PROACTIVE_SERVICE"));
+  producer_->Send("tact.outbound", JsonEvent(OutageEvent("redo-3", "cust-kafka-2", v1::PROACTIVE_SERVICE)));
   ASSERT_TRUE(WaitForRecords("redo-3", 1));
 
   const auto redo1 = RecordsFor("redo-1");
@@ -204,7 +199,7 @@ TEST_F(SliceTest, RedeliveredEventIsNotCountedTwice) {
 
 TEST_F(SliceTest, MalformedEventGoesToDlqAndTheNextOneFlows) {
   producer_->Send("tact.outbound", "{\"eventId\": \"broken-1\", \"tenant\": ", "k1");  // truncated JSON
-  producer_->Send("tact.outbound", JsonEvent("after-broken", "cust-kafka-3", "PROMOTION"), "k1");
+  producer_->Send("tact.outbound", JsonEvent(OutageEvent("after-broken", "cust-kafka-3", v1::PROMOTION)), "k1");
   ASSERT_TRUE(WaitForRecords("after-broken", 1));
   EXPECT_EQ(RecordsFor("after-broken")[0].decision().decision(), v1::RELEASE);
   ASSERT_TRUE(WaitFor([] { return dlq_->Count() >= 1; }, absl::Seconds(10), "DLQ record"));
@@ -239,12 +234,7 @@ TEST_F(SliceTest, CheckOverGrpcGivesTheSameDecisions) {
   auto check = [&](const std::string& event_id, bool dry_run = false) {
     v1::CheckRequest req;
     req.set_dry_run(dry_run);
-    v1::OutboundEvent* ev = req.mutable_event();
-    ev->set_event_id(event_id);
-    ev->set_tenant("acme");
-    ev->set_customer_id("cust-grpc-1");
-    ev->set_channel(v1::EMAIL);
-    ev->set_message_class(v1::PROACTIVE_SERVICE);
+    *req.mutable_event() = ProtoEvent({.event_id = event_id, .customer_id = "cust-grpc-1"});
     v1::CheckResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -302,7 +292,8 @@ TEST(SliceShutdown, SigtermDrainsAndExitsZero) {
   {
     Tactd tactd(dir.path(), broker.bootstrap(), redis.address());
     for (int i = 0; i < 20; ++i) {
-      producer.Send("tact.outbound", JsonEvent(absl::StrCat("term-", i), absl::StrCat("c", i), "PROMOTION"));
+      producer.Send("tact.outbound",
+                    JsonEvent(OutageEvent(absl::StrCat("term-", i), absl::StrCat("c", i), v1::PROMOTION)));
     }
     ASSERT_TRUE(WaitFor([&] { return decisions.Count() >= 20; }, absl::Seconds(30), "20 decisions"));
     tactd.process().Signal(SIGTERM);
@@ -310,7 +301,7 @@ TEST(SliceShutdown, SigtermDrainsAndExitsZero) {
   }
   // A new instance in the same group starts after the committed offsets: nothing is decided again.
   Tactd again(dir.path(), broker.bootstrap(), redis.address());
-  producer.Send("tact.outbound", JsonEvent("term-last", "c-last", "PROMOTION"));
+  producer.Send("tact.outbound", JsonEvent(OutageEvent("term-last", "c-last", v1::PROMOTION)));
   ASSERT_TRUE(WaitFor(
       [&] {
         for (const testing::Record& r : decisions.Records()) {

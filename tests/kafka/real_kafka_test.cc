@@ -9,16 +9,18 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/substitute.h"
 #include "daemon/pipeline/event_codec.h"
 #include "tests/kafka/real_kafka.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 
 namespace tact {
 namespace {
 
+using testing::JsonEvent;
 using testing::Lane;
+using testing::OutageEvent;
 using testing::RealKafkaEnvironment;
 using testing::Record;
 using testing::RedisServer;
@@ -32,13 +34,6 @@ using testing::WaitFor;
 
 constexpr char kProactiveRule[] = "proactive-service-2-per-7d";
 constexpr int kPartitions = 3;
-
-std::string JsonEvent(const std::string& event_id, const std::string& customer, const std::string& cls) {
-  return absl::Substitute(
-      R"({"eventId":"$0","tenant":"acme","customerId":"$1","channel":"EMAIL","messageClass":"$2",)"
-      R"("campaignId":"outage-2026-11","createdAt":"2026-11-20T09:00:00Z","payload":"aGVsbG8="})",
-      event_id, customer, cls);
-}
 
 // The eventId of a routed output (the input's JSON passed through unchanged).
 std::string EventIdOf(const std::string& json) {
@@ -124,8 +119,8 @@ class RealKafkaTest : public ::testing::Test {
     return *tactds_.back();
   }
 
-  void Send(const std::string& event_id, const std::string& customer, const std::string& cls) {
-    producer_->Send(lane_->outbound, JsonEvent(event_id, customer, cls), "acme:" + customer);
+  void Send(const std::string& event_id, const std::string& customer, v1::MessageClass cls) {
+    producer_->Send(lane_->outbound, JsonEvent(OutageEvent(event_id, customer, cls)), "acme:" + customer);
   }
 
   // Every routed output (released, deferred, suppressed) committed so far, by event id.
@@ -150,7 +145,7 @@ TEST_F(RealKafkaTest, ThirdProactiveEmailInSevenDaysIsSuppressedNamingTheRule) {
   StartTactd();
   TopicReader decisions(brokers_, lane_->decisions);
   for (const char* id : {"sorry-1", "sorry-2", "sorry-3"}) {
-    Send(id, "cust-real-1", "PROACTIVE_SERVICE");
+    Send(id, "cust-real-1", v1::PROACTIVE_SERVICE);
     ASSERT_TRUE(WaitFor([&] { return RecordsByEvent(decisions.Records()).count(id) > 0; }, absl::Seconds(60),
                         absl::StrCat("decision record for ", id)));
   }
@@ -169,7 +164,7 @@ TEST_F(RealKafkaTest, ThirdProactiveEmailInSevenDaysIsSuppressedNamingTheRule) {
   EXPECT_EQ(released.Count(), 2u);
   ASSERT_EQ(suppressed.Count(), 1u);
   const Record out = suppressed.Records()[0];
-  EXPECT_EQ(out.value, JsonEvent("sorry-3", "cust-real-1", "PROACTIVE_SERVICE"));
+  EXPECT_EQ(out.value, JsonEvent(OutageEvent("sorry-3", "cust-real-1", v1::PROACTIVE_SERVICE)));
   EXPECT_EQ(out.headers.at("tact-decision"), "SUPPRESS");
   EXPECT_EQ(out.headers.at("tact-rule"), kProactiveRule);
   EXPECT_EQ(out.key, "acme:cust-real-1");
@@ -182,13 +177,13 @@ TEST_F(RealKafkaTest, RedeliveredEventIsNotCountedTwice) {
     return WaitFor([&] { return RecordsByEvent(decisions.Records())[id].size() >= n; }, absl::Seconds(60),
                    absl::StrCat(n, " decision record(s) for ", id));
   };
-  Send("redo-1", "cust-real-2", "PROACTIVE_SERVICE");
+  Send("redo-1", "cust-real-2", v1::PROACTIVE_SERVICE);
   ASSERT_TRUE(wait_records("redo-1", 1));
-  Send("redo-1", "cust-real-2", "PROACTIVE_SERVICE");  // the producer sends it again
+  Send("redo-1", "cust-real-2", v1::PROACTIVE_SERVICE);  // the producer sends it again
   ASSERT_TRUE(wait_records("redo-1", 2));
-  Send("redo-2", "cust-real-2", "PROACTIVE_SERVICE");
+  Send("redo-2", "cust-real-2", v1::PROACTIVE_SERVICE);
   ASSERT_TRUE(wait_records("redo-2", 1));
-  Send("redo-3", "cust-real-2", "PROACTIVE_SERVICE");
+  Send("redo-3", "cust-real-2", v1::PROACTIVE_SERVICE);
   ASSERT_TRUE(wait_records("redo-3", 1));
   auto records = RecordsByEvent(decisions.Records());
   EXPECT_FALSE(records["redo-1"][0].decision().duplicate());
@@ -203,7 +198,7 @@ TEST_F(RealKafkaTest, MalformedEventGoesToDlqAndTheNextOneFlows) {
   TopicReader decisions(brokers_, lane_->decisions);
   TopicReader dlq(brokers_, lane_->dlq);
   producer_->Send(lane_->outbound, "{\"eventId\": \"broken-1\", \"tenant\": ", "k1");  // truncated JSON
-  producer_->Send(lane_->outbound, JsonEvent("after-broken", "cust-real-3", "PROMOTION"), "k1");
+  producer_->Send(lane_->outbound, JsonEvent(OutageEvent("after-broken", "cust-real-3", v1::PROMOTION)), "k1");
   ASSERT_TRUE(WaitFor([&] { return RecordsByEvent(decisions.Records()).count("after-broken") > 0; },
                       absl::Seconds(60), "decision for after-broken"));
   ASSERT_TRUE(WaitFor([&] { return dlq.Count() >= 1; }, absl::Seconds(30), "DLQ record"));
@@ -227,12 +222,10 @@ TEST_F(RealKafkaTest, EventTooLargeForTheReleasedTopicGoesToTheDlqUndecided) {
   TopicReader decisions(brokers_, lane_->decisions);
   TopicReader dlq(brokers_, lane_->dlq);
   TopicReader released(brokers_, lane_->released);
-  const std::string big = absl::Substitute(
-      R"({"eventId":"big-1","tenant":"acme","customerId":"cust-big","channel":"EMAIL","messageClass":"PROMOTION",)"
-      R"("payload":"$0"})",
-      std::string(30000, 'A'));
+  const std::string big = JsonEvent({.event_id = "big-1", .customer_id = "cust-big", .message_class = v1::PROMOTION,
+                                     .payload = std::string(30000, 'A')});
   producer_->Send(lane_->outbound, big, "acme:cust-big");
-  Send("small-1", "cust-small", "PROMOTION");
+  Send("small-1", "cust-small", v1::PROMOTION);
   ASSERT_TRUE(WaitFor([&] { return released.Count() >= 1 && dlq.Count() >= 1; }, absl::Seconds(60),
                       "the small event released, the big one on the DLQ"));
   const Record dead = dlq.Records()[0];
@@ -256,7 +249,9 @@ class RealKafkaRebalanceTest : public RealKafkaTest {
     TopicReader decisions(brokers_, lane_->decisions);
     int sent = 0;
     auto send_phase = [&] {
-      for (int i = 0; i < kPerPhase; ++i, ++sent) Send(absl::StrCat("rb-", sent), absl::StrCat("c", sent), "PROMOTION");
+      for (int i = 0; i < kPerPhase; ++i, ++sent) {
+        Send(absl::StrCat("rb-", sent), absl::StrCat("c", sent), v1::PROMOTION);
+      }
     };
     auto wait_decided = [&](int n) {
       return WaitFor([&] { return RecordsByEvent(decisions.Records()).size() >= static_cast<size_t>(n); },
@@ -306,12 +301,12 @@ TEST_F(RealKafkaRebalanceTest, ExactlyOnceThreeInstancesJoinAndLeaveEachEventDec
 TEST_F(RealKafkaTest, KillNineAndRestartLosesNoEventAndCountsNoneTwice) {
   TopicReader decisions(brokers_, lane_->decisions);
   Tactd& first = StartTactd();
-  for (int i = 0; i < 100; ++i) Send(absl::StrCat("k9-", i), absl::StrCat("c", i), "PROMOTION");
+  for (int i = 0; i < 100; ++i) Send(absl::StrCat("k9-", i), absl::StrCat("c", i), v1::PROMOTION);
   ASSERT_TRUE(WaitFor([&] { return decisions.Count() >= 30; }, absl::Seconds(60), "some decisions"));
   first.process().Signal(SIGKILL);
   first.process().Wait(absl::Seconds(10));
   StartTactd();
-  for (int i = 100; i < 150; ++i) Send(absl::StrCat("k9-", i), absl::StrCat("c", i), "PROMOTION");
+  for (int i = 100; i < 150; ++i) Send(absl::StrCat("k9-", i), absl::StrCat("c", i), v1::PROMOTION);
   ASSERT_TRUE(WaitFor([&] { return RecordsByEvent(decisions.Records()).size() >= 150; }, absl::Seconds(120),
                       "150 events decided"));
   tactds_.back()->process().Signal(SIGTERM);
@@ -346,7 +341,9 @@ TEST_F(RealKafkaTest, ExactlyOnceAcrossTenKillNineRounds) {
   for (int round = 0; round < kRounds; ++round) {
     Tactd& t = StartTactd(eos);
     const size_t before = decisions.Count();
-    for (int i = 0; i < kPerRound; ++i, ++sent) Send(absl::StrCat("eos-", sent), absl::StrCat("c", sent), "PROMOTION");
+    for (int i = 0; i < kPerRound; ++i, ++sent) {
+      Send(absl::StrCat("eos-", sent), absl::StrCat("c", sent), v1::PROMOTION);
+    }
     // Kill once this instance has committed something, while it is still working through the round.
     ASSERT_TRUE(WaitFor([&] { return decisions.Count() > before; }, absl::Seconds(60),
                         absl::StrCat("round ", round, " progress")));

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/sha256.h"
+#include "tests/support/events.h"
 #include "tact/v1/throttle.pb.h"
 
 namespace tact::testing {
@@ -23,12 +24,7 @@ inline std::string ClientEntry(const std::string& name, const std::string& token
 inline v1::CheckRequest CheckRequestFor(const std::string& id, const std::string& tenant, const std::string& customer = "c1",
                                         v1::MessageClass cls = v1::PROACTIVE_SERVICE) {
   v1::CheckRequest req;
-  v1::OutboundEvent* ev = req.mutable_event();
-  ev->set_event_id(id);
-  ev->set_tenant(tenant);
-  ev->set_customer_id(customer);
-  ev->set_channel(v1::EMAIL);
-  ev->set_message_class(cls);
+  *req.mutable_event() = ProtoEvent({.event_id = id, .tenant = tenant, .customer_id = customer, .message_class = cls});
   return req;
 }
 

@@ -9,6 +9,7 @@
 #include "daemon/policy/campaign_gates.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include "tests/support/events.h"
 
 namespace tact::decision {
 namespace {
@@ -42,16 +43,10 @@ policy::Policy ParseOk(const std::string& yaml) {
   return p.ok() ? *p : policy::Policy{};
 }
 
-Event MakeEvent(std::string id, std::string customer, std::string campaign = "spring",
-                MessageClass cls = v1::PROMOTION) {
-  Event e;
-  e.event_id = std::move(id);
-  e.tenant = "acme";
-  e.customer_id = std::move(customer);
-  e.channel = v1::EMAIL;
-  e.message_class = cls;
-  e.campaign_id = std::move(campaign);
-  return e;
+Event CampaignEvent(std::string id, std::string customer, std::string campaign = "spring",
+                    MessageClass cls = v1::PROMOTION) {
+  return testing::MakeEvent({.event_id = std::move(id), .customer_id = std::move(customer), .message_class = cls,
+                             .campaign_id = std::move(campaign)});
 }
 
 // A released PACE campaign: 3 messages at 09:00, none at 09:15, 2 at 09:30.
@@ -92,14 +87,14 @@ TEST(CampaignGatesYamlTest, ParsesTheSectionAndMatchesByTenantChannelAndClass) {
   EXPECT_EQ(a.min_notice, absl::Hours(48));
   EXPECT_FALSE(a.pause_when.has_value());
 
-  EXPECT_EQ(policy::FindCampaignGate(p, MakeEvent("e", "c")), &g);
-  EXPECT_EQ(policy::FindCampaignGate(p, MakeEvent("e", "c", "spring", v1::PROACTIVE_SERVICE)), &a);
-  EXPECT_EQ(policy::FindCampaignGate(p, MakeEvent("e", "c", "")), nullptr);  // no campaign: never gated
-  EXPECT_EQ(policy::FindCampaignGate(p, MakeEvent("e", "c", "spring", v1::TRANSACTIONAL)), nullptr);
-  Event push = MakeEvent("e", "c");
+  EXPECT_EQ(policy::FindCampaignGate(p, CampaignEvent("e", "c")), &g);
+  EXPECT_EQ(policy::FindCampaignGate(p, CampaignEvent("e", "c", "spring", v1::PROACTIVE_SERVICE)), &a);
+  EXPECT_EQ(policy::FindCampaignGate(p, CampaignEvent("e", "c", "")), nullptr);  // no campaign: never gated
+  EXPECT_EQ(policy::FindCampaignGate(p, CampaignEvent("e", "c", "spring", v1::TRANSACTIONAL)), nullptr);
+  Event push = CampaignEvent("e", "c");
   push.channel = v1::PUSH;
   EXPECT_EQ(policy::FindCampaignGate(p, push), nullptr);
-  Event other = MakeEvent("e", "c");
+  Event other = CampaignEvent("e", "c");
   other.tenant = "globex";
   EXPECT_EQ(policy::FindCampaignGate(p, other), nullptr);
   EXPECT_EQ(policy::FindFeedbackGate(p, "acme", v1::EMAIL), &g);
@@ -114,7 +109,7 @@ TEST(CampaignGatesYamlTest, FileTenantRestrictsGatesAndIdsAreUniqueAcrossFiles) 
   EXPECT_EQ(std::string(p.status().message()), "b.yaml:4:5: campaign gate id 'g' is already used at a.yaml:5");
   p = policy::ParsePolicy({{"a.yaml", "version: \"1\"\ntenant: acme\nrules: []\ncampaign_gates:\n  - id: g\n"}});
   ASSERT_TRUE(p.ok()) << p.status();
-  Event e = MakeEvent("e", "c");
+  Event e = CampaignEvent("e", "c");
   EXPECT_NE(policy::FindCampaignGate(*p, e), nullptr);
   e.tenant = "globex";
   EXPECT_EQ(policy::FindCampaignGate(*p, e), nullptr);
@@ -207,46 +202,46 @@ class GatedDecisionTest : public ::testing::Test {
 
 TEST_F(GatedDecisionTest, PacedCampaignReleasesAtMostTheBatchPerIntervalAndDefersTheRest) {
   for (int i = 0; i < 3; ++i) {
-    const v1::Decision d = Decide(MakeEvent(absl::StrCat("e", i), absl::StrCat("cust", i)));
+    const v1::Decision d = Decide(CampaignEvent(absl::StrCat("e", i), absl::StrCat("cust", i)));
     EXPECT_EQ(d.decision(), v1::RELEASE) << d.reason();
     EXPECT_THAT(d.matched_rules(), ::testing::Contains("campaign-gate:promos"));
   }
-  const v1::Decision over = Decide(MakeEvent("e3", "cust3"));
+  const v1::Decision over = Decide(CampaignEvent("e3", "cust3"));
   EXPECT_EQ(over.decision(), v1::DEFER);
   EXPECT_EQ(over.rule_id(), "campaign-gate:promos");
   EXPECT_EQ(over.reason(), "paced: interval batch of 3 used, next batch at 2026-11-23T09:30:00Z");
   EXPECT_EQ(TimeFromProto(over.defer_until()), kNine + absl::Minutes(30));
   // A redelivered event keeps its slot (idempotent) and is not counted twice.
-  const v1::Decision again = Decide(MakeEvent("e1", "cust1"));
+  const v1::Decision again = Decide(CampaignEvent("e1", "cust1"));
   EXPECT_EQ(again.decision(), v1::RELEASE);
   EXPECT_TRUE(again.duplicate());
   EXPECT_EQ(capacity_.ReserveSlot("acme", "spring", kNine, "probe", 3, true)->used, 3);
   EXPECT_EQ(capacity_.GetCounts("acme", "spring")->released, 3);
   // Between batches: deferred to the next one.
   clock_.Set(kNine + absl::Minutes(16));
-  const v1::Decision gap = Decide(MakeEvent("e4", "cust4"));
+  const v1::Decision gap = Decide(CampaignEvent("e4", "cust4"));
   EXPECT_EQ(gap.decision(), v1::DEFER);
   EXPECT_EQ(gap.reason(), "paced: no batch in this interval, next batch at 2026-11-23T09:30:00Z");
   // The next interval's batch: a customer-level SUPPRESS does not use up a campaign slot.
   clock_.Set(kNine + absl::Minutes(31));
-  EXPECT_EQ(Decide(MakeEvent("e5", "cust0")).decision(), v1::SUPPRESS);  // cust0 had its promotion today
-  EXPECT_EQ(Decide(MakeEvent("e3", "cust3")).decision(), v1::RELEASE);
-  EXPECT_EQ(Decide(MakeEvent("e4", "cust4"), /*dry_run=*/true).decision(), v1::RELEASE);  // looks, takes nothing
-  EXPECT_EQ(Decide(MakeEvent("e4", "cust4")).decision(), v1::RELEASE);
-  const v1::Decision full = Decide(MakeEvent("e6", "cust6"));
+  EXPECT_EQ(Decide(CampaignEvent("e5", "cust0")).decision(), v1::SUPPRESS);  // cust0 had its promotion today
+  EXPECT_EQ(Decide(CampaignEvent("e3", "cust3")).decision(), v1::RELEASE);
+  EXPECT_EQ(Decide(CampaignEvent("e4", "cust4"), /*dry_run=*/true).decision(), v1::RELEASE);  // looks, takes nothing
+  EXPECT_EQ(Decide(CampaignEvent("e4", "cust4")).decision(), v1::RELEASE);
+  const v1::Decision full = Decide(CampaignEvent("e6", "cust6"));
   EXPECT_EQ(full.decision(), v1::DEFER);
   EXPECT_EQ(full.reason(), "paced: interval batch of 2 used; schedule ends with this interval, re-plan to send the rest");
   EXPECT_EQ(TimeFromProto(full.defer_until()), kNine + absl::Minutes(45));
 }
 
 TEST_F(GatedDecisionTest, UnreleasedAndUnacknowledgedCampaignsAreDeferredWithTheMissingCondition) {
-  v1::Decision d = Decide(MakeEvent("x1", "cust1", "autumn"));
+  v1::Decision d = Decide(CampaignEvent("x1", "cust1", "autumn"));
   EXPECT_EQ(d.decision(), v1::DEFER);
   EXPECT_EQ(d.reason(), "campaign autumn not released");
   EXPECT_EQ(d.rule_id(), "campaign-gate:promos");
   EXPECT_EQ(TimeFromProto(d.defer_until()), kNine + absl::Minutes(15));
 
-  d = Decide(MakeEvent("x2", "cust1", "spring", v1::PROACTIVE_SERVICE));
+  d = Decide(CampaignEvent("x2", "cust1", "spring", v1::PROACTIVE_SERVICE));
   EXPECT_EQ(d.decision(), v1::DEFER);
   EXPECT_EQ(d.reason(), "waiting for contact-centre acknowledgement");
   EXPECT_EQ(d.rule_id(), "campaign-gate:acked");
@@ -254,37 +249,38 @@ TEST_F(GatedDecisionTest, UnreleasedAndUnacknowledgedCampaignsAreDeferredWithThe
   v1::Campaign c = *capacity_.GetCampaign("acme", "spring").value();
   c.set_acknowledged(true);
   ASSERT_TRUE(capacity_.PutCampaign(c, false).ok());
-  d = Decide(MakeEvent("x3", "cust1", "spring", v1::PROACTIVE_SERVICE));
+  d = Decide(CampaignEvent("x3", "cust1", "spring", v1::PROACTIVE_SERVICE));
   EXPECT_EQ(d.reason(), "notice lead time 48h: first send at 2026-11-25T00:00:00Z");
   EXPECT_EQ(TimeFromProto(d.defer_until()), kMonday + absl::Hours(48));
 
   // Events without a campaign, or of an ungated class, never meet the gate.
-  EXPECT_EQ(Decide(MakeEvent("x4", "cust9", "")).decision(), v1::RELEASE);
-  EXPECT_EQ(Decide(MakeEvent("x5", "cust9", "autumn", v1::SERVICE)).decision(), v1::RELEASE);
+  EXPECT_EQ(Decide(CampaignEvent("x4", "cust9", "")).decision(), v1::RELEASE);
+  EXPECT_EQ(Decide(CampaignEvent("x5", "cust9", "autumn", v1::SERVICE)).decision(), v1::RELEASE);
 }
 
 TEST_F(GatedDecisionTest, ThePerProcessCacheIsRefreshedAfterItsTtl) {
   StoreCampaignGate cached(capacity_, clock_, absl::Minutes(1));
   DecisionService service(policies_, store_, clock_, hasher_, {.campaign_gate = &cached});
-  EXPECT_EQ(service.Decide(MakeEvent("c1", "cust1", "autumn"), {})->decision.reason(), "campaign autumn not released");
+  EXPECT_EQ(service.Decide(CampaignEvent("c1", "cust1", "autumn"), {})->decision.reason(),
+            "campaign autumn not released");
   v1::Campaign autumn = Paced("autumn");
   autumn.mutable_plan()->set_verdict(v1::VERDICT_RELEASE);
   ASSERT_TRUE(capacity_.PutCampaign(autumn, true).ok());
-  EXPECT_EQ(service.Decide(MakeEvent("c2", "cust2", "autumn"), {})->decision.decision(), v1::DEFER);  // cached
+  EXPECT_EQ(service.Decide(CampaignEvent("c2", "cust2", "autumn"), {})->decision.decision(), v1::DEFER);  // cached
   clock_.Advance(absl::Minutes(1));
-  EXPECT_EQ(service.Decide(MakeEvent("c3", "cust3", "autumn"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service.Decide(CampaignEvent("c3", "cust3", "autumn"), {})->decision.decision(), v1::RELEASE);
 }
 
 TEST_F(GatedDecisionTest, ARedeliveredEventKeepsItsEarlierDecisionWhenItsCampaignIsHeldSinceAndTakesNoSlot) {
-  ASSERT_EQ(Decide(MakeEvent("r0", "cust0")).decision(), v1::RELEASE);
+  ASSERT_EQ(Decide(CampaignEvent("r0", "cust0")).decision(), v1::RELEASE);
   v1::Campaign c = *capacity_.GetCampaign("acme", "spring").value();
   c.set_state(v1::CAMPAIGN_PAUSED);
   c.set_pause_reason("by hand");
   ASSERT_TRUE(capacity_.PutCampaign(c, false).ok());
-  const v1::Decision again = Decide(MakeEvent("r0", "cust0"));  // e.g. Kafka redelivery after a crash
+  const v1::Decision again = Decide(CampaignEvent("r0", "cust0"));  // e.g. Kafka redelivery after a crash
   EXPECT_EQ(again.decision(), v1::RELEASE);
   EXPECT_TRUE(again.duplicate());
-  const v1::Decision fresh = Decide(MakeEvent("r1", "cust1"));
+  const v1::Decision fresh = Decide(CampaignEvent("r1", "cust1"));
   EXPECT_EQ(fresh.decision(), v1::DEFER);
   EXPECT_EQ(fresh.reason(), "campaign spring paused: by hand");
   EXPECT_FALSE(fresh.duplicate());
@@ -292,7 +288,7 @@ TEST_F(GatedDecisionTest, ARedeliveredEventKeepsItsEarlierDecisionWhenItsCampaig
   // The held event took nothing from the customer either: released once the campaign resumes.
   c.set_state(v1::CAMPAIGN_RELEASED);
   ASSERT_TRUE(capacity_.PutCampaign(c, false).ok());
-  EXPECT_EQ(Decide(MakeEvent("r1", "cust1")).decision(), v1::RELEASE);
+  EXPECT_EQ(Decide(CampaignEvent("r1", "cust1")).decision(), v1::RELEASE);
 }
 
 class NullSink final : public api::NoticeSink {
@@ -308,7 +304,7 @@ TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) 
   NullSink sink;
   api::CampaignDesk desk(capacity_, sink, clock_);
   desk.set_policies(&policies_);
-  EXPECT_EQ(Decide(MakeEvent("p0", "cust0")).decision(), v1::RELEASE);
+  EXPECT_EQ(Decide(CampaignEvent("p0", "cust0")).decision(), v1::RELEASE);
   for (int i = 0; i < 5; ++i) {
     v1::Signal s;
     s.set_tenant("acme");
@@ -320,7 +316,7 @@ TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) 
     ASSERT_TRUE(desk.OnCampaignSignal(s, clock_.Now()).ok());
   }
   EXPECT_EQ(sink.kinds, (std::vector<std::string>{"PAUSED"}));
-  const v1::Decision d = Decide(MakeEvent("p1", "cust1"));
+  const v1::Decision d = Decide(CampaignEvent("p1", "cust1"));
   EXPECT_EQ(d.decision(), v1::DEFER);
   EXPECT_EQ(d.rule_id(), "campaign-gate:promos");
   EXPECT_EQ(d.reason(), "campaign spring paused: contacts over an empty plan (5 actual, 0.0 predicted by now; "
@@ -330,7 +326,7 @@ TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) 
   resume.set_tenant("acme");
   resume.set_campaign_id("spring");
   ASSERT_TRUE(desk.Resume(resume).ok());
-  EXPECT_EQ(Decide(MakeEvent("p1", "cust1")).decision(), v1::RELEASE);
+  EXPECT_EQ(Decide(CampaignEvent("p1", "cust1")).decision(), v1::RELEASE);
 }
 
 }  // namespace

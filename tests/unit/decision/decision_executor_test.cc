@@ -10,6 +10,7 @@
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "tests/support/wait.h"
+#include "tests/support/events.h"
 
 namespace tact::decision {
 namespace {
@@ -59,16 +60,6 @@ class RecordingStore final : public store::CounterStore {
   std::vector<std::vector<std::string>> calls_ ABSL_GUARDED_BY(mu_);
 };
 
-Event MakeEvent(std::string id, std::string customer) {
-  Event e;
-  e.event_id = std::move(id);
-  e.tenant = "acme";
-  e.customer_id = std::move(customer);
-  e.channel = v1::EMAIL;
-  e.message_class = v1::PROACTIVE_SERVICE;
-  return e;
-}
-
 class DecisionExecutorTest : public ::testing::Test {
  protected:
   DecisionExecutorTest() {
@@ -83,7 +74,8 @@ class DecisionExecutorTest : public ::testing::Test {
     out.assign(ids.size(), v1::DECISION_UNSPECIFIED);
     std::vector<DecisionExecutor::Request> unit;
     for (size_t i = 0; i < ids.size(); ++i) {
-      unit.push_back({MakeEvent(ids[i], customer), {}, [this, &out, i](absl::StatusOr<Decided> d) {
+      const Event event = testing::MakeEvent({.event_id = ids[i], .customer_id = customer});
+      unit.push_back({event, {}, [this, &out, i](absl::StatusOr<Decided> d) {
                         absl::MutexLock lock(&mu_);
                         out[i] = d.ok() ? d->decision.decision() : v1::DECISION_UNSPECIFIED;
                         ++done_;

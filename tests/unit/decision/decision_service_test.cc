@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <deque>
-#include <functional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -13,6 +12,8 @@
 #include "daemon/decision/marker.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include "tests/support/events.h"
+#include "tests/support/wait.h"
 
 namespace tact::decision {
 namespace {
@@ -44,14 +45,9 @@ std::shared_ptr<const policy::Policy> Parse(const std::string& yaml) {
   return std::make_shared<const policy::Policy>(*p);
 }
 
-Event MakeEvent(std::string id, MessageClass cls = v1::PROACTIVE_SERVICE) {
-  Event e;
-  e.event_id = std::move(id);
-  e.tenant = "acme";
-  e.customer_id = "maria@example.com";
-  e.channel = v1::EMAIL;
-  e.message_class = cls;
-  return e;
+// Maria's message `id`.
+Event MariaEvent(std::string id, MessageClass cls = v1::PROACTIVE_SERVICE) {
+  return testing::MakeEvent({.event_id = std::move(id), .customer_id = "maria@example.com", .message_class = cls});
 }
 
 class DecisionServiceTest : public ::testing::Test {
@@ -66,9 +62,9 @@ class DecisionServiceTest : public ::testing::Test {
 };
 
 TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerId) {
-  EXPECT_EQ(service_.Decide(MakeEvent("a"), {})->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(service_.Decide(MakeEvent("b"), {})->decision.decision(), v1::RELEASE);
-  absl::StatusOr<Decided> third = service_.Decide(MakeEvent("c"), {.source = "grpc"});
+  EXPECT_EQ(service_.Decide(MariaEvent("a"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MariaEvent("b"), {})->decision.decision(), v1::RELEASE);
+  absl::StatusOr<Decided> third = service_.Decide(MariaEvent("c"), {.source = "grpc"});
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(third->decision.decision(), v1::SUPPRESS);
   EXPECT_EQ(third->decision.rule_id(), "proactive-2");
@@ -76,13 +72,13 @@ TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerI
   EXPECT_EQ(third->record.customer_hash(), hasher_.Hash("acme", "maria@example.com"));
   EXPECT_EQ(third->record.DebugString().find("maria"), std::string::npos);
   clock_.Advance(absl::Hours(24 * 7));
-  EXPECT_EQ(service_.Decide(MakeEvent("d"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MariaEvent("d"), {})->decision.decision(), v1::RELEASE);
 }
 
 TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChange) {
-  ASSERT_EQ(service_.Decide(MakeEvent("a"), {})->decision.decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MakeEvent("b"), {})->decision.decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MakeEvent("c"), {})->decision.decision(), v1::SUPPRESS);
+  ASSERT_EQ(service_.Decide(MariaEvent("a"), {})->decision.decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MariaEvent("b"), {})->decision.decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MariaEvent("c"), {})->decision.decision(), v1::SUPPRESS);
   policies_.Set(Parse(R"(
 version: "v2"
 rules:
@@ -91,7 +87,7 @@ rules:
     match: { message_class: PROACTIVE_SERVICE }
     limit: { count: 10, window: 7d }
 )"));
-  absl::StatusOr<Decided> again = service_.Decide(MakeEvent("c"), {});
+  absl::StatusOr<Decided> again = service_.Decide(MariaEvent("c"), {});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->decision.duplicate());
   EXPECT_EQ(again->decision.decision(), v1::SUPPRESS);
@@ -101,28 +97,28 @@ rules:
 
 TEST_F(DecisionServiceTest, DryRunReservesNothing) {
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(service_.Decide(MakeEvent("dry"), {.dry_run = true})->decision.decision(), v1::RELEASE);
+    EXPECT_EQ(service_.Decide(MariaEvent("dry"), {.dry_run = true})->decision.decision(), v1::RELEASE);
   }
-  EXPECT_EQ(service_.Decide(MakeEvent("x"), {})->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(service_.Decide(MakeEvent("y"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MariaEvent("x"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MariaEvent("y"), {})->decision.decision(), v1::RELEASE);
 }
 
 TEST_F(DecisionServiceTest, StoreDownFailsOpenForTransactionalAndClosedForTheRest) {
   UnreachableStore down;
   DecisionService service(policies_, down, clock_, hasher_);
-  absl::StatusOr<Decided> receipt = service.Decide(MakeEvent("r", v1::TRANSACTIONAL), {});
+  absl::StatusOr<Decided> receipt = service.Decide(MariaEvent("r", v1::TRANSACTIONAL), {});
   ASSERT_TRUE(receipt.ok());
   EXPECT_EQ(receipt->decision.decision(), v1::RELEASE);
   EXPECT_TRUE(receipt->decision.degraded());
-  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MakeEvent("p"), {}).status()));
+  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MariaEvent("p"), {}).status()));
 
   DecisionService all_closed(policies_, down, clock_, hasher_, {.fail_open_classes = {}});
-  EXPECT_TRUE(absl::IsUnavailable(all_closed.Decide(MakeEvent("r2", v1::TRANSACTIONAL), {}).status()));
+  EXPECT_TRUE(absl::IsUnavailable(all_closed.Decide(MariaEvent("r2", v1::TRANSACTIONAL), {}).status()));
 }
 
 TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
-  const std::vector<Event> events{MakeEvent("a"), MakeEvent("r", v1::SERVICE), MakeEvent("b"), MakeEvent("c"),
-                                  MakeEvent("a")};
+  const std::vector<Event> events{MariaEvent("a"), MariaEvent("r", v1::SERVICE), MariaEvent("b"), MariaEvent("c"),
+                                  MariaEvent("a")};
   std::vector<DecisionService::Request> requests;
   for (const Event& e : events) requests.push_back({&e, {.source = "kafka"}});
   std::vector<absl::StatusOr<Decided>> out = service_.DecideBatch(requests);
@@ -188,20 +184,11 @@ class SteppedStore final : public store::CounterStore {
   std::vector<std::string> steps ABSL_GUARDED_BY(mu);
 };
 
-bool PollUntil(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
-
 TEST_F(DecisionServiceTest, OrderedBatchIsPreparedAlongsideButSentOnlyAfterThePreviousReturned) {
   SteppedStore stepped;
   DecisionService service(policies_, stepped, clock_, hasher_);
-  const Event first = MakeEvent("hold");
-  const Event second = MakeEvent("next");
+  const Event first = MariaEvent("hold");
+  const Event second = MariaEvent("next");
   const std::vector<DecisionService::Request> a{{&first, {}}};
   const std::vector<DecisionService::Request> b{{&second, {}}};
   DecisionService::BatchOrder order_a;
@@ -210,9 +197,10 @@ TEST_F(DecisionServiceTest, OrderedBatchIsPreparedAlongsideButSentOnlyAfterThePr
   std::vector<absl::StatusOr<Decided>> out_a;
   std::vector<absl::StatusOr<Decided>> out_b;
   std::thread ta([&] { out_a = service.DecideBatch(a, &order_a); });
-  ASSERT_TRUE(PollUntil([&] { return stepped.Saw("sent hold"); }));
+  ASSERT_TRUE(testing::WaitFor([&] { return stepped.Saw("sent hold"); }, absl::Seconds(10), "the first batch sent"));
   std::thread tb([&] { out_b = service.DecideBatch(b, &order_b); });
-  ASSERT_TRUE(PollUntil([&] { return stepped.Saw("prepared next"); }));  // prepared while the first is in the store
+  // Prepared while the first is in the store.
+  ASSERT_TRUE(testing::WaitFor([&] { return stepped.Saw("prepared next"); }, absl::Seconds(10), "the next prepared"));
   EXPECT_FALSE(stepped.Saw("sent next"));
   stepped.release.Notify();
   ta.join();
@@ -248,10 +236,10 @@ TEST_F(DecisionServiceTest, OrderedBatchAfterAStoreOutageIsNotSentAndPassesTheOu
   SteppedStore stepped(absl::UnavailableError("redis: connection refused"));
   DecisionService service(policies_, stepped, clock_, hasher_);
   BatchChain chain(service);
-  const Event first = MakeEvent("a");
-  const Event promo = MakeEvent("b");
-  const Event receipt = MakeEvent("c", v1::TRANSACTIONAL);
-  const Event last = MakeEvent("d");
+  const Event first = MariaEvent("a");
+  const Event promo = MariaEvent("b");
+  const Event receipt = MariaEvent("c", v1::TRANSACTIONAL);
+  const Event last = MariaEvent("d");
   EXPECT_TRUE(absl::IsUnavailable(chain.Decide({&first})[0].status()));
   stepped.fail = absl::OkStatus();  // the store is back, but the batches after the failed one are not sent
   std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&promo, &receipt});
@@ -269,8 +257,8 @@ TEST_F(DecisionServiceTest, OrderedBatchOfOnlyFailOpenEventsStopsNothing) {
   SteppedStore stepped(absl::UnavailableError("redis: connection refused"));
   DecisionService service(policies_, stepped, clock_, hasher_);
   BatchChain chain(service);
-  const Event receipt = MakeEvent("r", v1::TRANSACTIONAL);
-  const Event next = MakeEvent("n");
+  const Event receipt = MariaEvent("r", v1::TRANSACTIONAL);
+  const Event next = MariaEvent("n");
   std::vector<absl::StatusOr<Decided>> out1 = chain.Decide({&receipt});
   ASSERT_TRUE(out1[0].ok());
   EXPECT_TRUE(out1[0]->decision.degraded());  // decided: nothing of this batch is held
@@ -285,8 +273,8 @@ TEST_F(DecisionServiceTest, OrderedBatchAfterANonOutageFailureIsSent) {
   SteppedStore stepped(absl::InternalError("check.lua: unexpected reply"));
   DecisionService service(policies_, stepped, clock_, hasher_);
   BatchChain chain(service);
-  const Event first = MakeEvent("a");
-  const Event second = MakeEvent("b");
+  const Event first = MariaEvent("a");
+  const Event second = MariaEvent("b");
   EXPECT_TRUE(absl::IsInternal(chain.Decide({&first})[0].status()));  // dead-lettered, not held: no outage
   stepped.fail = absl::OkStatus();
   std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&second});
@@ -297,57 +285,57 @@ TEST_F(DecisionServiceTest, OrderedBatchAfterANonOutageFailureIsSent) {
 TEST_F(DecisionServiceTest, NoPolicyIsFailedPrecondition) {
   PolicyHolder empty;
   DecisionService service(empty, store_, clock_, hasher_);
-  EXPECT_TRUE(absl::IsFailedPrecondition(service.Decide(MakeEvent("a"), {}).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(service.Decide(MariaEvent("a"), {}).status()));
 }
 
 
 // Event ids (README "Event ids"): every event is deduped by the store, also one whose plan counts nothing; an id
 // names one message, and its reuse for another message is refused on both paths.
 TEST_F(DecisionServiceTest, EventWithoutLimitsIsDedupedToo) {
-  absl::StatusOr<Decided> first = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});  // no rule matches SERVICE
+  absl::StatusOr<Decided> first = service_.Decide(MariaEvent("svc-1", v1::SERVICE), {});  // no rule matches SERVICE
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->decision.decision(), v1::RELEASE);
   EXPECT_FALSE(first->decision.duplicate());
-  absl::StatusOr<Decided> again = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});
+  absl::StatusOr<Decided> again = service_.Decide(MariaEvent("svc-1", v1::SERVICE), {});
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->decision.decision(), v1::RELEASE);
   EXPECT_TRUE(again->decision.duplicate()) << "a reused id of a plan without limits got a fresh decision";
 }
 
 TEST_F(DecisionServiceTest, ReusedEventIdForAnotherMessageIsInvalid) {
-  ASSERT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.decision() == v1::RELEASE);
-  Event other_class = MakeEvent("reuse", v1::SERVICE);
+  ASSERT_TRUE(service_.Decide(MariaEvent("reuse"), {})->decision.decision() == v1::RELEASE);
+  Event other_class = MariaEvent("reuse", v1::SERVICE);
   absl::StatusOr<Decided> d = service_.Decide(other_class, {.field_prefix = "event."});
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(d.status().message(), "event.event_id: already used for a different message (message_class differs)");
-  Event other_channel = MakeEvent("reuse");
+  Event other_channel = MariaEvent("reuse");
   other_channel.channel = v1::SMS;
   other_channel.campaign_id = "spring";
   EXPECT_EQ(service_.Decide(other_channel, {}).status().message(),
             "event_id: already used for a different message (channel, campaign_id differ)");
   // The same message again gets its earlier decision; the same id of another customer is another message.
-  EXPECT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.duplicate());
-  Event other_customer = MakeEvent("reuse", v1::SERVICE);
+  EXPECT_TRUE(service_.Decide(MariaEvent("reuse"), {})->decision.duplicate());
+  Event other_customer = MariaEvent("reuse", v1::SERVICE);
   other_customer.customer_id = "sam@example.com";
   EXPECT_FALSE(service_.Decide(other_customer, {})->decision.duplicate());
   // A transactional message (no store need) reusing a decided id is refused too, not released afresh.
-  ASSERT_TRUE(service_.Decide(MakeEvent("svc-2", v1::SERVICE), {}).ok());
-  EXPECT_TRUE(absl::IsInvalidArgument(service_.Decide(MakeEvent("svc-2", v1::TRANSACTIONAL), {}).status()));
+  ASSERT_TRUE(service_.Decide(MariaEvent("svc-2", v1::SERVICE), {}).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(service_.Decide(MariaEvent("svc-2", v1::TRANSACTIONAL), {}).status()));
 }
 
 TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
   // A marker an earlier version stored ("m2;", no fingerprint) for event "old": a redelivery gets that decision,
   // whatever its class.
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
-  const Event e = MakeEvent("old");
+  const Event e = MariaEvent("old");
   const policy::Plan plan = policy::Evaluate(*pol, e, clock_.Now());
   const std::string m2 = EncodeMarker({.policy_version = "v0", .policy_digest = "d0", .plan = plan});
   ASSERT_TRUE(m2.starts_with("m2;"));
   const store::CustomerCheck check{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
                                    .now = clock_.Now(), .plan = &plan, .marker = m2};
   ASSERT_TRUE(store_.CheckAndReserve({&check, 1}, clock_.Now() + absl::Seconds(1)).ok());
-  absl::StatusOr<Decided> d = service_.Decide(MakeEvent("old", v1::SERVICE), {});
+  absl::StatusOr<Decided> d = service_.Decide(MariaEvent("old", v1::SERVICE), {});
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_TRUE(d->decision.duplicate());
   EXPECT_EQ(d->decision.policy_version(), "v0");
@@ -356,15 +344,15 @@ TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
 TEST_F(DecisionServiceTest, StoreDownDecidesAPlanWithoutLimitsFromThePlanDegraded) {
   UnreachableStore down;
   DecisionService service(policies_, down, clock_, hasher_, {.fail_open_classes = {}});  // every class fails closed
-  absl::StatusOr<Decided> d = service.Decide(MakeEvent("svc", v1::SERVICE), {});
+  absl::StatusOr<Decided> d = service.Decide(MariaEvent("svc", v1::SERVICE), {});
   ASSERT_TRUE(d.ok()) << d.status();  // as before the dedupe: nothing to count, so no store dependency
   EXPECT_EQ(d->decision.decision(), v1::RELEASE);
   EXPECT_TRUE(d->decision.degraded());
-  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MakeEvent("p"), {}).status()));
+  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MariaEvent("p"), {}).status()));
 }
 
 TEST_F(DecisionServiceTest, UnknownTimeZoneIsInvalidNeverAnotherZone) {
-  Event e = MakeEvent("tz");
+  Event e = MariaEvent("tz");
   e.customer_timezone = "America/Los_Angles";
   absl::StatusOr<Decided> d = service_.Decide(e, {.field_prefix = "event."});
   ASSERT_FALSE(d.ok());
@@ -391,10 +379,10 @@ TEST_F(DecisionServiceTest, StoreDeadlineIsCappedAtOneRoundTrip) {
   DeadlineStore store;
   DecisionService service(policies_, store, clock_, hasher_, {.store_deadline = absl::Milliseconds(250)});
   const absl::Time now = clock_.Now();
-  ASSERT_TRUE(service.Decide(MakeEvent("a"), {.deadline = now + absl::Seconds(10)}).ok());  // a gRPC caller's 10 s
-  ASSERT_TRUE(service.Decide(MakeEvent("b"), {.deadline = now + absl::Milliseconds(100)}).ok());
-  ASSERT_TRUE(service.Decide(MakeEvent("c"), {}).ok());  // none given (Kafka)
-  ASSERT_TRUE(service.Explain(MakeEvent("d"), now + absl::Seconds(10)).ok());
+  ASSERT_TRUE(service.Decide(MariaEvent("a"), {.deadline = now + absl::Seconds(10)}).ok());  // a gRPC caller's 10 s
+  ASSERT_TRUE(service.Decide(MariaEvent("b"), {.deadline = now + absl::Milliseconds(100)}).ok());
+  ASSERT_TRUE(service.Decide(MariaEvent("c"), {}).ok());  // none given (Kafka)
+  ASSERT_TRUE(service.Explain(MariaEvent("d"), now + absl::Seconds(10)).ok());
   ASSERT_EQ(store.deadlines.size(), 5u);  // Explain: its decision and its trace
   EXPECT_EQ(store.deadlines[0], now + absl::Milliseconds(250));
   EXPECT_EQ(store.deadlines[1], now + absl::Milliseconds(100));

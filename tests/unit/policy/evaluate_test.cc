@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/policy/parse.h"
+#include "tests/support/events.h"
 
 namespace tact::policy {
 namespace {
@@ -13,15 +14,8 @@ Policy MustParse(const std::string& yaml) {
   return p.ok() ? *p : Policy{};
 }
 
-Event MakeEvent(MessageClass cls, Channel ch = v1::EMAIL) {
-  Event e;
-  e.event_id = "e1";
-  e.tenant = "acme";
-  e.customer_id = "c1";
-  e.channel = ch;
-  e.message_class = cls;
-  e.campaign_id = "camp";
-  return e;
+Event EventOf(MessageClass cls, Channel ch = v1::EMAIL) {
+  return testing::MakeEvent({.channel = ch, .message_class = cls, .campaign_id = "camp"});
 }
 
 const absl::Time kNow = absl::FromUnixSeconds(1'795'000'000);
@@ -42,7 +36,7 @@ rules:
 
 TEST(EvaluateTest, MatchingRulesProduceLimitsInOrder) {
   const Policy p = MustParse(kPolicy);
-  const Plan plan = Ev(p, MakeEvent(v1::PROACTIVE_SERVICE));
+  const Plan plan = Ev(p, EventOf(v1::PROACTIVE_SERVICE));
   EXPECT_EQ(std::vector<std::string_view>(plan.matched_rules.begin(), plan.matched_rules.end()),
             (std::vector<std::string_view>{"proactive", "any-class"}));
   ASSERT_EQ(plan.limits.size(), 2u);
@@ -53,7 +47,7 @@ TEST(EvaluateTest, MatchingRulesProduceLimitsInOrder) {
 
 TEST(EvaluateTest, TransactionalIsExemptUnlessNamed) {
   const Policy p = MustParse(kPolicy);
-  EXPECT_TRUE(Ev(p, MakeEvent(v1::TRANSACTIONAL)).matched_rules.empty());
+  EXPECT_TRUE(Ev(p, EventOf(v1::TRANSACTIONAL)).matched_rules.empty());
   const Policy named = MustParse(R"(
 version: "1"
 rules:
@@ -62,18 +56,18 @@ rules:
     match: { message_class: [TRANSACTIONAL] }
     limit: { count: 100, window: 1h }
 )");
-  EXPECT_EQ(Ev(named, MakeEvent(v1::TRANSACTIONAL)).matched_rules, (RuleIds{"tx"}));
+  EXPECT_EQ(Ev(named, EventOf(v1::TRANSACTIONAL)).matched_rules, (RuleIds{"tx"}));
 }
 
 TEST(EvaluateTest, ChannelMismatchDoesNotMatch) {
   const Policy p = MustParse(kPolicy);
-  EXPECT_EQ(Ev(p, MakeEvent(v1::PROACTIVE_SERVICE, v1::SMS)).matched_rules,
+  EXPECT_EQ(Ev(p, EventOf(v1::PROACTIVE_SERVICE, v1::SMS)).matched_rules,
             (RuleIds{"any-class"}));
 }
 
 TEST(DecideTest, FirstExceededEnforcingLimitDecides) {
   const Policy p = MustParse(kPolicy);
-  const Plan plan = Ev(p, MakeEvent(v1::PROACTIVE_SERVICE));
+  const Plan plan = Ev(p, EventOf(v1::PROACTIVE_SERVICE));
   const absl::Time frees = absl::FromUnixSeconds(1000);
   Verdicts v = Decide(plan, {.usage = {{2, frees}, {3, absl::InfinitePast()}}});
   EXPECT_EQ(v.verdict, Verdict::kSuppress);
@@ -117,7 +111,7 @@ rules:
 
 TEST(EvaluateTest, CalendarCountersAreKeyedByLocalPeriodAndExpireAtItsEnd) {
   const Policy p = MustParse(kCalendarPolicy);
-  Event e = MakeEvent(v1::PROMOTION);
+  Event e = EventOf(v1::PROMOTION);
   e.customer_timezone = "Europe/Berlin";
   const absl::Time now = At("2026-11-18T11:06:40Z");  // Wednesday 12:06 in Berlin
   for (int round = 0; round < 2; ++round) {  // the second round is served from the per-day cache
@@ -140,7 +134,7 @@ TEST(EvaluateTest, CalendarCountersAreKeyedByLocalPeriodAndExpireAtItsEnd) {
 
 TEST(EvaluateTest, QuietHoursInForceDeferToTheirLocalEnd) {
   const Policy p = MustParse(kCalendarPolicy);
-  Event e = MakeEvent(v1::PROMOTION);
+  Event e = EventOf(v1::PROMOTION);
   e.customer_timezone = "Europe/Berlin";
   const Plan plan = Evaluate(p, e, At("2026-11-18T21:30:00Z"));  // 22:30 in Berlin
   ASSERT_EQ(plan.quiet.size(), 1u);
@@ -170,7 +164,7 @@ rules:
     description: quiet from three to four
     quiet_hours: { start: "03:00", end: "04:00" }
 )");
-  Event e = MakeEvent(v1::PROMOTION);
+  Event e = EventOf(v1::PROMOTION);
   e.customer_timezone = "America/New_York";
   for (const char* t : {"2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z"}) {  // 01:30 EDT, 01:30 EST
     const Plan plan = Evaluate(p, e, At(t));
@@ -201,7 +195,7 @@ rules: []
 )"}});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const absl::Time now = At("2026-11-18T20:00:00Z");  // 21:00 in Berlin, 05:00 the next day in Tokyo
-  Event e = MakeEvent(v1::PROMOTION);
+  Event e = EventOf(v1::PROMOTION);
   Plan plan = Evaluate(*parsed, e, now);  // no customer_timezone: the tenant's default
   EXPECT_EQ(plan.timezone, "Europe/Berlin");
   EXPECT_EQ(plan.limits[0].counter, "c:per-day:2026-11-18");
@@ -229,7 +223,7 @@ rules:
 
 TEST(EvaluateTest, SignalChecksNameTheStoredFields) {
   const Policy p = MustParse(kSignalPolicy);
-  const Plan plan = Ev(p, MakeEvent(v1::PROMOTION, v1::SMS));
+  const Plan plan = Ev(p, EventOf(v1::PROMOTION, v1::SMS));
   ASSERT_EQ(plan.signals.size(), 2u);
   EXPECT_EQ(plan.signals[0].rule_id, "unhappy");
   EXPECT_EQ(plan.signals[0].condition, "CSAT 2 or lower within 30d");
@@ -254,10 +248,10 @@ TEST(EvaluateTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
   {
     Policy p = MustParse(kSignalPolicy);
     Policy cal = MustParse(kCalendarPolicy);
-    Plan plan = Ev(p, MakeEvent(v1::PROMOTION));
+    Plan plan = Ev(p, EventOf(v1::PROMOTION));
     encoded = EncodePlan(plan);
     reason = Decide(plan, outcome).reason;
-    Event e = MakeEvent(v1::PROMOTION);
+    Event e = EventOf(v1::PROMOTION);
     e.customer_timezone = "Europe/Berlin";
     Plan night = Evaluate(cal, e, At("2026-11-18T21:30:00Z"));
     absl::StatusOr<Plan> decoded_night = DecodePlan(EncodePlan(night));
