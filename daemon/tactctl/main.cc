@@ -1,23 +1,36 @@
-// tactctl: the command line for people — compliance, marketing ops, on-call.
+// tactctl: the command line for people — compliance, marketing ops, on-call. Wiring only: each verb's flags and
+// work are library functions in daemon/cli/ (flags.h, one header per verb group).
 // Exit codes (all verbs): 0 success, 1 the check failed (lint errors, failing policy tests, --expect not met),
 // 2 usage or environment error (bad flags, unreadable input, broker unreachable).
-// Each verb group lives in its own file in daemon/tactctl/ and registers itself in Main() below.
-#include <CLI/CLI.hpp>
+#include <iostream>
 
-#include "daemon/tactctl/commands.h"
+#include "daemon/cli/flags.h"
 
 namespace tact::cli {
 namespace {
 
+// Adds a verb: its flags bound to a fresh Args, and `work` to run on it when the verb is chosen.
+template <typename Args, typename Work>
+void Verb(CLI::App& app, std::function<int()>& run, CLI::App* (*add_flags)(CLI::App&, Args&), Work work) {
+  auto args = std::make_shared<Args>();
+  add_flags(app, *args)->callback([&run, args, work] { run = [args, work] { return work(*args); }; });
+}
+
 int Main(int argc, char** argv) {
+  const Streams io{std::cout, std::cerr};
+  const SystemClock clock;
   CLI::App app{"tactctl: lint policies and audit tact's decisions"};
   app.require_subcommand(1);
-
   std::function<int()> run;
-  AddPolicyCommands(app, run);
-  AddAuditCommands(app, run);
-  AddOpsCommands(app, run);
-  AddCapacityCommands(app, run);
+  Verb(app, run, AddLintFlags, [&](const LintArgs& a) { return Lint(a, io); });
+  Verb(app, run, AddTestFlags, [&](const TestArgs& a) { return Test(a, io); });
+  Verb(app, run, AddExplainFlags, [&](const ExplainArgs& a) { return Explain(a, clock, io); });
+  Verb(app, run, AddSimulateFlags, [&](const SimulateArgs& a) { return Simulate(a, io); });
+  Verb(app, run, AddAuditFlags,
+       [&](const AuditArgs& a) { return Audit(a, ProcessEnvironment(), KafkaAuditReader(clock), io); });
+  Verb(app, run, AddHealthFlags, [&](const HealthArgs& a) { return Health(a, HttplibGet, io); });
+  Verb(app, run, AddErlangFlags, [&](const ErlangArgs& a) { return Erlang(a, io); });
+  Verb(app, run, AddPlanFlags, [&](const PlanArgs& a) { return Plan(a, ReadReleasedFromRedis, io); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,145 @@
+#include "daemon/cli/flags.h"
+
+#include "absl/strings/str_cat.h"
+#include "daemon/ops/config.h"
+
+namespace tact::cli {
+
+namespace {
+
+// A verb over one policy directory (lint, test).
+CLI::App* AddPolicyDirVerb(CLI::App& app, const char* name, const char* help, std::string& dir,
+                           const char* dir_help) {
+  CLI::App* verb = app.add_subcommand(name, help);
+  verb->add_option("dir", dir, dir_help)->required();
+  return verb;
+}
+
+// A verb over a policy directory and one input, both required (explain, simulate).
+CLI::App* AddPolicyInputVerb(CLI::App& app, const char* name, const char* help, std::string& policy_dir,
+                             const char* input_flag, std::string& input, const char* input_help) {
+  CLI::App* verb = app.add_subcommand(name, help);
+  verb->add_option("--policy", policy_dir, "Policy directory")->required();
+  verb->add_option(input_flag, input, input_help)->required();
+  return verb;
+}
+
+}  // namespace
+
+CLI::App* AddLintFlags(CLI::App& app, LintArgs& args) {
+  CLI::App* lint = AddPolicyDirVerb(
+      app, "lint", "Validate a policy directory; errors print as file:line:col: message (exit 1 on any error)",
+      args.dir, "Policy directory (*.yaml directly inside it)");
+  lint->add_flag("--json", args.json, "Print {ok, errors[], version, digest, rules} as JSON");
+  return lint;
+}
+
+CLI::App* AddTestFlags(CLI::App& app, TestArgs& args) {
+  CLI::App* test = AddPolicyDirVerb(
+      app, "test", "Run policy tests (customer state + timed events -> expected decisions); exit 1 if any fails",
+      args.dir, "Policy directory");
+  test->add_option("--tests", args.tests, "Test directory (default: <dir>/tests, else <dir>/../tests)");
+  test->add_flag("--json", args.json, "Machine-readable results");
+  return test;
+}
+
+CLI::App* AddExplainFlags(CLI::App& app, ExplainArgs& args) {
+  CLI::App* explain = AddPolicyInputVerb(
+      app, "explain", "Show the full rule trace for one event (offline, nothing recorded; customer state from --state)",
+      args.policy_dir, "--event", args.event, "The event as JSON (OutboundEvent), a file with it, or - for stdin");
+  explain->add_option("--at", args.at, "Decide at this RFC 3339 time (default: the event's createdAt, else now)");
+  explain->add_option("--state", args.state,
+                      "Customer state file (YAML or JSON): signals and earlier messages as timed steps, and "
+                      "counter usage per rule (format: policies/README.md)");
+  explain->add_flag("--json", args.json, "Machine-readable trace");
+  return explain;
+}
+
+CLI::App* AddSimulateFlags(CLI::App& app, SimulateArgs& args) {
+  CLI::App* sim = AddPolicyInputVerb(
+      app, "simulate", "Replay events offline with an in-memory store and summarise the decisions per rule and class",
+      args.policy_dir, "--events", args.events,
+      "JSON lines: OutboundEvent (decided at createdAt) or {\"signal\":{...}}; - for stdin");
+  sim->add_option("--compare", args.compare_dir, "A second policy directory: list the decisions that change");
+  sim->add_flag("--json", args.json, "Machine-readable summary");
+  return sim;
+}
+
+CLI::App* AddAuditFlags(CLI::App& app, AuditArgs& args) {
+  CLI::App* audit = app.add_subcommand("audit", "Read decision records back from tact.decisions");
+  audit->add_option("--brokers", args.brokers, "Kafka bootstrap servers")->capture_default_str();
+  audit->add_option("--topic", args.topic, "Audit topic")->capture_default_str();
+  audit->add_option("--customer", args.customer, "Only this customer (hashed with TACT_CUSTOMER_HASH_KEY)");
+  audit->add_option("--tenant", args.tenant, "Tenant of --customer");
+  audit->add_option("--rule", args.rule, "Only decisions by this rule id");
+  audit->add_option("--decision", args.decision, "Only RELEASE, DEFER, SUPPRESS or EXPIRED")
+      ->check(CLI::IsMember({"RELEASE", "DEFER", "SUPPRESS", "EXPIRED"}));
+  audit->add_option("--expect", args.expect, "Wait until at least this many records match");
+  audit->add_option("--timeout", args.timeout_s, "Seconds to wait for the end of the topic")->capture_default_str();
+  audit->add_flag("--json", args.json, "One JSON decision record per line");
+  audit->add_option("--since", args.since, "Only decisions at or after this RFC 3339 time");
+  audit->add_option("--until", args.until, "Only decisions before this RFC 3339 time");
+  // The Kafka security settings, as tactd's flags; secrets only from the environment (or their *_file flag).
+  // Only the flags given override the environment.
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (k.flag.empty() || !IsSecuritySetting(k.path)) continue;
+    audit->add_option_function<std::string>(
+        k.flag, [&args, path = k.path](const std::string& value) { args.security_flags[path] = value; },
+        absl::StrCat(k.help, " [", k.env, "]"));
+  }
+  return audit;
+}
+
+CLI::App* AddHealthFlags(CLI::App& app, HealthArgs& args) {
+  CLI::App* health = app.add_subcommand(
+      "health", "Probe tactd's admin endpoint: exit 0 if ready (or alive with --live), 1 if not, 2 if unreachable");
+  health->add_option("--admin", args.admin, "tactd's admin.listen address (host:port)");
+  health->add_flag("--live", args.live, "Check liveness (/healthz) instead of readiness (/readyz)");
+  health->add_option("--timeout-ms", args.timeout_ms, "Connect and read timeout")->check(CLI::Range(1, 60000));
+  return health;
+}
+
+CLI::App* AddErlangFlags(CLI::App& app, ErlangArgs& args) {
+  CLI::App* erlang = app.add_subcommand(
+      "erlang", "Erlang C/A calculator: P(wait), service level, ASA, occupancy, abandonment, agents needed");
+  erlang->add_option("--calls", args.calls, "Offered calls in the interval")->required();
+  erlang->add_option("--interval-s", args.interval_s, "Interval length in seconds")->capture_default_str();
+  erlang->add_option("--aht-s", args.aht_s, "Average handle time in seconds")->required();
+  erlang->add_option("--agents", args.agents, "Agents on the phones")->required();
+  erlang->add_option("--threshold-s", args.threshold_s, "Service-level threshold in seconds")->capture_default_str();
+  erlang->add_option("--patience-s", args.patience_s, "Mean customer patience in seconds (Erlang A)");
+  erlang->add_option("--target-sl", args.target_sl, "Service-level target for agents needed")->capture_default_str();
+  erlang->add_option("--shrinkage", args.shrinkage, "Shrinkage, to also print scheduled agents needed");
+  erlang->add_flag("--json", args.json,
+                   "Print JSON: p_wait, service_level, asa_seconds (null when unbounded), occupancy, abandon_rate, "
+                   "agents_needed (-1 when unreachable)");
+  return erlang;
+}
+
+CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Check a campaign against contact-centre staffing: RELEASE, PACE (with a schedule) or REJECT (exit 1)");
+  plan->add_option("--staffing", args.staffing, "Staffing CSV (see README: start,agents,shrinkage,aht_s,...)")
+      ->required();
+  plan->add_option("--audience", args.audience, "Recipients")->required();
+  plan->add_option("--channel", args.channel, "email, sms, push or in_app")->capture_default_str();
+  plan->add_option("--start", args.start, "Earliest send, RFC 3339")->required();
+  plan->add_option("--send-by", args.send_by, "Last send must start before this (RFC 3339); default: staffing end");
+  plan->add_option("--deliverability", args.deliverability, "Share delivered")->capture_default_str();
+  plan->add_option("--contact-rate", args.contact_rate, "Share of delivered recipients who contact the centre")
+      ->capture_default_str();
+  plan->add_option("--curve", args.curve, "Response curve, e.g. 15m:0.08,1h:0.22,4h:0.30,24h:0.30,72h:0.10");
+  plan->add_option("--max-batch", args.max_batch, "Sending platform limit per 15 minutes (0: none)");
+  plan->add_option("--id", args.id, "Campaign id shown in the output")->capture_default_str();
+  plan->add_option("--svg", args.svg, "Write an SVG of predicted load vs capacity and service level vs target");
+  plan->add_flag("--json", args.json, "Print the plan as JSON");
+  plan->add_flag("--all", args.all, "Print every interval, not only those the campaign touches");
+  plan->add_option("--released", args.released,
+                   "Already-released campaigns that count against this one: JSON as Campaigns.GetCampaign returns "
+                   "them (one, a list, or {\"campaigns\": [...]})");
+  plan->add_option("--redis", args.redis, "Read the tenant's released campaigns from tactd's Redis (host:port)");
+  plan->add_option("--tenant", args.tenant, "Tenant whose released campaigns --redis reads");
+  return plan;
+}
+
+}  // namespace tact::cli

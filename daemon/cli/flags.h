@@ -1,0 +1,25 @@
+#pragma once
+
+// The command line of each tactctl verb: adds the subcommand with its flags to `app`, bound to `args` (which
+// must outlive parsing). Separate from the verbs' work so either can be tested alone.
+#include <CLI/CLI.hpp>
+
+#include "daemon/cli/audit.h"
+#include "daemon/cli/capacity_verbs.h"
+#include "daemon/cli/explain.h"
+#include "daemon/cli/health.h"
+#include "daemon/cli/policy_verbs.h"
+#include "daemon/cli/simulate.h"
+
+namespace tact::cli {
+
+CLI::App* AddLintFlags(CLI::App& app, LintArgs& args);
+CLI::App* AddTestFlags(CLI::App& app, TestArgs& args);
+CLI::App* AddExplainFlags(CLI::App& app, ExplainArgs& args);
+CLI::App* AddSimulateFlags(CLI::App& app, SimulateArgs& args);
+CLI::App* AddAuditFlags(CLI::App& app, AuditArgs& args);
+CLI::App* AddHealthFlags(CLI::App& app, HealthArgs& args);
+CLI::App* AddErlangFlags(CLI::App& app, ErlangArgs& args);
+CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args);
+
+}  // namespace tact::cli

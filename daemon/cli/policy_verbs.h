@@ -1,0 +1,33 @@
+#pragma once
+
+// tactctl lint / test: check a policy directory, run its policy tests. Offline: files only.
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "daemon/cli/cli.h"
+
+namespace tact::cli {
+
+struct LintArgs {
+  std::string dir;
+  bool json = false;
+};
+// Every error of the set, sorted by file and line (stderr, then "N error(s)"), or one "ok" line with the
+// version, rule count and digest; --json: {dir, ok, errors[], version, digest, rules}. Exit 1 on any error,
+// 2 when the directory cannot be read.
+int Lint(const LintArgs& args, const Streams& io);
+
+struct TestArgs {
+  std::string dir;
+  std::string tests;  // empty: <dir>/tests when it exists, else <dir>/../tests
+  bool json = false;
+};
+// PASS/FAIL per case and a summary line; --json: {policy_version, passed, failed, cases[]}. Exit 1 when a case
+// fails, there are none, or the policy or a test file is invalid; 2 when they cannot be read.
+int Test(const TestArgs& args, const Streams& io);
+
+// <dir>/tests when it exists, else <dir>/../tests; an error when <dir>/tests is there but unusable (a file, a
+// symlink loop).
+absl::StatusOr<std::string> DefaultTestsDir(const std::string& dir);
+
+}  // namespace tact::cli

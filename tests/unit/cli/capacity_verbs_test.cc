@@ -1,0 +1,120 @@
+#include "daemon/cli/capacity_verbs.h"
+
+#include <gtest/gtest.h>
+
+#include "daemon/core/proto_time.h"
+#include "tests/unit/cli/cli_test_helpers.h"
+
+namespace tact::cli {
+namespace {
+
+const std::string kStaffing = testing::SourceDir() + "/tests/fixtures/capacity/staffing_week.csv";
+
+TEST(ErlangVerbTest, JsonHasExactlyTheDocumentedKeys) {
+  Captured c;
+  ASSERT_EQ(Erlang({.calls = 50, .aht_s = 180, .agents = 14, .json = true}, c.io), kExitOk);
+  const json j = json::parse(c.out.str());
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  EXPECT_THAT(keys, ::testing::ElementsAre("abandon_rate", "agents_needed", "asa_seconds", "occupancy", "p_wait",
+                                           "service_level"));
+  EXPECT_EQ(j["agents_needed"], 14);
+  EXPECT_NEAR(j["p_wait"].get<double>(), 0.1741, 5e-5);
+}
+
+TEST(ErlangVerbTest, TextWithShrinkageAndAnUnstableQueue) {
+  Captured c;
+  ASSERT_EQ(Erlang({.calls = 50, .aht_s = 180, .agents = 14, .shrinkage = 0.3}, c.io), kExitOk);
+  EXPECT_THAT(c.out.str(), HasSubstr("offered load    10.000 Erlangs (50 calls × 180 s AHT / 900 s), 14 agents\n"
+                                     "model           Erlang C (no abandonment; give --patience-s for Erlang A)\n"
+                                     "P(wait)         0.1741\n"));
+  EXPECT_THAT(c.out.str(), HasSubstr("agents needed   14 on the phones for 80% in 20 s = 20 scheduled at 30% "
+                                     "shrinkage\n"));
+  Captured u;
+  ASSERT_EQ(Erlang({.calls = 800, .aht_s = 180, .agents = 10}, u.io), kExitOk);
+  EXPECT_THAT(u.out.str(), HasSubstr("UNSTABLE        10 agents <= 160.000 Erlangs: the queue grows without bound\n"));
+  EXPECT_THAT(u.out.str(), HasSubstr("ASA             unbounded\n"));
+}
+
+TEST(ErlangVerbTest, OutOfRangeIsAUsageErrorNamingTheFlag) {
+  Captured c;
+  EXPECT_EQ(Erlang({.calls = 80, .aht_s = 0, .agents = 10}, c.io), kExitUsage);
+  EXPECT_EQ(c.err.str(), "tactctl: --aht-s: must be in (0, 86400]\n");
+  EXPECT_EQ(c.out.str(), "");
+}
+
+v1::Campaign Released(const std::string& id, int calls) {
+  v1::Campaign c;
+  c.mutable_spec()->set_tenant("acme");
+  c.mutable_spec()->set_campaign_id(id);
+  *c.mutable_committed_start() = TimeToProto(absl::FromCivil(absl::CivilMinute(2026, 11, 23, 10, 0),
+                                                             absl::UTCTimeZone()));
+  c.add_committed_calls(calls);
+  return c;
+}
+
+TEST(PlanVerbTest, CountsTheReleasedCampaignsTheReaderGives) {
+  std::vector<std::pair<std::string, std::string>> asked;
+  const ReleasedCampaignsReader redis = [&](const std::string& address, const std::string& tenant) {
+    asked.emplace_back(address, tenant);
+    return absl::StatusOr<std::vector<v1::Campaign>>(std::vector<v1::Campaign>{Released("a", 12), Released("b", 3)});
+  };
+  PlanArgs args{.staffing = kStaffing, .audience = 2000, .channel = "sms", .start = "2026-11-23T10:00:00Z",
+                .id = "b", .json = true, .redis = "redis:6379", .tenant = "acme"};
+  Captured c;
+  ASSERT_EQ(Plan(args, redis, c.io), kExitOk) << c.err.str();
+  EXPECT_THAT(asked, ::testing::ElementsAre(std::pair<std::string, std::string>("redis:6379", "acme")));
+  const json j = json::parse(c.out.str());
+  EXPECT_EQ(j["verdict"], "RELEASE");
+  EXPECT_EQ(j["campaign_id"], "b");
+  EXPECT_NEAR(j["intervals"][0]["released_calls"].get<double>(), 12, 1e-9);  // "b" itself is left out
+}
+
+TEST(PlanVerbTest, ReaderFailureAndMissingTenantAreUsageErrors) {
+  const ReleasedCampaignsReader down = [](const std::string&, const std::string&) {
+    return absl::StatusOr<std::vector<v1::Campaign>>(absl::UnavailableError("redis connect: refused"));
+  };
+  PlanArgs args{.staffing = kStaffing, .audience = 10, .start = "2026-11-23T10:00:00Z", .redis = "x:1"};
+  Captured c;
+  EXPECT_EQ(Plan(args, down, c.io), kExitUsage);
+  EXPECT_EQ(c.err.str(), "tactctl: --tenant: required with --redis\n");
+  args.tenant = "acme";
+  Captured d;
+  EXPECT_EQ(Plan(args, down, d.io), kExitUsage);
+  EXPECT_EQ(d.err.str(), "tactctl: --redis: redis connect: refused\n");
+}
+
+TEST(PlanVerbTest, RejectIsExitOneWithTheFailingIntervals) {
+  Captured c;
+  const PlanArgs args{.staffing = kStaffing, .audience = 400000, .start = "2026-11-23T09:00:00Z"};
+  EXPECT_EQ(Plan(args, nullptr, c.io), kExitFailed);
+  EXPECT_THAT(c.out.str(), HasSubstr("\nverdict: REJECT\n"));
+  EXPECT_THAT(c.out.str(), HasSubstr(" FAIL\n"));
+}
+
+TEST(PlanVerbTest, BadFlagsNameTheFlag) {
+  Captured c;
+  EXPECT_EQ(Plan({.staffing = kStaffing, .audience = 1, .channel = "fax", .start = "2026-11-23T09:00:00Z"}, nullptr,
+                 c.io),
+            kExitUsage);
+  EXPECT_EQ(c.err.str(), "tactctl: --channel: must be email, sms, push or in_app\n");
+}
+
+TEST(ParseReleasedTest, OneAListOrAnObjectWithCampaigns) {
+  EXPECT_EQ(ParseReleased("f", R"({"spec":{"campaignId":"a"}})")->size(), 1u);
+  EXPECT_EQ(ParseReleased("f", R"([{"spec":{"campaignId":"a"}},{}])")->size(), 2u);
+  EXPECT_EQ(ParseReleased("f", R"({"campaigns":[{}]})")->size(), 1u);
+  EXPECT_EQ(ParseReleased("f", "[").status().message(), "f: not valid JSON");
+  EXPECT_EQ(ParseReleased("f", "3").status().message(), "f: expected a campaign or a list");
+  EXPECT_THAT(std::string(ParseReleased("f", R"([{"spec":{"audience":"many"}}])").status().message()),
+              ::testing::StartsWith("f: campaign [0]: "));
+}
+
+TEST(ParseChannelTest, NamesInAnyCase) {
+  EXPECT_EQ(ParseChannel("SMS"), v1::SMS);
+  EXPECT_EQ(ParseChannel("in-app"), v1::IN_APP);
+  EXPECT_EQ(ParseChannel("fax"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace tact::cli

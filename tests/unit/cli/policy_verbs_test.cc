@@ -1,0 +1,125 @@
+#include "daemon/cli/policy_verbs.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "tests/unit/cli/cli_test_helpers.h"
+
+namespace tact::cli {
+namespace {
+
+using ::testing::StartsWith;
+
+const std::string kFixtures = testing::SourceDir() + "/tests/fixtures/policies/";
+
+TEST(LintTest, CleanPolicyPrintsOneOkLine) {
+  ScratchDir dir;
+  dir.Write("p/p.yaml", testing::kSmallPolicy);
+  Captured c;
+  ASSERT_EQ(Lint({.dir = dir.path() + "/p"}, c.io), kExitOk) << c.err.str();
+  EXPECT_THAT(c.out.str(), StartsWith(dir.path() + "/p: ok — policy version t.1, 3 rule(s), digest "));
+  EXPECT_EQ(c.err.str(), "");
+}
+
+TEST(LintTest, EveryErrorSortedThenTheCount) {
+  Captured c;
+  ASSERT_EQ(Lint({.dir = kFixtures + "lint-many"}, c.io), kExitFailed);
+  std::string want = ReadText(kFixtures + "lint-many/expected.txt").value_or("?");
+  const size_t errors = std::count(want.begin(), want.end(), '\n');
+  absl::StrAppend(&want, errors, " error(s)\n");
+  EXPECT_EQ(absl::StrReplaceAll(c.err.str(), {{kFixtures, ""}}), want);
+  EXPECT_EQ(c.out.str(), "");
+
+  Captured j;
+  ASSERT_EQ(Lint({.dir = kFixtures + "lint-many", .json = true}, j.io), kExitFailed);
+  const json out = json::parse(j.out.str());
+  EXPECT_EQ(out["ok"], false);
+  EXPECT_EQ(out["dir"], kFixtures + "lint-many");
+  EXPECT_EQ(out["errors"].size(), errors);
+  EXPECT_FALSE(out.contains("digest"));
+}
+
+TEST(LintTest, JsonOfACleanPolicyHasVersionDigestAndRules) {
+  ScratchDir dir;
+  dir.Write("p/p.yaml", testing::kSmallPolicy);
+  Captured c;
+  ASSERT_EQ(Lint({.dir = dir.path() + "/p", .json = true}, c.io), kExitOk);
+  const json out = json::parse(c.out.str());
+  EXPECT_EQ(out["ok"], true);
+  EXPECT_EQ(out["version"], "t.1");
+  EXPECT_EQ(out["rules"], 3);
+  EXPECT_EQ(out["digest"].get<std::string>().size(), 64u);
+}
+
+TEST(LintTest, EmptyOrMissingDirectory) {
+  ScratchDir dir;
+  Captured c;
+  EXPECT_EQ(Lint({.dir = dir.path()}, c.io), kExitFailed);
+  EXPECT_EQ(c.err.str(), dir.path() + ": no policy files (expected *.yaml)\n");
+  Captured m;
+  EXPECT_EQ(Lint({.dir = dir.path() + "/none"}, m.io), kExitUsage);
+  EXPECT_THAT(m.err.str(), StartsWith("tactctl lint: "));
+}
+
+constexpr char kTests[] = R"(tests:
+  - name: one a day
+    customer: { timezone: UTC }
+    steps:
+      - { at: 2026-11-20T09:00:00Z, send: { channel: EMAIL, class: PROMOTION }, expect: RELEASE }
+      - { at: 2026-11-20T10:00:00Z, send: { channel: EMAIL, class: PROMOTION },
+          expect: { decision: SUPPRESS, rule: promo-1-per-day } }
+  - name: wrong on purpose
+    customer: { timezone: UTC }
+    steps:
+      - { at: 2026-11-20T09:00:00Z, send: { channel: EMAIL, class: PROMOTION }, expect: SUPPRESS }
+)";
+
+TEST(PolicyTestTest, PassAndFailPerCaseWithASummary) {
+  ScratchDir dir;
+  dir.Write("p/p.yaml", testing::kSmallPolicy);
+  const std::string tests = dir.Write("tests/t.yaml", kTests);  // <dir>/../tests: the default
+  Captured c;
+  ASSERT_EQ(cli::Test({.dir = dir.path() + "/p"}, c.io), kExitFailed);
+  const std::string out = c.out.str();
+  EXPECT_THAT(out, HasSubstr("PASS " + tests + ":2: one a day\n"));
+  EXPECT_THAT(out, HasSubstr("FAIL " + tests + ":8: wrong on purpose\n     "));
+  EXPECT_THAT(out, HasSubstr("\n1 passed, 1 failed (policy t.1, tests " + dir.path() + "/tests)\n"));
+
+  Captured j;
+  ASSERT_EQ(cli::Test({.dir = dir.path() + "/p", .json = true}, j.io), kExitFailed);
+  const json out_json = json::parse(j.out.str());
+  EXPECT_EQ(out_json["policy_version"], "t.1");
+  EXPECT_EQ(out_json["passed"], 1);
+  EXPECT_EQ(out_json["failed"], 1);
+  ASSERT_EQ(out_json["cases"].size(), 2u);
+  EXPECT_EQ(out_json["cases"][0]["name"], "one a day");
+  EXPECT_EQ(out_json["cases"][1]["passed"], false);
+  EXPECT_EQ(out_json["cases"][1]["failures"].size(), 1u);
+}
+
+TEST(PolicyTestTest, TheDefaultPoliciesPassTheirTests) {
+  Captured c;
+  EXPECT_EQ(cli::Test({.dir = testing::SourceDir() + "/policies/default"}, c.io), kExitOk) << c.out.str() << c.err.str();
+  EXPECT_THAT(c.out.str(), HasSubstr(" 0 failed (policy "));
+}
+
+TEST(PolicyTestTest, NoCasesIsAFailure) {
+  ScratchDir dir;
+  dir.Write("p/p.yaml", testing::kSmallPolicy);
+  dir.Write("p/tests/README", "nothing here");
+  Captured c;
+  EXPECT_EQ(cli::Test({.dir = dir.path() + "/p"}, c.io), kExitFailed);
+  EXPECT_EQ(c.err.str(), dir.path() + "/p/tests: no test cases found\n");
+}
+
+TEST(PolicyTestTest, DefaultTestsDirPrefersTheOneInside) {
+  ScratchDir dir;
+  EXPECT_EQ(DefaultTestsDir(dir.path() + "/p").value_or("?"), dir.path() + "/tests");
+  dir.Write("p/tests/t.yaml", "tests: []\n");
+  EXPECT_EQ(DefaultTestsDir(dir.path() + "/p").value_or("?"), dir.path() + "/p/tests");
+}
+
+}  // namespace
+}  // namespace tact::cli
