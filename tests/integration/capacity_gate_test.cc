@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
-#include "daemon/api/campaign_desk.h"
+#include "daemon/campaign/records.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/pipeline/event_codec.h"
@@ -58,7 +58,7 @@ v1::PutStaffingRequest SmallDesk() {
     si.aht_s = 60;
     si.target.service_level = 0.8;
     si.target.threshold_s = 20;
-    *req.add_intervals() = api::StaffingIntervalToProto(si);
+    *req.add_intervals() = campaign::StaffingIntervalToProto(si);
   }
   return req;
 }

@@ -1,4 +1,4 @@
-#include "daemon/api/campaign_desk.h"
+#include "daemon/campaign/desk.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -6,16 +6,17 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/decision/policy_holder.h"
 #include "daemon/policy/parse.h"
 
-namespace tact::api {
+namespace tact::campaign {
 namespace {
 
 using ::testing::HasSubstr;
 
 const absl::Time kMonday = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 0, 0, 0), absl::UTCTimeZone());
 
-class RecordingSink final : public NoticeSink {
+class RecordingSink final : public NoticePort {
  public:
   absl::Status Publish(const v1::CampaignNotice& notice) override {
     published.push_back(notice);
@@ -213,7 +214,7 @@ class CampaignFeedbackTest : public CampaignDeskTest {
     absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"gates.yaml", kGatePolicy}});
     ASSERT_TRUE(p.ok()) << p.status();
     policies_.Set(std::make_shared<const policy::Policy>(*p));
-    desk_.set_policies(&policies_);
+    desk_.set_policies([this] { return policies_.Get(); });
     ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
     v1::ReleaseCampaignRequest release;
     *release.mutable_campaign() = Spec("small", 1000);
@@ -295,4 +296,4 @@ TEST_F(CampaignFeedbackTest, ComplaintsPerThousandReleasedPause) {
 }
 
 }  // namespace
-}  // namespace tact::api
+}  // namespace tact::campaign

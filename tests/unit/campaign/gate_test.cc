@@ -3,7 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "daemon/api/campaign_desk.h"
+#include "daemon/campaign/desk.h"
+#include "daemon/campaign/gate.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/policy/campaign_gates.h"
@@ -14,6 +15,9 @@ namespace tact::decision {
 namespace {
 
 using ::testing::HasSubstr;
+using campaign::EvaluateGate;
+using campaign::GateState;
+using campaign::StoreGateEnforcer;
 
 const absl::Time kMonday = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 0, 0, 0), absl::UTCTimeZone());
 const absl::Time kNine = kMonday + absl::Hours(9);
@@ -200,7 +204,7 @@ class GatedDecisionTest : public ::testing::Test {
   PolicyHolder policies_;
   store::InMemoryCounterStore store_;
   store::InMemoryCapacityStore capacity_;
-  StoreCampaignGate gate_{capacity_, clock_, absl::ZeroDuration()};
+  StoreGateEnforcer gate_{capacity_, clock_, absl::ZeroDuration()};
   CustomerHasher hasher_{"k"};
   DecisionService service_{policies_, store_, clock_, hasher_, {.campaign_gate = &gate_}};
 };
@@ -264,7 +268,7 @@ TEST_F(GatedDecisionTest, UnreleasedAndUnacknowledgedCampaignsAreDeferredWithThe
 }
 
 TEST_F(GatedDecisionTest, ThePerProcessCacheIsRefreshedAfterItsTtl) {
-  StoreCampaignGate cached(capacity_, clock_, absl::Minutes(1));
+  StoreGateEnforcer cached(capacity_, clock_, absl::Minutes(1));
   DecisionService service(policies_, store_, clock_, hasher_, {.campaign_gate = &cached});
   EXPECT_EQ(service.Decide(MakeEvent("c1", "cust1", "autumn"), {})->decision.reason(), "campaign autumn not released");
   v1::Campaign autumn = Paced("autumn");
@@ -295,7 +299,7 @@ TEST_F(GatedDecisionTest, ARedeliveredEventKeepsItsEarlierDecisionWhenItsCampaig
   EXPECT_EQ(Decide(MakeEvent("r1", "cust1")).decision(), v1::RELEASE);
 }
 
-class NullSink final : public api::NoticeSink {
+class NullSink final : public campaign::NoticePort {
  public:
   absl::Status Publish(const v1::CampaignNotice& notice) override {
     kinds.push_back(notice.kind());
@@ -306,8 +310,8 @@ class NullSink final : public api::NoticeSink {
 
 TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) {
   NullSink sink;
-  api::CampaignDesk desk(capacity_, sink, clock_);
-  desk.set_policies(&policies_);
+  campaign::CampaignDesk desk(capacity_, sink, clock_);
+  desk.set_policies([this] { return policies_.Get(); });
   EXPECT_EQ(Decide(MakeEvent("p0", "cust0")).decision(), v1::RELEASE);
   for (int i = 0; i < 5; ++i) {
     v1::Signal s;
