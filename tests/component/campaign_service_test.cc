@@ -1,0 +1,335 @@
+// Component tier: the gRPC services built as tactd builds them, on an in-process channel
+// (grpc::Server::InProcessChannel) over in-memory stores, with a fake notice port. No subprocess, no Redis,
+// no Kafka: the proto mapping, the CallGate, the worker pool and the campaign desk and gate run for real.
+#include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/api/capacity_service.h"
+#include "daemon/api/signals_service.h"
+#include "daemon/api/throttle_service.h"
+#include "daemon/campaign/desk.h"
+#include "daemon/campaign/gate.h"
+#include "daemon/campaign/notice_port.h"
+#include "daemon/campaign/records.h"
+#include "daemon/core/customer_hash.h"
+#include "daemon/core/proto_time.h"
+#include "daemon/decision/decision_executor.h"
+#include "daemon/decision/decision_service.h"
+#include "daemon/decision/policy_holder.h"
+#include "daemon/decision/signal_intake.h"
+#include "daemon/policy/parse.h"
+#include "daemon/store/capacity_store.h"
+#include "daemon/store/in_memory_counter_store.h"
+#include "tact/v1/capacity.grpc.pb.h"
+#include "tact/v1/signals.grpc.pb.h"
+#include "tact/v1/throttle.grpc.pb.h"
+
+namespace tact {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kPolicy[] = R"(
+version: "component-1"
+rules:
+  - id: promo-daily
+    description: at most five promotions a day
+    match: { message_class: PROMOTION }
+    limit: { count: 5, window: 1d }
+campaign_gates:
+  - id: acked-promos
+    description: promotions wait for the contact centre's acknowledgement of their plan
+    match: { tenant: acme, message_class: PROMOTION }
+    require_acknowledgement: true
+    pause_when: { contacts_over_plan: 1.5, min_contacts: 5 }
+)";
+
+// The campaign starts on a Monday at 10:00 UTC; the services' clock is there.
+const absl::Time kStart = absl::FromCivil(absl::CivilMinute(2027, 1, 4, 10, 0), absl::UTCTimeZone());
+
+// Four days of a small, always-open desk: 2 agents, 60 s handle time, no baseline.
+v1::PutStaffingRequest SmallDesk() {
+  v1::PutStaffingRequest req;
+  req.set_tenant("acme");
+  const absl::Time day = absl::FromCivil(absl::CivilDay(2027, 1, 4), absl::UTCTimeZone());
+  for (int i = 0; i < 4 * 96; ++i) {
+    capacity::StaffingInterval si;
+    si.start = day + i * capacity::kIntervalLength;
+    si.agents = 2;
+    si.aht_s = 60;
+    si.target.service_level = 0.8;
+    si.target.threshold_s = 20;
+    *req.add_intervals() = campaign::StaffingIntervalToProto(si);
+  }
+  return req;
+}
+
+// Every recipient calls within the send's own interval: paced, a few messages per interval.
+v1::CampaignSpec Spec(const std::string& id, int64_t audience) {
+  v1::CampaignSpec c;
+  c.set_tenant("acme");
+  c.set_campaign_id(id);
+  c.set_audience(audience);
+  c.set_channel(v1::EMAIL);
+  c.set_deliverability(1.0);
+  c.set_contact_rate(1.0);
+  c.add_response_curve(1.0);
+  *c.mutable_start() = TimeToProto(kStart);
+  c.mutable_promise()->set_offer("a free callback for every recipient");
+  return c;
+}
+
+// The notice port's fake: records what the desk publishes; `fail` makes Publish refuse.
+class FakeNoticePort final : public campaign::NoticePort {
+ public:
+  absl::Status Publish(const v1::CampaignNotice& notice) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_.ok()) return fail_;
+    notices_.push_back(notice);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> Kinds() const {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> kinds;
+    for (const v1::CampaignNotice& n : notices_) kinds.push_back(n.kind());
+    return kinds;
+  }
+  std::vector<v1::CampaignNotice> Notices() const {
+    absl::MutexLock lock(&mu_);
+    return notices_;
+  }
+  void Fail(absl::Status s) {
+    absl::MutexLock lock(&mu_);
+    fail_ = std::move(s);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<v1::CampaignNotice> notices_ ABSL_GUARDED_BY(mu_);
+  absl::Status fail_ ABSL_GUARDED_BY(mu_);
+};
+
+// tactd's gRPC side, wired as daemon/tactd/main.cc wires it, on in-memory stores.
+class CampaignComponentTest : public ::testing::Test {
+ protected:
+  CampaignComponentTest() {
+    absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"component.yaml", kPolicy}});
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (p.ok()) policies_.Set(std::make_shared<const policy::Policy>(*std::move(p)));
+    desk_.set_policies([this] { return policies_.Get(); });
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&capacity_service_);
+    builder.RegisterService(&campaigns_service_);
+    builder.RegisterService(&throttle_service_);
+    builder.RegisterService(&signals_service_);
+    server_ = builder.BuildAndStart();
+    std::shared_ptr<grpc::Channel> channel = server_->InProcessChannel(grpc::ChannelArguments());
+    capacity_ = v1::Capacity::NewStub(channel);
+    campaigns_ = v1::Campaigns::NewStub(channel);
+    throttle_ = v1::Throttle::NewStub(channel);
+    signals_ = v1::Signals::NewStub(channel);
+  }
+  ~CampaignComponentTest() override { server_->Shutdown(); }
+
+  // One unary call; the status and the response.
+  template <typename Stub, typename Req, typename Resp>
+  grpc::Status Call(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    return (stub->*method)(&ctx, req, resp);
+  }
+  grpc::Status PutStaffing(const v1::PutStaffingRequest& req) {
+    v1::PutStaffingResponse resp;
+    return Call(capacity_.get(), &v1::Capacity::Stub::PutStaffing, req, &resp);
+  }
+  grpc::Status Plan(const v1::CampaignSpec& spec, v1::CampaignPlan* plan) {
+    v1::PlanCampaignRequest req;
+    *req.mutable_campaign() = spec;
+    return Call(campaigns_.get(), &v1::Campaigns::Stub::PlanCampaign, req, plan);
+  }
+  grpc::Status Release(const v1::CampaignSpec& spec, v1::Campaign* c) {
+    v1::ReleaseCampaignRequest req;
+    *req.mutable_campaign() = spec;
+    return Call(campaigns_.get(), &v1::Campaigns::Stub::ReleaseCampaign, req, c);
+  }
+  grpc::Status Acknowledge(const std::string& id, v1::Campaign* c) {
+    v1::AcknowledgeCampaignRequest req;
+    req.set_tenant("acme");
+    req.set_campaign_id(id);
+    req.set_acknowledged_by("wfm-team");
+    return Call(campaigns_.get(), &v1::Campaigns::Stub::AcknowledgeCampaign, req, c);
+  }
+  v1::Decision Check(const std::string& event_id, const std::string& campaign_id) {
+    v1::CheckRequest req;
+    v1::OutboundEvent* ev = req.mutable_event();
+    ev->set_event_id(event_id);
+    ev->set_tenant("acme");
+    ev->set_customer_id(absl::StrCat("customer-", event_id));
+    ev->set_channel(v1::EMAIL);
+    ev->set_message_class(v1::PROMOTION);
+    ev->set_campaign_id(campaign_id);
+    v1::CheckResponse resp;
+    const grpc::Status s = Call(throttle_.get(), &v1::Throttle::Stub::Check, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.decision();
+  }
+  std::vector<std::string> StoredNoticeKinds(const std::string& campaign_id) {
+    v1::ListNoticesRequest req;
+    req.set_tenant("acme");
+    req.set_campaign_id(campaign_id);
+    v1::ListNoticesResponse resp;
+    const grpc::Status s = Call(campaigns_.get(), &v1::Campaigns::Stub::ListNotices, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> kinds;
+    for (const v1::CampaignNotice& n : resp.notices()) kinds.push_back(n.kind());
+    return kinds;
+  }
+
+  FakeClock clock_{kStart + absl::Minutes(1)};
+  decision::PolicyHolder policies_;
+  store::InMemoryCounterStore counters_;
+  store::InMemoryCapacityStore capacity_store_;
+  FakeNoticePort notices_;
+  const CustomerHasher hasher_{"component-test-key"};
+  campaign::StoreGateEnforcer enforcer_{capacity_store_, clock_, absl::ZeroDuration()};
+  decision::DecisionService decider_{policies_, counters_, clock_, hasher_, {.campaign_gate = &enforcer_}};
+  decision::DecisionExecutor executor_{decider_, /*threads=*/1, /*max_queue=*/64, /*max_batch=*/16};
+  campaign::CampaignDesk desk_{capacity_store_, notices_, clock_};
+  decision::SignalIntake intake_{counters_, &desk_};
+  api::CallGate gate_{nullptr, clock_};
+  api::CapacityWorkers workers_{/*threads=*/1, /*max_queue=*/16};
+  api::CapacityService capacity_service_{desk_, gate_, workers_};
+  api::CampaignsService campaigns_service_{desk_, gate_, workers_};
+  api::ThrottleService throttle_service_{executor_, gate_, api::ApiOptions{}};
+  api::SignalsService signals_service_{intake_,   policies_, counters_,         hasher_,
+                                       executor_, gate_,     api::ApiOptions{}};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Capacity::Stub> capacity_;
+  std::unique_ptr<v1::Campaigns::Stub> campaigns_;
+  std::unique_ptr<v1::Throttle::Stub> throttle_;
+  std::unique_ptr<v1::Signals::Stub> signals_;
+};
+
+TEST_F(CampaignComponentTest, ProposePlanReleaseAcknowledgeOpensTheGateAndEveryNoticeReachesThePort) {
+  ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
+  EXPECT_EQ(Check("e0", "callback-week").reason(), "campaign callback-week not released");
+
+  v1::CampaignPlan plan;
+  grpc::Status s = Plan(Spec("callback-week", 60), &plan);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(plan.verdict(), v1::VERDICT_PACE) << plan.reason();
+  EXPECT_GT(plan.schedule_size(), 1);
+  EXPECT_THAT(notices_.Kinds(), ElementsAre("PLANNED"));
+
+  v1::Campaign released;
+  s = Release(Spec("callback-week", 60), &released);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(released.state(), v1::CAMPAIGN_RELEASED);
+  EXPECT_EQ(TimeFromProto(released.released_at()), clock_.Now());
+  const v1::Decision waiting = Check("e1", "callback-week");
+  EXPECT_EQ(waiting.decision(), v1::DEFER);
+  EXPECT_EQ(waiting.rule_id(), "campaign-gate:acked-promos");
+  EXPECT_EQ(waiting.reason(), "waiting for contact-centre acknowledgement");
+
+  v1::Campaign acked;
+  s = Acknowledge("callback-week", &acked);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(acked.acknowledged());
+  EXPECT_EQ(acked.acknowledged_by(), "wfm-team");
+  const v1::Decision open = Check("e2", "callback-week");
+  EXPECT_EQ(open.decision(), v1::RELEASE) << open.reason();
+  EXPECT_THAT(open.matched_rules(), ::testing::Contains("campaign-gate:acked-promos"));
+
+  // The port got each notice once, in order, with the plan's figures; the desk's own record agrees.
+  EXPECT_THAT(notices_.Kinds(), ElementsAre("PLANNED", "RELEASED", "ACKNOWLEDGED"));
+  EXPECT_EQ(StoredNoticeKinds("callback-week"), notices_.Kinds());
+  const v1::CampaignNotice rel = notices_.Notices()[1];
+  EXPECT_EQ(rel.tenant(), "acme");
+  EXPECT_EQ(rel.campaign_id(), "callback-week");
+  EXPECT_EQ(rel.verdict(), v1::VERDICT_PACE);
+  EXPECT_EQ(rel.schedule_size(), plan.schedule_size());
+  EXPECT_EQ(rel.promise().offer(), "a free callback for every recipient");
+  EXPECT_EQ(notices_.Notices()[2].acknowledged_by(), "wfm-team");
+}
+
+TEST_F(CampaignComponentTest, ErrorsCrossTheChannelWithTheirCodeAndField) {
+  v1::CampaignPlan plan;
+  grpc::Status s = Plan(Spec("callback-week", 60), &plan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("no staffing for tenant 'acme'"));
+
+  ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
+  s = Plan(Spec("callback-week", 0), &plan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("campaign.audience"));
+
+  v1::PutStaffingRequest bad = SmallDesk();
+  bad.mutable_intervals(3)->set_aht_seconds(-1);
+  s = PutStaffing(bad);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("intervals[3].aht_seconds"));
+
+  v1::Campaign c;
+  ASSERT_TRUE(Release(Spec("callback-week", 60), &c).ok());
+  s = Release(Spec("callback-week", 60), &c);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(notices_.Kinds(), ElementsAre("RELEASED"));  // refused calls notify nobody
+}
+
+TEST_F(CampaignComponentTest, ARefusingNoticePortFailsTheCallAfterTheNoticeIsRecorded) {
+  ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
+  notices_.Fail(absl::UnavailableError("kafka deliver tact.campaign-notices: broker down"));
+  v1::Campaign c;
+  const grpc::Status s = Release(Spec("callback-week", 60), &c);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(notices_.Kinds(), ElementsAre());
+  EXPECT_THAT(StoredNoticeKinds("callback-week"), ElementsAre("RELEASED"));
+}
+
+TEST_F(CampaignComponentTest, ContactSignalsThroughSignalsPausePublishAPausedNoticeAndResumeReopens) {
+  ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
+  v1::Campaign c;
+  ASSERT_TRUE(Release(Spec("callback-week", 60), &c).ok());
+  ASSERT_TRUE(Acknowledge("callback-week", &c).ok());
+  ASSERT_EQ(Check("p0", "callback-week").decision(), v1::RELEASE);
+  for (int i = 0; i < 8; ++i) {  // far over the plan's prediction one minute in
+    v1::PutSignalRequest req;
+    v1::Signal* sig = req.mutable_signal();
+    sig->set_tenant("acme");
+    sig->set_customer_id(absl::StrCat("caller-", i));
+    sig->set_kind(v1::CONTACT);
+    sig->set_campaign_id("callback-week");
+    sig->set_signal_id(absl::StrCat("call-", i));
+    *sig->mutable_at() = TimeToProto(clock_.Now());
+    v1::PutSignalResponse resp;
+    const grpc::Status s = Call(signals_.get(), &v1::Signals::Stub::PutSignal, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_THAT(notices_.Kinds(), ElementsAre("RELEASED", "ACKNOWLEDGED", "PAUSED"));
+  const v1::CampaignNotice paused = notices_.Notices()[2];
+  EXPECT_THAT(paused.reason(), HasSubstr("contacts"));
+  EXPECT_EQ(paused.figures().contacts(), 5);  // paused at min_contacts; later contacts only counted
+  const v1::Decision held = Check("p1", "callback-week");
+  EXPECT_EQ(held.decision(), v1::DEFER);
+  EXPECT_THAT(held.reason(), HasSubstr("campaign callback-week paused: contacts"));
+
+  v1::ResumeCampaignRequest resume;
+  resume.set_tenant("acme");
+  resume.set_campaign_id("callback-week");
+  const grpc::Status s = Call(campaigns_.get(), &v1::Campaigns::Stub::ResumeCampaign, resume, &c);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(c.state(), v1::CAMPAIGN_RELEASED);
+  EXPECT_THAT(notices_.Kinds(), ElementsAre("RELEASED", "ACKNOWLEDGED", "PAUSED", "RESUMED"));
+  EXPECT_EQ(Check("p1", "callback-week").decision(), v1::RELEASE);
+}
+
+}  // namespace
+}  // namespace tact
