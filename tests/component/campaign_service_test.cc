@@ -17,7 +17,6 @@
 #include "daemon/campaign/desk.h"
 #include "daemon/campaign/gate.h"
 #include "daemon/campaign/notice_port.h"
-#include "daemon/campaign/records.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_executor.h"
@@ -30,6 +29,7 @@
 #include "tact/v1/capacity.grpc.pb.h"
 #include "tact/v1/signals.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/campaign_fixtures.h"
 
 namespace tact {
 namespace {
@@ -52,40 +52,10 @@ campaign_gates:
     pause_when: { contacts_over_plan: 1.5, min_contacts: 5 }
 )";
 
-// The campaign starts on a Monday at 10:00 UTC; the services' clock is there.
-const absl::Time kStart = absl::FromCivil(absl::CivilMinute(2027, 1, 4, 10, 0), absl::UTCTimeZone());
-
-// Four days of a small, always-open desk: 2 agents, 60 s handle time, no baseline.
-v1::PutStaffingRequest SmallDesk() {
-  v1::PutStaffingRequest req;
-  req.set_tenant("acme");
-  const absl::Time day = absl::FromCivil(absl::CivilDay(2027, 1, 4), absl::UTCTimeZone());
-  for (int i = 0; i < 4 * 96; ++i) {
-    capacity::StaffingInterval si;
-    si.start = day + i * capacity::kIntervalLength;
-    si.agents = 2;
-    si.aht_s = 60;
-    si.target.service_level = 0.8;
-    si.target.threshold_s = 20;
-    *req.add_intervals() = campaign::StaffingIntervalToProto(si);
-  }
-  return req;
-}
-
-// Every recipient calls within the send's own interval: paced, a few messages per interval.
-v1::CampaignSpec Spec(const std::string& id, int64_t audience) {
-  v1::CampaignSpec c;
-  c.set_tenant("acme");
-  c.set_campaign_id(id);
-  c.set_audience(audience);
-  c.set_channel(v1::EMAIL);
-  c.set_deliverability(1.0);
-  c.set_contact_rate(1.0);
-  c.add_response_curve(1.0);
-  *c.mutable_start() = TimeToProto(kStart);
-  c.mutable_promise()->set_offer("a free callback for every recipient");
-  return c;
-}
+// The services' clock starts at the campaign's start (tests/support/campaign_fixtures.h).
+const absl::Time kStart = testing::kCampaignStart;
+using testing::CallbackSpec;
+using testing::SmallDesk;
 
 // The notice port's fake: records what the desk publishes; `fail` makes Publish refuse.
 class FakeNoticePort final : public campaign::NoticePort {
@@ -223,14 +193,14 @@ TEST_F(CampaignComponentTest, ProposePlanReleaseAcknowledgeOpensTheGateAndEveryN
   EXPECT_EQ(Check("e0", "callback-week").reason(), "campaign callback-week not released");
 
   v1::CampaignPlan plan;
-  grpc::Status s = Plan(Spec("callback-week", 60), &plan);
+  grpc::Status s = Plan(CallbackSpec("callback-week", 60), &plan);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(plan.verdict(), v1::VERDICT_PACE) << plan.reason();
   EXPECT_GT(plan.schedule_size(), 1);
   EXPECT_THAT(notices_.Kinds(), ElementsAre("PLANNED"));
 
   v1::Campaign released;
-  s = Release(Spec("callback-week", 60), &released);
+  s = Release(CallbackSpec("callback-week", 60), &released);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(released.state(), v1::CAMPAIGN_RELEASED);
   EXPECT_EQ(TimeFromProto(released.released_at()), clock_.Now());
@@ -262,12 +232,12 @@ TEST_F(CampaignComponentTest, ProposePlanReleaseAcknowledgeOpensTheGateAndEveryN
 
 TEST_F(CampaignComponentTest, ErrorsCrossTheChannelWithTheirCodeAndField) {
   v1::CampaignPlan plan;
-  grpc::Status s = Plan(Spec("callback-week", 60), &plan);
+  grpc::Status s = Plan(CallbackSpec("callback-week", 60), &plan);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("no staffing for tenant 'acme'"));
 
   ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
-  s = Plan(Spec("callback-week", 0), &plan);
+  s = Plan(CallbackSpec("callback-week", 0), &plan);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("campaign.audience"));
 
@@ -278,8 +248,8 @@ TEST_F(CampaignComponentTest, ErrorsCrossTheChannelWithTheirCodeAndField) {
   EXPECT_THAT(s.error_message(), HasSubstr("intervals[3].aht_seconds"));
 
   v1::Campaign c;
-  ASSERT_TRUE(Release(Spec("callback-week", 60), &c).ok());
-  s = Release(Spec("callback-week", 60), &c);
+  ASSERT_TRUE(Release(CallbackSpec("callback-week", 60), &c).ok());
+  s = Release(CallbackSpec("callback-week", 60), &c);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(notices_.Kinds(), ElementsAre("RELEASED"));  // refused calls notify nobody
 }
@@ -288,7 +258,7 @@ TEST_F(CampaignComponentTest, ARefusingNoticePortFailsTheCallAfterTheNoticeIsRec
   ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
   notices_.Fail(absl::UnavailableError("kafka deliver tact.campaign-notices: broker down"));
   v1::Campaign c;
-  const grpc::Status s = Release(Spec("callback-week", 60), &c);
+  const grpc::Status s = Release(CallbackSpec("callback-week", 60), &c);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(notices_.Kinds(), ElementsAre());
   EXPECT_THAT(StoredNoticeKinds("callback-week"), ElementsAre("RELEASED"));
@@ -297,7 +267,7 @@ TEST_F(CampaignComponentTest, ARefusingNoticePortFailsTheCallAfterTheNoticeIsRec
 TEST_F(CampaignComponentTest, ContactSignalsThroughSignalsPausePublishAPausedNoticeAndResumeReopens) {
   ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
   v1::Campaign c;
-  ASSERT_TRUE(Release(Spec("callback-week", 60), &c).ok());
+  ASSERT_TRUE(Release(CallbackSpec("callback-week", 60), &c).ok());
   ASSERT_TRUE(Acknowledge("callback-week", &c).ok());
   ASSERT_EQ(Check("p0", "callback-week").decision(), v1::RELEASE);
   for (int i = 0; i < 8; ++i) {  // far over the plan's prediction one minute in
