@@ -1,34 +1,14 @@
-// Component tier: the gRPC services built as tactd builds them, on an in-process channel
-// (grpc::Server::InProcessChannel) over in-memory stores, with a fake notice port. No subprocess, no Redis,
-// no Kafka: the proto mapping, the CallGate, the worker pool and the campaign desk and gate run for real.
-#include <grpcpp/grpcpp.h>
+// Component tier (tests/component/in_process_services.h): campaign flows through the Capacity, Campaigns,
+// Throttle and Signals services on an in-process channel, the notice port a fake.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "daemon/api/capacity_service.h"
-#include "daemon/api/signals_service.h"
-#include "daemon/api/throttle_service.h"
-#include "daemon/campaign/desk.h"
-#include "daemon/campaign/gate.h"
-#include "daemon/campaign/notice_port.h"
-#include "daemon/core/customer_hash.h"
 #include "daemon/core/proto_time.h"
-#include "daemon/decision/decision_executor.h"
-#include "daemon/decision/decision_service.h"
-#include "daemon/decision/policy_holder.h"
-#include "daemon/decision/signal_intake.h"
-#include "daemon/policy/parse.h"
-#include "daemon/store/capacity_store.h"
-#include "daemon/store/in_memory_counter_store.h"
-#include "tact/v1/capacity.grpc.pb.h"
-#include "tact/v1/signals.grpc.pb.h"
-#include "tact/v1/throttle.grpc.pb.h"
+#include "tests/component/in_process_services.h"
 #include "tests/support/campaign_fixtures.h"
 
 namespace tact {
@@ -36,6 +16,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::Call;
 
 constexpr char kPolicy[] = R"(
 version: "component-1"
@@ -57,65 +38,10 @@ const absl::Time kStart = testing::kCampaignStart;
 using testing::CallbackSpec;
 using testing::SmallDesk;
 
-// The notice port's fake: records what the desk publishes; `fail` makes Publish refuse.
-class FakeNoticePort final : public campaign::NoticePort {
- public:
-  absl::Status Publish(const v1::CampaignNotice& notice) override {
-    absl::MutexLock lock(&mu_);
-    if (!fail_.ok()) return fail_;
-    notices_.push_back(notice);
-    return absl::OkStatus();
-  }
-  std::vector<std::string> Kinds() const {
-    absl::MutexLock lock(&mu_);
-    std::vector<std::string> kinds;
-    for (const v1::CampaignNotice& n : notices_) kinds.push_back(n.kind());
-    return kinds;
-  }
-  std::vector<v1::CampaignNotice> Notices() const {
-    absl::MutexLock lock(&mu_);
-    return notices_;
-  }
-  void Fail(absl::Status s) {
-    absl::MutexLock lock(&mu_);
-    fail_ = std::move(s);
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<v1::CampaignNotice> notices_ ABSL_GUARDED_BY(mu_);
-  absl::Status fail_ ABSL_GUARDED_BY(mu_);
-};
-
-// tactd's gRPC side, wired as daemon/tactd/main.cc wires it, on in-memory stores.
-class CampaignComponentTest : public ::testing::Test {
+class CampaignComponentTest : public ::testing::Test, protected testing::InProcessServices {
  protected:
-  CampaignComponentTest() {
-    absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"component.yaml", kPolicy}});
-    EXPECT_TRUE(p.ok()) << p.status();
-    if (p.ok()) policies_.Set(std::make_shared<const policy::Policy>(*std::move(p)));
-    desk_.set_policies([this] { return policies_.Get(); });
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&capacity_service_);
-    builder.RegisterService(&campaigns_service_);
-    builder.RegisterService(&throttle_service_);
-    builder.RegisterService(&signals_service_);
-    server_ = builder.BuildAndStart();
-    std::shared_ptr<grpc::Channel> channel = server_->InProcessChannel(grpc::ChannelArguments());
-    capacity_ = v1::Capacity::NewStub(channel);
-    campaigns_ = v1::Campaigns::NewStub(channel);
-    throttle_ = v1::Throttle::NewStub(channel);
-    signals_ = v1::Signals::NewStub(channel);
-  }
-  ~CampaignComponentTest() override { server_->Shutdown(); }
+  CampaignComponentTest() : InProcessServices(kPolicy, kStart + absl::Minutes(1)) {}
 
-  // One unary call; the status and the response.
-  template <typename Stub, typename Req, typename Resp>
-  grpc::Status Call(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    return (stub->*method)(&ctx, req, resp);
-  }
   grpc::Status PutStaffing(const v1::PutStaffingRequest& req) {
     v1::PutStaffingResponse resp;
     return Call(capacity_.get(), &v1::Capacity::Stub::PutStaffing, req, &resp);
@@ -162,30 +88,6 @@ class CampaignComponentTest : public ::testing::Test {
     for (const v1::CampaignNotice& n : resp.notices()) kinds.push_back(n.kind());
     return kinds;
   }
-
-  FakeClock clock_{kStart + absl::Minutes(1)};
-  decision::PolicyHolder policies_;
-  store::InMemoryCounterStore counters_;
-  store::InMemoryCapacityStore capacity_store_;
-  FakeNoticePort notices_;
-  const CustomerHasher hasher_{"component-test-key"};
-  campaign::StoreGateEnforcer enforcer_{capacity_store_, clock_, absl::ZeroDuration()};
-  decision::DecisionService decider_{policies_, counters_, clock_, hasher_, {.campaign_gate = &enforcer_}};
-  decision::DecisionExecutor executor_{decider_, /*threads=*/1, /*max_queue=*/64, /*max_batch=*/16};
-  campaign::CampaignDesk desk_{capacity_store_, notices_, clock_};
-  decision::SignalIntake intake_{counters_, &desk_};
-  api::CallGate gate_{nullptr, clock_};
-  api::CapacityWorkers workers_{/*threads=*/1, /*max_queue=*/16};
-  api::CapacityService capacity_service_{desk_, gate_, workers_};
-  api::CampaignsService campaigns_service_{desk_, gate_, workers_};
-  api::ThrottleService throttle_service_{executor_, gate_, api::ApiOptions{}};
-  api::SignalsService signals_service_{intake_,   policies_, counters_,         hasher_,
-                                       executor_, gate_,     api::ApiOptions{}};
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Capacity::Stub> capacity_;
-  std::unique_ptr<v1::Campaigns::Stub> campaigns_;
-  std::unique_ptr<v1::Throttle::Stub> throttle_;
-  std::unique_ptr<v1::Signals::Stub> signals_;
 };
 
 TEST_F(CampaignComponentTest, ProposePlanReleaseAcknowledgeOpensTheGateAndEveryNoticeReachesThePort) {
