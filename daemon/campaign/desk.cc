@@ -10,14 +10,10 @@
 
 namespace tact::campaign {
 
-absl::StatusOr<v1::PutStaffingResponse> CampaignDesk::PutStaffing(const v1::PutStaffingRequest& req) {
-  TACT_ASSIGN_OR_RETURN(capacity::Staffing s, StaffingFromProto(req));
-  TACT_RETURN_IF_ERROR(store_.PutStaffing(req));
-  v1::PutStaffingResponse resp;
-  resp.set_intervals(static_cast<int32_t>(s.intervals.size()));
-  *resp.mutable_start() = TimeToProto(s.intervals.front().start);
-  *resp.mutable_end() = TimeToProto(s.intervals.back().start + capacity::kIntervalLength);
-  return resp;
+absl::StatusOr<capacity::Staffing> CampaignDesk::PutStaffing(const v1::PutStaffingRequest& staffing) {
+  TACT_ASSIGN_OR_RETURN(capacity::Staffing s, StaffingFromProto(staffing));
+  TACT_RETURN_IF_ERROR(store_.PutStaffing(staffing));
+  return s;
 }
 
 absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::CampaignSpec& spec) {
@@ -77,33 +73,30 @@ v1::CampaignNotice NoticeFor(const v1::CampaignSpec& spec, const capacity::Campa
 
 }  // namespace
 
-absl::StatusOr<v1::CampaignPlan> CampaignDesk::Plan(const v1::PlanCampaignRequest& req) {
-  TACT_RETURN_IF_ERROR(Required(req.has_campaign(), "campaign"));
-  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(req.campaign()));
-  TACT_RETURN_IF_ERROR(Notify(NoticeFor(req.campaign(), p.plan, p.proto, "PLANNED")));
+absl::StatusOr<v1::CampaignPlan> CampaignDesk::Plan(const v1::CampaignSpec& spec) {
+  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec));
+  TACT_RETURN_IF_ERROR(Notify(NoticeFor(spec, p.plan, p.proto, "PLANNED")));
   return p.proto;
 }
 
-absl::StatusOr<v1::Campaign> CampaignDesk::Release(const v1::ReleaseCampaignRequest& req) {
-  TACT_RETURN_IF_ERROR(Required(req.has_campaign(), "campaign"));
-  TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> existing,
-                        store_.GetCampaign(req.campaign().tenant(), req.campaign().campaign_id()));
+absl::StatusOr<v1::Campaign> CampaignDesk::Release(const v1::CampaignSpec& spec) {
+  TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> existing, store_.GetCampaign(spec.tenant(), spec.campaign_id()));
   if (existing.has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat("campaign '", req.campaign().campaign_id(), "' already released"));
+    return absl::AlreadyExistsError(absl::StrCat("campaign '", spec.campaign_id(), "' already released"));
   }
-  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(req.campaign()));
+  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec));
   if (p.plan.verdict == capacity::Verdict::kReject) {
     return absl::FailedPreconditionError(absl::StrCat("campaign rejected: ", p.plan.reason));
   }
   v1::Campaign c;
-  *c.mutable_spec() = req.campaign();
+  *c.mutable_spec() = spec;
   *c.mutable_plan() = p.proto;
   c.set_state(v1::CAMPAIGN_RELEASED);
   *c.mutable_released_at() = TimeToProto(clock_.Now());
   *c.mutable_committed_start() = TimeToProto(p.plan.load.start);
   *c.mutable_committed_calls() = {p.plan.load.calls.begin(), p.plan.load.calls.end()};
   TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/true));
-  TACT_RETURN_IF_ERROR(Notify(NoticeFor(req.campaign(), p.plan, p.proto, "RELEASED")));
+  TACT_RETURN_IF_ERROR(Notify(NoticeFor(spec, p.plan, p.proto, "RELEASED")));
   return c;
 }
 
@@ -117,8 +110,8 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Released(std::string_view tenant, std
   return *std::move(c);
 }
 
-absl::StatusOr<v1::Campaign> CampaignDesk::Get(const v1::GetCampaignRequest& req) {
-  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(req.tenant(), req.campaign_id()));
+absl::StatusOr<v1::Campaign> CampaignDesk::Get(std::string_view tenant, std::string_view campaign_id) {
+  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(tenant, campaign_id));
   TACT_ASSIGN_OR_RETURN(*c.mutable_figures(), Figures(c, clock_.Now()));
   return c;
 }
@@ -206,26 +199,27 @@ absl::Status CampaignDesk::OnCampaignSignal(const v1::Signal& signal, absl::Time
   return Notify(n);
 }
 
-absl::StatusOr<v1::Campaign> CampaignDesk::Acknowledge(const v1::AcknowledgeCampaignRequest& req) {
-  TACT_RETURN_IF_ERROR(ValidId(req.acknowledged_by(), "acknowledged_by"));
-  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(req.tenant(), req.campaign_id()));
+absl::StatusOr<v1::Campaign> CampaignDesk::Acknowledge(std::string_view tenant, std::string_view campaign_id,
+                                                       const std::string& acknowledged_by) {
+  TACT_RETURN_IF_ERROR(ValidId(acknowledged_by, "acknowledged_by"));
+  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(tenant, campaign_id));
   c.set_acknowledged(true);
-  c.set_acknowledged_by(req.acknowledged_by());
+  c.set_acknowledged_by(acknowledged_by);
   *c.mutable_acknowledged_at() = TimeToProto(clock_.Now());
   TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
   v1::CampaignNotice n;
-  n.set_tenant(req.tenant());
-  n.set_campaign_id(req.campaign_id());
+  n.set_tenant(std::string(tenant));
+  n.set_campaign_id(std::string(campaign_id));
   n.set_kind("ACKNOWLEDGED");
-  n.set_acknowledged_by(req.acknowledged_by());
+  n.set_acknowledged_by(acknowledged_by);
   TACT_RETURN_IF_ERROR(Notify(n));
   return c;
 }
 
-absl::StatusOr<v1::Campaign> CampaignDesk::Resume(const v1::ResumeCampaignRequest& req) {
-  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(req.tenant(), req.campaign_id()));
+absl::StatusOr<v1::Campaign> CampaignDesk::Resume(std::string_view tenant, std::string_view campaign_id) {
+  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(tenant, campaign_id));
   if (c.state() != v1::CAMPAIGN_PAUSED) {
-    return absl::FailedPreconditionError(absl::StrCat("campaign '", req.campaign_id(), "' is not paused"));
+    return absl::FailedPreconditionError(absl::StrCat("campaign '", AsAbsl(campaign_id), "' is not paused"));
   }
   c.set_state(v1::CAMPAIGN_RELEASED);
   c.clear_pause_reason();
@@ -233,21 +227,22 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Resume(const v1::ResumeCampaignReques
   TACT_ASSIGN_OR_RETURN(*c.mutable_figures_at_resume(), Figures(c, clock_.Now()));
   TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
   v1::CampaignNotice n;
-  n.set_tenant(req.tenant());
-  n.set_campaign_id(req.campaign_id());
+  n.set_tenant(std::string(tenant));
+  n.set_campaign_id(std::string(campaign_id));
   n.set_kind("RESUMED");
   TACT_RETURN_IF_ERROR(Notify(n));
   return c;
 }
 
-absl::StatusOr<v1::ListNoticesResponse> CampaignDesk::ListNotices(const v1::ListNoticesRequest& req) {
-  TACT_RETURN_IF_ERROR(ValidId(req.tenant(), "tenant"));
-  TACT_ASSIGN_OR_RETURN(std::vector<v1::CampaignNotice> all, store_.ListNotices(req.tenant()));
-  v1::ListNoticesResponse resp;
+absl::StatusOr<std::vector<v1::CampaignNotice>> CampaignDesk::ListNotices(std::string_view tenant,
+                                                                          std::string_view campaign_id) {
+  TACT_RETURN_IF_ERROR(ValidId(std::string(tenant), "tenant"));
+  TACT_ASSIGN_OR_RETURN(std::vector<v1::CampaignNotice> all, store_.ListNotices(tenant));
+  std::vector<v1::CampaignNotice> out;
   for (v1::CampaignNotice& n : all) {
-    if (req.campaign_id().empty() || n.campaign_id() == req.campaign_id()) *resp.add_notices() = std::move(n);
+    if (campaign_id.empty() || n.campaign_id() == campaign_id) out.push_back(std::move(n));
   }
-  return resp;
+  return out;
 }
 
 }  // namespace tact::campaign

@@ -6,6 +6,9 @@
 // (api/capacity_service.h) are thin shells over it.
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "daemon/campaign/feedback.h"
@@ -33,13 +36,24 @@ class CampaignDesk final : public CampaignFeedback {
   CampaignDesk(store::CapacityStore& store, NoticePort& notices, const Clock& clock)
       : store_(store), notices_(notices), clock_(clock) {}
 
-  absl::StatusOr<v1::PutStaffingResponse> PutStaffing(const v1::PutStaffingRequest& req);
-  absl::StatusOr<v1::CampaignPlan> Plan(const v1::PlanCampaignRequest& req);
-  absl::StatusOr<v1::Campaign> Release(const v1::ReleaseCampaignRequest& req);
-  absl::StatusOr<v1::Campaign> Get(const v1::GetCampaignRequest& req);
-  absl::StatusOr<v1::Campaign> Acknowledge(const v1::AcknowledgeCampaignRequest& req);
-  absl::StatusOr<v1::Campaign> Resume(const v1::ResumeCampaignRequest& req);
-  absl::StatusOr<v1::ListNoticesResponse> ListNotices(const v1::ListNoticesRequest& req);
+  // The desk's records are the v1 messages the repository stores (staffing, campaign spec, plan, campaign,
+  // notice). Errors: INVALID_ARGUMENT naming the field as the Capacity and Campaigns APIs name it ("tenant",
+  // "intervals[3].aht_seconds", "campaign.audience", "acknowledged_by"); FAILED_PRECONDITION (no staffing,
+  // rejected, not paused), ALREADY_EXISTS, NOT_FOUND; the store's and the notice port's errors as they are.
+
+  // Validates and stores a tenant's staffing; returns it as the planner reads it.
+  absl::StatusOr<capacity::Staffing> PutStaffing(const v1::PutStaffingRequest& staffing);
+  // Plans `spec` against the stored staffing and the released campaigns; a PLANNED notice.
+  absl::StatusOr<v1::CampaignPlan> Plan(const v1::CampaignSpec& spec);
+  // Plans and, unless rejected, records the campaign as released (its load committed); a RELEASED notice.
+  absl::StatusOr<v1::Campaign> Release(const v1::CampaignSpec& spec);
+  // A released campaign with its current figures.
+  absl::StatusOr<v1::Campaign> Get(std::string_view tenant, std::string_view campaign_id);
+  absl::StatusOr<v1::Campaign> Acknowledge(std::string_view tenant, std::string_view campaign_id,
+                                           const std::string& acknowledged_by);
+  absl::StatusOr<v1::Campaign> Resume(std::string_view tenant, std::string_view campaign_id);
+  // The tenant's notices, oldest first; `campaign_id` empty: every campaign's.
+  absl::StatusOr<std::vector<v1::CampaignNotice>> ListNotices(std::string_view tenant, std::string_view campaign_id);
 
   // Campaign gates (pause thresholds) come from the loaded policy; without policies feedback is counted, never
   // acted on. Set before serving.

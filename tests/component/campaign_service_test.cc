@@ -134,7 +134,15 @@ TEST_F(CampaignComponentTest, ProposePlanReleaseAcknowledgeOpensTheGateAndEveryN
 
 TEST_F(CampaignComponentTest, ErrorsCrossTheChannelWithTheirCodeAndField) {
   v1::CampaignPlan plan;
-  grpc::Status s = Plan(CallbackSpec("callback-week", 60), &plan);
+  grpc::Status s = Call(campaigns_.get(), &v1::Campaigns::Stub::PlanCampaign, v1::PlanCampaignRequest(), &plan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "campaign: required");
+  v1::Campaign c;
+  s = Call(campaigns_.get(), &v1::Campaigns::Stub::ReleaseCampaign, v1::ReleaseCampaignRequest(), &c);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "campaign: required");
+
+  s = Plan(CallbackSpec("callback-week", 60), &plan);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("no staffing for tenant 'acme'"));
 
@@ -149,7 +157,6 @@ TEST_F(CampaignComponentTest, ErrorsCrossTheChannelWithTheirCodeAndField) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("intervals[3].aht_seconds"));
 
-  v1::Campaign c;
   ASSERT_TRUE(Release(CallbackSpec("callback-week", 60), &c).ok());
   s = Release(CallbackSpec("callback-week", 60), &c);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);

@@ -330,10 +330,7 @@ TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) 
   EXPECT_EQ(d.reason(), "campaign spring paused: contacts over an empty plan (5 actual, 0.0 predicted by now; "
                         "pause above 1.5×)");
   EXPECT_EQ(TimeFromProto(d.defer_until()), kNine + absl::Minutes(15));
-  v1::ResumeCampaignRequest resume;
-  resume.set_tenant("acme");
-  resume.set_campaign_id("spring");
-  ASSERT_TRUE(desk.Resume(resume).ok());
+  ASSERT_TRUE(desk.Resume("acme", "spring").ok());
   EXPECT_EQ(Decide(MakeEvent("p1", "cust1")).decision(), v1::RELEASE);
 }
 
