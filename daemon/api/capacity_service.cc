@@ -1,5 +1,9 @@
 #include "daemon/api/capacity_service.h"
 
+#include "daemon/capacity/plan.h"
+#include "daemon/core/proto_time.h"
+#include "daemon/core/status_macros.h"
+
 namespace tact::api {
 
 CapacityWorkers::CapacityWorkers(int threads, size_t max_queue) : max_queue_(max_queue) {
@@ -73,55 +77,81 @@ grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx, CallGate& gat
   return reactor;
 }
 
+absl::StatusOr<v1::PutStaffingResponse> StaffingResponse(absl::StatusOr<capacity::Staffing> staffing) {
+  if (!staffing.ok()) return staffing.status();
+  v1::PutStaffingResponse resp;
+  resp.set_intervals(static_cast<int32_t>(staffing->intervals.size()));
+  *resp.mutable_start() = TimeToProto(staffing->intervals.front().start);
+  *resp.mutable_end() = TimeToProto(staffing->intervals.back().start + capacity::kIntervalLength);
+  return resp;
+}
+
+absl::StatusOr<v1::ListNoticesResponse> NoticesResponse(absl::StatusOr<std::vector<v1::CampaignNotice>> notices) {
+  if (!notices.ok()) return notices.status();
+  v1::ListNoticesResponse resp;
+  for (v1::CampaignNotice& n : *notices) *resp.add_notices() = std::move(n);
+  return resp;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* CapacityService::PutStaffing(grpc::CallbackServerContext* ctx,
                                                        const v1::PutStaffingRequest* request,
                                                        v1::PutStaffingResponse* response) {
   return Handle(ctx, gate_, workers_, "PutStaffing", request->tenant(), "tenant", response,
-                [this, request] { return desk_.PutStaffing(*request); });
+                [this, request] { return StaffingResponse(desk_.PutStaffing(*request)); });
 }
 
 grpc::ServerUnaryReactor* CampaignsService::PlanCampaign(grpc::CallbackServerContext* ctx,
                                                          const v1::PlanCampaignRequest* request,
                                                          v1::CampaignPlan* response) {
   return Handle(ctx, gate_, workers_, "PlanCampaign", request->campaign().tenant(), "campaign.tenant", response,
-                [this, request] { return desk_.Plan(*request); });
+                [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
+                  TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
+                  return desk_.Plan(request->campaign());
+                });
 }
 
 grpc::ServerUnaryReactor* CampaignsService::ReleaseCampaign(grpc::CallbackServerContext* ctx,
                                                             const v1::ReleaseCampaignRequest* request,
                                                             v1::Campaign* response) {
   return Handle(ctx, gate_, workers_, "ReleaseCampaign", request->campaign().tenant(), "campaign.tenant", response,
-                [this, request] { return desk_.Release(*request); });
+                [this, request]() -> absl::StatusOr<v1::Campaign> {
+                  TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
+                  return desk_.Release(request->campaign());
+                });
 }
 
 grpc::ServerUnaryReactor* CampaignsService::GetCampaign(grpc::CallbackServerContext* ctx,
                                                         const v1::GetCampaignRequest* request,
                                                         v1::Campaign* response) {
   return Handle(ctx, gate_, workers_, "GetCampaign", request->tenant(), "tenant", response,
-                [this, request] { return desk_.Get(*request); });
+                [this, request] { return desk_.Get(request->tenant(), request->campaign_id()); });
 }
 
 grpc::ServerUnaryReactor* CampaignsService::AcknowledgeCampaign(grpc::CallbackServerContext* ctx,
                                                                 const v1::AcknowledgeCampaignRequest* request,
                                                                 v1::Campaign* response) {
   return Handle(ctx, gate_, workers_, "AcknowledgeCampaign", request->tenant(), "tenant", response,
-                [this, request] { return desk_.Acknowledge(*request); });
+                [this, request] {
+                  return desk_.Acknowledge(request->tenant(), request->campaign_id(), request->acknowledged_by());
+                });
 }
 
 grpc::ServerUnaryReactor* CampaignsService::ListNotices(grpc::CallbackServerContext* ctx,
                                                         const v1::ListNoticesRequest* request,
                                                         v1::ListNoticesResponse* response) {
   return Handle(ctx, gate_, workers_, "ListNotices", request->tenant(), "tenant", response,
-                [this, request] { return desk_.ListNotices(*request); });
+                [this, request] {
+                  return NoticesResponse(desk_.ListNotices(request->tenant(), request->campaign_id()));
+                });
 }
 
 grpc::ServerUnaryReactor* CampaignsService::ResumeCampaign(grpc::CallbackServerContext* ctx,
                                                            const v1::ResumeCampaignRequest* request,
                                                            v1::Campaign* response) {
   return Handle(ctx, gate_, workers_, "ResumeCampaign", request->tenant(), "tenant", response,
-                [this, request] { return desk_.Resume(*request); });
+                [this, request] { return desk_.Resume(request->tenant(), request->campaign_id()); });
 }
 
 }  // namespace tact::api

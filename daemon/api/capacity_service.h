@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "daemon/api/campaign_desk.h"
+#include "daemon/campaign/desk.h"
 #include "daemon/api/throttle_service.h"
 #include "tact/v1/capacity.grpc.pb.h"
 
@@ -38,20 +38,20 @@ class CapacityWorkers {
 // then run CampaignDesk on the workers and finish from there. Thread-safety: gRPC threads.
 class CapacityService final : public v1::Capacity::CallbackService {
  public:
-  CapacityService(CampaignDesk& desk, CallGate& gate, CapacityWorkers& workers)
+  CapacityService(campaign::CampaignDesk& desk, CallGate& gate, CapacityWorkers& workers)
       : desk_(desk), gate_(gate), workers_(workers) {}
   grpc::ServerUnaryReactor* PutStaffing(grpc::CallbackServerContext* ctx, const v1::PutStaffingRequest* request,
                                         v1::PutStaffingResponse* response) override;
 
  private:
-  CampaignDesk& desk_;
+  campaign::CampaignDesk& desk_;
   CallGate& gate_;
   CapacityWorkers& workers_;
 };
 
 class CampaignsService final : public v1::Campaigns::CallbackService {
  public:
-  CampaignsService(CampaignDesk& desk, CallGate& gate, CapacityWorkers& workers)
+  CampaignsService(campaign::CampaignDesk& desk, CallGate& gate, CapacityWorkers& workers)
       : desk_(desk), gate_(gate), workers_(workers) {}
   grpc::ServerUnaryReactor* PlanCampaign(grpc::CallbackServerContext* ctx, const v1::PlanCampaignRequest* request,
                                          v1::CampaignPlan* response) override;
@@ -69,7 +69,7 @@ class CampaignsService final : public v1::Campaigns::CallbackService {
                                            v1::Campaign* response) override;
 
  private:
-  CampaignDesk& desk_;
+  campaign::CampaignDesk& desk_;
   CallGate& gate_;
   CapacityWorkers& workers_;
 };

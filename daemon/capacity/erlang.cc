@@ -65,6 +65,83 @@ Metrics ErlangC(int agents, double erlangs, double aht_s, double threshold_s) {
   return m;
 }
 
+namespace {
+
+// Stationary weights of the states N+j, j ≥ 0, relative to state N: Π_{i=1..j} λ/(Nμ+iθ), as logarithms, up to
+// where they stop mattering. `*log_max` is the largest.
+std::vector<double> QueueLogTerms(double lambda, double n_mu, double theta, double* log_max) {
+  std::vector<double> log_terms{0.0};
+  *log_max = 0.0;
+  for (int j = 1; j < kMaxTailTerms; ++j) {
+    const double rate = n_mu + j * theta;
+    const double next = log_terms.back() + std::log(lambda / rate);
+    log_terms.push_back(next);
+    *log_max = std::max(*log_max, next);
+    if (rate > lambda && next < *log_max - kTailLogCutoff) {
+      break;
+    }
+  }
+  return log_terms;
+}
+
+// One uniformized chunk of length `mean` (in steps): moves `state` (mass still waiting, by position) on and
+// returns the mass answered during the chunk.
+double AnswerChunk(double n_mu, double theta, double uniform, double mean, std::vector<double>& state) {
+  const size_t size = state.size();
+  std::vector<double> cur = state;
+  std::vector<double> next(size), acc(size);
+  double cur_answered = 0;  // mass answered during this chunk after k steps
+  double weight = std::exp(-mean);
+  double cumulative = weight;
+  for (size_t r = 0; r < size; ++r) {
+    acc[r] = weight * cur[r];
+  }
+  double acc_answered = 0;
+  const int max_steps = static_cast<int>(mean + 12 * std::sqrt(mean) + 30);
+  for (int k = 1; k <= max_steps && cumulative < 1 - 1e-15; ++k) {
+    cur_answered += cur[0] * n_mu / uniform;
+    for (size_t r = 0; r < size; ++r) {
+      const double out = n_mu + static_cast<double>(r) * theta + theta;
+      const double stay = cur[r] * (1 - out / uniform);
+      const double from_behind =
+          r + 1 < size ? cur[r + 1] * (n_mu + static_cast<double>(r + 1) * theta) / uniform : 0.0;
+      next[r] = stay + from_behind;
+    }
+    cur.swap(next);
+    weight *= mean / k;
+    cumulative += weight;
+    for (size_t r = 0; r < size; ++r) {
+      acc[r] += weight * cur[r];
+    }
+    acc_answered += weight * cur_answered;
+  }
+  // Mass left in the truncated Poisson tail is < 1e-15; renormalise so it is not silently dropped.
+  for (size_t r = 0; r < size; ++r) {
+    state[r] = acc[r] / cumulative;
+  }
+  return acc_answered / cumulative;
+}
+
+// P(a caller who waits is answered within t): uniformization of the tagged caller's position r (callers ahead).
+// From r it moves to r−1 (r=0: answered) at rate Nμ+rθ and abandons at rate θ. Start: arrival finds N+r in the
+// system, with probability pi[r].
+double AnsweredWithin(const std::vector<double>& pi, double n_mu, double theta, double t) {
+  double answered = 0;
+  if (t > 0 && n_mu > 0) {
+    const size_t size = pi.size();
+    const double uniform = n_mu + static_cast<double>(size - 1) * theta + theta;
+    const int chunks = std::max(1, static_cast<int>(std::ceil(uniform * t / kMaxPoissonMean)));
+    const double mean = uniform * t / chunks;
+    std::vector<double> state = pi;  // mass still waiting, by position
+    for (int c = 0; c < chunks; ++c) {
+      answered += AnswerChunk(n_mu, theta, uniform, mean, state);
+    }
+  }
+  return answered;
+}
+
+}  // namespace
+
 Metrics ErlangA(int agents, const Workload& w, double threshold_s) {
   Metrics m;
   m.model = Model::kErlangA;
@@ -82,20 +159,10 @@ Metrics ErlangA(int agents, const Workload& w, double threshold_s) {
   if (b == 0) {
     return m;  // B underflowed: P(wait) < 1e-300, indistinguishable from no waiting
   }
-  // Stationary weights relative to state N: the states below N sum to 1/B − 1; the states N+j, j ≥ 0, are
-  // Π_{i=1..j} λ/(Nμ+iθ), kept as logarithms.
+  // Stationary weights relative to state N: the states below N sum to 1/B − 1; the states N+j from QueueLogTerms.
   const double lower = 1.0 / b - 1.0;
-  std::vector<double> log_terms{0.0};
   double log_max = 0.0;
-  for (int j = 1; j < kMaxTailTerms; ++j) {
-    const double rate = n_mu + j * theta;
-    const double next = log_terms.back() + std::log(lambda / rate);
-    log_terms.push_back(next);
-    log_max = std::max(log_max, next);
-    if (rate > lambda && next < log_max - kTailLogCutoff) {
-      break;
-    }
-  }
+  const std::vector<double> log_terms = QueueLogTerms(lambda, n_mu, theta, &log_max);
   // Normalise relative to the largest term so nothing overflows.
   std::vector<double> pi(log_terms.size());
   double tail = 0;
@@ -115,53 +182,7 @@ Metrics ErlangA(int agents, const Workload& w, double threshold_s) {
   m.abandon_rate = Clamp01(theta * mean_queue / lambda);
   m.asa_s = std::max(0.0, mean_queue / lambda);
   m.occupancy = agents > 0 ? Clamp01(m.offered_erlangs * (1 - m.abandon_rate) / agents) : 0;
-
-  // P(answered within t): uniformization of the tagged caller's position r (callers ahead). From r it moves
-  // to r−1 (r=0: answered) at rate Nμ+rθ and abandons at rate θ. Start: arrival finds N+r in the system.
-  const double t = std::max(threshold_s, 0.0);
-  double answered = 0;
-  if (t > 0 && n_mu > 0) {
-    const size_t size = pi.size();
-    const double uniform = n_mu + static_cast<double>(size - 1) * theta + theta;
-    const int chunks = std::max(1, static_cast<int>(std::ceil(uniform * t / kMaxPoissonMean)));
-    const double mean = uniform * t / chunks;
-    std::vector<double> state = pi;  // mass still waiting, by position
-    std::vector<double> cur(size), next(size), acc(size);
-    for (int c = 0; c < chunks; ++c) {
-      cur = state;
-      double cur_answered = 0;  // mass answered during this chunk after k steps
-      double weight = std::exp(-mean);
-      double cumulative = weight;
-      for (size_t r = 0; r < size; ++r) {
-        acc[r] = weight * cur[r];
-      }
-      double acc_answered = 0;
-      const int max_steps = static_cast<int>(mean + 12 * std::sqrt(mean) + 30);
-      for (int k = 1; k <= max_steps && cumulative < 1 - 1e-15; ++k) {
-        cur_answered += cur[0] * n_mu / uniform;
-        for (size_t r = 0; r < size; ++r) {
-          const double out = n_mu + static_cast<double>(r) * theta + theta;
-          const double stay = cur[r] * (1 - out / uniform);
-          const double from_behind =
-              r + 1 < size ? cur[r + 1] * (n_mu + static_cast<double>(r + 1) * theta) / uniform : 0.0;
-          next[r] = stay + from_behind;
-        }
-        cur.swap(next);
-        weight *= mean / k;
-        cumulative += weight;
-        for (size_t r = 0; r < size; ++r) {
-          acc[r] += weight * cur[r];
-        }
-        acc_answered += weight * cur_answered;
-      }
-      // Mass left in the truncated Poisson tail is < 1e-15; renormalise so it is not silently dropped.
-      for (size_t r = 0; r < size; ++r) {
-        state[r] = acc[r] / cumulative;
-      }
-      answered += acc_answered / cumulative;
-    }
-  }
-  m.service_level = Clamp01(p_no_wait + answered);
+  m.service_level = Clamp01(p_no_wait + AnsweredWithin(pi, n_mu, theta, std::max(threshold_s, 0.0)));
   return m;
 }
 

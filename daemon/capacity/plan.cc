@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "absl/strings/numbers.h"
 #include "daemon/core/strings.h"
 
 namespace tact::capacity {
@@ -117,81 +116,9 @@ absl::Status ValidateStaffing(const Staffing& staffing,
   return absl::OkStatus();
 }
 
-absl::Status ValidateCurve(const ResponseCurve& curve) {
-  if (curve.shares.empty()) {
-    return absl::InvalidArgumentError("response_curve: at least one share required");
-  }
-  if (curve.shares.size() > kMaxIntervals) {
-    return absl::InvalidArgumentError(absl::StrCat("response_curve: at most ", kMaxIntervals, " intervals"));
-  }
-  double sum = 0;
-  for (size_t i = 0; i < curve.shares.size(); ++i) {
-    if (!(curve.shares[i] >= 0 && curve.shares[i] <= 1)) {
-      return absl::InvalidArgumentError(absl::StrCat("response_curve[", i, "]: must be in [0, 1]"));
-    }
-    sum += curve.shares[i];
-  }
-  if (sum > 1 + 1e-6) {
-    return absl::InvalidArgumentError(absl::StrFormat("response_curve: shares sum to %.4f, more than 1", sum));
-  }
-  return absl::OkStatus();
-}
+namespace {
 
-absl::StatusOr<ResponseCurve> CurveFromSegments(std::span<const CurveSegment> segments) {
-  ResponseCurve curve;
-  absl::Duration from = absl::ZeroDuration();
-  for (size_t i = 0; i < segments.size(); ++i) {
-    const CurveSegment& s = segments[i];
-    if (s.until <= from || s.until % kIntervalLength != absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "response_curve segment ", i + 1, ": end ", absl::FormatDuration(s.until),
-          " must be a multiple of 15m after the previous end ", absl::FormatDuration(from)));
-    }
-    absl::Duration rem;
-    const int64_t k = absl::IDivDuration(s.until - from, kIntervalLength, &rem);
-    for (int64_t j = 0; j < k; ++j) {
-      curve.shares.push_back(s.share / static_cast<double>(k));
-    }
-    from = s.until;
-  }
-  if (absl::Status st = ValidateCurve(curve); !st.ok()) {
-    return st;
-  }
-  return curve;
-}
-
-absl::StatusOr<ResponseCurve> ParseCurve(std::string_view text) {
-  std::vector<CurveSegment> segments;
-  for (absl::string_view part : absl::StrSplit(AsAbsl(text), ',', absl::SkipWhitespace())) {
-    part = absl::StripAsciiWhitespace(part);
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits(':', 1));
-    CurveSegment s;
-    if (!absl::ParseDuration(kv.first, &s.until) || !absl::SimpleAtod(kv.second, &s.share)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("response_curve: '", part, "' must be <end>:<share>, e.g. 1h:0.22"));
-    }
-    segments.push_back(s);
-  }
-  return CurveFromSegments(segments);
-}
-
-std::string DefaultCurveText(Channel channel) {
-  if (channel == v1::EMAIL || channel == v1::CHANNEL_UNSPECIFIED) {
-    return "15m:0.08,1h:0.22,4h:0.30,24h:0.30,72h:0.10";
-  }
-  return "15m:0.25,1h:0.35,4h:0.25,24h:0.12,72h:0.03";
-}
-
-ResponseCurve DefaultResponseCurve(Channel channel) {
-  absl::StatusOr<ResponseCurve> c = ParseCurve(DefaultCurveText(channel));
-  return c.ok() ? *std::move(c) : ResponseCurve{};
-}
-
-absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<const CommittedLoad> committed,
-                                          const CampaignSpec& campaign) {
-  if (absl::Status s = ValidateStaffing(staffing); !s.ok()) {
-    return s;
-  }
+absl::Status ValidateCampaignFigures(const CampaignSpec& campaign) {
   if (campaign.audience < 0 || campaign.audience > 1'000'000'000) {
     return absl::InvalidArgumentError("audience: must be in [0, 1e9]");
   }
@@ -204,10 +131,10 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
   if (campaign.max_batch < 0) {
     return absl::InvalidArgumentError("max_batch: must be >= 0");
   }
-  const ResponseCurve curve = campaign.curve.shares.empty() ? DefaultResponseCurve(campaign.channel) : campaign.curve;
-  if (absl::Status s = ValidateCurve(curve); !s.ok()) {
-    return s;
-  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCampaignWindow(const Staffing& staffing, const CampaignSpec& campaign) {
   const absl::Time horizon_start = staffing.intervals.front().start;
   const absl::Time horizon_end = staffing.intervals.back().start + kIntervalLength;
   if (campaign.start < horizon_start || campaign.start >= horizon_end) {
@@ -218,25 +145,32 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
   if (campaign.send_by <= campaign.start) {
     return absl::InvalidArgumentError("send_by: must be after start");
   }
+  return absl::OkStatus();
+}
 
-  // ---- The grid: agents, carry-over, background load, capacity, allowance.
+// Where contacts offered in each interval are answered (Grid::route).
+std::vector<std::vector<std::pair<size_t, double>>> Routes(const std::vector<int>& on_phone) {
+  const size_t total = on_phone.size();
+  std::vector<std::vector<std::pair<size_t, double>>> route(total);
+  for (size_t i = 0; i < total; ++i) {
+    for (size_t j = i; j < total && route[i].size() < (on_phone[i] > 0 ? 1 : kCarryIntervals); ++j) {
+      if (on_phone[j] > 0) route[i].emplace_back(j, 1.0);
+    }
+    for (auto& [j, w] : route[i]) w = 1.0 / static_cast<double>(route[i].size());
+  }
+  return route;
+}
+
+// The grid: agents, carry-over, background load, capacity and allowance from the campaign's first interval.
+Grid MakeGrid(const Staffing& staffing, std::span<const CommittedLoad> committed, size_t first) {
   const size_t total = staffing.intervals.size();
-  const size_t first = static_cast<size_t>(IndexOf(staffing, campaign.start));
-  const size_t last_send = static_cast<size_t>(
-      std::min<int64_t>(static_cast<int64_t>(total) - 1, IndexOf(staffing, campaign.send_by - absl::Nanoseconds(1))));
   Grid g;
   g.n = total;
   g.on_phone.resize(total);
-  g.route.resize(total);
   for (size_t i = 0; i < total; ++i) {
     g.on_phone[i] = OnPhoneAgents(staffing.intervals[i].agents, staffing.intervals[i].shrinkage);
   }
-  for (size_t i = 0; i < total; ++i) {
-    for (size_t j = i; j < total && g.route[i].size() < (g.on_phone[i] > 0 ? 1 : kCarryIntervals); ++j) {
-      if (g.on_phone[j] > 0) g.route[i].emplace_back(j, 1.0);
-    }
-    for (auto& [j, w] : g.route[i]) w = 1.0 / static_cast<double>(g.route[i].size());
-  }
+  g.route = Routes(g.on_phone);
   g.baseline.assign(total, 0);
   g.committed.assign(total, 0);
   for (size_t i = 0; i < total; ++i) {
@@ -262,118 +196,158 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
     g.failing_before[i] = !HoldsTarget(WorkloadOf(si, g.background[i]), g.on_phone[i], si.target);
     g.allowance[i] = g.failing_before[i] ? kToleranceCalls : std::max(0.0, g.capacity[i] - g.background[i]);
   }
+  return g;
+}
 
-  // ---- Contacts per message sent in interval k, by answering interval (sparse, after carry-over).
-  const double per_message = campaign.deliverability * campaign.contact_rate;
-  std::vector<double> kernel_acc(total, 0);
-  std::vector<size_t> touched;
-  // Returns whether some of the batch's contacts would fall where no staffing can answer them.
-  auto kernel = [&](size_t k, std::vector<std::pair<size_t, double>>& out) {
+// A schedule's campaign contacts per answering interval (after carry-over), raw per interval, and past the horizon.
+struct Load {
+  std::vector<double> answered;
+  std::vector<double> raw;
+  double unchecked = 0;
+};
+
+// The campaign's contacts over the grid.
+class Contacts {
+ public:
+  Contacts(const Grid& g, const ResponseCurve& curve, const CampaignSpec& campaign, size_t first)
+      : g_(g), curve_(curve), per_message_(campaign.deliverability * campaign.contact_rate), first_(first),
+        acc_(g.n, 0) {}
+
+  // Contacts per message sent in interval k, by answering interval (sparse, after carry-over). Returns whether
+  // some of the batch's contacts would fall where no staffing can answer them.
+  bool Kernel(size_t k, std::vector<std::pair<size_t, double>>& out) {
     out.clear();
-    touched.clear();
+    touched_.clear();
     bool unchecked = false;
-    for (size_t d = 0; d < curve.shares.size(); ++d) {
-      if (curve.shares[d] == 0) continue;
-      if (k + d >= total || g.route[k + d].empty()) {
+    for (size_t d = 0; d < curve_.shares.size(); ++d) {
+      if (curve_.shares[d] == 0) continue;
+      if (k + d >= g_.n || g_.route[k + d].empty()) {
         unchecked = true;
         continue;
       }
-      for (const auto& [j, w] : g.route[k + d]) {
-        if (kernel_acc[j] == 0) touched.push_back(j);
-        kernel_acc[j] += per_message * curve.shares[d] * w;
+      for (const auto& [j, w] : g_.route[k + d]) {
+        if (acc_[j] == 0) touched_.push_back(j);
+        acc_[j] += per_message_ * curve_.shares[d] * w;
       }
     }
-    for (size_t j : touched) {
-      out.emplace_back(j, kernel_acc[j]);
-      kernel_acc[j] = 0;
+    for (size_t j : touched_) {
+      out.emplace_back(j, acc_[j]);
+      acc_[j] = 0;
     }
     return unchecked;
-  };
+  }
 
-  // Loads a schedule (sends per interval) into campaign contacts per answering interval, and the raw contacts.
-  auto load_of = [&](const std::vector<int64_t>& sends, std::vector<double>& answered, std::vector<double>& raw,
-                     double& unchecked) {
-    answered.assign(total, 0);
-    raw.assign(total, 0);
-    unchecked = 0;
-    for (size_t k = first; k < total; ++k) {
+  // Loads a schedule (sends per interval).
+  Load LoadOf(const std::vector<int64_t>& sends) const {
+    Load l;
+    l.answered.assign(g_.n, 0);
+    l.raw.assign(g_.n, 0);
+    for (size_t k = first_; k < g_.n; ++k) {
       if (sends[k] == 0) continue;
-      const double m = static_cast<double>(sends[k]) * per_message;
-      for (size_t d = 0; d < curve.shares.size(); ++d) {
-        const double c = m * curve.shares[d];
-        if (k + d >= total || g.route[k + d].empty()) {
-          unchecked += c;
+      const double m = static_cast<double>(sends[k]) * per_message_;
+      for (size_t d = 0; d < curve_.shares.size(); ++d) {
+        const double c = m * curve_.shares[d];
+        if (k + d >= g_.n || g_.route[k + d].empty()) {
+          l.unchecked += c;
           continue;
         }
-        raw[k + d] += c;
-        for (const auto& [j, w] : g.route[k + d]) answered[j] += c * w;
+        l.raw[k + d] += c;
+        for (const auto& [j, w] : g_.route[k + d]) l.answered[j] += c * w;
       }
     }
-  };
-  auto breaks_at = [&](const std::vector<double>& answered, size_t i) {
-    return answered[i] > g.allowance[i] + 1e-6 * std::max(1.0, g.allowance[i]);
-  };
+    return l;
+  }
 
-  // ---- The fastest schedule: everything at once, or as fast as the sending platform allows.
+  bool BreaksAt(const std::vector<double>& answered, size_t i) const {
+    return answered[i] > g_.allowance[i] + 1e-6 * std::max(1.0, g_.allowance[i]);
+  }
+  // Intervals from the campaign's first where `answered` breaks the allowance.
+  int CountBreaks(const std::vector<double>& answered) const {
+    int n = 0;
+    for (size_t i = first_; i < g_.n; ++i) n += BreaksAt(answered, i) ? 1 : 0;
+    return n;
+  }
+
+ private:
+  const Grid& g_;
+  const ResponseCurve& curve_;
+  const double per_message_;
+  const size_t first_;
+  std::vector<double> acc_;  // Kernel's scratch: zero between calls
+  std::vector<size_t> touched_;
+};
+
+// The fastest schedule: everything at once, or as fast as the sending platform allows.
+std::vector<int64_t> BlastSchedule(const CampaignSpec& campaign, size_t total, size_t first, size_t last_send) {
   std::vector<int64_t> blast(total, 0);
-  {
-    int64_t left = campaign.audience;
-    for (size_t k = first; k <= last_send && left > 0; ++k) {
-      blast[k] = campaign.max_batch > 0 ? std::min(left, campaign.max_batch) : left;
-      left -= blast[k];
-    }
+  int64_t left = campaign.audience;
+  for (size_t k = first; k <= last_send && left > 0; ++k) {
+    blast[k] = campaign.max_batch > 0 ? std::min(left, campaign.max_batch) : left;
+    left -= blast[k];
   }
-  std::vector<double> blast_answered, blast_raw;
-  double blast_unchecked = 0;
-  load_of(blast, blast_answered, blast_raw, blast_unchecked);
-  int64_t blast_sent = 0;
-  for (int64_t s : blast) blast_sent += s;
-  bool blast_ok = blast_sent == campaign.audience;
-  for (size_t i = first; i < total && blast_ok; ++i) {
-    blast_ok = !breaks_at(blast_answered, i);
-  }
+  return blast;
+}
 
-  // ---- The paced schedule, greedy earliest-first.
-  std::vector<int64_t> paced(total, 0);
-  int64_t paced_sent = 0;
-  if (!blast_ok) {
-    std::vector<double> answered(total, 0);
-    std::vector<std::pair<size_t, double>> k_pairs;
-    int64_t left = campaign.audience;
-    for (size_t k = first; k <= last_send && left > 0; ++k) {
-      // A paced batch must have its whole response inside the staffing horizon, or it could not be checked.
-      if (kernel(k, k_pairs)) continue;
-      double most = static_cast<double>(campaign.max_batch > 0 ? std::min(left, campaign.max_batch) : left);
-      for (const auto& [j, w] : k_pairs) {
-        most = std::min(most, std::max(0.0, (g.allowance[j] - answered[j]) / w));
-      }
-      const int64_t batch = static_cast<int64_t>(std::floor(most + kEps));
-      if (batch <= 0) continue;
-      paced[k] = batch;
-      left -= batch;
-      paced_sent += batch;
-      for (const auto& [j, w] : k_pairs) answered[j] += static_cast<double>(batch) * w;
+// The paced schedule, greedy earliest-first; `*sent` is what it sends in all.
+std::vector<int64_t> PacedSchedule(const CampaignSpec& campaign, const Grid& g, Contacts& contacts, size_t first,
+                                   size_t last_send, int64_t* sent) {
+  std::vector<int64_t> paced(g.n, 0);
+  std::vector<double> answered(g.n, 0);
+  std::vector<std::pair<size_t, double>> k_pairs;
+  int64_t left = campaign.audience;
+  for (size_t k = first; k <= last_send && left > 0; ++k) {
+    // A paced batch must have its whole response inside the staffing horizon, or it could not be checked.
+    if (contacts.Kernel(k, k_pairs)) continue;
+    double most = static_cast<double>(campaign.max_batch > 0 ? std::min(left, campaign.max_batch) : left);
+    for (const auto& [j, w] : k_pairs) {
+      most = std::min(most, std::max(0.0, (g.allowance[j] - answered[j]) / w));
     }
+    const int64_t batch = static_cast<int64_t>(std::floor(most + kEps));
+    if (batch <= 0) continue;
+    paced[k] = batch;
+    left -= batch;
+    *sent += batch;
+    for (const auto& [j, w] : k_pairs) answered[j] += static_cast<double>(batch) * w;
   }
+  return paced;
+}
 
-  CampaignPlan plan;
-  plan.campaign_id = campaign.id;
-  plan.audience = campaign.audience;
-  const bool paced_ok = !blast_ok && paced_sent == campaign.audience;
-  plan.verdict = blast_ok ? Verdict::kRelease : paced_ok ? Verdict::kPace : Verdict::kReject;
-  plan.sendable = blast_ok ? campaign.audience : paced_sent;
-  const std::vector<int64_t>& chosen = plan.verdict == Verdict::kPace ? paced : blast;
-  std::vector<double> answered, raw;
-  double unchecked = 0;
-  if (plan.verdict == Verdict::kPace) {
-    load_of(paced, answered, raw, unchecked);
+// One row of the plan: interval i under the chosen schedule.
+IntervalRow MakeRow(const StaffingInterval& si, const Grid& g, const Contacts& contacts, const Load& load,
+                    int64_t sends, size_t i) {
+  IntervalRow row;
+  row.start = si.start;
+  row.agents_scheduled = si.agents;
+  row.agents_on_phone = g.on_phone[i];
+  row.baseline_calls = g.baseline[i];
+  row.committed_calls = g.committed[i];
+  row.campaign_calls = load.answered[i];
+  row.sends = sends;
+  row.capacity_calls = g.capacity[i];
+  row.target_service_level = si.target.service_level;
+  row.failing_before = g.failing_before[i];
+  const double calls = g.background[i] + load.answered[i];
+  if (g.on_phone[i] > 0) {
+    row.metrics = RowMetrics(si, g.on_phone[i], calls);
+    row.meets_target = HoldsTarget(WorkloadOf(si, calls), g.on_phone[i], si.target);
+    row.breaks = contacts.BreaksAt(load.answered, i);
   } else {
-    answered = blast_answered;
-    raw = blast_raw;
-    unchecked = blast_unchecked;
+    row.metrics = ErlangC(0, 0, si.aht_s, si.target.threshold_s);  // closed: its calls are carried forward
   }
-  plan.unchecked_contacts = unchecked;
-  for (size_t k = first; k < total; ++k) {
+  if (!row.meets_target) {
+    row.agents_needed = AgentsToHold(WorkloadOf(si, calls), si.target);
+    row.extra_agents_scheduled = std::max(0, ScheduledAgents(row.agents_needed, si.shrinkage) - si.agents);
+  }
+  return row;
+}
+
+// The schedule to send, its committed load and its rows. Returns the first failing interval and the worst
+// service level among the failing ones (for the reason).
+std::pair<absl::Time, double> FillPlan(const Staffing& staffing, const Grid& g, const Contacts& contacts,
+                                       const std::vector<int64_t>& chosen, const Load& load, size_t first,
+                                       CampaignPlan& plan) {
+  plan.unchecked_contacts = load.unchecked;
+  for (size_t k = first; k < g.n; ++k) {
     if (chosen[k] == 0) continue;
     plan.schedule.push_back({staffing.intervals[k].start, chosen[k]});
   }
@@ -382,38 +356,12 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
     plan.last_send = plan.schedule.back().start;
   }
   plan.load.start = staffing.intervals[first].start;
-  plan.load.calls.assign(raw.begin() + static_cast<std::ptrdiff_t>(first), raw.end());
-
-  // ---- Rows.
+  plan.load.calls.assign(load.raw.begin() + static_cast<std::ptrdiff_t>(first), load.raw.end());
   absl::Time first_fail = absl::InfinitePast();
   double worst_sl = 1;
-  for (size_t i = first; i < total; ++i) {
-    const StaffingInterval& si = staffing.intervals[i];
-    IntervalRow row;
-    row.start = si.start;
-    row.agents_scheduled = si.agents;
-    row.agents_on_phone = g.on_phone[i];
-    row.baseline_calls = g.baseline[i];
-    row.committed_calls = g.committed[i];
-    row.campaign_calls = answered[i];
-    row.sends = chosen[i];
-    row.capacity_calls = g.capacity[i];
-    row.target_service_level = si.target.service_level;
-    row.failing_before = g.failing_before[i];
-    plan.predicted_contacts += answered[i];
-    const double load = g.background[i] + answered[i];
-    if (g.on_phone[i] > 0) {
-      row.metrics = RowMetrics(si, g.on_phone[i], load);
-      row.meets_target = HoldsTarget(WorkloadOf(si, load), g.on_phone[i], si.target);
-      row.breaks = breaks_at(answered, i);
-    } else {
-      row.metrics = ErlangC(0, 0, si.aht_s, si.target.threshold_s);  // closed: its calls are carried forward
-    }
-    if (!row.meets_target) {
-      row.agents_needed = AgentsToHold(WorkloadOf(si, load), si.target);
-      row.extra_agents_scheduled =
-          std::max(0, ScheduledAgents(row.agents_needed, si.shrinkage) - si.agents);
-    }
+  for (size_t i = first; i < g.n; ++i) {
+    const IntervalRow row = MakeRow(staffing.intervals[i], g, contacts, load, chosen[i], i);
+    plan.predicted_contacts += load.answered[i];
     plan.intervals_failing_before += row.failing_before ? 1 : 0;
     if (row.breaks) {
       plan.failing.push_back(plan.rows.size());
@@ -423,8 +371,13 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
     }
     plan.rows.push_back(row);
   }
+  return {first_fail, worst_sl};
+}
 
-  // ---- Reason.
+// Why the verdict. `failing_blast`: intervals sending at once would break (PACE); `first_fail`, `worst_sl`: of
+// the chosen schedule (REJECT).
+std::string PlanReason(const CampaignPlan& plan, const CampaignSpec& campaign, absl::Time horizon_end,
+                       int failing_blast, absl::Time first_fail, double worst_sl) {
   const std::string before =
       plan.intervals_failing_before > 0
           ? absl::StrCat("; ", plan.intervals_failing_before,
@@ -433,32 +386,68 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
           : "";
   switch (plan.verdict) {
     case Verdict::kRelease:
-      plan.reason = absl::StrCat("every interval holds its target with the whole audience sent from ",
-                                 Rfc3339(plan.first_send), before);
-      break;
-    case Verdict::kPace: {
-      int failing_blast = 0;
-      for (size_t i = first; i < total; ++i) failing_blast += breaks_at(blast_answered, i) ? 1 : 0;
-      plan.reason = absl::StrCat("sending at once would break the target in ", failing_blast,
-                                 " interval(s); paced in ", plan.schedule.size(), " batch(es), last batch at ",
-                                 Rfc3339(plan.last_send), before);
-      break;
-    }
+      return absl::StrCat("every interval holds its target with the whole audience sent from ",
+                          Rfc3339(plan.first_send), before);
+    case Verdict::kPace:
+      return absl::StrCat("sending at once would break the target in ", failing_blast, " interval(s); paced in ",
+                          plan.schedule.size(), " batch(es), last batch at ", Rfc3339(plan.last_send), before);
     case Verdict::kReject:
-      if (plan.failing.empty()) {
-        plan.reason = absl::StrFormat("at most %d messages per interval cannot send %d messages before %s%s",
-                                      campaign.max_batch, campaign.audience, Rfc3339(campaign.send_by), before);
-        break;
-      }
-      plan.reason = absl::StrFormat(
-          "the target cannot be held: at most %d of %d messages can be paced before %s; sending them at once "
-          "breaks %d interval(s) from %s (worst service level %.1f%%); %d more scheduled agent(s) at the worst "
-          "interval would let it go at once%s",
-          plan.sendable, campaign.audience,
-          campaign.send_by == absl::InfiniteFuture() ? Rfc3339(horizon_end) : Rfc3339(campaign.send_by),
-          plan.failing.size(), Rfc3339(first_fail), 100 * worst_sl, plan.extra_agents_scheduled, before);
       break;
   }
+  if (plan.failing.empty()) {
+    return absl::StrFormat("at most %d messages per interval cannot send %d messages before %s%s",
+                           campaign.max_batch, campaign.audience, Rfc3339(campaign.send_by), before);
+  }
+  return absl::StrFormat(
+      "the target cannot be held: at most %d of %d messages can be paced before %s; sending them at once "
+      "breaks %d interval(s) from %s (worst service level %.1f%%); %d more scheduled agent(s) at the worst "
+      "interval would let it go at once%s",
+      plan.sendable, campaign.audience,
+      campaign.send_by == absl::InfiniteFuture() ? Rfc3339(horizon_end) : Rfc3339(campaign.send_by),
+      plan.failing.size(), Rfc3339(first_fail), 100 * worst_sl, plan.extra_agents_scheduled, before);
+}
+
+}  // namespace
+
+absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<const CommittedLoad> committed,
+                                          const CampaignSpec& campaign) {
+  if (absl::Status s = ValidateStaffing(staffing); !s.ok()) return s;
+  if (absl::Status s = ValidateCampaignFigures(campaign); !s.ok()) return s;
+  const ResponseCurve curve = campaign.curve.shares.empty() ? DefaultResponseCurve(campaign.channel) : campaign.curve;
+  if (absl::Status s = ValidateCurve(curve); !s.ok()) return s;
+  if (absl::Status s = ValidateCampaignWindow(staffing, campaign); !s.ok()) return s;
+
+  const size_t total = staffing.intervals.size();
+  const size_t first = static_cast<size_t>(IndexOf(staffing, campaign.start));
+  const size_t last_send = static_cast<size_t>(
+      std::min<int64_t>(static_cast<int64_t>(total) - 1, IndexOf(staffing, campaign.send_by - absl::Nanoseconds(1))));
+  const Grid g = MakeGrid(staffing, committed, first);
+  Contacts contacts(g, curve, campaign, first);
+
+  const std::vector<int64_t> blast = BlastSchedule(campaign, total, first, last_send);
+  const Load blast_load = contacts.LoadOf(blast);
+  int64_t blast_sent = 0;
+  for (int64_t s : blast) blast_sent += s;
+  bool blast_ok = blast_sent == campaign.audience;
+  for (size_t i = first; i < total && blast_ok; ++i) {
+    blast_ok = !contacts.BreaksAt(blast_load.answered, i);
+  }
+  int64_t paced_sent = 0;
+  const std::vector<int64_t> paced =
+      blast_ok ? std::vector<int64_t>(total, 0) : PacedSchedule(campaign, g, contacts, first, last_send, &paced_sent);
+
+  CampaignPlan plan;
+  plan.campaign_id = campaign.id;
+  plan.audience = campaign.audience;
+  const bool paced_ok = !blast_ok && paced_sent == campaign.audience;
+  plan.verdict = blast_ok ? Verdict::kRelease : paced_ok ? Verdict::kPace : Verdict::kReject;
+  plan.sendable = blast_ok ? campaign.audience : paced_sent;
+  const bool pace = plan.verdict == Verdict::kPace;
+  const auto [first_fail, worst_sl] =
+      FillPlan(staffing, g, contacts, pace ? paced : blast, pace ? contacts.LoadOf(paced) : blast_load, first, plan);
+  const int failing_blast = pace ? contacts.CountBreaks(blast_load.answered) : 0;
+  plan.reason = PlanReason(plan, campaign, staffing.intervals.back().start + kIntervalLength, failing_blast,
+                           first_fail, worst_sl);
   return plan;
 }
 

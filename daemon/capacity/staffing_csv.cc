@@ -1,5 +1,6 @@
 #include "daemon/capacity/staffing_csv.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,12 +20,77 @@ constexpr std::string_view kColumns[] = {"start",     "agents",      "shrinkage"
                                          "target_sl", "threshold_s", "patience_s", "max_asa_s", "max_abandon"};
 constexpr std::string_view kRequired[] = {"start", "agents", "aht_s", "baseline_calls"};
 
+absl::Status LineError(std::string_view file, int line, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(AsAbsl(file), ":", line, ": ", AsAbsl(what)));
+}
+
+// The header line: column name → cell index.
+absl::Status ParseHeader(std::string_view file, int line_no, const std::vector<std::string>& cells,
+                         std::map<std::string, size_t>& column) {
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (std::find(std::begin(kColumns), std::end(kColumns), cells[i]) == std::end(kColumns)) {
+      return LineError(file, line_no,
+                       absl::StrCat("unknown column '", cells[i], "' (expected: ",
+                                    absl::StrJoin(kColumns, ", ",
+                                                  [](std::string* out, std::string_view s) { out->append(s); }),
+                                    ")"));
+    }
+    if (!column.emplace(cells[i], i).second) {
+      return LineError(file, line_no, absl::StrCat("duplicate column '", cells[i], "'"));
+    }
+  }
+  for (std::string_view r : kRequired) {
+    if (!column.contains(std::string(r))) {
+      return LineError(file, line_no, absl::StrCat("missing required column '", AsAbsl(r), "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One interval line (its cell count already checked against the header).
+absl::StatusOr<StaffingInterval> ParseRow(std::string_view file, int line_no, const std::vector<std::string>& cells,
+                                          const std::map<std::string, size_t>& column) {
+  auto cell = [&](std::string_view name) -> const std::string* {
+    auto it = column.find(std::string(name));
+    return it == column.end() || cells[it->second].empty() ? nullptr : &cells[it->second];
+  };
+  StaffingInterval si;
+  absl::Status bad;
+  auto number = [&](std::string_view name, double& out) {
+    const std::string* c = cell(name);
+    if (c == nullptr || !bad.ok()) return;
+    if (!absl::SimpleAtod(*c, &out)) {
+      bad = LineError(file, line_no, absl::StrCat("column '", AsAbsl(name), "': '", *c, "' is not a number"));
+    }
+  };
+  const std::string* start = cell("start");
+  std::string err;
+  if (start == nullptr || !absl::ParseTime(absl::RFC3339_full, *start, &si.start, &err)) {
+    return LineError(file, line_no,
+                     absl::StrCat("column 'start': '", start ? *start : "", "' is not an RFC 3339 time"));
+  }
+  double agents = -1;
+  number("agents", agents);
+  if (bad.ok() && (agents != static_cast<int>(agents) || cell("agents") == nullptr)) {
+    return LineError(file, line_no, "column 'agents': must be a whole number");
+  }
+  si.agents = static_cast<int>(agents);
+  number("shrinkage", si.shrinkage);
+  number("aht_s", si.aht_s);
+  if (cell("baseline_calls") == nullptr) return LineError(file, line_no, "column 'baseline_calls': required");
+  number("baseline_calls", si.baseline_calls);
+  number("target_sl", si.target.service_level);
+  number("threshold_s", si.target.threshold_s);
+  number("patience_s", si.patience_s);
+  number("max_asa_s", si.target.max_asa_s);
+  number("max_abandon", si.target.max_abandon);
+  if (!bad.ok()) return bad;
+  return si;
+}
+
 }  // namespace
 
 absl::StatusOr<Staffing> ParseStaffingCsv(std::string_view file, std::string_view text) {
-  auto error = [&](int line, const std::string& what) {
-    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(file), ":", line, ": ", what));
-  };
   Staffing staffing;
   std::vector<int> lines;  // source line of each interval
   std::map<std::string, size_t> column;
@@ -36,65 +102,19 @@ absl::StatusOr<Staffing> ParseStaffingCsv(std::string_view file, std::string_vie
     std::vector<std::string> cells;
     for (absl::string_view c : absl::StrSplit(line, ',')) cells.emplace_back(absl::StripAsciiWhitespace(c));
     if (column.empty()) {
-      for (size_t i = 0; i < cells.size(); ++i) {
-        if (std::find(std::begin(kColumns), std::end(kColumns), cells[i]) == std::end(kColumns)) {
-          return error(line_no, absl::StrCat("unknown column '", cells[i], "' (expected: ",
-                                             absl::StrJoin(kColumns, ", ", [](std::string* out, std::string_view s) {
-                                               out->append(s);
-                                             }),
-                                             ")"));
-        }
-        if (!column.emplace(cells[i], i).second) return error(line_no, absl::StrCat("duplicate column '", cells[i], "'"));
-      }
-      for (std::string_view r : kRequired) {
-        if (!column.contains(std::string(r))) {
-          return error(line_no, absl::StrCat("missing required column '", AsAbsl(r), "'"));
-        }
-      }
+      if (absl::Status s = ParseHeader(file, line_no, cells, column); !s.ok()) return s;
       continue;
     }
     if (cells.size() != column.size()) {
-      return error(line_no, absl::StrCat(cells.size(), " cells, the header has ", column.size()));
+      return LineError(file, line_no, absl::StrCat(cells.size(), " cells, the header has ", column.size()));
     }
-    auto cell = [&](std::string_view name) -> const std::string* {
-      auto it = column.find(std::string(name));
-      return it == column.end() || cells[it->second].empty() ? nullptr : &cells[it->second];
-    };
-    StaffingInterval si;
-    absl::Status bad;
-    auto number = [&](std::string_view name, double& out) {
-      const std::string* c = cell(name);
-      if (c == nullptr || !bad.ok()) return;
-      if (!absl::SimpleAtod(*c, &out)) {
-        bad = error(line_no, absl::StrCat("column '", AsAbsl(name), "': '", *c, "' is not a number"));
-      }
-    };
-    const std::string* start = cell("start");
-    std::string err;
-    if (start == nullptr || !absl::ParseTime(absl::RFC3339_full, *start, &si.start, &err)) {
-      return error(line_no, absl::StrCat("column 'start': '", start ? *start : "", "' is not an RFC 3339 time"));
-    }
-    double agents = -1;
-    number("agents", agents);
-    if (bad.ok() && (agents != static_cast<int>(agents) || cell("agents") == nullptr)) {
-      return error(line_no, absl::StrCat("column 'agents': must be a whole number"));
-    }
-    si.agents = static_cast<int>(agents);
-    number("shrinkage", si.shrinkage);
-    number("aht_s", si.aht_s);
-    if (cell("baseline_calls") == nullptr) return error(line_no, "column 'baseline_calls': required");
-    number("baseline_calls", si.baseline_calls);
-    number("target_sl", si.target.service_level);
-    number("threshold_s", si.target.threshold_s);
-    number("patience_s", si.patience_s);
-    number("max_asa_s", si.target.max_asa_s);
-    number("max_abandon", si.target.max_abandon);
-    if (!bad.ok()) return bad;
-    staffing.intervals.push_back(si);
+    absl::StatusOr<StaffingInterval> si = ParseRow(file, line_no, cells, column);
+    if (!si.ok()) return si.status();
+    staffing.intervals.push_back(*si);
     lines.push_back(line_no);
   }
-  if (column.empty()) return error(line_no, "no header line");
-  if (staffing.intervals.empty()) return error(line_no, "no intervals");
+  if (column.empty()) return LineError(file, line_no, "no header line");
+  if (staffing.intervals.empty()) return LineError(file, line_no, "no intervals");
   if (absl::Status s = ValidateStaffing(
           staffing,
           [&](size_t i, std::string_view field) {

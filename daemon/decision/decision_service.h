@@ -43,7 +43,7 @@ struct DecisionServiceOptions {
   std::set<MessageClass> fail_open_classes = {v1::TRANSACTIONAL};
   DecisionStats* stats = nullptr;  // borrowed; nullptr = not measured
   // Campaign release gate (campaign_gate.h): events of gated campaigns are released only within their plan.
-  CampaignGate* campaign_gate = nullptr;  // borrowed; nullptr = no gate
+  campaign::GateEnforcer* campaign_gate = nullptr;  // borrowed; nullptr = no gate
 };
 
 // The one decision path shared by the Kafka pipeline and the gRPC API: evaluate the policy (pure), apply the

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/campaign/feedback.h"
 #include "daemon/policy/signals.h"
 #include "daemon/store/counter_store.h"
 #include "tact/v1/signals.pb.h"
@@ -22,14 +23,8 @@ inline constexpr absl::Duration kMaxSignalSkew = absl::Minutes(5);
 absl::StatusOr<policy::Signal> SignalFromProto(const v1::Signal& proto, absl::Time now,
                                                std::string_view field_prefix, bool* writes_customer);
 
-// Receives the signals that name a campaign (the contact centre's feedback on a released campaign).
-// Thread-safety: implementations are called from any thread.
-class CampaignFeedback {
- public:
-  virtual ~CampaignFeedback() = default;
-  // `signal` is valid and has a campaign_id. Errors are logged and counted by the caller, never fatal.
-  virtual absl::Status OnCampaignSignal(const v1::Signal& signal, absl::Time now) = 0;
-};
+// The campaign feedback port (daemon/campaign/feedback.h), declared where its implementation lives.
+using CampaignFeedback = campaign::CampaignFeedback;
 
 // Thread-safety: any thread.
 class SignalIntake {

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "daemon/api/campaign_desk.h"
+#include "daemon/campaign/notice_port.h"
 #include "daemon/ops/kafka_security.h"
 
 namespace tact::pipeline {
@@ -16,7 +16,7 @@ namespace tact::pipeline {
 // waits for the broker's acknowledgement. Low traffic: one publish at a time.
 // Thread-safety: any thread; delivery reports run inside Publish on the caller's thread, librdkafka's log
 // lines on its own threads.
-class KafkaNoticeSink final : public api::NoticeSink, private RdKafka::DeliveryReportCb, private RdKafka::EventCb {
+class KafkaNoticeSink final : public campaign::NoticePort, private RdKafka::DeliveryReportCb, private RdKafka::EventCb {
  public:
   static absl::StatusOr<std::unique_ptr<KafkaNoticeSink>> Create(const std::string& brokers,
                                                                  const ops::KafkaSecurity& security,

@@ -3,7 +3,7 @@
 // The `campaign_gates:` section of a policy file: which campaigns the contact-centre capacity gate holds to
 // their released plan, the notice conditions before their first message, and when feedback from the contact
 // centre pauses them. Parsed here (strict, errors name file:line:col like the rest of the policy); enforced by
-// decision::CampaignGate on the decision path and by the campaign desk's feedback loop.
+// campaign::GateEnforcer on the decision path and by the campaign desk's feedback loop.
 //
 //   campaign_gates:
 //     - id: promotions

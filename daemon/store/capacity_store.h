@@ -15,12 +15,13 @@
 
 namespace tact::store {
 
-// What the campaign gate keeps: a tenant's staffing, its released campaigns and the notices sent about them.
+// The campaign repository port (used by daemon/campaign: the desk and the gate enforcer; adapters here: Redis,
+// in memory): a tenant's staffing, its released campaigns and the notices sent about them. Pure data: v1 messages.
 // Redis keys (hash-tagged per tenant, so a tenant's keys live in one Cluster slot):
 //   tact:cap:{<tenant>}:staffing   string  v1.PutStaffingRequest
 //   tact:cap:{<tenant>}:campaigns  hash    campaign_id → v1.Campaign
 //   tact:cap:{<tenant>}:notices    list    v1.CampaignNotice, oldest first, the last kMaxNotices kept
-// Enforcement and feedback (decision::CampaignGate, CampaignDesk::OnCampaignSignal):
+// Enforcement and feedback (campaign::StoreGateEnforcer, campaign::CampaignDesk::OnCampaignSignal):
 //   tact:cap:{<tenant>}:paced:<campaign>:<interval unix s>  set  event ids released in a paced interval (2 days)
 //   tact:cap:{<tenant>}:released:<campaign>   HyperLogLog  event ids released (approximate count, 90 days)
 //   tact:cap:{<tenant>}:feedback:<campaign>   hash  contacts, complaints (90 days)

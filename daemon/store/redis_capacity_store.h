@@ -9,7 +9,7 @@ namespace tact::store {
 // CapacityStore on Redis (key schema in capacity_store.h). One connection, used under a lock, dropped and
 // re-made after any I/O error (TLS and AUTH as RedisCounterStore's). Planners are low traffic; on the message path only gated campaigns' events come
 // here (a paced event: one EVAL before and one after its customer-level decision; campaign state is cached by
-// decision::StoreCampaignGate), so the one connection bounds gated-campaign throughput per tactd instance.
+// campaign::StoreGateEnforcer), so the one connection bounds gated-campaign throughput per tactd instance.
 // Thread-safety: any thread.
 class RedisCapacityStore final : public CapacityStore {
  public:

@@ -24,6 +24,8 @@
 #include "daemon/api/grpc_stats.h"
 #include "daemon/api/signals_service.h"
 #include "daemon/api/throttle_service.h"
+#include "daemon/campaign/desk.h"
+#include "daemon/campaign/gate.h"
 #include "daemon/core/clock.h"
 #include "daemon/ops/test_clock.h"
 #include "daemon/core/customer_hash.h"
@@ -252,7 +254,7 @@ int Main(int argc, char** argv) {
   const CustomerHasher hasher(HashKey(config.customer_hash_key));
   // Campaign gate: staffing, released plans and paced-interval counts in Redis (capacity_store.h).
   store::RedisCapacityStore capacity_store(redis);
-  decision::StoreCampaignGate campaign_gate(capacity_store, clock);
+  campaign::StoreGateEnforcer campaign_gate(capacity_store, clock);
   decision::DecisionService decider(policies, store, clock, hasher,
                                     {.store_deadline = absl::Milliseconds(config.store_deadline_ms),
                                      .fail_open_classes = *ops::ParseClassList(config.fail_open_classes),
@@ -319,13 +321,14 @@ int Main(int argc, char** argv) {
   // Campaign gate: staffing and released plans in Redis, notices on tact.campaign-notices. Its store I/O runs
   // on its own small worker pool, not on the DecisionExecutor.
   absl::StatusOr<std::unique_ptr<pipeline::KafkaNoticeSink>> notices =
-      pipeline::KafkaNoticeSink::Create(config.kafka_brokers, *kafka_security, api::kCampaignNoticesTopic);
+      pipeline::KafkaNoticeSink::Create(config.kafka_brokers, *kafka_security, campaign::kCampaignNoticesTopic);
   if (!notices.ok()) {
     Log(LogLevel::kError, "kafka.setup_failed", {{"error", std::string(notices.status().message())}});
     return 1;
   }
-  api::CampaignDesk campaign_desk(capacity_store, **notices, clock);
-  campaign_desk.set_policies(&policies);  // pause thresholds; the desk is SignalIntake's CampaignFeedback
+  campaign::CampaignDesk campaign_desk(capacity_store, **notices, clock);
+  // Pause thresholds; the desk is SignalIntake's CampaignFeedback.
+  campaign_desk.set_policies([&policies] { return policies.Get(); });
   api::CapacityWorkers capacity_workers(/*threads=*/2, /*max_queue=*/256);
   api::CapacityService capacity_service(campaign_desk, gate, capacity_workers);
   api::CampaignsService campaigns_service(campaign_desk, gate, capacity_workers);

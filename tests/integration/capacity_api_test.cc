@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/api/campaign_desk.h"
+#include "daemon/campaign/records.h"
 #include "daemon/capacity/staffing_csv.h"
 #include "tact/v1/capacity.grpc.pb.h"
 #include "tests/support/stack.h"
@@ -33,7 +33,9 @@ v1::PutStaffingRequest SampleStaffing() {
   EXPECT_TRUE(s.ok()) << s.status();
   v1::PutStaffingRequest req;
   req.set_tenant(kTenant);
-  for (const capacity::StaffingInterval& si : s->intervals) *req.add_intervals() = api::StaffingIntervalToProto(si);
+  for (const capacity::StaffingInterval& si : s->intervals) {
+    *req.add_intervals() = campaign::StaffingIntervalToProto(si);
+  }
   return req;
 }
 

@@ -12,13 +12,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
-#include "daemon/api/campaign_desk.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/store/redis_capacity_store.h"
 #include "tact/v1/capacity.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
+#include "tests/support/campaign_fixtures.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 #include "tests/support/events.h"
@@ -46,40 +46,10 @@ campaign_gates:
     pause_when: { contacts_over_plan: 1.5, min_contacts: 5 }
 )";
 
-// The campaign starts on a Monday at 10:00 UTC; tactd's clock is moved there.
-const absl::Time kStart = absl::FromCivil(absl::CivilMinute(2027, 1, 4, 10, 0), absl::UTCTimeZone());
-
-// Four days of a small, always-open desk: 2 agents, 60 s handle time, no baseline. A campaign whose every
-// recipient calls within the send's own interval can only be paced, a few messages per interval.
-v1::PutStaffingRequest SmallDesk() {
-  v1::PutStaffingRequest req;
-  req.set_tenant("acme");
-  const absl::Time day = absl::FromCivil(absl::CivilDay(2027, 1, 4), absl::UTCTimeZone());
-  for (int i = 0; i < 4 * 96; ++i) {
-    capacity::StaffingInterval si;
-    si.start = day + i * capacity::kIntervalLength;
-    si.agents = 2;
-    si.aht_s = 60;
-    si.target.service_level = 0.8;
-    si.target.threshold_s = 20;
-    *req.add_intervals() = api::StaffingIntervalToProto(si);
-  }
-  return req;
-}
-
-v1::CampaignSpec Spec(const std::string& id, int64_t audience) {
-  v1::CampaignSpec c;
-  c.set_tenant("acme");
-  c.set_campaign_id(id);
-  c.set_audience(audience);
-  c.set_channel(v1::EMAIL);
-  c.set_deliverability(1.0);
-  c.set_contact_rate(1.0);
-  c.add_response_curve(1.0);
-  *c.mutable_start() = TimeToProto(kStart);
-  c.mutable_promise()->set_offer("a free callback for every recipient");
-  return c;
-}
+// tactd's clock is moved to the campaign's start (tests/support/campaign_fixtures.h: a Monday, 10:00 UTC).
+const absl::Time kStart = testing::kCampaignStart;
+using testing::CallbackSpec;
+using testing::SmallDesk;
 
 // A promotion email of `campaign` to its own customer, created at the test's start.
 EventFields GateEvent(const std::string& event_id, const std::string& campaign) {
@@ -196,7 +166,7 @@ TEST_F(CapacityGateTest, PacedCampaignReleasesThePlannedBatchPerIntervalThroughK
   {
     grpc::ClientContext ctx;
     v1::ReleaseCampaignRequest req;
-    *req.mutable_campaign() = Spec("callback-week", 60);
+    *req.mutable_campaign() = CallbackSpec("callback-week", 60);
     const grpc::Status s = campaigns_->ReleaseCampaign(&ctx, req, &released);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }

@@ -3,7 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "daemon/api/campaign_desk.h"
+#include "daemon/campaign/desk.h"
+#include "daemon/campaign/gate.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/policy/campaign_gates.h"
@@ -15,6 +16,9 @@ namespace tact::decision {
 namespace {
 
 using ::testing::HasSubstr;
+using campaign::EvaluateGate;
+using campaign::GateState;
+using campaign::StoreGateEnforcer;
 
 const absl::Time kMonday = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 0, 0, 0), absl::UTCTimeZone());
 const absl::Time kNine = kMonday + absl::Hours(9);
@@ -195,7 +199,7 @@ class GatedDecisionTest : public ::testing::Test {
   PolicyHolder policies_;
   store::InMemoryCounterStore store_;
   store::InMemoryCapacityStore capacity_;
-  StoreCampaignGate gate_{capacity_, clock_, absl::ZeroDuration()};
+  StoreGateEnforcer gate_{capacity_, clock_, absl::ZeroDuration()};
   CustomerHasher hasher_{"k"};
   DecisionService service_{policies_, store_, clock_, hasher_, {.campaign_gate = &gate_}};
 };
@@ -259,7 +263,7 @@ TEST_F(GatedDecisionTest, UnreleasedAndUnacknowledgedCampaignsAreDeferredWithThe
 }
 
 TEST_F(GatedDecisionTest, ThePerProcessCacheIsRefreshedAfterItsTtl) {
-  StoreCampaignGate cached(capacity_, clock_, absl::Minutes(1));
+  StoreGateEnforcer cached(capacity_, clock_, absl::Minutes(1));
   DecisionService service(policies_, store_, clock_, hasher_, {.campaign_gate = &cached});
   EXPECT_EQ(service.Decide(CampaignEvent("c1", "cust1", "autumn"), {})->decision.reason(),
             "campaign autumn not released");
@@ -291,7 +295,7 @@ TEST_F(GatedDecisionTest, ARedeliveredEventKeepsItsEarlierDecisionWhenItsCampaig
   EXPECT_EQ(Decide(CampaignEvent("r1", "cust1")).decision(), v1::RELEASE);
 }
 
-class NullSink final : public api::NoticeSink {
+class NullSink final : public campaign::NoticePort {
  public:
   absl::Status Publish(const v1::CampaignNotice& notice) override {
     kinds.push_back(notice.kind());
@@ -302,8 +306,8 @@ class NullSink final : public api::NoticeSink {
 
 TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) {
   NullSink sink;
-  api::CampaignDesk desk(capacity_, sink, clock_);
-  desk.set_policies(&policies_);
+  campaign::CampaignDesk desk(capacity_, sink, clock_);
+  desk.set_policies([this] { return policies_.Get(); });
   EXPECT_EQ(Decide(CampaignEvent("p0", "cust0")).decision(), v1::RELEASE);
   for (int i = 0; i < 5; ++i) {
     v1::Signal s;
@@ -322,10 +326,7 @@ TEST_F(GatedDecisionTest, AFeedbackPauseDefersTheCampaignsMessagesUntilResumed) 
   EXPECT_EQ(d.reason(), "campaign spring paused: contacts over an empty plan (5 actual, 0.0 predicted by now; "
                         "pause above 1.5×)");
   EXPECT_EQ(TimeFromProto(d.defer_until()), kNine + absl::Minutes(15));
-  v1::ResumeCampaignRequest resume;
-  resume.set_tenant("acme");
-  resume.set_campaign_id("spring");
-  ASSERT_TRUE(desk.Resume(resume).ok());
+  ASSERT_TRUE(desk.Resume("acme", "spring").ok());
   EXPECT_EQ(Decide(CampaignEvent("p1", "cust1")).decision(), v1::RELEASE);
 }
 

@@ -1,0 +1,248 @@
+#include "daemon/campaign/desk.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "daemon/core/proto_time.h"
+#include "daemon/core/status_macros.h"
+#include "daemon/core/strings.h"
+#include "daemon/ops/log.h"
+#include "daemon/policy/campaign_gates.h"
+
+namespace tact::campaign {
+
+absl::StatusOr<capacity::Staffing> CampaignDesk::PutStaffing(const v1::PutStaffingRequest& staffing) {
+  TACT_ASSIGN_OR_RETURN(capacity::Staffing s, StaffingFromProto(staffing));
+  TACT_RETURN_IF_ERROR(store_.PutStaffing(staffing));
+  return s;
+}
+
+absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::CampaignSpec& spec) {
+  TACT_ASSIGN_OR_RETURN(capacity::CampaignSpec campaign, CampaignFromProto(spec, "campaign."));
+  TACT_ASSIGN_OR_RETURN(std::optional<v1::PutStaffingRequest> staffing_proto, store_.GetStaffing(spec.tenant()));
+  if (!staffing_proto.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no staffing for tenant '", spec.tenant(), "': call Capacity.PutStaffing first"));
+  }
+  absl::StatusOr<capacity::Staffing> staffing = StaffingFromProto(*staffing_proto);
+  if (!staffing.ok()) return absl::InternalError(absl::StrCat("stored staffing: ", staffing.status().message()));
+  TACT_ASSIGN_OR_RETURN(std::vector<v1::Campaign> released, store_.ListCampaigns(spec.tenant()));
+  std::vector<capacity::CommittedLoad> committed;
+  for (const v1::Campaign& c : released) {
+    if (c.spec().campaign_id() == spec.campaign_id()) continue;  // re-planning itself
+    committed.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()}});
+  }
+  absl::StatusOr<capacity::CampaignPlan> plan = capacity::PlanCampaign(*staffing, committed, campaign);
+  if (!plan.ok()) {
+    // Field names in plan errors are the campaign's.
+    if (absl::IsInvalidArgument(plan.status())) {
+      return absl::InvalidArgumentError(absl::StrCat("campaign.", plan.status().message()));
+    }
+    return plan.status();
+  }
+  Planned out{*plan, PlanToProto(*plan, spec.tenant())};
+  return out;
+}
+
+absl::Status CampaignDesk::Notify(v1::CampaignNotice notice) {
+  *notice.mutable_at() = TimeToProto(clock_.Now());
+  TACT_RETURN_IF_ERROR(store_.AddNotice(notice));
+  return notices_.Publish(notice);
+}
+
+namespace {
+
+v1::CampaignNotice NoticeFor(const v1::CampaignSpec& spec, const capacity::CampaignPlan& plan,
+                             const v1::CampaignPlan& proto, std::string_view kind) {
+  v1::CampaignNotice n;
+  n.set_tenant(spec.tenant());
+  n.set_campaign_id(spec.campaign_id());
+  n.set_kind(std::string(kind));
+  *n.mutable_promise() = spec.promise();
+  n.set_verdict(proto.verdict());
+  n.set_reason(proto.reason());
+  *n.mutable_schedule() = proto.schedule();
+  for (const capacity::IntervalRow& r : plan.rows) {
+    if (r.campaign_calls < 0.005) continue;
+    v1::PredictedContacts* pc = n.add_predicted();
+    *pc->mutable_start() = TimeToProto(r.start);
+    pc->set_calls(r.campaign_calls);
+  }
+  n.set_predicted_contacts(plan.predicted_contacts);
+  return n;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CampaignPlan> CampaignDesk::Plan(const v1::CampaignSpec& spec) {
+  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec));
+  TACT_RETURN_IF_ERROR(Notify(NoticeFor(spec, p.plan, p.proto, "PLANNED")));
+  return p.proto;
+}
+
+absl::StatusOr<v1::Campaign> CampaignDesk::Release(const v1::CampaignSpec& spec) {
+  TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> existing, store_.GetCampaign(spec.tenant(), spec.campaign_id()));
+  if (existing.has_value()) {
+    return absl::AlreadyExistsError(absl::StrCat("campaign '", spec.campaign_id(), "' already released"));
+  }
+  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec));
+  if (p.plan.verdict == capacity::Verdict::kReject) {
+    return absl::FailedPreconditionError(absl::StrCat("campaign rejected: ", p.plan.reason));
+  }
+  v1::Campaign c;
+  *c.mutable_spec() = spec;
+  *c.mutable_plan() = p.proto;
+  c.set_state(v1::CAMPAIGN_RELEASED);
+  *c.mutable_released_at() = TimeToProto(clock_.Now());
+  *c.mutable_committed_start() = TimeToProto(p.plan.load.start);
+  *c.mutable_committed_calls() = {p.plan.load.calls.begin(), p.plan.load.calls.end()};
+  TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/true));
+  TACT_RETURN_IF_ERROR(Notify(NoticeFor(spec, p.plan, p.proto, "RELEASED")));
+  return c;
+}
+
+absl::StatusOr<v1::Campaign> CampaignDesk::Released(std::string_view tenant, std::string_view campaign_id) {
+  TACT_RETURN_IF_ERROR(CheckTenantId("tenant", tenant));
+  TACT_RETURN_IF_ERROR(ValidId(std::string(campaign_id), "campaign_id"));
+  TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> c, store_.GetCampaign(tenant, campaign_id));
+  if (!c.has_value()) {
+    return absl::NotFoundError(absl::StrCat("campaign '", AsAbsl(campaign_id), "' not released"));
+  }
+  return *std::move(c);
+}
+
+absl::StatusOr<v1::Campaign> CampaignDesk::Get(std::string_view tenant, std::string_view campaign_id) {
+  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(tenant, campaign_id));
+  TACT_ASSIGN_OR_RETURN(*c.mutable_figures(), Figures(c, clock_.Now()));
+  return c;
+}
+
+namespace {
+
+v1::CampaignFigures MakeFigures(const store::CampaignCounts& counts, double predicted, absl::Time now) {
+  v1::CampaignFigures f;
+  f.set_released(counts.released);
+  f.set_contacts(counts.contacts);
+  f.set_complaints(counts.complaints);
+  f.set_predicted_contacts(predicted);
+  *f.mutable_at() = TimeToProto(now);
+  if (predicted > 0) f.set_contacts_over_plan(static_cast<double>(counts.contacts) / predicted);
+  if (counts.released > 0) f.set_complaints_per_1000(1000.0 * static_cast<double>(counts.complaints) / counts.released);
+  return f;
+}
+
+// The threshold `figures` pass since `base` (the last resume; empty before one), as a reason; "" when none.
+std::string PauseReason(const policy::PauseWhen& when, const v1::CampaignFigures& now,
+                        const v1::CampaignFigures& base) {
+  const int64_t contacts = now.contacts() - base.contacts();
+  const double predicted = now.predicted_contacts() - base.predicted_contacts();
+  if (when.contacts_over_plan > 0 && contacts >= when.min_contacts &&
+      static_cast<double>(contacts) > when.contacts_over_plan * predicted) {
+    const double ratio = predicted > 0 ? static_cast<double>(contacts) / predicted : 0;
+    return absl::StrCat("contacts ", predicted > 0 ? absl::StrFormat("%.1f× plan", ratio) : "over an empty plan",
+                        absl::StrFormat(" (%d actual, %.1f predicted by now; pause above %g×)", contacts, predicted,
+                                        when.contacts_over_plan));
+  }
+  const int64_t released = now.released() - base.released();
+  const int64_t complaints = now.complaints() - base.complaints();
+  if (when.complaints_per_1000 > 0 && released >= when.min_released && released > 0) {
+    const double rate = 1000.0 * static_cast<double>(complaints) / static_cast<double>(released);
+    if (rate > when.complaints_per_1000) {
+      return absl::StrFormat("complaints %.1f per 1,000 released (%d of %d; pause above %g)", rate, complaints,
+                             released, when.complaints_per_1000);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CampaignFigures> CampaignDesk::Figures(const v1::Campaign& c, absl::Time now) {
+  TACT_ASSIGN_OR_RETURN(store::CampaignCounts counts, store_.GetCounts(c.spec().tenant(), c.spec().campaign_id()));
+  return MakeFigures(counts, PredictedContactsBy(c.plan(), now), now);
+}
+
+absl::Status CampaignDesk::OnCampaignSignal(const v1::Signal& signal, absl::Time now) {
+  int64_t contacts = 0;
+  int64_t complaints = 0;
+  switch (signal.kind()) {
+    case v1::CONTACT: contacts = 1; break;
+    case v1::CSAT: contacts = 1; break;
+    case v1::COMPLAINT_OPENED: contacts = 1; complaints = 1; break;
+    default: return absl::OkStatus();  // not a contact
+  }
+  TACT_ASSIGN_OR_RETURN(store::CampaignCounts counts, store_.AddFeedback(signal.tenant(), signal.campaign_id(),
+                                                                         signal.signal_id(), contacts, complaints));
+  TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> c, store_.GetCampaign(signal.tenant(), signal.campaign_id()));
+  if (!c.has_value() || c->state() != v1::CAMPAIGN_RELEASED || policies_ == nullptr) return absl::OkStatus();
+  const std::shared_ptr<const policy::Policy> pol = policies_();
+  if (pol == nullptr) return absl::OkStatus();
+  const Channel channel = c->spec().channel() == v1::CHANNEL_UNSPECIFIED ? v1::EMAIL : c->spec().channel();
+  const policy::CampaignGate* gate = policy::FindFeedbackGate(*pol, signal.tenant(), channel);
+  if (gate == nullptr || !gate->pause_when.has_value()) return absl::OkStatus();
+  const v1::CampaignFigures figures = MakeFigures(counts, PredictedContactsBy(c->plan(), now), now);
+  const std::string reason = PauseReason(*gate->pause_when, figures, c->figures_at_resume());
+  if (reason.empty()) return absl::OkStatus();
+  c->set_state(v1::CAMPAIGN_PAUSED);
+  c->set_pause_reason(reason);
+  *c->mutable_paused_at() = TimeToProto(now);
+  *c->mutable_figures_at_pause() = figures;
+  TACT_RETURN_IF_ERROR(store_.PutCampaign(*c, /*create=*/false));
+  ops::Log(ops::LogLevel::kWarning, "campaign.paused",
+           {{"tenant", signal.tenant()}, {"campaign_id", signal.campaign_id()}, {"gate", gate->id},
+            {"reason", reason}});
+  v1::CampaignNotice n;
+  n.set_tenant(signal.tenant());
+  n.set_campaign_id(signal.campaign_id());
+  n.set_kind("PAUSED");
+  n.set_reason(reason);
+  *n.mutable_figures() = figures;
+  return Notify(n);
+}
+
+absl::StatusOr<v1::Campaign> CampaignDesk::Acknowledge(std::string_view tenant, std::string_view campaign_id,
+                                                       const std::string& acknowledged_by) {
+  TACT_RETURN_IF_ERROR(ValidId(acknowledged_by, "acknowledged_by"));
+  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(tenant, campaign_id));
+  c.set_acknowledged(true);
+  c.set_acknowledged_by(acknowledged_by);
+  *c.mutable_acknowledged_at() = TimeToProto(clock_.Now());
+  TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
+  v1::CampaignNotice n;
+  n.set_tenant(std::string(tenant));
+  n.set_campaign_id(std::string(campaign_id));
+  n.set_kind("ACKNOWLEDGED");
+  n.set_acknowledged_by(acknowledged_by);
+  TACT_RETURN_IF_ERROR(Notify(n));
+  return c;
+}
+
+absl::StatusOr<v1::Campaign> CampaignDesk::Resume(std::string_view tenant, std::string_view campaign_id) {
+  TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(tenant, campaign_id));
+  if (c.state() != v1::CAMPAIGN_PAUSED) {
+    return absl::FailedPreconditionError(absl::StrCat("campaign '", AsAbsl(campaign_id), "' is not paused"));
+  }
+  c.set_state(v1::CAMPAIGN_RELEASED);
+  c.clear_pause_reason();
+  // From now on the pause thresholds apply to what happens after this resume.
+  TACT_ASSIGN_OR_RETURN(*c.mutable_figures_at_resume(), Figures(c, clock_.Now()));
+  TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
+  v1::CampaignNotice n;
+  n.set_tenant(std::string(tenant));
+  n.set_campaign_id(std::string(campaign_id));
+  n.set_kind("RESUMED");
+  TACT_RETURN_IF_ERROR(Notify(n));
+  return c;
+}
+
+absl::StatusOr<std::vector<v1::CampaignNotice>> CampaignDesk::ListNotices(std::string_view tenant,
+                                                                          std::string_view campaign_id) {
+  TACT_RETURN_IF_ERROR(ValidId(std::string(tenant), "tenant"));
+  TACT_ASSIGN_OR_RETURN(std::vector<v1::CampaignNotice> all, store_.ListNotices(tenant));
+  std::vector<v1::CampaignNotice> out;
+  for (v1::CampaignNotice& n : all) {
+    if (campaign_id.empty() || n.campaign_id() == campaign_id) out.push_back(std::move(n));
+  }
+  return out;
+}
+
+}  // namespace tact::campaign
