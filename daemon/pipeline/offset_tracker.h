@@ -6,13 +6,9 @@
 #include <string>
 #include <utility>
 
-namespace tact::pipeline {
+#include "daemon/pipeline/delivery_ledger.h"
 
-struct TopicPartition {
-  std::string topic;
-  int32_t partition = 0;
-  auto operator<=>(const TopicPartition&) const = default;
-};
+namespace tact::pipeline {
 
 // Which input offsets may be stored: only a contiguous run of fully handled offsets advances a partition,
 // because outputs to several topics are acknowledged out of order and only greater offsets are committed.

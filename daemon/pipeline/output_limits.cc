@@ -172,14 +172,6 @@ std::optional<int64_t> RewriteTooLarge(OutputRecord& record, int64_t limit, cons
   return bytes;
 }
 
-absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max) {
-  absl::Duration d = min;
-  for (int i = 1; i < attempt && d < max; ++i) {
-    d *= 2;
-  }
-  return std::min(d, max);
-}
-
 int DrainWaitMs(std::optional<std::chrono::steady_clock::time_point> next_retry,
                 std::chrono::steady_clock::time_point now, int cap_ms) {
   if (!next_retry) {
