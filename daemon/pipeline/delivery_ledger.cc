@@ -50,15 +50,16 @@ std::vector<PendingOutput*> DeliveryLedger::Add(const TopicPartition& tp, int64_
   return out;
 }
 
-void DeliveryLedger::Delivered(PendingOutput* out) {
+bool DeliveryLedger::Delivered(PendingOutput* out) {
   LedgerInput* in = out->input_;
   if (--in->pending > 0) {
-    return;
+    return false;
   }
   const TopicPartition tp = in->tp;
   const int64_t offset = in->offset;
   inputs_.erase(in);
   Done(tp, offset);
+  return true;
 }
 
 void DeliveryLedger::Done(const TopicPartition& tp, int64_t offset) {

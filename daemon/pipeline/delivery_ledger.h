@@ -8,30 +8,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "daemon/pipeline/output_record.h"
 
 namespace tact::pipeline {
-
-struct TopicPartition {
-  std::string topic;
-  int32_t partition = 0;
-  auto operator<=>(const TopicPartition&) const = default;
-};
-
-// Kafka message headers in order, values as bytes.
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-// One record to produce.
-struct OutputRecord {
-  std::string topic;
-  std::string key;
-  std::string value;
-  HeaderList headers;
-};
 
 // When the n-th retry (1, 2, …) of a failed output may run: min·2^(n-1), at most max. Pure.
 absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max);
@@ -109,8 +92,8 @@ class DeliveryLedger {
   void Begin(const TopicPartition& tp, int64_t offset);
   // Its outputs, to produce (pointers owned by the ledger). None: the input is done at once.
   std::vector<PendingOutput*> Add(const TopicPartition& tp, int64_t offset, std::vector<OutputRecord> outputs);
-  // The broker acknowledged `out`; `out` is freed when it was its input's last.
-  void Delivered(PendingOutput* out);
+  // The broker acknowledged `out`. True when it was its input's last (the input is done; `out` is freed).
+  bool Delivered(PendingOutput* out);
   // `out` failed: counts the failure and queues it for after its backoff. Returns its failure count.
   int Failed(PendingOutput* out, TimePoint now);
   // `out` was rewritten (its tact.dlq form), not refused: due again at once.

@@ -12,7 +12,7 @@
 #include "daemon/core/json_string.h"
 #include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
-#include "daemon/pipeline/input_worker.h"
+#include "daemon/pipeline/output_record.h"
 
 namespace tact::pipeline {
 namespace {
