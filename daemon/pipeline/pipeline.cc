@@ -24,7 +24,7 @@ namespace {
 using ops::Log;
 using ops::LogLevel;
 
-const SystemClock kLogClock;  // the log limiter's intervals only
+const SystemClock kSystemClock;  // log intervals, the outage backoff, transaction ages
 constexpr absl::Duration kLogInterval = absl::Seconds(10);
 
 std::vector<TopicPartition> ToTps(const std::vector<RdKafka::TopicPartition*>& parts) {
@@ -33,20 +33,6 @@ std::vector<TopicPartition> ToTps(const std::vector<RdKafka::TopicPartition*>& p
     out.push_back({p->topic(), p->partition()});
   }
   return out;
-}
-
-// A copy: Headers::get() returns Header objects by value, each owning a copy of its value, so a view into one
-// dangles once the returned vector is gone (every message with a content-type header was read from freed memory).
-std::string HeaderValue(const RdKafka::Headers* headers, const std::string& key) {
-  if (headers == nullptr) {
-    return {};
-  }
-  for (const RdKafka::Headers::Header& h : headers->get(key)) {
-    if (h.value() != nullptr) {
-      return std::string(static_cast<const char*>(h.value()), h.value_size());
-    }
-  }
-  return {};
 }
 
 std::pair<std::string, int64_t> SmallestRouted(const PipelineOptions& o) {
@@ -135,8 +121,10 @@ Pipeline::Pipeline(PipelineOptions options, decision::DecisionService& decider)
       own_stats_(own_registry_ ? std::make_unique<PipelineStats>(*own_registry_) : nullptr),
       stats_(options_.stats != nullptr ? *options_.stats : *own_stats_),
       decider_(decider),
+      router_(options_.topics),
       engine_({.dlq_topic = options_.topics.dlq, .limits = options_.limits}, *this),
-      log_limiter_(kLogClock, kLogInterval) {}
+      log_limiter_(kSystemClock, kLogInterval),
+      outage_{.gate = OutageGate(options_.outage_backoff_min, options_.outage_backoff_max, kSystemClock)} {}
 
 Pipeline::~Pipeline() {
   commit_.reset();
@@ -155,7 +143,7 @@ absl::Status Pipeline::MakeCommit() {
       TransactionOptions{.transactional_id = options_.transactional_id,
                          .max_events = options_.transaction_max_events,
                          .max_age = options_.transaction_max_age},
-      [this](const std::vector<TopicPartition>& tps) { DropUndecided(tps); }, kLogClock);
+      [this](const std::vector<TopicPartition>& tps) { DropUndecided(tps); }, kSystemClock);
   absl::Status s = txn->Init();
   commit_ = std::move(txn);
   engine_.SetCommit(commit_.get());
@@ -168,44 +156,52 @@ void Pipeline::Run() {
   while (!stop_.load()) {
     engine_.producer().poll(0);
     engine_.RetryDue();
-    if (outage_.active) {
+    if (outage_.active()) {
       ServePaused();
     } else {
-      // Overlap: while batch N is in the store, batch N+1 is collected, decoded and evaluated (its store call
-      // waits for N's), and batch N-1's outputs are produced. A store outage in N stops N+1's store call, so it
-      // never lets a later event of a customer be decided before an earlier one.
-      bool collected = false;
-      if (deciding_.size() < kDecidingDepth) {
-        ConsumeBatch();  // only what is already fetched while a batch is deciding
-        collected = !batch_.empty();
-        if (collected) {
-          StartDeciding(std::exchange(batch_, {}));
-        }
-      }
-      if (!deciding_.empty() && (deciding_.size() == kDecidingDepth || !collected)) {
-        Process(TakeDecided());
-        if (outage_.active) {
-          HoldDeciding();
-        }
-      }
+      Advance();
     }
     stats_.kafka_in_flight.Set({}, static_cast<double>(engine_.ledger().InFlight()));
-    commit_->Tick();
+    commit_->Tick();  // stores the offsets done, or commits a transaction that is due
   }
+  Shutdown();
+}
+
+void Pipeline::Advance() {
+  // Overlap: while batch N is in the store, batch N+1 is collected, decoded and evaluated (its store call
+  // waits for N's), and batch N-1's outputs are produced. A store outage in N stops N+1's store call, so it
+  // never lets a later event of a customer be decided before an earlier one.
+  bool collected = false;
+  if (deciding_.size() < kDecidingDepth) {
+    ConsumeBatch();  // only what is already fetched while a batch is deciding
+    collected = !batch_.empty();
+    if (collected) {
+      StartDeciding(std::exchange(batch_, {}));
+    }
+  }
+  if (!deciding_.empty() && (deciding_.size() == kDecidingDepth || !collected)) {
+    Process(TakeDecided());
+    if (outage_.active()) {
+      HoldDeciding();
+    }
+  }
+}
+
+void Pipeline::Shutdown() {
   while (!deciding_.empty()) {
     Process(TakeDecided());  // decided already: produce it (or hold it, when the store failed)
-    if (outage_.active) {
+    if (outage_.active()) {
       HoldDeciding();
     }
   }
   commit_->Finish();  // what was decided is committed before the group is left
-  if (outage_.active) {
+  if (outage_.active()) {
     // Undecided: their offsets were never stored, so they are redelivered after a restart.
     Log(LogLevel::kWarning, "pipeline.stopping_paused", {{"held", absl::StrCat(outage_.held.size())}});
     outage_.held.clear();
     stats_.pipeline_held_events.Set({}, 0);
   }
-  // Shutdown: stop fetching, finish in-flight, flush, store, close (commits the stored offsets).
+  // Stop fetching, finish in-flight, flush, store, close (commits the stored offsets).
   Log(LogLevel::kInfo, "pipeline.draining", {{"in_flight", absl::StrCat(engine_.ledger().Unfinished())}});
   const bool drained = engine_.Drain(nullptr, options_.drain_budget, 100);
   commit_->Tick();
@@ -214,127 +210,6 @@ void Pipeline::Run() {
   }
   consumer_->close();
   Log(LogLevel::kInfo, "pipeline.stopped");
-}
-
-void Pipeline::ConsumeBatch() {
-  const size_t max = static_cast<size_t>(std::max(1, options_.batch_max_events));
-  // While a batch is being decided, take only what is already fetched: its results are waited for next.
-  int timeout_ms = deciding_.empty() ? ConsumeTimeoutMs() : 0;
-  std::chrono::steady_clock::time_point until;
-  while (batch_.size() < max && !stop_.load()) {
-    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));  // may run rebalance_cb
-    if (msg->err() == RdKafka::ERR_NO_ERROR) {
-      stats_.kafka_consumed_total.Inc({options_.topics.outbound});
-      if (batch_.empty()) {
-        until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.batch_max_wait);
-      }
-      batch_.push_back(Decode(*msg));
-    } else if (msg->err() == RdKafka::ERR__TIMED_OUT) {
-      return;
-    } else if (msg->err() != RdKafka::ERR__PARTITION_EOF) {
-      stats_.kafka_consume_errors_total.Inc({});
-      log_limiter_.Log(LogLevel::kWarning, "kafka.consume_error", RdKafka::err2str(msg->err()),
-                       {{"error", msg->errstr()}});
-      return;
-    }
-    if (batch_.empty()) {
-      return;
-    }
-    timeout_ms = static_cast<int>(std::max<int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count()));
-  }
-}
-
-Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
-  Input in;
-  in.tp = {msg.topic_name(), msg.partition()};
-  in.offset = msg.offset();
-  in.position = absl::StrCat(in.tp.topic, "[", in.tp.partition, "]@", msg.offset());
-  if (const RdKafka::Headers* h = msg.headers(); h != nullptr) {
-    for (const RdKafka::Headers::Header& hd : h->get_all()) {
-      in.headers.emplace_back(hd.key(), hd.value() == nullptr
-                                            ? std::string()
-                                            : std::string(static_cast<const char*>(hd.value()), hd.value_size()));
-    }
-  }
-  in.value.assign(static_cast<const char*>(msg.payload()), msg.len());
-  if (msg.key() != nullptr) {
-    in.key = *msg.key();
-  }
-  absl::StatusOr<v1::OutboundEvent> proto = DecodeOutboundEvent(in.value, HeaderValue(msg.headers(), "content-type"));
-  in.undecodable = !proto.ok();
-  in.event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
-  if (in.event.ok()) {
-    if (absl::Status s = CheckCreatedAt(*in.event, decider_.clock().Now()); !s.ok()) {
-      in.event = s;  // the same rule as the gRPC API's
-    }
-  }
-  if (in.event.ok()) {
-    // Refused before deciding when its routed output could not be produced: nothing is reserved or recorded.
-    const auto& [topic, limit] = smallest_routed_;
-    const int64_t bytes = RecordWireSize(in.event->tenant.size() + 1 + in.event->customer_id.size(), in.value.size(),
-                                         in.headers) +
-                          kDecisionHeadersAllowance;
-    if (bytes > limit) {
-      in.too_large = true;
-      in.event = absl::InvalidArgumentError(TooLargeReason(bytes, topic, limit));
-    }
-  }
-  return in;
-}
-
-void Pipeline::StartDeciding(std::vector<Input> batch) {
-  stats_.kafka_batches_total.Inc({});
-  std::shared_future<absl::Status> previous = deciding_.empty() ? std::shared_future<absl::Status>()
-                                                                : deciding_.back().store_done;
-  Deciding& d = deciding_.emplace_back();  // a deque: the elements before it stay where their workers read them
-  d.batch = std::move(batch);
-  d.request_of.assign(d.batch.size(), SIZE_MAX);
-  for (size_t i = 0; i < d.batch.size(); ++i) {
-    if (d.batch[i].event.ok()) {
-      d.request_of[i] = d.requests.size();
-      d.requests.push_back({.event = &*d.batch[i].event,
-                            .options = {.source = "kafka", .source_position = d.batch[i].position}});
-    }
-  }
-  if (d.requests.empty()) {
-    std::promise<std::vector<absl::StatusOr<decision::Decided>>> none;
-    none.set_value({});
-    d.results = none.get_future();
-    d.store_done = std::move(previous);  // no store call: the next batch's follows the one before this
-    return;
-  }
-  d.order.after = std::move(previous);
-  d.store_done = d.order.done.get_future().share();
-  // ONE store round-trip for the whole batch, off the pipeline thread (the decision service is thread-safe).
-  d.results = std::async(std::launch::async,
-                         [this, requests = std::span<const decision::DecisionService::Request>(d.requests),
-                          order = &d.order] { return decider_.DecideBatch(requests, order); });
-}
-
-Pipeline::Decided Pipeline::TakeDecided() {
-  Deciding& d = deciding_.front();
-  std::vector<absl::StatusOr<decision::Decided>> results = d.results.get();  // the worker is done with the batch
-  Decided out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
-  deciding_.pop_front();
-  return out;
-}
-
-void Pipeline::HoldDeciding() {
-  // Their decisions, if any were made, are not used: retried with the held inputs, a decided event is found by
-  // its marker and gets the same decision.
-  while (!deciding_.empty()) {
-    for (Input& in : TakeDecided().batch) {
-      if (!in.dropped) {
-        outage_.held.push_back(std::move(in));
-      }
-    }
-  }
-  // Consumed after the held inputs: held behind them.
-  outage_.held.insert(outage_.held.end(), std::make_move_iterator(batch_.begin()),
-                      std::make_move_iterator(batch_.end()));
-  batch_.clear();
-  stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
 }
 
 void Pipeline::HandleBatch(std::vector<Input> batch) {
@@ -357,7 +232,7 @@ void Pipeline::Process(Decided done) {
       if (outage_reason.empty()) {
         outage_reason = ops::StatusCodeLabel(decided[request_of[i]].status().code());
         // Once per outage at warning level; the retries while paused at debug level.
-        Log(outage_.active ? LogLevel::kDebug : LogLevel::kWarning, "store.unavailable",
+        Log(outage_.active() ? LogLevel::kDebug : LogLevel::kWarning, "store.unavailable",
             {{"position", batch[i].position}, {"error", std::string(decided[request_of[i]].status().message())}});
       }
     }
@@ -376,14 +251,14 @@ void Pipeline::Process(Decided done) {
   }
   if (!held.empty()) {
     stats_.store_retries_total.Inc({});
-    if (!outage_.active) {
+    if (!outage_.active()) {
       outage_.held = std::move(held);
       Pause(outage_reason);
     } else {
       outage_.held.insert(outage_.held.end(), std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
     }
     stats_.pipeline_held_events.Set({}, static_cast<double>(outage_.held.size()));
-  } else if (outage_.active && outage_.held.empty()) {
+  } else if (outage_.active() && outage_.held.empty()) {
     Resume("store available");
   }
 }
@@ -411,30 +286,8 @@ void Pipeline::Emit(Input& in, const absl::StatusOr<decision::Decided>* decided)
     dead_letter(absl::StrCat("decision failed: ", decided->status().message()));
   } else {
     const Event& event = *in.event;
-    const v1::Decision& d = (*decided)->decision;
-    auto routed = std::make_unique<OutputRecord>();
-    switch (d.decision()) {
-      case v1::RELEASE: routed->topic = options_.topics.released; break;
-      case v1::DEFER: routed->topic = options_.topics.deferred; break;
-      default: routed->topic = options_.topics.suppressed; break;
-    }
-    routed->key = absl::StrCat(event.tenant, ":", event.customer_id);
-    routed->value = std::move(in.value);
-    routed->headers = std::move(in.headers);
-    routed->headers.emplace_back("tact-decision", std::string(decision::DecisionName(d.decision())));
-    routed->headers.emplace_back("tact-rule", d.rule_id());
-    routed->headers.emplace_back("tact-policy-version", d.policy_version());
-    if (d.decision() == v1::DEFER) {  // the deferred scheduler's due time (README "Deferred delivery")
-      AddDeferralHeaders(routed->headers, d, TimeFromProto((*decided)->record.decided_at()));
-    }
-    outputs.push_back(std::move(*routed));
-
-    auto record = std::make_unique<OutputRecord>();
-    record->topic = options_.topics.decisions;
-    record->key = (*decided)->record.customer_hash();
-    record->value = EncodeDecisionRecord((*decided)->record);
-    record->headers.emplace_back("content-type", "application/json");
-    outputs.push_back(std::move(*record));
+    outputs = router_.Route((*decided)->decision, (*decided)->record, absl::StrCat(event.tenant, ":", event.customer_id),
+                            std::move(in.value), std::move(in.headers));
   }
   engine_.Begin(in.tp, in.offset);
   engine_.Complete(in.tp, in.offset, std::move(outputs));
@@ -446,13 +299,7 @@ void Pipeline::Pause(const std::string& reason) {
   if (RdKafka::ErrorCode err = consumer_->pause(parts); err != RdKafka::ERR_NO_ERROR) {
     Log(LogLevel::kError, "kafka.pause_failed", {{"error", RdKafka::err2str(err)}});
   }
-  const auto now = std::chrono::steady_clock::now();
-  outage_.active = true;
-  outage_.reason = reason;
-  outage_.since = now;
-  outage_.backoff = options_.outage_backoff_min;
-  outage_.next_try = now + absl::ToChronoNanoseconds(outage_.backoff);
-  outage_.attempts = 0;
+  outage_.gate.Pause(reason);
   stats_.pipeline_pauses_total.Inc({reason});
   stats_.pipeline_store_waiting.Set({}, 1);
   stats_.kafka_paused_partitions.Set({}, static_cast<double>(parts.size()));
@@ -468,13 +315,12 @@ void Pipeline::Resume(const std::string& why) {
   if (RdKafka::ErrorCode err = consumer_->resume(parts); err != RdKafka::ERR_NO_ERROR) {
     Log(LogLevel::kError, "kafka.resume_failed", {{"error", RdKafka::err2str(err)}});
   }
-  const auto paused_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - outage_.since).count();
+  const OutageGate::Summary outage = outage_.gate.Resume();
   Log(LogLevel::kInfo, "pipeline.resumed", {{"reason", why}, {"partitions", absl::StrCat(parts.size())},
-                                            {"paused_ms", absl::StrCat(paused_ms)},
-                                            {"retries", absl::StrCat(outage_.attempts)}});
+                                            {"paused_ms", absl::StrCat(absl::ToInt64Milliseconds(outage.paused))},
+                                            {"retries", absl::StrCat(outage.probes)}});
   RdKafka::TopicPartition::destroy(parts);
-  outage_ = Outage{};
+  outage_.held.clear();
   stats_.pipeline_store_waiting.Set({}, 0);
   stats_.kafka_paused_partitions.Set({}, 0);
   stats_.pipeline_held_events.Set({}, 0);
@@ -483,10 +329,7 @@ void Pipeline::Resume(const std::string& why) {
 void Pipeline::ServePaused() {
   // Heartbeats, rebalances and statistics are served by consume(); the partitions are paused, so a message
   // here was fetched before the pause took effect: it follows every held input of its partition.
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(outage_.next_try -
-                                                                          std::chrono::steady_clock::now());
-  std::unique_ptr<RdKafka::Message> msg(consumer_->consume(static_cast<int>(std::clamp<int64_t>(
-      wait.count(), 0, std::min(100, ConsumeTimeoutMs())))));
+  std::unique_ptr<RdKafka::Message> msg(consumer_->consume(outage_.gate.WaitMs(std::min(100, ConsumeTimeoutMs()))));
   if (msg->err() == RdKafka::ERR_NO_ERROR) {
     stats_.kafka_consumed_total.Inc({options_.topics.outbound});
     outage_.held.push_back(Decode(*msg));
@@ -496,12 +339,9 @@ void Pipeline::ServePaused() {
     Resume("held inputs dropped");
     return;
   }
-  if (std::chrono::steady_clock::now() < outage_.next_try || stop_.load()) {
+  if (stop_.load() || !outage_.gate.ProbeDue()) {
     return;
   }
-  ++outage_.attempts;
-  outage_.backoff = std::min(outage_.backoff * 2, options_.outage_backoff_max);
-  outage_.next_try = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(outage_.backoff);
   HandleBatch(std::exchange(outage_.held, {}));  // the probe: decided → resumed; still failing → held again
 }
 
@@ -529,7 +369,7 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     e.reset(consumer->incremental_assign(partitions));
     assigned_partitions_ += static_cast<int>(partitions.size());
     group_joined_.store(true);
-    if (outage_.active) {  // the store is still down: new partitions start paused too
+    if (outage_.active()) {  // the store is still down: new partitions start paused too
       if (RdKafka::ErrorCode p = consumer->pause(partitions); p != RdKafka::ERR_NO_ERROR) {
         Log(LogLevel::kError, "kafka.pause_failed", {{"error", RdKafka::err2str(p)}});
       }
@@ -540,7 +380,7 @@ void Pipeline::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode
     e.reset(consumer->incremental_unassign(partitions));
     assigned_partitions_ -= static_cast<int>(partitions.size());
   }
-  if (outage_.active) {
+  if (outage_.active()) {
     stats_.kafka_paused_partitions.Set({}, assigned_partitions_.load());
   }
   if (err != RdKafka::ERR__ASSIGN_PARTITIONS) {

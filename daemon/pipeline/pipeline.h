@@ -21,19 +21,12 @@
 #include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log_limiter.h"
 #include "daemon/pipeline/delivery_engine.h"
+#include "daemon/pipeline/outage_gate.h"
 #include "daemon/pipeline/output_limits.h"
+#include "daemon/pipeline/output_router.h"
 #include "daemon/pipeline/pipeline_stats.h"
 
 namespace tact::pipeline {
-
-struct Topics {
-  std::string outbound = "tact.outbound";
-  std::string released = "tact.released";
-  std::string deferred = "tact.deferred";
-  std::string suppressed = "tact.suppressed";
-  std::string decisions = "tact.decisions";
-  std::string dlq = "tact.dlq";
-};
 
 // at_least_once: offsets are committed after the outputs are acknowledged; a restart may send an output again
 // (the store's dedupe by event_id keeps counters and decisions stable). exactly_once: the outputs of a batch of
@@ -137,13 +130,9 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
   };
   // Back-pressure while the store is down.
   struct Outage {
-    bool active = false;
-    std::string reason;          // status code label of the failure that paused
-    std::vector<Input> held;     // undecided, in consume order; per partition from its first undecided input on
-    std::chrono::steady_clock::time_point since;
-    std::chrono::steady_clock::time_point next_try;
-    absl::Duration backoff;
-    int attempts = 0;
+    OutageGate gate;           // when to probe the store again
+    std::vector<Input> held;   // undecided, in consume order; per partition from its first undecided input on
+    bool active() const { return gate.active(); }
   };
 
   Pipeline(PipelineOptions options, decision::DecisionService& decider);
@@ -154,6 +143,10 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
   // The commit strategy of options_.guarantee (exactly_once: init_transactions).
   absl::Status MakeCommit();
   bool exactly_once() const { return options_.guarantee == Guarantee::kExactlyOnce; }
+  // One turn of Run() while the store answers: collect and start deciding a batch, produce a decided one.
+  void Advance();
+  // After RequestStop(): produce what is decided, commit, drain, close.
+  void Shutdown();
   // Collects up to batch_max_events inputs into batch_ (empty when nothing arrived within the poll timeout).
   void ConsumeBatch();
   Input Decode(RdKafka::Message& msg) const;
@@ -193,6 +186,7 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
   std::set<std::pair<std::string, int32_t>> lag_series_;  // pipeline thread only
   std::atomic<bool> group_joined_{false};
   decision::DecisionService& decider_;
+  const OutputRouter router_;
   DeliveryEngine engine_;  // the producer, what is in flight, retries
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   // At-least-once (stored offsets) or exactly-once (transactions): Guarantee.
