@@ -1,22 +1,13 @@
 #include "daemon/pipeline/pipeline.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <functional>
-#include <span>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
-#include "daemon/core/proto_time.h"
 #include "daemon/pipeline/commit_strategies.h"
-#include "daemon/pipeline/deferred_scheduler.h"
-#include "daemon/pipeline/event_codec.h"
-#include "daemon/pipeline/input_worker.h"
 #include "daemon/pipeline/kafka_clients.h"
 #include "daemon/pipeline/kafka_stats.h"
-#include "daemon/store/counter_store.h"
+#include "daemon/store/counter_store.h"  // store::IsOutage (pre-existing; the part table wants it out of pipeline)
 
 namespace tact::pipeline {
 namespace {

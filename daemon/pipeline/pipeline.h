@@ -6,13 +6,11 @@
 #include <chrono>
 #include <deque>
 #include <future>
-#include <list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -77,6 +75,8 @@ struct PipelineOptions {
 // after a restart).
 // Thread-safety: Run() on one thread (the pipeline thread), which owns the consumer and the producer and is the
 // only caller of poll(), so delivery reports and rebalances run on it without locks. RequestStop() from any thread.
+// Outputs go through a DeliveryEngine (producer, delivery reports, too-large rewrites, retries, drain); offsets
+// are committed by the CommitStrategy of options.guarantee (AtLeastOnceCommit or TransactionalCommit).
 // With Guarantee::kExactlyOnce the producer is transactional: inputs are handled in batches inside one
 // transaction, whose outputs and input offsets (send_offsets_to_transaction) commit together; on an error the
 // transaction is aborted and the inputs' partitions are rewound to their committed offsets.
