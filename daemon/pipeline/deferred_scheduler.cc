@@ -169,6 +169,10 @@ DeferredScheduler::DeferredScheduler(DeferredSchedulerOptions options, const Clo
       stats_(sched_options_.stats != nullptr ? *sched_options_.stats : *own_stats_),
       clock_(clock),
       hasher_(hasher),
+      router_(Topics{.outbound = sched_options_.outbound_topic,
+                     .suppressed = sched_options_.suppressed_topic,
+                     .decisions = sched_options_.decisions_topic,
+                     .dlq = sched_options_.dlq_topic}),
       queue_(sched_options_.max_held) {}
 
 void DeferredScheduler::OnMessage(RdKafka::Message& message) {
@@ -269,16 +273,8 @@ void DeferredScheduler::Act(std::unique_ptr<DeferredRecord> h, absl::Time now) {
     rec.set_source("kafka");
     rec.set_source_position(Position(h->tp, h->offset));
 
-    Output routed{.topic = sched_options_.suppressed_topic, .key = key, .value = std::move(h->value),
-                  .headers = WithoutDecisionHeaders(h->headers)};
-    routed.headers.emplace_back("tact-decision", "EXPIRED");
-    routed.headers.emplace_back("tact-rule", rule);
-    routed.headers.emplace_back("tact-policy-version", version);
-    routed.headers.emplace_back(kDeferralsHeader, absl::StrCat(h->timing.deferrals));
-    outs.push_back(std::move(routed));
-    Output record{.topic = sched_options_.decisions_topic, .key = rec.customer_hash(),
-                  .value = EncodeDecisionRecord(rec), .headers = {{"content-type", "application/json"}}};
-    outs.push_back(std::move(record));
+    outs = router_.Route(rec.decision(), rec, key, std::move(h->value), WithoutDecisionHeaders(h->headers));
+    outs[0].headers.emplace_back(kDeferralsHeader, absl::StrCat(h->timing.deferrals));
     stats_.deferred_outcomes_total.Inc({"expired", class_name});
     Log(LogLevel::kInfo, "deferred.expired",
         {{"cust_h", rec.customer_hash()}, {"class", class_name}, {"position", Position(h->tp, h->offset)},

@@ -16,6 +16,7 @@
 #include "daemon/core/event.h"
 #include "daemon/ops/metrics.h"
 #include "daemon/pipeline/input_worker.h"
+#include "daemon/pipeline/output_router.h"
 #include "daemon/pipeline/pipeline_stats.h"
 #include "tact/v1/decision.pb.h"
 
@@ -158,6 +159,7 @@ class DeferredScheduler final : public InputWorker {
   DeferredStats& stats_;
   const Clock& clock_;
   const CustomerHasher& hasher_;
+  const OutputRouter router_;  // EXPIRED: its outputs as the pipeline routes a decision
   DeferredQueue queue_;
 };
 

@@ -16,22 +16,13 @@
 #include "absl/time/time.h"
 #include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log_limiter.h"
-#include "daemon/pipeline/offset_tracker.h"
+#include "daemon/pipeline/commit_strategies.h"
+#include "daemon/pipeline/delivery_engine.h"
 #include "daemon/pipeline/output_limits.h"
 
 namespace tact::pipeline {
 
 HeaderList CopyHeaders(const RdKafka::Headers* headers);
-// The first value of `key`, or nullptr.
-const std::string* FindHeader(const HeaderList& headers, std::string_view key);
-// "topic[partition]@offset": where an input came from, in logs, DLQ reasons and decision records.
-std::string Position(const TopicPartition& tp, int64_t offset);
-
-// A dead letter keeps the input's bytes, key and headers and adds why and where from: `tact-dlq-reason`,
-// `tact-source-topic`, `tact-source-partition`, `tact-source-offset`. Every consumer that dead-letters (the
-// pipeline, the signals consumer, the deferred scheduler) uses this, so tact.dlq has one header contract.
-void AddDeadLetterHeaders(HeaderList& headers, std::string_view reason, const TopicPartition& tp, int64_t offset);
-
 struct InputWorkerOptions {
   std::string brokers;
   ops::KafkaSecurity kafka_security;  // security.protocol, SASL, TLS: its consumer's and producer's
@@ -46,16 +37,16 @@ struct InputWorkerOptions {
 };
 
 // The Kafka plumbing shared by tactd's secondary consumers (tact.signals, tact.deferred): one input topic in
-// its own consumer group (cooperative-sticky, auto-commit of stored offsets), one idempotent producer, and
-// at-least-once bookkeeping: an input's offset is stored only after every output of it, and every earlier input
-// of its partition, is acknowledged (OffsetTracker). Subclasses see each message once (OnMessage), call Begin()
+// its own consumer group (cooperative-sticky, auto-commit of stored offsets), one idempotent producer
+// (DeliveryEngine), and at-least-once bookkeeping (AtLeastOnceCommit): an input's offset is stored only after every
+// output of it, and every earlier input of its partition, is acknowledged. Subclasses see each message once (OnMessage), call Begin()
 // for it and, when they are done with it (at once or much later), Complete() with its outputs. An output that is
 // too large for its topic is replaced by its tact.dlq form (DeadLetterForm) and the input moves on; any other
 // failed output is retried with backoff (100 ms doubling to 5 s, per output), its failures logged at most once per
 // 10 s per topic and error (ops::LogLimiter).
 // Thread-safety: Run() on one thread, which owns the consumer and the producer and is the only caller of
 // poll(): delivery reports, rebalances and the subclass hooks run on it. RequestStop() from any thread.
-class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb, public RdKafka::EventCb {
+class InputWorker : public RdKafka::RebalanceCb, public RdKafka::EventCb, private DeliveryObserver {
  public:
   using Output = OutputRecord;
 
@@ -66,7 +57,6 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   void RequestStop() { stop_.store(true); }
   bool GroupJoined() const { return group_joined_.load(); }
 
-  void dr_cb(RdKafka::Message& message) override;
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
   void event_cb(RdKafka::Event& event) override;
@@ -85,49 +75,32 @@ class InputWorker : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceC
   // A failed delivery (retried) or a consumer error, for the subclass's metrics.
   // what ∈ {consume, produce, delivery, client, too_large (an output replaced by its tact.dlq form)}.
   virtual void OnKafkaError(std::string_view what) { (void)what; }
-  virtual void OnProduced(const std::string& topic) { (void)topic; }
+  void OnProduced(const std::string& topic) override { (void)topic; }
 
   // Input bookkeeping: Begin() when a message is taken in, Complete() once its outputs are known.
-  void Begin(const TopicPartition& tp, int64_t offset) { tracker_.Begin(tp, offset); }
-  void Complete(const TopicPartition& tp, int64_t offset, std::vector<Output> outputs);
+  void Begin(const TopicPartition& tp, int64_t offset) { engine_.Begin(tp, offset); }
+  void Complete(const TopicPartition& tp, int64_t offset, std::vector<Output> outputs) {
+    engine_.Complete(tp, offset, std::move(outputs));
+  }
   // Stops (or restarts) fetching from every assigned partition; new assignments follow the current state.
   void SetPaused(bool paused);
   bool paused() const { return paused_; }
   bool stopping() const { return stop_.load(); }
   // Serves delivery reports (and nothing else) for up to `ms`.
-  void PollProducer(int ms) { producer_->poll(ms); }
+  void PollProducer(int ms) { engine_.producer().poll(ms); }
   const InputWorkerOptions& options() const { return options_; }
-  size_t in_flight() const { return in_flight_.size(); }
+  size_t in_flight() const { return engine_.ledger().InFlight(); }
 
  private:
-  struct Input;
-  struct PendingOutput {
-    Input* parent = nullptr;
-    Output out;
-    int attempts = 0;  // failed attempts so far
-  };
-  struct Input {
-    TopicPartition tp;
-    int64_t offset = 0;
-    int pending = 0;
-    std::vector<std::unique_ptr<PendingOutput>> outputs;
-  };
-
-  void Produce(PendingOutput* out);
-  // Rewrites an output too large for its topic (`limit`: the topic's known limit, 0 when the producer or the broker
-  // refused it with `err`) into its tact.dlq form; false when it is a stub already.
-  bool DeadLetterTooLarge(PendingOutput* out, int64_t limit, RdKafka::ErrorCode err);
-  void Failed(PendingOutput* out, std::string_view event, RdKafka::ErrorCode err);
-  void Done(const TopicPartition& tp, int64_t offset);
-  void RetryFailed();
-  void Drain(const std::vector<TopicPartition>& tps, absl::Duration budget);
+  // DeliveryObserver: the engine's outcomes as OnKafkaError.
+  void OnProduceError() override { OnKafkaError("produce"); }
+  void OnDeliveryFailed(const std::string&) override { OnKafkaError("delivery"); }
+  void OnTooLarge(const std::string&) override { OnKafkaError("too_large"); }
 
   const InputWorkerOptions options_;
-  std::unique_ptr<RdKafka::Producer> producer_;
+  DeliveryEngine engine_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  OffsetTracker tracker_;
-  std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<Input>> in_flight_;
-  RetryQueue<PendingOutput*> retry_{kOutputRetryMin, kOutputRetryMax};
+  std::unique_ptr<AtLeastOnceCommit> commit_;
   ops::LogLimiter log_limiter_;
   std::set<TopicPartition> assigned_;
   bool paused_ = false;

@@ -12,7 +12,7 @@
 #include "daemon/core/json_string.h"
 #include "daemon/core/strings.h"
 #include "daemon/ops/log.h"
-#include "daemon/pipeline/input_worker.h"
+#include "daemon/pipeline/output_record.h"
 
 namespace tact::pipeline {
 namespace {
@@ -172,14 +172,6 @@ std::optional<int64_t> RewriteTooLarge(OutputRecord& record, int64_t limit, cons
   return bytes;
 }
 
-absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max) {
-  absl::Duration d = min;
-  for (int i = 1; i < attempt && d < max; ++i) {
-    d *= 2;
-  }
-  return std::min(d, max);
-}
-
 int DrainWaitMs(std::optional<std::chrono::steady_clock::time_point> next_retry,
                 std::chrono::steady_clock::time_point now, int cap_ms) {
   if (!next_retry) {
@@ -199,81 +191,90 @@ void WaitForProducer(RdKafka::Producer& producer, std::optional<std::chrono::ste
   }
 }
 
-TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurity& security,
-                             const std::vector<std::string>& topics,
-                             absl::Duration timeout) {
-  TopicLimits limits;
-  char errstr[512];
+namespace {
+
+struct Destroy {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+
+// The admin client's configuration, or nullptr (with `errstr` set) when a setting is refused.
+rd_kafka_conf_t* LimitsClientConf(const std::string& brokers, const ops::KafkaSecurity& security, char* errstr,
+                                  size_t errstr_size) {
   const std::vector<std::pair<std::string, std::string>> security_conf = security.LibrdkafkaConf();
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char* fac, const char* buf) {
     Log(LogLevel::kDebug, "kafka.log", {{"facility", fac}, {"message", RedactKafkaText(buf)}});
   });
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "client.id", "tactd-limits", errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, errstr_size) != RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "client.id", "tactd-limits", errstr, errstr_size) != RD_KAFKA_CONF_OK ||
       !std::all_of(security_conf.begin(), security_conf.end(), [&](const auto& kv) {
-        return rd_kafka_conf_set(conf, kv.first.c_str(), kv.second.c_str(), errstr, sizeof errstr) ==
+        return rd_kafka_conf_set(conf, kv.first.c_str(), kv.second.c_str(), errstr, errstr_size) ==
                RD_KAFKA_CONF_OK;
       })) {
     rd_kafka_conf_destroy(conf);
-    Log(LogLevel::kWarning, "kafka.topic_limits_unknown",
-        {{"error", errstr}, {"fallback_bytes", absl::StrCat(kFallbackMaxMessageBytes)}});
-    return limits;
+    return nullptr;
   }
-  struct Destroy {
-    void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-    void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-    void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
-    void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
-  };
-  std::unique_ptr<rd_kafka_t, Destroy> rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr));
+  return conf;
+}
+
+// Each described topic's max.message.bytes into `limits`; the last per-topic error, if any.
+std::string ReadMaxMessageBytes(const rd_kafka_DescribeConfigs_result_t* result, TopicLimits& limits) {
   std::string error;
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);  // not taken on failure
-    error = errstr;
-  } else if (std::string why = KnownController(rk.get(), timeout); !why.empty()) {
-    error = std::move(why);  // DescribeConfigs goes to the controller: it would wait out the whole timeout
-  } else {
-    std::vector<rd_kafka_ConfigResource_t*> resources;
-    for (const std::string& t : topics) {
-      rd_kafka_ConfigResource_t* r = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str());
-      resources.push_back(r);
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** rs = rd_kafka_DescribeConfigs_result_resources(result, &n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string name = rd_kafka_ConfigResource_name(rs[i]);
+    if (rd_kafka_ConfigResource_error(rs[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* e = rd_kafka_ConfigResource_error_string(rs[i]);
+      error = absl::StrCat(name, ": ", e != nullptr ? e : rd_kafka_err2str(rd_kafka_ConfigResource_error(rs[i])));
+      continue;
     }
-    std::unique_ptr<rd_kafka_AdminOptions_t, Destroy> options(
-        rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
-    const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
-    (void)rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr, sizeof errstr);
-    std::unique_ptr<rd_kafka_queue_t, Destroy> queue(rd_kafka_queue_new(rk.get()));
-    rd_kafka_DescribeConfigs(rk.get(), resources.data(), resources.size(), options.get(), queue.get());
-    rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
-    std::unique_ptr<rd_kafka_event_t, Destroy> ev(rd_kafka_queue_poll(queue.get(), timeout_ms + 1000));
-    if (ev == nullptr) {
-      error = "no answer in time";
-    } else if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      error = rd_kafka_event_error_string(ev.get());
-    } else if (const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get())) {
-      size_t n = 0;
-      const rd_kafka_ConfigResource_t** rs = rd_kafka_DescribeConfigs_result_resources(result, &n);
-      for (size_t i = 0; i < n; ++i) {
-        const std::string name = rd_kafka_ConfigResource_name(rs[i]);
-        if (rd_kafka_ConfigResource_error(rs[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          const char* e = rd_kafka_ConfigResource_error_string(rs[i]);
-          error = absl::StrCat(name, ": ", e != nullptr ? e : rd_kafka_err2str(rd_kafka_ConfigResource_error(rs[i])));
-          continue;
-        }
-        size_t m = 0;
-        const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &m);
-        for (size_t j = 0; j < m; ++j) {
-          const char* value = rd_kafka_ConfigEntry_value(entries[j]);
-          int64_t bytes = 0;
-          if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) == "max.message.bytes" && value != nullptr &&
-              absl::SimpleAtoi(value, &bytes) && bytes > 0) {
-            limits.Set(name, bytes);
-          }
-        }
+    size_t m = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &m);
+    for (size_t j = 0; j < m; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+      int64_t bytes = 0;
+      if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) == "max.message.bytes" && value != nullptr &&
+          absl::SimpleAtoi(value, &bytes) && bytes > 0) {
+        limits.Set(name, bytes);
       }
     }
   }
+  return error;
+}
+
+// DescribeConfigs of `topics` (within `timeout`) into `limits`. Empty, or what went wrong.
+std::string DescribeTopicLimits(rd_kafka_t* rk, const std::vector<std::string>& topics, absl::Duration timeout,
+                                TopicLimits& limits) {
+  char errstr[512];
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const std::string& t : topics) {
+    resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
+  }
+  std::unique_ptr<rd_kafka_AdminOptions_t, Destroy> options(
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  (void)rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr, sizeof errstr);
+  std::unique_ptr<rd_kafka_queue_t, Destroy> queue(rd_kafka_queue_new(rk));
+  rd_kafka_DescribeConfigs(rk, resources.data(), resources.size(), options.get(), queue.get());
+  rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
+  std::unique_ptr<rd_kafka_event_t, Destroy> ev(rd_kafka_queue_poll(queue.get(), timeout_ms + 1000));
+  if (ev == nullptr) {
+    return "no answer in time";
+  }
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return rd_kafka_event_error_string(ev.get());
+  }
+  if (const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get())) {
+    return ReadMaxMessageBytes(result, limits);
+  }
+  return "";
+}
+
+void LogTopicLimits(const std::vector<std::string>& topics, const TopicLimits& limits, const std::string& error) {
   std::string learnt;
   std::vector<std::string> unknown;
   for (const std::string& t : topics) {
@@ -291,6 +292,32 @@ TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurit
         {{"topics", absl::StrJoin(unknown, ",")}, {"error", error.empty() ? "not reported" : error},
          {"fallback_bytes", absl::StrCat(kFallbackMaxMessageBytes)}});
   }
+}
+
+}  // namespace
+
+TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurity& security,
+                             const std::vector<std::string>& topics,
+                             absl::Duration timeout) {
+  TopicLimits limits;
+  char errstr[512];
+  rd_kafka_conf_t* conf = LimitsClientConf(brokers, security, errstr, sizeof errstr);
+  if (conf == nullptr) {
+    Log(LogLevel::kWarning, "kafka.topic_limits_unknown",
+        {{"error", errstr}, {"fallback_bytes", absl::StrCat(kFallbackMaxMessageBytes)}});
+    return limits;
+  }
+  std::unique_ptr<rd_kafka_t, Destroy> rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr));
+  std::string error;
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);  // not taken on failure
+    error = errstr;
+  } else if (std::string why = KnownController(rk.get(), timeout); !why.empty()) {
+    error = std::move(why);  // DescribeConfigs goes to the controller: it would wait out the whole timeout
+  } else {
+    error = DescribeTopicLimits(rk.get(), topics, timeout, limits);
+  }
+  LogTopicLimits(topics, limits, error);
   return limits;
 }
 

@@ -1,13 +1,13 @@
 #pragma once
 
 // What every tact producer (the pipeline, the signals consumer, the deferred scheduler) does with a record that
-// cannot be produced as is, and how its failed outputs are retried: one copy of the rules, so the three cannot
+// cannot be produced as is, and how long a drain waits: one copy of the rules, so the three cannot
 // drift apart.
 //  * Size: each output topic accepts records up to its max.message.bytes (learnt from the brokers at start,
 //    LearnTopicLimits; a fallback when they cannot say). A record estimated larger (RecordWireSize), or refused by
 //    librdkafka or the broker as too large, is replaced by its tact.dlq form (DeadLetterForm): the record with the
 //    dead-letter headers when that fits tact.dlq, else a small stub naming where it came from and its size.
-//  * Retries: any other failure is retried with exponential backoff per output (RetryQueue), never in a hot loop.
+//  * Retries: any other failure is retried with exponential backoff per output (RetryQueue, delivery_ledger.h).
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
@@ -21,20 +21,9 @@
 
 #include "absl/time/time.h"
 #include "daemon/pipeline/kafka_clients.h"
-#include "daemon/pipeline/offset_tracker.h"
+#include "daemon/pipeline/delivery_ledger.h"
 
 namespace tact::pipeline {
-
-// Kafka message headers in order, values as bytes.
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-// One record to produce.
-struct OutputRecord {
-  std::string topic;
-  std::string key;
-  std::string value;
-  HeaderList headers;
-};
 
 // max.message.bytes assumed for a topic whose limit the brokers did not report (the mock cluster of
 // tact-devbroker answers no DescribeConfigs): librdkafka's default message.max.bytes, below Kafka's default
@@ -105,50 +94,6 @@ bool IsDeadLetterStub(const OutputRecord& record);
 // or nullopt when it is a stub already (nothing smaller to send: the caller retries it). Pure.
 std::optional<int64_t> RewriteTooLarge(OutputRecord& record, int64_t limit, const TopicPartition& source,
                                        int64_t offset, const std::string& dlq_topic, const TopicLimits& limits);
-
-// When the n-th retry (1, 2, …) of a failed output may run: min·2^(n-1), at most max. Pure.
-absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max);
-
-// Failed outputs waiting for their next attempt, each on its own backoff. Not thread-safe.
-template <typename T>
-class RetryQueue {
- public:
-  using TimePoint = std::chrono::steady_clock::time_point;
-  RetryQueue(absl::Duration min, absl::Duration max) : min_(min), max_(max) {}
-  // `attempt`: how many times the item has failed (1 after its first failure).
-  void Push(T item, int attempt, TimePoint now) {
-    items_.emplace(now + absl::ToChronoNanoseconds(RetryDelay(attempt, min_, max_)), std::move(item));
-  }
-  // Pushes to be retried at `now` (no backoff: it was rewritten, not refused).
-  void PushNow(T item, TimePoint now) { items_.emplace(now, std::move(item)); }
-  std::vector<T> PopDue(TimePoint now) {
-    std::vector<T> due;
-    while (!items_.empty() && items_.begin()->first <= now) {
-      due.push_back(std::move(items_.begin()->second));
-      items_.erase(items_.begin());
-    }
-    return due;
-  }
-  std::optional<TimePoint> NextDue() const {
-    return items_.empty() ? std::nullopt : std::optional<TimePoint>(items_.begin()->first);
-  }
-  template <typename Pred>
-  void EraseIf(Pred pred) {
-    std::erase_if(items_, [&](const auto& kv) { return pred(kv.second); });
-  }
-  bool empty() const { return items_.empty(); }
-  size_t size() const { return items_.size(); }
-  void clear() { items_.clear(); }
-
- private:
-  absl::Duration min_;
-  absl::Duration max_;
-  std::multimap<TimePoint, T> items_;
-};
-
-// Backoff of the retries of failed outputs (pipeline and input workers).
-inline constexpr absl::Duration kOutputRetryMin = absl::Milliseconds(100);
-inline constexpr absl::Duration kOutputRetryMax = absl::Seconds(5);
 
 // How long a drain loop may wait in poll()/flush() before its next retry round: until the earliest retry is due,
 // at most `cap`, at least 0. Pure.

@@ -6,13 +6,11 @@
 #include <chrono>
 #include <deque>
 #include <future>
-#include <list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,20 +18,13 @@
 #include "daemon/decision/decision_service.h"
 #include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log_limiter.h"
-#include "daemon/pipeline/offset_tracker.h"
+#include "daemon/pipeline/delivery_engine.h"
+#include "daemon/pipeline/outage_gate.h"
 #include "daemon/pipeline/output_limits.h"
+#include "daemon/pipeline/output_router.h"
 #include "daemon/pipeline/pipeline_stats.h"
 
 namespace tact::pipeline {
-
-struct Topics {
-  std::string outbound = "tact.outbound";
-  std::string released = "tact.released";
-  std::string deferred = "tact.deferred";
-  std::string suppressed = "tact.suppressed";
-  std::string decisions = "tact.decisions";
-  std::string dlq = "tact.dlq";
-};
 
 // at_least_once: offsets are committed after the outputs are acknowledged; a restart may send an output again
 // (the store's dedupe by event_id keeps counters and decisions stable). exactly_once: the outputs of a batch of
@@ -84,12 +75,14 @@ struct PipelineOptions {
 // after a restart).
 // Thread-safety: Run() on one thread (the pipeline thread), which owns the consumer and the producer and is the
 // only caller of poll(), so delivery reports and rebalances run on it without locks. RequestStop() from any thread.
+// Outputs go through a DeliveryEngine (producer, delivery reports, too-large rewrites, retries, drain); offsets
+// are committed by the CommitStrategy of options.guarantee (AtLeastOnceCommit or TransactionalCommit).
 // With Guarantee::kExactlyOnce the producer is transactional: inputs are handled in batches inside one
 // transaction, whose outputs and input offsets (send_offsets_to_transaction) commit together; on an error the
 // transaction is aborted and the inputs' partitions are rewound to their committed offsets.
 // librdkafka's own log lines and errors go through ops::Log (event_cb; log lines may come from librdkafka's
 // threads); its statistics (served by consume() on the pipeline thread) feed the lag gauges and GroupJoined().
-class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::RebalanceCb, public RdKafka::EventCb {
+class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, private DeliveryObserver {
  public:
   static absl::StatusOr<std::unique_ptr<Pipeline>> Create(PipelineOptions options, decision::DecisionService& decider);
   ~Pipeline() override;
@@ -102,23 +95,11 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   // leaves some idle by design).
   bool GroupJoined() const { return group_joined_.load(); }
 
-  void dr_cb(RdKafka::Message& message) override;
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
   void event_cb(RdKafka::Event& event) override;
 
  private:
-  struct InFlight;
-  struct Output : OutputRecord {
-    InFlight* parent = nullptr;
-    int attempts = 0;  // failed attempts so far
-  };
-  struct InFlight {
-    TopicPartition tp;
-    int64_t offset = 0;
-    int pending = 0;
-    std::vector<std::unique_ptr<Output>> outputs;
-  };
   // One consumed input, decoded; the message itself is not kept.
   struct Input {
     TopicPartition tp;
@@ -149,22 +130,9 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   };
   // Back-pressure while the store is down.
   struct Outage {
-    bool active = false;
-    std::string reason;          // status code label of the failure that paused
-    std::vector<Input> held;     // undecided, in consume order; per partition from its first undecided input on
-    std::chrono::steady_clock::time_point since;
-    std::chrono::steady_clock::time_point next_try;
-    absl::Duration backoff;
-    int attempts = 0;
-  };
-
-  // exactly_once: the open transaction. Every input consumed since it began is in it.
-  struct Transaction {
-    bool open = false;
-    bool failed = false;  // an output failed: the commit would fail, abort instead
-    int events = 0;
-    std::chrono::steady_clock::time_point begun;
-    std::map<TopicPartition, int64_t> next_offsets;  // per input partition: last consumed + 1
+    OutageGate gate;           // when to probe the store again
+    std::vector<Input> held;   // undecided, in consume order; per partition from its first undecided input on
+    bool active() const { return gate.active(); }
   };
 
   Pipeline(PipelineOptions options, decision::DecisionService& decider);
@@ -172,7 +140,13 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   // logged): otherwise the first produce to each topic waits for a metadata refresh, which held every decision
   // unacknowledged for ~0.9 s after start on the dev broker.
   void LearnOutputTopics();
+  // The commit strategy of options_.guarantee (exactly_once: init_transactions).
+  absl::Status MakeCommit();
   bool exactly_once() const { return options_.guarantee == Guarantee::kExactlyOnce; }
+  // One turn of Run() while the store answers: collect and start deciding a batch, produce a decided one.
+  void Advance();
+  // After RequestStop(): produce what is decided, commit, drain, close.
+  void Shutdown();
   // Collects up to batch_max_events inputs into batch_ (empty when nothing arrived within the poll timeout).
   void ConsumeBatch();
   Input Decode(RdKafka::Message& msg) const;
@@ -192,23 +166,15 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   void Pause(const std::string& reason);
   void Resume(const std::string& why);
   void ServePaused();  // one turn of the loop while paused
-  void FlushOffsetStores();
-  int ConsumeTimeoutMs() const;
-  void BeginTransaction();
-  bool TransactionDue() const;
-  // Commits the open transaction (outputs + offsets); on failure aborts it and rewinds.
-  void CommitTransaction();
-  void AbortTransaction(const std::string& why);
-  [[noreturn]] void TransactionFatal(const std::string& what, const RdKafka::Error& error);
-  void Produce(Output* out);
-  // Rewrites an output too large for its topic (`limit`: the topic's known limit, 0 when the producer or the broker
-  // refused it with `err`) into its tact.dlq form; false when it is a stub already.
-  bool DeadLetterTooLarge(Output* out, int64_t limit, RdKafka::ErrorCode err);
-  void RetryFailedOutputs();
+  int ConsumeTimeoutMs() const { return commit_->WaitMs(100); }
   // Drops the held and collected (not yet decided) inputs of these partitions.
   void DropUndecided(const std::vector<TopicPartition>& tps);
-  void DrainPartitions(const std::vector<TopicPartition>& tps, absl::Duration budget);
   void OnStatistics(const std::string& json);
+  // DeliveryObserver: the engine's outcomes in the pipeline's metrics.
+  void OnProduceError() override { stats_.kafka_errors_total.Inc({"produce"}); }
+  void OnDeliveryFailed(const std::string& topic) override;
+  void OnTooLarge(const std::string& topic) override;
+  void OnProduced(const std::string& topic) override { stats_.kafka_produced_total.Inc({topic}); }
 
   const PipelineOptions options_;
   // Of tact.released/deferred/suppressed, the topic with the smallest max.message.bytes and that limit: an event
@@ -220,24 +186,19 @@ class Pipeline final : public RdKafka::DeliveryReportCb, public RdKafka::Rebalan
   std::set<std::pair<std::string, int32_t>> lag_series_;  // pipeline thread only
   std::atomic<bool> group_joined_{false};
   decision::DecisionService& decider_;
-  std::unique_ptr<RdKafka::Producer> producer_;
+  const OutputRouter router_;
+  DeliveryEngine engine_;  // the producer, what is in flight, retries
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  // At-least-once (stored offsets) or exactly-once (transactions): Guarantee.
+  std::unique_ptr<CommitStrategy> commit_;
   std::vector<std::unique_ptr<RdKafka::Topic>> output_topics_;  // the producer's handles, kept with their metadata
-  OffsetTracker tracker_;
-  std::map<std::pair<TopicPartition, int64_t>, std::unique_ptr<InFlight>> in_flight_;
-  RetryQueue<Output*> retry_{kOutputRetryMin, kOutputRetryMax};
-  // exactly_once: outputs (input partition, offset, topic) the broker refused as too large; the aborted
-  // transaction's redo sends their tact.dlq form instead.
-  std::set<std::tuple<TopicPartition, int64_t, std::string>> too_large_on_redo_;
   ops::LogLimiter log_limiter_;
-  std::map<TopicPartition, int64_t> to_store_;  // offsets to store, gathered from delivery reports
   std::vector<Input> batch_;  // the batch being collected (a revoke during collection drops its partitions)
   // The batches being decided, oldest first, at most kDecidingDepth: batch N+1 is decoded and evaluated while
   // batch N's store call runs, and its store call goes out when N's returns (DecisionService::BatchOrder).
   static constexpr size_t kDecidingDepth = 2;
   std::deque<Deciding> deciding_;
   Outage outage_;
-  Transaction txn_;
   std::atomic<bool> stop_{false};
   std::atomic<int> assigned_partitions_{0};
 };
