@@ -218,6 +218,38 @@ int ListenUnix(const std::string& path) {
   return fd;
 }
 
+// Blocks the shutdown signals before librdkafka spawns threads so that every
+// thread inherits the mask and sigwait() in main is the only receiver.
+sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+void RemoveFile(const std::string& path) {
+  if (!path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+}
+
+bool CreateTopics(rd_kafka_mock_cluster_t* cluster, const std::vector<std::string>& topics, int partitions) {
+  for (const std::string& topic : topics) {
+    // Each mock call is an op to the mock thread; issuing the next one right
+    // after the reply can lose its wakeup (2.0.2) and stall ~1 s per topic.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::fprintf(stderr, "%scannot create topic %s: %s\n", kLogPrefix, topic.c_str(), rd_kafka_err2str(err));
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,13 +271,7 @@ int main(int argc, char** argv) {
   app.footer(kControlHelp);
   CLI11_PARSE(app, argc, argv);
 
-  // Block the shutdown signals before librdkafka spawns threads so that every
-  // thread inherits the mask and sigwait() below is the only receiver.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = BlockStopSignals();
 
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -265,15 +291,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> topics(std::begin(kTactTopics), std::end(kTactTopics));
   topics.insert(topics.end(), extra_topics.begin(), extra_topics.end());
-  for (const std::string& topic : topics) {
-    // Each mock call is an op to the mock thread; issuing the next one right
-    // after the reply can lose its wakeup (2.0.2) and stall ~1 s per topic.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster.get(), topic.c_str(), partitions, 1);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      std::fprintf(stderr, "%scannot create topic %s: %s\n", kLogPrefix, topic.c_str(), rd_kafka_err2str(err));
-      return 1;
-    }
+  if (!CreateTopics(cluster.get(), topics, partitions)) {
+    return 1;
   }
 
   const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster.get());
@@ -308,10 +327,7 @@ int main(int argc, char** argv) {
     unlink(control_socket.c_str());
   }
   std::fprintf(stderr, "%sgot %s, shutting down\n", kLogPrefix, sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  if (!bootstrap_file.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(bootstrap_file, ec);
-  }
+  RemoveFile(bootstrap_file);
   cluster.reset();  // The cluster borrows rk, so it must go first.
   rk.reset();
   return 0;

@@ -4,321 +4,18 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log.h"
-#include "daemon/policy/parse.h"
+#include "daemon/core/duration.h"
 
 namespace tact::ops {
 namespace {
-
-ConfigKey StringKey(std::string path, std::string flag, std::string help, std::string Config::*field) {
-  std::string env = "TACT_";
-  for (char c : path) {
-    env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  return ConfigKey{std::move(path), std::move(flag), std::move(env), std::move(help),
-                   [field](Config& c, const std::string& v) {
-                     if (v.empty()) {  // optional keys replace this setter (allow_empty)
-                       return absl::InvalidArgumentError("must not be empty");
-                     }
-                     c.*field = v;
-                     return absl::OkStatus();
-                   },
-                   [field](const Config& c) { return c.*field; }};
-}
-
-ConfigKey IntKey(std::string path, std::string flag, std::string help, int Config::*field, int min, int max) {
-  ConfigKey k = StringKey(std::move(path), std::move(flag), std::move(help), nullptr);
-  k.set = [field, min, max](Config& c, const std::string& v) {
-    int n = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || ptr != v.data() + v.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("'", v, "' is not a whole number"));
-    }
-    if (n < min || n > max) {
-      return absl::InvalidArgumentError(absl::StrCat(n, " is out of range [", min, ", ", max, "]"));
-    }
-    c.*field = n;
-    return absl::OkStatus();
-  };
-  k.get = [field](const Config& c) { return absl::StrCat(c.*field); };
-  return k;
-}
-
-std::string DefaultFlag(const std::string& path) {
-  std::string flag = "--";
-  for (char c : path) {
-    flag.push_back(c == '.' || c == '_' ? '-' : c);
-  }
-  return flag;
-}
-
-std::vector<ConfigKey> BuildKeys() {
-  std::vector<ConfigKey> keys;
-  auto str = [&](std::string path, std::string help, std::string Config::*field, std::string flag = "") {
-    if (flag.empty()) flag = DefaultFlag(path);
-    keys.push_back(StringKey(std::move(path), std::move(flag), std::move(help), field));
-  };
-  // A setting whose empty value means "off" / "not set".
-  auto optional_str = [&](std::string path, std::string help, std::string Config::*field) {
-    str(std::move(path), std::move(help), field);
-    keys.back().allow_empty = true;
-    keys.back().set = [field](Config& c, const std::string& v) {
-      c.*field = v;
-      return absl::OkStatus();
-    };
-  };
-  auto num = [&](std::string path, std::string help, int Config::*field, int min, int max) {
-    keys.push_back(IntKey(path, DefaultFlag(path), std::move(help), field, min, max));
-  };
-  str("policies", "Directory of policy files (*.yaml)", &Config::policies);
-  str("kafka.brokers", "Kafka bootstrap servers, host:port[,host:port]", &Config::kafka_brokers);
-  str("kafka.group_id", "Consumer group of tact.outbound", &Config::kafka_group_id);
-  num("kafka.session_timeout_ms", "Consumer group session timeout", &Config::kafka_session_timeout_ms, 1000, 300000);
-  optional_str("kafka.group_instance_id",
-               "Static group membership id (group.instance.id), e.g. the pod name; empty = dynamic membership",
-               &Config::kafka_group_instance_id);
-  num("kafka.statistics_interval_ms", "How often consumer lag and group state are refreshed",
-      &Config::kafka_statistics_interval_ms, 100, 3600000);
-  keys.push_back(StringKey("kafka.security_protocol", "--kafka-security-protocol",
-                           "How every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
-                           &Config::kafka_security_protocol));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "PLAINTEXT" && v != "SSL" && v != "SASL_PLAINTEXT" && v != "SASL_SSL") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown protocol '", v, "' (expected one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)"));
-    }
-    c.kafka_security_protocol = v;
-    return absl::OkStatus();
-  };
-  optional_str("kafka.sasl_mechanism", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
-               &Config::kafka_sasl_mechanism);
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (!v.empty() && v != "PLAIN" && v != "SCRAM-SHA-256" && v != "SCRAM-SHA-512") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown mechanism '", v, "' (expected one of: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)"));
-    }
-    c.kafka_sasl_mechanism = v;
-    return absl::OkStatus();
-  };
-  optional_str("kafka.sasl_username", "SASL user name", &Config::kafka_sasl_username);
-  optional_str("kafka.sasl_password_file",
-               "File holding the SASL password, read at start (or TACT_KAFKA_SASL_PASSWORD)",
-               &Config::kafka_sasl_password_file);
-  str("kafka.sasl_password", "SASL password (secret: environment only; or kafka.sasl_password_file)",
-      &Config::kafka_sasl_password);
-  keys.back().secret = true;
-  keys.back().flag.clear();
-  optional_str("kafka.ssl_ca_location", "PEM CA bundle the brokers' certificates must chain to (empty: system CAs)",
-               &Config::kafka_ssl_ca_location);
-  optional_str("kafka.ssl_certificate_location", "mTLS: PEM client certificate (chain)",
-               &Config::kafka_ssl_certificate_location);
-  optional_str("kafka.ssl_key_location", "mTLS: PEM client private key", &Config::kafka_ssl_key_location);
-  optional_str("kafka.ssl_key_password_file",
-               "File holding the client key's password, when the key is encrypted (or TACT_KAFKA_SSL_KEY_PASSWORD)",
-               &Config::kafka_ssl_key_password_file);
-  str("kafka.ssl_key_password", "Client key password (secret: environment only; or kafka.ssl_key_password_file)",
-      &Config::kafka_ssl_key_password);
-  keys.back().secret = true;
-  keys.back().flag.clear();
-  str("kafka.topics.outbound", "Input topic", &Config::topic_outbound);
-  str("kafka.topics.released", "Output topic for RELEASE", &Config::topic_released);
-  str("kafka.topics.deferred", "Output topic for DEFER", &Config::topic_deferred);
-  str("kafka.topics.suppressed", "Output topic for SUPPRESS", &Config::topic_suppressed);
-  str("kafka.topics.decisions", "Decision audit records", &Config::topic_decisions);
-  str("kafka.topics.dlq", "Dead letters: undecodable or invalid events", &Config::topic_dlq);
-  str("kafka.topics.signals", "Customer signals (CSAT, complaints, escalations, callbacks, opt-outs) to record",
-      &Config::topic_signals);
-  keys.push_back(StringKey("signals.enabled", "--signals-enabled",
-                           "true: consume kafka.topics.signals in the group <kafka.group_id>-signals",
-                           &Config::signals_enabled));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "true" && v != "false") {
-      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
-    }
-    c.signals_enabled = v;
-    return absl::OkStatus();
-  };
-  keys.push_back(StringKey("deferred.enabled", "--deferred-enabled",
-                           "true: run the deferred scheduler (kafka.topics.deferred, group <kafka.group_id>-deferred), "
-                           "which decides deferred events again when due",
-                           &Config::deferred_enabled));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "true" && v != "false") {
-      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
-    }
-    c.deferred_enabled = v;
-    return absl::OkStatus();
-  };
-  keys.push_back(StringKey("deferred.max_age", "--deferred-max-age",
-                           "Staleness limit per message class, CLASS=DURATION,…: a deferred event older than this "
-                           "(from created_at, else its first deferral) ends as EXPIRED instead of going out",
-                           &Config::deferred_max_age));
-  keys.back().set = [](Config& c, const std::string& v) {
-    absl::StatusOr<std::map<MessageClass, absl::Duration>> parsed = ParseClassDurations(v);
-    if (!parsed.ok()) return parsed.status();
-    c.deferred_max_age = v;
-    return absl::OkStatus();
-  };
-  num("deferred.max_held", "Deferred events held in memory; at this many the scheduler pauses tact.deferred",
-      &Config::deferred_max_held, 1, 10000000);
-  keys.push_back(StringKey("deferred.retry_interval", "--deferred-retry-interval",
-                           "A DEFER without a due time is decided again after this long",
-                           &Config::deferred_retry_interval));
-  keys.back().set = [](Config& c, const std::string& v) {
-    absl::StatusOr<absl::Duration> d = policy::ParseDuration(v);
-    if (!d.ok()) return d.status();
-    c.deferred_retry_interval = v;
-    return absl::OkStatus();
-  };
-  keys.push_back(StringKey("processing.guarantee", "--processing-guarantee",
-                           "at_least_once (offsets committed after outputs are acked; a restart may repeat an "
-                           "output) or exactly_once (outputs and offsets in one Kafka transaction per batch)",
-                           &Config::processing_guarantee));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "at_least_once" && v != "exactly_once") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown guarantee '", v, "' (expected at_least_once or exactly_once)"));
-    }
-    c.processing_guarantee = v;
-    return absl::OkStatus();
-  };
-  str("processing.transactional_id",
-      "exactly_once: Kafka transactional.id, unique per instance and stable across its restarts "
-      "(default: <kafka.group_id>-<host name>)",
-      &Config::transactional_id);
-  num("processing.transaction_max_events", "exactly_once: inputs per transaction at most",
-      &Config::transaction_max_events, 1, 100000);
-  num("processing.transaction_max_age_ms", "exactly_once: a transaction is committed this long after it began",
-      &Config::transaction_max_age_ms, 1, 60000);
-  num("processing.batch_max_events",
-      "Inputs decided together in one store round-trip (already fetched ones; per-customer order is kept)",
-      &Config::batch_max_events, 1, 10000);
-  num("processing.batch_max_wait_ms",
-      "How long a batch keeps collecting after its first input (0: only what is already fetched)",
-      &Config::batch_max_wait_ms, 0, 1000);
-  str("redis.address", "Redis host:port", &Config::redis, "--redis");
-  num("redis.pool_size", "Idle Redis connections kept", &Config::redis_pool_size, 1, 256);
-  num("redis.deadline_ms", "Deadline of one store round-trip", &Config::store_deadline_ms, 1, 60000);
-  keys.push_back(StringKey("redis.seen_ttl", "--redis-seen-ttl",
-                           "How long a decided event_id is remembered (longer than Kafka redelivery)",
-                           &Config::seen_ttl));
-  keys.back().set = [](Config& c, const std::string& v) {
-    absl::StatusOr<absl::Duration> d = policy::ParseDuration(v);
-    if (!d.ok()) return d.status();
-    c.seen_ttl = v;
-    return absl::OkStatus();
-  };
-  keys.push_back(StringKey("redis.fail_open_classes", "--redis-fail-open-classes",
-                           "Message classes released (marked degraded) while Redis is unreachable; the others "
-                           "fail closed. Comma-separated, or NONE",
-                           &Config::fail_open_classes));
-  keys.back().set = [](Config& c, const std::string& v) {
-    absl::StatusOr<std::set<MessageClass>> classes = ParseClassList(v);
-    if (!classes.ok()) return classes.status();
-    c.fail_open_classes = v;
-    return absl::OkStatus();
-  };
-  keys.push_back(StringKey("redis.batching", "--redis-batching",
-                           "Many customers per round-trip as one batch script (script: single Redis node) or one "
-                           "script call per customer, pipelined (pipeline: any topology)",
-                           &Config::redis_batching));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "script" && v != "pipeline") {
-      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: script, pipeline)"));
-    }
-    c.redis_batching = v;
-    return absl::OkStatus();
-  };
-  keys.push_back(StringKey("redis.legacy_keys", "--redis-legacy-keys",
-                           "true: a customer whose keys are still in the layout before the keyed hash tag "
-                           "(tact:{<tenant>:<customer>}:) is read there and moved on its next check or signal; "
-                           "false once the upgrade window (the longest policy window, and redis.seen_ttl) is over",
-                           &Config::redis_legacy_keys));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "true" && v != "false") {
-      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
-    }
-    c.redis_legacy_keys = v;
-    return absl::OkStatus();
-  };
-  str("redis.key_secret",
-      "Key of the hash tag in every customer's Redis keys (secret: environment only; changing it starts every "
-      "counter, signal and decision marker afresh)",
-      &Config::redis_key_secret);
-  keys.back().secret = true;
-  keys.back().flag.clear();
-  optional_str("redis.username", "ACL user tactd authenticates as (AUTH <user> <password>); empty = the default user",
-               &Config::redis_username);
-  str("redis.password",
-      "Redis password or AUTH token (secret: environment only, TACT_REDIS_PASSWORD; or redis.password_file)",
-      &Config::redis_password);
-  keys.back().secret = true;
-  keys.back().flag.clear();
-  optional_str("redis.password_file",
-               "File holding the Redis password (a mounted Secret; one line), read again on every new connection",
-               &Config::redis_password_file);
-  keys.push_back(StringKey("redis.tls", "--redis-tls",
-                           "true: connect to Redis over TLS (the server certificate is verified)", &Config::redis_tls));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "true" && v != "false") {
-      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
-    }
-    c.redis_tls = v;
-    return absl::OkStatus();
-  };
-  optional_str("redis.tls_ca_file",
-               "PEM CA bundle the Redis server certificate must chain to (empty: the system trust store); "
-               "re-read when it changes, for new connections",
-               &Config::redis_tls_ca_file);
-  optional_str("redis.tls_cert_file", "PEM client certificate chain, for servers that require one (mTLS)",
-               &Config::redis_tls_cert_file);
-  optional_str("redis.tls_key_file", "PEM private key of redis.tls_cert_file", &Config::redis_tls_key_file);
-  optional_str("redis.tls_server_name",
-               "Name (or IP) the Redis server certificate must carry, also sent as SNI (empty: the host of "
-               "redis.address)",
-               &Config::redis_tls_server_name);
-  str("grpc.listen", "gRPC listen address", &Config::grpc_listen);
-  num("grpc.workers", "Threads doing store work for gRPC calls", &Config::grpc_workers, 1, 256);
-  keys.push_back(StringKey("grpc.plaintext", "--grpc-plaintext",
-                           "true: serve gRPC without TLS (local use only); otherwise grpc.tls_cert/key are required",
-                           &Config::grpc_plaintext));
-  keys.back().set = [](Config& c, const std::string& v) {
-    if (v != "true" && v != "false") {
-      return absl::InvalidArgumentError(absl::StrCat("unknown value '", v, "' (expected one of: true, false)"));
-    }
-    c.grpc_plaintext = v;
-    return absl::OkStatus();
-  };
-  str("grpc.tls_cert", "PEM server certificate chain (reloaded on change)", &Config::grpc_tls_cert);
-  str("grpc.tls_key", "PEM server private key", &Config::grpc_tls_key);
-  str("grpc.tls_client_ca", "PEM CA bundle; when set clients must present a certificate signed by it (mTLS)",
-      &Config::grpc_tls_client_ca);
-  str("grpc.clients_file", "YAML file of API clients (hashed bearer tokens, tenants, quotas)",
-      &Config::grpc_clients_file);
-  num("grpc.max_batch", "Most items in one CheckBatch call", &Config::grpc_max_batch, 1, 10000);
-  num("grpc.max_message_bytes", "Largest request accepted", &Config::grpc_max_message_bytes, 1024, 64 << 20);
-  str("admin.listen", "Admin HTTP listen address (/healthz, /readyz, /metrics)", &Config::admin_listen);
-  keys.push_back(StringKey("log.level", "--log-level", "debug, info, warn or error", &Config::log_level));
-  keys.back().set = [](Config& c, const std::string& v) {
-    LogLevel l;
-    if (!ParseLogLevel(v, &l)) return absl::InvalidArgumentError(absl::StrCat("unknown log level '", v, "' (expected one of: debug, info, warn, error)"));
-    c.log_level = v;
-    return absl::OkStatus();
-  };
-  optional_str("test.clock_offset_file",
-               "Tests only: the wall clock runs ahead by the duration in this file (e.g. 8h), re-read when it changes",
-               &Config::test_clock_offset_file);
-  str("customer_hash_key", "Key of the customer hash in logs and decision records (secret: environment only)",
-      &Config::customer_hash_key, "-");
-  keys.back().secret = true;
-  keys.back().flag.clear();
-  return keys;
-}
 
 // "host:port" with a port in [0, 65535] (0 = any free port, for tests).
 absl::Status CheckListen(const std::string& path, const std::string& value, int min_port) {
@@ -352,7 +49,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 // kafka.properties: a mapping of librdkafka property names (dots kept: "socket.keepalive.enable: true") to values.
 absl::Status WalkKafkaProperties(const YAML::Node& node, const std::string& where, const std::string& file,
-                                 Config& config) {
+                                 Settings& config) {
   if (!node.IsMap()) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": 'kafka.properties' must be a mapping of librdkafka property names to values"));
@@ -372,12 +69,12 @@ absl::Status WalkKafkaProperties(const YAML::Node& node, const std::string& wher
       return absl::InvalidArgumentError(absl::StrCat(at, ": 'kafka.properties.", name, "' is a secret: set ", env,
                                                      " in the environment, not in a file"));
     }
-    config.kafka_properties[name] = kv.second.Scalar();
+    config.kafka.properties[name] = kv.second.Scalar();
   }
   return absl::OkStatus();
 }
 
-absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::string& file, Config& config) {
+absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::string& file, Settings& config) {
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) {  // "? [a, b]: x", "~: x": as<std::string>() would throw
       return absl::InvalidArgumentError(absl::StrCat(file, ":", kv.first.Mark().line + 1, ":",
@@ -422,6 +119,53 @@ absl::Status Walk(const YAML::Node& node, const std::string& prefix, const std::
   return absl::OkStatus();
 }
 
+absl::Status ValidateRedis(const Settings::Redis& redis) {
+  if (!redis.tls) {
+    for (const auto& [path, value] :
+         {std::pair<const char*, const std::string*>{"redis.tls_ca_file", &redis.tls_ca_file},
+          {"redis.tls_cert_file", &redis.tls_cert_file},
+          {"redis.tls_key_file", &redis.tls_key_file},
+          {"redis.tls_server_name", &redis.tls_server_name}}) {
+      if (!value->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, " is set but redis.tls is not true"));
+      }
+    }
+  }
+  if (redis.tls_cert_file.empty() != redis.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("redis.tls_cert_file and redis.tls_key_file must be given together");
+  }
+  if (!redis.password.empty() && !redis.password_file.empty()) {
+    return absl::InvalidArgumentError("TACT_REDIS_PASSWORD and redis.password_file are both set: use one");
+  }
+  if (!redis.username.empty() && redis.password.empty() && redis.password_file.empty()) {
+    return absl::InvalidArgumentError(
+        "redis.username needs a password: set TACT_REDIS_PASSWORD or redis.password_file");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateGrpc(const Settings::Grpc& grpc, const std::string& admin_listen) {
+  if (grpc.listen == admin_listen) {
+    return absl::InvalidArgumentError("grpc.listen and admin.listen must differ");
+  }
+  const bool tls = !grpc.tls_cert.empty() || !grpc.tls_key.empty();
+  if (tls && (grpc.tls_cert.empty() || grpc.tls_key.empty())) {
+    return absl::InvalidArgumentError("grpc.tls_cert and grpc.tls_key must be given together");
+  }
+  if (!tls && !grpc.plaintext) {
+    return absl::InvalidArgumentError(
+        "grpc: no TLS certificate configured; set grpc.tls_cert and grpc.tls_key, or grpc.plaintext=true "
+        "(--grpc-plaintext true) for local use");
+  }
+  if (tls && grpc.plaintext) {
+    return absl::InvalidArgumentError("grpc.plaintext=true conflicts with grpc.tls_cert/grpc.tls_key");
+  }
+  if (!grpc.tls_client_ca.empty() && !tls) {
+    return absl::InvalidArgumentError("grpc.tls_client_ca needs grpc.tls_cert and grpc.tls_key");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::map<MessageClass, absl::Duration>> ParseClassDurations(const std::string& text) {
@@ -438,7 +182,7 @@ absl::StatusOr<std::map<MessageClass, absl::Duration>> ParseClassDurations(const
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown message class '", name, "' (expected TRANSACTIONAL, SERVICE, PROACTIVE_SERVICE or PROMOTION)"));
     }
-    absl::StatusOr<absl::Duration> d = policy::ParseDuration(std::string(absl::StripAsciiWhitespace(item.substr(eq + 1))));
+    absl::StatusOr<absl::Duration> d = ParseDuration(std::string(absl::StripAsciiWhitespace(item.substr(eq + 1))));
     if (!d.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": ", d.status().message()));
     }
@@ -466,12 +210,7 @@ absl::StatusOr<std::set<MessageClass>> ParseClassList(const std::string& text) {
   return out;
 }
 
-const std::vector<ConfigKey>& ConfigKeys() {
-  static const std::vector<ConfigKey> keys = BuildKeys();
-  return keys;
-}
-
-absl::Status ApplyConfigFile(const std::string& path, const std::string& text, Config& config) {
+absl::Status ApplyConfigFile(const std::string& path, const std::string& text, Settings& config) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -488,7 +227,7 @@ absl::Status ApplyConfigFile(const std::string& path, const std::string& text, C
   return Walk(root, "", path, config);
 }
 
-absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config) {
+absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Settings& config) {
   for (const auto& [name, value] : env) {
     if (!name.starts_with("TACT_")) {
       continue;
@@ -498,7 +237,7 @@ absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Con
       if (absl::Status s = CheckKafkaProperty(property); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()));
       }
-      config.kafka_properties[property] = value;
+      config.kafka.properties[property] = value;
       continue;
     }
     const ConfigKey* nearest = nullptr;
@@ -534,54 +273,17 @@ absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Con
   return absl::OkStatus();
 }
 
-absl::Status Validate(const Config& config) {
-  if (absl::Status s = CheckListen("grpc.listen", config.grpc_listen, 0); !s.ok()) return s;
+absl::Status Validate(const Settings& config) {
+  if (absl::Status s = CheckListen("grpc.listen", config.grpc.listen, 0); !s.ok()) return s;
   if (absl::Status s = CheckListen("admin.listen", config.admin_listen, 0); !s.ok()) return s;
-  if (absl::Status s = CheckListen("redis.address", config.redis, 1); !s.ok()) return s;
-  if (config.redis_tls != "true") {
-    for (const auto& [path, value] :
-         {std::pair<const char*, const std::string*>{"redis.tls_ca_file", &config.redis_tls_ca_file},
-          {"redis.tls_cert_file", &config.redis_tls_cert_file},
-          {"redis.tls_key_file", &config.redis_tls_key_file},
-          {"redis.tls_server_name", &config.redis_tls_server_name}}) {
-      if (!value->empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(path, " is set but redis.tls is not true"));
-      }
-    }
-  }
-  if (config.redis_tls_cert_file.empty() != config.redis_tls_key_file.empty()) {
-    return absl::InvalidArgumentError("redis.tls_cert_file and redis.tls_key_file must be given together");
-  }
-  if (!config.redis_password.empty() && !config.redis_password_file.empty()) {
-    return absl::InvalidArgumentError("TACT_REDIS_PASSWORD and redis.password_file are both set: use one");
-  }
-  if (!config.redis_username.empty() && config.redis_password.empty() && config.redis_password_file.empty()) {
-    return absl::InvalidArgumentError(
-        "redis.username needs a password: set TACT_REDIS_PASSWORD or redis.password_file");
-  }
-  if (config.grpc_listen == config.admin_listen) {
-    return absl::InvalidArgumentError("grpc.listen and admin.listen must differ");
-  }
-  const bool tls = !config.grpc_tls_cert.empty() || !config.grpc_tls_key.empty();
-  if (tls && (config.grpc_tls_cert.empty() || config.grpc_tls_key.empty())) {
-    return absl::InvalidArgumentError("grpc.tls_cert and grpc.tls_key must be given together");
-  }
-  if (!tls && config.grpc_plaintext != "true") {
-    return absl::InvalidArgumentError(
-        "grpc: no TLS certificate configured; set grpc.tls_cert and grpc.tls_key, or grpc.plaintext=true "
-        "(--grpc-plaintext true) for local use");
-  }
-  if (tls && config.grpc_plaintext == "true") {
-    return absl::InvalidArgumentError("grpc.plaintext=true conflicts with grpc.tls_cert/grpc.tls_key");
-  }
-  if (!config.grpc_tls_client_ca.empty() && !tls) {
-    return absl::InvalidArgumentError("grpc.tls_client_ca needs grpc.tls_cert and grpc.tls_key");
-  }
+  if (absl::Status s = CheckListen("redis.address", config.redis.address, 1); !s.ok()) return s;
+  if (absl::Status s = ValidateRedis(config.redis); !s.ok()) return s;
+  if (absl::Status s = ValidateGrpc(config.grpc, config.admin_listen); !s.ok()) return s;
   if (absl::Status s = ValidateKafkaSecurity(config); !s.ok()) return s;
   return absl::OkStatus();
 }
 
-std::string FormatConfig(const Config& config) {
+std::string FormatConfig(const Settings& config) {
   std::string out;
   for (const ConfigKey& k : ConfigKeys()) {
     std::string value = k.get(config);
@@ -592,11 +294,35 @@ std::string FormatConfig(const Config& config) {
     }
     absl::StrAppend(&out, k.path, ": ", value, "\n");
   }
-  for (const auto& [name, value] : config.kafka_properties) {
+  for (const auto& [name, value] : config.kafka.properties) {
     absl::StrAppend(&out, "kafka.properties.", name, ": ",
                     IsSensitiveKafkaProperty(name) ? "***" : value.empty() ? "\"\"" : value, "\n");
   }
   return out;
+}
+
+absl::StatusOr<Settings> LoadSettings(const std::string& file, const std::map<std::string, std::string>& env,
+                                      const std::map<std::string, std::string>& flags) {
+  Settings settings;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) {
+      return absl::InvalidArgumentError(absl::StrCat(file, ": cannot read config file"));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    if (absl::Status s = ApplyConfigFile(file, text.str(), settings); !s.ok()) return s;
+  }
+  if (absl::Status s = ApplyEnvironment(env, settings); !s.ok()) return s;
+  for (const ConfigKey& k : ConfigKeys()) {
+    auto it = flags.find(k.path);
+    if (k.flag.empty() || it == flags.end()) continue;
+    if (absl::Status s = k.set(settings, it->second); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(k.flag, ": ", s.message()));
+    }
+  }
+  if (absl::Status s = Validate(settings); !s.ok()) return s;
+  return settings;
 }
 
 }  // namespace tact::ops

@@ -172,108 +172,108 @@ std::string RedactSecrets(std::string text, const std::vector<std::string>& secr
   return text;
 }
 
-absl::Status ValidateKafkaSecurity(const Config& c) {
-  if (!OneOf(c.kafka_security_protocol, kProtocols)) {
+absl::Status ValidateKafkaSecurity(const Settings& c) {
+  if (!OneOf(c.kafka.security_protocol, kProtocols)) {
     return absl::InvalidArgumentError(absl::StrCat("kafka.security_protocol: unknown protocol '",
-                                                   c.kafka_security_protocol, "' (expected one of: ",
+                                                   c.kafka.security_protocol, "' (expected one of: ",
                                                    Choices(kProtocols), ")"));
   }
-  const bool sasl = c.kafka_security_protocol.starts_with("SASL_");
-  const bool tls = c.kafka_security_protocol.ends_with("SSL");
+  const bool sasl = c.kafka.security_protocol.starts_with("SASL_");
+  const bool tls = c.kafka.security_protocol.ends_with("SSL");
   if (sasl) {
-    if (c.kafka_sasl_mechanism.empty()) {
+    if (c.kafka.sasl_mechanism.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("kafka.sasl_mechanism: required with kafka.security_protocol ",
-                                                     c.kafka_security_protocol, " (one of: ", Choices(kMechanisms),
+                                                     c.kafka.security_protocol, " (one of: ", Choices(kMechanisms),
                                                      ")"));
     }
-    if (c.kafka_sasl_username.empty()) {
+    if (c.kafka.sasl_username.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("kafka.sasl_username: required with kafka.security_protocol ", c.kafka_security_protocol));
+          absl::StrCat("kafka.sasl_username: required with kafka.security_protocol ", c.kafka.security_protocol));
     }
-    if (c.kafka_sasl_password.empty() && c.kafka_sasl_password_file.empty()) {
+    if (c.kafka.sasl_password.empty() && c.kafka.sasl_password_file.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "kafka: security_protocol ", c.kafka_security_protocol,
+          "kafka: security_protocol ", c.kafka.security_protocol,
           " needs a password: set kafka.sasl_password_file or TACT_KAFKA_SASL_PASSWORD"));
     }
   } else {
-    for (auto [setting, value] : {std::pair{"kafka.sasl_mechanism", &c.kafka_sasl_mechanism},
-                                  std::pair{"kafka.sasl_username", &c.kafka_sasl_username},
-                                  std::pair{"kafka.sasl_password_file", &c.kafka_sasl_password_file},
-                                  std::pair{"TACT_KAFKA_SASL_PASSWORD", &c.kafka_sasl_password}}) {
+    for (auto [setting, value] : {std::pair{"kafka.sasl_mechanism", &c.kafka.sasl_mechanism},
+                                  std::pair{"kafka.sasl_username", &c.kafka.sasl_username},
+                                  std::pair{"kafka.sasl_password_file", &c.kafka.sasl_password_file},
+                                  std::pair{"TACT_KAFKA_SASL_PASSWORD", &c.kafka.sasl_password}}) {
       if (!value->empty()) {
         return absl::InvalidArgumentError(absl::StrCat(setting, " is set but kafka.security_protocol is ",
-                                                       c.kafka_security_protocol,
+                                                       c.kafka.security_protocol,
                                                        " (SASL needs SASL_SSL or SASL_PLAINTEXT)"));
       }
     }
   }
-  if (!c.kafka_sasl_mechanism.empty() && !OneOf(c.kafka_sasl_mechanism, kMechanisms)) {
+  if (!c.kafka.sasl_mechanism.empty() && !OneOf(c.kafka.sasl_mechanism, kMechanisms)) {
     return absl::InvalidArgumentError(absl::StrCat("kafka.sasl_mechanism: unknown mechanism '",
-                                                   c.kafka_sasl_mechanism, "' (expected one of: ",
+                                                   c.kafka.sasl_mechanism, "' (expected one of: ",
                                                    Choices(kMechanisms), ")"));
   }
-  if (!c.kafka_sasl_password.empty() && !c.kafka_sasl_password_file.empty()) {
+  if (!c.kafka.sasl_password.empty() && !c.kafka.sasl_password_file.empty()) {
     return absl::InvalidArgumentError(
         "kafka.sasl_password_file and TACT_KAFKA_SASL_PASSWORD are both set: give the password one way");
   }
-  if (!c.kafka_ssl_key_password.empty() && !c.kafka_ssl_key_password_file.empty()) {
+  if (!c.kafka.ssl_key_password.empty() && !c.kafka.ssl_key_password_file.empty()) {
     return absl::InvalidArgumentError(
         "kafka.ssl_key_password_file and TACT_KAFKA_SSL_KEY_PASSWORD are both set: give the password one way");
   }
   if (!tls) {
-    for (auto [setting, value] : {std::pair{"kafka.ssl_ca_location", &c.kafka_ssl_ca_location},
-                                  std::pair{"kafka.ssl_certificate_location", &c.kafka_ssl_certificate_location},
-                                  std::pair{"kafka.ssl_key_location", &c.kafka_ssl_key_location},
-                                  std::pair{"kafka.ssl_key_password_file", &c.kafka_ssl_key_password_file},
-                                  std::pair{"TACT_KAFKA_SSL_KEY_PASSWORD", &c.kafka_ssl_key_password}}) {
+    for (auto [setting, value] : {std::pair{"kafka.ssl_ca_location", &c.kafka.ssl_ca_location},
+                                  std::pair{"kafka.ssl_certificate_location", &c.kafka.ssl_certificate_location},
+                                  std::pair{"kafka.ssl_key_location", &c.kafka.ssl_key_location},
+                                  std::pair{"kafka.ssl_key_password_file", &c.kafka.ssl_key_password_file},
+                                  std::pair{"TACT_KAFKA_SSL_KEY_PASSWORD", &c.kafka.ssl_key_password}}) {
       if (!value->empty()) {
         return absl::InvalidArgumentError(absl::StrCat(setting, " is set but kafka.security_protocol is ",
-                                                       c.kafka_security_protocol,
+                                                       c.kafka.security_protocol,
                                                        " (TLS needs SSL or SASL_SSL)"));
       }
     }
   }
-  if (c.kafka_ssl_certificate_location.empty() != c.kafka_ssl_key_location.empty()) {
+  if (c.kafka.ssl_certificate_location.empty() != c.kafka.ssl_key_location.empty()) {
     return absl::InvalidArgumentError(
         "kafka.ssl_certificate_location and kafka.ssl_key_location must be given together (mTLS)");
   }
-  if ((!c.kafka_ssl_key_password.empty() || !c.kafka_ssl_key_password_file.empty()) &&
-      c.kafka_ssl_key_location.empty()) {
+  if ((!c.kafka.ssl_key_password.empty() || !c.kafka.ssl_key_password_file.empty()) &&
+      c.kafka.ssl_key_location.empty()) {
     return absl::InvalidArgumentError("the TLS key password is set but kafka.ssl_key_location is not");
   }
-  for (const auto& [name, value] : c.kafka_properties) {
+  for (const auto& [name, value] : c.kafka.properties) {
     if (absl::Status s = CheckKafkaProperty(name); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<KafkaSecurity> LoadKafkaSecurity(const Config& c) {
+absl::StatusOr<KafkaSecurity> LoadKafkaSecurity(const Settings& c) {
   if (absl::Status s = ValidateKafkaSecurity(c); !s.ok()) return s;
   KafkaSecurity k;
-  k.protocol = c.kafka_security_protocol;
-  k.sasl_mechanism = c.kafka_sasl_mechanism;
-  k.sasl_username = c.kafka_sasl_username;
-  k.sasl_password = c.kafka_sasl_password;
-  if (!c.kafka_sasl_password_file.empty()) {
-    absl::StatusOr<std::string> pw = ReadSecretFile("kafka.sasl_password_file", c.kafka_sasl_password_file);
+  k.protocol = c.kafka.security_protocol;
+  k.sasl_mechanism = c.kafka.sasl_mechanism;
+  k.sasl_username = c.kafka.sasl_username;
+  k.sasl_password = c.kafka.sasl_password;
+  if (!c.kafka.sasl_password_file.empty()) {
+    absl::StatusOr<std::string> pw = ReadSecretFile("kafka.sasl_password_file", c.kafka.sasl_password_file);
     if (!pw.ok()) return pw.status();
     k.sasl_password = *std::move(pw);
   }
-  k.ssl_key_password = c.kafka_ssl_key_password;
-  if (!c.kafka_ssl_key_password_file.empty()) {
-    absl::StatusOr<std::string> pw = ReadSecretFile("kafka.ssl_key_password_file", c.kafka_ssl_key_password_file);
+  k.ssl_key_password = c.kafka.ssl_key_password;
+  if (!c.kafka.ssl_key_password_file.empty()) {
+    absl::StatusOr<std::string> pw = ReadSecretFile("kafka.ssl_key_password_file", c.kafka.ssl_key_password_file);
     if (!pw.ok()) return pw.status();
     k.ssl_key_password = *std::move(pw);
   }
-  k.ssl_ca_location = c.kafka_ssl_ca_location;
-  k.ssl_certificate_location = c.kafka_ssl_certificate_location;
-  k.ssl_key_location = c.kafka_ssl_key_location;
+  k.ssl_ca_location = c.kafka.ssl_ca_location;
+  k.ssl_certificate_location = c.kafka.ssl_certificate_location;
+  k.ssl_key_location = c.kafka.ssl_key_location;
   for (auto [setting, path] : {std::pair{"kafka.ssl_ca_location", &k.ssl_ca_location},
                                std::pair{"kafka.ssl_certificate_location", &k.ssl_certificate_location},
                                std::pair{"kafka.ssl_key_location", &k.ssl_key_location}}) {
     if (absl::Status s = CheckReadable(setting, *path); !s.ok()) return s;
   }
-  k.properties.assign(c.kafka_properties.begin(), c.kafka_properties.end());
+  k.properties.assign(c.kafka.properties.begin(), c.kafka.properties.end());
   return k;
 }
 

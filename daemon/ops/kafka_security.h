@@ -1,7 +1,7 @@
 #pragma once
 
 // How every librdkafka client of tactd and tactctl authenticates and encrypts (security.protocol, SASL, TLS), and
-// the kafka.properties.<name> pass-through. Built once at start from ops::Config (LoadKafkaSecurity) and applied by
+// the kafka.properties.<name> pass-through. Built once at start from ops::Settings (LoadKafkaSecurity) and applied by
 // pipeline::CreateProducer/CreateConsumer, the start-up topic-limit learner and `tactctl audit`, so no client can
 // connect differently from the others.
 //
@@ -23,7 +23,8 @@
 
 namespace tact::ops {
 
-struct Config;
+struct Settings;
+using Config = Settings;
 
 struct KafkaSecurity {
   std::string protocol = "PLAINTEXT";  // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/core/duration.h"
 #include "daemon/policy/policy.h"
 
 namespace tact::policy {
@@ -51,7 +52,7 @@ struct CheckWork {
 // LintPolicy, also counting the work of the cross-rule checks into `work`.
 std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files, CheckWork* work);
 
-// Strict duration: a sequence of <int><unit> with unit in s, m, h, d, w ("7d", "1d12h", "90m"). Positive.
-absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);
+// Strict duration ("7d", "1d12h", "90m"; daemon/core/duration.h).
+using ::tact::ParseDuration;
 
 }  // namespace tact::policy

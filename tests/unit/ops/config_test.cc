@@ -14,10 +14,10 @@ namespace {
 
 TEST(ProcessingConfigTest, DefaultsToAtLeastOnce) {
   const Config c;
-  EXPECT_EQ(c.processing_guarantee, "at_least_once");
-  EXPECT_EQ(c.transactional_id, "");
-  EXPECT_EQ(c.transaction_max_events, 500);
-  EXPECT_EQ(c.transaction_max_age_ms, 100);
+  EXPECT_EQ(c.processing.guarantee, Settings::Guarantee::kAtLeastOnce);
+  EXPECT_EQ(c.processing.transactional_id, "");
+  EXPECT_EQ(c.processing.transaction_max_events, 500);
+  EXPECT_EQ(c.processing.transaction_max_age_ms, 100);
 }
 
 TEST(ProcessingConfigTest, FileSetsExactlyOnceAndItsBatch) {
@@ -30,10 +30,10 @@ TEST(ProcessingConfigTest, FileSetsExactlyOnceAndItsBatch) {
                               "  transaction_max_age_ms: 20\n",
                               c)
                   .ok());
-  EXPECT_EQ(c.processing_guarantee, "exactly_once");
-  EXPECT_EQ(c.transactional_id, "tactd-0");
-  EXPECT_EQ(c.transaction_max_events, 50);
-  EXPECT_EQ(c.transaction_max_age_ms, 20);
+  EXPECT_EQ(c.processing.guarantee, Settings::Guarantee::kExactlyOnce);
+  EXPECT_EQ(c.processing.transactional_id, "tactd-0");
+  EXPECT_EQ(c.processing.transaction_max_events, 50);
+  EXPECT_EQ(c.processing.transaction_max_age_ms, 20);
 }
 
 TEST(ProcessingConfigTest, UnknownGuaranteeNamesFileLineAndChoices) {
@@ -47,7 +47,7 @@ TEST(ProcessingConfigTest, UnknownGuaranteeNamesFileLineAndChoices) {
 TEST(ProcessingConfigTest, EnvironmentAndRangeChecks) {
   Config c;
   EXPECT_TRUE(ApplyEnvironment({{"TACT_PROCESSING_GUARANTEE", "exactly_once"}}, c).ok());
-  EXPECT_EQ(c.processing_guarantee, "exactly_once");
+  EXPECT_EQ(c.processing.guarantee, Settings::Guarantee::kExactlyOnce);
   EXPECT_EQ(ApplyEnvironment({{"TACT_PROCESSING_TRANSACTION_MAX_EVENTS", "0"}}, c).message(),
             "TACT_PROCESSING_TRANSACTION_MAX_EVENTS: 0 is out of range [1, 100000]");
 }
@@ -60,9 +60,9 @@ TEST(ConfigFileTest, NestedKeysApply) {
   Config c;
   ASSERT_EQ(Apply("kafka:\n  brokers: k1:9092,k2:9092\n  topics:\n    dlq: my.dlq\nredis:\n  pool_size: 8\n", &c),
             "ok");
-  EXPECT_EQ(c.kafka_brokers, "k1:9092,k2:9092");
-  EXPECT_EQ(c.topic_dlq, "my.dlq");
-  EXPECT_EQ(c.redis_pool_size, 8);
+  EXPECT_EQ(c.kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(c.kafka.topics.dlq, "my.dlq");
+  EXPECT_EQ(c.redis.pool_size, 8);
 }
 
 TEST(ConfigFileTest, EmptyFileMeansDefaults) { EXPECT_EQ(Apply(""), "ok"); }
@@ -86,7 +86,7 @@ TEST(ConfigFileTest, ExactErrors) {
 TEST(ConfigFileTest, OptionalKeyMayBeEmpty) {
   Config c;
   ASSERT_EQ(Apply("kafka:\n  group_instance_id: \"\"\n", &c), "ok");
-  EXPECT_EQ(c.kafka_group_instance_id, "");
+  EXPECT_EQ(c.kafka.group_instance_id, "");
   EXPECT_EQ(Apply("kafka:\n  brokers: \"\"\n"), "tactd.yaml:2:3: kafka.brokers: must not be empty");
 }
 
@@ -107,7 +107,7 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"processing.guarantee", "exactly_once"},
                                                       {"signals.enabled", "false"},
                                                       {"deferred.enabled", "false"},
-                                                      {"deferred.max_age", "PROMOTION=12h"},
+                                                      {"deferred.max_age", "TRANSACTIONAL=72h,SERVICE=72h,PROACTIVE_SERVICE=48h,PROMOTION=12h"},
                                                       {"deferred.retry_interval", "5m"},
                                                       {"kafka.security_protocol", "SASL_SSL"},
                                                       {"kafka.sasl_mechanism", "SCRAM-SHA-256"}};
@@ -159,7 +159,7 @@ TEST(ConfigEnvTest, SecretComesFromTheEnvironmentAndIsMasked) {
   EXPECT_NE(FormatConfig(Config{}).find("customer_hash_key: \"\"\n"), std::string::npos);
   // The Redis key secret likewise: environment only, never printed.
   ASSERT_EQ(Env({{"TACT_REDIS_KEY_SECRET", "r3dis-key"}}, &c), "ok");
-  EXPECT_EQ(c.redis_key_secret, "r3dis-key");
+  EXPECT_EQ(c.redis.key_secret, "r3dis-key");
   EXPECT_EQ(FormatConfig(c).find("r3dis-key"), std::string::npos);
   EXPECT_NE(FormatConfig(c).find("redis.key_secret: ***\n"), std::string::npos);
   EXPECT_EQ(Apply("redis:\n  key_secret: hunter2\n"),
@@ -174,19 +174,19 @@ TEST(ConfigEnvTest, SecretComesFromTheEnvironmentAndIsMasked) {
 
 TEST(ConfigValidateTest, ExactErrors) {
   Config plain;
-  plain.grpc_plaintext = "true";
+  plain.grpc.plaintext = true;
   Config c = plain;
   EXPECT_TRUE(Validate(c).ok());
-  c.admin_listen = c.grpc_listen;
+  c.admin_listen = c.grpc.listen;
   EXPECT_EQ(Validate(c).message(), "grpc.listen and admin.listen must differ");
   c = plain;
   c.admin_listen = "9464";
   EXPECT_EQ(Validate(c).message(), "admin.listen: '9464' must be host:port with a port in [0, 65535]");
   c = plain;
-  c.redis = "redis:0";
+  c.redis.address = "redis:0";
   EXPECT_EQ(Validate(c).message(), "redis.address: 'redis:0' must be host:port with a port in [1, 65535]");
   c = plain;
-  c.grpc_listen = "0.0.0.0:70000";
+  c.grpc.listen = "0.0.0.0:70000";
   EXPECT_EQ(Validate(c).message(), "grpc.listen: '0.0.0.0:70000' must be host:port with a port in [0, 65535]");
 }
 
@@ -195,7 +195,7 @@ TEST(ConfigValidateTest, ExactErrors) {
 TEST(ConfigRedisSecurityTest, PasswordIsASecretAndCombinationsAreChecked) {
   Config c;
   ASSERT_EQ(Env({{"TACT_REDIS_PASSWORD", "pw-42"}, {"TACT_REDIS_USERNAME", "tact"}}, &c), "ok");
-  EXPECT_EQ(c.redis_password, "pw-42");
+  EXPECT_EQ(c.redis.password, "pw-42");
   EXPECT_EQ(FormatConfig(c).find("pw-42"), std::string::npos);
   EXPECT_NE(FormatConfig(c).find("redis.password: ***\n"), std::string::npos);
   EXPECT_EQ(Apply("redis:\n  password: hunter2\n"),
@@ -206,20 +206,20 @@ TEST(ConfigRedisSecurityTest, PasswordIsASecretAndCombinationsAreChecked) {
     }
   }
   Config plain;
-  plain.grpc_plaintext = "true";
+  plain.grpc.plaintext = true;
   c = plain;
-  c.redis_tls_ca_file = "/ca.crt";
+  c.redis.tls_ca_file = "/ca.crt";
   EXPECT_EQ(Validate(c).message(), "redis.tls_ca_file is set but redis.tls is not true");
-  c.redis_tls = "true";
+  c.redis.tls = true;
   EXPECT_TRUE(Validate(c).ok());
-  c.redis_tls_cert_file = "/tls.crt";
+  c.redis.tls_cert_file = "/tls.crt";
   EXPECT_EQ(Validate(c).message(), "redis.tls_cert_file and redis.tls_key_file must be given together");
   c = plain;
-  c.redis_username = "tact";
+  c.redis.username = "tact";
   EXPECT_EQ(Validate(c).message(), "redis.username needs a password: set TACT_REDIS_PASSWORD or redis.password_file");
-  c.redis_password_file = "/pw";
+  c.redis.password_file = "/pw";
   EXPECT_TRUE(Validate(c).ok());
-  c.redis_password = "x";
+  c.redis.password = "x";
   EXPECT_EQ(Validate(c).message(), "TACT_REDIS_PASSWORD and redis.password_file are both set: use one");
 }
 

@@ -43,10 +43,10 @@ class TempFile {
 
 Config SaslSsl() {
   Config c;
-  c.kafka_security_protocol = "SASL_SSL";
-  c.kafka_sasl_mechanism = "SCRAM-SHA-512";
-  c.kafka_sasl_username = "tact";
-  c.kafka_sasl_password = "pw-in-env";
+  c.kafka.security_protocol = "SASL_SSL";
+  c.kafka.sasl_mechanism = "SCRAM-SHA-512";
+  c.kafka.sasl_username = "tact";
+  c.kafka.sasl_password = "pw-in-env";
   return c;
 }
 
@@ -64,8 +64,8 @@ TEST(KafkaSecurityConfigTest, FileAndFlagsNamesAndExactErrors) {
                   "  sasl_password_file: /run/secrets/kafka-password\n  ssl_ca_location: /etc/kafka/ca.pem\n",
                   &c),
             "ok");
-  EXPECT_EQ(c.kafka_security_protocol, "SASL_SSL");
-  EXPECT_EQ(c.kafka_sasl_password_file, "/run/secrets/kafka-password");
+  EXPECT_EQ(c.kafka.security_protocol, "SASL_SSL");
+  EXPECT_EQ(c.kafka.sasl_password_file, "/run/secrets/kafka-password");
   EXPECT_EQ(Apply("kafka:\n  security_protocol: TLS\n"),
             "tactd.yaml:2:3: kafka.security_protocol: unknown protocol 'TLS' (expected one of: PLAINTEXT, SSL, "
             "SASL_PLAINTEXT, SASL_SSL)");
@@ -92,37 +92,37 @@ TEST(KafkaSecurityConfigTest, FileAndFlagsNamesAndExactErrors) {
 TEST(KafkaSecurityConfigTest, CrossFieldErrors) {
   EXPECT_EQ(Check(SaslSsl()), "ok");
   Config c = SaslSsl();
-  c.kafka_sasl_mechanism.clear();
+  c.kafka.sasl_mechanism.clear();
   EXPECT_EQ(Check(c),
             "kafka.sasl_mechanism: required with kafka.security_protocol SASL_SSL (one of: PLAIN, SCRAM-SHA-256, "
             "SCRAM-SHA-512)");
   c = SaslSsl();
-  c.kafka_sasl_username.clear();
+  c.kafka.sasl_username.clear();
   EXPECT_EQ(Check(c), "kafka.sasl_username: required with kafka.security_protocol SASL_SSL");
   c = SaslSsl();
-  c.kafka_sasl_password.clear();
+  c.kafka.sasl_password.clear();
   EXPECT_EQ(Check(c),
             "kafka: security_protocol SASL_SSL needs a password: set kafka.sasl_password_file or "
             "TACT_KAFKA_SASL_PASSWORD");
   c = SaslSsl();
-  c.kafka_sasl_password_file = "/run/secrets/pw";
+  c.kafka.sasl_password_file = "/run/secrets/pw";
   EXPECT_EQ(Check(c), "kafka.sasl_password_file and TACT_KAFKA_SASL_PASSWORD are both set: give the password one way");
   c = Config{};
-  c.kafka_sasl_username = "tact";
+  c.kafka.sasl_username = "tact";
   EXPECT_EQ(Check(c),
             "kafka.sasl_username is set but kafka.security_protocol is PLAINTEXT (SASL needs SASL_SSL or "
             "SASL_PLAINTEXT)");
   c = SaslSsl();
-  c.kafka_security_protocol = "SASL_PLAINTEXT";
-  c.kafka_ssl_ca_location = "/etc/ca.pem";
+  c.kafka.security_protocol = "SASL_PLAINTEXT";
+  c.kafka.ssl_ca_location = "/etc/ca.pem";
   EXPECT_EQ(Check(c),
             "kafka.ssl_ca_location is set but kafka.security_protocol is SASL_PLAINTEXT (TLS needs SSL or SASL_SSL)");
   c = Config{};
-  c.kafka_security_protocol = "SSL";
-  c.kafka_ssl_certificate_location = "/etc/client.pem";
+  c.kafka.security_protocol = "SSL";
+  c.kafka.ssl_certificate_location = "/etc/client.pem";
   EXPECT_EQ(Check(c), "kafka.ssl_certificate_location and kafka.ssl_key_location must be given together (mTLS)");
   // tactd's Validate runs these checks too.
-  c.grpc_plaintext = "true";
+  c.grpc.plaintext = true;
   EXPECT_EQ(Validate(c).message(),
             "kafka.ssl_certificate_location and kafka.ssl_key_location must be given together (mTLS)");
 }
@@ -131,9 +131,9 @@ TEST(KafkaSecurityConfigTest, PasswordFileIsReadAndUnreadableFilesAreNamed) {
   TempFile pw("s3cret-from-file\n");
   TempFile ca("-----BEGIN CERTIFICATE-----\n");
   Config c = SaslSsl();
-  c.kafka_sasl_password.clear();
-  c.kafka_sasl_password_file = pw.path();
-  c.kafka_ssl_ca_location = ca.path();
+  c.kafka.sasl_password.clear();
+  c.kafka.sasl_password_file = pw.path();
+  c.kafka.ssl_ca_location = ca.path();
   absl::StatusOr<KafkaSecurity> k = LoadKafkaSecurity(c);
   ASSERT_TRUE(k.ok()) << k.status();
   EXPECT_EQ(k->sasl_password, "s3cret-from-file");  // the trailing newline of a Secret file is not part of it
@@ -145,15 +145,15 @@ TEST(KafkaSecurityConfigTest, PasswordFileIsReadAndUnreadableFilesAreNamed) {
                                      {"ssl.ca.location", ca.path()}}));
   EXPECT_EQ(k->Secrets(), std::vector<std::string>{"s3cret-from-file"});
 
-  c.kafka_sasl_password_file = "/nonexistent/kafka-password";
+  c.kafka.sasl_password_file = "/nonexistent/kafka-password";
   EXPECT_EQ(LoadKafkaSecurity(c).status().message(),
             "kafka.sasl_password_file: /nonexistent/kafka-password: cannot read");
-  c.kafka_sasl_password_file = pw.path();
-  c.kafka_ssl_ca_location = "/nonexistent/ca.pem";
+  c.kafka.sasl_password_file = pw.path();
+  c.kafka.ssl_ca_location = "/nonexistent/ca.pem";
   EXPECT_EQ(LoadKafkaSecurity(c).status().message(), "kafka.ssl_ca_location: /nonexistent/ca.pem: cannot read (or empty)");
   TempFile empty("\n");
-  c.kafka_ssl_ca_location = ca.path();
-  c.kafka_sasl_password_file = empty.path();
+  c.kafka.ssl_ca_location = ca.path();
+  c.kafka.sasl_password_file = empty.path();
   EXPECT_EQ(LoadKafkaSecurity(c).status().message(), "kafka.sasl_password_file: " + empty.path() + ": is empty");
 }
 
@@ -185,10 +185,10 @@ TEST(KafkaPropertiesTest, PassThroughFromFileAndEnvironment) {
                   "none\n",
                   &c),
             "ok");
-  EXPECT_EQ(c.kafka_properties, (std::map<std::string, std::string>{{"socket.keepalive.enable", "true"},
+  EXPECT_EQ(c.kafka.properties, (std::map<std::string, std::string>{{"socket.keepalive.enable", "true"},
                                                                     {"ssl.endpoint.identification.algorithm", "none"}}));
   ASSERT_EQ(Env({{"TACT_KAFKA_PROPERTIES_CLIENT_RACK", "eu-west-1a"}}, &c), "ok");
-  EXPECT_EQ(c.kafka_properties, (std::map<std::string, std::string>{{"client.rack", "eu-west-1a"}}));
+  EXPECT_EQ(c.kafka.properties, (std::map<std::string, std::string>{{"client.rack", "eu-west-1a"}}));
   EXPECT_EQ(KafkaPropertyFromEnv("TACT_KAFKA_PROPERTIES_"), "");
   EXPECT_EQ(KafkaPropertyFromEnv("TACT_KAFKA_BROKERS"), "");
 }
