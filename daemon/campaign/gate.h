@@ -1,6 +1,6 @@
 #pragma once
 
-// The campaign release gate on the decision path (README "Campaign release gate"). An event whose campaign is
+// The campaign release gate on the decision path (docs/campaigns.md "Campaign release gate"). An event whose campaign is
 // gated by policy (`campaign_gates:`, daemon/policy/campaign_gates.h) is released only within its campaign's
 // released plan; otherwise it is DEFERRED with rule_id `campaign-gate:<gate id>`, a defer_until and the missing
 // condition as the reason:

@@ -119,7 +119,7 @@ CLI::App* AddErlangFlags(CLI::App& app, ErlangArgs& args) {
 CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
   CLI::App* plan = app.add_subcommand(
       "plan", "Check a campaign against contact-centre staffing: RELEASE, PACE (with a schedule) or REJECT (exit 1)");
-  plan->add_option("--staffing", args.staffing, "Staffing CSV (see README: start,agents,shrinkage,aht_s,...)")
+  plan->add_option("--staffing", args.staffing, "Staffing CSV (see docs/campaigns.md: start,agents,shrinkage,aht_s,...)")
       ->required();
   plan->add_option("--audience", args.audience, "Recipients")->required();
   plan->add_option("--channel", args.channel, "email, sms, push or in_app")->capture_default_str();

@@ -22,7 +22,7 @@
 
 namespace tact::pipeline {
 
-// Headers of the deferred-delivery contract (README "Deferred delivery"):
+// Headers of the deferred-delivery contract (docs/operations.md "Deferred delivery"):
 // on tact.deferred (written by the pipeline with every DEFER):
 inline constexpr char kDeferUntilHeader[] = "tact-defer-until";  // RFC 3339 UTC: when to decide again
 inline constexpr char kDecidedAtHeader[] = "tact-decided-at";    // RFC 3339 UTC: when it was deferred

@@ -31,7 +31,7 @@ namespace tact::pipeline {
 inline constexpr int64_t kFallbackMaxMessageBytes = 1000000;
 // Room kept for the headers the pipeline adds to a routed output once it is decided (tact-decision, tact-rule
 // ≤ 64, tact-policy-version, tact-defer-until, tact-decided-at): checked before deciding, so an event whose
-// output could not be produced is never decided (README "Outputs too large for their topic").
+// output could not be produced is never decided (docs/operations.md "Outputs too large for their topic").
 inline constexpr int64_t kDecisionHeadersAllowance = 1024;
 // Dead-letter header marking a stub body (the record itself was too large for tact.dlq).
 inline constexpr char kDeadLetterStubHeader[] = "tact-dlq-stub";

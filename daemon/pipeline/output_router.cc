@@ -26,7 +26,7 @@ std::vector<OutputRecord> OutputRouter::Route(const v1::Decision& decision, cons
   routed.headers.emplace_back("tact-decision", std::string(decision::DecisionName(decision.decision())));
   routed.headers.emplace_back("tact-rule", decision.rule_id());
   routed.headers.emplace_back("tact-policy-version", decision.policy_version());
-  if (decision.decision() == v1::DEFER) {  // the deferred scheduler's due time (README "Deferred delivery")
+  if (decision.decision() == v1::DEFER) {  // the deferred scheduler's due time (docs/operations.md "Deferred delivery")
     AddDeferralHeaders(routed.headers, decision, TimeFromProto(record.decided_at()));
   }
   OutputRecord& rec = out[1];

@@ -30,7 +30,7 @@ class OutputRouter {
   // The two outputs of a decided event, in this order:
   //  * the routed one: the event's `value` and `headers` on TopicFor(decision), keyed `key`, plus tact-decision,
   //    tact-rule, tact-policy-version and, for DEFER, the deferred scheduler's tact-defer-until and tact-decided-at
-  //    (README "Deferred delivery", AddDeferralHeaders);
+  //    (docs/operations.md "Deferred delivery", AddDeferralHeaders);
   //  * its decision record on tact.decisions: JSON, keyed by the customer hash.
   std::vector<OutputRecord> Route(const v1::Decision& decision, const v1::DecisionRecord& record, std::string key,
                                   std::string value, HeaderList headers) const;

@@ -9,7 +9,7 @@
 
 namespace tact::store {
 
-// Redis key schema (README "Redis keys"). Every key of one customer starts with the customer's prefix
+// Redis key schema (docs/operations.md "Redis keys"). Every key of one customer starts with the customer's prefix
 //   tact:{<h>}:   h = the first 16 bytes, as 32 lowercase hex digits, of
 //                     HMAC-SHA256(secret, "<len(tenant)>:<tenant><len(customer_id)>:<customer_id>")
 // (lengths in decimal bytes), followed by a suffix: `sig`, `idx`, `seen:<event_id>`, `r:<rule>[:<scope>]`,
