@@ -15,7 +15,7 @@
 #include "daemon/pipeline/input_worker.h"
 #include "daemon/pipeline/kafka_clients.h"
 #include "daemon/pipeline/kafka_stats.h"
-#include "daemon/store/counter_store.h"
+#include "daemon/core/outage.h"
 
 namespace tact::pipeline {
 namespace {
@@ -296,9 +296,10 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
 
 void Pipeline::StartDeciding(std::vector<Input> batch) {
   stats_.kafka_batches_total.Inc({});
-  std::shared_future<absl::Status> previous = deciding_.empty() ? std::shared_future<absl::Status>()
-                                                                : deciding_.back().store_done;
-  Deciding& d = deciding_.emplace_back();  // a deque: the elements before it stay where their workers read them
+  // Nothing deciding: every earlier batch was processed, what an outage left undecided is held (and retried).
+  const auto follows = deciding_.empty() ? decision::BatchSequencer::Follows::kNothing
+                                         : decision::BatchSequencer::Follows::kPrevious;
+  Deciding& d = deciding_.emplace_back();  // a deque: the elements before it stay where the sequencer reads them
   d.batch = std::move(batch);
   d.request_of.assign(d.batch.size(), SIZE_MAX);
   for (size_t i = 0; i < d.batch.size(); ++i) {
@@ -308,24 +309,13 @@ void Pipeline::StartDeciding(std::vector<Input> batch) {
                             .options = {.source = "kafka", .source_position = d.batch[i].position}});
     }
   }
-  if (d.requests.empty()) {
-    std::promise<std::vector<absl::StatusOr<decision::Decided>>> none;
-    none.set_value({});
-    d.results = none.get_future();
-    d.store_done = std::move(previous);  // no store call: the next batch's follows the one before this
-    return;
-  }
-  d.order.after = std::move(previous);
-  d.store_done = d.order.done.get_future().share();
-  // ONE store round-trip for the whole batch, off the pipeline thread (the decision service is thread-safe).
-  d.results = std::async(std::launch::async,
-                         [this, requests = std::span<const decision::DecisionService::Request>(d.requests),
-                          order = &d.order] { return decider_.DecideBatch(requests, order); });
+  // ONE store round-trip for the whole batch, off the pipeline thread, after the previous batch's.
+  d.results = sequencer_.Submit(d.requests, follows);
 }
 
 Pipeline::Decided Pipeline::TakeDecided() {
   Deciding& d = deciding_.front();
-  std::vector<absl::StatusOr<decision::Decided>> results = d.results.get();  // the worker is done with the batch
+  decision::DecidedBatch results = d.results.get();  // the sequencer is done with the batch
   Decided out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
   deciding_.pop_front();
   return out;
@@ -363,7 +353,7 @@ void Pipeline::Process(Decided done) {
   std::string outage_reason;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (request_of[i] != SIZE_MAX && !batch[i].dropped && !decided[request_of[i]].ok() &&
-        store::IsOutage(decided[request_of[i]].status())) {
+        IsOutage(decided[request_of[i]].status())) {
       first_undecided.try_emplace(batch[i].tp, batch[i].offset);  // consume order: the first is the lowest
       if (outage_reason.empty()) {
         outage_reason = ops::StatusCodeLabel(decided[request_of[i]].status().code());

@@ -475,11 +475,6 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(RedisConne
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                              absl::Time deadline) {
-  return CheckAndReserveAfter(checks, deadline, [] { return absl::OkStatus(); });
-}
-
-absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter(
-    std::span<const CustomerCheck> checks, absl::Time deadline, absl::FunctionRef<absl::Status()> turn) {
   const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
                           std::all_of(checks.begin(), checks.end(),
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
@@ -491,9 +486,6 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter
     for (const CustomerCheck& check : checks) {
       commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys));
     }
-  }
-  if (absl::Status s = turn(); !s.ok()) {
-    return s;
   }
   const absl::Duration budget = deadline - clock_.Now();
   if (budget <= absl::ZeroDuration()) {

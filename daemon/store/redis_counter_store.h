@@ -46,10 +46,6 @@ class RedisCounterStore final : public CounterStore {
   RedisCounterStore(RedisSettings settings, const Clock& clock, KeySchema keys = KeySchema());
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
-  // Builds the call (one EVALSHA, or one per check) before waiting for `turn`, so only the round-trip follows it.
-  absl::StatusOr<std::vector<CheckResult>> CheckAndReserveAfter(std::span<const CustomerCheck> checks,
-                                                                absl::Time deadline,
-                                                                absl::FunctionRef<absl::Status()> turn) override;
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   bool Healthy() override;
