@@ -34,7 +34,7 @@ struct RedisSettings {
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
 };
 
-struct RedisCommand;  // one command's arguments (redis_counter_store.cc)
+struct RedisCommand;  // one command's arguments (redis_check_call.h)
 
 // Counter store on one Redis node (or a Cluster node owning the customer's slot: every key of a script carries
 // the customer's hash tag). Connections are created lazily; after any I/O error a connection is dropped and a
@@ -52,6 +52,8 @@ class RedisCounterStore final : public CounterStore {
 
  private:
   absl::StatusOr<RedisConnectionPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
+  // Borrow with the time left until `deadline` as its budget and as the connection's timeout.
+  absl::StatusOr<RedisConnectionPtr> BorrowUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
   void Return(RedisConnectionPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status LoadScript(RedisConnection& c);
   absl::StatusOr<std::vector<CheckResult>> RunChecks(RedisConnection& c, std::span<const RedisCommand> commands);

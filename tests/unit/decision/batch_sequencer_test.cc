@@ -8,30 +8,14 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include "tests/unit/decision/decision_test_support.h"
 
 namespace tact::decision {
 namespace {
 
-constexpr char kPolicy[] = R"(
-version: "v1"
-rules:
-  - id: proactive-2
-    description: two proactive emails per week
-    match: { message_class: [PROACTIVE_SERVICE, TRANSACTIONAL] }
-    limit: { count: 2, window: 7d }
-)";
-
-Event MakeEvent(std::string id, MessageClass cls = v1::PROACTIVE_SERVICE) {
-  Event e;
-  e.event_id = std::move(id);
-  e.tenant = "acme";
-  e.customer_id = "maria@example.com";
-  e.channel = v1::EMAIL;
-  e.message_class = cls;
-  return e;
-}
+using test_support::MakeEvent;
+using test_support::ParseTestPolicy;
 
 // One log of what happened, in order: the clock logs "prepared" (DecisionService::Prepare reads the time once per
 // batch, and nothing else of a sequenced batch does), the store "sent <first event id>" / "returned <id>".
@@ -106,10 +90,9 @@ bool PollUntil(const std::function<bool()>& done) {
 
 class BatchSequencerTest : public ::testing::Test {
  protected:
-  BatchSequencerTest() {
-    absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"p.yaml", kPolicy}});
-    EXPECT_TRUE(p.ok()) << p.status();
-    policies_.Set(std::make_shared<const policy::Policy>(*p));
+  BatchSequencerTest() { policies_.Set(ParseTestPolicy(test_support::kTwoPerWeekPolicy)); }
+  ~BatchSequencerTest() override {  // a failed assertion never leaves the sequencer stuck on a held call
+    if (!store_.release.HasBeenNotified()) store_.release.Notify();
   }
   // Submits one batch of `events` and waits for its decisions.
   DecidedBatch Decide(const std::vector<const Event*>& events) {

@@ -3,20 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "daemon/decision/marker.h"
-#include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include "tests/unit/decision/decision_test_support.h"
 
 namespace tact::decision {
 namespace {
 
-constexpr char kPolicy[] = R"(
-version: "v1"
-rules:
-  - id: proactive-2
-    description: two proactive emails per week
-    match: { message_class: [PROACTIVE_SERVICE, TRANSACTIONAL] }
-    limit: { count: 2, window: 7d }
-)";
+using test_support::MakeEvent;
+using test_support::ParseTestPolicy;
 
 class UnreachableStore final : public store::CounterStore {
  public:
@@ -30,25 +24,9 @@ class UnreachableStore final : public store::CounterStore {
   bool Healthy() override { return false; }
 };
 
-std::shared_ptr<const policy::Policy> Parse(const std::string& yaml) {
-  absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"p.yaml", yaml}});
-  EXPECT_TRUE(p.ok()) << p.status();
-  return std::make_shared<const policy::Policy>(*p);
-}
-
-Event MakeEvent(std::string id, MessageClass cls = v1::PROACTIVE_SERVICE) {
-  Event e;
-  e.event_id = std::move(id);
-  e.tenant = "acme";
-  e.customer_id = "maria@example.com";
-  e.channel = v1::EMAIL;
-  e.message_class = cls;
-  return e;
-}
-
 class DecisionServiceTest : public ::testing::Test {
  protected:
-  DecisionServiceTest() { policies_.Set(Parse(kPolicy)); }
+  DecisionServiceTest() { policies_.Set(ParseTestPolicy(test_support::kTwoPerWeekPolicy)); }
 
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
   PolicyHolder policies_;
@@ -75,7 +53,7 @@ TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChang
   ASSERT_EQ(service_.Decide(MakeEvent("a"), {})->decision.decision(), v1::RELEASE);
   ASSERT_EQ(service_.Decide(MakeEvent("b"), {})->decision.decision(), v1::RELEASE);
   ASSERT_EQ(service_.Decide(MakeEvent("c"), {})->decision.decision(), v1::SUPPRESS);
-  policies_.Set(Parse(R"(
+  policies_.Set(ParseTestPolicy(R"(
 version: "v2"
 rules:
   - id: generous

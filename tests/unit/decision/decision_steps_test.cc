@@ -3,38 +3,17 @@
 #include <gtest/gtest.h>
 
 #include "daemon/decision/marker.h"
-#include "daemon/policy/parse.h"
+#include "tests/unit/decision/decision_test_support.h"
 
 // PrepareBatch and FinishBatch without a store: the store results are made up here.
 namespace tact::decision {
 namespace {
 
-constexpr char kPolicy[] = R"(
-version: "v1"
-rules:
-  - id: proactive-2
-    description: two proactive emails per week
-    match: { message_class: [PROACTIVE_SERVICE, TRANSACTIONAL] }
-    limit: { count: 2, window: 7d }
-)";
-
-Event MakeEvent(std::string id, MessageClass cls = v1::PROACTIVE_SERVICE) {
-  Event e;
-  e.event_id = std::move(id);
-  e.tenant = "acme";
-  e.customer_id = "maria@example.com";
-  e.channel = v1::EMAIL;
-  e.message_class = cls;
-  return e;
-}
+using test_support::MakeEvent;
+using test_support::ParseTestPolicy;
 
 class DecisionStepsTest : public ::testing::Test {
  protected:
-  DecisionStepsTest() {
-    absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"p.yaml", kPolicy}});
-    EXPECT_TRUE(p.ok()) << p.status();
-    policy_ = std::make_shared<const policy::Policy>(*p);
-  }
   BatchContext Context() {
     return {.policy = policy_,
             .now = now_,
@@ -49,7 +28,7 @@ class DecisionStepsTest : public ::testing::Test {
   }
 
   const absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
-  std::shared_ptr<const policy::Policy> policy_;
+  std::shared_ptr<const policy::Policy> policy_ = ParseTestPolicy(test_support::kTwoPerWeekPolicy);
   std::set<MessageClass> fail_open_ = {v1::TRANSACTIONAL};
   CustomerHasher hasher_{"k"};
 };
