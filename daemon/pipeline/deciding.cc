@@ -1,16 +1,14 @@
-// Pipeline: the batches being decided (Deciding), moved verbatim from pipeline.cc.
-#include <future>
-#include <span>
-
+// Pipeline: the batches being decided (Deciding), submitted to the decision::BatchSequencer.
 #include "daemon/pipeline/pipeline.h"
 
 namespace tact::pipeline {
 
 void Pipeline::StartDeciding(std::vector<Input> batch) {
   stats_.kafka_batches_total.Inc({});
-  std::shared_future<absl::Status> previous = deciding_.empty() ? std::shared_future<absl::Status>()
-                                                                : deciding_.back().store_done;
-  Deciding& d = deciding_.emplace_back();  // a deque: the elements before it stay where their workers read them
+  // Nothing deciding: every earlier batch was processed, what an outage left undecided is held (and retried).
+  const auto follows = deciding_.empty() ? decision::BatchSequencer::Follows::kNothing
+                                         : decision::BatchSequencer::Follows::kPrevious;
+  Deciding& d = deciding_.emplace_back();  // a deque: the elements before it stay where the sequencer reads them
   d.batch = std::move(batch);
   d.request_of.assign(d.batch.size(), SIZE_MAX);
   for (size_t i = 0; i < d.batch.size(); ++i) {
@@ -20,24 +18,13 @@ void Pipeline::StartDeciding(std::vector<Input> batch) {
                             .options = {.source = "kafka", .source_position = d.batch[i].position}});
     }
   }
-  if (d.requests.empty()) {
-    std::promise<std::vector<absl::StatusOr<decision::Decided>>> none;
-    none.set_value({});
-    d.results = none.get_future();
-    d.store_done = std::move(previous);  // no store call: the next batch's follows the one before this
-    return;
-  }
-  d.order.after = std::move(previous);
-  d.store_done = d.order.done.get_future().share();
-  // ONE store round-trip for the whole batch, off the pipeline thread (the decision service is thread-safe).
-  d.results = std::async(std::launch::async,
-                         [this, requests = std::span<const decision::DecisionService::Request>(d.requests),
-                          order = &d.order] { return decider_.DecideBatch(requests, order); });
+  // ONE store round-trip for the whole batch, off the pipeline thread, after the previous batch's.
+  d.results = sequencer_.Submit(d.requests, follows);
 }
 
 Pipeline::Decided Pipeline::TakeDecided() {
   Deciding& d = deciding_.front();
-  std::vector<absl::StatusOr<decision::Decided>> results = d.results.get();  // the worker is done with the batch
+  decision::DecidedBatch results = d.results.get();  // the sequencer is done with the batch
   Decided out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
   deciding_.pop_front();
   return out;

@@ -7,7 +7,7 @@
 #include "daemon/pipeline/commit_strategies.h"
 #include "daemon/pipeline/kafka_clients.h"
 #include "daemon/pipeline/kafka_stats.h"
-#include "daemon/store/counter_store.h"  // store::IsOutage (pre-existing; the part table wants it out of pipeline)
+#include "daemon/core/outage.h"
 
 namespace tact::pipeline {
 namespace {
@@ -218,7 +218,7 @@ void Pipeline::Process(Decided done) {
   std::string outage_reason;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (request_of[i] != SIZE_MAX && !batch[i].dropped && !decided[request_of[i]].ok() &&
-        store::IsOutage(decided[request_of[i]].status())) {
+        IsOutage(decided[request_of[i]].status())) {
       first_undecided.try_emplace(batch[i].tp, batch[i].offset);  // consume order: the first is the lowest
       if (outage_reason.empty()) {
         outage_reason = ops::StatusCodeLabel(decided[request_of[i]].status().code());

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/core/event.h"
+#include "daemon/decision/batch_sequencer.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/ops/kafka_security.h"
 #include "daemon/ops/log_limiter.h"
@@ -113,15 +114,13 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
     bool too_large = false;       // with !event.ok(): its routed output would not fit its topic
     bool dropped = false;         // its partition was revoked or rewound while the batch was being decided
   };
-  // A batch whose DecideBatch call runs on a worker thread while the previous batch's outputs are produced.
-  // The worker reads only the inputs' events; the pipeline thread may set `dropped` meanwhile.
+  // A batch being decided by the BatchSequencer while the previous batch's outputs are produced. The sequencer
+  // reads only the inputs' events; the pipeline thread may set `dropped` meanwhile.
   struct Deciding {
     std::vector<Input> batch;
     std::vector<decision::DecisionService::Request> requests;
     std::vector<size_t> request_of;  // batch index → requests index (SIZE_MAX: not decided: DLQ)
-    decision::DecisionService::BatchOrder order;  // its store call follows the previous batch's
-    std::shared_future<absl::Status> store_done;   // what the next batch's store call waits for
-    std::future<std::vector<absl::StatusOr<decision::Decided>>> results;
+    std::future<decision::DecidedBatch> results;
   };
   struct Decided {
     std::vector<Input> batch;
@@ -150,8 +149,8 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
   // Collects up to batch_max_events inputs into batch_ (empty when nothing arrived within the poll timeout).
   void ConsumeBatch();
   Input Decode(RdKafka::Message& msg) const;
-  // Starts deciding `batch` (one DecideBatch call) on a worker thread, its store call ordered after the one of
-  // the batch before it, if that is still deciding; TakeDecided waits for the oldest one.
+  // Submits `batch` to the sequencer (one store round-trip, ordered after the batch before it); TakeDecided
+  // waits for the oldest one.
   void StartDeciding(std::vector<Input> batch);
   Decided TakeDecided();
   // After a Process that paused: the batches still deciding are held behind its held inputs, undecided.
@@ -195,9 +194,10 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
   ops::LogLimiter log_limiter_;
   std::vector<Input> batch_;  // the batch being collected (a revoke during collection drops its partitions)
   // The batches being decided, oldest first, at most kDecidingDepth: batch N+1 is decoded and evaluated while
-  // batch N's store call runs, and its store call goes out when N's returns (DecisionService::BatchOrder).
+  // batch N's store call runs, and its store call goes out when N's returns (decision::BatchSequencer).
   static constexpr size_t kDecidingDepth = 2;
   std::deque<Deciding> deciding_;
+  decision::BatchSequencer sequencer_{decider_};  // after deciding_: stopped before the batches it reads go
   Outage outage_;
   std::atomic<bool> stop_{false};
   std::atomic<int> assigned_partitions_{0};

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/ops/log.h"
 #include "daemon/pipeline/event_codec.h"
-#include "daemon/store/counter_store.h"
+#include "daemon/core/outage.h"
 
 namespace tact::pipeline {
 
@@ -105,7 +105,7 @@ bool SignalConsumer::Handle(const Pending& p) {
   }
   const absl::Time now = clock_.Now();
   const absl::Status s = intake_.Put(*signal, now, now + signal_options_.store_deadline, /*field_prefix=*/"");
-  if (store::IsOutage(s)) {
+  if (IsOutage(s)) {
     if (!store_down_) {
       Log(LogLevel::kWarning, "signals.store_unavailable", {{"position", position}, {"error", std::string(s.message())}});
     }

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/policy/evaluate.h"
@@ -89,20 +88,10 @@ class CounterStore {
  public:
   virtual ~CounterStore() = default;
   // Results follow `checks` order. Each check is atomic on its own. UNAVAILABLE if the backend cannot be
-  // reached or missed `deadline`: effects unknown, retrying is safe (dedupe by event_id).
+  // reached or missed `deadline` (an outage, daemon/core/outage.h): effects unknown, retrying is safe (dedupe by
+  // event_id).
   virtual absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                    absl::Time deadline) = 0;
-  // CheckAndReserve that first waits for its turn: `turn` is called once, after the call is prepared and before
-  // anything is sent; a non-OK status from it is returned as is and nothing is sent. DecisionService orders the
-  // store calls of consecutive batches with it (the next batch is prepared while this one's call runs).
-  virtual absl::StatusOr<std::vector<CheckResult>> CheckAndReserveAfter(std::span<const CustomerCheck> checks,
-                                                                        absl::Time deadline,
-                                                                        absl::FunctionRef<absl::Status()> turn) {
-    if (absl::Status s = turn(); !s.ok()) {
-      return s;
-    }
-    return CheckAndReserve(checks, deadline);
-  }
   // Records a customer signal (CSAT, complaint opened/closed, escalation, callback, opt-out) in the customer's
   // signal hash; the hash expires with its last field. INVALID_ARGUMENT for an incomplete signal.
   virtual absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) = 0;
@@ -118,10 +107,6 @@ using CounterStorePtr = std::unique_ptr<CounterStore>;
 inline absl::StatusOr<CustomerState> CounterStore::ReadCustomer(const CustomerRead&, absl::Time) {
   return absl::UnimplementedError("this counter store cannot read customer state");
 }
-
-// A store failure that may pass (UNAVAILABLE: unreachable; DEADLINE_EXCEEDED: missed the deadline): effects
-// unknown, the call is safe to retry. Fail-closed decisions are held and retried on it, never dead-lettered.
-inline bool IsOutage(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
 
 // Plan values as the stores use them (integer milliseconds, as check.lua receives them).
 inline int64_t SinceMs(const policy::SignalCheck& s) {

@@ -47,85 +47,98 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
   if (!plan.signals.empty()) {
     const auto& fields = signals_[SignalsKey(prefix)];
     for (const policy::SignalCheck& s : plan.signals) {
-      const int64_t since = SinceMs(s);
-      const int64_t hold = absl::ToInt64Milliseconds(s.hold);
-      std::optional<int64_t> best;  // -1 = holds with no known end
-      for (const auto& [name, v] : fields) {
-        if ((v.expires_ms != 0 && v.expires_ms <= now) || v.at_ms < since) continue;
-        for (const std::string& pattern : s.fields) {
-          if (!FieldMatches(pattern, name)) continue;
-          int64_t u = v.expires_ms == 0 ? -1 : v.expires_ms;
-          if (hold > 0 && (u == -1 || v.at_ms + hold < u)) u = v.at_ms + hold;
-          if (!best) {
-            best = u;
-          } else if (*best != -1 && (u == -1 || u > *best)) {
-            best = u;
-          }
-          break;
-        }
-      }
-      r.outcome.signals.push_back({.hit = best.has_value(), .until = UntilFromMs(best.value_or(-1))});
+      r.outcome.signals.push_back(CheckSignal(fields, s, now));
     }
   }
   for (const policy::LimitCheck& l : plan.limits) {
-    const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
-    policy::LimitUsage u;
-    if (l.kind == policy::WindowKind::kRolling) {
-      const int64_t window = absl::ToInt64Milliseconds(l.window);
-      auto& zset = windows_[key];
-      zset.erase(zset.begin(), zset.upper_bound(now - window));  // ZREMRANGEBYSCORE -inf (now - window)
-      u.used = static_cast<int64_t>(zset.size());
-      if (u.used >= l.count) {
-        auto it = zset.begin();
-        std::advance(it, u.used - l.count);
-        u.frees_at = FreesFromMs(it->first + window);
-      }
-    } else {
-      auto it = calendars_.find(key);
-      if (it != calendars_.end() && it->second.expires_ms <= now) {
-        calendars_.erase(it);
-        it = calendars_.end();
-      }
-      u.used = it == calendars_.end() ? 0 : it->second.count;
-      if (u.used >= l.count) u.frees_at = FreesFromMs(PeriodEndMs(l));
-    }
-    r.outcome.usage.push_back(u);
+    r.outcome.usage.push_back(ReadUsage(absl::StrCat(prefix, AsAbsl(l.counter)), l, now));
   }
   if (c.dry_run) {
     return r;
   }
   if (policy::ShouldReserve(plan, r.outcome)) {
-    for (const policy::LimitCheck& l : plan.limits) {
-      const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
-      if (l.kind == policy::WindowKind::kRolling) {
-        auto& zset = windows_[key];
-        for (auto it = zset.begin(); it != zset.end(); ++it) {  // ZADD updates an existing member's score
-          if (it->second == c.event_id) {
-            zset.erase(it);
-            break;
-          }
-        }
-        zset.emplace(now, c.event_id);
-      } else {
-        Calendar& cal = calendars_[key];
-        cal.count += 1;
-        cal.expires_ms = PeriodEndMs(l);
-      }
-    }
+    Reserve(prefix, c.event_id, plan, now);
     r.outcome.reserved = true;
-    if (!plan.limits.empty()) {
-      auto& index = index_[prefix];
-      for (const policy::LimitCheck& l : plan.limits) {
-        index[std::string(l.counter)] =
-            l.kind == policy::WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
-      }
-      std::erase_if(index, [now](const auto& e) { return e.second <= now; });
-    }
   }
   if (policy::IsFinal(plan, r.outcome)) {
     seen_[seen_key] = Seen{c.marker, r.outcome, now + absl::ToInt64Milliseconds(kDefaultSeenTtl)};
   }
   return r;
+}
+
+policy::SignalResult InMemoryCounterStore::CheckSignal(const std::map<std::string, SignalValue>& fields,
+                                                       const policy::SignalCheck& s, int64_t now) {
+  const int64_t since = SinceMs(s);
+  const int64_t hold = absl::ToInt64Milliseconds(s.hold);
+  std::optional<int64_t> best;  // -1 = holds with no known end
+  for (const auto& [name, v] : fields) {
+    if ((v.expires_ms != 0 && v.expires_ms <= now) || v.at_ms < since) continue;
+    for (const std::string& pattern : s.fields) {
+      if (!FieldMatches(pattern, name)) continue;
+      int64_t u = v.expires_ms == 0 ? -1 : v.expires_ms;
+      if (hold > 0 && (u == -1 || v.at_ms + hold < u)) u = v.at_ms + hold;
+      if (!best) {
+        best = u;
+      } else if (*best != -1 && (u == -1 || u > *best)) {
+        best = u;
+      }
+      break;
+    }
+  }
+  return {.hit = best.has_value(), .until = UntilFromMs(best.value_or(-1))};
+}
+
+policy::LimitUsage InMemoryCounterStore::ReadUsage(const std::string& key, const policy::LimitCheck& l, int64_t now) {
+  policy::LimitUsage u;
+  if (l.kind == policy::WindowKind::kRolling) {
+    const int64_t window = absl::ToInt64Milliseconds(l.window);
+    auto& zset = windows_[key];
+    zset.erase(zset.begin(), zset.upper_bound(now - window));  // ZREMRANGEBYSCORE -inf (now - window)
+    u.used = static_cast<int64_t>(zset.size());
+    if (u.used >= l.count) {
+      auto it = zset.begin();
+      std::advance(it, u.used - l.count);
+      u.frees_at = FreesFromMs(it->first + window);
+    }
+    return u;
+  }
+  auto it = calendars_.find(key);
+  if (it != calendars_.end() && it->second.expires_ms <= now) {
+    calendars_.erase(it);
+    it = calendars_.end();
+  }
+  u.used = it == calendars_.end() ? 0 : it->second.count;
+  if (u.used >= l.count) u.frees_at = FreesFromMs(PeriodEndMs(l));
+  return u;
+}
+
+void InMemoryCounterStore::Reserve(const std::string& prefix, const std::string& event_id, const policy::Plan& plan,
+                                   int64_t now) {
+  for (const policy::LimitCheck& l : plan.limits) {
+    const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
+    if (l.kind == policy::WindowKind::kRolling) {
+      auto& zset = windows_[key];
+      for (auto it = zset.begin(); it != zset.end(); ++it) {  // ZADD updates an existing member's score
+        if (it->second == event_id) {
+          zset.erase(it);
+          break;
+        }
+      }
+      zset.emplace(now, event_id);
+    } else {
+      Calendar& cal = calendars_[key];
+      cal.count += 1;
+      cal.expires_ms = PeriodEndMs(l);
+    }
+  }
+  if (!plan.limits.empty()) {
+    auto& index = index_[prefix];
+    for (const policy::LimitCheck& l : plan.limits) {
+      index[std::string(l.counter)] =
+          l.kind == policy::WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
+    }
+    std::erase_if(index, [now](const auto& e) { return e.second <= now; });
+  }
 }
 
 absl::StatusOr<CustomerState> InMemoryCounterStore::ReadCustomer(const CustomerRead& read, absl::Time /*deadline*/) {

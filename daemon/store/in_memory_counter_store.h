@@ -41,6 +41,14 @@ class InMemoryCounterStore final : public CounterStore {
     int64_t expires_ms = 0;
   };
   CheckResult CheckOne(const CustomerCheck& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // check.lua's steps: one signal check against the customer's fields, one limit's usage (pruning the window),
+  // and counting the event in every limit of `plan` (with the counter index).
+  static policy::SignalResult CheckSignal(const std::map<std::string, SignalValue>& fields,
+                                          const policy::SignalCheck& s, int64_t now);
+  policy::LimitUsage ReadUsage(const std::string& key, const policy::LimitCheck& l, int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Reserve(const std::string& prefix, const std::string& event_id, const policy::Plan& plan, int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const KeySchema keys_;
   absl::Mutex mu_;

@@ -1,7 +1,5 @@
 #include "daemon/store/instrumented_counter_store.h"
 
-#include <optional>
-
 namespace tact::store {
 namespace {
 
@@ -11,25 +9,10 @@ double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::dura
 
 absl::StatusOr<std::vector<CheckResult>> InstrumentedCounterStore::CheckAndReserve(
     std::span<const CustomerCheck> checks, absl::Time deadline) {
-  return CheckAndReserveAfter(checks, deadline, [] { return absl::OkStatus(); });
-}
-
-absl::StatusOr<std::vector<CheckResult>> InstrumentedCounterStore::CheckAndReserveAfter(
-    std::span<const CustomerCheck> checks, absl::Time deadline, absl::FunctionRef<absl::Status()> turn) {
   static constexpr std::string_view kOp = "check_and_reserve";
-  const auto called = clock_.Monotonic();
-  std::optional<std::chrono::steady_clock::time_point> start;
-  bool skipped = false;
-  absl::StatusOr<std::vector<CheckResult>> result = inner_.CheckAndReserveAfter(checks, deadline, [&] {
-    absl::Status s = turn();
-    skipped = !s.ok();
-    start = clock_.Monotonic();
-    return s;
-  });
-  if (skipped) {
-    return result;  // nothing was sent: not a store call
-  }
-  stats_.redis_call_duration_seconds.Observe({kOp}, Seconds(clock_.Monotonic() - start.value_or(called)));
+  const auto start = clock_.Monotonic();
+  absl::StatusOr<std::vector<CheckResult>> result = inner_.CheckAndReserve(checks, deadline);
+  stats_.redis_call_duration_seconds.Observe({kOp}, Seconds(clock_.Monotonic() - start));
   stats_.redis_calls_total.Inc({kOp});
   stats_.redis_checks_total.Inc({}, static_cast<double>(checks.size()));
   if (!result.ok()) {

@@ -24,10 +24,6 @@ class InstrumentedCounterStore final : public CounterStore {
 
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
-  // Measured from the turn on: the wait for the previous batch is not the store's latency.
-  absl::StatusOr<std::vector<CheckResult>> CheckAndReserveAfter(std::span<const CustomerCheck> checks,
-                                                                absl::Time deadline,
-                                                                absl::FunctionRef<absl::Status()> turn) override;
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override {
     return inner_.PutSignal(signal, now, deadline);  // signals are rare; not measured yet
   }

@@ -3,72 +3,15 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <charconv>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "daemon/core/strings.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/redis_check_call.h"
 
 namespace tact::store {
-
-// One command in Redis' wire format (an array of bulk strings), built once and appended as is: no per-argument
-// strings, argv arrays or hiredis re-formatting on the decision path.
-struct RedisCommand {
-  std::string wire;
-  RedisCommand() = default;
-  explicit RedisCommand(std::string w) : wire(std::move(w)) {}
-  RedisCommand(std::initializer_list<std::string_view> args);
-  void AppendTo(RedisConnection& c) const { c.Append(wire); }
-};
-
-namespace {
-
-// Arguments being collected for a RedisCommand: their count and their encoding.
-class RespArgs {
- public:
-  void Add(std::string_view a) {
-    char len[24];
-    const auto end = std::to_chars(len, len + sizeof len, a.size()).ptr;
-    body_.push_back('$');
-    body_.append(len, end);
-    body_.append("\r\n");
-    body_.append(a);
-    body_.append("\r\n");
-    ++count_;
-  }
-  void Add(int64_t v) {
-    char buf[24];
-    Add(std::string_view(buf, std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
-  }
-  void Add(const RespArgs& more) {
-    body_.append(more.body_);
-    count_ += more.count_;
-  }
-  void Clear() {
-    body_.clear();
-    count_ = 0;
-  }
-  int64_t count() const { return static_cast<int64_t>(count_); }
-  const std::string& body() const { return body_; }
-  RedisCommand Command() const { return RedisCommand(absl::StrCat("*", count_, "\r\n", body_)); }
-
- private:
-  std::string body_;
-  size_t count_ = 0;
-};
-
-}  // namespace
-
-RedisCommand::RedisCommand(std::initializer_list<std::string_view> args) {
-  RespArgs a;
-  for (std::string_view arg : args) a.Add(arg);
-  wire = a.Command().wire;
-}
-
 namespace {
 
 std::string Sha1Hex(std::string_view text) {
@@ -84,183 +27,6 @@ std::string Sha1Hex(std::string_view text) {
 }
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
-
-// The plan's shape at `now_ms` as check.lua reads a spec: quiet, #limits, #signal checks, the signal checks'
-// arg count, the index expiry, each limit with the numbers its writes need, then the signal checks.
-void AppendSpec(const policy::Plan& plan, int64_t now_ms, RespArgs& out) {
-  auto empty_at = [now_ms](const policy::LimitCheck& l) {
-    return l.kind == policy::WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
-  };
-  int64_t latest = 0;
-  for (const policy::LimitCheck& l : plan.limits) latest = std::max(latest, empty_at(l));
-  int64_t signal_args = 0;
-  for (const policy::SignalCheck& s : plan.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
-  out.Add(QuietCode(plan));
-  out.Add(static_cast<int64_t>(plan.limits.size()));
-  out.Add(static_cast<int64_t>(plan.signals.size()));
-  out.Add(signal_args);
-  out.Add(latest);
-  for (const policy::LimitCheck& l : plan.limits) {
-    const bool rolling = l.kind == policy::WindowKind::kRolling;
-    const int64_t window = absl::ToInt64Milliseconds(l.window);
-    const int64_t end = PeriodEndMs(l);
-    out.Add(rolling ? "r" : "c");
-    out.Add(l.count);
-    // A calendar counter's ttl is relative to tactd's now: an absolute PEXPIREAT would follow Redis' clock, and
-    // with tactd's clock behind it the counter of a period tactd still counts in would vanish at once.
-    out.Add(rolling ? window : std::max<int64_t>(1, end - now_ms));
-    out.Add(rolling ? now_ms - window : end);
-    out.Add(empty_at(l));
-    out.Add(l.shadow ? "0" : "1");
-    out.Add(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
-  }
-  for (const policy::SignalCheck& s : plan.signals) {
-    out.Add(s.shadow ? "0" : "1");
-    out.Add(SinceMs(s));
-    out.Add(absl::ToInt64Milliseconds(s.hold));
-    out.Add(static_cast<int64_t>(s.fields.size()));
-    for (const std::string& f : s.fields) {
-      out.Add(f);
-    }
-  }
-}
-
-// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
-// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
-RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
-                       const KeySchema& schema, bool legacy_keys) {
-  const int64_t now_ms = ToMillis(checks.front().now);
-  RespArgs keys;
-  RespArgs specs;      // every distinct spec's args, concatenated
-  RespArgs per_check;  // spec number, event id, write, marker, legacy prefix
-  absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
-  RespArgs spec;
-  std::string prefix;
-  for (const CustomerCheck& c : checks) {
-    const policy::Plan& plan = *c.plan;
-    spec.Clear();
-    AppendSpec(plan, now_ms, spec);
-    auto [it, added] = spec_number.try_emplace(spec.body(), static_cast<int64_t>(spec_number.size()) + 1);
-    if (added) {
-      specs.Add(spec);
-    }
-    prefix = schema.CustomerPrefix(c.tenant, c.customer_id);
-    keys.Add(SeenKey(prefix, c.event_id));
-    keys.Add(SignalsKey(prefix));
-    for (const policy::LimitCheck& l : plan.limits) {
-      keys.Add(absl::StrCat(prefix, AsAbsl(l.counter)));
-    }
-    keys.Add(IndexKey(prefix));
-    per_check.Add(it->second);
-    per_check.Add(c.event_id);
-    per_check.Add(c.dry_run ? "0" : "1");
-    per_check.Add(c.marker);
-    per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
-  }
-  RespArgs all;
-  all.Add("EVALSHA");
-  all.Add(sha);
-  all.Add(keys.count());
-  all.Add(keys);
-  all.Add(now_ms);
-  all.Add(absl::ToInt64Milliseconds(seen_ttl));
-  all.Add(static_cast<int64_t>(spec_number.size()));
-  all.Add(static_cast<int64_t>(checks.size()));
-  all.Add(specs);
-  all.Add(per_check);
-  return all.Command();
-}
-
-absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
-absl::Time FromMillisOrFuture(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
-
-// "<reserved>|<hit>:<until>,...|<used>:<frees_at>,..." as stored in the seen marker by check.lua.
-absl::StatusOr<policy::StoreOutcome> ParseStoredOutcome(std::string_view text) {
-  const absl::Status malformed = absl::InternalError("check.lua: malformed stored outcome");
-  std::vector<absl::string_view> sections = absl::StrSplit(AsAbsl(text), '|');
-  if (sections.size() != 3 || (sections[0] != "0" && sections[0] != "1")) {
-    return malformed;
-  }
-  policy::StoreOutcome out;
-  out.reserved = sections[0] == "1";
-  auto pairs = [&](absl::string_view section, auto add) -> bool {
-    if (section.empty()) return true;
-    for (absl::string_view part : absl::StrSplit(section, ',')) {
-      std::pair<absl::string_view, absl::string_view> ab = absl::StrSplit(part, absl::MaxSplits(':', 1));
-      int64_t a = 0;
-      int64_t b = 0;
-      if (!absl::SimpleAtoi(ab.first, &a) || !absl::SimpleAtoi(ab.second, &b)) return false;
-      add(a, b);
-    }
-    return true;
-  };
-  if (!pairs(sections[1], [&](int64_t hit, int64_t until) {
-        out.signals.push_back({.hit = hit == 1, .until = FromMillisOrFuture(until)});
-      }) ||
-      !pairs(sections[2], [&](int64_t used, int64_t frees) { out.usage.push_back({used, FromMillisOrPast(frees)}); })) {
-    return malformed;
-  }
-  return out;
-}
-
-absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
-  if (r.type != REDIS_REPLY_ARRAY || r.elements < 2 || r.element[0]->type != REDIS_REPLY_INTEGER) {
-    return absl::InternalError(absl::StrCat("check.lua: unexpected reply type ", r.type));
-  }
-  CheckResult result;
-  if (r.element[0]->integer == 1) {
-    if (r.elements != 3 || r.element[1]->type != REDIS_REPLY_STRING || r.element[2]->type != REDIS_REPLY_STRING) {
-      return absl::InternalError("check.lua: malformed duplicate reply");
-    }
-    result.duplicate = true;
-    auto outcome = ParseStoredOutcome(std::string_view(r.element[1]->str, r.element[1]->len));
-    if (!outcome.ok()) {
-      return outcome.status();
-    }
-    result.outcome = *std::move(outcome);
-    result.marker.assign(r.element[2]->str, r.element[2]->len);
-    return result;
-  }
-  if (r.elements < 3 || r.element[1]->type != REDIS_REPLY_INTEGER || r.element[2]->type != REDIS_REPLY_INTEGER) {
-    return absl::InternalError("check.lua: malformed reply");
-  }
-  for (size_t i = 1; i < r.elements; ++i) {
-    if (r.element[i]->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError("check.lua: malformed reply");
-    }
-  }
-  const size_t nsig = static_cast<size_t>(r.element[2]->integer);
-  if (3 + 2 * nsig > r.elements || (r.elements - 3 - 2 * nsig) % 2 != 0) {
-    return absl::InternalError("check.lua: malformed reply");
-  }
-  result.outcome.reserved = r.element[1]->integer == 1;
-  size_t i = 3;
-  for (size_t k = 0; k < nsig; ++k, i += 2) {
-    result.outcome.signals.push_back(
-        {.hit = r.element[i]->integer == 1, .until = FromMillisOrFuture(r.element[i + 1]->integer)});
-  }
-  for (; i + 1 < r.elements; i += 2) {
-    result.outcome.usage.push_back({r.element[i]->integer, FromMillisOrPast(r.element[i + 1]->integer)});
-  }
-  return result;
-}
-
-// The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
-absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n) {
-  if (r.type != REDIS_REPLY_ARRAY || r.elements != n) {
-    return absl::InternalError("check.lua: unexpected reply shape");
-  }
-  std::vector<CheckResult> results;
-  results.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r.element[i]);
-    if (!parsed.ok()) {
-      return parsed.status();
-    }
-    results.push_back(*std::move(parsed));
-  }
-  return results;
-}
 
 // Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
 // expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms, legacy
@@ -371,6 +137,21 @@ absl::StatusOr<RedisConnectionPtr> RedisCounterStore::Borrow(absl::Duration budg
   return c;
 }
 
+absl::StatusOr<RedisConnectionPtr> RedisCounterStore::BorrowUntil(absl::Time deadline) {
+  const absl::Duration budget = deadline - clock_.Now();
+  if (budget <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError("deadline passed before the store call");
+  }
+  absl::StatusOr<RedisConnectionPtr> conn = Borrow(budget);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  if (absl::Status s = (*conn)->SetTimeout(budget); !s.ok()) {
+    return s;
+  }
+  return conn;
+}
+
 void RedisCounterStore::Return(RedisConnectionPtr conn) {
   absl::MutexLock lock(&mu_);
   if (static_cast<int>(idle_.size()) < settings_.pool_size) {
@@ -475,11 +256,6 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(RedisConne
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                              absl::Time deadline) {
-  return CheckAndReserveAfter(checks, deadline, [] { return absl::OkStatus(); });
-}
-
-absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter(
-    std::span<const CustomerCheck> checks, absl::Time deadline, absl::FunctionRef<absl::Status()> turn) {
   const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
                           std::all_of(checks.begin(), checks.end(),
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
@@ -491,9 +267,6 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserveAfter
     for (const CustomerCheck& check : checks) {
       commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys));
     }
-  }
-  if (absl::Status s = turn(); !s.ok()) {
-    return s;
   }
   const absl::Duration budget = deadline - clock_.Now();
   if (budget <= absl::ZeroDuration()) {
@@ -524,16 +297,9 @@ absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Ti
   if (!w.ok()) {
     return w.status();
   }
-  const absl::Duration budget = deadline - clock_.Now();
-  if (budget <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError("deadline passed before the store call");
-  }
-  absl::StatusOr<RedisConnectionPtr> conn = Borrow(budget);
+  absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
-  }
-  if (absl::Status s = (*conn)->SetTimeout(budget); !s.ok()) {
-    return s;
   }
   static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
   const std::string key = SignalsKey(keys_.CustomerPrefix(signal.tenant, signal.customer_id));
@@ -551,128 +317,6 @@ absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Ti
     return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r->str, r->len)));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead& read, absl::Time deadline) {
-  const absl::Duration budget = deadline - clock_.Now();
-  if (budget <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError("deadline passed before the store call");
-  }
-  absl::StatusOr<RedisConnectionPtr> conn = Borrow(budget);
-  if (!conn.ok()) {
-    return conn.status();
-  }
-  RedisConnection& c = **conn;
-  if (absl::Status s = c.SetTimeout(budget); !s.ok()) {
-    return s;
-  }
-  // Pipelined reads on the customer's own keys: the index names the counters (no keyspace scan). A connection
-  // that saw an I/O error is dropped (its pending replies are lost).
-  auto round_trip = [&c](const std::vector<RedisCommand>& commands) -> absl::StatusOr<std::vector<RedisReplyPtr>> {
-    for (const RedisCommand& cmd : commands) cmd.AppendTo(c);
-    std::vector<RedisReplyPtr> replies;
-    for (size_t i = 0; i < commands.size(); ++i) {
-      absl::StatusOr<RedisReplyPtr> reply = c.GetReply("read customer");
-      if (!reply.ok()) return reply.status();
-      replies.push_back(*std::move(reply));
-      if (replies.back()->type == REDIS_REPLY_ERROR) {
-        return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(replies.back()->str,
-                                                                                 replies.back()->len)));
-      }
-    }
-    return replies;
-  };
-  std::string prefix = keys_.CustomerPrefix(read.tenant, read.customer_id);
-  const std::string legacy = LegacyPrefix(read.tenant, read.customer_id);
-  const int64_t now = ToMillis(read.now);
-  std::vector<RedisCommand> index_and_signals = {{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}};
-  if (!legacy.empty()) {
-    index_and_signals.push_back({"HGETALL", IndexKey(legacy)});
-    index_and_signals.push_back({"HGETALL", SignalsKey(legacy)});
-  }
-  absl::StatusOr<std::vector<RedisReplyPtr>> first = round_trip(index_and_signals);
-  if (!first.ok()) {
-    return first.status();
-  }
-  // A customer not moved to the new layout yet (legacy.lua moves it on its next check or signal) is read where it
-  // is; a read writes nothing.
-  auto empty = [](const RedisReplyPtr& r) { return r->type != REDIS_REPLY_ARRAY || r->elements == 0; };
-  if (!legacy.empty() && empty((*first)[0]) && empty((*first)[1])) {
-    prefix = legacy;
-    (*first)[0] = std::move((*first)[2]);
-    (*first)[1] = std::move((*first)[3]);
-  }
-  auto text = [](const redisReply* r) { return std::string_view(r->str, r->len); };
-  CustomerState state;
-  struct Live {
-    const CounterFamily* family;
-    std::string suffix;
-    int64_t empty_at;
-  };
-  std::vector<Live> live;
-  const redisReply& idx = *(*first)[0];
-  for (size_t j = 0; idx.type == REDIS_REPLY_ARRAY && j + 1 < idx.elements; j += 2) {
-    int64_t empty_at = 0;
-    if (!absl::SimpleAtoi(AsAbsl(text(idx.element[j + 1])), &empty_at) || empty_at <= now) continue;
-    const std::string_view suffix = text(idx.element[j]);
-    for (const CounterFamily& f : read.families) {
-      if (InFamily(suffix, f)) {
-        live.push_back({&f, std::string(suffix), empty_at});
-        break;
-      }
-    }
-  }
-  const redisReply& sig = *(*first)[1];
-  for (size_t j = 0; sig.type == REDIS_REPLY_ARRAY && j + 1 < sig.elements; j += 2) {
-    int64_t at = 0;
-    int64_t expires = 0;
-    if (!policy::ParseSignalValue(text(sig.element[j + 1]), &at, &expires) || (expires != 0 && expires <= now)) {
-      continue;
-    }
-    state.signals.push_back({.field = std::string(text(sig.element[j])),
-                             .at = absl::FromUnixMillis(at),
-                             .expires_at = expires == 0 ? absl::InfiniteFuture() : absl::FromUnixMillis(expires)});
-  }
-  std::vector<RedisCommand> reads;
-  for (const Live& l : live) {
-    const std::string key = prefix + l.suffix;
-    if (l.family->kind == policy::WindowKind::kRolling) {
-      const std::string after = absl::StrCat("(", now - absl::ToInt64Milliseconds(l.family->window));
-      reads.push_back({"ZCOUNT", key, after, "+inf"});
-      reads.push_back({"ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", "0", "1"});
-    } else {
-      reads.push_back({"GET", key});
-    }
-  }
-  absl::StatusOr<std::vector<RedisReplyPtr>> second = round_trip(reads);
-  if (!second.ok()) {
-    return second.status();
-  }
-  Return(*std::move(conn));
-  size_t r = 0;
-  for (const Live& l : live) {
-    CounterState cs{.rule_id = l.family->rule_id, .counter = l.suffix};
-    if (l.family->kind == policy::WindowKind::kRolling) {
-      const redisReply& count = *(*second)[r++];
-      const redisReply& oldest = *(*second)[r++];
-      cs.used = count.type == REDIS_REPLY_INTEGER ? count.integer : 0;
-      int64_t score = 0;
-      if (oldest.type == REDIS_REPLY_ARRAY && oldest.elements == 2 &&
-          absl::SimpleAtoi(AsAbsl(text(oldest.element[1])), &score)) {
-        cs.frees_at = absl::FromUnixMillis(score + absl::ToInt64Milliseconds(l.family->window));
-      }
-    } else {
-      const redisReply& value = *(*second)[r++];
-      if (value.type == REDIS_REPLY_STRING) absl::SimpleAtoi(AsAbsl(text(&value)), &cs.used);
-      cs.frees_at = absl::FromUnixMillis(l.empty_at);
-    }
-    if (cs.used > 0) state.counters.push_back(std::move(cs));
-  }
-  std::sort(state.counters.begin(), state.counters.end(),
-            [](const CounterState& a, const CounterState& b) { return a.counter < b.counter; });
-  std::sort(state.signals.begin(), state.signals.end(),
-            [](const SignalState& a, const SignalState& b) { return a.field < b.field; });
-  return state;
 }
 
 bool RedisCounterStore::Healthy() {

@@ -34,7 +34,7 @@ struct RedisSettings {
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
 };
 
-struct RedisCommand;  // one command's arguments (redis_counter_store.cc)
+struct RedisCommand;  // one command's arguments (redis_check_call.h)
 
 // Counter store on one Redis node (or a Cluster node owning the customer's slot: every key of a script carries
 // the customer's hash tag). Connections are created lazily; after any I/O error a connection is dropped and a
@@ -46,16 +46,14 @@ class RedisCounterStore final : public CounterStore {
   RedisCounterStore(RedisSettings settings, const Clock& clock, KeySchema keys = KeySchema());
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
-  // Builds the call (one EVALSHA, or one per check) before waiting for `turn`, so only the round-trip follows it.
-  absl::StatusOr<std::vector<CheckResult>> CheckAndReserveAfter(std::span<const CustomerCheck> checks,
-                                                                absl::Time deadline,
-                                                                absl::FunctionRef<absl::Status()> turn) override;
   absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   bool Healthy() override;
 
  private:
   absl::StatusOr<RedisConnectionPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
+  // Borrow with the time left until `deadline` as its budget and as the connection's timeout.
+  absl::StatusOr<RedisConnectionPtr> BorrowUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
   void Return(RedisConnectionPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status LoadScript(RedisConnection& c);
   absl::StatusOr<std::vector<CheckResult>> RunChecks(RedisConnection& c, std::span<const RedisCommand> commands);

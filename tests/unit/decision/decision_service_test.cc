@@ -2,30 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <thread>
-
-#include "absl/strings/match.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
-
 #include "daemon/decision/marker.h"
-#include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
-#include "tests/support/events.h"
-#include "tests/support/wait.h"
+#include "tests/unit/decision/decision_test_support.h"
 
 namespace tact::decision {
 namespace {
 
-constexpr char kPolicy[] = R"(
-version: "v1"
-rules:
-  - id: proactive-2
-    description: two proactive emails per week
-    match: { message_class: [PROACTIVE_SERVICE, TRANSACTIONAL] }
-    limit: { count: 2, window: 7d }
-)";
+using test_support::MakeEvent;
+using test_support::ParseTestPolicy;
 
 class UnreachableStore final : public store::CounterStore {
  public:
@@ -39,20 +24,9 @@ class UnreachableStore final : public store::CounterStore {
   bool Healthy() override { return false; }
 };
 
-std::shared_ptr<const policy::Policy> Parse(const std::string& yaml) {
-  absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"p.yaml", yaml}});
-  EXPECT_TRUE(p.ok()) << p.status();
-  return std::make_shared<const policy::Policy>(*p);
-}
-
-// Maria's message `id`.
-Event MariaEvent(std::string id, MessageClass cls = v1::PROACTIVE_SERVICE) {
-  return testing::MakeEvent({.event_id = std::move(id), .customer_id = "maria@example.com", .message_class = cls});
-}
-
 class DecisionServiceTest : public ::testing::Test {
  protected:
-  DecisionServiceTest() { policies_.Set(Parse(kPolicy)); }
+  DecisionServiceTest() { policies_.Set(ParseTestPolicy(test_support::kTwoPerWeekPolicy)); }
 
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
   PolicyHolder policies_;
@@ -62,9 +36,9 @@ class DecisionServiceTest : public ::testing::Test {
 };
 
 TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerId) {
-  EXPECT_EQ(service_.Decide(MariaEvent("a"), {})->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(service_.Decide(MariaEvent("b"), {})->decision.decision(), v1::RELEASE);
-  absl::StatusOr<Decided> third = service_.Decide(MariaEvent("c"), {.source = "grpc"});
+  EXPECT_EQ(service_.Decide(MakeEvent("a"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("b"), {})->decision.decision(), v1::RELEASE);
+  absl::StatusOr<Decided> third = service_.Decide(MakeEvent("c"), {.source = "grpc"});
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(third->decision.decision(), v1::SUPPRESS);
   EXPECT_EQ(third->decision.rule_id(), "proactive-2");
@@ -72,14 +46,14 @@ TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerI
   EXPECT_EQ(third->record.customer_hash(), hasher_.Hash("acme", "maria@example.com"));
   EXPECT_EQ(third->record.DebugString().find("maria"), std::string::npos);
   clock_.Advance(absl::Hours(24 * 7));
-  EXPECT_EQ(service_.Decide(MariaEvent("d"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("d"), {})->decision.decision(), v1::RELEASE);
 }
 
 TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChange) {
-  ASSERT_EQ(service_.Decide(MariaEvent("a"), {})->decision.decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MariaEvent("b"), {})->decision.decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MariaEvent("c"), {})->decision.decision(), v1::SUPPRESS);
-  policies_.Set(Parse(R"(
+  ASSERT_EQ(service_.Decide(MakeEvent("a"), {})->decision.decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MakeEvent("b"), {})->decision.decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MakeEvent("c"), {})->decision.decision(), v1::SUPPRESS);
+  policies_.Set(ParseTestPolicy(R"(
 version: "v2"
 rules:
   - id: generous
@@ -87,7 +61,7 @@ rules:
     match: { message_class: PROACTIVE_SERVICE }
     limit: { count: 10, window: 7d }
 )"));
-  absl::StatusOr<Decided> again = service_.Decide(MariaEvent("c"), {});
+  absl::StatusOr<Decided> again = service_.Decide(MakeEvent("c"), {});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->decision.duplicate());
   EXPECT_EQ(again->decision.decision(), v1::SUPPRESS);
@@ -97,28 +71,28 @@ rules:
 
 TEST_F(DecisionServiceTest, DryRunReservesNothing) {
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(service_.Decide(MariaEvent("dry"), {.dry_run = true})->decision.decision(), v1::RELEASE);
+    EXPECT_EQ(service_.Decide(MakeEvent("dry"), {.dry_run = true})->decision.decision(), v1::RELEASE);
   }
-  EXPECT_EQ(service_.Decide(MariaEvent("x"), {})->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(service_.Decide(MariaEvent("y"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("x"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("y"), {})->decision.decision(), v1::RELEASE);
 }
 
 TEST_F(DecisionServiceTest, StoreDownFailsOpenForTransactionalAndClosedForTheRest) {
   UnreachableStore down;
   DecisionService service(policies_, down, clock_, hasher_);
-  absl::StatusOr<Decided> receipt = service.Decide(MariaEvent("r", v1::TRANSACTIONAL), {});
+  absl::StatusOr<Decided> receipt = service.Decide(MakeEvent("r", v1::TRANSACTIONAL), {});
   ASSERT_TRUE(receipt.ok());
   EXPECT_EQ(receipt->decision.decision(), v1::RELEASE);
   EXPECT_TRUE(receipt->decision.degraded());
-  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MariaEvent("p"), {}).status()));
+  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MakeEvent("p"), {}).status()));
 
   DecisionService all_closed(policies_, down, clock_, hasher_, {.fail_open_classes = {}});
-  EXPECT_TRUE(absl::IsUnavailable(all_closed.Decide(MariaEvent("r2", v1::TRANSACTIONAL), {}).status()));
+  EXPECT_TRUE(absl::IsUnavailable(all_closed.Decide(MakeEvent("r2", v1::TRANSACTIONAL), {}).status()));
 }
 
 TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
-  const std::vector<Event> events{MariaEvent("a"), MariaEvent("r", v1::SERVICE), MariaEvent("b"), MariaEvent("c"),
-                                  MariaEvent("a")};
+  const std::vector<Event> events{MakeEvent("a"), MakeEvent("r", v1::SERVICE), MakeEvent("b"), MakeEvent("c"),
+                                  MakeEvent("a")};
   std::vector<DecisionService::Request> requests;
   for (const Event& e : events) requests.push_back({&e, {.source = "kafka"}});
   std::vector<absl::StatusOr<Decided>> out = service_.DecideBatch(requests);
@@ -133,209 +107,60 @@ TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
   EXPECT_EQ(out[4]->record.source(), "kafka");
 }
 
-// The in-memory store, logging each call's steps by its first event id; calls for "hold" block until released.
-class SteppedStore final : public store::CounterStore {
- public:
-  SteppedStore() = default;
-  // Holds nothing; every sent call fails with `failure` until `fail` is changed.
-  explicit SteppedStore(absl::Status failure) : fail(std::move(failure)) { release.Notify(); }
-  absl::StatusOr<std::vector<store::CheckResult>> CheckAndReserve(std::span<const store::CustomerCheck> checks,
-                                                                  absl::Time deadline) override {
-    return CheckAndReserveAfter(checks, deadline, [] { return absl::OkStatus(); });
-  }
-  absl::StatusOr<std::vector<store::CheckResult>> CheckAndReserveAfter(
-      std::span<const store::CustomerCheck> checks, absl::Time deadline,
-      absl::FunctionRef<absl::Status()> turn) override {
-    const std::string id = checks.front().event_id;
-    Step("prepared " + id);
-    if (absl::Status s = turn(); !s.ok()) {
-      Step("not sent " + id);
-      return s;
-    }
-    Step("sent " + id);
-    if (id == "hold") release.WaitForNotification();
-    absl::StatusOr<std::vector<store::CheckResult>> out =
-        fail.ok() ? inner.CheckAndReserve(checks, deadline) : absl::StatusOr<std::vector<store::CheckResult>>(fail);
-    Step("returned " + id);
-    return out;
-  }
-  absl::Status PutSignal(const policy::Signal& s, absl::Time now, absl::Time deadline) override {
-    return inner.PutSignal(s, now, deadline);
-  }
-  bool Healthy() override { return true; }
-
-  std::vector<std::string> Steps() {
-    absl::MutexLock lock(&mu);
-    return steps;
-  }
-  bool Saw(const std::string& step) {
-    const std::vector<std::string> s = Steps();
-    return std::find(s.begin(), s.end(), step) != s.end();
-  }
-  void Step(std::string step) {
-    absl::MutexLock lock(&mu);
-    steps.push_back(std::move(step));
-  }
-
-  store::InMemoryCounterStore inner;
-  absl::Status fail;  // every sent call fails with this when set
-  absl::Notification release;
-  absl::Mutex mu;
-  std::vector<std::string> steps ABSL_GUARDED_BY(mu);
-};
-
-TEST_F(DecisionServiceTest, OrderedBatchIsPreparedAlongsideButSentOnlyAfterThePreviousReturned) {
-  SteppedStore stepped;
-  DecisionService service(policies_, stepped, clock_, hasher_);
-  const Event first = MariaEvent("hold");
-  const Event second = MariaEvent("next");
-  const std::vector<DecisionService::Request> a{{&first, {}}};
-  const std::vector<DecisionService::Request> b{{&second, {}}};
-  DecisionService::BatchOrder order_a;
-  DecisionService::BatchOrder order_b{.after = order_a.done.get_future().share()};
-  std::shared_future<absl::Status> b_done = order_b.done.get_future().share();
-  std::vector<absl::StatusOr<Decided>> out_a;
-  std::vector<absl::StatusOr<Decided>> out_b;
-  std::thread ta([&] { out_a = service.DecideBatch(a, &order_a); });
-  ASSERT_TRUE(testing::WaitFor([&] { return stepped.Saw("sent hold"); }, absl::Seconds(10), "the first batch sent"));
-  std::thread tb([&] { out_b = service.DecideBatch(b, &order_b); });
-  // Prepared while the first is in the store.
-  ASSERT_TRUE(testing::WaitFor([&] { return stepped.Saw("prepared next"); }, absl::Seconds(10), "the next prepared"));
-  EXPECT_FALSE(stepped.Saw("sent next"));
-  stepped.release.Notify();
-  ta.join();
-  tb.join();
-  EXPECT_EQ(stepped.Steps(), (std::vector<std::string>{"prepared hold", "sent hold", "prepared next", "returned hold",
-                                                       "sent next", "returned next"}));
-  ASSERT_TRUE(out_a[0].ok() && out_b[0].ok());
-  EXPECT_EQ(out_b[0]->decision.decision(), v1::RELEASE);
-  EXPECT_TRUE(b_done.get().ok());
-}
-
-// Batches decided one after the other, each ordered after the one before (as the Kafka pipeline chains them).
-class BatchChain {
- public:
-  explicit BatchChain(DecisionService& service) : service_(service) {}
-  std::vector<absl::StatusOr<Decided>> Decide(const std::vector<const Event*>& events) {
-    std::vector<DecisionService::Request> requests;
-    for (const Event* e : events) requests.push_back({e, {}});
-    DecisionService::BatchOrder& order = orders_.emplace_back();
-    order.after = last_done_;
-    last_done_ = order.done.get_future().share();
-    return service_.DecideBatch(requests, &order);
-  }
-  absl::Status LastDone() const { return last_done_.get(); }
-
- private:
-  DecisionService& service_;
-  std::deque<DecisionService::BatchOrder> orders_;
-  std::shared_future<absl::Status> last_done_;
-};
-
-TEST_F(DecisionServiceTest, OrderedBatchAfterAStoreOutageIsNotSentAndPassesTheOutageOn) {
-  SteppedStore stepped(absl::UnavailableError("redis: connection refused"));
-  DecisionService service(policies_, stepped, clock_, hasher_);
-  BatchChain chain(service);
-  const Event first = MariaEvent("a");
-  const Event promo = MariaEvent("b");
-  const Event receipt = MariaEvent("c", v1::TRANSACTIONAL);
-  const Event last = MariaEvent("d");
-  EXPECT_TRUE(absl::IsUnavailable(chain.Decide({&first})[0].status()));
-  stepped.fail = absl::OkStatus();  // the store is back, but the batches after the failed one are not sent
-  std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&promo, &receipt});
-  ASSERT_TRUE(absl::IsUnavailable(out2[0].status()));
-  EXPECT_TRUE(absl::StrContains(out2[0].status().message(), "not sent")) << out2[0].status();
-  ASSERT_TRUE(out2[1].ok());  // fails open as on any store failure
-  EXPECT_TRUE(out2[1]->decision.degraded());
-  EXPECT_TRUE(absl::IsUnavailable(chain.Decide({&last})[0].status()));
-  EXPECT_EQ(chain.LastDone().message(), "redis: connection refused");  // the first failure, passed down the chain
-  EXPECT_EQ(stepped.Steps(), (std::vector<std::string>{"prepared a", "sent a", "returned a", "prepared b",
-                                                       "not sent b", "prepared d", "not sent d"}));
-}
-
-TEST_F(DecisionServiceTest, OrderedBatchOfOnlyFailOpenEventsStopsNothing) {
-  SteppedStore stepped(absl::UnavailableError("redis: connection refused"));
-  DecisionService service(policies_, stepped, clock_, hasher_);
-  BatchChain chain(service);
-  const Event receipt = MariaEvent("r", v1::TRANSACTIONAL);
-  const Event next = MariaEvent("n");
-  std::vector<absl::StatusOr<Decided>> out1 = chain.Decide({&receipt});
-  ASSERT_TRUE(out1[0].ok());
-  EXPECT_TRUE(out1[0]->decision.degraded());  // decided: nothing of this batch is held
-  stepped.fail = absl::OkStatus();
-  std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&next});
-  ASSERT_TRUE(out2[0].ok()) << out2[0].status();
-  EXPECT_FALSE(out2[0]->decision.degraded());
-  EXPECT_TRUE(stepped.Saw("sent n"));
-}
-
-TEST_F(DecisionServiceTest, OrderedBatchAfterANonOutageFailureIsSent) {
-  SteppedStore stepped(absl::InternalError("check.lua: unexpected reply"));
-  DecisionService service(policies_, stepped, clock_, hasher_);
-  BatchChain chain(service);
-  const Event first = MariaEvent("a");
-  const Event second = MariaEvent("b");
-  EXPECT_TRUE(absl::IsInternal(chain.Decide({&first})[0].status()));  // dead-lettered, not held: no outage
-  stepped.fail = absl::OkStatus();
-  std::vector<absl::StatusOr<Decided>> out2 = chain.Decide({&second});
-  ASSERT_TRUE(out2[0].ok()) << out2[0].status();
-  EXPECT_EQ(out2[0]->decision.decision(), v1::RELEASE);
-}
-
 TEST_F(DecisionServiceTest, NoPolicyIsFailedPrecondition) {
   PolicyHolder empty;
   DecisionService service(empty, store_, clock_, hasher_);
-  EXPECT_TRUE(absl::IsFailedPrecondition(service.Decide(MariaEvent("a"), {}).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(service.Decide(MakeEvent("a"), {}).status()));
 }
 
 
 // Event ids (README "Event ids"): every event is deduped by the store, also one whose plan counts nothing; an id
 // names one message, and its reuse for another message is refused on both paths.
 TEST_F(DecisionServiceTest, EventWithoutLimitsIsDedupedToo) {
-  absl::StatusOr<Decided> first = service_.Decide(MariaEvent("svc-1", v1::SERVICE), {});  // no rule matches SERVICE
+  absl::StatusOr<Decided> first = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});  // no rule matches SERVICE
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->decision.decision(), v1::RELEASE);
   EXPECT_FALSE(first->decision.duplicate());
-  absl::StatusOr<Decided> again = service_.Decide(MariaEvent("svc-1", v1::SERVICE), {});
+  absl::StatusOr<Decided> again = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->decision.decision(), v1::RELEASE);
   EXPECT_TRUE(again->decision.duplicate()) << "a reused id of a plan without limits got a fresh decision";
 }
 
 TEST_F(DecisionServiceTest, ReusedEventIdForAnotherMessageIsInvalid) {
-  ASSERT_TRUE(service_.Decide(MariaEvent("reuse"), {})->decision.decision() == v1::RELEASE);
-  Event other_class = MariaEvent("reuse", v1::SERVICE);
+  ASSERT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.decision() == v1::RELEASE);
+  Event other_class = MakeEvent("reuse", v1::SERVICE);
   absl::StatusOr<Decided> d = service_.Decide(other_class, {.field_prefix = "event."});
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(d.status().message(), "event.event_id: already used for a different message (message_class differs)");
-  Event other_channel = MariaEvent("reuse");
+  Event other_channel = MakeEvent("reuse");
   other_channel.channel = v1::SMS;
   other_channel.campaign_id = "spring";
   EXPECT_EQ(service_.Decide(other_channel, {}).status().message(),
             "event_id: already used for a different message (channel, campaign_id differ)");
   // The same message again gets its earlier decision; the same id of another customer is another message.
-  EXPECT_TRUE(service_.Decide(MariaEvent("reuse"), {})->decision.duplicate());
-  Event other_customer = MariaEvent("reuse", v1::SERVICE);
+  EXPECT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.duplicate());
+  Event other_customer = MakeEvent("reuse", v1::SERVICE);
   other_customer.customer_id = "sam@example.com";
   EXPECT_FALSE(service_.Decide(other_customer, {})->decision.duplicate());
   // A transactional message (no store need) reusing a decided id is refused too, not released afresh.
-  ASSERT_TRUE(service_.Decide(MariaEvent("svc-2", v1::SERVICE), {}).ok());
-  EXPECT_TRUE(absl::IsInvalidArgument(service_.Decide(MariaEvent("svc-2", v1::TRANSACTIONAL), {}).status()));
+  ASSERT_TRUE(service_.Decide(MakeEvent("svc-2", v1::SERVICE), {}).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(service_.Decide(MakeEvent("svc-2", v1::TRANSACTIONAL), {}).status()));
 }
 
 TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
   // A marker an earlier version stored ("m2;", no fingerprint) for event "old": a redelivery gets that decision,
   // whatever its class.
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
-  const Event e = MariaEvent("old");
+  const Event e = MakeEvent("old");
   const policy::Plan plan = policy::Evaluate(*pol, e, clock_.Now());
   const std::string m2 = EncodeMarker({.policy_version = "v0", .policy_digest = "d0", .plan = plan});
   ASSERT_TRUE(m2.starts_with("m2;"));
   const store::CustomerCheck check{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
                                    .now = clock_.Now(), .plan = &plan, .marker = m2};
   ASSERT_TRUE(store_.CheckAndReserve({&check, 1}, clock_.Now() + absl::Seconds(1)).ok());
-  absl::StatusOr<Decided> d = service_.Decide(MariaEvent("old", v1::SERVICE), {});
+  absl::StatusOr<Decided> d = service_.Decide(MakeEvent("old", v1::SERVICE), {});
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_TRUE(d->decision.duplicate());
   EXPECT_EQ(d->decision.policy_version(), "v0");
@@ -344,15 +169,15 @@ TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
 TEST_F(DecisionServiceTest, StoreDownDecidesAPlanWithoutLimitsFromThePlanDegraded) {
   UnreachableStore down;
   DecisionService service(policies_, down, clock_, hasher_, {.fail_open_classes = {}});  // every class fails closed
-  absl::StatusOr<Decided> d = service.Decide(MariaEvent("svc", v1::SERVICE), {});
+  absl::StatusOr<Decided> d = service.Decide(MakeEvent("svc", v1::SERVICE), {});
   ASSERT_TRUE(d.ok()) << d.status();  // as before the dedupe: nothing to count, so no store dependency
   EXPECT_EQ(d->decision.decision(), v1::RELEASE);
   EXPECT_TRUE(d->decision.degraded());
-  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MariaEvent("p"), {}).status()));
+  EXPECT_TRUE(absl::IsUnavailable(service.Decide(MakeEvent("p"), {}).status()));
 }
 
 TEST_F(DecisionServiceTest, UnknownTimeZoneIsInvalidNeverAnotherZone) {
-  Event e = MariaEvent("tz");
+  Event e = MakeEvent("tz");
   e.customer_timezone = "America/Los_Angles";
   absl::StatusOr<Decided> d = service_.Decide(e, {.field_prefix = "event."});
   ASSERT_FALSE(d.ok());
@@ -379,10 +204,10 @@ TEST_F(DecisionServiceTest, StoreDeadlineIsCappedAtOneRoundTrip) {
   DeadlineStore store;
   DecisionService service(policies_, store, clock_, hasher_, {.store_deadline = absl::Milliseconds(250)});
   const absl::Time now = clock_.Now();
-  ASSERT_TRUE(service.Decide(MariaEvent("a"), {.deadline = now + absl::Seconds(10)}).ok());  // a gRPC caller's 10 s
-  ASSERT_TRUE(service.Decide(MariaEvent("b"), {.deadline = now + absl::Milliseconds(100)}).ok());
-  ASSERT_TRUE(service.Decide(MariaEvent("c"), {}).ok());  // none given (Kafka)
-  ASSERT_TRUE(service.Explain(MariaEvent("d"), now + absl::Seconds(10)).ok());
+  ASSERT_TRUE(service.Decide(MakeEvent("a"), {.deadline = now + absl::Seconds(10)}).ok());  // a gRPC caller's 10 s
+  ASSERT_TRUE(service.Decide(MakeEvent("b"), {.deadline = now + absl::Milliseconds(100)}).ok());
+  ASSERT_TRUE(service.Decide(MakeEvent("c"), {}).ok());  // none given (Kafka)
+  ASSERT_TRUE(service.Explain(MakeEvent("d"), now + absl::Seconds(10)).ok());
   ASSERT_EQ(store.deadlines.size(), 5u);  // Explain: its decision and its trace
   EXPECT_EQ(store.deadlines[0], now + absl::Milliseconds(250));
   EXPECT_EQ(store.deadlines[1], now + absl::Milliseconds(100));

@@ -1,0 +1,230 @@
+#include "daemon/decision/decision_steps.h"
+
+#include "absl/strings/str_cat.h"
+#include "daemon/core/outage.h"
+#include "daemon/core/proto_time.h"
+#include "daemon/core/strings.h"
+#include "daemon/decision/marker.h"
+
+namespace tact::decision {
+namespace {
+
+const std::set<MessageClass>& FailOpen(const BatchContext& context) {
+  static const std::set<MessageClass>* const kNone = new std::set<MessageClass>();
+  return context.fail_open_classes == nullptr ? *kNone : *context.fail_open_classes;
+}
+
+v1::DecisionKind ToProto(policy::Verdict v) {
+  switch (v) {
+    case policy::Verdict::kRelease: return v1::RELEASE;
+    case policy::Verdict::kDefer: return v1::DEFER;
+    case policy::Verdict::kSuppress: return v1::SUPPRESS;
+  }
+  return v1::DECISION_UNSPECIFIED;
+}
+
+v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::string_view digest) {
+  v1::Decision d;
+  d.set_decision(ToProto(v.verdict));
+  d.set_reason(v.reason);
+  d.set_rule_id(std::string(v.rule_id));
+  d.set_policy_version(std::string(version));
+  d.set_policy_digest(std::string(digest));
+  if (v.verdict == policy::Verdict::kDefer && v.defer_until != absl::InfinitePast()) {
+    *d.mutable_defer_until() = TimeToProto(v.defer_until);
+  }
+  for (const policy::CounterView& c : v.counters) {
+    v1::Counter* pc = d.add_counters();
+    pc->set_rule_id(std::string(c.rule_id));
+    pc->set_used(c.used);
+    pc->set_limit(c.limit);
+    pc->set_window(std::string(c.window));
+  }
+  for (const std::string_view r : v.matched_rules) {
+    d.add_matched_rules(std::string(r));
+  }
+  d.set_shadow(!v.shadow.empty() && v.verdict == policy::Verdict::kRelease);
+  for (const policy::ShadowOutcome& s : v.shadow) {
+    v1::ShadowOutcome* ps = d.add_shadow_outcomes();
+    ps->set_rule_id(std::string(s.rule_id));
+    ps->set_decision(ToProto(s.verdict));
+    ps->set_reason(s.reason);
+  }
+  return d;
+}
+
+// Evaluates request `i` and, unless it is refused or its gate failed, appends its store check.
+void PrepareOne(PreparedBatch& p, size_t i) {
+  const policy::Policy& pol = *p.context.policy;
+  const Event& event = *p.requests[i].event;
+  const DecideOptions& o = p.requests[i].options;
+  const absl::Time now = p.context.now;
+  if (!event.customer_timezone.empty() && !IsKnownTimeZone(event.customer_timezone)) {
+    // EventFromProto refuses it already; an Event built otherwise (policy tests) is refused here, so the
+    // policy never evaluates an unknown zone (it would have no zone to use).
+    p.out[i] = absl::InvalidArgumentError(absl::StrCat(o.field_prefix, "customer_timezone: unknown time zone"));
+    p.plans.emplace_back();
+    return;
+  }
+  p.plans.push_back(policy::Evaluate(pol, event, now));
+  const policy::Plan& plan = p.plans.back();
+  bool gate_held = false;
+  if (absl::Status error; p.gates->Admit(i, pol, event, now, o.dry_run, &p.out[i]->decision, &error)) {
+    if (!error.ok()) {  // the gate could not decide
+      if (p.gate_outage.ok() && IsOutage(error)) p.gate_outage = error;
+      p.out[i] = error;
+      return;
+    }
+    // Deferred by its campaign's gate; a redelivered event still gets its earlier final decision: a dry run
+    // finds it.
+    gate_held = true;
+  }
+  // The store's deadline: the request's, but never more than one store round-trip's (redis.deadline_ms).
+  p.deadline = std::min(p.deadline, std::min(o.deadline, now + p.context.store_deadline));
+  const bool look_only = o.dry_run || gate_held;
+  p.checks.push_back(store::CustomerCheck{
+      .tenant = event.tenant,
+      .customer_id = event.customer_id,
+      .event_id = event.event_id,
+      .now = now,
+      .plan = &plan,
+      .dry_run = look_only,
+      // a dry run stores nothing: no marker to encode
+      .marker = look_only ? std::string()
+                          : EncodeMarker({.policy_version = pol.version,
+                                          .policy_digest = pol.digest,
+                                          .plan = plan,
+                                          .fingerprint = FingerprintOf(event)})});
+  p.check_of.push_back({.request = i, .gate_held = gate_held, .dedupe_only = !plan.NeedsStore()});
+}
+
+// The decision of check `c` when its store call failed with `failure`.
+void DecideWithoutStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const absl::Status& failure) {
+  const policy::Policy& pol = *p.context.policy;
+  const Event& event = *p.requests[c.request].event;
+  absl::StatusOr<Decided>& out = p.out[c.request];
+  if (c.gate_held) return;  // keeps the gate's DEFER
+  if (c.dedupe_only) {      // nothing to count or read: decided from the plan alone, without the dedupe
+    out->decision = ToProto(policy::Decide(p.plans[c.request], {}), pol.version, pol.digest);
+    out->decision.set_degraded(true);
+    return;
+  }
+  if (!FailOpen(p.context).contains(event.message_class)) {
+    out = failure;
+    return;
+  }
+  v1::Decision& d = out->decision;
+  d.set_decision(v1::RELEASE);
+  d.set_reason(absl::StrCat("store unavailable; ", AsAbsl(ClassName(event.message_class)), " fails open"));
+  d.set_degraded(true);
+  d.set_policy_version(pol.version);
+  d.set_policy_digest(pol.digest);
+  for (const std::string_view r : p.plans[c.request].matched_rules) {
+    d.add_matched_rules(std::string(r));
+  }
+}
+
+// The decision of check `c` from its store result `r`.
+void DecideFromStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const store::CheckResult& r) {
+  const DecisionRequest& request = p.requests[c.request];
+  absl::StatusOr<Decided>& out = p.out[c.request];
+  if (r.duplicate) {
+    absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);
+    if (!earlier.ok()) {
+      out = earlier.status();
+      return;
+    }
+    if (absl::Status same = CheckSameMessage(*earlier, *request.event, request.options.field_prefix); !same.ok()) {
+      out = same;  // the event_id was decided for another message
+      return;
+    }
+    out->decision =
+        ToProto(policy::Decide(earlier->plan, r.outcome), earlier->policy_version, earlier->policy_digest);
+    out->decision.set_duplicate(true);
+  } else if (!c.gate_held) {
+    const policy::Policy& pol = *p.context.policy;
+    out->decision = ToProto(policy::Decide(p.plans[c.request], r.outcome), pol.version, pol.digest);
+  }
+}
+
+void AddRecord(const BatchContext& context, const DecisionRequest& request, Decided& decided) {
+  const Event& event = *request.event;
+  v1::DecisionRecord& rec = decided.record;
+  rec.set_event_id(event.event_id);
+  rec.set_tenant(event.tenant);
+  rec.set_customer_hash(context.hasher->Hash(event.tenant, event.customer_id));
+  rec.set_channel(event.channel);
+  rec.set_message_class(event.message_class);
+  rec.set_campaign_id(event.campaign_id);
+  *rec.mutable_decision() = decided.decision;
+  *rec.mutable_decided_at() = TimeToProto(context.now);
+  rec.set_source(request.options.source);
+  rec.set_source_position(request.options.source_position);
+}
+
+}  // namespace
+
+PreparedBatch::PreparedBatch(BatchContext batch_context, std::span<const DecisionRequest> batch_requests)
+    : context(std::move(batch_context)),
+      requests(batch_requests),
+      out(batch_requests.size(), absl::StatusOr<Decided>(Decided{})),
+      gates(std::make_unique<GateBatch>(context.campaign_gate, batch_requests.size(), FailOpen(context))) {}
+
+PreparedBatch PrepareBatch(BatchContext context, std::span<const DecisionRequest> requests) {
+  PreparedBatch p(std::move(context), requests);
+  if (p.context.policy == nullptr) {
+    p.out.assign(requests.size(), absl::FailedPreconditionError("no policy loaded"));
+    return p;
+  }
+  p.plans.reserve(requests.size());  // never reallocates: checks point into it
+  for (size_t i = 0; i < requests.size(); ++i) {
+    PrepareOne(p, i);
+  }
+  return p;
+}
+
+bool LeavesUndecided(const PreparedBatch& prepared, const absl::Status& failure) {
+  if (!IsOutage(failure)) return false;
+  for (const PreparedBatch::CheckOf& c : prepared.check_of) {
+    if (!c.gate_held && !c.dedupe_only &&
+        !FailOpen(prepared.context).contains(prepared.requests[c.request].event->message_class)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+DecidedBatch FinishBatch(PreparedBatch& p, StoreResults results) {
+  if (p.context.policy == nullptr) {
+    return std::move(p.out);
+  }
+  if (!p.checks.empty()) {
+    for (size_t c = 0; c < p.checks.size(); ++c) {
+      if (results.ok()) {
+        DecideFromStore(p, p.check_of[c], (*results)[c]);
+      } else {
+        DecideWithoutStore(p, p.check_of[c], results.status());
+      }
+    }
+  }
+  for (size_t i = 0; i < p.requests.size(); ++i) {
+    const DecisionRequest& request = p.requests[i];
+    p.gates->Settle(i, *request.event, request.options.dry_run, p.out[i].ok() ? &p.out[i]->decision : nullptr);
+    if (p.out[i].ok() && request.options.record) {
+      AddRecord(p.context, request, *p.out[i]);
+    }
+  }
+  return std::move(p.out);
+}
+
+std::string_view DecisionName(v1::DecisionKind kind) {
+  switch (kind) {
+    case v1::RELEASE: return "RELEASE";
+    case v1::DEFER: return "DEFER";
+    case v1::SUPPRESS: return "SUPPRESS";
+    case v1::EXPIRED: return "EXPIRED";
+    default: return "DECISION_UNSPECIFIED";
+  }
+}
+
+}  // namespace tact::decision

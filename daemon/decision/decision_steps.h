@@ -1,0 +1,100 @@
+#pragma once
+
+// The decision path in three steps (DecisionService runs them; BatchSequencer chains them across batches):
+//   PrepareBatch  gate, policy evaluation, markers: the store checks to make (no counter store involved)
+//   the store     CounterStore::CheckAndReserve(prepared.checks, prepared.deadline), when there are checks
+//   FinishBatch   outage / fail-open, duplicates, the Decision proto and the audit record (no store involved)
+// Both steps are pure apart from the campaign gate port (CampaignGate), which they call only when one is given.
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/core/customer_hash.h"
+#include "daemon/core/event.h"
+#include "daemon/decision/campaign_gate.h"
+#include "daemon/policy/evaluate.h"
+#include "daemon/store/counter_store.h"
+#include "tact/v1/decision.pb.h"
+
+namespace tact::decision {
+
+struct DecideOptions {
+  bool dry_run = false;
+  std::string source;           // "kafka" | "grpc"
+  std::string source_position;  // topic[partition]@offset on the Kafka path
+  absl::Time deadline = absl::InfiniteFuture();  // store deadline; InfiniteFuture = the service default
+  // Build Decided::record (the audit record for tact.decisions). Callers that only answer with the decision
+  // (gRPC Check) skip it: no keyed hash, no copy of the decision.
+  bool record = true;
+  // Prepended to field names in INVALID_ARGUMENT errors of the decision path ("event." over gRPC).
+  std::string field_prefix;
+};
+
+// One event to decide. `event` is borrowed until its batch is finished.
+struct DecisionRequest {
+  const Event* event = nullptr;
+  DecideOptions options;
+};
+
+struct Decided {
+  v1::Decision decision;
+  v1::DecisionRecord record;
+};
+using DecidedBatch = std::vector<absl::StatusOr<Decided>>;
+using StoreResults = absl::StatusOr<std::vector<store::CheckResult>>;
+
+// What every step of one batch reads.
+struct BatchContext {
+  std::shared_ptr<const policy::Policy> policy;  // nullptr: every event is FAILED_PRECONDITION
+  absl::Time now;                                // the batch's decision time
+  absl::Duration store_deadline = absl::Milliseconds(250);  // cap on one store round-trip
+  const std::set<MessageClass>* fail_open_classes = nullptr;  // borrowed; nullptr = none
+  CampaignGate* campaign_gate = nullptr;                      // borrowed; nullptr = no gate
+  const CustomerHasher* hasher = nullptr;                     // borrowed; needed for audit records
+};
+
+// A batch evaluated and ready for its store call. Not copyable: `checks` point into `plans`.
+struct PreparedBatch {
+  PreparedBatch(BatchContext context, std::span<const DecisionRequest> requests);
+  PreparedBatch(PreparedBatch&&) = default;
+  PreparedBatch(const PreparedBatch&) = delete;
+  PreparedBatch& operator=(const PreparedBatch&) = delete;
+
+  // What the store call of one check is for.
+  struct CheckOf {
+    size_t request = 0;        // index into `requests`
+    bool gate_held = false;    // its campaign's gate defers it: the store only looks (a dry run), never decides
+    bool dedupe_only = false;  // its plan counts and reads nothing: the store only dedupes it
+  };
+
+  BatchContext context;
+  std::span<const DecisionRequest> requests;
+  DecidedBatch out;                 // per request: its error or decision so far (gate DEFER, refusals)
+  std::vector<policy::Plan> plans;  // per request (empty for a refused one); never reallocated after Prepare
+  std::vector<store::CustomerCheck> checks;  // the store call: empty = none
+  std::vector<CheckOf> check_of;             // per check
+  absl::Time deadline = absl::InfiniteFuture();  // the store call's deadline
+  absl::Status gate_outage;  // an outage of the campaign gate that left a fail-closed event undecided
+  std::unique_ptr<GateBatch> gates;
+  std::chrono::steady_clock::time_point started;  // for the decision latency (set by DecisionService)
+};
+
+// Evaluates every request and lists the store checks to make. `requests` must outlive the result.
+PreparedBatch PrepareBatch(BatchContext context, std::span<const DecisionRequest> requests);
+
+// The decisions of a prepared batch from its store call's `results` (ignored when there were no checks),
+// with the campaign gate settled and the audit records built; results follow `prepared.requests`.
+DecidedBatch FinishBatch(PreparedBatch& prepared, StoreResults results);
+
+// True when a store failure `failure` (an outage) leaves a fail-closed event of `prepared` undecided: the
+// Kafka path then holds that event, and every later one of its partition, until the store is back. Fail-open
+// events, gate-held ones and those with nothing to count are decided even then.
+bool LeavesUndecided(const PreparedBatch& prepared, const absl::Status& failure);
+
+std::string_view DecisionName(v1::DecisionKind kind);
+
+}  // namespace tact::decision

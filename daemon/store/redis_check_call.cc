@@ -1,0 +1,207 @@
+#include "daemon/store/redis_check_call.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "daemon/core/strings.h"
+
+namespace tact::store {
+
+RedisCommand::RedisCommand(std::initializer_list<std::string_view> args) {
+  RespArgs a;
+  for (std::string_view arg : args) a.Add(arg);
+  wire = a.Command().wire;
+}
+
+namespace {
+
+int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
+
+// The plan's shape at `now_ms` as check.lua reads a spec: quiet, #limits, #signal checks, the signal checks'
+// arg count, the index expiry, each limit with the numbers its writes need, then the signal checks.
+void AppendSpec(const policy::Plan& plan, int64_t now_ms, RespArgs& out) {
+  auto empty_at = [now_ms](const policy::LimitCheck& l) {
+    return l.kind == policy::WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
+  };
+  int64_t latest = 0;
+  for (const policy::LimitCheck& l : plan.limits) latest = std::max(latest, empty_at(l));
+  int64_t signal_args = 0;
+  for (const policy::SignalCheck& s : plan.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
+  out.Add(QuietCode(plan));
+  out.Add(static_cast<int64_t>(plan.limits.size()));
+  out.Add(static_cast<int64_t>(plan.signals.size()));
+  out.Add(signal_args);
+  out.Add(latest);
+  for (const policy::LimitCheck& l : plan.limits) {
+    const bool rolling = l.kind == policy::WindowKind::kRolling;
+    const int64_t window = absl::ToInt64Milliseconds(l.window);
+    const int64_t end = PeriodEndMs(l);
+    out.Add(rolling ? "r" : "c");
+    out.Add(l.count);
+    // A calendar counter's ttl is relative to tactd's now: an absolute PEXPIREAT would follow Redis' clock, and
+    // with tactd's clock behind it the counter of a period tactd still counts in would vanish at once.
+    out.Add(rolling ? window : std::max<int64_t>(1, end - now_ms));
+    out.Add(rolling ? now_ms - window : end);
+    out.Add(empty_at(l));
+    out.Add(l.shadow ? "0" : "1");
+    out.Add(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
+  }
+  for (const policy::SignalCheck& s : plan.signals) {
+    out.Add(s.shadow ? "0" : "1");
+    out.Add(SinceMs(s));
+    out.Add(absl::ToInt64Milliseconds(s.hold));
+    out.Add(static_cast<int64_t>(s.fields.size()));
+    for (const std::string& f : s.fields) {
+      out.Add(f);
+    }
+  }
+}
+
+}  // namespace
+
+// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
+// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
+                       const KeySchema& schema, bool legacy_keys) {
+  const int64_t now_ms = ToMillis(checks.front().now);
+  RespArgs keys;
+  RespArgs specs;      // every distinct spec's args, concatenated
+  RespArgs per_check;  // spec number, event id, write, marker, legacy prefix
+  absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
+  RespArgs spec;
+  std::string prefix;
+  for (const CustomerCheck& c : checks) {
+    const policy::Plan& plan = *c.plan;
+    spec.Clear();
+    AppendSpec(plan, now_ms, spec);
+    auto [it, added] = spec_number.try_emplace(spec.body(), static_cast<int64_t>(spec_number.size()) + 1);
+    if (added) {
+      specs.Add(spec);
+    }
+    prefix = schema.CustomerPrefix(c.tenant, c.customer_id);
+    keys.Add(SeenKey(prefix, c.event_id));
+    keys.Add(SignalsKey(prefix));
+    for (const policy::LimitCheck& l : plan.limits) {
+      keys.Add(absl::StrCat(prefix, AsAbsl(l.counter)));
+    }
+    keys.Add(IndexKey(prefix));
+    per_check.Add(it->second);
+    per_check.Add(c.event_id);
+    per_check.Add(c.dry_run ? "0" : "1");
+    per_check.Add(c.marker);
+    per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
+  }
+  RespArgs all;
+  all.Add("EVALSHA");
+  all.Add(sha);
+  all.Add(keys.count());
+  all.Add(keys);
+  all.Add(now_ms);
+  all.Add(absl::ToInt64Milliseconds(seen_ttl));
+  all.Add(static_cast<int64_t>(spec_number.size()));
+  all.Add(static_cast<int64_t>(checks.size()));
+  all.Add(specs);
+  all.Add(per_check);
+  return all.Command();
+}
+
+namespace {
+
+absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
+absl::Time FromMillisOrFuture(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
+
+// "<reserved>|<hit>:<until>,...|<used>:<frees_at>,..." as stored in the seen marker by check.lua.
+absl::StatusOr<policy::StoreOutcome> ParseStoredOutcome(std::string_view text) {
+  const absl::Status malformed = absl::InternalError("check.lua: malformed stored outcome");
+  std::vector<absl::string_view> sections = absl::StrSplit(AsAbsl(text), '|');
+  if (sections.size() != 3 || (sections[0] != "0" && sections[0] != "1")) {
+    return malformed;
+  }
+  policy::StoreOutcome out;
+  out.reserved = sections[0] == "1";
+  auto pairs = [&](absl::string_view section, auto add) -> bool {
+    if (section.empty()) return true;
+    for (absl::string_view part : absl::StrSplit(section, ',')) {
+      std::pair<absl::string_view, absl::string_view> ab = absl::StrSplit(part, absl::MaxSplits(':', 1));
+      int64_t a = 0;
+      int64_t b = 0;
+      if (!absl::SimpleAtoi(ab.first, &a) || !absl::SimpleAtoi(ab.second, &b)) return false;
+      add(a, b);
+    }
+    return true;
+  };
+  if (!pairs(sections[1], [&](int64_t hit, int64_t until) {
+        out.signals.push_back({.hit = hit == 1, .until = FromMillisOrFuture(until)});
+      }) ||
+      !pairs(sections[2], [&](int64_t used, int64_t frees) { out.usage.push_back({used, FromMillisOrPast(frees)}); })) {
+    return malformed;
+  }
+  return out;
+}
+
+absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
+  if (r.type != REDIS_REPLY_ARRAY || r.elements < 2 || r.element[0]->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("check.lua: unexpected reply type ", r.type));
+  }
+  CheckResult result;
+  if (r.element[0]->integer == 1) {
+    if (r.elements != 3 || r.element[1]->type != REDIS_REPLY_STRING || r.element[2]->type != REDIS_REPLY_STRING) {
+      return absl::InternalError("check.lua: malformed duplicate reply");
+    }
+    result.duplicate = true;
+    auto outcome = ParseStoredOutcome(std::string_view(r.element[1]->str, r.element[1]->len));
+    if (!outcome.ok()) {
+      return outcome.status();
+    }
+    result.outcome = *std::move(outcome);
+    result.marker.assign(r.element[2]->str, r.element[2]->len);
+    return result;
+  }
+  if (r.elements < 3 || r.element[1]->type != REDIS_REPLY_INTEGER || r.element[2]->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError("check.lua: malformed reply");
+  }
+  for (size_t i = 1; i < r.elements; ++i) {
+    if (r.element[i]->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError("check.lua: malformed reply");
+    }
+  }
+  const size_t nsig = static_cast<size_t>(r.element[2]->integer);
+  if (3 + 2 * nsig > r.elements || (r.elements - 3 - 2 * nsig) % 2 != 0) {
+    return absl::InternalError("check.lua: malformed reply");
+  }
+  result.outcome.reserved = r.element[1]->integer == 1;
+  size_t i = 3;
+  for (size_t k = 0; k < nsig; ++k, i += 2) {
+    result.outcome.signals.push_back(
+        {.hit = r.element[i]->integer == 1, .until = FromMillisOrFuture(r.element[i + 1]->integer)});
+  }
+  for (; i + 1 < r.elements; i += 2) {
+    result.outcome.usage.push_back({r.element[i]->integer, FromMillisOrPast(r.element[i + 1]->integer)});
+  }
+  return result;
+}
+
+}  // namespace
+
+// The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
+absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n) {
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != n) {
+    return absl::InternalError("check.lua: unexpected reply shape");
+  }
+  std::vector<CheckResult> results;
+  results.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    absl::StatusOr<CheckResult> parsed = ParseCheckReply(*r.element[i]);
+    if (!parsed.ok()) {
+      return parsed.status();
+    }
+    results.push_back(*std::move(parsed));
+  }
+  return results;
+}
+
+}  // namespace tact::store

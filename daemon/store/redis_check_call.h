@@ -1,0 +1,76 @@
+#pragma once
+
+// check.lua's call and reply in Redis' wire format, for RedisCounterStore (internal to daemon/store).
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "daemon/store/counter_store.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/redis_connection.h"
+
+namespace tact::store {
+
+// One command in Redis' wire format (an array of bulk strings), built once and appended as is: no per-argument
+// strings, argv arrays or hiredis re-formatting on the decision path.
+struct RedisCommand {
+  std::string wire;
+  RedisCommand() = default;
+  explicit RedisCommand(std::string w) : wire(std::move(w)) {}
+  RedisCommand(std::initializer_list<std::string_view> args);
+  void AppendTo(RedisConnection& c) const { c.Append(wire); }
+};
+
+// Arguments being collected for a RedisCommand: their count and their encoding.
+
+class RespArgs {
+ public:
+  void Add(std::string_view a) {
+    char len[24];
+    const auto end = std::to_chars(len, len + sizeof len, a.size()).ptr;
+    body_.push_back('$');
+    body_.append(len, end);
+    body_.append("\r\n");
+    body_.append(a);
+    body_.append("\r\n");
+    ++count_;
+  }
+  void Add(int64_t v) {
+    char buf[24];
+    Add(std::string_view(buf, std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+  }
+  void Add(const RespArgs& more) {
+    body_.append(more.body_);
+    count_ += more.count_;
+  }
+  void Clear() {
+    body_.clear();
+    count_ = 0;
+  }
+  int64_t count() const { return static_cast<int64_t>(count_); }
+  const std::string& body() const { return body_; }
+  RedisCommand Command() const { return RedisCommand(absl::StrCat("*", count_, "\r\n", body_)); }
+
+ private:
+  std::string body_;
+  size_t count_ = 0;
+};
+
+
+// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
+// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
+                       const KeySchema& schema, bool legacy_keys);
+
+// The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
+absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n);
+
+}  // namespace tact::store
