@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include "tests/support/wait.h"
 #include "tests/unit/decision/decision_test_support.h"
 
 namespace tact::decision {
@@ -16,6 +17,7 @@ namespace {
 
 using test_support::MakeEvent;
 using test_support::ParseTestPolicy;
+using testing::WaitFor;
 
 // One log of what happened, in order: the clock logs "prepared" (DecisionService::Prepare reads the time once per
 // batch, and nothing else of a sequenced batch does), the store "sent <first event id>" / "returned <id>".
@@ -79,15 +81,6 @@ class SteppedStore final : public store::CounterStore {
   Steps& steps_;
 };
 
-bool PollUntil(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
-
 class BatchSequencerTest : public ::testing::Test {
  protected:
   BatchSequencerTest() { policies_.Set(ParseTestPolicy(test_support::kTwoPerWeekPolicy)); }
@@ -116,10 +109,10 @@ TEST_F(BatchSequencerTest, NextBatchIsPreparedAlongsideButSentOnlyAfterThePrevio
   const std::vector<DecisionService::Request> a{{&first, {}}};
   const std::vector<DecisionService::Request> b{{&second, {}}};
   std::future<DecidedBatch> out_a = sequencer_.Submit(a);
-  ASSERT_TRUE(PollUntil([&] { return steps_.Saw("sent hold"); }));
+  ASSERT_TRUE(WaitFor([&] { return steps_.Saw("sent hold"); }, absl::Seconds(10), "the held store call was sent"));
   std::future<DecidedBatch> out_b = sequencer_.Submit(b);
   // Prepared while the first is in the store, and not sent.
-  ASSERT_TRUE(PollUntil([&] { return steps_.Get().size() == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return steps_.Get().size() == 3; }, absl::Seconds(10), "three steps"));
   EXPECT_FALSE(steps_.Saw("sent next"));
   store_.release.Notify();
   DecidedBatch decided_a = out_a.get();
