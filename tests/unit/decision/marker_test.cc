@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/core/token_codec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
 
 namespace tact::decision {
@@ -27,6 +28,72 @@ Event Promotion(std::string_view tz, v1::Channel channel = v1::EMAIL) {
 
 const policy::StoreOutcome kOutcome{.signals = {{}, {.hit = false}, {}, {}},
                                     .usage = {{1, absl::FromUnixSeconds(1'795'040'000)}, {0, {}}}};
+
+// The plan codec alone (what a marker persists): a decoded plan decides as the plan did, owns its text, and
+// copies of it share that text.
+constexpr char kSignalPolicy[] = R"(
+version: "1"
+rules:
+  - id: unhappy
+    description: no promos after a bad CSAT or an opt-out
+    match: { message_class: PROMOTION }
+    suppress_if: { csat_at_most: 2, csat_within: 30d, opted_out: true }
+  - id: cap
+    description: two a week
+    limit: { count: 2, window: 7d }
+)";
+
+constexpr char kCalendarPolicy[] = R"(
+version: "1"
+rules:
+  - id: per-day
+    description: one a day per channel
+    limit: { count: 1, kind: calendar, window: day, scope: customer+channel }
+  - id: per-week
+    description: three a week
+    limit: { count: 3, kind: calendar, window: week }
+  - id: per-month
+    description: five a month per campaign
+    limit: { count: 5, kind: calendar, window: month, scope: customer+campaign }
+  - id: quiet
+    description: quiet nights
+    quiet_hours: { start: "21:00", end: "08:00" }
+)";
+
+policy::Policy MustParse(const char* yaml) {
+  absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"test.yaml", yaml}});
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : policy::Policy{};
+}
+
+TEST(PlanCodecTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
+  std::string encoded;
+  std::string reason;
+  const policy::StoreOutcome outcome{.signals = {{}, {}}, .usage = {{2, absl::FromUnixSeconds(5000)}, {0, {}}}};
+  const policy::StoreOutcome unused{.usage = {{0, {}}, {0, {}}, {0, {}}}};
+  {
+    const policy::Policy p = MustParse(kSignalPolicy);
+    const policy::Policy cal = MustParse(kCalendarPolicy);
+    const policy::Plan plan = policy::Evaluate(p, Promotion(""), absl::FromUnixSeconds(1'795'000'000));
+    encoded = EncodePlan(plan);
+    reason = policy::Decide(plan, outcome).reason;
+    const policy::Plan night = policy::Evaluate(cal, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'037'400));
+    ASSERT_EQ(night.quiet.size(), 1u);  // 2026-11-18T21:30:00Z: 22:30 in Berlin
+    absl::StatusOr<policy::Plan> decoded_night = DecodePlan(EncodePlan(night));
+    ASSERT_TRUE(decoded_night.ok()) << decoded_night.status();
+    EXPECT_EQ(EncodePlan(*decoded_night), EncodePlan(night));
+    EXPECT_EQ(policy::Decide(*decoded_night, unused).reason, policy::Decide(night, unused).reason);
+  }  // the policies are gone; the decoded plan owns its text
+  absl::StatusOr<policy::Plan> decoded = DecodePlan(encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const policy::Plan copy = *decoded;  // copies share the text
+  decoded = absl::InternalError("dropped");
+  EXPECT_EQ(EncodePlan(copy), encoded);
+  const policy::Verdicts v = policy::Decide(copy, outcome);
+  EXPECT_EQ(v.reason, reason);
+  EXPECT_EQ(v.rule_id, "cap");
+  EXPECT_EQ(v.matched_rules, (policy::RuleIds{"unhappy", "cap"}));
+}
 
 TEST(MarkerTest, RoundTripDecidesTheSameAfterThePolicyIsGone) {
   std::string encoded;

@@ -247,35 +247,5 @@ TEST(EvaluateTest, SignalChecksNameTheStoredFields) {
   EXPECT_EQ(v.reason, "customer signal: opted out");
 }
 
-TEST(EvaluateTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
-  std::string encoded;
-  std::string reason;
-  const StoreOutcome outcome{.signals = {{}, {}}, .usage = {{2, absl::FromUnixSeconds(5000)}, {0, {}}}};
-  {
-    Policy p = MustParse(kSignalPolicy);
-    Policy cal = MustParse(kCalendarPolicy);
-    Plan plan = Ev(p, MakeEvent(v1::PROMOTION));
-    encoded = EncodePlan(plan);
-    reason = Decide(plan, outcome).reason;
-    Event e = MakeEvent(v1::PROMOTION);
-    e.customer_timezone = "Europe/Berlin";
-    Plan night = Evaluate(cal, e, At("2026-11-18T21:30:00Z"));
-    absl::StatusOr<Plan> decoded_night = DecodePlan(EncodePlan(night));
-    ASSERT_TRUE(decoded_night.ok()) << decoded_night.status();
-    EXPECT_EQ(EncodePlan(*decoded_night), EncodePlan(night));
-    EXPECT_EQ(Decide(*decoded_night, {.usage = {{0, {}}, {0, {}}, {0, {}}}}).reason,
-              Decide(night, {.usage = {{0, {}}, {0, {}}, {0, {}}}}).reason);
-  }  // the policies are gone; the decoded plan owns its text
-  absl::StatusOr<Plan> decoded = DecodePlan(encoded);
-  ASSERT_TRUE(decoded.ok()) << decoded.status();
-  const Plan copy = *decoded;  // copies share the text
-  decoded = absl::InternalError("dropped");
-  EXPECT_EQ(EncodePlan(copy), encoded);
-  const Verdicts v = Decide(copy, outcome);
-  EXPECT_EQ(v.reason, reason);
-  EXPECT_EQ(v.rule_id, "cap");
-  EXPECT_EQ(v.matched_rules, (RuleIds{"unhappy", "cap"}));
-}
-
 }  // namespace
 }  // namespace tact::policy

@@ -1,0 +1,92 @@
+#pragma once
+
+// Time zones for one compiled policy: each IANA zone is loaded once (absl::LoadTimeZone reads the system zoneinfo
+// behind cctz's global mutex), and per zone the calendar facts of the local day last asked for are kept, so
+// evaluating an event computes no civil time on the hot path. Owned by the policy (Policy::zones): a reload
+// starts with a fresh cache, and a test can give a policy its own resolver (a loader that counts loads, or maps
+// test names to fixed zones).
+// Thread-safety: any thread. One mutex guards the cache; it is held for a lookup and a copy, never while a zone is
+// loaded or a day computed.
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+
+namespace tact::policy {
+
+// Everything about one local day in one zone that calendar windows and quiet hours need.
+struct LocalDay {
+  absl::Time start = absl::InfiniteFuture();  // [start, end): the instants of `day`; empty after an odd transition
+  absl::Time end = absl::InfinitePast();
+  absl::CivilDay day;
+  bool uniform = false;     // one UTC offset all day: local minute = (t - start) / 1m
+  std::string day_label;    // "2026-11-23"
+  std::string week_label;   // "w2026-11-23" (its Monday)
+  std::string month_label;  // "2026-11"
+  absl::Time week_end;
+  absl::Time month_end;
+
+  bool Holds(absl::Time t) const { return start <= t && t < end; }
+};
+
+// The local day holding `now` in `tz`. When a transition at midnight makes the day's bounds odd, start/end are
+// left empty (InfiniteFuture/InfinitePast): such a day is never reused and is computed again for every event.
+LocalDay ComputeLocalDay(const absl::TimeZone& tz, absl::Time now);
+
+class ZoneResolver {
+ public:
+  // Loads the zone named `name` into `*tz`; false when there is no such zone.
+  using Loader = std::function<bool(const std::string& name, absl::TimeZone* tz)>;
+
+  // At most this many zones are kept; past it a zone is loaded for each use and its name is not kept.
+  static constexpr size_t kMaxZones = 4096;
+  // At most this many unknown names are remembered (then forgotten all at once).
+  static constexpr size_t kMaxUnknown = 1024;
+
+  ZoneResolver();  // absl::LoadTimeZone
+  explicit ZoneResolver(Loader load);
+  ZoneResolver(const ZoneResolver&) = delete;
+  ZoneResolver& operator=(const ZoneResolver&) = delete;
+
+  // The zone named `name` into `*tz`; false when unknown.
+  bool Load(const std::string& name, absl::TimeZone* tz) ABSL_LOCKS_EXCLUDED(mu_);
+
+  struct Local {
+    absl::TimeZone tz;
+    std::string_view name;  // the resolver's copy of the name: valid while it lives; empty past kMaxZones
+    LocalDay day;           // the local day holding `now`
+  };
+  // The zone named `name` and its local day at `now` into `*out`; false when unknown. `known`: the zone when the
+  // caller has it already (the policy's defaults), so it is not loaded again.
+  bool Resolve(const std::string& name, const absl::TimeZone* known, absl::Time now, Local* out)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // How many zones were loaded through the loader (cache misses), for tests.
+  size_t loads() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Entry {
+    absl::TimeZone tz;
+    LocalDay today;
+  };
+  enum class Found { kCached, kUnknown, kMissing };
+  Found Find(const std::string& name, absl::TimeZone* tz) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool LoadUncached(const std::string& name, absl::TimeZone* tz) ABSL_LOCKS_EXCLUDED(mu_);
+  // Keeps `tz` (and `day`) under `name`; the kept name, empty when the cache is full.
+  std::string_view Keep(const std::string& name, const absl::TimeZone& tz, const LocalDay* day)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  const Loader load_;
+  mutable absl::Mutex mu_;
+  absl::node_hash_map<std::string, Entry> zones_ ABSL_GUARDED_BY(mu_);  // node: the keys (names) never move
+  absl::flat_hash_set<std::string> unknown_ ABSL_GUARDED_BY(mu_);
+  size_t loads_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace tact::policy
