@@ -19,7 +19,7 @@
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
-#include "daemon/policy/policy_files.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "daemon/tactctl/commands.h"
 #include "nlohmann/json.hpp"
@@ -48,7 +48,7 @@ std::vector<std::string> LintErrors(const std::vector<policy::PolicyFile>& files
 }
 
 int Lint(const std::string& dir, bool as_json) {
-  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir);
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = decision::ReadPolicyDir(dir);
   if (!files.ok()) {
     std::fprintf(stderr, "tactctl lint: %s\n", Msg(files.status()).c_str());
     return kExitUsage;
@@ -86,13 +86,13 @@ int Lint(const std::string& dir, bool as_json) {
 absl::StatusOr<std::string> DefaultTestsDir(const std::string& dir) {
   namespace fs = std::filesystem;
   const std::string inside = (fs::path(dir) / "tests").string();
-  TACT_ASSIGN_OR_RETURN(const bool exists, policy::OptionalDirectory(inside));
+  TACT_ASSIGN_OR_RETURN(const bool exists, decision::OptionalDirectory(inside));
   if (exists) return inside;
   return (fs::path(dir).lexically_normal().parent_path() / "tests").string();
 }
 
 int Test(const std::string& dir, std::string tests_dir, bool as_json) {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir);
+  absl::StatusOr<policy::Policy> p = decision::LoadPolicyDir(dir);
   if (!p.ok()) {
     std::fprintf(stderr, "%s\n", Msg(p.status()).c_str());
     return LoadErrorExit(p.status());
@@ -225,7 +225,7 @@ absl::StatusOr<StateSummary> LoadState(const std::string& path, std::shared_ptr<
 }
 
 int Explain(const ExplainOptions& o) {
-  absl::StatusOr<policy::Policy> loaded = policy::LoadPolicyDir(o.policy_dir);
+  absl::StatusOr<policy::Policy> loaded = decision::LoadPolicyDir(o.policy_dir);
   if (!loaded.ok()) {
     std::fprintf(stderr, "%s\n", Msg(loaded.status()).c_str());
     return kExitUsage;
@@ -449,7 +449,7 @@ struct SimulateOptions {
 };
 
 int SimulateCmd(const SimulateOptions& o) {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(o.policy_dir);
+  absl::StatusOr<policy::Policy> p = decision::LoadPolicyDir(o.policy_dir);
   if (!p.ok()) {
     std::fprintf(stderr, "%s\n", Msg(p.status()).c_str());
     return kExitUsage;
@@ -468,7 +468,7 @@ int SimulateCmd(const SimulateOptions& o) {
   std::optional<SimRun> other;
   std::shared_ptr<const policy::Policy> other_policy;
   if (!o.compare_dir.empty()) {
-    absl::StatusOr<policy::Policy> q = policy::LoadPolicyDir(o.compare_dir);
+    absl::StatusOr<policy::Policy> q = decision::LoadPolicyDir(o.compare_dir);
     if (!q.ok()) {
       std::fprintf(stderr, "%s\n", Msg(q.status()).c_str());
       return kExitUsage;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/core/token_codec.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
 
@@ -10,7 +11,7 @@ namespace tact::decision {
 namespace {
 
 policy::Policy DefaultPolicy() {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  absl::StatusOr<policy::Policy> p = LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
   EXPECT_TRUE(p.ok()) << p.status();
   return p.ok() ? *std::move(p) : policy::Policy{};
 }

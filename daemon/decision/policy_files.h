@@ -1,7 +1,7 @@
 #pragma once
 
-// Reading a policy directory from disk, for ReadPolicyDir (policy files) and decision::LoadPolicyTests (policy
-// tests). Every std::filesystem call takes an error_code: a symlink loop, a dangling symlink, an unreadable file
+// Reading a policy directory from disk: the policy files (ReadPolicyDir, LoadPolicyDir, for the reloader and
+// tactctl) and the policy tests (LoadPolicyTests). daemon/policy parses text it is given and reads no file. Every std::filesystem call takes an error_code: a symlink loop, a dangling symlink, an unreadable file
 // or a directory named *.yaml is an error naming the path, never an exception (an exception here used to abort
 // tactd and tactctl). A symbolic link to a regular file is followed: Kubernetes ConfigMap volumes are symlinks.
 // Thread-safety: any thread (no shared state).
@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/policy/parse.h"
 
-namespace tact::policy {
+namespace tact::decision {
 
 // The paths ("<dir>/<name>") of the *.yaml and *.yml entries directly in `dir`, sorted by name; other names and
 // hidden entries (a name starting with '.': editor lock files, ConfigMap bookkeeping) are not looked at. NOT_FOUND "<dir>: not a directory" when `dir` is not a directory. FAILED_PRECONDITION
@@ -26,4 +27,13 @@ absl::StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t limit
 // else is there (a file, a dangling symlink) or it cannot be checked (a symlink loop, no permission).
 absl::StatusOr<bool> OptionalDirectory(const std::string& path);
 
-}  // namespace tact::policy
+// Every *.yaml / *.yml file directly in `dir` (ListYamlFiles: subdirectories such as tests/ are not read), read
+// whole, sorted by name, each named "<dir>/<name>" for file:line errors. A file over policy::kMaxPolicyFileBytes is
+// read only one byte past that (policy::ParsePolicy then refuses it).
+absl::StatusOr<std::vector<policy::PolicyFile>> ReadPolicyDir(const std::string& dir);
+
+// ReadPolicyDir + policy::ParsePolicy: the one way tactd and tactctl load a policy directory. NOT_FOUND when `dir`
+// is not a directory; INVALID_ARGUMENT "<dir>: no policy files (expected *.yaml)" when it has none.
+absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir);
+
+}  // namespace tact::decision
