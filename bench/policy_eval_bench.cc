@@ -120,7 +120,7 @@ int Main(int iterations) {
 
   auto ours = [&](int i) {
     const Event& e = events[i & 63];
-    policy::Plan plan = policy::Evaluate(policy, e, now + absl::Seconds(i));
+    policy::Plan plan = policy::PlanEvent(policy, e, now + absl::Seconds(i));
     policy::StoreOutcome outcome;
     outcome.signals.resize(plan.signals.size());
     outcome.usage.resize(plan.limits.size());

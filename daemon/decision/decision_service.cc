@@ -164,7 +164,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
   // The trace: the plan and what the store holds for it now (another dry-run read; an event decided before is
   // traced with the plan and outcome stored with that decision).
   const absl::Time now = clock_.Now();
-  policy::Plan plan = policy::Evaluate(*pol, event, now);
+  policy::Plan plan = policy::PlanEvent(*pol, event, now);
   policy::StoreOutcome outcome;
   bool unread = false;
   if (plan.NeedsStore()) {
@@ -241,7 +241,7 @@ std::vector<absl::StatusOr<Decided>> DecisionService::DecideBatchUnmeasured(std:
       plans.emplace_back();
       continue;
     }
-    plans.push_back(policy::Evaluate(*pol, event, now));
+    plans.push_back(policy::PlanEvent(*pol, event, now));
     bool gate_held = false;
     if (absl::Status error; gates.Admit(i, *pol, event, now, o.dry_run, &out[i]->decision, &error)) {
       if (!error.ok()) {  // the gate could not decide

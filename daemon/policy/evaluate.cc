@@ -37,7 +37,7 @@ class LocalTime {
   }
   bool resolved() const { return resolved_; }
   // The zone's name for the plan: the policy's own string, or the resolver's; empty when the resolver keeps no
-  // more names (then Evaluate makes the plan keep customer_name()).
+  // more names (then PlanEvent makes the plan keep customer_name()).
   std::string_view name() { return Resolve(), name_; }
   const std::string& customer_name() const { return event_.customer_timezone; }
 
@@ -49,7 +49,7 @@ class LocalTime {
       // Callers refuse an unknown zone before evaluating (EventFromProto, DecisionService: "customer_timezone:
       // unknown time zone"); it is never replaced by the tenant's or the policy's zone.
       const bool known = policy_.zones->Resolve(event_.customer_timezone, nullptr, now_, &local_);
-      assert(known && "Evaluate: customer_timezone is not a known zone (callers validate it)");
+      assert(known && "PlanEvent: customer_timezone is not a known zone (callers validate it)");
       if (known) {
         name_ = local_.name;
         return;
@@ -97,7 +97,7 @@ void AddLimit(const Rule& rule, const Event& event, LocalTime& lt, Plan& plan, K
                                            .scope = ScopeValue(rule, event),
                                            .scoped = l.scope != Scope::kCustomer});
   if (l.kind == WindowKind::kCalendar) {
-    const LocalDay& d = lt.day();  // held by `lt` until Evaluate returns
+    const LocalDay& d = lt.day();  // held by `lt` until PlanEvent returns
     switch (l.unit) {
       case CalendarUnit::kDay: k.period = d.day_label; c.period_end = d.end; break;
       case CalendarUnit::kWeek: k.period = d.week_label; c.period_end = d.week_end; break;
@@ -222,7 +222,7 @@ absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::strin
   return policy.default_zone;
 }
 
-Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
+Plan PlanEvent(const Policy& policy, const Event& event, absl::Time now) {
   Plan plan;
   LocalTime lt(policy, event, now);
   KeyList keys;

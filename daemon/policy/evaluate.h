@@ -16,11 +16,17 @@ namespace tact::policy {
 
 // The zone for calendar windows and quiet hours: the event's customer_timezone when it has one, else the
 // tenant's default, else the policy default. `name` receives the zone's name. A customer_timezone must be a
-// known zone (IsKnownTimeZone): EventFromProto and DecisionService refuse an unknown one before Evaluate, which
-// must never see one (it has no zone to replace it with).
+// known zone (IsKnownTimeZone): EventFromProto and DecisionService refuse an unknown one before PlanEvent,
+// which must never see one (it has no zone to replace it with).
 absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name);
 
-// Pure: which rules apply and what to check, at `now`. Deterministic.
-Plan Evaluate(const Policy& policy, const Event& event, absl::Time now);
+// Pure: which rules apply to `event` and what the store must check for it, at `now`. Deterministic.
+Plan PlanEvent(const Policy& policy, const Event& event, absl::Time now);
+
+// The name PlanEvent had until #25 (ops::Evaluate and capacity::Evaluate are other things). Transitional, for
+// code written against the old name that is merged later; new code calls PlanEvent.
+inline Plan Evaluate(const Policy& policy, const Event& event, absl::Time now) {
+  return PlanEvent(policy, event, now);
+}
 
 }  // namespace tact::policy

@@ -247,7 +247,7 @@ TEST_F(RedisStoreTest, MixedBatchInOneCallMatchesTheInMemoryStore) {
   for (int i = 0; i < 60; ++i) {
     Event e{.event_id = absl::StrCat("e-", i % 50), .tenant = "acme", .customer_id = absl::StrCat("c-", i % 50 % 7),
             .channel = channels[i % 3], .message_class = classes[(i / 3) % 3], .customer_timezone = zones[(i / 2) % 3]};
-    plans.push_back(policy::Evaluate(*pol, e, now));
+    plans.push_back(policy::PlanEvent(*pol, e, now));
     if (!plans.back().NeedsStore()) continue;
     checks.push_back(CustomerCheck{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
                                    .now = now, .plan = &plans.back(), .dry_run = i % 11 == 5,

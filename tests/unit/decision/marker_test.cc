@@ -75,10 +75,10 @@ TEST(PlanCodecTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
   {
     const policy::Policy p = MustParse(kSignalPolicy);
     const policy::Policy cal = MustParse(kCalendarPolicy);
-    const policy::Plan plan = policy::Evaluate(p, Promotion(""), absl::FromUnixSeconds(1'795'000'000));
+    const policy::Plan plan = policy::PlanEvent(p, Promotion(""), absl::FromUnixSeconds(1'795'000'000));
     encoded = EncodePlan(plan);
     reason = policy::Decide(plan, outcome).reason;
-    const policy::Plan night = policy::Evaluate(cal, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'037'400));
+    const policy::Plan night = policy::PlanEvent(cal, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'037'400));
     ASSERT_EQ(night.quiet.size(), 1u);  // 2026-11-18T21:30:00Z: 22:30 in Berlin
     absl::StatusOr<policy::Plan> decoded_night = DecodePlan(EncodePlan(night));
     ASSERT_TRUE(decoded_night.ok()) << decoded_night.status();
@@ -102,7 +102,7 @@ TEST(MarkerTest, RoundTripDecidesTheSameAfterThePolicyIsGone) {
   std::vector<std::string> matched;  // copied: the verdicts borrow text from the policy
   {
     const policy::Policy pol = DefaultPolicy();
-    const policy::Plan plan = policy::Evaluate(pol, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'000'000));
+    const policy::Plan plan = policy::PlanEvent(pol, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'000'000));
     ASSERT_EQ(plan.signals.size(), 4u);
     ASSERT_EQ(plan.limits.size(), 2u);
     const policy::Verdicts before = policy::Decide(plan, kOutcome);
@@ -127,7 +127,7 @@ TEST(MarkerTest, QuietHoldAndBinaryTextSurvive) {
   const policy::Policy pol = DefaultPolicy();
   // 23:00 in Berlin: the SMS quiet hours are in force.
   const policy::Plan plan =
-      policy::Evaluate(pol, Promotion("Europe/Berlin", v1::SMS), absl::FromUnixSeconds(1'795'039'200));
+      policy::PlanEvent(pol, Promotion("Europe/Berlin", v1::SMS), absl::FromUnixSeconds(1'795'039'200));
   ASSERT_EQ(plan.quiet.size(), 1u);
   Marker m{.policy_version = std::string("v:1;2\n\0x", 8), .policy_digest = "", .plan = plan};
   absl::StatusOr<Marker> back = DecodeMarker(EncodeMarker(m));
@@ -161,7 +161,7 @@ TEST(MarkerTest, ReadsTheJsonMarkersEarlierVersionsStored) {
 TEST(MarkerTest, EveryTruncationIsAnErrorNotACrash) {
   const policy::Policy pol = DefaultPolicy();
   const std::string encoded = EncodeMarker(
-      {pol.version, pol.digest, policy::Evaluate(pol, Promotion("UTC"), absl::FromUnixSeconds(1'795'000'000))});
+      {pol.version, pol.digest, policy::PlanEvent(pol, Promotion("UTC"), absl::FromUnixSeconds(1'795'000'000))});
   for (size_t n = 0; n < encoded.size(); ++n) {
     EXPECT_FALSE(DecodeMarker(encoded.substr(0, n)).ok()) << "prefix of " << n;
   }
@@ -175,7 +175,7 @@ TEST(MarkerTest, FingerprintRoundTripsAndOldMarkersHaveNone) {
   const policy::Policy pol = DefaultPolicy();
   Event e = Promotion("Europe/Berlin");
   e.campaign_id = "spring";
-  const policy::Plan plan = policy::Evaluate(pol, e, absl::FromUnixSeconds(1'795'000'000));
+  const policy::Plan plan = policy::PlanEvent(pol, e, absl::FromUnixSeconds(1'795'000'000));
   const std::string m3 = EncodeMarker(
       {.policy_version = pol.version, .policy_digest = pol.digest, .plan = plan, .fingerprint = FingerprintOf(e)});
   ASSERT_TRUE(m3.starts_with("m3;")) << m3;

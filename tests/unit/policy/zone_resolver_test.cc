@@ -50,7 +50,7 @@ TEST(ZoneResolverTest, EvaluationUsesThePolicysOwnResolver) {
   FakeZones fake;
   p->zones = std::make_shared<ZoneResolver>(fake.Loader());
   const absl::Time now = absl::FromUnixSeconds(1'795'042'800);  // 2026-11-18T23:00:00Z: 01:00 on the 19th at +2
-  const Plan plan = Evaluate(*p, Promotion("Test/Plus2"), now);
+  const Plan plan = PlanEvent(*p, Promotion("Test/Plus2"), now);
   EXPECT_EQ(plan.timezone, "Test/Plus2");
   ASSERT_EQ(plan.limits.size(), 1u);
   EXPECT_EQ(plan.limits[0].counter, "c:per-day:2026-11-19");
