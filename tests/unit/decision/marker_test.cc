@@ -44,18 +44,13 @@ rules:
     limit: { count: 2, window: 7d }
 )";
 
+// A calendar counter (a key with a period) and quiet hours (a zone in the text).
 constexpr char kCalendarPolicy[] = R"(
 version: "1"
 rules:
-  - id: per-day
-    description: one a day per channel
-    limit: { count: 1, kind: calendar, window: day, scope: customer+channel }
   - id: per-week
-    description: three a week
-    limit: { count: 3, kind: calendar, window: week }
-  - id: per-month
-    description: five a month per campaign
-    limit: { count: 5, kind: calendar, window: month, scope: customer+campaign }
+    description: three a week per channel
+    limit: { count: 3, kind: calendar, window: week, scope: customer+channel }
   - id: quiet
     description: quiet nights
     quiet_hours: { start: "21:00", end: "08:00" }
@@ -71,7 +66,7 @@ TEST(PlanCodecTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
   std::string encoded;
   std::string reason;
   const policy::StoreOutcome outcome{.signals = {{}, {}}, .usage = {{2, absl::FromUnixSeconds(5000)}, {0, {}}}};
-  const policy::StoreOutcome unused{.usage = {{0, {}}, {0, {}}, {0, {}}}};
+  const policy::StoreOutcome unused{.usage = {{0, {}}}};
   {
     const policy::Policy p = MustParse(kSignalPolicy);
     const policy::Policy cal = MustParse(kCalendarPolicy);
@@ -80,6 +75,8 @@ TEST(PlanCodecTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
     reason = policy::Decide(plan, outcome).reason;
     const policy::Plan night = policy::PlanEvent(cal, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'037'400));
     ASSERT_EQ(night.quiet.size(), 1u);  // 2026-11-18T21:30:00Z: 22:30 in Berlin
+    ASSERT_EQ(night.limits.size(), 1u);
+    EXPECT_EQ(night.limits[0].counter, "c:per-week:EMAIL:w2026-11-16");
     absl::StatusOr<policy::Plan> decoded_night = DecodePlan(EncodePlan(night));
     ASSERT_TRUE(decoded_night.ok()) << decoded_night.status();
     EXPECT_EQ(EncodePlan(*decoded_night), EncodePlan(night));
