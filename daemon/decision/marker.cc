@@ -28,7 +28,9 @@ int64_t MsOr(absl::Time t, int64_t fallback) {
   return (t == absl::InfinitePast() || t == absl::InfiniteFuture()) ? fallback : absl::ToUnixMillis(t);
 }
 absl::Time TimeOr(int64_t ms, absl::Time fallback) { return ms == 0 ? fallback : absl::FromUnixMillis(ms); }
-policy::OnExceed OnExceedOf(int64_t defer) { return defer == 1 ? policy::OnExceed::kDefer : policy::OnExceed::kSuppress; }
+policy::OnExceed OnExceedOf(int64_t defer) {
+  return defer == 1 ? policy::OnExceed::kDefer : policy::OnExceed::kSuppress;
+}
 
 // The text a decoded plan points to. Deques: elements never move as more are added.
 struct DecodedText {

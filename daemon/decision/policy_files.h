@@ -1,9 +1,10 @@
 #pragma once
 
 // Reading a policy directory from disk: the policy files (ReadPolicyDir, LoadPolicyDir, for the reloader and
-// tactctl) and the policy tests (LoadPolicyTests). daemon/policy parses text it is given and reads no file. Every std::filesystem call takes an error_code: a symlink loop, a dangling symlink, an unreadable file
-// or a directory named *.yaml is an error naming the path, never an exception (an exception here used to abort
-// tactd and tactctl). A symbolic link to a regular file is followed: Kubernetes ConfigMap volumes are symlinks.
+// tactctl) and the policy tests (LoadPolicyTests). daemon/policy parses text it is given and reads no file.
+// Every std::filesystem call takes an error_code: a symlink loop, a dangling symlink, an unreadable file or a
+// directory named *.yaml is an error naming the path, never an exception (an exception here used to abort tactd
+// and tactctl). A symbolic link to a regular file is followed: Kubernetes ConfigMap volumes are symlinks.
 // Thread-safety: any thread (no shared state).
 #include <cstddef>
 #include <string>
@@ -15,8 +16,9 @@
 namespace tact::decision {
 
 // The paths ("<dir>/<name>") of the *.yaml and *.yml entries directly in `dir`, sorted by name; other names and
-// hidden entries (a name starting with '.': editor lock files, ConfigMap bookkeeping) are not looked at. NOT_FOUND "<dir>: not a directory" when `dir` is not a directory. FAILED_PRECONDITION
-// "<path>: <what is wrong>" when `dir` cannot be listed or a *.yaml entry is not (a symlink to) a regular file.
+// hidden entries (a name starting with '.': editor lock files, ConfigMap bookkeeping) are not looked at. NOT_FOUND
+// "<dir>: not a directory" when `dir` is not a directory. FAILED_PRECONDITION "<path>: <what is wrong>" when `dir`
+// cannot be listed or a *.yaml entry is not (a symlink to) a regular file.
 absl::StatusOr<std::vector<std::string>> ListYamlFiles(const std::string& dir);
 
 // The first `limit` bytes of the file at `path` (all of it when shorter). FAILED_PRECONDITION "<path>: cannot

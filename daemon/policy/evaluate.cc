@@ -80,7 +80,9 @@ struct KeyParts {
   std::string_view period;  // empty: none
   bool scoped = false;
   bool own() const { return scoped || !period.empty(); }  // more than the rule's prefix
-  size_t size() const { return prefix.size() + (scoped ? scope.size() + 1 : 0) + (period.empty() ? 0 : period.size() + 1); }
+  size_t size() const {
+    return prefix.size() + (scoped ? scope.size() + 1 : 0) + (period.empty() ? 0 : period.size() + 1);
+  }
 };
 using KeyList = SmallVector<KeyParts, 8>;
 
@@ -99,9 +101,9 @@ void AddLimit(const Rule& rule, const Event& event, LocalTime& lt, Plan& plan, K
   if (l.kind == WindowKind::kCalendar) {
     const LocalDay& d = lt.day();  // held by `lt` until PlanEvent returns
     switch (l.unit) {
-      case CalendarUnit::kDay: k.period = d.day_label; c.period_end = d.end; break;
-      case CalendarUnit::kWeek: k.period = d.week_label; c.period_end = d.week_end; break;
-      case CalendarUnit::kMonth: k.period = d.month_label; c.period_end = d.month_end; break;
+      case CalendarUnit::kDay: k.period = d.day_label.view(); c.period_end = d.end; break;
+      case CalendarUnit::kWeek: k.period = d.week_label.view(); c.period_end = d.week_end; break;
+      case CalendarUnit::kMonth: k.period = d.month_label.view(); c.period_end = d.month_end; break;
     }
     if (d.end == absl::InfinitePast() && l.unit == CalendarUnit::kDay) {  // an odd day (see ComputeLocalDay)
       c.period_end = absl::FromCivil(d.day + 1, lt.zone());

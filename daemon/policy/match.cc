@@ -64,12 +64,15 @@ std::string WhyNoMatch(const Rule& rule, const Event& event) {
       std::find(m.classes.begin(), m.classes.end(), v1::TRANSACTIONAL) == m.classes.end()) {
     return "TRANSACTIONAL messages match only rules that name the class";
   }
-  if (!AnyOf(m.tenants, event.tenant)) return absl::StrCat("tenant '", event.tenant, "' not in ", Names(m.tenants, Same));
+  if (!AnyOf(m.tenants, event.tenant)) {
+    return absl::StrCat("tenant '", event.tenant, "' not in ", Names(m.tenants, Same));
+  }
   if (!AnyOf(m.channels, event.channel)) {
     return absl::StrCat("channel ", AsAbsl(ChannelName(event.channel)), " not in ", Names(m.channels, ChannelName));
   }
   if (!AnyOf(m.classes, event.message_class)) {
-    return absl::StrCat("message_class ", AsAbsl(ClassName(event.message_class)), " not in ", Names(m.classes, ClassName));
+    return absl::StrCat("message_class ", AsAbsl(ClassName(event.message_class)), " not in ",
+                        Names(m.classes, ClassName));
   }
   if (!AnyOf(m.campaigns, event.campaign_id)) {
     return absl::StrCat("campaign '", event.campaign_id, "' not in ", Names(m.campaigns, Same));

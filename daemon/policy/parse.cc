@@ -88,7 +88,8 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file, std::vector<absl::S
   if (!root || root.IsNull()) {
     return src.Error(1, 1, "file is empty (expected 'version' and 'rules')");
   }
-  TACT_RETURN_IF_ERROR(CheckKeys(root, {"version", "tenant", "defaults", "rules", "campaign_gates"}, src, "policy file"));
+  TACT_RETURN_IF_ERROR(
+      CheckKeys(root, {"version", "tenant", "defaults", "rules", "campaign_gates"}, src, "policy file"));
   FileResult out;
   TACT_RETURN_IF_ERROR(ParseFileHeader(root, src, out));
   const YAML::Node rules = root["rules"];

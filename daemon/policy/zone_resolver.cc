@@ -23,12 +23,13 @@ LocalDay ComputeLocalDay(const absl::TimeZone& tz, absl::Time now) {
   d.start = absl::FromCivil(d.day, tz);
   d.end = absl::FromCivil(d.day + 1, tz);
   d.uniform = d.end - d.start == absl::Hours(24) && tz.At(d.start).offset == tz.At(d.end - absl::Seconds(1)).offset;
-  d.day_label = DayLabel(d.day);
+  const std::string day = DayLabel(d.day);
+  d.day_label = ShortText(day);
   const absl::CivilDay monday = absl::PrevWeekday(d.day + 1, absl::Weekday::monday);  // ISO weeks start Monday
-  d.week_label = "w" + DayLabel(monday);
+  d.week_label = ShortText("w" + DayLabel(monday));
   d.week_end = absl::FromCivil(monday + 7, tz);
   const absl::CivilMonth month(d.day);
-  d.month_label = d.day_label.substr(0, d.day_label.size() - 3);
+  d.month_label = ShortText(std::string_view(day).substr(0, day.size() - 3));
   d.month_end = absl::FromCivil(absl::CivilDay(month + 1), tz);
   if (!d.Holds(now)) {  // an odd transition at midnight: don't reuse, recompute every time
     d.start = absl::InfiniteFuture();

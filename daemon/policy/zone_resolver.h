@@ -7,6 +7,8 @@
 // test names to fixed zones).
 // Thread-safety: any thread. One mutex guards the cache; it is held for a lookup and a copy, never while a zone is
 // loaded or a day computed.
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -20,15 +22,30 @@
 
 namespace tact::policy {
 
+// A short text kept inline (at most 23 bytes; longer text is cut), so a LocalDay copies without allocating.
+class ShortText {
+ public:
+  ShortText() = default;
+  explicit ShortText(std::string_view s) : size_(static_cast<uint8_t>(s.size() < kMax ? s.size() : kMax)) {
+    std::memcpy(buf_, s.data(), size_);
+  }
+  std::string_view view() const { return {buf_, size_}; }
+
+ private:
+  static constexpr size_t kMax = 23;
+  char buf_[kMax] = {};
+  uint8_t size_ = 0;
+};
+
 // Everything about one local day in one zone that calendar windows and quiet hours need.
 struct LocalDay {
   absl::Time start = absl::InfiniteFuture();  // [start, end): the instants of `day`; empty after an odd transition
   absl::Time end = absl::InfinitePast();
   absl::CivilDay day;
   bool uniform = false;     // one UTC offset all day: local minute = (t - start) / 1m
-  std::string day_label;    // "2026-11-23"
-  std::string week_label;   // "w2026-11-23" (its Monday)
-  std::string month_label;  // "2026-11"
+  ShortText day_label;    // "2026-11-23"
+  ShortText week_label;   // "w2026-11-23" (its Monday)
+  ShortText month_label;  // "2026-11"
   absl::Time week_end;
   absl::Time month_end;
 

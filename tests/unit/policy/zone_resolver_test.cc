@@ -85,9 +85,9 @@ TEST(ZoneResolverTest, LocalDayKnowsItsPeriods) {
   absl::TimeZone berlin;
   ASSERT_TRUE(absl::LoadTimeZone("Europe/Berlin", &berlin));
   const LocalDay d = ComputeLocalDay(berlin, absl::FromUnixSeconds(1'795'000'000));  // Wed 2026-11-18 12:06
-  EXPECT_EQ(d.day_label, "2026-11-18");
-  EXPECT_EQ(d.week_label, "w2026-11-16");
-  EXPECT_EQ(d.month_label, "2026-11");
+  EXPECT_EQ(d.day_label.view(), "2026-11-18");
+  EXPECT_EQ(d.week_label.view(), "w2026-11-16");
+  EXPECT_EQ(d.month_label.view(), "2026-11");
   EXPECT_TRUE(d.uniform);
   EXPECT_EQ(d.end - d.start, absl::Hours(24));
 }
