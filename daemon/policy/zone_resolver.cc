@@ -1,6 +1,7 @@
 #include "daemon/policy/zone_resolver.h"
 
 #include <cstdio>
+#include <mutex>
 #include <utility>
 
 namespace tact::policy {
@@ -53,7 +54,7 @@ ZoneResolver::Found ZoneResolver::Find(const std::string& name, absl::TimeZone* 
 
 bool ZoneResolver::LoadUncached(const std::string& name, absl::TimeZone* tz) {
   const bool loaded = load_(name, tz);
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   ++loads_;
   if (!loaded) {
     if (unknown_.size() >= kMaxUnknown) unknown_.clear();
@@ -63,7 +64,7 @@ bool ZoneResolver::LoadUncached(const std::string& name, absl::TimeZone* tz) {
 }
 
 std::string_view ZoneResolver::Keep(const std::string& name, const absl::TimeZone& tz, const LocalDay* day) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   auto it = zones_.find(name);
   if (it == zones_.end()) {
     if (zones_.size() >= kMaxZones) return {};
@@ -75,7 +76,7 @@ std::string_view ZoneResolver::Keep(const std::string& name, const absl::TimeZon
 
 bool ZoneResolver::Load(const std::string& name, absl::TimeZone* tz) {
   {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     const Found found = Find(name, tz);
     if (found != Found::kMissing) return found == Found::kCached;
   }
@@ -87,7 +88,7 @@ bool ZoneResolver::Load(const std::string& name, absl::TimeZone* tz) {
 bool ZoneResolver::Resolve(const std::string& name, const absl::TimeZone* known, absl::Time now, Local* out) {
   Found found = Found::kMissing;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     if (auto it = zones_.find(name); it != zones_.end()) {
       out->tz = it->second.tz;
       out->name = it->first;
@@ -113,7 +114,7 @@ bool ZoneResolver::Resolve(const std::string& name, const absl::TimeZone* known,
 }
 
 size_t ZoneResolver::loads() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   return loads_;
 }
 
