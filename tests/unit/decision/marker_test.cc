@@ -36,12 +36,12 @@ constexpr char kSignalPolicy[] = R"(
 version: "1"
 rules:
   - id: unhappy
-    description: no promos after a bad CSAT or an opt-out
+    description: no promos after a very bad CSAT or with a complaint open
     match: { message_class: PROMOTION }
-    suppress_if: { csat_at_most: 2, csat_within: 30d, opted_out: true }
+    suppress_if: { csat_at_most: 1, csat_within: 14d, open_complaint: true }
   - id: cap
-    description: two a week
-    limit: { count: 2, window: 7d }
+    description: two in three days
+    limit: { count: 2, window: 3d }
 )";
 
 // A calendar counter (a key with a period) and quiet hours (a zone in the text).
