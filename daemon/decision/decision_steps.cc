@@ -66,7 +66,7 @@ void PrepareOne(PreparedBatch& p, size_t i) {
     p.plans.emplace_back();
     return;
   }
-  p.plans.push_back(policy::Evaluate(pol, event, now));
+  p.plans.push_back(policy::PlanEvent(pol, event, now));
   const policy::Plan& plan = p.plans.back();
   bool gate_held = false;
   if (absl::Status error; p.gates->DecidedByGate(i, pol, event, now, o.dry_run, &p.out[i]->decision, &error)) {
