@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/core/event.h"
+#include "daemon/core/topics.h"
 #include "daemon/ops/log.h"
 
 namespace tact::ops {
@@ -22,15 +23,7 @@ struct Settings {
   enum class Guarantee { kAtLeastOnce, kExactlyOnce };
   enum class Batching { kScript, kPipeline };
 
-  struct Topics {
-    std::string outbound = "tact.outbound";
-    std::string released = "tact.released";
-    std::string deferred = "tact.deferred";
-    std::string suppressed = "tact.suppressed";
-    std::string decisions = "tact.decisions";
-    std::string dlq = "tact.dlq";
-    std::string signals = "tact.signals";
-  };
+  using Topics = KafkaTopics;  // their default names: daemon/core/topics.h
   struct Kafka {
     std::string brokers = "127.0.0.1:9092";
     std::string group_id = "tactd";

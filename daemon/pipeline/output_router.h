@@ -6,19 +6,13 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "daemon/core/topics.h"
 #include "daemon/pipeline/output_record.h"
 #include "tact/v1/decision.pb.h"
 
 namespace tact::pipeline {
 
-struct Topics {
-  std::string outbound = "tact.outbound";
-  std::string released = "tact.released";
-  std::string deferred = "tact.deferred";
-  std::string suppressed = "tact.suppressed";
-  std::string decisions = "tact.decisions";
-  std::string dlq = "tact.dlq";
-};
+using Topics = KafkaTopics;  // daemon/core/topics.h
 
 // Pure; thread-compatible.
 class OutputRouter {

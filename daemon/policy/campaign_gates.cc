@@ -11,6 +11,7 @@
 #include "daemon/core/status_macros.h"
 #include "daemon/core/strings.h"
 #include "daemon/policy/parse.h"
+#include "daemon/policy/parse_rule.h"
 #include "daemon/policy/yaml_reader.h"
 
 namespace tact::policy {
@@ -29,29 +30,6 @@ absl::StatusOr<double> Number(const YAML::Node& node, const Source& src, const s
     return src.Error(node, absl::StrCat(what, " must be more than ", lo, " and at most ", hi, ", got ", s));
   }
   return v;
-}
-
-absl::StatusOr<Match> ParseGateMatch(const YAML::Node& node, const Source& src, const std::string& where) {
-  TACT_RETURN_IF_ERROR(CheckKeys(node, {"tenant", "channel", "message_class"}, src, where));
-  Match m;
-  if (node["tenant"]) {
-    TACT_ASSIGN_OR_RETURN(m.tenants, TenantList(node["tenant"], src, where + ".tenant"));
-  }
-  if (node["channel"]) {
-    TACT_ASSIGN_OR_RETURN(m.channels, EnumList<Channel>(node["channel"], src, where + ".channel",
-                                                        &v1::Channel_Parse, {"EMAIL", "SMS", "PUSH", "IN_APP"}));
-    m.channel_mask = 0;
-    for (Channel c : m.channels) m.channel_mask |= 1u << c;
-  }
-  if (node["message_class"]) {
-    TACT_ASSIGN_OR_RETURN(m.classes,
-                          EnumList<MessageClass>(node["message_class"], src, where + ".message_class",
-                                                 &v1::MessageClass_Parse,
-                                                 {"TRANSACTIONAL", "SERVICE", "PROACTIVE_SERVICE", "PROMOTION"}));
-    m.class_mask = 0;
-    for (MessageClass c : m.classes) m.class_mask |= 1u << c;
-  }
-  return m;
 }
 
 absl::StatusOr<PauseWhen> ParsePauseWhen(const YAML::Node& node, const Source& src, const std::string& where) {
@@ -107,7 +85,7 @@ absl::StatusOr<CampaignGate> ParseGate(const YAML::Node& node, const Source& src
     TACT_RETURN_IF_ERROR(ScalarString(node["description"], src, where + ".description").status());
   }
   if (node["match"]) {
-    TACT_ASSIGN_OR_RETURN(g.match, ParseGateMatch(node["match"], src, where + ".match"));
+    TACT_ASSIGN_OR_RETURN(g.match, ParseMatch(node["match"], src, where + ".match", MatchSection::kCampaignGate));
   }
   if (!file_tenant.empty()) {
     if (!g.match.tenants.empty() &&

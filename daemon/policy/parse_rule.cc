@@ -33,51 +33,6 @@ absl::StatusOr<int> ClockValue(const YAML::Node& node, const Source& src, const 
   return h * 60 + m;
 }
 
-absl::StatusOr<Match> ParseMatch(const YAML::Node& node, const Source& src, const std::string& where) {
-  TACT_RETURN_IF_ERROR(
-      CheckKeys(node, {"tenant", "channel", "message_class", "campaign", "attributes"}, src, where));
-  Match m;
-  if (node["tenant"]) {
-    TACT_ASSIGN_OR_RETURN(m.tenants, TenantList(node["tenant"], src, where + ".tenant"));
-  }
-  if (node["channel"]) {
-    TACT_ASSIGN_OR_RETURN(m.channels, EnumList<Channel>(node["channel"], src, where + ".channel",
-                                                        &v1::Channel_Parse, {"EMAIL", "SMS", "PUSH", "IN_APP"}));
-  }
-  if (node["message_class"]) {
-    TACT_ASSIGN_OR_RETURN(m.classes,
-                          EnumList<MessageClass>(node["message_class"], src, where + ".message_class",
-                                                 &v1::MessageClass_Parse,
-                                                 {"TRANSACTIONAL", "SERVICE", "PROACTIVE_SERVICE", "PROMOTION"}));
-  }
-  if (node["campaign"]) {
-    TACT_ASSIGN_OR_RETURN(m.campaigns, StringList(node["campaign"], src, where + ".campaign"));
-  }
-  if (const YAML::Node attrs = node["attributes"]) {
-    if (!attrs.IsMap() || attrs.size() == 0) {
-      return src.Error(attrs, where + ".attributes must be a mapping of attribute name to value(s)");
-    }
-    absl::flat_hash_set<std::string> seen;
-    for (const auto& kv : attrs) {
-      TACT_ASSIGN_OR_RETURN(std::string key, ScalarString(kv.first, src, where + ".attributes key"));
-      if (!seen.insert(key).second) {
-        return src.Error(kv.first, absl::StrCat(where, ".attributes: key '", key, "' appears twice"));
-      }
-      TACT_ASSIGN_OR_RETURN(m.attributes[key], StringList(kv.second, src, where + ".attributes." + key));
-    }
-  }
-  if (!m.channels.empty()) {
-    m.channel_mask = 0;
-    for (Channel c : m.channels) m.channel_mask |= 1u << c;
-  }
-  if (!m.classes.empty()) {
-    m.class_mask = 0;
-    for (MessageClass c : m.classes) m.class_mask |= 1u << c;
-  } else {
-    m.class_mask = ~(1u << v1::TRANSACTIONAL);  // transactional only when named
-  }
-  return m;
-}
 
 absl::StatusOr<Limit> ParseLimit(const YAML::Node& node, const Source& src, const std::string& where) {
   TACT_RETURN_IF_ERROR(CheckKeys(node, {"count", "window", "kind", "scope"}, src, where));
@@ -246,6 +201,57 @@ void CompileRuleText(Rule& r) {
 
 }  // namespace
 
+absl::StatusOr<Match> ParseMatch(const YAML::Node& node, const Source& src, const std::string& where,
+                                 MatchSection section) {
+  if (section == MatchSection::kRule) {
+    TACT_RETURN_IF_ERROR(
+        CheckKeys(node, {"tenant", "channel", "message_class", "campaign", "attributes"}, src, where));
+  } else {
+    TACT_RETURN_IF_ERROR(CheckKeys(node, {"tenant", "channel", "message_class"}, src, where));
+  }
+  Match m;
+  if (node["tenant"]) {
+    TACT_ASSIGN_OR_RETURN(m.tenants, TenantList(node["tenant"], src, where + ".tenant"));
+  }
+  if (node["channel"]) {
+    TACT_ASSIGN_OR_RETURN(m.channels, EnumList<Channel>(node["channel"], src, where + ".channel",
+                                                        &v1::Channel_Parse, {"EMAIL", "SMS", "PUSH", "IN_APP"}));
+  }
+  if (node["message_class"]) {
+    TACT_ASSIGN_OR_RETURN(m.classes,
+                          EnumList<MessageClass>(node["message_class"], src, where + ".message_class",
+                                                 &v1::MessageClass_Parse,
+                                                 {"TRANSACTIONAL", "SERVICE", "PROACTIVE_SERVICE", "PROMOTION"}));
+  }
+  if (node["campaign"]) {
+    TACT_ASSIGN_OR_RETURN(m.campaigns, StringList(node["campaign"], src, where + ".campaign"));
+  }
+  if (const YAML::Node attrs = node["attributes"]) {
+    if (!attrs.IsMap() || attrs.size() == 0) {
+      return src.Error(attrs, where + ".attributes must be a mapping of attribute name to value(s)");
+    }
+    absl::flat_hash_set<std::string> seen;
+    for (const auto& kv : attrs) {
+      TACT_ASSIGN_OR_RETURN(std::string key, ScalarString(kv.first, src, where + ".attributes key"));
+      if (!seen.insert(key).second) {
+        return src.Error(kv.first, absl::StrCat(where, ".attributes: key '", key, "' appears twice"));
+      }
+      TACT_ASSIGN_OR_RETURN(m.attributes[key], StringList(kv.second, src, where + ".attributes." + key));
+    }
+  }
+  if (!m.channels.empty()) {
+    m.channel_mask = 0;
+    for (Channel c : m.channels) m.channel_mask |= 1u << c;
+  }
+  if (!m.classes.empty()) {
+    m.class_mask = 0;
+    for (MessageClass c : m.classes) m.class_mask |= 1u << c;
+  } else {
+    m.class_mask = ~(1u << v1::TRANSACTIONAL);  // transactional only when named
+  }
+  return m;
+}
+
 std::string RuleWhere(const YAML::Node& node, int index) {
   if (node.IsMap() && node["id"] && node["id"].IsScalar() && !node["id"].Scalar().empty()) {
     return absl::StrCat("rule '", node["id"].Scalar(), "'");
@@ -275,7 +281,7 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Source& src, int in
   }
   TACT_ASSIGN_OR_RETURN(r.description, ScalarString(node["description"], src, rw + ".description"));
   if (node["match"]) {
-    TACT_ASSIGN_OR_RETURN(r.match, ParseMatch(node["match"], src, rw + ".match"));
+    TACT_ASSIGN_OR_RETURN(r.match, ParseMatch(node["match"], src, rw + ".match", MatchSection::kRule));
   }
   TACT_RETURN_IF_ERROR(ApplyFileTenant(node, src, rw, file_tenant, r));
   TACT_RETURN_IF_ERROR(ParseEffect(node, src, rw, r));

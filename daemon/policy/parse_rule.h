@@ -21,6 +21,12 @@ absl::StatusOr<absl::Duration> DurationValue(const YAML::Node& node, const yaml_
 // Names a rule by its id when it has a readable one, else by its position ("rule #3").
 std::string RuleWhere(const YAML::Node& node, int index);
 
+// A `match:` section: a rule's takes tenant, channel, message_class, campaign and attributes; a campaign gate's
+// only tenant, channel and message_class. No message_class: every class but TRANSACTIONAL.
+enum class MatchSection { kRule, kCampaignGate };
+absl::StatusOr<Match> ParseMatch(const YAML::Node& node, const yaml_reader::Source& src, const std::string& where,
+                                 MatchSection section);
+
 // Entry `index` of a file's `rules:`. `file_tenant`: the file's `tenant:` ("" = every tenant).
 absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const yaml_reader::Source& src, int index,
                                const std::string& file_tenant);

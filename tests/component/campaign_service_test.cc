@@ -18,20 +18,14 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::Call;
 
-constexpr char kPolicy[] = R"(
+const std::string kPolicy = R"(
 version: "component-1"
 rules:
   - id: promo-daily
     description: at most five promotions a day
     match: { message_class: PROMOTION }
     limit: { count: 5, window: 1d }
-campaign_gates:
-  - id: acked-promos
-    description: promotions wait for the contact centre's acknowledgement of their plan
-    match: { tenant: acme, message_class: PROMOTION }
-    require_acknowledgement: true
-    pause_when: { contacts_over_plan: 1.5, min_contacts: 5 }
-)";
+)" + std::string(testing::kPromotionGateYaml);
 
 // The services' clock starts at the campaign's start (tests/support/campaign_fixtures.h).
 const absl::Time kStart = testing::kCampaignStart;
@@ -108,7 +102,7 @@ TEST_F(CampaignComponentTest, ProposePlanReleaseAcknowledgeOpensTheGateAndEveryN
   EXPECT_EQ(TimeFromProto(released.released_at()), clock_.Now());
   const v1::Decision waiting = Check("e1", "callback-week");
   EXPECT_EQ(waiting.decision(), v1::DEFER);
-  EXPECT_EQ(waiting.rule_id(), "campaign-gate:acked-promos");
+  EXPECT_EQ(waiting.rule_id(), "campaign-gate:promotions");
   EXPECT_EQ(waiting.reason(), "waiting for contact-centre acknowledgement");
 
   v1::Campaign acked;
@@ -118,7 +112,7 @@ TEST_F(CampaignComponentTest, ProposePlanReleaseAcknowledgeOpensTheGateAndEveryN
   EXPECT_EQ(acked.acknowledged_by(), "wfm-team");
   const v1::Decision open = Check("e2", "callback-week");
   EXPECT_EQ(open.decision(), v1::RELEASE) << open.reason();
-  EXPECT_THAT(open.matched_rules(), ::testing::Contains("campaign-gate:acked-promos"));
+  EXPECT_THAT(open.matched_rules(), ::testing::Contains("campaign-gate:promotions"));
 
   // The port got each notice once, in order, with the plan's figures; the desk's own record agrees.
   EXPECT_THAT(notices_.Kinds(), ElementsAre("PLANNED", "RELEASED", "ACKNOWLEDGED"));

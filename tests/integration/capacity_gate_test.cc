@@ -36,15 +36,7 @@ using testing::TempDir;
 using testing::TopicReader;
 using testing::WaitFor;
 
-constexpr char kGates[] = R"(version: "gates-it"
-rules: []
-campaign_gates:
-  - id: promotions
-    description: promotions with a campaign are released only within their capacity plan
-    match: { tenant: acme, message_class: PROMOTION }
-    require_acknowledgement: true
-    pause_when: { contacts_over_plan: 1.5, min_contacts: 5 }
-)";
+const std::string kGates = std::string("version: \"gates-it\"\nrules: []\n") + testing::kPromotionGateYaml;
 
 // tactd's clock is moved to the campaign's start (tests/support/campaign_fixtures.h: a Monday, 10:00 UTC).
 const absl::Time kStart = testing::kCampaignStart;

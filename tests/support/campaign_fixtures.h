@@ -13,6 +13,16 @@
 namespace tact::testing {
 
 // The campaign starts on a Monday at 10:00 UTC.
+// A campaign gate for acme's promotions: released only within an acknowledged plan, paused above 1.5x the predicted
+// contacts (from 5 contacts on). Its rule id on decisions: campaign-gate:promotions.
+inline constexpr char kPromotionGateYaml[] = R"(campaign_gates:
+  - id: promotions
+    description: promotions with a campaign are released only within their capacity plan
+    match: { tenant: acme, message_class: PROMOTION }
+    require_acknowledgement: true
+    pause_when: { contacts_over_plan: 1.5, min_contacts: 5 }
+)";
+
 inline const absl::Time kCampaignStart = absl::FromCivil(absl::CivilMinute(2027, 1, 4, 10, 0), absl::UTCTimeZone());
 
 // Four days of a small, always-open desk for tenant acme: 2 agents, 60 s handle time, no baseline. A campaign
