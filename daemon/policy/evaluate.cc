@@ -531,18 +531,6 @@ int FirstExceeded(const Plan& plan, const StoreOutcome& outcome) {
   return -1;
 }
 
-bool ShouldReserve(const Plan& plan, const StoreOutcome& outcome) { return FindDecisive(plan, outcome).kind == 0; }
-
-bool IsFinal(const Plan& plan, const StoreOutcome& outcome) {
-  const Decisive d = FindDecisive(plan, outcome);
-  switch (d.kind) {
-    case 1: return true;
-    case 2: return plan.limits[d.index].on_exceed == OnExceed::kSuppress;
-    case 3: return plan.quiet[d.index].on_exceed == OnExceed::kSuppress;
-    default: return true;
-  }
-}
-
 Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   Verdicts v;
   v.matched_rules.assign(plan.matched_rules.begin(), plan.matched_rules.end());
