@@ -38,6 +38,7 @@
 #include "daemon/core/customer_hash.h"
 #include "daemon/decision/decision_executor.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/ops/log.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
@@ -207,7 +208,7 @@ int Main(int argc, char** argv) {
   store::InMemoryCounterStore memory_store;
   store::CounterStore& store = getenv("TACT_BENCH_MEMORY") ? static_cast<store::CounterStore&>(memory_store) : redis_store;
   decision::PolicyHolder policies;
-  policies.Set(std::make_shared<const policy::Policy>(*policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default")));
+  policies.Set(std::make_shared<const policy::Policy>(*decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default")));
   const CustomerHasher hasher("bench-key");
   decision::DecisionService decider(policies, store, clock, hasher);
   decision::DecisionExecutor executor(decider, workers, 8192, 64, in_flight);  // as tactd builds it

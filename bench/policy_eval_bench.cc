@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
 
@@ -83,7 +84,7 @@ double Round(F&& f, int iterations) {
 
 int Main(int iterations) {
   absl::StatusOr<std::vector<policy::PolicyFile>> files =
-      policy::ReadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
+      decision::ReadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
   if (!files.ok() || files->empty()) {
     std::fprintf(stderr, "cannot read policies/default\n");
     return 1;
@@ -119,7 +120,7 @@ int Main(int iterations) {
 
   auto ours = [&](int i) {
     const Event& e = events[i & 63];
-    policy::Plan plan = policy::Evaluate(policy, e, now + absl::Seconds(i));
+    policy::Plan plan = policy::PlanEvent(policy, e, now + absl::Seconds(i));
     policy::StoreOutcome outcome;
     outcome.signals.resize(plan.signals.size());
     outcome.usage.resize(plan.limits.size());

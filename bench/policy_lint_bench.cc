@@ -53,7 +53,7 @@ double EvaluateRate(const policy::Policy& policy, int iterations) {
   const absl::Time now = absl::FromUnixSeconds(1'795'000'000);
   const auto start = std::chrono::steady_clock::now();
   size_t limits = 0;
-  for (int i = 0; i < iterations; ++i) limits += policy::Evaluate(policy, e, now).limits.size();
+  for (int i = 0; i < iterations; ++i) limits += policy::PlanEvent(policy, e, now).limits.size();
   const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
   if (limits != 0) std::fprintf(stderr, "unexpected match\n");
   return iterations / s.count();

@@ -34,6 +34,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/decision/marker.h"
 #include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/store/check_lua.h"
 #include "bench/proc_cpu.h"
 #include "daemon/store/redis_counter_store.h"

@@ -249,8 +249,9 @@ absl::Status App::BuildCampaignDesk() {
   campaigns_service_ = std::make_unique<api::CampaignsService>(*campaign_desk_, *gate_, *capacity_workers_);
   signal_intake_ = std::make_unique<decision::SignalIntake>(*store_, campaign_desk_.get());
   // PutSignal's store work and GetCustomerState's reads run on the DecisionExecutor's threads.
-  signals_service_ = std::make_unique<api::SignalsService>(*signal_intake_, policies_, *store_, *hasher_,
-                                                           *executor_, *gate_, api_options_);
+  customer_state_ = std::make_unique<decision::CustomerStateReader>(*store_, *hasher_);
+  signals_service_ = std::make_unique<api::SignalsService>(*signal_intake_, policies_, *customer_state_, *executor_,
+                                                           *gate_, api_options_);
   return absl::OkStatus();
 }
 

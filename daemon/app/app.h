@@ -147,6 +147,7 @@ class App {
   std::unique_ptr<api::CapacityService> capacity_service_;
   std::unique_ptr<api::CampaignsService> campaigns_service_;
   std::unique_ptr<decision::SignalIntake> signal_intake_;
+  std::unique_ptr<decision::CustomerStateReader> customer_state_;
   std::unique_ptr<api::SignalsService> signals_service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;

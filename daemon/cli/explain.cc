@@ -1,14 +1,13 @@
-#include "daemon/cli/explain.h"
 
-#include <algorithm>
-#include <ostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "daemon/cli/explain.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/status_macros.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/decision/policy_holder.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/decision/replay.h"
@@ -16,6 +15,8 @@
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
+#include <algorithm>
+#include <ostream>
 #include "nlohmann/json.hpp"
 
 namespace tact::cli {
@@ -135,7 +136,7 @@ absl::StatusOr<StateSummary> LoadState(const std::string& path, const std::strin
       decision::ParseCustomerState(path, text, event.tenant, event.customer_id, event.customer_timezone));
   StateSummary sum{.source = path, .usage = state.usage};
   TACT_RETURN_IF_ERROR(ReplaySteps(path, std::move(state.steps), policy, at, store, sum));
-  const policy::Plan plan = policy::Evaluate(*policy, event, at);
+  const policy::Plan plan = policy::PlanEvent(*policy, event, at);
   for (const auto& [rule, used] : state.usage) {
     auto it = std::find_if(plan.limits.begin(), plan.limits.end(),
                            [&](const policy::LimitCheck& l) { return l.rule_id == rule; });
@@ -149,7 +150,7 @@ absl::StatusOr<StateSummary> LoadState(const std::string& path, const std::strin
 }
 
 int Explain(const ExplainArgs& args, const Clock& clock, const Streams& io) {
-  absl::StatusOr<policy::Policy> loaded = policy::LoadPolicyDir(args.policy_dir);
+  absl::StatusOr<policy::Policy> loaded = decision::LoadPolicyDir(args.policy_dir);
   if (!loaded.ok()) {
     io.err << Msg(loaded.status()) << "\n";
     return kExitUsage;

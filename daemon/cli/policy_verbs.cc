@@ -8,7 +8,7 @@
 #include "daemon/core/status_macros.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
-#include "daemon/policy/policy_files.h"
+#include "daemon/decision/policy_files.h"
 #include "nlohmann/json.hpp"
 
 namespace tact::cli {
@@ -61,7 +61,7 @@ void PrintTestResults(const std::vector<decision::CaseResult>& results, const po
 }  // namespace
 
 int Lint(const LintArgs& args, const Streams& io) {
-  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(args.dir);
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = decision::ReadPolicyDir(args.dir);
   if (!files.ok()) {
     io.err << "tactctl lint: " << Msg(files.status()) << "\n";
     return kExitUsage;
@@ -95,13 +95,13 @@ int Lint(const LintArgs& args, const Streams& io) {
 absl::StatusOr<std::string> DefaultTestsDir(const std::string& dir) {
   namespace fs = std::filesystem;
   const std::string inside = (fs::path(dir) / "tests").string();
-  TACT_ASSIGN_OR_RETURN(const bool exists, policy::OptionalDirectory(inside));
+  TACT_ASSIGN_OR_RETURN(const bool exists, decision::OptionalDirectory(inside));
   if (exists) return inside;
   return (fs::path(dir).lexically_normal().parent_path() / "tests").string();
 }
 
 int Test(const TestArgs& args, const Streams& io) {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(args.dir);
+  absl::StatusOr<policy::Policy> p = decision::LoadPolicyDir(args.dir);
   if (!p.ok()) {
     io.err << Msg(p.status()) << "\n";
     return LoadErrorExit(p.status());

@@ -1,16 +1,17 @@
-#include "daemon/cli/simulate.h"
 
-#include <algorithm>
-#include <ostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "daemon/cli/explain.h"
+#include "daemon/cli/simulate.h"
 #include "daemon/core/strings.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/decision/replay.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include <algorithm>
+#include <ostream>
+#include <sstream>
 #include "nlohmann/json.hpp"
 
 namespace tact::cli {
@@ -115,7 +116,7 @@ void PrintText(const SimulateArgs& args, const policy::Policy& policy, const Sim
 
 // The policy at `dir`; the error already printed.
 absl::StatusOr<std::shared_ptr<const policy::Policy>> LoadPolicy(const std::string& dir, const Streams& io) {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir);
+  absl::StatusOr<policy::Policy> p = decision::LoadPolicyDir(dir);
   if (!p.ok()) {
     io.err << Msg(p.status()) << "\n";
     return p.status();

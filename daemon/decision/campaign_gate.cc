@@ -4,7 +4,7 @@
 
 namespace tact::decision {
 
-bool GateBatch::Admit(size_t i, const policy::Policy& policy, const Event& event, absl::Time now, bool dry_run,
+bool GateBatch::DecidedByGate(size_t i, const policy::Policy& policy, const Event& event, absl::Time now, bool dry_run,
                       v1::Decision* decision, absl::Status* error) {
   if (gate_ == nullptr) return false;
   const policy::CampaignGate* gate = policy::FindCampaignGate(policy, event);

@@ -22,7 +22,7 @@ class GateBatch {
       : gate_(gate), fail_open_(fail_open_classes), size_(size) {}
   // Before the store step. True when the gate decided the event: `*decision` is its DEFER, or `*error` is set
   // (store failure, fail closed).
-  bool Admit(size_t i, const policy::Policy& policy, const Event& event, absl::Time now, bool dry_run,
+  bool DecidedByGate(size_t i, const policy::Policy& policy, const Event& event, absl::Time now, bool dry_run,
              v1::Decision* decision, absl::Status* error);
   // After the customer-level decision (nullptr: it failed).
   void Settle(size_t i, const Event& event, bool dry_run, v1::Decision* decision);

@@ -100,7 +100,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
   // The trace: the plan and what the store holds for it now (another dry-run read; an event decided before is
   // traced with the plan and outcome stored with that decision).
   const absl::Time now = clock_.Now();
-  policy::Plan plan = policy::Evaluate(*pol, event, now);
+  policy::Plan plan = policy::PlanEvent(*pol, event, now);
   policy::StoreOutcome outcome;
   bool unread = false;
   if (plan.NeedsStore()) {

@@ -67,10 +67,10 @@ void PrepareOne(PreparedBatch& p, size_t i) {
     p.plans.emplace_back();
     return;
   }
-  p.plans.push_back(policy::Evaluate(pol, event, now));
+  p.plans.push_back(policy::PlanEvent(pol, event, now));
   const policy::Plan& plan = p.plans.back();
   bool gate_held = false;
-  if (absl::Status error; p.gates->Admit(i, pol, event, now, o.dry_run, &p.out[i]->decision, &error)) {
+  if (absl::Status error; p.gates->DecidedByGate(i, pol, event, now, o.dry_run, &p.out[i]->decision, &error)) {
     if (!error.ok()) {  // the gate could not decide
       if (p.gate_outage.ok() && IsOutage(error)) p.gate_outage = error;
       p.out[i] = error;

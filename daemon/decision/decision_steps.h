@@ -4,8 +4,7 @@
 //   PrepareBatch  gate, policy evaluation, markers: the store checks to make (no counter store involved)
 //   the store     CounterStore::CheckAndReserve(prepared.checks, prepared.deadline), when there are checks
 //   FinishBatch   outage / fail-open, duplicates, the Decision proto and the audit record (no store involved)
-// Both steps are pure apart from the campaign gate port (campaign::GateEnforcer), which they call only when one
-// is given.
+// Both steps are pure apart from the campaign gate port (campaign::GateEnforcer), which they call only when one is given.
 #include <memory>
 #include <set>
 #include <span>
@@ -54,7 +53,7 @@ struct BatchContext {
   absl::Time now;                                // the batch's decision time
   absl::Duration store_deadline = absl::Milliseconds(250);  // cap on one store round-trip
   const std::set<MessageClass>* fail_open_classes = nullptr;  // borrowed; nullptr = none
-  campaign::GateEnforcer* campaign_gate = nullptr;            // borrowed; nullptr = no gate
+  campaign::GateEnforcer* campaign_gate = nullptr;                   // borrowed; nullptr = no gate
   const CustomerHasher* hasher = nullptr;                     // borrowed; needed for audit records
 };
 

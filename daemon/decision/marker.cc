@@ -1,5 +1,9 @@
 #include "daemon/decision/marker.h"
 
+#include <deque>
+#include <memory>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +14,229 @@
 
 namespace tact::decision {
 namespace {
+
+// ---- The plan as tokens ----------------------------------------------------------------------------------------
+// In field order:
+//   "p2;" matched: n;str... tz: str
+//   limits: n; per limit: rule str, counter str, count, calendar 1/0, window_ms, period_end_ms (0 = none),
+//           window_text str, defer 1/0, shadow 1/0
+//   signals: n; per check: rule str, condition str, fields n;str..., since_ms (0 = none), hold_ms, shadow 1/0
+//   quiet: n; per hold: rule str, until_ms (0 = none), text str (with the zone), defer 1/0, shadow 1/0
+// Markers stored by earlier versions hold the plan as JSON; DecodePlan reads both.
+
+int64_t MsOr(absl::Time t, int64_t fallback) {
+  return (t == absl::InfinitePast() || t == absl::InfiniteFuture()) ? fallback : absl::ToUnixMillis(t);
+}
+absl::Time TimeOr(int64_t ms, absl::Time fallback) { return ms == 0 ? fallback : absl::FromUnixMillis(ms); }
+policy::OnExceed OnExceedOf(int64_t defer) {
+  return defer == 1 ? policy::OnExceed::kDefer : policy::OnExceed::kSuppress;
+}
+
+// The text a decoded plan points to. Deques: elements never move as more are added.
+struct DecodedText {
+  std::deque<std::string> strings;
+  std::deque<std::vector<std::string>> lists;
+  std::string_view Keep(std::string s) { return strings.emplace_back(std::move(s)); }
+};
+
+// A plan stored as JSON by versions before the token encoding. Throws nlohmann::json::exception on a bad shape.
+policy::Plan PlanFromJson(const nlohmann::json& j, DecodedText& t) {
+  policy::Plan p;
+  for (const auto& m : j.at("m")) p.matched_rules.push_back(t.Keep(m.get<std::string>()));
+  p.timezone = t.Keep(j.value("tz", ""));
+  for (const auto& l : j.at("l")) {
+    p.limits.push_back(policy::LimitCheck{
+        .rule_id = t.Keep(l.at(0).get<std::string>()),
+        .counter = t.Keep(l.at(1).get<std::string>()),
+        .count = l.at(2).get<int64_t>(),
+        .kind = l.at(3).get<int>() == 1 ? policy::WindowKind::kCalendar : policy::WindowKind::kRolling,
+        .window = absl::Milliseconds(l.at(4).get<int64_t>()),
+        .period_end = TimeOr(l.at(5).get<int64_t>(), absl::InfinitePast()),
+        .window_text = t.Keep(l.at(6).get<std::string>()),
+        .on_exceed = OnExceedOf(l.at(7).get<int>()),
+        .shadow = l.at(8).get<int>() == 1});
+  }
+  for (const auto& s : j.value("s", nlohmann::json::array())) {
+    p.signals.push_back(policy::SignalCheck{.rule_id = t.Keep(s.at(0).get<std::string>()),
+                                            .condition = t.Keep(s.at(1).get<std::string>()),
+                                            .fields = t.lists.emplace_back(s.at(2).get<std::vector<std::string>>()),
+                                            .since = TimeOr(s.at(3).get<int64_t>(), absl::InfinitePast()),
+                                            .hold = absl::Milliseconds(s.at(4).get<int64_t>()),
+                                            .shadow = s.at(5).get<int>() == 1});
+  }
+  for (const auto& q : j.value("q", nlohmann::json::array())) {
+    p.quiet.push_back(policy::QuietHold{.rule_id = t.Keep(q.at(0).get<std::string>()),
+                                        .until = TimeOr(q.at(1).get<int64_t>(), absl::InfinitePast()),
+                                        .text = t.Keep(q.at(2).get<std::string>()),  // with the zone
+                                        .on_exceed = OnExceedOf(q.at(3).get<int>()),
+                                        .shadow = q.at(4).get<int>() == 1});
+  }
+  return p;
+}
+
+absl::StatusOr<policy::Plan> DecodeJsonPlan(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InternalError("plan: not JSON");
+  }
+  try {
+    auto owned = std::make_shared<DecodedText>();
+    policy::Plan p = PlanFromJson(j, *owned);
+    p.storage = std::move(owned);
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(std::string("plan: ") + e.what());
+  }
+}
+
+// Reads a token-encoded plan; the strings it reads are kept in `text`.
+class PlanReader {
+ public:
+  PlanReader(std::string_view encoded, DecodedText& text) : r_(encoded), text_(text) {}
+
+  bool Literal(std::string_view s) { return r_.Literal(s); }
+  bool Count(size_t* n) { return r_.Count(n); }
+  bool Int(int64_t* v) { return r_.Int(v); }
+  bool Done() const { return r_.Done(); }
+  bool Str(std::string_view* out) {
+    std::string_view raw;
+    if (!r_.Str(&raw)) return false;
+    *out = text_.Keep(std::string(raw));
+    return true;
+  }
+  bool Flag(bool* out) {
+    int64_t v = 0;
+    if (!r_.Int(&v)) return false;
+    *out = v == 1;
+    return true;
+  }
+  bool List(std::span<const std::string>* out) {
+    size_t n = 0;
+    if (!r_.Count(&n)) return false;
+    std::vector<std::string>& list = text_.lists.emplace_back();
+    for (size_t k = 0; k < n; ++k) {
+      std::string_view s;
+      if (!r_.Str(&s)) return false;
+      list.emplace_back(s);
+    }
+    *out = list;
+    return true;
+  }
+  // n; then n items read by `read`, appended to `out`.
+  template <typename Vector, typename Read>
+  bool Items(Vector& out, Read read) {
+    size_t n = 0;
+    if (!r_.Count(&n)) return false;
+    for (size_t i = 0; i < n; ++i) {
+      if (!read(*this, out.emplace_back())) return false;
+    }
+    return true;
+  }
+
+ private:
+  TokenReader r_;
+  DecodedText& text_;
+};
+
+bool ReadRule(PlanReader& r, std::string_view& id) { return r.Str(&id); }
+
+bool ReadLimit(PlanReader& r, policy::LimitCheck& l) {
+  int64_t calendar = 0;
+  int64_t window_ms = 0;
+  int64_t period_end_ms = 0;
+  int64_t defer = 0;
+  if (!r.Str(&l.rule_id) || !r.Str(&l.counter) || !r.Int(&l.count) || !r.Int(&calendar) || !r.Int(&window_ms) ||
+      !r.Int(&period_end_ms) || !r.Str(&l.window_text) || !r.Int(&defer) || !r.Flag(&l.shadow)) {
+    return false;
+  }
+  l.kind = calendar == 1 ? policy::WindowKind::kCalendar : policy::WindowKind::kRolling;
+  l.window = absl::Milliseconds(window_ms);
+  l.period_end = TimeOr(period_end_ms, absl::InfinitePast());
+  l.on_exceed = OnExceedOf(defer);
+  return true;
+}
+
+bool ReadSignal(PlanReader& r, policy::SignalCheck& c) {
+  int64_t since_ms = 0;
+  int64_t hold_ms = 0;
+  if (!r.Str(&c.rule_id) || !r.Str(&c.condition) || !r.List(&c.fields) || !r.Int(&since_ms) || !r.Int(&hold_ms) ||
+      !r.Flag(&c.shadow)) {
+    return false;
+  }
+  c.since = TimeOr(since_ms, absl::InfinitePast());
+  c.hold = absl::Milliseconds(hold_ms);
+  return true;
+}
+
+bool ReadQuiet(PlanReader& r, policy::QuietHold& q) {
+  int64_t until_ms = 0;
+  int64_t defer = 0;
+  if (!r.Str(&q.rule_id) || !r.Int(&until_ms) || !r.Str(&q.text) || !r.Int(&defer) || !r.Flag(&q.shadow)) {
+    return false;
+  }
+  q.until = TimeOr(until_ms, absl::InfinitePast());
+  q.on_exceed = OnExceedOf(defer);
+  return true;
+}
+
+}  // namespace
+
+std::string EncodePlan(const policy::Plan& plan) {
+  TokenWriter w;
+  w.Raw("p2;");
+  w.Int(static_cast<int64_t>(plan.matched_rules.size()));
+  for (std::string_view r : plan.matched_rules) w.Str(r);
+  w.Str(plan.timezone);
+  w.Int(static_cast<int64_t>(plan.limits.size()));
+  for (const policy::LimitCheck& l : plan.limits) {
+    w.Str(l.rule_id);
+    w.Str(l.counter);
+    w.Int(l.count);
+    w.Int(l.kind == policy::WindowKind::kCalendar ? 1 : 0);
+    w.Int(absl::ToInt64Milliseconds(l.window));
+    w.Int(MsOr(l.period_end, 0));
+    w.Str(l.window_text);
+    w.Int(l.on_exceed == policy::OnExceed::kDefer ? 1 : 0);
+    w.Int(l.shadow ? 1 : 0);
+  }
+  w.Int(static_cast<int64_t>(plan.signals.size()));
+  for (const policy::SignalCheck& c : plan.signals) {
+    w.Str(c.rule_id);
+    w.Str(c.condition);
+    w.Int(static_cast<int64_t>(c.fields.size()));
+    for (const std::string& f : c.fields) w.Str(f);
+    w.Int(MsOr(c.since, 0));
+    w.Int(absl::ToInt64Milliseconds(c.hold));
+    w.Int(c.shadow ? 1 : 0);
+  }
+  w.Int(static_cast<int64_t>(plan.quiet.size()));
+  for (const policy::QuietHold& q : plan.quiet) {
+    w.Str(q.rule_id);
+    w.Int(MsOr(q.until, 0));
+    w.Str(q.Text());
+    w.Int(q.on_exceed == policy::OnExceed::kDefer ? 1 : 0);
+    w.Int(q.shadow ? 1 : 0);
+  }
+  return w.Take();
+}
+
+absl::StatusOr<policy::Plan> DecodePlan(std::string_view text) {
+  if (text.starts_with("{")) {
+    return DecodeJsonPlan(text);
+  }
+  auto owned = std::make_shared<DecodedText>();
+  PlanReader r(text, *owned);
+  policy::Plan p;
+  const bool ok = r.Literal("p2;") && r.Items(p.matched_rules, ReadRule) && r.Str(&p.timezone) &&
+                  r.Items(p.limits, ReadLimit) && r.Items(p.signals, ReadSignal) && r.Items(p.quiet, ReadQuiet) &&
+                  r.Done();
+  if (!ok) return absl::InternalError("plan: malformed encoding");
+  p.storage = std::move(owned);
+  return p;
+}
+
+namespace {
+
 
 // A marker stored as JSON ({"v","d","p": plan JSON}) by versions before the token encoding: still read, so an
 // event redelivered across an upgrade gets its earlier decision.
@@ -22,7 +249,7 @@ absl::StatusOr<Marker> DecodeJsonMarker(std::string_view text) {
     Marker m;
     m.policy_version = j.at("v").get<std::string>();
     m.policy_digest = j.at("d").get<std::string>();
-    absl::StatusOr<policy::Plan> plan = policy::DecodePlan(j.at("p").get<std::string>());
+    absl::StatusOr<policy::Plan> plan = DecodePlan(j.at("p").get<std::string>());
     if (!plan.ok()) {
       return absl::InternalError(absl::StrCat("decision marker: ", plan.status().message()));
     }
@@ -45,7 +272,7 @@ Fingerprint FingerprintOf(const Event& event) {
                      .campaign_hash = static_cast<int64_t>(h & static_cast<uint64_t>(INT64_MAX))};
 }
 
-// "m3;" message_class; channel; campaign_hash; then as "m2;": version digest, then the plan (policy::EncodePlan).
+// "m3;" message_class; channel; campaign_hash; then as "m2;": version digest, then the plan (EncodePlan).
 // Built once per final decision on the hot path. Versions before the fingerprint wrote (and read only) "m2;".
 std::string EncodeMarker(const Marker& m) {
   TokenWriter w;
@@ -59,7 +286,7 @@ std::string EncodeMarker(const Marker& m) {
   }
   w.Str(m.policy_version);
   w.Str(m.policy_digest);
-  w.Raw(policy::EncodePlan(m.plan));
+  w.Raw(EncodePlan(m.plan));
   return w.Take();
 }
 
@@ -88,7 +315,7 @@ absl::StatusOr<Marker> DecodeMarker(std::string_view text) {
   if (!r.Str(&version) || !r.Str(&digest)) {
     return absl::InternalError("decision marker: malformed");
   }
-  absl::StatusOr<policy::Plan> plan = policy::DecodePlan(r.rest());
+  absl::StatusOr<policy::Plan> plan = DecodePlan(r.rest());
   if (!plan.ok()) {
     return absl::InternalError(absl::StrCat("decision marker: ", plan.status().message()));
   }

@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/core/event.h"
-#include "daemon/policy/evaluate.h"
+#include "daemon/policy/plan.h"
 
 namespace tact::decision {
 
@@ -30,6 +30,12 @@ struct Marker {
   // Absent in markers stored by versions before the fingerprint ("m2;"): such a marker matches any event.
   std::optional<Fingerprint> fingerprint;
 };
+
+// The plan as compact text and back (core/token_codec.h): what a marker persists, so a redelivered event is decided
+// from it even after the policy changed. The decoded plan owns its text (Plan::storage). DecodePlan also reads
+// the JSON that versions before 2026-12 stored; INTERNAL "plan: …" when the text is neither.
+std::string EncodePlan(const policy::Plan& plan);
+absl::StatusOr<policy::Plan> DecodePlan(std::string_view text);
 
 std::string EncodeMarker(const Marker& marker);
 absl::StatusOr<Marker> DecodeMarker(std::string_view text);

@@ -4,12 +4,12 @@
 #include "daemon/core/sha256.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
-#include "daemon/policy/policy_files.h"
+#include "daemon/decision/policy_files.h"
 
 namespace tact::decision {
 
 absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
-  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir);
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = ReadPolicyDir(dir);
   if (!files.ok()) return files.status();
   std::string input;
   for (const policy::PolicyFile& f : *files) absl::StrAppend(&input, f.path, "\n", f.text.size(), "\n", f.text);
@@ -49,7 +49,7 @@ absl::StatusOr<bool> PolicyReloader::PollForChange() {
 absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
   attempted_digest_ = content_digest;
   absl::Status status;
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir_);
+  absl::StatusOr<policy::Policy> p = LoadPolicyDir(dir_);
   if (!p.ok()) {
     status = p.status();
   } else {
@@ -64,7 +64,7 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
           "one content)"));
     } else if (!self_test_dir_.empty()) {
       absl::StatusOr<std::vector<PolicyTestCase>> cases = std::vector<PolicyTestCase>{};
-      if (absl::StatusOr<bool> has_tests = policy::OptionalDirectory(self_test_dir_); !has_tests.ok()) {
+      if (absl::StatusOr<bool> has_tests = OptionalDirectory(self_test_dir_); !has_tests.ok()) {
         cases = has_tests.status();
       } else if (*has_tests) {
         cases = LoadPolicyTests(self_test_dir_);

@@ -9,7 +9,7 @@
 #include "daemon/core/status_macros.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/replay.h"
-#include "daemon/policy/policy_files.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/store/in_memory_counter_store.h"
 
 namespace tact::decision {
@@ -287,10 +287,10 @@ absl::StatusOr<CustomerState> ParseCustomerState(const std::string& path, const 
 }
 
 absl::StatusOr<std::vector<PolicyTestCase>> LoadPolicyTests(const std::string& dir) {
-  TACT_ASSIGN_OR_RETURN(std::vector<std::string> paths, policy::ListYamlFiles(dir));
+  TACT_ASSIGN_OR_RETURN(std::vector<std::string> paths, ListYamlFiles(dir));
   std::vector<PolicyTestCase> all;
   for (const std::string& path : paths) {
-    TACT_ASSIGN_OR_RETURN(std::string text, policy::ReadFilePrefix(path, kMaxTestFileBytes + 1));
+    TACT_ASSIGN_OR_RETURN(std::string text, ReadFilePrefix(path, kMaxTestFileBytes + 1));
     if (text.size() > kMaxTestFileBytes) {
       return absl::InvalidArgumentError(absl::StrCat(path, ":1:1: file is larger than ", kMaxTestFileBytes,
                                                      " bytes, the most a policy test file may be"));

@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<PolicyTestCase>> ParsePolicyTests(const std::string& 
 inline constexpr size_t kMaxTestFileBytes = 16 << 20;  // 16 MiB per policy test file
 
 // Every *.yaml / *.yml file in `dir`, sorted by name. NOT_FOUND when `dir` does not exist; FAILED_PRECONDITION
-// "<path>: …" when an entry cannot be read (see policy/policy_files.h); INVALID_ARGUMENT "file:line:col: …".
+// "<path>: …" when an entry cannot be read (see decision/policy_files.h); INVALID_ARGUMENT "file:line:col: …".
 absl::StatusOr<std::vector<PolicyTestCase>> LoadPolicyTests(const std::string& dir);
 
 // Customer state for `tactctl explain --state` (format in policies/README.md): the customer and steps of a

@@ -2,7 +2,7 @@
 
 // The policy's types -> the store port's (daemon/store/counter_store.h knows no policy types). Pure.
 #include "absl/status/statusor.h"
-#include "daemon/policy/evaluate.h"
+#include "daemon/policy/plan.h"
 #include "daemon/policy/signals.h"
 #include "daemon/store/counter_store.h"
 

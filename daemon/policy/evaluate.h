@@ -1,169 +1,26 @@
 #pragma once
 
-#include <memory>
-#include <span>
+// The policy engine's entry point: which rules apply to an event and what the store must check (a Plan).
+// Callers get the whole engine from this header: the plan (plan.h), matching (match.h), deciding (decide.h) and
+// explaining (explain.h). Pure: no I/O except loading a customer's time zone through the policy's ZoneResolver.
 #include <string>
-#include <string_view>
-#include <vector>
 
-#include "absl/container/inlined_vector.h"
-#include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "daemon/core/store_outcome.h"
+#include "daemon/policy/decide.h"
+#include "daemon/policy/explain.h"
+#include "daemon/policy/match.h"
+#include "daemon/policy/plan.h"
 #include "daemon/policy/policy.h"
 
 namespace tact::policy {
 
-// Vectors of a plan, an outcome and verdicts: a typical event fits inline, so deciding allocates (almost)
-// nothing. Vector-like (push_back, size, [], range-for).
-// Inline sizes fit a realistic policy's PROMOTION event (about 13 matched rules, 6 limits, 6 conditions).
-template <typename T, size_t N>
-using SmallVector = absl::InlinedVector<T, N>;
-using RuleIds = SmallVector<std::string_view, 16>;
-
-// ---- Plan: what the pure engine asks the store to do for one event -------------------------------------------
-// Built for the hot path: the text a plan shows (rule ids, window and condition text, signal field lists, the
-// zone name) is BORROWED from the Policy it was evaluated against, never copied per event. Keep that Policy
-// alive (hold its shared_ptr) while the plan, or Verdicts decided from it, are in use. Only counter keys with a
-// scope value or a period are the plan's own (one buffer in `storage`, shared by copies). A plan stored with a final decision is self-contained after EncodePlan/DecodePlan (the
-// decoded plan owns its text through `storage`), so it is replayed for a redelivered event after the policy
-// changed.
-
-// One counter the store must check, and increment when the event is released.
-struct LimitCheck {
-  std::string_view rule_id;
-  // Key suffix inside the customer's hash tag: "r:<rule>[:<scope value>]" (rolling, sorted set of event ids)
-  // or "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end). A plain
-  // "r:<rule>" is the policy's text; longer keys share one buffer in Plan::storage.
-  std::string_view counter;
-  int64_t count = 0;
-  WindowKind kind = WindowKind::kRolling;
-  absl::Duration window;                        // rolling
-  absl::Time period_end = absl::InfinitePast();  // calendar: the counter expires and frees up then
-  std::string_view window_text;                 // "rolling 7d", "calendar day"
-  OnExceed on_exceed = OnExceed::kSuppress;
-  bool shadow = false;  // counted and reported, never decisive
-};
-
-// One suppress_if condition, in the store's generic form: the condition holds when the customer's signal hash
-// has a live field (not expired at `now`) named in `fields` (a trailing '*' matches a prefix) that was set at
-// or after `since`.
-struct SignalCheck {
-  std::string_view rule_id;
-  std::string_view condition;  // for people: "CSAT 2 or lower within 30d"
-  std::span<const std::string> fields;
-  absl::Time since = absl::InfinitePast();
-  absl::Duration hold = absl::ZeroDuration();  // >0: the condition stops holding at field time + hold
-  bool shadow = false;
-};
-
-// Quiet hours that are in force now (computed purely from the time and the customer's zone).
-struct QuietHold {
-  std::string_view rule_id;
-  absl::Time until;        // the end of the quiet period
-  std::string_view text;   // "quiet hours 21:00-08:00" (a decoded plan: with the zone, and `zone` empty)
-  OnExceed on_exceed = OnExceed::kDefer;
-  bool shadow = false;
-  std::string_view zone;   // "Europe/Berlin"
-
-  // "quiet hours 21:00-08:00 Europe/Berlin"
-  std::string Text() const;
-};
-
-struct Plan {
-  RuleIds matched_rules;                // evaluation order
-  SmallVector<SignalCheck, 8> signals;  // rule order
-  SmallVector<LimitCheck, 8> limits;    // rule order
-  SmallVector<QuietHold, 2> quiet;      // rule order; only rules whose quiet period is in force now
-  std::string_view timezone;                    // the zone calendar windows and quiet hours used
-  // Owns the text the views above point to when it is not the policy's: the counter keys; a decoded plan's text.
-  std::shared_ptr<const void> storage;
-
-  // The first enforcing quiet hold: the store must not reserve while it is in force.
-  const QuietHold* DecisiveQuiet() const;
-  bool NeedsStore() const { return !signals.empty() || !limits.empty(); }
-};
-
-// ---- StoreOutcome: what the store saw, in plan order (pure data shared with the store: core/store_outcome.h) -
-
-using SignalResult = ::tact::SignalResult;
-using LimitUsage = ::tact::LimitUsage;
-using StoreOutcome = ::tact::StoreOutcome;
-
-// ---- Decision ----------------------------------------------------------------------------------------------
-
-enum class Verdict { kRelease, kDefer, kSuppress };
-
-// Verdicts borrow rule ids and window text from the plan they were decided from (see Plan).
-struct CounterView {
-  std::string_view rule_id;
-  int64_t used = 0;
-  int64_t limit = 0;
-  std::string_view window;
-};
-
-// What a shadow rule would have done had it been enforcing.
-struct ShadowOutcome {
-  std::string_view rule_id;
-  Verdict verdict = Verdict::kSuppress;
-  std::string reason;
-};
-
-struct Verdicts {
-  Verdict verdict = Verdict::kRelease;
-  std::string_view rule_id;  // the deciding rule, empty on a default release
-  std::string reason;
-  absl::Time defer_until = absl::InfinitePast();
-  SmallVector<CounterView, 8> counters;
-  RuleIds matched_rules;
-  std::vector<ShadowOutcome> shadow;  // shadow rules that would have constrained this event
-};
-
-// True when `rule` selects `event`. Transactional messages match only rules that name the class.
-bool Matches(const Rule& rule, const Event& event);
-
-// Why `rule` does not select `event` ("channel SMS not in [EMAIL]"); empty when it matches. For explanations.
-std::string WhyNoMatch(const Rule& rule, const Event& event);
-
 // The zone for calendar windows and quiet hours: the event's customer_timezone when it has one, else the
 // tenant's default, else the policy default. `name` receives the zone's name. A customer_timezone must be a
-// known zone (IsKnownTimeZone): EventFromProto and DecisionService refuse an unknown one before Evaluate, which
-// must never see one (it has no zone to replace it with).
+// known zone (IsKnownTimeZone): EventFromProto and DecisionService refuse an unknown one before PlanEvent,
+// which must never see one (it has no zone to replace it with).
 absl::TimeZone CustomerZone(const Policy& policy, const Event& event, std::string* name);
 
-// Pure: which rules apply and what to check, at `now`. Deterministic.
-Plan Evaluate(const Policy& policy, const Event& event, absl::Time now);
-
-// Pure: the store's answer → the decision. Precedence (documented in policies/README.md):
-//   1. suppress_if — the first enforcing condition that holds suppresses;
-//   2. limit — the first enforcing limit already at its count suppresses or defers (on_exceed);
-//   3. quiet_hours — the first enforcing quiet period in force defers to its end (or suppresses);
-//   4. otherwise RELEASE.
-// Shadow rules never decide; what they would have done is listed in Verdicts::shadow.
-Verdicts Decide(const Plan& plan, const StoreOutcome& outcome);
-
-// The store's side of Decide is the store's own (store::ShouldReserve / store::IsFinal, from the data of
-// decision::ToCheckSpec): reserve ⇔ Decide would RELEASE; a marker is stored ⇔ it would RELEASE or SUPPRESS.
-// Index of the first enforcing limit already at its count, or -1.
-int FirstExceeded(const Plan& plan, const StoreOutcome& outcome);
-
-// One line per matched rule, for `tactctl explain`: what the rule checked and whether it applied.
-struct TraceLine {
-  std::string rule_id;
-  std::string effect;  // "limit", "suppress_if", "quiet_hours"
-  std::string check;   // "2 per rolling 7d: 1 used", "CSAT 2 or lower within 30d: holds"
-  bool applies = false;
-  bool shadow = false;
-  bool decided = false;
-};
-std::vector<TraceLine> Explain(const Policy& policy, const Plan& plan, const StoreOutcome& outcome,
-                               const Verdicts& verdicts);
-
-// Plan as compact text and back (decision markers, core/token_codec.h); DecodePlan also reads the JSON that
-// versions before 2026-12 stored.
-std::string EncodePlan(const Plan& plan);
-absl::StatusOr<Plan> DecodePlan(std::string_view text);
-
-std::string_view VerdictName(Verdict v);
+// Pure: which rules apply to `event` and what the store must check for it, at `now`. Deterministic.
+Plan PlanEvent(const Policy& policy, const Event& event, absl::Time now);
 
 }  // namespace tact::policy

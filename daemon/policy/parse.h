@@ -26,23 +26,15 @@ struct PolicyFile {
 };
 
 // Parses and validates a policy set. All-or-nothing: the first error is returned as INVALID_ARGUMENT
-// "<file>:<line>:<col>: <message>". Pure: no I/O (time zones come from the system zoneinfo via cctz).
+// "<file>:<line>:<col>: <message>". Pure: parses the text it is given and reads no file (decision/policy_files.h
+// reads a policy directory); time zones come from the system zoneinfo via cctz.
 absl::StatusOr<Policy> ParsePolicy(const std::vector<PolicyFile>& files);
-
-// Every *.yaml / *.yml file directly in `dir`, sorted by name (subdirectories such as tests/ are not read); a
-// symlink to a file is followed. NOT_FOUND when `dir` is not a directory; FAILED_PRECONDITION "<path>: …" when a
-// *.yaml entry is not a readable file (a directory, a dangling symlink, a symlink loop, no permission): see
-// policy_files.h. A file over kMaxPolicyFileBytes is read only that far (ParsePolicy then refuses it).
-absl::StatusOr<std::vector<PolicyFile>> ReadPolicyDir(const std::string& dir);
 
 // Every error of a policy set, for `tactctl lint`: after an error in a rule, parsing goes on with the next rule
 // (the broken rule is left out of the checks across rules); after an error about a whole file (not YAML, no
 // version, rules not a list), with the next file. Each "<file>:<line>:<col>: <message>", sorted by file (in
 // `files` order), line and column. Empty ⇔ ParsePolicy succeeds. tactd loads with ParsePolicy: all or nothing.
 std::vector<std::string> LintPolicy(const std::vector<PolicyFile>& files);
-
-// ReadPolicyDir + ParsePolicy. NOT_FOUND when `dir` is not a directory.
-absl::StatusOr<Policy> LoadPolicyDir(const std::string& dir);
 
 // How much work the checks across rules did, for tests that hold it to near-linear (no wall-clock thresholds).
 struct CheckWork {

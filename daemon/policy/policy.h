@@ -10,6 +10,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "daemon/core/event.h"
+#include "daemon/policy/zone_resolver.h"
 
 namespace tact::policy {
 
@@ -102,6 +103,9 @@ struct Policy {
   std::map<std::string, absl::TimeZone> tenant_zones;        // same, loaded
   std::vector<Rule> rules;  // evaluation order: files by name, rules in file order
   std::shared_ptr<const CampaignGates> campaign_gates;  // the `campaign_gates:` sections; null when none
+  // Loads and caches the time zones evaluation needs (customer zones, local days). A cache, safe from any
+  // thread, so a const Policy uses it; copies of a Policy share it. Never null; a test may give its own.
+  std::shared_ptr<ZoneResolver> zones = std::make_shared<ZoneResolver>();
 
   // Compiled by the parser (CompileIndex): for each (channel, message class) pair, the rules whose channel and
   // class lists admit it (bit i = rules[i]), and how many limit / signal checks those rules can add at most.

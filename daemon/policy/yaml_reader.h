@@ -1,7 +1,8 @@
 #pragma once
 
-// Reading policy YAML strictly, for parse.cc and campaign_gates.cc (internal to daemon/policy): every error is
-// "<file>:<line>:<col>: <message>" (1-based) written for a compliance analyst, and both parsers share the wording.
+// Reading policy YAML strictly, for the parser (parse*.cc, shadow_check.cc) and campaign_gates.cc (internal to
+// daemon/policy): every error is "<file>:<line>:<col>: <message>" (1-based) written for a compliance analyst, and
+// both parsers share the wording.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>

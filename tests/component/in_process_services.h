@@ -117,8 +117,8 @@ class InProcessServices {
   api::CapacityService capacity_service_{desk_, gate_, workers_};
   api::CampaignsService campaigns_service_{desk_, gate_, workers_};
   api::ThrottleService throttle_service_{executor_, gate_, api::ApiOptions{}};
-  api::SignalsService signals_service_{intake_,   policies_, counters_,         hasher_,
-                                       executor_, gate_,     api::ApiOptions{}};
+  decision::CustomerStateReader customer_state_{counters_, hasher_};
+  api::SignalsService signals_service_{intake_, policies_, customer_state_, executor_, gate_, api::ApiOptions{}};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Capacity::Stub> capacity_;
   std::unique_ptr<v1::Campaigns::Stub> campaigns_;

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
 #include "tact/v1/policies.grpc.pb.h"
@@ -184,7 +185,7 @@ TEST(PolicyDirTest, AnUnusableEntryIsAnErrorNamingIt) {
     Write(dir.path() + "/care.yaml", kGood);
     const std::string entry = dir.path() + "/zz.yaml";
     bad.make(entry);
-    absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir.path());
+    absl::StatusOr<std::vector<policy::PolicyFile>> files = ReadPolicyDir(dir.path());
     ASSERT_FALSE(files.ok());
     EXPECT_EQ(files.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(std::string(files.status().message()), bad.message(entry));
@@ -207,12 +208,12 @@ TEST(PolicyDirTest, SymlinksToFilesAreFollowedAsInAConfigMapVolume) {
   Write(snapshot + "/care.yaml", kGood);
   ASSERT_EQ(symlink("..2026_12_06_09_00_00.123", (dir.path() + "/..data").c_str()), 0);
   ASSERT_EQ(symlink("..data/care.yaml", (dir.path() + "/care.yaml").c_str()), 0);
-  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir.path());
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = ReadPolicyDir(dir.path());
   ASSERT_TRUE(files.ok()) << files.status();
   ASSERT_EQ(files->size(), 1u);
   EXPECT_EQ(files->front().path, dir.path() + "/care.yaml");
   EXPECT_EQ(files->front().text, kGood);
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(dir.path());
+  absl::StatusOr<policy::Policy> p = LoadPolicyDir(dir.path());
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->version, "v1");
 }
@@ -224,7 +225,7 @@ TEST(PolicyDirTest, HiddenEntriesAreNotRead) {
   Write(dir.path() + "/care.yaml", kGood);
   ASSERT_EQ(symlink("root@host.1234:1701849600", (dir.path() + "/.#care.yaml").c_str()), 0);
   Write(dir.path() + "/.care.yaml.tmp.yaml", "not: [valid");
-  absl::StatusOr<std::vector<policy::PolicyFile>> files = policy::ReadPolicyDir(dir.path());
+  absl::StatusOr<std::vector<policy::PolicyFile>> files = ReadPolicyDir(dir.path());
   ASSERT_TRUE(files.ok()) << files.status();
   ASSERT_EQ(files->size(), 1u);
   EXPECT_EQ(files->front().path, dir.path() + "/care.yaml");

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/stack.h"

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/store/redis_capacity_store.h"
 #include "daemon/store/redis_connection.h"
 #include "daemon/store/redis_counter_store.h"

@@ -11,7 +11,9 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
@@ -231,7 +233,7 @@ std::string OutcomeText(const CheckResult& r) {
 // hours, dry runs, repeats of one customer and of one event) gives exactly what the in-memory store gives
 // deciding the same checks one by one.
 TEST_F(RedisStoreTest, MixedBatchInOneCallMatchesTheInMemoryStore) {
-  absl::StatusOr<policy::Policy> pol = policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
   ASSERT_TRUE(pol.ok()) << pol.status();
   auto redis = MakeStore(1);
   InMemoryCounterStore memory;
@@ -251,7 +253,7 @@ TEST_F(RedisStoreTest, MixedBatchInOneCallMatchesTheInMemoryStore) {
   for (int i = 0; i < 60; ++i) {
     Event e{.event_id = absl::StrCat("e-", i % 50), .tenant = "acme", .customer_id = absl::StrCat("c-", i % 50 % 7),
             .channel = channels[i % 3], .message_class = classes[(i / 3) % 3], .customer_timezone = zones[(i / 2) % 3]};
-    plans.push_back(policy::Evaluate(*pol, e, now));
+    plans.push_back(policy::PlanEvent(*pol, e, now));
     if (!plans.back().NeedsStore()) continue;
     checks.push_back(CustomerCheck{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
                                    .now = now, .spec = decision::ToCheckSpec(plans.back()), .dry_run = i % 11 == 5,

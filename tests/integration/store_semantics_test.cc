@@ -8,8 +8,8 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "daemon/api/signals_service.h"
 #include "daemon/core/clock.h"
+#include "daemon/decision/customer_state.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/replay.h"
 #include "daemon/policy/parse.h"
@@ -293,7 +293,7 @@ TEST_P(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
   FakeClock redis_clock(T("2027-03-27T00:00:00Z"));
   store::RedisCounterStore redis_store(settings, redis_clock);
   store::InMemoryCounterStore memory_store;
-  const std::vector<store::CounterFamily> families = api::CounterFamilies(*policy_, "acme");
+  const std::vector<store::CounterFamily> families = decision::CounterFamilies(*policy_, "acme");
   ASSERT_EQ(families.size(), 3u);  // roll-2-per-1h, day-3-per-channel, cap-shadow
 
   auto run = [&](store::CounterStore& store, FakeClock* store_clock, const std::string& label) {

@@ -226,7 +226,7 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
     auto f = finals.find(id);
     if (f == finals.end()) continue;
     const Event& ev = by_id.at(id)->event;
-    const policy::Plan plan = policy::Evaluate(policy, ev, f->second.at);
+    const policy::Plan plan = policy::PlanEvent(policy, ev, f->second.at);
     for (const policy::LimitCheck& l : plan.limits) {
       const std::string key = store::KeySchema().CustomerPrefix(ev.tenant, ev.customer_id) + std::string(l.counter);
       Counted& c = counters

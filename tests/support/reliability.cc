@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/substitute.h"
 #include "daemon/core/proto_time.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/policy/parse.h"
 #include "daemon/policy/signals.h"
 #include "daemon/store/keys.h"
@@ -91,7 +92,7 @@ Scenario::Scenario(std::string name, std::string injected, StackOptions options)
   broker_ = std::make_unique<testing::DevBroker>(dir_.path(), options_.partitions, options_.brokers);
   observer_ = std::make_unique<testing::Observer>(broker_->bootstrap());
   producer_ = std::make_unique<BulkProducer>(broker_->bootstrap());
-  auto p = policy::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
+  auto p = decision::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
   if (!p.ok()) throw std::runtime_error(std::string(p.status().message()));
   policy_ = *p;
   for (int c = 0; c < options_.customers; c += 5) {

@@ -7,6 +7,7 @@
 #include "daemon/campaign/gate.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/policy/campaign_gates.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
@@ -122,7 +123,7 @@ TEST(CampaignGatesYamlTest, FileTenantRestrictsGatesAndIdsAreUniqueAcrossFiles) 
 }
 
 TEST(CampaignGatesYamlTest, TheDocumentedExampleLoads) {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/examples");
+  absl::StatusOr<policy::Policy> p = LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/examples");
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_NE(p->campaign_gates, nullptr);
   ASSERT_EQ(p->campaign_gates->gates.size(), 2u);

@@ -155,7 +155,7 @@ TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
   // whatever its class.
   const std::shared_ptr<const policy::Policy> pol = policies_.Get();
   const Event e = MakeEvent("old");
-  const policy::Plan plan = policy::Evaluate(*pol, e, clock_.Now());
+  const policy::Plan plan = policy::PlanEvent(*pol, e, clock_.Now());
   const std::string m2 = EncodeMarker({.policy_version = "v0", .policy_digest = "d0", .plan = plan});
   ASSERT_TRUE(m2.starts_with("m2;"));
   const store::CustomerCheck check{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,

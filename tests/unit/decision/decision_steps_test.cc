@@ -109,7 +109,7 @@ TEST_F(DecisionStepsTest, FinishDecidesFromTheOutcomeAndBuildsTheRecord) {
 
 TEST_F(DecisionStepsTest, FinishRebuildsADuplicateFromItsMarkerAndRefusesAnotherMessage) {
   const Event promo = MakeEvent("p");
-  const policy::Plan earlier = policy::Evaluate(*policy_, promo, now_);
+  const policy::Plan earlier = policy::PlanEvent(*policy_, promo, now_);
   store::CheckResult dup{.duplicate = true,
                          .marker = EncodeMarker({.policy_version = "v0",
                                                  .policy_digest = "d0",

@@ -3,13 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "daemon/core/token_codec.h"
+#include "daemon/decision/policy_files.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
 
 namespace tact::decision {
 namespace {
 
 policy::Policy DefaultPolicy() {
-  absl::StatusOr<policy::Policy> p = policy::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  absl::StatusOr<policy::Policy> p = LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
   EXPECT_TRUE(p.ok()) << p.status();
   return p.ok() ? *std::move(p) : policy::Policy{};
 }
@@ -28,13 +30,76 @@ Event Promotion(std::string_view tz, v1::Channel channel = v1::EMAIL) {
 const policy::StoreOutcome kOutcome{.signals = {{}, {.hit = false}, {}, {}},
                                     .usage = {{1, absl::FromUnixSeconds(1'795'040'000)}, {0, {}}}};
 
+// The plan codec alone (what a marker persists): a decoded plan decides as the plan did, owns its text, and
+// copies of it share that text.
+constexpr char kSignalPolicy[] = R"(
+version: "1"
+rules:
+  - id: unhappy
+    description: no promos after a very bad CSAT or with a complaint open
+    match: { message_class: PROMOTION }
+    suppress_if: { csat_at_most: 1, csat_within: 14d, open_complaint: true }
+  - id: cap
+    description: two in three days
+    limit: { count: 2, window: 3d }
+)";
+
+// A calendar counter (a key with a period) and quiet hours (a zone in the text).
+constexpr char kCalendarPolicy[] = R"(
+version: "1"
+rules:
+  - id: per-week
+    description: three a week per channel
+    limit: { count: 3, kind: calendar, window: week, scope: customer+channel }
+  - id: quiet
+    description: quiet nights
+    quiet_hours: { start: "21:00", end: "08:00" }
+)";
+
+policy::Policy MustParse(const char* yaml) {
+  absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"test.yaml", yaml}});
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : policy::Policy{};
+}
+
+TEST(PlanCodecTest, EncodedPlanDecidesTheSameWithoutThePolicy) {
+  std::string encoded;
+  std::string reason;
+  const policy::StoreOutcome outcome{.signals = {{}, {}}, .usage = {{2, absl::FromUnixSeconds(5000)}, {0, {}}}};
+  const policy::StoreOutcome unused{.usage = {{0, {}}}};
+  {
+    const policy::Policy p = MustParse(kSignalPolicy);
+    const policy::Policy cal = MustParse(kCalendarPolicy);
+    const policy::Plan plan = policy::PlanEvent(p, Promotion(""), absl::FromUnixSeconds(1'795'000'000));
+    encoded = EncodePlan(plan);
+    reason = policy::Decide(plan, outcome).reason;
+    const policy::Plan night = policy::PlanEvent(cal, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'037'400));
+    ASSERT_EQ(night.quiet.size(), 1u);  // 2026-11-18T21:30:00Z: 22:30 in Berlin
+    ASSERT_EQ(night.limits.size(), 1u);
+    EXPECT_EQ(night.limits[0].counter, "c:per-week:EMAIL:w2026-11-16");
+    absl::StatusOr<policy::Plan> decoded_night = DecodePlan(EncodePlan(night));
+    ASSERT_TRUE(decoded_night.ok()) << decoded_night.status();
+    EXPECT_EQ(EncodePlan(*decoded_night), EncodePlan(night));
+    EXPECT_EQ(policy::Decide(*decoded_night, unused).reason, policy::Decide(night, unused).reason);
+  }  // the policies are gone; the decoded plan owns its text
+  absl::StatusOr<policy::Plan> decoded = DecodePlan(encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const policy::Plan copy = *decoded;  // copies share the text
+  decoded = absl::InternalError("dropped");
+  EXPECT_EQ(EncodePlan(copy), encoded);
+  const policy::Verdicts v = policy::Decide(copy, outcome);
+  EXPECT_EQ(v.reason, reason);
+  EXPECT_EQ(v.rule_id, "cap");
+  EXPECT_EQ(v.matched_rules, (policy::RuleIds{"unhappy", "cap"}));
+}
+
 TEST(MarkerTest, RoundTripDecidesTheSameAfterThePolicyIsGone) {
   std::string encoded;
   std::string reason;
   std::vector<std::string> matched;  // copied: the verdicts borrow text from the policy
   {
     const policy::Policy pol = DefaultPolicy();
-    const policy::Plan plan = policy::Evaluate(pol, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'000'000));
+    const policy::Plan plan = policy::PlanEvent(pol, Promotion("Europe/Berlin"), absl::FromUnixSeconds(1'795'000'000));
     ASSERT_EQ(plan.signals.size(), 4u);
     ASSERT_EQ(plan.limits.size(), 2u);
     const policy::Verdicts before = policy::Decide(plan, kOutcome);
@@ -59,7 +124,7 @@ TEST(MarkerTest, QuietHoldAndBinaryTextSurvive) {
   const policy::Policy pol = DefaultPolicy();
   // 23:00 in Berlin: the SMS quiet hours are in force.
   const policy::Plan plan =
-      policy::Evaluate(pol, Promotion("Europe/Berlin", v1::SMS), absl::FromUnixSeconds(1'795'039'200));
+      policy::PlanEvent(pol, Promotion("Europe/Berlin", v1::SMS), absl::FromUnixSeconds(1'795'039'200));
   ASSERT_EQ(plan.quiet.size(), 1u);
   Marker m{.policy_version = std::string("v:1;2\n\0x", 8), .policy_digest = "", .plan = plan};
   absl::StatusOr<Marker> back = DecodeMarker(EncodeMarker(m));
@@ -93,7 +158,7 @@ TEST(MarkerTest, ReadsTheJsonMarkersEarlierVersionsStored) {
 TEST(MarkerTest, EveryTruncationIsAnErrorNotACrash) {
   const policy::Policy pol = DefaultPolicy();
   const std::string encoded = EncodeMarker(
-      {pol.version, pol.digest, policy::Evaluate(pol, Promotion("UTC"), absl::FromUnixSeconds(1'795'000'000))});
+      {pol.version, pol.digest, policy::PlanEvent(pol, Promotion("UTC"), absl::FromUnixSeconds(1'795'000'000))});
   for (size_t n = 0; n < encoded.size(); ++n) {
     EXPECT_FALSE(DecodeMarker(encoded.substr(0, n)).ok()) << "prefix of " << n;
   }
@@ -107,7 +172,7 @@ TEST(MarkerTest, FingerprintRoundTripsAndOldMarkersHaveNone) {
   const policy::Policy pol = DefaultPolicy();
   Event e = Promotion("Europe/Berlin");
   e.campaign_id = "spring";
-  const policy::Plan plan = policy::Evaluate(pol, e, absl::FromUnixSeconds(1'795'000'000));
+  const policy::Plan plan = policy::PlanEvent(pol, e, absl::FromUnixSeconds(1'795'000'000));
   const std::string m3 = EncodeMarker(
       {.policy_version = pol.version, .policy_digest = pol.digest, .plan = plan, .fingerprint = FingerprintOf(e)});
   ASSERT_TRUE(m3.starts_with("m3;")) << m3;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/policy/decide.h"
 
 namespace tact::decision {
 namespace {

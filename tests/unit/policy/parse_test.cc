@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/policy/evaluate.h"
 
 namespace tact::policy {
@@ -327,13 +328,13 @@ TEST(LintPolicyTest, ReportsEveryErrorSortedByFileAndLine) {
 }
 
 TEST(LintPolicyTest, ValidSetHasNoErrors) {
-  absl::StatusOr<std::vector<PolicyFile>> files = ReadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
+  absl::StatusOr<std::vector<PolicyFile>> files = decision::ReadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
   ASSERT_TRUE(files.ok());
   EXPECT_TRUE(LintPolicy(*files).empty());
 }
 
 TEST(ParsePolicyTest, DefaultPoliciesLoad) {
-  absl::StatusOr<Policy> p = LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
+  absl::StatusOr<Policy> p = decision::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_FALSE(p->version.empty());
   EXPECT_EQ(p->digest.size(), 64u);

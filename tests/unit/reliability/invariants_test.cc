@@ -9,6 +9,7 @@
 #include "daemon/core/proto_time.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/policy/parse.h"
+#include "daemon/decision/policy_files.h"
 
 namespace tact::testing {
 namespace {
@@ -16,7 +17,7 @@ namespace {
 const absl::Time kT0 = absl::FromUnixSeconds(1795000000);  // 2026-11-18 (a Wednesday) 09:46:40 UTC
 
 policy::Policy DefaultPolicy() {
-  auto p = policy::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
+  auto p = decision::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
   EXPECT_TRUE(p.ok()) << p.status();
   return *p;
 }

@@ -1,4 +1,4 @@
-#include "daemon/policy/policy_files.h"
+#include "daemon/decision/policy_files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,8 +10,9 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/core/status_macros.h"
 
-namespace tact::policy {
+namespace tact::decision {
 namespace {
 
 namespace fs = std::filesystem;
@@ -111,4 +112,23 @@ absl::StatusOr<bool> OptionalDirectory(const std::string& path) {
   return true;
 }
 
-}  // namespace tact::policy
+absl::StatusOr<std::vector<policy::PolicyFile>> ReadPolicyDir(const std::string& dir) {
+  TACT_ASSIGN_OR_RETURN(std::vector<std::string> paths, ListYamlFiles(dir));
+  std::vector<policy::PolicyFile> files;
+  for (std::string& path : paths) {
+    // One byte past the limit is enough for ParsePolicy to refuse a runaway file; the rest is never read.
+    TACT_ASSIGN_OR_RETURN(std::string text, ReadFilePrefix(path, policy::kMaxPolicyFileBytes + 1));
+    files.push_back({std::move(path), std::move(text)});
+  }
+  return files;
+}
+
+absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir) {
+  TACT_ASSIGN_OR_RETURN(std::vector<policy::PolicyFile> files, ReadPolicyDir(dir));
+  if (files.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": no policy files (expected *.yaml)"));
+  }
+  return policy::ParsePolicy(files);
+}
+
+}  // namespace tact::decision
