@@ -33,6 +33,8 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/marker.h"
+#include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/store/check_lua.h"
 #include "bench/proc_cpu.h"
 #include "daemon/store/redis_counter_store.h"
@@ -135,6 +137,7 @@ double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode,
   s.batching = mode;
   RedisCounterStore store(s, clock);
   const policy::Plan plan = BenchPlan();
+  const store::CheckSpec spec = decision::ToCheckSpec(plan);
   const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), plan});
   std::atomic<int> left{o.requests};
   std::atomic<int> errors{0};
@@ -155,7 +158,7 @@ double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode,
                             .customer_id = absl::StrCat(rng() % 100000000),
                             .event_id = absl::StrCat("e", rng()),
                             .now = now,
-                            .plan = &plan,
+                            .spec = spec,
                             .marker = marker};
         }
         if (!store.CheckAndReserve(checks, now + absl::Seconds(5)).ok()) ++errors;

@@ -11,6 +11,7 @@
 #include "daemon/decision/policy_holder.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/decision/replay.h"
+#include "daemon/decision/store_spec.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
@@ -143,7 +144,7 @@ absl::StatusOr<StateSummary> LoadState(const std::string& path, const std::strin
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": usage: rule '", rule, "' is not a limit that applies to this event"));
     }
-    store.SeedUsage(event.tenant, event.customer_id, *it, used, at);
+    store.SeedUsage(event.tenant, event.customer_id, decision::ToLimitSpec(*it), used, at);
   }
   return sum;
 }

@@ -6,6 +6,7 @@
 #include "daemon/core/event.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
+#include "daemon/decision/store_spec.h"
 
 namespace tact::decision {
 
@@ -18,7 +19,7 @@ std::vector<store::CounterFamily> CounterFamilies(const policy::Policy& policy, 
     const bool rolling = rule.limit->kind == policy::WindowKind::kRolling;
     out.push_back({.rule_id = rule.id,
                    .prefix = absl::StrCat(rolling ? "r:" : "c:", rule.id),
-                   .kind = rule.limit->kind,
+                   .kind = ToStoreKind(rule.limit->kind),
                    .window = rule.limit->window});
   }
   return out;

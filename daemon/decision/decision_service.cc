@@ -1,6 +1,7 @@
 #include "daemon/decision/decision_service.h"
 
 #include "daemon/decision/marker.h"
+#include "daemon/decision/store_spec.h"
 
 namespace tact::decision {
 
@@ -107,7 +108,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
                                      .customer_id = event.customer_id,
                                      .event_id = event.event_id,
                                      .now = now,
-                                     .plan = &plan,
+                                     .spec = ToCheckSpec(plan),
                                      .dry_run = true};
     absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(
         {&check, 1}, std::min(deadline, now + options_.store_deadline));

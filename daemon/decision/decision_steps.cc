@@ -5,6 +5,7 @@
 #include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
 #include "daemon/decision/marker.h"
+#include "daemon/decision/store_spec.h"
 
 namespace tact::decision {
 namespace {
@@ -87,7 +88,7 @@ void PrepareOne(PreparedBatch& p, size_t i) {
       .customer_id = event.customer_id,
       .event_id = event.event_id,
       .now = now,
-      .plan = &plan,
+      .spec = ToCheckSpec(plan),
       .dry_run = look_only,
       // a dry run stores nothing: no marker to encode
       .marker = look_only ? std::string()

@@ -1,5 +1,7 @@
 #include "daemon/decision/replay.h"
 
+#include "daemon/decision/store_spec.h"
+
 namespace tact::decision {
 
 Replayer::Replayer(std::shared_ptr<const policy::Policy> policy, store::CounterStore& store)
@@ -14,7 +16,9 @@ absl::StatusOr<Decided> Replayer::Decide(const Event& event, absl::Time at, bool
 
 absl::Status Replayer::PutSignal(const policy::Signal& signal, absl::Time at) {
   clock_.Set(at);
-  return store_.PutSignal(signal, at, at + absl::Seconds(5));
+  absl::StatusOr<store::SignalWrite> w = ToStoreSignal(signal);
+  if (!w.ok()) return w.status();
+  return store_.PutSignal(*w, at, at + absl::Seconds(5));
 }
 
 }  // namespace tact::decision

@@ -5,6 +5,7 @@
 #include "daemon/core/event.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
+#include "daemon/decision/store_spec.h"
 #include "daemon/ops/log.h"
 
 namespace tact::decision {
@@ -77,7 +78,9 @@ absl::Status SignalIntake::Put(const v1::Signal& signal, absl::Time now, absl::T
   absl::StatusOr<policy::Signal> parsed = SignalFromProto(signal, now, field_prefix, &writes_customer);
   if (!parsed.ok()) return parsed.status();
   if (writes_customer) {
-    if (absl::Status s = store_.PutSignal(*parsed, now, deadline); !s.ok()) return s;
+    absl::StatusOr<store::SignalWrite> w = ToStoreSignal(*parsed);
+    if (!w.ok()) return w.status();
+    if (absl::Status s = store_.PutSignal(*w, now, deadline); !s.ok()) return s;
   }
   if (feedback_ != nullptr && !signal.campaign_id().empty()) {
     if (absl::Status s = feedback_->OnCampaignSignal(signal, now); !s.ok()) {

@@ -106,21 +106,6 @@ int FirstExceeded(const Plan& plan, const StoreOutcome& outcome) {
   return -1;
 }
 
-bool ShouldReserve(const Plan& plan, const StoreOutcome& outcome) {
-  return FindDecisive(plan, outcome).kind == Kind::kNone;
-}
-
-bool IsFinal(const Plan& plan, const StoreOutcome& outcome) {
-  const Decisive d = FindDecisive(plan, outcome);
-  switch (d.kind) {
-    case Kind::kSignal: return true;
-    case Kind::kLimit: return plan.limits[d.index].on_exceed == OnExceed::kSuppress;
-    case Kind::kQuiet: return plan.quiet[d.index].on_exceed == OnExceed::kSuppress;
-    case Kind::kNone: return true;
-  }
-  return true;
-}
-
 Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   Verdicts v;
   v.matched_rules.assign(plan.matched_rules.begin(), plan.matched_rules.end());

@@ -6,27 +6,16 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "daemon/core/store_outcome.h"
 #include "daemon/policy/plan.h"
 
 namespace tact::policy {
 
-// ---- StoreOutcome: what the store saw, in plan order ---------------------------------------------------------
+// ---- StoreOutcome: what the store saw, in plan order (pure data shared with the store: core/store_outcome.h) -
 
-struct SignalResult {
-  bool hit = false;
-  absl::Time until = absl::InfiniteFuture();  // when a hit stops holding; InfiniteFuture = not known
-};
-
-struct LimitUsage {
-  int64_t used = 0;                            // already counted in the window, before this event
-  absl::Time frees_at = absl::InfinitePast();  // when a slot frees up (only when used >= count)
-};
-
-struct StoreOutcome {
-  SmallVector<SignalResult, 8> signals;
-  SmallVector<LimitUsage, 8> usage;
-  bool reserved = false;  // the store counted this event in every limit (a RELEASE that was not a dry run)
-};
+using SignalResult = ::tact::SignalResult;
+using LimitUsage = ::tact::LimitUsage;
+using StoreOutcome = ::tact::StoreOutcome;
 
 // ---- Decision ----------------------------------------------------------------------------------------------
 
@@ -65,13 +54,10 @@ struct Verdicts {
 // Shadow rules never decide; what they would have done is listed in Verdicts::shadow.
 Verdicts Decide(const Plan& plan, const StoreOutcome& outcome);
 
-// The store's side of Decide, which both stores implement (check.lua and InMemoryCounterStore):
-// reserve ⇔ no enforcing condition holds, no enforcing limit is full and no enforcing quiet hold applies;
-// the decision is final (a marker is stored) ⇔ it is a RELEASE or a SUPPRESS.
-bool ShouldReserve(const Plan& plan, const StoreOutcome& outcome);
+// The store's side of Decide is the store's own (store::ShouldReserve / store::IsFinal, on the data of
+// decision::ToCheckSpec): reserve ⇔ Decide would RELEASE; a marker is stored ⇔ it would RELEASE or SUPPRESS.
 // Index of the first enforcing limit already at its count, or -1.
 int FirstExceeded(const Plan& plan, const StoreOutcome& outcome);
-bool IsFinal(const Plan& plan, const StoreOutcome& outcome);
 
 std::string_view VerdictName(Verdict v);
 

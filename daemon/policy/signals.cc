@@ -1,7 +1,5 @@
 #include "daemon/policy/signals.h"
 
-#include <charconv>
-
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
 
@@ -18,11 +16,6 @@ constexpr std::pair<std::string_view, SignalKind> kKinds[] = {
     {"opt_out", SignalKind::kOptOut},
     {"opt_in", SignalKind::kOptIn},
 };
-
-bool ParseInt(std::string_view s, int64_t* out) {
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
-}
 
 }  // namespace
 
@@ -79,12 +72,6 @@ absl::StatusOr<SignalWrite> ToSignalWrite(const Signal& s) {
     case SignalKind::kOptIn: w.field = "opt_out" + channel; w.remove = true; break;
   }
   return w;
-}
-
-bool ParseSignalValue(std::string_view value, int64_t* at_ms, int64_t* expires_ms) {
-  const size_t colon = value.find(':');
-  if (colon == std::string_view::npos) return false;
-  return ParseInt(value.substr(0, colon), at_ms) && ParseInt(value.substr(colon + 1), expires_ms);
 }
 
 }  // namespace tact::policy

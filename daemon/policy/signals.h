@@ -38,7 +38,7 @@ struct Signal {
 inline constexpr absl::Duration kDefaultTimedSignalLife = absl::Hours(24 * 366);
 
 // How a signal changes the customer's `sig` hash: set `field` to "<at_ms>:<expires_ms>" (expires 0 = never), or
-// delete it. Pure; both stores apply exactly this.
+// delete it. Pure; decision::ToStoreSignal hands it to the store (store::SignalWrite).
 struct SignalWrite {
   std::string field;
   bool remove = false;
@@ -52,8 +52,5 @@ absl::StatusOr<SignalWrite> ToSignalWrite(const Signal& s);
 // "csat", "complaint_opened", … (the names used in policy tests and tactctl).
 std::string_view SignalKindName(SignalKind k);
 bool ParseSignalKind(std::string_view name, SignalKind* out);
-
-// Reads one stored field value "<at_ms>:<expires_ms>". False when malformed.
-bool ParseSignalValue(std::string_view value, int64_t* at_ms, int64_t* expires_ms);
 
 }  // namespace tact::policy

@@ -1,7 +1,7 @@
 -- tact check-and-reserve: one call decides one or many customers, each atomically and in order (two events of
 -- one customer in a batch are decided one after the other). Every key of a check carries its customer's hash
 -- tag; a batch of several customers is for a single node (or keys in one Cluster slot), a batch of one runs
--- anywhere. The decision rule is policy::ShouldReserve / policy::IsFinal (daemon/policy/evaluate.h); the
+-- anywhere. The decision rule is store::ShouldReserve / store::IsFinal (store/counter_store.h); the
 -- in-memory store implements the same, and tests/integration/store_semantics_test.cc runs one table of cases
 -- against both.
 --

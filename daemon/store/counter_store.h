@@ -5,12 +5,48 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "daemon/policy/evaluate.h"
-#include "daemon/policy/signals.h"
+#include "daemon/core/store_outcome.h"
 
 namespace tact::store {
+
+// ---- What one check asks of the store: the store's own types (decision::ToCheckSpec builds them from a plan) --
+
+enum class WindowKind { kRolling, kCalendar };
+
+// One counter to read, and to count the event in when it is reserved.
+struct LimitSpec {
+  // Key suffix inside the customer's hash tag: "r:<rule>[:<scope value>]" (rolling, sorted set of event ids) or
+  // "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end). Borrowed.
+  std::string_view counter;
+  int64_t count = 0;
+  WindowKind kind = WindowKind::kRolling;
+  absl::Duration window;                         // rolling
+  absl::Time period_end = absl::InfinitePast();  // calendar: the counter expires and frees up then
+  bool decisive = true;                          // false: counted and reported, never stops a reservation
+  bool suppress_on_exceed = true;                // when decisive and full: final (SUPPRESS) or not (DEFER)
+};
+
+// One condition: it holds when the customer's signal hash has a live field (not expired at `now`) named in
+// `fields` (a trailing '*' matches a prefix) set at or after `since`.
+struct SignalSpec {
+  std::span<const std::string> fields;  // borrowed
+  absl::Time since = absl::InfinitePast();
+  absl::Duration hold = absl::ZeroDuration();  // >0: the condition stops holding at field time + hold
+  bool decisive = true;                        // false: reported, never stops a reservation
+};
+
+// A hold in force that is not the store's to check (quiet hours): no reservation while it applies.
+enum class Hold { kNone = 0, kDefer = 1, kSuppress = 2 };
+
+// Everything one check needs, in the order the results come back (StoreOutcome::signals / ::usage).
+struct CheckSpec {
+  absl::InlinedVector<SignalSpec, 8> signals;
+  absl::InlinedVector<LimitSpec, 8> limits;
+  Hold hold = Hold::kNone;
+};
 
 // One customer's atomic dedupe + check + reserve.
 struct CustomerCheck {
@@ -18,7 +54,7 @@ struct CustomerCheck {
   std::string customer_id;
   std::string event_id;
   absl::Time now;
-  const policy::Plan* plan = nullptr;  // borrowed for the duration of the call
+  CheckSpec spec;  // its views borrowed for the duration of the call
   // Decide without writing anything (gRPC dry_run).
   bool dry_run = false;
   // Opaque text stored with a final decision (RELEASE or SUPPRESS) and returned when the same event_id
@@ -28,22 +64,46 @@ struct CustomerCheck {
 
 // What the store does for one check (both stores implement exactly this; see check.lua):
 //  1. an event_id decided before returns that decision's outcome and marker (duplicate);
-//  2. every signal check of the plan is evaluated against the customer's live signal fields;
+//  2. every signal spec is evaluated against the customer's live signal fields;
 //  3. every limit's usage is read (rolling: sorted set pruned to the window; calendar: the period's counter);
-//  4. when policy::ShouldReserve holds and it is not a dry run, the event is counted in every limit;
-//  5. when policy::IsFinal holds (RELEASE or SUPPRESS) and it is not a dry run, the marker is stored.
+//  4. when ShouldReserve holds and it is not a dry run, the event is counted in every limit;
+//  5. when IsFinal holds and it is not a dry run, the marker is stored.
 struct CheckResult {
   bool duplicate = false;
-  std::string marker;              // on duplicate: the marker stored with the earlier decision
-  policy::StoreOutcome outcome;    // on duplicate: the outcome stored with the earlier decision
+  std::string marker;     // on duplicate: the marker stored with the earlier decision
+  StoreOutcome outcome;   // on duplicate: the outcome stored with the earlier decision
 };
+
+// Steps 4-5 as data (check.lua implements the same): the first decisive thing that holds, in this order: a
+// condition that holds, a limit already at its count, the hold. Reserve ⇔ there is none; the decision is final
+// (a marker is stored) ⇔ there is none, or it is a condition, a limit that suppresses or a suppressing hold.
+// (The policy's Decide releases exactly when ShouldReserve holds, and suppresses or releases exactly when IsFinal.)
+bool ShouldReserve(const CheckSpec& spec, const StoreOutcome& outcome);
+bool IsFinal(const CheckSpec& spec, const StoreOutcome& outcome);
+
+// How a customer signal changes the customer's `sig` hash: set `field` to "<at_ms>:<expires_ms>" (expires 0 =
+// never), or delete it.
+struct SignalWrite {
+  std::string tenant;
+  std::string customer_id;
+  std::string field;
+  bool remove = false;
+  int64_t at_ms = 0;
+  int64_t expires_ms = 0;  // 0 = never
+};
+
+// INVALID_ARGUMENT when `w` has no field (both stores check this before writing).
+absl::Status CheckSignalWrite(const SignalWrite& w);
+
+// Reads one stored signal field value "<at_ms>:<expires_ms>". False when malformed.
+bool ParseSignalValue(std::string_view value, int64_t* at_ms, int64_t* expires_ms);
 
 // The counters of one limit rule: every counter whose suffix is `prefix` ("r:<rule>" / "c:<rule>") or starts
 // with `prefix` + ':' (a scope value, a calendar period).
 struct CounterFamily {
   std::string rule_id;
   std::string prefix;
-  policy::WindowKind kind = policy::WindowKind::kRolling;
+  WindowKind kind = WindowKind::kRolling;
   absl::Duration window;  // rolling: the window its usage is counted in
 };
 
@@ -92,9 +152,10 @@ class CounterStore {
   // event_id).
   virtual absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                    absl::Time deadline) = 0;
-  // Records a customer signal (CSAT, complaint opened/closed, escalation, callback, opt-out) in the customer's
-  // signal hash; the hash expires with its last field. INVALID_ARGUMENT for an incomplete signal.
-  virtual absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) = 0;
+  // Records a customer signal's effect (CSAT, complaint opened/closed, escalation, callback, opt-out) in the
+  // customer's signal hash; the hash expires with its last field. INVALID_ARGUMENT for a write without a
+  // field.
+  virtual absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) = 0;
   // Reads one customer's live counters (those of `families` with something counted in their window, by counter
   // suffix) and live signals, without writing anything and without scanning the keyspace (the customer's
   // counter index lists the suffixes). UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve.
@@ -108,18 +169,15 @@ inline absl::StatusOr<CustomerState> CounterStore::ReadCustomer(const CustomerRe
   return absl::UnimplementedError("this counter store cannot read customer state");
 }
 
-// Plan values as the stores use them (integer milliseconds, as check.lua receives them).
-inline int64_t SinceMs(const policy::SignalCheck& s) {
+// Spec values as the stores use them (integer milliseconds, as check.lua receives them).
+inline int64_t SinceMs(const SignalSpec& s) {
   return s.since == absl::InfinitePast() ? 0 : absl::ToUnixMillis(s.since);
 }
-inline int64_t PeriodEndMs(const policy::LimitCheck& l) {
+inline int64_t PeriodEndMs(const LimitSpec& l) {
   return l.period_end == absl::InfinitePast() ? 0 : absl::ToUnixMillis(l.period_end);
 }
-// 0 none, 1 defer, 2 suppress: the first enforcing quiet hold in force.
-inline int QuietCode(const policy::Plan& plan) {
-  const policy::QuietHold* q = plan.DecisiveQuiet();
-  return q == nullptr ? 0 : (q->on_exceed == policy::OnExceed::kSuppress ? 2 : 1);
-}
+// 0 none, 1 defer, 2 suppress.
+inline int QuietCode(const CheckSpec& spec) { return static_cast<int>(spec.hold); }
 
 // Decision markers live this long: longer than Kafka's redelivery horizon for uncommitted offsets.
 inline constexpr absl::Duration kDefaultSeenTtl = absl::Hours(72);

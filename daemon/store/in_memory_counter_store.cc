@@ -43,31 +43,31 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
     seen_.erase(it);
   }
   CheckResult r;
-  const policy::Plan& plan = *c.plan;
-  if (!plan.signals.empty()) {
+  const CheckSpec& spec = c.spec;
+  if (!spec.signals.empty()) {
     const auto& fields = signals_[SignalsKey(prefix)];
-    for (const policy::SignalCheck& s : plan.signals) {
+    for (const SignalSpec& s : spec.signals) {
       r.outcome.signals.push_back(CheckSignal(fields, s, now));
     }
   }
-  for (const policy::LimitCheck& l : plan.limits) {
+  for (const LimitSpec& l : spec.limits) {
     r.outcome.usage.push_back(ReadUsage(absl::StrCat(prefix, AsAbsl(l.counter)), l, now));
   }
   if (c.dry_run) {
     return r;
   }
-  if (policy::ShouldReserve(plan, r.outcome)) {
-    Reserve(prefix, c.event_id, plan, now);
+  if (ShouldReserve(spec, r.outcome)) {
+    Reserve(prefix, c.event_id, spec, now);
     r.outcome.reserved = true;
   }
-  if (policy::IsFinal(plan, r.outcome)) {
+  if (IsFinal(spec, r.outcome)) {
     seen_[seen_key] = Seen{c.marker, r.outcome, now + absl::ToInt64Milliseconds(kDefaultSeenTtl)};
   }
   return r;
 }
 
-policy::SignalResult InMemoryCounterStore::CheckSignal(const std::map<std::string, SignalValue>& fields,
-                                                       const policy::SignalCheck& s, int64_t now) {
+SignalResult InMemoryCounterStore::CheckSignal(const std::map<std::string, SignalValue>& fields, const SignalSpec& s,
+                                               int64_t now) {
   const int64_t since = SinceMs(s);
   const int64_t hold = absl::ToInt64Milliseconds(s.hold);
   std::optional<int64_t> best;  // -1 = holds with no known end
@@ -88,9 +88,9 @@ policy::SignalResult InMemoryCounterStore::CheckSignal(const std::map<std::strin
   return {.hit = best.has_value(), .until = UntilFromMs(best.value_or(-1))};
 }
 
-policy::LimitUsage InMemoryCounterStore::ReadUsage(const std::string& key, const policy::LimitCheck& l, int64_t now) {
-  policy::LimitUsage u;
-  if (l.kind == policy::WindowKind::kRolling) {
+LimitUsage InMemoryCounterStore::ReadUsage(const std::string& key, const LimitSpec& l, int64_t now) {
+  LimitUsage u;
+  if (l.kind == WindowKind::kRolling) {
     const int64_t window = absl::ToInt64Milliseconds(l.window);
     auto& zset = windows_[key];
     zset.erase(zset.begin(), zset.upper_bound(now - window));  // ZREMRANGEBYSCORE -inf (now - window)
@@ -112,11 +112,11 @@ policy::LimitUsage InMemoryCounterStore::ReadUsage(const std::string& key, const
   return u;
 }
 
-void InMemoryCounterStore::Reserve(const std::string& prefix, const std::string& event_id, const policy::Plan& plan,
+void InMemoryCounterStore::Reserve(const std::string& prefix, const std::string& event_id, const CheckSpec& spec,
                                    int64_t now) {
-  for (const policy::LimitCheck& l : plan.limits) {
+  for (const LimitSpec& l : spec.limits) {
     const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
-    if (l.kind == policy::WindowKind::kRolling) {
+    if (l.kind == WindowKind::kRolling) {
       auto& zset = windows_[key];
       for (auto it = zset.begin(); it != zset.end(); ++it) {  // ZADD updates an existing member's score
         if (it->second == event_id) {
@@ -131,11 +131,11 @@ void InMemoryCounterStore::Reserve(const std::string& prefix, const std::string&
       cal.expires_ms = PeriodEndMs(l);
     }
   }
-  if (!plan.limits.empty()) {
+  if (!spec.limits.empty()) {
     auto& index = index_[prefix];
-    for (const policy::LimitCheck& l : plan.limits) {
+    for (const LimitSpec& l : spec.limits) {
       index[std::string(l.counter)] =
-          l.kind == policy::WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
+          l.kind == WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
     }
     std::erase_if(index, [now](const auto& e) { return e.second <= now; });
   }
@@ -159,7 +159,7 @@ absl::StatusOr<CustomerState> InMemoryCounterStore::ReadCustomer(const CustomerR
       if (family == nullptr) continue;
       CounterState cs{.rule_id = family->rule_id, .counter = suffix};
       const std::string key = prefix + suffix;
-      if (family->kind == policy::WindowKind::kRolling) {
+      if (family->kind == WindowKind::kRolling) {
         const int64_t window = absl::ToInt64Milliseconds(family->window);
         if (auto w = windows_.find(key); w != windows_.end()) {
           for (auto it = w->second.upper_bound(now - window); it != w->second.end(); ++it) {
@@ -187,16 +187,15 @@ absl::StatusOr<CustomerState> InMemoryCounterStore::ReadCustomer(const CustomerR
   return state;
 }
 
-absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl::Time now, absl::Time /*deadline*/) {
-  absl::StatusOr<policy::SignalWrite> w = policy::ToSignalWrite(signal);
-  if (!w.ok()) return w.status();
+absl::Status InMemoryCounterStore::PutSignal(const SignalWrite& w, absl::Time now, absl::Time /*deadline*/) {
+  if (absl::Status valid = CheckSignalWrite(w); !valid.ok()) return valid;
   const int64_t now_ms = absl::ToUnixMillis(now);
   absl::MutexLock lock(&mu_);
-  auto& fields = signals_[SignalsKey(keys_.CustomerPrefix(signal.tenant, signal.customer_id))];
-  if (w->remove) {
-    fields.erase(w->field);
+  auto& fields = signals_[SignalsKey(keys_.CustomerPrefix(w.tenant, w.customer_id))];
+  if (w.remove) {
+    fields.erase(w.field);
   } else {
-    fields[w->field] = SignalValue{w->at_ms, w->expires_ms};
+    fields[w.field] = SignalValue{w.at_ms, w.expires_ms};
   }
   for (auto it = fields.begin(); it != fields.end();) {  // prune expired fields, as the Redis script does
     it = (it->second.expires_ms != 0 && it->second.expires_ms <= now_ms) ? fields.erase(it) : std::next(it);
@@ -205,10 +204,10 @@ absl::Status InMemoryCounterStore::PutSignal(const policy::Signal& signal, absl:
 }
 
 void InMemoryCounterStore::SeedUsage(const std::string& tenant, const std::string& customer_id,
-                                     const policy::LimitCheck& limit, int64_t used, absl::Time now) {
+                                     const LimitSpec& limit, int64_t used, absl::Time now) {
   absl::MutexLock lock(&mu_);
   const std::string key = absl::StrCat(keys_.CustomerPrefix(tenant, customer_id), AsAbsl(limit.counter));
-  if (limit.kind == policy::WindowKind::kRolling) {
+  if (limit.kind == WindowKind::kRolling) {
     auto& zset = windows_[key];
     zset.clear();
     for (int64_t i = 0; i < used; ++i) zset.emplace(absl::ToUnixMillis(now) - 1, absl::StrCat("seed-", i));

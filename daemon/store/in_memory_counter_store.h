@@ -17,19 +17,19 @@ class InMemoryCounterStore final : public CounterStore {
   explicit InMemoryCounterStore(KeySchema keys = KeySchema()) : keys_(std::move(keys)) {}
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
-  absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
+  absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   bool Healthy() override { return true; }
 
   // Offline tools only (`tactctl explain --state`): makes `limit`'s counter for this customer hold `used`
   // messages counted just before `now` (rolling: sent at now - 1ms; calendar: the current period's counter).
-  void SeedUsage(const std::string& tenant, const std::string& customer_id, const policy::LimitCheck& limit,
+  void SeedUsage(const std::string& tenant, const std::string& customer_id, const LimitSpec& limit,
                  int64_t used, absl::Time now);
 
  private:
   struct Seen {
     std::string marker;
-    policy::StoreOutcome outcome;
+    StoreOutcome outcome;
     int64_t expires_ms = 0;
   };
   struct SignalValue {
@@ -42,12 +42,12 @@ class InMemoryCounterStore final : public CounterStore {
   };
   CheckResult CheckOne(const CustomerCheck& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // check.lua's steps: one signal check against the customer's fields, one limit's usage (pruning the window),
-  // and counting the event in every limit of `plan` (with the counter index).
-  static policy::SignalResult CheckSignal(const std::map<std::string, SignalValue>& fields,
-                                          const policy::SignalCheck& s, int64_t now);
-  policy::LimitUsage ReadUsage(const std::string& key, const policy::LimitCheck& l, int64_t now)
+  // and counting the event in every limit of `spec` (with the counter index).
+  static SignalResult CheckSignal(const std::map<std::string, SignalValue>& fields, const SignalSpec& s,
+                                  int64_t now);
+  LimitUsage ReadUsage(const std::string& key, const LimitSpec& l, int64_t now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Reserve(const std::string& prefix, const std::string& event_id, const policy::Plan& plan, int64_t now)
+  void Reserve(const std::string& prefix, const std::string& event_id, const CheckSpec& spec, int64_t now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const KeySchema keys_;

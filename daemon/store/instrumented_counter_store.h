@@ -24,8 +24,8 @@ class InstrumentedCounterStore final : public CounterStore {
 
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
-  absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override {
-    return inner_.PutSignal(signal, now, deadline);  // signals are rare; not measured yet
+  absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override {
+    return inner_.PutSignal(write, now, deadline);  // signals are rare; not measured yet
   }
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override {
     return inner_.ReadCustomer(read, deadline);  // operator lookups; not measured

@@ -21,23 +21,23 @@ namespace {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
-// The plan's shape at `now_ms` as check.lua reads a spec: quiet, #limits, #signal checks, the signal checks'
+// The check's spec at `now_ms` as check.lua reads it: quiet, #limits, #signal checks, the signal checks'
 // arg count, the index expiry, each limit with the numbers its writes need, then the signal checks.
-void AppendSpec(const policy::Plan& plan, int64_t now_ms, RespArgs& out) {
-  auto empty_at = [now_ms](const policy::LimitCheck& l) {
-    return l.kind == policy::WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
+void AppendSpec(const CheckSpec& spec, int64_t now_ms, RespArgs& out) {
+  auto empty_at = [now_ms](const LimitSpec& l) {
+    return l.kind == WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
   };
   int64_t latest = 0;
-  for (const policy::LimitCheck& l : plan.limits) latest = std::max(latest, empty_at(l));
+  for (const LimitSpec& l : spec.limits) latest = std::max(latest, empty_at(l));
   int64_t signal_args = 0;
-  for (const policy::SignalCheck& s : plan.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
-  out.Add(QuietCode(plan));
-  out.Add(static_cast<int64_t>(plan.limits.size()));
-  out.Add(static_cast<int64_t>(plan.signals.size()));
+  for (const SignalSpec& s : spec.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
+  out.Add(QuietCode(spec));
+  out.Add(static_cast<int64_t>(spec.limits.size()));
+  out.Add(static_cast<int64_t>(spec.signals.size()));
   out.Add(signal_args);
   out.Add(latest);
-  for (const policy::LimitCheck& l : plan.limits) {
-    const bool rolling = l.kind == policy::WindowKind::kRolling;
+  for (const LimitSpec& l : spec.limits) {
+    const bool rolling = l.kind == WindowKind::kRolling;
     const int64_t window = absl::ToInt64Milliseconds(l.window);
     const int64_t end = PeriodEndMs(l);
     out.Add(rolling ? "r" : "c");
@@ -47,11 +47,11 @@ void AppendSpec(const policy::Plan& plan, int64_t now_ms, RespArgs& out) {
     out.Add(rolling ? window : std::max<int64_t>(1, end - now_ms));
     out.Add(rolling ? now_ms - window : end);
     out.Add(empty_at(l));
-    out.Add(l.shadow ? "0" : "1");
-    out.Add(l.on_exceed == policy::OnExceed::kSuppress ? "1" : "0");
+    out.Add(l.decisive ? "1" : "0");
+    out.Add(l.suppress_on_exceed ? "1" : "0");
   }
-  for (const policy::SignalCheck& s : plan.signals) {
-    out.Add(s.shadow ? "0" : "1");
+  for (const SignalSpec& s : spec.signals) {
+    out.Add(s.decisive ? "1" : "0");
     out.Add(SinceMs(s));
     out.Add(absl::ToInt64Milliseconds(s.hold));
     out.Add(static_cast<int64_t>(s.fields.size()));
@@ -75,9 +75,9 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
   RespArgs spec;
   std::string prefix;
   for (const CustomerCheck& c : checks) {
-    const policy::Plan& plan = *c.plan;
+    const CheckSpec& check_spec = c.spec;
     spec.Clear();
-    AppendSpec(plan, now_ms, spec);
+    AppendSpec(check_spec, now_ms, spec);
     auto [it, added] = spec_number.try_emplace(spec.body(), static_cast<int64_t>(spec_number.size()) + 1);
     if (added) {
       specs.Add(spec);
@@ -85,7 +85,7 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
     prefix = schema.CustomerPrefix(c.tenant, c.customer_id);
     keys.Add(SeenKey(prefix, c.event_id));
     keys.Add(SignalsKey(prefix));
-    for (const policy::LimitCheck& l : plan.limits) {
+    for (const LimitSpec& l : check_spec.limits) {
       keys.Add(absl::StrCat(prefix, AsAbsl(l.counter)));
     }
     keys.Add(IndexKey(prefix));
@@ -115,13 +115,13 @@ absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() 
 absl::Time FromMillisOrFuture(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
 
 // "<reserved>|<hit>:<until>,...|<used>:<frees_at>,..." as stored in the seen marker by check.lua.
-absl::StatusOr<policy::StoreOutcome> ParseStoredOutcome(std::string_view text) {
+absl::StatusOr<StoreOutcome> ParseStoredOutcome(std::string_view text) {
   const absl::Status malformed = absl::InternalError("check.lua: malformed stored outcome");
   std::vector<absl::string_view> sections = absl::StrSplit(AsAbsl(text), '|');
   if (sections.size() != 3 || (sections[0] != "0" && sections[0] != "1")) {
     return malformed;
   }
-  policy::StoreOutcome out;
+  StoreOutcome out;
   out.reserved = sections[0] == "1";
   auto pairs = [&](absl::string_view section, auto add) -> bool {
     if (section.empty()) return true;

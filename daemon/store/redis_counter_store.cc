@@ -292,22 +292,21 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
   return results;
 }
 
-absl::Status RedisCounterStore::PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) {
-  absl::StatusOr<policy::SignalWrite> w = policy::ToSignalWrite(signal);
-  if (!w.ok()) {
-    return w.status();
+absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, absl::Time deadline) {
+  if (absl::Status valid = CheckSignalWrite(w); !valid.ok()) {
+    return valid;
   }
   absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
   }
   static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
-  const std::string key = SignalsKey(keys_.CustomerPrefix(signal.tenant, signal.customer_id));
-  const std::string value = absl::StrCat(w->at_ms, ":", w->expires_ms);
+  const std::string key = SignalsKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
+  const std::string value = absl::StrCat(w.at_ms, ":", w.expires_ms);
   const std::string now_ms = absl::StrCat(ToMillis(now));
-  const std::string legacy = LegacyPrefix(signal.tenant, signal.customer_id);
+  const std::string legacy = LegacyPrefix(w.tenant, w.customer_id);
   absl::StatusOr<RedisReplyPtr> reply = (*conn)->Command(
-      {"EVAL", script, "1", key, w->field, w->remove ? "1" : "0", value, now_ms, legacy}, "EVAL signal");
+      {"EVAL", script, "1", key, w.field, w.remove ? "1" : "0", value, now_ms, legacy}, "EVAL signal");
   if (!reply.ok()) {
     return reply.status();  // the connection is dropped
   }

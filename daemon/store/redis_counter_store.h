@@ -46,7 +46,7 @@ class RedisCounterStore final : public CounterStore {
   RedisCounterStore(RedisSettings settings, const Clock& clock, KeySchema keys = KeySchema());
   absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                            absl::Time deadline) override;
-  absl::Status PutSignal(const policy::Signal& signal, absl::Time now, absl::Time deadline) override;
+  absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   bool Healthy() override;
 

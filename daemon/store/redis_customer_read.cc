@@ -57,7 +57,7 @@ std::vector<SignalState> LiveSignals(const redisReply& sig, int64_t now) {
   for (size_t j = 0; sig.type == REDIS_REPLY_ARRAY && j + 1 < sig.elements; j += 2) {
     int64_t at = 0;
     int64_t expires = 0;
-    if (!policy::ParseSignalValue(Text(sig.element[j + 1]), &at, &expires) || (expires != 0 && expires <= now)) {
+    if (!ParseSignalValue(Text(sig.element[j + 1]), &at, &expires) || (expires != 0 && expires <= now)) {
       continue;
     }
     out.push_back({.field = std::string(Text(sig.element[j])),
@@ -72,7 +72,7 @@ std::vector<RedisCommand> CounterReads(const std::string& prefix, std::span<cons
   std::vector<RedisCommand> reads;
   for (const LiveCounter& l : live) {
     const std::string key = prefix + l.suffix;
-    if (l.family->kind == policy::WindowKind::kRolling) {
+    if (l.family->kind == WindowKind::kRolling) {
       const std::string after = absl::StrCat("(", now - absl::ToInt64Milliseconds(l.family->window));
       reads.push_back({"ZCOUNT", key, after, "+inf"});
       reads.push_back({"ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", "0", "1"});
@@ -89,7 +89,7 @@ std::vector<CounterState> ParseCounters(std::span<const LiveCounter> live, const
   size_t r = 0;
   for (const LiveCounter& l : live) {
     CounterState cs{.rule_id = l.family->rule_id, .counter = l.suffix};
-    if (l.family->kind == policy::WindowKind::kRolling) {
+    if (l.family->kind == WindowKind::kRolling) {
       const redisReply& count = *replies[r++];
       const redisReply& oldest = *replies[r++];
       cs.used = count.type == REDIS_REPLY_INTEGER ? count.integer : 0;

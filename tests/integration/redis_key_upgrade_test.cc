@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
+#include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/stack.h"
@@ -16,6 +18,9 @@ namespace {
 
 using testing::RedisServer;
 using testing::TempDir;
+
+// A signal as the store writes it.
+SignalWrite Write(const policy::Signal& s) { return *decision::ToStoreSignal(s); }
 
 constexpr char kLegacy[] = "tact:{acme:c1}:";  // customer c1 of tenant acme, as an older tactd named it
 
@@ -91,7 +96,8 @@ TEST_F(RedisKeyUpgradeTest, LegacyCountersMarkersAndSignalsAreHonouredThenLiveUn
   auto store = MakeStore();
   const policy::Plan plan = CapPlan(3);
   // The legacy marker: "a" was decided before (read where it is, nothing moved by a duplicate).
-  CustomerCheck a{.tenant = "acme", .customer_id = "c1", .event_id = "a", .now = clock_.Now(), .plan = &plan,
+  CustomerCheck a{.tenant = "acme", .customer_id = "c1", .event_id = "a", .now = clock_.Now(),
+                    .spec = decision::ToCheckSpec(plan),
                   .marker = "new"};
   auto r = store->CheckAndReserve({&a, 1}, Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
@@ -146,7 +152,7 @@ TEST_F(RedisKeyUpgradeTest, ReadCustomerReadsTheLegacyLayoutWithoutWritingAndASi
   // A signal moves the whole customer (not only its signals: a later check would not look for the rest).
   const policy::Signal csat{.tenant = "acme", .customer_id = "c1", .kind = policy::SignalKind::kCsat, .csat = 4,
                             .at = clock_.Now()};
-  ASSERT_TRUE(store->PutSignal(csat, clock_.Now(), Deadline()).ok());
+  ASSERT_TRUE(store->PutSignal(Write(csat), clock_.Now(), Deadline()).ok());
   EXPECT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig")}), "0");
   EXPECT_EQ(Redis({"ZCARD", New("r:cap")}), "2");
   EXPECT_EQ(Redis({"HLEN", New("sig")}), "2");  // the legacy complaint and the new answer
@@ -161,7 +167,8 @@ TEST_F(RedisKeyUpgradeTest, WithLegacyKeysOffTheOldLayoutIsNotRead) {
   WriteLegacyCustomer();
   auto store = MakeStore(/*legacy_keys=*/false);
   const policy::Plan plan = CapPlan(3);
-  CustomerCheck a{.tenant = "acme", .customer_id = "c1", .event_id = "a", .now = clock_.Now(), .plan = &plan};
+  CustomerCheck a{.tenant = "acme", .customer_id = "c1", .event_id = "a", .now = clock_.Now(),
+                    .spec = decision::ToCheckSpec(plan)};
   auto r = store->CheckAndReserve({&a, 1}, Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->front().duplicate);
@@ -175,7 +182,8 @@ TEST_F(RedisKeyUpgradeTest, AnIdTheLegacyLayoutCannotNameIsNotReadFromIt) {
   ASSERT_EQ(Redis({"ZADD", "tact:{acme:c1}x}:r:cap", absl::StrCat(now - 1000), "a"}), "1");
   auto store = MakeStore();
   const policy::Plan plan = CapPlan(3);
-  CustomerCheck b{.tenant = "acme", .customer_id = "c1}x", .event_id = "b", .now = clock_.Now(), .plan = &plan};
+  CustomerCheck b{.tenant = "acme", .customer_id = "c1}x", .event_id = "b", .now = clock_.Now(),
+                    .spec = decision::ToCheckSpec(plan)};
   auto r = store->CheckAndReserve({&b, 1}, Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->front().outcome.usage[0].used, 0);  // its counts start afresh
@@ -188,7 +196,8 @@ TEST_F(RedisKeyUpgradeTest, WhatAnOlderTactdStillWritesAfterTheMoveIsMergedOnThe
   WriteLegacyCustomer();
   auto store = MakeStore();
   const policy::Plan plan = CapPlan(5);
-  CustomerCheck c{.tenant = "acme", .customer_id = "c1", .event_id = "c", .now = clock_.Now(), .plan = &plan};
+  CustomerCheck c{.tenant = "acme", .customer_id = "c1", .event_id = "c", .now = clock_.Now(),
+                    .spec = decision::ToCheckSpec(plan)};
   ASSERT_TRUE(store->CheckAndReserve({&c, 1}, Deadline()).ok());
   ASSERT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig")}), "0");  // moved
   ASSERT_EQ(Redis({"SET", New("c:day:2027-01-15"), "1", "PX", "3000000"}), "OK");

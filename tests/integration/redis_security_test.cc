@@ -11,6 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
+#include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/store/redis_capacity_store.h"
 #include "daemon/store/redis_connection.h"
 #include "daemon/store/redis_counter_store.h"
@@ -67,7 +69,7 @@ class RedisSecurityTest : public ::testing::Test {
   absl::Status CheckOnce(RedisCounterStore& store, const std::string& event_id = "e1") {
     const policy::Plan plan = CapPlan(5);
     const CustomerCheck c{.tenant = "acme", .customer_id = "c1", .event_id = event_id, .now = clock_.Now(),
-                          .plan = &plan, .marker = "m"};
+                          .spec = decision::ToCheckSpec(plan), .marker = "m"};
     return store.CheckAndReserve({&c, 1}, clock_.Now() + absl::Seconds(5)).status();
   }
   absl::Status CheckOnce(const RedisSettings& s) {
@@ -88,7 +90,7 @@ TEST_F(RedisSecurityTest, CounterStoreWorksOverTlsAsAnAclUser) {
   int released = 0;
   for (int i = 0; i < 4; ++i) {
     const CustomerCheck c{.tenant = "acme", .customer_id = "c1", .event_id = absl::StrCat("e", i),
-                          .now = clock_.Now(), .plan = &plan, .marker = "m"};
+                          .now = clock_.Now(), .spec = decision::ToCheckSpec(plan), .marker = "m"};
     absl::StatusOr<std::vector<CheckResult>> r = store.CheckAndReserve({&c, 1}, clock_.Now() + absl::Seconds(5));
     ASSERT_TRUE(r.ok()) << r.status();
     if (policy::FirstExceeded(plan, r->front().outcome) < 0) ++released;
@@ -98,13 +100,13 @@ TEST_F(RedisSecurityTest, CounterStoreWorksOverTlsAsAnAclUser) {
   std::vector<CustomerCheck> checks;
   for (int i = 0; i < 300; ++i) {
     checks.push_back({.tenant = "acme", .customer_id = absl::StrCat("batch-", i), .event_id = "b",
-                      .now = clock_.Now(), .plan = &plan, .marker = std::string(200, 'm')});
+                      .now = clock_.Now(), .spec = decision::ToCheckSpec(plan), .marker = std::string(200, 'm')});
   }
   absl::StatusOr<std::vector<CheckResult>> batch = store.CheckAndReserve(checks, clock_.Now() + absl::Seconds(5));
   ASSERT_TRUE(batch.ok()) << batch.status();
   EXPECT_EQ(batch->size(), 300u);
   policy::Signal sig{.tenant = "acme", .customer_id = "c1", .kind = policy::SignalKind::kOptOut, .at = clock_.Now()};
-  EXPECT_TRUE(store.PutSignal(sig, clock_.Now(), clock_.Now() + absl::Seconds(5)).ok());
+  EXPECT_TRUE(store.PutSignal(*decision::ToStoreSignal(sig), clock_.Now(), clock_.Now() + absl::Seconds(5)).ok());
   absl::StatusOr<CustomerState> state =
       store.ReadCustomer({.tenant = "acme", .customer_id = "c1", .now = clock_.Now()}, clock_.Now() + absl::Seconds(5));
   ASSERT_TRUE(state.ok()) << state.status();
@@ -251,7 +253,7 @@ TEST_F(RedisSecurityTest, DeadlineHoldsOverTls) {
   ASSERT_TRUE(pause != nullptr && pause->type == REDIS_REPLY_STATUS);
   const policy::Plan plan = CapPlan(5);
   const CustomerCheck c{.tenant = "acme", .customer_id = "c1", .event_id = "d2", .now = clock_.Now(),
-                        .plan = &plan, .marker = "m"};
+                        .spec = decision::ToCheckSpec(plan), .marker = "m"};
   absl::StatusOr<std::vector<CheckResult>> r = store.CheckAndReserve({&c, 1}, clock_.Now() + absl::Milliseconds(200));
   ASSERT_FALSE(r.ok()) << "the call waited for Redis past its deadline";
   EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();

@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/policy_files.h"
+#include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
@@ -25,6 +27,9 @@ using testing::RedisServer;
 using testing::TempDir;
 using testing::WaitFor;
 
+// A signal as the store writes it.
+SignalWrite Write(const policy::Signal& s) { return *decision::ToStoreSignal(s); }
+
 policy::Plan CapPlan(int64_t count, absl::Duration window = absl::Hours(24 * 7)) {
   policy::Plan plan;
   plan.matched_rules = {"cap"};
@@ -37,7 +42,7 @@ CustomerCheck Check(const policy::Plan& plan, std::string event_id, absl::Time n
                        .customer_id = std::move(customer),
                        .event_id = std::move(event_id),
                        .now = now,
-                       .plan = &plan,
+                       .spec = decision::ToCheckSpec(plan),
                        .marker = "m"};
 }
 
@@ -234,10 +239,11 @@ TEST_F(RedisStoreTest, MixedBatchInOneCallMatchesTheInMemoryStore) {
   InMemoryCounterStore memory;
   const absl::Time now = absl::FromUnixSeconds(1'795'039'200);  // 22:00 UTC: SMS quiet hours in Berlin
   for (CounterStore* store : {static_cast<CounterStore*>(redis.get()), static_cast<CounterStore*>(&memory)}) {
-    ASSERT_TRUE(store->PutSignal({.tenant = "acme", .customer_id = "c-2", .kind = policy::SignalKind::kCsat,
-                                  .csat = 1, .at = now - absl::Hours(1)}, now, Deadline()).ok());
-    ASSERT_TRUE(store->PutSignal({.tenant = "acme", .customer_id = "c-3", .kind = policy::SignalKind::kComplaintOpened,
-                                  .ref = "t-1", .at = now - absl::Hours(2)}, now, Deadline()).ok());
+    ASSERT_TRUE(store->PutSignal(Write({.tenant = "acme", .customer_id = "c-2", .kind = policy::SignalKind::kCsat,
+                                        .csat = 1, .at = now - absl::Hours(1)}), now, Deadline()).ok());
+    ASSERT_TRUE(store->PutSignal(Write({.tenant = "acme", .customer_id = "c-3",
+                                        .kind = policy::SignalKind::kComplaintOpened, .ref = "t-1",
+                                        .at = now - absl::Hours(2)}), now, Deadline()).ok());
   }
   std::deque<policy::Plan> plans;
   std::vector<CustomerCheck> checks;
@@ -250,7 +256,7 @@ TEST_F(RedisStoreTest, MixedBatchInOneCallMatchesTheInMemoryStore) {
     plans.push_back(policy::PlanEvent(*pol, e, now));
     if (!plans.back().NeedsStore()) continue;
     checks.push_back(CustomerCheck{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
-                                   .now = now, .plan = &plans.back(), .dry_run = i % 11 == 5,
+                                   .now = now, .spec = decision::ToCheckSpec(plans.back()), .dry_run = i % 11 == 5,
                                    .marker = absl::StrCat("m", i)});
   }
   ASSERT_GT(checks.size(), 40u);

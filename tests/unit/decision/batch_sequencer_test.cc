@@ -68,7 +68,7 @@ class SteppedStore final : public store::CounterStore {
     steps_.Add("returned " + id);
     return out;
   }
-  absl::Status PutSignal(const policy::Signal& s, absl::Time now, absl::Time deadline) override {
+  absl::Status PutSignal(const store::SignalWrite& s, absl::Time now, absl::Time deadline) override {
     return inner.PutSignal(s, now, deadline);
   }
   bool Healthy() override { return true; }

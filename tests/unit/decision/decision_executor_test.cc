@@ -39,7 +39,7 @@ class RecordingStore final : public store::CounterStore {
     if (first) release.WaitForNotification();
     return inner_.CheckAndReserve(checks, deadline);
   }
-  absl::Status PutSignal(const policy::Signal& s, absl::Time now, absl::Time deadline) override {
+  absl::Status PutSignal(const store::SignalWrite& s, absl::Time now, absl::Time deadline) override {
     return inner_.PutSignal(s, now, deadline);
   }
   bool Healthy() override { return true; }

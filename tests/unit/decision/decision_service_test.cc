@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/decision/marker.h"
+#include "daemon/decision/store_spec.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "tests/unit/decision/decision_test_support.h"
 
@@ -18,7 +19,7 @@ class UnreachableStore final : public store::CounterStore {
                                                                   absl::Time) override {
     return absl::UnavailableError("redis connect: Connection refused");
   }
-  absl::Status PutSignal(const policy::Signal&, absl::Time, absl::Time) override {
+  absl::Status PutSignal(const store::SignalWrite&, absl::Time, absl::Time) override {
     return absl::UnavailableError("redis connect: Connection refused");
   }
   bool Healthy() override { return false; }
@@ -158,7 +159,7 @@ TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
   const std::string m2 = EncodeMarker({.policy_version = "v0", .policy_digest = "d0", .plan = plan});
   ASSERT_TRUE(m2.starts_with("m2;"));
   const store::CustomerCheck check{.tenant = e.tenant, .customer_id = e.customer_id, .event_id = e.event_id,
-                                   .now = clock_.Now(), .plan = &plan, .marker = m2};
+                                   .now = clock_.Now(), .spec = ToCheckSpec(plan), .marker = m2};
   ASSERT_TRUE(store_.CheckAndReserve({&check, 1}, clock_.Now() + absl::Seconds(1)).ok());
   absl::StatusOr<Decided> d = service_.Decide(MakeEvent("old", v1::SERVICE), {});
   ASSERT_TRUE(d.ok()) << d.status();
@@ -195,7 +196,7 @@ class DeadlineStore final : public store::CounterStore {
     deadlines.push_back(deadline);
     return std::vector<store::CheckResult>(checks.size());
   }
-  absl::Status PutSignal(const policy::Signal&, absl::Time, absl::Time) override { return absl::OkStatus(); }
+  absl::Status PutSignal(const store::SignalWrite&, absl::Time, absl::Time) override { return absl::OkStatus(); }
   bool Healthy() override { return true; }
   std::vector<absl::Time> deadlines;
 };

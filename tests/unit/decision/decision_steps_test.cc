@@ -47,7 +47,9 @@ TEST_F(DecisionStepsTest, PrepareListsTheChecksWithMarkersAndTheCappedDeadline) 
   EXPECT_EQ(p.checks[0].event_id, "p");
   EXPECT_FALSE(p.checks[0].dry_run);
   EXPECT_TRUE(DecodeMarker(p.checks[0].marker).ok());
-  EXPECT_EQ(p.checks[0].plan, &p.plans[1]);
+  ASSERT_FALSE(p.plans[1].limits.empty());
+  ASSERT_EQ(p.checks[0].spec.limits.size(), p.plans[1].limits.size());
+  EXPECT_EQ(p.checks[0].spec.limits[0].counter.data(), p.plans[1].limits[0].counter.data());  // borrowed
   EXPECT_TRUE(p.checks[1].dry_run);
   EXPECT_TRUE(p.checks[1].marker.empty());  // a dry run stores nothing
   EXPECT_EQ(p.check_of[0].request, 1u);
