@@ -117,7 +117,7 @@ absl::StatusOr<const Client*> Authenticator::Authenticate(std::string_view autho
   return it->second;
 }
 
-absl::Status Authenticator::Admit(const Client& client, double cost, absl::Duration* retry_after) {
+absl::Status Authenticator::TakeQuota(const Client& client, double cost, absl::Duration* retry_after) {
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
   auto [it, fresh] = buckets_.try_emplace(client.name, Bucket{client.burst, now});

@@ -47,7 +47,7 @@ class Authenticator {
 
   // Takes `cost` calls from the client's bucket. RESOURCE_EXHAUSTED when empty; `retry_after` (optional) gets
   // the time until enough has refilled.
-  absl::Status Admit(const Client& client, double cost = 1, absl::Duration* retry_after = nullptr)
+  absl::Status TakeQuota(const Client& client, double cost = 1, absl::Duration* retry_after = nullptr)
       ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

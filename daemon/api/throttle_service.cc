@@ -61,7 +61,7 @@ absl::Status CallGate::Enter(grpc::CallbackServerContext* ctx, Call& call, doubl
   call.authenticated = *client;
   call.client = (*client)->name;
   absl::Duration retry_after;
-  absl::Status admitted = auth_->Admit(**client, cost, &retry_after);
+  absl::Status admitted = auth_->TakeQuota(**client, cost, &retry_after);
   if (absl::IsResourceExhausted(admitted)) {
     ctx->AddTrailingMetadata("retry-after-ms", absl::StrCat(absl::ToInt64Milliseconds(retry_after)));
   }
@@ -93,8 +93,8 @@ void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerCon
   reactor->Finish(g);
 }
 
-absl::StatusOr<Event> ThrottleService::Admit(grpc::CallbackServerContext* ctx, CallGate::Call& call,
-                                             const v1::CheckRequest& request) const {
+absl::StatusOr<Event> ThrottleService::EnterAndValidate(grpc::CallbackServerContext* ctx, CallGate::Call& call,
+                                                        const v1::CheckRequest& request) const {
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     return s;
   }
@@ -135,7 +135,7 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
                                                  v1::CheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   CallGate::Call call = gate_.Begin("Check");
-  absl::StatusOr<Event> event = Admit(ctx, call, *request);
+  absl::StatusOr<Event> event = EnterAndValidate(ctx, call, *request);
   if (!event.ok()) {
     gate_.Finish(reactor, ctx, call, event.status());
     return reactor;
@@ -239,7 +239,7 @@ grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* 
                                                    v1::ExplainResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   CallGate::Call call = gate_.Begin("Explain");
-  absl::StatusOr<Event> event = Admit(ctx, call, *request);
+  absl::StatusOr<Event> event = EnterAndValidate(ctx, call, *request);
   if (!event.ok()) {
     gate_.Finish(reactor, ctx, call, event.status());
     return reactor;

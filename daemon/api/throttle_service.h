@@ -71,8 +71,8 @@ class ThrottleService final : public v1::Throttle::CallbackService {
 
  private:
   // Enter (authentication, quota), then Validate: the start of every single-request handler.
-  absl::StatusOr<Event> Admit(grpc::CallbackServerContext* ctx, CallGate::Call& call,
-                              const v1::CheckRequest& request) const;
+  absl::StatusOr<Event> EnterAndValidate(grpc::CallbackServerContext* ctx, CallGate::Call& call,
+                                         const v1::CheckRequest& request) const;
   absl::StatusOr<Event> Validate(const CallGate::Call& call, const v1::CheckRequest& item,
                                  const std::string& prefix) const;
   absl::Time StoreDeadline(grpc::CallbackServerContext* ctx) const;

@@ -7,7 +7,7 @@
 
 namespace tact::ops {
 
-bool LogLimiter::Admit(std::string_view event, std::string_view key, int64_t* suppressed) {
+bool LogLimiter::ShouldWrite(std::string_view event, std::string_view key, int64_t* suppressed) {
   const auto now = clock_.Monotonic();
   std::string id = absl::StrCat(AsAbsl(event), "\x1f", AsAbsl(key));
   absl::MutexLock lock(&mu_);
@@ -36,7 +36,7 @@ bool LogLimiter::Admit(std::string_view event, std::string_view key, int64_t* su
 void LogLimiter::Log(LogLevel level, std::string_view event, std::string_view key,
                      std::initializer_list<LogField> fields) {
   int64_t suppressed = 0;
-  if (!Admit(event, key, &suppressed)) {
+  if (!ShouldWrite(event, key, &suppressed)) {
     return;
   }
   if (suppressed == 0) {

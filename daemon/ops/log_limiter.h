@@ -28,7 +28,7 @@ class LogLimiter {
 
   // True when this occurrence is to be written; then *suppressed = the occurrences dropped since the last written
   // one of this (event, key). Exposed for tests; Log() is the usual way in.
-  bool Admit(std::string_view event, std::string_view key, int64_t* suppressed) ABSL_LOCKS_EXCLUDED(mu_);
+  bool ShouldWrite(std::string_view event, std::string_view key, int64_t* suppressed) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ops::Log(level, event, fields + {"suppressed", N} when N > 0) when admitted, else nothing.
   void Log(LogLevel level, std::string_view event, std::string_view key, std::initializer_list<LogField> fields)

@@ -22,10 +22,10 @@ void Pipeline::StartDeciding(std::vector<Input> batch) {
   d.results = sequencer_.Submit(d.requests, follows);
 }
 
-Pipeline::Decided Pipeline::TakeDecided() {
+Pipeline::DecidedInputs Pipeline::TakeDecided() {
   Deciding& d = deciding_.front();
   decision::DecidedBatch results = d.results.get();  // the sequencer is done with the batch
-  Decided out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
+  DecidedInputs out{.batch = std::move(d.batch), .request_of = std::move(d.request_of), .results = std::move(results)};
   deciding_.pop_front();
   return out;
 }

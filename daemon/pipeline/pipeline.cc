@@ -208,7 +208,7 @@ void Pipeline::HandleBatch(std::vector<Input> batch) {
   Process(TakeDecided());
 }
 
-void Pipeline::Process(Decided done) {
+void Pipeline::Process(DecidedInputs done) {
   std::vector<Input>& batch = done.batch;
   const std::vector<size_t>& request_of = done.request_of;
   std::vector<absl::StatusOr<decision::Decided>>& decided = done.results;

@@ -122,7 +122,7 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
     std::vector<size_t> request_of;  // batch index → requests index (SIZE_MAX: not decided: DLQ)
     std::future<decision::DecidedBatch> results;
   };
-  struct Decided {
+  struct DecidedInputs {  // a batch with its decisions (decision::Decided each)
     std::vector<Input> batch;
     std::vector<size_t> request_of;
     std::vector<absl::StatusOr<decision::Decided>> results;
@@ -152,12 +152,12 @@ class Pipeline final : public RdKafka::RebalanceCb, public RdKafka::EventCb, pri
   // Submits `batch` to the sequencer (one store round-trip, ordered after the batch before it); TakeDecided
   // waits for the oldest one.
   void StartDeciding(std::vector<Input> batch);
-  Decided TakeDecided();
+  DecidedInputs TakeDecided();
   // After a Process that paused: the batches still deciding are held behind its held inputs, undecided.
   void HoldDeciding();
   // Produces the outputs of a decided batch in input order; inputs left undecided by a store outage go to
   // outage_.held (and pause the partitions if not paused yet).
-  void Process(Decided decided);
+  void Process(DecidedInputs decided);
   // StartDeciding + TakeDecided + Process.
   void HandleBatch(std::vector<Input> batch);
   // Builds and produces one input's outputs; `decided` is nullptr for an input that failed decoding.

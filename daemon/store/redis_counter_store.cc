@@ -146,7 +146,13 @@ absl::StatusOr<RedisConnectionPtr> RedisCounterStore::BorrowUntil(absl::Time dea
   if (!conn.ok()) {
     return conn.status();
   }
-  if (absl::Status s = (*conn)->SetTimeout(budget); !s.ok()) {
+  // Connecting may have used some of the budget: the call gets what is left of it, never more.
+  const absl::Duration remaining = deadline - clock_.Now();
+  if (remaining <= absl::ZeroDuration()) {
+    Return(*std::move(conn));
+    return absl::DeadlineExceededError("deadline passed while connecting to the store");
+  }
+  if (absl::Status s = (*conn)->SetTimeout(remaining); !s.ok()) {
     return s;
   }
   return conn;
@@ -268,21 +274,9 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
       commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys));
     }
   }
-  const absl::Duration budget = deadline - clock_.Now();
-  if (budget <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError("deadline passed before the store call");
-  }
-  absl::StatusOr<RedisConnectionPtr> conn = Borrow(budget);
+  absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
-  }
-  const absl::Duration remaining = deadline - clock_.Now();
-  if (remaining <= absl::ZeroDuration()) {
-    Return(*std::move(conn));
-    return absl::DeadlineExceededError("deadline passed while connecting to the store");
-  }
-  if (absl::Status s = (*conn)->SetTimeout(remaining); !s.ok()) {
-    return s;
   }
   absl::StatusOr<std::vector<CheckResult>> results =
       one_script ? RunBatchScript(**conn, commands.front(), checks.size()) : RunChecks(**conn, commands);

@@ -45,14 +45,14 @@ TEST(AuthenticatorTest, BearerTokensAndTokenBucket) {
   EXPECT_TRUE(absl::IsUnauthenticated(auth.Authenticate("Bearer wrong").status()));
   absl::StatusOr<const Client*> c = auth.Authenticate("Bearer secret-token");
   ASSERT_TRUE(c.ok());
-  EXPECT_TRUE(auth.Admit(**c).ok());
-  EXPECT_TRUE(auth.Admit(**c).ok());
+  EXPECT_TRUE(auth.TakeQuota(**c).ok());
+  EXPECT_TRUE(auth.TakeQuota(**c).ok());
   absl::Duration retry;
-  absl::Status s = auth.Admit(**c, 1, &retry);
+  absl::Status s = auth.TakeQuota(**c, 1, &retry);
   EXPECT_TRUE(absl::IsResourceExhausted(s));
   EXPECT_EQ(retry, absl::Milliseconds(500));
   clock.Advance(absl::Milliseconds(500));
-  EXPECT_TRUE(auth.Admit(**c).ok());
+  EXPECT_TRUE(auth.TakeQuota(**c).ok());
 }
 
 }  // namespace
