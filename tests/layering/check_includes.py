@@ -31,7 +31,6 @@ LIBRARY_HEADERS = [
     ("google/protobuf/", None),  # with the generated API: everyone's
     ("absl/", None),
     ("tact/v1/", None),
-    ("grpc/health/v1/", {"gRPC::grpc++"}),
 ]
 
 CALL = re.compile(r"^\s*tact_(part|main)\(([^)]*)\)", re.M | re.S)
