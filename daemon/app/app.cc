@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/app/security.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/ops/log.h"
 #include "daemon/ops/readiness.h"
 
@@ -123,7 +124,14 @@ void App::LogReload(const absl::Status& s) {
          {"serving_version", st.version}});
     return;
   }
-  Log(LogLevel::kInfo, "policy.loaded", {{"version", st.version}, {"digest", st.digest}});
+  Log(LogLevel::kInfo, "policy.loaded",
+      {{"version", st.version}, {"digest", st.digest}, {"tests_passed", absl::StrCat(st.tests_passed)}});
+  if (st.tests_passed == 0) {
+    Log(LogLevel::kWarning, "policy.untested",
+        {{"version", st.version},
+         {"detail", absl::StrCat("no policy test cases in ", decision::PolicyTestsDir(settings_.policies),
+                                 ": this set went live untested (policies.require_tests refuses such a set)")}});
+  }
   if (const std::shared_ptr<const policy::Policy> p = policies_.Get()) {
     policy_metrics_.Loaded(*p);
   }
@@ -148,10 +156,10 @@ void App::BuildClock() {
   process_stats_.start_time_seconds.Set({}, absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch()));
 }
 
-// <policies>/tests/*.yaml, when that directory exists at a load, must pass before a policy set is swapped in.
+// <policies>/tests/*.yaml must pass before a policy set is swapped in, at start and at every reload.
 absl::Status App::LoadPolicies() {
-  reloader_ = std::make_unique<decision::PolicyReloader>(settings_.policies, policies_, *clock_,
-                                                         settings_.policies + "/tests");
+  reloader_ = std::make_unique<decision::PolicyReloader>(
+      settings_.policies, policies_, *clock_, decision::PolicyTestGate{.require = settings_.policies_require_tests});
   const absl::Status s = reloader_->Reload();
   LogReload(s);
   return s.ok() ? s : absl::FailedPreconditionError(s.message());

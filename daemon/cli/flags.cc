@@ -38,7 +38,7 @@ CLI::App* AddTestFlags(CLI::App& app, TestArgs& args) {
   CLI::App* test = AddPolicyDirVerb(
       app, "test", "Run policy tests (customer state + timed events -> expected decisions); exit 1 if any fails",
       args.dir, "Policy directory");
-  test->add_option("--tests", args.tests, "Test directory (default: <dir>/tests, else <dir>/../tests)");
+  test->add_option("--tests", args.tests, "Test directory (default: <dir>/tests, the tests tactd runs before every load)");
   test->add_flag("--json", args.json, "Machine-readable results");
   return test;
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <ostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "daemon/core/status_macros.h"
 #include "daemon/decision/policy_test_runner.h"
@@ -92,13 +93,22 @@ int Lint(const LintArgs& args, const Streams& io) {
   return kExitOk;
 }
 
-absl::StatusOr<std::string> DefaultTestsDir(const std::string& dir) {
+namespace {
+
+// The error for a policy directory without tests/, with a hint when they sit beside it (the layout before tactd
+// ran them on every load).
+std::string NoTestsDirMessage(const std::string& dir, const std::string& tests_dir) {
   namespace fs = std::filesystem;
-  const std::string inside = (fs::path(dir) / "tests").string();
-  TACT_ASSIGN_OR_RETURN(const bool exists, decision::OptionalDirectory(inside));
-  if (exists) return inside;
-  return (fs::path(dir).lexically_normal().parent_path() / "tests").string();
+  std::string message = absl::StrCat(tests_dir, ": no policy tests (a policy set's tests live in <dir>/tests/)");
+  const std::string beside = (fs::path(dir).lexically_normal().parent_path() / "tests").string();
+  if (decision::OptionalDirectory(beside).value_or(false)) {
+    absl::StrAppend(&message, "; ", beside, " is beside the set: move it into ", dir,
+                    "/ so that tactd runs it before every load, or pass --tests ", beside);
+  }
+  return message;
 }
+
+}  // namespace
 
 int Test(const TestArgs& args, const Streams& io) {
   absl::StatusOr<policy::Policy> p = decision::LoadPolicyDir(args.dir);
@@ -106,14 +116,10 @@ int Test(const TestArgs& args, const Streams& io) {
     io.err << Msg(p.status()) << "\n";
     return LoadErrorExit(p.status());
   }
-  std::string tests_dir = args.tests;
-  if (tests_dir.empty()) {
-    absl::StatusOr<std::string> found = DefaultTestsDir(args.dir);
-    if (!found.ok()) {
-      io.err << Msg(found.status()) << "\n";
-      return kExitUsage;
-    }
-    tests_dir = *std::move(found);
+  const std::string tests_dir = args.tests.empty() ? decision::PolicyTestsDir(args.dir) : args.tests;
+  if (args.tests.empty() && !decision::OptionalDirectory(tests_dir).value_or(true)) {
+    io.err << NoTestsDirMessage(args.dir, tests_dir) << "\n";
+    return kExitFailed;
   }
   absl::StatusOr<std::vector<decision::PolicyTestCase>> cases = decision::LoadPolicyTests(tests_dir);
   if (!cases.ok()) {

@@ -19,15 +19,11 @@ int Lint(const LintArgs& args, const Streams& io);
 
 struct TestArgs {
   std::string dir;
-  std::string tests;  // empty: <dir>/tests when it exists, else <dir>/../tests
+  std::string tests;  // empty: decision::PolicyTestsDir(dir), the tests tactd runs before every load
   bool json = false;
 };
 // PASS/FAIL per case and a summary line; --json: {policy_version, passed, failed, cases[]}. Exit 1 when a case
 // fails, there are none, or the policy or a test file is invalid; 2 when they cannot be read.
 int Test(const TestArgs& args, const Streams& io);
-
-// <dir>/tests when it exists, else <dir>/../tests; an error when <dir>/tests is there but unusable (a file, a
-// symlink loop).
-absl::StatusOr<std::string> DefaultTestsDir(const std::string& dir);
 
 }  // namespace tact::cli

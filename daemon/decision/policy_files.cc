@@ -96,6 +96,8 @@ absl::StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t limit
   return text;
 }
 
+std::string PolicyTestsDir(const std::string& dir) { return (fs::path(dir) / "tests").string(); }
+
 absl::StatusOr<bool> OptionalDirectory(const std::string& path) {
   std::error_code ec;
   const fs::file_status link = fs::symlink_status(path, ec);

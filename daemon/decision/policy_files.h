@@ -29,6 +29,10 @@ absl::StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t limit
 // else is there (a file, a dangling symlink) or it cannot be checked (a symlink loop, no permission).
 absl::StatusOr<bool> OptionalDirectory(const std::string& path);
 
+// Where a policy directory's tests are: "<dir>/tests" (policies/README.md "Policy tests"). tactd runs them before
+// every activation and `tactctl test <dir>` runs the same ones, so what a reviewer ran is what gates the load.
+std::string PolicyTestsDir(const std::string& dir);
+
 // Every *.yaml / *.yml file directly in `dir` (ListYamlFiles: subdirectories such as tests/ are not read), read
 // whole, sorted by name, each named "<dir>/<name>" for file:line errors. A file over policy::kMaxPolicyFileBytes is
 // read only one byte past that (policy::ParsePolicy then refuses it).

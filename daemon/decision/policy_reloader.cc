@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/sha256.h"
+#include "daemon/core/status_macros.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
 #include "daemon/decision/policy_files.h"
@@ -16,8 +17,8 @@ absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
   return Sha256Hex(input);
 }
 
-PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, std::string self_test_dir)
-    : dir_(std::move(dir)), self_test_dir_(std::move(self_test_dir)), holder_(holder), clock_(clock) {}
+PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate)
+    : dir_(std::move(dir)), gate_(gate), holder_(holder), clock_(clock) {}
 
 namespace {
 
@@ -49,6 +50,7 @@ absl::StatusOr<bool> PolicyReloader::PollForChange() {
 absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
   attempted_digest_ = content_digest;
   absl::Status status;
+  int tests_passed = 0;
   absl::StatusOr<policy::Policy> p = LoadPolicyDir(dir_);
   if (!p.ok()) {
     status = p.status();
@@ -62,24 +64,10 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
           dir_, ": the policy files changed but their version is still '", current->version,
           "': give the changed set a new version (decision records name the version, so one version must mean "
           "one content)"));
-    } else if (!self_test_dir_.empty()) {
-      absl::StatusOr<std::vector<PolicyTestCase>> cases = std::vector<PolicyTestCase>{};
-      if (absl::StatusOr<bool> has_tests = OptionalDirectory(self_test_dir_); !has_tests.ok()) {
-        cases = has_tests.status();
-      } else if (*has_tests) {
-        cases = LoadPolicyTests(self_test_dir_);
-      }
-      if (!cases.ok()) {
-        status = cases.status();
-      } else {
-        for (const CaseResult& r : RunPolicyTests(next, *cases)) {
-          if (!r.passed) {
-            status = absl::FailedPreconditionError(
-                absl::StrCat("policy test failed: ", r.failures.front(), " (test '", r.test->name, "')"));
-            break;
-          }
-        }
-      }
+    } else if (absl::StatusOr<int> passed = RunTests(next); !passed.ok()) {
+      status = passed.status();
+    } else {
+      tests_passed = *passed;
     }
     if (status.ok()) {
       stats_.version = next->version;
@@ -87,6 +75,7 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
       stats_.loaded_at = clock_.Now();
       stats_.reloads_total++;
       stats_.last_error.clear();
+      stats_.tests_passed = tests_passed;
       holder_.Set(std::move(next));  // readers holding the old snapshot finish on it
       return absl::OkStatus();
     }
@@ -95,6 +84,28 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
   stats_.last_error = std::string(status.message());
   stats_.last_error_at = clock_.Now();
   return status;
+}
+
+absl::StatusOr<int> PolicyReloader::RunTests(const std::shared_ptr<const policy::Policy>& next) const {
+  const std::string tests_dir = PolicyTestsDir(dir_);
+  TACT_ASSIGN_OR_RETURN(const bool has_tests, OptionalDirectory(tests_dir));
+  std::vector<PolicyTestCase> cases;
+  if (has_tests) {
+    TACT_ASSIGN_OR_RETURN(cases, LoadPolicyTests(tests_dir));
+  }
+  if (cases.empty()) {
+    if (!gate_.require) return 0;
+    return absl::FailedPreconditionError(absl::StrCat(
+        tests_dir, ": no policy test cases, and policies.require_tests is set: a policy set goes live only with "
+                   "tests that pass (policies/README.md \"Policy tests\")"));
+  }
+  for (const CaseResult& r : RunPolicyTests(next, cases)) {
+    if (!r.passed) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("policy test failed: ", r.failures.front(), " (test '", r.test->name, "' in ", tests_dir, ")"));
+    }
+  }
+  return static_cast<int>(cases.size());
 }
 
 PolicyReloadStats PolicyReloader::stats() const {

@@ -19,18 +19,25 @@ struct PolicyReloadStats {
   int64_t reload_failures_total = 0;   // failed attempts; the last good policy stayed in force
   std::string last_error;              // "file:line:col: message" of the last failure ("" once a load succeeds)
   absl::Time last_error_at = absl::InfinitePast();
+  int tests_passed = 0;                // policy test cases the policy in force passed at its load (0: untested)
+};
+
+// The policy tests that gate every load and reload: PolicyTestsDir(dir).
+struct PolicyTestGate {
+  bool require = false;  // policies.require_tests: a set with no test case is refused (else it loads, untested)
 };
 
 // Loads a policy directory into a PolicyHolder: at start, on SIGHUP (Reload) and when the directory's content
-// changes (PollForChange, called periodically). All-or-nothing: the new set is parsed, validated and — when a
-// test directory is given and exists at the time of the load — must pass its policy tests before it is swapped
-// in; otherwise the last good policy keeps serving and the failure is counted and kept for stats(). A directory
+// changes (PollForChange, called periodically). All-or-nothing: the new set is parsed, validated and must pass
+// its policy tests (PolicyTestsDir(dir), read afresh at every load; none there is an untested load, or a refusal
+// under PolicyTestGate::require) before it is swapped in; otherwise the last good policy keeps serving and the
+// failure is counted and kept for stats(). A directory
 // that cannot be read (a symlink loop, a dangling symlink, an unreadable file, a directory named *.yaml, in the
 // policy directory or its test directory) is such a failure too, never an exception.
 // Thread-safety: any thread; reloads are serialised.
 class PolicyReloader {
  public:
-  PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, std::string self_test_dir = "");
+  PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate = {});
 
   // Reads and loads the directory now. The error names file:line:col.
   absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
@@ -43,9 +50,11 @@ class PolicyReloader {
 
  private:
   absl::Status LoadLocked(const std::string& content_digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The number of test cases `next` passed; the first failure as FAILED_PRECONDITION.
+  absl::StatusOr<int> RunTests(const std::shared_ptr<const policy::Policy>& next) const;
 
   const std::string dir_;
-  const std::string self_test_dir_;
+  const PolicyTestGate gate_;
   PolicyHolder& holder_;
   const Clock& clock_;
   mutable absl::Mutex mu_;

@@ -14,7 +14,7 @@
 
 namespace tact::decision {
 
-// Policy tests (policies/tests/*.yaml, format in policies/README.md): a customer, then a timed sequence of
+// Policy tests (policies/default/tests/*.yaml, format in policies/README.md): a customer, then a timed sequence of
 // signals and messages with the decision each message must get. Run with an in-memory store through the same
 // DecisionService tactd uses.
 

@@ -98,6 +98,7 @@ struct Settings {
   };
 
   std::string policies = "policies/default";
+  bool policies_require_tests = false;  // a policy set without test cases is refused (policies/README.md)
   Kafka kafka;
   Signals signals;
   Deferred deferred;

@@ -361,11 +361,12 @@ void ProcessKeys(std::vector<ConfigKey>& keys) {
                         FIELD(customer_hash_key)));
 }
 
-#undef FIELD
-
 std::vector<ConfigKey> BuildKeys() {
   std::vector<ConfigKey> keys;
-  keys.push_back(Text("policies", "Directory of policy files (*.yaml)", [](Settings& s) -> auto& { return s.policies; }));
+  keys.push_back(Text("policies", "Directory of policy files (*.yaml); its tests in <policies>/tests/", FIELD(policies)));
+  keys.push_back(Bool("policies.require_tests",
+                      "true: refuse a policy set with no test case in <policies>/tests/ (else: loads with a warning)",
+                      FIELD(policies_require_tests)));
   KafkaKeys(keys);
   TopicKeys(keys);
   WorkerKeys(keys);
@@ -375,6 +376,8 @@ std::vector<ConfigKey> BuildKeys() {
   ProcessKeys(keys);
   return keys;
 }
+
+#undef FIELD
 
 }  // namespace
 

@@ -246,8 +246,24 @@ class Kubernetes(unittest.TestCase):
             self.assertTrue(filecmp.cmp(os.path.join(K8S, f), os.path.join(SRC, "policies/default", os.path.basename(f)),
                                         shallow=False),
                             "deploy/k8s/%s differs from policies/default: cp policies/default/*.yaml deploy/k8s/policies/" % f)
-        self.assertEqual(self.docs["Deployment"]["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"],
-                         "tactd-policies")
+        sources = self.docs["Deployment"]["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
+        self.assertEqual(sources[0]["configMap"]["name"], "tactd-policies")
+
+    def test_policy_tests_ship_with_the_policy(self):
+        # tactd runs <policies>/tests/*.yaml before every load: the pod must have them, identical to the repo's.
+        gen = {g["name"]: g for g in self.kust["configMapGenerator"]}["tactd-policy-tests"]
+        repo_tests = os.path.join(SRC, "policies/default/tests")
+        names = sorted(f for f in os.listdir(repo_tests) if f.endswith(".yaml"))
+        self.assertEqual(sorted(os.path.basename(f) for f in gen["files"]), names,
+                         "deploy/k8s/kustomization.yaml must list every policies/default/tests file")
+        for f in gen["files"]:
+            self.assertTrue(filecmp.cmp(os.path.join(K8S, f), os.path.join(repo_tests, os.path.basename(f)), shallow=False),
+                            "deploy/k8s/%s differs: cp policies/default/tests/*.yaml deploy/k8s/policies/tests/" % f)
+        sources = self.docs["Deployment"]["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
+        items = {s["configMap"]["name"]: s["configMap"].get("items") for s in sources}
+        self.assertEqual(sorted((i["key"], i["path"]) for i in items["tactd-policy-tests"]),
+                         [(n, "tests/" + n) for n in names])
+        self.assertEqual(self.docs["ConfigMap"]["data"]["TACT_POLICIES_REQUIRE_TESTS"], "true")
 
     def test_alert_rules_are_valid(self):
         doc = load_all(os.path.join(DEPLOY, "alerts.yaml"))[0]

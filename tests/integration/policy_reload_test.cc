@@ -129,7 +129,7 @@ TEST(PolicyReloaderTest, FailingSelfTestBlocksTheSwap) {
 )");
   PolicyHolder holder;
   FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
-  PolicyReloader reloader(dir.path(), holder, clock, dir.path() + "/tests");
+  PolicyReloader reloader(dir.path(), holder, clock);
   ASSERT_TRUE(reloader.Reload().ok());
 
   std::string loose = kGood;  // valid YAML, but the test no longer holds
@@ -139,6 +139,71 @@ TEST(PolicyReloaderTest, FailingSelfTestBlocksTheSwap) {
   absl::Status s = reloader.Reload();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(std::string(s.message()).find("policy test failed"), std::string::npos) << s;
+  EXPECT_EQ(holder.Get()->version, "v1");
+}
+
+// The shipped layout (policies/default with its tests in policies/default/tests): every load runs those tests, so
+// a loosened cap with a version bump is refused while the last good set keeps serving; the set loaded first
+// counts the cases it passed.
+TEST(PolicyReloaderTest, TheShippedPolicyTestsGateEveryLoad) {
+  testing::TempDir dir;
+  std::filesystem::copy(std::string(TACT_SOURCE_DIR) + "/policies/default", dir.path(),
+                        std::filesystem::copy_options::recursive);
+  PolicyHolder holder;
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  PolicyReloader reloader(dir.path(), holder, clock);
+  ASSERT_TRUE(reloader.Reload().ok()) << reloader.stats().last_error;
+  absl::StatusOr<std::vector<PolicyTestCase>> cases = LoadPolicyTests(PolicyTestsDir(dir.path()));
+  ASSERT_TRUE(cases.ok()) << cases.status();
+  ASSERT_GT(cases->size(), 0u);
+  EXPECT_EQ(reloader.stats().tests_passed, static_cast<int>(cases->size()));
+  const std::string version = holder.Get()->version;
+
+  const std::string file = dir.path() + "/customer-care.yaml";
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t rule = text.find("id: promotion-1-per-day");
+  ASSERT_NE(rule, std::string::npos);
+  text.replace(text.find("count: 1", rule), 8, "count: 2");  // loosened
+  text.replace(text.find(version), version.size(), version + ".1");
+  Write(file, text);
+  absl::Status s = reloader.Reload();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("policy test failed"), std::string::npos) << s;
+  EXPECT_NE(std::string(s.message()).find(PolicyTestsDir(dir.path())), std::string::npos) << s;
+  EXPECT_EQ(holder.Get()->version, version);
+  EXPECT_EQ(reloader.stats().reload_failures_total, 1);
+}
+
+// No test case: the set loads untested (tests_passed 0, tactd logs policy.untested), or is refused under
+// policies.require_tests; tests added after start gate the next reload (the directory is looked at every time).
+TEST(PolicyReloaderTest, AnUntestedSetLoadsOrIsRefusedUnderRequireTests) {
+  testing::TempDir dir;
+  Write(dir.path() + "/care.yaml", kGood);
+  PolicyHolder holder;
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  PolicyReloader lenient(dir.path(), holder, clock);
+  ASSERT_TRUE(lenient.Reload().ok());
+  EXPECT_EQ(lenient.stats().tests_passed, 0);
+
+  PolicyHolder strict_holder;
+  PolicyReloader strict(dir.path(), strict_holder, clock, PolicyTestGate{.require = true});
+  absl::Status s = strict.Reload();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(std::string(s.message()),
+            dir.path() + "/tests: no policy test cases, and policies.require_tests is set: a policy set goes live "
+                         "only with tests that pass (policies/README.md \"Policy tests\")");
+  EXPECT_EQ(strict_holder.Get(), nullptr);
+
+  std::filesystem::create_directories(dir.path() + "/tests");
+  Write(dir.path() + "/tests/t.yaml", R"(tests:
+  - name: the second promotion of the day is released, wrongly
+    steps:
+      - { at: 2026-11-20T09:00:00Z, send: { channel: EMAIL, class: PROMOTION }, expect: RELEASE }
+      - { at: 2026-11-20T10:00:00Z, send: { channel: EMAIL, class: PROMOTION }, expect: RELEASE }
+)");
+  EXPECT_FALSE(lenient.Reload().ok());  // the tests appeared after the first load: they gate this one
+  EXPECT_EQ(lenient.stats().reload_failures_total, 1);
   EXPECT_EQ(holder.Get()->version, "v1");
 }
 
@@ -240,7 +305,7 @@ TEST(PolicyReloaderTest, UnreadablePolicyDirectoryKeepsLastGoodAndIsCountedOnce)
     Write(dir.path() + "/care.yaml", kGood);
     PolicyHolder holder;
     FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
-    PolicyReloader reloader(dir.path(), holder, clock, dir.path() + "/tests");  // no tests/: no self-tests
+    PolicyReloader reloader(dir.path(), holder, clock);  // no tests/: loads untested
     ASSERT_TRUE(reloader.Reload().ok());
 
     const std::string entry = dir.path() + "/zz.yaml";
@@ -275,7 +340,7 @@ TEST(PolicyReloaderTest, UnreadableTestDirectoryBlocksTheSwap) {
     Write(dir.path() + "/care.yaml", kGood);
     PolicyHolder holder;
     FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
-    PolicyReloader reloader(dir.path(), holder, clock, dir.path() + "/tests");
+    PolicyReloader reloader(dir.path(), holder, clock);
     ASSERT_TRUE(reloader.Reload().ok());
 
     std::filesystem::create_directories(dir.path() + "/tests");
@@ -297,7 +362,7 @@ TEST(PolicyReloaderTest, UnreadableTestDirectoryBlocksTheSwap) {
   ASSERT_EQ(symlink(tests.c_str(), tests.c_str()), 0);
   PolicyHolder holder;
   FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
-  PolicyReloader reloader(dir.path(), holder, clock, tests);
+  PolicyReloader reloader(dir.path(), holder, clock);
   absl::Status s = reloader.Reload();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(std::string(s.message()), tests + ": cannot be read: Too many levels of symbolic links");

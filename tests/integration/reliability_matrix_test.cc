@@ -258,7 +258,7 @@ TEST(ReliabilityMatrix, CorruptPolicyOnReload) {
   // at a rule boundary is still valid YAML — here it would drop every frequency cap — and only the self-tests
   // refuse it.
   std::filesystem::create_directories(dir + "/tests");
-  for (const auto& t : std::filesystem::directory_iterator(std::string(TACT_SOURCE_DIR) + "/policies/tests")) {
+  for (const auto& t : std::filesystem::directory_iterator(std::string(TACT_SOURCE_DIR) + "/policies/default/tests")) {
     std::filesystem::copy_file(t.path(), dir + "/tests/" + t.path().filename().string());
   }
   const std::string good = testing::ReadFile(file);

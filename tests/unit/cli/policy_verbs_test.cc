@@ -79,13 +79,13 @@ constexpr char kTests[] = R"(tests:
 TEST(PolicyTestTest, PassAndFailPerCaseWithASummary) {
   ScratchDir dir;
   dir.Write("p/p.yaml", testing::kSmallPolicy);
-  const std::string tests = dir.Write("tests/t.yaml", kTests);  // <dir>/../tests: the default
+  const std::string tests = dir.Write("p/tests/t.yaml", kTests);  // <dir>/tests: the default
   Captured c;
   ASSERT_EQ(cli::Test({.dir = dir.path() + "/p"}, c.io), kExitFailed);
   const std::string out = c.out.str();
   EXPECT_THAT(out, HasSubstr("PASS " + tests + ":2: one a day\n"));
   EXPECT_THAT(out, HasSubstr("FAIL " + tests + ":8: wrong on purpose\n     "));
-  EXPECT_THAT(out, HasSubstr("\n1 passed, 1 failed (policy t.1, tests " + dir.path() + "/tests)\n"));
+  EXPECT_THAT(out, HasSubstr("\n1 passed, 1 failed (policy t.1, tests " + dir.path() + "/p/tests)\n"));
 
   Captured j;
   ASSERT_EQ(cli::Test({.dir = dir.path() + "/p", .json = true}, j.io), kExitFailed);
@@ -114,11 +114,21 @@ TEST(PolicyTestTest, NoCasesIsAFailure) {
   EXPECT_EQ(c.err.str(), dir.path() + "/p/tests: no test cases found\n");
 }
 
-TEST(PolicyTestTest, DefaultTestsDirPrefersTheOneInside) {
+// One layout: tactctl test reads the tests tactd runs (<dir>/tests). Tests left beside the set (the layout before
+// tactd ran them) are not picked up silently: the error says where they are and how to move them.
+TEST(PolicyTestTest, TestsBesideTheSetAreNamedNotRun) {
   ScratchDir dir;
-  EXPECT_EQ(DefaultTestsDir(dir.path() + "/p").value_or("?"), dir.path() + "/tests");
-  dir.Write("p/tests/t.yaml", "tests: []\n");
-  EXPECT_EQ(DefaultTestsDir(dir.path() + "/p").value_or("?"), dir.path() + "/p/tests");
+  dir.Write("p/p.yaml", testing::kSmallPolicy);
+  const std::string beside = dir.Write("tests/t.yaml", kTests);
+  Captured c;
+  EXPECT_EQ(cli::Test({.dir = dir.path() + "/p"}, c.io), kExitFailed);
+  EXPECT_EQ(c.err.str(), dir.path() + "/p/tests: no policy tests (a policy set's tests live in <dir>/tests/); " +
+                             dir.path() + "/tests is beside the set: move it into " + dir.path() +
+                             "/p/ so that tactd runs it before every load, or pass --tests " + dir.path() + "/tests\n");
+  EXPECT_EQ(c.out.str(), "");
+  Captured explicit_dir;  // --tests still runs any directory
+  EXPECT_EQ(cli::Test({.dir = dir.path() + "/p", .tests = dir.path() + "/tests"}, explicit_dir.io), kExitFailed);
+  EXPECT_THAT(explicit_dir.out.str(), HasSubstr("PASS " + beside + ":2: one a day\n"));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Policy test files (policies/tests/*.yaml) and explain --state files: strict like the policies. Each mistake
+// Policy test files (policies/default/tests/*.yaml) and explain --state files: strict like the policies. Each mistake
 // has a fixture in tests/fixtures/policy-tests/bad/ and its exact message here.
 #include "daemon/decision/policy_test_runner.h"
 
