@@ -43,6 +43,22 @@ CLI::App* AddTestFlags(CLI::App& app, TestArgs& args) {
   return test;
 }
 
+CLI::App* AddPolicyGroup(CLI::App& app) {
+  CLI::App* group = app.add_subcommand("policy", "Policy governance: what changed between two versions");
+  group->require_subcommand(1);
+  return group;
+}
+
+CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args) {
+  CLI::App* diff = policy_group.add_subcommand(
+      "diff", "What changed between two policy directories: rules added, removed, loosened, tightened, classes");
+  diff->add_option("from", args.from, "The policy directory in force")->required();
+  diff->add_option("to", args.to, "The proposed policy directory")->required();
+  diff->add_flag("--json", args.json, "Machine-readable diff");
+  diff->add_flag("--fail-on-loosened", args.fail_on_loosened, "Exit 1 when a rule is loosened or removed");
+  return diff;
+}
+
 CLI::App* AddExplainFlags(CLI::App& app, ExplainArgs& args) {
   CLI::App* explain = AddPolicyInputVerb(
       app, "explain", "Show the full rule trace for one event (offline, nothing recorded; customer state from --state)",

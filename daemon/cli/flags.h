@@ -21,5 +21,8 @@ CLI::App* AddAuditFlags(CLI::App& app, AuditArgs& args);
 CLI::App* AddHealthFlags(CLI::App& app, HealthArgs& args);
 CLI::App* AddErlangFlags(CLI::App& app, ErlangArgs& args);
 CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args);
+// `policy` verbs (governance): added to the `policy` subcommand group.
+CLI::App* AddPolicyGroup(CLI::App& app);
+CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args);
 
 }  // namespace tact::cli

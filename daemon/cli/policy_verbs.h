@@ -26,4 +26,15 @@ struct TestArgs {
 // fails, there are none, or the policy or a test file is invalid; 2 when they cannot be read.
 int Test(const TestArgs& args, const Streams& io);
 
+struct PolicyDiffArgs {
+  std::string from;  // the policy directory in force (or under review)
+  std::string to;    // the proposed one
+  bool json = false;
+  bool fail_on_loosened = false;
+};
+// policy::DiffPolicies as text (one line per changed rule, its aspects indented, a summary line) or --json
+// {from, to, rules[], settings[], classes[], summary}. Exit 1 with --fail-on-loosened when a rule was loosened or
+// removed; 2 when a directory cannot be loaded.
+int PolicyDiff(const PolicyDiffArgs& args, const Streams& io);
+
 }  // namespace tact::cli

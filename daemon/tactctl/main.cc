@@ -31,6 +31,8 @@ int Main(int argc, char** argv) {
   Verb(app, run, AddHealthFlags, [&](const HealthArgs& a) { return Health(a, HttplibGet, io); });
   Verb(app, run, AddErlangFlags, [&](const ErlangArgs& a) { return Erlang(a, io); });
   Verb(app, run, AddPlanFlags, [&](const PlanArgs& a) { return Plan(a, ReadReleasedFromRedis, io); });
+  CLI::App& policy = *AddPolicyGroup(app);
+  Verb(policy, run, AddPolicyDiffFlags, [&](const PolicyDiffArgs& a) { return PolicyDiff(a, io); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -131,5 +131,31 @@ TEST(PolicyTestTest, TestsBesideTheSetAreNamedNotRun) {
   EXPECT_THAT(explicit_dir.out.str(), HasSubstr("PASS " + beside + ":2: one a day\n"));
 }
 
+// tactctl policy diff: the auditor's view of a change, and --fail-on-loosened as a pull-request gate.
+TEST(PolicyDiffVerbTest, ALoosenedCapIsNamedAndFailsTheGate) {
+  ScratchDir dir;
+  std::string looser = testing::kSmallPolicy;
+  looser.replace(looser.find("count: 1"), 8, "count: 4");
+  looser.replace(looser.find("t.1"), 3, "t.2");
+  dir.Write("a/p.yaml", testing::kSmallPolicy);
+  dir.Write("b/p.yaml", looser);
+  Captured c;
+  EXPECT_EQ(cli::PolicyDiff({.from = dir.path() + "/a", .to = dir.path() + "/b"}, c.io), kExitOk);
+  EXPECT_THAT(c.out.str(), HasSubstr("loosened   "));
+  EXPECT_THAT(c.out.str(), HasSubstr("limit count 1 -> 4\n"));
+  EXPECT_THAT(c.out.str(), HasSubstr("\n1 loosened, 0 tightened, 0 added, 0 removed, 0 changed; classes affected: "));
+  Captured gate;
+  EXPECT_EQ(cli::PolicyDiff({.from = dir.path() + "/a", .to = dir.path() + "/b", .json = true, .fail_on_loosened = true},
+                            gate.io),
+            kExitFailed);
+  EXPECT_EQ(json::parse(gate.out.str())["summary"]["loosened"], 1);
+  Captured back;  // the other way round it tightens: the gate passes
+  EXPECT_EQ(cli::PolicyDiff({.from = dir.path() + "/b", .to = dir.path() + "/a", .fail_on_loosened = true}, back.io),
+            kExitOk);
+  EXPECT_THAT(back.out.str(), HasSubstr("tightened  "));
+  Captured missing;
+  EXPECT_EQ(cli::PolicyDiff({.from = dir.path() + "/a", .to = dir.path() + "/nope"}, missing.io), kExitUsage);
+}
+
 }  // namespace
 }  // namespace tact::cli
