@@ -5,7 +5,7 @@
 # its redis-server (utime+stime from /proc/<pid>/stat around each run, as bench/proc_cpu.h does).
 #
 #   bench/peer/run.sh [--rounds R] [--calls N] [--customers K] [--rate RPS] [--connections C]
-#                     [--configs day,day_week] [--no-build] [--keep DIR]
+#                     [--configs day,day_week] [--build-dir DIR] [--no-build] [--no-install] [--keep DIR]
 #
 # Configurations (files beside this script):
 #   day       tact: promotion 1 per calendar day     ratelimit: customer_day 1/DAY
@@ -17,9 +17,11 @@
 # write (a first call of a customer is allowed and counted, a repeat is refused).
 #
 # Needs: Go (GO=..., default `go` on PATH, else /usr/local/go/bin/go) and the Go module proxy the first time, to
-# install ratelimit and ghz at pinned versions into build/peer-go/bin (kept there); redis-server, python3, jq, curl.
+# install ratelimit and ghz at pinned versions into build/peer-go/bin (kept there); redis-server, python3, curl.
 # Builds build/tactd and build/tact-devbroker (tactd needs a Kafka broker to start; the in-memory dev broker serves,
-# idle) unless --no-build. Never run by bench/run.sh or CI (network). Everything started is stopped on exit.
+# idle) unless --no-build. Never run by bench/run.sh or CI (network); --no-install exits 77 (skipped) instead of
+# installing the Go tools (the ctest smoke test). Exits 1 when a call fails or tact's decisions are not the expected
+# ones (every customer's first call released, the others suppressed). Everything started is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -29,7 +31,7 @@ RATELIMIT_VERSION=v1.4.1-0.20260122083618-3fb702589d36  # the proxy refuses a ba
 GHZ_PKG=github.com/bojand/ghz/cmd/ghz
 GHZ_VERSION=v0.120.0
 
-rounds=3 calls=50000 customers=100000 rate=5000 connections=4 configs=day,day_week build=1 keep=""
+rounds=3 calls=50000 customers=100000 rate=5000 connections=4 configs=day,day_week build=1 install=1 keep="" bdir=build
 while (($#)); do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -38,30 +40,32 @@ while (($#)); do
     --rate) rate=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --configs) configs=$2; shift 2 ;;
+    --build-dir) bdir=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --no-install) install=0; shift ;;
     --keep) keep=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/peer/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 for v in rounds calls customers rate connections; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench/peer/run.sh: --$v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
-for tool in redis-server redis-cli python3 jq curl; do
-  command -v "$tool" >/dev/null || { echo "bench/peer/run.sh: $tool not found (deploy/install-deps.sh)" >&2; exit 1; }
-done
 
 log() { echo "peer: $*" >&2; }
 
 # --- Go tools at their pinned versions ------------------------------------------------------------------------------
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
-gobin=$root/build/peer-go/bin
+((build)) && mkdir -p "$bdir"
+bdir=$(cd "$bdir" 2>/dev/null && pwd) || { echo "bench/peer/run.sh: no build directory (--build-dir)" >&2; exit 1; }
+gobin=$bdir/peer-go/bin
 ratelimit_bin=$gobin/service_cmd
 ghz_bin=$gobin/ghz
 # installed <binary> <module version>: true when the binary exists and was built from that version of its module
 installed() { [[ -x "$1" ]] && "$GO" version -m "$1" 2>/dev/null | awk -v v="$2" '$1 == "mod" && $3 == v { f = 1 } END { exit !f }'; }
 install_tool() {  # install_tool <binary> <package> <version>
   installed "$1" "$3" && return
+  ((install)) || { echo "bench/peer/run.sh: $2@$3 not installed in $gobin: skipped (--no-install)" >&2; exit 77; }
   [[ -x "$GO" ]] || { echo "bench/peer/run.sh: Go not found (set GO=/path/to/go)" >&2; exit 1; }
   log "installing $2@$3 into $gobin (GOPROXY=$("$GO" env GOPROXY))"
   mkdir -p "$gobin"
@@ -70,17 +74,22 @@ install_tool() {  # install_tool <binary> <package> <version>
 }
 install_tool "$ratelimit_bin" "$RATELIMIT_PKG" "$RATELIMIT_VERSION"
 install_tool "$ghz_bin" "$GHZ_PKG" "$GHZ_VERSION"
+for tool in redis-server redis-cli python3 jq curl; do
+  command -v "$tool" >/dev/null || { echo "bench/peer/run.sh: $tool not found (deploy/install-deps.sh)" >&2; exit 1; }
+done
 
 # --- tactd ------------------------------------------------------------------------------------------------------------
 if ((build)); then
-  [[ -f build/build.ninja ]] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
-  cmake --build build -- -j2 tactd tact-devbroker >&2
+  [[ -f $bdir/build.ninja ]] || cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  cmake --build "$bdir" -- -j2 tactd tact-devbroker >&2
 fi
-for b in build/tactd build/tact-devbroker; do
+tactd=$bdir/tactd devbroker=$bdir/tact-devbroker
+for b in "$tactd" "$devbroker"; do
   [[ -x $b ]] || { echo "bench/peer/run.sh: $b missing (build it, or drop --no-build)" >&2; exit 1; }
 done
-tact_rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- daemon 2>/dev/null || tact_rev="$tact_rev+local changes"
+# the commit measured: HEAD, and the last commit that changed what tactd is built from
+tact_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown), daemon/ and proto/ of $(git log -1 --format=%h -- daemon proto 2>/dev/null || echo unknown)"
+git diff --quiet HEAD -- daemon proto 2>/dev/null || tact_rev="$tact_rev + uncommitted changes"
 
 # --- processes, cleanup -----------------------------------------------------------------------------------------------
 work=$(mktemp -d /tmp/tact-peer.XXXXXX)
@@ -165,6 +174,7 @@ tact_decisions() {  # RELEASE and SUPPRESS counts of gRPC decisions so far, from
          END { printf "%d %d\n", r, s }'
 }
 
+failed=0
 results=$work/results.txt
 : >"$results"
 # measure <config> <server> <mode> <round>: one ghz run on a flushed Redis, one result line
@@ -182,12 +192,20 @@ measure() {
   s0=$(cpu_us "$spid") r0=$(cpu_us "$rpid")
   ghz_run "$server" "$out" "${args[@]}"
   s1=$(cpu_us "$spid") r1=$(cpu_us "$rpid")
-  jq -r --arg cfg "$cfg" --arg server "$server" --arg mode "$mode" --arg round "$round" \
-     --argjson scpu $((s1 - s0)) --argjson rcpu $((r1 - r0)) --argjson keys "$(redis-cli -p "$rport" dbsize)" '
-    def pct(p): ((.latencyDistribution // []) | map(select(.percentage == p)) | (.[0].latency // 0)) / 1e6;
-    [$cfg, $server, $mode, $round, (.rps | floor), pct(50), pct(99), ($scpu / .count), ($rcpu / .count),
-     (.count - ((.statusCodeDistribution.OK) // 0)), $keys] | map(tostring) | join(" ")' "$out" >>"$results"
-  jq -c 'del(.details, .options.data)' "$out" >"$out.tmp" && mv "$out.tmp" "$out"  # the summary, for --keep
+  # one result line: config server mode round calls/s p50_ms p99_ms server_us/call redis_us/call failed keys; the
+  # report is cut to its summary (kept with --keep)
+  python3 - "$out" "$cfg $server $mode $round" $((s1 - s0)) $((r1 - r0)) "$(redis-cli -p "$rport" dbsize)" >>"$results" <<'PY'
+import json, sys
+path, head, scpu, rcpu, keys = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+r = json.load(open(path))
+pct = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
+n = max(r["count"], 1)
+print(head, int(r["rps"]), pct.get(50, 0), pct.get(99, 0), scpu / n, rcpu / n,
+      r["count"] - (r.get("statusCodeDistribution") or {}).get("OK", 0), keys)
+r.pop("details", None)
+r.get("options", {}).pop("data", None)
+json.dump(r, open(path, "w"))
+PY
 }
 
 # --- one configuration: start both stacks, warm up, interleave, stop ---------------------------------------------------
@@ -212,11 +230,11 @@ run_config() {
   pid_ratelimit=$!
 
   local bootstrap=$work/bootstrap-$cfg
-  build/tact-devbroker --partitions 1 --bootstrap-file "$bootstrap" >"$work/devbroker-$cfg.log" 2>&1 &
+  "$devbroker" --partitions 1 --bootstrap-file "$bootstrap" >"$work/devbroker-$cfg.log" 2>&1 &
   pids+=($!)
   wait_for tact-devbroker "$!" test -s "$bootstrap"
   grpc_tact=$(free_port) admin_tact=$(free_port)
-  TACT_REDIS_KEY_SECRET=peer-bench TACT_CUSTOMER_HASH_KEY=peer-bench build/tactd --policies "bench/peer/tact/$cfg" \
+  TACT_REDIS_KEY_SECRET=peer-bench TACT_CUSTOMER_HASH_KEY=peer-bench "$tactd" --policies "bench/peer/tact/$cfg" \
     --kafka-brokers "$(<"$bootstrap")" --redis "127.0.0.1:$port_redis_tact" --grpc-plaintext true \
     --grpc-listen "127.0.0.1:$grpc_tact" --admin-listen "127.0.0.1:$admin_tact" --log-level warn \
     >"$work/tactd-$cfg.log" 2>&1 &
@@ -247,7 +265,8 @@ run_config() {
           after=$(tact_decisions)
           read -r r0 s0 <<<"$before"; read -r r1 s1 <<<"$after"
           if ((r1 - r0 != distinct || s1 - s0 != calls - distinct)); then
-            log "WARNING: tact decided RELEASE $((r1 - r0)) SUPPRESS $((s1 - s0)), expected $distinct and $((calls - distinct))"
+            log "ERROR: tact decided RELEASE $((r1 - r0)) SUPPRESS $((s1 - s0)), expected $distinct and $((calls - distinct))"
+            failed=1
           fi
         fi
       done
@@ -263,7 +282,7 @@ for cfg in "${config_list[@]}"; do run_config "$cfg"; done
 
 # --- the table --------------------------------------------------------------------------------------------------------
 cpus=$(nproc)
-echo "peer benchmark $(date -u +%Y-%m-%d): tact $tact_rev (build/tactd) vs envoyproxy/ratelimit $RATELIMIT_VERSION, ghz $GHZ_VERSION; $cpus CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "peer benchmark $(date -u +%Y-%m-%d): tact $tact_rev ($tactd) vs envoyproxy/ratelimit $RATELIMIT_VERSION, ghz $GHZ_VERSION; $cpus CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 echo "load: $calls Check calls per run, customers drawn uniformly from $customers ($distinct distinct: their first call is allowed and counted, the other $((calls - distinct)) refused by the day limit); each server's redis-server flushed before every run; ghz --connections $connections; $rounds rounds, servers interleaved (ratelimit first in odd rounds, tact first in even), medians"
 echo "day: tact 1 per calendar day (UTC) | ratelimit customer_day 1/DAY.  day_week: tact + 3 per calendar week (Mon-Sun) | ratelimit + customer_week 3/WEEK (epoch weeks, Thu-Wed), STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT=true"
 python3 - "$results" "$rate" "$work/overcount.txt" <<'PY'
@@ -298,7 +317,7 @@ for cfg in dict.fromkeys(k[0] for k in rows):
             continue
         mt, ml = statistics.median(t), statistics.median(l)
         ratio = f"{mt / ml:7.2f}" if ml and field != "keys" else "      -"
-        verdict = "" if ok is None else f"{goal} {'met' if ok(mt / ml) else 'NOT met'}"
+        verdict = "" if ok is None or not ml else f"{goal} {'met' if ok(mt / ml) else 'NOT met'}"
         print(f"{cfg:9}  {label:28}  {fmt.format(mt):>9}  {fmt.format(ml):>9}  {ratio}  {verdict}")
 try:
     extra = [int(l.split()[1]) for l in open(sys.argv[3])]
@@ -308,5 +327,7 @@ try:
 except FileNotFoundError:
     pass
 if errors:
-    print(f"WARNING: {errors} calls did not end OK (see the ghz reports with --keep)")
+    print(f"ERROR: {errors} calls did not end OK (see the ghz reports with --keep)")
+sys.exit(1 if errors else 0)
 PY
+exit $((failed))
