@@ -293,7 +293,7 @@ errors = 0
 for line in open(sys.argv[1]):
     cfg, server, mode, rnd, rps, p50, p99, scpu, rcpu, errs, keys = line.split()
     rows[(cfg, server, mode)].append(dict(rps=float(rps), p50=float(p50), p99=float(p99), scpu=float(scpu),
-                                          rcpu=float(rcpu), keys=int(keys)))
+                                          rcpu=float(rcpu), cpu=float(scpu) + float(rcpu), keys=int(keys)))
     errors += int(errs)
 rate = sys.argv[2]
 metrics = [  # label, mode, field, format, goal (ratio test)
@@ -304,11 +304,12 @@ metrics = [  # label, mode, field, format, goal (ratio test)
     (f"p99 ms at {rate}/s", "rate", "p99", "{:.2f}", "<= 0.7", lambda r: r <= 0.7),
     ("server CPU us/call, c=64", "c64", "scpu", "{:.1f}", "", None),
     ("redis CPU us/call, c=64", "c64", "rcpu", "{:.1f}", "<= 1", lambda r: r <= 1.0),
+    ("server+redis CPU us/call, c=64", "c64", "cpu", "{:.1f}", "", None),
     (f"server CPU us/call, {rate}/s", "rate", "scpu", "{:.1f}", "", None),
     (f"redis CPU us/call, {rate}/s", "rate", "rcpu", "{:.1f}", "<= 1", lambda r: r <= 1.0),
     ("redis keys after a run", "c64", "keys", "{:.0f}", "", None),
 ]
-print(f"{'CONFIG':9}  {'METRIC':28}  {'TACT':>9}  {'RATELIMIT':>9}  {'TACT/RL':>7}  GOAL")
+print(f"{'CONFIG':9}  {'METRIC':30}  {'TACT':>9}  {'RATELIMIT':>9}  {'TACT/RL':>7}  GOAL")
 for cfg in dict.fromkeys(k[0] for k in rows):
     for label, mode, field, fmt, goal, ok in metrics:
         t = [r[field] for r in rows.get((cfg, "tact", mode), [])]
@@ -318,7 +319,7 @@ for cfg in dict.fromkeys(k[0] for k in rows):
         mt, ml = statistics.median(t), statistics.median(l)
         ratio = f"{mt / ml:7.2f}" if ml and field != "keys" else "      -"
         verdict = "" if ok is None or not ml else f"{goal} {'met' if ok(mt / ml) else 'NOT met'}"
-        print(f"{cfg:9}  {label:28}  {fmt.format(mt):>9}  {fmt.format(ml):>9}  {ratio}  {verdict}")
+        print(f"{cfg:9}  {label:30}  {fmt.format(mt):>9}  {fmt.format(ml):>9}  {ratio}  {verdict}")
 try:
     extra = [int(l.split()[1]) for l in open(sys.argv[3])]
     print(f"ratelimit's week counter counted {sum(extra)} refused calls in {len(extra)} runs (per run: "
