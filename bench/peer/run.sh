@@ -10,7 +10,8 @@
 # Configurations (files beside this script):
 #   day       tact: promotion 1 per calendar day     ratelimit: customer_day 1/DAY
 #   day_week  tact: 1 per calendar day + 3 per week  ratelimit: customer_day 1/DAY + customer_week 3/WEEK, two
-#             descriptors per request, STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT=true (a refused call counts nowhere)
+#             descriptors per request, STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT=true (a call one limit refuses is
+#             not counted by the other, as in tact)
 # The load: every run sends N calls (default 50,000), the i-th call for the i-th customer of one seeded sequence drawn
 # uniformly from K customers (default 100,000), the same sequence for both servers; each tact call has its own
 # event_id. Both redis-servers are flushed before every run, so each run starts from the same state and both servers
@@ -22,6 +23,7 @@
 # idle) unless --no-build. Never run by bench/run.sh or CI (network); --no-install exits 77 (skipped) instead of
 # installing the Go tools (the ctest smoke test). Exits 1 when a call fails or tact's decisions are not the expected
 # ones (every customer's first call released, the others suppressed). Everything started is stopped on exit.
+# PEER_RATELIMIT_ENV="NAME=value ..." adds settings to ratelimit's environment (e.g. REDIS_POOL_SIZE=20).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -44,7 +46,7 @@ while (($#)); do
     --no-build) build=0; shift ;;
     --no-install) install=0; shift ;;
     --keep) keep=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench/peer/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
