@@ -35,7 +35,7 @@ wait_until() {  # wait_until what command...: polls the command until it succeed
       echo "create-cluster.sh: timed out waiting for $what" >&2
       exit 1
     fi
-    sleep 1
+    sleep 0.2
   done
 }
 answers() { [ "$(cli "$1" ping 2>/dev/null)" = PONG ]; }

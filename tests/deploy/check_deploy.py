@@ -270,11 +270,16 @@ class KubernetesCluster(unittest.TestCase):
             self.assertEqual(self.docs[(kind, "redis-cluster")]["spec"]["podSelector" if kind == "NetworkPolicy"
                                                                        else "selector"]["matchLabels"], labels)
         c = spec["template"]["spec"]["containers"][0]
-        args = " ".join(c["args"])
-        for flag in ("--cluster-enabled yes", "--cluster-config-file /data/nodes.conf", "--tls-cluster yes",
-                     "--tls-replication yes", "--appendonly yes", "--cluster-preferred-endpoint-type hostname"):
-            self.assertIn(flag, args)
-        announced = re.search(r'--cluster-announce-hostname "([^"]+)"', args).group(1)
+        conf = {l.split()[0]: l.split(None, 1)[1] for l in c["args"][0].splitlines() if len(l.split()) > 1}
+        self.assertIn("exec redis-server /run/redis/redis.conf", c["args"][0])
+        self.assertIn("/run/redis", {m["mountPath"] for m in c["volumeMounts"]})
+        for key, value in (("cluster-enabled", "yes"), ("cluster-config-file", "/data/nodes.conf"), ("port", "0"),
+                           ("tls-port", "6379"), ("tls-cluster", "yes"), ("tls-replication", "yes"),
+                           ("appendonly", "yes"), ("cluster-preferred-endpoint-type", "hostname"),
+                           ("masteruser", "tactd")):
+            self.assertEqual(conf.get(key), value, key)
+        self.assertNotIn("$pw", " ".join(c["command"]), "the password is in no command line")
+        announced = conf["cluster-announce-hostname"]
         self.assertEqual(announced.replace("$POD_NAMESPACE", self.namespace).replace("$POD_NAME", "redis-cluster-0"),
                          self.pod_names()[0], "nodes announce the names tactd is given")
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
