@@ -252,6 +252,7 @@ absl::Status App::BuildCampaignDesk() {
   campaign_desk_ = std::make_unique<campaign::CampaignDesk>(*capacity_store_, *notices_, *clock_);
   // Pause thresholds; the desk is SignalIntake's CampaignFeedback.
   campaign_desk_->set_policies([this] { return policies_.Get(); });
+  campaign_desk_->set_stats(&campaign_stats_);
   capacity_workers_ = std::make_unique<api::CapacityWorkers>(/*threads=*/2, /*max_queue=*/256);
   capacity_service_ = std::make_unique<api::CapacityService>(*campaign_desk_, *gate_, *capacity_workers_);
   campaigns_service_ = std::make_unique<api::CampaignsService>(*campaign_desk_, *gate_, *capacity_workers_);

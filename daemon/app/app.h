@@ -32,6 +32,7 @@
 #include "daemon/api/signals_service.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/app/threads.h"
+#include "daemon/campaign/campaign_stats.h"
 #include "daemon/campaign/desk.h"
 #include "daemon/campaign/gate.h"
 #include "daemon/core/clock.h"
@@ -126,6 +127,7 @@ class App {
   store::StoreStats store_stats_{registry_};
   pipeline::PipelineStats pipeline_stats_{registry_};
   api::GrpcStats grpc_stats_{registry_};
+  campaign::CampaignStats campaign_stats_{registry_};
   decision::PolicyHolder policies_;
   std::unique_ptr<decision::PolicyReloader> reloader_;
   store::RedisSettings redis_;

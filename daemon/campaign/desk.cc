@@ -43,10 +43,18 @@ absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::C
   return out;
 }
 
+void CampaignDesk::set_stats(CampaignStats* stats) {
+  stats_ = stats;
+  if (stats_ == nullptr) return;
+  for (std::string_view kind : kNoticeKinds) stats_->campaign_notices_total.With({kind});
+}
+
 absl::Status CampaignDesk::Notify(v1::CampaignNotice notice) {
   *notice.mutable_at() = TimeToProto(clock_.Now());
   TACT_RETURN_IF_ERROR(store_.AddNotice(notice));
-  return notices_.Publish(notice);
+  TACT_RETURN_IF_ERROR(notices_.Publish(notice));
+  if (stats_ != nullptr) stats_->campaign_notices_total.Inc({notice.kind()});
+  return absl::OkStatus();
 }
 
 namespace {

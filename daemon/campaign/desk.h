@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/campaign/campaign_stats.h"
 #include "daemon/campaign/feedback.h"
 #include "daemon/campaign/notice_port.h"
 #include "daemon/campaign/records.h"
@@ -58,6 +59,9 @@ class CampaignDesk final : public CampaignFeedback {
   // Campaign gates (pause thresholds) come from the loaded policy; without policies feedback is counted, never
   // acted on. Set before serving.
   void set_policies(PolicySource policies) { policies_ = std::move(policies); }
+  // Counts every notice published, by kind (borrowed; nullptr: not counted); creates each kind's series at 0. Set
+  // before serving.
+  void set_stats(CampaignStats* stats);
   absl::Status OnCampaignSignal(const v1::Signal& signal, absl::Time now) override;
 
  private:
@@ -74,6 +78,7 @@ class CampaignDesk final : public CampaignFeedback {
   NoticePort& notices_;
   const Clock& clock_;
   PolicySource policies_;
+  CampaignStats* stats_ = nullptr;
 };
 
 }  // namespace tact::campaign
