@@ -40,6 +40,12 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
+// VERDICT_PACE → PACE
+std::string VerdictLabel(v1::CampaignVerdict v) {
+  const std::string name = v1::CampaignVerdict_Name(v);
+  return name.starts_with("VERDICT_") ? name.substr(8) : name;
+}
+
 std::string Time(absl::Time t) { return t == absl::InfinitePast() ? "" : GateTime(t); }
 
 ops::AdminPage Page(int status, std::string_view title, std::string_view body) {
@@ -224,13 +230,14 @@ void AppendCampaign(const std::string& tenant, const CampaignBoard::Entry& e, ab
   if (!pause.empty() && state != "paused") absl::StrAppend(&pause, " (since resumed)");
   absl::StrAppend(&rows, "<tr data-campaign=\"", EscapeMarkup(e.id), "\" data-state=\"", EscapeMarkup(state), "\">",
                   Cell(e.id), "<td class=\"state\">", EscapeMarkup(state), "</td>",
-                  Cell(c == nullptr ? "" : v1::CampaignVerdict_Name(c->plan().verdict())),
+                  Cell(c == nullptr ? "" : VerdictLabel(c->plan().verdict())),
                   Cell(c == nullptr ? "" : absl::StrCat(c->plan().audience()), true), Cell(sends),
                   Cell(predicted, true), Cell(observed, true), Cell(ratio, true), Cell(released, true),
                   Cell(complaints, true), Cell(ack), Cell(pause), "</tr>\n");
   if (c == nullptr) return;
   absl::StrAppend(&charts, "<section><h2>", EscapeMarkup(e.id), " <small>(", EscapeMarkup(state), ")</small></h2>\n",
-                  "<p>Offer: ", EscapeMarkup(c->spec().promise().offer()), ". How to respond: ",
+                  "<p>Offer: ", EscapeMarkup(c->spec().promise().offer()),
+                  c->spec().promise().how_to_respond().empty() ? "" : ". How to respond: ",
                   EscapeMarkup(c->spec().promise().how_to_respond()), ". <a href=\"", AsAbsl(kPrefix), "/",
                   PercentEncode(e.id), ".svg?tenant=", PercentEncode(tenant), "\">Chart as SVG</a></p>\n",
                   capacity::PlanSvg(ChartPlan(c->plan())), "</section>\n");

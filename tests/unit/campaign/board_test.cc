@@ -107,6 +107,7 @@ TEST_F(CampaignBoardTest, ListsEveryCampaignWithItsStateFiguresAndChart) {
   EXPECT_THAT(page.body, HasSubstr("by wfm-anna at "));
   // Observed contacts next to the plan's prediction so far.
   EXPECT_THAT(page.body, HasSubstr("<td class=\"n\">3</td>"));
+  EXPECT_THAT(page.body, HasSubstr("<td>PACE</td>"));
   EXPECT_THAT(page.body, HasSubstr("<svg xmlns=\"http://www.w3.org/2000/svg\""));
   // Every string from the repository is escaped; no customer id is shown.
   EXPECT_THAT(page.body, HasSubstr("&lt;b&gt;&quot;sale&quot;&lt;/b&gt;&amp;co"));
