@@ -252,7 +252,9 @@ std::string AdminServer::Respond(std::string_view head, PageJob& job) const {
     job = PageJob{.handler = handler, .path = std::string(path), .query = std::string(query), .head_only = head_only};
     return "";
   }
-  return Answer(404, "Not Found", "text/plain", "not found: /healthz, /readyz, /metrics\n", head_only);
+  std::string known = "/healthz, /readyz, /metrics";
+  for (const auto& page : pages_) absl::StrAppend(&known, ", ", page.first);
+  return Answer(404, "Not Found", "text/plain", absl::StrCat("not found: ", known, "\n"), head_only);
 }
 
 const AdminPageHandler* AdminServer::FindPage(std::string_view path) const {
