@@ -18,6 +18,7 @@ build_pkgs=(
   libssl-dev redis-server redis-tools kcat tzdata openssl
   python3 python3-yaml python3-grpcio curl docker-compose
   prometheus
+  librsvg2-bin chromium
 )
 # What tactd and tactctl link (checked with ldd + dpkg -S on a build; the rest come as their dependencies),
 # zone data for calendar windows, CA certificates, and tini as PID 1.

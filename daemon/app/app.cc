@@ -390,6 +390,9 @@ ops::Readiness App::Readiness() const {
 
 absl::Status App::StartAdmin() {
   auto admin = std::make_unique<ops::AdminServer>([this] { return Readiness(); }, &registry_);
+  board_ = std::make_unique<campaign::CampaignBoard>(*capacity_store_, *clock_);  // read-only, /campaigns
+  admin->AddPages("/campaigns",
+                  [this](std::string_view path, std::string_view query) { return board_->Serve(path, query); });
   if (absl::Status s = admin->Start(settings_.admin_listen); !s.ok()) {
     Log(LogLevel::kError, "admin.listen_failed", {{"error", std::string(s.message())}});
     return absl::UnavailableError(s.message());

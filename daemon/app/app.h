@@ -6,7 +6,8 @@
 //
 // Start order: Kafka security, clock, metrics, policies, store (Redis), decision service, gRPC services and the
 // campaign desk (with its Kafka notice sink), the gRPC server, the Kafka pipeline, the signal consumer and the
-// deferred scheduler (each on its thread), the admin server, the health and policy-reload thread.
+// deferred scheduler (each on its thread), the admin server (with the campaign board), the health and
+// policy-reload thread.
 // Stop order (SIGTERM): the health thread; gRPC health says NOT_SERVING; the pipeline and both workers stop
 // fetching and drain at once (within the 30 s SIGTERM budget); the gRPC server shuts down (5 s for calls in
 // flight); the admin server stops. The rest is released in reverse order of construction.
@@ -33,6 +34,7 @@
 #include "daemon/api/throttle_service.h"
 #include "daemon/app/threads.h"
 #include "daemon/campaign/campaign_stats.h"
+#include "daemon/campaign/board.h"
 #include "daemon/campaign/desk.h"
 #include "daemon/campaign/gate.h"
 #include "daemon/core/clock.h"
@@ -161,7 +163,8 @@ class App {
   std::unique_ptr<pipeline::DeferredScheduler> deferred_scheduler_;
   std::vector<std::unique_ptr<RunThread>> runners_;  // the pipeline, then the workers
   std::atomic<bool> redis_ok_{false};
-  std::unique_ptr<ops::AdminServer> admin_;  // set once listening
+  std::unique_ptr<campaign::CampaignBoard> board_;  // the admin port's /campaigns pages
+  std::unique_ptr<ops::AdminServer> admin_;         // set once listening
   bool last_ready_ = false;                  // health thread only
   bool first_check_ = true;                  // health thread only
   std::unique_ptr<PeriodicThread> health_;

@@ -345,7 +345,7 @@ void GrpcKeys(std::vector<ConfigKey>& keys) {
 
 void ProcessKeys(std::vector<ConfigKey>& keys) {
   keys.push_back(
-      Text("admin.listen", "Admin HTTP listen address (/healthz, /readyz, /metrics)", FIELD(admin_listen)));
+      Text("admin.listen", "Admin HTTP listen address (/healthz, /readyz, /metrics, /campaigns)", FIELD(admin_listen)));
   keys.push_back(Choice<LogLevel>("log.level", "debug, info, warn or error",
                                   {{"debug", LogLevel::kDebug},
                                    {"info", LogLevel::kInfo},
