@@ -42,8 +42,9 @@ TEST(CapacityCliTest, ErlangJsonHasExactlyTheDocumentedKeysAndTheCheckVector) {
   const json j = json::parse(r.output);
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"abandon_rate", "agents_needed", "asa_seconds", "occupancy", "p_wait",
-                                            "service_level"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"abandon_rate", "agents_needed", "asa_seconds", "model", "occupancy",
+                                            "p_wait", "service_level"}));
+  EXPECT_EQ(j["model"], "erlang_c");
   EXPECT_NEAR(j["p_wait"].get<double>(), 0.1741, 1e-3);
   EXPECT_NEAR(j["service_level"].get<double>(), 0.8884, 1e-3);
   EXPECT_NEAR(j["asa_seconds"].get<double>(), 7.836, 1e-3);
