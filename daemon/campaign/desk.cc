@@ -29,7 +29,8 @@ absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::C
   std::vector<capacity::CommittedLoad> committed;
   for (const v1::Campaign& c : released) {
     if (c.spec().campaign_id() == spec.campaign_id()) continue;  // re-planning itself
-    committed.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()}});
+    committed.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()},
+                         c.spec().contact_aht_seconds()});
   }
   absl::StatusOr<capacity::CampaignPlan> plan = capacity::PlanCampaign(*staffing, committed, campaign);
   if (!plan.ok()) {

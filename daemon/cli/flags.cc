@@ -126,9 +126,14 @@ CLI::App* AddErlangFlags(CLI::App& app, ErlangArgs& args) {
   erlang->add_option("--patience-s", args.patience_s, "Mean customer patience in seconds (Erlang A)");
   erlang->add_option("--target-sl", args.target_sl, "Service-level target for agents needed")->capture_default_str();
   erlang->add_option("--shrinkage", args.shrinkage, "Shrinkage, to also print scheduled agents needed");
+  erlang->add_option("--sl", args.service_levels,
+                     "Further service-level target for agents needed, <percent>/<seconds> (e.g. 90/90); repeatable");
+  erlang->add_option("--max-asa-s", args.max_asa_s, "ASA target for agents needed (s)");
+  erlang->add_option("--max-abandon", args.max_abandon, "Abandonment target for agents needed (needs --patience-s)");
+  erlang->add_option("--max-occupancy", args.max_occupancy, "Occupancy cap for agents needed (e.g. 0.85)");
   erlang->add_flag("--json", args.json,
-                   "Print JSON: p_wait, service_level, asa_seconds (null when unbounded), occupancy, abandon_rate, "
-                   "agents_needed (-1 when unreachable)");
+                   "Print JSON: model, p_wait, service_level, asa_seconds (null when unbounded), occupancy, "
+                   "abandon_rate, agents_needed (-1 when unreachable)");
   return erlang;
 }
 
@@ -146,6 +151,12 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
       ->capture_default_str();
   plan->add_option("--curve", args.curve, "Response curve, e.g. 15m:0.08,1h:0.22,4h:0.30,24h:0.30,72h:0.10");
   plan->add_option("--max-batch", args.max_batch, "Sending platform limit per 15 minutes (0: none)");
+  plan->add_option("--min-batch", args.min_batch,
+                   "Smallest paced batch (the last may be smaller; 0: any); default 100, or 1% of a smaller audience");
+  plan->add_option("--margin", args.margin,
+                   "Planning buffer: fill to the target + this (service level points; limits × (1 − margin))")
+      ->capture_default_str();
+  plan->add_option("--contact-aht-s", args.contact_aht_s, "Handle time of the campaign's contacts (0: the staffing's)");
   plan->add_option("--id", args.id, "Campaign id shown in the output")->capture_default_str();
   plan->add_option("--svg", args.svg, "Write an SVG of predicted load vs capacity and service level vs target");
   plan->add_flag("--json", args.json, "Print the plan as JSON");
