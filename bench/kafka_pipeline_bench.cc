@@ -406,7 +406,7 @@ bool RunOnce(const std::filesystem::path& bin, const std::filesystem::path& tact
   if (pass.rate <= 0 || ours.rate <= 0) return false;
   std::printf("kafka.pipeline partitions=%d tactd_bin=%s ratio=%.3f tactd=%.0f/s passthrough=%.0f/s events=%d "
               "cpu_per_event=tactd:%.1fus,redis:%.1fus,broker:%.1fus "
-              "passthrough_cpu_per_event=process:%.1fus,broker:%.1fus cpu_ratio=%.1f\n",
+              "passthrough_cpu_per_event=process:%.2fus,broker:%.2fus cpu_ratio=%.1f\n",
               partitions, tactd_bin.string().c_str(), ours.rate / pass.rate, ours.rate, pass.rate, events,
               ours.own_us, ours.redis_us, ours.broker_us, pass.own_us, pass.broker_us,
               pass.total_us() > 0 ? ours.total_us() / pass.total_us() : 0.0);
