@@ -4,6 +4,7 @@
 #include <hiredis/read.h>
 
 #include "daemon/store/redis_check_call.h"
+#include "daemon/store/redis_counter_store.h"
 
 namespace tact::store {
 namespace {
@@ -91,6 +92,21 @@ TEST(ClusterSlotsTest, MalformedClusterSlotsIsAnError) {
   EXPECT_FALSE(ParseClusterSlots(*Reply("$3\r\nfoo\r\n"), {}).ok());
   EXPECT_FALSE(ParseClusterSlots(*Reply("*1\r\n*2\r\n:0\r\n:1\r\n"), {}).ok());
   EXPECT_FALSE(ParseClusterSlots(*Reply("*1\r\n*3\r\n:0\r\n:1\r\n*1\r\n$1\r\nh\r\n"), {}).ok());
+}
+
+TEST(ClusterSlotsTest, RedisAddressTakesClusterSeeds) {
+  RedisSettings s;
+  ASSERT_TRUE(ParseRedisAddress("redis+cluster://10.0.0.1:7000,redis-1.svc:7001", &s).ok());
+  ASSERT_EQ(s.cluster_seeds.size(), 2u);
+  EXPECT_EQ(s.cluster_seeds[1], (NodeAddress{"redis-1.svc", 7001}));
+  EXPECT_EQ(s.host, "10.0.0.1");
+  EXPECT_EQ(s.port, 7000);
+  ASSERT_TRUE(ParseRedisAddress("127.0.0.1:6379", &s).ok());
+  EXPECT_TRUE(s.cluster_seeds.empty());
+  const absl::Status bad = ParseRedisAddress("redis+cluster://10.0.0.1:7000,,", &s);
+  EXPECT_TRUE(absl::IsInvalidArgument(bad));
+  EXPECT_NE(bad.message().find("seed '' must be host:port"), std::string::npos) << bad;
+  EXPECT_FALSE(ParseRedisAddress("redis+cluster://", &s).ok());
 }
 
 TEST(ClusterSlotsTest, ParsesRedirections) {
