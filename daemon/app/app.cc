@@ -174,7 +174,8 @@ absl::Status App::BuildStore() {
   redis_.seen_ttl = r.seen_ttl;
   redis_.batching = r.batching == ops::Settings::Batching::kPipeline ? store::RedisSettings::Batching::kPipelined
                                                                      : store::RedisSettings::Batching::kOneScript;
-  redis_.legacy_keys = r.legacy_keys;
+  redis_.legacy_keys = r.legacy_keys;  // off on Redis Cluster (RedisCounterStore)
+  redis_.node_stats = &redis_node_stats_;
   redis_.tls = {.enabled = r.tls,
                 .ca_file = r.tls_ca_file,
                 .cert_file = r.tls_cert_file,
@@ -385,7 +386,8 @@ ops::Readiness App::Readiness() const {
   return ops::Evaluate({.policy_loaded = policies_.Get() != nullptr,
                         .redis_reachable = redis_ok_.load(),
                         .kafka_joined = pipeline_->GroupJoined(),
-                        .kafka_assigned = pipeline_->HasAssignment()});
+                        .kafka_assigned = pipeline_->HasAssignment(),
+                        .redis_nodes = redis_store_->NodeHealth()});
 }
 
 absl::Status App::StartAdmin() {

@@ -127,6 +127,7 @@ class App {
   decision::DecisionStats decision_stats_{registry_};
   decision::PolicyMetrics policy_metrics_{registry_};
   store::StoreStats store_stats_{registry_};
+  store::RedisNodeStats redis_node_stats_{registry_};  // Redis Cluster only
   pipeline::PipelineStats pipeline_stats_{registry_};
   api::GrpcStats grpc_stats_{registry_};
   campaign::CampaignStats campaign_stats_{registry_};

@@ -275,7 +275,9 @@ void ProcessingKeys(std::vector<ConfigKey>& keys) {
 
 void RedisKeys(std::vector<ConfigKey>& keys) {
   using B = Settings::Batching;
-  keys.push_back(Text("redis.address", "Redis host:port", FIELD(redis.address)));
+  keys.push_back(Text("redis.address",
+                      "Redis host:port, or Redis Cluster seed nodes: redis+cluster://host:port[,host:port...]",
+                      FIELD(redis.address)));
   keys.back().flag = "--redis";
   keys.push_back(Int("redis.pool_size", "Idle Redis connections kept", FIELD(redis.pool_size), 1, 256));
   keys.push_back(Int("redis.deadline_ms", "Deadline of one store round-trip", FIELD(redis.deadline_ms), 1, 60000));

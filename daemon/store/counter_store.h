@@ -69,6 +69,10 @@ struct CustomerCheck {
 //  4. when ShouldReserve holds and it is not a dry run, the event is counted in every limit;
 //  5. when IsFinal holds and it is not a dry run, the marker is stored.
 struct CheckResult {
+  // Not OK: this check alone failed (UNAVAILABLE / DEADLINE_EXCEEDED: on Redis Cluster, the node of its customer's
+  // slot did not answer) while others of the call succeeded; its other fields are empty. A call whose every check
+  // failed returns the failure instead.
+  absl::Status status;
   bool duplicate = false;
   std::string marker;     // on duplicate: the marker stored with the earlier decision
   StoreOutcome outcome;   // on duplicate: the outcome stored with the earlier decision

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "daemon/core/strings.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
@@ -27,6 +28,12 @@ std::string Sha1Hex(std::string_view text) {
 }
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
+
+// A cluster deployment starts from the current key layout: legacy.lua renames keys across slots (redis_cluster.h).
+RedisSettings ForTopology(RedisSettings s) {
+  if (!s.cluster_seeds.empty()) s.legacy_keys = false;
+  return s;
+}
 
 // Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
 // expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms, legacy
@@ -79,6 +86,24 @@ std::string_view ConnectFailureKind(const absl::Status& s) {
 }  // namespace
 
 absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings) {
+  constexpr std::string_view kCluster = "redis+cluster://";
+  if (address.starts_with(kCluster)) {
+    std::vector<NodeAddress> seeds;
+    for (absl::string_view seed : absl::StrSplit(AsAbsl(address.substr(kCluster.size())), ',')) {
+      std::optional<NodeAddress> node = ParseNodeAddress(std::string_view(seed.data(), seed.size()));
+      if (!node) {
+        return absl::InvalidArgumentError(absl::StrCat("redis address '", AsAbsl(address), "': seed '", seed,
+                                                       "' must be host:port, e.g. redis+cluster://10.0.0.1:6379,"
+                                                       "10.0.0.2:6379"));
+      }
+      seeds.push_back(*std::move(node));
+    }
+    settings->host = seeds.front().host;
+    settings->port = seeds.front().port;
+    settings->cluster_seeds = std::move(seeds);
+    return absl::OkStatus();
+  }
+  settings->cluster_seeds.clear();
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == std::string_view::npos || colon == 0 ||
@@ -92,12 +117,24 @@ absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings
 }
 
 RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock, KeySchema keys)
-    : settings_(std::move(settings)),
+    : settings_(ForTopology(std::move(settings))),
       clock_(clock),
       keys_(std::move(keys)),
       script_sha_(Sha1Hex(kCheckLua)),
       connector_(settings_.host, settings_.port, settings_.tls, settings_.auth),
-      connect_log_(clock_, absl::Seconds(30)) {}
+      connect_log_(clock_, absl::Seconds(30)) {
+  if (!settings_.cluster_seeds.empty()) {
+    cluster_ = std::make_unique<RedisCluster>(
+        RedisClusterSettings{.seeds = settings_.cluster_seeds,
+                             .tls = settings_.tls,
+                             .auth = settings_.auth,
+                             .pool_size = settings_.pool_size,
+                             .connect_timeout = settings_.connect_timeout,
+                             .max_reconnect_backoff = settings_.max_reconnect_backoff,
+                             .stats = settings_.node_stats},
+        clock_, [this](RedisConnection& c) { return LoadScript(c); });
+  }
+}
 
 std::string RedisCounterStore::LegacyPrefix(std::string_view tenant, std::string_view customer_id) const {
   if (!settings_.legacy_keys) return "";
@@ -262,6 +299,9 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(RedisConne
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                              absl::Time deadline) {
+  if (cluster_ != nullptr) {
+    return ClusterCheckAndReserve(checks, deadline);
+  }
   const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
                           std::all_of(checks.begin(), checks.end(),
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
@@ -290,17 +330,21 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
   if (absl::Status valid = CheckSignalWrite(w); !valid.ok()) {
     return valid;
   }
-  absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
-  if (!conn.ok()) {
-    return conn.status();
-  }
   static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
   const std::string key = SignalsKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
   const std::string value = absl::StrCat(w.at_ms, ":", w.expires_ms);
   const std::string now_ms = absl::StrCat(ToMillis(now));
   const std::string legacy = LegacyPrefix(w.tenant, w.customer_id);
-  absl::StatusOr<RedisReplyPtr> reply = (*conn)->Command(
-      {"EVAL", script, "1", key, w.field, w.remove ? "1" : "0", value, now_ms, legacy}, "EVAL signal");
+  const RedisCommand command({"EVAL", script, "1", key, w.field, w.remove ? "1" : "0", value, now_ms, legacy});
+  if (cluster_ != nullptr) {
+    return ClusterRoundTrip({command}, KeySlot(key), deadline).status();
+  }
+  absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  command.AppendTo(**conn);
+  absl::StatusOr<RedisReplyPtr> reply = (*conn)->GetReply("EVAL signal");
   if (!reply.ok()) {
     return reply.status();  // the connection is dropped
   }
@@ -313,6 +357,13 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
 }
 
 bool RedisCounterStore::Healthy() {
+  if (cluster_ != nullptr) {
+    std::vector<std::pair<std::string, bool>> nodes;
+    const bool healthy = cluster_->Probe(settings_.connect_timeout, &nodes);
+    absl::MutexLock lock(&mu_);
+    node_health_ = std::move(nodes);
+    return healthy;
+  }
   absl::StatusOr<RedisConnectionPtr> conn = Borrow(settings_.connect_timeout);
   if (!conn.ok()) {
     return false;
@@ -326,6 +377,11 @@ bool RedisCounterStore::Healthy() {
   }
   Return(*std::move(conn));
   return true;
+}
+
+std::vector<std::pair<std::string, bool>> RedisCounterStore::NodeHealth() {
+  absl::MutexLock lock(&mu_);
+  return node_health_;
 }
 
 }  // namespace tact::store

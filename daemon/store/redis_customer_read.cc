@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
+#include "daemon/store/cluster_slots.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_check_call.h"
 #include "daemon/store/redis_counter_store.h"
@@ -112,12 +113,15 @@ std::vector<CounterState> ParseCounters(std::span<const LiveCounter> live, const
 }  // namespace
 
 absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead& read, absl::Time deadline) {
-  absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
+  absl::StatusOr<RedisConnectionPtr> conn = cluster_ != nullptr ? RedisConnectionPtr() : BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
   }
   // Pipelined reads on the customer's own keys: the index names the counters (no keyspace scan).
   std::string prefix = keys_.CustomerPrefix(read.tenant, read.customer_id);
+  auto round_trip = [&](RedisConnectionPtr& c, const std::vector<RedisCommand>& commands) {
+    return cluster_ != nullptr ? ClusterRoundTrip(commands, KeySlot(prefix), deadline) : RoundTrip(*c, commands);
+  };
   const std::string legacy = LegacyPrefix(read.tenant, read.customer_id);
   const int64_t now = absl::ToUnixMillis(read.now);
   std::vector<RedisCommand> index_and_signals = {{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}};
@@ -125,7 +129,7 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
     index_and_signals.push_back({"HGETALL", IndexKey(legacy)});
     index_and_signals.push_back({"HGETALL", SignalsKey(legacy)});
   }
-  absl::StatusOr<std::vector<RedisReplyPtr>> first = RoundTrip(**conn, index_and_signals);
+  absl::StatusOr<std::vector<RedisReplyPtr>> first = round_trip(*conn, index_and_signals);
   if (!first.ok()) {
     return first.status();
   }
@@ -140,11 +144,11 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   const std::vector<LiveCounter> live = LiveCounters(*(*first)[0], read.families, now);
   CustomerState state;
   state.signals = LiveSignals(*(*first)[1], now);
-  absl::StatusOr<std::vector<RedisReplyPtr>> second = RoundTrip(**conn, CounterReads(prefix, live, now));
+  absl::StatusOr<std::vector<RedisReplyPtr>> second = round_trip(*conn, CounterReads(prefix, live, now));
   if (!second.ok()) {
     return second.status();
   }
-  Return(*std::move(conn));
+  if (*conn != nullptr) Return(*std::move(conn));
   state.counters = ParseCounters(live, *second);
   std::sort(state.signals.begin(), state.signals.end(),
             [](const SignalState& a, const SignalState& b) { return a.field < b.field; });

@@ -91,6 +91,17 @@ TEST(ReadinessTest, Components) {
   EXPECT_FALSE(Evaluate({.redis_reachable = true, .kafka_joined = true}).ready);
 }
 
+TEST(ReadinessTest, RedisClusterNodesAreListed) {
+  const Readiness r = Evaluate({.policy_loaded = true,
+                                .redis_reachable = false,
+                                .kafka_joined = true,
+                                .redis_nodes = {{"127.0.0.1:7001", true}, {"127.0.0.1:7002", false}}});
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(r.detail,
+            R"({"policy":true,"redis":false,"redis_nodes":{"127.0.0.1:7001":true,"127.0.0.1:7002":false},)"
+            R"("kafka":"idle"})");
+}
+
 TEST(GrpcMethodLabelTest, OnlyKnownMethods) {
   ASSERT_NE(v1::CheckRequest::descriptor(), nullptr);  // links tact.v1's descriptors into this binary
   EXPECT_EQ(api::MethodLabel("/tact.v1.Throttle/Check"), "/tact.v1.Throttle/Check");
