@@ -47,6 +47,7 @@
 #include "daemon/ops/test_clock.h"
 #include "daemon/pipeline/deferred_scheduler.h"
 #include "daemon/pipeline/notice_sink.h"
+#include "daemon/pipeline/policy_history_sink.h"
 #include "daemon/pipeline/output_limits.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/pipeline/signal_consumer.h"
@@ -110,6 +111,8 @@ class App {
   ops::Readiness Readiness() const;
   void CheckHealth();  // on the health thread, every second
   void LogReload(const absl::Status& s);
+  absl::Status BuildPolicyHistory();
+  void PublishHistory(const decision::PolicyLoadAttempt& attempt);
 
   const ops::Settings settings_;
   const AppOptions options_;
@@ -127,6 +130,7 @@ class App {
   pipeline::PipelineStats pipeline_stats_{registry_};
   api::GrpcStats grpc_stats_{registry_};
   decision::PolicyHolder policies_;
+  std::unique_ptr<pipeline::KafkaPolicyHistory> policy_history_;  // every load attempt, to tact.policy-history
   std::unique_ptr<decision::PolicyReloader> reloader_;
   store::RedisSettings redis_;
   std::unique_ptr<store::RedisCounterStore> redis_store_;
