@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ops::Settings& settings, A
 absl::Status App::StartAll() {
   if (absl::Status s = LoadKafkaSecurity(); !s.ok()) return s;
   BuildClock();
+  if (absl::Status s = BuildPolicyHistory(); !s.ok()) return s;
   if (absl::Status s = LoadPolicies(); !s.ok()) return s;
   if (absl::Status s = BuildStore(); !s.ok()) return s;
   BuildDecider();
@@ -115,9 +116,27 @@ void App::ReloadPolicies() {
   LogReload(reloader_->Reload());  // an invalid set keeps the last good one
 }
 
+void App::PublishHistory(const decision::PolicyLoadAttempt& attempt) {
+  if (absl::Status s = policy_history_->Publish(attempt); !s.ok()) {
+    Log(LogLevel::kError, "policy.history_failed", {{"error", std::string(s.message())}, {"version", attempt.version}});
+  }
+}
+
+// One producer, created before the first load so that the start's attempt is recorded too; it never blocks.
+absl::Status App::BuildPolicyHistory() {
+  char host[256] = {};
+  const std::string instance = gethostname(host, sizeof host - 1) == 0 && host[0] != 0 ? host : "tactd";
+  absl::StatusOr<std::unique_ptr<pipeline::KafkaPolicyHistory>> history =
+      pipeline::KafkaPolicyHistory::Create(settings_.kafka.brokers, kafka_security_, instance);
+  if (!history.ok()) return SetupFailed(history.status());
+  policy_history_ = *std::move(history);
+  return absl::OkStatus();
+}
+
 void App::LogReload(const absl::Status& s) {
   const decision::PolicyReloadStats st = reloader_->stats();
   if (!s.ok()) {  // the last good policy keeps serving
+    PublishHistory(st.last_attempt);
     policy_metrics_.LoadFailed();
     Log(LogLevel::kError, "policy.reload_failed",
         {{"error", std::string(s.message())}, {"failures_total", absl::StrCat(st.reload_failures_total)},
@@ -126,6 +145,7 @@ void App::LogReload(const absl::Status& s) {
   }
   Log(LogLevel::kInfo, "policy.loaded",
       {{"version", st.version}, {"digest", st.digest}, {"tests_passed", absl::StrCat(st.tests_passed)}});
+  PublishHistory(st.last_attempt);
   if (st.tests_passed == 0) {
     Log(LogLevel::kWarning, "policy.untested",
         {{"version", st.version},

@@ -50,6 +50,7 @@
 #include "daemon/ops/test_clock.h"
 #include "daemon/pipeline/deferred_scheduler.h"
 #include "daemon/pipeline/notice_sink.h"
+#include "daemon/pipeline/policy_history_sink.h"
 #include "daemon/pipeline/output_limits.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/pipeline/signal_consumer.h"
@@ -113,6 +114,8 @@ class App {
   ops::Readiness Readiness() const;
   void CheckHealth();  // on the health thread, every second
   void LogReload(const absl::Status& s);
+  absl::Status BuildPolicyHistory();
+  void PublishHistory(const decision::PolicyLoadAttempt& attempt);
 
   const ops::Settings settings_;
   const AppOptions options_;
@@ -132,6 +135,7 @@ class App {
   api::GrpcStats grpc_stats_{registry_};
   campaign::CampaignStats campaign_stats_{registry_};
   decision::PolicyHolder policies_;
+  std::unique_ptr<pipeline::KafkaPolicyHistory> policy_history_;  // every load attempt, to tact.policy-history
   std::unique_ptr<decision::PolicyReloader> reloader_;
   store::RedisSettings redis_;
   std::unique_ptr<store::RedisCounterStore> redis_store_;

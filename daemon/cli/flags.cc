@@ -44,7 +44,8 @@ CLI::App* AddTestFlags(CLI::App& app, TestArgs& args) {
 }
 
 CLI::App* AddPolicyGroup(CLI::App& app) {
-  CLI::App* group = app.add_subcommand("policy", "Policy governance: what changed between two versions");
+  CLI::App* group =
+      app.add_subcommand("policy", "Policy governance: what changed between two versions, and when each went live");
   group->require_subcommand(1);
   return group;
 }
@@ -57,6 +58,18 @@ CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args) {
   diff->add_flag("--json", args.json, "Machine-readable diff");
   diff->add_flag("--fail-on-loosened", args.fail_on_loosened, "Exit 1 when a rule is loosened or removed");
   return diff;
+}
+
+CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args) {
+  CLI::App* history = policy_group.add_subcommand(
+      "history", "Every policy load attempt tactd recorded (activated or refused), with provenance, oldest first");
+  history->add_option("--brokers", args.brokers, "Kafka bootstrap servers")->capture_default_str();
+  history->add_option("--topic", args.topic, "Policy history topic")->capture_default_str();
+  history->add_option("--version", args.version, "Only this policy version");
+  history->add_option("--expect", args.expect, "Wait until at least this many records match");
+  history->add_option("--timeout", args.timeout_s, "Seconds to wait for the end of the topic")->capture_default_str();
+  history->add_flag("--json", args.json, "One JSON record per line, as tactd wrote it");
+  return history;
 }
 
 CLI::App* AddExplainFlags(CLI::App& app, ExplainArgs& args) {

@@ -8,6 +8,7 @@
 #include "daemon/cli/capacity_verbs.h"
 #include "daemon/cli/explain.h"
 #include "daemon/cli/health.h"
+#include "daemon/cli/policy_history.h"
 #include "daemon/cli/policy_verbs.h"
 #include "daemon/cli/simulate.h"
 
@@ -24,5 +25,6 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args);
 // `policy` verbs (governance): added to the `policy` subcommand group.
 CLI::App* AddPolicyGroup(CLI::App& app);
 CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args);
+CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args);
 
 }  // namespace tact::cli

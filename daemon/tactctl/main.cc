@@ -33,6 +33,9 @@ int Main(int argc, char** argv) {
   Verb(app, run, AddPlanFlags, [&](const PlanArgs& a) { return Plan(a, ReadReleasedFromRedis, io); });
   CLI::App& policy = *AddPolicyGroup(app);
   Verb(policy, run, AddPolicyDiffFlags, [&](const PolicyDiffArgs& a) { return PolicyDiff(a, io); });
+  Verb(policy, run, AddPolicyHistoryFlags, [&](const PolicyHistoryArgs& a) {
+    return PolicyHistory(a, ProcessEnvironment(), KafkaAuditReader(clock), io);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

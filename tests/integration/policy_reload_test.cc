@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "daemon/decision/policy_files.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
@@ -433,6 +434,53 @@ TEST(TactdPolicyReloadTest, SymlinkLoopKeepsTheLastGoodPolicyAndIsReported) {
   ASSERT_TRUE(testing::WaitFor([&] { return get_policy().last_reload_error().empty(); }, absl::Seconds(20),
                                "the error cleared by the next poll"));
   EXPECT_EQ(get_policy().digest(), before.digest());
+}
+
+// The policy history: tactd records its start's load and every reload, activated or refused, on
+// tact.policy-history with version, digest, provenance and instance; tactctl policy history reads them back.
+TEST(TactdPolicyHistoryTest, EveryLoadAttemptIsRecordedWithProvenanceAndReadBack) {
+  testing::TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  Write(policies + "/care.yaml", std::string(R"(version: "h.1"
+provenance: { author: Ana Auditor, approver: Carl Compliance, reason: first promotion cap, ticket: COMP-7 }
+)") + std::string(kGood).substr(std::string(kGood).find("rules:")));
+  testing::RedisServer redis(dir.path());
+  testing::DevBroker broker(dir.path(), 1);
+  testing::Tactd tactd(dir.path(), broker.bootstrap(), redis.address(), {"--policies", policies});
+  testing::TopicReader history(broker.bootstrap(), kPolicyHistoryTopic);
+  ASSERT_TRUE(testing::WaitFor([&] { return history.Count() >= 1; }, absl::Seconds(20), "the start's record"));
+
+  Write(policies + "/care.yaml", "version: \"h.2\"\nrules: [ {id: x} ]\n");  // refused: no description
+  tactd.process().Signal(SIGHUP);
+  ASSERT_TRUE(testing::WaitFor([&] { return history.Count() >= 2; }, absl::Seconds(20), "the refused reload"));
+
+  const std::vector<testing::Record> records = history.Records();
+  const nlohmann::json started = nlohmann::json::parse(records[0].value);
+  EXPECT_EQ(started["result"], "activated");
+  EXPECT_EQ(started["version"], "h.1");
+  EXPECT_EQ(started["digest"].get<std::string>().size(), 64u);
+  EXPECT_EQ(started["provenance"]["author"], "Ana Auditor");
+  EXPECT_EQ(started["provenance"]["approver"], "Carl Compliance");
+  EXPECT_EQ(started["provenance"]["ticket"], "COMP-7");
+  EXPECT_EQ(started["provenance"]["reason"], "first promotion cap");
+  EXPECT_FALSE(started["instance"].get<std::string>().empty());
+  EXPECT_EQ(started["activated_at"], started["at"]);
+  EXPECT_EQ(records[0].key, absl::StrCat(started["instance"].get<std::string>(), "|",
+                                         started["digest"].get<std::string>(), "|activated"));
+  const nlohmann::json refused = nlohmann::json::parse(records[1].value);
+  EXPECT_EQ(refused["result"], "refused");
+  EXPECT_NE(refused["error"].get<std::string>().find("care.yaml:2:"), std::string::npos) << refused.dump();
+  EXPECT_TRUE(refused.contains("refused_at"));
+
+  testing::Subprocess tactctl({TACTCTL_BIN, "policy", "history", "--brokers", broker.bootstrap(), "--expect", "2"},
+                              dir.path() + "/tactctl.out");
+  ASSERT_EQ(tactctl.Wait(absl::Seconds(60)), std::optional<int>(0)) << tactctl.Log();
+  const std::string out = tactctl.Log();
+  EXPECT_NE(out.find("activated h.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("Ana Auditor"), std::string::npos) << out;
+  EXPECT_NE(out.find("refused"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 record(s)"), std::string::npos) << out;
 }
 
 }  // namespace
