@@ -44,6 +44,11 @@ struct PlanArgs {
   std::string released;  // file: campaigns as Campaigns.GetCampaign returns them (proto3 JSON)
   std::string redis;     // host:port: the tenant's released campaigns from tactd's Redis
   std::string tenant;
+  // The campaign gate's notice rules (plan_notice.h): a policy directory, the campaign's message class, and when
+  // the release would happen (RFC 3339; empty: now). `start` may be "earliest".
+  std::string policy;
+  std::string message_class;
+  std::string release_at;
 };
 
 // The tenant's released campaigns from tactd's Redis at `address` (host:port).
