@@ -1,5 +1,6 @@
 #include "daemon/campaign/desk.h"
 
+#include "daemon/campaign/gate.h"
 #include "daemon/campaign/notice_rules.h"
 #include "daemon/campaign/notices.h"
 
@@ -20,11 +21,13 @@ absl::StatusOr<capacity::Staffing> CampaignDesk::PutStaffing(const v1::PutStaffi
 }
 
 absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::CampaignSpec& spec,
-                                                                     v1::CampaignSpec* spec_out) {
+                                                                     v1::CampaignSpec* spec_out,
+                                                                     std::optional<absl::Time> release_at) {
   TACT_ASSIGN_OR_RETURN(capacity::CampaignSpec campaign, CampaignFromProto(spec, "campaign."));
   const std::shared_ptr<const policy::Policy> pol = policies_ == nullptr ? nullptr : policies_();
   const NoticeRules rules = NoticeRulesFor(pol.get(), spec.tenant(), campaign.channel, spec.message_class());
-  const StartCheck start = ApplyNoticeRule(rules, clock_.Now(), spec.start_earliest(), &campaign);
+  const StartCheck start =
+      ApplyNoticeRule(rules, release_at.value_or(clock_.Now()), spec.start_earliest(), &campaign);
   TACT_ASSIGN_OR_RETURN(std::optional<v1::PutStaffingRequest> staffing_proto, store_.GetStaffing(spec.tenant()));
   if (!staffing_proto.has_value()) {
     return absl::FailedPreconditionError(
@@ -212,17 +215,50 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Acknowledge(std::string_view tenant, 
   if (c.state() == v1::CAMPAIGN_CANCELLED) {
     return absl::FailedPreconditionError(absl::StrCat("campaign '", AsAbsl(campaign_id), "' is cancelled"));
   }
-  c.set_acknowledged(true);
-  c.set_acknowledged_by(acknowledged_by);
-  *c.mutable_acknowledged_at() = TimeToProto(clock_.Now());
-  TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
   v1::CampaignNotice n;
   n.set_tenant(std::string(tenant));
   n.set_campaign_id(std::string(campaign_id));
   n.set_kind("ACKNOWLEDGED");
   n.set_acknowledged_by(acknowledged_by);
-  TACT_RETURN_IF_ERROR(Notify(n));
+  if (!c.acknowledged()) TACT_RETURN_IF_ERROR(ReplanAfterLateAcknowledgement(&c, &n));
+  c.set_acknowledged(true);
+  c.set_acknowledged_by(acknowledged_by);
+  *c.mutable_acknowledged_at() = TimeToProto(clock_.Now());
+  TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
+  TACT_RETURN_IF_ERROR(n.schedule_size() > 0 ? NotifyChange(n) : Notify(n));
   return c;
+}
+
+absl::Status CampaignDesk::ReplanAfterLateAcknowledgement(v1::Campaign* c, v1::CampaignNotice* notice) {
+  const absl::Time now = clock_.Now();
+  const v1::CampaignPlan& old = c->plan();
+  if (!old.waits_for_acknowledgement() || old.schedule_size() == 0) return absl::OkStatus();
+  const absl::Time first = TimeFromProto(old.schedule(0).start());
+  if (IntervalStart(first) >= IntervalStart(now)) return absl::OkStatus();  // in time: nothing was due yet
+  // Nothing was sent (the gate waits for this acknowledgement), so the whole schedule can move.
+  v1::CampaignSpec spec = c->spec();
+  *spec.mutable_start() = TimeToProto(now);
+  spec.set_start_earliest(true);
+  v1::CampaignSpec planned;
+  absl::StatusOr<Planned> p = PlanAgainstStore(spec, &planned, TimeFromProto(c->released_at()));
+  if (!p.ok() || p->plan.verdict == capacity::Verdict::kReject) {
+    notice->set_reason(absl::StrCat("acknowledged after the first batch was due (", GateTime(first),
+                                    "): batches due before now are not sent, and re-planning from now failed (",
+                                    p.ok() ? p->plan.reason : std::string(p.status().message()),
+                                    "); re-plan the campaign"));
+    return absl::OkStatus();
+  }
+  *c->mutable_spec() = planned;
+  *c->mutable_plan() = p->proto;
+  *c->mutable_committed_start() = TimeToProto(p->plan.load.start);
+  *c->mutable_committed_calls() = {p->plan.load.calls.begin(), p->plan.load.calls.end()};
+  v1::CampaignNotice moved = PlanNotice(planned, p->plan, p->proto, "ACKNOWLEDGED");
+  moved.set_acknowledged_by(notice->acknowledged_by());
+  moved.set_reason(absl::StrCat("acknowledged after the first batch was due (", GateTime(first),
+                                "): the schedule moves to start ", GateTime(p->plan.first_send), "; ",
+                                p->plan.reason));
+  *notice = std::move(moved);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Campaign> CampaignDesk::Resume(std::string_view tenant, std::string_view campaign_id) {

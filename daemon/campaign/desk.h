@@ -59,6 +59,10 @@ class CampaignDesk final : public CampaignFeedback {
                                       const std::string& cancelled_by, const std::string& reason);
   // A released campaign with its current figures.
   absl::StatusOr<v1::Campaign> Get(std::string_view tenant, std::string_view campaign_id);
+  // The contact centre has heard. A late first acknowledgement of a plan that waits for it (its first batch was
+  // due before now, so the gate held everything) moves the schedule: re-planned from now (and not before the
+  // notice period ends) against the other campaigns; the ACKNOWLEDGED notice then carries the new schedule and
+  // its change. When that re-plan is a REJECT the plan stays and the notice's reason says so.
   absl::StatusOr<v1::Campaign> Acknowledge(std::string_view tenant, std::string_view campaign_id,
                                            const std::string& acknowledged_by);
   absl::StatusOr<v1::Campaign> Resume(std::string_view tenant, std::string_view campaign_id);
@@ -76,7 +80,11 @@ class CampaignDesk final : public CampaignFeedback {
     v1::CampaignPlan proto;
   };
   // `spec_out` (may be null): the spec as planned (start moved by start_earliest).
-  absl::StatusOr<Planned> PlanAgainstStore(const v1::CampaignSpec& spec, v1::CampaignSpec* spec_out = nullptr);
+  // `release_at`: when the notice period starts (default now).
+  absl::StatusOr<Planned> PlanAgainstStore(const v1::CampaignSpec& spec, v1::CampaignSpec* spec_out = nullptr,
+                                           std::optional<absl::Time> release_at = std::nullopt);
+  // Acknowledge's late case; `notice` is the ACKNOWLEDGED notice to send.
+  absl::Status ReplanAfterLateAcknowledgement(v1::Campaign* c, v1::CampaignNotice* notice);
   absl::Status Notify(v1::CampaignNotice notice);
   // Notify with `notice.change` against the campaign's previous plan-carrying notice.
   absl::Status NotifyChange(v1::CampaignNotice notice);

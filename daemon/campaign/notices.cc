@@ -51,14 +51,16 @@ void DiffPredicted(const v1::CampaignNotice& prev, const v1::CampaignNotice& nex
 
 }  // namespace
 
-bool CarriesPlan(std::string_view kind) {
-  return kind == "PROPOSED" || kind == "RELEASED" || kind == "CANCELLED" || kind == "PLANNED";
+bool CarriesPlan(const v1::CampaignNotice& n) {
+  const std::string& kind = n.kind();
+  return kind == "PROPOSED" || kind == "RELEASED" || kind == "CANCELLED" || kind == "PLANNED" ||
+         (kind == "ACKNOWLEDGED" && n.schedule_size() > 0);
 }
 
 std::optional<v1::CampaignNotice> LastPlanNotice(std::span<const v1::CampaignNotice> notices,
                                                  std::string_view campaign_id) {
   for (auto it = notices.rbegin(); it != notices.rend(); ++it) {
-    if (it->campaign_id() == campaign_id && CarriesPlan(it->kind())) return *it;
+    if (it->campaign_id() == campaign_id && CarriesPlan(*it)) return *it;
   }
   return std::nullopt;
 }

@@ -18,8 +18,9 @@
 
 namespace tact::campaign {
 
-// Whether a notice of this kind carries a plan (and so is compared with the previous one).
-bool CarriesPlan(std::string_view kind);
+// Whether a notice carries a plan (and so is compared with the previous one): PROPOSED, RELEASED, CANCELLED,
+// PLANNED, and an ACKNOWLEDGED notice that moved the schedule (a late acknowledgement, desk.h).
+bool CarriesPlan(const v1::CampaignNotice& notice);
 // The last notice of `campaign_id` in `notices` (oldest first) that carries a plan; nullopt when none.
 std::optional<v1::CampaignNotice> LastPlanNotice(std::span<const v1::CampaignNotice> notices,
                                                  std::string_view campaign_id);

@@ -320,6 +320,31 @@ TEST_F(NoticeRuleComponentTest, AStartInsideTheNoticePeriodIsRejectedWithTheEarl
   }
 }
 
+TEST_F(CampaignComponentTest, ALateAcknowledgementMovesTheScheduleSoTheReleasedPlanStillSends) {
+  ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
+  v1::Campaign c;
+  ASSERT_TRUE(Release(CallbackSpec("late", 60), &c).ok());
+  EXPECT_TRUE(c.plan().waits_for_acknowledgement());
+  const int batches = c.plan().schedule_size();
+  clock_.Set(TimeFromProto(c.plan().last_send()) + absl::Hours(6));  // acknowledged after the schedule ended
+  ASSERT_TRUE(Acknowledge("late", &c).ok());
+  ASSERT_EQ(c.plan().schedule_size(), batches);
+  EXPECT_EQ(TimeFromProto(c.plan().schedule(0).start()), campaign::IntervalStart(clock_.Now()));
+  for (int b = 0; b < c.plan().schedule_size(); ++b) {
+    clock_.Set(std::max(clock_.Now(), TimeFromProto(c.plan().schedule(b).start())));
+    const v1::Decision d = Check(absl::StrCat("l", b), "late");
+    EXPECT_EQ(d.decision(), v1::RELEASE) << "batch " << b << ": " << d.reason();
+  }
+  ASSERT_THAT(notices_.Kinds(), ElementsAre("RELEASED", "ACKNOWLEDGED"));
+  const v1::CampaignNotice ack = notices_.Notices()[1];
+  EXPECT_EQ(ack.acknowledged_by(), "wfm-team");
+  EXPECT_THAT(ack.reason(), StartsWith("acknowledged after the first batch was due (2027-01-04T10:00:00Z): the "
+                                       "schedule moves to start "));
+  EXPECT_EQ(ack.schedule_size(), batches);
+  EXPECT_EQ(ack.change().since_kind(), "RELEASED");
+  EXPECT_THAT(ack.change().summary(), Contains(StartsWith("first send 2027-01-04T10:00:00Z -> ")));
+}
+
 TEST_F(CampaignComponentTest, CancelGivesTheCapacityBackHoldsTheGateAndTellsTheContactCentre) {
   ASSERT_TRUE(PutStaffing(SmallDesk()).ok());
   v1::CampaignSpec second = CallbackSpec("second", 60);
