@@ -83,14 +83,15 @@ absl::StatusOr<capacity::CampaignSpec> CampaignFromProto(const v1::CampaignSpec&
   TACT_RETURN_IF_ERROR(CheckTenantId(pre + "tenant", spec.tenant()));
   TACT_RETURN_IF_ERROR(ValidId(spec.campaign_id(), pre + "campaign_id"));
   if (spec.audience() <= 0) return absl::InvalidArgumentError(pre + "audience: must be > 0");
-  TACT_RETURN_IF_ERROR(Required(spec.has_start(), pre + "start"));
+  // start_earliest: an unset start means "as soon as the gate allows" (notice_rules.h moves it).
+  TACT_RETURN_IF_ERROR(Required(spec.has_start() || spec.start_earliest(), pre + "start"));
   capacity::CampaignSpec c;
   c.id = spec.campaign_id();
   c.audience = spec.audience();
   c.channel = spec.channel() == v1::CHANNEL_UNSPECIFIED ? v1::EMAIL : spec.channel();
   c.deliverability = spec.deliverability() > 0 ? spec.deliverability() : 0.98;
   c.contact_rate = spec.contact_rate() > 0 ? spec.contact_rate() : 0.02;
-  c.start = TimeFromProto(spec.start());
+  c.start = spec.has_start() ? TimeFromProto(spec.start()) : absl::InfinitePast();
   if (spec.has_send_by()) c.send_by = TimeFromProto(spec.send_by());
   c.curve.shares.assign(spec.response_curve().begin(), spec.response_curve().end());
   c.max_batch = spec.max_batch();

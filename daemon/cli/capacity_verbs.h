@@ -50,6 +50,11 @@ struct PlanArgs {
   double margin = capacity::kDefaultTargetMargin;  // planning buffer (CampaignSpec::target_margin)
   int64_t min_batch = capacity::kMinBatchAuto;  // -1: 100, or 1% of a smaller audience
   double contact_aht_s = 0;  // handle time of the campaign's contacts; 0 = the staffing's
+  // The campaign gate's notice rules (plan_notice.h): a policy directory, the campaign's message class, and when
+  // the release would happen (RFC 3339; empty: now). `start` may be "earliest".
+  std::string policy;
+  std::string message_class;
+  std::string release_at;
 };
 
 // "90/90" (90% in 90 s; "90%/90s" too) → a service-level point; errors name `flag`.

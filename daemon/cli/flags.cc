@@ -157,7 +157,9 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
       ->required();
   plan->add_option("--audience", args.audience, "Recipients")->required();
   plan->add_option("--channel", args.channel, "email, sms, push or in_app")->capture_default_str();
-  plan->add_option("--start", args.start, "Earliest send, RFC 3339")->required();
+  plan->add_option("--start", args.start,
+                   "Earliest send, RFC 3339, or \"earliest\" (the first instant the --policy gate allows)")
+      ->required();
   plan->add_option("--send-by", args.send_by, "Last send must start before this (RFC 3339); default: staffing end");
   plan->add_option("--deliverability", args.deliverability, "Share delivered")->capture_default_str();
   plan->add_option("--contact-rate", args.contact_rate, "Share of delivered recipients who contact the centre")
@@ -178,7 +180,11 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
                    "Already-released campaigns that count against this one: JSON as Campaigns.GetCampaign returns "
                    "them (one, a list, or {\"campaigns\": [...]})");
   plan->add_option("--redis", args.redis, "Read the tenant's released campaigns from tactd's Redis (host:port)");
-  plan->add_option("--tenant", args.tenant, "Tenant whose released campaigns --redis reads");
+  plan->add_option("--tenant", args.tenant, "Tenant whose released campaigns --redis reads (and whose gate applies)");
+  plan->add_option("--policy", args.policy,
+                   "Policy directory: plan under its campaign gate's notice rules (min_notice, acknowledgement)");
+  plan->add_option("--class", args.message_class, "The campaign's message class (picks the gate; default: strictest)");
+  plan->add_option("--release-at", args.release_at, "When the release would happen, RFC 3339 (default: now)");
   return plan;
 }
 

@@ -11,6 +11,7 @@
 #include "daemon/capacity/staffing_csv.h"
 #include "daemon/capacity/svg.h"
 #include "daemon/cli/capacity_verbs.h"
+#include "daemon/cli/plan_notice.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
 #include "daemon/store/redis_capacity_store.h"
@@ -62,7 +63,9 @@ absl::StatusOr<capacity::CampaignSpec> SpecFromArgs(const PlanArgs& a) {
   if (!channel) return Usage("--channel: must be email, sms, push or in_app");
   spec.channel = *channel;
   std::string err;
-  if (!absl::ParseTime(absl::RFC3339_full, a.start, &spec.start, &err)) {
+  if (StartsEarliest(a)) {
+    spec.start = absl::InfinitePast();  // ApplyPlanNotice moves it
+  } else if (!absl::ParseTime(absl::RFC3339_full, a.start, &spec.start, &err)) {
     return Usage(absl::StrCat("--start: '", a.start, "' is not an RFC 3339 time (e.g. 2026-11-23T09:00:00Z)"));
   }
   if (!a.send_by.empty() && !absl::ParseTime(absl::RFC3339_full, a.send_by, &spec.send_by, &err)) {
@@ -110,18 +113,23 @@ std::string PlanErrorWithFlag(absl::string_view message) {
   return std::string(message);
 }
 
-absl::StatusOr<capacity::CampaignPlan> PlanFromArgs(const PlanArgs& a, const ReleasedCampaignsReader& redis) {
+absl::StatusOr<capacity::CampaignPlan> PlanFromArgs(const PlanArgs& a, const ReleasedCampaignsReader& redis,
+                                                    PlanNotice* notice) {
   absl::StatusOr<std::string> csv = ReadText(a.staffing);
   if (!csv.ok()) return Usage(std::string(csv.status().message()));
   absl::StatusOr<capacity::Staffing> staffing = capacity::ParseStaffingCsv(a.staffing, *csv);
   if (!staffing.ok()) return Usage(std::string(staffing.status().message()));
   absl::StatusOr<capacity::CampaignSpec> spec = SpecFromArgs(a);
   if (!spec.ok()) return spec.status();
+  absl::StatusOr<PlanNotice> applied = ApplyPlanNotice(a, absl::Now(), &*spec);
+  if (!applied.ok()) return applied.status();
+  *notice = *std::move(applied);
   absl::StatusOr<std::vector<v1::Campaign>> released = Released(a, redis);
   if (!released.ok()) return released.status();
   absl::StatusOr<capacity::CampaignPlan> plan =
       capacity::PlanCampaign(*staffing, Committed(*released, a.id), *spec);
   if (!plan.ok()) return Usage(PlanErrorWithFlag(plan.status().message()));
+  FinishPlanNotice(*notice, &*plan);
   if (!a.svg.empty()) {
     std::ofstream out(a.svg);
     out << capacity::PlanSvg(*plan);
@@ -242,15 +250,19 @@ absl::StatusOr<std::vector<v1::Campaign>> ReadReleasedFromRedis(const std::strin
 }
 
 int Plan(const PlanArgs& args, const ReleasedCampaignsReader& redis, const Streams& io) {
-  const absl::StatusOr<capacity::CampaignPlan> plan = PlanFromArgs(args, redis);
+  PlanNotice notice;
+  const absl::StatusOr<capacity::CampaignPlan> plan = PlanFromArgs(args, redis, &notice);
   if (!plan.ok()) {
     io.err << "tactctl: " << plan.status().message() << "\n";
     return kExitUsage;
   }
   if (args.json) {
-    io.out << PlanJson(*plan).dump(2) << "\n";
+    json j = PlanJson(*plan);
+    j["notice"] = PlanNoticeJson(notice);
+    io.out << j.dump(2) << "\n";
   } else {
     PrintPlanTable(*plan, args.all, io.out);
+    io.out << PlanNoticeLine(notice);
   }
   return plan->verdict == capacity::Verdict::kReject ? kExitFailed : kExitOk;
 }

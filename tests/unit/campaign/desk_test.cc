@@ -164,11 +164,12 @@ TEST_F(CampaignDeskTest, SinkFailureIsReported) {
   EXPECT_EQ(families[0].metric.size(), std::size(kNoticeKinds));
   ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
   sink_.status = absl::UnavailableError("kafka down");
-  EXPECT_TRUE(absl::IsUnavailable(desk_.Plan(Spec("c", 100)).status()));
-  EXPECT_EQ(stats.campaign_notices_total.With({"PLANNED"}).Value(), 0);  // counted once published
+  EXPECT_TRUE(desk_.Plan(Spec("c", 100)).ok());  // a what-if publishes nothing
+  EXPECT_TRUE(absl::IsUnavailable(desk_.Propose(Spec("c", 100)).status()));
+  EXPECT_EQ(stats.campaign_notices_total.With({"PROPOSED"}).Value(), 0);  // counted once published
   sink_.status = absl::OkStatus();
-  ASSERT_TRUE(desk_.Plan(Spec("c", 100)).ok());
-  EXPECT_EQ(stats.campaign_notices_total.With({"PLANNED"}).Value(), 1);
+  ASSERT_TRUE(desk_.Propose(Spec("c", 100)).ok());
+  EXPECT_EQ(stats.campaign_notices_total.With({"PROPOSED"}).Value(), 1);
 }
 
 constexpr char kGatePolicy[] = R"(

@@ -95,6 +95,40 @@ TEST(PlanVerbTest, RejectIsExitOneWithTheFailingIntervals) {
   EXPECT_THAT(c.out.str(), HasSubstr(" FAIL\n"));
 }
 
+TEST(PlanVerbTest, APolicysNoticeRuleRejectsAnEarlyStartWithTheEarliestOrMovesTheStartToIt) {
+  const std::string policy = testing::SourceDir() + "/policies/examples";  // promotions: 48h notice, acknowledged
+  PlanArgs args{.staffing = kStaffing, .audience = 20000, .start = "2026-11-23T09:00:00Z", .tenant = "acme",
+                .policy = policy, .message_class = "promotion", .release_at = "2026-11-23T08:00:00Z"};
+  Captured early;
+  EXPECT_EQ(Plan(args, nullptr, early.io), kExitFailed) << early.err.str();
+  EXPECT_THAT(early.out.str(), HasSubstr("\nverdict: REJECT\nnotice lead time 48h (campaign gate promotions): "));
+  EXPECT_THAT(early.out.str(), HasSubstr("the earliest feasible start is 2026-11-25T08:00:00Z (use --start earliest"));
+  EXPECT_THAT(early.out.str(), HasSubstr("notice: campaign gate promotions, 48h lead time: earliest start "
+                                         "2026-11-25T08:00:00Z; sends wait for the contact centre's acknowledgement"));
+
+  args.start = "earliest";
+  args.json = true;
+  Captured moved;
+  ASSERT_EQ(Plan(args, nullptr, moved.io), kExitOk) << moved.err.str();
+  const json j = json::parse(moved.out.str());
+  EXPECT_EQ(j["notice"]["gate"], "promotions");
+  EXPECT_EQ(j["notice"]["earliest_start"], "2026-11-25T08:00:00Z");
+  EXPECT_EQ(j["notice"]["start_moved"], true);
+  EXPECT_GE(j["first_send"].get<std::string>(), "2026-11-25T08:00:00Z");
+
+  args.message_class = "proactive_service";  // the service-campaigns gate: no notice period
+  args.start = "2026-11-23T09:00:00Z";
+  Captured service;
+  ASSERT_EQ(Plan(args, nullptr, service.io), kExitOk) << service.err.str();
+  EXPECT_EQ(json::parse(service.out.str())["notice"]["gate"], "service-campaigns");
+
+  args.message_class = "newsletter";
+  Captured bad;
+  EXPECT_EQ(Plan(args, nullptr, bad.io), kExitUsage);
+  EXPECT_EQ(bad.err.str(),
+            "tactctl: --class: 'newsletter' is not TRANSACTIONAL, SERVICE, PROACTIVE_SERVICE or PROMOTION\n");
+}
+
 TEST(PlanVerbTest, BadFlagsNameTheFlag) {
   Captured c;
   EXPECT_EQ(Plan({.staffing = kStaffing, .audience = 1, .channel = "fax", .start = "2026-11-23T09:00:00Z"}, nullptr,
