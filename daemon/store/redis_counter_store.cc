@@ -28,40 +28,6 @@ std::string Sha1Hex(std::string_view text) {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
-// Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
-// expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms, legacy
-// prefix ('' none: a customer still in the legacy layout is moved first, legacy.lua). Sent after kLegacyLua.
-constexpr std::string_view kSignalLua = R"lua(
-if ARGV[5] ~= '' and tact_in_legacy(ARGV[5], {}, nil) then
-  tact_upgrade(ARGV[5], string.sub(KEYS[1], 1, -4), {})
-end
-if ARGV[2] == '1' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-end
-local now = tonumber(ARGV[4])
-local flat = redis.call('HGETALL', KEYS[1])
-local latest = 0
-local forever = false
-for j = 1, #flat, 2 do
-  local exp = tonumber(string.match(flat[j + 1], ':(%-?%d+)$') or '')
-  if exp == 0 then
-    forever = true
-  elseif exp and exp <= now then
-    redis.call('HDEL', KEYS[1], flat[j])
-  elseif exp and exp > latest then
-    latest = exp
-  end
-end
-if forever then
-  redis.call('PERSIST', KEYS[1])
-elseif latest > 0 then
-  redis.call('PEXPIRE', KEYS[1], latest - now)  -- relative to the caller's clock, like check.lua's counters
-end
-return 1
-)lua";
-
 bool IsNoScript(const redisReply& r) {
   return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
 }
@@ -294,13 +260,25 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
   if (!conn.ok()) {
     return conn.status();
   }
-  static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
-  const std::string key = SignalsKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
-  const std::string value = absl::StrCat(w.at_ms, ":", w.expires_ms);
+  // check.lua in its signal mode (its header): the customer's one key, read and rewritten.
+  const std::string key = CustomerKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
   const std::string now_ms = absl::StrCat(ToMillis(now));
+  const std::string seen_ttl = absl::StrCat(absl::ToInt64Milliseconds(settings_.seen_ttl));
+  const std::string at = absl::StrCat(w.at_ms);
+  const std::string expires = absl::StrCat(w.expires_ms);
   const std::string legacy = LegacyPrefix(w.tenant, w.customer_id);
-  absl::StatusOr<RedisReplyPtr> reply = (*conn)->Command(
-      {"EVAL", script, "1", key, w.field, w.remove ? "1" : "0", value, now_ms, legacy}, "EVAL signal");
+  auto send = [&] {
+    return (*conn)->Command({"EVALSHA", script_sha_, "1", key, now_ms, seen_ttl, "signal", w.field,
+                             w.remove ? "1" : "0", at, expires, legacy},
+                            "EVALSHA signal");
+  };
+  absl::StatusOr<RedisReplyPtr> reply = send();
+  if (reply.ok() && IsNoScript(**reply)) {  // Redis restarted or SCRIPT FLUSH: load and send once more
+    if (absl::Status s = LoadScript(**conn); !s.ok()) {
+      return s;
+    }
+    reply = send();
+  }
   if (!reply.ok()) {
     return reply.status();  // the connection is dropped
   }
