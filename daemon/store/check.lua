@@ -307,7 +307,6 @@ local function check(spec, ko, ao)
   end
   local cnt = st.cnt
   local live = nil  -- rolling: the window's messages
-  local used_of = {}
   for i = 1, nlim do
     local l = lims[i]
     local c = cnt[ARGV[ao + 4 + i]]
@@ -341,7 +340,6 @@ local function check(spec, ko, ao)
     end
     reply[#reply + 1] = used
     reply[#reply + 1] = frees
-    used_of[i] = used
     lim_text = (i == 1 and '' or lim_text .. ',') .. itext(used) .. ':' .. frees_text
   end
   if spec.hold ~= '0' then
@@ -366,7 +364,7 @@ local function check(spec, ko, ao)
         ts[#ts + 1] = now_text
         cnt[suffix] = {l.empty_at, concat(ts, ','), l.empty_at_text}
       else
-        cnt[suffix] = {l.empty_at, itext(used_of[i] + 1), l.empty_at_text}
+        cnt[suffix] = {l.empty_at, itext(reply[2 + 2 * nsig + 2 * i] + 1), l.empty_at_text}
       end
     end
     reply[2] = 1
