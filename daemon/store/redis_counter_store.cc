@@ -132,6 +132,13 @@ void RedisCounterStore::Return(RedisConnectionPtr conn) {
 }
 
 absl::Status RedisCounterStore::LoadScript(RedisConnection& c) {
+  // A PING first: Redis drops a client that sends a bulk string over 16 KB (the script) before it authenticated,
+  // with a protocol error instead of the NOAUTH that says what is wrong.
+  if (absl::StatusOr<RedisReplyPtr> ping = c.Command({"PING"}, "PING"); !ping.ok()) {
+    return ping.status();
+  } else if ((*ping)->type == REDIS_REPLY_ERROR) {
+    return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view((*ping)->str, (*ping)->len)));
+  }
   absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", kCheckLua}, "SCRIPT LOAD");
   if (!reply.ok()) {
     return reply.status();

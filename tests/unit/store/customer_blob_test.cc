@@ -10,7 +10,7 @@ TEST(CustomerBlobTest, ReadsEveryEntryWithLengthPrefixedBytes) {
   // An event id and a counter suffix with the separators of the encoding in them.
   const std::string eid = "e 1\nk3 ";
   const std::string value = "2 1700\n" + std::string("m7 9 900\n") + eid + "1||1:0|mk" +
-                            "g10 -5 0\ncomplaint:" + "k5 800 1,2,3\nr:a\nb" + "k9 700 4\nc:d:2027";
+                            "g10 -5 0\ncomplaint:" + "k5 800 1,2,3\nr:a\nb" + "k8 700 4\nc:d:2027";
   std::optional<CustomerBlob> b = ParseCustomerBlob(value);
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->old_until_ms, 1700);
