@@ -35,40 +35,6 @@ RedisSettings ForTopology(RedisSettings s) {
   return s;
 }
 
-// Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
-// expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms, legacy
-// prefix ('' none: a customer still in the legacy layout is moved first, legacy.lua). Sent after kLegacyLua.
-constexpr std::string_view kSignalLua = R"lua(
-if ARGV[5] ~= '' and tact_in_legacy(ARGV[5], {}, nil) then
-  tact_upgrade(ARGV[5], string.sub(KEYS[1], 1, -4), {})
-end
-if ARGV[2] == '1' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-end
-local now = tonumber(ARGV[4])
-local flat = redis.call('HGETALL', KEYS[1])
-local latest = 0
-local forever = false
-for j = 1, #flat, 2 do
-  local exp = tonumber(string.match(flat[j + 1], ':(%-?%d+)$') or '')
-  if exp == 0 then
-    forever = true
-  elseif exp and exp <= now then
-    redis.call('HDEL', KEYS[1], flat[j])
-  elseif exp and exp > latest then
-    latest = exp
-  end
-end
-if forever then
-  redis.call('PERSIST', KEYS[1])
-elseif latest > 0 then
-  redis.call('PEXPIRE', KEYS[1], latest - now)  -- relative to the caller's clock, like check.lua's counters
-end
-return 1
-)lua";
-
 bool IsNoScript(const redisReply& r) {
   return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
 }
@@ -203,6 +169,13 @@ void RedisCounterStore::Return(RedisConnectionPtr conn) {
 }
 
 absl::Status RedisCounterStore::LoadScript(RedisConnection& c) {
+  // A PING first: Redis drops a client that sends a bulk string over 16 KB (the script) before it authenticated,
+  // with a protocol error instead of the NOAUTH that says what is wrong.
+  if (absl::StatusOr<RedisReplyPtr> ping = c.Command({"PING"}, "PING"); !ping.ok()) {
+    return ping.status();
+  } else if ((*ping)->type == REDIS_REPLY_ERROR) {
+    return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view((*ping)->str, (*ping)->len)));
+  }
   absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", kCheckLua}, "SCRIPT LOAD");
   if (!reply.ok()) {
     return reply.status();
@@ -330,21 +303,33 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
   if (absl::Status valid = CheckSignalWrite(w); !valid.ok()) {
     return valid;
   }
-  static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
-  const std::string key = SignalsKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
-  const std::string value = absl::StrCat(w.at_ms, ":", w.expires_ms);
+  // check.lua in its signal mode (its header): the customer's one key, read and rewritten.
+  const std::string key = CustomerKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
   const std::string now_ms = absl::StrCat(ToMillis(now));
+  const std::string seen_ttl = absl::StrCat(absl::ToInt64Milliseconds(settings_.seen_ttl));
+  const std::string at = absl::StrCat(w.at_ms);
+  const std::string expires = absl::StrCat(w.expires_ms);
   const std::string legacy = LegacyPrefix(w.tenant, w.customer_id);
-  const RedisCommand command({"EVAL", script, "1", key, w.field, w.remove ? "1" : "0", value, now_ms, legacy});
-  if (cluster_ != nullptr) {
+  const RedisCommand command({"EVALSHA", script_sha_, "1", key, now_ms, seen_ttl, "signal", w.field,
+                              w.remove ? "1" : "0", at, expires, legacy});
+  if (cluster_ != nullptr) {  // NOSCRIPT is handled per node there (redis_cluster.h)
     return ClusterRoundTrip({command}, KeySlot(key), deadline).status();
   }
   absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
   }
-  command.AppendTo(**conn);
-  absl::StatusOr<RedisReplyPtr> reply = (*conn)->GetReply("EVAL signal");
+  auto send = [&] {
+    command.AppendTo(**conn);
+    return (*conn)->GetReply("EVALSHA signal");
+  };
+  absl::StatusOr<RedisReplyPtr> reply = send();
+  if (reply.ok() && IsNoScript(**reply)) {  // Redis restarted or SCRIPT FLUSH: load and send once more
+    if (absl::Status s = LoadScript(**conn); !s.ok()) {
+      return s;
+    }
+    reply = send();
+  }
   if (!reply.ok()) {
     return reply.status();  // the connection is dropped
   }

@@ -28,8 +28,8 @@ struct RedisSettings {
   Batching batching = Batching::kOneScript;
   // Read and move keys of the layout before the keyed hash tag (keys.h, legacy.lua): a customer still in it is
   // moved on its next check or signal, and its state read from it until then. Off once every customer has been
-  // moved or its legacy keys have expired (redis.legacy_keys): saves one EXISTS per check (~17% of a new
-  // customer's check in redis-server, redis_store_bench store.legacy_keys).
+  // moved or its legacy keys have expired (redis.legacy_keys): three keys fewer in the EXISTS a customer without
+  // a store-v2 key makes (redis_store_bench store.legacy_keys). Layout v1 is always looked for there.
   bool legacy_keys = true;
   RedisTlsSettings tls;    // redis.tls*
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
