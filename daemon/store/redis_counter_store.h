@@ -48,6 +48,8 @@ class RedisCounterStore final : public CounterStore {
                                                            absl::Time deadline) override;
   absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
+  // SCAN MATCH <prefix>* + UNLINK per prefix (redis_forget.cc).
+  absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override;
   bool Healthy() override;
 
  private:
