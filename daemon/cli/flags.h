@@ -6,6 +6,7 @@
 
 #include "daemon/cli/audit.h"
 #include "daemon/cli/capacity_verbs.h"
+#include "daemon/cli/customer_verbs.h"
 #include "daemon/cli/explain.h"
 #include "daemon/cli/health.h"
 #include "daemon/cli/policy_verbs.h"
@@ -24,5 +25,8 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args);
 // `policy` verbs (governance): added to the `policy` subcommand group.
 CLI::App* AddPolicyGroup(CLI::App& app);
 CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args);
+// `customer` verbs (erasure): added to the `customer` subcommand group.
+CLI::App* AddCustomerGroup(CLI::App& app);
+CLI::App* AddForgetFlags(CLI::App& customer_group, ForgetArgs& args);
 
 }  // namespace tact::cli

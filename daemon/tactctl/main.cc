@@ -33,6 +33,10 @@ int Main(int argc, char** argv) {
   Verb(app, run, AddPlanFlags, [&](const PlanArgs& a) { return Plan(a, ReadReleasedFromRedis, io); });
   CLI::App& policy = *AddPolicyGroup(app);
   Verb(policy, run, AddPolicyDiffFlags, [&](const PolicyDiffArgs& a) { return PolicyDiff(a, io); });
+  CLI::App& customer = *AddCustomerGroup(app);
+  Verb(customer, run, AddForgetFlags, [&](const ForgetArgs& a) {
+    return Forget(a, ProcessEnvironment(), clock, RedisForgetStore(clock), KafkaErasureWriter(), io);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
