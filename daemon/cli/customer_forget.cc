@@ -113,10 +113,11 @@ int Forget(const ForgetArgs& args, const Environment& env, const Clock& clock, c
       store::CustomerPrefixes(store::KeySchema(settings->redis.key_secret), args.tenant, args.customer);
   const absl::StatusOr<int64_t> removed =
       (*store)->ForgetCustomer(prefixes, clock.Now() + absl::Seconds(args.timeout_s));
-  if (!removed.ok()) return usage(absl::StrCat("redis: ", removed.status().message()));
+  if (!removed.ok()) return usage(removed.status().message());
 
+  const CustomerHasher hasher(settings->customer_hash_key);
   const Tombstone tombstone{.tenant = args.tenant,
-                            .customer_hash = CustomerHasher(settings->customer_hash_key).Hash(args.tenant, args.customer),
+                            .customer_hash = hasher.Hash(args.tenant, args.customer),
                             .erased_at = clock.Now(),
                             .operator_name = operator_name,
                             .keys_removed = *removed,
