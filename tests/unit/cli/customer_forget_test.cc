@@ -144,6 +144,37 @@ TEST_F(ForgetTest, AnUnwrittenTombstoneIsAnErrorThatSaysWhatWasRemoved) {
       << c.err.str();
 }
 
+// A store that cannot be reached: nothing is recorded as erased.
+class Unreachable final : public store::CounterStore {
+ public:
+  absl::StatusOr<std::vector<store::CheckResult>> CheckAndReserve(std::span<const store::CustomerCheck>,
+                                                                  absl::Time) override {
+    return absl::UnavailableError("redis connect: Connection refused");
+  }
+  absl::Status PutSignal(const store::SignalWrite&, absl::Time, absl::Time) override {
+    return absl::UnavailableError("redis connect: Connection refused");
+  }
+  absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string>, absl::Time) override {
+    return absl::UnavailableError("redis connect: Connection refused");
+  }
+  bool Healthy() override { return false; }
+};
+
+TEST_F(ForgetTest, RedisUnreachableIsAUsageErrorAndWritesNoTombstone) {
+  Captured c;
+  ForgetStoreFactory stores = [](const ops::Settings&) -> absl::StatusOr<std::unique_ptr<store::CounterStore>> {
+    return std::make_unique<Unreachable>();
+  };
+  bool wrote = false;
+  ErasureWriter writer = [&](const ForgetArgs&, const ops::KafkaSecurity&, const std::string&, const std::string&) {
+    wrote = true;
+    return absl::OkStatus();
+  };
+  EXPECT_EQ(Forget(args_, env_, clock_, stores, writer, c.io), kExitUsage);
+  EXPECT_FALSE(wrote);
+  EXPECT_EQ(c.err.str(), "tactctl customer forget: redis connect: Connection refused\n");
+}
+
 TEST_F(ForgetTest, TakesTactdsRedisConnectionFlagsButNoSecretFlags) {
   CLI::App app;
   CLI::App* customer = AddCustomerGroup(app);
