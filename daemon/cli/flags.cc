@@ -188,4 +188,40 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
   return plan;
 }
 
+CLI::App* AddCustomerGroup(CLI::App& app) {
+  CLI::App* customer = app.add_subcommand("customer", "One customer's state: forget (erasure)");
+  customer->require_subcommand(1);
+  return customer;
+}
+
+CLI::App* AddForgetFlags(CLI::App& customer_group, ForgetArgs& args) {
+  CLI::App* forget = customer_group.add_subcommand(
+      "forget",
+      "Erase one customer (GDPR Art. 17): delete every Redis key of theirs, then write a tombstone record to "
+      "tact.erasures. Exit 0, 1 if nothing was stored, 2 on errors. Needs TACT_CUSTOMER_HASH_KEY and "
+      "TACT_REDIS_KEY_SECRET as tactd has them");
+  forget->add_option("--tenant", args.tenant, "Tenant of the customer")->required();
+  forget->add_option("--customer", args.customer, "Customer id (never printed; the tombstone has its hash)")
+      ->required();
+  forget->add_option("--operator", args.operator_name, "Who performs the erasure (default: $USER)");
+  forget->add_option("--reason", args.reason, "Why (e.g. \"GDPR Art. 17 request\")");
+  forget->add_option("--ticket", args.ticket, "Request or ticket reference");
+  forget->add_option("--brokers", args.brokers, "Kafka bootstrap servers")->capture_default_str();
+  forget->add_option("--topic", args.topic, "Erasure topic")->capture_default_str();
+  forget->add_option("--timeout", args.timeout_s, "Seconds for Redis and for the broker's acknowledgement")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  forget->add_flag("--json", args.json, "Print the tombstone record as JSON");
+  // tactd's Redis connection settings (and --redis, as tactctl plan) and Kafka security settings; secrets only
+  // from the environment (TACT_REDIS_PASSWORD, TACT_REDIS_KEY_SECRET, TACT_CUSTOMER_HASH_KEY, ...).
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (k.flag.empty() || k.secret || !IsForgetSetting(k.path)) continue;
+    const std::string names = k.path == "redis.address" ? absl::StrCat("--redis,", k.flag) : k.flag;
+    forget->add_option_function<std::string>(
+        names, [&args, path = k.path](const std::string& value) { args.settings_flags[path] = value; },
+        absl::StrCat(k.help, " [", k.env, "]"));
+  }
+  return forget;
+}
+
 }  // namespace tact::cli

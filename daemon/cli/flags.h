@@ -6,6 +6,7 @@
 
 #include "daemon/cli/audit.h"
 #include "daemon/cli/capacity_verbs.h"
+#include "daemon/cli/customer_verbs.h"
 #include "daemon/cli/explain.h"
 #include "daemon/cli/health.h"
 #include "daemon/cli/policy_history.h"
@@ -26,5 +27,8 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args);
 CLI::App* AddPolicyGroup(CLI::App& app);
 CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args);
 CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args);
+// `customer` verbs (erasure): added to the `customer` subcommand group.
+CLI::App* AddCustomerGroup(CLI::App& app);
+CLI::App* AddForgetFlags(CLI::App& customer_group, ForgetArgs& args);
 
 }  // namespace tact::cli

@@ -164,6 +164,13 @@ class CounterStore {
   // Reads one customer's live counters (those of `families` with something counted in their window, by counter
   // suffix) and live signals, without writing anything and without scanning the keyspace. UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve.
   virtual absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline);
+  // Erasure (GDPR Art. 17, `tactctl customer forget`): deletes every key whose name starts with one of
+  // `prefixes` (CustomerPrefixes: one customer's), whatever its suffix (counters, the counter index, signals,
+  // decision markers, legacy keys, keys of layouts to come), and returns how many keys it removed (0: nothing was
+  // stored). Idempotent. Not atomic with checks of the same customer running meanwhile (those may write new keys:
+  // stop the customer's traffic first, or run it again). UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve (some
+  // keys may be gone already; running it again is safe).
+  virtual absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline);
   // Cheap reachability probe for readiness.
   virtual bool Healthy() = 0;
 };
@@ -171,6 +178,10 @@ using CounterStorePtr = std::unique_ptr<CounterStore>;
 
 inline absl::StatusOr<CustomerState> CounterStore::ReadCustomer(const CustomerRead&, absl::Time) {
   return absl::UnimplementedError("this counter store cannot read customer state");
+}
+
+inline absl::StatusOr<int64_t> CounterStore::ForgetCustomer(std::span<const std::string>, absl::Time) {
+  return absl::UnimplementedError("this counter store cannot forget a customer");
 }
 
 // Spec values as the stores use them (integer milliseconds, as check.lua receives them).

@@ -196,6 +196,37 @@ absl::Status InMemoryCounterStore::PutSignal(const SignalWrite& w, absl::Time no
   return absl::OkStatus();
 }
 
+namespace {
+
+// Erases the entries of `map` whose key starts with `prefix`; counts those `live` holds for (a key Redis has).
+template <typename Map, typename Live>
+int64_t EraseByPrefix(Map& map, const std::string& prefix, Live live) {
+  int64_t removed = 0;
+  for (auto it = map.lower_bound(prefix); it != map.end() && it->first.starts_with(prefix);) {
+    removed += live(it->second) ? 1 : 0;
+    it = map.erase(it);
+  }
+  return removed;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> InMemoryCounterStore::ForgetCustomer(std::span<const std::string> prefixes,
+                                                             absl::Time /*deadline*/) {
+  absl::MutexLock lock(&mu_);
+  int64_t removed = 0;
+  auto non_empty = [](const auto& container) { return !container.empty(); };
+  for (const std::string& prefix : prefixes) {
+    if (prefix.empty()) continue;  // never everything
+    removed += EraseByPrefix(windows_, prefix, non_empty);
+    removed += EraseByPrefix(calendars_, prefix, [](const Calendar&) { return true; });
+    removed += EraseByPrefix(signals_, prefix, non_empty);
+    removed += EraseByPrefix(seen_, prefix, [](const Seen&) { return true; });
+    removed += EraseByPrefix(index_, prefix, non_empty);  // keyed by the prefix itself: the `idx` key
+  }
+  return removed;
+}
+
 void InMemoryCounterStore::SeedUsage(const std::string& tenant, const std::string& customer_id,
                                      const LimitSpec& limit, int64_t used, absl::Time now) {
   absl::MutexLock lock(&mu_);

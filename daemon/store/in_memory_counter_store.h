@@ -19,6 +19,8 @@ class InMemoryCounterStore final : public CounterStore {
                                                            absl::Time deadline) override;
   absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
+  // Counts the keys Redis would hold: non-empty windows, signal hashes and indexes; calendars and markers.
+  absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override;
   bool Healthy() override { return true; }
 
   // Offline tools only (`tactctl explain --state`): makes `limit`'s counter for this customer hold `used`

@@ -30,6 +30,9 @@ class InstrumentedCounterStore final : public CounterStore {
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override {
     return inner_.ReadCustomer(read, deadline);  // operator lookups; not measured
   }
+  absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override {
+    return inner_.ForgetCustomer(prefixes, deadline);  // erasures; not measured
+  }
   bool Healthy() override;
 
  private:

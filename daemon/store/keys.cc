@@ -34,4 +34,13 @@ std::optional<std::string> KeySchema::LegacyCustomerPrefix(std::string_view tena
   return absl::StrCat("tact:{", AsAbsl(tenant), ":", AsAbsl(customer_id), "}:");
 }
 
+std::vector<std::string> CustomerPrefixes(const KeySchema& keys, std::string_view tenant,
+                                          std::string_view customer_id) {
+  std::vector<std::string> out = {keys.CustomerPrefix(tenant, customer_id)};
+  if (std::optional<std::string> legacy = KeySchema::LegacyCustomerPrefix(tenant, customer_id)) {
+    out.push_back(*std::move(legacy));
+  }
+  return out;
+}
+
 }  // namespace tact::store

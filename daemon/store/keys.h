@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
@@ -43,6 +44,11 @@ class KeySchema {
   std::string key_;
   bool has_secret_ = false;
 };
+
+// Every prefix one customer's keys may have: CustomerPrefix, then LegacyCustomerPrefix when there is one (what
+// CounterStore::ForgetCustomer erases). The legacy layout was ambiguous: a legacy key of customer "<C>}..."
+// also starts with customer C's legacy prefix.
+std::vector<std::string> CustomerPrefixes(const KeySchema& keys, std::string_view tenant, std::string_view customer_id);
 
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));

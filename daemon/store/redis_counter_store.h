@@ -54,6 +54,8 @@ class RedisCounterStore final : public CounterStore {
                                                            absl::Time deadline) override;
   absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
+  // SCAN MATCH <prefix>* + UNLINK per prefix (redis_forget.cc).
+  absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override;
   bool Healthy() override;
   // In a cluster: each master's address and whether it answered the last probe (Healthy); empty on one node.
   std::vector<std::pair<std::string, bool>> NodeHealth() ABSL_LOCKS_EXCLUDED(mu_);

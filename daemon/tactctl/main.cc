@@ -36,6 +36,10 @@ int Main(int argc, char** argv) {
   Verb(policy, run, AddPolicyHistoryFlags, [&](const PolicyHistoryArgs& a) {
     return PolicyHistory(a, ProcessEnvironment(), KafkaAuditReader(clock), io);
   });
+  CLI::App& customer = *AddCustomerGroup(app);
+  Verb(customer, run, AddForgetFlags, [&](const ForgetArgs& a) {
+    return Forget(a, ProcessEnvironment(), clock, RedisForgetStore(clock), KafkaErasureWriter(), io);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
