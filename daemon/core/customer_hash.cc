@@ -5,7 +5,11 @@
 
 #include <array>
 
+#include "daemon/core/sha256.h"
+
 namespace tact {
+
+CustomerHasher::CustomerHasher(std::string key) : key_(std::move(key)), key_id_(Sha256Hex(key_).substr(0, 8)) {}
 
 std::string CustomerHasher::Hash(std::string_view tenant, std::string_view customer_id) const {
   std::string msg;

@@ -9,11 +9,14 @@ namespace tact {
 // customer may appear in logs, metrics or decision records. Thread-safety: immutable, any thread.
 class CustomerHasher {
  public:
-  explicit CustomerHasher(std::string key) : key_(std::move(key)) {}
+  explicit CustomerHasher(std::string key);
   std::string Hash(std::string_view tenant, std::string_view customer_id) const;
+  // Which key this is, safe to publish: the first 8 hex digits of sha256(key) (DecisionRecord.customer_hash_key_id).
+  const std::string& KeyId() const { return key_id_; }
 
  private:
   std::string key_;
+  std::string key_id_;
 };
 
 }  // namespace tact
