@@ -14,6 +14,10 @@ std::string Time(const google::protobuf::Timestamp& t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", TimeFromProto(t), absl::UTCTimeZone());
 }
 std::string TimeIf(bool has, const google::protobuf::Timestamp& t) { return has ? Time(t) : ""; }
+// To the second, for the table.
+std::string Sec(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", TimeFromProto(t), absl::UTCTimeZone());
+}
 
 // The evidence columns: kind, rule, used, limit, window, from (rolling start, signal since), period, until
 // (period end / frees at / holds until / quiet end), signal kind, signal ref, signal at, zone, local time.
@@ -88,17 +92,17 @@ std::string EvidenceText(const v1::DecisionRecord& r) {
     const v1::SignalEvidence& s = e.signal();
     std::string t = absl::StrCat(s.kind().empty() ? "signal" : s.kind(), " signal");
     if (!s.ref().empty()) absl::StrAppend(&t, " ", s.ref());
-    if (s.has_at()) absl::StrAppend(&t, " at ", Time(s.at()));
-    if (s.has_since()) absl::StrAppend(&t, " since ", Time(s.since()));
-    if (s.has_holds_until()) absl::StrAppend(&t, ", holds until ", Time(s.holds_until()));
+    if (s.has_at()) absl::StrAppend(&t, " at ", Sec(s.at()));
+    if (s.has_since()) absl::StrAppend(&t, " since ", Sec(s.since()));
+    if (s.has_holds_until()) absl::StrAppend(&t, ", holds until ", Sec(s.holds_until()));
     return t;
   }
   if (e.has_window()) {
     const v1::WindowEvidence& w = e.window();
     std::string t = absl::StrCat(w.used(), " of ", w.limit(), " used in ", w.window());
-    if (w.has_rolling_from()) absl::StrAppend(&t, " since ", Time(w.rolling_from()));
+    if (w.has_rolling_from()) absl::StrAppend(&t, " since ", Sec(w.rolling_from()));
     if (!w.period().empty()) absl::StrAppend(&t, " ", w.period());
-    if (w.has_frees_at()) absl::StrAppend(&t, ", frees at ", Time(w.frees_at()));
+    if (w.has_frees_at()) absl::StrAppend(&t, ", frees at ", Sec(w.frees_at()));
     return t;
   }
   if (e.has_quiet_hours()) {

@@ -72,8 +72,8 @@ TEST_F(DecisionEvidenceTest, SuppressedRecordsCarryTheirEvidence) {
                   "acme:grumpy");
   auto consumed = [&] { return Metric(tactd_->admin_port(), "tact_signals_consumed_total", {{"kind", "CSAT"}}); };
   ASSERT_TRUE(WaitFor([&] { return consumed() >= 1; }, absl::Seconds(30), "the CSAT signal recorded"));
-  producer_->Send("tact.outbound", Event("p-grumpy", "grumpy", "PROMOTION"), "acme:grumpy");
-  const v1::DecisionRecord csat = WaitForRecord("p-grumpy");
+  producer_->Send("tact.outbound", Event("promo-1", "grumpy", "PROMOTION"), "acme:grumpy");
+  const v1::DecisionRecord csat = WaitForRecord("promo-1");
   EXPECT_EQ(csat.decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(csat.decision().policy_version(), "2026.11.2");
   const v1::SignalEvidence& s = csat.evidence().signal();
