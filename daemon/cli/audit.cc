@@ -57,14 +57,18 @@ absl::StatusOr<ops::KafkaSecurity> AuditKafkaSecurity(const AuditArgs& args, con
   return ops::LoadKafkaSecurity(config);
 }
 
+bool AuditFilter::MatchesOrigin(const v1::DecisionRecord& rec) const {
+  if (!policy_version.empty() && rec.decision().policy_version() != policy_version) return false;
+  if (!message_class.empty() && ClassName(rec.message_class()) != message_class) return false;
+  if (!campaign.empty() && rec.campaign_id() != campaign) return false;
+  return client.empty() || rec.client() == client;
+}
+
 bool AuditFilter::Matches(const v1::DecisionRecord& rec) const {
   if (!customer_hash.empty() && rec.customer_hash() != customer_hash) return false;
   if (!rule.empty() && rec.decision().rule_id() != rule) return false;
   if (!decision.empty() && decision::DecisionName(rec.decision().decision()) != decision) return false;
-  if (!policy_version.empty() && rec.decision().policy_version() != policy_version) return false;
-  if (!message_class.empty() && ClassName(rec.message_class()) != message_class) return false;
-  if (!campaign.empty() && rec.campaign_id() != campaign) return false;
-  if (!client.empty() && rec.client() != client) return false;
+  if (!MatchesOrigin(rec)) return false;
   const absl::Time at = TimeFromProto(rec.decided_at());
   return at >= since && at < until;
 }

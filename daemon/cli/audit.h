@@ -60,6 +60,8 @@ struct AuditFilter {
   absl::Time since = absl::InfinitePast();
   absl::Time until = absl::InfiniteFuture();
   bool Matches(const v1::DecisionRecord& record) const;
+  // The policy version, class, campaign and client filters.
+  bool MatchesOrigin(const v1::DecisionRecord& record) const;
 };
 // INVALID_ARGUMENT for a bad --since/--until, or --customer without --tenant or TACT_CUSTOMER_HASH_KEY.
 absl::StatusOr<AuditFilter> FilterFromArgs(const AuditArgs& args, const Environment& env);
