@@ -143,7 +143,11 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
   // A call whose deadline passes while queued does no store work (the store checks the deadline first).
   const bool accepted = executor_.Submit(
       *std::move(event),
-      {.dry_run = request->dry_run(), .source = "grpc", .deadline = StoreDeadline(ctx), .record = false,
+      {.dry_run = request->dry_run(),
+       .source = "grpc",
+       .client = call.client,
+       .deadline = StoreDeadline(ctx),
+       .record = false,
        .field_prefix = "event."},
       [this, reactor, ctx, response, call](absl::StatusOr<decision::Decided> d) {
         if (d.ok()) {
@@ -223,6 +227,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
     requests.push_back({std::move(v.event),
                         {.dry_run = v.dry_run,
                          .source = "grpc",
+                         .client = call.client,
                          .deadline = deadline,
                          .record = false,
                          .field_prefix = absl::StrCat("items[", index, "].event.")},

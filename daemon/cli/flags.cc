@@ -108,6 +108,14 @@ CLI::App* AddAuditFlags(CLI::App& app, AuditArgs& args) {
   audit->add_flag("--json", args.json, "One JSON decision record per line");
   audit->add_option("--since", args.since, "Only decisions at or after this RFC 3339 time");
   audit->add_option("--until", args.until, "Only decisions before this RFC 3339 time");
+  audit->add_option("--policy-version", args.policy_version, "Only decisions made under this policy version");
+  audit->add_option("--class", args.message_class, "Only this message class (e.g. PROMOTION)")
+      ->check(CLI::IsMember({"TRANSACTIONAL", "SERVICE", "PROACTIVE_SERVICE", "PROMOTION"}));
+  audit->add_option("--campaign", args.campaign, "Only events of this campaign id");
+  audit->add_option("--client", args.client, "Only gRPC decisions asked by this client name");
+  audit->add_flag("--csv", args.csv, "CSV (RFC 4180, a header row) for a spreadsheet");
+  audit->add_flag("--strict", args.strict,
+                  "Exit 1 when a --customer search matches nothing because of a customer hash key mismatch");
   // The Kafka security settings, as tactd's flags; secrets only from the environment (or their *_file flag).
   // Only the flags given override the environment.
   for (const ops::ConfigKey& k : ops::ConfigKeys()) {

@@ -7,6 +7,8 @@
 
 #include <array>
 
+#include "daemon/core/sha256.h"
+
 namespace tact {
 namespace {
 
@@ -51,13 +53,15 @@ struct CustomerHasher::Keyed {
   Keyed& operator=(const Keyed&) = delete;
 };
 
-CustomerHasher::CustomerHasher(std::string key) : key_(std::move(key)), keyed_(std::make_unique<Keyed>(key_)) {}
+CustomerHasher::CustomerHasher(std::string key)
+    : key_(std::move(key)), keyed_(std::make_unique<Keyed>(key_)), key_id_(Sha256Hex(key_).substr(0, 8)) {}
 CustomerHasher::~CustomerHasher() = default;
 CustomerHasher::CustomerHasher(const CustomerHasher& other) : CustomerHasher(other.key_) {}
 CustomerHasher& CustomerHasher::operator=(const CustomerHasher& other) {
   if (this != &other) {
     key_ = other.key_;
     keyed_ = std::make_unique<Keyed>(key_);
+    key_id_ = other.key_id_;
   }
   return *this;
 }

@@ -17,6 +17,8 @@ class CustomerHasher {
   CustomerHasher& operator=(const CustomerHasher& other);
 
   std::string Hash(std::string_view tenant, std::string_view customer_id) const;
+  // Which key this is, safe to publish: the first 8 hex digits of sha256(key) (DecisionRecord.customer_hash_key_id).
+  const std::string& KeyId() const { return key_id_; }
 
  private:
   // HMAC keyed once (OpenSSL's one-shot HMAC() fetched the algorithms and re-derived the key pads on every call:
@@ -24,6 +26,7 @@ class CustomerHasher {
   struct Keyed;
   std::string key_;
   std::unique_ptr<Keyed> keyed_;
+  std::string key_id_;
 };
 
 }  // namespace tact

@@ -4,6 +4,7 @@
 #include "daemon/core/outage.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
+#include "daemon/decision/evidence.h"
 #include "daemon/decision/marker.h"
 #include "daemon/decision/store_spec.h"
 
@@ -99,6 +100,13 @@ void PrepareOne(PreparedBatch& p, size_t i) {
   p.check_of.push_back({.request = i, .gate_held = gate_held, .dedupe_only = !plan.NeedsStore()});
 }
 
+// The evidence of a decision for its audit record (only when one is built, and only for a deciding rule).
+void AddEvidence(const PreparedBatch& p, const DecisionRequest& request, const policy::Plan& plan,
+                 const policy::StoreOutcome& outcome, const policy::Verdicts& v, Decided& out) {
+  if (!request.options.record || v.decided_by == policy::DecidedBy::kNone) return;
+  BuildEvidence(plan, outcome, v, p.context.now, out.record.mutable_evidence());
+}
+
 // The decision of check `c` when its store call failed with `failure`.
 void DecideWithoutStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const absl::Status& failure) {
   const policy::Policy& pol = *p.context.policy;
@@ -106,8 +114,10 @@ void DecideWithoutStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const
   absl::StatusOr<Decided>& out = p.out[c.request];
   if (c.gate_held) return;  // keeps the gate's DEFER
   if (c.dedupe_only) {      // nothing to count or read: decided from the plan alone, without the dedupe
-    out->decision = ToProto(policy::Decide(p.plans[c.request], {}), pol.version, pol.digest);
+    const policy::Verdicts v = policy::Decide(p.plans[c.request], {});
+    out->decision = ToProto(v, pol.version, pol.digest);
     out->decision.set_degraded(true);
+    AddEvidence(p, p.requests[c.request], p.plans[c.request], {}, v, *out);
     return;
   }
   if (!FailOpen(p.context).contains(event.message_class)) {
@@ -139,12 +149,15 @@ void DecideFromStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const st
       out = same;  // the event_id was decided for another message
       return;
     }
-    out->decision =
-        ToProto(policy::Decide(earlier->plan, r.outcome), earlier->policy_version, earlier->policy_digest);
+    const policy::Verdicts v = policy::Decide(earlier->plan, r.outcome);
+    out->decision = ToProto(v, earlier->policy_version, earlier->policy_digest);
     out->decision.set_duplicate(true);
+    AddEvidence(p, request, earlier->plan, r.outcome, v, *out);
   } else if (!c.gate_held) {
     const policy::Policy& pol = *p.context.policy;
-    out->decision = ToProto(policy::Decide(p.plans[c.request], r.outcome), pol.version, pol.digest);
+    const policy::Verdicts v = policy::Decide(p.plans[c.request], r.outcome);
+    out->decision = ToProto(v, pol.version, pol.digest);
+    AddEvidence(p, request, p.plans[c.request], r.outcome, v, *out);
   }
 }
 
@@ -161,6 +174,8 @@ void AddRecord(const BatchContext& context, const DecisionRequest& request, Deci
   *rec.mutable_decided_at() = TimeToProto(context.now);
   rec.set_source(request.options.source);
   rec.set_source_position(request.options.source_position);
+  rec.set_client(request.options.client);
+  rec.set_customer_hash_key_id(context.hasher->KeyId());
 }
 
 }  // namespace

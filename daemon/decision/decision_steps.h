@@ -26,6 +26,7 @@ struct DecideOptions {
   bool dry_run = false;
   std::string source;           // "kafka" | "grpc"
   std::string source_position;  // topic[partition]@offset on the Kafka path
+  std::string client;           // gRPC: the authenticated client's name, or "anonymous"; empty on the Kafka path
   absl::Time deadline = absl::InfiniteFuture();  // store deadline; InfiniteFuture = the service default
   // Build Decided::record (the audit record for tact.decisions). Callers that only answer with the decision
   // (gRPC Check) skip it: no keyed hash, no copy of the decision.

@@ -257,6 +257,7 @@ void DeferredScheduler::Act(std::unique_ptr<DeferredRecord> h, absl::Time now) {
     rec.set_event_id(ev.event_id);
     rec.set_tenant(ev.tenant);
     rec.set_customer_hash(hasher_.Hash(ev.tenant, ev.customer_id));
+    rec.set_customer_hash_key_id(hasher_.KeyId());
     rec.set_channel(ev.channel);
     rec.set_message_class(ev.message_class);
     rec.set_campaign_id(ev.campaign_id);

@@ -298,6 +298,49 @@ void WriteDecision(RecordWriter& w, const v1::Decision& d) {
   w.Close();
 }
 
+void WriteEvidence(RecordWriter& w, const v1::Evidence& e) {
+  w.Open();
+  if (e.has_signal()) {
+    const v1::SignalEvidence& s = e.signal();
+    w.Key("signal");
+    w.Open();
+    w.Str("rule_id", s.rule_id());
+    w.Str("kind", s.kind());
+    w.Str("condition", s.condition());
+    w.Str("ref", s.ref());
+    if (s.has_at()) w.Time("at", s.at());
+    if (s.has_since()) w.Time("since", s.since());
+    if (s.has_holds_until()) w.Time("holds_until", s.holds_until());
+    w.Close();
+  }
+  if (e.has_window()) {
+    const v1::WindowEvidence& c = e.window();
+    w.Key("window");
+    w.Open();
+    w.Str("rule_id", c.rule_id());
+    w.Int64("used", c.used());
+    w.Int64("limit", c.limit());
+    w.Str("window", c.window());
+    if (c.has_rolling_from()) w.Time("rolling_from", c.rolling_from());
+    w.Str("period", c.period());
+    if (c.has_period_end()) w.Time("period_end", c.period_end());
+    if (c.has_frees_at()) w.Time("frees_at", c.frees_at());
+    w.Close();
+  }
+  if (e.has_quiet_hours()) {
+    const v1::QuietHoursEvidence& q = e.quiet_hours();
+    w.Key("quiet_hours");
+    w.Open();
+    w.Str("rule_id", q.rule_id());
+    w.Str("window", q.window());
+    w.Str("zone", q.zone());
+    w.Str("local_time", q.local_time());
+    if (q.has_until()) w.Time("until", q.until());
+    w.Close();
+  }
+  w.Close();
+}
+
 bool WriteRecord(const v1::DecisionRecord& r, std::string& out) {
   RecordWriter w(out);
   w.Open();
@@ -314,6 +357,12 @@ bool WriteRecord(const v1::DecisionRecord& r, std::string& out) {
   if (r.has_decided_at()) w.Time("decided_at", r.decided_at());
   w.Str("source", r.source());
   w.Str("source_position", r.source_position());
+  if (r.has_evidence()) {
+    w.Key("evidence");
+    WriteEvidence(w, r.evidence());
+  }
+  w.Str("client", r.client());
+  w.Str("customer_hash_key_id", r.customer_hash_key_id());
   w.Close();
   return w.ok();
 }

@@ -7,7 +7,7 @@ namespace tact::policy {
 namespace {
 
 // Which check decides, by precedence.
-enum class Kind { kNone, kSignal, kLimit, kQuiet };
+using Kind = DecidedBy;
 struct Decisive {
   Kind kind = Kind::kNone;
   size_t index = 0;
@@ -112,6 +112,8 @@ Verdicts Decide(const Plan& plan, const StoreOutcome& outcome) {
   AddCounters(plan, outcome, v);
   AddShadowOutcomes(plan, outcome, v);
   const Decisive d = FindDecisive(plan, outcome);
+  v.decided_by = d.kind;
+  v.decided_index = d.index;
   switch (d.kind) {
     case Kind::kSignal:
       v.verdict = Verdict::kSuppress;

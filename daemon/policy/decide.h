@@ -36,9 +36,14 @@ struct ShadowOutcome {
   std::string reason;
 };
 
+// Which kind of check decided (by precedence), and its index in the plan's signals / limits / quiet.
+enum class DecidedBy { kNone, kSignal, kLimit, kQuiet };
+
 struct Verdicts {
   Verdict verdict = Verdict::kRelease;
   std::string_view rule_id;  // the deciding rule, empty on a default release
+  DecidedBy decided_by = DecidedBy::kNone;
+  size_t decided_index = 0;  // into Plan::signals, ::limits or ::quiet (and the outcome's) per decided_by
   std::string reason;
   absl::Time defer_until = absl::InfinitePast();
   SmallVector<CounterView, 8> counters;

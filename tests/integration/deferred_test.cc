@@ -207,6 +207,12 @@ TEST_F(DeferredTest, HeldPastTheStalenessLimitEndsAsExpiredAcrossAKill) {
             std::string::npos)
       << expired.decision().reason();
   EXPECT_EQ(expired.customer_hash(), recs.front().customer_hash());
+  EXPECT_FALSE(expired.customer_hash_key_id().empty());
+  EXPECT_EQ(expired.customer_hash_key_id(), recs.front().customer_hash_key_id());
+  // The DEFER's evidence: the quiet period in force, in the customer's zone.
+  EXPECT_EQ(recs.front().evidence().quiet_hours().rule_id(), "sms-push-quiet-hours");
+  EXPECT_FALSE(recs.front().evidence().quiet_hours().zone().empty());
+  EXPECT_FALSE(recs.front().evidence().quiet_hours().local_time().empty());
   EXPECT_EQ(expired.message_class(), v1::PROMOTION);
   std::vector<testing::Record> out;
   ASSERT_TRUE(WaitFor([&] { return !(out = RecordsOf(*suppressed_, "stale-1")).empty(); }, absl::Seconds(30),

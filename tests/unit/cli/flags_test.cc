@@ -25,6 +25,20 @@ TEST(FlagsTest, AuditTakesOnlyTheSecurityFlagsGiven) {
   EXPECT_THROW(Parse(AddAuditFlags, bad, "audit --decision MAYBE"), CLI::ValidationError);
 }
 
+TEST(FlagsTest, AuditFiltersCsvAndStrict) {
+  AuditArgs a;
+  Parse(AddAuditFlags, a,
+        "audit --policy-version 2026.11.2 --class PROMOTION --campaign cm --client crm-eu --csv --strict");
+  EXPECT_EQ(a.policy_version, "2026.11.2");
+  EXPECT_EQ(a.message_class, "PROMOTION");
+  EXPECT_EQ(a.campaign, "cm");
+  EXPECT_EQ(a.client, "crm-eu");
+  EXPECT_TRUE(a.csv);
+  EXPECT_TRUE(a.strict);
+  AuditArgs bad;
+  EXPECT_THROW(Parse(AddAuditFlags, bad, "audit --class MARKETING"), CLI::ValidationError);
+}
+
 TEST(FlagsTest, ExplainAndPlanDefaultsAndRequiredFlags) {
   ExplainArgs e;
   Parse(AddExplainFlags, e, "explain --policy p --event - --json");
