@@ -24,5 +24,7 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args);
 // `policy` verbs (governance): added to the `policy` subcommand group.
 CLI::App* AddPolicyGroup(CLI::App& app);
 CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args);
+CLI::App* AddPolicySignFlags(CLI::App& policy_group, PolicySignArgs& args);
+CLI::App* AddPolicyVerifyFlags(CLI::App& policy_group, PolicyVerifyArgs& args);
 
 }  // namespace tact::cli

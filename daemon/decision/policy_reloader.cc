@@ -6,6 +6,7 @@
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
 #include "daemon/decision/policy_files.h"
+#include "daemon/decision/policy_signature.h"
 
 namespace tact::decision {
 
@@ -17,8 +18,9 @@ absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
   return Sha256Hex(input);
 }
 
-PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate)
-    : dir_(std::move(dir)), gate_(gate), holder_(holder), clock_(clock) {}
+PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate,
+                               PolicySignatureGate signatures)
+    : dir_(std::move(dir)), gate_(gate), signatures_(std::move(signatures)), holder_(holder), clock_(clock) {}
 
 namespace {
 
@@ -64,6 +66,8 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
           dir_, ": the policy files changed but their version is still '", current->version,
           "': give the changed set a new version (decision records name the version, so one version must mean "
           "one content)"));
+    } else if (absl::Status signed_ok = CheckSignature(*next); !signed_ok.ok()) {
+      status = signed_ok;
     } else if (absl::StatusOr<int> passed = RunTests(next); !passed.ok()) {
       status = passed.status();
     } else {
@@ -106,6 +110,18 @@ absl::StatusOr<int> PolicyReloader::RunTests(const std::shared_ptr<const policy:
     }
   }
   return static_cast<int>(cases.size());
+}
+
+absl::Status PolicyReloader::CheckSignature(const policy::Policy& next) const {
+  if (signatures_.trusted_keys.empty()) return absl::OkStatus();
+  TACT_ASSIGN_OR_RETURN(const std::vector<Ed25519PublicKey> keys, LoadTrustedKeys(signatures_.trusted_keys));
+  TACT_ASSIGN_OR_RETURN(const SignatureCheck check, VerifyPolicySignature(dir_, keys));
+  if (check.policy_digest != next.digest) {  // the files were replaced between the parse and the check
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir_, ": the policy files changed while they were loaded (the signed content is not what was parsed); the "
+              "next reload retries"));
+  }
+  return absl::OkStatus();
 }
 
 PolicyReloadStats PolicyReloader::stats() const {
