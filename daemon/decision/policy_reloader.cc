@@ -27,9 +27,12 @@ namespace {
 // What an attempt is compared by: the content digest, or the error when the directory cannot be read (a symlink
 // loop, a dangling link, no permission), so that such a failure is counted and reported once, like a broken
 // file, not on every poll, and retried when the error or the files change (or on SIGHUP).
+// <dir>/SIGNATURE is part of it: a signature that lands after the files it signs is picked up by the next poll.
 std::string AttemptKey(const std::string& dir) {
   absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir);
-  return digest.ok() ? *digest : absl::StrCat("error: ", digest.status().ToString());
+  if (!digest.ok()) return absl::StrCat("error: ", digest.status().ToString());
+  absl::StatusOr<std::string> signature = ReadFilePrefix(absl::StrCat(dir, "/", kPolicySignatureFile), 64 << 10);
+  return absl::StrCat(*digest, " ", Sha256Hex(signature.value_or("")));
 }
 
 }  // namespace

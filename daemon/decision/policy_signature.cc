@@ -98,7 +98,8 @@ struct SignatureLine {
   std::string text;       // the line as written
 };
 
-// The SIGNATURE file's lines; "" when there is no such file (std::nullopt-like: `exists` false).
+// The signature lines of the SIGNATURE file at `path` (comments and blank lines skipped); none, with `exists`
+// false, when there is no such file. FAILED_PRECONDITION "<path>:<line>: expected ..." for a malformed line.
 absl::StatusOr<std::vector<SignatureLine>> ReadSignatureFile(const std::string& path, bool& exists) {
   std::error_code ec;
   const fs::file_status st = fs::symlink_status(path, ec);
