@@ -1,18 +1,27 @@
 // The Kafka path end to end: tactd (consume tact.outbound → decide with real Redis → produce the routed event
 // and the decision record) against a raw librdkafka consume→produce pass-through, on the same tact-devbroker with
-// the same input, at 1, 4 and 16 partitions. One dev broker per partition count; the pass-through and tactd
-// read the same preloaded events with their own consumer groups.
+// the same input, at 1, 4 and 16 partitions. Each run gets its own redis-server and dev broker, preloaded with the
+// same events; the pass-through runs first, then tactd, so each ratio compares figures of the same run.
 //
-//   build/bench/kafka_pipeline_bench [--events 20000] [--partitions 1,4,16] [--tactd-flag F]...
+//   build/bench/kafka_pipeline_bench [--events 20000] [--partitions 1,4,16] [--rounds 1] [--tactd PATH]...
+//                                    [--tactd-flag F]...
 // (tact-devbroker keeps about 5 MB per partition: at 1 partition, 20,000 events fit, 40,000 do not.)
+// --tactd PATH (repeatable): the tactd binaries to compare (default: the one built beside this bench); with
+// several, each round runs them in turn, in alternating order, so a slow spell of the shared machine does not
+// fall on one binary only. Use the same build for every binary's dev broker (this bench's directory).
 //
 // kafka.pipeline   ratio = tactd events/s ÷ pass-through events/s (goal ≥ 0.6), per partition count.
+//                  cpu_ratio = CPU per event of tactd + redis-server + broker ÷ the pass-through's CPU per event
+//                  (its own process + broker); goal < 5.
 // Both rates are timed from the first consumed input to the last acknowledged output (group join and start-up
-// excluded); tactd's from its /metrics, polled every 20 ms. Both producers know their output topics' metadata
+// excluded); tactd's from its /metrics (see RunTactd for how often). Both producers know their output topics' metadata
 // before the first input (tactd asks at start; the pass-through here), so neither rate includes the first
-// produce's metadata wait.
-// Every event is a PROMOTION of its own customer, so each is RELEASEd (one routed output + one decision record
-// for tactd; one output for the pass-through). TACT_BENCH_KEEP=1 keeps the work directory (logs).
+// produce's metadata wait. CPU is utime+stime (/proc/<pid>/stat) over the same timed span.
+// Every event is a PROMOTION of its own customer, so each is RELEASEd: tactd produces one routed output (to
+// tact.released) and one decision record (to tact.decisions) per input; the pass-through produces the input
+// unchanged to the same two topics, with the same producer settings (idempotent: acks=all, linger.ms=5) and
+// consumer settings (read_committed, offsets stored after both outputs are acknowledged), deciding nothing.
+// TACT_BENCH_KEEP=1 keeps the work directory (logs).
 #include <fcntl.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <netinet/in.h>
@@ -22,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -189,60 +199,90 @@ void Preload(const std::string& brokers, int events) {
   }
 }
 
-// The baseline: consume tact.outbound, produce each message unchanged (key, value, headers) to bench.passthrough,
-// offsets stored after the output's delivery report, as lean as librdkafka allows.
+// What one side of a run cost: events/s (0 = failed) and CPU per event over its timed span.
+struct Measured {
+  double rate = 0;
+  double own_us = 0;    // the pass-through's process, or tactd
+  double redis_us = 0;  // tactd only
+  double broker_us = 0;
+  double total_us() const { return own_us + redis_us + broker_us; }
+};
+
+// The baseline: consume tact.outbound, produce each message unchanged (key, value, headers) to tact.released and
+// tact.decisions (tactd's two outputs of a RELEASEd event), its offset stored once both are acknowledged, with
+// tactd's consumer and producer settings; as lean as librdkafka allows.
 class PassThrough : public RdKafka::DeliveryReportCb {
  public:
+  static constexpr const char* kOutputs[] = {"tact.released", "tact.decisions"};
+  struct InFlight {
+    std::unique_ptr<RdKafka::TopicPartition> next;  // the offset to store
+    int pending = 2;
+  };
+
   void dr_cb(RdKafka::Message& m) override {
+    auto* in = static_cast<InFlight*>(m.msg_opaque());
     if (m.err() != RdKafka::ERR_NO_ERROR) {
       ++failed_;
       return;
     }
+    if (--in->pending > 0) return;
     ++acked_;
-    auto* tp = static_cast<RdKafka::TopicPartition*>(m.msg_opaque());
-    std::vector<RdKafka::TopicPartition*> one{tp};
+    std::vector<RdKafka::TopicPartition*> one{in->next.get()};
     consumer_->offsets_store(one);
-    delete tp;
+    delete in;
   }
 
-  // events/s from the first consumed input to the last acknowledged output.
-  double Run(const std::string& brokers, int events) {
-    auto pconf = Conf({{"bootstrap.servers", brokers}, {"enable.idempotence", "true"}, {"linger.ms", "5"}});
+  // From the first consumed input to the last acknowledged output.
+  Measured Run(const std::string& brokers, int events, pid_t broker_pid) {
+    auto pconf = Conf({{"bootstrap.servers", brokers}, {"enable.idempotence", "true"}, {"linger.ms", "5"},
+                       {"message.timeout.ms", "30000"}});
     std::string err;
     if (pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) != RdKafka::Conf::CONF_OK) {
       std::exit(1);
     }
     std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
-    // As tactd does at start: learn the output topic before the first message. Without it the first produce
+    // As tactd does at start: learn the output topics before the first message. Without it the first produce
     // waits ~0.9 s for a metadata refresh, and at 20,000 events that wait was 95% of the measured time.
-    std::unique_ptr<RdKafka::Topic> out(RdKafka::Topic::create(producer.get(), "bench.passthrough", nullptr, err));
-    RdKafka::Metadata* md = nullptr;
-    if (out == nullptr || producer->metadata(false, out.get(), &md, 10000) != RdKafka::ERR_NO_ERROR) {
-      std::fprintf(stderr, "kafka_pipeline_bench: pass-through: no metadata for bench.passthrough\n");
-      std::exit(1);
+    for (const char* topic : kOutputs) {
+      std::unique_ptr<RdKafka::Topic> out(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
+      RdKafka::Metadata* md = nullptr;
+      if (out == nullptr || producer->metadata(false, out.get(), &md, 10000) != RdKafka::ERR_NO_ERROR) {
+        std::fprintf(stderr, "kafka_pipeline_bench: pass-through: no metadata for %s\n", topic);
+        std::exit(1);
+      }
+      delete md;
     }
-    delete md;
     auto cconf = Conf({{"bootstrap.servers", brokers}, {"group.id", "bench-passthrough"},
                        {"auto.offset.reset", "earliest"}, {"enable.auto.offset.store", "false"},
-                       {"session.timeout.ms", "6000"}, {"partition.assignment.strategy", "cooperative-sticky"}});
+                       {"isolation.level", "read_committed"}, {"session.timeout.ms", "6000"},
+                       {"heartbeat.interval.ms", "2000"}, {"partition.assignment.strategy", "cooperative-sticky"}});
     consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
     consumer_->subscribe({"tact.outbound"});
     int consumed = 0;
+    double cpu_began[2] = {0, 0};
     const auto give_up = SteadyClock::now() + std::chrono::minutes(2);
     while (acked_ < events && SteadyClock::now() < give_up) {
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(consumed < events ? 100 : 1));
       producer->poll(0);
       if (m->err() != RdKafka::ERR_NO_ERROR) continue;
-      if (consumed++ == 0) first_consumed_ = SteadyClock::now();
-      auto* next = RdKafka::TopicPartition::create(m->topic_name(), m->partition(), m->offset() + 1);
-      RdKafka::Headers* h = m->headers() != nullptr ? RdKafka::Headers::create(m->headers()->get_all()) : nullptr;
-      while (producer->produce("bench.passthrough", RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                               m->payload(), m->len(), m->key_pointer(), m->key_len(), 0, h, next) ==
-             RdKafka::ERR__QUEUE_FULL) {
-        producer->poll(10);
+      if (consumed++ == 0) {
+        first_consumed_ = SteadyClock::now();
+        cpu_began[0] = CpuMicros(0);
+        cpu_began[1] = CpuMicros(broker_pid);
+      }
+      auto* in = new InFlight{.next = std::unique_ptr<RdKafka::TopicPartition>(
+                                  RdKafka::TopicPartition::create(m->topic_name(), m->partition(), m->offset() + 1))};
+      for (const char* topic : kOutputs) {
+        RdKafka::Headers* h =
+            m->headers() != nullptr ? RdKafka::Headers::create(m->headers()->get_all()) : nullptr;
+        while (producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, m->payload(),
+                                 m->len(), m->key_pointer(), m->key_len(), 0, h, in) == RdKafka::ERR__QUEUE_FULL) {
+          producer->poll(10);
+        }
       }
     }
     const auto end = SteadyClock::now();
+    const double cpu_end[2] = {CpuMicros(0), CpuMicros(broker_pid)};
     if (std::getenv("TACT_BENCH_KEEP") != nullptr) {
       std::fprintf(stderr, "kafka_pipeline_bench: pass-through consumed %d, acked %d, failed %d\n", consumed, acked_,
                    failed_);
@@ -251,9 +291,11 @@ class PassThrough : public RdKafka::DeliveryReportCb {
     consumer_->close();
     if (acked_ < events || failed_ > 0) {
       std::fprintf(stderr, "kafka_pipeline_bench: pass-through acked %d of %d (%d failed)\n", acked_, events, failed_);
-      return 0;
+      return {};
     }
-    return events / Seconds(end - first_consumed_);
+    return {.rate = events / Seconds(end - first_consumed_),
+            .own_us = (cpu_end[0] - cpu_began[0]) / events,
+            .broker_us = (cpu_end[1] - cpu_began[1]) / events};
   }
 
  private:
@@ -263,20 +305,12 @@ class PassThrough : public RdKafka::DeliveryReportCb {
   SteadyClock::time_point first_consumed_;
 };
 
-struct TactdRun {
-  double rate = 0;  // events/s; 0 = failed
-  // CPU time per event over the timed span: tactd, redis-server, the dev broker.
-  double tactd_us = 0;
-  double redis_us = 0;
-  double broker_us = 0;
-};
-
 // tactd as deployed (at_least_once), its rate from its own metrics: decision records acknowledged by the broker.
-TactdRun RunTactd(const std::filesystem::path& bin, const std::string& dir, const std::string& brokers,
+Measured RunTactd(const std::filesystem::path& tactd_bin, const std::string& dir, const std::string& brokers,
                   const std::string& redis, pid_t redis_pid, pid_t broker_pid, int events,
                   const std::vector<std::string>& extra) {
   const int admin = FreePort();
-  std::vector<std::string> argv{(bin / "tactd").string(), "--policies", TACT_SOURCE_DIR "/policies/default",
+  std::vector<std::string> argv{tactd_bin.string(), "--policies", TACT_SOURCE_DIR "/policies/default",
                                 "--kafka-brokers", brokers, "--redis", redis,
                                 "--grpc-listen", absl::StrCat("127.0.0.1:", FreePort()), "--grpc-plaintext", "true",
                                 "--admin-listen", absl::StrCat("127.0.0.1:", admin),
@@ -295,18 +329,31 @@ TactdRun RunTactd(const std::filesystem::path& bin, const std::string& dir, cons
     out[1] = CpuMicros(redis_pid);
     out[2] = CpuMicros(broker_pid);
   };
-  const bool done = Poll(
-      [&] {
-        const std::string page = HttpGet(admin, "/metrics");
-        if (!started && Metric(page, consumed) > 0) {
-          started = true;
-          began = SteadyClock::now();
-          cpu(cpu_began);
-        }
-        n = Metric(page, decisions);
-        return n >= events || !tactd.Running();
-      },
-      600);
+  // Each scrape costs tactd ~0.1 ms of CPU (the whole registry serialized): polled every 20 ms for the whole run,
+  // that was ~7% of tactd's CPU per event. Once started, the next poll is at half the time the remaining events
+  // should take at the rate so far (at least 20 ms, at most 250 ms): a few scrapes per run, the end still within
+  // 20 ms.
+  bool done = false;
+  const auto give_up = SteadyClock::now() + std::chrono::minutes(10);
+  while (SteadyClock::now() < give_up) {
+    const std::string page = HttpGet(admin, "/metrics");
+    if (!started && Metric(page, consumed) > 0) {
+      started = true;
+      began = SteadyClock::now();
+      cpu(cpu_began);
+    }
+    n = Metric(page, decisions);
+    if (n >= events || !tactd.Running()) {
+      done = n >= events;
+      break;
+    }
+    double wait = 0.02;
+    if (started && n > 0) {
+      const double rate = n / Seconds(SteadyClock::now() - began);
+      wait = std::clamp((events - n) / rate / 2, 0.02, 0.25);
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+  }
   const auto end = SteadyClock::now();
   double cpu_end[3] = {0, 0, 0};
   cpu(cpu_end);
@@ -326,9 +373,45 @@ TactdRun RunTactd(const std::filesystem::path& bin, const std::string& dir, cons
     return {};
   }
   return {.rate = events / Seconds(end - began),
-          .tactd_us = (cpu_end[0] - cpu_began[0]) / events,
+          .own_us = (cpu_end[0] - cpu_began[0]) / events,
           .redis_us = (cpu_end[1] - cpu_began[1]) / events,
           .broker_us = (cpu_end[2] - cpu_began[2]) / events};
+}
+
+// One run: its own redis-server and dev broker, preloaded; the pass-through, then tactd. False when it failed.
+bool RunOnce(const std::filesystem::path& bin, const std::filesystem::path& tactd_bin, const std::string& dir,
+             int partitions, int events, const std::vector<std::string>& tactd_flags) {
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir, ec); ec) {
+    std::fprintf(stderr, "kafka_pipeline_bench: %s: %s\n", dir.c_str(), ec.message().c_str());
+    return false;
+  }
+  const int redis_port = FreePort();
+  Child redis({"redis-server", "--port", std::to_string(redis_port), "--bind", "127.0.0.1", "--dir", dir, "--save",
+               "", "--appendonly", "no"},
+              dir + "/redis.log");
+  Child broker({(bin / "tact-devbroker").string(), "--partitions", std::to_string(partitions), "--bootstrap-file",
+                dir + "/bootstrap"},
+               dir + "/devbroker.log");
+  if (!Poll([&] { return !ReadFile(dir + "/bootstrap").empty(); }, 20) ||
+      !Poll([&] { return ReadFile(dir + "/redis.log").find("Ready to accept") != std::string::npos; }, 20)) {
+    std::fprintf(stderr, "kafka_pipeline_bench: broker or redis did not start (%s)\n", dir.c_str());
+    return false;
+  }
+  const std::string brokers(absl::StripAsciiWhitespace(ReadFile(dir + "/bootstrap")));
+  Preload(brokers, events);
+  const Measured pass = PassThrough().Run(brokers, events, broker.pid());
+  const Measured ours = RunTactd(tactd_bin, dir, brokers, absl::StrCat("127.0.0.1:", redis_port), redis.pid(),
+                                 broker.pid(), events, tactd_flags);
+  if (pass.rate <= 0 || ours.rate <= 0) return false;
+  std::printf("kafka.pipeline partitions=%d tactd_bin=%s ratio=%.3f tactd=%.0f/s passthrough=%.0f/s events=%d "
+              "cpu_per_event=tactd:%.1fus,redis:%.1fus,broker:%.1fus "
+              "passthrough_cpu_per_event=process:%.2fus,broker:%.2fus cpu_ratio=%.1f\n",
+              partitions, tactd_bin.string().c_str(), ours.rate / pass.rate, ours.rate, pass.rate, events,
+              ours.own_us, ours.redis_us, ours.broker_us, pass.own_us, pass.broker_us,
+              pass.total_us() > 0 ? ours.total_us() / pass.total_us() : 0.0);
+  std::fflush(stdout);
+  return true;
 }
 
 }  // namespace
@@ -337,19 +420,27 @@ TactdRun RunTactd(const std::filesystem::path& bin, const std::string& dir, cons
 int main(int argc, char** argv) {
   using namespace tact::bench;
   int events = 20000;
+  int rounds = 1;
   std::vector<int> partition_counts{1, 4, 16};
+  std::vector<std::filesystem::path> tactd_bins;
   std::vector<std::string> tactd_flags;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--events" && i + 1 < argc) {
       events = std::atoi(argv[++i]);
+    } else if (a == "--rounds" && i + 1 < argc) {
+      rounds = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--partitions" && i + 1 < argc) {
       partition_counts.clear();
       for (absl::string_view p : absl::StrSplit(argv[++i], ',')) partition_counts.push_back(std::atoi(std::string(p).c_str()));
+    } else if (a == "--tactd" && i + 1 < argc) {
+      tactd_bins.emplace_back(argv[++i]);
     } else if (a == "--tactd-flag" && i + 1 < argc) {
       tactd_flags.push_back(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: kafka_pipeline_bench [--events N] [--partitions 1,4,16] [--tactd-flag F]...\n");
+      std::fprintf(stderr,
+                   "usage: kafka_pipeline_bench [--events N] [--partitions 1,4,16] [--rounds R] [--tactd PATH]... "
+                   "[--tactd-flag F]...\n");
       return 2;
     }
   }
@@ -359,40 +450,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kafka_pipeline_bench: /proc/self/exe: %s\n", ec.message().c_str());
     return 1;
   }
+  if (tactd_bins.empty()) tactd_bins.push_back(bin / "tactd");
   char tmpl[] = "/tmp/tact-kpbench.XXXXXX";
   const std::string work = mkdtemp(tmpl);
   int status = 0;
   for (int partitions : partition_counts) {
-    const std::string dir = absl::StrCat(work, "/p", partitions);
-    if (std::filesystem::create_directories(dir, ec); ec) {
-      std::fprintf(stderr, "kafka_pipeline_bench: %s: %s\n", dir.c_str(), ec.message().c_str());
-      return 1;
+    for (int round = 0; round < rounds; ++round) {
+      for (size_t k = 0; k < tactd_bins.size(); ++k) {
+        const size_t which = round % 2 == 0 ? k : tactd_bins.size() - 1 - k;  // alternating order
+        const std::string dir = absl::StrCat(work, "/p", partitions, "-r", round, "-b", which);
+        if (!RunOnce(bin, tactd_bins[which], dir, partitions, events, tactd_flags)) status = 1;
+      }
     }
-    const int redis_port = FreePort();
-    Child redis({"redis-server", "--port", std::to_string(redis_port), "--bind", "127.0.0.1", "--dir", dir, "--save",
-                 "", "--appendonly", "no"},
-                dir + "/redis.log");
-    Child broker({(bin / "tact-devbroker").string(), "--partitions", std::to_string(partitions), "--topic",
-                  "bench.passthrough", "--bootstrap-file", dir + "/bootstrap"},
-                 dir + "/devbroker.log");
-    if (!Poll([&] { return !ReadFile(dir + "/bootstrap").empty(); }, 20) ||
-        !Poll([&] { return ReadFile(dir + "/redis.log").find("Ready to accept") != std::string::npos; }, 20)) {
-      std::fprintf(stderr, "kafka_pipeline_bench: broker or redis did not start (%s)\n", dir.c_str());
-      return 1;
-    }
-    const std::string brokers(absl::StripAsciiWhitespace(ReadFile(dir + "/bootstrap")));
-    Preload(brokers, events);
-    const double pass = PassThrough().Run(brokers, events);
-    const TactdRun ours = RunTactd(bin, dir, brokers, absl::StrCat("127.0.0.1:", redis_port), redis.pid(),
-                                   broker.pid(), events, tactd_flags);
-    if (pass <= 0 || ours.rate <= 0) {
-      status = 1;
-      continue;
-    }
-    std::printf("kafka.pipeline partitions=%d ratio=%.3f tactd=%.0f/s passthrough=%.0f/s events=%d "
-                "cpu_per_event=tactd:%.0fus,redis:%.0fus,broker:%.0fus\n",
-                partitions, ours.rate / pass, ours.rate, pass, events, ours.tactd_us, ours.redis_us, ours.broker_us);
-    std::fflush(stdout);
   }
   if (std::getenv("TACT_BENCH_KEEP") == nullptr) {
     std::filesystem::remove_all(work, ec);

@@ -1,8 +1,16 @@
-// Redis counter store throughput against redis-benchmark running the store's own script, on one redis-server
-// started here, with the same number of connections, rounds interleaved. Prints one line per figure, ratio first.
+// Redis counter store: Redis CPU per decision against two baselines, throughput against redis-benchmark running
+// the store's own script, TLS against plaintext, and memory, on one redis-server started here. Rounds interleaved;
+// each figure is the median of --rounds. Prints one line per figure, ratio first.
 //
-//   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3]
+//   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] [--cpu-only 1]
 //
+// store.cpu_new       redis-server CPU (utime+stime from /proc) per decision, the default policy (policies/default)
+// store.cpu_returning deciding a PROMOTION (4 signal checks, 2 calendar caps), batches of --batch customers in one
+//                     EVALSHA, for new customers / customers decided before; beside the same figure for
+//                     floor: a one-key GET + SET PX script, the same customers and batches in one EVALSHA
+//                     incr: INCRBY + EXPIRE per customer, pipelined per batch (envoyproxy/ratelimit's pattern)
+//                     and the Redis calls the script makes per decision (INFO commandstats)
+// store.legacy_keys   redis-server CPU per new customer's check with and without redis.legacy_keys
 // store.single        one CheckAndReserve per decision           vs redis-benchmark EVALSHA unpipelined
 // store.pipelined     batch of N customers, one EVALSHA each,    vs redis-benchmark EVALSHA pipelined -P N
 //                     pipelined on one connection
@@ -10,8 +18,8 @@
 // store.tls_single    TLS vs plaintext, one decision per call: redis-server CPU and this process' (tactd's store
 // store.tls_batch     client) CPU per decision, and throughput; same run, same redis-server (--port and --tls-port),
 //                     rounds interleaved. ratio = redis-server CPU per decision over TLS / over plaintext.
-// store.memory        Redis bytes per active customer for a default-policy-like plan (2 rolling windows +
-//                     decision markers), baseline = empty server
+// store.memory        Redis bytes per active customer (one released PROMOTION of the default policy; and the two
+//                     rolling windows earlier versions of this bench used), baseline = empty server
 #include <hiredis/hiredis.h>
 #include <signal.h>
 #include <spawn.h>
@@ -31,12 +39,18 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "bench/proc_cpu.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/marker.h"
+#include "daemon/decision/policy_files.h"
 #include "daemon/decision/store_spec.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/store/check_lua.h"
-#include "bench/proc_cpu.h"
+#include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
 
 extern char** environ;
@@ -53,6 +67,7 @@ struct Options {
   int requests = 100000;
   int batch = 32;
   int rounds = 3;
+  bool cpu_only = false;  // --cpu-only 1: only the store.cpu_* figures
 };
 
 // Runs argv, returns its stdout.
@@ -110,18 +125,18 @@ double RawEvalsha(int port, const Options& o, int pipeline, const std::string& s
   const int64_t now_ms = absl::ToUnixMillis(SystemClock().Now());
   const std::string out = Capture(
       {"redis-benchmark", "-p", std::to_string(port), "-c", std::to_string(o.connections), "-n",
-       std::to_string(o.requests), "-P", std::to_string(pipeline), "-r", "100000000", "-q", "EVALSHA", sha, "5",
-       // check.lua's layout for one check (as RedisCounterStore builds it): KEYS seen, sig, one per limit, idx;
-       // ARGV now, seen ttl, #specs, #checks, the spec (quiet, #limits, #signals, #signal args, index expiry,
-       // per limit kind/count/ttl/cutoff/empty at/decisive/suppress), then the check: spec number, event id,
-       // write, marker, legacy prefix. The tag stands for keys.h's 32 hex digits (redis-benchmark has no HMAC).
-       "tact:{00000000000000000000__rand_int__}:seen:e__rand_int__", "tact:{00000000000000000000__rand_int__}:sig",
-       "tact:{00000000000000000000__rand_int__}:r:promotion-1-per-day",
-       "tact:{00000000000000000000__rand_int__}:r:promotion-3-per-week", "tact:{00000000000000000000__rand_int__}:idx",
+       std::to_string(o.requests), "-P", std::to_string(pipeline), "-r", "100000000", "-q", "EVALSHA", sha, "2",
+       // check.lua's layout for one check (as RedisCounterStore builds it): KEYS the event's marker key and the
+       // customer's key; ARGV now, seen ttl, #specs, #checks, the spec (quiet, #limits, #signals, #signal args,
+       // unused, per limit kind/count/ttl/cutoff/empty at/decisive/suppress), then the check: spec number, event
+       // id, write, marker, legacy prefix, one counter suffix per limit. The tag stands for keys.h's 32 hex digits
+       // (redis-benchmark has no HMAC).
+       "tact:{00000000000000000000__rand_int__}:seen:e__rand_int__", "tact:{00000000000000000000__rand_int__}:s",
        std::to_string(now_ms), "259200000", "1", "1", "0", "2", "0", "0", std::to_string(now_ms + kWeekMs), "r", "1",
        std::to_string(kDayMs), std::to_string(now_ms - kDayMs), std::to_string(now_ms + kDayMs), "1", "1", "r", "3",
        std::to_string(kWeekMs), std::to_string(now_ms - kWeekMs), std::to_string(now_ms + kWeekMs), "1", "1", "1",
-       "e__rand_int__", "1", marker, legacy ? "tact:{acme:__rand_int__}:" : ""});
+       "e__rand_int__", "1", marker, legacy ? "tact:{acme:__rand_int__}:" : "", "r:promotion-1-per-day",
+       "r:promotion-3-per-week"});
   std::smatch m;
   static const std::regex kRps(R"(([0-9.]+) requests per second)");
   return std::regex_search(out, m, kRps) ? std::stod(m[1]) : 0;
@@ -201,6 +216,175 @@ CpuRun MeasureCpu(pid_t redis_pid, int port, const Options& o, int batch, const 
   return r;
 }
 
+// ---- Redis CPU per decision: the default policy against the floor and INCRBY + EXPIRE -------------------------
+
+// A PROMOTION by email under policies/default at `now`: its 4 signal checks and 2 calendar caps.
+policy::Plan DefaultPlan(const policy::Policy& pol, absl::Time now) {
+  const Event e{.event_id = "e", .tenant = "acme", .customer_id = "c", .channel = v1::EMAIL,
+                .message_class = v1::PROMOTION, .customer_timezone = "UTC"};
+  return policy::PlanEvent(pol, e, now);
+}
+
+// The customers of one run: new ones (ids never used before) or returning ones (a pool per thread, decided before).
+struct Customers {
+  bool returning = false;
+  uint64_t run = 0;  // distinct for every run of new customers
+  std::string Id(int thread, int64_t i) const {
+    return returning ? absl::StrCat("p", thread, "-", i) : absl::StrCat("n", run, "-", thread, "-", i);
+  }
+};
+
+// `connections` threads, each handling requests / connections customers in batches of `batch`:
+// fn(thread, first customer index, batch size).
+template <typename Fn>
+void RunThreads(const Options& o, int batch, Fn fn) {
+  const int64_t per_thread = o.requests / o.connections;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.connections; ++t) {
+    threads.emplace_back([&, t] {
+      for (int64_t i = 0; i < per_thread; i += batch) fn(t, i, static_cast<int>(std::min<int64_t>(batch, per_thread - i)));
+    });
+  }
+  for (std::thread& th : threads) th.join();
+}
+
+// Decides a PROMOTION for each customer with the store (the batch script).
+void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who) {
+  SystemClock clock;
+  RedisSettings s;
+  s.port = port;
+  s.pool_size = o.connections;
+  RedisCounterStore store(s, clock);
+  const absl::Time start = clock.Now();
+  const policy::Plan plan = DefaultPlan(pol, start);
+  const store::CheckSpec spec = decision::ToCheckSpec(plan);
+  const std::string marker = decision::EncodeMarker({"2026.11.2", std::string(64, 'a'), plan});
+  static std::atomic<uint64_t> events{0};
+  std::atomic<int> errors{0};
+  RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
+    std::vector<CustomerCheck> checks(static_cast<size_t>(n));
+    const absl::Time now = clock.Now();
+    for (int k = 0; k < n; ++k) {
+      checks[static_cast<size_t>(k)] = CustomerCheck{.tenant = "acme", .customer_id = who.Id(t, first + k),
+                                                     .event_id = absl::StrCat("e", events.fetch_add(1)), .now = now,
+                                                     .spec = spec, .marker = marker};
+    }
+    if (!store.CheckAndReserve(checks, now + absl::Seconds(5)).ok()) ++errors;
+  });
+  if (errors.load() > 0) std::fprintf(stderr, "redis_store_bench: %d store errors\n", errors.load());
+}
+
+// The floor: one EVALSHA per batch of a script that GETs and SETs (PX) one key per customer.
+constexpr char kFloorLua[] =
+    "for i = 1, #KEYS do redis.call('GET', KEYS[i]) redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end "
+    "return #KEYS";
+
+void Floor(int port, const Options& o, const std::string& floor_sha, const Customers& who) {
+  const store::KeySchema keys;
+  RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
+    thread_local store::RedisContextPtr c;
+    thread_local int c_port = 0;
+    if (c == nullptr || c_port != port) {
+      c.reset(redisConnect("127.0.0.1", port));
+      c_port = port;
+    }
+    std::vector<std::string> args{"EVALSHA", floor_sha, std::to_string(n)};
+    for (int k = 0; k < n; ++k) args.push_back(keys.CustomerPrefix("acme", who.Id(t, first + k)) + "f");
+    args.push_back("1");
+    args.push_back("86400000");
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    store::RedisReplyPtr(static_cast<redisReply*>(
+        redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+  });
+}
+
+// ratelimit's pattern: INCRBY + EXPIRE per customer, pipelined per batch.
+void IncrExpire(int port, const Options& o, const Customers& who) {
+  const store::KeySchema keys;
+  RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
+    thread_local store::RedisContextPtr c;
+    thread_local int c_port = 0;
+    if (c == nullptr || c_port != port) {
+      c.reset(redisConnect("127.0.0.1", port));
+      c_port = port;
+    }
+    for (int k = 0; k < n; ++k) {
+      const std::string key = keys.CustomerPrefix("acme", who.Id(t, first + k)) + "i";
+      redisAppendCommand(c.get(), "INCRBY %b 1", key.data(), key.size());
+      redisAppendCommand(c.get(), "EXPIRE %b 86400", key.data(), key.size());
+    }
+    for (int k = 0; k < 2 * n; ++k) {
+      void* r = nullptr;
+      if (redisGetReply(c.get(), &r) == REDIS_OK) freeReplyObject(r);
+    }
+  });
+}
+
+// Redis calls per decision made inside scripts since the last CONFIG RESETSTAT, e.g. "3.00 (mget=1.00 set=2.00)".
+std::string ScriptCalls(redisContext* admin, int decisions) {
+  store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(admin, "INFO commandstats")));
+  double total = 0;
+  std::string detail;
+  for (absl::string_view line : absl::StrSplit(absl::string_view(r->str, r->len), "\r\n")) {
+    if (!absl::ConsumePrefix(&line, "cmdstat_")) continue;
+    const absl::string_view name = line.substr(0, line.find(':'));
+    if (name == "evalsha" || name == "info" || absl::StartsWith(name, "config") || absl::StartsWith(name, "script")) {
+      continue;
+    }
+    const size_t at = line.find("calls=") + 6;
+    const double per = std::atof(std::string(line.substr(at, line.find(',', at) - at)).c_str()) / decisions;
+    total += per;
+    absl::StrAppend(&detail, detail.empty() ? "" : " ", name, "=", absl::StrFormat("%.2f", per));
+  }
+  return absl::StrFormat("%.2f (%s)", total, detail);
+}
+
+void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Options& o) {
+  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  if (!pol.ok()) {
+    std::fprintf(stderr, "redis_store_bench: policies/default: %s\n", std::string(pol.status().message()).c_str());
+    return;
+  }
+  const std::string floor_sha =
+      store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin, "SCRIPT LOAD %s", kFloorLua)))->str;
+  auto cpu = [&](auto run) {
+    const double before = CpuMicros(redis_pid);
+    run();
+    return (CpuMicros(redis_pid) - before) / o.requests;
+  };
+  uint64_t run = 0;
+  for (const bool returning : {false, true}) {
+    const Customers pool{.returning = true};
+    if (returning) {  // every pool customer decided (and its floor and incr keys written) once before
+      DecideDefault(port, o, *pol, pool);
+      Floor(port, o, floor_sha, pool);
+      IncrExpire(port, o, pool);
+    }
+    std::vector<double> ours, floor, incr;
+    std::string calls;
+    for (int r = 0; r < o.rounds; ++r) {  // interleaved
+      const Customers who = returning ? pool : Customers{.run = ++run};
+      redisCommand(admin, "CONFIG RESETSTAT");
+      ours.push_back(cpu([&] { DecideDefault(port, o, *pol, who); }));
+      calls = ScriptCalls(admin, o.requests);
+      floor.push_back(cpu([&] { Floor(port, o, floor_sha, who); }));
+      incr.push_back(cpu([&] { IncrExpire(port, o, who); }));
+    }
+    const double us = Median(ours), f = Median(floor), i = Median(incr);
+    std::printf("%s vs_floor=%.2f vs_incr_expire=%.2f redis_us_per_decision ours=%.2f floor=%.2f incr_expire=%.2f "
+                "calls_per_decision=%s batch=%d connections=%d rounds=%d\n",
+                returning ? "store.cpu_returning" : "store.cpu_new", us / f, us / i, us, f, i, calls.c_str(), o.batch,
+                o.connections, o.rounds);
+    std::fflush(stdout);
+  }
+  redisCommand(admin, "FLUSHALL");
+}
+
 int Main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -210,6 +394,7 @@ int Main(int argc, char** argv) {
     else if (flag == "--requests") o.requests = v;
     else if (flag == "--batch") o.batch = v;
     else if (flag == "--rounds") o.rounds = v;
+    else if (flag == "--cpu-only") o.cpu_only = v != 0;
   }
   std::error_code ec;
   const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
@@ -249,6 +434,13 @@ int Main(int argc, char** argv) {
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
                                                                  store::kCheckLua.size())))->str;
   const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), BenchPlan()});
+  CpuPerDecision(redis_pid, port, admin.get(), o);
+  if (o.cpu_only) {
+    kill(redis_pid, SIGTERM);
+    waitpid(redis_pid, nullptr, 0);
+    std::filesystem::remove_all(dir, ec);
+    return 0;
+  }
 
   std::vector<double> raw1, rawp, ours1, oursp, ourss, us_legacy, us_none;
   for (int r = 0; r < o.rounds; ++r) {  // interleaved, so drift hits both sides alike
@@ -300,16 +492,26 @@ int Main(int argc, char** argv) {
                 Median(tls_rate), Median(plain_rate), batch, o.connections);
   }
 
-  // Memory per active customer: 10,000 customers with one released promotion each.
+  // Memory per active customer: 10,000 customers with one released promotion each (two rolling windows, as
+  // earlier versions of this bench measured, then the default policy's PROMOTION).
   redisCommand(admin.get(), "FLUSHALL");
-  const long long before = UsedMemory(admin.get());
+  long long before = UsedMemory(admin.get());
   Options mem = o;
   mem.requests = 10000;
   mem.connections = 1;
   Ours(port, mem, 100, RedisSettings::Batching::kOneScript);
-  const long long after = UsedMemory(admin.get());
-  std::printf("store.memory bytes_per_customer=%.0f customers=10000 keys_per_customer=3 empty_server=%lld bytes\n",
+  long long after = UsedMemory(admin.get());
+  std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=two_rolling_windows empty_server=%lld bytes\n",
               static_cast<double>(after - before) / 10000.0, before);
+  if (absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default"); pol.ok()) {
+    redisCommand(admin.get(), "FLUSHALL");
+    before = UsedMemory(admin.get());
+    mem.batch = 100;
+    DecideDefault(port, mem, *pol, Customers{.run = 999});
+    after = UsedMemory(admin.get());
+    std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=default_promotion\n",
+                static_cast<double>(after - before) / 10000.0);
+  }
 
   kill(redis_pid, SIGTERM);
   waitpid(redis_pid, nullptr, 0);

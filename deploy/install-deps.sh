@@ -17,6 +17,8 @@ build_pkgs=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev redis-server redis-tools kcat tzdata openssl
   python3 python3-yaml python3-grpcio curl docker-compose
+  prometheus
+  librsvg2-bin chromium
 )
 # What tactd and tactctl link (checked with ldd + dpkg -S on a build; the rest come as their dependencies),
 # zone data for calendar windows, CA certificates, and tini as PID 1.
@@ -57,4 +59,8 @@ export DEBIAN_FRONTEND=noninteractive
 # redis-server's package starts a system service on :6379; tact never uses it (tests start their own).
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
   "${sudo[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+# prometheus's package starts a server on :9090; the tests only use its promtool (deploy/alerts.yaml).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+  "${sudo[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi

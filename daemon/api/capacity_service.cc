@@ -154,4 +154,22 @@ grpc::ServerUnaryReactor* CampaignsService::ResumeCampaign(grpc::CallbackServerC
                 [this, request] { return desk_.Resume(request->tenant(), request->campaign_id()); });
 }
 
+grpc::ServerUnaryReactor* CampaignsService::ProposeCampaign(grpc::CallbackServerContext* ctx,
+                                                            const v1::ProposeCampaignRequest* request,
+                                                            v1::CampaignPlan* response) {
+  return Handle(ctx, gate_, workers_, "ProposeCampaign", request->campaign().tenant(), "campaign.tenant", response,
+                [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
+                  TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
+                  return desk_.Propose(request->campaign());
+                });
+}
+
+grpc::ServerUnaryReactor* CampaignsService::CancelCampaign(grpc::CallbackServerContext* ctx,
+                                                           const v1::CancelCampaignRequest* request,
+                                                           v1::Campaign* response) {
+  return Handle(ctx, gate_, workers_, "CancelCampaign", request->tenant(), "tenant", response, [this, request] {
+    return desk_.Cancel(request->tenant(), request->campaign_id(), request->cancelled_by(), request->reason());
+  });
+}
+
 }  // namespace tact::api

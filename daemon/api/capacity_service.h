@@ -67,6 +67,11 @@ class CampaignsService final : public v1::Campaigns::CallbackService {
                                         v1::ListNoticesResponse* response) override;
   grpc::ServerUnaryReactor* ResumeCampaign(grpc::CallbackServerContext* ctx, const v1::ResumeCampaignRequest* request,
                                            v1::Campaign* response) override;
+  grpc::ServerUnaryReactor* ProposeCampaign(grpc::CallbackServerContext* ctx,
+                                            const v1::ProposeCampaignRequest* request,
+                                            v1::CampaignPlan* response) override;
+  grpc::ServerUnaryReactor* CancelCampaign(grpc::CallbackServerContext* ctx, const v1::CancelCampaignRequest* request,
+                                           v1::Campaign* response) override;
 
  private:
   campaign::CampaignDesk& desk_;

@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ops::Settings& settings, A
 absl::Status App::StartAll() {
   if (absl::Status s = LoadKafkaSecurity(); !s.ok()) return s;
   BuildClock();
+  if (absl::Status s = BuildPolicyHistory(); !s.ok()) return s;
   if (absl::Status s = LoadPolicies(); !s.ok()) return s;
   if (absl::Status s = BuildStore(); !s.ok()) return s;
   BuildDecider();
@@ -115,9 +116,27 @@ void App::ReloadPolicies() {
   LogReload(reloader_->Reload());  // an invalid set keeps the last good one
 }
 
+void App::PublishHistory(const decision::PolicyLoadAttempt& attempt) {
+  if (absl::Status s = policy_history_->Publish(attempt); !s.ok()) {
+    Log(LogLevel::kError, "policy.history_failed", {{"error", std::string(s.message())}, {"version", attempt.version}});
+  }
+}
+
+// One producer, created before the first load so that the start's attempt is recorded too; it never blocks.
+absl::Status App::BuildPolicyHistory() {
+  char host[256] = {};
+  const std::string instance = gethostname(host, sizeof host - 1) == 0 && host[0] != 0 ? host : "tactd";
+  absl::StatusOr<std::unique_ptr<pipeline::KafkaPolicyHistory>> history =
+      pipeline::KafkaPolicyHistory::Create(settings_.kafka.brokers, kafka_security_, instance);
+  if (!history.ok()) return SetupFailed(history.status());
+  policy_history_ = *std::move(history);
+  return absl::OkStatus();
+}
+
 void App::LogReload(const absl::Status& s) {
   const decision::PolicyReloadStats st = reloader_->stats();
   if (!s.ok()) {  // the last good policy keeps serving
+    PublishHistory(st.last_attempt);
     policy_metrics_.LoadFailed();
     Log(LogLevel::kError, "policy.reload_failed",
         {{"error", std::string(s.message())}, {"failures_total", absl::StrCat(st.reload_failures_total)},
@@ -126,6 +145,7 @@ void App::LogReload(const absl::Status& s) {
   }
   Log(LogLevel::kInfo, "policy.loaded",
       {{"version", st.version}, {"digest", st.digest}, {"tests_passed", absl::StrCat(st.tests_passed)}});
+  PublishHistory(st.last_attempt);
   if (st.tests_passed == 0) {
     Log(LogLevel::kWarning, "policy.untested",
         {{"version", st.version},
@@ -175,7 +195,8 @@ absl::Status App::BuildStore() {
   redis_.seen_ttl = r.seen_ttl;
   redis_.batching = r.batching == ops::Settings::Batching::kPipeline ? store::RedisSettings::Batching::kPipelined
                                                                      : store::RedisSettings::Batching::kOneScript;
-  redis_.legacy_keys = r.legacy_keys;
+  redis_.legacy_keys = r.legacy_keys;  // off on Redis Cluster (RedisCounterStore)
+  redis_.node_stats = &redis_node_stats_;
   redis_.tls = {.enabled = r.tls,
                 .ca_file = r.tls_ca_file,
                 .cert_file = r.tls_cert_file,
@@ -253,6 +274,7 @@ absl::Status App::BuildCampaignDesk() {
   campaign_desk_ = std::make_unique<campaign::CampaignDesk>(*capacity_store_, *notices_, *clock_);
   // Pause thresholds; the desk is SignalIntake's CampaignFeedback.
   campaign_desk_->set_policies([this] { return policies_.Get(); });
+  campaign_desk_->set_stats(&campaign_stats_);
   capacity_workers_ = std::make_unique<api::CapacityWorkers>(/*threads=*/2, /*max_queue=*/256);
   capacity_service_ = std::make_unique<api::CapacityService>(*campaign_desk_, *gate_, *capacity_workers_);
   campaigns_service_ = std::make_unique<api::CampaignsService>(*campaign_desk_, *gate_, *capacity_workers_);
@@ -385,11 +407,15 @@ ops::Readiness App::Readiness() const {
   return ops::Evaluate({.policy_loaded = policies_.Get() != nullptr,
                         .redis_reachable = redis_ok_.load(),
                         .kafka_joined = pipeline_->GroupJoined(),
-                        .kafka_assigned = pipeline_->HasAssignment()});
+                        .kafka_assigned = pipeline_->HasAssignment(),
+                        .redis_nodes = redis_store_->NodeHealth()});
 }
 
 absl::Status App::StartAdmin() {
   auto admin = std::make_unique<ops::AdminServer>([this] { return Readiness(); }, &registry_);
+  board_ = std::make_unique<campaign::CampaignBoard>(*capacity_store_, *clock_);  // read-only, /campaigns
+  admin->AddPages("/campaigns",
+                  [this](std::string_view path, std::string_view query) { return board_->Serve(path, query); });
   if (absl::Status s = admin->Start(settings_.admin_listen); !s.ok()) {
     Log(LogLevel::kError, "admin.listen_failed", {{"error", std::string(s.message())}});
     return absl::UnavailableError(s.message());

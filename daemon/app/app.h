@@ -6,7 +6,8 @@
 //
 // Start order: Kafka security, clock, metrics, policies, store (Redis), decision service, gRPC services and the
 // campaign desk (with its Kafka notice sink), the gRPC server, the Kafka pipeline, the signal consumer and the
-// deferred scheduler (each on its thread), the admin server, the health and policy-reload thread.
+// deferred scheduler (each on its thread), the admin server (with the campaign board), the health and
+// policy-reload thread.
 // Stop order (SIGTERM): the health thread; gRPC health says NOT_SERVING; the pipeline and both workers stop
 // fetching and drain at once (within the 30 s SIGTERM budget); the gRPC server shuts down (5 s for calls in
 // flight); the admin server stops. The rest is released in reverse order of construction.
@@ -32,6 +33,8 @@
 #include "daemon/api/signals_service.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/app/threads.h"
+#include "daemon/campaign/campaign_stats.h"
+#include "daemon/campaign/board.h"
 #include "daemon/campaign/desk.h"
 #include "daemon/campaign/gate.h"
 #include "daemon/core/clock.h"
@@ -47,6 +50,7 @@
 #include "daemon/ops/test_clock.h"
 #include "daemon/pipeline/deferred_scheduler.h"
 #include "daemon/pipeline/notice_sink.h"
+#include "daemon/pipeline/policy_history_sink.h"
 #include "daemon/pipeline/output_limits.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/pipeline/signal_consumer.h"
@@ -110,6 +114,8 @@ class App {
   ops::Readiness Readiness() const;
   void CheckHealth();  // on the health thread, every second
   void LogReload(const absl::Status& s);
+  absl::Status BuildPolicyHistory();
+  void PublishHistory(const decision::PolicyLoadAttempt& attempt);
 
   const ops::Settings settings_;
   const AppOptions options_;
@@ -124,9 +130,12 @@ class App {
   decision::DecisionStats decision_stats_{registry_};
   decision::PolicyMetrics policy_metrics_{registry_};
   store::StoreStats store_stats_{registry_};
+  store::RedisNodeStats redis_node_stats_{registry_};  // Redis Cluster only
   pipeline::PipelineStats pipeline_stats_{registry_};
   api::GrpcStats grpc_stats_{registry_};
+  campaign::CampaignStats campaign_stats_{registry_};
   decision::PolicyHolder policies_;
+  std::unique_ptr<pipeline::KafkaPolicyHistory> policy_history_;  // every load attempt, to tact.policy-history
   std::unique_ptr<decision::PolicyReloader> reloader_;
   store::RedisSettings redis_;
   std::unique_ptr<store::RedisCounterStore> redis_store_;
@@ -159,7 +168,8 @@ class App {
   std::unique_ptr<pipeline::DeferredScheduler> deferred_scheduler_;
   std::vector<std::unique_ptr<RunThread>> runners_;  // the pipeline, then the workers
   std::atomic<bool> redis_ok_{false};
-  std::unique_ptr<ops::AdminServer> admin_;  // set once listening
+  std::unique_ptr<campaign::CampaignBoard> board_;  // the admin port's /campaigns pages
+  std::unique_ptr<ops::AdminServer> admin_;         // set once listening
   bool last_ready_ = false;                  // health thread only
   bool first_check_ = true;                  // health thread only
   std::unique_ptr<PeriodicThread> health_;

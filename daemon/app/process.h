@@ -13,7 +13,8 @@
 namespace tact::app {
 
 // Before any thread: Abseil's Mutex deadlock detection off (Debian builds it on: a global lock-order graph
-// updated on every lock, ~5% CPU on the Check path), and SIGTERM, SIGINT and SIGHUP blocked for WaitForSignal.
+// updated on every lock, ~5% CPU on the Check path), glibc's fastbins off (malloc_consolidate), and SIGTERM,
+// SIGINT and SIGHUP blocked for WaitForSignal.
 sigset_t PrepareProcess();
 // The next of those signals (sigwait on the calling thread).
 int WaitForSignal(const sigset_t& signals);

@@ -1,5 +1,9 @@
 #include "daemon/campaign/desk.h"
 
+#include "daemon/campaign/gate.h"
+#include "daemon/campaign/notice_rules.h"
+#include "daemon/campaign/notices.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "daemon/core/proto_time.h"
@@ -16,8 +20,14 @@ absl::StatusOr<capacity::Staffing> CampaignDesk::PutStaffing(const v1::PutStaffi
   return s;
 }
 
-absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::CampaignSpec& spec) {
+absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::CampaignSpec& spec,
+                                                                     v1::CampaignSpec* spec_out,
+                                                                     std::optional<absl::Time> release_at) {
   TACT_ASSIGN_OR_RETURN(capacity::CampaignSpec campaign, CampaignFromProto(spec, "campaign."));
+  const std::shared_ptr<const policy::Policy> pol = policies_ == nullptr ? nullptr : policies_();
+  const NoticeRules rules = NoticeRulesFor(pol.get(), spec.tenant(), campaign.channel, spec.message_class());
+  const StartCheck start =
+      ApplyNoticeRule(rules, release_at.value_or(clock_.Now()), spec.start_earliest(), &campaign);
   TACT_ASSIGN_OR_RETURN(std::optional<v1::PutStaffingRequest> staffing_proto, store_.GetStaffing(spec.tenant()));
   if (!staffing_proto.has_value()) {
     return absl::FailedPreconditionError(
@@ -29,74 +39,82 @@ absl::StatusOr<CampaignDesk::Planned> CampaignDesk::PlanAgainstStore(const v1::C
   std::vector<capacity::CommittedLoad> committed;
   for (const v1::Campaign& c : released) {
     if (c.spec().campaign_id() == spec.campaign_id()) continue;  // re-planning itself
-    committed.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()}});
+    committed.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()},
+                         c.spec().contact_aht_seconds()});
   }
   absl::StatusOr<capacity::CampaignPlan> plan = capacity::PlanCampaign(*staffing, committed, campaign);
   if (!plan.ok()) {
     // Field names in plan errors are the campaign's.
     if (absl::IsInvalidArgument(plan.status())) {
-      return absl::InvalidArgumentError(absl::StrCat("campaign.", plan.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("campaign.", plan.status().message(),
+                                                     start.shifted ? " (start moved by start_earliest)" : ""));
     }
     return plan.status();
   }
+  RejectTooEarly(rules, start, "set start_earliest", &*plan);
   Planned out{*plan, PlanToProto(*plan, spec.tenant())};
+  NoticeRulesToProto(rules, start, &out.proto);
+  if (spec_out != nullptr) {
+    *spec_out = spec;
+    *spec_out->mutable_start() = TimeToProto(campaign.start);
+  }
   return out;
+}
+
+void CampaignDesk::set_stats(CampaignStats* stats) {
+  stats_ = stats;
+  if (stats_ == nullptr) return;
+  for (std::string_view kind : kNoticeKinds) stats_->campaign_notices_total.With({kind});
 }
 
 absl::Status CampaignDesk::Notify(v1::CampaignNotice notice) {
   *notice.mutable_at() = TimeToProto(clock_.Now());
   TACT_RETURN_IF_ERROR(store_.AddNotice(notice));
-  return notices_.Publish(notice);
+  TACT_RETURN_IF_ERROR(notices_.Publish(notice));
+  if (stats_ != nullptr) stats_->campaign_notices_total.Inc({notice.kind()});
+  return absl::OkStatus();
 }
 
-namespace {
-
-v1::CampaignNotice NoticeFor(const v1::CampaignSpec& spec, const capacity::CampaignPlan& plan,
-                             const v1::CampaignPlan& proto, std::string_view kind) {
-  v1::CampaignNotice n;
-  n.set_tenant(spec.tenant());
-  n.set_campaign_id(spec.campaign_id());
-  n.set_kind(std::string(kind));
-  *n.mutable_promise() = spec.promise();
-  n.set_verdict(proto.verdict());
-  n.set_reason(proto.reason());
-  *n.mutable_schedule() = proto.schedule();
-  for (const capacity::IntervalRow& r : plan.rows) {
-    if (r.campaign_calls < 0.005) continue;
-    v1::PredictedContacts* pc = n.add_predicted();
-    *pc->mutable_start() = TimeToProto(r.start);
-    pc->set_calls(r.campaign_calls);
-  }
-  n.set_predicted_contacts(plan.predicted_contacts);
-  return n;
+absl::Status CampaignDesk::NotifyChange(v1::CampaignNotice notice) {
+  TACT_ASSIGN_OR_RETURN(std::vector<v1::CampaignNotice> earlier, store_.ListNotices(notice.tenant()));
+  *notice.mutable_change() = DiffNotice(LastPlanNotice(earlier, notice.campaign_id()), notice);
+  return Notify(std::move(notice));
 }
-
-}  // namespace
 
 absl::StatusOr<v1::CampaignPlan> CampaignDesk::Plan(const v1::CampaignSpec& spec) {
   TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec));
-  TACT_RETURN_IF_ERROR(Notify(NoticeFor(spec, p.plan, p.proto, "PLANNED")));
+  return p.proto;
+}
+
+absl::StatusOr<v1::CampaignPlan> CampaignDesk::Propose(const v1::CampaignSpec& spec) {
+  v1::CampaignSpec planned;
+  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec, &planned));
+  TACT_RETURN_IF_ERROR(NotifyChange(PlanNotice(planned, p.plan, p.proto, "PROPOSED")));
   return p.proto;
 }
 
 absl::StatusOr<v1::Campaign> CampaignDesk::Release(const v1::CampaignSpec& spec) {
   TACT_ASSIGN_OR_RETURN(std::optional<v1::Campaign> existing, store_.GetCampaign(spec.tenant(), spec.campaign_id()));
   if (existing.has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat("campaign '", spec.campaign_id(), "' already released"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "campaign '", spec.campaign_id(), "' already ",
+        existing->state() == v1::CAMPAIGN_CANCELLED ? "released and cancelled; release it under a new campaign_id"
+                                                    : "released"));
   }
-  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec));
+  v1::CampaignSpec planned;
+  TACT_ASSIGN_OR_RETURN(Planned p, PlanAgainstStore(spec, &planned));
   if (p.plan.verdict == capacity::Verdict::kReject) {
     return absl::FailedPreconditionError(absl::StrCat("campaign rejected: ", p.plan.reason));
   }
   v1::Campaign c;
-  *c.mutable_spec() = spec;
+  *c.mutable_spec() = planned;
   *c.mutable_plan() = p.proto;
   c.set_state(v1::CAMPAIGN_RELEASED);
   *c.mutable_released_at() = TimeToProto(clock_.Now());
   *c.mutable_committed_start() = TimeToProto(p.plan.load.start);
   *c.mutable_committed_calls() = {p.plan.load.calls.begin(), p.plan.load.calls.end()};
   TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/true));
-  TACT_RETURN_IF_ERROR(Notify(NoticeFor(spec, p.plan, p.proto, "RELEASED")));
+  TACT_RETURN_IF_ERROR(NotifyChange(PlanNotice(planned, p.plan, p.proto, "RELEASED")));
   return c;
 }
 
@@ -203,17 +221,53 @@ absl::StatusOr<v1::Campaign> CampaignDesk::Acknowledge(std::string_view tenant, 
                                                        const std::string& acknowledged_by) {
   TACT_RETURN_IF_ERROR(ValidId(acknowledged_by, "acknowledged_by"));
   TACT_ASSIGN_OR_RETURN(v1::Campaign c, Released(tenant, campaign_id));
-  c.set_acknowledged(true);
-  c.set_acknowledged_by(acknowledged_by);
-  *c.mutable_acknowledged_at() = TimeToProto(clock_.Now());
-  TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
+  if (c.state() == v1::CAMPAIGN_CANCELLED) {
+    return absl::FailedPreconditionError(absl::StrCat("campaign '", AsAbsl(campaign_id), "' is cancelled"));
+  }
   v1::CampaignNotice n;
   n.set_tenant(std::string(tenant));
   n.set_campaign_id(std::string(campaign_id));
   n.set_kind("ACKNOWLEDGED");
   n.set_acknowledged_by(acknowledged_by);
-  TACT_RETURN_IF_ERROR(Notify(n));
+  if (!c.acknowledged()) TACT_RETURN_IF_ERROR(ReplanAfterLateAcknowledgement(&c, &n));
+  c.set_acknowledged(true);
+  c.set_acknowledged_by(acknowledged_by);
+  *c.mutable_acknowledged_at() = TimeToProto(clock_.Now());
+  TACT_RETURN_IF_ERROR(store_.PutCampaign(c, /*create=*/false));
+  TACT_RETURN_IF_ERROR(n.schedule_size() > 0 ? NotifyChange(n) : Notify(n));
   return c;
+}
+
+absl::Status CampaignDesk::ReplanAfterLateAcknowledgement(v1::Campaign* c, v1::CampaignNotice* notice) {
+  const absl::Time now = clock_.Now();
+  const v1::CampaignPlan& old = c->plan();
+  if (!old.waits_for_acknowledgement() || old.schedule_size() == 0) return absl::OkStatus();
+  const absl::Time first = TimeFromProto(old.schedule(0).start());
+  if (IntervalStart(first) >= IntervalStart(now)) return absl::OkStatus();  // in time: nothing was due yet
+  // Nothing was sent (the gate waits for this acknowledgement), so the whole schedule can move.
+  v1::CampaignSpec spec = c->spec();
+  *spec.mutable_start() = TimeToProto(now);
+  spec.set_start_earliest(true);
+  v1::CampaignSpec planned;
+  absl::StatusOr<Planned> p = PlanAgainstStore(spec, &planned, TimeFromProto(c->released_at()));
+  if (!p.ok() || p->plan.verdict == capacity::Verdict::kReject) {
+    notice->set_reason(absl::StrCat("acknowledged after the first batch was due (", GateTime(first),
+                                    "): batches due before now are not sent, and re-planning from now failed (",
+                                    p.ok() ? p->plan.reason : std::string(p.status().message()),
+                                    "); re-plan the campaign"));
+    return absl::OkStatus();
+  }
+  *c->mutable_spec() = planned;
+  *c->mutable_plan() = p->proto;
+  *c->mutable_committed_start() = TimeToProto(p->plan.load.start);
+  *c->mutable_committed_calls() = {p->plan.load.calls.begin(), p->plan.load.calls.end()};
+  v1::CampaignNotice moved = PlanNotice(planned, p->plan, p->proto, "ACKNOWLEDGED");
+  moved.set_acknowledged_by(notice->acknowledged_by());
+  moved.set_reason(absl::StrCat("acknowledged after the first batch was due (", GateTime(first),
+                                "): the schedule moves to start ", GateTime(p->plan.first_send), "; ",
+                                p->plan.reason));
+  *notice = std::move(moved);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Campaign> CampaignDesk::Resume(std::string_view tenant, std::string_view campaign_id) {

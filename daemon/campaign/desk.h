@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/campaign/campaign_stats.h"
 #include "daemon/campaign/feedback.h"
 #include "daemon/campaign/notice_port.h"
 #include "daemon/campaign/records.h"
@@ -43,12 +44,26 @@ class CampaignDesk final : public CampaignFeedback {
 
   // Validates and stores a tenant's staffing; returns it as the planner reads it.
   absl::StatusOr<capacity::Staffing> PutStaffing(const v1::PutStaffingRequest& staffing);
-  // Plans `spec` against the stored staffing and the released campaigns; a PLANNED notice.
+  // Plans `spec` against the stored staffing and the released campaigns, under the gate's notice rules for a
+  // release now (notice_rules.h): a what-if, it records and sends nothing.
   absl::StatusOr<v1::CampaignPlan> Plan(const v1::CampaignSpec& spec);
-  // Plans and, unless rejected, records the campaign as released (its load committed); a RELEASED notice.
+  // Plans and tells the contact centre: a PROPOSED notice (any verdict) with what changed since the campaign's
+  // previous notice (notices.h). Commits nothing.
+  absl::StatusOr<v1::CampaignPlan> Propose(const v1::CampaignSpec& spec);
+  // Plans and, unless rejected, records the campaign as released (its load committed); a RELEASED notice with
+  // what changed since the previous one.
   absl::StatusOr<v1::Campaign> Release(const v1::CampaignSpec& spec);
+  // Cancels a released or paused campaign: state CANCELLED (the gate holds its messages), committed load cut to
+  // the contacts of the messages released so far (SentLoad), a CANCELLED notice. Idempotent for the same
+  // cancelled_by and reason; errors name the field ("campaign_id: ...", "cancelled_by: required").
+  absl::StatusOr<v1::Campaign> Cancel(std::string_view tenant, std::string_view campaign_id,
+                                      const std::string& cancelled_by, const std::string& reason);
   // A released campaign with its current figures.
   absl::StatusOr<v1::Campaign> Get(std::string_view tenant, std::string_view campaign_id);
+  // The contact centre has heard. A late first acknowledgement of a plan that waits for it (its first batch was
+  // due before now, so the gate held everything) moves the schedule: re-planned from now (and not before the
+  // notice period ends) against the other campaigns; the ACKNOWLEDGED notice then carries the new schedule and
+  // its change. When that re-plan is a REJECT the plan stays and the notice's reason says so.
   absl::StatusOr<v1::Campaign> Acknowledge(std::string_view tenant, std::string_view campaign_id,
                                            const std::string& acknowledged_by);
   absl::StatusOr<v1::Campaign> Resume(std::string_view tenant, std::string_view campaign_id);
@@ -58,6 +73,9 @@ class CampaignDesk final : public CampaignFeedback {
   // Campaign gates (pause thresholds) come from the loaded policy; without policies feedback is counted, never
   // acted on. Set before serving.
   void set_policies(PolicySource policies) { policies_ = std::move(policies); }
+  // Counts every notice published, by kind (borrowed; nullptr: not counted); creates each kind's series at 0. Set
+  // before serving.
+  void set_stats(CampaignStats* stats);
   absl::Status OnCampaignSignal(const v1::Signal& signal, absl::Time now) override;
 
  private:
@@ -65,8 +83,15 @@ class CampaignDesk final : public CampaignFeedback {
     capacity::CampaignPlan plan;
     v1::CampaignPlan proto;
   };
-  absl::StatusOr<Planned> PlanAgainstStore(const v1::CampaignSpec& spec);
+  // `spec_out` (may be null): the spec as planned (start moved by start_earliest).
+  // `release_at`: when the notice period starts (default now).
+  absl::StatusOr<Planned> PlanAgainstStore(const v1::CampaignSpec& spec, v1::CampaignSpec* spec_out = nullptr,
+                                           std::optional<absl::Time> release_at = std::nullopt);
+  // Acknowledge's late case; `notice` is the ACKNOWLEDGED notice to send.
+  absl::Status ReplanAfterLateAcknowledgement(v1::Campaign* c, v1::CampaignNotice* notice);
   absl::Status Notify(v1::CampaignNotice notice);
+  // Notify with `notice.change` against the campaign's previous plan-carrying notice.
+  absl::Status NotifyChange(v1::CampaignNotice notice);
   absl::StatusOr<v1::Campaign> Released(std::string_view tenant, std::string_view campaign_id);
   absl::StatusOr<v1::CampaignFigures> Figures(const v1::Campaign& c, absl::Time now);
 
@@ -74,6 +99,7 @@ class CampaignDesk final : public CampaignFeedback {
   NoticePort& notices_;
   const Clock& clock_;
   PolicySource policies_;
+  CampaignStats* stats_ = nullptr;
 };
 
 }  // namespace tact::campaign

@@ -38,6 +38,9 @@ GateState EvaluateGate(const policy::CampaignGate& gate, const v1::Campaign* cam
   if (campaign == nullptr) {
     return Defer(recheck, absl::StrCat("campaign ", AsAbsl(campaign_id), " not released"));
   }
+  if (campaign->state() == v1::CAMPAIGN_CANCELLED) {
+    return Defer(recheck, absl::StrCat("campaign ", AsAbsl(campaign_id), " cancelled"));
+  }
   if (campaign->state() == v1::CAMPAIGN_PAUSED) {
     return Defer(recheck, absl::StrCat("campaign ", AsAbsl(campaign_id), " paused: ", campaign->pause_reason()));
   }

@@ -5,6 +5,7 @@
 // released plan; otherwise it is DEFERRED with rule_id `campaign-gate:<gate id>`, a defer_until and the missing
 // condition as the reason:
 //   "campaign spring-sale not released"                        not released (or rejected): re-decided each interval
+//   "campaign spring-sale cancelled"                           CancelCampaign: held until the events expire
 //   "campaign spring-sale paused: contacts 2.1× plan (…)"      paused by feedback until Campaigns.ResumeCampaign
 //   "waiting for contact-centre acknowledgement"               require_acknowledgement, not acknowledged yet
 //   "notice lead time 48h: first send at 2026-…Z"              min_notice after the RELEASED notice (released_at)
@@ -67,6 +68,7 @@ struct GateState {
 GateState EvaluateGate(const policy::CampaignGate& gate, const v1::Campaign* campaign, std::string_view campaign_id,
                        absl::Time now);
 std::string GateTime(absl::Time t);  // 2026-11-23T09:15:00Z
+std::string LeadTime(absl::Duration d);  // "48h", "90m": as a planner writes min_notice
 
 // What the gate says about one event.
 struct GateAnswer {

@@ -1,7 +1,7 @@
 #pragma once
 
-// The campaign desk's notice port: where notices about a campaign (PLANNED, RELEASED, ACKNOWLEDGED, PAUSED,
-// RESUMED) go once they are recorded. tactd's adapter is pipeline::KafkaNoticeSink (topic
+// The campaign desk's notice port: where notices about a campaign (PROPOSED, RELEASED, ACKNOWLEDGED, PAUSED,
+// RESUMED, CANCELLED; notices.h) go once they are recorded. tactd's adapter is pipeline::KafkaNoticeSink (topic
 // tact.campaign-notices); tests use a fake.
 #include "absl/status/status.h"
 #include "tact/v1/capacity.pb.h"

@@ -39,12 +39,17 @@ absl::StatusOr<capacity::Staffing> StaffingFromProto(const v1::PutStaffingReques
     si.target.max_asa_s = p.max_asa_seconds();
     si.target.max_abandon = p.max_abandon_rate();
     si.patience_s = p.patience_seconds();
+    si.target.max_occupancy = p.max_occupancy();
+    for (const v1::ServiceLevelTarget& t : p.service_levels()) {
+      si.target.more_service_levels.push_back({t.service_level(), t.threshold_seconds()});
+    }
     s.intervals.push_back(si);
   }
   // Proto field names in errors: intervals[3].aht_seconds.
   static const std::map<std::string_view, std::string_view> kNames = {
       {"aht_s", "aht_seconds"},           {"target_sl", "target_service_level"}, {"threshold_s", "threshold_seconds"},
-      {"patience_s", "patience_seconds"}, {"max_asa_s", "max_asa_seconds"},      {"max_abandon", "max_abandon_rate"}};
+      {"patience_s", "patience_seconds"}, {"max_asa_s", "max_asa_seconds"},      {"max_abandon", "max_abandon_rate"},
+      {"service_levels", "service_levels"}, {"max_occupancy", "max_occupancy"}};
   TACT_RETURN_IF_ERROR(capacity::ValidateStaffing(s, [](size_t i, std::string_view field) {
     auto it = kNames.find(field);
     return absl::StrCat("intervals[", i, "].", AsAbsl(it == kNames.end() ? field : it->second));
@@ -64,6 +69,12 @@ v1::StaffingInterval StaffingIntervalToProto(const capacity::StaffingInterval& s
   p.set_patience_seconds(si.patience_s);
   p.set_max_asa_seconds(si.target.max_asa_s);
   p.set_max_abandon_rate(si.target.max_abandon);
+  p.set_max_occupancy(si.target.max_occupancy);
+  for (const capacity::ServiceLevelPoint& t : si.target.more_service_levels) {
+    v1::ServiceLevelTarget* pt = p.add_service_levels();
+    pt->set_service_level(t.service_level);
+    pt->set_threshold_seconds(t.threshold_s);
+  }
   return p;
 }
 
@@ -72,17 +83,21 @@ absl::StatusOr<capacity::CampaignSpec> CampaignFromProto(const v1::CampaignSpec&
   TACT_RETURN_IF_ERROR(CheckTenantId(pre + "tenant", spec.tenant()));
   TACT_RETURN_IF_ERROR(ValidId(spec.campaign_id(), pre + "campaign_id"));
   if (spec.audience() <= 0) return absl::InvalidArgumentError(pre + "audience: must be > 0");
-  TACT_RETURN_IF_ERROR(Required(spec.has_start(), pre + "start"));
+  // start_earliest: an unset start means "as soon as the gate allows" (notice_rules.h moves it).
+  TACT_RETURN_IF_ERROR(Required(spec.has_start() || spec.start_earliest(), pre + "start"));
   capacity::CampaignSpec c;
   c.id = spec.campaign_id();
   c.audience = spec.audience();
   c.channel = spec.channel() == v1::CHANNEL_UNSPECIFIED ? v1::EMAIL : spec.channel();
   c.deliverability = spec.deliverability() > 0 ? spec.deliverability() : 0.98;
   c.contact_rate = spec.contact_rate() > 0 ? spec.contact_rate() : 0.02;
-  c.start = TimeFromProto(spec.start());
+  c.start = spec.has_start() ? TimeFromProto(spec.start()) : absl::InfinitePast();
   if (spec.has_send_by()) c.send_by = TimeFromProto(spec.send_by());
   c.curve.shares.assign(spec.response_curve().begin(), spec.response_curve().end());
   c.max_batch = spec.max_batch();
+  if (spec.has_target_margin()) c.target_margin = spec.target_margin();
+  if (spec.has_min_batch()) c.min_batch = spec.min_batch();
+  c.contact_aht_s = spec.contact_aht_seconds();
   return c;
 }
 
@@ -119,7 +134,10 @@ v1::CampaignPlan PlanToProto(const capacity::CampaignPlan& plan, std::string_vie
     f->set_breaks(r.breaks);
     f->set_agents_needed(r.agents_needed);
     f->set_extra_agents_scheduled(r.extra_agents_scheduled);
-    f->set_model(r.metrics.model == capacity::Model::kErlangA ? "erlang_a" : "erlang_c");
+    f->set_model(std::string(capacity::ModelName(r.metrics.model)));
+    f->set_planning_service_level(r.planning_service_level);
+    f->set_meets_planning_target(r.meets_planning_target);
+    f->set_aht_seconds(r.aht_s);
     if (r.breaks) *p.add_failing_intervals() = TimeToProto(r.start);
   }
   for (const capacity::Batch& b : plan.schedule) {
@@ -137,6 +155,10 @@ v1::CampaignPlan PlanToProto(const capacity::CampaignPlan& plan, std::string_vie
   p.set_unchecked_contacts(plan.unchecked_contacts);
   p.set_extra_agents_scheduled(plan.extra_agents_scheduled);
   p.set_intervals_failing_before(plan.intervals_failing_before);
+  p.set_model(plan.model);
+  p.set_target_margin(plan.target_margin);
+  p.set_min_batch(plan.min_batch);
+  for (const std::string& note : plan.notes) p.add_notes(note);
   return p;
 }
 

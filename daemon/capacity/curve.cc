@@ -1,4 +1,5 @@
 // Response curves (declared in plan.h): validation, segments, the text form and the channel defaults.
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,13 +23,17 @@ absl::Status ValidateCurve(const ResponseCurve& curve) {
   }
   double sum = 0;
   for (size_t i = 0; i < curve.shares.size(); ++i) {
+    // Also false for NaN and infinities.
     if (!(curve.shares[i] >= 0 && curve.shares[i] <= 1)) {
-      return absl::InvalidArgumentError(absl::StrCat("response_curve[", i, "]: must be in [0, 1]"));
+      return absl::InvalidArgumentError(absl::StrCat("response_curve[", i, "]: must be a finite number in [0, 1]"));
     }
     sum += curve.shares[i];
   }
-  if (sum > 1 + 1e-6) {
-    return absl::InvalidArgumentError(absl::StrFormat("response_curve: shares sum to %.4f, more than 1", sum));
+  if (std::abs(sum - 1) > kCurveSumTolerance) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "response_curve: shares sum to %.4f; they must sum to 1 (within %g): each is the part of a send's "
+        "contacts in that 15-minute interval (contact_rate says how many recipients contact at all)",
+        sum, kCurveSumTolerance));
   }
   return absl::OkStatus();
 }
@@ -38,6 +43,10 @@ absl::StatusOr<ResponseCurve> CurveFromSegments(std::span<const CurveSegment> se
   absl::Duration from = absl::ZeroDuration();
   for (size_t i = 0; i < segments.size(); ++i) {
     const CurveSegment& s = segments[i];
+    if (!(s.share >= 0 && s.share <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("response_curve segment ", i + 1, ": share must be a finite number in [0, 1]"));
+    }
     if (s.until <= from || s.until % kIntervalLength != absl::ZeroDuration()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "response_curve segment ", i + 1, ": end ", absl::FormatDuration(s.until),

@@ -186,8 +186,12 @@ Metrics ErlangA(int agents, const Workload& w, double threshold_s) {
   return m;
 }
 
+std::string_view ModelName(Model model) { return model == Model::kErlangA ? "erlang_a" : "erlang_c"; }
+
+Model ModelFor(const Workload& w) { return w.patience_s > 0 ? Model::kErlangA : Model::kErlangC; }
+
 Metrics Evaluate(const Workload& w, int agents, double threshold_s) {
-  if (w.patience_s > 0) {
+  if (ModelFor(w) == Model::kErlangA) {
     return ErlangA(agents, w, threshold_s);
   }
   return ErlangC(agents, OfferedLoad(w), w.aht_s, threshold_s);
@@ -203,6 +207,9 @@ bool Meets(const Metrics& m, const Target& t) {
   if (t.max_asa_s > 0 && (!m.asa_s.has_value() || *m.asa_s > t.max_asa_s)) {
     return false;
   }
+  if (t.max_occupancy > 0 && m.occupancy > t.max_occupancy) {
+    return false;
+  }
   if (t.max_abandon > 0 && (m.model != Model::kErlangA || m.abandon_rate > t.max_abandon)) {
     return m.model == Model::kErlangC && m.offered_erlangs == 0;
   }
@@ -210,19 +217,16 @@ bool Meets(const Metrics& m, const Target& t) {
 }
 
 bool HoldsTarget(const Workload& w, int agents, const Target& target) {
-  const double a = OfferedLoad(w);
-  if (a == 0) {
+  if (OfferedLoad(w) == 0) {
     return true;
   }
-  if (target.service_level > 0 || target.max_asa_s > 0) {
-    Target c_target = target;
-    c_target.max_abandon = 0;
-    if (!Meets(ErlangC(agents, a, w.aht_s, target.threshold_s), c_target)) {
+  if (!Meets(Evaluate(w, agents, target.threshold_s), target)) {
+    return false;
+  }
+  for (const ServiceLevelPoint& p : target.more_service_levels) {
+    if (p.service_level > 0 && Evaluate(w, agents, p.threshold_s).service_level < p.service_level) {
       return false;
     }
-  }
-  if (target.max_abandon > 0 && w.patience_s > 0) {
-    return ErlangA(agents, w, 0).abandon_rate <= target.max_abandon;
   }
   return true;
 }
@@ -255,16 +259,11 @@ int AgentsNeeded(const Workload& w, const Target& target, int max_agents) {
   if (a == 0) {
     return 0;
   }
-  return SmallestAgents(a, max_agents,
-                        [&](int n) { return Meets(Evaluate(w, n, target.threshold_s), target); });
+  return SmallestAgents(a, max_agents, [&](int n) { return HoldsTarget(w, n, target); });
 }
 
 int AgentsToHold(const Workload& w, const Target& target, int max_agents) {
-  const double a = OfferedLoad(w);
-  if (a == 0) {
-    return 0;
-  }
-  return SmallestAgents(a, max_agents, [&](int n) { return HoldsTarget(w, n, target); });
+  return AgentsNeeded(w, target, max_agents);
 }
 
 double MaxCalls(const Workload& shape, int agents, const Target& target) {
@@ -276,7 +275,7 @@ double MaxCalls(const Workload& shape, int agents, const Target& target) {
     w.calls = calls;
     return HoldsTarget(w, agents, target);
   };
-  // Erlang C targets never hold at A ≥ N; an abandonment-only target may hold beyond it.
+  // Erlang C targets never hold at A ≥ N; Erlang A ones (an abandonment-only target) may hold beyond it.
   double hi = agents * shape.interval_s / shape.aht_s;
   double lo = 0;
   while (holds(hi)) {

@@ -20,10 +20,16 @@
 // service_level = P(answered within t) — a call that abandons counts as not answered; ASA = E[time in queue]
 // over all arrivals = E[Q]/λ (Little); occupancy = carried load / N.
 #include <optional>
+#include <string_view>
+#include <vector>
 
 namespace tact::capacity {
 
+// One model for every figure of a workload (tactctl erlang, tactctl plan, PlanCampaign alike): Erlang A when
+// the workload has a patience, Erlang C otherwise (ModelFor).
 enum class Model { kErlangC, kErlangA };
+// "erlang_c" | "erlang_a" (the JSON and proto spelling).
+std::string_view ModelName(Model model);
 
 // One interval's demand. `patience_s` = 0 means patience is not modelled (Erlang C).
 struct Workload {
@@ -33,12 +39,22 @@ struct Workload {
   double patience_s = 0;     // mean customer patience; 0 = not modelled
 };
 
-// What an interval must achieve. A zero field is "no such target".
+// "80% in 20 s": the share of offered contacts answered within `threshold_s`.
+struct ServiceLevelPoint {
+  double service_level = 0;
+  double threshold_s = 0;
+  bool operator==(const ServiceLevelPoint&) const = default;
+};
+
+// What an interval must achieve; every target that is set must hold. A zero field is "no such target".
 struct Target {
   double service_level = 0.8;  // fraction answered within `threshold_s`
   double threshold_s = 20;
   double max_asa_s = 0;        // average speed of answer
   double max_abandon = 0;      // fraction of offered calls abandoning (needs patience: Erlang A)
+  double max_occupancy = 0;    // agents' busy share (carried load / agents), e.g. 0.85
+  std::vector<ServiceLevelPoint> more_service_levels;  // further "X% in T s" targets ("90% in 90 s")
+  bool operator==(const Target&) const = default;
 };
 
 struct Metrics {
@@ -66,24 +82,25 @@ Metrics ErlangC(int agents, double erlangs, double aht_s, double threshold_s);
 Metrics ErlangA(int agents, const Workload& w, double threshold_s);
 
 // Erlang A when the workload has a patience, Erlang C otherwise.
+Model ModelFor(const Workload& w);
+// The metrics of ModelFor(w).
 Metrics Evaluate(const Workload& w, int agents, double threshold_s);
 
-// True when `m` satisfies every target that is set. An unstable Erlang C result meets nothing but an
-// abandonment-only target (which it cannot judge, so it fails that too).
+// True when `m` satisfies the targets `m` can judge: service level at `t.threshold_s`, ASA, abandonment,
+// occupancy (not `more_service_levels`: HoldsTarget checks those). An unstable Erlang C result meets nothing
+// but an abandonment-only target (which it cannot judge, so it fails that too).
 bool Meets(const Metrics& m, const Target& t);
 
-// Whether `agents` hold `target` for `w` in the planner's sense: service level and ASA by Erlang C (stable and
-// meeting them), and — when the workload has a patience and the target a max_abandon — abandonment by Erlang A.
-// Erlang C for SL/ASA is cheap and, because it ignores abandonment, does not credit the queue for callers
-// who hang up.
+// Whether `agents` hold every target that is set for `w`, all by the one model of ModelFor(w): Meets on
+// Evaluate(w, agents, threshold) and each of `more_service_levels` at its own threshold. Under Erlang A a
+// caller who hangs up counts as not answered, so the queue gets no credit for abandonment in service level.
 bool HoldsTarget(const Workload& w, int agents, const Target& target);
 
-// The fewest agents on the phones for which Evaluate(w, n, threshold) meets `target` (Erlang A when the
-// workload has a patience, Erlang C otherwise). 0 when there are no calls. -1 if no count up to
-// `max_agents` does (e.g. a max_abandon of 0.0001 with a 1-second patience).
+// The fewest agents on the phones for which HoldsTarget(w, n, target). 0 when there are no calls. -1 if no
+// count up to `max_agents` does (e.g. a max_abandon of 0.0001 with a 1-second patience).
 int AgentsNeeded(const Workload& w, const Target& target, int max_agents = 100000);
 
-// The fewest agents for which HoldsTarget(w, n, target) is true; 0 with no calls; -1 past `max_agents`.
+// The same as AgentsNeeded (kept for callers that read as "agents to hold the target").
 int AgentsToHold(const Workload& w, const Target& target, int max_agents = 100000);
 
 // The most calls in the interval that `agents` can take while HoldsTarget. 0 when none can be.

@@ -7,59 +7,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "daemon/capacity/plan_grid.h"
 #include "daemon/core/strings.h"
 
 namespace tact::capacity {
 namespace {
 
+using internal::DescribePlan;
+using internal::Grid;
+using internal::IndexOf;
+using internal::MakeGrid;
+using internal::MixedWorkload;
+
 constexpr double kEps = 1e-9;
-// Contacts predicted while the centre is closed are answered over its first hour open (four intervals).
-constexpr size_t kCarryIntervals = 4;
-
-std::string IndexName(size_t i) { return absl::StrCat("intervals[", i, "]"); }
-
 std::string Rfc3339(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
-
-// Index of the interval containing t (may be negative or past the end).
-int64_t IndexOf(const Staffing& s, absl::Time t) {
-  absl::Duration rem;
-  int64_t q = absl::IDivDuration(t - s.intervals.front().start, kIntervalLength, &rem);
-  if (rem < absl::ZeroDuration()) --q;
-  return q;
-}
-
-Workload WorkloadOf(const StaffingInterval& si, double calls) {
-  return {.calls = calls, .interval_s = kIntervalSeconds, .aht_s = si.aht_s, .patience_s = si.patience_s};
-}
-
-// Metrics shown for a row: Erlang C while stable (abandonment from Erlang A when patience is known); Erlang A
-// when Erlang C is unstable and patience is known, so an overloaded interval shows who hangs up, not "0%".
-Metrics RowMetrics(const StaffingInterval& si, int on_phone, double calls) {
-  const Workload w = WorkloadOf(si, calls);
-  Metrics m = ErlangC(on_phone, OfferedLoad(w), si.aht_s, si.target.threshold_s);
-  if (si.patience_s > 0 && OfferedLoad(w) > 0) {
-    if (!m.stable) {
-      return ErlangA(on_phone, w, si.target.threshold_s);
-    }
-    m.abandon_rate = ErlangA(on_phone, w, 0).abandon_rate;
-  }
-  return m;
-}
-
-// Everything the schedule search needs, computed once per plan.
-struct Grid {
-  size_t n = 0;
-  std::vector<int> on_phone;
-  // Where contacts offered in interval i are answered, with shares: {(i, 1)} when open; the next
-  // kCarryIntervals open intervals when closed; empty past the last open interval (unchecked).
-  std::vector<std::vector<std::pair<size_t, double>>> route;
-  std::vector<double> background;  // baseline + committed, after carry-over
-  std::vector<double> baseline;    // after carry-over
-  std::vector<double> committed;   // after carry-over
-  std::vector<double> capacity;
-  std::vector<double> allowance;   // what this campaign may add
-  std::vector<bool> failing_before;
-};
 
 }  // namespace
 
@@ -72,132 +33,7 @@ std::string_view VerdictName(Verdict v) {
   return "REJECT";
 }
 
-absl::Status ValidateStaffing(const Staffing& staffing,
-                              const std::function<std::string(size_t, std::string_view)>& where) {
-  auto name = [&](size_t i, std::string_view field) {
-    return where ? where(i, field) : absl::StrCat(IndexName(i), ".", AsAbsl(field));
-  };
-  if (staffing.intervals.empty()) {
-    return absl::InvalidArgumentError("intervals: at least one interval required");
-  }
-  if (staffing.intervals.size() > kMaxIntervals) {
-    return absl::InvalidArgumentError(absl::StrCat("intervals: at most ", kMaxIntervals, " (31 days)"));
-  }
-  for (size_t i = 0; i < staffing.intervals.size(); ++i) {
-    const StaffingInterval& si = staffing.intervals[i];
-    auto bad = [&](std::string_view field, std::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat(name(i, field), ": ", AsAbsl(what)));
-    };
-    if (i == 0) {
-      if (absl::ToUnixSeconds(si.start) % 900 != 0 || si.start != absl::FromUnixSeconds(absl::ToUnixSeconds(si.start))) {
-        return bad("start", "must be on a quarter hour (:00, :15, :30, :45)");
-      }
-    } else if (si.start != staffing.intervals[i - 1].start + kIntervalLength) {
-      return bad("start", absl::StrCat("must be 15 minutes after the previous interval (",
-                                       Rfc3339(staffing.intervals[i - 1].start + kIntervalLength), ")"));
-    }
-    if (si.agents < 0 || si.agents > 100000) return bad("agents", "must be in [0, 100000]");
-    if (!(si.shrinkage >= 0 && si.shrinkage <= 0.95)) return bad("shrinkage", "must be in [0, 0.95]");
-    if (!(si.aht_s > 0 && si.aht_s <= 86400)) return bad("aht_s", "must be in (0, 86400]");
-    if (!(si.baseline_calls >= 0 && si.baseline_calls <= 1e7)) return bad("baseline_calls", "must be in [0, 1e7]");
-    if (!(si.target.service_level >= 0 && si.target.service_level < 1)) {
-      return bad("target_sl", "must be in [0, 1)");
-    }
-    if (!(si.target.threshold_s >= 0 && si.target.threshold_s <= 3600)) {
-      return bad("threshold_s", "must be in [0, 3600]");
-    }
-    if (!(si.target.max_asa_s >= 0 && si.target.max_asa_s <= 86400)) return bad("max_asa_s", "must be in [0, 86400]");
-    if (!(si.target.max_abandon >= 0 && si.target.max_abandon < 1)) return bad("max_abandon", "must be in [0, 1)");
-    if (!(si.patience_s >= 0 && si.patience_s <= 86400)) return bad("patience_s", "must be in [0, 86400]");
-    if (si.target.max_abandon > 0 && si.patience_s == 0) {
-      return bad("max_abandon", "needs patience_s (abandonment is modelled with Erlang A)");
-    }
-  }
-  return absl::OkStatus();
-}
-
 namespace {
-
-absl::Status ValidateCampaignFigures(const CampaignSpec& campaign) {
-  if (campaign.audience < 0 || campaign.audience > 1'000'000'000) {
-    return absl::InvalidArgumentError("audience: must be in [0, 1e9]");
-  }
-  if (!(campaign.deliverability >= 0 && campaign.deliverability <= 1)) {
-    return absl::InvalidArgumentError("deliverability: must be in [0, 1]");
-  }
-  if (!(campaign.contact_rate >= 0 && campaign.contact_rate <= 1)) {
-    return absl::InvalidArgumentError("contact_rate: must be in [0, 1]");
-  }
-  if (campaign.max_batch < 0) {
-    return absl::InvalidArgumentError("max_batch: must be >= 0");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateCampaignWindow(const Staffing& staffing, const CampaignSpec& campaign) {
-  const absl::Time horizon_start = staffing.intervals.front().start;
-  const absl::Time horizon_end = staffing.intervals.back().start + kIntervalLength;
-  if (campaign.start < horizon_start || campaign.start >= horizon_end) {
-    return absl::InvalidArgumentError(absl::StrCat("start: ", Rfc3339(campaign.start),
-                                                   " is outside the staffing horizon [", Rfc3339(horizon_start),
-                                                   ", ", Rfc3339(horizon_end), ")"));
-  }
-  if (campaign.send_by <= campaign.start) {
-    return absl::InvalidArgumentError("send_by: must be after start");
-  }
-  return absl::OkStatus();
-}
-
-// Where contacts offered in each interval are answered (Grid::route).
-std::vector<std::vector<std::pair<size_t, double>>> Routes(const std::vector<int>& on_phone) {
-  const size_t total = on_phone.size();
-  std::vector<std::vector<std::pair<size_t, double>>> route(total);
-  for (size_t i = 0; i < total; ++i) {
-    for (size_t j = i; j < total && route[i].size() < (on_phone[i] > 0 ? 1 : kCarryIntervals); ++j) {
-      if (on_phone[j] > 0) route[i].emplace_back(j, 1.0);
-    }
-    for (auto& [j, w] : route[i]) w = 1.0 / static_cast<double>(route[i].size());
-  }
-  return route;
-}
-
-// The grid: agents, carry-over, background load, capacity and allowance from the campaign's first interval.
-Grid MakeGrid(const Staffing& staffing, std::span<const CommittedLoad> committed, size_t first) {
-  const size_t total = staffing.intervals.size();
-  Grid g;
-  g.n = total;
-  g.on_phone.resize(total);
-  for (size_t i = 0; i < total; ++i) {
-    g.on_phone[i] = OnPhoneAgents(staffing.intervals[i].agents, staffing.intervals[i].shrinkage);
-  }
-  g.route = Routes(g.on_phone);
-  g.baseline.assign(total, 0);
-  g.committed.assign(total, 0);
-  for (size_t i = 0; i < total; ++i) {
-    for (const auto& [j, w] : g.route[i]) g.baseline[j] += w * staffing.intervals[i].baseline_calls;
-  }
-  for (const CommittedLoad& c : committed) {
-    const int64_t offset = IndexOf(staffing, c.start);
-    for (size_t k = 0; k < c.calls.size(); ++k) {
-      const int64_t i = offset + static_cast<int64_t>(k);
-      if (i < 0 || i >= static_cast<int64_t>(total)) continue;
-      for (const auto& [j, w] : g.route[i]) g.committed[j] += w * c.calls[k];
-    }
-  }
-  g.background.resize(total);
-  g.capacity.assign(total, 0);
-  g.allowance.assign(total, 0);
-  g.failing_before.assign(total, false);
-  for (size_t i = 0; i < total; ++i) {
-    g.background[i] = g.baseline[i] + g.committed[i];
-    if (i < first || g.on_phone[i] == 0) continue;  // before the campaign, or closed (receives nothing)
-    const StaffingInterval& si = staffing.intervals[i];
-    g.capacity[i] = MaxCalls(WorkloadOf(si, 0), g.on_phone[i], si.target);
-    g.failing_before[i] = !HoldsTarget(WorkloadOf(si, g.background[i]), g.on_phone[i], si.target);
-    g.allowance[i] = g.failing_before[i] ? kToleranceCalls : std::max(0.0, g.capacity[i] - g.background[i]);
-  }
-  return g;
-}
 
 // A schedule's campaign contacts per answering interval (after carry-over), raw per interval, and past the horizon.
 struct Load {
@@ -288,12 +124,14 @@ std::vector<int64_t> BlastSchedule(const CampaignSpec& campaign, size_t total, s
   return blast;
 }
 
-// The paced schedule, greedy earliest-first; `*sent` is what it sends in all.
+// The paced schedule, greedy earliest-first; `*sent` is what it sends in all. A batch smaller than the minimum
+// is not sent (its headroom is left), unless it is all that is left of the audience.
 std::vector<int64_t> PacedSchedule(const CampaignSpec& campaign, const Grid& g, Contacts& contacts, size_t first,
                                    size_t last_send, int64_t* sent) {
   std::vector<int64_t> paced(g.n, 0);
   std::vector<double> answered(g.n, 0);
   std::vector<std::pair<size_t, double>> k_pairs;
+  const int64_t min_batch = EffectiveMinBatch(campaign);
   int64_t left = campaign.audience;
   for (size_t k = first; k <= last_send && left > 0; ++k) {
     // A paced batch must have its whole response inside the staffing horizon, or it could not be checked.
@@ -303,7 +141,7 @@ std::vector<int64_t> PacedSchedule(const CampaignSpec& campaign, const Grid& g, 
       most = std::min(most, std::max(0.0, (g.allowance[j] - answered[j]) / w));
     }
     const int64_t batch = static_cast<int64_t>(std::floor(most + kEps));
-    if (batch <= 0) continue;
+    if (batch <= 0 || batch < std::min(min_batch, left)) continue;
     paced[k] = batch;
     left -= batch;
     *sent += batch;
@@ -326,16 +164,22 @@ IntervalRow MakeRow(const StaffingInterval& si, const Grid& g, const Contacts& c
   row.capacity_calls = g.capacity[i];
   row.target_service_level = si.target.service_level;
   row.failing_before = g.failing_before[i];
-  const double calls = g.background[i] + load.answered[i];
+  const Target& planning = g.planning_target[i];
+  row.planning_service_level = planning.service_level;
+  const Workload w = MixedWorkload(si, g, i, load.answered[i]);
+  row.aht_s = w.aht_s;
   if (g.on_phone[i] > 0) {
-    row.metrics = RowMetrics(si, g.on_phone[i], calls);
-    row.meets_target = HoldsTarget(WorkloadOf(si, calls), g.on_phone[i], si.target);
+    row.metrics = Evaluate(w, g.on_phone[i], si.target.threshold_s);
+    row.meets_target = HoldsTarget(w, g.on_phone[i], si.target);
+    row.meets_planning_target = row.meets_target && HoldsTarget(w, g.on_phone[i], planning);
     row.breaks = contacts.BreaksAt(load.answered, i);
   } else {
-    row.metrics = ErlangC(0, 0, si.aht_s, si.target.threshold_s);  // closed: its calls are carried forward
+    // Closed: its calls are carried forward. The model is still the interval's, for the record.
+    row.metrics = Evaluate({.interval_s = kIntervalSeconds, .aht_s = si.aht_s, .patience_s = si.patience_s}, 0,
+                           si.target.threshold_s);
   }
-  if (!row.meets_target) {
-    row.agents_needed = AgentsToHold(WorkloadOf(si, calls), si.target);
+  if (!row.meets_planning_target) {
+    row.agents_needed = AgentsNeeded(w, planning);
     row.extra_agents_scheduled = std::max(0, ScheduledAgents(row.agents_needed, si.shrinkage) - si.agents);
   }
   return row;
@@ -344,12 +188,13 @@ IntervalRow MakeRow(const StaffingInterval& si, const Grid& g, const Contacts& c
 // The schedule to send, its committed load and its rows. Returns the first failing interval and the worst
 // service level among the failing ones (for the reason).
 std::pair<absl::Time, double> FillPlan(const Staffing& staffing, const Grid& g, const Contacts& contacts,
-                                       const std::vector<int64_t>& chosen, const Load& load, size_t first,
-                                       CampaignPlan& plan) {
+                                       const std::vector<int64_t>& chosen, const Load& load, absl::Time start,
+                                       size_t first, CampaignPlan& plan) {
   plan.unchecked_contacts = load.unchecked;
   for (size_t k = first; k < g.n; ++k) {
     if (chosen[k] == 0) continue;
-    plan.schedule.push_back({staffing.intervals[k].start, chosen[k]});
+    // Never before the requested start: a batch in the start's interval goes at the start.
+    plan.schedule.push_back({std::max(staffing.intervals[k].start, start), chosen[k]});
   }
   if (!plan.schedule.empty()) {
     plan.first_send = plan.schedule.front().start;
@@ -381,7 +226,8 @@ std::string PlanReason(const CampaignPlan& plan, const CampaignSpec& campaign, a
   const std::string before =
       plan.intervals_failing_before > 0
           ? absl::StrCat("; ", plan.intervals_failing_before,
-                         " interval(s) already miss the target without this campaign (it may add at most ",
+                         " interval(s) already miss the target (with the planning margin) without this campaign "
+                         "(it may add at most ",
                          kToleranceCalls, " call to each)")
           : "";
   switch (plan.verdict) {
@@ -412,16 +258,15 @@ std::string PlanReason(const CampaignPlan& plan, const CampaignSpec& campaign, a
 absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<const CommittedLoad> committed,
                                           const CampaignSpec& campaign) {
   if (absl::Status s = ValidateStaffing(staffing); !s.ok()) return s;
-  if (absl::Status s = ValidateCampaignFigures(campaign); !s.ok()) return s;
   const ResponseCurve curve = campaign.curve.shares.empty() ? DefaultResponseCurve(campaign.channel) : campaign.curve;
   if (absl::Status s = ValidateCurve(curve); !s.ok()) return s;
-  if (absl::Status s = ValidateCampaignWindow(staffing, campaign); !s.ok()) return s;
+  if (absl::Status s = ValidateCampaign(staffing, campaign); !s.ok()) return s;
 
   const size_t total = staffing.intervals.size();
   const size_t first = static_cast<size_t>(IndexOf(staffing, campaign.start));
   const size_t last_send = static_cast<size_t>(
       std::min<int64_t>(static_cast<int64_t>(total) - 1, IndexOf(staffing, campaign.send_by - absl::Nanoseconds(1))));
-  const Grid g = MakeGrid(staffing, committed, first);
+  const Grid g = MakeGrid(staffing, committed, campaign, first);
   Contacts contacts(g, curve, campaign, first);
 
   const std::vector<int64_t> blast = BlastSchedule(campaign, total, first, last_send);
@@ -444,10 +289,12 @@ absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<co
   plan.sendable = blast_ok ? campaign.audience : paced_sent;
   const bool pace = plan.verdict == Verdict::kPace;
   const auto [first_fail, worst_sl] =
-      FillPlan(staffing, g, contacts, pace ? paced : blast, pace ? contacts.LoadOf(paced) : blast_load, first, plan);
+      FillPlan(staffing, g, contacts, pace ? paced : blast, pace ? contacts.LoadOf(paced) : blast_load,
+               campaign.start, first, plan);
   const int failing_blast = pace ? contacts.CountBreaks(blast_load.answered) : 0;
   plan.reason = PlanReason(plan, campaign, staffing.intervals.back().start + kIntervalLength, failing_blast,
                            first_fail, worst_sl);
+  DescribePlan(staffing, campaign, first, plan);
   return plan;
 }
 

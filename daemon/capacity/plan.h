@@ -41,6 +41,18 @@ inline constexpr double kIntervalSeconds = 900;
 inline constexpr double kToleranceCalls = 0.5;
 // Longest staffing horizon and response curve accepted (31 days of 15-minute intervals).
 inline constexpr size_t kMaxIntervals = 31 * 96;
+// A response curve's shares must sum to 1 within this (they are not normalised: a curve summing to 0.5 would
+// silently halve the predicted contacts).
+inline constexpr double kCurveSumTolerance = 1e-3;
+// Planning buffer: a plan fills intervals only up to the target tightened by this margin (PlanningTarget).
+inline constexpr double kDefaultTargetMargin = 0.05;
+inline constexpr double kMaxTargetMargin = 0.5;
+// The smallest batch a paced schedule sends by default (the audience's last remainder excepted): 100 messages,
+// or 1% of an audience under 10,000 (so a small campaign on a small desk can still be paced).
+inline constexpr int64_t kDefaultMinBatch = 100;
+inline constexpr int64_t kMinBatchAuto = -1;
+// At most this many further "X% in T s" targets per interval.
+inline constexpr size_t kMaxServiceLevels = 8;
 
 struct StaffingInterval {
   absl::Time start;
@@ -52,6 +64,11 @@ struct StaffingInterval {
   double patience_s = 0;      // mean customer patience; 0 = not modelled (no abandonment figures)
 };
 
+// The target a plan fills to (the planning buffer): every service-level target raised by `margin` (80% → 85%
+// with 0.05; at most 99.5%), and the ASA, abandonment and occupancy limits lowered by the share `margin`
+// (30 s → 28.5 s). Rows report both: `meets_target` against the target, `meets_planning_target` against this.
+Target PlanningTarget(const Target& target, double margin);
+
 // Consecutive 15-minute intervals, aligned to quarter hours (UTC).
 struct Staffing {
   std::vector<StaffingInterval> intervals;
@@ -62,7 +79,7 @@ absl::Status ValidateStaffing(const Staffing& staffing,
                               const std::function<std::string(size_t, std::string_view)>& where = nullptr);
 
 // Share of a batch's eventual contacts that arrive in the k-th 15-minute interval after its send (k=0: the
-// send's own interval). Shares sum to at most 1.
+// send's own interval). Shares are finite, in [0, 1], and sum to 1 within kCurveSumTolerance (ValidateCurve).
 struct ResponseCurve {
   std::vector<double> shares;
 };
@@ -96,12 +113,21 @@ struct CampaignSpec {
   absl::Time send_by = absl::InfiniteFuture();  // last send must start before this; default: end of staffing
   ResponseCurve curve;           // empty: DefaultResponseCurve(channel)
   int64_t max_batch = 0;         // sending platform limit per interval; 0 = none
+  // Planning buffer in [0, kMaxTargetMargin]: intervals are filled to PlanningTarget(target, margin).
+  double target_margin = kDefaultTargetMargin;
+  // A paced batch is at least this many messages (or all that is left); 0 or 1 = any size; kMinBatchAuto =
+  // the default (kDefaultMinBatch, or 1% of a smaller audience). Capped by max_batch.
+  int64_t min_batch = kMinBatchAuto;
+  // Handle time of this campaign's contacts (s); 0 = the interval's AHT. Mixed with the interval's other
+  // contacts by their offered work: AHT = (baseline work + campaign work) / (baseline + campaign contacts).
+  double contact_aht_s = 0;
 };
 
 // Contacts per interval already committed by released campaigns (raw, before closed-interval carry-over).
 struct CommittedLoad {
   absl::Time start;
   std::vector<double> calls;
+  double aht_s = 0;  // handle time of these contacts; 0 = the interval's AHT
 };
 
 struct Batch {
@@ -119,12 +145,16 @@ struct IntervalRow {
   int64_t sends = 0;           // this campaign's batch in this interval
   double capacity_calls = 0;   // most calls that hold the target
   double target_service_level = 0;  // the interval's SL target (for display)
-  Metrics metrics;             // for the total load: Erlang C; Erlang A when overloaded and patience is known
+  Metrics metrics;             // for the total load, by ModelFor (Erlang A when the interval has a patience)
   bool meets_target = true;    // the total load holds the target
-  bool failing_before = false; // misses the target without this campaign
+  bool failing_before = false; // misses the planning target without this campaign
   bool breaks = false;         // this campaign makes it miss (or adds > tolerance to one already missing)
-  int agents_needed = 0;       // on the phones, to hold the target with the total load (set when !meets_target)
-  int extra_agents_scheduled = 0;  // scheduled agents to add (after shrinkage), when !meets_target
+  // On the phones, to hold the planning target with the total load (set when !meets_planning_target).
+  int agents_needed = 0;
+  int extra_agents_scheduled = 0;  // scheduled agents to add (after shrinkage), when !meets_planning_target
+  double planning_service_level = 0;  // the service level the plan fills to (target + margin)
+  bool meets_planning_target = true;  // the total load holds PlanningTarget(target, margin)
+  double aht_s = 0;                   // the interval's handle time for the total load (mixed with the campaign's)
 };
 
 enum class Verdict { kRelease, kPace, kReject };
@@ -150,7 +180,19 @@ struct CampaignPlan {
   // The campaign's contacts per interval from rows[0].start, raw (before carry-over): what ReleaseCampaign
   // commits for later plans.
   CommittedLoad load;
+  // The queueing model of the rows: "erlang_a" (every open interval has a patience), "erlang_c" (none has),
+  // "erlang_a+erlang_c" (some have). The same rule as tactctl erlang (ModelFor).
+  std::string model;
+  double target_margin = 0;  // as planned
+  int64_t min_batch = 0;     // as planned (after the max_batch cap)
+  // How it was planned, one sentence each (model, planning buffer, minimum batch, handle time, start).
+  std::vector<std::string> notes;
 };
+
+// The campaign's figures and window against the staffing; INVALID_ARGUMENT naming the CampaignSpec field.
+absl::Status ValidateCampaign(const Staffing& staffing, const CampaignSpec& campaign);
+// The smallest paced batch `campaign` gets: min_batch (or its default), capped by max_batch.
+int64_t EffectiveMinBatch(const CampaignSpec& campaign);
 
 absl::StatusOr<CampaignPlan> PlanCampaign(const Staffing& staffing, std::span<const CommittedLoad> committed,
                                           const CampaignSpec& campaign);

@@ -17,11 +17,31 @@ namespace tact::capacity {
 namespace {
 
 constexpr std::string_view kColumns[] = {"start",     "agents",      "shrinkage",  "aht_s",     "baseline_calls",
-                                         "target_sl", "threshold_s", "patience_s", "max_asa_s", "max_abandon"};
+                                         "target_sl", "threshold_s", "patience_s", "max_asa_s", "max_abandon",
+                                         "max_occupancy", "service_levels"};
 constexpr std::string_view kRequired[] = {"start", "agents", "aht_s", "baseline_calls"};
 
 absl::Status LineError(std::string_view file, int line, std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(AsAbsl(file), ":", line, ": ", AsAbsl(what)));
+}
+
+// The `service_levels` cell: further targets as <percent>/<seconds>, separated by ';' ("90/90;95/180").
+absl::Status ParseServiceLevels(std::string_view file, int line_no, std::string_view cell, Target& target) {
+  int k = 0;
+  for (absl::string_view item : absl::StrSplit(AsAbsl(cell), absl::ByAnyChar("; "), absl::SkipWhitespace())) {
+    std::pair<absl::string_view, absl::string_view> pt = absl::StrSplit(item, absl::MaxSplits('/', 1));
+    ServiceLevelPoint p;
+    if (!absl::SimpleAtod(absl::StripSuffix(pt.first, "%"), &p.service_level) ||
+        !absl::SimpleAtod(absl::StripSuffix(pt.second, "s"), &p.threshold_s)) {
+      return LineError(file, line_no,
+                       absl::StrCat("column 'service_levels': item ", k + 1,
+                                    " must be <percent>/<seconds>, e.g. 90/90 for 90% in 90 s"));
+    }
+    p.service_level /= 100;
+    target.more_service_levels.push_back(p);
+    ++k;
+  }
+  return absl::OkStatus();
 }
 
 // The header line: column name → cell index.
@@ -84,7 +104,11 @@ absl::StatusOr<StaffingInterval> ParseRow(std::string_view file, int line_no, co
   number("patience_s", si.patience_s);
   number("max_asa_s", si.target.max_asa_s);
   number("max_abandon", si.target.max_abandon);
+  number("max_occupancy", si.target.max_occupancy);
   if (!bad.ok()) return bad;
+  if (const std::string* levels = cell("service_levels"); levels != nullptr) {
+    if (absl::Status s = ParseServiceLevels(file, line_no, *levels, si.target); !s.ok()) return s;
+  }
   return si;
 }
 

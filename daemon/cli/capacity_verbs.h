@@ -23,6 +23,9 @@ struct ErlangArgs {
   double threshold_s = 20, patience_s = 0;  // service-level threshold; mean patience (0: Erlang C)
   double target_sl = 0.8, shrinkage = 0;
   bool json = false;
+  // Further targets for agents needed; every one must hold (as in a staffing interval).
+  std::vector<std::string> service_levels;  // "90/90": 90% in 90 s
+  double max_asa_s = 0, max_abandon = 0, max_occupancy = 0;
 };
 // Exit 0, or 2 with "tactctl: --flag: must be ..." for a value out of range.
 int Erlang(const ErlangArgs& args, const Streams& io);
@@ -44,7 +47,18 @@ struct PlanArgs {
   std::string released;  // file: campaigns as Campaigns.GetCampaign returns them (proto3 JSON)
   std::string redis;     // host:port: the tenant's released campaigns from tactd's Redis
   std::string tenant;
+  double margin = capacity::kDefaultTargetMargin;  // planning buffer (CampaignSpec::target_margin)
+  int64_t min_batch = capacity::kMinBatchAuto;  // -1: 100, or 1% of a smaller audience
+  double contact_aht_s = 0;  // handle time of the campaign's contacts; 0 = the staffing's
+  // The campaign gate's notice rules (plan_notice.h): a policy directory, the campaign's message class, and when
+  // the release would happen (RFC 3339; empty: now). `start` may be "earliest".
+  std::string policy;
+  std::string message_class;
+  std::string release_at;
 };
+
+// "90/90" (90% in 90 s; "90%/90s" too) → a service-level point; errors name `flag`.
+absl::StatusOr<capacity::ServiceLevelPoint> ParseServiceLevelFlag(const std::string& flag, const std::string& text);
 
 // The tenant's released campaigns from tactd's Redis at `address` (host:port).
 using ReleasedCampaignsReader =

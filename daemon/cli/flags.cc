@@ -45,7 +45,8 @@ CLI::App* AddTestFlags(CLI::App& app, TestArgs& args) {
 
 CLI::App* AddPolicyGroup(CLI::App& app) {
   CLI::App* group =
-      app.add_subcommand("policy", "Policy governance: what changed between two versions, signing and verifying");
+      app.add_subcommand("policy", "Policy governance: what changed between two versions, when each went live, "
+                                   "signing and verifying");
   group->require_subcommand(1);
   return group;
 }
@@ -76,6 +77,18 @@ CLI::App* AddPolicyVerifyFlags(CLI::App& policy_group, PolicyVerifyArgs& args) {
   verify->add_option("--trusted-keys", args.trusted_keys, "PEM ed25519 public key file, or a directory of *.pem")
       ->required();
   return verify;
+}
+
+CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args) {
+  CLI::App* history = policy_group.add_subcommand(
+      "history", "Every policy load attempt tactd recorded (activated or refused), with provenance, oldest first");
+  history->add_option("--brokers", args.brokers, "Kafka bootstrap servers")->capture_default_str();
+  history->add_option("--topic", args.topic, "Policy history topic")->capture_default_str();
+  history->add_option("--version", args.version, "Only this policy version");
+  history->add_option("--expect", args.expect, "Wait until at least this many records match");
+  history->add_option("--timeout", args.timeout_s, "Seconds to wait for the end of the topic")->capture_default_str();
+  history->add_flag("--json", args.json, "One JSON record per line, as tactd wrote it");
+  return history;
 }
 
 CLI::App* AddExplainFlags(CLI::App& app, ExplainArgs& args) {
@@ -145,9 +158,14 @@ CLI::App* AddErlangFlags(CLI::App& app, ErlangArgs& args) {
   erlang->add_option("--patience-s", args.patience_s, "Mean customer patience in seconds (Erlang A)");
   erlang->add_option("--target-sl", args.target_sl, "Service-level target for agents needed")->capture_default_str();
   erlang->add_option("--shrinkage", args.shrinkage, "Shrinkage, to also print scheduled agents needed");
+  erlang->add_option("--sl", args.service_levels,
+                     "Further service-level target for agents needed, <percent>/<seconds> (e.g. 90/90); repeatable");
+  erlang->add_option("--max-asa-s", args.max_asa_s, "ASA target for agents needed (s)");
+  erlang->add_option("--max-abandon", args.max_abandon, "Abandonment target for agents needed (needs --patience-s)");
+  erlang->add_option("--max-occupancy", args.max_occupancy, "Occupancy cap for agents needed (e.g. 0.85)");
   erlang->add_flag("--json", args.json,
-                   "Print JSON: p_wait, service_level, asa_seconds (null when unbounded), occupancy, abandon_rate, "
-                   "agents_needed (-1 when unreachable)");
+                   "Print JSON: model, p_wait, service_level, asa_seconds (null when unbounded), occupancy, "
+                   "abandon_rate, agents_needed (-1 when unreachable)");
   return erlang;
 }
 
@@ -158,13 +176,21 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
       ->required();
   plan->add_option("--audience", args.audience, "Recipients")->required();
   plan->add_option("--channel", args.channel, "email, sms, push or in_app")->capture_default_str();
-  plan->add_option("--start", args.start, "Earliest send, RFC 3339")->required();
+  plan->add_option("--start", args.start,
+                   "Earliest send, RFC 3339, or \"earliest\" (the first instant the --policy gate allows)")
+      ->required();
   plan->add_option("--send-by", args.send_by, "Last send must start before this (RFC 3339); default: staffing end");
   plan->add_option("--deliverability", args.deliverability, "Share delivered")->capture_default_str();
   plan->add_option("--contact-rate", args.contact_rate, "Share of delivered recipients who contact the centre")
       ->capture_default_str();
   plan->add_option("--curve", args.curve, "Response curve, e.g. 15m:0.08,1h:0.22,4h:0.30,24h:0.30,72h:0.10");
   plan->add_option("--max-batch", args.max_batch, "Sending platform limit per 15 minutes (0: none)");
+  plan->add_option("--min-batch", args.min_batch,
+                   "Smallest paced batch (the last may be smaller; 0: any); default 100, or 1% of a smaller audience");
+  plan->add_option("--margin", args.margin,
+                   "Planning buffer: fill to the target + this (service level points; limits × (1 − margin))")
+      ->capture_default_str();
+  plan->add_option("--contact-aht-s", args.contact_aht_s, "Handle time of the campaign's contacts (0: the staffing's)");
   plan->add_option("--id", args.id, "Campaign id shown in the output")->capture_default_str();
   plan->add_option("--svg", args.svg, "Write an SVG of predicted load vs capacity and service level vs target");
   plan->add_flag("--json", args.json, "Print the plan as JSON");
@@ -173,7 +199,11 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args) {
                    "Already-released campaigns that count against this one: JSON as Campaigns.GetCampaign returns "
                    "them (one, a list, or {\"campaigns\": [...]})");
   plan->add_option("--redis", args.redis, "Read the tenant's released campaigns from tactd's Redis (host:port)");
-  plan->add_option("--tenant", args.tenant, "Tenant whose released campaigns --redis reads");
+  plan->add_option("--tenant", args.tenant, "Tenant whose released campaigns --redis reads (and whose gate applies)");
+  plan->add_option("--policy", args.policy,
+                   "Policy directory: plan under its campaign gate's notice rules (min_notice, acknowledgement)");
+  plan->add_option("--class", args.message_class, "The campaign's message class (picks the gate; default: strictest)");
+  plan->add_option("--release-at", args.release_at, "When the release would happen, RFC 3339 (default: now)");
   return plan;
 }
 

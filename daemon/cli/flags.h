@@ -8,6 +8,7 @@
 #include "daemon/cli/capacity_verbs.h"
 #include "daemon/cli/explain.h"
 #include "daemon/cli/health.h"
+#include "daemon/cli/policy_history.h"
 #include "daemon/cli/policy_verbs.h"
 #include "daemon/cli/simulate.h"
 
@@ -26,5 +27,6 @@ CLI::App* AddPolicyGroup(CLI::App& app);
 CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args);
 CLI::App* AddPolicySignFlags(CLI::App& policy_group, PolicySignArgs& args);
 CLI::App* AddPolicyVerifyFlags(CLI::App& policy_group, PolicyVerifyArgs& args);
+CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args);
 
 }  // namespace tact::cli

@@ -5,12 +5,15 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "daemon/capacity/staffing_csv.h"
 #include "daemon/capacity/svg.h"
 #include "daemon/cli/capacity_verbs.h"
+#include "daemon/cli/plan_notice.h"
 #include "daemon/core/proto_time.h"
+#include "daemon/core/strings.h"
 #include "daemon/store/redis_capacity_store.h"
 
 namespace tact::cli {
@@ -30,7 +33,7 @@ json RowJson(const capacity::IntervalRow& r) {
           {"sends", r.sends},
           {"capacity_calls", r.capacity_calls},
           {"offered_erlangs", r.metrics.offered_erlangs},
-          {"model", r.metrics.model == capacity::Model::kErlangA ? "erlang_a" : "erlang_c"},
+          {"model", std::string(capacity::ModelName(r.metrics.model))},
           {"stable", r.metrics.stable},
           {"p_wait", r.metrics.p_wait},
           {"service_level", r.metrics.service_level},
@@ -42,7 +45,10 @@ json RowJson(const capacity::IntervalRow& r) {
           {"failing_before", r.failing_before},
           {"breaks", r.breaks},
           {"agents_needed", r.agents_needed},
-          {"extra_agents_scheduled", r.extra_agents_scheduled}};
+          {"extra_agents_scheduled", r.extra_agents_scheduled},
+          {"planning_service_level", r.planning_service_level},
+          {"meets_planning_target", r.meets_planning_target},
+          {"aht_seconds", r.aht_s}};
 }
 
 // An error of bad input: "--flag: what" (exit 2).
@@ -50,12 +56,16 @@ absl::Status Usage(std::string message) { return absl::InvalidArgumentError(std:
 
 absl::StatusOr<capacity::CampaignSpec> SpecFromArgs(const PlanArgs& a) {
   capacity::CampaignSpec spec{.id = a.id, .audience = a.audience, .deliverability = a.deliverability,
-                              .contact_rate = a.contact_rate, .max_batch = a.max_batch};
+                              .contact_rate = a.contact_rate, .max_batch = a.max_batch,
+                              .target_margin = a.margin, .min_batch = a.min_batch,
+                              .contact_aht_s = a.contact_aht_s};
   std::optional<Channel> channel = ParseChannel(a.channel);
   if (!channel) return Usage("--channel: must be email, sms, push or in_app");
   spec.channel = *channel;
   std::string err;
-  if (!absl::ParseTime(absl::RFC3339_full, a.start, &spec.start, &err)) {
+  if (StartsEarliest(a)) {
+    spec.start = absl::InfinitePast();  // ApplyPlanNotice moves it
+  } else if (!absl::ParseTime(absl::RFC3339_full, a.start, &spec.start, &err)) {
     return Usage(absl::StrCat("--start: '", a.start, "' is not an RFC 3339 time (e.g. 2026-11-23T09:00:00Z)"));
   }
   if (!a.send_by.empty() && !absl::ParseTime(absl::RFC3339_full, a.send_by, &spec.send_by, &err)) {
@@ -88,18 +98,38 @@ absl::StatusOr<std::vector<v1::Campaign>> Released(const PlanArgs& a, const Rele
   return released;
 }
 
-absl::StatusOr<capacity::CampaignPlan> PlanFromArgs(const PlanArgs& a, const ReleasedCampaignsReader& redis) {
+// PlanCampaign names CampaignSpec fields; the CLI user typed flags: "margin: ..." → "--margin: ...".
+std::string PlanErrorWithFlag(absl::string_view message) {
+  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"target_margin", "--margin"},      {"min_batch", "--min-batch"},       {"max_batch", "--max-batch"},
+      {"contact_aht_seconds", "--contact-aht-s"}, {"deliverability", "--deliverability"},
+      {"contact_rate", "--contact-rate"}, {"audience", "--audience"},         {"send_by", "--send-by"},
+      {"start", "--start"}};
+  for (const auto& [field, flag] : kFlags) {
+    if (absl::StartsWith(message, absl::StrCat(AsAbsl(field), ":"))) {
+      return absl::StrCat(AsAbsl(flag), message.substr(field.size()));
+    }
+  }
+  return std::string(message);
+}
+
+absl::StatusOr<capacity::CampaignPlan> PlanFromArgs(const PlanArgs& a, const ReleasedCampaignsReader& redis,
+                                                    PlanNotice* notice) {
   absl::StatusOr<std::string> csv = ReadText(a.staffing);
   if (!csv.ok()) return Usage(std::string(csv.status().message()));
   absl::StatusOr<capacity::Staffing> staffing = capacity::ParseStaffingCsv(a.staffing, *csv);
   if (!staffing.ok()) return Usage(std::string(staffing.status().message()));
   absl::StatusOr<capacity::CampaignSpec> spec = SpecFromArgs(a);
   if (!spec.ok()) return spec.status();
+  absl::StatusOr<PlanNotice> applied = ApplyPlanNotice(a, absl::Now(), &*spec);
+  if (!applied.ok()) return applied.status();
+  *notice = *std::move(applied);
   absl::StatusOr<std::vector<v1::Campaign>> released = Released(a, redis);
   if (!released.ok()) return released.status();
   absl::StatusOr<capacity::CampaignPlan> plan =
       capacity::PlanCampaign(*staffing, Committed(*released, a.id), *spec);
-  if (!plan.ok()) return Usage(std::string(plan.status().message()));
+  if (!plan.ok()) return Usage(PlanErrorWithFlag(plan.status().message()));
+  FinishPlanNotice(*notice, &*plan);
   if (!a.svg.empty()) {
     std::ofstream out(a.svg);
     out << capacity::PlanSvg(*plan);
@@ -143,6 +173,10 @@ json PlanJson(const capacity::CampaignPlan& p) {
           {"intervals_failing_before", p.intervals_failing_before},
           {"extra_agents_scheduled", p.extra_agents_scheduled},
           {"failing_intervals", failing},
+          {"model", p.model},
+          {"target_margin", p.target_margin},
+          {"min_batch", p.min_batch},
+          {"notes", p.notes},
           {"schedule", schedule},
           {"intervals", rows}};
 }
@@ -170,6 +204,7 @@ void PrintPlanTable(const capacity::CampaignPlan& p, bool all, std::ostream& out
     out << absl::StrFormat("(%d interval(s) without campaign sends or contacts hidden; --all shows them)\n", hidden);
   }
   out << "\nverdict: " << capacity::VerdictName(p.verdict) << "\n" << p.reason << "\n";
+  for (const std::string& note : p.notes) out << note << "\n";
   out << absl::StrFormat("predicted contacts: %.1f (%.1f past the staffing horizon, unchecked)\n",
                          p.predicted_contacts, p.unchecked_contacts);
   if (!p.schedule.empty() && p.verdict != capacity::Verdict::kReject) {
@@ -200,7 +235,8 @@ std::vector<capacity::CommittedLoad> Committed(const std::vector<v1::Campaign>& 
   std::vector<capacity::CommittedLoad> out;
   for (const v1::Campaign& c : released) {
     if (c.spec().campaign_id() == id || c.committed_calls_size() == 0) continue;
-    out.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()}});
+    out.push_back({TimeFromProto(c.committed_start()), {c.committed_calls().begin(), c.committed_calls().end()},
+                   c.spec().contact_aht_seconds()});
   }
   return out;
 }
@@ -214,15 +250,19 @@ absl::StatusOr<std::vector<v1::Campaign>> ReadReleasedFromRedis(const std::strin
 }
 
 int Plan(const PlanArgs& args, const ReleasedCampaignsReader& redis, const Streams& io) {
-  const absl::StatusOr<capacity::CampaignPlan> plan = PlanFromArgs(args, redis);
+  PlanNotice notice;
+  const absl::StatusOr<capacity::CampaignPlan> plan = PlanFromArgs(args, redis, &notice);
   if (!plan.ok()) {
     io.err << "tactctl: " << plan.status().message() << "\n";
     return kExitUsage;
   }
   if (args.json) {
-    io.out << PlanJson(*plan).dump(2) << "\n";
+    json j = PlanJson(*plan);
+    j["notice"] = PlanNoticeJson(notice);
+    io.out << j.dump(2) << "\n";
   } else {
     PrintPlanTable(*plan, args.all, io.out);
+    io.out << PlanNoticeLine(notice);
   }
   return plan->verdict == capacity::Verdict::kReject ? kExitFailed : kExitOk;
 }

@@ -97,8 +97,8 @@ void BatchSequencer::CallStore(Job& job) {
                        : service_.CallStore(prepared);
   if (!prepared.gate_outage.ok()) {
     stopped_by_ = prepared.gate_outage;
-  } else if (!job.results.ok() && LeavesUndecided(prepared, job.results.status())) {
-    if (!unsent) stopped_by_ = job.results.status();  // unsent: the first failure, not a chain of "not sent"
+  } else if (absl::Status failed = UndecidedFailure(prepared, job.results); !failed.ok()) {
+    if (!unsent) stopped_by_ = failed;  // unsent: the first failure, not a chain of "not sent"
   } else {
     stopped_by_ = absl::OkStatus();
   }

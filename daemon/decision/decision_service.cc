@@ -112,7 +112,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
                                      .dry_run = true};
     absl::StatusOr<std::vector<store::CheckResult>> results = store_.CheckAndReserve(
         {&check, 1}, std::min(deadline, now + options_.store_deadline));
-    if (!results.ok()) {
+    if (!results.ok() || !(*results)[0].status.ok()) {
       unread = true;  // the decision above failed open (degraded); the trace says what could not be read
     } else if (store::CheckResult& r = (*results)[0]; r.duplicate) {
       if (absl::StatusOr<Marker> earlier = DecodeMarker(r.marker); earlier.ok()) {

@@ -184,15 +184,29 @@ PreparedBatch PrepareBatch(BatchContext context, std::span<const DecisionRequest
   return p;
 }
 
+namespace {
+// True when check `c` cannot be decided without the store (DecideWithoutStore leaves its failure).
+bool NeedsStore(const PreparedBatch& prepared, const PreparedBatch::CheckOf& c) {
+  return !c.gate_held && !c.dedupe_only &&
+         !FailOpen(prepared.context).contains(prepared.requests[c.request].event->message_class);
+}
+}  // namespace
+
 bool LeavesUndecided(const PreparedBatch& prepared, const absl::Status& failure) {
   if (!IsOutage(failure)) return false;
   for (const PreparedBatch::CheckOf& c : prepared.check_of) {
-    if (!c.gate_held && !c.dedupe_only &&
-        !FailOpen(prepared.context).contains(prepared.requests[c.request].event->message_class)) {
-      return true;
-    }
+    if (NeedsStore(prepared, c)) return true;
   }
   return false;
+}
+
+absl::Status UndecidedFailure(const PreparedBatch& prepared, const StoreResults& results) {
+  if (!results.ok()) return LeavesUndecided(prepared, results.status()) ? results.status() : absl::OkStatus();
+  for (size_t c = 0; c < prepared.check_of.size() && c < results->size(); ++c) {
+    const absl::Status& s = (*results)[c].status;
+    if (!s.ok() && IsOutage(s) && NeedsStore(prepared, prepared.check_of[c])) return s;
+  }
+  return absl::OkStatus();
 }
 
 DecidedBatch FinishBatch(PreparedBatch& p, StoreResults results) {
@@ -201,10 +215,10 @@ DecidedBatch FinishBatch(PreparedBatch& p, StoreResults results) {
   }
   if (!p.checks.empty()) {
     for (size_t c = 0; c < p.checks.size(); ++c) {
-      if (results.ok()) {
+      if (results.ok() && (*results)[c].status.ok()) {
         DecideFromStore(p, p.check_of[c], (*results)[c]);
-      } else {
-        DecideWithoutStore(p, p.check_of[c], results.status());
+      } else {  // the call failed, or only this check (its Redis Cluster node): the class's fail mode
+        DecideWithoutStore(p, p.check_of[c], results.ok() ? (*results)[c].status : results.status());
       }
     }
   }

@@ -94,6 +94,9 @@ DecidedBatch FinishBatch(PreparedBatch& prepared, StoreResults results);
 // Kafka path then holds that event, and every later one of its partition, until the store is back. Fail-open
 // events, gate-held ones and those with nothing to count are decided even then.
 bool LeavesUndecided(const PreparedBatch& prepared, const absl::Status& failure);
+// The store failure that leaves a fail-closed event of `prepared` undecided (the call's, or one check's when only
+// some failed: a Redis Cluster node down), OK when there is none.
+absl::Status UndecidedFailure(const PreparedBatch& prepared, const StoreResults& results);
 
 std::string_view DecisionName(v1::DecisionKind kind);
 

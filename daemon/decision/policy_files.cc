@@ -1,6 +1,8 @@
 #include "daemon/decision/policy_files.h"
 
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "daemon/core/status_macros.h"
 
 namespace tact::decision {
@@ -131,6 +134,66 @@ absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": no policy files (expected *.yaml)"));
   }
   return policy::ParsePolicy(files);
+}
+
+namespace {
+
+// The standard output of `argv` (found on PATH, no shell), or nullopt when it cannot run or exits non-zero.
+std::optional<std::string> RunCapture(std::vector<std::string> argv) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return std::nullopt;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  std::string text;
+  if (spawned == 0) {
+    char buf[4096];
+    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 || text.size() > (1 << 16)) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(out[0]);
+  if (spawned != 0) return std::nullopt;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return text;
+}
+
+}  // namespace
+
+void CompleteProvenanceFromGit(const std::string& dir, policy::Provenance& p) {
+  // Fields separated by US (0x1f); trailers of one key joined by ", ".
+  std::optional<std::string> log = RunCapture(
+      {"git", "-C", dir, "log", "-1",
+       "--format=%H%x1f%an <%ae>%x1f%s%x1f%(trailers:key=Approved-by,valueonly,separator=%x2C )%x1f"
+       "%(trailers:key=Ticket,valueonly,separator=%x2C )",
+       "--", "."});
+  if (!log || log->empty()) return;
+  std::vector<std::string> f = absl::StrSplit(absl::StripTrailingAsciiWhitespace(*log), '\x1f');
+  if (f.size() != 5) return;
+  for (std::string& v : f) v = std::string(absl::StripAsciiWhitespace(v));
+  bool used = false;
+  for (auto [field, value] : {std::pair{&p.author, &f[1]}, std::pair{&p.reason, &f[2]},
+                              std::pair{&p.approver, &f[3]}, std::pair{&p.ticket, &f[4]}}) {
+    if (field->empty() && !value->empty()) {
+      *field = *value;
+      used = true;
+    }
+  }
+  p.commit = f[0];
+  p.source = p.source.empty() ? "git" : used ? "files+git" : p.source;
 }
 
 }  // namespace tact::decision

@@ -42,4 +42,10 @@ absl::StatusOr<std::vector<policy::PolicyFile>> ReadPolicyDir(const std::string&
 // is not a directory; INVALID_ARGUMENT "<dir>: no policy files (expected *.yaml)" when it has none.
 absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir);
 
+// Fills the provenance fields the files left empty from the git commit that last changed `dir`, when `dir` is in a
+// git checkout and `git` is on PATH: author ("Name <email>"), approver (the commit's `Approved-by:` trailers),
+// ticket (`Ticket:` trailers), reason (the subject), commit (its hash). Otherwise leaves `p` as it is: a
+// container without git, or a directory that is not a checkout, has only the files' provenance.
+void CompleteProvenanceFromGit(const std::string& dir, policy::Provenance& p);
+
 }  // namespace tact::decision

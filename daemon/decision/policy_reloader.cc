@@ -54,13 +54,20 @@ absl::StatusOr<bool> PolicyReloader::PollForChange() {
 
 absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
   attempted_digest_ = content_digest;
+  PolicyLoadAttempt attempt{.at = clock_.Now()};
   absl::Status status;
-  int tests_passed = 0;
   absl::StatusOr<policy::Policy> p = LoadPolicyDir(dir_);
   if (!p.ok()) {
     status = p.status();
+    // The attempt key is "<content digest> <sha256 of SIGNATURE>" (AttemptKey): the record gets the digest.
+    if (!content_digest.starts_with("error: ")) attempt.digest = content_digest.substr(0, content_digest.find(' '));
+    CompleteProvenanceFromGit(dir_, attempt.provenance);  // the commit that brought the broken file
   } else {
+    CompleteProvenanceFromGit(dir_, p->provenance);
     auto next = std::make_shared<const policy::Policy>(*std::move(p));
+    attempt.version = next->version;
+    attempt.digest = next->digest;
+    attempt.provenance = next->provenance;
     const std::shared_ptr<const policy::Policy> current = holder_.Get();
     if (current != nullptr && current->version == next->version && current->digest != next->digest) {
       // One version must mean one content: decision records name the version, and a file cut short or edited in
@@ -74,22 +81,24 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
     } else if (absl::StatusOr<int> passed = RunTests(next); !passed.ok()) {
       status = passed.status();
     } else {
-      tests_passed = *passed;
-    }
-    if (status.ok()) {
+      attempt.tests_passed = *passed;
+      attempt.activated = true;
       stats_.version = next->version;
       stats_.digest = next->digest;
-      stats_.loaded_at = clock_.Now();
+      stats_.loaded_at = attempt.at;
       stats_.reloads_total++;
       stats_.last_error.clear();
-      stats_.tests_passed = tests_passed;
+      stats_.tests_passed = *passed;
+      stats_.last_attempt = std::move(attempt);
       holder_.Set(std::move(next));  // readers holding the old snapshot finish on it
       return absl::OkStatus();
     }
   }
+  attempt.error = std::string(status.message());
   stats_.reload_failures_total++;
-  stats_.last_error = std::string(status.message());
-  stats_.last_error_at = clock_.Now();
+  stats_.last_error = attempt.error;
+  stats_.last_error_at = attempt.at;
+  stats_.last_attempt = std::move(attempt);
   return status;
 }
 

@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/core/clock.h"
+#include "daemon/decision/policy_history.h"
 #include "daemon/decision/policy_holder.h"
 
 namespace tact::decision {
@@ -20,6 +21,7 @@ struct PolicyReloadStats {
   std::string last_error;              // "file:line:col: message" of the last failure ("" once a load succeeds)
   absl::Time last_error_at = absl::InfinitePast();
   int tests_passed = 0;                // policy test cases the policy in force passed at its load (0: untested)
+  PolicyLoadAttempt last_attempt;      // the latest load attempt, activated or refused (the policy history)
 };
 
 // The policy tests that gate every load and reload: PolicyTestsDir(dir).

@@ -49,7 +49,7 @@ namespace {
 constexpr const char* kLogPrefix = "tact-devbroker: ";
 constexpr const char* kTactTopics[] = {
     "tact.outbound",  "tact.released", "tact.deferred", "tact.suppressed",
-    "tact.decisions", "tact.dlq",      "tact.signals",  "tact.campaign-notices",
+    "tact.decisions", "tact.dlq",      "tact.signals",  "tact.campaign-notices", "tact.policy-history",
 };
 
 struct KafkaDeleter {

@@ -275,7 +275,9 @@ void ProcessingKeys(std::vector<ConfigKey>& keys) {
 
 void RedisKeys(std::vector<ConfigKey>& keys) {
   using B = Settings::Batching;
-  keys.push_back(Text("redis.address", "Redis host:port", FIELD(redis.address)));
+  keys.push_back(Text("redis.address",
+                      "Redis host:port, or Redis Cluster seed nodes: redis+cluster://host:port[,host:port...]",
+                      FIELD(redis.address)));
   keys.back().flag = "--redis";
   keys.push_back(Int("redis.pool_size", "Idle Redis connections kept", FIELD(redis.pool_size), 1, 256));
   keys.push_back(Int("redis.deadline_ms", "Deadline of one store round-trip", FIELD(redis.deadline_ms), 1, 60000));
@@ -345,7 +347,7 @@ void GrpcKeys(std::vector<ConfigKey>& keys) {
 
 void ProcessKeys(std::vector<ConfigKey>& keys) {
   keys.push_back(
-      Text("admin.listen", "Admin HTTP listen address (/healthz, /readyz, /metrics)", FIELD(admin_listen)));
+      Text("admin.listen", "Admin HTTP listen address (/healthz, /readyz, /metrics, /campaigns)", FIELD(admin_listen)));
   keys.push_back(Choice<LogLevel>("log.level", "debug, info, warn or error",
                                   {{"debug", LogLevel::kDebug},
                                    {"info", LogLevel::kInfo},

@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <cctype>
+#include <cstdint>
 #include <sstream>
 
 namespace tact::ops {
@@ -35,6 +36,16 @@ T& AddSeries(prometheus::Family<T>& family, const prometheus::Labels& labels) {
 template <>
 prometheus::Histogram& AddSeries(prometheus::Family<prometheus::Histogram>& family, const prometheus::Labels& labels) {
   return family.Add(labels, LatencyBuckets());
+}
+
+// The cache key of a series: its label values, each after its length (unambiguous whatever bytes they hold).
+void JoinValues(std::initializer_list<std::string_view> values, std::string& out) {
+  out.clear();
+  for (std::string_view v : values) {
+    const uint32_t n = static_cast<uint32_t>(v.size());
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    out.append(v);
+  }
 }
 
 std::string_view Trim(std::string_view s) {
@@ -88,12 +99,24 @@ prometheus::Labels Family<T>::Labels(std::initializer_list<std::string_view> val
 
 template <typename T>
 T& Family<T>::With(std::initializer_list<std::string_view> values) {
-  return AddSeries(family_, Labels(values));
+  thread_local std::string key;
+  JoinValues(values, key);
+  absl::MutexLock lock(&cache_->mu);
+  if (auto it = cache_->series.find(absl::string_view(key.data(), key.size())); it != cache_->series.end()) {
+    return *it->second;
+  }
+  T& series = AddSeries(family_, Labels(values));
+  cache_->series.emplace(key, &series);
+  return series;
 }
 
 template <typename T>
 void Family<T>::Remove(std::initializer_list<std::string_view> values) {
+  std::string key;
+  JoinValues(values, key);
   const prometheus::Labels labels = Labels(values);
+  absl::MutexLock lock(&cache_->mu);
+  cache_->series.erase(key);
   if (family_.Has(labels)) {
     family_.Remove(&AddSeries(family_, labels));
   }

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon/ops/metrics.h"
 
@@ -12,6 +14,8 @@ struct Components {
   bool redis_reachable = false;
   bool kafka_joined = false;    // the consumer has joined its group since start (latched)
   bool kafka_assigned = false;  // it holds input partitions now
+  // Redis Cluster: each master ("host:port") and whether it answered the last probe; empty on one Redis node.
+  std::vector<std::pair<std::string, bool>> redis_nodes;
 };
 
 struct Readiness {

@@ -45,7 +45,23 @@ struct FileResult {
   YAML::Mark timezone_mark;
   std::vector<std::pair<Rule, YAML::Mark>> rules;
   std::vector<CampaignGate> campaign_gates;
+  Provenance provenance;
 };
+
+// provenance: { author, approver, reason, ticket }: free text for auditors, each at most 256 bytes.
+absl::Status ParseProvenance(const YAML::Node& node, const Source& src, Provenance& out) {
+  TACT_RETURN_IF_ERROR(CheckKeys(node, {"author", "approver", "reason", "ticket"}, src, "provenance"));
+  for (auto [key, field] : {std::pair{"author", &out.author}, std::pair{"approver", &out.approver},
+                            std::pair{"reason", &out.reason}, std::pair{"ticket", &out.ticket}}) {
+    if (!node[key]) continue;
+    TACT_ASSIGN_OR_RETURN(*field, ScalarString(node[key], src, absl::StrCat("provenance.", key)));
+    if (field->size() > 256) {
+      return src.Error(node[key], absl::StrCat("provenance.", key, ": at most 256 bytes"));
+    }
+  }
+  out.source = "files";
+  return absl::OkStatus();
+}
 
 // version, tenant and defaults of a policy file.
 absl::Status ParseFileHeader(const YAML::Node& root, const Source& src, FileResult& out) {
@@ -59,6 +75,10 @@ absl::Status ParseFileHeader(const YAML::Node& root, const Source& src, FileResu
       return src.Error(root["tenant"], absl::StrCat("tenant: '", out.tenant.substr(0, 64),
                                                     "' is not a tenant id (1-256 letters, digits, '.', '_' or '-')"));
     }
+  }
+  if (const YAML::Node provenance = root["provenance"]) {
+    if (!provenance.IsMap()) return src.Error(provenance, "provenance must be a mapping (author, approver, reason, ticket)");
+    TACT_RETURN_IF_ERROR(ParseProvenance(provenance, src, out.provenance));
   }
   if (const YAML::Node defaults = root["defaults"]) {
     TACT_RETURN_IF_ERROR(CheckKeys(defaults, {"timezone"}, src, "defaults"));
@@ -89,7 +109,7 @@ absl::StatusOr<FileResult> ParseFile(const PolicyFile& file, std::vector<absl::S
     return src.Error(1, 1, "file is empty (expected 'version' and 'rules')");
   }
   TACT_RETURN_IF_ERROR(
-      CheckKeys(root, {"version", "tenant", "defaults", "rules", "campaign_gates"}, src, "policy file"));
+      CheckKeys(root, {"version", "tenant", "provenance", "defaults", "rules", "campaign_gates"}, src, "policy file"));
   FileResult out;
   TACT_RETURN_IF_ERROR(ParseFileHeader(root, src, out));
   const YAML::Node rules = root["rules"];
@@ -139,6 +159,7 @@ class PolicyAssembler {
     FileResult& fr = *parsed;
     const Source src(file.path);
     versions_.insert(fr.version);
+    AddProvenance(fr.provenance);
     if (!fr.timezone.empty()) TACT_RETURN_IF_ERROR(AddZone(fr, src));
     total_rules_ += fr.rules.size();
     if (total_rules_ > kMaxRules) {
@@ -153,10 +174,25 @@ class PolicyAssembler {
     return absl::OkStatus();
   }
 
+  void AddProvenance(const Provenance& p) {
+    for (auto [value, values] : {std::pair{&p.author, &authors_}, std::pair{&p.approver, &approvers_},
+                                 std::pair{&p.reason, &reasons_}, std::pair{&p.ticket, &tickets_}}) {
+      if (!value->empty() && std::find(values->begin(), values->end(), *value) == values->end()) {
+        values->push_back(*value);
+      }
+    }
+  }
+
   absl::StatusOr<Policy> Finish() {
     if (errors_ != nullptr && !errors_->empty()) return errors_->front();
     policy_.version = absl::StrJoin(versions_, "+");
     policy_.digest = Sha256Hex(digest_input_);
+    Provenance& p = policy_.provenance;
+    for (auto [field, values] : {std::pair{&p.author, &authors_}, std::pair{&p.approver, &approvers_},
+                                 std::pair{&p.reason, &reasons_}, std::pair{&p.ticket, &tickets_}}) {
+      *field = absl::StrJoin(*values, ", ");
+    }
+    if (!p.empty()) p.source = "files";
     CompileIndex(policy_);
     return std::move(policy_);
   }
@@ -207,6 +243,7 @@ class PolicyAssembler {
   Policy policy_;
   std::set<std::string> versions_;
   std::string digest_input_;
+  std::vector<std::string> authors_, approvers_, reasons_, tickets_;  // distinct, in file order
   absl::flat_hash_map<std::string, std::string> rule_origin_;  // id → file:line
   absl::flat_hash_map<std::string, std::string> zone_origin_;  // tenant ("" = all) → file:line of its zone
   size_t total_rules_ = 0;

@@ -92,11 +92,25 @@ struct Rule {
 
 struct CampaignGates;  // campaign_gates.h
 
+// Who changed a policy set and why: the files' `provenance:` sections (several files: their distinct values
+// joined by ", "), completed from the git commit the directory came from when it is a git checkout
+// (decision/policy_files.h). Carried in every policy-history record (tact.policy-history).
+struct Provenance {
+  std::string author;
+  std::string approver;
+  std::string reason;
+  std::string ticket;
+  std::string commit;  // git only: the commit that last changed the directory
+  std::string source;  // "files", "git", "files+git" or "" (none)
+  bool empty() const { return author.empty() && approver.empty() && reason.empty() && ticket.empty(); }
+};
+
 // A loaded, validated policy set (all files of one directory). Immutable once built; shared between threads
 // as shared_ptr<const Policy>.
 struct Policy {
   std::string version;  // the `version:` of the files (distinct values joined by '+')
   std::string digest;   // sha256 over file names and contents, hex
+  Provenance provenance;
   std::string default_timezone = "UTC";
   absl::TimeZone default_zone = absl::UTCTimeZone();
   std::map<std::string, std::string> tenant_timezones;       // tenant → IANA name

@@ -1,46 +1,168 @@
--- tact check-and-reserve: one call decides one or many customers, each atomically and in order (two events of
--- one customer in a batch are decided one after the other). Every key of a check carries its customer's hash
--- tag; a batch of several customers is for a single node (or keys in one Cluster slot), a batch of one runs
--- anywhere. The decision rule is store::ShouldReserve / store::IsFinal (store/counter_store.h); the
--- in-memory store implements the same, and tests/integration/store_semantics_test.cc runs one table of cases
--- against both.
+-- tact check-and-reserve (store v2): one call decides one or many customers, each atomically and in order (two
+-- events of one customer in a batch are decided one after the other). Every key of a check carries its customer's
+-- hash tag; a batch of several customers is for a single node (or keys in one Cluster slot), a batch of one runs
+-- anywhere. The decision rule is store::ShouldReserve / store::IsFinal (store/counter_store.h); the in-memory
+-- store implements the same, and tests/integration/store_semantics_test.cc runs one table of cases against both.
+-- The same script records signals (ARGV[3] = 'signal', at the bottom).
+--
+-- Layout (keys.h, docs/operations.md "Redis keys"): per customer ONE string `tact:{<h>}:s` holding all its state,
+-- read once (MGET, with the event's marker key) and written once (SET PX: it expires with the last thing in it):
+--   "2 <old_until>\n"       old_until: ms until which the older layouts are looked at too (legacy.lua), 0 none
+--   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   the latest decision marker (at most one)
+--   "g<len field> <at_ms> <expires_ms>\n" <field>                    a signal field (expires 0 = never)
+--   "k<len suffix> <empty_at_ms> <data>\n" <suffix>                   a counter: suffix "r:<rule>[:<scope>]" =
+--       rolling, data = the ms of each counted message, ascending, comma-separated; "c:<rule>[:<scope>]:<period>"
+--       = calendar, data = the count; empty_at = when it is empty again (last message + window / period end)
+-- and the decision markers other than the latest as strings `tact:{<h>}:seen:<event_id>` = "<outcome>|<marker>"
+-- (SET PX seen_ttl, a format the v1 script reads too): the latest marker is kept in the customer's key and
+-- moved to its own key, with the time it has left, when the next final decision replaces it. Markers are not all
+-- kept in the customer's key because each one (~300 bytes) would be read and rewritten by every later check
+-- (measured: 4 markers in the key cost more Redis CPU than one more SET per decision).
+-- Calls per check: MGET (marker + customer); EXISTS (older layouts: only for a customer without a v2 key or moved
+-- in the last seen_ttl); SET PX of the customer when anything changed; SET PX of the replaced marker.
 --
 -- ARGV[1] now_ms  ARGV[2] seen_ttl_ms  ARGV[3] n specs  ARGV[4] n checks
 -- then every spec (the plan's shape at this now, shared by the checks of a batch that have the same one):
 --   quiet hold (0 none, 1 defer, 2 suppress), n limits, n signal checks, n args of the signal checks,
---   ms when the last of its counters is empty again (the index's expiry),
+--   (unused: ms when the last of its counters is empty again),
 --   per limit: kind ('r'/'c'), count, ttl_ms (rolling: the window; calendar: period end - now, at least 1),
 --              rolling: now - window / calendar: period_end_ms, empty_at_ms (now + window / period end),
 --              decisive (1/0), suppress_on_exceed (1/0)
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
 -- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker, legacy prefix ('' none: see
---   legacy.lua, embedded in front of this script; with one, a customer still in the legacy layout is moved to
---   the new one first, and a decision marker is looked for under the legacy prefix too)
--- KEYS, per check in order: seen marker (hash: o = outcome, m = marker; see below) for this event_id; signals hash
---   (field -> "<at_ms>:<expires_ms>", expires 0 = never); one key per limit of its spec (rolling = sorted set,
---   member event_id, score ms; calendar = counter expiring at period end); the customer's counter index (hash:
---   field = counter suffix, the key after the prefix "tact:{<h>}:"; value = ms when that counter is empty
---   again), written when the event is reserved (expired fields pruned when it grows past 16), expiring with its
---   latest field (PEXPIREAT NX/GT: Redis >= 7.0).
+--   legacy.lua), then one counter suffix per limit of its spec
+-- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
 -- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
 -- frees_at 0 unless the window is full.
---
--- Kept cheap (Redis runs scripts on its one thread, and a decision's cost there caps throughput): tactd sends
--- every number the writes need already formatted, a check reads its limits' args in place (no tables) and its
--- spec's signal checks only when its customer has a live signal, and does only the calls its customer's state
--- needs (a calendar counter is created with its expiry, SET PX).
--- The marker is written as a hash, the shape every version reads, and read as a hash or as one string
--- "<outcome>|<marker>" (SET PX): the string takes 16% less Redis memory per customer (redis_store_bench: 1,115
--- against 1,333 bytes) but a tactd older than this script fails its whole call on it (WRONGTYPE), so it can be
--- written only once no such tactd remains to roll back to.
-local call, pcall = redis.call, redis.pcall
-local tonumber, type, format, sub, match, concat = tonumber, type, string.format, string.sub, string.match,
-                                                   table.concat
+local call = redis.call
+local tonumber, format, sub, find, match, gmatch, concat = tonumber, string.format, string.sub, string.find,
+                                                           string.match, string.gmatch, table.concat
 local ARGV, KEYS = ARGV, KEYS
 
-local now = tonumber(ARGV[1])
-local seen_ttl = ARGV[2]
+local now_text = ARGV[1]
+local now = tonumber(now_text)
+local seen_ttl = tonumber(ARGV[2])
+local seen_exp_text = format('%.0f', now + seen_ttl)  -- a marker written now expires then
+
+local NO_SIGNALS = {}  -- shared by the customers without any (never written to)
+
+-- Small integers as text, converted once per call (Lua's number to string conversion is a printf).
+local texts = {}
+local function itext(n)
+  local t = texts[n]
+  if not t then
+    t = tostring(n)
+    texts[n] = t
+  end
+  return t
+end
+
+-- The customer's state from its key's value (nil: none): st.old/old_text, the latest marker st.meid/mpay/mexp
+-- (mraw: its entry as stored), st.sig = {{field, at, expires, raw}...}, st.cnt = suffix -> {empty_at, data,
+-- empty_at text, raw}, st.order = the suffixes in order. An entry keeps its stored text, written back unchanged.
+local function parse(blob)
+  local st = {old = 0, old_text = '0', sig = NO_SIGNALS, cnt = {}, order = {}}
+  if not blob then return st end
+  st.sig = {}
+  local _, e, old = find(blob, '^2 (%d+)\n')
+  if not e then return st end
+  st.old, st.old_text = tonumber(old), old
+  local pos, n = e + 1, #blob
+  while pos <= n do
+    local tag = sub(blob, pos, pos)
+    if tag == 'k' then
+      local _, e2, len, ea, data = find(blob, '^k(%d+) (%d+) ([%d,]*)\n', pos)
+      if not e2 then break end
+      local last = e2 + tonumber(len)
+      local suffix = sub(blob, e2 + 1, last)
+      st.cnt[suffix] = {tonumber(ea), data, ea, sub(blob, pos, last)}
+      st.order[#st.order + 1] = suffix
+      pos = last + 1
+    elseif tag == 'g' then
+      local _, e2, len, at, exp = find(blob, '^g(%d+) (%-?%d+) (%d+)\n', pos)
+      if not e2 then break end
+      local last = e2 + tonumber(len)
+      st.sig[#st.sig + 1] = {sub(blob, e2 + 1, last), tonumber(at), tonumber(exp), sub(blob, pos, last)}
+      pos = last + 1
+    elseif tag == 'm' then
+      local _, e2, le, lp, exp = find(blob, '^m(%d+) (%d+) (%d+)\n', pos)
+      if not e2 then break end
+      local last = e2 + tonumber(le) + tonumber(lp)
+      st.meid = sub(blob, e2 + 1, e2 + tonumber(le))
+      st.mpay = sub(blob, e2 + tonumber(le) + 1, last)
+      st.mexp = tonumber(exp)
+      st.mraw = sub(blob, pos, last)
+      pos = last + 1
+    else
+      break
+    end
+  end
+  return st
+end
+
+-- Writes `st` to `key` (what has expired left out), expiring with the last thing in it; deletes the key when
+-- nothing is left. Entries not changed are written back as they were read.
+local function store(st, key, existed)
+  local out = {'2 ', st.old_text, '\n'}
+  local latest, forever = 0, false
+  if st.meid and st.mexp > now then
+    out[#out + 1] = st.mraw or ('m' .. itext(#st.meid) .. ' ' .. itext(#st.mpay) .. ' ' .. st.mexp_text .. '\n' ..
+                                st.meid .. st.mpay)
+    latest = st.mexp
+  end
+  for _, g in ipairs(st.sig) do
+    local exp = g[3]
+    if exp == 0 or exp > now then
+      out[#out + 1] = g[4] or format('g%d %.0f %.0f\n%s', #g[1], g[2], exp, g[1])
+      if exp == 0 then forever = true elseif exp > latest then latest = exp end
+    end
+  end
+  local cnt = st.cnt
+  for _, suffix in ipairs(st.order) do
+    local c = cnt[suffix]
+    if c and c[1] > now then
+      out[#out + 1] = c[4] or ('k' .. itext(#suffix) .. ' ' .. c[3] .. ' ' .. c[2] .. '\n' .. suffix)
+      if c[1] > latest then latest = c[1] end
+      cnt[suffix] = nil  -- once
+    end
+  end
+  if forever then
+    call('SET', key, concat(out))
+  elseif latest > now then
+    -- relative to the caller's clock, like every expiry tactd sets; a marker written now is usually the last thing
+    local ttl = (latest == st.mexp and st.mexp_text == seen_exp_text) and ARGV[2] or format('%.0f', latest - now)
+    call('SET', key, concat(out), 'PX', ttl)
+  elseif existed then
+    call('DEL', key)
+  end
+end
+
+-- A stored "<outcome>|<marker>" as a duplicate's reply.
+local function earlier_reply(text)
+  local outcome, marker = match(text, '^([^|]*|[^|]*|[^|]*)|(.*)$')
+  return {1, outcome or text, marker or ''}
+end
+
+-- ---- Signal writes: KEYS[1] the customer key; ARGV[4] field, [5] remove (1/0), [6] at_ms, [7] expires_ms,
+-- [8] legacy prefix ('' none). The customer's expired signal fields are pruned.
+if ARGV[3] == 'signal' then
+  local key = KEYS[1]
+  local blob = call('GET', key)
+  local st = parse(blob)
+  if not blob or st.old > now then
+    tact_from_old(st, sub(key, 1, -2), ARGV[8], 8, 0, nil, nil, now, seen_ttl)
+  end
+  local field, kept = ARGV[4], {}
+  for _, g in ipairs(st.sig) do
+    if g[1] ~= field then kept[#kept + 1] = g end
+  end
+  if ARGV[5] ~= '1' then kept[#kept + 1] = {field, tonumber(ARGV[6]), tonumber(ARGV[7])} end
+  st.sig = kept
+  store(st, key, blob ~= nil)
+  return 1
+end
+
 local nspecs = tonumber(ARGV[3])
 local nchecks = tonumber(ARGV[4])
 
@@ -51,12 +173,20 @@ local specs = {}
 local a = 5
 for s = 1, nspecs do
   local nlim, nsig, nsig_args = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  -- limit i's args: ARGV[lim_at + 7 * (i - 1) + KIND ...]
-  local spec = {hold = ARGV[a], latest = ARGV[a + 4], nlim = nlim, lim_at = a + 5, nsig = nsig,
-                sig_at = a + 5 + 7 * nlim}
+  -- limit i's args: ARGV[a + 5 + 7 * (i - 1) + KIND ...]
+  local spec = {hold = ARGV[a], nlim = nlim, nsig = nsig, sig_at = a + 5 + 7 * nlim}
   local none = {}  -- the stored text of "no signal holds"
   for i = 1, nsig do none[i] = '0:-1' end
-  spec.no_signals = none
+  spec.no_signals = concat(none, ',')
+  local lims = {}  -- each limit's args, read once for all checks of the spec
+  for i = 1, nlim do
+    local o = a + 5 + 7 * (i - 1)
+    lims[i] = {rolling = ARGV[o + KIND] == 'r', count = tonumber(ARGV[o + COUNT]), ttl = tonumber(ARGV[o + TTL]),
+               cut = tonumber(ARGV[o + CUT]), cut_text = ARGV[o + CUT], empty_at = tonumber(ARGV[o + EMPTY_AT]),
+               empty_at_text = ARGV[o + EMPTY_AT], decisive = ARGV[o + DECISIVE] == '1',
+               suppress = ARGV[o + SUPPRESS] == '1'}
+  end
+  spec.lims = lims
   a = spec.sig_at + nsig_args
   specs[s] = spec
 end
@@ -83,195 +213,174 @@ local function signal_checks(spec)
   return sig
 end
 
--- A decision marker at `key`: {1, outcome, marker}, or nil when there is none.
-local function read_marker(key)
-  local seen = pcall('GET', key)
-  if type(seen) == 'string' then  -- "<outcome>|<marker>": read, not written yet (see the top)
-    local outcome, marker = match(seen, '^([^|]*|[^|]*|[^|]*)|(.*)$')
-    return {1, outcome or seen, marker or ''}
-  elseif seen then  -- WRONGTYPE: the hash this version writes
-    local h = call('HMGET', key, 'o', 'm')
-    if h[1] then
-      return {1, h[1], h[2] or ''}
+-- The spec's signal checks against the customer's live fields: appends hit/until pairs to `reply`; returns the
+-- stored text of each and whether a decisive one holds.
+local function check_signals(spec, st, reply)
+  local nsig = spec.nsig
+  local live = nil
+  for _, g in ipairs(st.sig) do
+    if g[3] == 0 or g[3] > now then
+      live = live or {}
+      live[#live + 1] = g
     end
   end
-  return nil
+  if not live then
+    for i = 1, nsig do
+      reply[#reply + 1] = 0
+      reply[#reply + 1] = -1
+    end
+    return spec.no_signals, false
+  end
+  local parts, decisive = {}, false
+  local checks = signal_checks(spec)
+  for i = 1, nsig do
+    local c = checks[i]
+    local best = nil  -- nil: no live matching field; -1: holds with no known end; else ms when it stops
+    for _, f in ipairs(live) do
+      if f[2] >= c.since then
+        for _, pat in ipairs(c.fields) do
+          local matches
+          if pat[2] then
+            matches = sub(f[1], 1, #pat[1]) == pat[1]
+          else
+            matches = f[1] == pat[1]
+          end
+          if matches then
+            local u = -1
+            if f[3] ~= 0 then u = f[3] end
+            if c.hold > 0 and (u == -1 or f[2] + c.hold < u) then u = f[2] + c.hold end
+            if best == nil then
+              best = u
+            elseif best ~= -1 and (u == -1 or u > best) then
+              best = u
+            end
+            break
+          end
+        end
+      end
+    end
+    if best == nil then
+      reply[#reply + 1] = 0
+      reply[#reply + 1] = -1
+      parts[i] = '0:-1'
+    else
+      reply[#reply + 1] = 1
+      reply[#reply + 1] = best
+      parts[i] = '1:' .. format('%.0f', best)
+      if c.decisive then decisive = true end
+    end
+  end
+  return concat(parts, ','), decisive
 end
 
--- One check: KEYS from ko + 1, its five args from ao.
+-- One check: KEYS from ko + 1, its args from ao (five, then its spec's counter suffixes).
 local function check(spec, ko, ao)
-  local seen_key = KEYS[ko + 1]
-  local legacy = ARGV[ao + 4]
-  local earlier = read_marker(seen_key)
-  if earlier then
-    return earlier
+  local seen_key, key = KEYS[ko + 1], KEYS[ko + 2]
+  local event_id = ARGV[ao + 1]
+  local got = call('MGET', seen_key, key)
+  if got[1] then
+    return earlier_reply(got[1])
   end
-  local nsig, nlim, lim_at = spec.nsig, spec.nlim, spec.lim_at
-  if legacy ~= '' then  -- the legacy layout (legacy.lua): its marker of this event, else move the customer
-    local idx = KEYS[ko + 3 + nlim]
-    local from = #idx - 2
-    local suffixes = {}
-    for i = 1, nlim do
-      suffixes[i] = sub(KEYS[ko + 2 + i], from)
-    end
-    local legacy_seen = legacy .. 'seen:' .. ARGV[ao + 1]
-    if tact_in_legacy(legacy, suffixes, legacy_seen) then
-      earlier = read_marker(legacy_seen)
-      if earlier then
-        return earlier
-      end
-      tact_upgrade(legacy, sub(idx, 1, from - 1), suffixes)
+  local blob = got[2]
+  local st = parse(blob)
+  if st.meid == event_id and st.mexp > now then
+    return earlier_reply(st.mpay)
+  end
+  local nsig, nlim, lims = spec.nsig, spec.nlim, spec.lims
+  if not blob or st.old > now then  -- older layouts (legacy.lua)
+    local earlier = tact_from_old(st, sub(key, 1, -2), ARGV[ao + 4], ao + 4, nlim, seen_key, event_id, now, seen_ttl)
+    if earlier then
+      return earlier
     end
   end
   local reply = {0, 0, nsig}
-  local sig_parts, lim_parts = spec.no_signals, {}  -- the stored outcome's text
+  local sig_text = spec.no_signals  -- the stored outcome's text
+  local lim_text = ''
   local blocked = false      -- an enforcing check applies: nothing is reserved
   local final = nil          -- nil = not decided yet by precedence; true/false = final decision or not
   if nsig > 0 then
-    local flat = call('HGETALL', KEYS[ko + 2])
-    local live = {}
-    for j = 1, #flat, 2 do
-      local at, exp = match(flat[j + 1], '^(%-?%d+):(%-?%d+)$')
-      at = tonumber(at)
-      exp = tonumber(exp)
-      if at and (exp == 0 or exp > now) then
-        live[#live + 1] = {flat[j], at, exp}
-      end
-    end
-    if #live == 0 then
-      for i = 1, nsig do
-        reply[#reply + 1] = 0
-        reply[#reply + 1] = -1
-      end
-    else
-      sig_parts = {}
-      local checks = signal_checks(spec)
-      for i = 1, nsig do
-        local c = checks[i]
-        local best = nil  -- nil: no live matching field; -1: holds with no known end; else ms when it stops
-        for _, f in ipairs(live) do
-          if f[2] >= c.since then
-            for _, pat in ipairs(c.fields) do
-              local matches
-              if pat[2] then
-                matches = sub(f[1], 1, #pat[1]) == pat[1]
-              else
-                matches = f[1] == pat[1]
-              end
-              if matches then
-                local u = -1
-                if f[3] ~= 0 then u = f[3] end
-                if c.hold > 0 and (u == -1 or f[2] + c.hold < u) then u = f[2] + c.hold end
-                if best == nil then
-                  best = u
-                elseif best ~= -1 and (u == -1 or u > best) then
-                  best = u
-                end
-                break
-              end
-            end
-          end
-        end
-        if best == nil then
-          reply[#reply + 1] = 0
-          reply[#reply + 1] = -1
-          sig_parts[i] = '0:-1'
-        else
-          reply[#reply + 1] = 1
-          reply[#reply + 1] = best
-          sig_parts[i] = '1:' .. format('%.0f', best)
-          if c.decisive then
-            blocked = true
-            if final == nil then final = true end
-          end
-        end
-      end
+    local decisive
+    sig_text, decisive = check_signals(spec, st, reply)
+    if decisive then
+      blocked, final = true, true
     end
   end
-  local absent = {}
+  local cnt = st.cnt
+  local live = nil  -- rolling: the window's messages
   for i = 1, nlim do
-    local o = lim_at + 7 * (i - 1)
-    local key = KEYS[ko + 2 + i]
-    local count = tonumber(ARGV[o + COUNT])
+    local l = lims[i]
+    local c = cnt[ARGV[ao + 4 + i]]
+    local count = l.count
     local used
     local frees, frees_text = 0, '0'
-    if ARGV[o + KIND] == 'r' then
-      call('ZREMRANGEBYSCORE', key, '-inf', ARGV[o + CUT])
-      used = call('ZCARD', key)
-      if used >= count then
-        local oldest = call('ZRANGE', key, used - count, used - count, 'WITHSCORES')
-        if oldest[2] then
-          frees = tonumber(oldest[2]) + tonumber(ARGV[o + TTL])
-          frees_text = format('%.0f', frees)
+    if l.rolling then
+      local ts = {}
+      if c then
+        local cut = l.cut
+        for t in gmatch(c[2], '%d+') do
+          if tonumber(t) > cut then ts[#ts + 1] = t end
         end
       end
-    else
-      local v = call('GET', key)
-      used = v and tonumber(v) or 0
-      absent[i] = not v  -- a new period's counter: created with its expiry in one call when reserved
+      live = live or {}
+      live[i] = ts
+      used = #ts
       if used >= count then
-        frees, frees_text = tonumber(ARGV[o + CUT]), ARGV[o + CUT]
+        frees = tonumber(ts[used - count + 1]) + l.ttl
+        frees_text = format('%.0f', frees)
+      end
+    else
+      used = c and c[1] > now and tonumber(c[2]) or 0
+      if used >= count then
+        frees, frees_text = l.cut, l.cut_text
       end
     end
-    if used >= count and ARGV[o + DECISIVE] == '1' then
+    if used >= count and l.decisive then
       blocked = true
-      if final == nil then final = ARGV[o + SUPPRESS] == '1' end
+      if final == nil then final = l.suppress end
     end
     reply[#reply + 1] = used
     reply[#reply + 1] = frees
-    lim_parts[i] = used .. ':' .. frees_text
+    lim_text = (i == 1 and '' or lim_text .. ',') .. itext(used) .. ':' .. frees_text
   end
   if spec.hold ~= '0' then
     if final == nil then final = spec.hold == '2' end
     blocked = true
   end
   if not blocked then final = true end
-  if ARGV[ao + 2] ~= '1' then
+  if ARGV[ao + 2] ~= '1' then  -- a dry run writes nothing of its own (a customer moved from an older layout is kept)
+    if st.dirty then store(st, key, blob ~= nil) end
     return reply
   end
+  local dirty = st.dirty
   if not blocked then
-    local event_id = ARGV[ao + 1]
-    local set = {}
-    local from = #KEYS[ko + 3 + nlim] - 2  -- the suffix starts after the prefix: the index key minus "idx"
     for i = 1, nlim do
-      local o = lim_at + 7 * (i - 1)
-      local key = KEYS[ko + 2 + i]
-      if ARGV[o + KIND] == 'r' then
-        call('ZADD', key, now, event_id)
-        call('PEXPIRE', key, ARGV[o + TTL])
-        set[#set + 1] = sub(key, from)
-        set[#set + 1] = ARGV[o + EMPTY_AT]
-      elseif absent[i] then  -- a new period's counter: with its expiry, and its index field
-        call('SET', key, '1', 'PX', ARGV[o + TTL])
-        set[#set + 1] = sub(key, from)
-        set[#set + 1] = ARGV[o + EMPTY_AT]
+      local l = lims[i]
+      local suffix = ARGV[ao + 4 + i]
+      if not cnt[suffix] then
+        st.order[#st.order + 1] = suffix
+      end
+      if l.rolling then
+        local ts = live[i]
+        ts[#ts + 1] = now_text
+        cnt[suffix] = {l.empty_at, concat(ts, ','), l.empty_at_text}
       else
-        call('INCR', key)
+        cnt[suffix] = {l.empty_at, itext(reply[2 + 2 * nsig + 2 * i] + 1), l.empty_at_text}
       end
     end
     reply[2] = 1
-    if #set > 0 then
-      -- Expired fields are pruned only when a new suffix makes the hash larger than 16 fields; the expiry only
-      -- moves later (NX sets it on a new hash, GT otherwise).
-      -- A hash HSET added no field to existed before, so it has its expiry already and only GT can apply (one
-      -- call fewer for a returning customer).
-      local idx = KEYS[ko + 3 + nlim]
-      local added = call('HSET', idx, unpack(set))
-      if added == 0 or call('PEXPIREAT', idx, spec.latest, 'NX') == 0 then
-        if added > 0 and call('HLEN', idx) > 16 then
-          local flat = call('HGETALL', idx)
-          for j = 1, #flat, 2 do
-            if (tonumber(flat[j + 1]) or 0) <= now then call('HDEL', idx, flat[j]) end
-          end
-        end
-        call('PEXPIREAT', idx, spec.latest, 'GT')
-      end
-    end
+    dirty = true
   end
   if final then
-    call('HSET', seen_key, 'o', reply[2] .. '|' .. concat(sig_parts, ',') .. '|' .. concat(lim_parts, ','),
-         'm', ARGV[ao + 3])
-    call('PEXPIRE', seen_key, seen_ttl)
+    if st.meid and st.mexp > now and st.meid ~= event_id then  -- the latest marker moves to its own key
+      call('SET', sub(key, 1, -2) .. 'seen:' .. st.meid, st.mpay, 'PX', format('%.0f', st.mexp - now))
+    end
+    st.meid = event_id
+    st.mpay = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|' .. ARGV[ao + 3]
+    st.mexp, st.mexp_text, st.mraw = now + seen_ttl, seen_exp_text, nil
+    dirty = true
+  end
+  if dirty then
+    store(st, key, blob ~= nil)
   end
   return reply
 end
@@ -281,7 +390,7 @@ local ko = 0
 for c = 1, nchecks do
   local spec = specs[tonumber(ARGV[a])]
   out[c] = check(spec, ko, a)
-  ko = ko + 3 + spec.nlim
-  a = a + 5
+  ko = ko + 2
+  a = a + 5 + spec.nlim
 end
 return out

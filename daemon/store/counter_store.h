@@ -18,8 +18,9 @@ enum class WindowKind { kRolling, kCalendar };
 
 // One counter to read, and to count the event in when it is reserved.
 struct LimitSpec {
-  // Key suffix inside the customer's hash tag: "r:<rule>[:<scope value>]" (rolling, sorted set of event ids) or
-  // "c:<rule>[:<scope value>]:<period>" (calendar, a counter expiring at the period end). Borrowed.
+  // The counter's name (suffix) inside the customer's state: "r:<rule>[:<scope value>]" (rolling: the times of the
+  // messages counted in the window) or "c:<rule>[:<scope value>]:<period>" (calendar: a count, empty at the period
+  // end). Borrowed.
   std::string_view counter;
   int64_t count = 0;
   WindowKind kind = WindowKind::kRolling;
@@ -29,7 +30,7 @@ struct LimitSpec {
   bool suppress_on_exceed = true;                // when decisive and full: final (SUPPRESS) or not (DEFER)
 };
 
-// One condition: it holds when the customer's signal hash has a live field (not expired at `now`) named in
+// One condition: it holds when the customer has a live signal field (not expired at `now`) named in
 // `fields` (a trailing '*' matches a prefix) set at or after `since`.
 struct SignalSpec {
   std::span<const std::string> fields;  // borrowed
@@ -65,10 +66,14 @@ struct CustomerCheck {
 // What the store does for one check (both stores implement exactly this; see check.lua):
 //  1. an event_id decided before returns that decision's outcome and marker (duplicate);
 //  2. every signal spec is evaluated against the customer's live signal fields;
-//  3. every limit's usage is read (rolling: sorted set pruned to the window; calendar: the period's counter);
+//  3. every limit's usage is read (rolling: the messages in the window; calendar: the period's count);
 //  4. when ShouldReserve holds and it is not a dry run, the event is counted in every limit;
 //  5. when IsFinal holds and it is not a dry run, the marker is stored.
 struct CheckResult {
+  // Not OK: this check alone failed (UNAVAILABLE / DEADLINE_EXCEEDED: on Redis Cluster, the node of its customer's
+  // slot did not answer) while others of the call succeeded; its other fields are empty. A call whose every check
+  // failed returns the failure instead.
+  absl::Status status;
   bool duplicate = false;
   std::string marker;     // on duplicate: the marker stored with the earlier decision
   StoreOutcome outcome;   // on duplicate: the outcome stored with the earlier decision
@@ -81,8 +86,8 @@ struct CheckResult {
 bool ShouldReserve(const CheckSpec& spec, const StoreOutcome& outcome);
 bool IsFinal(const CheckSpec& spec, const StoreOutcome& outcome);
 
-// How a customer signal changes the customer's `sig` hash: set `field` to "<at_ms>:<expires_ms>" (expires 0 =
-// never), or delete it.
+// How a customer signal changes the customer's signals: set `field` to at_ms / expires_ms (expires 0 = never), or
+// delete it.
 struct SignalWrite {
   std::string tenant;
   std::string customer_id;
@@ -134,8 +139,8 @@ struct CustomerState {
   std::vector<SignalState> signals;
 };
 
-// The counter index: the customer's hash `idx` (field = counter suffix, value = ms when that counter is empty
-// again: the last reservation + window, or the calendar period end), written when the store reserves.
+// The customer's counters are listed with when each is empty again (the last reservation + window, or the calendar
+// period end): in the Redis store's one key per customer (check.lua), the in-memory store's index.
 // True when `suffix` belongs to `family`.
 inline bool InFamily(std::string_view suffix, const CounterFamily& family) {
   return suffix.starts_with(family.prefix) &&
@@ -153,12 +158,11 @@ class CounterStore {
   virtual absl::StatusOr<std::vector<CheckResult>> CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                    absl::Time deadline) = 0;
   // Records a customer signal's effect (CSAT, complaint opened/closed, escalation, callback, opt-out) in the
-  // customer's signal hash; the hash expires with its last field. INVALID_ARGUMENT for a write without a
+  // customer's signals; expired fields are dropped. INVALID_ARGUMENT for a write without a
   // field.
   virtual absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) = 0;
   // Reads one customer's live counters (those of `families` with something counted in their window, by counter
-  // suffix) and live signals, without writing anything and without scanning the keyspace (the customer's
-  // counter index lists the suffixes). UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve.
+  // suffix) and live signals, without writing anything and without scanning the keyspace. UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve.
   virtual absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline);
   // Cheap reachability probe for readiness.
   virtual bool Healthy() = 0;

@@ -117,14 +117,7 @@ void InMemoryCounterStore::Reserve(const std::string& prefix, const std::string&
   for (const LimitSpec& l : spec.limits) {
     const std::string key = absl::StrCat(prefix, AsAbsl(l.counter));
     if (l.kind == WindowKind::kRolling) {
-      auto& zset = windows_[key];
-      for (auto it = zset.begin(); it != zset.end(); ++it) {  // ZADD updates an existing member's score
-        if (it->second == event_id) {
-          zset.erase(it);
-          break;
-        }
-      }
-      zset.emplace(now, event_id);
+      windows_[key].emplace(now, event_id);  // one more message (check.lua keeps its time; dedupe is the marker's)
     } else {
       Calendar& cal = calendars_[key];
       cal.count += 1;

@@ -56,7 +56,7 @@ class InMemoryCounterStore final : public CounterStore {
   std::map<std::string, Calendar> calendars_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::map<std::string, SignalValue>> signals_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Seen> seen_ ABSL_GUARDED_BY(mu_);
-  // The counter index per customer prefix (check.lua's `idx` hash): suffix → ms when the counter is empty again.
+  // The counters per customer prefix (listed in check.lua's customer key): suffix → ms when it is empty again.
   std::map<std::string, std::map<std::string, int64_t>> index_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -12,10 +12,13 @@ namespace tact::store {
 // Redis key schema (docs/operations.md "Redis keys"). Every key of one customer starts with the customer's prefix
 //   tact:{<h>}:   h = the first 16 bytes, as 32 lowercase hex digits, of
 //                     HMAC-SHA256(secret, "<len(tenant)>:<tenant><len(customer_id)>:<customer_id>")
-// (lengths in decimal bytes), followed by a suffix: `sig`, `idx`, `seen:<event_id>`, `r:<rule>[:<scope>]`,
-// `c:<rule>[:<scope>]:<period>`. The tag is unambiguous (length-prefixed ids, a fixed length, no '{' or '}' from
-// an id), keeps raw ids out of Redis, and all of a customer's keys share it (one script, one Cluster slot);
-// because the prefix has a fixed length, the suffix after it (and the event id in `seen:`) cannot collide either.
+// (lengths in decimal bytes), followed by a suffix. Store v2 (check.lua's header has the encoding): `s`, ONE string
+// holding all of the customer's counters, signals and its latest decision marker, and `seen:<event_id>`, a string
+// "<outcome>|<marker>" for each earlier decision marker still live. Layout v1 (read and moved by legacy.lua): `sig`,
+// `idx`, `seen:<event_id>` (hash), `r:<rule>[:<scope>]`, `c:<rule>[:<scope>]:<period>`. The tag is unambiguous
+// (length-prefixed ids, a fixed length, no '{' or '}' from an id), keeps raw ids out of Redis, and all of a
+// customer's keys share it (one script, one Cluster slot); because the prefix has a fixed length, the suffix
+// after it (and the event id in `seen:`) cannot collide either.
 // The secret is redis.key_secret (TACT_REDIS_KEY_SECRET); unset, a fixed public key is used: still unambiguous,
 // but anyone who knows a tenant and customer id can compute the tag. Changing the secret starts every counter,
 // signal and decision marker afresh.
@@ -44,8 +47,11 @@ class KeySchema {
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));
 }
+// Store v2: the customer's one key (counters, signals, latest marker).
+inline std::string CustomerKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "s"); }
+// Layout v1 (and the in-memory store's names): the signal hash.
 inline std::string SignalsKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "sig"); }
-// The customer's counter index (counter_store.h): field = counter suffix, value = ms when it is empty again.
+// Layout v1: the customer's counter index (counter_store.h): field = counter suffix, value = ms when it is empty again.
 inline std::string IndexKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "idx"); }
 
 }  // namespace tact::store

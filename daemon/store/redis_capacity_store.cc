@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
+#include "daemon/store/cluster_slots.h"
+#include "daemon/store/redis_check_call.h"
 
 namespace tact::store {
 namespace {
@@ -79,7 +81,31 @@ absl::Status ReplyError(const redisReply& r) {
 
 }  // namespace
 
+RedisCapacityStore::RedisCapacityStore(RedisSettings settings)
+    : settings_(std::move(settings)), connector_(settings_.host, settings_.port, settings_.tls, settings_.auth) {
+  if (!settings_.cluster_seeds.empty()) {
+    cluster_ = std::make_unique<RedisCluster>(RedisClusterSettings{.seeds = settings_.cluster_seeds,
+                                                                   .tls = settings_.tls,
+                                                                   .auth = settings_.auth,
+                                                                   .pool_size = 1,
+                                                                   .connect_timeout = settings_.connect_timeout,
+                                                                   .stats = settings_.node_stats},
+                                              clock_);
+  }
+}
+
 absl::StatusOr<RedisReplyPtr> RedisCapacityStore::Command(const std::vector<std::string>& args) {
+  if (cluster_ != nullptr) {  // routed by the key: the first one of an EVAL, else the first argument
+    RespArgs wire;
+    for (const std::string& a : args) wire.Add(a);
+    const RedisCommand command = wire.Command();
+    const std::string_view key = args[0] == "EVAL" ? FirstEvalKey(command.wire).value_or("") : std::string_view(args[1]);
+    std::vector<absl::StatusOr<RedisReplyPtr>> r =
+        cluster_->Execute({&command, 1}, std::vector<int>{KeySlot(key)}, clock_.Now() + kIoTimeout);
+    if (!r.front().ok()) return r.front().status();
+    if (absl::Status s = ReplyError(**r.front()); !s.ok()) return s;
+    return std::move(r.front());
+  }
   absl::MutexLock lock(&mu_);
   if (conn_ == nullptr) {
     absl::StatusOr<RedisConnectionPtr> c = connector_.Connect(settings_.connect_timeout);

@@ -10,11 +10,13 @@ namespace tact::store {
 // re-made after any I/O error (TLS and AUTH as RedisCounterStore's). Planners are low traffic; on the message path only gated campaigns' events come
 // here (a paced event: one EVAL before and one after its customer-level decision; campaign state is cached by
 // campaign::StoreGateEnforcer), so the one connection bounds gated-campaign throughput per tactd instance.
+// On Redis Cluster (settings.cluster_seeds) each command goes to the master of its key's slot instead (a tenant's
+// keys share the hash tag {<tenant>}, so the multi-key feedback script stays in one slot), with the routing and
+// redirections of RedisCluster and its connection pools.
 // Thread-safety: any thread.
 class RedisCapacityStore final : public CapacityStore {
  public:
-  explicit RedisCapacityStore(RedisSettings settings)
-      : settings_(std::move(settings)), connector_(settings_.host, settings_.port, settings_.tls, settings_.auth) {}
+  explicit RedisCapacityStore(RedisSettings settings);
   absl::Status PutStaffing(const v1::PutStaffingRequest& staffing) override;
   absl::StatusOr<std::optional<v1::PutStaffingRequest>> GetStaffing(std::string_view tenant) override;
   absl::Status PutCampaign(const v1::Campaign& campaign, bool create) override;
@@ -43,6 +45,8 @@ class RedisCapacityStore final : public CapacityStore {
   RedisConnector connector_;  // the same transport and AUTH as the counter store
   absl::Mutex mu_;
   RedisConnectionPtr conn_ ABSL_GUARDED_BY(mu_);
+  SystemClock clock_;
+  std::unique_ptr<RedisCluster> cluster_;  // set on Redis Cluster
 };
 
 }  // namespace tact::store

@@ -84,16 +84,15 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
     }
     prefix = schema.CustomerPrefix(c.tenant, c.customer_id);
     keys.Add(SeenKey(prefix, c.event_id));
-    keys.Add(SignalsKey(prefix));
-    for (const LimitSpec& l : check_spec.limits) {
-      keys.Add(absl::StrCat(prefix, AsAbsl(l.counter)));
-    }
-    keys.Add(IndexKey(prefix));
+    keys.Add(CustomerKey(prefix));
     per_check.Add(it->second);
     per_check.Add(c.event_id);
     per_check.Add(c.dry_run ? "0" : "1");
     per_check.Add(c.marker);
     per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
+    for (const LimitSpec& l : check_spec.limits) {
+      per_check.Add(l.counter);
+    }
   }
   RespArgs all;
   all.Add("EVALSHA");

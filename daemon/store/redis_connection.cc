@@ -74,6 +74,12 @@ class PlainConnection final : public RedisConnection {
     }
     return RedisReplyPtr(static_cast<redisReply*>(raw));
   }
+  absl::Status Flush(std::string_view what) override {
+    for (int done = 0; done == 0;) {
+      if (redisBufferWrite(c_.get(), &done) != REDIS_OK) return Unavailable(what, c_->errstr);
+    }
+    return absl::OkStatus();
+  }
   absl::Status SetTimeout(absl::Duration timeout) override {
     if (redisSetTimeout(c_.get(), absl::ToTimeval(timeout)) != REDIS_OK) {
       return Unavailable("set timeout", c_->errstr);
@@ -187,6 +193,24 @@ class TlsConnection final : public RedisConnection {
     }
   }
 
+  absl::Status Flush(std::string_view what) override {
+    if (broken_) return Unavailable(what, error_);
+    size_t off = 0;
+    while (off < out_.size()) {
+      ERR_clear_error();
+      errno = 0;
+      const size_t chunk = std::min<size_t>(out_.size() - off, 1 << 30);
+      const int n = SSL_write(ssl_.get(), out_.data() + off, static_cast<int>(chunk));
+      if (n > 0) {
+        off += static_cast<size_t>(n);
+        continue;
+      }
+      if (absl::Status s = WaitAfter(n, what); !s.ok()) return s;
+    }
+    out_.clear();
+    return absl::OkStatus();
+  }
+
   absl::Status SetTimeout(absl::Duration timeout) override {
     timeout_ = timeout;
     return absl::OkStatus();
@@ -218,22 +242,6 @@ class TlsConnection final : public RedisConnection {
     return Fail(what, absl::StrCat("tls: ", OpensslErrors()));
   }
 
-  absl::Status Flush(std::string_view what) {
-    size_t off = 0;
-    while (off < out_.size()) {
-      ERR_clear_error();
-      errno = 0;
-      const size_t chunk = std::min<size_t>(out_.size() - off, 1 << 30);
-      const int n = SSL_write(ssl_.get(), out_.data() + off, static_cast<int>(chunk));
-      if (n > 0) {
-        off += static_cast<size_t>(n);
-        continue;
-      }
-      if (absl::Status s = WaitAfter(n, what); !s.ok()) return s;
-    }
-    out_.clear();
-    return absl::OkStatus();
-  }
 
   const int fd_;
   std::shared_ptr<SSL_CTX> ctx_;  // kept alive for this connection across a rotation

@@ -50,6 +50,9 @@ class RedisConnection {
   // Sends what is queued and reads the next reply. I/O error, timeout or protocol error: UNAVAILABLE
   // "redis <what>: <cause>", and the connection is broken() from then on (its pending replies are lost).
   virtual absl::StatusOr<RedisReplyPtr> GetReply(std::string_view what) = 0;
+  // Sends what is queued without reading (the next GetReply reads its reply): to have several nodes work at once.
+  // Errors as GetReply's.
+  virtual absl::Status Flush(std::string_view what) = 0;
   // Every later wait on the socket (to send, to receive) lasts at most `timeout` (as hiredis' redisSetTimeout).
   virtual absl::Status SetTimeout(absl::Duration timeout) = 0;
   virtual bool broken() const = 0;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "daemon/core/strings.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
@@ -28,39 +29,11 @@ std::string Sha1Hex(std::string_view text) {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
-// Records one signal field and keeps the hash's expiry at its latest live field (none while a field never
-// expires); expired fields are pruned. KEYS[1] signal hash. ARGV: field, remove (1/0), value, now_ms, legacy
-// prefix ('' none: a customer still in the legacy layout is moved first, legacy.lua). Sent after kLegacyLua.
-constexpr std::string_view kSignalLua = R"lua(
-if ARGV[5] ~= '' and tact_in_legacy(ARGV[5], {}, nil) then
-  tact_upgrade(ARGV[5], string.sub(KEYS[1], 1, -4), {})
-end
-if ARGV[2] == '1' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-end
-local now = tonumber(ARGV[4])
-local flat = redis.call('HGETALL', KEYS[1])
-local latest = 0
-local forever = false
-for j = 1, #flat, 2 do
-  local exp = tonumber(string.match(flat[j + 1], ':(%-?%d+)$') or '')
-  if exp == 0 then
-    forever = true
-  elseif exp and exp <= now then
-    redis.call('HDEL', KEYS[1], flat[j])
-  elseif exp and exp > latest then
-    latest = exp
-  end
-end
-if forever then
-  redis.call('PERSIST', KEYS[1])
-elseif latest > 0 then
-  redis.call('PEXPIRE', KEYS[1], latest - now)  -- relative to the caller's clock, like check.lua's counters
-end
-return 1
-)lua";
+// A cluster deployment starts from the current key layout: legacy.lua renames keys across slots (redis_cluster.h).
+RedisSettings ForTopology(RedisSettings s) {
+  if (!s.cluster_seeds.empty()) s.legacy_keys = false;
+  return s;
+}
 
 bool IsNoScript(const redisReply& r) {
   return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
@@ -79,6 +52,24 @@ std::string_view ConnectFailureKind(const absl::Status& s) {
 }  // namespace
 
 absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings) {
+  constexpr std::string_view kCluster = "redis+cluster://";
+  if (address.starts_with(kCluster)) {
+    std::vector<NodeAddress> seeds;
+    for (absl::string_view seed : absl::StrSplit(AsAbsl(address.substr(kCluster.size())), ',')) {
+      std::optional<NodeAddress> node = ParseNodeAddress(std::string_view(seed.data(), seed.size()));
+      if (!node) {
+        return absl::InvalidArgumentError(absl::StrCat("redis address '", AsAbsl(address), "': seed '", seed,
+                                                       "' must be host:port, e.g. redis+cluster://10.0.0.1:6379,"
+                                                       "10.0.0.2:6379"));
+      }
+      seeds.push_back(*std::move(node));
+    }
+    settings->host = seeds.front().host;
+    settings->port = seeds.front().port;
+    settings->cluster_seeds = std::move(seeds);
+    return absl::OkStatus();
+  }
+  settings->cluster_seeds.clear();
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == std::string_view::npos || colon == 0 ||
@@ -92,12 +83,24 @@ absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings
 }
 
 RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock, KeySchema keys)
-    : settings_(std::move(settings)),
+    : settings_(ForTopology(std::move(settings))),
       clock_(clock),
       keys_(std::move(keys)),
       script_sha_(Sha1Hex(kCheckLua)),
       connector_(settings_.host, settings_.port, settings_.tls, settings_.auth),
-      connect_log_(clock_, absl::Seconds(30)) {}
+      connect_log_(clock_, absl::Seconds(30)) {
+  if (!settings_.cluster_seeds.empty()) {
+    cluster_ = std::make_unique<RedisCluster>(
+        RedisClusterSettings{.seeds = settings_.cluster_seeds,
+                             .tls = settings_.tls,
+                             .auth = settings_.auth,
+                             .pool_size = settings_.pool_size,
+                             .connect_timeout = settings_.connect_timeout,
+                             .max_reconnect_backoff = settings_.max_reconnect_backoff,
+                             .stats = settings_.node_stats},
+        clock_, [this](RedisConnection& c) { return LoadScript(c); });
+  }
+}
 
 std::string RedisCounterStore::LegacyPrefix(std::string_view tenant, std::string_view customer_id) const {
   if (!settings_.legacy_keys) return "";
@@ -166,6 +169,13 @@ void RedisCounterStore::Return(RedisConnectionPtr conn) {
 }
 
 absl::Status RedisCounterStore::LoadScript(RedisConnection& c) {
+  // A PING first: Redis drops a client that sends a bulk string over 16 KB (the script) before it authenticated,
+  // with a protocol error instead of the NOAUTH that says what is wrong.
+  if (absl::StatusOr<RedisReplyPtr> ping = c.Command({"PING"}, "PING"); !ping.ok()) {
+    return ping.status();
+  } else if ((*ping)->type == REDIS_REPLY_ERROR) {
+    return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view((*ping)->str, (*ping)->len)));
+  }
   absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", kCheckLua}, "SCRIPT LOAD");
   if (!reply.ok()) {
     return reply.status();
@@ -262,6 +272,9 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(RedisConne
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                              absl::Time deadline) {
+  if (cluster_ != nullptr) {
+    return ClusterCheckAndReserve(checks, deadline);
+  }
   const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
                           std::all_of(checks.begin(), checks.end(),
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
@@ -290,17 +303,33 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
   if (absl::Status valid = CheckSignalWrite(w); !valid.ok()) {
     return valid;
   }
+  // check.lua in its signal mode (its header): the customer's one key, read and rewritten.
+  const std::string key = CustomerKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
+  const std::string now_ms = absl::StrCat(ToMillis(now));
+  const std::string seen_ttl = absl::StrCat(absl::ToInt64Milliseconds(settings_.seen_ttl));
+  const std::string at = absl::StrCat(w.at_ms);
+  const std::string expires = absl::StrCat(w.expires_ms);
+  const std::string legacy = LegacyPrefix(w.tenant, w.customer_id);
+  const RedisCommand command({"EVALSHA", script_sha_, "1", key, now_ms, seen_ttl, "signal", w.field,
+                              w.remove ? "1" : "0", at, expires, legacy});
+  if (cluster_ != nullptr) {  // NOSCRIPT is handled per node there (redis_cluster.h)
+    return ClusterRoundTrip({command}, KeySlot(key), deadline).status();
+  }
   absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
   }
-  static const std::string script = absl::StrCat(AsAbsl(kLegacyLua), AsAbsl(kSignalLua));
-  const std::string key = SignalsKey(keys_.CustomerPrefix(w.tenant, w.customer_id));
-  const std::string value = absl::StrCat(w.at_ms, ":", w.expires_ms);
-  const std::string now_ms = absl::StrCat(ToMillis(now));
-  const std::string legacy = LegacyPrefix(w.tenant, w.customer_id);
-  absl::StatusOr<RedisReplyPtr> reply = (*conn)->Command(
-      {"EVAL", script, "1", key, w.field, w.remove ? "1" : "0", value, now_ms, legacy}, "EVAL signal");
+  auto send = [&] {
+    command.AppendTo(**conn);
+    return (*conn)->GetReply("EVALSHA signal");
+  };
+  absl::StatusOr<RedisReplyPtr> reply = send();
+  if (reply.ok() && IsNoScript(**reply)) {  // Redis restarted or SCRIPT FLUSH: load and send once more
+    if (absl::Status s = LoadScript(**conn); !s.ok()) {
+      return s;
+    }
+    reply = send();
+  }
   if (!reply.ok()) {
     return reply.status();  // the connection is dropped
   }
@@ -313,6 +342,13 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
 }
 
 bool RedisCounterStore::Healthy() {
+  if (cluster_ != nullptr) {
+    std::vector<std::pair<std::string, bool>> nodes;
+    const bool healthy = cluster_->Probe(settings_.connect_timeout, &nodes);
+    absl::MutexLock lock(&mu_);
+    node_health_ = std::move(nodes);
+    return healthy;
+  }
   absl::StatusOr<RedisConnectionPtr> conn = Borrow(settings_.connect_timeout);
   if (!conn.ok()) {
     return false;
@@ -326,6 +362,11 @@ bool RedisCounterStore::Healthy() {
   }
   Return(*std::move(conn));
   return true;
+}
+
+std::vector<std::pair<std::string, bool>> RedisCounterStore::NodeHealth() {
+  absl::MutexLock lock(&mu_);
+  return node_health_;
 }
 
 }  // namespace tact::store

@@ -9,6 +9,7 @@
 #include "daemon/ops/log_limiter.h"
 #include "daemon/store/counter_store.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_connection.h"
 
 namespace tact::store {
@@ -27,11 +28,16 @@ struct RedisSettings {
   Batching batching = Batching::kOneScript;
   // Read and move keys of the layout before the keyed hash tag (keys.h, legacy.lua): a customer still in it is
   // moved on its next check or signal, and its state read from it until then. Off once every customer has been
-  // moved or its legacy keys have expired (redis.legacy_keys): saves one EXISTS per check (~17% of a new
-  // customer's check in redis-server, redis_store_bench store.legacy_keys).
+  // moved or its legacy keys have expired (redis.legacy_keys): three keys fewer in the EXISTS a customer without
+  // a store-v2 key makes (redis_store_bench store.legacy_keys). Layout v1 is always looked for there.
   bool legacy_keys = true;
   RedisTlsSettings tls;    // redis.tls*
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
+  // Redis Cluster (redis.address "redis+cluster://host:port[,host:port...]"): the seed nodes the topology is read
+  // from; empty = one node at host:port. In a cluster every customer's checks go, pipelined one EVALSHA per
+  // customer, to the master of its slot (redis_cluster.h); legacy_keys is off (docs/operations.md).
+  std::vector<NodeAddress> cluster_seeds;
+  RedisNodeStats* node_stats = nullptr;  // per-node metrics in a cluster (optional)
 };
 
 struct RedisCommand;  // one command's arguments (redis_check_call.h)
@@ -49,6 +55,8 @@ class RedisCounterStore final : public CounterStore {
   absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   bool Healthy() override;
+  // In a cluster: each master's address and whether it answered the last probe (Healthy); empty on one node.
+  std::vector<std::pair<std::string, bool>> NodeHealth() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   absl::StatusOr<RedisConnectionPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
@@ -60,6 +68,13 @@ class RedisCounterStore final : public CounterStore {
   absl::StatusOr<std::vector<CheckResult>> RunBatchScript(RedisConnection& c, const RedisCommand& batch,
                                                           size_t checks);
 
+  // Redis Cluster (redis_counter_store_cluster.cc): the same operations routed per node.
+  absl::StatusOr<std::vector<CheckResult>> ClusterCheckAndReserve(std::span<const CustomerCheck> checks,
+                                                                  absl::Time deadline);
+  // Runs `commands` (all keys of slot `slot`) in order; an error reply is UNAVAILABLE.
+  absl::StatusOr<std::vector<RedisReplyPtr>> ClusterRoundTrip(const std::vector<RedisCommand>& commands, int slot,
+                                                              absl::Time deadline);
+
   // The legacy prefix the signal script and ReadCustomer use for this customer ("" when none or legacy_keys is off).
   std::string LegacyPrefix(std::string_view tenant, std::string_view customer_id) const;
 
@@ -68,14 +83,17 @@ class RedisCounterStore final : public CounterStore {
   const KeySchema keys_;
   const std::string script_sha_;
   RedisConnector connector_;
+  std::unique_ptr<RedisCluster> cluster_;  // set when settings_.cluster_seeds is not empty
   ops::LogLimiter connect_log_;
   absl::Mutex mu_;
   std::vector<RedisConnectionPtr> idle_ ABSL_GUARDED_BY(mu_);
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  std::vector<std::pair<std::string, bool>> node_health_ ABSL_GUARDED_BY(mu_);
 };
 
-// "host:port" → settings fields. INVALID_ARGUMENT naming the value when malformed.
+// "host:port" → settings fields; "redis+cluster://host:port[,host:port...]" → cluster_seeds (host and port = the
+// first seed). INVALID_ARGUMENT naming the value when malformed.
 absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings);
 
 }  // namespace tact::store

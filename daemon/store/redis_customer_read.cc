@@ -4,6 +4,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
+#include "daemon/store/cluster_slots.h"
+#include "daemon/store/customer_blob.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_check_call.h"
 #include "daemon/store/redis_counter_store.h"
@@ -109,25 +111,77 @@ std::vector<CounterState> ParseCounters(std::span<const LiveCounter> live, const
   return out;
 }
 
+// Store v2: the state in the customer's one key (check.lua), as ParseCounters and LiveSignals give it.
+CustomerState FromBlob(const CustomerBlob& blob, std::span<const CounterFamily> families, int64_t now) {
+  CustomerState state;
+  for (const CustomerBlob::Counter& c : blob.counters) {
+    if (c.empty_at_ms <= now) continue;
+    const CounterFamily* family = nullptr;
+    for (const CounterFamily& f : families) {
+      if (InFamily(c.suffix, f)) {
+        family = &f;
+        break;
+      }
+    }
+    if (family == nullptr) continue;
+    CounterState cs{.rule_id = family->rule_id, .counter = c.suffix};
+    if (family->kind == WindowKind::kRolling) {
+      const int64_t window = absl::ToInt64Milliseconds(family->window);
+      for (int64_t t : c.times) {
+        if (t <= now - window) continue;
+        if (cs.used++ == 0) cs.frees_at = absl::FromUnixMillis(t + window);
+      }
+    } else {
+      cs.used = c.count;
+      cs.frees_at = absl::FromUnixMillis(c.empty_at_ms);
+    }
+    if (cs.used > 0) state.counters.push_back(std::move(cs));
+  }
+  for (const CustomerBlob::Signal& g : blob.signals) {
+    if (g.expires_ms != 0 && g.expires_ms <= now) continue;
+    state.signals.push_back({.field = g.field,
+                             .at = absl::FromUnixMillis(g.at_ms),
+                             .expires_at = g.expires_ms == 0 ? absl::InfiniteFuture() : absl::FromUnixMillis(g.expires_ms)});
+  }
+  std::sort(state.counters.begin(), state.counters.end(),
+            [](const CounterState& a, const CounterState& b) { return a.counter < b.counter; });
+  std::sort(state.signals.begin(), state.signals.end(),
+            [](const SignalState& a, const SignalState& b) { return a.field < b.field; });
+  return state;
+}
+
 }  // namespace
 
 absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead& read, absl::Time deadline) {
-  absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
+  absl::StatusOr<RedisConnectionPtr> conn = cluster_ != nullptr ? RedisConnectionPtr() : BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
   }
   // Pipelined reads on the customer's own keys: the index names the counters (no keyspace scan).
   std::string prefix = keys_.CustomerPrefix(read.tenant, read.customer_id);
+  auto round_trip = [&](RedisConnectionPtr& c, const std::vector<RedisCommand>& commands) {
+    return cluster_ != nullptr ? ClusterRoundTrip(commands, KeySlot(prefix), deadline) : RoundTrip(*c, commands);
+  };
   const std::string legacy = LegacyPrefix(read.tenant, read.customer_id);
   const int64_t now = absl::ToUnixMillis(read.now);
+  // Store v2's one key first; a customer not written by it yet is read in layout v1 (or the legacy layout).
   std::vector<RedisCommand> index_and_signals = {{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}};
   if (!legacy.empty()) {
     index_and_signals.push_back({"HGETALL", IndexKey(legacy)});
     index_and_signals.push_back({"HGETALL", SignalsKey(legacy)});
   }
-  absl::StatusOr<std::vector<RedisReplyPtr>> first = RoundTrip(**conn, index_and_signals);
+  index_and_signals.push_back({"GET", CustomerKey(prefix)});
+  absl::StatusOr<std::vector<RedisReplyPtr>> first = round_trip(*conn, index_and_signals);
   if (!first.ok()) {
     return first.status();
+  }
+  if (const redisReply& v2 = *first->back(); v2.type == REDIS_REPLY_STRING) {
+    std::optional<CustomerBlob> blob = ParseCustomerBlob(Text(&v2));
+    if (!blob) {
+      return absl::InternalError("redis: the customer's key is not in store v2's encoding");
+    }
+    if (*conn != nullptr) Return(*std::move(conn));
+    return FromBlob(*blob, read.families, now);
   }
   // A customer not moved to the new layout yet (legacy.lua moves it on its next check or signal) is read where it
   // is; a read writes nothing.
@@ -140,11 +194,11 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   const std::vector<LiveCounter> live = LiveCounters(*(*first)[0], read.families, now);
   CustomerState state;
   state.signals = LiveSignals(*(*first)[1], now);
-  absl::StatusOr<std::vector<RedisReplyPtr>> second = RoundTrip(**conn, CounterReads(prefix, live, now));
+  absl::StatusOr<std::vector<RedisReplyPtr>> second = round_trip(*conn, CounterReads(prefix, live, now));
   if (!second.ok()) {
     return second.status();
   }
-  Return(*std::move(conn));
+  if (*conn != nullptr) Return(*std::move(conn));
   state.counters = ParseCounters(live, *second);
   std::sort(state.signals.begin(), state.signals.end(),
             [](const SignalState& a, const SignalState& b) { return a.field < b.field; });

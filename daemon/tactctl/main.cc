@@ -35,6 +35,9 @@ int Main(int argc, char** argv) {
   Verb(policy, run, AddPolicyDiffFlags, [&](const PolicyDiffArgs& a) { return PolicyDiff(a, io); });
   Verb(policy, run, AddPolicySignFlags, [&](const PolicySignArgs& a) { return PolicySign(a, io); });
   Verb(policy, run, AddPolicyVerifyFlags, [&](const PolicyVerifyArgs& a) { return PolicyVerify(a, io); });
+  Verb(policy, run, AddPolicyHistoryFlags, [&](const PolicyHistoryArgs& a) {
+    return PolicyHistory(a, ProcessEnvironment(), KafkaAuditReader(clock), io);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Checks deploy/: the Dockerfile's structure, the compose file (docker-compose config), and the Kubernetes
-manifests as YAML with the fields the probes and ports depend on. Usage: check_deploy.py SOURCE_DIR TACTD_BIN"""
+"""Checks deploy/: the Dockerfile's structure, the compose files (docker-compose config), and the Kubernetes
+manifests as YAML with the fields the probes and ports depend on, the Redis Cluster variants (compose.cluster.yaml,
+k8s-cluster/) included. Usage: check_deploy.py SOURCE_DIR TACTD_BIN"""
 import filecmp
 import os
 import re
+import shutil
 import subprocess
 import sys
 import unittest
@@ -14,6 +16,8 @@ SRC = sys.argv[1] if len(sys.argv) > 1 else "."
 TACTD = sys.argv[2] if len(sys.argv) > 2 else "build/tactd"
 DEPLOY = os.path.join(SRC, "deploy")
 K8S = os.path.join(DEPLOY, "k8s")
+K8S_CLUSTER = os.path.join(DEPLOY, "k8s-cluster")
+CLUSTER_SCHEME = "redis+cluster://"
 
 
 def load_all(path):
@@ -27,6 +31,25 @@ def tactd_config(env):
     clean.update(env)
     out = subprocess.run([TACTD, "--print-config"], env=clean, capture_output=True, text=True, check=True).stdout
     return dict(line.split(": ", 1) for line in out.splitlines())
+
+
+def setting_variables():
+    """The TACT_* variable of every setting in daemon/ops/config_keys.cc ("redis.tls_ca_file" → TACT_REDIS_TLS_CA_FILE)."""
+    with open(os.path.join(SRC, "daemon/ops/config_keys.cc")) as f:
+        paths = re.findall(r'keys\.push_back\(\s*\w+(?:<\w+>)?\(\s*"([a-z0-9_.]+)"', f.read())
+    assert len(paths) > 40, "config_keys.cc: the setting table was not found (%d keys)" % len(paths)
+    return {"TACT_" + p.replace(".", "_").upper() for p in paths}
+
+
+def pinned(image):
+    """An image with an exact version tag (x.y.z) or a digest: never `latest`, never a floating `7.0`."""
+    return "@sha256:" in image or re.search(r":v?\d+\.\d+\.\d+[\w.-]*$", image) is not None
+
+
+def cluster_seeds(address):
+    """redis+cluster://h:p,h:p → [(h, p), ...]"""
+    assert address.startswith(CLUSTER_SCHEME), address
+    return [tuple(seed.rsplit(":", 1)) for seed in address[len(CLUSTER_SCHEME):].split(",")]
 
 
 class Dockerfile(unittest.TestCase):
@@ -126,6 +149,182 @@ class Compose(unittest.TestCase):
                             "config", "--quiet"], capture_output=True, text=True, cwd=DEPLOY)
         if "no such file" not in r.stderr.lower():  # deploy/secrets/ is the operator's, not in the repository
             self.assertEqual(r.returncode, 0, r.stderr)
+
+
+class ComposeCluster(unittest.TestCase):
+    """compose.cluster.yaml: six cluster-mode Redis nodes, the one-shot create, and compose.yaml's Kafka and tactd."""
+    path = os.path.join(DEPLOY, "compose.cluster.yaml")
+
+    def setUp(self):
+        self.s = load_all(self.path)[0]["services"]
+        self.nodes = sorted(n for n in self.s if re.fullmatch(r"redis-\d+", n))
+
+    def test_docker_compose_config_accepts_it(self):
+        r = subprocess.run(["docker-compose", "-f", self.path, "config", "--quiet"], capture_output=True, text=True,
+                           cwd=DEPLOY)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_six_cluster_nodes_and_their_create_job(self):
+        self.assertEqual(len(self.nodes), 6, "3 masters + 3 replicas")
+        for n in self.nodes:
+            cmd = " ".join(self.s[n]["command"])
+            for flag in ("--cluster-enabled yes", "--cluster-config-file /data/nodes.conf", "--appendonly yes",
+                         "--cluster-preferred-endpoint-type hostname", "--masteruser tactd"):
+                self.assertIn(flag, cmd, n)
+            self.assertEqual(self.s[n]["hostname"], n, "a node announces the name tactd and its peers resolve")
+            self.assertIn("healthcheck", self.s[n])
+            self.assertTrue(any(v.endswith(":/data") for v in self.s[n]["volumes"]), n)
+        create = self.s["redis-cluster-create"]
+        self.assertEqual(create["restart"], "no")
+        self.assertEqual(create["depends_on"], {n: {"condition": "service_healthy"} for n in self.nodes})
+        self.assertTrue(any(v.startswith("./redis-cluster/create-cluster.sh:") for v in create["volumes"]))
+        self.assertTrue(os.access(os.path.join(DEPLOY, "redis-cluster/create-cluster.sh"), os.X_OK))
+        args = [a for a in " ".join(create["command"]).split("create-cluster.sh", 1)[1].split() if a != "\\"]
+        self.assertEqual(args, ["%s:6379" % n for n in self.nodes])
+
+    def test_tactd_is_configured_with_the_cluster(self):
+        tactd = self.s["tactd"]
+        self.assertEqual(tactd["depends_on"]["redis-cluster-create"]["condition"], "service_completed_successfully")
+        self.assertEqual(tactd["depends_on"]["topics"]["condition"], "service_completed_successfully")
+        env = {k: str(v) for k, v in tactd["environment"].items()}
+        seeds = cluster_seeds(env["TACT_REDIS_ADDRESS"])
+        self.assertEqual(sorted(h for h, _ in seeds), self.nodes, "every node is a seed")
+        self.assertEqual({p for _, p in seeds}, {"6379"})
+        unknown = set(env) - setting_variables()
+        self.assertFalse(unknown, "not settings in daemon/ops/config_keys.cc: %s" % sorted(unknown))
+        cfg = tactd_config({k: v for k, v in env.items() if not k.endswith("HASH_KEY")})
+        self.assertEqual(cfg["redis.address"], env["TACT_REDIS_ADDRESS"])
+        self.assertEqual(cfg["redis.password_file"], "/run/secrets/redis_password")
+
+    def test_the_rest_is_compose_yaml(self):
+        base = load_all(os.path.join(DEPLOY, "compose.yaml"))[0]["services"]
+        self.assertEqual(self.s["kafka"], base["kafka"])
+        self.assertEqual(self.s["topics"], base["topics"])
+        env = dict(self.s["tactd"]["environment"])
+        base_env = dict(base["tactd"]["environment"])
+        del env["TACT_REDIS_ADDRESS"], base_env["TACT_REDIS_ADDRESS"]
+        self.assertEqual(env, base_env, "tactd's settings other than redis.address are compose.yaml's")
+
+    def test_images_are_pinned(self):
+        for name, svc in self.s.items():
+            if "build" not in svc:
+                self.assertTrue(pinned(svc["image"]), "%s: %s is not an exact version" % (name, svc["image"]))
+
+
+class KubernetesCluster(unittest.TestCase):
+    """k8s-cluster/: a kustomize overlay of k8s/ with a 6-node redis-cluster StatefulSet and its create Job."""
+
+    def setUp(self):
+        self.kust = load_all(os.path.join(K8S_CLUSTER, "kustomization.yaml"))[0]
+        self.docs = {}
+        for r in self.kust["resources"]:
+            if os.path.isdir(os.path.join(K8S_CLUSTER, r)):
+                continue
+            for d in load_all(os.path.join(K8S_CLUSTER, r)):
+                self.docs[(d["kind"], d["metadata"]["name"])] = d
+        self.sts = self.docs[("StatefulSet", "redis-cluster")]
+        self.namespace = self.kust["namespace"]
+
+    def pod_names(self):
+        """<statefulset>-<i>.<service>.<namespace>.svc for every replica."""
+        s = self.sts
+        return ["%s-%d.%s.%s.svc" % (s["metadata"]["name"], i, s["spec"]["serviceName"], self.namespace)
+                for i in range(s["spec"]["replicas"])]
+
+    def test_kustomize_structure(self):
+        self.assertEqual(self.kust["kind"], "Kustomization")
+        dirs = [r for r in self.kust["resources"] if os.path.isdir(os.path.join(K8S_CLUSTER, r))]
+        self.assertEqual([os.path.realpath(os.path.join(K8S_CLUSTER, d)) for d in dirs], [os.path.realpath(K8S)],
+                         "the overlay's one base is deploy/k8s")
+        base = load_all(os.path.join(K8S, "kustomization.yaml"))[0]
+        base_docs = {(d["kind"], d["metadata"]["name"]) for r in base["resources"]
+                     for d in load_all(os.path.join(K8S, r))}
+        for patch in self.kust["patches"]:
+            for d in load_all(os.path.join(K8S_CLUSTER, patch["path"])):
+                self.assertIn((d["kind"], d["metadata"]["name"]), base_docs, "a patch names a base resource")
+        for gen in self.kust.get("configMapGenerator", []):
+            for f in gen["files"]:
+                self.assertTrue(os.path.isfile(os.path.join(K8S_CLUSTER, f.split("=")[-1])), f)
+        self.assertTrue(filecmp.cmp(os.path.join(K8S_CLUSTER, "create-cluster.sh"),
+                                    os.path.join(DEPLOY, "redis-cluster/create-cluster.sh"), shallow=False),
+                        "cp deploy/redis-cluster/create-cluster.sh deploy/k8s-cluster/")
+
+    @unittest.skipUnless(shutil.which("kubectl"), "no kubectl (kustomize) here")
+    def test_kustomize_builds_it(self):
+        r = subprocess.run(["kubectl", "kustomize", K8S_CLUSTER], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        kinds = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(r.stdout) if d}
+        for k in (("StatefulSet", "redis-cluster"), ("Job", "redis-cluster-create"), ("Deployment", "tactd")):
+            self.assertIn(k, kinds)
+
+    def test_statefulset_and_headless_service(self):
+        spec = self.sts["spec"]
+        self.assertEqual(spec["replicas"], 6, "3 masters + 3 replicas")
+        svc = self.docs[("Service", spec["serviceName"])]
+        self.assertEqual(svc["spec"]["clusterIP"], "None")
+        self.assertTrue(svc["spec"]["publishNotReadyAddresses"])
+        labels = spec["selector"]["matchLabels"]
+        self.assertEqual(svc["spec"]["selector"], labels)
+        self.assertEqual(spec["template"]["metadata"]["labels"], labels)
+        for kind in ("PodDisruptionBudget", "NetworkPolicy"):
+            self.assertEqual(self.docs[(kind, "redis-cluster")]["spec"]["podSelector" if kind == "NetworkPolicy"
+                                                                       else "selector"]["matchLabels"], labels)
+        c = spec["template"]["spec"]["containers"][0]
+        conf = {l.split()[0]: l.split(None, 1)[1] for l in c["args"][0].splitlines() if len(l.split()) > 1}
+        self.assertIn("exec redis-server /run/redis/redis.conf", c["args"][0])
+        self.assertIn("/run/redis", {m["mountPath"] for m in c["volumeMounts"]})
+        for key, value in (("cluster-enabled", "yes"), ("cluster-config-file", "/data/nodes.conf"), ("port", "0"),
+                           ("tls-port", "6379"), ("tls-cluster", "yes"), ("tls-replication", "yes"),
+                           ("appendonly", "yes"), ("cluster-preferred-endpoint-type", "hostname"),
+                           ("masteruser", "tactd")):
+            self.assertEqual(conf.get(key), value, key)
+        self.assertNotIn("$pw", " ".join(c["command"]), "the password is in no command line")
+        announced = conf["cluster-announce-hostname"]
+        self.assertEqual(announced.replace("$POD_NAMESPACE", self.namespace).replace("$POD_NAME", "redis-cluster-0"),
+                         self.pod_names()[0], "nodes announce the names tactd is given")
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        self.assertEqual(ports, {"redis": 6379, "bus": 16379})
+        self.assertEqual({p["targetPort"] for p in svc["spec"]["ports"]}, set(ports))
+        self.assertTrue(pod_security_ok(spec["template"]["spec"], c), "non-root, read-only root, no escalation")
+        self.assertEqual(spec["volumeClaimTemplates"][0]["metadata"]["name"], "data")
+
+    def test_create_job_names_every_node(self):
+        job = self.docs[("Job", "redis-cluster-create")]
+        pod = job["spec"]["template"]["spec"]
+        self.assertIn(pod["restartPolicy"], ("OnFailure", "Never"))
+        c = pod["containers"][0]
+        args = [a for a in " ".join(c["args"]).split("create-cluster.sh", 1)[1].split() if a != "\\"]
+        self.assertEqual(args, ["%s:6379" % n for n in self.pod_names()])
+        scripts = {v["name"]: v for v in pod["volumes"]}["scripts"]["configMap"]["name"]
+        gen = {g["name"]: g for g in self.kust["configMapGenerator"]}[scripts]
+        self.assertTrue(gen["options"]["disableNameSuffixHash"], "a Job's pod template cannot change on re-apply")
+        self.assertEqual(job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"],
+                         job["metadata"]["labels"]["app.kubernetes.io/name"])
+        self.assertTrue(pod_security_ok(pod, c))
+
+    def test_tactd_settings_point_at_the_cluster(self):
+        base = load_all(os.path.join(K8S, "settings.yaml"))[0]["data"]
+        patch = load_all(os.path.join(K8S_CLUSTER, "settings-cluster.yaml"))[0]["data"]
+        unknown = set(patch) - setting_variables()
+        self.assertFalse(unknown, "not settings in daemon/ops/config_keys.cc: %s" % sorted(unknown))
+        seeds = cluster_seeds(patch["TACT_REDIS_ADDRESS"])
+        self.assertEqual([h for h, _ in seeds], self.pod_names())
+        self.assertEqual({p for _, p in seeds}, {"6379"})
+        env = dict(base, **patch)
+        env.update({"TACT_GRPC_PLAINTEXT": "true", "TACT_REDIS_KEY_SECRET": "x"})
+        self.assertEqual(tactd_config(env)["redis.address"], patch["TACT_REDIS_ADDRESS"])
+
+    def test_images_are_pinned(self):
+        for d in self.docs.values():
+            pod = d.get("spec", {}).get("template", {}).get("spec", {})
+            for c in pod.get("containers", []) + pod.get("initContainers", []):
+                self.assertTrue(pinned(c["image"]), "%s: %s is not an exact version" % (d["kind"], c["image"]))
+
+
+def pod_security_ok(pod, container):
+    sc = container["securityContext"]
+    return (pod["securityContext"]["runAsNonRoot"] and sc["readOnlyRootFilesystem"]
+            and not sc["allowPrivilegeEscalation"])
 
 
 class Kubernetes(unittest.TestCase):

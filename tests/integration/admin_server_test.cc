@@ -11,12 +11,16 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "daemon/core/strings.h"
 #include "tests/support/admin.h"
 #include "tests/support/wait.h"
 
@@ -49,6 +53,12 @@ class RawSocket {
     char buf[4096];
     for (ssize_t n; (n = ::recv(fd_, buf, sizeof(buf), 0)) > 0;) out.append(buf, static_cast<size_t>(n));
     return out;
+  }
+  // True when an answer (or the close) is waiting to be read, without consuming it or blocking.
+  bool Readable() {
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
   }
   // True once the server has closed its side (recv returns 0 or an error), without blocking.
   bool ClosedByServer() {
@@ -163,6 +173,92 @@ TEST_F(AdminServerTest, StopsWithConnectionsOpen) {
   server_->Stop();
   EXPECT_TRUE(WaitFor([&] { return idle.ClosedByServer(); }, absl::Seconds(10), "closed on stop"));
   EXPECT_EQ(HttpGet(server_->port(), "/healthz").status, 0);
+}
+
+// A page handler that holds every request until released: what a page waiting on a slow Redis looks like.
+class BlockingPages {
+ public:
+  AdminPageHandler Handler() {
+    return [this](std::string_view path, std::string_view query) {
+      entered_.fetch_add(1);
+      release_.WaitForNotification();
+      return AdminPage{.status = 200, .body = absl::StrCat("page ", AsAbsl(path), " ? ", AsAbsl(query))};
+    };
+  }
+  int entered() const { return entered_.load(); }
+  void Release() {
+    if (!release_.HasBeenNotified()) release_.Notify();
+  }
+
+ private:
+  std::atomic<int> entered_{0};
+  absl::Notification release_;
+};
+
+TEST_F(AdminServerTest, APageWaitingOnItsHandlerDelaysNoProbe) {
+  BlockingPages pages;
+  server_ = std::make_unique<AdminServer>([] { return Readiness{.ready = true, .detail = "{}"}; }, &registry_, clock_);
+  server_->AddPages("/board", pages.Handler());
+  absl::Cleanup stop = [&] {  // also when an assertion fails while a handler waits
+    pages.Release();
+    server_->Stop();
+  };
+  ASSERT_TRUE(server_->Start("127.0.0.1:0").ok());
+  RawSocket page(server_->port());
+  ASSERT_TRUE(page.Send("GET /board/a%20b.svg?tenant=acme HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return pages.entered() == 1; }, absl::Seconds(10), "the page handler runs"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(HttpGet(server_->port(), "/healthz").status, 200) << "probe " << i;
+    EXPECT_EQ(HttpGet(server_->port(), "/metrics").status, 200) << "scrape " << i;
+  }
+  EXPECT_EQ(HttpGet(server_->port(), "/boardx").status, 404) << "a prefix matches whole path segments";
+  EXPECT_FALSE(page.Readable()) << "still waiting for its handler";
+  pages.Release();
+  const std::string answer = page.ReadAll();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer;
+  EXPECT_NE(answer.find("Content-Type: text/html; charset=utf-8\r\n"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << answer;
+  EXPECT_TRUE(answer.ends_with("\r\n\r\npage /board/a%20b.svg ? tenant=acme")) << answer;
+  RawSocket head(server_->port());
+  ASSERT_TRUE(head.Send("HEAD /board HTTP/1.0\r\n\r\n"));
+  const std::string head_answer = head.ReadAll();
+  EXPECT_TRUE(head_answer.starts_with("HTTP/1.1 200 ")) << head_answer;
+  EXPECT_TRUE(head_answer.ends_with("\r\n\r\n")) << "HEAD: no body";
+}
+
+TEST_F(AdminServerTest, PagesBeyondTheQueueAreRefusedWith503) {
+  BlockingPages pages;
+  server_ = std::make_unique<AdminServer>([] { return Readiness{.ready = true, .detail = "{}"}; }, &registry_, clock_);
+  server_->AddPages("/board", pages.Handler());
+  absl::Cleanup stop = [&] {  // also when an assertion fails while a handler waits
+    pages.Release();
+    server_->Stop();
+  };
+  ASSERT_TRUE(server_->Start("127.0.0.1:0").ok());
+  RawSocket first(server_->port());
+  ASSERT_TRUE(first.Send("GET /board HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return pages.entered() == 1; }, absl::Seconds(10), "the first page is being answered"));
+  // The page thread is busy: kMaxQueuedPages wait, one more is refused at once.
+  std::vector<std::unique_ptr<RawSocket>> more;
+  for (size_t i = 0; i < AdminServer::kMaxQueuedPages + 1; ++i) {
+    more.push_back(std::make_unique<RawSocket>(server_->port()));
+    ASSERT_TRUE(more.back()->Send("GET /board HTTP/1.1\r\n\r\n"));
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] { return std::count_if(more.begin(), more.end(), [](auto& s) { return s->Readable(); }) == 1; },
+      absl::Seconds(10), "one page refused"));
+  for (auto& s : more) {
+    if (s->Readable()) {
+      EXPECT_TRUE(s->ReadAll().starts_with("HTTP/1.1 503 ")) << "refused, not queued";
+    }
+  }
+  EXPECT_EQ(HttpGet(server_->port(), "/healthz").status, 200);
+  pages.Release();
+  EXPECT_TRUE(first.ReadAll().starts_with("HTTP/1.1 200 "));
+  int answered = 0;
+  for (auto& s : more) answered += s->ReadAll().starts_with("HTTP/1.1 200 ") ? 1 : 0;
+  EXPECT_EQ(answered, static_cast<int>(AdminServer::kMaxQueuedPages));
+  EXPECT_EQ(pages.entered(), static_cast<int>(AdminServer::kMaxQueuedPages) + 1);
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ TEST(CapacityApiTest, StaffingPlanReleaseNoticesAndRestart) {
   {
     grpc::ClientContext ctx;
     v1::PlanCampaignRequest req;
-    *req.mutable_campaign() = Spec("winter-tyres", 20000);
+    *req.mutable_campaign() = Spec("winter-tyres", 40000);
     v1::CampaignPlan plan;
     const grpc::Status s = campaigns->PlanCampaign(&ctx, req, &plan);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
@@ -98,29 +98,40 @@ TEST(CapacityApiTest, StaffingPlanReleaseNoticesAndRestart) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(resp.intervals(), 7 * 96);
   }
-  // Plan: a 20,000-recipient email campaign is paced.
+  // Plan: a 40,000-recipient email campaign is paced (Erlang A, the sample week has a patience; 20,000 go at once).
   v1::CampaignPlan first_plan;
   {
     grpc::ClientContext ctx;
     v1::PlanCampaignRequest req;
-    *req.mutable_campaign() = Spec("winter-tyres", 20000);
+    *req.mutable_campaign() = Spec("winter-tyres", 40000);
     const grpc::Status s = campaigns->PlanCampaign(&ctx, req, &first_plan);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(first_plan.verdict(), v1::VERDICT_PACE) << first_plan.reason();
-    EXPECT_EQ(Sent(first_plan), 20000);
+    EXPECT_EQ(Sent(first_plan), 40000);
+    EXPECT_EQ(first_plan.model(), "erlang_a");
     for (const v1::IntervalForecast& f : first_plan.intervals()) EXPECT_FALSE(f.breaks());
+  }
+  // Propose it: the contact centre hears of it (a plan alone tells nobody).
+  {
+    grpc::ClientContext ctx;
+    v1::ProposeCampaignRequest req;
+    *req.mutable_campaign() = Spec("winter-tyres", 20000);
+    v1::CampaignPlan proposed;
+    const grpc::Status s = campaigns->ProposeCampaign(&ctx, req, &proposed);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(Sent(proposed), 20000);
   }
   // Release it; a second release of the same id is refused.
   {
     grpc::ClientContext ctx;
     v1::ReleaseCampaignRequest req;
-    *req.mutable_campaign() = Spec("winter-tyres", 20000);
+    *req.mutable_campaign() = Spec("winter-tyres", 40000);
     v1::Campaign c;
     const grpc::Status s = campaigns->ReleaseCampaign(&ctx, req, &c);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(c.state(), v1::CAMPAIGN_RELEASED);
     EXPECT_GT(c.committed_calls_size(), 0);
-    EXPECT_EQ(Sent(c.plan()), 20000);
+    EXPECT_EQ(Sent(c.plan()), 40000);
     grpc::ClientContext ctx2;
     EXPECT_EQ(campaigns->ReleaseCampaign(&ctx2, req, &c).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   }
@@ -128,7 +139,7 @@ TEST(CapacityApiTest, StaffingPlanReleaseNoticesAndRestart) {
   {
     grpc::ClientContext ctx;
     v1::PlanCampaignRequest req;
-    *req.mutable_campaign() = Spec("snow-chains", 20000);
+    *req.mutable_campaign() = Spec("snow-chains", 40000);
     v1::CampaignPlan second;
     ASSERT_TRUE(campaigns->PlanCampaign(&ctx, req, &second).ok());
     EXPECT_GT(second.intervals(0).released_calls(), 0);
@@ -174,22 +185,27 @@ TEST(CapacityApiTest, StaffingPlanReleaseNoticesAndRestart) {
     ASSERT_TRUE(campaigns->ListNotices(&ctx, req, &resp).ok());
     std::vector<std::string> kinds;
     for (const v1::CampaignNotice& n : resp.notices()) kinds.push_back(n.kind());
-    EXPECT_EQ(kinds, (std::vector<std::string>{"PLANNED", "RELEASED", "ACKNOWLEDGED"}));
+    EXPECT_EQ(kinds, (std::vector<std::string>{"PROPOSED", "RELEASED", "ACKNOWLEDGED"}));
     const v1::CampaignNotice& released = resp.notices(1);
     EXPECT_EQ(released.promise().offer(), "20% off winter tyres until Sunday");
     EXPECT_EQ(released.verdict(), v1::VERDICT_PACE);
     EXPECT_GT(released.predicted_size(), 0);
     EXPECT_GT(released.schedule_size(), 0);
   }
-  ASSERT_TRUE(WaitFor([&] { return notices_topic.Count() >= 4; }, absl::Seconds(30),
-                      "4 notices on tact.campaign-notices"));
+  // Publishing is synchronous, so the three notices are on the topic now; the three PlanCampaign calls (the
+  // refused one, the first plan, snow-chains) published nothing.
+  ASSERT_TRUE(WaitFor([&] { return notices_topic.Count() >= 3; }, absl::Seconds(30),
+                      "3 notices on tact.campaign-notices"));
   bool saw_released = false;
   for (const testing::Record& r : notices_topic.Records()) {
-    if (r.key == "acme:winter-tyres" && r.value.find("\"kind\":\"RELEASED\"") != std::string::npos) {
+    EXPECT_EQ(r.key, "acme:winter-tyres") << r.value;
+    if (r.value.find("\"kind\":\"RELEASED\"") != std::string::npos) {
       saw_released = true;
       EXPECT_NE(r.value.find("\"offer\":\"20% off winter tyres until Sunday\""), std::string::npos) << r.value;
+      EXPECT_NE(r.value.find("\"since_kind\":\"PROPOSED\""), std::string::npos) << r.value;
     }
   }
+  EXPECT_EQ(notices_topic.Count(), 3u);
   EXPECT_TRUE(saw_released);
 
   // Restart tactd: the released campaign is still there (Redis).
@@ -207,7 +223,7 @@ TEST(CapacityApiTest, StaffingPlanReleaseNoticesAndRestart) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(c.acknowledged());
     EXPECT_EQ(c.acknowledged_by(), "wfm-team");
-    EXPECT_EQ(Sent(c.plan()), 20000);
+    EXPECT_EQ(Sent(c.plan()), 40000);
     grpc::ClientContext ctx2;
     req.set_campaign_id("never-released");
     EXPECT_EQ(campaigns->GetCampaign(&ctx2, req, &c).error_code(), grpc::StatusCode::NOT_FOUND);

@@ -42,8 +42,9 @@ TEST(CapacityCliTest, ErlangJsonHasExactlyTheDocumentedKeysAndTheCheckVector) {
   const json j = json::parse(r.output);
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"abandon_rate", "agents_needed", "asa_seconds", "occupancy", "p_wait",
-                                            "service_level"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"abandon_rate", "agents_needed", "asa_seconds", "model", "occupancy",
+                                            "p_wait", "service_level"}));
+  EXPECT_EQ(j["model"], "erlang_c");
   EXPECT_NEAR(j["p_wait"].get<double>(), 0.1741, 1e-3);
   EXPECT_NEAR(j["service_level"].get<double>(), 0.8884, 1e-3);
   EXPECT_NEAR(j["asa_seconds"].get<double>(), 7.836, 1e-3);
@@ -88,14 +89,16 @@ TEST(CapacityCliTest, ErlangBadFlagIsUsageError) {
 TEST(CapacityCliTest, PlanPacesABigCampaignAndDrawsIt) {
   TempDir dir;
   const std::string svg = dir.path() + "/plan.svg";
-  const CliRun r = Tactctl(dir, {"plan", "--staffing", kStaffing, "--audience", "20000", "--channel", "email", "--start",
+  // 40,000: the sample week has a patience, so Erlang A at 85% in 20 s (target + margin); 20,000 go at once.
+  const CliRun r = Tactctl(dir, {"plan", "--staffing", kStaffing, "--audience", "40000", "--channel", "email", "--start",
                               "2026-11-23T09:00:00Z", "--svg", svg, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json j = json::parse(r.output);
   EXPECT_EQ(j["verdict"], "PACE");
+  EXPECT_EQ(j["model"], "erlang_a");
   int64_t sent = 0;
   for (const json& b : j["schedule"]) sent += b["messages"].get<int64_t>();
-  EXPECT_EQ(sent, 20000);
+  EXPECT_EQ(sent, 40000);
   EXPECT_EQ(j["first_send"], "2026-11-23T09:00:00Z");
   for (const json& row : j["intervals"]) {
     EXPECT_FALSE(row["breaks"].get<bool>()) << row["start"];

@@ -19,6 +19,7 @@
 #include "tests/support/admin.h"
 #include "tests/support/observe.h"
 #include "tests/support/stack.h"
+#include "tests/support/store_state.h"
 #include "tests/support/wait.h"
 
 namespace tact {
@@ -118,11 +119,9 @@ class PipelineBackpressureTest : public ::testing::Test {
         EXPECT_EQ(it->second[0].decision().decision(), n < 2 ? v1::RELEASE : v1::SUPPRESS) << EventId(c, n);
       }
     }
-    store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis_port_));
     for (int c = 0; c < kCustomers; ++c) {
-      store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", absl::StrCat("bpc", c)).c_str(), kRule)));
-      ASSERT_NE(r, nullptr);
-      EXPECT_EQ(r->integer, 2) << "customer bpc" << c;
+      EXPECT_EQ(testing::Counted(redis_port_, "acme", absl::StrCat("bpc", c), absl::StrCat("r:", kRule)), 2)
+          << "customer bpc" << c;
     }
   }
 
@@ -244,11 +243,9 @@ TEST_F(PipelineBackpressureTest, RebalanceWhilePausedLosesNothing) {
       }
     }
   }
-  store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis_port_));
   for (int c = 0; c < kCustomers; ++c) {
-    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", absl::StrCat("bpc", c)).c_str(), kRule)));
-    ASSERT_NE(r, nullptr);
-    EXPECT_EQ(r->integer, 2) << "customer bpc" << c;
+    EXPECT_EQ(testing::Counted(redis_port_, "acme", absl::StrCat("bpc", c), absl::StrCat("r:", kRule)), 2)
+        << "customer bpc" << c;
   }
   std::cout << "rebalance while paused: " << records.size() << " events, " << total << " decision records\n";
 }

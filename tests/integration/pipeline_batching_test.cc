@@ -17,6 +17,7 @@
 #include "tests/support/admin.h"
 #include "tests/support/observe.h"
 #include "tests/support/stack.h"
+#include "tests/support/store_state.h"
 #include "tests/support/wait.h"
 
 namespace tact {
@@ -122,13 +123,11 @@ TEST(PipelineBatchingTest, KeepsPerCustomerOrderAndDecidesADuplicateOnce) {
   EXPECT_TRUE(dup[1].decision().duplicate());
   EXPECT_EQ(dup[0].decision().decision(), v1::RELEASE);
   EXPECT_EQ(dup[1].decision().decision(), v1::RELEASE);
-  store::RedisContextPtr ctx(redisConnect("127.0.0.1", redis.port()));
-  store::RedisReplyPtr z(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", "od0").c_str(), kRule)));
-  ASSERT_NE(z, nullptr);
-  EXPECT_EQ(z->integer, 1) << "the duplicate was counted twice";
+  EXPECT_EQ(testing::Counted(redis.port(), "acme", "od0", absl::StrCat("r:", kRule)), 1)
+      << "the duplicate was counted twice";
   for (int c = 0; c < kCustomers; ++c) {
-    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(ctx.get(), "ZCARD %sr:%s", store::KeySchema().CustomerPrefix("acme", absl::StrCat("oc", c)).c_str(), kRule)));
-    EXPECT_EQ(r->integer, 2) << "customer oc" << c;
+    EXPECT_EQ(testing::Counted(redis.port(), "acme", absl::StrCat("oc", c), absl::StrCat("r:", kRule)), 2)
+        << "customer oc" << c;
   }
 }
 

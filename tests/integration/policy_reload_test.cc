@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/ed25519.h"
+#include "nlohmann/json.hpp"
 #include "daemon/decision/policy_files.h"
 #include "daemon/decision/policy_signature.h"
 #include "daemon/decision/policy_test_runner.h"
@@ -486,6 +487,13 @@ TEST(PolicyReloaderTest, UnderTrustedKeysOnlyAWellSignedSetLoads) {
   EXPECT_EQ(holder.Get()->version, "v2");
   EXPECT_EQ(reloader.stats().reloads_total, 2);
 
+  // A file that does not parse: the history record names its content digest (the attempt key also covers
+  // SIGNATURE, which is not part of that digest).
+  Write(policies + "/care.yaml", "version: \"v3\"\nrules: [ {id: x} ]\n");
+  ASSERT_FALSE(reloader.Reload().ok());
+  EXPECT_EQ(reloader.stats().last_attempt.digest, *PolicyDirContentDigest(policies));
+  Write(policies + "/care.yaml", v2);
+
   // Without trusted keys nothing is checked: the same unsigned change loads.
   PolicyHolder lenient_holder;
   std::filesystem::remove(policies + "/SIGNATURE");
@@ -534,6 +542,53 @@ TEST(TactdPolicyReloadTest, AChangeAfterSigningIsRefusedUnderTrustedKeys) {
   EXPECT_THAT(during.last_reload_error(),
               ::testing::HasSubstr(absl::StrCat("signature by key ", made.key_id, " does not verify")));
   EXPECT_TRUE(tactd.process().Running());
+}
+
+// The policy history: tactd records its start's load and every reload, activated or refused, on
+// tact.policy-history with version, digest, provenance and instance; tactctl policy history reads them back.
+TEST(TactdPolicyHistoryTest, EveryLoadAttemptIsRecordedWithProvenanceAndReadBack) {
+  testing::TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  Write(policies + "/care.yaml", std::string(R"(version: "h.1"
+provenance: { author: Ana Auditor, approver: Carl Compliance, reason: first promotion cap, ticket: COMP-7 }
+)") + std::string(kGood).substr(std::string(kGood).find("rules:")));
+  testing::RedisServer redis(dir.path());
+  testing::DevBroker broker(dir.path(), 1);
+  testing::Tactd tactd(dir.path(), broker.bootstrap(), redis.address(), {"--policies", policies});
+  testing::TopicReader history(broker.bootstrap(), kPolicyHistoryTopic);
+  ASSERT_TRUE(testing::WaitFor([&] { return history.Count() >= 1; }, absl::Seconds(20), "the start's record"));
+
+  Write(policies + "/care.yaml", "version: \"h.2\"\nrules: [ {id: x} ]\n");  // refused: no description
+  tactd.process().Signal(SIGHUP);
+  ASSERT_TRUE(testing::WaitFor([&] { return history.Count() >= 2; }, absl::Seconds(20), "the refused reload"));
+
+  const std::vector<testing::Record> records = history.Records();
+  const nlohmann::json started = nlohmann::json::parse(records[0].value);
+  EXPECT_EQ(started["result"], "activated");
+  EXPECT_EQ(started["version"], "h.1");
+  EXPECT_EQ(started["digest"].get<std::string>().size(), 64u);
+  EXPECT_EQ(started["provenance"]["author"], "Ana Auditor");
+  EXPECT_EQ(started["provenance"]["approver"], "Carl Compliance");
+  EXPECT_EQ(started["provenance"]["ticket"], "COMP-7");
+  EXPECT_EQ(started["provenance"]["reason"], "first promotion cap");
+  EXPECT_FALSE(started["instance"].get<std::string>().empty());
+  EXPECT_EQ(started["activated_at"], started["at"]);
+  EXPECT_EQ(records[0].key, absl::StrCat(started["instance"].get<std::string>(), "|",
+                                         started["digest"].get<std::string>(), "|activated"));
+  const nlohmann::json refused = nlohmann::json::parse(records[1].value);
+  EXPECT_EQ(refused["result"], "refused");
+  EXPECT_NE(refused["error"].get<std::string>().find("care.yaml:2:"), std::string::npos) << refused.dump();
+  EXPECT_TRUE(refused.contains("refused_at"));
+
+  testing::Subprocess tactctl({TACTCTL_BIN, "policy", "history", "--brokers", broker.bootstrap(), "--expect", "2"},
+                              dir.path() + "/tactctl.out");
+  ASSERT_EQ(tactctl.Wait(absl::Seconds(60)), std::optional<int>(0)) << tactctl.Log();
+  const std::string out = tactctl.Log();
+  EXPECT_NE(out.find("activated h.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("Ana Auditor"), std::string::npos) << out;
+  EXPECT_NE(out.find("refused"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 record(s)"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// The upgrade from the Redis key layout before the keyed hash tag ("tact:{<tenant>:<customer>}:", keys.h and
-// legacy.lua) against a real redis-server: state written as an older tactd wrote it, with raw Redis commands, is
-// honoured by the next decision, read by ReadCustomer, and moved to the new prefix on the next check or signal;
-// with redis.legacy_keys off, or for ids the legacy layout cannot name, it is not read.
+// The upgrades from older Redis layouts against a real redis-server (legacy.lua): state written as an older tactd
+// wrote it, with raw Redis commands, is honoured by the next decision, read by ReadCustomer, and moved into the
+// customer's one key (store v2, keys.h) on the next check or signal. From layout v1 (a key per counter, `idx`,
+// `sig`, `seen:` hashes) always; from the layout before the keyed hash tag ("tact:{<tenant>:<customer>}:") with
+// redis.legacy_keys on, and not for ids that layout cannot name.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -9,6 +10,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/decision/store_spec.h"
 #include "daemon/policy/evaluate.h"
+#include "daemon/store/customer_blob.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/stack.h"
@@ -73,6 +75,27 @@ class RedisKeyUpgradeTest : public ::testing::Test {
     }
   }
 
+  // acme/c1's one key (store v2), parsed; nullopt when it has none.
+  std::optional<CustomerBlob> Blob() {
+    RedisReplyPtr r(static_cast<redisReply*>(redisCommand(conn_.get(), "GET %s", New("s").c_str())));
+    if (!r || r->type != REDIS_REPLY_STRING) return std::nullopt;
+    return ParseCustomerBlob(std::string_view(r->str, r->len));
+  }
+  // The times (rolling) or count (calendar, as one element) of acme/c1's counter `suffix` in its one key.
+  std::vector<int64_t> Counter(const std::string& suffix) {
+    std::optional<CustomerBlob> b = Blob();
+    for (const CustomerBlob::Counter& c : b ? b->counters : std::vector<CustomerBlob::Counter>{}) {
+      if (c.suffix == suffix) return c.rolling() ? c.times : std::vector<int64_t>{c.count};
+    }
+    return {};
+  }
+  std::vector<std::string> SignalFields() {
+    std::vector<std::string> out;
+    std::optional<CustomerBlob> b = Blob();
+    for (const CustomerBlob::Signal& g : b ? b->signals : std::vector<CustomerBlob::Signal>{}) out.push_back(g.field);
+    return out;
+  }
+
   // What an older tactd left for acme/c1: "a" and "b" counted in the rolling hour (b 10 minutes ago), "a"'s
   // decision marker, the index naming the counter, and an open complaint.
   void WriteLegacyCustomer() {
@@ -118,13 +141,13 @@ TEST_F(RedisKeyUpgradeTest, LegacyCountersMarkersAndSignalsAreHonouredThenLiveUn
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->front().outcome.usage[0].used, 3);
   EXPECT_FALSE(r->front().outcome.reserved);
-  // Everything now lives under the new prefix, with its expiry; nothing is left under the old one but the marker
-  // (read there until it expires).
-  EXPECT_EQ(Redis({"ZRANGE", New("r:cap"), "0", "-1"}), "a b c");
-  EXPECT_GT(std::stoll(Redis({"PTTL", New("r:cap")})), 0);
-  EXPECT_EQ(Redis({"HKEYS", New("idx")}), "r:cap");
-  EXPECT_EQ(Redis({"HKEYS", New("sig")}), "complaint:T1");
-  EXPECT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig")}), "0");
+  // Everything now lives in the customer's one key, with its expiry; nothing is left under the old prefix but the
+  // marker (read there until it expires), and nothing in layout v1.
+  const int64_t now = NowMs();
+  EXPECT_EQ(Counter("r:cap"), (std::vector<int64_t>{now - 1'200'000, now - 600'000, now}));
+  EXPECT_EQ(Redis({"PTTL", New("s")}), "-1");  // kept while its complaint is open
+  EXPECT_EQ(SignalFields(), std::vector<std::string>{"complaint:T1"});
+  EXPECT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig"), New("r:cap"), New("idx"), New("sig")}), "0");
   EXPECT_EQ(Redis({"EXISTS", Old("seen:a")}), "1");
   // A redelivered legacy event is still a duplicate after the move.
   r = store->CheckAndReserve({&a, 1}, Deadline());
@@ -147,15 +170,15 @@ TEST_F(RedisKeyUpgradeTest, ReadCustomerReadsTheLegacyLayoutWithoutWritingAndASi
   ASSERT_EQ(state->signals.size(), 1u);
   EXPECT_EQ(state->signals[0].field, "complaint:T1");
   EXPECT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig")}), "3");  // a read writes nothing
-  EXPECT_EQ(Redis({"EXISTS", New("r:cap"), New("idx"), New("sig")}), "0");
+  EXPECT_EQ(Redis({"EXISTS", New("r:cap"), New("idx"), New("sig"), New("s")}), "0");
 
   // A signal moves the whole customer (not only its signals: a later check would not look for the rest).
   const policy::Signal csat{.tenant = "acme", .customer_id = "c1", .kind = policy::SignalKind::kCsat, .csat = 4,
                             .at = clock_.Now()};
   ASSERT_TRUE(store->PutSignal(Write(csat), clock_.Now(), Deadline()).ok());
   EXPECT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig")}), "0");
-  EXPECT_EQ(Redis({"ZCARD", New("r:cap")}), "2");
-  EXPECT_EQ(Redis({"HLEN", New("sig")}), "2");  // the legacy complaint and the new answer
+  EXPECT_EQ(Counter("r:cap").size(), 2u);
+  EXPECT_EQ(SignalFields().size(), 2u);  // the legacy complaint and the new answer
   state = store->ReadCustomer(read, Deadline());
   ASSERT_TRUE(state.ok()) << state.status();
   ASSERT_EQ(state->counters.size(), 1u);
@@ -200,6 +223,7 @@ TEST_F(RedisKeyUpgradeTest, WhatAnOlderTactdStillWritesAfterTheMoveIsMergedOnThe
                     .spec = decision::ToCheckSpec(plan)};
   ASSERT_TRUE(store->CheckAndReserve({&c, 1}, Deadline()).ok());
   ASSERT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig")}), "0");  // moved
+  // An older tactd of layout v1 counts one message in the period...
   ASSERT_EQ(Redis({"SET", New("c:day:2027-01-15"), "1", "PX", "3000000"}), "OK");
   // The older tactd: one more message in the window, a calendar counter, and the complaint closed and reopened.
   const int64_t now = NowMs();
@@ -217,12 +241,96 @@ TEST_F(RedisKeyUpgradeTest, WhatAnOlderTactdStillWritesAfterTheMoveIsMergedOnThe
   auto r = store->CheckAndReserve({&d, 1}, Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->front().outcome.usage[0].used, 4);  // a, b, c and the older tactd's old-1
-  EXPECT_EQ(Redis({"ZRANGE", New("r:cap"), "0", "-1"}), "a b old-1 c d");
-  EXPECT_GT(std::stoll(Redis({"PTTL", New("r:cap")})), 3'000'000);
-  EXPECT_EQ(Redis({"GET", New("c:day:2027-01-15")}), "3");
-  EXPECT_EQ(Redis({"HGET", New("sig"), "complaint:T1"}), absl::StrCat(now - 500, ":0"));
-  EXPECT_EQ(Redis({"HGET", New("idx"), "c:day:2027-01-15"}), absl::StrCat(now + 3'000'000));
-  EXPECT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig"), Old("c:day:2027-01-15")}), "0");
+  EXPECT_EQ(Counter("r:cap"), (std::vector<int64_t>{now - 1'200'000, now - 600'000, now - 1000, now, now}));
+  EXPECT_EQ(Counter("c:day:2027-01-15"), std::vector<int64_t>{3});
+  std::optional<CustomerBlob> blob = Blob();
+  ASSERT_TRUE(blob.has_value());
+  for (const CustomerBlob::Counter& k : blob->counters) {
+    if (k.suffix == "c:day:2027-01-15") {
+      EXPECT_EQ(k.empty_at_ms, now + 3'000'000);
+    } else {
+      EXPECT_EQ(k.empty_at_ms, now + 3'600'000) << k.suffix;
+    }
+  }
+  ASSERT_EQ(blob->signals.size(), 1u);
+  EXPECT_EQ(blob->signals[0].at_ms, now - 500);  // the later value
+  EXPECT_EQ(Redis({"EXISTS", Old("r:cap"), Old("idx"), Old("sig"), Old("c:day:2027-01-15"), New("r:cap"),
+                   New("idx"), New("sig"), New("c:day:2027-01-15")}),
+            "0");
+}
+
+// Layout v1 (the layout before store v2): what a tactd of the previous version left under the customer's prefix,
+// a rolling window and a calendar counter listed in the index, a signal, and decision markers in both formats it
+// wrote, is honoured by the next decisions and moved into the customer's one key; a marker of v1 is still found
+// after the move, while the customer's key says the older layout is looked at (the marker TTL), and not after.
+TEST_F(RedisKeyUpgradeTest, V1CountersSignalsAndMarkersAreHonouredAndMovedIntoTheCustomersKey) {
+  const int64_t now = NowMs();
+  const std::string day = "c:day:2027-01-15";
+  ASSERT_EQ(Redis({"ZADD", New("r:cap"), absl::StrCat(now - 1'200'000), "a", absl::StrCat(now - 600'000), "b"}), "2");
+  ASSERT_EQ(Redis({"PEXPIRE", New("r:cap"), "3000000"}), "1");
+  ASSERT_EQ(Redis({"SET", New(day), "2", "PX", "5000000"}), "OK");
+  ASSERT_EQ(Redis({"HSET", New("idx"), "r:cap", absl::StrCat(now + 3'000'000), day, absl::StrCat(now + 5'000'000)}),
+            "2");
+  ASSERT_EQ(Redis({"HSET", New("seen:a"), "o", "1||1:0,1:0", "m", "v1-hash-marker"}), "2");
+  ASSERT_EQ(Redis({"SET", New("seen:b"), "1||2:0,2:0|v1-string-marker", "PX", "3000000"}), "OK");
+  ASSERT_EQ(Redis({"HSET", New("sig"), "complaint:T1", absl::StrCat(now - 60'000, ":0")}), "1");
+  auto store = MakeStore(/*legacy_keys=*/false);
+  policy::Plan plan = CapPlan(3);
+  plan.matched_rules.push_back("day");
+  plan.limits.push_back({.rule_id = "day", .counter = day, .count = 5, .kind = policy::WindowKind::kCalendar,
+                         .period_end = clock_.Now() + absl::Milliseconds(5'000'000)});
+  auto decide = [&](const std::string& id) {
+    CustomerCheck c{.tenant = "acme", .customer_id = "c1", .event_id = id, .now = clock_.Now(),
+                    .spec = decision::ToCheckSpec(plan), .marker = "v2"};
+    auto r = store->CheckAndReserve({&c, 1}, Deadline());
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->front() : CheckResult{};
+  };
+  CheckResult r = decide("a");  // v1's hash marker
+  EXPECT_TRUE(r.duplicate);
+  EXPECT_EQ(r.marker, "v1-hash-marker");
+  r = decide("c");
+  EXPECT_FALSE(r.duplicate);
+  ASSERT_EQ(r.outcome.usage.size(), 2u);
+  EXPECT_EQ(r.outcome.usage[0].used, 2);
+  EXPECT_EQ(r.outcome.usage[1].used, 2);
+  EXPECT_TRUE(r.outcome.reserved);
+  // Moved: v1's counters, index and signal hash are gone (its markers stay until they expire).
+  EXPECT_EQ(Redis({"EXISTS", New("r:cap"), New(day), New("idx"), New("sig")}), "0");
+  EXPECT_EQ(Counter("r:cap"), (std::vector<int64_t>{now - 1'200'000, now - 600'000, now}));
+  EXPECT_EQ(Counter(day), std::vector<int64_t>{3});
+  EXPECT_EQ(SignalFields(), std::vector<std::string>{"complaint:T1"});
+  std::optional<CustomerBlob> blob = Blob();
+  ASSERT_TRUE(blob.has_value());
+  EXPECT_EQ(blob->old_until_ms, now + absl::ToInt64Milliseconds(kDefaultSeenTtl));
+  r = decide("d");
+  EXPECT_EQ(r.outcome.usage[0].used, 3);
+  EXPECT_FALSE(r.outcome.reserved);
+  for (const char* id : {"a", "b", "c"}) {  // v1's markers in both formats, and the one v2 wrote
+    r = decide(id);
+    EXPECT_TRUE(r.duplicate) << id;
+    EXPECT_EQ(r.marker, std::string(id) == "a" ? "v1-hash-marker" : std::string(id) == "b" ? "v1-string-marker" : "v2")
+        << id;
+  }
+  const CustomerRead read{.tenant = "acme",
+                          .customer_id = "c1",
+                          .now = clock_.Now(),
+                          .families = {{.rule_id = "cap", .prefix = "r:cap", .window = absl::Hours(1)}}};
+  absl::StatusOr<CustomerState> state = store->ReadCustomer(read, Deadline());
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_EQ(state->counters.size(), 1u);
+  EXPECT_EQ(state->counters[0].used, 3);
+  EXPECT_EQ(state->counters[0].frees_at, clock_.Now() - absl::Milliseconds(1'200'000) + absl::Hours(1));
+  ASSERT_EQ(state->signals.size(), 1u);
+
+  // Once the marker TTL has passed since the move, the older layout is not looked at any more: a v1 marker
+  // written now (an older tactd, much later) is not seen, and the check makes no EXISTS call.
+  clock_.Advance(kDefaultSeenTtl + absl::Minutes(1));
+  ASSERT_EQ(Redis({"HSET", New("seen:e"), "o", "1||", "m", "late"}), "2");
+  ASSERT_EQ(Redis({"CONFIG", "RESETSTAT"}), "OK");
+  r = decide("e");
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_EQ(Redis({"INFO", "commandstats"}).find("cmdstat_exists:"), std::string::npos);
 }
 
 }  // namespace

@@ -10,11 +10,16 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/policy_files.h"
 #include "daemon/decision/store_spec.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
+#include "daemon/store/customer_blob.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/stack.h"
@@ -64,6 +69,25 @@ long long RedisInt(int port, const std::vector<std::string>& args) {
   return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
 }
 
+// acme's `customer` as store v2 keeps it (its one key, keys.h), or nullopt when it has no key.
+std::optional<CustomerBlob> Blob(int port, const std::string& customer) {
+  RedisContextPtr c(redisConnect("127.0.0.1", port));
+  const std::string key = CustomerKey(KeySchema().CustomerPrefix("acme", customer));
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "GET %b", key.data(), key.size())));
+  if (!r || r->type != REDIS_REPLY_STRING) return std::nullopt;
+  return ParseCustomerBlob(std::string_view(r->str, r->len));
+}
+
+// The messages counted in the rolling counter `suffix` of acme's `customer` (-1: no such key or counter).
+long long Counted(int port, const std::string& customer, const std::string& suffix = "r:cap") {
+  std::optional<CustomerBlob> b = Blob(port, customer);
+  if (!b) return -1;
+  for (const CustomerBlob::Counter& c : b->counters) {
+    if (c.suffix == suffix) return static_cast<long long>(c.times.size());
+  }
+  return -1;
+}
+
 class RedisStoreTest : public ::testing::Test {
  protected:
   RedisStoreTest() : redis_(dir_.path()), clock_(absl::FromUnixSeconds(1'800'000'000)) {}
@@ -105,7 +129,7 @@ TEST_F(RedisStoreTest, CapHoldsUnderEightConcurrentThreads) {
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(released.load(), 5);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 5);
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 5);
 }
 
 TEST_F(RedisStoreTest, SameEventIdThousandTimesCountsOnce) {
@@ -120,7 +144,7 @@ TEST_F(RedisStoreTest, SameEventIdThousandTimesCountsOnce) {
     duplicates += r->front().duplicate;
   }
   EXPECT_EQ(duplicates, 999);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 1);
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 1);
 }
 
 TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAndMarkerBackInEitherFormat) {
@@ -129,9 +153,13 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   CustomerCheck c = Check(plan, "e1", clock_.Now());
   c.marker = "m2;|a|b|";
   ASSERT_FALSE(store->CheckAndReserve({&c, 1}, Deadline())->front().duplicate);
-  const long long ttl = RedisInt(redis_.port(), {"PTTL", Key("c1", "seen:e1")});
-  EXPECT_GT(ttl, absl::ToInt64Milliseconds(kDefaultSeenTtl) - 60'000);
-  EXPECT_LE(ttl, absl::ToInt64Milliseconds(kDefaultSeenTtl));
+  // The latest marker lives in the customer's key, which lives as long as it.
+  const int64_t seen_ttl = absl::ToInt64Milliseconds(kDefaultSeenTtl);
+  std::optional<CustomerBlob> blob = Blob(redis_.port(), "c1");
+  ASSERT_TRUE(blob && blob->marker);
+  EXPECT_EQ(blob->marker->event_id, "e1");
+  EXPECT_EQ(blob->marker->expires_ms, absl::ToUnixMillis(clock_.Now()) + seen_ttl);
+  EXPECT_GT(RedisInt(redis_.port(), {"PTTL", Key("c1", "s")}), seen_ttl - 60'000);  // here the window's 7 days
   auto again = store->CheckAndReserve({&c, 1}, Deadline());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->front().duplicate);
@@ -139,9 +167,23 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   EXPECT_TRUE(again->front().outcome.reserved);
   ASSERT_EQ(again->front().outcome.usage.size(), 1u);
   EXPECT_EQ(again->front().outcome.usage[0].used, 0);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 1);  // counted once
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 1);  // counted once
 
-  // A marker stored as one string "<outcome>|<marker>" (the format a later version may write) is a duplicate too.
+  // The next final decision takes the customer's key; e1's marker moves to its own key with the time it has left.
+  clock_.Advance(absl::Hours(1));
+  const CustomerCheck e2 = Check(plan, "e2", clock_.Now());
+  ASSERT_FALSE(store->CheckAndReserve({&e2, 1}, Deadline())->front().duplicate);
+  EXPECT_NEAR(RedisInt(redis_.port(), {"PTTL", Key("c1", "seen:e1")}),
+              seen_ttl - absl::ToInt64Milliseconds(absl::Hours(1)), 60'000);
+  EXPECT_EQ(Blob(redis_.port(), "c1")->marker->event_id, "e2");
+  for (const CustomerCheck* again2 : std::vector<const CustomerCheck*>{&c, &e2}) {
+    auto dup = store->CheckAndReserve({again2, 1}, Deadline());
+    ASSERT_TRUE(dup.ok()) << dup.status();
+    EXPECT_TRUE(dup->front().duplicate) << again2->event_id;
+  }
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
+
+  // A marker stored as one string "<outcome>|<marker>" (store v2's own marker keys) is a duplicate too.
   RedisContextPtr c2(redisConnect("127.0.0.1", redis_.port()));
   RedisReplyPtr set(static_cast<redisReply*>(redisCommand(c2.get(), "SET %s %s", Key("c1", "seen:s1").c_str(), "1||3:0|m|s")));
   ASSERT_TRUE(set != nullptr && set->type == REDIS_REPLY_STATUS);
@@ -152,7 +194,7 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   EXPECT_EQ(r->front().marker, "m|s");
   ASSERT_EQ(r->front().outcome.usage.size(), 1u);
   EXPECT_EQ(r->front().outcome.usage[0].used, 3);
-  EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", Key("c1", "r:cap")}), 1);
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
 }
 
 TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
@@ -175,19 +217,73 @@ TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
   EXPECT_EQ(policy::FirstExceeded(plan, store->CheckAndReserve({&later, 1}, Deadline())->front().outcome), -1);
 }
 
-TEST_F(RedisStoreTest, CounterIndexExpiresWithItsLatestWindowAndMovesLaterForAReturningCustomer) {
+// Store v2: a customer is one key holding all its counters; a counter's end moves later with each reservation and
+// the key expires with the last thing in it.
+TEST_F(RedisStoreTest, CustomerKeyHoldsItsCountersAndExpiresWithItsLastContent) {
   auto store = MakeStore();
   const policy::Plan plan = CapPlan(5, absl::Hours(1));
-  const std::string idx = Key("c1", "idx");
   const absl::Time t0 = clock_.Now();
-  const CustomerCheck first = Check(plan, "a", t0);
+  CustomerCheck first = Check(plan, "a", t0);
+  first.dry_run = true;
   ASSERT_TRUE(store->CheckAndReserve({&first, 1}, Deadline()).ok());
-  EXPECT_EQ(RedisInt(redis_.port(), {"PEXPIRETIME", idx}), absl::ToUnixMillis(t0 + absl::Hours(1)));
+  EXPECT_EQ(RedisInt(redis_.port(), {"EXISTS", Key("c1", "s")}), 0);  // a dry run writes nothing
+  first.dry_run = false;
+  ASSERT_TRUE(store->CheckAndReserve({&first, 1}, Deadline()).ok());
+  std::optional<CustomerBlob> blob = Blob(redis_.port(), "c1");
+  ASSERT_TRUE(blob.has_value());
+  ASSERT_EQ(blob->counters.size(), 1u);
+  EXPECT_EQ(blob->counters[0].empty_at_ms, absl::ToUnixMillis(t0 + absl::Hours(1)));
   clock_.Advance(absl::Minutes(10));
-  const CustomerCheck second = Check(plan, "b", clock_.Now());  // the same counter: no new field in the index
+  const CustomerCheck second = Check(plan, "b", clock_.Now());
   ASSERT_TRUE(store->CheckAndReserve({&second, 1}, Deadline()).ok());
-  EXPECT_EQ(RedisInt(redis_.port(), {"PEXPIRETIME", idx}), absl::ToUnixMillis(clock_.Now() + absl::Hours(1)));
-  EXPECT_EQ(RedisInt(redis_.port(), {"HLEN", idx}), 1);
+  blob = Blob(redis_.port(), "c1");
+  ASSERT_EQ(blob->counters.size(), 1u);
+  EXPECT_EQ(blob->counters[0].empty_at_ms, absl::ToUnixMillis(clock_.Now() + absl::Hours(1)));
+  EXPECT_EQ(blob->counters[0].times,
+            (std::vector<int64_t>{absl::ToUnixMillis(t0), absl::ToUnixMillis(clock_.Now())}));
+  // Its one key and a's marker: no other key.
+  EXPECT_EQ(RedisInt(redis_.port(), {"DBSIZE"}), 2);
+  EXPECT_NEAR(RedisInt(redis_.port(), {"PTTL", Key("c1", "s")}), absl::ToInt64Milliseconds(kDefaultSeenTtl),
+              60'000);  // its latest marker is the last thing in it
+}
+
+// The Redis calls one decision makes inside the script (INFO commandstats), as "name=calls" sorted by name.
+std::string ScriptCalls(int port) {
+  RedisContextPtr c(redisConnect("127.0.0.1", port));
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "INFO commandstats")));
+  std::vector<std::string> out;
+  for (absl::string_view line : absl::StrSplit(absl::string_view(r->str, r->len), "\r\n")) {
+    if (!absl::ConsumePrefix(&line, "cmdstat_")) continue;
+    const size_t colon = line.find(':');
+    const absl::string_view name = line.substr(0, colon);
+    if (name == "evalsha" || name == "info" || name == "ping" || absl::StartsWith(name, "config") ||
+        absl::StartsWith(name, "script")) {
+      continue;
+    }
+    absl::string_view calls = line.substr(colon + 1);
+    calls = calls.substr(0, calls.find(','));
+    absl::ConsumePrefix(&calls, "calls=");
+    out.push_back(absl::StrCat(name, "=", calls));
+  }
+  std::sort(out.begin(), out.end());
+  return absl::StrJoin(out, " ");
+}
+
+// Store v2's budget: at most three Redis calls per decision in the script. A new customer: MGET (its marker key and
+// its key), EXISTS (older layouts), SET PX; a returning one: MGET, SET PX of its key, SET PX of the marker the new
+// one replaces in it; a duplicate: MGET.
+TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
+  auto store = MakeStore();
+  const policy::Plan plan = CapPlan(5);
+  auto calls = [&](const char* id) {
+    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+    const CustomerCheck c = Check(plan, id, clock_.Now());
+    EXPECT_TRUE(store->CheckAndReserve({&c, 1}, Deadline()).ok());
+    return ScriptCalls(redis_.port());
+  };
+  EXPECT_EQ(calls("a"), "exists=1 mget=1 set=1");
+  EXPECT_EQ(calls("b"), "mget=1 set=2");
+  EXPECT_EQ(calls("b"), "mget=1");
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {
@@ -196,7 +292,7 @@ TEST_F(RedisStoreTest, DryRunWritesNothing) {
   CustomerCheck c = Check(plan, "dry", clock_.Now());
   c.dry_run = true;
   ASSERT_EQ(policy::FirstExceeded(plan, store->CheckAndReserve({&c, 1}, Deadline())->front().outcome), -1);
-  EXPECT_EQ(RedisInt(redis_.port(), {"EXISTS", Key("c1", "r:cap"), Key("c1", "seen:dry")}), 0);
+  EXPECT_EQ(RedisInt(redis_.port(), {"DBSIZE"}), 0);
 }
 
 TEST_F(RedisStoreTest, BatchOfCustomersIsDecidedInOrderBothWays) {
@@ -335,12 +431,12 @@ TEST_F(RedisStoreTest, KilledRedisIsAnErrorAndDecisionsContinueAfterRestart) {
   r = store->CheckAndReserve({&after, 1}, Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->front().outcome.usage[0].used, 0);
-  EXPECT_EQ(RedisInt(port, {"ZCARD", Key("c1", "r:cap")}), 1);
+  EXPECT_EQ(Counted(port, "c1"), 1);
 }
 
 // kill -9 while 4 threads decide: every call either succeeded or reported an error, and after a restart from
-// the append-only file the windows and the decision markers agree — no released event is missing from a
-// window, no window member lacks its marker (Lua scripts apply all or nothing).
+// the append-only file the windows and the decision markers agree: as many markers as counted messages (Lua
+// scripts apply all or nothing).
 TEST(RedisStoreFaultTest, KillMidRunLeavesNothingHalfWritten) {
   TempDir dir;
   auto redis = std::make_unique<RedisServer>(dir.path(), 0, /*aof=*/true);
@@ -377,16 +473,24 @@ TEST(RedisStoreFaultTest, KillMidRunLeavesNothingHalfWritten) {
   RedisContextPtr c(redisConnect("127.0.0.1", port));
   size_t members = 0;
   for (int cust = 0; cust < 7; ++cust) {
-    const std::string prefix = KeySchema().CustomerPrefix("acme", absl::StrCat("cust-", cust));
-    RedisReplyPtr a(static_cast<redisReply*>(redisCommand(c.get(), "ZRANGE %s 0 -1", (prefix + "r:a").c_str())));
-    RedisReplyPtr b(static_cast<redisReply*>(redisCommand(c.get(), "ZRANGE %s 0 -1", (prefix + "r:b").c_str())));
-    ASSERT_EQ(a->elements, b->elements) << "windows disagree for customer " << cust;
-    for (size_t i = 0; i < a->elements; ++i) {
-      RedisReplyPtr seen(static_cast<redisReply*>(
-          redisCommand(c.get(), "EXISTS %s", (prefix + "seen:" + a->element[i]->str).c_str())));
-      EXPECT_EQ(seen->integer, 1) << a->element[i]->str << " counted without its decision marker";
-    }
-    members += a->elements;
+    const std::string customer = absl::StrCat("cust-", cust);
+    std::optional<CustomerBlob> blob = Blob(port, customer);
+    if (!blob) continue;
+    const long long a = Counted(port, customer, "r:a");
+    ASSERT_EQ(a, Counted(port, customer, "r:b")) << "windows disagree for customer " << cust;
+    // Every counted event has its marker: the latest in the customer's key, the others in their own keys.
+    const std::string prefix = KeySchema().CustomerPrefix("acme", customer);
+    size_t markers = blob->marker ? 1 : 0;
+    std::string cursor = "0";
+    do {
+      RedisReplyPtr scan(static_cast<redisReply*>(
+          redisCommand(c.get(), "SCAN %s MATCH %s COUNT 1000", cursor.c_str(), (prefix + "seen:*").c_str())));
+      ASSERT_TRUE(scan && scan->type == REDIS_REPLY_ARRAY);
+      cursor = scan->element[0]->str;
+      markers += scan->element[1]->elements;
+    } while (cursor != "0");
+    EXPECT_EQ(markers, static_cast<size_t>(a)) << "customer " << cust << ": events counted without their marker";
+    members += static_cast<size_t>(a);
   }
   EXPECT_GE(members, 500u);  // acknowledged before the kill, so durable (appendfsync always)
   EXPECT_GE(members, static_cast<size_t>(ok.load()));

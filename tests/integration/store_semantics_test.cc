@@ -16,6 +16,7 @@
 #include "daemon/store/in_memory_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/process.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/stack.h"
 
 namespace tact {
@@ -190,8 +191,9 @@ absl::Time T(const char* s) {
   return t;
 }
 
-// How the Redis store reaches redis-server: plaintext without a password, or TLS as an ACL user.
-enum class Transport { kPlaintext, kTlsAclUser };
+// How the Redis store reaches redis-server: plaintext without a password, TLS as an ACL user, or a Redis Cluster
+// of 3 masters (redis+cluster://, the store routing each check to its slot's master).
+enum class Transport { kPlaintext, kTlsAclUser, kCluster };
 
 class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
  protected:
@@ -201,6 +203,11 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
     if (GetParam() == Transport::kPlaintext) {
       redis_ = std::make_unique<testing::RedisServer>(dir);
       EXPECT_TRUE(store::ParseRedisAddress(redis_->address(), &settings).ok());
+      return settings;
+    }
+    if (GetParam() == Transport::kCluster) {
+      cluster_ = std::make_unique<testing::RedisClusterNodes>(dir, /*masters=*/3, /*replicas=*/0);
+      EXPECT_TRUE(store::ParseRedisAddress(cluster_->address(), &settings).ok());
       return settings;
     }
     pki_ = std::make_unique<testing::TestPki>(dir);
@@ -270,6 +277,7 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
   testing::TempDir dir_;  // outlives the redis-server below
   std::unique_ptr<testing::TestPki> pki_;
   std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<testing::RedisClusterNodes> cluster_;
 };
 
 TEST_P(StoreSemanticsTest, InMemoryAndRedisAgreeOnEveryStep) {
@@ -366,9 +374,11 @@ TEST_P(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, StoreSemanticsTest,
-                         ::testing::Values(Transport::kPlaintext, Transport::kTlsAclUser),
+                         ::testing::Values(Transport::kPlaintext, Transport::kTlsAclUser, Transport::kCluster),
                          [](const ::testing::TestParamInfo<Transport>& p) {
-                           return p.param == Transport::kPlaintext ? "Plaintext" : "TlsAclUser";
+                           return p.param == Transport::kPlaintext ? "Plaintext"
+                                  : p.param == Transport::kCluster ? "RedisCluster"
+                                                                   : "TlsAclUser";
                          });
 
 }  // namespace

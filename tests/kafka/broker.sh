@@ -32,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 lib=${TACT_KAFKA_LIB:-$here/target/lib}
 java=${JAVA:-java}
 tact_topics=(tact.outbound tact.released tact.deferred tact.suppressed tact.decisions tact.dlq tact.signals
-             tact.campaign-notices)
+             tact.campaign-notices tact.policy-history)
 
 die() { echo "broker.sh: $*" >&2; exit 1; }
 

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <vector>
 
@@ -155,9 +156,20 @@ TEST_F(CampaignDeskTest, AcknowledgeAndResume) {
 }
 
 TEST_F(CampaignDeskTest, SinkFailureIsReported) {
+  prometheus::Registry registry;
+  CampaignStats stats{registry};
+  desk_.set_stats(&stats);
+  const std::vector<prometheus::MetricFamily> families = registry.Collect();
+  ASSERT_EQ(families.size(), 1u) << "every kind's series, at 0 (an empty family is not collected)";
+  EXPECT_EQ(families[0].metric.size(), std::size(kNoticeKinds));
   ASSERT_TRUE(desk_.PutStaffing(Staffing()).ok());
   sink_.status = absl::UnavailableError("kafka down");
-  EXPECT_TRUE(absl::IsUnavailable(desk_.Plan(Spec("c", 100)).status()));
+  EXPECT_TRUE(desk_.Plan(Spec("c", 100)).ok());  // a what-if publishes nothing
+  EXPECT_TRUE(absl::IsUnavailable(desk_.Propose(Spec("c", 100)).status()));
+  EXPECT_EQ(stats.campaign_notices_total.With({"PROPOSED"}).Value(), 0);  // counted once published
+  sink_.status = absl::OkStatus();
+  ASSERT_TRUE(desk_.Propose(Spec("c", 100)).ok());
+  EXPECT_EQ(stats.campaign_notices_total.With({"PROPOSED"}).Value(), 1);
 }
 
 constexpr char kGatePolicy[] = R"(
@@ -198,6 +210,9 @@ class CampaignFeedbackTest : public CampaignDeskTest {
 };
 
 TEST_F(CampaignFeedbackTest, AContactFloodPausesTheCampaignWithANoticeAndResumeLiftsIt) {
+  prometheus::Registry registry;
+  CampaignStats stats{registry};
+  desk_.set_stats(&stats);
   const absl::Time now = kMonday + absl::Hours(9) + absl::Minutes(30);
   clock_.Set(now);
   const double predicted = PredictedContactsBy(plan_, now);
@@ -226,6 +241,7 @@ TEST_F(CampaignFeedbackTest, AContactFloodPausesTheCampaignWithANoticeAndResumeL
   EXPECT_EQ(c->paused_at().seconds(), absl::ToUnixSeconds(now));
   const v1::CampaignNotice& n = sink_.published.back();
   EXPECT_EQ(n.kind(), "PAUSED");
+  EXPECT_EQ(stats.campaign_notices_total.With({"PAUSED"}).Value(), 1);  // tact_campaign_notices_total{kind}
   EXPECT_EQ(n.reason(), c->pause_reason());
   EXPECT_EQ(n.figures().contacts(), needed);
   EXPECT_GT(n.figures().contacts_over_plan(), 1.5);
@@ -235,6 +251,7 @@ TEST_F(CampaignFeedbackTest, AContactFloodPausesTheCampaignWithANoticeAndResumeL
   EXPECT_EQ(resumed->state(), v1::CAMPAIGN_RELEASED);
   EXPECT_EQ(resumed->figures_at_resume().contacts(), needed);
   EXPECT_EQ(sink_.published.back().kind(), "RESUMED");
+  EXPECT_EQ(stats.campaign_notices_total.With({"RESUMED"}).Value(), 1);
   // After a resume the thresholds apply to what happens from then on: one more contact does not pause again.
   ASSERT_TRUE(desk_.OnCampaignSignal(CampaignSignal(v1::CONTACT, "after", now), now).ok());
   EXPECT_EQ(Get()->state(), v1::CAMPAIGN_RELEASED);

@@ -40,7 +40,7 @@ TEST(StaffingCsvTest, ParsesAnyColumnOrderWithDefaults) {
 TEST(StaffingCsvTest, ErrorsNameFileLineAndColumn) {
   EXPECT_EQ(ParseStaffingCsv("w.csv", "start,agents,aht_s,baseline_calls,agnets\n").status().message(),
             "w.csv:1: unknown column 'agnets' (expected: start, agents, shrinkage, aht_s, baseline_calls, target_sl, "
-            "threshold_s, patience_s, max_asa_s, max_abandon)");
+            "threshold_s, patience_s, max_asa_s, max_abandon, max_occupancy, service_levels)");
   EXPECT_EQ(ParseStaffingCsv("w.csv", "start,agents,aht_s\n").status().message(),
             "w.csv:1: missing required column 'baseline_calls'");
   EXPECT_EQ(ParseStaffingCsv("w.csv", "start,agents,aht_s,baseline_calls\n2026-11-23T08:00:00Z,3,x,4\n")
@@ -68,7 +68,8 @@ TEST(StaffingCsvTest, SampleWeekParsesAndPlans) {
   absl::StatusOr<Staffing> s = ParseStaffingCsv("staffing_week.csv", text.str());
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->intervals.size(), 7u * 96);
-  CampaignSpec c{.id = "winter-sale", .audience = 20000, .start = s->intervals[36].start};
+  // Erlang A (the sample has a patience) at 85% in 20 s (80% + the default margin): 20,000 go at once, 40,000 pace.
+  CampaignSpec c{.id = "winter-sale", .audience = 40000, .start = s->intervals[36].start};
   absl::StatusOr<CampaignPlan> p = PlanCampaign(*s, {}, c);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->verdict, Verdict::kPace) << p->reason;

@@ -91,6 +91,37 @@ TEST_F(DecisionStepsTest, FinishOnAnOutageFailsClosedExceptFailOpenClassesAndPla
   EXPECT_FALSE(LeavesUndecided(PrepareBatch(Context(), open_only), outage));
 }
 
+// Redis Cluster: one node down fails only its checks (per-check status), each with its class's fail mode.
+TEST_F(DecisionStepsTest, FinishOnAPartialFailureAppliesTheFailModeToTheFailedChecksOnly) {
+  const Event promo = MakeEvent("p");
+  Event other = MakeEvent("q");
+  other.customer_id = "other@example.com";
+  const Event receipt = MakeEvent("r", v1::TRANSACTIONAL);
+  const std::vector<DecisionRequest> requests = Requests({&promo, &other, &receipt});
+  PreparedBatch p = PrepareBatch(Context(), requests);
+  ASSERT_EQ(p.checks.size(), 3u);
+  const absl::Status down = absl::UnavailableError("redis node 10.0.0.2:6379: connect refused");
+  std::vector<store::CheckResult> results(3);
+  results[0].status = down;
+  results[1].outcome.usage.push_back({.used = 0});
+  results[2].status = down;
+  EXPECT_EQ(UndecidedFailure(p, results), down);  // the Kafka path holds the promotion
+  DecidedBatch out = FinishBatch(p, results);
+  EXPECT_EQ(out[0].status(), down);
+  ASSERT_TRUE(out[1].ok()) << out[1].status();
+  EXPECT_EQ(out[1]->decision.decision(), v1::RELEASE);
+  EXPECT_FALSE(out[1]->decision.degraded());
+  ASSERT_TRUE(out[2].ok());
+  EXPECT_TRUE(out[2]->decision.degraded());  // TRANSACTIONAL fails open
+
+  std::vector<store::CheckResult> open_only(3);
+  open_only[0].outcome.usage.push_back({.used = 0});
+  open_only[1].outcome.usage.push_back({.used = 0});
+  open_only[2].status = down;
+  EXPECT_TRUE(UndecidedFailure(p, open_only).ok());
+  EXPECT_EQ(UndecidedFailure(p, absl::StatusOr<std::vector<store::CheckResult>>(down)), down);
+}
+
 TEST_F(DecisionStepsTest, FinishDecidesFromTheOutcomeAndBuildsTheRecord) {
   const Event promo = MakeEvent("p");
   const std::vector<DecisionRequest> requests = Requests({&promo}, {.source = "kafka", .source_position = "t[0]@7"});

@@ -48,6 +48,31 @@ TEST(StatsStructTest, RemoveDropsASeries) {
   EXPECT_EQ(SerializeMetrics(registry).find("color=\"blue\""), std::string::npos);
 }
 
+TEST(StatsStructTest, EachLabelValueTupleIsItsOwnSeriesAcrossRepeatedCalls) {
+  prometheus::Registry registry;
+  TestStats stats(registry);
+  // Joined without their boundaries, these three would be one series.
+  stats.widgets_total.Inc({"ab", ""});
+  stats.widgets_total.Inc({"a", "b"}, 2);
+  stats.widgets_total.Inc({"", "ab"}, 4);
+  for (int i = 0; i < 3; ++i) stats.widgets_total.Inc({"a", "b"});
+  const std::string text = SerializeMetrics(registry);
+  EXPECT_NE(text.find("tact_widgets_total{color=\"ab\",size=\"\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("tact_widgets_total{color=\"a\",size=\"b\"} 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("tact_widgets_total{color=\"\",size=\"ab\"} 4"), std::string::npos) << text;
+  EXPECT_EQ(&stats.widgets_total.With({"a", "b"}), &stats.widgets_total.With({"a", "b"}));
+}
+
+TEST(StatsStructTest, ASeriesUsedAgainAfterRemoveStartsOver) {
+  prometheus::Registry registry;
+  TestStats stats(registry);
+  stats.widgets_total.Inc({"blue", "S"}, 5);
+  stats.widgets_total.Remove({"blue", "S"});
+  stats.widgets_total.Inc({"blue", "S"});  // a new series, exported again
+  const std::string text = SerializeMetrics(registry);
+  EXPECT_NE(text.find("tact_widgets_total{color=\"blue\",size=\"S\"} 1"), std::string::npos) << text;
+}
+
 TEST(StatusCodeLabelTest, LowerCase) {
   EXPECT_EQ(StatusCodeLabel(absl::StatusCode::kUnavailable), "unavailable");
   EXPECT_EQ(StatusCodeLabel(absl::StatusCode::kDeadlineExceeded), "deadline_exceeded");
@@ -64,6 +89,17 @@ TEST(ReadinessTest, Components) {
   EXPECT_FALSE(r.ready);
   EXPECT_EQ(r.detail, R"({"policy":true,"redis":true,"kafka":"joining"})");
   EXPECT_FALSE(Evaluate({.redis_reachable = true, .kafka_joined = true}).ready);
+}
+
+TEST(ReadinessTest, RedisClusterNodesAreListed) {
+  const Readiness r = Evaluate({.policy_loaded = true,
+                                .redis_reachable = false,
+                                .kafka_joined = true,
+                                .redis_nodes = {{"127.0.0.1:7001", true}, {"127.0.0.1:7002", false}}});
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(r.detail,
+            R"({"policy":true,"redis":false,"redis_nodes":{"127.0.0.1:7001":true,"127.0.0.1:7002":false},)"
+            R"("kafka":"idle"})");
 }
 
 TEST(GrpcMethodLabelTest, OnlyKnownMethods) {
