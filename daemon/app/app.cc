@@ -179,7 +179,8 @@ void App::BuildClock() {
 // <policies>/tests/*.yaml must pass before a policy set is swapped in, at start and at every reload.
 absl::Status App::LoadPolicies() {
   reloader_ = std::make_unique<decision::PolicyReloader>(
-      settings_.policies, policies_, *clock_, decision::PolicyTestGate{.require = settings_.policies_require_tests});
+      settings_.policies, policies_, *clock_, decision::PolicyTestGate{.require = settings_.policies_require_tests},
+      decision::PolicySignatureGate{.trusted_keys = settings_.policies_trusted_keys});
   const absl::Status s = reloader_->Reload();
   LogReload(s);
   return s.ok() ? s : absl::FailedPreconditionError(s.message());

@@ -45,7 +45,8 @@ CLI::App* AddTestFlags(CLI::App& app, TestArgs& args) {
 
 CLI::App* AddPolicyGroup(CLI::App& app) {
   CLI::App* group =
-      app.add_subcommand("policy", "Policy governance: what changed between two versions, and when each went live");
+      app.add_subcommand("policy", "Policy governance: what changed between two versions, when each went live, "
+                                   "signing and verifying");
   group->require_subcommand(1);
   return group;
 }
@@ -58,6 +59,24 @@ CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args) {
   diff->add_flag("--json", args.json, "Machine-readable diff");
   diff->add_flag("--fail-on-loosened", args.fail_on_loosened, "Exit 1 when a rule is loosened or removed");
   return diff;
+}
+
+CLI::App* AddPolicySignFlags(CLI::App& policy_group, PolicySignArgs& args) {
+  CLI::App* sign = policy_group.add_subcommand(
+      "sign", "Sign a policy directory's canonical digest into <dir>/SIGNATURE (ed25519; policies/README.md)");
+  sign->add_option("dir", args.dir, "Policy directory")->required();
+  sign->add_option("--key", args.key, "PEM ed25519 private key (openssl genpkey -algorithm ed25519)")->required();
+  sign->add_flag("--force", args.force, "Sign even if the set fails lint or its tests");
+  return sign;
+}
+
+CLI::App* AddPolicyVerifyFlags(CLI::App& policy_group, PolicyVerifyArgs& args) {
+  CLI::App* verify = policy_group.add_subcommand(
+      "verify", "Check <dir>/SIGNATURE as tactd does before activation: exit 0 valid, 1 not (with the reason)");
+  verify->add_option("dir", args.dir, "Policy directory")->required();
+  verify->add_option("--trusted-keys", args.trusted_keys, "PEM ed25519 public key file, or a directory of *.pem")
+      ->required();
+  return verify;
 }
 
 CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args) {

@@ -26,6 +26,8 @@ CLI::App* AddPlanFlags(CLI::App& app, PlanArgs& args);
 // `policy` verbs (governance): added to the `policy` subcommand group.
 CLI::App* AddPolicyGroup(CLI::App& app);
 CLI::App* AddPolicyDiffFlags(CLI::App& policy_group, PolicyDiffArgs& args);
+CLI::App* AddPolicySignFlags(CLI::App& policy_group, PolicySignArgs& args);
+CLI::App* AddPolicyVerifyFlags(CLI::App& policy_group, PolicyVerifyArgs& args);
 CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args);
 // `customer` verbs (erasure): added to the `customer` subcommand group.
 CLI::App* AddCustomerGroup(CLI::App& app);

@@ -37,4 +37,23 @@ struct PolicyDiffArgs {
 // removed; 2 when a directory cannot be loaded.
 int PolicyDiff(const PolicyDiffArgs& args, const Streams& io);
 
+struct PolicySignArgs {
+  std::string dir;
+  std::string key;  // PEM ed25519 private key file
+  bool force = false;
+};
+// Signs the directory's canonical digest (decision/policy_signature.h) into <dir>/SIGNATURE, replacing an earlier
+// line by the same key. Refuses (exit 1) a set that does not lint or whose tests in <dir>/tests fail, unless
+// --force: a signature says "reviewed and tested". Exit 2 when the key or the directory cannot be read.
+int PolicySign(const PolicySignArgs& args, const Streams& io);
+
+struct PolicyVerifyArgs {
+  std::string dir;
+  std::string trusted_keys;  // PEM public key file or directory of *.pem (as policies.trusted_keys)
+};
+// What tactd checks before activation: exit 0 and "ok" naming the key and digest when a trusted key's signature
+// verifies; 1 with the reason when not (missing, files changed after signing, untrusted signer); 2 when the keys
+// or the directory cannot be read.
+int PolicyVerify(const PolicyVerifyArgs& args, const Streams& io);
+
 }  // namespace tact::cli

@@ -6,6 +6,7 @@
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
 #include "daemon/decision/policy_files.h"
+#include "daemon/decision/policy_signature.h"
 
 namespace tact::decision {
 
@@ -17,17 +18,21 @@ absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
   return Sha256Hex(input);
 }
 
-PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate)
-    : dir_(std::move(dir)), gate_(gate), holder_(holder), clock_(clock) {}
+PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate,
+                               PolicySignatureGate signatures)
+    : dir_(std::move(dir)), gate_(gate), signatures_(std::move(signatures)), holder_(holder), clock_(clock) {}
 
 namespace {
 
 // What an attempt is compared by: the content digest, or the error when the directory cannot be read (a symlink
 // loop, a dangling link, no permission), so that such a failure is counted and reported once, like a broken
 // file, not on every poll, and retried when the error or the files change (or on SIGHUP).
+// <dir>/SIGNATURE is part of it: a signature that lands after the files it signs is picked up by the next poll.
 std::string AttemptKey(const std::string& dir) {
   absl::StatusOr<std::string> digest = PolicyDirContentDigest(dir);
-  return digest.ok() ? *digest : absl::StrCat("error: ", digest.status().ToString());
+  if (!digest.ok()) return absl::StrCat("error: ", digest.status().ToString());
+  absl::StatusOr<std::string> signature = ReadFilePrefix(absl::StrCat(dir, "/", kPolicySignatureFile), 64 << 10);
+  return absl::StrCat(*digest, " ", Sha256Hex(signature.value_or("")));
 }
 
 }  // namespace
@@ -54,7 +59,8 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
   absl::StatusOr<policy::Policy> p = LoadPolicyDir(dir_);
   if (!p.ok()) {
     status = p.status();
-    if (!content_digest.starts_with("error: ")) attempt.digest = content_digest;
+    // The attempt key is "<content digest> <sha256 of SIGNATURE>" (AttemptKey): the record gets the digest.
+    if (!content_digest.starts_with("error: ")) attempt.digest = content_digest.substr(0, content_digest.find(' '));
     CompleteProvenanceFromGit(dir_, attempt.provenance);  // the commit that brought the broken file
   } else {
     CompleteProvenanceFromGit(dir_, p->provenance);
@@ -70,6 +76,8 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
           dir_, ": the policy files changed but their version is still '", current->version,
           "': give the changed set a new version (decision records name the version, so one version must mean "
           "one content)"));
+    } else if (absl::Status signed_ok = CheckSignature(*next); !signed_ok.ok()) {
+      status = signed_ok;
     } else if (absl::StatusOr<int> passed = RunTests(next); !passed.ok()) {
       status = passed.status();
     } else {
@@ -114,6 +122,18 @@ absl::StatusOr<int> PolicyReloader::RunTests(const std::shared_ptr<const policy:
     }
   }
   return static_cast<int>(cases.size());
+}
+
+absl::Status PolicyReloader::CheckSignature(const policy::Policy& next) const {
+  if (signatures_.trusted_keys.empty()) return absl::OkStatus();
+  TACT_ASSIGN_OR_RETURN(const std::vector<Ed25519PublicKey> keys, LoadTrustedKeys(signatures_.trusted_keys));
+  TACT_ASSIGN_OR_RETURN(const SignatureCheck check, VerifyPolicySignature(dir_, keys));
+  if (check.policy_digest != next.digest) {  // the files were replaced between the parse and the check
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir_, ": the policy files changed while they were loaded (the signed content is not what was parsed); the "
+              "next reload retries"));
+  }
+  return absl::OkStatus();
 }
 
 PolicyReloadStats PolicyReloader::stats() const {

@@ -29,6 +29,13 @@ struct PolicyTestGate {
   bool require = false;  // policies.require_tests: a set with no test case is refused (else it loads, untested)
 };
 
+// Signed policy sets (policy_signature.h): with `trusted_keys` set (policies.trusted_keys, a PEM file or a
+// directory of *.pem, read at every load) a set is activated only with a valid signature by one of those keys in
+// <dir>/SIGNATURE; "" = signatures are not checked.
+struct PolicySignatureGate {
+  std::string trusted_keys;
+};
+
 // Loads a policy directory into a PolicyHolder: at start, on SIGHUP (Reload) and when the directory's content
 // changes (PollForChange, called periodically). All-or-nothing: the new set is parsed, validated and must pass
 // its policy tests (PolicyTestsDir(dir), read afresh at every load; none there is an untested load, or a refusal
@@ -39,7 +46,8 @@ struct PolicyTestGate {
 // Thread-safety: any thread; reloads are serialised.
 class PolicyReloader {
  public:
-  PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate = {});
+  PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate = {},
+                 PolicySignatureGate signatures = {});
 
   // Reads and loads the directory now. The error names file:line:col.
   absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
@@ -54,9 +62,13 @@ class PolicyReloader {
   absl::Status LoadLocked(const std::string& content_digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The number of test cases `next` passed; the first failure as FAILED_PRECONDITION.
   absl::StatusOr<int> RunTests(const std::shared_ptr<const policy::Policy>& next) const;
+  // OK when signatures are not required, or <dir>/SIGNATURE verifies against the trusted keys over the very
+  // policy content `next` was parsed from; FAILED_PRECONDITION with the reason otherwise.
+  absl::Status CheckSignature(const policy::Policy& next) const;
 
   const std::string dir_;
   const PolicyTestGate gate_;
+  const PolicySignatureGate signatures_;
   PolicyHolder& holder_;
   const Clock& clock_;
   mutable absl::Mutex mu_;

@@ -99,6 +99,7 @@ struct Settings {
 
   std::string policies = "policies/default";
   bool policies_require_tests = false;  // a policy set without test cases is refused (policies/README.md)
+  std::string policies_trusted_keys;    // PEM ed25519 public keys (file or directory); "" = unsigned sets load
   Kafka kafka;
   Signals signals;
   Deferred deferred;

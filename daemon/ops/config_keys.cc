@@ -369,6 +369,10 @@ std::vector<ConfigKey> BuildKeys() {
   keys.push_back(Bool("policies.require_tests",
                       "true: refuse a policy set with no test case in <policies>/tests/ (else: loads with a warning)",
                       FIELD(policies_require_tests)));
+  keys.push_back(Optional("policies.trusted_keys",
+                          "PEM ed25519 public keys (a file, or a directory of *.pem): only a policy set signed by one "
+                          "of them (<policies>/SIGNATURE) is activated; empty: signatures are not checked",
+                          FIELD(policies_trusted_keys)));
   KafkaKeys(keys);
   TopicKeys(keys);
   WorkerKeys(keys);

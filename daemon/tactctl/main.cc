@@ -33,6 +33,8 @@ int Main(int argc, char** argv) {
   Verb(app, run, AddPlanFlags, [&](const PlanArgs& a) { return Plan(a, ReadReleasedFromRedis, io); });
   CLI::App& policy = *AddPolicyGroup(app);
   Verb(policy, run, AddPolicyDiffFlags, [&](const PolicyDiffArgs& a) { return PolicyDiff(a, io); });
+  Verb(policy, run, AddPolicySignFlags, [&](const PolicySignArgs& a) { return PolicySign(a, io); });
+  Verb(policy, run, AddPolicyVerifyFlags, [&](const PolicyVerifyArgs& a) { return PolicyVerify(a, io); });
   Verb(policy, run, AddPolicyHistoryFlags, [&](const PolicyHistoryArgs& a) {
     return PolicyHistory(a, ProcessEnvironment(), KafkaAuditReader(clock), io);
   });

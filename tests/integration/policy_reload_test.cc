@@ -1,9 +1,11 @@
 // PolicyReloader against a real directory: all-or-nothing reload on demand (SIGHUP) and on file change; a policy
 // directory that cannot be read (symlink loop, dangling symlink, unreadable file, directory named *.yaml) is an
-// error naming the path, for the reloader, for tactd at start and while it runs, never an exception.
+// error naming the path, for the reloader, for tactd at start and while it runs, never an exception. Under
+// policies.trusted_keys only a set signed by a trusted key is activated.
 #include "daemon/decision/policy_reloader.h"
 
 #include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,8 +15,10 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/core/ed25519.h"
 #include "nlohmann/json.hpp"
 #include "daemon/decision/policy_files.h"
+#include "daemon/decision/policy_signature.h"
 #include "daemon/decision/policy_test_runner.h"
 #include "daemon/policy/parse.h"
 #include "tact/v1/policies.grpc.pb.h"
@@ -434,6 +438,110 @@ TEST(TactdPolicyReloadTest, SymlinkLoopKeepsTheLastGoodPolicyAndIsReported) {
   ASSERT_TRUE(testing::WaitFor([&] { return get_policy().last_reload_error().empty(); }, absl::Seconds(20),
                                "the error cleared by the next poll"));
   EXPECT_EQ(get_policy().digest(), before.digest());
+}
+
+// policies.trusted_keys: an unsigned set, a set changed after signing and a set signed only by an untrusted key
+// are refused (last good kept, counted); a set signed by a trusted key loads. Keys are made at run time.
+TEST(PolicyReloaderTest, UnderTrustedKeysOnlyAWellSignedSetLoads) {
+  testing::TempDir dir;
+  const std::string policies = dir.path() + "/p";
+  std::filesystem::create_directories(policies);
+  Write(policies + "/care.yaml", kGood);
+  const Ed25519PemPair trusted = *GenerateEd25519KeyPair();
+  const Ed25519PemPair stranger = *GenerateEd25519KeyPair();
+  Write(dir.path() + "/trusted.pem", trusted.public_pem);
+  PolicyHolder holder;
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  PolicyReloader reloader(policies, holder, clock, {}, {.trusted_keys = dir.path() + "/trusted.pem"});
+
+  absl::Status s = reloader.Reload();
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith(policies + "/SIGNATURE: missing"));
+  EXPECT_EQ(holder.Get(), nullptr);
+
+  ASSERT_TRUE(SignPolicyDir(policies, trusted.private_pem, "trusted-private.pem").ok());
+  ASSERT_TRUE(reloader.Reload().ok());
+  ASSERT_NE(holder.Get(), nullptr);
+  EXPECT_EQ(holder.Get()->version, "v1");
+
+  std::string v2 = kGood;  // a new version, not signed again
+  v2.replace(v2.find("v1"), 2, "v2");
+  Write(policies + "/care.yaml", v2);
+  s = reloader.Reload();
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("does not verify: the files changed after signing"));
+  EXPECT_EQ(holder.Get()->version, "v1");
+
+  std::filesystem::remove(policies + "/SIGNATURE");
+  const SignatureCheck by_stranger = *SignPolicyDir(policies, stranger.private_pem, "stranger.pem");
+  s = reloader.Reload();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(std::string(s.message()), absl::StrCat(policies, "/SIGNATURE:1: signed by ", by_stranger.key_id,
+                                                   ", which is not in policies.trusted_keys"));
+  EXPECT_EQ(reloader.stats().reload_failures_total, 3);
+  EXPECT_EQ(holder.Get()->version, "v1");
+
+  // Co-signed by the trusted key: only SIGNATURE changed, and the file-change poll picks it up.
+  ASSERT_TRUE(SignPolicyDir(policies, trusted.private_pem, "trusted-private.pem").ok());
+  EXPECT_EQ(*reloader.PollForChange(), true);
+  EXPECT_EQ(holder.Get()->version, "v2");
+  EXPECT_EQ(reloader.stats().reloads_total, 2);
+
+  // A file that does not parse: the history record names its content digest (the attempt key also covers
+  // SIGNATURE, which is not part of that digest).
+  Write(policies + "/care.yaml", "version: \"v3\"\nrules: [ {id: x} ]\n");
+  ASSERT_FALSE(reloader.Reload().ok());
+  EXPECT_EQ(reloader.stats().last_attempt.digest, *PolicyDirContentDigest(policies));
+  Write(policies + "/care.yaml", v2);
+
+  // Without trusted keys nothing is checked: the same unsigned change loads.
+  PolicyHolder lenient_holder;
+  std::filesystem::remove(policies + "/SIGNATURE");
+  PolicyReloader lenient(policies, lenient_holder, clock);
+  EXPECT_TRUE(lenient.Reload().ok());
+}
+
+// The running daemon with policies.trusted_keys and a signed copy of policies/default: a policy file edited after
+// signing is refused by the file-change poll and by SIGHUP (counted in tact_policy_reload_failures_total, the
+// reason in Policies.GetPolicy), the signed version keeps serving.
+TEST(TactdPolicyReloadTest, AChangeAfterSigningIsRefusedUnderTrustedKeys) {
+  testing::TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::copy(std::string(TACT_SOURCE_DIR) + "/policies/default", policies,
+                        std::filesystem::copy_options::recursive);
+  const Ed25519PemPair key = *GenerateEd25519KeyPair();
+  Write(dir.path() + "/trusted.pem", key.public_pem);
+  const SignatureCheck made = *SignPolicyDir(policies, key.private_pem, "release-signer.pem");
+  testing::RedisServer redis(dir.path());
+  testing::DevBroker broker(dir.path(), 1);
+  testing::Tactd tactd(dir.path(), broker.bootstrap(), redis.address(),
+                       {"--policies", policies, "--policies-trusted-keys", dir.path() + "/trusted.pem"});
+  auto failures = [&] { return testing::Metric(tactd.admin_port(), "tact_policy_reload_failures_total"); };
+  auto get_policy = [&] {
+    auto stub = v1::Policies::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::PolicyInfo info;
+    EXPECT_TRUE(stub->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
+    return info;
+  };
+  const v1::PolicyInfo before = get_policy();
+  ASSERT_FALSE(before.version().empty());
+  EXPECT_EQ(failures(), 0.0);
+
+  const std::string file = policies + "/customer-care.yaml";
+  std::string text = testing::ReadFile(file);
+  text.replace(text.find(before.version()), before.version().size(), "tampered.1");
+  Write(file, text);
+  ASSERT_TRUE(testing::WaitFor([&] { return failures() == 1.0; }, absl::Seconds(20), "the poll's refused reload"));
+  tactd.process().Signal(SIGHUP);
+  ASSERT_TRUE(testing::WaitFor([&] { return failures() == 2.0; }, absl::Seconds(20), "SIGHUP's refused reload"));
+  const v1::PolicyInfo during = get_policy();
+  EXPECT_EQ(during.version(), before.version());
+  EXPECT_EQ(during.digest(), before.digest());
+  EXPECT_THAT(during.last_reload_error(),
+              ::testing::HasSubstr(absl::StrCat("signature by key ", made.key_id, " does not verify")));
+  EXPECT_TRUE(tactd.process().Running());
 }
 
 // The policy history: tactd records its start's load and every reload, activated or refused, on
