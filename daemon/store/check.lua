@@ -44,6 +44,10 @@ local now_text = ARGV[1]
 local now = tonumber(now_text)
 local seen_ttl = tonumber(ARGV[2])
 local seen_exp_text = format('%.0f', now + seen_ttl)  -- a marker written now expires then
+-- A counter is kept this long past the time it is empty again, by the clock of the tactd writing: instances whose
+-- clocks disagree (skew, a step of up to a day) must not drop a period's counter another still counts in (v1's
+-- separate keys expired on Redis' elapsed time instead). Old periods are never read again; this is memory only.
+local KEEP = 93600000  -- 26 h
 
 local NO_SIGNALS = {}  -- shared by the customers without any (never written to)
 
@@ -121,9 +125,9 @@ local function store(st, key, existed)
   local cnt = st.cnt
   for _, suffix in ipairs(st.order) do
     local c = cnt[suffix]
-    if c and c[1] > now then
+    if c and c[1] + KEEP > now then
       out[#out + 1] = c[4] or ('k' .. itext(#suffix) .. ' ' .. c[3] .. ' ' .. c[2] .. '\n' .. suffix)
-      if c[1] > latest then latest = c[1] end
+      if c[1] + KEEP > latest then latest = c[1] + KEEP end
       cnt[suffix] = nil  -- once
     end
   end

@@ -13,6 +13,7 @@
 #include "daemon/core/outage.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/store/cluster_slots.h"
+#include "daemon/store/customer_blob.h"
 #include "daemon/store/redis_capacity_store.h"
 #include "daemon/store/redis_counter_store.h"
 #include "prometheus/registry.h"
@@ -145,9 +146,14 @@ TEST_F(ClusterStoreTest, EveryCustomerIsCheckedOnItsSlotsMasterInOrder) {
   // The keys are on the master of their slot, and every master had calls.
   for (int c = 0; c < 30; ++c) {
     const std::string prefix = store::KeySchema().CustomerPrefix("acme", absl::StrCat("route-", c));
-    auto reply = RedisClusterNodes::Command(env->nodes->MasterOf(store::KeySlot(prefix)), {"ZCARD", prefix + "r:cap"});
+    auto reply = RedisClusterNodes::Command(env->nodes->MasterOf(store::KeySlot(prefix)), {"GET", store::CustomerKey(prefix)});
     ASSERT_NE(reply, nullptr);
-    EXPECT_EQ(reply->integer, kCap);
+    ASSERT_EQ(reply->type, REDIS_REPLY_STRING);  // on this master, not redirected
+    const std::optional<store::CustomerBlob> blob = store::ParseCustomerBlob(std::string_view(reply->str, reply->len));
+    ASSERT_TRUE(blob.has_value());
+    ASSERT_EQ(blob->counters.size(), 1u);
+    EXPECT_EQ(blob->counters[0].suffix, "r:cap");
+    EXPECT_EQ(static_cast<int64_t>(blob->counters[0].times.size()), kCap);
   }
   for (int i = 0; i < 3; ++i) {
     EXPECT_GE(Counter("tact_redis_node_calls_total", {{"node", absl::StrCat("127.0.0.1:", env->nodes->ports()[i])}}),
@@ -229,9 +235,15 @@ TEST_F(ClusterStoreTest, SlotMigrationInTheMiddleOfTrafficLosesAndDoublesNothing
   EXPECT_GT(Sum("tact_redis_redirections_total", "kind", "moved"), moved);
   EXPECT_FALSE(Decided(moving, "m4").outcome.reserved);  // cap 3 holds
   EXPECT_TRUE(Decided(moving, "m1").duplicate);
-  auto zcard = RedisClusterNodes::Command(to, {"ZCARD", store::KeySchema().CustomerPrefix("acme", moving) + "r:cap"});
-  ASSERT_NE(zcard, nullptr);
-  EXPECT_EQ(zcard->integer, kCap);  // m1, m2, m3: none counted twice
+  auto moved_key =
+      RedisClusterNodes::Command(to, {"GET", store::CustomerKey(store::KeySchema().CustomerPrefix("acme", moving))});
+  ASSERT_NE(moved_key, nullptr);
+  ASSERT_EQ(moved_key->type, REDIS_REPLY_STRING);  // at the new owner
+  const std::optional<store::CustomerBlob> blob =
+      store::ParseCustomerBlob(std::string_view(moved_key->str, moved_key->len));
+  ASSERT_TRUE(blob.has_value());
+  ASSERT_EQ(blob->counters.size(), 1u);
+  EXPECT_EQ(static_cast<int64_t>(blob->counters[0].times.size()), kCap);  // m1, m2, m3: none counted twice
 }
 
 // Reliability matrix: a Redis Cluster master paused (SIGSTOP) past the call's deadline.

@@ -188,9 +188,12 @@ TEST_F(KafkaLimitsTest, TooLargeEventsGoToTheDlqAndThePartitionMovesOn) {
 // redo sends the DLQ form.
 void KafkaLimitsTest::LateTooLarge(const std::vector<std::string>& flags) {
   producer_.Send("tact.outbound", SmallEvent("late-1", "c1"), "acme:c1");  // offset 0
-  // The next Produce request (tactd's first: an output of late-1) is refused.
-  ASSERT_EQ(broker_.Control("errors Produce 1 MSG_SIZE_TOO_LARGE"), "ok");
+  // tactd's first Produce request is its policy-history record, sent at start (long before its consumer has joined
+  // the group and decided anything); the one after it (an output of late-1) is refused.
+  ASSERT_EQ(broker_.Control("errors Produce 2 NO_ERROR MSG_SIZE_TOO_LARGE"), "ok");
+  testing::TopicReader history(broker_.bootstrap(), "tact.policy-history");
   StartTactd(flags);
+  ASSERT_TRUE(WaitFor([&] { return history.Count() >= 1; }, absl::Seconds(30), "tactd's policy-history record"));
   ASSERT_TRUE(WaitFor([&] { return DeadLetterFrom(dlq_.Records(), 0) != nullptr; }, absl::Seconds(30),
                       "the refused output on tact.dlq"));
   const std::vector<testing::Record> records = dlq_.Records();

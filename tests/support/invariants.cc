@@ -250,6 +250,12 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
     if (c.kind == policy::WindowKind::kRolling) {
       std::set<std::string> want;
       for (const auto& e : c.events) want.insert(e.second);
+      if (auto n = observed.rolling_count.find(key); n != observed.rolling_count.end()) {  // store v2: a count
+        if (n->second != static_cast<int64_t>(want.size())) {
+          i2.Violation(absl::StrCat(key, ": released ", want.size(), ", counted ", n->second));
+        }
+        continue;
+      }
       auto it = observed.rolling.find(key);
       const std::set<std::string> have = it == observed.rolling.end() ? std::set<std::string>() : it->second;
       if (have != want) {
@@ -273,6 +279,12 @@ CheckReport Check(const std::vector<SentInput>& sent, const policy::Policy& poli
       ++i2.r.checked;
       i2.Violation(absl::StrCat(key, ": counts ", members.size(), " events, none of them released (e.g. ",
                                 *members.begin(), ")"));
+    }
+  }
+  for (const auto& [key, n] : observed.rolling_count) {
+    if (ours(key) && !counters.contains(key) && n != 0) {
+      ++i2.r.checked;
+      i2.Violation(absl::StrCat(key, ": counts ", n, " messages, none of them released"));
     }
   }
   for (const auto& [key, value] : observed.calendar) {

@@ -6,7 +6,8 @@
 //      At-least-once delivery may repeat a final record; the repeats must agree (see I4). DEFER is not final.
 //      Every routed output (released/suppressed) agrees with the input's final decision.
 //   I2 no cap counted twice: each Redis limit counter equals the distinct released events it covers (rolling:
-//      the sorted set's members are exactly those event ids; calendar: the counter equals their number), and no
+//      the sorted set's members are exactly those event ids, or with store v2 its window holds as many messages;
+//      calendar: the counter equals their number), and no
 //      counter holds an event that was not released.
 //   I3 caps hold: per customer (rule scope) and window, the distinct events on tact.released never exceed the
 //      enforcing limit (rolling: any window of that length; calendar: the period in the customer's zone).
@@ -61,6 +62,8 @@ struct Observed {
   // Redis limit counters under tact:{…}: rolling sets (key → members) and calendar counters (key → value).
   std::map<std::string, std::set<std::string>> rolling;
   std::map<std::string, int64_t> calendar;
+  // Store v2 (one key per customer) keeps the times of a rolling window's messages, not their ids: key → count.
+  std::map<std::string, int64_t> rolling_count;
 };
 
 struct CheckOptions {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "daemon/pipeline/event_codec.h"
+#include "daemon/store/customer_blob.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/invariants.h"
 #include "tests/support/stack.h"
@@ -67,6 +68,27 @@ Observed Observer::Snapshot(int redis_port) const {
       } else if (key.find("}:c:") != std::string::npos) {
         store::RedisReplyPtr v = Command(c.get(), {"GET", key});
         if (v->type == REDIS_REPLY_STRING) o.calendar[key] = std::stoll(v->str);
+      }
+    }
+  } while (cursor != "0");
+  // Store v2: every counter of a customer in its one key tact:{<h>}:s, under the same suffix as a v1 key's.
+  cursor = "0";
+  do {
+    store::RedisReplyPtr page = Command(c.get(), {"SCAN", cursor, "MATCH", "tact:{*}:s", "COUNT", "1000"});
+    cursor = page->element[0]->str;
+    for (size_t i = 0; i < page->element[1]->elements; ++i) {
+      const std::string key = page->element[1]->element[i]->str;
+      store::RedisReplyPtr v = Command(c.get(), {"GET", key});
+      if (v->type != REDIS_REPLY_STRING) continue;
+      const std::optional<store::CustomerBlob> blob = store::ParseCustomerBlob(std::string_view(v->str, v->len));
+      if (!blob) throw std::runtime_error("redis: " + key + " is not in store v2's encoding");
+      const std::string prefix = key.substr(0, key.size() - 1);  // "tact:{<h>}:"
+      for (const store::CustomerBlob::Counter& k : blob->counters) {
+        if (k.rolling()) {
+          o.rolling_count[prefix + k.suffix] += static_cast<int64_t>(k.times.size());
+        } else {
+          o.calendar[prefix + k.suffix] += k.count;
+        }
       }
     }
   } while (cursor != "0");

@@ -69,7 +69,7 @@ class CampaignBoardTest : public ::testing::Test {
 };
 
 TEST_F(CampaignBoardTest, ListsEveryCampaignWithItsStateFiguresAndChart) {
-  ASSERT_TRUE(desk_.Plan(testing::CallbackSpec("only-planned", 40)).ok());
+  ASSERT_TRUE(desk_.Propose(testing::CallbackSpec("only-planned", 40)).ok());
   v1::CampaignSpec hostile = testing::CallbackSpec("<b>\"sale\"</b>&co", 40);
   hostile.mutable_promise()->set_offer("<script>alert(1)</script>");
   ASSERT_TRUE(desk_.Release(hostile).ok());
