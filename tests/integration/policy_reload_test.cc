@@ -43,6 +43,16 @@ void Write(const std::string& path, const std::string& text) {
   out << text;
 }
 
+// Policies.GetPolicy of a running tactd.
+v1::PolicyInfo GetPolicy(const testing::Tactd& tactd) {
+  auto stub = v1::Policies::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::PolicyInfo info;
+  EXPECT_TRUE(stub->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
+  return info;
+}
+
 TEST(PolicyReloaderTest, InvalidChangeKeepsLastGoodAndIsCountedOnce) {
   testing::TempDir dir;
   const std::string file = dir.path() + "/care.yaml";
@@ -409,14 +419,7 @@ TEST(TactdPolicyReloadTest, SymlinkLoopKeepsTheLastGoodPolicyAndIsReported) {
   testing::DevBroker broker(dir.path(), 1);
   testing::Tactd tactd(dir.path(), broker.bootstrap(), redis.address(), {"--policies", policies});
   auto failures = [&] { return testing::Metric(tactd.admin_port(), "tact_policy_reload_failures_total"); };
-  auto get_policy = [&] {
-    auto stub = v1::Policies::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    v1::PolicyInfo info;
-    EXPECT_TRUE(stub->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
-    return info;
-  };
+  auto get_policy = [&] { return GetPolicy(tactd); };
   const v1::PolicyInfo before = get_policy();
   ASSERT_FALSE(before.version().empty());
   EXPECT_EQ(failures(), 0.0);
@@ -517,14 +520,7 @@ TEST(TactdPolicyReloadTest, AChangeAfterSigningIsRefusedUnderTrustedKeys) {
   testing::Tactd tactd(dir.path(), broker.bootstrap(), redis.address(),
                        {"--policies", policies, "--policies-trusted-keys", dir.path() + "/trusted.pem"});
   auto failures = [&] { return testing::Metric(tactd.admin_port(), "tact_policy_reload_failures_total"); };
-  auto get_policy = [&] {
-    auto stub = v1::Policies::NewStub(grpc::CreateChannel(tactd.grpc_target(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    v1::PolicyInfo info;
-    EXPECT_TRUE(stub->GetPolicy(&ctx, v1::GetPolicyRequest(), &info).ok());
-    return info;
-  };
+  auto get_policy = [&] { return GetPolicy(tactd); };
   const v1::PolicyInfo before = get_policy();
   ASSERT_FALSE(before.version().empty());
   EXPECT_EQ(failures(), 0.0);
