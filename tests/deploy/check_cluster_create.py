@@ -110,7 +110,7 @@ class ClusterFromManifest:
             replicas_of = sorted(l[3] for l in lines if "slave" in l[2])
             if (len(masters), replicas_of) == (3, masters) or time.monotonic() > deadline:
                 break
-            time.sleep(0.1)
+            time.sleep(0.1)  # poll interval; the deadline above bounds the wait
         self.assertEqual(len(masters), 3, lines)
         self.assertEqual(replicas_of, masters, "one replica per master")
         # The slot map tactd reads names each master by the name its manifest announces.

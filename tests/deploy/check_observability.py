@@ -201,7 +201,7 @@ def wait_for(what, predicate, seconds=20):
     while not predicate():
         if time.monotonic() > deadline:
             raise RuntimeError("timed out waiting for " + what)
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval; the deadline above bounds the wait
 
 
 def read(path):
@@ -241,13 +241,17 @@ def live_families(src, tactd, devbroker, want=()):
             wait_for("tactd started", lambda: '"tactd.started"' in read(log) or tactd_proc.poll() is not None)
             if tactd_proc.poll() is not None:
                 raise RuntimeError("tactd exited: " + read(log)[-2000:])
-            deadline = time.monotonic() + 10
-            while True:
+            live = {}
+
+            def scrape():
                 text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin, timeout=10).read().decode()
-                live = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
-                if set(want) <= set(live) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
+                live.update(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+                return set(want) <= set(live)
+
+            try:
+                wait_for("every family on /metrics", scrape, seconds=10)
+            except RuntimeError:
+                pass  # the caller reports the families still missing
         finally:
             for p in reversed(procs):
                 p.kill()

@@ -68,7 +68,7 @@ wait_for() {
       echo "broker.sh: the broker exited while waiting for $what" >&2
       return 1
     fi
-    sleep 0.1
+    sleep 0.1  # poll interval, bounded by the deadline above
   done
 }
 

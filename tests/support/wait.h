@@ -19,7 +19,7 @@ template <typename Pred>
     if (std::chrono::steady_clock::now() > deadline) {
       return ::testing::AssertionFailure() << "timed out after " << absl::FormatDuration(timeout) << ": " << what;
     }
-    std::this_thread::sleep_for(step);
+    std::this_thread::sleep_for(step);  // the poll interval (backoff), bounded by the deadline
   }
   return ::testing::AssertionSuccess();
 }
