@@ -141,8 +141,8 @@ TEST_F(AdminServerTest, AConnectionIsClosedAtItsDeadlineHoweverSlowlyItTrickles)
         if (trickle.ClosedByServer()) return true;
         trickle.Send(std::string(1, sent < head.size() ? head[sent] : 'x'));
         ++sent;
-        // The trickle's pace (the input's shape), inside the deadline poll: not a wait for something.
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // The trickle's pace (the input's shape), not a wait for something.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // inside the deadline poll
         return false;
       },
       absl::Seconds(20), "the server closes the trickling connection"));
