@@ -399,6 +399,46 @@ TEST_F(ClusterStoreTest, PausedMasterFailsOnlyItsChecksAndARetryIsNotCountedTwic
   EXPECT_TRUE(WaitFor([&] { return store_->Healthy(); }, absl::Seconds(10), "healthy again"));
 }
 
+// Reliability matrix: a planned failover (CLUSTER FAILOVER) while tactd's slot map still names the old master.
+// Runs after the tests that use ports()[2] as a master: it stays a replica.
+TEST_F(ClusterStoreTest, ABatchRefusedByADemotedMasterGoesOneByOne) {
+  const int master = env->nodes->ports()[2];
+  const int replica = env->nodes->ReplicaOf(master);
+  ASSERT_NE(replica, 0);
+  const std::vector<std::string> customers = CustomersOn("demoted", master, 3);
+  for (const std::string& c : customers) EXPECT_TRUE(Decided(c, c + "-1").outcome.reserved);
+  auto failover = RedisClusterNodes::Command(replica, {"CLUSTER", "FAILOVER"});  // waits for the replica to catch up
+  ASSERT_NE(failover, nullptr);
+  ASSERT_EQ(failover->type, REDIS_REPLY_STATUS);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto role = RedisClusterNodes::Command(master, {"ROLE"});
+        return env->nodes->MasterOf(SlotOf(customers[0])) == replica && role != nullptr &&
+               role->type == REDIS_REPLY_ARRAY && std::string_view(role->element[0]->str) == "slave" &&
+               env->nodes->Converged();
+      },
+      absl::Seconds(20), "failover done"));
+  // The store still sends the node's batch to `master`, a replica now, which refuses a script that writes
+  // (READONLY) before running it: every check goes one by one, gets MOVED, and is decided once at the new master.
+  const std::string node = absl::StrCat("127.0.0.1:", master);
+  const double fallbacks = Sum("tact_redis_node_batch_fallbacks_total", "node", node);
+  const double moved = Sum("tact_redis_redirections_total", "kind", "moved");
+  absl::StatusOr<std::vector<CheckResult>> r =
+      Run({Check(customers[0], customers[0] + "-2"), Check(customers[1], customers[1] + "-2"),
+           Check(customers[2], customers[2] + "-2"), Check(customers[0], customers[0] + "-1")});
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*r)[i].status.ok()) << (*r)[i].status;
+    EXPECT_FALSE((*r)[i].duplicate);
+    EXPECT_TRUE((*r)[i].outcome.reserved);
+    EXPECT_EQ((*r)[i].outcome.usage.at(0).used, 1);  // the first check, replicated: counted once
+  }
+  ASSERT_TRUE((*r)[3].status.ok()) << (*r)[3].status;
+  EXPECT_TRUE((*r)[3].duplicate);
+  EXPECT_EQ(Sum("tact_redis_node_batch_fallbacks_total", "node", node) - fallbacks, 4);
+  EXPECT_GT(Sum("tact_redis_redirections_total", "kind", "moved"), moved);
+}
+
 // tactd configured for the cluster (redis.address redis+cluster://...), driven through Kafka and gRPC only.
 TEST(TactdOnClusterTest, KafkaAndGrpcDecideWithCapsOnTheCluster) {
   testing::TempDir dir;
