@@ -74,8 +74,8 @@ class RedisCounterStore final : public CounterStore {
   // Redis Cluster (redis_counter_store_cluster.cc): the same operations routed per node.
   absl::StatusOr<std::vector<CheckResult>> ClusterCheckAndReserve(std::span<const CustomerCheck> checks,
                                                                   absl::Time deadline);
-  // One batch per node for the checks of nodes with several (results into `results`); returns the checks still to
-  // send one by one (ClusterCheckEach), ascending.
+  // One call per node for its checks (results into `results`); returns the checks still to send one by one
+  // (ClusterCheckEach), ascending.
   std::vector<size_t> ClusterCheckPerNode(std::span<const CustomerCheck> checks, std::span<const std::string> prefixes,
                                           std::span<const int> slots, absl::Time deadline,
                                           std::vector<CheckResult>& results);

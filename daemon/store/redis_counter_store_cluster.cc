@@ -26,6 +26,19 @@ struct NodeBatch {
   size_t command = 0;
 };
 
+// The result of one check sent alone (BuildCall): its decision, or its failure as its status.
+CheckResult OneCheckResult(const absl::StatusOr<RedisReplyPtr>& reply) {
+  absl::Status s = ReplyStatus(reply);
+  if (s.ok()) {
+    absl::StatusOr<std::vector<CheckResult>> parsed = ParseCallReply(**reply, 1);
+    if (parsed.ok()) return std::move(parsed->front());
+    s = parsed.status();
+  }
+  CheckResult failed;
+  failed.status = s;
+  return failed;
+}
+
 // One node's batch reply: the checks it decided into `results`; those it did not run (or all, when the node refused
 // the call) appended to `each`, their number returned. A node that did not answer fails every check of it.
 int TakeNodeBatchReply(const absl::StatusOr<RedisReplyPtr>& reply, std::span<const size_t> items,
@@ -63,8 +76,8 @@ int TakeNodeBatchReply(const absl::StatusOr<RedisReplyPtr>& reply, std::span<con
 // would answer MOVED, ASK or TRYAGAIN to the check on its own) is answered "not here" before it reads or writes
 // anything, with its customer's later checks; those go one by one in a second round (ClusterCheckEach), in order,
 // with their keys declared, so Redis' redirections apply to them. A node's batch refused as a whole (an error
-// reply: the node is a replica now, out of memory, ...) goes one by one too. A node with one check, a call whose
-// checks are not all at the same `now`, and kPipelined: one EVALSHA per check.
+// reply: the node is a replica now, out of memory, ...) goes one by one too. A node with one check gets it alone in
+// the same round; a call whose checks are not all at the same `now`, and kPipelined: one EVALSHA per check.
 //
 // Never applied twice, never lost: a "not here" check did not run (its MGET failed and the script went on to the
 // next check); a refused batch did not run. A batch that failed in the middle of its run (a script error: not
@@ -123,18 +136,23 @@ std::vector<size_t> RedisCounterStore::ClusterCheckPerNode(std::span<const Custo
   for (size_t n = 0; n < nodes.size(); ++n) {
     NodeBatch& node = nodes[n];
     node.node = masters.nodes[n];
-    if (node.items.size() == 1) {
-      each.push_back(node.items.front());
-      continue;
-    }
+    const size_t first = node.items.front();
     node.command = commands.size();
-    commands.push_back(BuildNodeBatchCall(script_sha_, checks, prefixes, node.items, settings_.seen_ttl));
-    command_slots.push_back(slots[node.items.front()]);  // Execute sends it to that slot's master: this node
+    command_slots.push_back(slots[first]);  // Execute sends it to that slot's master: this node
+    if (node.items.size() == 1) {  // the customer's only check: alone, its keys declared
+      commands.push_back(BuildCall(script_sha_, checks.subspan(first, 1), prefixes.subspan(first, 1),
+                                   settings_.seen_ttl));
+    } else {
+      commands.push_back(BuildNodeBatchCall(script_sha_, checks, prefixes, node.items, settings_.seen_ttl));
+    }
   }
   if (commands.empty()) return each;
   std::vector<absl::StatusOr<RedisReplyPtr>> replies = cluster_->Execute(commands, command_slots, deadline);
   for (const NodeBatch& node : nodes) {
-    if (node.items.size() < 2) continue;
+    if (node.items.size() == 1) {
+      results[node.items.front()] = OneCheckResult(replies[node.command]);
+      continue;
+    }
     const int fallbacks = TakeNodeBatchReply(replies[node.command], node.items, results, each);
     if (fallbacks > 0 && settings_.node_stats != nullptr) {
       settings_.node_stats->redis_node_batch_fallbacks_total.Inc({node.node}, fallbacks);
@@ -165,20 +183,7 @@ void RedisCounterStore::ClusterCheckEach(std::span<const CustomerCheck> checks, 
     slots.push_back(KeySlot(prefixes[i]));
   }
   std::vector<absl::StatusOr<RedisReplyPtr>> replies = cluster_->Execute(commands, slots, deadline);
-  for (size_t k = 0; k < which.size(); ++k) {
-    CheckResult& result = results[which[k]];
-    absl::Status s = ReplyStatus(replies[k]);
-    if (s.ok()) {
-      absl::StatusOr<std::vector<CheckResult>> parsed = ParseCallReply(**replies[k], 1);
-      if (parsed.ok()) {
-        result = std::move(parsed->front());
-        continue;
-      }
-      s = parsed.status();
-    }
-    result = CheckResult{};
-    result.status = s;
-  }
+  for (size_t k = 0; k < which.size(); ++k) results[which[k]] = OneCheckResult(replies[k]);
 }
 
 absl::StatusOr<std::vector<RedisReplyPtr>> RedisCounterStore::ClusterRoundTrip(
