@@ -3,12 +3,16 @@
 // check of a new customer with two rolling windows (the default policy's promotion limits), batches of --batch
 // customers per CheckAndReserve from --connections threads.
 //
-//   build/bench/redis_cluster_bench [--connections 4] [--requests 60000] [--batch 32]
+//   build/bench/redis_cluster_bench [--connections 4] [--requests 60000] [--batch 32] [--rounds 3]
 //
-// cluster.single   one node, the batch in one EVALSHA (redis.batching script, the default)
-// cluster.pipeline one node, one EVALSHA per customer pipelined (what a cluster node gets)
-// cluster.3masters the cluster: per node its share of the decisions and its CPU per decision (INFO commandstats
-//                  usec of EVALSHA / decisions it ran, and /proc CPU of the process), and the sum
+// The cluster.node_batch line: the ratio of a cluster master's Redis CPU per decision with one batch per node (redis.batching
+// script, the default) to one EVALSHA per customer (pipeline), both measured in the same run, rounds interleaved.
+// cluster.single        one node, the batch in one EVALSHA (redis.batching script, the default)
+// cluster.pipeline      one node, one EVALSHA per customer pipelined
+// cluster.3masters.each the cluster, one EVALSHA per customer (redis.batching pipeline)
+// cluster.3masters.node the cluster, one EVALSHA per node for all of its customers in the batch (script)
+//   per master: its share of the decisions (keys it holds: one per new customer) and its CPU per decision (INFO
+//   commandstats usec of EVALSHA, and /proc CPU of the process, over the decisions it ran), and over all masters
 // The machine has few cores: throughput is bounded by them (all nodes and this client share them); the CPU per
 // decision on each node is what sizes a deployment (docs/operations.md, Redis Cluster sizing).
 #include <fcntl.h>
@@ -44,6 +48,7 @@ struct Options {
   int connections = 4;
   int requests = 60000;
   int batch = 32;
+  int rounds = 3;
 };
 
 // Starts argv with its stdout on /dev/null.
@@ -121,22 +126,30 @@ double Drive(store::RedisCounterStore& store, const Options& o, const std::strin
 }
 
 struct NodeFigures {
-  double calls = 0;     // EVALSHA calls (= decisions on a cluster node)
-  double usec = 0;      // EVALSHA CPU, µs
-  double proc_us = 0;   // the process' CPU, µs
+  double decisions = 0;  // new keys: one per new customer decided there
+  double usec = 0;       // EVALSHA CPU, µs
+  double proc_us = 0;    // the process' CPU, µs
+  NodeFigures& operator+=(const NodeFigures& o) {
+    decisions += o.decisions;
+    usec += o.usec;
+    proc_us += o.proc_us;
+    return *this;
+  }
 };
 
 std::vector<NodeFigures> Measure(const std::vector<int>& ports, const std::vector<pid_t>& pids,
                                  const std::function<void()>& run) {
   std::vector<double> cpu0;
+  std::vector<double> keys0;
   for (size_t i = 0; i < ports.size(); ++i) {
     Cmd(ports[i], "CONFIG RESETSTAT");
     cpu0.push_back(CpuMicros(pids[i]));
+    keys0.push_back(Field(ports[i], "keyspace", "db0:keys="));
   }
   run();
   std::vector<NodeFigures> out;
   for (size_t i = 0; i < ports.size(); ++i) {
-    out.push_back({.calls = Field(ports[i], "commandstats", "cmdstat_evalsha:calls="),
+    out.push_back({.decisions = Field(ports[i], "keyspace", "db0:keys=") - keys0[i],
                    .proc_us = CpuMicros(pids[i]) - cpu0[i]});
     Reply r = Cmd(ports[i], "INFO commandstats");
     const char* p = r ? std::strstr(r->str, "cmdstat_evalsha:") : nullptr;
@@ -154,6 +167,7 @@ int Main(int argc, char** argv) {
     if (flag == "--connections") o.connections = v;
     else if (flag == "--requests") o.requests = v;
     else if (flag == "--batch") o.batch = v;
+    else if (flag == "--rounds") o.rounds = v;
   }
   const std::string dir = absl::StrCat("/tmp/tact-cluster-bench-", getpid());
   std::filesystem::create_directories(dir);
@@ -181,40 +195,68 @@ int Main(int argc, char** argv) {
     usleep(10000);
   }
 
-  for (const auto batching : {store::RedisSettings::Batching::kOneScript, store::RedisSettings::Batching::kPipelined}) {
+  using Batching = store::RedisSettings::Batching;
+  for (const Batching batching : {Batching::kOneScript, Batching::kPipelined}) {
     store::RedisSettings s;
     s.port = single_port;
     s.batching = batching;
     s.legacy_keys = false;
     store::RedisCounterStore single(s, clock);
-    const char* name = batching == store::RedisSettings::Batching::kOneScript ? "cluster.single" : "cluster.pipeline";
+    const char* name = batching == Batching::kOneScript ? "cluster.single" : "cluster.pipeline";
     double rate = 0;
     const std::vector<NodeFigures> f =
         Measure({single_port}, {single_pid}, [&] { rate = Drive(single, o, name); });
     std::printf("%s decisions/s=%.0f redis_evalsha_us_per_decision=%.2f redis_process_us_per_decision=%.2f\n", name,
                 rate, f[0].usec / o.requests, f[0].proc_us / o.requests);
   }
-  {
-    store::RedisSettings s;
-    if (!store::ParseRedisAddress(absl::StrCat("redis+cluster://127.0.0.1:", ports[0]), &s).ok()) return 1;
-    store::RedisCounterStore cluster(s, clock);
-    double rate = 0;
-    const std::vector<NodeFigures> f = Measure(ports, pids, [&] { rate = Drive(cluster, o, "cluster.3masters"); });
-    double usec = 0;
-    double proc = 0;
-    std::vector<std::string> nodes;
-    for (size_t i = 0; i < f.size(); ++i) {
-      usec += f[i].usec;
-      proc += f[i].proc_us;
-      nodes.push_back(absl::StrFormat("node%d share=%.3f evalsha_us_per_decision=%.2f process_us_per_decision=%.2f",
-                                      static_cast<int>(i), f[i].calls / o.requests,
-                                      f[i].calls > 0 ? f[i].usec / f[i].calls : 0,
-                                      f[i].calls > 0 ? f[i].proc_us / f[i].calls : 0));
+  // The cluster both ways, rounds interleaved so that both see the same load of this shared machine.
+  std::vector<NodeFigures> totals[2] = {std::vector<NodeFigures>(ports.size()), std::vector<NodeFigures>(ports.size())};
+  double rates[2] = {0, 0};
+  for (int round = 0; round < o.rounds; ++round) {
+    for (const Batching batching : {Batching::kPipelined, Batching::kOneScript}) {
+      const int k = batching == Batching::kOneScript ? 1 : 0;
+      store::RedisSettings s;
+      if (!store::ParseRedisAddress(absl::StrCat("redis+cluster://127.0.0.1:", ports[0]), &s).ok()) return 1;
+      s.batching = batching;
+      store::RedisCounterStore cluster(s, clock);
+      const std::string run = absl::StrCat(k == 1 ? "cluster.3masters.node" : "cluster.3masters.each", "-", round);
+      double rate = 0;
+      const std::vector<NodeFigures> f = Measure(ports, pids, [&] { rate = Drive(cluster, o, run); });
+      for (size_t i = 0; i < f.size(); ++i) totals[k][i] += f[i];
+      rates[k] += rate / o.rounds;
     }
-    std::printf("cluster.3masters decisions/s=%.0f redis_evalsha_us_per_decision=%.2f "
-                "redis_process_us_per_decision=%.2f | %s\n",
-                rate, usec / o.requests, proc / o.requests, absl::StrJoin(nodes, " | ").c_str());
   }
+  double per_master[2] = {0, 0};  // EVALSHA µs per decision over all masters
+  double process[2] = {0, 0};     // redis-server CPU µs per decision over all masters
+  std::string lines[2];
+  for (int k = 0; k < 2; ++k) {
+    NodeFigures all;
+    std::vector<std::string> nodes;
+    for (size_t i = 0; i < ports.size(); ++i) {
+      const NodeFigures& n = totals[k][i];
+      all += n;
+      nodes.push_back(absl::StrFormat("node%d share=%.3f evalsha_us_per_decision=%.2f process_us_per_decision=%.2f",
+                                      static_cast<int>(i), n.decisions / (o.requests * o.rounds),
+                                      n.decisions > 0 ? n.usec / n.decisions : 0,
+                                      n.decisions > 0 ? n.proc_us / n.decisions : 0));
+    }
+    per_master[k] = all.decisions > 0 ? all.usec / all.decisions : 0;
+    process[k] = all.decisions > 0 ? all.proc_us / all.decisions : 0;
+    lines[k] = absl::StrFormat(
+        "%s decisions/s=%.0f redis_evalsha_us_per_decision=%.2f redis_process_us_per_decision=%.2f "
+        "decided=%.0f/%d | %s",
+        k == 1 ? "cluster.3masters.node" : "cluster.3masters.each", rates[k], per_master[k],
+        process[k], all.decisions, o.requests * o.rounds,
+        absl::StrJoin(nodes, " | "));
+  }
+  // ratio: redis-server process CPU (what sizes a master); evalsha_ratio: INFO commandstats' EVALSHA time, which
+  // on a loaded machine also counts the time the process waited for a core.
+  std::printf("cluster.node_batch ratio=%.2f evalsha_ratio=%.2f node_batch_process_us=%.2f "
+              "per_customer_process_us=%.2f node_batch_evalsha_us=%.2f per_customer_evalsha_us=%.2f "
+              "(Redis CPU per decision per master: one batch per node / one EVALSHA per customer) rounds=%d\n",
+              process[0] > 0 ? process[1] / process[0] : 0, per_master[0] > 0 ? per_master[1] / per_master[0] : 0,
+              process[1], process[0], per_master[1], per_master[0], o.rounds);
+  std::printf("%s\n%s\n", lines[0].c_str(), lines[1].c_str());
   kill(single_pid, SIGTERM);
   for (pid_t p : pids) kill(p, SIGTERM);
   waitpid(single_pid, nullptr, 0);

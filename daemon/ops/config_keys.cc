@@ -288,8 +288,8 @@ void RedisKeys(std::vector<ConfigKey>& keys) {
                          "closed. Comma-separated, or NONE",
                          FIELD(redis.fail_open_classes)));
   keys.push_back(Choice<B>("redis.batching",
-                           "Many customers per round-trip as one batch script (script: single Redis node) or one "
-                           "script call per customer, pipelined (pipeline: any topology)",
+                           "Many customers per round-trip as one batch script (script; on a Redis Cluster one per "
+                           "node) or one script call per customer, pipelined (pipeline)",
                            {{"script", B::kScript}, {"pipeline", B::kPipeline}}, FIELD(redis.batching)));
   keys.push_back(Bool("redis.legacy_keys",
                       "true: a customer whose keys are still in the layout before the keyed hash tag "

@@ -32,9 +32,10 @@
 -- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker, legacy prefix ('' none: see
 --   legacy.lua), then one counter suffix per limit of its spec
 -- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
+-- (A Cluster node's batch: no KEYS; they follow the per-check args, see node_batch below.)
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
 -- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
--- frees_at 0 unless the window is full.
+-- frees_at 0 unless the window is full; {2} = not run (node_batch only).
 local call = redis.call
 local tonumber, format, sub, find, match, gmatch, concat = tonumber, string.format, string.sub, string.find,
                                                            string.match, string.gmatch, table.concat
@@ -170,6 +171,21 @@ end
 local nspecs = tonumber(ARGV[3])
 local nchecks = tonumber(ARGV[4])
 
+-- A Redis Cluster node's batch (redis_counter_store_cluster.cc) declares no keys: its customers are in several slots
+-- and Redis accepts declared keys of one slot only (CROSSSLOT, even with allow-cross-slot-keys). Their KEYS come
+-- after the per-check args instead, and each check's first access (its MGET) probes that this node serves its slot
+-- now: an undeclared key's slot is checked when it is accessed, so a check this node cannot serve (the slot moved
+-- or is being migrated) is answered NOT_HERE before it reads or writes anything, and so are its customer's later
+-- checks in the batch (they stay in order); tactd sends those one by one, with their keys declared.
+local node_batch = #KEYS == 0
+local NOT_HERE = {2}
+local away = {}  -- customer key -> true: answered NOT_HERE
+if node_batch then
+  local base = #ARGV - 2 * nchecks
+  KEYS = {}
+  for i = 1, 2 * nchecks do KEYS[i] = ARGV[base + i] end
+end
+
 -- A limit's args, as offsets from its first.
 local KIND, COUNT, TTL, CUT, EMPTY_AT, DECISIVE, SUPPRESS = 0, 1, 2, 3, 4, 5, 6
 
@@ -281,7 +297,16 @@ end
 local function check(spec, ko, ao)
   local seen_key, key = KEYS[ko + 1], KEYS[ko + 2]
   local event_id = ARGV[ao + 1]
-  local got = call('MGET', seen_key, key)
+  local got
+  if node_batch then
+    got = away[key] and NOT_HERE or redis.pcall('MGET', seen_key, key)
+    if got == NOT_HERE or got.err then
+      away[key] = true
+      return NOT_HERE
+    end
+  else
+    got = call('MGET', seen_key, key)
+  end
   if got[1] then
     return earlier_reply(got[1])
   end

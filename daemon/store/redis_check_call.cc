@@ -61,20 +61,19 @@ void AppendSpec(const CheckSpec& spec, int64_t now_ms, RespArgs& out) {
   }
 }
 
-}  // namespace
-
-// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
-// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
-RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
-                       const KeySchema& schema, bool legacy_keys) {
-  const int64_t now_ms = ToMillis(checks.front().now);
+// BuildCall for `n` checks, check_of(i) the i-th and prefix_of(i) its customer prefix; `node_batch`: the keys
+// after the per-check args and none declared (BuildNodeBatchCall).
+template <typename CheckOf, typename PrefixOf>
+RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf prefix_of, absl::Duration seen_ttl,
+                   bool legacy_keys, bool node_batch) {
+  const int64_t now_ms = ToMillis(check_of(0).now);
   RespArgs keys;
   RespArgs specs;      // every distinct spec's args, concatenated
   RespArgs per_check;  // spec number, event id, write, marker, legacy prefix
   absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
   RespArgs spec;
-  std::string prefix;
-  for (const CustomerCheck& c : checks) {
+  for (size_t i = 0; i < n; ++i) {
+    const CustomerCheck& c = check_of(i);
     const CheckSpec& check_spec = c.spec;
     spec.Clear();
     AppendSpec(check_spec, now_ms, spec);
@@ -82,7 +81,7 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
     if (added) {
       specs.Add(spec);
     }
-    prefix = schema.CustomerPrefix(c.tenant, c.customer_id);
+    const std::string& prefix = prefix_of(i);
     keys.Add(SeenKey(prefix, c.event_id));
     keys.Add(CustomerKey(prefix));
     per_check.Add(it->second);
@@ -97,15 +96,48 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
   RespArgs all;
   all.Add("EVALSHA");
   all.Add(sha);
-  all.Add(keys.count());
-  all.Add(keys);
+  all.Add(node_batch ? 0 : keys.count());
+  if (!node_batch) {
+    all.Add(keys);
+  }
   all.Add(now_ms);
   all.Add(absl::ToInt64Milliseconds(seen_ttl));
   all.Add(static_cast<int64_t>(spec_number.size()));
-  all.Add(static_cast<int64_t>(checks.size()));
+  all.Add(static_cast<int64_t>(n));
   all.Add(specs);
   all.Add(per_check);
+  if (node_batch) {
+    all.Add(keys);
+  }
   return all.Command();
+}
+
+}  // namespace
+
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
+                       const KeySchema& schema, bool legacy_keys) {
+  std::string prefix;
+  auto prefix_of = [&](size_t i) -> const std::string& {
+    prefix = schema.CustomerPrefix(checks[i].tenant, checks[i].customer_id);
+    return prefix;
+  };
+  auto check_of = [&](size_t i) -> const CustomerCheck& { return checks[i]; };
+  return Build(sha, checks.size(), check_of, prefix_of, seen_ttl, legacy_keys, /*node_batch=*/false);
+}
+
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks,
+                       std::span<const std::string> prefixes, absl::Duration seen_ttl) {
+  auto check_of = [&](size_t i) -> const CustomerCheck& { return checks[i]; };
+  auto prefix_of = [&](size_t i) -> const std::string& { return prefixes[i]; };
+  return Build(sha, checks.size(), check_of, prefix_of, seen_ttl, /*legacy_keys=*/false, /*node_batch=*/false);
+}
+
+RedisCommand BuildNodeBatchCall(const std::string& sha, std::span<const CustomerCheck> checks,
+                                std::span<const std::string> prefixes, std::span<const size_t> items,
+                                absl::Duration seen_ttl) {
+  auto check_of = [&](size_t k) -> const CustomerCheck& { return checks[items[k]]; };
+  auto prefix_of = [&](size_t k) -> const std::string& { return prefixes[items[k]]; };
+  return Build(sha, items.size(), check_of, prefix_of, seen_ttl, /*legacy_keys=*/false, /*node_batch=*/true);
 }
 
 namespace {
@@ -185,6 +217,29 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<CheckResult>> ParseNodeBatchReply(const redisReply& r, size_t n,
+                                                              std::vector<bool>& not_here) {
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != n) {
+    return absl::InternalError("check.lua: unexpected reply shape");
+  }
+  not_here.assign(n, false);
+  std::vector<CheckResult> results(n);
+  for (size_t i = 0; i < n; ++i) {
+    const redisReply& e = *r.element[i];
+    if (e.type == REDIS_REPLY_ARRAY && e.elements == 1 && e.element[0]->type == REDIS_REPLY_INTEGER &&
+        e.element[0]->integer == 2) {
+      not_here[i] = true;
+      continue;
+    }
+    absl::StatusOr<CheckResult> parsed = ParseCheckReply(e);
+    if (!parsed.ok()) {
+      return parsed.status();
+    }
+    results[i] = *std::move(parsed);
+  }
+  return results;
+}
 
 // The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
 absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n) {

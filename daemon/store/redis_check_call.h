@@ -70,7 +70,25 @@ class RespArgs {
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
                        const KeySchema& schema, bool legacy_keys);
 
+// BuildCall for checks whose customer prefixes are known (`prefixes[i]`: KeySchema::CustomerPrefix of checks[i]),
+// without legacy prefixes (a Redis Cluster's calls).
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks,
+                       std::span<const std::string> prefixes, absl::Duration seen_ttl);
+
+// The call for checks[i] (prefixes[i] its customer's prefix) for i in `items`, in that order: one Redis Cluster
+// node's customers, whose slots differ (check.lua's node_batch): no key declared (Redis takes declared keys of one
+// slot only), the keys after the per-check args. Redis routes it nowhere: the script probes each check's slot
+// itself, and answers {2} for a check the node does not serve when it runs.
+RedisCommand BuildNodeBatchCall(const std::string& sha, std::span<const CustomerCheck> checks,
+                                std::span<const std::string> prefixes, std::span<const size_t> items,
+                                absl::Duration seen_ttl);
+
 // The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
 absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n);
+
+// The reply of a BuildNodeBatchCall: ParseCallReply's, with not_here[i] true (and results[i] empty) for each check
+// that the node did not run because it did not serve its slot then; nothing of those ran.
+absl::StatusOr<std::vector<CheckResult>> ParseNodeBatchReply(const redisReply& r, size_t n,
+                                                              std::vector<bool>& not_here);
 
 }  // namespace tact::store

@@ -349,6 +349,27 @@ std::vector<absl::StatusOr<RedisReplyPtr>> RedisCluster::Execute(std::span<const
   return out;
 }
 
+RedisCluster::Masters RedisCluster::MastersOf(std::span<const int> slots, absl::Time deadline) {
+  RefreshIfStale(deadline);
+  std::shared_ptr<const SlotMap> map = Map();
+  Masters out;
+  out.node_of.assign(slots.size(), -1);
+  if (map == nullptr) return out;
+  const std::vector<NodeAddress>& masters = map->masters();
+  std::vector<int> index(masters.size(), -1);  // masters' index -> out.nodes' index
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const NodeAddress* owner = map->Owner(slots[i]);
+    if (owner == nullptr) continue;
+    const size_t m = static_cast<size_t>(owner - masters.data());
+    if (index[m] < 0) {
+      index[m] = static_cast<int>(out.nodes.size());
+      out.nodes.push_back(owner->ToString());
+    }
+    out.node_of[i] = index[m];
+  }
+  return out;
+}
+
 bool RedisCluster::Probe(absl::Duration timeout, std::vector<std::pair<std::string, bool>>* nodes) {
   RefreshIfStale(clock_.Now() + timeout);
   std::shared_ptr<const SlotMap> map = Map();

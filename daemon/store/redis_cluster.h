@@ -24,6 +24,8 @@ namespace tact::store {
   COUNTER(redis_redirections_total, "Redirections a node answered, by kind (moved, ask, tryagain, clusterdown)", \
           (node, kind))                                                                                       \
   COUNTER(redis_slot_map_refreshes_total, "Slot map refreshes (CLUSTER SLOTS) that succeeded", ())              \
+  COUNTER(redis_node_batch_fallbacks_total,                                                                   \
+          "Checks a node's batch did not run (their slot moved or was migrating) and sent one by one", (node))  \
   GAUGE(redis_node_up, "1 if the last round-trip or probe of the node succeeded", (node))
 TACT_STATS_STRUCT(RedisNodeStats, TACT_REDIS_NODE_STATS);
 
@@ -68,6 +70,15 @@ class RedisCluster {
   // whose node could not answer in time.
   std::vector<absl::StatusOr<RedisReplyPtr>> Execute(std::span<const RedisCommand> commands,
                                                      std::span<const int> slots, absl::Time deadline);
+
+  // Which master serves each of `slots` in the current map (read first when stale): `node_of[i]` indexes `nodes`
+  // ("host:port"), -1 when no node serves slots[i]. For one command per node: the node itself then answers for
+  // what it serves when the command runs (the map may be stale by then).
+  struct Masters {
+    std::vector<std::string> nodes;
+    std::vector<int> node_of;
+  };
+  Masters MastersOf(std::span<const int> slots, absl::Time deadline);
 
   // PING to every master of the map (refreshed first when stale). True when the map covers every slot and every
   // master answered. `nodes` (optional) gets each master's address and whether it answered.

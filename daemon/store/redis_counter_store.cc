@@ -86,7 +86,8 @@ RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock,
     : settings_(ForTopology(std::move(settings))),
       clock_(clock),
       keys_(std::move(keys)),
-      script_sha_(Sha1Hex(kCheckLua)),
+      script_(settings_.cluster_seeds.empty() ? kCheckLua : kClusterCheckLua),
+      script_sha_(Sha1Hex(script_)),
       connector_(settings_.host, settings_.port, settings_.tls, settings_.auth),
       connect_log_(clock_, absl::Seconds(30)) {
   if (!settings_.cluster_seeds.empty()) {
@@ -176,7 +177,7 @@ absl::Status RedisCounterStore::LoadScript(RedisConnection& c) {
   } else if ((*ping)->type == REDIS_REPLY_ERROR) {
     return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view((*ping)->str, (*ping)->len)));
   }
-  absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", kCheckLua}, "SCRIPT LOAD");
+  absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", script_}, "SCRIPT LOAD");
   if (!reply.ok()) {
     return reply.status();
   }

@@ -21,9 +21,9 @@ struct RedisSettings {
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration seen_ttl = kDefaultSeenTtl;
   absl::Duration max_reconnect_backoff = absl::Seconds(2);
-  // How a call with many customers goes to Redis: one EVALSHA per customer, pipelined (works on any
-  // topology where each customer's keys share a slot), or one EVALSHA of the batch script for the whole call
-  // (fewer round-trips and script invocations; single node only).
+  // How a call with many customers goes to Redis: one EVALSHA per customer, pipelined, or one EVALSHA of the
+  // batch script for the whole call (fewer script invocations: less Redis CPU per decision). On a Redis Cluster
+  // kOneScript sends one batch per node, for all of that node's customers (redis_counter_store_cluster.cc).
   enum class Batching { kPipelined, kOneScript };
   Batching batching = Batching::kOneScript;
   // Read and move keys of the layout before the keyed hash tag (keys.h, legacy.lua): a customer still in it is
@@ -34,8 +34,9 @@ struct RedisSettings {
   RedisTlsSettings tls;    // redis.tls*
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
   // Redis Cluster (redis.address "redis+cluster://host:port[,host:port...]"): the seed nodes the topology is read
-  // from; empty = one node at host:port. In a cluster every customer's checks go, pipelined one EVALSHA per
-  // customer, to the master of its slot (redis_cluster.h); legacy_keys is off (docs/operations.md).
+  // from; empty = one node at host:port. In a cluster every customer's checks go to the master of its slot
+  // (redis_cluster.h), in one batch per node or one EVALSHA per customer (batching); legacy_keys is off
+  // (docs/operations.md).
   std::vector<NodeAddress> cluster_seeds;
   RedisNodeStats* node_stats = nullptr;  // per-node metrics in a cluster (optional)
 };
@@ -73,6 +74,14 @@ class RedisCounterStore final : public CounterStore {
   // Redis Cluster (redis_counter_store_cluster.cc): the same operations routed per node.
   absl::StatusOr<std::vector<CheckResult>> ClusterCheckAndReserve(std::span<const CustomerCheck> checks,
                                                                   absl::Time deadline);
+  // One call per node for its checks (results into `results`); returns the checks still to send one by one
+  // (ClusterCheckEach), ascending.
+  std::vector<size_t> ClusterCheckPerNode(std::span<const CustomerCheck> checks, std::span<const std::string> prefixes,
+                                          std::span<const int> slots, absl::Time deadline,
+                                          std::vector<CheckResult>& results);
+  // checks[i] for i in `which` (ascending), one EVALSHA each, their results into `results`.
+  void ClusterCheckEach(std::span<const CustomerCheck> checks, std::span<const std::string> prefixes,
+                        std::span<const size_t> which, absl::Time deadline, std::vector<CheckResult>& results);
   // Runs `commands` (all keys of slot `slot`) in order; an error reply is UNAVAILABLE.
   absl::StatusOr<std::vector<RedisReplyPtr>> ClusterRoundTrip(const std::vector<RedisCommand>& commands, int slot,
                                                               absl::Time deadline);
@@ -83,6 +92,7 @@ class RedisCounterStore final : public CounterStore {
   const RedisSettings settings_;
   const Clock& clock_;
   const KeySchema keys_;
+  const std::string_view script_;  // kCheckLua, or kClusterCheckLua on a cluster
   const std::string script_sha_;
   RedisConnector connector_;
   std::unique_ptr<RedisCluster> cluster_;  // set when settings_.cluster_seeds is not empty

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <memory>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
@@ -60,6 +61,26 @@ std::string CustomerOn(const std::string& stem, int port, bool other = false) {
     const std::string c = absl::StrCat(stem, "-", i);
     if ((env->nodes->MasterOf(SlotOf(c)) == port) != other) return c;
   }
+}
+
+// `n` customers (starting with `stem`) whose slots differ from each other and from `avoid`'s, all on `port`.
+std::vector<std::string> CustomersOn(const std::string& stem, int port, size_t n, const std::set<int>& avoid = {}) {
+  std::vector<std::string> out;
+  std::set<int> taken = avoid;
+  for (int i = 0; out.size() < n; ++i) {
+    const std::string c = absl::StrCat(stem, "-", i);
+    if (env->nodes->MasterOf(SlotOf(c)) == port && taken.insert(SlotOf(c)).second) out.push_back(c);
+  }
+  return out;
+}
+
+// EVALSHA commands the node on `port` ran (INFO commandstats; a command refused with a redirection is not one).
+double EvalshaCalls(int port) {
+  auto reply = RedisClusterNodes::Command(port, {"INFO", "commandstats"});
+  if (reply == nullptr || reply->type != REDIS_REPLY_STRING) return -1;
+  const std::string text(reply->str, reply->len);
+  const size_t at = text.find("cmdstat_evalsha:calls=");
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + strlen("cmdstat_evalsha:calls=")));
 }
 
 CustomerCheck Check(const std::string& customer, const std::string& event) {
@@ -176,6 +197,113 @@ TEST_F(ClusterStoreTest, EveryCustomerIsCheckedOnItsSlotsMasterInOrder) {
   EXPECT_EQ(store_->NodeHealth().size(), 3u);
 }
 
+TEST_F(ClusterStoreTest, ABatchSpanningSlotsOfOneNodeIsOneCallOnThatNode) {
+  // Five customers in five slots of one master and two of another master, four events each, interleaved: each
+  // master runs ONE EVALSHA for all of its checks (redis.batching script), and decides them in order.
+  const int node = env->nodes->ports()[0];
+  const int other = env->nodes->ports()[2];
+  std::vector<std::string> customers = CustomersOn("span", node, 5);
+  for (const std::string& c : CustomersOn("span-other", other, 2)) customers.push_back(c);
+  std::vector<CustomerCheck> checks;
+  for (int e = 0; e < 4; ++e) {
+    for (const std::string& c : customers) checks.push_back(Check(c, absl::StrCat(c, "-e", e)));
+  }
+  ASSERT_TRUE(Decided(customers.front(), "warm").outcome.reserved);  // the slot map, a connection per node
+  const double node_calls = EvalshaCalls(node);
+  const double other_calls = EvalshaCalls(other);
+  absl::StatusOr<std::vector<CheckResult>> r = Run(checks);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(EvalshaCalls(node) - node_calls, 1);
+  EXPECT_EQ(EvalshaCalls(other) - other_calls, 1);
+  for (size_t i = 0; i < checks.size(); ++i) {
+    ASSERT_TRUE((*r)[i].status.ok()) << (*r)[i].status;
+    EXPECT_FALSE((*r)[i].duplicate) << checks[i].event_id;
+    const bool first_customer = i % customers.size() == 0;  // has "warm" counted already
+    const int64_t before = static_cast<int64_t>(i / customers.size()) + (first_customer ? 1 : 0);
+    EXPECT_EQ((*r)[i].outcome.reserved, before < kCap) << checks[i].event_id;
+    EXPECT_EQ((*r)[i].outcome.usage.at(0).used, std::min(kCap, before)) << checks[i].event_id;
+  }
+  EXPECT_EQ(Sum("tact_redis_node_batch_fallbacks_total", "node", absl::StrCat("127.0.0.1:", node)), 0);
+  // A second call: the events again are duplicates, decided in the same single call.
+  absl::StatusOr<std::vector<CheckResult>> again = Run(checks);
+  ASSERT_TRUE(again.ok()) << again.status();
+  for (const CheckResult& c : *again) EXPECT_TRUE(c.duplicate);
+  EXPECT_EQ(EvalshaCalls(node) - node_calls, 2);
+}
+
+// Reliability matrix: a node's batch with one of its slots in the middle of a migration, then handed over.
+TEST_F(ClusterStoreTest, ABatchWithASlotMidMigrationDecidesEveryCheckOnce) {
+  const int from = env->nodes->ports()[0];
+  const int to = env->nodes->ports()[1];
+  const std::string moving = CustomerOn("mid-move", from);
+  const int slot = SlotOf(moving);
+  const std::vector<std::string> stay = CustomersOn("mid-stay", from, 3, {slot});
+  const std::string node = absl::StrCat("127.0.0.1:", from);
+  EXPECT_TRUE(Decided(moving, "m1").outcome.reserved);
+  EXPECT_TRUE(Decided(moving, "m2").outcome.reserved);  // m1's marker now in its own key, m2's in the customer's
+
+  env->nodes->BeginMigration(slot, to);
+  // The batch runs on `from`: the other slots' checks are decided in it. m3 (a new event: its marker key is not
+  // there) is a check Redis would answer TRYAGAIN: not run in the batch, and neither is m1 after it (a
+  // customer's checks stay in order); one by one, m3 gets TRYAGAIN until the deadline and m1 is a duplicate.
+  const double fallbacks = Sum("tact_redis_node_batch_fallbacks_total", "node", node);
+  absl::StatusOr<std::vector<CheckResult>> during = Run(
+      {Check(stay[0], "s0-1"), Check(moving, "m3"), Check(moving, "m1"), Check(stay[1], "s1-1"),
+       Check(stay[2], "s2-1")},
+      absl::Milliseconds(300));
+  ASSERT_TRUE(during.ok()) << during.status();
+  for (int i : {0, 3, 4}) {
+    ASSERT_TRUE((*during)[i].status.ok()) << (*during)[i].status;
+    EXPECT_TRUE((*during)[i].outcome.reserved);
+    EXPECT_FALSE((*during)[i].duplicate);
+  }
+  EXPECT_TRUE(absl::IsUnavailable((*during)[1].status)) << (*during)[1].status;
+  ASSERT_TRUE((*during)[2].status.ok()) << (*during)[2].status;
+  EXPECT_TRUE((*during)[2].duplicate);
+  EXPECT_EQ(Sum("tact_redis_node_batch_fallbacks_total", "node", node) - fallbacks, 2);
+
+  env->nodes->MigrateKeys(slot, to);
+  env->nodes->FinishMigration(slot, to);
+  // The store's map still names `from`: the batch goes there, which no longer serves the slot. The moving
+  // customer's checks are not run there; one by one they get MOVED and are decided at `to`, once, in order,
+  // with the counts that moved: m3 is the third, m4 over the cap, m1 still a duplicate.
+  const double moved = Sum("tact_redis_redirections_total", "kind", "moved");
+  absl::StatusOr<std::vector<CheckResult>> after =
+      Run({Check(stay[0], "s0-2"), Check(moving, "m3"), Check(stay[1], "s1-2"), Check(moving, "m4"),
+           Check(moving, "m1"), Check(stay[2], "s2-2")});
+  ASSERT_TRUE(after.ok()) << after.status();
+  for (const CheckResult& c : *after) ASSERT_TRUE(c.status.ok()) << c.status;
+  for (int i : {0, 2, 5}) {
+    EXPECT_TRUE((*after)[i].outcome.reserved);
+    EXPECT_FALSE((*after)[i].duplicate);
+    EXPECT_EQ((*after)[i].outcome.usage.at(0).used, 1);
+  }
+  EXPECT_FALSE((*after)[1].duplicate);
+  EXPECT_TRUE((*after)[1].outcome.reserved);
+  EXPECT_EQ((*after)[1].outcome.usage.at(0).used, 2);
+  EXPECT_FALSE((*after)[3].outcome.reserved);  // cap 3 holds
+  EXPECT_TRUE((*after)[4].duplicate);
+  EXPECT_GT(Sum("tact_redis_redirections_total", "kind", "moved"), moved);
+  EXPECT_EQ(Sum("tact_redis_node_batch_fallbacks_total", "node", node) - fallbacks, 5);
+  auto moved_key =
+      RedisClusterNodes::Command(to, {"GET", store::CustomerKey(store::KeySchema().CustomerPrefix("acme", moving))});
+  ASSERT_NE(moved_key, nullptr);
+  ASSERT_EQ(moved_key->type, REDIS_REPLY_STRING);
+  const std::optional<store::CustomerBlob> blob =
+      store::ParseCustomerBlob(std::string_view(moved_key->str, moved_key->len));
+  ASSERT_TRUE(blob.has_value());
+  ASSERT_EQ(blob->counters.size(), 1u);
+  EXPECT_EQ(static_cast<int64_t>(blob->counters[0].times.size()), kCap);  // m1, m2, m3: none counted twice
+  for (const std::string& c : stay) {  // two each, none twice
+    auto key = RedisClusterNodes::Command(from, {"GET", store::CustomerKey(store::KeySchema().CustomerPrefix("acme", c))});
+    ASSERT_NE(key, nullptr);
+    ASSERT_EQ(key->type, REDIS_REPLY_STRING);
+    const std::optional<store::CustomerBlob> b = store::ParseCustomerBlob(std::string_view(key->str, key->len));
+    ASSERT_TRUE(b.has_value());
+    EXPECT_EQ(b->counters.at(0).times.size(), 2u);
+  }
+}
+
 TEST_F(ClusterStoreTest, CapacityStoreRoutesPerTenant) {
   store::RedisSettings s;
   ASSERT_TRUE(store::ParseRedisAddress(env->nodes->address(), &s).ok());
@@ -269,6 +397,46 @@ TEST_F(ClusterStoreTest, PausedMasterFailsOnlyItsChecksAndARetryIsNotCountedTwic
   EXPECT_TRUE(Decided(stuck, "p2").outcome.reserved);
   EXPECT_EQ(Decided(stuck, "p3").outcome.usage.at(0).used, kCap);  // p0, p1, p2: p1 not twice
   EXPECT_TRUE(WaitFor([&] { return store_->Healthy(); }, absl::Seconds(10), "healthy again"));
+}
+
+// Reliability matrix: a planned failover (CLUSTER FAILOVER) while tactd's slot map still names the old master.
+// Runs after the tests that use ports()[2] as a master: it stays a replica.
+TEST_F(ClusterStoreTest, ABatchRefusedByADemotedMasterGoesOneByOne) {
+  const int master = env->nodes->ports()[2];
+  const int replica = env->nodes->ReplicaOf(master);
+  ASSERT_NE(replica, 0);
+  const std::vector<std::string> customers = CustomersOn("demoted", master, 3);
+  for (const std::string& c : customers) EXPECT_TRUE(Decided(c, c + "-1").outcome.reserved);
+  auto failover = RedisClusterNodes::Command(replica, {"CLUSTER", "FAILOVER"});  // waits for the replica to catch up
+  ASSERT_NE(failover, nullptr);
+  ASSERT_EQ(failover->type, REDIS_REPLY_STATUS);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto role = RedisClusterNodes::Command(master, {"ROLE"});
+        return env->nodes->MasterOf(SlotOf(customers[0])) == replica && role != nullptr &&
+               role->type == REDIS_REPLY_ARRAY && std::string_view(role->element[0]->str) == "slave" &&
+               env->nodes->Converged();
+      },
+      absl::Seconds(20), "failover done"));
+  // The store still sends the node's batch to `master`, a replica now, which refuses a script that writes
+  // (READONLY) before running it: every check goes one by one, gets MOVED, and is decided once at the new master.
+  const std::string node = absl::StrCat("127.0.0.1:", master);
+  const double fallbacks = Sum("tact_redis_node_batch_fallbacks_total", "node", node);
+  const double moved = Sum("tact_redis_redirections_total", "kind", "moved");
+  absl::StatusOr<std::vector<CheckResult>> r =
+      Run({Check(customers[0], customers[0] + "-2"), Check(customers[1], customers[1] + "-2"),
+           Check(customers[2], customers[2] + "-2"), Check(customers[0], customers[0] + "-1")});
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*r)[i].status.ok()) << (*r)[i].status;
+    EXPECT_FALSE((*r)[i].duplicate);
+    EXPECT_TRUE((*r)[i].outcome.reserved);
+    EXPECT_EQ((*r)[i].outcome.usage.at(0).used, 1);  // the first check, replicated: counted once
+  }
+  ASSERT_TRUE((*r)[3].status.ok()) << (*r)[3].status;
+  EXPECT_TRUE((*r)[3].duplicate);
+  EXPECT_EQ(Sum("tact_redis_node_batch_fallbacks_total", "node", node) - fallbacks, 4);
+  EXPECT_GT(Sum("tact_redis_redirections_total", "kind", "moved"), moved);
 }
 
 // tactd configured for the cluster (redis.address redis+cluster://...), driven through Kafka and gRPC only.
