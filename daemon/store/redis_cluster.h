@@ -69,6 +69,15 @@ class RedisCluster {
   std::vector<absl::StatusOr<RedisReplyPtr>> Execute(std::span<const RedisCommand> commands,
                                                      std::span<const int> slots, absl::Time deadline);
 
+  // The masters of the slot map (refreshed first when stale). UNAVAILABLE when no node gave a map.
+  absl::StatusOr<std::vector<NodeAddress>> Masters(absl::Time deadline);
+
+  // Sends `commands`, pipelined in order, to the node at `node` itself: for commands about that node's own keys
+  // (CLUSTER GETKEYSINSLOT, SCAN), which no node redirects. Replies in order, as Execute's; `what` names them
+  // in errors.
+  std::vector<absl::StatusOr<RedisReplyPtr>> ExecuteOn(const NodeAddress& node, std::span<const RedisCommand> commands,
+                                                       absl::Time deadline, std::string_view what);
+
   // PING to every master of the map (refreshed first when stale). True when the map covers every slot and every
   // master answered. `nodes` (optional) gets each master's address and whether it answered.
   bool Probe(absl::Duration timeout, std::vector<std::pair<std::string, bool>>* nodes = nullptr);
@@ -84,7 +93,7 @@ class RedisCluster {
   void MarkStale() ABSL_LOCKS_EXCLUDED(mu_);
   // One round: every batch sent, then every reply read.
   void RunRound(std::vector<Batch>& batches, std::span<const RedisCommand> commands, absl::Time deadline,
-                std::vector<absl::StatusOr<RedisReplyPtr>>& out);
+                std::vector<absl::StatusOr<RedisReplyPtr>>& out, std::string_view what = "EVALSHA");
   void Count(const NodeAddress& node, bool ok);
 
   const RedisClusterSettings settings_;
