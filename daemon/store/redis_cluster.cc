@@ -350,12 +350,14 @@ std::vector<absl::StatusOr<RedisReplyPtr>> RedisCluster::Execute(std::span<const
 }
 
 absl::StatusOr<std::vector<NodeAddress>> RedisCluster::Masters(absl::Time deadline) {
-  RefreshIfStale(deadline);
-  std::shared_ptr<const SlotMap> map = Map();
-  if (map == nullptr || map->masters().empty()) {
-    return absl::UnavailableError("redis cluster: no node answered CLUSTER SLOTS");
+  if (Map() == nullptr) {
+    if (absl::Status s = Refresh(deadline); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("redis cluster: no slot map (", s.message(), ")"));
+    }
+  } else {
+    RefreshIfStale(deadline);
   }
-  return map->masters();
+  return Map()->masters();
 }
 
 std::vector<absl::StatusOr<RedisReplyPtr>> RedisCluster::ExecuteOn(const NodeAddress& node,

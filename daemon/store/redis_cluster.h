@@ -69,7 +69,8 @@ class RedisCluster {
   std::vector<absl::StatusOr<RedisReplyPtr>> Execute(std::span<const RedisCommand> commands,
                                                      std::span<const int> slots, absl::Time deadline);
 
-  // The masters of the slot map (refreshed first when stale). UNAVAILABLE when no node gave a map.
+  // The masters of the slot map (refreshed first when stale). UNAVAILABLE naming the last node's error when no
+  // node gave a map.
   absl::StatusOr<std::vector<NodeAddress>> Masters(absl::Time deadline);
 
   // Sends `commands`, pipelined in order, to the node at `node` itself: for commands about that node's own keys
