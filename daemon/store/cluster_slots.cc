@@ -29,6 +29,14 @@ std::string_view HashTag(std::string_view key) {
 
 int KeySlot(std::string_view key) { return Crc16Xmodem(HashTag(key)) & (kClusterSlots - 1); }
 
+std::optional<int> PrefixSlot(std::string_view prefix) {
+  const size_t open = prefix.find('{');
+  if (open == std::string_view::npos) return std::nullopt;
+  const size_t close = prefix.find('}', open + 1);
+  if (close == std::string_view::npos || close == open + 1) return std::nullopt;
+  return KeySlot(prefix);
+}
+
 namespace {
 
 // Reads "<prefix><decimal>\r\n" at `at`; advances past it.

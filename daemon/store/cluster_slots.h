@@ -27,6 +27,12 @@ std::string_view HashTag(std::string_view key);
 // The slot of `key`, as CLUSTER KEYSLOT answers: CRC16(HashTag(key)) mod 16384.
 int KeySlot(std::string_view key);
 
+// The slot of every key that starts with `prefix`, when the prefix settles it: it holds a '{' and, after at
+// least one character, a '}' (a whole, non-empty hash tag), as every prefix of CustomerPrefixes (keys.h) does.
+// nullopt when a key's suffix could still change its tag (no '{', no '}' after it, or an empty tag "{}": the whole
+// key is hashed): such keys may be in any slot.
+std::optional<int> PrefixSlot(std::string_view prefix);
+
 // The first key of a command in Redis' wire format whose first key is its fourth argument (EVAL / EVALSHA
 // <script> <numkeys> <key> ...): the key to route it by. nullopt when the command has no key there.
 std::optional<std::string_view> FirstEvalKey(std::string_view wire);

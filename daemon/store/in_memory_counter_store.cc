@@ -1,5 +1,7 @@
 #include "daemon/store/in_memory_counter_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
 #include "daemon/store/keys.h"
@@ -198,7 +200,7 @@ absl::Status InMemoryCounterStore::PutSignal(const SignalWrite& w, absl::Time no
 
 namespace {
 
-// Erases the entries of `map` whose key starts with `prefix`; counts those `live` holds for (a key Redis has).
+// Erases the entries of `map` whose key starts with `prefix`; counts those `live` holds for (state Redis keeps).
 template <typename Map, typename Live>
 int64_t EraseByPrefix(Map& map, const std::string& prefix, Live live) {
   int64_t removed = 0;
@@ -211,6 +213,8 @@ int64_t EraseByPrefix(Map& map, const std::string& prefix, Live live) {
 
 }  // namespace
 
+// Store v2's keys (check.lua): the customer's one key `s` holds its counters, signals and latest decision marker;
+// each earlier marker is a `seen:<event_id>` key of its own. So: 1 when anything is stored, plus the markers but one.
 absl::StatusOr<int64_t> InMemoryCounterStore::ForgetCustomer(std::span<const std::string> prefixes,
                                                              absl::Time /*deadline*/) {
   absl::MutexLock lock(&mu_);
@@ -218,11 +222,12 @@ absl::StatusOr<int64_t> InMemoryCounterStore::ForgetCustomer(std::span<const std
   auto non_empty = [](const auto& container) { return !container.empty(); };
   for (const std::string& prefix : prefixes) {
     if (prefix.empty()) continue;  // never everything
-    removed += EraseByPrefix(windows_, prefix, non_empty);
-    removed += EraseByPrefix(calendars_, prefix, [](const Calendar&) { return true; });
-    removed += EraseByPrefix(signals_, prefix, non_empty);
-    removed += EraseByPrefix(seen_, prefix, [](const Seen&) { return true; });
-    removed += EraseByPrefix(index_, prefix, non_empty);  // keyed by the prefix itself: the `idx` key
+    int64_t state = EraseByPrefix(windows_, prefix, non_empty);
+    state += EraseByPrefix(calendars_, prefix, [](const Calendar&) { return true; });
+    state += EraseByPrefix(signals_, prefix, non_empty);
+    state += EraseByPrefix(index_, prefix, non_empty);  // keyed by the prefix itself
+    const int64_t markers = EraseByPrefix(seen_, prefix, [](const Seen&) { return true; });
+    if (state + markers > 0) removed += 1 + std::max<int64_t>(markers - 1, 0);
   }
   return removed;
 }

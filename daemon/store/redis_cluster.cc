@@ -207,7 +207,7 @@ void RedisCluster::RefreshIfStale(absl::Time deadline) {
 }
 
 void RedisCluster::RunRound(std::vector<Batch>& batches, std::span<const RedisCommand> commands, absl::Time deadline,
-                            std::vector<absl::StatusOr<RedisReplyPtr>>& out) {
+                            std::vector<absl::StatusOr<RedisReplyPtr>>& out, std::string_view what) {
   std::vector<RedisConnectionPtr> conns(batches.size());
   // Send to every node first, so the nodes run their commands in parallel.
   for (size_t b = 0; b < batches.size(); ++b) {
@@ -219,7 +219,7 @@ void RedisCluster::RunRound(std::vector<Batch>& batches, std::span<const RedisCo
         if (batch.asking[k]) AskingCommand().AppendTo(**conn);
         commands[batch.items[k]].AppendTo(**conn);
       }
-      sent = (*conn)->Flush("EVALSHA");
+      sent = (*conn)->Flush(what);
     }
     if (!sent.ok()) {
       for (size_t i : batch.items) out[i] = sent;
@@ -242,7 +242,7 @@ void RedisCluster::RunRound(std::vector<Batch>& batches, std::span<const RedisCo
       // Read exactly as many replies as were sent, or the stream is out of step.
       absl::StatusOr<RedisReplyPtr> asking = batch.asking[k] ? c.GetReply("ASKING") : RedisReplyPtr();
       absl::StatusOr<RedisReplyPtr> reply =
-          asking.ok() ? c.GetReply("EVALSHA") : absl::StatusOr<RedisReplyPtr>(asking.status());
+          asking.ok() ? c.GetReply(what) : absl::StatusOr<RedisReplyPtr>(asking.status());
       if (!reply.ok()) {
         io = reply.status();
         for (size_t rest = k; rest < batch.items.size(); ++rest) out[batch.items[rest]] = io;
@@ -263,7 +263,7 @@ void RedisCluster::RunRound(std::vector<Batch>& batches, std::span<const RedisCo
       for (size_t k : noscript) {
         absl::StatusOr<RedisReplyPtr> asking = !io.ok() || !batch.asking[k] ? RedisReplyPtr() : c.GetReply("ASKING");
         absl::StatusOr<RedisReplyPtr> reply = !io.ok()       ? absl::StatusOr<RedisReplyPtr>(io)
-                                              : asking.ok() ? c.GetReply("EVALSHA")
+                                              : asking.ok() ? c.GetReply(what)
                                                             : absl::StatusOr<RedisReplyPtr>(asking.status());
         if (!reply.ok()) io = reply.status();
         out[batch.items[k]] = std::move(reply);
@@ -349,10 +349,10 @@ std::vector<absl::StatusOr<RedisReplyPtr>> RedisCluster::Execute(std::span<const
   return out;
 }
 
-RedisCluster::Masters RedisCluster::MastersOf(std::span<const int> slots, absl::Time deadline) {
+RedisCluster::NodeGroups RedisCluster::MastersOf(std::span<const int> slots, absl::Time deadline) {
   RefreshIfStale(deadline);
   std::shared_ptr<const SlotMap> map = Map();
-  Masters out;
+  NodeGroups out;
   out.node_of.assign(slots.size(), -1);
   if (map == nullptr) return out;
   const std::vector<NodeAddress>& masters = map->masters();
@@ -367,6 +367,33 @@ RedisCluster::Masters RedisCluster::MastersOf(std::span<const int> slots, absl::
     }
     out.node_of[i] = index[m];
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<NodeAddress>> RedisCluster::Masters(absl::Time deadline) {
+  if (Map() == nullptr) {
+    if (absl::Status s = Refresh(deadline); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("redis cluster: no slot map (", s.message(), ")"));
+    }
+  } else {
+    RefreshIfStale(deadline);
+  }
+  return Map()->masters();
+}
+
+std::vector<absl::StatusOr<RedisReplyPtr>> RedisCluster::ExecuteOn(const NodeAddress& node,
+                                                                   std::span<const RedisCommand> commands,
+                                                                   absl::Time deadline, std::string_view what) {
+  std::vector<absl::StatusOr<RedisReplyPtr>> out;
+  out.reserve(commands.size());
+  Batch batch{.node = &NodeAt(node)};
+  for (size_t i = 0; i < commands.size(); ++i) {
+    out.emplace_back(absl::UnavailableError("redis cluster: not sent"));
+    batch.items.push_back(i);
+    batch.asking.push_back(false);
+  }
+  std::vector<Batch> batches = {std::move(batch)};
+  RunRound(batches, commands, deadline, out, what);
   return out;
 }
 

@@ -74,11 +74,21 @@ class RedisCluster {
   // Which master serves each of `slots` in the current map (read first when stale): `node_of[i]` indexes `nodes`
   // ("host:port"), -1 when no node serves slots[i]. For one command per node: the node itself then answers for
   // what it serves when the command runs (the map may be stale by then).
-  struct Masters {
+  struct NodeGroups {
     std::vector<std::string> nodes;
     std::vector<int> node_of;
   };
-  Masters MastersOf(std::span<const int> slots, absl::Time deadline);
+  NodeGroups MastersOf(std::span<const int> slots, absl::Time deadline);
+
+  // The masters of the slot map (refreshed first when stale). UNAVAILABLE naming the last node's error when no
+  // node gave a map.
+  absl::StatusOr<std::vector<NodeAddress>> Masters(absl::Time deadline);
+
+  // Sends `commands`, pipelined in order, to the node at `node` itself: for commands about that node's own keys
+  // (CLUSTER GETKEYSINSLOT, SCAN), which no node redirects. Replies in order, as Execute's; `what` names them
+  // in errors.
+  std::vector<absl::StatusOr<RedisReplyPtr>> ExecuteOn(const NodeAddress& node, std::span<const RedisCommand> commands,
+                                                       absl::Time deadline, std::string_view what);
 
   // PING to every master of the map (refreshed first when stale). True when the map covers every slot and every
   // master answered. `nodes` (optional) gets each master's address and whether it answered.
@@ -95,7 +105,7 @@ class RedisCluster {
   void MarkStale() ABSL_LOCKS_EXCLUDED(mu_);
   // One round: every batch sent, then every reply read.
   void RunRound(std::vector<Batch>& batches, std::span<const RedisCommand> commands, absl::Time deadline,
-                std::vector<absl::StatusOr<RedisReplyPtr>>& out);
+                std::vector<absl::StatusOr<RedisReplyPtr>>& out, std::string_view what = "EVALSHA");
   void Count(const NodeAddress& node, bool ok);
 
   const RedisClusterSettings settings_;

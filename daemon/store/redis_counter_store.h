@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,8 @@ class RedisCounterStore final : public CounterStore {
                                                            absl::Time deadline) override;
   absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
-  // SCAN MATCH <prefix>* + UNLINK per prefix (redis_forget.cc).
+  // SCAN MATCH <prefix>* + UNLINK per prefix; on a cluster CLUSTER GETKEYSINSLOT of the prefix's slot on every
+  // master + UNLINK per key, routed (redis_forget.cc).
   absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override;
   bool Healthy() override;
   // In a cluster: each master's address and whether it answered the last probe (Healthy); empty on one node.
@@ -85,6 +87,9 @@ class RedisCounterStore final : public CounterStore {
   // Runs `commands` (all keys of slot `slot`) in order; an error reply is UNAVAILABLE.
   absl::StatusOr<std::vector<RedisReplyPtr>> ClusterRoundTrip(const std::vector<RedisCommand>& commands, int slot,
                                                               absl::Time deadline);
+  // ForgetCustomer on a cluster (redis_forget.cc), and the keys starting with `prefix` on every master.
+  absl::StatusOr<int64_t> ClusterForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline);
+  absl::StatusOr<std::set<std::string>> ClusterPrefixKeys(const std::string& prefix, absl::Time deadline);
 
   // The legacy prefix the signal script and ReadCustomer use for this customer ("" when none or legacy_keys is off).
   std::string LegacyPrefix(std::string_view tenant, std::string_view customer_id) const;

@@ -121,7 +121,7 @@ std::vector<size_t> RedisCounterStore::ClusterCheckPerNode(std::span<const Custo
                                                            std::span<const std::string> prefixes,
                                                            std::span<const int> slots, absl::Time deadline,
                                                            std::vector<CheckResult>& results) {
-  const RedisCluster::Masters masters = cluster_->MastersOf(slots, deadline);
+  const RedisCluster::NodeGroups masters = cluster_->MastersOf(slots, deadline);
   std::vector<NodeBatch> nodes(masters.nodes.size());
   std::vector<size_t> each;
   for (size_t i = 0; i < checks.size(); ++i) {

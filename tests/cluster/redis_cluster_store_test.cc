@@ -19,6 +19,7 @@
 #include "daemon/store/redis_counter_store.h"
 #include "prometheus/registry.h"
 #include "tact/v1/throttle.grpc.pb.h"
+#include "tests/cluster/cluster_env.h"
 #include "tests/support/process.h"
 #include "tests/support/admin.h"
 #include "tests/support/events.h"
@@ -36,22 +37,6 @@ using testing::RedisClusterNodes;
 using testing::WaitFor;
 
 constexpr int64_t kCap = 3;
-
-// One cluster for the binary (ctest runs the binary once: tests/CMakeLists.txt).
-class ClusterEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dir = std::make_unique<testing::TempDir>();
-    nodes = std::make_unique<RedisClusterNodes>(dir->path());
-  }
-  void TearDown() override {
-    nodes.reset();
-    dir.reset();
-  }
-  std::unique_ptr<testing::TempDir> dir;
-  std::unique_ptr<RedisClusterNodes> nodes;
-};
-ClusterEnv* env = nullptr;
 
 int SlotOf(const std::string& customer) { return store::KeySlot(store::KeySchema().CustomerPrefix("acme", customer)); }
 

@@ -32,6 +32,36 @@ TEST(ClusterSlotsTest, EveryKeyOfACustomerHasItsTagsSlot) {
   EXPECT_EQ(KeySlot(IndexKey(prefix)), KeySlot(prefix + "r:rule:scope"));
 }
 
+// tactctl customer forget on a cluster looks for a customer's keys in one slot per prefix: every prefix it erases
+// (the keyed one and the legacy "tact:{<tenant>:<customer>}:") settles the slot of all keys starting with it,
+// whatever the ids hold ('{', '}' and ':' included); a prefix that does not is reported as such.
+TEST(ClusterSlotsTest, PrefixSlotIsTheSlotOfEveryKeyWithThePrefix) {
+  const KeySchema schema("secret");
+  const std::vector<std::pair<std::string, std::string>> ids = {
+      {"acme", "c-1"}, {"acme", "a{b"}, {"acme", "{"}, {"acme", "x}y"}, {"a:b", "c"}, {"a{b", "c"}, {"a}b", "c"},
+      {"}", "}"},      {"", ""},        {"acme", "}:z"}};
+  int legacy = 0;
+  for (const auto& [tenant, customer] : ids) {
+    const std::vector<std::string> prefixes = CustomerPrefixes(schema, tenant, customer);
+    legacy += prefixes.size() > 1 ? 1 : 0;
+    for (const std::string& prefix : prefixes) {
+      const std::optional<int> slot = PrefixSlot(prefix);
+      ASSERT_TRUE(slot.has_value()) << prefix;
+      for (const char* suffix : {"s", "seen:e{1}", "seen:{", "}", "sig", "c:r:2027-01-01"}) {
+        EXPECT_EQ(KeySlot(prefix + suffix), *slot) << prefix << suffix;
+      }
+    }
+  }
+  EXPECT_EQ(legacy, 4);  // the legacy prefix too where the ids have one
+  EXPECT_EQ(PrefixSlot("tact:{acme:ana}:"), KeySlot("acme:ana"));
+  EXPECT_EQ(PrefixSlot("{x}"), KeySlot("x"));
+  // Keys whose slot their suffix decides.
+  for (const char* prefix : {"", "tact:", "tact:{", "tact:{acme", "tact:{}:", "}{", "tact:}x{"}) {
+    EXPECT_EQ(PrefixSlot(prefix), std::nullopt) << prefix;
+  }
+  EXPECT_NE(KeySlot("tact:{}:a"), KeySlot("tact:{}:b"));
+}
+
 TEST(ClusterSlotsTest, FirstEvalKeyIsTheKeyAfterNumkeys) {
   EXPECT_EQ(FirstEvalKey(RedisCommand({"EVALSHA", "abc", "2", "k1", "k2", "argv"}).wire), "k1");
   EXPECT_EQ(FirstEvalKey(RedisCommand({"EVAL", "return 1", "0", "x"}).wire), std::nullopt);
