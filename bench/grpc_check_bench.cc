@@ -2,7 +2,7 @@
 // builds) next to a no-op Throttle service, driven by the same async load generator in the same run.
 //
 //   build/bench/grpc_check_bench [--rate 5000] [--seconds 5] [--outstanding 64] [--rounds 1] [--workers 4]
-//                           [--in-flight 0]
+//                           [--in-flight 0] [--records BOOTSTRAP]
 //
 // With --rounds N the two servers are measured alternately N times (the machine is shared: load varies from
 // second to second), one line per round, then the median round by ratio.
@@ -14,6 +14,9 @@
 // grpc.check_throughput   calls/s with N calls outstanding (closed loop); ratio = ours / no-op
 // cpu_per_call             CPU time per call, ours/no-op: this process (client and server) plus redis-server;
 //                          steadier than rates when other work shares the machine; "(redis N)" = redis-server's part
+// grpc.check_records       with --records (a broker, e.g. a tact-devbroker's bootstrap): a second Throttle service
+//                          that also publishes every decision's record there (tactd's KafkaDecisionRecords), against
+//                          ours without; closed loop, interleaved; ratio = with / without, and CPU per call of each
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -40,6 +43,7 @@
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/policy_files.h"
 #include "daemon/ops/log.h"
+#include "daemon/pipeline/decision_record_sink.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "daemon/store/redis_counter_store.h"
@@ -161,6 +165,51 @@ Result Drive(const std::string& target, double rate, int outstanding, double sec
   return r;
 }
 
+// Ours with and without KafkaDecisionRecords, closed loop, interleaved; the median round by ratio.
+// `sink` outlives `executor` (its threads publish to it).
+void MeasureRecords(pipeline::KafkaDecisionRecords& sink, decision::DecisionExecutor& executor, api::CallGate& gate,
+                    int outstanding, double seconds, int rounds) {
+  api::ThrottleService plain(executor, gate, {});
+  api::ThrottleService recorded(executor, gate, {}, &sink);
+  int plain_port = 0;
+  int recorded_port = 0;
+  grpc::ServerBuilder b1;
+  b1.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &plain_port);
+  b1.RegisterService(&plain);
+  auto s1 = b1.BuildAndStart();
+  grpc::ServerBuilder b2;
+  b2.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &recorded_port);
+  b2.RegisterService(&recorded);
+  auto s2 = b2.BuildAndStart();
+  const std::string plain_t = absl::StrCat("127.0.0.1:", plain_port);
+  const std::string recorded_t = absl::StrCat("127.0.0.1:", recorded_port);
+  Drive(recorded_t, 0, 8, 0.5);  // warm-up: the producer's connection and metadata
+  std::vector<std::pair<Result, Result>> all;
+  for (int i = 0; i < rounds; ++i) {  // the order alternates: neither always runs on a warmer machine
+    Result without;
+    Result with;
+    if (i % 2 == 0) {
+      without = Drive(plain_t, 0, outstanding, seconds);
+      with = Drive(recorded_t, 0, outstanding, seconds);
+    } else {
+      with = Drive(recorded_t, 0, outstanding, seconds);
+      without = Drive(plain_t, 0, outstanding, seconds);
+    }
+    all.emplace_back(without, with);
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.second.rate / a.first.rate < b.second.rate / b.first.rate;
+  });
+  const auto& [without, with] = all[all.size() / 2];
+  std::printf("grpc.check_records ratio=%.2f with=%.0f/s without=%.0f/s outstanding=%d errors=%d "
+              "cpu_per_call=%.1fus/%.1fus lost=%lld\n",
+              with.rate / without.rate, with.rate, without.rate, outstanding, with.errors, with.cpu_us,
+              without.cpu_us, static_cast<long long>(sink.lost()));
+  std::fflush(stdout);
+  s1->Shutdown();
+  s2->Shutdown();
+}
+
 int Main(int argc, char** argv) {
   double rate = 5000;
   double seconds = 5;
@@ -168,6 +217,7 @@ int Main(int argc, char** argv) {
   int rounds = 1;
   int workers = 4;  // tactd's grpc.workers default
   int in_flight = 0;  // 0 = one per worker, as tactd
+  std::string records_bootstrap;  // --records: also measure with decision records published there
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i];
     if (f == "--rate") rate = std::atof(argv[i + 1]);
@@ -176,6 +226,7 @@ int Main(int argc, char** argv) {
     if (f == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
     if (f == "--workers") workers = std::max(1, std::atoi(argv[i + 1]));
     if (f == "--in-flight") in_flight = std::max(0, std::atoi(argv[i + 1]));
+    if (f == "--records") records_bootstrap = argv[i + 1];
   }
   ops::SetLogLevel(ops::LogLevel::kWarning);  // no per-call access log lines in the measurement
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as tactd does
@@ -210,6 +261,18 @@ int Main(int argc, char** argv) {
   decision::PolicyHolder policies;
   policies.Set(std::make_shared<const policy::Policy>(*decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default")));
   const CustomerHasher hasher("bench-key");
+  prometheus::Registry registry;
+  pipeline::PipelineStats stats(registry);
+  std::unique_ptr<pipeline::KafkaDecisionRecords> sink;  // declared before the executor: its threads use it
+  if (!records_bootstrap.empty()) {
+    absl::StatusOr<std::unique_ptr<pipeline::KafkaDecisionRecords>> created = pipeline::KafkaDecisionRecords::Create(
+        {.brokers = records_bootstrap, .topic = "tact.decisions", .stats = &stats}, clock);
+    if (!created.ok()) {
+      std::fprintf(stderr, "--records: %s\n", std::string(created.status().message()).c_str());
+      return 1;
+    }
+    sink = *std::move(created);
+  }
   decision::DecisionService decider(policies, store, clock, hasher);
   decision::DecisionExecutor executor(decider, workers, 8192, 64, in_flight);  // as tactd builds it
   api::CallGate gate(nullptr, clock);
@@ -264,6 +327,7 @@ int Main(int argc, char** argv) {
   median.to = by_ratio[by_ratio.size() / 2].to;
   median.tn = by_ratio[by_ratio.size() / 2].tn;
   print("", median);
+  if (sink != nullptr) MeasureRecords(*sink, executor, gate, outstanding, seconds, rounds);
   s1->Shutdown();
   s2->Shutdown();
   kill(redis_pid, SIGTERM);

@@ -1,6 +1,8 @@
 #include "daemon/api/throttle_service.h"
 
 #include <atomic>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
@@ -28,6 +30,54 @@ const char* CodeName(grpc::StatusCode c) {
     default: return "INTERNAL";
   }
 }
+
+void SetError(v1::CheckBatchResult& result, const absl::Status& status) {
+  const grpc::Status g = ToGrpcStatus(status);
+  result.set_error_code(g.error_code());
+  result.set_error_message(g.error_message());
+}
+
+// One CheckBatch call while its items are decided: each item's answer goes into the response as it comes, the call
+// finishes with the last, and only then are the items' records published (`records` outlives the executor's
+// threads; the service may not). Done runs on an executor thread (all items of one call on the same one).
+class BatchCall {
+ public:
+  BatchCall(CallGate& gate, grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx,
+            v1::CheckBatchResponse* response, CallGate::Call call, size_t items, decision::DecisionRecordPort* records)
+      : gate_(gate), reactor_(reactor), ctx_(ctx), response_(response), call_(std::move(call)), left_(items),
+        records_(records), pending_(records != nullptr ? items : 0), publish_(pending_.size(), 0) {}
+
+  // `index`: the item's place in the request; `slot`: among the decided items; `record`: publish its record.
+  void Done(int index, size_t slot, bool record, absl::StatusOr<decision::Decided> d) {
+    v1::CheckBatchResult* result = response_->mutable_results(index);
+    if (d.ok()) {
+      *result->mutable_decision() = std::move(d->decision);
+      if (record && decision::PublishesRecord(false, d->record.decision())) {
+        pending_[slot] = std::move(d->record);  // its own slot, written before `left_` counts it
+        publish_[slot] = 1;
+      }
+    } else {
+      SetError(*result, d.status());
+    }
+    if (--left_ == 0) {
+      gate_.Finish(reactor_, ctx_, call_, absl::OkStatus());
+      for (size_t i = 0; i < publish_.size(); ++i) {
+        if (publish_[i] != 0) records_->Record(pending_[i]);
+      }
+    }
+  }
+
+ private:
+  CallGate& gate_;
+  grpc::ServerUnaryReactor* const reactor_;
+  grpc::CallbackServerContext* const ctx_;
+  v1::CheckBatchResponse* const response_;
+  const CallGate::Call call_;
+  std::atomic<size_t> left_;
+  decision::DecisionRecordPort* const records_;
+  std::vector<v1::DecisionRecord> pending_;  // per decided item (none without `records`)
+  std::vector<char> publish_;                // per decided item: 1 = its record is to be published
+};
 
 }  // namespace
 
@@ -141,19 +191,25 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
     return reactor;
   }
   // A call whose deadline passes while queued does no store work (the store checks the deadline first).
+  // The record is built only when it may be published (no keyed hash, no copy of the decision otherwise).
+  decision::DecisionRecordPort* const records = request->dry_run() ? nullptr : records_;
   const bool accepted = executor_.Submit(
       *std::move(event),
       {.dry_run = request->dry_run(),
        .source = "grpc",
        .client = call.client,
        .deadline = StoreDeadline(ctx),
-       .record = false,
+       .record = records != nullptr,
        .field_prefix = "event."},
-      [this, reactor, ctx, response, call](absl::StatusOr<decision::Decided> d) {
+      [this, reactor, ctx, response, call, records](absl::StatusOr<decision::Decided> d) {
         if (d.ok()) {
           *response->mutable_decision() = std::move(d->decision);
         }
         gate_.Finish(reactor, ctx, call, d.status());
+        // After the answer, so the call never waits for it; `this` may be gone by now, `records` is not.
+        if (records != nullptr && d.ok() && decision::PublishesRecord(false, d->record.decision())) {
+          records->Record(d->record);
+        }
       });
   if (!accepted) {
     gate_.Finish(reactor, ctx, call, DecisionQueueFull());
@@ -187,9 +243,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
     v1::CheckBatchResult* result = response->add_results();
     absl::StatusOr<Event> event = Validate(call, request->items(i), absl::StrCat("items[", i, "]."));
     if (!event.ok()) {
-      const grpc::Status g = ToGrpcStatus(event.status());
-      result->set_error_code(g.error_code());
-      result->set_error_message(g.error_message());
+      SetError(*result, event.status());
       continue;
     }
     valid.push_back({i, *std::move(event), request->items(i).dry_run()});
@@ -199,37 +253,25 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
     return reactor;
   }
   // The items go to the executor as one ordered unit, decided in one batch (a customer's later item sees what
-  // its earlier ones reserved); the call finishes with the last.
-  struct Shared {
-    std::atomic<size_t> left;
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->left = valid.size();
+  // its earlier ones reserved); the call finishes with the last, and only then are the items' records published.
+  auto batch = std::make_shared<BatchCall>(gate_, reactor, ctx, response, call, valid.size(), records_);
   const absl::Time deadline = StoreDeadline(ctx);
   std::vector<decision::DecisionExecutor::Request> requests;
   requests.reserve(valid.size());
   std::vector<decision::DecisionExecutor::Done> dones;
-  for (Valid& v : valid) {
+  for (size_t slot = 0; slot < valid.size(); ++slot) {
+    Valid& v = valid[slot];
     const int index = v.index;
-    auto done = [this, reactor, ctx, response, call, shared, index](absl::StatusOr<decision::Decided> d) {
-      v1::CheckBatchResult* result = response->mutable_results(index);
-      if (d.ok()) {
-        *result->mutable_decision() = std::move(d->decision);
-      } else {
-        const grpc::Status g = ToGrpcStatus(d.status());
-        result->set_error_code(g.error_code());
-        result->set_error_message(g.error_message());
-      }
-      if (--shared->left == 0) {
-        gate_.Finish(reactor, ctx, call, absl::OkStatus());
-      }
+    const bool record = records_ != nullptr && !v.dry_run;
+    auto done = [batch, index, slot, record](absl::StatusOr<decision::Decided> d) {
+      batch->Done(index, slot, record, std::move(d));
     };
     requests.push_back({std::move(v.event),
                         {.dry_run = v.dry_run,
                          .source = "grpc",
                          .client = call.client,
                          .deadline = deadline,
-                         .record = false,
+                         .record = record,
                          .field_prefix = absl::StrCat("items[", index, "].event.")},
                         done});
     dones.push_back(std::move(done));

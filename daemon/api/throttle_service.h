@@ -9,6 +9,7 @@
 #include "daemon/api/auth.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/decision_executor.h"
+#include "daemon/decision/decision_record_port.h"
 #include "tact/v1/policies.grpc.pb.h"
 #include "tact/v1/throttle.grpc.pb.h"
 
@@ -55,11 +56,15 @@ class CallGate {
 
 // tact.v1.Throttle over gRPC's callback API. A shell: validate into core types (errors name the field), hand
 // the decision to the DecisionExecutor (which coalesces concurrent callers into one store round-trip), finish
-// from the executor thread. Thread-safety: gRPC threads.
+// from the executor thread. With `records`, every Check and CheckBatch decision made (not a dry run, not a
+// duplicate: decision::PublishesRecord) goes to it as its audit record, with the calling client and source "grpc",
+// after the call is answered, on the executor thread. `records` must outlive `executor` (it is used from its
+// threads until they are joined); null = no records. Thread-safety: gRPC threads.
 class ThrottleService final : public v1::Throttle::CallbackService {
  public:
-  ThrottleService(decision::DecisionExecutor& executor, CallGate& gate, ApiOptions options)
-      : executor_(executor), gate_(gate), options_(options) {}
+  ThrottleService(decision::DecisionExecutor& executor, CallGate& gate, ApiOptions options,
+                  decision::DecisionRecordPort* records = nullptr)
+      : executor_(executor), gate_(gate), options_(options), records_(records) {}
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
                                   v1::CheckResponse* response) override;
@@ -80,6 +85,7 @@ class ThrottleService final : public v1::Throttle::CallbackService {
   decision::DecisionExecutor& executor_;
   CallGate& gate_;
   const ApiOptions options_;
+  decision::DecisionRecordPort* const records_;
 };
 
 // tact.v1.Policies: the active policy version and digest, and the last reload error.

@@ -64,6 +64,7 @@ absl::Status App::StartAll() {
   if (absl::Status s = BuildStore(); !s.ok()) return s;
   BuildDecider();
   if (absl::Status s = BuildCallGate(); !s.ok()) return s;
+  if (absl::Status s = BuildGrpcRecords(); !s.ok()) return s;
   BuildDecisionApi();
   if (absl::Status s = BuildCampaignDesk(); !s.ok()) return s;
   if (absl::Status s = StartGrpc(); !s.ok()) return s;
@@ -252,12 +253,32 @@ absl::Status App::BuildCallGate() {
   return absl::OkStatus();
 }
 
+// Every Check/CheckBatch decision's record on tact.decisions, like the Kafka path's: sent after the call is
+// answered, never waited for (pipeline::KafkaDecisionRecords says what is lost when).
+absl::Status App::BuildGrpcRecords() {
+  if (!settings_.grpc.record_decisions) {
+    Log(LogLevel::kWarning, "grpc.records_off",
+        {{"detail", "grpc.record_decisions=false: Check/CheckBatch decisions are not published on "
+                    "tact.decisions; auditors see no gRPC decisions"}});
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<pipeline::KafkaDecisionRecords>> records = pipeline::KafkaDecisionRecords::Create(
+      {.brokers = settings_.kafka.brokers,
+       .security = kafka_security_,
+       .topic = settings_.kafka.topics.decisions,
+       .stats = &pipeline_stats_},
+      *clock_);
+  if (!records.ok()) return SetupFailed(records.status());
+  grpc_records_ = *std::move(records);
+  return absl::OkStatus();
+}
+
 void App::BuildDecisionApi() {
   executor_ = std::make_unique<decision::DecisionExecutor>(*decider_, settings_.grpc.workers, /*max_queue=*/8192,
                                                            /*max_batch=*/64);
   api_options_ = {.max_batch = settings_.grpc.max_batch,
                   .store_deadline = absl::Milliseconds(settings_.redis.deadline_ms)};
-  throttle_ = std::make_unique<api::ThrottleService>(*executor_, *gate_, api_options_);
+  throttle_ = std::make_unique<api::ThrottleService>(*executor_, *gate_, api_options_, grpc_records_.get());
   policies_service_ = std::make_unique<api::PoliciesService>(policies_, *gate_,
                                                              [this] { return reloader_->stats().last_error; });
   LogKafkaSecurity(kafka_security_);

@@ -4,8 +4,8 @@
 // started before it. Each part is wired by one member function (Build*/Start*): constructor changes of a part
 // touch only its function.
 //
-// Start order: Kafka security, clock, metrics, policies, store (Redis), decision service, gRPC services and the
-// campaign desk (with its Kafka notice sink), the gRPC server, the Kafka pipeline, the signal consumer and the
+// Start order: Kafka security, clock, metrics, policies, store (Redis), decision service, the gRPC decision
+// records' producer, gRPC services and the campaign desk (with its Kafka notice sink), the gRPC server, the Kafka pipeline, the signal consumer and the
 // deferred scheduler (each on its thread), the admin server (with the campaign board), the health and
 // policy-reload thread.
 // Stop order (SIGTERM): the health thread; gRPC health says NOT_SERVING; the pipeline and both workers stop
@@ -48,6 +48,7 @@
 #include "daemon/ops/kafka_security.h"
 #include "daemon/ops/metrics.h"
 #include "daemon/ops/test_clock.h"
+#include "daemon/pipeline/decision_record_sink.h"
 #include "daemon/pipeline/deferred_scheduler.h"
 #include "daemon/pipeline/notice_sink.h"
 #include "daemon/pipeline/policy_history_sink.h"
@@ -101,6 +102,7 @@ class App {
   absl::Status BuildStore();
   void BuildDecider();
   absl::Status BuildCallGate();
+  absl::Status BuildGrpcRecords();
   void BuildDecisionApi();
   absl::Status BuildCampaignDesk();
   absl::Status StartGrpc();
@@ -146,6 +148,9 @@ class App {
   std::unique_ptr<decision::DecisionService> decider_;
   std::unique_ptr<api::Authenticator> authenticator_;
   std::unique_ptr<api::CallGate> gate_;
+  // Check/CheckBatch decision records to tact.decisions (null: grpc.record_decisions=false). Declared before the
+  // executor: its threads use it until they are joined.
+  std::unique_ptr<pipeline::KafkaDecisionRecords> grpc_records_;
   std::unique_ptr<decision::DecisionExecutor> executor_;
   api::ApiOptions api_options_;
   std::unique_ptr<api::ThrottleService> throttle_;

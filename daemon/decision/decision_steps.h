@@ -29,7 +29,7 @@ struct DecideOptions {
   std::string client;           // gRPC: the authenticated client's name, or "anonymous"; empty on the Kafka path
   absl::Time deadline = absl::InfiniteFuture();  // store deadline; InfiniteFuture = the service default
   // Build Decided::record (the audit record for tact.decisions). Callers that only answer with the decision
-  // (gRPC Check) skip it: no keyed hash, no copy of the decision.
+  // (a gRPC dry run, or grpc.record_decisions off) skip it: no keyed hash, no copy of the decision.
   bool record = true;
   // Prepended to field names in INVALID_ARGUMENT errors of the decision path ("event." over gRPC).
   std::string field_prefix;

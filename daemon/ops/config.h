@@ -95,6 +95,7 @@ struct Settings {
     std::string clients_file;   // bearer-token clients (api/auth.h); empty = no authentication
     int max_batch = 500;
     int max_message_bytes = 1 << 20;
+    bool record_decisions = true;  // Check/CheckBatch decisions to tact.decisions; false: auditors see none of them
   };
 
   std::string policies = "policies/default";

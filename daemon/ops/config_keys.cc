@@ -343,6 +343,10 @@ void GrpcKeys(std::vector<ConfigKey>& keys) {
   keys.push_back(Int("grpc.max_batch", "Most items in one CheckBatch call", FIELD(grpc.max_batch), 1, 10000));
   keys.push_back(Int("grpc.max_message_bytes", "Largest request accepted", FIELD(grpc.max_message_bytes), 1024,
                      64 << 20));
+  keys.push_back(Bool("grpc.record_decisions",
+                      "true: every Check/CheckBatch decision (not dry runs) is published on kafka.topics.decisions; "
+                      "false: none is, and auditors see no gRPC decisions",
+                      FIELD(grpc.record_decisions)));
 }
 
 void ProcessKeys(std::vector<ConfigKey>& keys) {

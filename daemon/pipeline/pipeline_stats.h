@@ -6,7 +6,7 @@ namespace tact::pipeline {
 
 // Label values: topic = a configured topic name; partition = an input partition number (bounded by the topic's
 // partition count); reason ∈ {undecodable, invalid, too_large, decision_failed} (dlq_total); what ∈ {client,
-// produce, delivery} (kafka_errors_total); a
+// produce, delivery, grpc_record: a gRPC decision's record lost (KafkaDecisionRecords)} (kafka_errors_total); a
 // status code label (pipeline_pauses_total: unavailable, deadline_exceeded).
 #define TACT_PIPELINE_STATS(COUNTER, GAUGE, HISTOGRAM)                                                          \
   COUNTER(kafka_consumed_total, "Input events read", (topic))                                                    \

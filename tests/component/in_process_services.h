@@ -22,6 +22,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/decision/decision_executor.h"
+#include "daemon/decision/decision_record_port.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/policy_holder.h"
 #include "daemon/decision/signal_intake.h"
@@ -62,6 +63,23 @@ class FakeNoticePort final : public campaign::NoticePort {
   mutable absl::Mutex mu_;
   std::vector<v1::CampaignNotice> notices_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_ ABSL_GUARDED_BY(mu_);
+};
+
+// The decision record port's fake: keeps what the Throttle service publishes.
+class FakeRecordPort final : public decision::DecisionRecordPort {
+ public:
+  void Record(const v1::DecisionRecord& record) override {
+    absl::MutexLock lock(&mu_);
+    records_.push_back(record);
+  }
+  std::vector<v1::DecisionRecord> Records() const {
+    absl::MutexLock lock(&mu_);
+    return records_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<v1::DecisionRecord> records_ ABSL_GUARDED_BY(mu_);
 };
 
 // One unary call on a stub.
@@ -105,6 +123,7 @@ class InProcessServices {
   store::InMemoryCounterStore counters_;
   store::InMemoryCapacityStore capacity_store_;
   FakeNoticePort notices_;
+  FakeRecordPort records_;  // before the executor: its threads publish to it
   const CustomerHasher hasher_{"component-test-key"};
   campaign::StoreGateEnforcer enforcer_{capacity_store_, clock_, absl::ZeroDuration()};
   decision::DecisionService decider_{policies_, counters_, clock_, hasher_, {.campaign_gate = &enforcer_}};
@@ -116,7 +135,7 @@ class InProcessServices {
   api::CapacityWorkers workers_{/*threads=*/1, /*max_queue=*/16};
   api::CapacityService capacity_service_{desk_, gate_, workers_};
   api::CampaignsService campaigns_service_{desk_, gate_, workers_};
-  api::ThrottleService throttle_service_{executor_, gate_, api::ApiOptions{}};
+  api::ThrottleService throttle_service_{executor_, gate_, api::ApiOptions{}, &records_};
   decision::CustomerStateReader customer_state_{counters_, hasher_};
   api::SignalsService signals_service_{intake_, policies_, customer_state_, executor_, gate_, api::ApiOptions{}};
   std::unique_ptr<grpc::Server> server_;

@@ -11,6 +11,7 @@
 #include "daemon/core/sha256.h"
 #include "tests/component/in_process_services.h"
 #include "tests/support/grpc_client.h"
+#include "tests/support/wait.h"
 
 namespace tact {
 namespace {
@@ -18,6 +19,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::Call;
 using testing::CheckRequestFor;
+using testing::WaitFor;
 
 constexpr char kPolicy[] = R"(
 version: "component-throttle-1"
@@ -52,6 +54,25 @@ class ThrottleComponentTest : public ::testing::Test, protected testing::InProce
     const grpc::Status s = Check(req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.decision();
+  }
+  // The event ids of the published records, once the record of `marker` (a call answered last) is among them:
+  // records are published after their call is answered, in order on the executor's one thread.
+  std::vector<std::string> RecordedIdsUpTo(const std::string& marker) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          ids.clear();
+          for (const v1::DecisionRecord& r : records_.Records()) ids.push_back(r.event_id());
+          return !ids.empty() && ids.back() == marker;
+        },
+        absl::Seconds(10), "the marker's record"));
+    return ids;
+  }
+  v1::DecisionRecord RecordOf(const std::string& event_id) const {
+    for (const v1::DecisionRecord& r : records_.Records()) {
+      if (r.event_id() == event_id) return r;
+    }
+    return {};
   }
   grpc::Status PutSignal(const v1::Signal& signal, const std::string& token = kTokenAcme) {
     v1::PutSignalRequest req;
@@ -90,6 +111,48 @@ TEST_F(ThrottleComponentTest, CheckBatchDecidesEachItemInOrderAndNamesTheBadOne)
   EXPECT_THAT(resp.results(1).error_message(), HasSubstr("items[1].event.customer_id"));
   EXPECT_FALSE(resp.results(1).has_decision());
   EXPECT_EQ(resp.results(2).decision().decision(), v1::SUPPRESS);
+}
+
+TEST_F(ThrottleComponentTest, ChecksPublishTheirRecordWithTheCallingClientButDryRunsAndReplaysDoNot) {
+  EXPECT_EQ(Promotion("r1", "c1").decision(), v1::RELEASE);
+  EXPECT_EQ(Promotion("r2", "c1", /*dry_run=*/true).decision(), v1::SUPPRESS);  // decides nothing: no record
+  EXPECT_EQ(Promotion("r2", "c1").decision(), v1::SUPPRESS);
+  EXPECT_TRUE(Promotion("r1", "c1").duplicate());  // a replay: r1's record was published when it was decided
+  EXPECT_EQ(Promotion("r3", "c2").decision(), v1::RELEASE);
+  EXPECT_THAT(RecordedIdsUpTo("r3"), ::testing::ElementsAre("r1", "r2", "r3"));
+  const v1::DecisionRecord r2 = RecordOf("r2");
+  EXPECT_EQ(r2.client(), "crm-acme");
+  EXPECT_EQ(r2.source(), "grpc");
+  EXPECT_TRUE(r2.source_position().empty());
+  EXPECT_EQ(r2.tenant(), "acme");
+  EXPECT_EQ(r2.customer_hash(), hasher_.Hash("acme", "c1"));
+  EXPECT_EQ(r2.customer_hash_key_id(), hasher_.KeyId());
+  EXPECT_EQ(r2.decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(r2.decision().rule_id(), "promo-daily");
+  EXPECT_EQ(r2.decision().policy_version(), "component-throttle-1");
+  EXPECT_EQ(r2.evidence().window().rule_id(), "promo-daily");
+  EXPECT_EQ(r2.evidence().window().used(), 1);
+  EXPECT_EQ(TimeFromProto(r2.decided_at()), kNoon);
+}
+
+TEST_F(ThrottleComponentTest, CheckBatchPublishesARecordPerDecidedItemAfterAnswering) {
+  v1::CheckBatchRequest req;
+  *req.add_items() = CheckRequestFor("rb1", "acme", "c8", v1::PROMOTION);
+  *req.add_items() = CheckRequestFor("rb2", "acme", "", v1::PROMOTION);  // invalid: no decision, no record
+  *req.add_items() = CheckRequestFor("rb3", "acme", "c8", v1::PROMOTION);
+  req.mutable_items(2)->set_dry_run(true);
+  *req.add_items() = CheckRequestFor("rb4", "acme", "c8", v1::PROMOTION);
+  v1::CheckBatchResponse resp;
+  const grpc::Status s = Call(throttle_.get(), &v1::Throttle::Stub::CheckBatch, req, &resp, kTokenOps);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Promotion("rb-marker", "c9").decision(), v1::RELEASE);
+  EXPECT_THAT(RecordedIdsUpTo("rb-marker"), ::testing::ElementsAre("rb1", "rb4", "rb-marker"));
+  EXPECT_EQ(RecordOf("rb1").client(), "ops");
+  EXPECT_EQ(RecordOf("rb1").decision().decision(), v1::RELEASE);
+  EXPECT_EQ(RecordOf("rb4").client(), "ops");
+  EXPECT_EQ(RecordOf("rb4").source(), "grpc");
+  EXPECT_EQ(RecordOf("rb4").decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(RecordOf("rb4").decision().rule_id(), "promo-daily");
 }
 
 TEST_F(ThrottleComponentTest, TokensAndTenantsAreCheckedBeforeAnyWork) {

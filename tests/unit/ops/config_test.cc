@@ -105,6 +105,7 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"policies.require_tests", "true"},
                                                       {"redis.tls", "true"},
                                                       {"grpc.plaintext", "true"},
+                                                      {"grpc.record_decisions", "false"},
                                                       {"processing.guarantee", "exactly_once"},
                                                       {"signals.enabled", "false"},
                                                       {"deferred.enabled", "false"},
