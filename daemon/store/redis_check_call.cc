@@ -168,11 +168,16 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
       return absl::InternalError("check.lua: malformed reply");
     }
   }
-  const size_t nsig = static_cast<size_t>(r.element[2]->integer);
+  // element[2] < 0: that many signal checks, none holding, and no pair sent for them.
+  const int64_t signals = r.element[2]->integer;
+  const size_t nsig = signals < 0 ? 0 : static_cast<size_t>(signals);
   if (3 + 2 * nsig > r.elements || (r.elements - 3 - 2 * nsig) % 2 != 0) {
     return absl::InternalError("check.lua: malformed reply");
   }
   result.outcome.reserved = r.element[1]->integer == 1;
+  if (signals < 0) {
+    result.outcome.signals.assign(static_cast<size_t>(-signals), {.hit = false, .until = absl::InfiniteFuture()});
+  }
   size_t i = 3;
   for (size_t k = 0; k < nsig; ++k, i += 2) {
     result.outcome.signals.push_back(
