@@ -30,8 +30,9 @@
 --              rolling: now - window / calendar: period_end_ms, empty_at_ms (now + window / period end),
 --              decisive (1/0), suppress_on_exceed (1/0)
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
--- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker, legacy prefix ('' none: see
---   legacy.lua), then one counter suffix per limit of its spec
+-- then the number of distinct decision markers and each of them,
+-- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker number (1-based), legacy prefix
+--   ('' none: see legacy.lua), then one counter suffix per limit of its spec
 -- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
 -- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
@@ -247,6 +248,13 @@ for s = 1, nspecs do
   specs[s] = spec
 end
 
+-- The decision markers of the checks, each distinct one once (a campaign's checks mostly share one, and every
+-- byte of an argument costs Redis' Lua).
+local markers = {}
+local nmarkers = tonumber(ARGV[a])
+for m = 1, nmarkers do markers[m] = ARGV[a + m] end
+a = a + 1 + nmarkers
+
 -- A spec's signal checks, read when a customer first has a live signal field.
 local function signal_checks(spec)
   if spec.sig then return spec.sig end
@@ -447,7 +455,7 @@ local function check(spec, ko, ao)
     end
     st.meid = event_id
     st.mout = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|'
-    st.mmark = ARGV[ao + 3]
+    st.mmark = markers[tonumber(ARGV[ao + 3])]
     st.mexp = now + seen_ttl
     dirty = true
   end

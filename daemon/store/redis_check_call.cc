@@ -63,15 +63,17 @@ void AppendSpec(const CheckSpec& spec, int64_t now_ms, RespArgs& out) {
 
 }  // namespace
 
-// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
-// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
+// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs and markers the checks share are sent
+// once. `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
                        const KeySchema& schema, bool legacy_keys) {
   const int64_t now_ms = ToMillis(checks.front().now);
   RespArgs keys;
   RespArgs specs;      // every distinct spec's args, concatenated
-  RespArgs per_check;  // spec number, event id, write, marker, legacy prefix
+  RespArgs per_check;  // spec number, event id, write, marker number, legacy prefix
   absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
+  RespArgs markers;    // every distinct marker
+  absl::flat_hash_map<std::string_view, int64_t> marker_number;  // a marker -> its number (views into `checks`)
   RespArgs spec;
   std::string prefix;
   for (const CustomerCheck& c : checks) {
@@ -88,7 +90,11 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
     per_check.Add(it->second);
     per_check.Add(c.event_id);
     per_check.Add(c.dry_run ? "0" : "1");
-    per_check.Add(c.marker);
+    auto [m, new_marker] = marker_number.try_emplace(c.marker, static_cast<int64_t>(marker_number.size()) + 1);
+    if (new_marker) {
+      markers.Add(c.marker);
+    }
+    per_check.Add(m->second);
     per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
     for (const LimitSpec& l : check_spec.limits) {
       per_check.Add(l.counter);
@@ -104,6 +110,8 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
   all.Add(static_cast<int64_t>(spec_number.size()));
   all.Add(static_cast<int64_t>(checks.size()));
   all.Add(specs);
+  all.Add(markers.count());
+  all.Add(markers);
   all.Add(per_check);
   return all.Command();
 }

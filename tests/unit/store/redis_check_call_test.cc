@@ -5,6 +5,9 @@
 #include <hiredis/hiredis.h>
 
 #include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace tact::store {
 namespace {
@@ -48,6 +51,26 @@ TEST(RedisCheckCallTest, SignalPairsAreReadWhenSent) {
   EXPECT_EQ(o.usage[0].frees_at, absl::InfinitePast());
   // A pair short: malformed.
   EXPECT_FALSE(ParseCallReply(*Reply("*1\r\n*4\r\n:0\r\n:0\r\n:1\r\n:1\r\n"), 1).ok());
+}
+
+size_t Count(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The checks of one call that carry the same decision marker (a campaign's, mostly) send it once: every byte of
+// an argument costs Redis' Lua.
+TEST(RedisCheckCallTest, ADecisionMarkerTheChecksShareIsSentOnce) {
+  std::vector<CustomerCheck> checks;
+  for (const char* marker : {"marker-of-campaign-a", "marker-of-campaign-a", "marker-of-campaign-b"}) {
+    checks.push_back({.tenant = "t", .customer_id = absl::StrCat("c", checks.size()),
+                      .event_id = absl::StrCat("e", checks.size()), .now = absl::FromUnixSeconds(1),
+                      .marker = marker});
+  }
+  const std::string wire = BuildCall("sha", checks, absl::Hours(1), KeySchema(), false).wire;
+  EXPECT_EQ(Count(wire, "marker-of-campaign-a"), 1u);
+  EXPECT_EQ(Count(wire, "marker-of-campaign-b"), 1u);
 }
 
 }  // namespace
