@@ -128,14 +128,14 @@ double RawEvalsha(int port, const Options& o, int pipeline, const std::string& s
        std::to_string(o.requests), "-P", std::to_string(pipeline), "-r", "100000000", "-q", "EVALSHA", sha, "2",
        // check.lua's layout for one check (as RedisCounterStore builds it): KEYS the event's marker key and the
        // customer's key; ARGV now, seen ttl, #specs, #checks, the spec (quiet, #limits, #signals, #signal args,
-       // unused, per limit kind/count/ttl/cutoff/empty at/decisive/suppress), then the check: spec number, event
-       // id, write, marker, legacy prefix, one counter suffix per limit. The tag stands for keys.h's 32 hex digits
-       // (redis-benchmark has no HMAC).
+       // unused, per limit kind/count/ttl/cutoff/empty at/decisive/suppress), the markers (one), then the check:
+       // spec number, event id, write, marker number, legacy prefix, one counter suffix per limit. The tag stands for
+       // keys.h's 32 hex digits (redis-benchmark has no HMAC).
        "tact:{00000000000000000000__rand_int__}:seen:e__rand_int__", "tact:{00000000000000000000__rand_int__}:s",
        std::to_string(now_ms), "259200000", "1", "1", "0", "2", "0", "0", std::to_string(now_ms + kWeekMs), "r", "1",
        std::to_string(kDayMs), std::to_string(now_ms - kDayMs), std::to_string(now_ms + kDayMs), "1", "1", "r", "3",
        std::to_string(kWeekMs), std::to_string(now_ms - kWeekMs), std::to_string(now_ms + kWeekMs), "1", "1", "1",
-       "e__rand_int__", "1", marker, legacy ? "tact:{acme:__rand_int__}:" : "", "r:promotion-1-per-day",
+       marker, "1", "e__rand_int__", "1", "1", legacy ? "tact:{acme:__rand_int__}:" : "", "r:promotion-1-per-day",
        "r:promotion-3-per-week"});
   std::smatch m;
   static const std::regex kRps(R"(([0-9.]+) requests per second)");

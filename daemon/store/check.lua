@@ -8,7 +8,8 @@
 -- Layout (keys.h, docs/operations.md "Redis keys"): per customer ONE string `tact:{<h>}:s` holding all its state,
 -- read once (MGET, with the event's marker key) and written once (SET PX: it expires with the last thing in it):
 --   "2 <old_until>\n"       old_until: ms until which the older layouts are looked at too (legacy.lua), 0 none
---   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   the latest decision marker (at most one)
+--   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   the latest decision marker (at most one;
+--       written last; read wherever it is: earlier versions wrote it first)
 --   "g<len field> <at_ms> <expires_ms>\n" <field>                    a signal field (expires 0 = never)
 --   "k<len suffix> <empty_at_ms> <data>\n" <suffix>                   a counter: suffix "r:<rule>[:<scope>]" =
 --       rolling, data = the ms of each counted message, ascending, comma-separated; "c:<rule>[:<scope>]:<period>"
@@ -29,22 +30,29 @@
 --              rolling: now - window / calendar: period_end_ms, empty_at_ms (now + window / period end),
 --              decisive (1/0), suppress_on_exceed (1/0)
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
--- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker, legacy prefix ('' none: see
---   legacy.lua), then one counter suffix per limit of its spec
+-- then the number of distinct decision markers and each of them,
+-- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker number (1-based), legacy prefix
+--   ('' none: see legacy.lua), then one counter suffix per limit of its spec
 -- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
 -- (A Cluster node's batch: no KEYS; they follow the per-check args, see node_batch below.)
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
 -- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
--- frees_at 0 unless the window is full; {2} = not run (node_batch only).
+-- frees_at 0 unless the window is full; n_signals < 0: -n_signals signal checks, none holding, and no pair sent
+-- for them (a customer without signal fields); {2} = not run (node_batch only).
+--
+-- Cost (docs/benchmarks.md, redis_store_bench): Redis' Lua pays for every byte of every string it makes (an
+-- argument, a value read, a concatenation, a sub) and for every table and pattern capture; a decision marker is
+-- ~700 bytes. So the latest marker is written last in the customer's key and cut out of it only to be replied or
+-- moved, entries are read with plain finds, and an entry is written back as the text it was read as.
 local call = redis.call
-local tonumber, format, sub, find, match, gmatch, concat = tonumber, string.format, string.sub, string.find,
-                                                           string.match, string.gmatch, table.concat
+local tonumber, format, sub, find, match, concat = tonumber, string.format, string.sub, string.find, string.match,
+                                                   table.concat
 local ARGV, KEYS = ARGV, KEYS
 
 local now_text = ARGV[1]
 local now = tonumber(now_text)
 local seen_ttl = tonumber(ARGV[2])
-local seen_exp_text = format('%.0f', now + seen_ttl)  -- a marker written now expires then
+local seen_exp_text = format('%d', now + seen_ttl)  -- a marker written now expires then
 -- A counter is kept this long past the time it is empty again, by the clock of the tactd writing: instances whose
 -- clocks disagree (skew, a step of up to a day) must not drop a period's counter another still counts in (v1's
 -- separate keys expired on Redis' elapsed time instead). Old periods are never read again; this is memory only.
@@ -52,52 +60,66 @@ local KEEP = 93600000  -- 26 h
 
 local NO_SIGNALS = {}  -- shared by the customers without any (never written to)
 
--- Small integers as text, converted once per call (Lua's number to string conversion is a printf).
+-- Integers as text, each converted once per call: a conversion is a printf, and '%d' costs less than half of
+-- tostring's '%.14g' or '%.0f' (ms times are integers below 2^53, Lua's integer format is 64 bits).
 local texts = {}
 local function itext(n)
   local t = texts[n]
   if not t then
-    t = tostring(n)
+    t = format('%d', n)
     texts[n] = t
   end
   return t
 end
+local ntext = itext
 
--- The customer's state from its key's value (nil: none): st.old/old_text, the latest marker st.meid/mpay/mexp
--- (mraw: its entry as stored), st.sig = {{field, at, expires, raw}...}, st.cnt = suffix -> {empty_at, data,
--- empty_at text, raw}, st.order = the suffixes in order. An entry keeps its stored text, written back unchanged.
+-- The customer's state from its key's value (nil: none): st.old/old_text, the latest marker st.meid/mexp (its
+-- payload and whole entry are left in st.blob, at st.mpos..st.mlast and st.mat..st.mlast: they are ~1 KB, and
+-- making a Lua string costs per byte, so they are cut out only when needed: mpay), st.sig = {{field, at, expires,
+-- raw}...}, st.cnt = suffix -> {empty_at, data, empty_at text, raw}, st.order = the suffixes in order. An entry
+-- keeps its stored text, written back unchanged.
 local function parse(blob)
   local st = {old = 0, old_text = '0', sig = NO_SIGNALS, cnt = {}, order = {}}
   if not blob then return st end
-  st.sig = {}
-  local _, e, old = find(blob, '^2 (%d+)\n')
+  if sub(blob, 1, 2) ~= '2 ' then return st end
+  local e = find(blob, '\n', 3, true)
   if not e then return st end
-  st.old, st.old_text = tonumber(old), old
+  local old = sub(blob, 3, e - 1)
+  st.old, st.old_text = tonumber(old) or 0, old
+  -- Entries are read with plain finds (a pattern with captures costs several times more).
   local pos, n = e + 1, #blob
   while pos <= n do
     local tag = sub(blob, pos, pos)
-    if tag == 'k' then
-      local _, e2, len, ea, data = find(blob, '^k(%d+) (%d+) ([%d,]*)\n', pos)
-      if not e2 then break end
-      local last = e2 + tonumber(len)
-      local suffix = sub(blob, e2 + 1, last)
-      st.cnt[suffix] = {tonumber(ea), data, ea, sub(blob, pos, last)}
+    local s1 = find(blob, ' ', pos + 1, true)
+    if not s1 then break end
+    local len = tonumber(sub(blob, pos + 1, s1 - 1))
+    if tag == 'k' then  -- k<len suffix> <empty_at> <data>\n<suffix>
+      local s2 = find(blob, ' ', s1 + 1, true)
+      local nl = s2 and find(blob, '\n', s2 + 1, true)
+      if not nl or not len then break end
+      local last = nl + len
+      local suffix, ea = sub(blob, nl + 1, last), sub(blob, s1 + 1, s2 - 1)
+      st.cnt[suffix] = {tonumber(ea), sub(blob, s2 + 1, nl - 1), ea, sub(blob, pos, last)}
       st.order[#st.order + 1] = suffix
       pos = last + 1
-    elseif tag == 'g' then
-      local _, e2, len, at, exp = find(blob, '^g(%d+) (%-?%d+) (%d+)\n', pos)
-      if not e2 then break end
-      local last = e2 + tonumber(len)
-      st.sig[#st.sig + 1] = {sub(blob, e2 + 1, last), tonumber(at), tonumber(exp), sub(blob, pos, last)}
+    elseif tag == 'g' then  -- g<len field> <at_ms> <expires_ms>\n<field>
+      local s2 = find(blob, ' ', s1 + 1, true)
+      local nl = s2 and find(blob, '\n', s2 + 1, true)
+      if not nl or not len then break end
+      local last = nl + len
+      if st.sig == NO_SIGNALS then st.sig = {} end
+      st.sig[#st.sig + 1] = {sub(blob, nl + 1, last), tonumber(sub(blob, s1 + 1, s2 - 1)),
+                             tonumber(sub(blob, s2 + 1, nl - 1)), sub(blob, pos, last)}
       pos = last + 1
-    elseif tag == 'm' then
-      local _, e2, le, lp, exp = find(blob, '^m(%d+) (%d+) (%d+)\n', pos)
-      if not e2 then break end
-      local last = e2 + tonumber(le) + tonumber(lp)
-      st.meid = sub(blob, e2 + 1, e2 + tonumber(le))
-      st.mpay = sub(blob, e2 + tonumber(le) + 1, last)
-      st.mexp = tonumber(exp)
-      st.mraw = sub(blob, pos, last)
+    elseif tag == 'm' then  -- m<len eid> <len payload> <expires_ms>\n<eid><payload>
+      local s2 = find(blob, ' ', s1 + 1, true)
+      local nl = s2 and find(blob, '\n', s2 + 1, true)
+      local lp = nl and tonumber(sub(blob, s1 + 1, s2 - 1))
+      if not lp or not len then break end
+      local last = nl + len + lp
+      st.meid = sub(blob, nl + 1, nl + len)
+      st.mexp = tonumber(sub(blob, s2 + 1, nl - 1))
+      st.blob, st.mat, st.mpos, st.mlast = blob, pos, nl + len + 1, last
       pos = last + 1
     else
       break
@@ -106,20 +128,23 @@ local function parse(blob)
   return st
 end
 
+-- The latest marker's payload "<outcome>|<marker>".
+local function mpay(st)
+  return st.mout and (st.mout .. st.mmark) or sub(st.blob, st.mpos, st.mlast)
+end
+
 -- Writes `st` to `key` (what has expired left out), expiring with the last thing in it; deletes the key when
--- nothing is left. Entries not changed are written back as they were read.
+-- nothing is left. Entries not changed are written back as they were read; the marker goes last (it is the
+-- largest entry: a reader finds the rest without reading past it).
 local function store(st, key, existed)
   local out = {'2 ', st.old_text, '\n'}
+  local n = 3
   local latest, forever = 0, false
-  if st.meid and st.mexp > now then
-    out[#out + 1] = st.mraw or ('m' .. itext(#st.meid) .. ' ' .. itext(#st.mpay) .. ' ' .. st.mexp_text .. '\n' ..
-                                st.meid .. st.mpay)
-    latest = st.mexp
-  end
   for _, g in ipairs(st.sig) do
     local exp = g[3]
     if exp == 0 or exp > now then
-      out[#out + 1] = g[4] or format('g%d %.0f %.0f\n%s', #g[1], g[2], exp, g[1])
+      n = n + 1
+      out[n] = g[4] or format('g%d %d %d\n%s', #g[1], g[2], exp, g[1])
       if exp == 0 then forever = true elseif exp > latest then latest = exp end
     end
   end
@@ -127,16 +152,35 @@ local function store(st, key, existed)
   for _, suffix in ipairs(st.order) do
     local c = cnt[suffix]
     if c and c[1] + KEEP > now then
-      out[#out + 1] = c[4] or ('k' .. itext(#suffix) .. ' ' .. c[3] .. ' ' .. c[2] .. '\n' .. suffix)
+      local raw = c[4]
+      if raw then
+        n = n + 1
+        out[n] = raw
+      else
+        out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6], out[n + 7] =
+          'k', itext(#suffix), ' ', c[3], ' ', c[2], '\n'
+        out[n + 8] = suffix
+        n = n + 8
+      end
       if c[1] + KEEP > latest then latest = c[1] + KEEP end
       cnt[suffix] = nil  -- once
     end
+  end
+  if st.meid and st.mexp > now then
+    if st.mout then  -- a new marker: "m<len eid> <len payload> <expires>\n<eid><outcome>|<marker>"
+      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6], out[n + 7] =
+        'm', itext(#st.meid), ' ', itext(#st.mout + #st.mmark), ' ', seen_exp_text, '\n'
+      out[n + 8], out[n + 9], out[n + 10] = st.meid, st.mout, st.mmark
+    else
+      out[n + 1] = sub(st.blob, st.mat, st.mlast)
+    end
+    if st.mexp > latest then latest = st.mexp end
   end
   if forever then
     call('SET', key, concat(out))
   elseif latest > now then
     -- relative to the caller's clock, like every expiry tactd sets; a marker written now is usually the last thing
-    local ttl = (latest == st.mexp and st.mexp_text == seen_exp_text) and ARGV[2] or format('%.0f', latest - now)
+    local ttl = (latest == st.mexp and st.mout) and ARGV[2] or ntext(latest - now)
     call('SET', key, concat(out), 'PX', ttl)
   elseif existed then
     call('DEL', key)
@@ -189,7 +233,7 @@ end
 -- A limit's args, as offsets from its first.
 local KIND, COUNT, TTL, CUT, EMPTY_AT, DECISIVE, SUPPRESS = 0, 1, 2, 3, 4, 5, 6
 
-local specs = {}
+local specs = {}  -- by number as sent: the text (a table lookup costs less than a tonumber)
 local a = 5
 for s = 1, nspecs do
   local nlim, nsig, nsig_args = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
@@ -208,8 +252,15 @@ for s = 1, nspecs do
   end
   spec.lims = lims
   a = spec.sig_at + nsig_args
-  specs[s] = spec
+  specs[itext(s)] = spec
 end
+
+-- The decision markers of the checks, each distinct one once (a campaign's checks mostly share one, and every
+-- byte of an argument costs Redis' Lua).
+local markers = {}
+local nmarkers = tonumber(ARGV[a])
+for m = 1, nmarkers do markers[itext(m)] = ARGV[a + m] end  -- by number as sent, as specs
+a = a + 1 + nmarkers
 
 -- A spec's signal checks, read when a customer first has a live signal field.
 local function signal_checks(spec)
@@ -313,7 +364,7 @@ local function check(spec, ko, ao)
   local blob = got[2]
   local st = parse(blob)
   if st.meid == event_id and st.mexp > now then
-    return earlier_reply(st.mpay)
+    return earlier_reply(mpay(st))
   end
   local nsig, nlim, lims = spec.nsig, spec.nlim, spec.lims
   if not blob or st.old > now then  -- older layouts (legacy.lua)
@@ -322,32 +373,43 @@ local function check(spec, ko, ao)
       return earlier
     end
   end
-  local reply = {0, 0, nsig}
+  -- reply[3] < 0: the spec's -reply[3] signal checks, none of which holds (the customer has no signal fields: the
+  -- common case, sent as one number instead of a pair per check)
+  local reply = {0, 0, -nsig}
   local sig_text = spec.no_signals  -- the stored outcome's text
-  local lim_text = ''
   local blocked = false      -- an enforcing check applies: nothing is reserved
   local final = nil          -- nil = not decided yet by precedence; true/false = final decision or not
-  if nsig > 0 then
+  if nsig > 0 and st.sig ~= NO_SIGNALS then
+    reply[3] = nsig
     local decisive
     sig_text, decisive = check_signals(spec, st, reply)
     if decisive then
       blocked, final = true, true
     end
   end
+  local r = #reply  -- limit i's usage: reply[r + 2i - 1], its frees_at reply[r + 2i]
   local cnt = st.cnt
   local live = nil  -- rolling: the window's messages
+  local lim_text = ''
   for i = 1, nlim do
     local l = lims[i]
     local c = cnt[ARGV[ao + 4 + i]]
     local count = l.count
-    local used
+    local used = 0
     local frees, frees_text = 0, '0'
     if l.rolling then
       local ts = {}
-      if c then
-        local cut = l.cut
-        for t in gmatch(c[2], '%d+') do
-          if tonumber(t) > cut then ts[#ts + 1] = t end
+      if c and c[2] ~= '' then
+        local cut, data, k, p = l.cut, c[2], 0, 1
+        while true do  -- ascending times: the first one inside the window, then all the rest
+          local comma = find(data, ',', p, true)
+          local t = sub(data, p, (comma or 0) - 1)
+          if tonumber(t) > cut then
+            k = k + 1
+            ts[k] = t
+          end
+          if not comma then break end
+          p = comma + 1
         end
       end
       live = live or {}
@@ -355,10 +417,10 @@ local function check(spec, ko, ao)
       used = #ts
       if used >= count then
         frees = tonumber(ts[used - count + 1]) + l.ttl
-        frees_text = format('%.0f', frees)
+        frees_text = ntext(frees)
       end
     else
-      used = c and c[1] > now and tonumber(c[2]) or 0
+      if c and c[1] > now then used = tonumber(c[2]) end
       if used >= count then
         frees, frees_text = l.cut, l.cut_text
       end
@@ -367,9 +429,13 @@ local function check(spec, ko, ao)
       blocked = true
       if final == nil then final = l.suppress end
     end
-    reply[#reply + 1] = used
-    reply[#reply + 1] = frees
-    lim_text = (i == 1 and '' or lim_text .. ',') .. itext(used) .. ':' .. frees_text
+    reply[r + 2 * i - 1] = used
+    reply[r + 2 * i] = frees
+    if i == 1 then
+      lim_text = itext(used) .. ':' .. frees_text
+    else
+      lim_text = lim_text .. ',' .. itext(used) .. ':' .. frees_text
+    end
   end
   if spec.hold ~= '0' then
     if final == nil then final = spec.hold == '2' end
@@ -393,7 +459,7 @@ local function check(spec, ko, ao)
         ts[#ts + 1] = now_text
         cnt[suffix] = {l.empty_at, concat(ts, ','), l.empty_at_text}
       else
-        cnt[suffix] = {l.empty_at, itext(reply[2 + 2 * nsig + 2 * i] + 1), l.empty_at_text}
+        cnt[suffix] = {l.empty_at, itext(reply[r + 2 * i - 1] + 1), l.empty_at_text}
       end
     end
     reply[2] = 1
@@ -401,11 +467,12 @@ local function check(spec, ko, ao)
   end
   if final then
     if st.meid and st.mexp > now and st.meid ~= event_id then  -- the latest marker moves to its own key
-      call('SET', sub(key, 1, -2) .. 'seen:' .. st.meid, st.mpay, 'PX', format('%.0f', st.mexp - now))
+      call('SET', sub(key, 1, -2) .. 'seen:' .. st.meid, mpay(st), 'PX', ntext(st.mexp - now))
     end
     st.meid = event_id
-    st.mpay = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|' .. ARGV[ao + 3]
-    st.mexp, st.mexp_text, st.mraw = now + seen_ttl, seen_exp_text, nil
+    st.mout = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|'
+    st.mmark = markers[ARGV[ao + 3]]
+    st.mexp = now + seen_ttl
     dirty = true
   end
   if dirty then
@@ -417,7 +484,7 @@ end
 local out = {}
 local ko = 0
 for c = 1, nchecks do
-  local spec = specs[tonumber(ARGV[a])]
+  local spec = specs[ARGV[a]]
   out[c] = check(spec, ko, a)
   ko = ko + 2
   a = a + 5 + spec.nlim

@@ -69,8 +69,10 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
   const int64_t now_ms = ToMillis(check_of(0).now);
   RespArgs keys;
   RespArgs specs;      // every distinct spec's args, concatenated
-  RespArgs per_check;  // spec number, event id, write, marker, legacy prefix
+  RespArgs per_check;  // spec number, event id, write, marker number, legacy prefix
   absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
+  RespArgs markers;    // every distinct marker
+  absl::flat_hash_map<std::string_view, int64_t> marker_number;  // a marker -> its number (views into `checks`)
   RespArgs spec;
   for (size_t i = 0; i < n; ++i) {
     const CustomerCheck& c = check_of(i);
@@ -87,7 +89,11 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
     per_check.Add(it->second);
     per_check.Add(c.event_id);
     per_check.Add(c.dry_run ? "0" : "1");
-    per_check.Add(c.marker);
+    auto [m, new_marker] = marker_number.try_emplace(c.marker, static_cast<int64_t>(marker_number.size()) + 1);
+    if (new_marker) {
+      markers.Add(c.marker);
+    }
+    per_check.Add(m->second);
     per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
     for (const LimitSpec& l : check_spec.limits) {
       per_check.Add(l.counter);
@@ -105,6 +111,8 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
   all.Add(static_cast<int64_t>(spec_number.size()));
   all.Add(static_cast<int64_t>(n));
   all.Add(specs);
+  all.Add(markers.count());
+  all.Add(markers);
   all.Add(per_check);
   if (node_batch) {
     all.Add(keys);
@@ -200,11 +208,16 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
       return absl::InternalError("check.lua: malformed reply");
     }
   }
-  const size_t nsig = static_cast<size_t>(r.element[2]->integer);
+  // element[2] < 0: that many signal checks, none holding, and no pair sent for them.
+  const int64_t signals = r.element[2]->integer;
+  const size_t nsig = signals < 0 ? 0 : static_cast<size_t>(signals);
   if (3 + 2 * nsig > r.elements || (r.elements - 3 - 2 * nsig) % 2 != 0) {
     return absl::InternalError("check.lua: malformed reply");
   }
   result.outcome.reserved = r.element[1]->integer == 1;
+  if (signals < 0) {
+    result.outcome.signals.assign(static_cast<size_t>(-signals), {.hit = false, .until = absl::InfiniteFuture()});
+  }
   size_t i = 3;
   for (size_t k = 0; k < nsig; ++k, i += 2) {
     result.outcome.signals.push_back(

@@ -65,7 +65,8 @@ class RespArgs {
 };
 
 
-// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs the checks share are sent once.
+// One EVALSHA of check.lua for `checks` (all at the same `now`): the specs and markers the checks share are sent
+// once.
 // `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
                        const KeySchema& schema, bool legacy_keys);

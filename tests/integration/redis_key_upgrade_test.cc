@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/store_spec.h"
@@ -331,6 +332,57 @@ TEST_F(RedisKeyUpgradeTest, V1CountersSignalsAndMarkersAreHonouredAndMovedIntoTh
   r = decide("e");
   EXPECT_FALSE(r.duplicate);
   EXPECT_EQ(Redis({"INFO", "commandstats"}).find("cmdstat_exists:"), std::string::npos);
+}
+
+// Store v2 as the version before 2026-12-06 wrote it (its latest marker first, then its signals and counters; this
+// version writes the marker last): the marker is still a duplicate, counts and signals are honoured, the marker
+// moves to its own key when a later final decision replaces it, and the key is rewritten with the new marker last.
+TEST_F(RedisKeyUpgradeTest, AKeyWrittenWithTheMarkerFirstIsReadAndRewrittenWithItLast) {
+  const int64_t now = NowMs();
+  const std::string exp = absl::StrCat(now + 3'000'000);
+  const std::string payload = "1|0:-1|0:0|earlier-marker";
+  const std::string field = "complaint:T1";
+  const std::string blob = absl::StrCat(
+      "2 0\n", "m1 ", payload.size(), " ", exp, "\n", "a", payload,  // event a, decided and counted before
+      "g", field.size(), " ", now - 120'000, " 0\n", field,             // an open complaint
+      "k5 ", now + 3'000'000, " ", now - 600'000, "\nr:cap");          // a, counted 10 minutes ago
+  ASSERT_EQ(Redis({"SET", New("s"), blob, "PX", "3000000"}), "OK");
+  auto store = MakeStore(/*legacy_keys=*/false);
+  const std::vector<std::string> complaint = {"complaint:*"};
+  auto decide = [&](const std::string& id, bool with_signal) {
+    policy::Plan plan = CapPlan(2);
+    if (with_signal) plan.signals.push_back({.rule_id = "complaint", .fields = complaint});
+    CustomerCheck c{.tenant = "acme", .customer_id = "c1", .event_id = id, .now = clock_.Now(),
+                    .spec = decision::ToCheckSpec(plan), .marker = "new-marker"};
+    auto r = store->CheckAndReserve({&c, 1}, Deadline());
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->front() : CheckResult{};
+  };
+  CheckResult r = decide("a", false);
+  EXPECT_TRUE(r.duplicate);
+  EXPECT_EQ(r.marker, "earlier-marker");
+  EXPECT_EQ(Redis({"GET", New("s")}), blob);  // a duplicate writes nothing
+  r = decide("b", true);  // the complaint holds: suppressed, final
+  EXPECT_FALSE(r.duplicate);
+  ASSERT_EQ(r.outcome.signals.size(), 1u);
+  EXPECT_TRUE(r.outcome.signals[0].hit);
+  ASSERT_EQ(r.outcome.usage.size(), 1u);
+  EXPECT_EQ(r.outcome.usage[0].used, 1);
+  EXPECT_FALSE(r.outcome.reserved);
+  EXPECT_EQ(Redis({"GET", New("seen:a")}), payload);  // a's marker moved to its own key
+  const std::string rewritten = Redis({"GET", New("s")});
+  EXPECT_TRUE(absl::EndsWith(rewritten, "|new-marker")) << rewritten;  // b's marker, last
+  EXPECT_EQ(rewritten.find("earlier-marker"), std::string::npos);
+  r = decide("c", false);  // without the signal check: counted
+  EXPECT_EQ(r.outcome.usage[0].used, 1);
+  EXPECT_TRUE(r.outcome.reserved);
+  EXPECT_EQ(Counter("r:cap"), (std::vector<int64_t>{now - 600'000, now}));
+  EXPECT_EQ(SignalFields(), std::vector<std::string>{field});
+  for (const char* id : {"a", "b", "c"}) {
+    r = decide(id, false);
+    EXPECT_TRUE(r.duplicate) << id;
+    EXPECT_EQ(r.marker, std::string(id) == "a" ? "earlier-marker" : "new-marker") << id;
+  }
 }
 
 }  // namespace
