@@ -33,11 +33,12 @@
 --   legacy.lua), then one counter suffix per limit of its spec
 -- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
--- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
--- frees_at 0 unless the window is full.
+-- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; hit 0 = none, else {field, at_ms} of the
+-- matching signal field set last; until -1 = no known end, frees_at 0 unless the window is full.
 local call = redis.call
 local tonumber, format, sub, find, match, gmatch, concat = tonumber, string.format, string.sub, string.find,
                                                            string.match, string.gmatch, table.concat
+local byte = string.byte
 local ARGV, KEYS = ARGV, KEYS
 
 local now_text = ARGV[1]
@@ -217,8 +218,18 @@ local function signal_checks(spec)
   return sig
 end
 
--- The spec's signal checks against the customer's live fields: appends hit/until pairs to `reply`; returns the
--- stored text of each and whether a decisive one holds.
+-- True when string x sorts before y bytewise (Lua's `<` follows the server's locale).
+local function before(x, y)
+  local n = #x < #y and #x or #y
+  for k = 1, n do
+    local bx, by = byte(x, k), byte(y, k)
+    if bx ~= by then return bx < by end
+  end
+  return #x < #y
+end
+
+-- The spec's signal checks against the customer's live fields: appends hit/until pairs to `reply` (a hit as
+-- {field, at_ms}: the matching field set last), returns the stored text of each and whether a decisive one holds.
 local function check_signals(spec, st, reply)
   local nsig = spec.nsig
   local live = nil
@@ -240,6 +251,7 @@ local function check_signals(spec, st, reply)
   for i = 1, nsig do
     local c = checks[i]
     local best = nil  -- nil: no live matching field; -1: holds with no known end; else ms when it stops
+    local named = nil  -- the matching field set last (equal times: the smallest name), reported with the hit
     for _, f in ipairs(live) do
       if f[2] >= c.since then
         for _, pat in ipairs(c.fields) do
@@ -258,6 +270,9 @@ local function check_signals(spec, st, reply)
             elseif best ~= -1 and (u == -1 or u > best) then
               best = u
             end
+            if not named or f[2] > named[2] or (f[2] == named[2] and before(f[1], named[1])) then
+              named = f
+            end
             break
           end
         end
@@ -268,7 +283,7 @@ local function check_signals(spec, st, reply)
       reply[#reply + 1] = -1
       parts[i] = '0:-1'
     else
-      reply[#reply + 1] = 1
+      reply[#reply + 1] = {named[1], named[2]}  -- a hit: {field, at_ms} where a miss has 0
       reply[#reply + 1] = best
       parts[i] = '1:' .. format('%.0f', best)
       if c.decisive then decisive = true end
