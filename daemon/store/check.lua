@@ -38,7 +38,6 @@
 local call = redis.call
 local tonumber, format, sub, find, match, gmatch, concat = tonumber, string.format, string.sub, string.find,
                                                            string.match, string.gmatch, table.concat
-local byte = string.byte
 local ARGV, KEYS = ARGV, KEYS
 
 local now_text = ARGV[1]
@@ -218,16 +217,6 @@ local function signal_checks(spec)
   return sig
 end
 
--- True when string x sorts before y bytewise (Lua's `<` follows the server's locale).
-local function before(x, y)
-  local n = #x < #y and #x or #y
-  for k = 1, n do
-    local bx, by = byte(x, k), byte(y, k)
-    if bx ~= by then return bx < by end
-  end
-  return #x < #y
-end
-
 -- The spec's signal checks against the customer's live fields: appends hit/until pairs to `reply` (a hit as
 -- {field, at_ms}: the matching field set last), returns the stored text of each and whether a decisive one holds.
 local function check_signals(spec, st, reply)
@@ -270,8 +259,12 @@ local function check_signals(spec, st, reply)
             elseif best ~= -1 and (u == -1 or u > best) then
               best = u
             end
-            if not named or f[2] > named[2] or (f[2] == named[2] and before(f[1], named[1])) then
+            if not named or f[2] > named[2] then
               named = f
+            elseif f[2] == named[2] then  -- equal times: the smaller name, bytewise (`<` follows the locale)
+              local byte, x, y, k = string.byte, f[1], named[1], 1
+              while byte(x, k) and byte(x, k) == byte(y, k) do k = k + 1 end
+              if (byte(x, k) or -1) < (byte(y, k) or -1) then named = f end
             end
             break
           end

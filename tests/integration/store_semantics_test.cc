@@ -325,6 +325,7 @@ TEST_P(StoreSemanticsTest, SignalHitsNameTheFieldSetLast) {
     put("cleo", K::kComplaintOpened, "T9", "2027-03-27T09:00:00Z");
     put("cleo", K::kComplaintOpened, "T1", "2027-03-27T10:00:00Z");
     put("cleo", K::kComplaintOpened, "T3", "2027-03-27T10:05:00Z");  // stored before T2, opened at the same time
+    put("cleo", K::kComplaintOpened, "T20", "2027-03-27T10:05:00Z");  // T2 is a prefix of it: T2 sorts first
     put("cleo", K::kComplaintOpened, "T2", "2027-03-27T10:05:00Z");
     put("cleo", K::kComplaintOpened, "T0", "2027-03-27T10:06:00Z");
     put("cleo", K::kComplaintClosed, "T0", "2027-03-27T10:07:00Z");  // closed: never named
