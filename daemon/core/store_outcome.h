@@ -4,6 +4,7 @@
 // that both the store port (daemon/store/counter_store.h) returns and the policy (policy::Decide) reads, so it
 // lives here: neither part has to know the other's types, and no copy is made between them on the hot path.
 #include <cstdint>
+#include <string>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
@@ -13,6 +14,11 @@ namespace tact {
 struct SignalResult {
   bool hit = false;
   absl::Time until = absl::InfiniteFuture();  // when a hit stops holding; InfiniteFuture = not known
+  // On a hit: the stored signal field that matched ("complaint:<ref>", "csat:2", ...) and when it was set; of
+  // several matching fields, the one set last (equal times: the smallest name, bytewise). Empty / InfinitePast
+  // when no field is known: no hit, or a duplicate's outcome (the stored outcome keeps only hit and until).
+  std::string field;
+  absl::Time at = absl::InfinitePast();
 };
 
 struct LimitUsage {

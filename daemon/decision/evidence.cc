@@ -9,7 +9,13 @@ bool Known(absl::Time t) { return t != absl::InfinitePast() && t != absl::Infini
 
 void SignalEvidence(const policy::SignalCheck& s, const policy::SignalResult& r, v1::SignalEvidence* e) {
   e->set_rule_id(std::string(s.rule_id));
-  if (!s.fields.empty()) e->set_kind(std::string(SignalKindOfField(s.fields.front())));
+  if (!r.field.empty()) {  // the field that matched, as the store reported it
+    e->set_kind(std::string(SignalKindOfField(r.field)));
+    e->set_ref(std::string(SignalRefOfField(r.field)));
+  } else if (!s.fields.empty()) {
+    e->set_kind(std::string(SignalKindOfField(s.fields.front())));
+  }
+  if (Known(r.at)) *e->mutable_at() = TimeToProto(r.at);
   e->set_condition(std::string(s.condition));
   if (Known(s.since)) *e->mutable_since() = TimeToProto(s.since);
   if (Known(r.until)) *e->mutable_holds_until() = TimeToProto(r.until);
@@ -53,6 +59,14 @@ void QuietEvidence(const policy::Plan& plan, const policy::QuietHold& q, absl::T
 std::string_view SignalKindOfField(std::string_view field) {
   const size_t end = field.find_first_of(":*");
   return end == std::string_view::npos ? field : field.substr(0, end);
+}
+
+std::string_view SignalRefOfField(std::string_view field) {
+  // policy::ToSignalWrite names them "complaint:<ref>" and "callback:<ref>"; the ref may hold ':' itself.
+  for (std::string_view kind : {std::string_view("complaint:"), std::string_view("callback:")}) {
+    if (field.starts_with(kind)) return field.substr(kind.size());
+  }
+  return {};
 }
 
 void BuildEvidence(const policy::Plan& plan, const policy::StoreOutcome& outcome, const policy::Verdicts& v,

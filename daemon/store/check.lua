@@ -36,8 +36,8 @@
 -- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
 -- (A Cluster node's batch: no KEYS; they follow the per-check args, see node_batch below.)
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
--- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; until -1 = no known end,
--- frees_at 0 unless the window is full; n_signals < 0: -n_signals signal checks, none holding, and no pair sent
+-- {0, reserved, n_signals, hit_1, until_1, ..., used_1, frees_at_1, ...}; hit 0 = none, else {field, at_ms} of the
+-- matching signal field set last; until -1 = no known end, frees_at 0 unless the window is full; n_signals < 0: -n_signals signal checks, none holding, and no pair sent
 -- for them (a customer without signal fields); {2} = not run (node_batch only).
 --
 -- Cost (docs/benchmarks.md, redis_store_bench): Redis' Lua pays for every byte of every string it makes (an
@@ -284,8 +284,8 @@ local function signal_checks(spec)
   return sig
 end
 
--- The spec's signal checks against the customer's live fields: appends hit/until pairs to `reply`; returns the
--- stored text of each and whether a decisive one holds.
+-- The spec's signal checks against the customer's live fields: appends hit/until pairs to `reply` (a hit as
+-- {field, at_ms}: the matching field set last), returns the stored text of each and whether a decisive one holds.
 local function check_signals(spec, st, reply)
   local nsig = spec.nsig
   local live = nil
@@ -307,6 +307,7 @@ local function check_signals(spec, st, reply)
   for i = 1, nsig do
     local c = checks[i]
     local best = nil  -- nil: no live matching field; -1: holds with no known end; else ms when it stops
+    local named = nil  -- the matching field set last (equal times: the smallest name), reported with the hit
     for _, f in ipairs(live) do
       if f[2] >= c.since then
         for _, pat in ipairs(c.fields) do
@@ -325,6 +326,13 @@ local function check_signals(spec, st, reply)
             elseif best ~= -1 and (u == -1 or u > best) then
               best = u
             end
+            if not named or f[2] > named[2] then
+              named = f
+            elseif f[2] == named[2] then  -- equal times: the smaller name, bytewise (`<` follows the locale)
+              local byte, x, y, k = string.byte, f[1], named[1], 1
+              while byte(x, k) and byte(x, k) == byte(y, k) do k = k + 1 end
+              if (byte(x, k) or -1) < (byte(y, k) or -1) then named = f end
+            end
             break
           end
         end
@@ -335,7 +343,7 @@ local function check_signals(spec, st, reply)
       reply[#reply + 1] = -1
       parts[i] = '0:-1'
     else
-      reply[#reply + 1] = 1
+      reply[#reply + 1] = {named[1], named[2]}  -- a hit: {field, at_ms} where a miss has 0
       reply[#reply + 1] = best
       parts[i] = '1:' .. format('%.0f', best)
       if c.decisive then decisive = true end

@@ -17,6 +17,12 @@ bool FieldMatches(const std::string& pattern, const std::string& field) {
   return field == pattern;
 }
 
+// Whether a matching field set at `at` named `name` is reported instead of `named` (set at `named_at`; null: none
+// yet): the one set last, on equal times the smallest name (bytewise, as check.lua compares them).
+bool NamesBefore(int64_t at, const std::string& name, int64_t named_at, const std::string* named) {
+  return named == nullptr || at > named_at || (at == named_at && name < *named);
+}
+
 absl::Time UntilFromMs(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
 absl::Time FreesFromMs(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
 
@@ -63,7 +69,12 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
     r.outcome.reserved = true;
   }
   if (IsFinal(spec, r.outcome)) {
-    seen_[seen_key] = Seen{c.marker, r.outcome, now + absl::ToInt64Milliseconds(kDefaultSeenTtl)};
+    StoreOutcome stored = r.outcome;
+    for (SignalResult& s : stored.signals) {  // as check.lua stores it: hit and until only
+      s.field.clear();
+      s.at = absl::InfinitePast();
+    }
+    seen_[seen_key] = Seen{c.marker, std::move(stored), now + absl::ToInt64Milliseconds(kDefaultSeenTtl)};
   }
   return r;
 }
@@ -73,6 +84,8 @@ SignalResult InMemoryCounterStore::CheckSignal(const std::map<std::string, Signa
   const int64_t since = SinceMs(s);
   const int64_t hold = absl::ToInt64Milliseconds(s.hold);
   std::optional<int64_t> best;  // -1 = holds with no known end
+  const std::string* named = nullptr;  // the matching field set last (equal times: the smallest name)
+  int64_t named_at = 0;
   for (const auto& [name, v] : fields) {
     if ((v.expires_ms != 0 && v.expires_ms <= now) || v.at_ms < since) continue;
     for (const std::string& pattern : s.fields) {
@@ -84,10 +97,15 @@ SignalResult InMemoryCounterStore::CheckSignal(const std::map<std::string, Signa
       } else if (*best != -1 && (u == -1 || u > *best)) {
         best = u;
       }
+      if (NamesBefore(v.at_ms, name, named_at, named)) {
+        named = &name;
+        named_at = v.at_ms;
+      }
       break;
     }
   }
-  return {.hit = best.has_value(), .until = UntilFromMs(best.value_or(-1))};
+  if (named == nullptr) return {.hit = false, .until = UntilFromMs(-1)};
+  return {.hit = true, .until = UntilFromMs(*best), .field = *named, .at = absl::FromUnixMillis(named_at)};
 }
 
 LimitUsage InMemoryCounterStore::ReadUsage(const std::string& key, const LimitSpec& l, int64_t now) {

@@ -182,6 +182,12 @@ absl::StatusOr<StoreOutcome> ParseStoredOutcome(std::string_view text) {
   return out;
 }
 
+// A signal check's hit as check.lua replies it: {field, at_ms}.
+bool IsSignalHit(const redisReply& r) {
+  return r.type == REDIS_REPLY_ARRAY && r.elements == 2 && r.element[0]->type == REDIS_REPLY_STRING &&
+         r.element[1]->type == REDIS_REPLY_INTEGER;
+}
+
 absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
   if (r.type != REDIS_REPLY_ARRAY || r.elements < 2 || r.element[0]->type != REDIS_REPLY_INTEGER) {
     return absl::InternalError(absl::StrCat("check.lua: unexpected reply type ", r.type));
@@ -203,16 +209,16 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
   if (r.elements < 3 || r.element[1]->type != REDIS_REPLY_INTEGER || r.element[2]->type != REDIS_REPLY_INTEGER) {
     return absl::InternalError("check.lua: malformed reply");
   }
-  for (size_t i = 1; i < r.elements; ++i) {
-    if (r.element[i]->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError("check.lua: malformed reply");
-    }
-  }
   // element[2] < 0: that many signal checks, none holding, and no pair sent for them.
   const int64_t signals = r.element[2]->integer;
   const size_t nsig = signals < 0 ? 0 : static_cast<size_t>(signals);
   if (3 + 2 * nsig > r.elements || (r.elements - 3 - 2 * nsig) % 2 != 0) {
     return absl::InternalError("check.lua: malformed reply");
+  }
+  for (size_t i = 1; i < r.elements; ++i) {
+    if (r.element[i]->type != REDIS_REPLY_INTEGER && !(i < 3 + 2 * nsig && i % 2 == 1 && IsSignalHit(*r.element[i]))) {
+      return absl::InternalError("check.lua: malformed reply");
+    }
   }
   result.outcome.reserved = r.element[1]->integer == 1;
   if (signals < 0) {
@@ -220,8 +226,16 @@ absl::StatusOr<CheckResult> ParseCheckReply(const redisReply& r) {
   }
   size_t i = 3;
   for (size_t k = 0; k < nsig; ++k, i += 2) {
-    result.outcome.signals.push_back(
-        {.hit = r.element[i]->integer == 1, .until = FromMillisOrFuture(r.element[i + 1]->integer)});
+    const redisReply& hit = *r.element[i];
+    SignalResult& s = result.outcome.signals.emplace_back();
+    s.until = FromMillisOrFuture(r.element[i + 1]->integer);
+    if (hit.type == REDIS_REPLY_ARRAY) {  // {field, at_ms}
+      s.hit = true;
+      s.field.assign(hit.element[0]->str, hit.element[0]->len);
+      s.at = absl::FromUnixMillis(hit.element[1]->integer);
+    } else {
+      s.hit = hit.integer == 1;
+    }
   }
   for (; i + 1 < r.elements; i += 2) {
     result.outcome.usage.push_back({r.element[i]->integer, FromMillisOrPast(r.element[i + 1]->integer)});

@@ -1,6 +1,8 @@
 // Decision evidence end to end (redis-server + tact-devbroker + tactd): a suppressed event's record on
-// tact.decisions carries what triggered its rule (the CSAT signal of promotion-low-csat; the full window of
-// proactive-service-2-per-7d), the policy version and the id of the customer hash key, never the customer.
+// tact.decisions carries what triggered its rule (the CSAT signal of promotion-low-csat; the complaint of
+// promotion-open-complaint, with its ticket; the full window of proactive-service-2-per-7d), the policy version and
+// the id of the customer hash key, never the customer.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -11,7 +13,9 @@
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/pipeline/event_codec.h"
+#include "tact/v1/signals.grpc.pb.h"
 #include "tests/support/admin.h"
+#include "tests/support/grpc_client.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -82,6 +86,8 @@ TEST_F(DecisionEvidenceTest, SuppressedRecordsCarryTheirEvidence) {
   EXPECT_FALSE(s.condition().empty());
   EXPECT_LE(TimeFromProto(s.since()), signal_at);                            // the signal is inside the look-back
   EXPECT_GT(TimeFromProto(s.holds_until()), TimeFromProto(csat.decided_at()));  // and still holds
+  EXPECT_EQ(TimeFromProto(s.at()), absl::FromUnixSeconds(absl::ToUnixSeconds(signal_at)));  // sent to the second
+  EXPECT_TRUE(s.ref().empty());  // a CSAT answer has no id
   EXPECT_TRUE(csat.client().empty());  // the Kafka path
   EXPECT_EQ(csat.customer_hash_key_id(), CustomerHasher("test-key-not-secret").KeyId());
 
@@ -102,6 +108,39 @@ TEST_F(DecisionEvidenceTest, SuppressedRecordsCarryTheirEvidence) {
   for (const testing::Record& r : decisions_->Records()) {
     EXPECT_EQ(r.value.find("grumpy"), std::string::npos);  // never the customer id
     EXPECT_EQ(r.value.find("busy"), std::string::npos);
+  }
+}
+
+// Two complaints set through Signals.PutSignal (gRPC): the promotion suppressed by promotion-open-complaint has a
+// record naming the complaint opened last (its ticket as ref) and when it was opened.
+TEST_F(DecisionEvidenceTest, AComplaintSuppressionNamesTheTicketOpenedLast) {
+  const absl::Time opened = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));  // whole seconds
+  auto channel = grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials());
+  for (const auto& [ticket, at] : {std::pair("CASE-7", opened - absl::Hours(2)), std::pair("CASE-9", opened)}) {
+    v1::PutSignalRequest req;
+    v1::Signal& s = *req.mutable_signal();
+    s.set_tenant("acme");
+    s.set_customer_id("unhappy");
+    s.set_kind(v1::COMPLAINT_OPENED);
+    s.set_ref(ticket);
+    *s.mutable_at() = TimeToProto(at);
+    grpc::ClientContext ctx;
+    testing::PrepareCall(ctx, "");  // no clients file: anonymous
+    v1::PutSignalResponse resp;
+    const grpc::Status put = v1::Signals::NewStub(channel)->PutSignal(&ctx, req, &resp);
+    ASSERT_TRUE(put.ok()) << ticket << ": " << put.error_message();
+  }
+  producer_->Send("tact.outbound", Event("promo-c", "unhappy", "PROMOTION"), "acme:unhappy");
+  const v1::DecisionRecord rec = WaitForRecord("promo-c");
+  EXPECT_EQ(rec.decision().decision(), v1::SUPPRESS);
+  const v1::SignalEvidence& s = rec.evidence().signal();
+  EXPECT_EQ(s.rule_id(), "promotion-open-complaint");
+  EXPECT_EQ(s.kind(), "complaint");
+  EXPECT_EQ(s.ref(), "CASE-9");
+  ASSERT_TRUE(s.has_at()) << rec.DebugString();
+  EXPECT_EQ(TimeFromProto(s.at()), opened);
+  for (const testing::Record& r : decisions_->Records()) {
+    EXPECT_EQ(r.value.find("unhappy"), std::string::npos);  // the ticket is there, never the customer id
   }
 }
 

@@ -1,6 +1,7 @@
 // One table of cases, run through the decision service against BOTH stores: the Redis store (check.lua on a
 // real redis-server started by the test) and the in-memory store. Every step must give the expected decision,
-// and the two stores must give byte-identical decisions (counters, reasons, defer times, shadow outcomes).
+// and the two stores must give byte-identical decisions (counters, reasons, defer times, shadow outcomes) and
+// evidence (the signal named, its ref and time).
 // Times are in 2027 so that Redis' own clock (PEXPIREAT on calendar counters and signals) sees them as future.
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
+#include "daemon/core/proto_time.h"
 #include "daemon/decision/customer_state.h"
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/replay.h"
@@ -226,10 +228,10 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
     policy_ = std::make_shared<const policy::Policy>(*std::move(p));
   }
 
-  // Runs the table; returns the decisions (empty for signal steps).
-  std::vector<v1::Decision> Run(store::CounterStore& store, FakeClock* store_clock, const std::string& label) {
+  // Runs the table; returns the decisions and their records' evidence, as text (empty for signal steps).
+  std::vector<std::string> Run(store::CounterStore& store, FakeClock* store_clock, const std::string& label) {
     decision::Replayer replay(policy_, store);
-    std::vector<v1::Decision> out;
+    std::vector<std::string> out;
     int i = 0;
     for (const Step& s : kSteps) {
       ++i;
@@ -268,7 +270,7 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
       std::vector<std::string> shadow;
       for (const auto& so : got.shadow_outcomes()) shadow.push_back(so.rule_id());
       EXPECT_EQ(shadow, s.shadow);
-      out.push_back(got);
+      out.push_back(got.DebugString() + d->record.evidence().DebugString());
     }
     return out;
   }
@@ -286,12 +288,96 @@ TEST_P(StoreSemanticsTest, InMemoryAndRedisAgreeOnEveryStep) {
   store::RedisCounterStore redis_store(settings, redis_clock);
   store::InMemoryCounterStore memory_store;
 
-  const std::vector<v1::Decision> mem = Run(memory_store, nullptr, "in-memory");
-  const std::vector<v1::Decision> red = Run(redis_store, &redis_clock, "redis");
+  const std::vector<std::string> mem = Run(memory_store, nullptr, "in-memory");
+  const std::vector<std::string> red = Run(redis_store, &redis_clock, "redis");
   ASSERT_EQ(mem.size(), red.size());
   for (size_t i = 0; i < mem.size(); ++i) {
-    EXPECT_EQ(mem[i].DebugString(), red[i].DebugString()) << "step " << i + 1 << " differs between stores";
+    EXPECT_EQ(mem[i], red[i]) << "step " << i + 1 << " differs between stores";
   }
+}
+
+// A hit names the matching signal field set last (equal times: the smallest name, bytewise), with its time; the
+// two stores name the same one. Through the decision: the record's evidence gives the complaint's ticket and when
+// it was opened; a redelivered event's record has neither (the stored outcome keeps hit and until only).
+TEST_P(StoreSemanticsTest, SignalHitsNameTheFieldSetLast) {
+  const store::RedisSettings settings = StartRedis(dir_.path());
+  FakeClock redis_clock(T("2027-03-27T00:00:00Z"));
+  store::RedisCounterStore redis_store(settings, redis_clock);
+  store::InMemoryCounterStore memory_store;
+  const absl::Time check_at = T("2027-03-27T10:10:00Z");
+  const std::vector<std::string> complaints = {"complaint:*"};
+  const std::vector<std::string> csat = {"csat:1", "csat:2"};
+  const std::vector<std::string> callbacks = {"callback:*"};
+  const std::vector<std::string> escalation = {"escalation"};
+
+  auto run = [&](store::CounterStore& store, FakeClock* store_clock, const std::string& label) {
+    SCOPED_TRACE(label);
+    decision::Replayer replay(policy_, store);
+    using K = policy::SignalKind;
+    auto put = [&](const char* customer, K kind, const char* ref, const char* at, const char* expires = nullptr,
+                   int value = 0) {
+      if (store_clock != nullptr) store_clock->Set(T(at));
+      policy::Signal sig{.tenant = "acme", .customer_id = customer, .kind = kind, .csat = value, .ref = ref,
+                         .at = T(at)};
+      if (expires != nullptr) sig.expires_at = T(expires);
+      EXPECT_TRUE(replay.PutSignal(sig, sig.at).ok()) << ref;
+    };
+    put("cleo", K::kComplaintOpened, "T9", "2027-03-27T09:00:00Z");
+    put("cleo", K::kComplaintOpened, "T1", "2027-03-27T10:00:00Z");
+    put("cleo", K::kComplaintOpened, "T3", "2027-03-27T10:05:00Z");  // stored before T2, opened at the same time
+    put("cleo", K::kComplaintOpened, "T20", "2027-03-27T10:05:00Z");  // T2 is a prefix of it: T2 sorts first
+    put("cleo", K::kComplaintOpened, "T2", "2027-03-27T10:05:00Z");
+    put("cleo", K::kComplaintOpened, "T0", "2027-03-27T10:06:00Z");
+    put("cleo", K::kComplaintClosed, "T0", "2027-03-27T10:07:00Z");  // closed: never named
+    put("cleo", K::kCsat, "", "2027-03-27T10:01:00Z", nullptr, 2);
+    put("cleo", K::kCsat, "", "2027-03-27T10:02:00Z", nullptr, 1);
+    put("cleo", K::kCallbackRequested, "CB-8", "2027-03-27T09:59:00Z");
+    put("cleo", K::kCallbackRequested, "CB-7", "2027-03-27T10:03:00Z", "2027-03-27T10:04:00Z");  // expired
+
+    store::CustomerCheck check{.tenant = "acme", .customer_id = "cleo", .event_id = "probe", .now = check_at,
+                               .dry_run = true};
+    check.spec.signals = {{.fields = complaints},
+                          {.fields = csat, .since = T("2027-03-27T10:01:30Z")},  // csat:2 came before
+                          {.fields = callbacks},
+                          {.fields = escalation}};
+    if (store_clock != nullptr) store_clock->Set(check_at);
+    absl::StatusOr<std::vector<store::CheckResult>> r =
+        store.CheckAndReserve(std::span(&check, 1), check_at + absl::Seconds(5));
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::string out;
+    for (const SignalResult& s : r.ok() ? r->front().outcome.signals : StoreOutcome{}.signals) {
+      absl::StrAppend(&out, s.hit ? "hit " : "miss ", s.field,
+                      s.at == absl::InfinitePast() ? "" : absl::FormatTime(" %H:%M", s.at, absl::UTCTimeZone()),
+                      "\n");
+    }
+    // Through the decision service: "dora" has two open complaints; the promotion's record names the later one.
+    put("dora", K::kComplaintOpened, "D-1", "2027-03-27T10:00:00Z");
+    put("dora", K::kComplaintOpened, "D-2", "2027-03-27T10:04:00Z");
+    Event ev{.event_id = "p1", .tenant = "acme", .customer_id = "dora", .channel = v1::EMAIL,
+             .message_class = v1::PROMOTION, .customer_timezone = "Europe/Berlin"};
+    for (int delivery = 0; delivery < 2; ++delivery) {  // then redelivered
+      if (store_clock != nullptr) store_clock->Set(check_at);
+      absl::StatusOr<decision::Decided> d = replay.Decide(ev, check_at);
+      EXPECT_TRUE(d.ok()) << d.status();
+      if (!d.ok()) continue;
+      const v1::SignalEvidence& e = d->record.evidence().signal();
+      absl::StrAppend(&out, std::string(decision::DecisionName(d->decision.decision())),
+                      d->decision.duplicate() ? " again" : "",
+                      " ", e.rule_id(), " ", e.kind(), " ref=", e.ref(), " at=",
+                      e.has_at() ? absl::FormatTime("%H:%M", TimeFromProto(e.at()), absl::UTCTimeZone()) : "",
+                      "\n");
+    }
+    return out;
+  };
+  const std::string mem = run(memory_store, nullptr, "in-memory");
+  EXPECT_EQ(mem,
+            "hit complaint:T2 10:05\n"
+            "hit csat:1 10:02\n"
+            "hit callback:CB-8 09:59\n"
+            "miss \n"
+            "SUPPRESS complaint complaint ref=D-2 at=10:04\n"
+            "SUPPRESS again complaint complaint ref= at=\n");
+  EXPECT_EQ(run(redis_store, &redis_clock, "redis"), mem);
 }
 
 // CounterStore::ReadCustomer (Signals.GetCustomerState): both stores find the customer's counters through the

@@ -108,6 +108,24 @@ TEST(AuditCsvTest, HeaderThenOneRowPerRecordWithTheEvidence) {
   EXPECT_EQ(std::count(kAuditCsvColumns, kAuditCsvColumns + strlen(kAuditCsvColumns), ',') + 1, 30);
 }
 
+// A signal's evidence: the complaint's ticket and when it was opened, in the CSV's signal columns and the table.
+TEST(AuditCsvTest, SignalEvidenceGivesTheTicketAndWhenItHappened) {
+  v1::DecisionRecord r = Record({.id = "p"});
+  v1::SignalEvidence* s = r.mutable_evidence()->mutable_signal();
+  s->set_rule_id("promotion-open-complaint");
+  s->set_kind("complaint");
+  s->set_condition("open complaint");
+  s->set_ref("CASE-9");
+  *s->mutable_at() = TimeToProto(absl::FromUnixSeconds(600));
+  testing::Captured csv;
+  ASSERT_EQ(Audit({.csv = true}, {}, Topic({r}), csv.io), kExitOk) << csv.err.str();
+  EXPECT_THAT(csv.out.str(), HasSubstr(",false,false,signal,promotion-open-complaint,,,open complaint,,,,complaint,"
+                                       "CASE-9,1970-01-01T00:10:00Z,,\r\n"));
+  testing::Captured table;
+  ASSERT_EQ(Audit({}, {}, Topic({r}), table.io), kExitOk);
+  EXPECT_THAT(table.out.str(), HasSubstr("[complaint signal CASE-9 at 1970-01-01T00:10:00Z]"));
+}
+
 TEST(AuditTableTest, ReasonShowsEvidenceAndClient) {
   v1::DecisionRecord r = Record({.id = "q", .client = "crm-eu"});
   v1::QuietHoursEvidence* q = r.mutable_evidence()->mutable_quiet_hours();

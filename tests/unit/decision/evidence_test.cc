@@ -24,6 +24,10 @@ rules:
     description: no promotion after a bad CSAT
     match: { message_class: PROMOTION }
     suppress_if: { csat_at_most: 2, csat_within: 30d }
+  - id: complaint-open
+    description: no promotion while a complaint is open
+    match: { message_class: PROMOTION }
+    suppress_if: { open_complaint: true }
   - id: two-per-7d
     description: two proactive messages a week
     match: { message_class: PROACTIVE_SERVICE }
@@ -57,15 +61,25 @@ class EvidenceTest : public ::testing::Test {
     return e;
   }
 
+
+  // The outcome of PROMOTION's plan with only the signal check of `rule` holding, as `hit`.
+  policy::StoreOutcome SignalHit(std::string_view rule, const policy::SignalResult& hit) {
+    const policy::Plan plan = policy::PlanEvent(*policy_, MakeEvent("e", v1::PROMOTION), now_);
+    policy::StoreOutcome o;
+    for (const policy::SignalCheck& s : plan.signals) {
+      o.signals.push_back(s.rule_id == rule ? hit : policy::SignalResult{});
+    }
+    return o;
+  }
+
   const absl::Time now_ = At("2026-12-06T22:15:00Z");  // 23:15 in Berlin: quiet hours
   std::shared_ptr<const policy::Policy> policy_ = ParseTestPolicy(kPolicy);
 };
 
 TEST_F(EvidenceTest, SignalRuleNamesTheKindConditionAndTimes) {
-  policy::StoreOutcome o;
-  o.signals.push_back({.hit = true, .until = At("2026-12-20T10:00:00Z")});
-  o.signals.push_back({.hit = false});
-  const v1::Evidence e = EvidenceFor(v1::PROMOTION, o);
+  const v1::Evidence e = EvidenceFor(
+      v1::PROMOTION, SignalHit("low-csat", {.hit = true, .until = At("2026-12-20T10:00:00Z"), .field = "csat:1",
+                                            .at = At("2026-11-20T10:00:00Z")}));
   ASSERT_TRUE(e.has_signal()) << e.DebugString();
   EXPECT_FALSE(e.has_window() || e.has_quiet_hours());
   EXPECT_EQ(e.signal().rule_id(), "low-csat");
@@ -73,7 +87,32 @@ TEST_F(EvidenceTest, SignalRuleNamesTheKindConditionAndTimes) {
   EXPECT_THAT(e.signal().condition(), HasSubstr("CSAT 2 or lower"));
   EXPECT_EQ(TimeFromProto(e.signal().since()), now_ - absl::Hours(24 * 30));
   EXPECT_EQ(TimeFromProto(e.signal().holds_until()), At("2026-12-20T10:00:00Z"));
-  EXPECT_FALSE(e.signal().has_at());  // the store does not report it (yet)
+  EXPECT_EQ(TimeFromProto(e.signal().at()), At("2026-11-20T10:00:00Z"));  // when the CSAT answer came
+  EXPECT_TRUE(e.signal().ref().empty());                                 // a CSAT answer has no id
+}
+
+// The store names the complaint that matched ("complaint:<ticket>", the one opened last): the record gives its
+// ticket and when it was opened.
+TEST_F(EvidenceTest, ComplaintRuleNamesTheTicketAndWhenItWasOpened) {
+  const v1::Evidence e = EvidenceFor(
+      v1::PROMOTION,
+      SignalHit("complaint-open", {.hit = true, .field = "complaint:T-42:b", .at = At("2026-12-01T08:30:00Z")}));
+  ASSERT_TRUE(e.has_signal()) << e.DebugString();
+  EXPECT_EQ(e.signal().rule_id(), "complaint-open");
+  EXPECT_EQ(e.signal().kind(), "complaint");
+  EXPECT_EQ(e.signal().ref(), "T-42:b");  // everything after the kind: a ticket id may hold ':'
+  EXPECT_EQ(TimeFromProto(e.signal().at()), At("2026-12-01T08:30:00Z"));
+  EXPECT_FALSE(e.signal().has_holds_until());  // until the complaint is closed
+}
+
+// A redelivered event's outcome comes from the stored outcome, which keeps no field: no ref, no at, the kind from
+// the condition.
+TEST_F(EvidenceTest, AHitWithoutAFieldHasNoRefOrTime) {
+  const v1::Evidence e = EvidenceFor(v1::PROMOTION, SignalHit("complaint-open", {.hit = true}));
+  ASSERT_TRUE(e.has_signal()) << e.DebugString();
+  EXPECT_EQ(e.signal().kind(), "complaint");
+  EXPECT_TRUE(e.signal().ref().empty());
+  EXPECT_FALSE(e.signal().has_at());
 }
 
 TEST_F(EvidenceTest, RollingCapGivesTheCountsAndTheWindowStart) {
@@ -129,6 +168,14 @@ TEST(SignalKindOfFieldTest, ThePartBeforeTheRef) {
   EXPECT_EQ(SignalKindOfField("complaint:*"), "complaint");
   EXPECT_EQ(SignalKindOfField("escalation"), "escalation");
   EXPECT_EQ(SignalKindOfField("opt_out:EMAIL"), "opt_out");
+}
+
+TEST(SignalRefOfFieldTest, TheTicketOrCallbackIdOnly) {
+  EXPECT_EQ(SignalRefOfField("complaint:T1"), "T1");
+  EXPECT_EQ(SignalRefOfField("callback:cb:7"), "cb:7");
+  EXPECT_EQ(SignalRefOfField("csat:2"), "");
+  EXPECT_EQ(SignalRefOfField("escalation"), "");
+  EXPECT_EQ(SignalRefOfField("opt_out:SMS"), "");  // a channel, not an id
 }
 
 // FinishBatch puts the evidence, the calling client and the hash key's id in the audit record, never the customer.
