@@ -151,7 +151,7 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
        .field_prefix = "event."},
       [this, reactor, ctx, response, call](absl::StatusOr<decision::Decided> d) {
         if (d.ok()) {
-          *response->mutable_decision() = std::move(d->decision);
+          *response->mutable_decision() = std::move(d->decision());
         }
         gate_.Finish(reactor, ctx, call, d.status());
       });
@@ -214,7 +214,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
     auto done = [this, reactor, ctx, response, call, shared, index](absl::StatusOr<decision::Decided> d) {
       v1::CheckBatchResult* result = response->mutable_results(index);
       if (d.ok()) {
-        *result->mutable_decision() = std::move(d->decision);
+        *result->mutable_decision() = std::move(d->decision());
       } else {
         const grpc::Status g = ToGrpcStatus(d.status());
         result->set_error_code(g.error_code());
