@@ -16,6 +16,7 @@ build_pkgs=(
   prometheus-cpp-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev redis-server redis-tools kcat tzdata openssl
+  libjemalloc-dev
   python3 python3-yaml python3-grpcio curl docker-compose
   prometheus
   librsvg2-bin chromium
@@ -24,7 +25,7 @@ build_pkgs=(
 # zone data for calendar windows, CA certificates, and tini as PID 1.
 runtime_pkgs=(
   libprotobuf32 libgrpc++1.51 libgrpc29 librdkafka1 librdkafka++1 libhiredis0.14
-  libyaml-cpp0.7 libabsl20220623 libssl3 libcpp-httplib0.11 libprometheus-cpp-core1.0
+  libyaml-cpp0.7 libabsl20220623 libssl3 libcpp-httplib0.11 libprometheus-cpp-core1.0 libjemalloc2
   tzdata ca-certificates tini
 )
 

@@ -51,10 +51,13 @@ class BatchCall {
   void Done(int index, size_t slot, bool record, absl::StatusOr<decision::Decided> d) {
     v1::CheckBatchResult* result = response_->mutable_results(index);
     if (d.ok()) {
-      *result->mutable_decision() = std::move(d->decision);
-      if (record && decision::PublishesRecord(false, d->record.decision())) {
+      // The decision lives in its record: copied into the answer when the record is kept, else moved.
+      if (record && decision::PublishesRecord(false, d->decision())) {
+        *result->mutable_decision() = d->decision();
         pending_[slot] = std::move(d->record);  // its own slot, written before `left_` counts it
         publish_[slot] = 1;
+      } else {
+        *result->mutable_decision() = std::move(d->decision());
       }
     } else {
       SetError(*result, d.status());
@@ -202,12 +205,16 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
        .record = records != nullptr,
        .field_prefix = "event."},
       [this, reactor, ctx, response, call, records](absl::StatusOr<decision::Decided> d) {
-        if (d.ok()) {
-          *response->mutable_decision() = std::move(d->decision);
+        // The decision lives in its record: copied into the answer when the record is published, else moved.
+        const bool publish = records != nullptr && d.ok() && decision::PublishesRecord(false, d->decision());
+        if (publish) {
+          *response->mutable_decision() = d->decision();
+        } else if (d.ok()) {
+          *response->mutable_decision() = std::move(d->decision());
         }
         gate_.Finish(reactor, ctx, call, d.status());
         // After the answer, so the call never waits for it; `this` may be gone by now, `records` is not.
-        if (records != nullptr && d.ok() && decision::PublishesRecord(false, d->record.decision())) {
+        if (publish) {
           records->Record(d->record);
         }
       });

@@ -35,7 +35,8 @@ void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line, c
 
 sigset_t PrepareProcess() {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // No glibc fastbins: with them every allocation of 1 KB or more first merged all freed small chunks
+  // tactd links jemalloc (daemon/CMakeLists.txt); where glibc's malloc serves (tests, other binaries of this part):
+  // no glibc fastbins: with them every allocation of 1 KB or more first merged all freed small chunks
   // (malloc_consolidate), and tactd frees many small ones per event on one thread and allocates batches on
   // another: ~7% of its CPU per Kafka event. Small frees still go to the per-thread cache (tcache).
   mallopt(M_MXFAST, 0);

@@ -163,7 +163,7 @@ absl::StatusOr<SimRun> Replay(std::shared_ptr<const policy::Policy> policy, cons
     }
     absl::StatusOr<decision::Decided> d = replay.Decide(*in.event, in.at);
     if (!d.ok()) return absl::InternalError(absl::StrCat("line ", in.line, ": ", Msg(d.status())));
-    const v1::Decision& dec = d->decision;
+    const v1::Decision& dec = d->decision();
     const std::string kind(decision::DecisionName(dec.decision()));
     run.by_line[absl::StrCat(in.line)] = dec;
     run.totals[kind]++;

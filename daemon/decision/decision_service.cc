@@ -66,7 +66,7 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
   if (opts.dry_run) {
     return;
   }
-  const v1::Decision& d = result->decision;
+  const v1::Decision& d = result->decision();
   stats.decisions_total.Inc({source, DecisionName(d.decision()), d.rule_id().empty() ? "none" : d.rule_id()});
   if (d.duplicate()) {
     stats.duplicate_decisions_total.Inc({source});
@@ -95,7 +95,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
     return absl::FailedPreconditionError("no policy loaded");
   }
   v1::ExplainResponse out;
-  *out.mutable_decision() = std::move(decided->decision);
+  *out.mutable_decision() = std::move(decided->decision());
 
   // The trace: the plan and what the store holds for it now (another dry-run read; an event decided before is
   // traced with the plan and outcome stored with that decision).

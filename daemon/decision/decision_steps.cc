@@ -71,7 +71,7 @@ void PrepareOne(PreparedBatch& p, size_t i) {
   p.plans.push_back(policy::PlanEvent(pol, event, now));
   const policy::Plan& plan = p.plans.back();
   bool gate_held = false;
-  if (absl::Status error; p.gates->DecidedByGate(i, pol, event, now, o.dry_run, &p.out[i]->decision, &error)) {
+  if (absl::Status error; p.gates->DecidedByGate(i, pol, event, now, o.dry_run, &p.out[i]->decision(), &error)) {
     if (!error.ok()) {  // the gate could not decide
       if (p.gate_outage.ok() && IsOutage(error)) p.gate_outage = error;
       p.out[i] = error;
@@ -115,8 +115,8 @@ void DecideWithoutStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const
   if (c.gate_held) return;  // keeps the gate's DEFER
   if (c.dedupe_only) {      // nothing to count or read: decided from the plan alone, without the dedupe
     const policy::Verdicts v = policy::Decide(p.plans[c.request], {});
-    out->decision = ToProto(v, pol.version, pol.digest);
-    out->decision.set_degraded(true);
+    out->decision() = ToProto(v, pol.version, pol.digest);
+    out->decision().set_degraded(true);
     AddEvidence(p, p.requests[c.request], p.plans[c.request], {}, v, *out);
     return;
   }
@@ -124,7 +124,7 @@ void DecideWithoutStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const
     out = failure;
     return;
   }
-  v1::Decision& d = out->decision;
+  v1::Decision& d = out->decision();
   d.set_decision(v1::RELEASE);
   d.set_reason(absl::StrCat("store unavailable; ", AsAbsl(ClassName(event.message_class)), " fails open"));
   d.set_degraded(true);
@@ -150,27 +150,27 @@ void DecideFromStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const st
       return;
     }
     const policy::Verdicts v = policy::Decide(earlier->plan, r.outcome);
-    out->decision = ToProto(v, earlier->policy_version, earlier->policy_digest);
-    out->decision.set_duplicate(true);
+    out->decision() = ToProto(v, earlier->policy_version, earlier->policy_digest);
+    out->decision().set_duplicate(true);
     AddEvidence(p, request, earlier->plan, r.outcome, v, *out);
   } else if (!c.gate_held) {
     const policy::Policy& pol = *p.context.policy;
     const policy::Verdicts v = policy::Decide(p.plans[c.request], r.outcome);
-    out->decision = ToProto(v, pol.version, pol.digest);
+    out->decision() = ToProto(v, pol.version, pol.digest);
     AddEvidence(p, request, p.plans[c.request], r.outcome, v, *out);
   }
 }
 
 void AddRecord(const BatchContext& context, const DecisionRequest& request, Decided& decided) {
   const Event& event = *request.event;
-  v1::DecisionRecord& rec = decided.record;
+  v1::DecisionRecord& rec = decided.record;  // its decision is set already (Decided)
+  (void)rec.mutable_decision();               // present, as every record's
   rec.set_event_id(event.event_id);
   rec.set_tenant(event.tenant);
   rec.set_customer_hash(context.hasher->Hash(event.tenant, event.customer_id));
   rec.set_channel(event.channel);
   rec.set_message_class(event.message_class);
   rec.set_campaign_id(event.campaign_id);
-  *rec.mutable_decision() = decided.decision;
   *rec.mutable_decided_at() = TimeToProto(context.now);
   rec.set_source(request.options.source);
   rec.set_source_position(request.options.source_position);
@@ -239,7 +239,7 @@ DecidedBatch FinishBatch(PreparedBatch& p, StoreResults results) {
   }
   for (size_t i = 0; i < p.requests.size(); ++i) {
     const DecisionRequest& request = p.requests[i];
-    p.gates->Settle(i, *request.event, request.options.dry_run, p.out[i].ok() ? &p.out[i]->decision : nullptr);
+    p.gates->Settle(i, *request.event, request.options.dry_run, p.out[i].ok() ? &p.out[i]->decision() : nullptr);
     if (p.out[i].ok() && request.options.record) {
       AddRecord(p.context, request, *p.out[i]);
     }

@@ -41,9 +41,12 @@ struct DecisionRequest {
   DecideOptions options;
 };
 
+// A decision and, with DecideOptions::record, its audit record. The decision lives in the record (record.decision),
+// built once: it was copied into the record and both freed, ~4% of tactd's CPU per Kafka event.
 struct Decided {
-  v1::Decision decision;
-  v1::DecisionRecord record;
+  v1::DecisionRecord record;  // without DecideOptions::record, only its decision is set
+  const v1::Decision& decision() const { return record.decision(); }
+  v1::Decision& decision() { return *record.mutable_decision(); }
 };
 using DecidedBatch = std::vector<absl::StatusOr<Decided>>;
 using StoreResults = absl::StatusOr<std::vector<store::CheckResult>>;

@@ -321,7 +321,7 @@ std::vector<CaseResult> RunPolicyTests(std::shared_ptr<const policy::Policy> pol
         r.failures.push_back(absl::StrCat(at, "decision failed: ", d.status().message()));
         continue;
       }
-      const v1::Decision& got = d->decision;
+      const v1::Decision& got = d->decision();
       const Expectation& want = *step.expect;
       std::string expected(DecisionName(want.decision));
       if (want.rule) absl::StrAppend(&expected, want.rule->empty() ? " by no rule" : " by " + *want.rule);

@@ -219,19 +219,43 @@ class RecordWriter {
       ok_ = false;  // out of the mapping's range: the library printer decides what to say
       return;
     }
-    char buf[48];
-    int n = std::snprintf(buf, sizeof(buf), "\"%04d-%02d-%02dT%02d:%02d:%02d", static_cast<int>(cs.year()),
-                          cs.month(), cs.day(), cs.hour(), cs.minute(), cs.second());
+    // "YYYY-MM-DDThh:mm:ss[.fff|.ffffff|.fffffffff]Z", digits by hand (snprintf was ~2% of tactd's CPU per event).
+    char buf[40];
+    char* p = buf;
+    *p++ = '"';
+    p = Digits(p, static_cast<int>(cs.year()), 4);
+    *p++ = '-';
+    p = Digits(p, cs.month(), 2);
+    *p++ = '-';
+    p = Digits(p, cs.day(), 2);
+    *p++ = 'T';
+    p = Digits(p, cs.hour(), 2);
+    *p++ = ':';
+    p = Digits(p, cs.minute(), 2);
+    *p++ = ':';
+    p = Digits(p, cs.second(), 2);
     const int nanos = t.nanos();
-    if (nanos % 1'000'000 == 0 && nanos != 0) {
-      n += std::snprintf(buf + n, sizeof(buf) - n, ".%03d", nanos / 1'000'000);
-    } else if (nanos % 1000 == 0 && nanos != 0) {
-      n += std::snprintf(buf + n, sizeof(buf) - n, ".%06d", nanos / 1000);
-    } else if (nanos != 0) {
-      n += std::snprintf(buf + n, sizeof(buf) - n, ".%09d", nanos);
+    if (nanos != 0) {
+      *p++ = '.';
+      if (nanos % 1'000'000 == 0) {
+        p = Digits(p, nanos / 1'000'000, 3);
+      } else if (nanos % 1000 == 0) {
+        p = Digits(p, nanos / 1000, 6);
+      } else {
+        p = Digits(p, nanos, 9);
+      }
     }
-    out_.append(buf, static_cast<size_t>(n));
-    out_.append("Z\"");
+    *p++ = 'Z';
+    *p++ = '"';
+    out_.append(buf, static_cast<size_t>(p - buf));
+  }
+  // `v` (0 <= v < 10^n) as exactly n decimal digits at `p`; returns the end.
+  static char* Digits(char* p, int v, int n) {
+    for (int i = n - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    return p + n;
   }
   // A nested message or an array: the key, then the caller writes the value.
   void Key(std::string_view key) {

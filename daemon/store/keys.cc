@@ -1,28 +1,30 @@
 #include "daemon/store/keys.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include <array>
+#include <charconv>
 
 namespace tact::store {
 
 KeySchema::KeySchema(std::string secret)
-    : key_(secret.empty() ? std::string(kPublicKey) : std::move(secret)), has_secret_(key_ != kPublicKey) {}
+    : mac_(secret.empty() ? kPublicKey : secret), has_secret_(!secret.empty() && secret != kPublicKey) {}
+
+namespace {
+// "<len>:" of an id, in `buf`.
+std::string_view LengthColon(std::string_view id, char (&buf)[24]) {
+  char* end = std::to_chars(buf, buf + sizeof buf - 1, id.size()).ptr;
+  *end++ = ':';
+  return std::string_view(buf, static_cast<size_t>(end - buf));
+}
+}  // namespace
 
 std::string KeySchema::CustomerPrefix(std::string_view tenant, std::string_view customer_id) const {
-  const std::string msg = absl::StrCat(tenant.size(), ":", AsAbsl(tenant), customer_id.size(), ":", AsAbsl(customer_id));
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(msg.data()),
-       msg.size(), mac.data(), &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "tact:{";
+  char tenant_len[24];
+  char customer_len[24];
+  const HmacSha256::Digest mac =
+      mac_.Mac({LengthColon(tenant, tenant_len), tenant, LengthColon(customer_id, customer_len), customer_id});
+  std::string out;
   out.reserve(6 + 32 + 2);
-  for (unsigned int i = 0; i < 16 && i < len; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 0xf]);
-  }
+  out.append("tact:{");
+  HmacSha256::AppendHex16(mac, out);
   out.append("}:");
   return out;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/core/hmac_sha256.h"
 #include "daemon/core/strings.h"
 
 namespace tact::store {
@@ -22,7 +23,7 @@ namespace tact::store {
 // after it (and the event id in `seen:`) cannot collide either.
 // The secret is redis.key_secret (TACT_REDIS_KEY_SECRET); unset, a fixed public key is used: still unambiguous,
 // but anyone who knows a tenant and customer id can compute the tag. Changing the secret starts every counter,
-// signal and decision marker afresh.
+// signal and decision marker afresh. The HMAC is keyed once (hmac_sha256.h): a prefix is computed per check.
 // Thread-safety: immutable, any thread.
 class KeySchema {
  public:
@@ -41,7 +42,7 @@ class KeySchema {
   static std::optional<std::string> LegacyCustomerPrefix(std::string_view tenant, std::string_view customer_id);
 
  private:
-  std::string key_;
+  HmacSha256 mac_;
   bool has_secret_ = false;
 };
 

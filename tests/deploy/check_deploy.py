@@ -100,8 +100,13 @@ class Dockerfile(unittest.TestCase):
             text = f.read()
         runtime = re.search(r"runtime_pkgs=\(([^)]*)\)", text).group(1).split()
         for pkg in ("tini", "ca-certificates", "tzdata", "librdkafka++1", "libhiredis0.14", "libgrpc++1.51",
-                    "libprometheus-cpp-core1.0", "libcpp-httplib0.11", "libabsl20220623", "libssl3"):
+                    "libprometheus-cpp-core1.0", "libcpp-httplib0.11", "libabsl20220623", "libssl3", "libjemalloc2"):
             self.assertIn(pkg, runtime)
+
+    def test_tactd_allocates_with_jemalloc(self):
+        # daemon/CMakeLists.txt: glibc's malloc cost tactd ~20% more CPU per Kafka event (docs/benchmarks.md).
+        libs = subprocess.run(["ldd", TACTD], capture_output=True, text=True, check=True).stdout
+        self.assertIn("libjemalloc.so.2", libs)
 
 
 class Compose(unittest.TestCase):

@@ -59,8 +59,8 @@ class StoreForgetTest : public ::testing::Test {
     absl::StatusOr<decision::Decided> d = replay.Decide(ev, T(at));
     EXPECT_TRUE(d.ok()) << d.status();
     if (!d.ok()) return "error";
-    return std::string(decision::DecisionName(d->decision.decision())) +
-           (d->decision.duplicate() ? " (duplicate)" : "");
+    return std::string(decision::DecisionName(d->decision().decision())) +
+           (d->decision().duplicate() ? " (duplicate)" : "");
   }
 
   // ana and ben: one release each (counters, index, marker), ana a second message (suppressed by the rolling cap),

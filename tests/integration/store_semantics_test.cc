@@ -260,7 +260,7 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
         out.emplace_back();
         continue;
       }
-      const v1::Decision& got = d->decision;
+      const v1::Decision& got = d->decision();
       EXPECT_EQ(decision::DecisionName(got.decision()), s.expect) << got.reason();
       EXPECT_EQ(got.rule_id(), s.rule) << got.reason();
       EXPECT_EQ(got.duplicate(), s.duplicate);
@@ -400,7 +400,7 @@ TEST_P(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
                .message_class = v1::PROMOTION, .customer_timezone = "Europe/Berlin"};
       absl::StatusOr<decision::Decided> d = replay.Decide(ev, T(at), dry_run);
       ASSERT_TRUE(d.ok()) << d.status();
-      EXPECT_EQ(decision::DecisionName(d->decision.decision()), expect) << id << ": " << d->decision.reason();
+      EXPECT_EQ(decision::DecisionName(d->decision().decision()), expect) << id << ": " << d->decision().reason();
     };
     decide("e1", "ana", v1::EMAIL, "2027-03-27T20:00:00Z", false, "RELEASE");
     decide("e2", "ana", v1::SMS, "2027-03-27T20:01:00Z", false, "RELEASE");

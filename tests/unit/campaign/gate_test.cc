@@ -193,7 +193,7 @@ class GatedDecisionTest : public ::testing::Test {
   v1::Decision Decide(const Event& e, bool dry_run = false) {
     absl::StatusOr<Decided> d = service_.Decide(e, {.dry_run = dry_run});
     EXPECT_TRUE(d.ok()) << d.status();
-    return d.ok() ? d->decision : v1::Decision{};
+    return d.ok() ? d->decision() : v1::Decision{};
   }
 
   FakeClock clock_{kNine + absl::Minutes(1)};
@@ -266,14 +266,14 @@ TEST_F(GatedDecisionTest, UnreleasedAndUnacknowledgedCampaignsAreDeferredWithThe
 TEST_F(GatedDecisionTest, ThePerProcessCacheIsRefreshedAfterItsTtl) {
   StoreGateEnforcer cached(capacity_, clock_, absl::Minutes(1));
   DecisionService service(policies_, store_, clock_, hasher_, {.campaign_gate = &cached});
-  EXPECT_EQ(service.Decide(CampaignEvent("c1", "cust1", "autumn"), {})->decision.reason(),
+  EXPECT_EQ(service.Decide(CampaignEvent("c1", "cust1", "autumn"), {})->decision().reason(),
             "campaign autumn not released");
   v1::Campaign autumn = Paced("autumn");
   autumn.mutable_plan()->set_verdict(v1::VERDICT_RELEASE);
   ASSERT_TRUE(capacity_.PutCampaign(autumn, true).ok());
-  EXPECT_EQ(service.Decide(CampaignEvent("c2", "cust2", "autumn"), {})->decision.decision(), v1::DEFER);  // cached
+  EXPECT_EQ(service.Decide(CampaignEvent("c2", "cust2", "autumn"), {})->decision().decision(), v1::DEFER);  // cached
   clock_.Advance(absl::Minutes(1));
-  EXPECT_EQ(service.Decide(CampaignEvent("c3", "cust3", "autumn"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service.Decide(CampaignEvent("c3", "cust3", "autumn"), {})->decision().decision(), v1::RELEASE);
 }
 
 TEST_F(GatedDecisionTest, ARedeliveredEventKeepsItsEarlierDecisionWhenItsCampaignIsHeldSinceAndTakesNoSlot) {

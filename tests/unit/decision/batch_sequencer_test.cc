@@ -120,8 +120,8 @@ TEST_F(BatchSequencerTest, NextBatchIsPreparedAlongsideButSentOnlyAfterThePrevio
   EXPECT_EQ(steps_.Get(), (std::vector<std::string>{"prepared", "sent hold", "prepared", "returned hold",
                                                     "sent next", "returned next"}));
   ASSERT_TRUE(decided_a[0].ok() && decided_b[0].ok());
-  EXPECT_EQ(decided_a[0]->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(decided_b[0]->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(decided_a[0]->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(decided_b[0]->decision().decision(), v1::RELEASE);
 }
 
 TEST_F(BatchSequencerTest, OneCustomersEventsAcrossBatchesAreDecidedInSubmissionOrder) {
@@ -132,9 +132,9 @@ TEST_F(BatchSequencerTest, OneCustomersEventsAcrossBatchesAreDecidedInSubmission
   std::vector<std::vector<DecisionService::Request>> batches{{{&e1, {}}}, {{&e2, {}}}, {{&e3, {}}}};
   std::vector<std::future<DecidedBatch>> futures;
   for (const auto& b : batches) futures.push_back(sequencer_.Submit(b));
-  EXPECT_EQ(futures[0].get()[0]->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(futures[1].get()[0]->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(futures[2].get()[0]->decision.decision(), v1::SUPPRESS);  // the third of two a week
+  EXPECT_EQ(futures[0].get()[0]->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(futures[1].get()[0]->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(futures[2].get()[0]->decision().decision(), v1::SUPPRESS);  // the third of two a week
   const std::vector<std::string> s = steps_.Get();
   std::vector<std::string> sent;
   for (const std::string& step : s) {
@@ -157,7 +157,7 @@ TEST_F(BatchSequencerTest, BatchAfterAStoreOutageIsNotSentAndPassesTheOutageOn) 
   EXPECT_EQ(out2[0].status().message(),
             "not sent: an earlier batch's store step failed (redis: connection refused)");  // the first failure
   ASSERT_TRUE(out2[1].ok());  // fails open as on any store failure
-  EXPECT_TRUE(out2[1]->decision.degraded());
+  EXPECT_TRUE(out2[1]->decision().degraded());
   DecidedBatch out3 = Decide({&last});
   ASSERT_TRUE(absl::IsUnavailable(out3[0].status()));
   EXPECT_EQ(out3[0].status().message(), "not sent: an earlier batch's store step failed (redis: connection refused)");
@@ -171,11 +171,11 @@ TEST_F(BatchSequencerTest, BatchOfOnlyFailOpenEventsStopsNothing) {
   const Event next = MakeEvent("n");
   DecidedBatch out1 = Decide({&receipt});
   ASSERT_TRUE(out1[0].ok());
-  EXPECT_TRUE(out1[0]->decision.degraded());  // decided: nothing of this batch is held
+  EXPECT_TRUE(out1[0]->decision().degraded());  // decided: nothing of this batch is held
   store_.fail = absl::OkStatus();
   DecidedBatch out2 = Decide({&next});
   ASSERT_TRUE(out2[0].ok()) << out2[0].status();
-  EXPECT_FALSE(out2[0]->decision.degraded());
+  EXPECT_FALSE(out2[0]->decision().degraded());
   EXPECT_TRUE(steps_.Saw("sent n"));
 }
 
@@ -188,7 +188,7 @@ TEST_F(BatchSequencerTest, BatchAfterANonOutageFailureIsSent) {
   store_.fail = absl::OkStatus();
   DecidedBatch out2 = Decide({&second});
   ASSERT_TRUE(out2[0].ok()) << out2[0].status();
-  EXPECT_EQ(out2[0]->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(out2[0]->decision().decision(), v1::RELEASE);
 }
 
 TEST_F(BatchSequencerTest, BatchWithoutAStoreStepPassesTheOutageOn) {
@@ -214,7 +214,7 @@ TEST_F(BatchSequencerTest, FreshBatchAfterAnOutageIsSent) {
   const std::vector<DecisionService::Request> requests{{&retry, {}}};
   DecidedBatch out = sequencer_.Submit(requests, BatchSequencer::Follows::kNothing).get();
   ASSERT_TRUE(out[0].ok()) << out[0].status();
-  EXPECT_EQ(out[0]->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(out[0]->decision().decision(), v1::RELEASE);
   EXPECT_EQ(steps_.Get(), (std::vector<std::string>{"prepared", "sent a", "returned a", "prepared", "sent a",
                                                     "returned a"}));
 }

@@ -77,7 +77,7 @@ class DecisionExecutorTest : public ::testing::Test {
       const Event event = testing::MakeEvent({.event_id = ids[i], .customer_id = customer});
       unit.push_back({event, {}, [this, &out, i](absl::StatusOr<Decided> d) {
                         absl::MutexLock lock(&mu_);
-                        out[i] = d.ok() ? d->decision.decision() : v1::DECISION_UNSPECIFIED;
+                        out[i] = d.ok() ? d->decision().decision() : v1::DECISION_UNSPECIFIED;
                         ++done_;
                       }});
     }

@@ -37,23 +37,23 @@ class DecisionServiceTest : public ::testing::Test {
 };
 
 TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerId) {
-  EXPECT_EQ(service_.Decide(MakeEvent("a"), {})->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(service_.Decide(MakeEvent("b"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("a"), {})->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("b"), {})->decision().decision(), v1::RELEASE);
   absl::StatusOr<Decided> third = service_.Decide(MakeEvent("c"), {.source = "grpc"});
   ASSERT_TRUE(third.ok());
-  EXPECT_EQ(third->decision.decision(), v1::SUPPRESS);
-  EXPECT_EQ(third->decision.rule_id(), "proactive-2");
-  EXPECT_EQ(third->decision.policy_version(), "v1");
+  EXPECT_EQ(third->decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(third->decision().rule_id(), "proactive-2");
+  EXPECT_EQ(third->decision().policy_version(), "v1");
   EXPECT_EQ(third->record.customer_hash(), hasher_.Hash("acme", "maria@example.com"));
   EXPECT_EQ(third->record.DebugString().find("maria"), std::string::npos);
   clock_.Advance(absl::Hours(24 * 7));
-  EXPECT_EQ(service_.Decide(MakeEvent("d"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("d"), {})->decision().decision(), v1::RELEASE);
 }
 
 TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChange) {
-  ASSERT_EQ(service_.Decide(MakeEvent("a"), {})->decision.decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MakeEvent("b"), {})->decision.decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MakeEvent("c"), {})->decision.decision(), v1::SUPPRESS);
+  ASSERT_EQ(service_.Decide(MakeEvent("a"), {})->decision().decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MakeEvent("b"), {})->decision().decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MakeEvent("c"), {})->decision().decision(), v1::SUPPRESS);
   policies_.Set(ParseTestPolicy(R"(
 version: "v2"
 rules:
@@ -64,18 +64,18 @@ rules:
 )"));
   absl::StatusOr<Decided> again = service_.Decide(MakeEvent("c"), {});
   ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->decision.duplicate());
-  EXPECT_EQ(again->decision.decision(), v1::SUPPRESS);
-  EXPECT_EQ(again->decision.rule_id(), "proactive-2");
-  EXPECT_EQ(again->decision.policy_version(), "v1");
+  EXPECT_TRUE(again->decision().duplicate());
+  EXPECT_EQ(again->decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(again->decision().rule_id(), "proactive-2");
+  EXPECT_EQ(again->decision().policy_version(), "v1");
 }
 
 TEST_F(DecisionServiceTest, DryRunReservesNothing) {
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(service_.Decide(MakeEvent("dry"), {.dry_run = true})->decision.decision(), v1::RELEASE);
+    EXPECT_EQ(service_.Decide(MakeEvent("dry"), {.dry_run = true})->decision().decision(), v1::RELEASE);
   }
-  EXPECT_EQ(service_.Decide(MakeEvent("x"), {})->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(service_.Decide(MakeEvent("y"), {})->decision.decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("x"), {})->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(service_.Decide(MakeEvent("y"), {})->decision().decision(), v1::RELEASE);
 }
 
 TEST_F(DecisionServiceTest, StoreDownFailsOpenForTransactionalAndClosedForTheRest) {
@@ -83,8 +83,8 @@ TEST_F(DecisionServiceTest, StoreDownFailsOpenForTransactionalAndClosedForTheRes
   DecisionService service(policies_, down, clock_, hasher_);
   absl::StatusOr<Decided> receipt = service.Decide(MakeEvent("r", v1::TRANSACTIONAL), {});
   ASSERT_TRUE(receipt.ok());
-  EXPECT_EQ(receipt->decision.decision(), v1::RELEASE);
-  EXPECT_TRUE(receipt->decision.degraded());
+  EXPECT_EQ(receipt->decision().decision(), v1::RELEASE);
+  EXPECT_TRUE(receipt->decision().degraded());
   EXPECT_TRUE(absl::IsUnavailable(service.Decide(MakeEvent("p"), {}).status()));
 
   DecisionService all_closed(policies_, down, clock_, hasher_, {.fail_open_classes = {}});
@@ -98,12 +98,12 @@ TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
   for (const Event& e : events) requests.push_back({&e, {.source = "kafka"}});
   std::vector<absl::StatusOr<Decided>> out = service_.DecideBatch(requests);
   ASSERT_EQ(out.size(), 5u);
-  EXPECT_EQ(out[0]->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(out[1]->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(out[1]->decision.reason(), "no limit applies");
-  EXPECT_EQ(out[2]->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(out[3]->decision.decision(), v1::SUPPRESS);
-  EXPECT_TRUE(out[4]->decision.duplicate());
+  EXPECT_EQ(out[0]->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(out[1]->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(out[1]->decision().reason(), "no limit applies");
+  EXPECT_EQ(out[2]->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(out[3]->decision().decision(), v1::SUPPRESS);
+  EXPECT_TRUE(out[4]->decision().duplicate());
   EXPECT_EQ(out[4]->record.event_id(), "a");
   EXPECT_EQ(out[4]->record.source(), "kafka");
 }
@@ -120,16 +120,16 @@ TEST_F(DecisionServiceTest, NoPolicyIsFailedPrecondition) {
 TEST_F(DecisionServiceTest, EventWithoutLimitsIsDedupedToo) {
   absl::StatusOr<Decided> first = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});  // no rule matches SERVICE
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->decision.decision(), v1::RELEASE);
-  EXPECT_FALSE(first->decision.duplicate());
+  EXPECT_EQ(first->decision().decision(), v1::RELEASE);
+  EXPECT_FALSE(first->decision().duplicate());
   absl::StatusOr<Decided> again = service_.Decide(MakeEvent("svc-1", v1::SERVICE), {});
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(again->decision.decision(), v1::RELEASE);
-  EXPECT_TRUE(again->decision.duplicate()) << "a reused id of a plan without limits got a fresh decision";
+  EXPECT_EQ(again->decision().decision(), v1::RELEASE);
+  EXPECT_TRUE(again->decision().duplicate()) << "a reused id of a plan without limits got a fresh decision";
 }
 
 TEST_F(DecisionServiceTest, ReusedEventIdForAnotherMessageIsInvalid) {
-  ASSERT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.decision() == v1::RELEASE);
+  ASSERT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision().decision() == v1::RELEASE);
   Event other_class = MakeEvent("reuse", v1::SERVICE);
   absl::StatusOr<Decided> d = service_.Decide(other_class, {.field_prefix = "event."});
   ASSERT_FALSE(d.ok());
@@ -141,10 +141,10 @@ TEST_F(DecisionServiceTest, ReusedEventIdForAnotherMessageIsInvalid) {
   EXPECT_EQ(service_.Decide(other_channel, {}).status().message(),
             "event_id: already used for a different message (channel, campaign_id differ)");
   // The same message again gets its earlier decision; the same id of another customer is another message.
-  EXPECT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision.duplicate());
+  EXPECT_TRUE(service_.Decide(MakeEvent("reuse"), {})->decision().duplicate());
   Event other_customer = MakeEvent("reuse", v1::SERVICE);
   other_customer.customer_id = "sam@example.com";
-  EXPECT_FALSE(service_.Decide(other_customer, {})->decision.duplicate());
+  EXPECT_FALSE(service_.Decide(other_customer, {})->decision().duplicate());
   // A transactional message (no store need) reusing a decided id is refused too, not released afresh.
   ASSERT_TRUE(service_.Decide(MakeEvent("svc-2", v1::SERVICE), {}).ok());
   EXPECT_TRUE(absl::IsInvalidArgument(service_.Decide(MakeEvent("svc-2", v1::TRANSACTIONAL), {}).status()));
@@ -163,8 +163,8 @@ TEST_F(DecisionServiceTest, MarkerWithoutFingerprintMatchesAnyEvent) {
   ASSERT_TRUE(store_.CheckAndReserve({&check, 1}, clock_.Now() + absl::Seconds(1)).ok());
   absl::StatusOr<Decided> d = service_.Decide(MakeEvent("old", v1::SERVICE), {});
   ASSERT_TRUE(d.ok()) << d.status();
-  EXPECT_TRUE(d->decision.duplicate());
-  EXPECT_EQ(d->decision.policy_version(), "v0");
+  EXPECT_TRUE(d->decision().duplicate());
+  EXPECT_EQ(d->decision().policy_version(), "v0");
 }
 
 TEST_F(DecisionServiceTest, StoreDownDecidesAPlanWithoutLimitsFromThePlanDegraded) {
@@ -172,8 +172,8 @@ TEST_F(DecisionServiceTest, StoreDownDecidesAPlanWithoutLimitsFromThePlanDegrade
   DecisionService service(policies_, down, clock_, hasher_, {.fail_open_classes = {}});  // every class fails closed
   absl::StatusOr<Decided> d = service.Decide(MakeEvent("svc", v1::SERVICE), {});
   ASSERT_TRUE(d.ok()) << d.status();  // as before the dedupe: nothing to count, so no store dependency
-  EXPECT_EQ(d->decision.decision(), v1::RELEASE);
-  EXPECT_TRUE(d->decision.degraded());
+  EXPECT_EQ(d->decision().decision(), v1::RELEASE);
+  EXPECT_TRUE(d->decision().degraded());
   EXPECT_TRUE(absl::IsUnavailable(service.Decide(MakeEvent("p"), {}).status()));
 }
 

@@ -80,12 +80,12 @@ TEST_F(DecisionStepsTest, FinishOnAnOutageFailsClosedExceptFailOpenClassesAndPla
   DecidedBatch out = FinishBatch(p, outage);
   EXPECT_EQ(out[0].status(), outage);
   ASSERT_TRUE(out[1].ok());
-  EXPECT_EQ(out[1]->decision.decision(), v1::RELEASE);
-  EXPECT_EQ(out[1]->decision.reason(), "store unavailable; TRANSACTIONAL fails open");
-  EXPECT_TRUE(out[1]->decision.degraded());
+  EXPECT_EQ(out[1]->decision().decision(), v1::RELEASE);
+  EXPECT_EQ(out[1]->decision().reason(), "store unavailable; TRANSACTIONAL fails open");
+  EXPECT_TRUE(out[1]->decision().degraded());
   ASSERT_TRUE(out[2].ok());
-  EXPECT_EQ(out[2]->decision.decision(), v1::RELEASE);
-  EXPECT_TRUE(out[2]->decision.degraded());
+  EXPECT_EQ(out[2]->decision().decision(), v1::RELEASE);
+  EXPECT_TRUE(out[2]->decision().degraded());
 
   const std::vector<DecisionRequest> open_only = Requests({&receipt, &service});
   EXPECT_FALSE(LeavesUndecided(PrepareBatch(Context(), open_only), outage));
@@ -109,10 +109,10 @@ TEST_F(DecisionStepsTest, FinishOnAPartialFailureAppliesTheFailModeToTheFailedCh
   DecidedBatch out = FinishBatch(p, results);
   EXPECT_EQ(out[0].status(), down);
   ASSERT_TRUE(out[1].ok()) << out[1].status();
-  EXPECT_EQ(out[1]->decision.decision(), v1::RELEASE);
-  EXPECT_FALSE(out[1]->decision.degraded());
+  EXPECT_EQ(out[1]->decision().decision(), v1::RELEASE);
+  EXPECT_FALSE(out[1]->decision().degraded());
   ASSERT_TRUE(out[2].ok());
-  EXPECT_TRUE(out[2]->decision.degraded());  // TRANSACTIONAL fails open
+  EXPECT_TRUE(out[2]->decision().degraded());  // TRANSACTIONAL fails open
 
   std::vector<store::CheckResult> open_only(3);
   open_only[0].outcome.usage.push_back({.used = 0});
@@ -130,8 +130,8 @@ TEST_F(DecisionStepsTest, FinishDecidesFromTheOutcomeAndBuildsTheRecord) {
   full.outcome.usage.push_back({.used = 2});
   DecidedBatch out = FinishBatch(p, std::vector<store::CheckResult>{full});
   ASSERT_TRUE(out[0].ok());
-  EXPECT_EQ(out[0]->decision.decision(), v1::SUPPRESS);
-  EXPECT_EQ(out[0]->decision.rule_id(), "proactive-2");
+  EXPECT_EQ(out[0]->decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(out[0]->decision().rule_id(), "proactive-2");
   EXPECT_EQ(out[0]->record.decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(out[0]->record.customer_hash(), hasher_.Hash("acme", "maria@example.com"));
   EXPECT_EQ(out[0]->record.source_position(), "t[0]@7");
@@ -150,8 +150,8 @@ TEST_F(DecisionStepsTest, FinishRebuildsADuplicateFromItsMarkerAndRefusesAnother
   PreparedBatch p = PrepareBatch(Context(), requests);
   DecidedBatch out = FinishBatch(p, std::vector<store::CheckResult>{dup});
   ASSERT_TRUE(out[0].ok());
-  EXPECT_TRUE(out[0]->decision.duplicate());
-  EXPECT_EQ(out[0]->decision.policy_version(), "v0");
+  EXPECT_TRUE(out[0]->decision().duplicate());
+  EXPECT_EQ(out[0]->decision().policy_version(), "v0");
 
   const Event other = MakeEvent("p", v1::TRANSACTIONAL);
   const std::vector<DecisionRequest> other_requests = Requests({&other});

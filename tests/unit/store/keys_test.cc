@@ -3,6 +3,8 @@
 #include "daemon/store/keys.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <set>
 
@@ -19,6 +21,31 @@ TEST(KeySchemaTest, PrefixIsTheKeyedHashOfTheLengthPrefixedIds) {
   EXPECT_FALSE(KeySchema().has_secret());
   EXPECT_FALSE(KeySchema("").has_secret());
   EXPECT_TRUE(KeySchema("s3cret").has_secret());
+}
+
+// The definition with OpenSSL's one-shot HMAC(), for secrets around SHA-256's 64-byte block (the schema keys its
+// HMAC once) and ids from empty to several blocks.
+TEST(KeySchemaTest, PrefixEqualsTheOneShotHmacForAnySecret) {
+  auto reference = [](const std::string& key, const std::string& tenant, const std::string& customer) {
+    const std::string msg = absl::StrCat(tenant.size(), ":", tenant, customer.size(), ":", customer);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()),
+         msg.size(), mac, &len);
+    std::string out = "tact:{";
+    for (int i = 0; i < 16; ++i) absl::StrAppend(&out, absl::Hex(mac[i], absl::kZeroPad2));
+    return out + "}:";
+  };
+  for (const std::string& secret : {std::string(), std::string("s3cret"), std::string(64, 's'), std::string(65, 's'),
+                                    std::string(300, 'q')}) {
+    const KeySchema keys(secret);
+    const std::string key = secret.empty() ? std::string(KeySchema::kPublicKey) : secret;
+    for (size_t n : {0, 1, 9, 10, 50, 64, 100, 1000}) {
+      const std::string customer(n, static_cast<char>('a' + n % 26));
+      EXPECT_EQ(keys.CustomerPrefix("acme", customer), reference(key, "acme", customer)) << secret.size() << " " << n;
+      EXPECT_EQ(keys.CustomerPrefix(customer, "c"), reference(key, customer, "c")) << secret.size() << " " << n;
+    }
+  }
 }
 
 TEST(KeySchemaTest, IdsThatTheOldLayoutConfusedGetTagsOfTheirOwn) {
