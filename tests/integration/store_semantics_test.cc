@@ -361,8 +361,8 @@ TEST_P(StoreSemanticsTest, SignalHitsNameTheFieldSetLast) {
       EXPECT_TRUE(d.ok()) << d.status();
       if (!d.ok()) continue;
       const v1::SignalEvidence& e = d->record.evidence().signal();
-      absl::StrAppend(&out, std::string(decision::DecisionName(d->decision.decision())),
-                      d->decision.duplicate() ? " again" : "",
+      absl::StrAppend(&out, std::string(decision::DecisionName(d->decision().decision())),
+                      d->decision().duplicate() ? " again" : "",
                       " ", e.rule_id(), " ", e.kind(), " ref=", e.ref(), " at=",
                       e.has_at() ? absl::FormatTime("%H:%M", TimeFromProto(e.at()), absl::UTCTimeZone()) : "",
                       "\n");
