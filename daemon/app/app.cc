@@ -96,6 +96,9 @@ void App::Stop() {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     Trace("stop", "grpc");
   }
+  // What is still queued (calls past the shutdown deadline) is decided and answered now, while the services and the
+  // server its callbacks answer through exist: members are destroyed in reverse order, the executor after them.
+  executor_.reset();
   if (admin_ != nullptr) {
     admin_->Stop();
     Trace("stop", "admin");
