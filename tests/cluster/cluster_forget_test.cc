@@ -261,20 +261,7 @@ class TactctlOnClusterTest : public ::testing::Test {
   std::string Decide(const std::string& event_id, const std::string& customer) {
     producer_.Send("tact.outbound", testing::JsonEvent(testing::OutageEvent(event_id, customer, v1::PROMOTION)),
                    "acme:" + customer);
-    std::string decision = "none";
-    WaitFor(
-        [&] {
-          for (const testing::Record& r : decisions_.Records()) {
-            absl::StatusOr<v1::DecisionRecord> rec = pipeline::DecodeDecisionRecord(r.value);
-            if (rec.ok() && rec->event_id() == event_id) {
-              decision = v1::DecisionKind_Name(rec->decision().decision());
-              return true;
-            }
-          }
-          return false;
-        },
-        absl::Seconds(30), "decision of " + event_id);
-    return decision;
+    return testing::AwaitDecision(decisions_, event_id);
   }
 
   struct Run {

@@ -44,20 +44,7 @@ class CustomerForgetTest : public ::testing::Test {
     producer_.Send("tact.outbound",
                    testing::JsonEvent(testing::OutageEvent(event_id, customer, v1::PROMOTION)),
                    "acme:" + customer);
-    std::string decision;
-    WaitFor(
-        [&] {
-          for (const testing::Record& r : decisions_.Records()) {
-            absl::StatusOr<v1::DecisionRecord> rec = pipeline::DecodeDecisionRecord(r.value);
-            if (rec.ok() && rec->event_id() == event_id) {
-              decision = v1::DecisionKind_Name(rec->decision().decision());
-              return true;
-            }
-          }
-          return false;
-        },
-        absl::Seconds(30), "decision of " + event_id);
-    return decision;
+    return testing::AwaitDecision(decisions_, event_id);
   }
 
   // The customer's keys in Redis (tactd runs without TACT_REDIS_KEY_SECRET: the public key schema).

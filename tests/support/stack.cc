@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "daemon/pipeline/event_codec.h"
 #include "tests/support/wait.h"
 
 namespace tact::testing {
@@ -206,6 +207,23 @@ std::vector<Record> TopicReader::Records() const {
 size_t TopicReader::Count() const {
   absl::MutexLock lock(&mu_);
   return records_.size();
+}
+
+std::string AwaitDecision(const TopicReader& decisions, const std::string& event_id, absl::Duration timeout) {
+  std::string decision = "none";
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const Record& r : decisions.Records()) {
+          absl::StatusOr<v1::DecisionRecord> rec = pipeline::DecodeDecisionRecord(r.value);
+          if (rec.ok() && rec->event_id() == event_id) {
+            decision = v1::DecisionKind_Name(rec->decision().decision());
+            return true;
+          }
+        }
+        return false;
+      },
+      timeout, "the decision record of " + event_id));
+  return decision;
 }
 
 TestProducer::TestProducer(const std::string& brokers) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "tests/support/process.h"
 
 namespace tact::testing {
@@ -119,6 +120,11 @@ class TopicReader {
   std::vector<Record> records_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
+
+// The decision (a DecisionKind name, "RELEASE") in `event_id`'s record on `decisions` (a reader of tact.decisions),
+// waited for up to `timeout`; "none" when none came (the wait's failure is reported).
+std::string AwaitDecision(const TopicReader& decisions, const std::string& event_id,
+                          absl::Duration timeout = absl::Seconds(30));
 
 // Produces to any topic and waits for the broker's acknowledgement.
 class TestProducer {

@@ -5,6 +5,7 @@
 
 #include "daemon/store/redis_check_call.h"
 #include "daemon/store/redis_counter_store.h"
+#include "tests/support/redis_wire.h"
 
 namespace tact::store {
 namespace {
@@ -74,15 +75,7 @@ TEST(ClusterSlotsTest, FirstEvalKeyIsTheKeyAfterNumkeys) {
   EXPECT_EQ(KeySlot(*FirstEvalKey(call.wire)), KeySlot(schema.CustomerPrefix("t", "c")));
 }
 
-// A reply parsed by hiredis' reader from Redis' wire text.
-RedisReplyPtr Reply(std::string_view wire) {
-  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), redisReaderFree);
-  redisReaderFeed(reader.get(), wire.data(), wire.size());
-  void* raw = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader.get(), &raw), REDIS_OK);
-  EXPECT_NE(raw, nullptr);
-  return RedisReplyPtr(static_cast<redisReply*>(raw));
-}
+RedisReplyPtr Reply(std::string_view wire) { return testing::ReplyFromWire(wire); }
 
 TEST(ClusterSlotsTest, ParsesClusterSlotsIntoASlotMap) {
   // Two ranges; Redis 7 adds a fourth element (networking metadata) to a node entry; "?" = the queried host.

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/store/keys.h"
+#include "tests/support/redis_wire.h"
 
 namespace tact::store {
 namespace {
@@ -28,14 +29,7 @@ std::vector<std::string> Args(const RedisCommand& command) {
   return out;
 }
 
-RedisReplyPtr Reply(std::string_view wire) {
-  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), redisReaderFree);
-  redisReaderFeed(reader.get(), wire.data(), wire.size());
-  void* raw = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader.get(), &raw), REDIS_OK);
-  EXPECT_NE(raw, nullptr);
-  return RedisReplyPtr(static_cast<redisReply*>(raw));
-}
+RedisReplyPtr Reply(std::string_view wire) { return testing::ReplyFromWire(wire); }
 
 std::vector<CustomerCheck> TwoCustomers() {
   std::vector<CustomerCheck> checks;
