@@ -3,7 +3,6 @@
 // with the broker down past the message timeout it is lost, counted in tact_kafka_errors_total{what="grpc_record"},
 // and Record never blocked.
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>  // Needs rdkafka.h first.
 
 #include <gtest/gtest.h>
 
@@ -13,6 +12,7 @@
 #include "daemon/pipeline/decision_record_sink.h"
 #include "daemon/pipeline/event_codec.h"
 #include "daemon/pipeline/output_router.h"
+#include "tests/support/mock_kafka.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -21,33 +21,6 @@ namespace {
 
 using ::tact::testing::TopicReader;
 using ::tact::testing::WaitFor;
-
-// A one-broker mock cluster with tact.decisions (one partition); the broker can be set down.
-class MockBroker {
- public:
-  MockBroker() {
-    char errstr[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (rk_ == nullptr) {
-      rd_kafka_conf_destroy(conf);
-      ADD_FAILURE() << errstr;
-      return;
-    }
-    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
-    EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, "tact.decisions", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  ~MockBroker() {
-    if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
-    if (rk_ != nullptr) rd_kafka_destroy(rk_);
-  }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-  void SetDown() { EXPECT_EQ(rd_kafka_mock_broker_set_down(cluster_, 1), RD_KAFKA_RESP_ERR_NO_ERROR); }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
 
 v1::DecisionRecord GrpcRecord(const std::string& event_id) {
   v1::DecisionRecord r;
@@ -77,7 +50,7 @@ class DecisionRecordSinkTest : public ::testing::Test {
   SystemClock clock_;
   prometheus::Registry registry_;
   PipelineStats stats_{registry_};
-  MockBroker broker_;
+  testing::MockKafkaCluster broker_{"tact.decisions"};
 };
 
 TEST_F(DecisionRecordSinkTest, ARecordGoesToTheTopicInTheKafkaPathsForm) {

@@ -1,7 +1,6 @@
 // The Pipeline in-process on librdkafka's mock cluster (as tact-devbroker runs it) with an in-memory store: the
 // delivery engine, the router and the at-least-once commit without a broker process, Redis or tactd.
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>  // Needs rdkafka.h first.
 
 #include <gtest/gtest.h>
 
@@ -13,6 +12,7 @@
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include "tests/support/mock_kafka.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -32,35 +32,6 @@ rules:
     match: { message_class: [PROACTIVE_SERVICE] }
     limit: { count: 2, window: 7d }
 )";
-
-// A one-broker mock cluster with tact's topics, one partition each.
-class MockCluster {
- public:
-  MockCluster() {
-    char errstr[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (rk_ == nullptr) {
-      rd_kafka_conf_destroy(conf);
-      ADD_FAILURE() << errstr;
-      return;
-    }
-    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
-    for (const char* topic : {"tact.outbound", "tact.released", "tact.deferred", "tact.suppressed", "tact.decisions",
-                              "tact.dlq"}) {
-      EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, topic, 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR) << topic;
-    }
-  }
-  ~MockCluster() {
-    if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
-    if (rk_ != nullptr) rd_kafka_destroy(rk_);
-  }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
 
 std::string EventJson(const std::string& id) {
   return R"({"event_id":")" + id + R"(","tenant":"acme","customer_id":"maria@example.com",)" +
@@ -92,7 +63,8 @@ class PipelineComponentTest : public ::testing::Test {
     if (p.ok()) policies_.Set(std::make_shared<const policy::Policy>(*p));
   }
 
-  MockCluster cluster_;
+  testing::MockKafkaCluster cluster_{"tact.outbound", "tact.released", "tact.deferred", "tact.suppressed",
+                                    "tact.decisions", "tact.dlq"};
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
   decision::PolicyHolder policies_;
   store::InMemoryCounterStore store_;
