@@ -264,21 +264,12 @@ class TactctlOnClusterTest : public ::testing::Test {
     return testing::AwaitDecision(decisions_, event_id);
   }
 
-  struct Run {
-    int exit_code = -1;
-    std::string output;
-  };
-  Run Forget(const std::string& customer, const std::string& redis) {
-    static int n = 0;
-    const std::string log = absl::StrCat(dir_.path(), "/forget-", ++n, ".out");
-    testing::Subprocess p({TACTCTL_BIN, "customer", "forget", "--tenant", "acme", "--customer", customer, "--redis",
-                           redis, "--brokers", broker_.bootstrap(), "--operator", "dpo@example.com", "--reason",
-                           "GDPR Art. 17 request", "--ticket", "DPO-1234", "--timeout", "20"},
-                          log, {absl::StrCat("TACT_CUSTOMER_HASH_KEY=", kHashKey)});
-    Run r;
-    r.exit_code = p.Wait(absl::Seconds(60)).value_or(-1);
-    r.output = testing::ReadFile(log);
-    return r;
+  testing::CliRun Forget(const std::string& customer, const std::string& redis) {
+    return testing::RunCli(dir_, {TACTCTL_BIN, "customer", "forget", "--tenant", "acme", "--customer", customer,
+                                  "--redis", redis, "--brokers", broker_.bootstrap(), "--operator",
+                                  "dpo@example.com", "--reason", "GDPR Art. 17 request", "--ticket", "DPO-1234",
+                                  "--timeout", "20"},
+                           {absl::StrCat("TACT_CUSTOMER_HASH_KEY=", kHashKey)});
   }
 
   testing::TempDir dir_;
@@ -312,7 +303,7 @@ TEST_F(TactctlOnClusterTest, CustomerForgetErasesTheCustomerOnEveryNodeAndWrites
   EXPECT_EQ(a_keys, 2u);  // her key `s` (counter, CSAT, marker of a2) and seen:a1
   EXPECT_EQ(b_keys, 1u);
 
-  const Run r = Forget(a, env->nodes->address());
+  const testing::CliRun r = Forget(a, env->nodes->address());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string hash = CustomerHasher(kHashKey).Hash("acme", a);
   EXPECT_NE(r.output.find(absl::StrCat("tenant acme, customer hash ", hash, ": ", a_keys,
@@ -333,14 +324,14 @@ TEST_F(TactctlOnClusterTest, CustomerForgetErasesTheCustomerOnEveryNodeAndWrites
   EXPECT_EQ(Decide("b2", b), "SUPPRESS");
 
   // Nothing stored for someone never seen: exit 1, recorded all the same.
-  const Run none = Forget("cli-never-seen", env->nodes->address());
+  const testing::CliRun none = Forget("cli-never-seen", env->nodes->address());
   EXPECT_EQ(none.exit_code, 1) << none.output;
   EXPECT_NE(none.output.find("0 Redis key(s) removed"), std::string::npos) << none.output;
   EXPECT_NE(none.output.find("nothing stored"), std::string::npos) << none.output;
   ASSERT_TRUE(WaitFor([&] { return erasures_.Count() >= 2; }, absl::Seconds(30), "the second tombstone"));
 
   // No cluster node answers: exit 2 with the store's error, and no tombstone.
-  const Run down = Forget(a, absl::StrCat("redis+cluster://127.0.0.1:", testing::FreePort()));
+  const testing::CliRun down = Forget(a, absl::StrCat("redis+cluster://127.0.0.1:", testing::FreePort()));
   EXPECT_EQ(down.exit_code, 2) << down.output;
   EXPECT_NE(down.output.find("redis cluster: no slot map (redis node 127.0.0.1:"), std::string::npos) << down.output;
   EXPECT_EQ(down.output.find("tombstone written"), std::string::npos) << down.output;

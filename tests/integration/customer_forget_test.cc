@@ -54,21 +54,12 @@ class CustomerForgetTest : public ::testing::Test {
     return r == nullptr || r->type != REDIS_REPLY_ARRAY ? 0 : r->elements;
   }
 
-  struct Run {
-    int exit_code = -1;
-    std::string output;
-  };
-  Run Forget(const std::string& customer) {
-    static int n = 0;
-    const std::string log = absl::StrCat(dir_.path(), "/forget-", ++n, ".out");
-    testing::Subprocess p({TACTCTL_BIN, "customer", "forget", "--tenant", "acme", "--customer", customer, "--redis",
-                           redis_.address(), "--brokers", broker_.bootstrap(), "--operator", "dpo@example.com",
-                           "--reason", "GDPR Art. 17 request", "--ticket", "DPO-1234", "--timeout", "20"},
-                          log, {absl::StrCat("TACT_CUSTOMER_HASH_KEY=", kHashKey)});
-    Run r;
-    r.exit_code = p.Wait(absl::Seconds(60)).value_or(-1);
-    r.output = testing::ReadFile(log);
-    return r;
+  testing::CliRun Forget(const std::string& customer) {
+    return testing::RunCli(dir_, {TACTCTL_BIN, "customer", "forget", "--tenant", "acme", "--customer", customer,
+                                  "--redis", redis_.address(), "--brokers", broker_.bootstrap(), "--operator",
+                                  "dpo@example.com", "--reason", "GDPR Art. 17 request", "--ticket", "DPO-1234",
+                                  "--timeout", "20"},
+                           {absl::StrCat("TACT_CUSTOMER_HASH_KEY=", kHashKey)});
   }
 
   testing::TempDir dir_;
@@ -91,7 +82,7 @@ TEST_F(CustomerForgetTest, ForgottenCustomerStartsAfreshAndTheTombstoneIsOnTheTo
   ASSERT_GT(a_keys, 0u);
   ASSERT_GT(b_keys, 0u);
 
-  const Run r = Forget("cust-a");
+  const testing::CliRun r = Forget("cust-a");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find("cust-a"), std::string::npos) << r.output;  // only the hash
   EXPECT_EQ(Keys("cust-a"), 0u);
@@ -115,7 +106,7 @@ TEST_F(CustomerForgetTest, ForgottenCustomerStartsAfreshAndTheTombstoneIsOnTheTo
   EXPECT_EQ(Decide("b2", "cust-b"), "SUPPRESS");
 
   // Nothing stored for someone never seen: exit 1, and the request is recorded all the same.
-  const Run none = Forget("cust-never-seen");
+  const testing::CliRun none = Forget("cust-never-seen");
   EXPECT_EQ(none.exit_code, 1) << none.output;
   EXPECT_TRUE(WaitFor([&] { return erasures_.Count() >= 2; }, absl::Seconds(30), "the second tombstone"));
 }

@@ -18,20 +18,11 @@ using nlohmann::json;
 using testing::Subprocess;
 using testing::TempDir;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using testing::CliRun;
 
 CliRun Tactctl(const TempDir& dir, std::vector<std::string> args) {
-  static int n = 0;
-  const std::string log = dir.path() + "/tactctl-" + std::to_string(++n) + ".out";
   args.insert(args.begin(), TACTCTL_BIN);
-  Subprocess p(args, log);
-  CliRun r;
-  r.exit_code = p.Wait(absl::Seconds(60)).value_or(-1);
-  r.output = testing::ReadFile(log);
-  return r;
+  return testing::RunCli(dir, std::move(args));
 }
 
 std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "absl/strings/str_cat.h"
 
 extern char** environ;
 
@@ -203,6 +206,19 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+CliRun RunCli(const TempDir& dir, std::vector<std::string> argv, std::vector<std::string> extra_env,
+              absl::Duration timeout) {
+  static std::atomic<int> n{0};
+  const std::string log = absl::StrCat(dir.path(), "/cli-", ++n, ".out");
+  CliRun r;
+  {
+    Subprocess p(std::move(argv), log, std::move(extra_env));
+    r.exit_code = p.Wait(timeout).value_or(-1);
+  }
+  r.output = ReadFile(log);
+  return r;
 }
 
 }  // namespace tact::testing

@@ -51,4 +51,14 @@ class TempDir {
 
 std::string ReadFile(const std::string& path);
 
+// A command-line tool's run: its exit code (-1: still running after the timeout, then killed) and its stdout and
+// stderr together.
+struct CliRun {
+  int exit_code = -1;
+  std::string output;
+};
+// Runs `argv` (argv[0] the binary) to its end, its output in a fresh file under `dir`, with `extra_env`.
+CliRun RunCli(const TempDir& dir, std::vector<std::string> argv, std::vector<std::string> extra_env = {},
+              absl::Duration timeout = absl::Seconds(60));
+
 }  // namespace tact::testing
