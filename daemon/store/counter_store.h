@@ -1,8 +1,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -171,6 +173,14 @@ class CounterStore {
   // stop the customer's traffic first, or run it again). UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve (some
   // keys may be gone already; running it again is safe).
   virtual absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline);
+  // The archive (decision/policy_archive.h): opaque texts kept beside the counters, each under a `name` of
+  // [0-9a-z_.-] (at most 128 bytes), so any instance can read what another one put. PutArchived stores `text`
+  // for `ttl` from now, replacing what was there (Redis: "tact:archive:{<name>}", SET PX; on a Cluster routed by
+  // that hash tag). GetArchived gives the text, or nullopt when nothing is stored under `name`.
+  // INVALID_ARGUMENT for a bad name or ttl; UNAVAILABLE / DEADLINE_EXCEEDED as CheckAndReserve.
+  virtual absl::Status PutArchived(std::string_view name, std::string_view text, absl::Duration ttl,
+                                   absl::Time deadline);
+  virtual absl::StatusOr<std::optional<std::string>> GetArchived(std::string_view name, absl::Time deadline);
   // Cheap reachability probe for readiness.
   virtual bool Healthy() = 0;
 };
@@ -178,6 +188,14 @@ using CounterStorePtr = std::unique_ptr<CounterStore>;
 
 inline absl::StatusOr<CustomerState> CounterStore::ReadCustomer(const CustomerRead&, absl::Time) {
   return absl::UnimplementedError("this counter store cannot read customer state");
+}
+
+inline absl::Status CounterStore::PutArchived(std::string_view, std::string_view, absl::Duration, absl::Time) {
+  return absl::UnimplementedError("this counter store has no archive");
+}
+
+inline absl::StatusOr<std::optional<std::string>> CounterStore::GetArchived(std::string_view, absl::Time) {
+  return absl::UnimplementedError("this counter store has no archive");
 }
 
 inline absl::StatusOr<int64_t> CounterStore::ForgetCustomer(std::span<const std::string>, absl::Time) {
