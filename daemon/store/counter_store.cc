@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "absl/strings/str_cat.h"
+
 namespace tact::store {
 namespace {
 
@@ -47,6 +49,34 @@ bool IsFinal(const CheckSpec& spec, const StoreOutcome& outcome) {
 absl::Status CheckSignalWrite(const SignalWrite& w) {
   if (w.field.empty()) {
     return absl::InvalidArgumentError("signal write: field is required");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckArchiveName(std::string_view name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("archive name: empty (1 to 128 bytes of [0-9a-z_.-])");
+  }
+  if (name.size() > kMaxArchiveNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("archive name: ", name.size(), " bytes, more than ", kMaxArchiveNameLength));
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(name[i]);
+    const bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || ch == '_' || ch == '.' || ch == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat("archive name: byte ", i + 1, " (0x",
+                                                     absl::Hex(ch, absl::kZeroPad2), ") is not one of [0-9a-z_.-]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckArchiveTtl(absl::Duration ttl) {
+  if (ttl < absl::Milliseconds(1) || ttl > kMaxArchiveTtl || ttl % absl::Milliseconds(1) != absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("archive ttl: ", absl::FormatDuration(ttl),
+                                                   " is not a whole number of milliseconds from 1ms to ",
+                                                   absl::FormatDuration(kMaxArchiveTtl)));
   }
   return absl::OkStatus();
 }

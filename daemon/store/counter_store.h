@@ -198,6 +198,14 @@ inline absl::StatusOr<std::optional<std::string>> CounterStore::GetArchived(std:
   return absl::UnimplementedError("this counter store has no archive");
 }
 
+// The archive's arguments, checked by every store before it does anything: a name of 1..128 bytes of [0-9a-z_.-]
+// ("archive name: ..."), a ttl of whole milliseconds from 1 ms to kMaxArchiveTtl ("archive ttl: ..."); else
+// INVALID_ARGUMENT naming the field (never echoing the name).
+inline constexpr size_t kMaxArchiveNameLength = 128;
+inline constexpr absl::Duration kMaxArchiveTtl = absl::Hours(24 * 36500);  // no overflow of Redis' PX
+absl::Status CheckArchiveName(std::string_view name);
+absl::Status CheckArchiveTtl(absl::Duration ttl);
+
 inline absl::StatusOr<int64_t> CounterStore::ForgetCustomer(std::span<const std::string>, absl::Time) {
   return absl::UnimplementedError("this counter store cannot forget a customer");
 }

@@ -250,6 +250,31 @@ absl::StatusOr<int64_t> InMemoryCounterStore::ForgetCustomer(std::span<const std
   return removed;
 }
 
+absl::Status InMemoryCounterStore::PutArchived(std::string_view name, std::string_view text, absl::Duration ttl,
+                                               absl::Time /*deadline*/) {
+  if (absl::Status s = CheckArchiveName(name); !s.ok()) return s;
+  if (absl::Status s = CheckArchiveTtl(ttl); !s.ok()) return s;
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  std::erase_if(archive_, [now](const auto& e) { return now > e.second.expires_at; });  // as Redis: after PX
+  archive_.insert_or_assign(std::string(name), Archived{std::string(text), now + ttl});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> InMemoryCounterStore::GetArchived(std::string_view name,
+                                                                             absl::Time /*deadline*/) {
+  if (absl::Status s = CheckArchiveName(name); !s.ok()) return s;
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  const auto it = archive_.find(name);
+  if (it == archive_.end()) return std::optional<std::string>();
+  if (now > it->second.expires_at) {  // redis-server: a key is expired once now > its expiry time
+    archive_.erase(it);
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(it->second.text);
+}
+
 void InMemoryCounterStore::SeedUsage(const std::string& tenant, const std::string& customer_id,
                                      const LimitSpec& limit, int64_t used, absl::Time now) {
   absl::MutexLock lock(&mu_);

@@ -6,7 +6,8 @@
 
 namespace tact::store {
 
-// Label values: op ∈ {check_and_reserve, ping}; code = absl status code name (unavailable, deadline_exceeded, …).
+// Label values: op ∈ {check_and_reserve, ping, archive_put, archive_get}; code = absl status code name
+// (unavailable, deadline_exceeded, …).
 #define TACT_STORE_STATS(COUNTER, GAUGE, HISTOGRAM)                                                       \
   COUNTER(redis_calls_total, "Calls to the counter store (one round-trip each)", (op))                   \
   COUNTER(redis_checks_total, "Customer checks sent to the counter store (a call carries one or more)", ()) \
@@ -33,9 +34,15 @@ class InstrumentedCounterStore final : public CounterStore {
   absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override {
     return inner_.ForgetCustomer(prefixes, deadline);  // erasures; not measured
   }
+  absl::Status PutArchived(std::string_view name, std::string_view text, absl::Duration ttl,
+                           absl::Time deadline) override;
+  absl::StatusOr<std::optional<std::string>> GetArchived(std::string_view name, absl::Time deadline) override;
   bool Healthy() override;
 
  private:
+  // One call of `op` that started at `start`: its latency, the call, and its failure if `status` is not OK.
+  void Record(std::string_view op, std::chrono::steady_clock::time_point start, const absl::Status& status);
+
   CounterStore& inner_;
   StoreStats& stats_;
   const Clock& clock_;

@@ -51,6 +51,13 @@ class KeySchema {
 // also starts with customer C's legacy prefix.
 std::vector<std::string> CustomerPrefixes(const KeySchema& keys, std::string_view tenant, std::string_view customer_id);
 
+// The archive (CounterStore::PutArchived): "tact:archive:{<name>}", outside every customer's prefix (those start
+// "tact:{"), its own hash tag (a name has no '{' or '}': CheckArchiveName).
+inline constexpr std::string_view kArchiveKeyPrefix = "tact:archive:";
+inline std::string ArchiveKey(std::string_view name) {
+  return absl::StrCat(AsAbsl(kArchiveKeyPrefix), "{", AsAbsl(name), "}");
+}
+
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));
 }

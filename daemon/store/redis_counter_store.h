@@ -59,6 +59,11 @@ class RedisCounterStore final : public CounterStore {
   // SCAN MATCH <prefix>* + UNLINK per prefix; on a cluster CLUSTER GETKEYSINSLOT of the prefix's slot on every
   // master + UNLINK per key, routed (redis_forget.cc).
   absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override;
+  // SET <ArchiveKey> <text> PX <ttl ms> / GET <ArchiveKey>; on a cluster to the master of the name's slot, with its
+  // redirections followed (redis_archive.cc).
+  absl::Status PutArchived(std::string_view name, std::string_view text, absl::Duration ttl,
+                           absl::Time deadline) override;
+  absl::StatusOr<std::optional<std::string>> GetArchived(std::string_view name, absl::Time deadline) override;
   bool Healthy() override;
   // In a cluster: each master's address and whether it answered the last probe (Healthy); empty on one node.
   std::vector<std::pair<std::string, bool>> NodeHealth() ABSL_LOCKS_EXCLUDED(mu_);
@@ -87,6 +92,10 @@ class RedisCounterStore final : public CounterStore {
   // Runs `commands` (all keys of slot `slot`) in order; an error reply is UNAVAILABLE.
   absl::StatusOr<std::vector<RedisReplyPtr>> ClusterRoundTrip(const std::vector<RedisCommand>& commands, int slot,
                                                               absl::Time deadline);
+  // One command about `key` and its reply (not an error reply: that is UNAVAILABLE "redis <what>: ..."), on one node
+  // or routed by the key's slot; `what` names it in errors.
+  absl::StatusOr<RedisReplyPtr> KeyCommand(const RedisCommand& command, const std::string& key, absl::Time deadline,
+                                           std::string_view what);
   // ForgetCustomer on a cluster (redis_forget.cc), and the keys starting with `prefix` on every master.
   absl::StatusOr<int64_t> ClusterForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline);
   absl::StatusOr<std::set<std::string>> ClusterPrefixKeys(const std::string& prefix, absl::Time deadline);

@@ -434,6 +434,44 @@ TEST_F(RedisStoreTest, KilledRedisIsAnErrorAndDecisionsContinueAfterRestart) {
   EXPECT_EQ(Counted(port, "c1"), 1);
 }
 
+// The archive's calls fail as every store call in an outage: Redis paused past the call's deadline and Redis killed
+// are UNAVAILABLE (core/outage.h: retry later), a passed deadline DEADLINE_EXCEEDED; after a restart they work.
+TEST_F(RedisStoreTest, ArchiveCallsInAnOutageAreUnavailableAndWorkAfterRestart) {
+  auto store = MakeStore();
+  ASSERT_TRUE(store->PutArchived("policy.a", "files", absl::Hours(1), Deadline()).ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store->GetArchived("policy.a", clock_.Now()).status()));
+  {
+    SystemClock real;  // deadlines are real time here
+    RedisSettings s;
+    s.port = redis_.port();
+    RedisCounterStore for_put(s, real);  // each with a pooled connection: the command is sent, the reply never comes
+    RedisCounterStore for_get(s, real);
+    ASSERT_TRUE(for_put.GetArchived("policy.a", real.Now() + absl::Seconds(5)).ok());
+    ASSERT_TRUE(for_get.GetArchived("policy.a", real.Now() + absl::Seconds(5)).ok());
+    redis_.process().Signal(SIGSTOP);  // stopped until both calls are over: only their deadline can end them
+    absl::Cleanup resume = [this] { redis_.process().Signal(SIGCONT); };
+    absl::Status put = for_put.PutArchived("policy.b", "files", absl::Hours(1), real.Now() + absl::Milliseconds(200));
+    EXPECT_TRUE(absl::IsUnavailable(put)) << put;
+    absl::StatusOr<std::optional<std::string>> get =
+        for_get.GetArchived("policy.a", real.Now() + absl::Milliseconds(200));
+    EXPECT_TRUE(absl::IsUnavailable(get.status())) << get.status();
+  }
+  const int port = redis_.port();
+  redis_.process().Signal(SIGKILL);
+  ASSERT_TRUE(redis_.process().Wait(absl::Seconds(10)).has_value());
+  absl::Status put = store->PutArchived("policy.b", "files", absl::Hours(1), Deadline());
+  EXPECT_TRUE(absl::IsUnavailable(put)) << put;
+  absl::StatusOr<std::optional<std::string>> get = store->GetArchived("policy.a", Deadline());
+  EXPECT_TRUE(absl::IsUnavailable(get.status())) << get.status();
+
+  RedisServer again(dir_.path(), port);  // same port, empty data (no persistence)
+  clock_.Advance(absl::Seconds(5));      // past the reconnect backoff
+  ASSERT_TRUE(WaitFor([&] { return store->Healthy(); }, absl::Seconds(10), "store healthy again"));
+  EXPECT_EQ(store->GetArchived("policy.a", Deadline()).value_or("error"), std::nullopt);  // lost with the data
+  ASSERT_TRUE(store->PutArchived("policy.a", "again", absl::Hours(1), Deadline()).ok());
+  EXPECT_EQ(store->GetArchived("policy.a", Deadline()).value_or("error"), "again");
+}
+
 // kill -9 while 4 threads decide: every call either succeeded or reported an error, and after a restart from
 // the append-only file the windows and the decision markers agree: as many markers as counted messages (Lua
 // scripts apply all or nothing).

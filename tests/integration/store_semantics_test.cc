@@ -15,11 +15,14 @@
 #include "daemon/decision/decision_service.h"
 #include "daemon/decision/replay.h"
 #include "daemon/policy/parse.h"
+#include "daemon/store/cluster_slots.h"
 #include "daemon/store/in_memory_counter_store.h"
+#include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_cluster.h"
 #include "tests/support/stack.h"
+#include "tests/support/wait.h"
 
 namespace tact {
 namespace {
@@ -275,6 +278,30 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
     return out;
   }
 
+  // `command` `key` sent by the test itself (to the key's master on a cluster; as the ACL user over TLS's server's
+  // plaintext port): its integer reply, or -1000 when there is none.
+  long long RawInteger(const std::string& key, std::vector<std::string> command) {
+    command.push_back(key);
+    if (cluster_ != nullptr) {
+      auto r = testing::RedisClusterNodes::Command(cluster_->MasterOf(store::KeySlot(key)), command);
+      return r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1000;
+    }
+    store::RedisContextPtr c(redisConnect("127.0.0.1", redis_->port()));
+    if (c == nullptr || c->err != 0) return -1000;
+    if (GetParam() == Transport::kTlsAclUser) {
+      store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "AUTH tact semantics-pass")));
+    }
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const std::string& a : command) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    store::RedisReplyPtr r(static_cast<redisReply*>(
+        redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+    return r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1000;
+  }
+
   std::shared_ptr<const policy::Policy> policy_;
   testing::TempDir dir_;  // outlives the redis-server below
   std::unique_ptr<testing::TestPki> pki_;
@@ -457,6 +484,122 @@ TEST_P(StoreSemanticsTest, ReadCustomerGivesTheSameStateFromBothStores) {
             "signal complaint:T9 at=20:05\n");
   EXPECT_EQ(text(red[0]), text(mem[0]));
   EXPECT_EQ(text(red[1]), text(mem[1]));
+}
+
+// CounterStore::PutArchived / GetArchived: both stores keep any bytes under a name, replace them, report an absent
+// name as nullopt, refuse a bad name or ttl alike (naming the field), let the text expire after its ttl, and keep it
+// through a customer's erasure. Redis expires by its own clock: the ttl is read back (PTTL) and a short one polled
+// until gone; the in-memory store by its FakeClock.
+TEST_P(StoreSemanticsTest, ArchiveKeepsTextsAlikeInBothStores) {
+  const store::RedisSettings settings = StartRedis(dir_.path());
+  FakeClock redis_clock(T("2027-03-27T00:00:00Z"));
+  store::RedisCounterStore redis_store(settings, redis_clock);
+  FakeClock memory_clock(T("2027-03-27T00:00:00Z"));
+  store::InMemoryCounterStore memory_store(memory_clock);
+  std::string big(1 << 20, '\0');  // 1 MB of every byte value, '\0' and "\r\n" among them
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7 + i / 256) % 256);
+  const std::string small("p\0l\r\ni\n", 7);
+  const std::string longest_name(store::kMaxArchiveNameLength, 'z');
+
+  auto run = [&](store::CounterStore& store, const FakeClock& clock, const std::string& label) {
+    SCOPED_TRACE(label);
+    auto deadline = [&] { return clock.Now() + absl::Seconds(10); };
+    std::string out;
+    auto get = [&](std::string_view name) {
+      absl::StatusOr<std::optional<std::string>> got = store.GetArchived(name, deadline());
+      if (!got.ok()) return absl::StrCat("get: ", got.status().ToString(), "\n");
+      if (!got->has_value()) return std::string("get: absent\n");
+      return absl::StrCat("get: ", (*got)->size(), " bytes", **got == big ? " big" : **got == small ? " small" : "",
+                          "\n");
+    };
+    auto put = [&](std::string_view name, std::string_view text, absl::Duration ttl) {
+      absl::Status s = store.PutArchived(name, text, ttl, deadline());
+      return absl::StrCat("put: ", s.ToString(), "\n");
+    };
+    // One step per statement: the order of a call's arguments is unspecified.
+    out += get("policy.1");  // absent
+    out += put("policy.1", big, absl::Hours(1));
+    out += get("policy.1");
+    out += put("policy.1", small, absl::Hours(2));  // replaced
+    out += get("policy.1");
+    out += put("0123456789abcdefghijklmnopqrstuvwxyz_.-", "", absl::Hours(1));
+    out += get("0123456789abcdefghijklmnopqrstuvwxyz_.-");  // empty, not absent
+    out += put(longest_name, small, absl::Milliseconds(1) * 3600000);
+    out += get(longest_name);
+    for (const std::string& bad : {std::string(), std::string(store::kMaxArchiveNameLength + 1, 'z'),
+                                   std::string("Policy"), std::string("a{b}"), std::string("a b"),
+                                   std::string("a/b"), std::string("a\0b", 3), std::string("a:b")}) {
+      out += put(bad, small, absl::Hours(1));
+      out += get(bad);
+    }
+    for (absl::Duration ttl : {absl::ZeroDuration(), absl::Milliseconds(-5), absl::Microseconds(999),
+                               absl::Microseconds(1500), absl::InfiniteDuration(),
+                               store::kMaxArchiveTtl + absl::Milliseconds(1)}) {
+      out += put("bad.ttl", small, ttl);
+    }
+    out += get("bad.ttl");  // nothing stored by a refused put
+    // An erasure removes the customer's keys only (tact:{<h>}:...; the archive is tact:archive:{<name>}).
+    absl::StatusOr<int64_t> forgot =
+        store.ForgetCustomer(store::CustomerPrefixes(store::KeySchema(), "acme", "ana"), deadline());
+    absl::StrAppend(&out, "forget: ", forgot.ok() ? "ok" : forgot.status().ToString(), "\n");
+    out += get("policy.1");
+    return out;
+  };
+  const std::string mem = run(memory_store, memory_clock, "in-memory");
+  EXPECT_EQ(mem,
+            "get: absent\n"
+            "put: OK\nget: 1048576 bytes big\n"
+            "put: OK\nget: 7 bytes small\n"
+            "put: OK\nget: 0 bytes\n"
+            "put: OK\nget: 7 bytes small\n"
+            "put: INVALID_ARGUMENT: archive name: empty (1 to 128 bytes of [0-9a-z_.-])\n"
+            "get: INVALID_ARGUMENT: archive name: empty (1 to 128 bytes of [0-9a-z_.-])\n"
+            "put: INVALID_ARGUMENT: archive name: 129 bytes, more than 128\n"
+            "get: INVALID_ARGUMENT: archive name: 129 bytes, more than 128\n"
+            "put: INVALID_ARGUMENT: archive name: byte 1 (0x50) is not one of [0-9a-z_.-]\n"
+            "get: INVALID_ARGUMENT: archive name: byte 1 (0x50) is not one of [0-9a-z_.-]\n"
+            "put: INVALID_ARGUMENT: archive name: byte 2 (0x7b) is not one of [0-9a-z_.-]\n"
+            "get: INVALID_ARGUMENT: archive name: byte 2 (0x7b) is not one of [0-9a-z_.-]\n"
+            "put: INVALID_ARGUMENT: archive name: byte 2 (0x20) is not one of [0-9a-z_.-]\n"
+            "get: INVALID_ARGUMENT: archive name: byte 2 (0x20) is not one of [0-9a-z_.-]\n"
+            "put: INVALID_ARGUMENT: archive name: byte 2 (0x2f) is not one of [0-9a-z_.-]\n"
+            "get: INVALID_ARGUMENT: archive name: byte 2 (0x2f) is not one of [0-9a-z_.-]\n"
+            "put: INVALID_ARGUMENT: archive name: byte 2 (0x00) is not one of [0-9a-z_.-]\n"
+            "get: INVALID_ARGUMENT: archive name: byte 2 (0x00) is not one of [0-9a-z_.-]\n"
+            "put: INVALID_ARGUMENT: archive name: byte 2 (0x3a) is not one of [0-9a-z_.-]\n"
+            "get: INVALID_ARGUMENT: archive name: byte 2 (0x3a) is not one of [0-9a-z_.-]\n"
+            "put: INVALID_ARGUMENT: archive ttl: 0 is not a whole number of milliseconds from 1ms to 876000h\n"
+            "put: INVALID_ARGUMENT: archive ttl: -5ms is not a whole number of milliseconds from 1ms to 876000h\n"
+            "put: INVALID_ARGUMENT: archive ttl: 999us is not a whole number of milliseconds from 1ms to 876000h\n"
+            "put: INVALID_ARGUMENT: archive ttl: 1.5ms is not a whole number of milliseconds from 1ms to 876000h\n"
+            "put: INVALID_ARGUMENT: archive ttl: inf is not a whole number of milliseconds from 1ms to 876000h\n"
+            "put: INVALID_ARGUMENT: archive ttl: 876000h0.001s is not a whole number of milliseconds from 1ms to "
+            "876000h\n"
+            "get: absent\n"
+            "forget: ok\nget: 7 bytes small\n");
+  EXPECT_EQ(run(redis_store, redis_clock, "redis"), mem);
+
+  // Expiry. In memory: present until the clock passes put + ttl (as redis-server: expired once now > its expiry).
+  ASSERT_TRUE(memory_store.PutArchived("short", small, absl::Milliseconds(100), memory_clock.Now()).ok());
+  memory_clock.Advance(absl::Milliseconds(100));
+  EXPECT_EQ(memory_store.GetArchived("short", memory_clock.Now()).value_or("error"), small);
+  memory_clock.Advance(absl::Milliseconds(1));
+  EXPECT_EQ(memory_store.GetArchived("short", memory_clock.Now()).value_or("error"), std::nullopt);
+  EXPECT_EQ(memory_store.GetArchived("policy.1", memory_clock.Now()).value_or("error"), small);  // 2 h: still there
+  // Redis: the ttl is the key's PTTL (SET PX), and a short one runs out by redis-server's clock.
+  const long long pttl = RawInteger(store::ArchiveKey("policy.1"), {"PTTL"});
+  EXPECT_GT(pttl, absl::ToInt64Milliseconds(absl::Hours(2) - absl::Minutes(1)));
+  EXPECT_LE(pttl, absl::ToInt64Milliseconds(absl::Hours(2)));
+  ASSERT_TRUE(redis_store.PutArchived("short", small, absl::Milliseconds(200), redis_clock.Now() + absl::Seconds(10))
+                  .ok());
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        absl::StatusOr<std::optional<std::string>> got =
+            redis_store.GetArchived("short", redis_clock.Now() + absl::Seconds(10));
+        return got.ok() && !got->has_value();
+      },
+      absl::Seconds(20), "the archived text expired in Redis"));
+  EXPECT_EQ(RawInteger(store::ArchiveKey("short"), {"EXISTS"}), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, StoreSemanticsTest,
