@@ -120,7 +120,8 @@ std::vector<absl::Time> Times() {
     absl::TimeZone tz;
     EXPECT_TRUE(absl::LoadTimeZone(zone, &tz));
     for (const absl::CivilMinute m :
-         {absl::CivilMinute(2026, 11, 30, 0, 0), absl::CivilMinute(2026, 12, 1, 0, 0), absl::CivilMinute(2026, 11, 23, 0, 0),
+         {absl::CivilMinute(2026, 11, 30, 0, 0), absl::CivilMinute(2026, 12, 1, 0, 0),
+          absl::CivilMinute(2026, 11, 23, 0, 0),
           absl::CivilMinute(2026, 11, 20, 21, 0), absl::CivilMinute(2026, 11, 21, 8, 0),
           absl::CivilMinute(2027, 3, 28, 2, 0), absl::CivilMinute(2027, 3, 14, 2, 0),
           absl::CivilMinute(2026, 12, 31, 23, 59)}) {
@@ -189,9 +190,10 @@ TEST(CompactMarkerTest, ReplanMatchesTheOriginalPlanAtEveryTime) {
         absl::StatusOr<Marker> m = DecodeMarker(EncodeMarker(M4(*pol, e, now, plan)));
         ASSERT_TRUE(m.ok()) << m.status();
         std::optional<policy::Plan> again = EarlierPlan(*m, e, pol, nullptr);
-        ASSERT_TRUE(again.has_value()) << "at " << absl::FormatTime(now) << " tz '" << e.customer_timezone
-                                       << "': the plan made again differs: " << EncodePlan(plan) << " vs "
-                                       << EncodePlan(policy::PlanEvent(*pol, e, absl::FromUnixMillis(*m->decided_at_ms)));
+        ASSERT_TRUE(again.has_value())
+            << "at " << absl::FormatTime(now) << " tz '" << e.customer_timezone
+            << "': the plan made again differs: " << EncodePlan(plan) << " vs "
+            << EncodePlan(policy::PlanEvent(*pol, e, absl::FromUnixMillis(*m->decided_at_ms)));
         ASSERT_EQ(EncodePlan(*again), EncodePlan(plan));
         ++compared;
         with_quiet += plan.quiet.empty() ? 0 : 1;
