@@ -111,6 +111,20 @@ policy::Plan BenchPlan() {  // like the default policy's promotion rules: two ro
   return plan;
 }
 
+// The marker tactd stores with a final decision ("m4;", decision/marker.h): the fingerprint, version, digest, the
+// decision time and the plan's hash, not the plan. `m3`: the whole plan, as versions before 2026-12 stored.
+std::string BenchMarker(std::string_view version, const policy::Plan& plan, absl::Time now, bool m3 = false) {
+  decision::Marker m{.policy_version = std::string(version),
+                     .policy_digest = std::string(64, 'a'),
+                     .plan = plan,
+                     .fingerprint = decision::Fingerprint{.message_class = v1::PROMOTION,
+                                                          .channel = v1::EMAIL,
+                                                          .campaign_hash = 4'611'686'018'427'387'904},
+                     .decided_at_ms = absl::ToUnixMillis(now)};
+  if (m3) m.decided_at_ms.reset();
+  return decision::EncodeMarker(m);
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -153,7 +167,7 @@ double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode,
   RedisCounterStore store(s, clock);
   const policy::Plan plan = BenchPlan();
   const store::CheckSpec spec = decision::ToCheckSpec(plan);
-  const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), plan});
+  const std::string marker = BenchMarker("2026.11.1", plan, clock.Now());
   std::atomic<int> left{o.requests};
   std::atomic<int> errors{0};
   // Every call draws its own customers and event ids: a call that met the events of an earlier one would measure
@@ -258,7 +272,7 @@ void DecideDefault(int port, const Options& o, const policy::Policy& pol, const 
   const absl::Time start = clock.Now();
   const policy::Plan plan = DefaultPlan(pol, start);
   const store::CheckSpec spec = decision::ToCheckSpec(plan);
-  const std::string marker = decision::EncodeMarker({"2026.11.2", std::string(64, 'a'), plan});
+  const std::string marker = BenchMarker("2026.11.2", plan, start);
   static std::atomic<uint64_t> events{0};
   std::atomic<int> errors{0};
   RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
@@ -350,6 +364,12 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     std::fprintf(stderr, "redis_store_bench: policies/default: %s\n", std::string(pol.status().message()).c_str());
     return;
   }
+  {
+    const absl::Time now = SystemClock().Now();
+    const policy::Plan plan = DefaultPlan(*pol, now);
+    std::printf("store.marker_bytes m3=%zu m4=%zu plan=default_promotion\n",
+                BenchMarker("2026.11.2", plan, now, /*m3=*/true).size(), BenchMarker("2026.11.2", plan, now).size());
+  }
   const std::string floor_sha =
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin, "SCRIPT LOAD %s", kFloorLua)))->str;
   auto cpu = [&](auto run) {
@@ -433,7 +453,7 @@ int Main(int argc, char** argv) {
   const std::string sha =
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
                                                                  store::kCheckLua.size())))->str;
-  const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), BenchPlan()});
+  const std::string marker = BenchMarker("2026.11.1", BenchPlan(), SystemClock().Now());
   CpuPerDecision(redis_pid, port, admin.get(), o);
   if (o.cpu_only) {
     kill(redis_pid, SIGTERM);

@@ -181,10 +181,13 @@ void App::BuildClock() {
 }
 
 // <policies>/tests/*.yaml must pass before a policy set is swapped in, at start and at every reload.
+// Every activated policy is archived (its files in Redis for redis.seen_ttl + 24h): decision markers name it.
 absl::Status App::LoadPolicies() {
+  archive_ = std::make_unique<decision::PolicyArchive>(
+      *clock_, decision::PolicyArchiveOptions{.ttl = settings_.redis.seen_ttl + absl::Hours(24)});
   reloader_ = std::make_unique<decision::PolicyReloader>(
       settings_.policies, policies_, *clock_, decision::PolicyTestGate{.require = settings_.policies_require_tests},
-      decision::PolicySignatureGate{.trusted_keys = settings_.policies_trusted_keys});
+      decision::PolicySignatureGate{.trusted_keys = settings_.policies_trusted_keys}, archive_.get());
   const absl::Status s = reloader_->Reload();
   LogReload(s);
   return s.ok() ? s : absl::FailedPreconditionError(s.message());
@@ -217,6 +220,7 @@ absl::Status App::BuildStore() {
   }
   redis_store_ = std::make_unique<store::RedisCounterStore>(redis_, *clock_, store::KeySchema(r.key_secret));
   store_ = std::make_unique<store::InstrumentedCounterStore>(*redis_store_, store_stats_, *clock_);
+  archive_->AttachStore(redis_store_.get());  // the archive's calls are not decisions: not in the store's stats
   return absl::OkStatus();
 }
 
@@ -230,7 +234,8 @@ void App::BuildDecider() {
       decision::DecisionServiceOptions{.store_deadline = absl::Milliseconds(settings_.redis.deadline_ms),
                                        .fail_open_classes = settings_.redis.fail_open_classes,
                                        .stats = &decision_stats_,
-                                       .campaign_gate = campaign_gate_.get()});
+                                       .campaign_gate = campaign_gate_.get(),
+                                       .archive = archive_.get()});
 }
 
 // Bearer tokens (grpc.clients_file), or none.
@@ -461,6 +466,7 @@ void App::CheckHealth() {
   if (absl::StatusOr<bool> changed = reloader_->PollForChange(); !changed.ok() || *changed) {
     LogReload(changed.status());  // a policy file changed on disk
   }
+  (void)archive_->Refresh();  // the policy in force in the store: once activated, then hourly (it logs failures)
   const bool ready = Readiness().ready;
   process_stats_.ready.Set({}, ready ? 1 : 0);
   if (first_check_ || ready != last_ready_) {

@@ -41,6 +41,7 @@
 #include "daemon/core/customer_hash.h"
 #include "daemon/decision/decision_executor.h"
 #include "daemon/decision/decision_service.h"
+#include "daemon/decision/policy_archive.h"
 #include "daemon/decision/policy_reloader.h"
 #include "daemon/decision/signal_intake.h"
 #include "daemon/ops/admin_server.h"
@@ -138,6 +139,9 @@ class App {
   campaign::CampaignStats campaign_stats_{registry_};
   decision::PolicyHolder policies_;
   std::unique_ptr<pipeline::KafkaPolicyHistory> policy_history_;  // every load attempt, to tact.policy-history
+  // The policies decision markers name (decision/policy_archive.h): fed by the reloader, put in the store by the
+  // health thread (Refresh), read by the decision service for a redelivered event decided under another policy.
+  std::unique_ptr<decision::PolicyArchive> archive_;
   std::unique_ptr<decision::PolicyReloader> reloader_;
   store::RedisSettings redis_;
   std::unique_ptr<store::RedisCounterStore> redis_store_;

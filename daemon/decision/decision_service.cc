@@ -1,5 +1,8 @@
 #include "daemon/decision/decision_service.h"
 
+#include "absl/strings/str_cat.h"
+
+#include "daemon/decision/earlier_decision.h"
 #include "daemon/decision/marker.h"
 #include "daemon/decision/store_spec.h"
 
@@ -27,7 +30,8 @@ PreparedBatch DecisionService::Prepare(std::span<const Request> requests) {
                                          .store_deadline = options_.store_deadline,
                                          .fail_open_classes = &options_.fail_open_classes,
                                          .campaign_gate = options_.campaign_gate,
-                                         .hasher = &hasher_},
+                                         .hasher = &hasher_,
+                                         .archive = options_.archive},
                                         requests);
   prepared.started = started;
   return prepared;
@@ -76,6 +80,26 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
   }
 }
 
+namespace {
+
+// A duplicate's trace: the plan and outcome of its earlier decision, or (its policy is not available here) why not.
+void TraceEarlier(store::CheckResult& r, const Event& event, const std::shared_ptr<const policy::Policy>& pol,
+                  PolicyArchive* archive, policy::Plan& plan, policy::StoreOutcome& outcome, std::string& unavailable) {
+  absl::StatusOr<Marker> earlier = DecodeMarker(r.marker);
+  if (!earlier.ok()) {
+    outcome = std::move(r.outcome);
+    return;
+  }
+  if (std::optional<policy::Plan> p = EarlierPlan(*earlier, event, pol, archive)) {
+    plan = *std::move(p);
+    outcome = std::move(r.outcome);
+    return;
+  }
+  unavailable = FallbackVerdicts(*earlier, r.outcome).reason;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event, absl::Time deadline,
                                                              std::string_view field_prefix) {
   // The decision: exactly what Decide does (campaign gate, duplicates, fail-open), as a dry run.
@@ -103,6 +127,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
   policy::Plan plan = policy::PlanEvent(*pol, event, now);
   policy::StoreOutcome outcome;
   bool unread = false;
+  std::string unavailable;  // a duplicate whose policy is not available here: why its rules are not traced
   if (plan.NeedsStore()) {
     const store::CustomerCheck check{.tenant = event.tenant,
                                      .customer_id = event.customer_id,
@@ -115,10 +140,7 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
     if (!results.ok() || !(*results)[0].status.ok()) {
       unread = true;  // the decision above failed open (degraded); the trace says what could not be read
     } else if (store::CheckResult& r = (*results)[0]; r.duplicate) {
-      if (absl::StatusOr<Marker> earlier = DecodeMarker(r.marker); earlier.ok()) {
-        plan = std::move(earlier->plan);
-      }
-      outcome = std::move(r.outcome);
+      TraceEarlier(r, event, pol, options_.archive, plan, outcome, unavailable);
     } else {
       outcome = std::move(r.outcome);
     }
@@ -136,8 +158,12 @@ absl::StatusOr<v1::ExplainResponse> DecisionService::Explain(const Event& event,
       const policy::TraceLine& t = matched[next++];
       const bool needs_store = line->effect() != "quiet_hours";
       line->set_matched(true);
-      line->set_check(unread && needs_store ? "not checked: store unavailable" : t.check);
-      line->set_applies(!(unread && needs_store) && t.applies);
+      if (!unavailable.empty()) {
+        line->set_check(absl::StrCat("not checked: ", unavailable));
+      } else {
+        line->set_check(unread && needs_store ? "not checked: store unavailable" : t.check);
+        line->set_applies(!(unread && needs_store) && t.applies);
+      }
       line->set_decided(out.decision().rule_id() == rule.id);
       continue;
     }

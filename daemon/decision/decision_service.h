@@ -26,6 +26,9 @@ struct DecisionServiceOptions {
   DecisionStats* stats = nullptr;  // borrowed; nullptr = not measured
   // Campaign release gate (campaign_gate.h): events of gated campaigns are released only within their plan.
   campaign::GateEnforcer* campaign_gate = nullptr;  // borrowed; nullptr = no gate
+  // The policies earlier decisions were made under (a redelivered event decided under another policy): borrowed;
+  // nullptr = only the current policy (others get their earlier verdict without its rules).
+  PolicyArchive* archive = nullptr;
 };
 
 // The one decision path shared by the Kafka pipeline and the gRPC API: evaluate the policy (pure), apply the

@@ -4,6 +4,7 @@
 #include "daemon/core/outage.h"
 #include "daemon/core/proto_time.h"
 #include "daemon/core/strings.h"
+#include "daemon/decision/earlier_decision.h"
 #include "daemon/decision/evidence.h"
 #include "daemon/decision/marker.h"
 #include "daemon/decision/store_spec.h"
@@ -91,12 +92,13 @@ void PrepareOne(PreparedBatch& p, size_t i) {
       .now = now,
       .spec = ToCheckSpec(plan),
       .dry_run = look_only,
-      // a dry run stores nothing: no marker to encode
+      // a dry run stores nothing: no marker to encode. "m4;": the plan is planned again from `now` on a redelivery.
       .marker = look_only ? std::string()
                           : EncodeMarker({.policy_version = pol.version,
                                           .policy_digest = pol.digest,
                                           .plan = plan,
-                                          .fingerprint = FingerprintOf(event)})});
+                                          .fingerprint = FingerprintOf(event),
+                                          .decided_at_ms = absl::ToUnixMillis(now)})});
   p.check_of.push_back({.request = i, .gate_held = gate_held, .dedupe_only = !plan.NeedsStore()});
 }
 
@@ -149,10 +151,18 @@ void DecideFromStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const st
       out = same;  // the event_id was decided for another message
       return;
     }
-    const policy::Verdicts v = policy::Decide(earlier->plan, r.outcome);
+    const std::optional<policy::Plan> plan =
+        EarlierPlan(*earlier, *request.event, p.context.policy, p.context.archive);
+    if (!plan) {  // its policy is not available here: the same verdict, without its rules
+      out->decision() = ToProto(FallbackVerdicts(*earlier, r.outcome), earlier->policy_version,
+                                earlier->policy_digest);
+      out->decision().set_duplicate(true);
+      return;
+    }
+    const policy::Verdicts v = policy::Decide(*plan, r.outcome);
     out->decision() = ToProto(v, earlier->policy_version, earlier->policy_digest);
     out->decision().set_duplicate(true);
-    AddEvidence(p, request, earlier->plan, r.outcome, v, *out);
+    AddEvidence(p, request, *plan, r.outcome, v, *out);
   } else if (!c.gate_held) {
     const policy::Policy& pol = *p.context.policy;
     const policy::Verdicts v = policy::Decide(p.plans[c.request], r.outcome);

@@ -3,8 +3,10 @@
 // The decision path in three steps (DecisionService runs them; BatchSequencer chains them across batches):
 //   PrepareBatch  gate, policy evaluation, markers: the store checks to make (no counter store involved)
 //   the store     CounterStore::CheckAndReserve(prepared.checks, prepared.deadline), when there are checks
-//   FinishBatch   outage / fail-open, duplicates, the Decision proto and the audit record (no store involved)
-// Both steps are pure apart from the campaign gate port (campaign::GateEnforcer), which they call only when one is given.
+//   FinishBatch   outage / fail-open, duplicates, the Decision proto and the audit record (no counter store call)
+// Both steps are pure apart from the campaign gate port (campaign::GateEnforcer), which they call only when one is
+// given, and the policy archive (PolicyArchive::Find: a store read), which FinishBatch asks only for a duplicate
+// decided under a policy that is not the current one and not in the archive's memory.
 #include <memory>
 #include <set>
 #include <span>
@@ -16,6 +18,7 @@
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/event.h"
 #include "daemon/decision/campaign_gate.h"
+#include "daemon/decision/policy_archive.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/store/counter_store.h"
 #include "tact/v1/decision.pb.h"
@@ -59,6 +62,9 @@ struct BatchContext {
   const std::set<MessageClass>* fail_open_classes = nullptr;  // borrowed; nullptr = none
   campaign::GateEnforcer* campaign_gate = nullptr;                   // borrowed; nullptr = no gate
   const CustomerHasher* hasher = nullptr;                     // borrowed; needed for audit records
+  // Borrowed; finds the policy a duplicate's "m4;" marker names when it is not `policy` (nullptr: none, such a
+  // duplicate gets its earlier verdict from the stored outcome alone: earlier_decision.h).
+  PolicyArchive* archive = nullptr;
 };
 
 // A batch evaluated and ready for its store call. Not copyable: `checks` point into `plans`.

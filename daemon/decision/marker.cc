@@ -181,8 +181,11 @@ bool ReadQuiet(PlanReader& r, policy::QuietHold& q) {
 
 }  // namespace
 
-std::string EncodePlan(const policy::Plan& plan) {
-  TokenWriter w;
+namespace {
+
+// Writes the plan's tokens to `w` (a TokenWriter, or a PlanHasher: the same bytes, hashed instead of kept).
+template <typename Writer>
+void WritePlan(const policy::Plan& plan, Writer& w) {
   w.Raw("p2;");
   w.Int(static_cast<int64_t>(plan.matched_rules.size()));
   for (std::string_view r : plan.matched_rules) w.Str(r);
@@ -213,11 +216,71 @@ std::string EncodePlan(const policy::Plan& plan) {
   for (const policy::QuietHold& q : plan.quiet) {
     w.Str(q.rule_id);
     w.Int(MsOr(q.until, 0));
-    w.Str(q.Text());
+    w.QuietText(q);
     w.Int(q.on_exceed == policy::OnExceed::kDefer ? 1 : 0);
     w.Int(q.shadow ? 1 : 0);
   }
+}
+
+// TokenWriter with the quiet hold's text as WritePlan needs it.
+class PlanWriter : public TokenWriter {
+ public:
+  void QuietText(const policy::QuietHold& q) { Str(q.Text()); }
+};
+
+// FNV-1a 64 over exactly the bytes TokenWriter would write: no string is built (the hot path hashes every final
+// decision's plan).
+class PlanHasher {
+ public:
+  void Raw(std::string_view s) {
+    for (const char c : s) h_ = (h_ ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  void Int(int64_t v) {
+    char buf[absl::numbers_internal::kFastToBufferSize];
+    char* end = absl::numbers_internal::FastIntToBuffer(v, buf);
+    Raw(std::string_view(buf, static_cast<size_t>(end - buf)));
+    Raw(";");
+  }
+  void Str(std::string_view s) {
+    Length(s.size());
+    Raw(s);
+  }
+  // The bytes of Str(q.Text()) without building it: "<text> <zone>", or the text alone when the zone is in it
+  // already (a decoded plan).
+  void QuietText(const policy::QuietHold& q) {
+    if (q.zone.empty()) {
+      Str(q.text);
+      return;
+    }
+    Length(q.text.size() + 1 + q.zone.size());
+    Raw(q.text);
+    Raw(" ");
+    Raw(q.zone);
+  }
+  void Length(size_t n) {
+    char buf[absl::numbers_internal::kFastToBufferSize];
+    char* end = absl::numbers_internal::FastIntToBuffer(static_cast<uint64_t>(n), buf);
+    Raw(std::string_view(buf, static_cast<size_t>(end - buf)));
+    Raw(":");
+  }
+  int64_t Hash() const { return static_cast<int64_t>(h_ & static_cast<uint64_t>(INT64_MAX)); }
+
+ private:
+  uint64_t h_ = 14695981039346656037ull;
+};
+
+}  // namespace
+
+std::string EncodePlan(const policy::Plan& plan) {
+  PlanWriter w;
+  WritePlan(plan, w);
   return w.Take();
+}
+
+int64_t PlanHash(const policy::Plan& plan) {
+  PlanHasher h;
+  WritePlan(plan, h);
+  return h.Hash();
 }
 
 absl::StatusOr<policy::Plan> DecodePlan(std::string_view text) {
@@ -272,12 +335,15 @@ Fingerprint FingerprintOf(const Event& event) {
                      .campaign_hash = static_cast<int64_t>(h & static_cast<uint64_t>(INT64_MAX))};
 }
 
+// "m4;" message_class; channel; campaign_hash; version str; digest str; decided_at_ms; plan_hash; (no plan).
 // "m3;" message_class; channel; campaign_hash; then as "m2;": version digest, then the plan (EncodePlan).
-// Built once per final decision on the hot path. Versions before the fingerprint wrote (and read only) "m2;".
+// Built once per final decision on the hot path. Versions before the fingerprint wrote (and read only) "m2;";
+// versions before 2026-12 write and read "m3;" and cannot read "m4;" (docs/operations.md "Redis keys").
 std::string EncodeMarker(const Marker& m) {
   TokenWriter w;
+  const bool compact = m.fingerprint && m.decided_at_ms;
   if (m.fingerprint) {
-    w.Raw("m3;");
+    w.Raw(compact ? "m4;" : "m3;");
     w.Int(m.fingerprint->message_class);
     w.Int(m.fingerprint->channel);
     w.Int(m.fingerprint->campaign_hash);
@@ -286,27 +352,42 @@ std::string EncodeMarker(const Marker& m) {
   }
   w.Str(m.policy_version);
   w.Str(m.policy_digest);
-  w.Raw(EncodePlan(m.plan));
+  if (compact) {
+    w.Int(*m.decided_at_ms);
+    w.Int(PlanHash(m.plan));
+  } else {
+    w.Raw(EncodePlan(m.plan));
+  }
   return w.Take();
 }
+
+namespace {
+
+bool ReadFingerprint(TokenReader& r, std::optional<Fingerprint>& out) {
+  int64_t cls = 0;
+  int64_t channel = 0;
+  int64_t campaign = 0;
+  if (!r.Int(&cls) || !r.Int(&channel) || !r.Int(&campaign) || !v1::MessageClass_IsValid(static_cast<int>(cls)) ||
+      !v1::Channel_IsValid(static_cast<int>(channel))) {
+    return false;
+  }
+  out = Fingerprint{.message_class = static_cast<MessageClass>(cls),
+                    .channel = static_cast<Channel>(channel),
+                    .campaign_hash = campaign};
+  return true;
+}
+
+}  // namespace
 
 absl::StatusOr<Marker> DecodeMarker(std::string_view text) {
   if (text.starts_with("{")) {
     return DecodeJsonMarker(text);
   }
   TokenReader r(text);
-  std::optional<Fingerprint> fingerprint;
-  if (r.Literal("m3;")) {
-    int64_t cls = 0;
-    int64_t channel = 0;
-    int64_t campaign = 0;
-    if (!r.Int(&cls) || !r.Int(&channel) || !r.Int(&campaign) || !v1::MessageClass_IsValid(static_cast<int>(cls)) ||
-        !v1::Channel_IsValid(static_cast<int>(channel))) {
-      return absl::InternalError("decision marker: malformed");
-    }
-    fingerprint = Fingerprint{.message_class = static_cast<MessageClass>(cls),
-                              .channel = static_cast<Channel>(channel),
-                              .campaign_hash = campaign};
+  Marker m;
+  const bool compact = r.Literal("m4;");
+  if (compact || r.Literal("m3;")) {
+    if (!ReadFingerprint(r, m.fingerprint)) return absl::InternalError("decision marker: malformed");
   } else if (!r.Literal("m2;")) {
     return absl::InternalError("decision marker: malformed");
   }
@@ -315,12 +396,22 @@ absl::StatusOr<Marker> DecodeMarker(std::string_view text) {
   if (!r.Str(&version) || !r.Str(&digest)) {
     return absl::InternalError("decision marker: malformed");
   }
+  m.policy_version = std::string(version);
+  m.policy_digest = std::string(digest);
+  if (compact) {
+    int64_t decided_at_ms = 0;
+    if (!r.Int(&decided_at_ms) || !r.Int(&m.plan_hash) || !r.Done()) {
+      return absl::InternalError("decision marker: malformed");
+    }
+    m.decided_at_ms = decided_at_ms;
+    return m;
+  }
   absl::StatusOr<policy::Plan> plan = DecodePlan(r.rest());
   if (!plan.ok()) {
     return absl::InternalError(absl::StrCat("decision marker: ", plan.status().message()));
   }
-  return Marker{.policy_version = std::string(version), .policy_digest = std::string(digest),
-                .plan = *std::move(plan), .fingerprint = fingerprint};
+  m.plan = *std::move(plan);
+  return m;
 }
 
 absl::Status CheckSameMessage(const Marker& earlier, const Event& event, std::string_view field_prefix) {

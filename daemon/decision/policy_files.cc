@@ -128,12 +128,14 @@ absl::StatusOr<std::vector<policy::PolicyFile>> ReadPolicyDir(const std::string&
   return files;
 }
 
-absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir) {
+absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir, std::vector<policy::PolicyFile>* files_out) {
   TACT_ASSIGN_OR_RETURN(std::vector<policy::PolicyFile> files, ReadPolicyDir(dir));
   if (files.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": no policy files (expected *.yaml)"));
   }
-  return policy::ParsePolicy(files);
+  absl::StatusOr<policy::Policy> parsed = policy::ParsePolicy(files);
+  if (parsed.ok() && files_out != nullptr) *files_out = std::move(files);
+  return parsed;
 }
 
 namespace {

@@ -39,8 +39,9 @@ std::string PolicyTestsDir(const std::string& dir);
 absl::StatusOr<std::vector<policy::PolicyFile>> ReadPolicyDir(const std::string& dir);
 
 // ReadPolicyDir + policy::ParsePolicy: the one way tactd and tactctl load a policy directory. NOT_FOUND when `dir`
-// is not a directory; INVALID_ARGUMENT "<dir>: no policy files (expected *.yaml)" when it has none.
-absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir);
+// is not a directory; INVALID_ARGUMENT "<dir>: no policy files (expected *.yaml)" when it has none. `files`
+// (optional) receives the files the policy was parsed from (tactd archives them: policy_archive.h).
+absl::StatusOr<policy::Policy> LoadPolicyDir(const std::string& dir, std::vector<policy::PolicyFile>* files = nullptr);
 
 // Fills the provenance fields the files left empty from the git commit that last changed `dir`, when `dir` is in a
 // git checkout and `git` is on PATH: author ("Name <email>"), approver (the commit's `Approved-by:` trailers),

@@ -19,8 +19,13 @@ absl::StatusOr<std::string> PolicyDirContentDigest(const std::string& dir) {
 }
 
 PolicyReloader::PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate,
-                               PolicySignatureGate signatures)
-    : dir_(std::move(dir)), gate_(gate), signatures_(std::move(signatures)), holder_(holder), clock_(clock) {}
+                               PolicySignatureGate signatures, PolicyArchive* archive)
+    : dir_(std::move(dir)),
+      gate_(gate),
+      signatures_(std::move(signatures)),
+      holder_(holder),
+      clock_(clock),
+      archive_(archive) {}
 
 namespace {
 
@@ -56,7 +61,8 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
   attempted_digest_ = content_digest;
   PolicyLoadAttempt attempt{.at = clock_.Now()};
   absl::Status status;
-  absl::StatusOr<policy::Policy> p = LoadPolicyDir(dir_);
+  std::vector<policy::PolicyFile> files;  // for the archive
+  absl::StatusOr<policy::Policy> p = LoadPolicyDir(dir_, &files);
   if (!p.ok()) {
     status = p.status();
     // The attempt key is "<content digest> <sha256 of SIGNATURE>" (AttemptKey): the record gets the digest.
@@ -90,6 +96,8 @@ absl::Status PolicyReloader::LoadLocked(const std::string& content_digest) {
       stats_.last_error.clear();
       stats_.tests_passed = *passed;
       stats_.last_attempt = std::move(attempt);
+      // Archived before it serves: every marker that will name it can find it in this process at least.
+      if (archive_ != nullptr) archive_->Remember(next, std::move(files));
       holder_.Set(std::move(next));  // readers holding the old snapshot finish on it
       return absl::OkStatus();
     }

@@ -7,6 +7,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/decision/policy_history.h"
 #include "daemon/decision/policy_holder.h"
+#include "daemon/decision/policy_archive.h"
 
 namespace tact::decision {
 
@@ -40,14 +41,15 @@ struct PolicySignatureGate {
 // changes (PollForChange, called periodically). All-or-nothing: the new set is parsed, validated and must pass
 // its policy tests (PolicyTestsDir(dir), read afresh at every load; none there is an untested load, or a refusal
 // under PolicyTestGate::require) before it is swapped in; otherwise the last good policy keeps serving and the
-// failure is counted and kept for stats(). A directory
+// failure is counted and kept for stats(). Every policy activated is handed with its files to `archive` (when
+// given: PolicyArchive::Remember), so decision markers that name it can be decided again later. A directory
 // that cannot be read (a symlink loop, a dangling symlink, an unreadable file, a directory named *.yaml, in the
 // policy directory or its test directory) is such a failure too, never an exception.
 // Thread-safety: any thread; reloads are serialised.
 class PolicyReloader {
  public:
   PolicyReloader(std::string dir, PolicyHolder& holder, const Clock& clock, PolicyTestGate gate = {},
-                 PolicySignatureGate signatures = {});
+                 PolicySignatureGate signatures = {}, PolicyArchive* archive = nullptr);
 
   // Reads and loads the directory now. The error names file:line:col.
   absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
@@ -71,6 +73,7 @@ class PolicyReloader {
   const PolicySignatureGate signatures_;
   PolicyHolder& holder_;
   const Clock& clock_;
+  PolicyArchive* const archive_;  // borrowed; may be null
   mutable absl::Mutex mu_;
   std::string attempted_digest_ ABSL_GUARDED_BY(mu_);
   PolicyReloadStats stats_ ABSL_GUARDED_BY(mu_);

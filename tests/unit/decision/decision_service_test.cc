@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/decision/marker.h"
+#include "daemon/decision/policy_archive.h"
 #include "daemon/decision/store_spec.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "tests/unit/decision/decision_test_support.h"
@@ -36,6 +37,16 @@ class DecisionServiceTest : public ::testing::Test {
   DecisionService service_{policies_, store_, clock_, hasher_};
 };
 
+// A new policy, "v2", that would release what "v1" suppressed.
+constexpr char kGenerousPolicy[] = R"(
+version: "v2"
+rules:
+  - id: generous
+    description: ten a week
+    match: { message_class: PROACTIVE_SERVICE }
+    limit: { count: 10, window: 7d }
+)";
+
 TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerId) {
   EXPECT_EQ(service_.Decide(MakeEvent("a"), {})->decision().decision(), v1::RELEASE);
   EXPECT_EQ(service_.Decide(MakeEvent("b"), {})->decision().decision(), v1::RELEASE);
@@ -51,23 +62,57 @@ TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerI
 }
 
 TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChange) {
-  ASSERT_EQ(service_.Decide(MakeEvent("a"), {})->decision().decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MakeEvent("b"), {})->decision().decision(), v1::RELEASE);
-  ASSERT_EQ(service_.Decide(MakeEvent("c"), {})->decision().decision(), v1::SUPPRESS);
-  policies_.Set(ParseTestPolicy(R"(
-version: "v2"
-rules:
-  - id: generous
-    description: ten a week
-    match: { message_class: PROACTIVE_SERVICE }
-    limit: { count: 10, window: 7d }
-)"));
-  absl::StatusOr<Decided> again = service_.Decide(MakeEvent("c"), {});
+  // The markers are "m4;" (no plan): the earlier policy is found in the archive (the reloader remembers every
+  // policy it activates) and the plan made again from it.
+  PolicyArchive archive(clock_);
+  archive.Remember(policies_.Get(), {});
+  DecisionService service(policies_, store_, clock_, hasher_, {.archive = &archive});
+  ASSERT_EQ(service.Decide(MakeEvent("a"), {})->decision().decision(), v1::RELEASE);
+  ASSERT_EQ(service.Decide(MakeEvent("b"), {})->decision().decision(), v1::RELEASE);
+  clock_.Advance(absl::Microseconds(1234));  // decided at a time with a sub-millisecond part
+  const absl::StatusOr<Decided> first = service.Decide(MakeEvent("c"), {});
+  ASSERT_EQ(first->decision().decision(), v1::SUPPRESS);
+  policies_.Set(ParseTestPolicy(kGenerousPolicy));
+  clock_.Advance(absl::Hours(30));
+  absl::StatusOr<Decided> again = service.Decide(MakeEvent("c"), {});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->decision().duplicate());
   EXPECT_EQ(again->decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(again->decision().rule_id(), "proactive-2");
   EXPECT_EQ(again->decision().policy_version(), "v1");
+  EXPECT_EQ(again->decision().reason(), first->decision().reason());
+  ASSERT_EQ(again->decision().counters().size(), 1);
+  EXPECT_EQ(again->decision().counters(0).used(), 2);
+  EXPECT_TRUE(again->record.has_evidence());
+}
+
+TEST_F(DecisionServiceTest, DuplicateOfAPolicyNotAvailableKeepsItsVerdictWithoutItsRules) {
+  // No archive (or the policy expired from it): a redelivery after the policy changed still gets its verdict.
+  ASSERT_EQ(service_.Decide(MakeEvent("a"), {})->decision().decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MakeEvent("b"), {})->decision().decision(), v1::RELEASE);
+  ASSERT_EQ(service_.Decide(MakeEvent("c"), {})->decision().decision(), v1::SUPPRESS);
+  const std::string digest = policies_.Get()->digest;
+  policies_.Set(ParseTestPolicy(kGenerousPolicy));
+  for (const char* id : {"a", "c"}) {
+    absl::StatusOr<Decided> again = service_.Decide(MakeEvent(id), {});
+    ASSERT_TRUE(again.ok()) << again.status();
+    const v1::Decision& d = again->decision();
+    EXPECT_TRUE(d.duplicate());
+    EXPECT_EQ(d.decision(), std::string_view(id) == "a" ? v1::RELEASE : v1::SUPPRESS) << id;
+    EXPECT_FALSE(d.degraded());
+    EXPECT_EQ(d.rule_id(), "");
+    EXPECT_EQ(d.policy_version(), "v1");
+    EXPECT_EQ(d.policy_digest(), digest);
+    EXPECT_EQ(d.reason(), "decided before under policy v1; its rules are not available to this instance");
+    EXPECT_FALSE(again->record.has_evidence());
+  }
+  // Explain says the same, and why it cannot trace the rules.
+  absl::StatusOr<v1::ExplainResponse> explained = service_.Explain(MakeEvent("c"));
+  ASSERT_TRUE(explained.ok()) << explained.status();
+  EXPECT_EQ(explained->decision().decision(), v1::SUPPRESS);
+  ASSERT_EQ(explained->trace_size(), 1);
+  EXPECT_EQ(explained->trace(0).check(),
+            "not checked: decided before under policy v1; its rules are not available to this instance");
 }
 
 TEST_F(DecisionServiceTest, DryRunReservesNothing) {

@@ -138,6 +138,22 @@ TEST_F(DecisionStepsTest, FinishDecidesFromTheOutcomeAndBuildsTheRecord) {
   EXPECT_EQ(out[0]->record.DebugString().find("maria"), std::string::npos);
 }
 
+TEST_F(DecisionStepsTest, PrepareWritesCompactMarkersThatPlanAgainTheSame) {
+  const Event promo = MakeEvent("p");
+  const std::vector<DecisionRequest> requests = Requests({&promo});
+  BatchContext context = Context();
+  context.now += absl::Microseconds(999);  // a sub-millisecond decision time
+  PreparedBatch p = PrepareBatch(context, requests);
+  ASSERT_EQ(p.checks.size(), 1u);
+  ASSERT_TRUE(p.checks[0].marker.starts_with("m4;")) << p.checks[0].marker;
+  absl::StatusOr<Marker> m = DecodeMarker(p.checks[0].marker);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->decided_at_ms, absl::ToUnixMillis(context.now));
+  EXPECT_EQ(m->plan_hash, PlanHash(p.plans[0]));
+  EXPECT_EQ(m->policy_digest, policy_->digest);
+  EXPECT_EQ(m->fingerprint, FingerprintOf(promo));
+}
+
 TEST_F(DecisionStepsTest, FinishRebuildsADuplicateFromItsMarkerAndRefusesAnotherMessage) {
   const Event promo = MakeEvent("p");
   const policy::Plan earlier = policy::PlanEvent(*policy_, promo, now_);
