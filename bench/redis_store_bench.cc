@@ -3,6 +3,7 @@
 // each figure is the median of --rounds. Prints one line per figure, ratio first.
 //
 //   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] [--cpu-only 1]
+//                                 [--probe-only 1]
 //
 // store.cpu_new       redis-server CPU (utime+stime from /proc) per decision, the default policy (policies/default)
 // store.cpu_returning deciding a PROMOTION (4 signal checks, 2 calendar caps), batches of --batch customers in one
@@ -11,6 +12,8 @@
 //                     incr: INCRBY + EXPIRE per customer, pipelined per batch (envoyproxy/ratelimit's pattern)
 //                     and the Redis calls the script makes per decision (INFO commandstats)
 // store.legacy_keys   redis-server CPU per new customer's check with and without redis.legacy_keys
+// store.older_layouts redis-server CPU per new customer's check with redis.older_layouts on (legacy_keys off: the
+//                     v1 probe, one EXISTS) and off (MGET + SET only); --probe-only 1: only these two figures
 // store.single        one CheckAndReserve per decision           vs redis-benchmark EVALSHA unpipelined
 // store.pipelined     batch of N customers, one EVALSHA each,    vs redis-benchmark EVALSHA pipelined -P N
 //                     pipelined on one connection
@@ -68,6 +71,7 @@ struct Options {
   int batch = 32;
   int rounds = 3;
   bool cpu_only = false;  // --cpu-only 1: only the store.cpu_* figures
+  bool probe_only = false;  // --probe-only 1: only store.legacy_keys and store.older_layouts
 };
 
 // Runs argv, returns its stdout.
@@ -117,9 +121,11 @@ double Median(std::vector<double> v) {
 }
 
 // redis-benchmark running check.lua via EVALSHA with random customers and event ids.
-// `legacy`: the check carries a legacy prefix (redis.legacy_keys=true, the upgrade window; legacy.lua).
+// `legacy`: the check's legacy-prefix argument: a legacy prefix (redis.legacy_keys=true, the upgrade window;
+// legacy.lua), "" (legacy_keys false: layout v1 is still looked for) or "-" (redis.older_layouts false).
+constexpr char kLegacyArg[] = "tact:{acme:__rand_int__}:";
 double RawEvalsha(int port, const Options& o, int pipeline, const std::string& sha, const std::string& marker,
-                  bool legacy = true) {
+                  const std::string& legacy = kLegacyArg) {
   constexpr int64_t kDayMs = 86'400'000;
   constexpr int64_t kWeekMs = 7 * kDayMs;
   const int64_t now_ms = absl::ToUnixMillis(SystemClock().Now());
@@ -135,7 +141,7 @@ double RawEvalsha(int port, const Options& o, int pipeline, const std::string& s
        std::to_string(now_ms), "259200000", "1", "1", "0", "2", "0", "0", std::to_string(now_ms + kWeekMs), "r", "1",
        std::to_string(kDayMs), std::to_string(now_ms - kDayMs), std::to_string(now_ms + kDayMs), "1", "1", "r", "3",
        std::to_string(kWeekMs), std::to_string(now_ms - kWeekMs), std::to_string(now_ms + kWeekMs), "1", "1", "1",
-       marker, "1", "e__rand_int__", "1", "1", legacy ? "tact:{acme:__rand_int__}:" : "", "r:promotion-1-per-day",
+       marker, "1", "e__rand_int__", "1", "1", legacy, "r:promotion-1-per-day",
        "r:promotion-3-per-week"});
   std::smatch m;
   static const std::regex kRps(R"(([0-9.]+) requests per second)");
@@ -385,8 +391,42 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
   redisCommand(admin, "FLUSHALL");
 }
 
+// store.legacy_keys and store.older_layouts: EVALSHA time per new customer's check (redis-benchmark, one check per
+// call) with the legacy prefix, with layout v1 only, and with no older layout, rounds interleaved.
+void ProbeCost(int port, redisContext* admin, const Options& o, const std::string& sha, const std::string& marker) {
+  std::vector<double> us_legacy, us_v1, us_none;
+  for (int r = 0; r < o.rounds; ++r) {
+    for (auto [arg, out] : {std::pair{kLegacyArg, &us_legacy}, std::pair{"", &us_v1}, std::pair{"-", &us_none}}) {
+      redisCommand(admin, "FLUSHALL");
+      redisCommand(admin, "CONFIG RESETSTAT");
+      RawEvalsha(port, o, 1, sha, marker, arg);
+      out->push_back(EvalshaMicros(admin));
+    }
+  }
+  redisCommand(admin, "FLUSHALL");
+  auto range = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return absl::StrFormat("%.1f-%.1f", v.front(), v.back());
+  };
+  const double ul = Median(us_legacy), u1 = Median(us_v1), un = Median(us_none);
+  std::printf("store.legacy_keys ratio=%.2f redis_us_per_check with_legacy=%.1f without=%.1f (new customers; "
+              "ranges %s / %s) rounds=%d\n",
+              ul / u1, ul, u1, range(us_legacy).c_str(), range(us_v1).c_str(), o.rounds);
+  std::printf("store.older_layouts ratio=%.2f redis_us_per_check on=%.1f off=%.1f (new customers, legacy_keys off; "
+              "ranges %s / %s; with legacy_keys on: %.2f) rounds=%d\n",
+              u1 / un, u1, un, range(us_v1).c_str(), range(us_none).c_str(), ul / un, o.rounds);
+  std::fflush(stdout);
+}
+
 int Main(int argc, char** argv) {
   Options o;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::printf("usage: redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] "
+                  "[--cpu-only 1] [--probe-only 1]\n(the figures: the comment at the top of bench/redis_store_bench.cc)\n");
+      return 0;
+    }
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int v = std::atoi(argv[i + 1]);
@@ -395,6 +435,7 @@ int Main(int argc, char** argv) {
     else if (flag == "--batch") o.batch = v;
     else if (flag == "--rounds") o.rounds = v;
     else if (flag == "--cpu-only") o.cpu_only = v != 0;
+    else if (flag == "--probe-only") o.probe_only = v != 0;
   }
   std::error_code ec;
   const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
@@ -434,23 +475,28 @@ int Main(int argc, char** argv) {
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
                                                                  store::kCheckLua.size())))->str;
   const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), BenchPlan()});
-  CpuPerDecision(redis_pid, port, admin.get(), o);
-  if (o.cpu_only) {
+  if (!o.probe_only) CpuPerDecision(redis_pid, port, admin.get(), o);
+  if (o.probe_only) ProbeCost(port, admin.get(), o, sha, marker);
+  if (o.cpu_only || o.probe_only) {
     kill(redis_pid, SIGTERM);
     waitpid(redis_pid, nullptr, 0);
     std::filesystem::remove_all(dir, ec);
     return 0;
   }
 
-  std::vector<double> raw1, rawp, ours1, oursp, ourss, us_legacy, us_none;
+  std::vector<double> raw1, rawp, ours1, oursp, ourss, us_legacy, us_none, us_off;
   for (int r = 0; r < o.rounds; ++r) {  // interleaved, so drift hits both sides alike
     redisCommand(admin.get(), "CONFIG RESETSTAT");
     raw1.push_back(RawEvalsha(port, o, 1, sha, marker));
     us_legacy.push_back(EvalshaMicros(admin.get()));
     redisCommand(admin.get(), "FLUSHALL");
     redisCommand(admin.get(), "CONFIG RESETSTAT");
-    RawEvalsha(port, o, 1, sha, marker, /*legacy=*/false);
+    RawEvalsha(port, o, 1, sha, marker, /*legacy=*/"");
     us_none.push_back(EvalshaMicros(admin.get()));
+    redisCommand(admin.get(), "FLUSHALL");
+    redisCommand(admin.get(), "CONFIG RESETSTAT");
+    RawEvalsha(port, o, 1, sha, marker, /*legacy=*/"-");  // redis.older_layouts false
+    us_off.push_back(EvalshaMicros(admin.get()));
     ours1.push_back(Ours(port, o, 1, RedisSettings::Batching::kPipelined));
     rawp.push_back(RawEvalsha(port, o, o.batch, sha, marker));
     oursp.push_back(Ours(port, o, o.batch, RedisSettings::Batching::kPipelined));
@@ -462,6 +508,10 @@ int Main(int argc, char** argv) {
   std::printf("store.legacy_keys ratio=%.2f redis_us_per_check with_legacy=%.1f without=%.1f (new customers; "
               "redis.legacy_keys=false saves the difference)\n",
               ul / un, ul, un);
+  const double uo = Median(us_off);
+  std::printf("store.older_layouts ratio=%.2f redis_us_per_check on=%.1f off=%.1f (new customers, legacy_keys off; "
+              "redis.older_layouts=false saves the difference)\n",
+              un / uo, un, uo);
   std::printf("store.single ratio=%.2f ours=%.0f/s raw_evalsha=%.0f/s connections=%d\n", o1 / r1, o1, r1,
               o.connections);
   std::printf("store.pipelined ratio=%.2f ours=%.0f/s raw_evalsha_pipelined=%.0f/s batch=%d connections=%d\n",
