@@ -391,30 +391,50 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
   redisCommand(admin, "FLUSHALL");
 }
 
-// store.legacy_keys and store.older_layouts: EVALSHA time per new customer's check (redis-benchmark, one check per
-// call) with the legacy prefix, with layout v1 only, and with no older layout, rounds interleaved.
-void ProbeCost(int port, redisContext* admin, const Options& o, const std::string& sha, const std::string& marker) {
-  std::vector<double> us_legacy, us_v1, us_none;
+// store.legacy_keys and store.older_layouts (--probe-only 1): per new customer's check (redis-benchmark, one check
+// per call, --batch calls pipelined) with the legacy prefix, with layout v1 only, and with no older layout, rounds interleaved: EVALSHA time
+// (INFO commandstats usec_per_call, wall time inside Redis) and redis-server CPU (/proc, the whole server: network
+// included) per check; the ratios paired per round (on a shared machine drift hits a round's three runs alike).
+void ProbeCost(pid_t redis_pid, int port, redisContext* admin, const Options& o, const std::string& sha,
+               const std::string& marker) {
+  struct Variant {
+    const char* arg;
+    std::vector<double> us, cpu;
+  };
+  Variant legacy{kLegacyArg}, v1{""}, none{"-"};
   for (int r = 0; r < o.rounds; ++r) {
-    for (auto [arg, out] : {std::pair{kLegacyArg, &us_legacy}, std::pair{"", &us_v1}, std::pair{"-", &us_none}}) {
+    for (Variant* v : {&legacy, &v1, &none}) {
       redisCommand(admin, "FLUSHALL");
       redisCommand(admin, "CONFIG RESETSTAT");
-      RawEvalsha(port, o, 1, sha, marker, arg);
-      out->push_back(EvalshaMicros(admin));
+      const double before = CpuMicros(redis_pid);
+      RawEvalsha(port, o, o.batch, sha, marker, v->arg);
+      v->cpu.push_back((CpuMicros(redis_pid) - before) / o.requests);
+      v->us.push_back(EvalshaMicros(admin));
     }
   }
   redisCommand(admin, "FLUSHALL");
-  auto range = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return absl::StrFormat("%.1f-%.1f", v.front(), v.back());
+  // "median (min-max)" of a's over b's per round.
+  auto ratios = [](const std::vector<double>& a, const std::vector<double>& b) {
+    std::vector<double> q;
+    for (size_t i = 0; i < a.size(); ++i) q.push_back(a[i] / b[i]);
+    std::sort(q.begin(), q.end());
+    return absl::StrFormat("%.2f (%.2f-%.2f)", q[q.size() / 2], q.front(), q.back());
   };
-  const double ul = Median(us_legacy), u1 = Median(us_v1), un = Median(us_none);
-  std::printf("store.legacy_keys ratio=%.2f redis_us_per_check with_legacy=%.1f without=%.1f (new customers; "
-              "ranges %s / %s) rounds=%d\n",
-              ul / u1, ul, u1, range(us_legacy).c_str(), range(us_v1).c_str(), o.rounds);
-  std::printf("store.older_layouts ratio=%.2f redis_us_per_check on=%.1f off=%.1f (new customers, legacy_keys off; "
-              "ranges %s / %s; with legacy_keys on: %.2f) rounds=%d\n",
-              u1 / un, u1, un, range(us_v1).c_str(), range(us_none).c_str(), ul / un, o.rounds);
+  auto figure = [](const std::vector<double>& v) {
+    std::vector<double> w = v;
+    std::sort(w.begin(), w.end());
+    return absl::StrFormat("%.1f (%.1f-%.1f)", w[w.size() / 2], w.front(), w.back());
+  };
+  std::printf("store.legacy_keys ratio=%s redis_us_per_check with_legacy=%s without=%s; redis_cpu_us_per_check "
+              "ratio=%s with_legacy=%s without=%s (new customers) rounds=%d\n",
+              ratios(legacy.us, v1.us).c_str(), figure(legacy.us).c_str(), figure(v1.us).c_str(),
+              ratios(legacy.cpu, v1.cpu).c_str(), figure(legacy.cpu).c_str(), figure(v1.cpu).c_str(), o.rounds);
+  std::printf("store.older_layouts ratio=%s redis_us_per_check on=%s off=%s; redis_cpu_us_per_check ratio=%s "
+              "on=%s off=%s (new customers, legacy_keys off; with legacy_keys on: ratio=%s cpu_ratio=%s) "
+              "rounds=%d\n",
+              ratios(v1.us, none.us).c_str(), figure(v1.us).c_str(), figure(none.us).c_str(),
+              ratios(v1.cpu, none.cpu).c_str(), figure(v1.cpu).c_str(), figure(none.cpu).c_str(),
+              ratios(legacy.us, none.us).c_str(), ratios(legacy.cpu, none.cpu).c_str(), o.rounds);
   std::fflush(stdout);
 }
 
@@ -476,7 +496,7 @@ int Main(int argc, char** argv) {
                                                                  store::kCheckLua.size())))->str;
   const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), BenchPlan()});
   if (!o.probe_only) CpuPerDecision(redis_pid, port, admin.get(), o);
-  if (o.probe_only) ProbeCost(port, admin.get(), o, sha, marker);
+  if (o.probe_only) ProbeCost(redis_pid, port, admin.get(), o, sha, marker);
   if (o.cpu_only || o.probe_only) {
     kill(redis_pid, SIGTERM);
     waitpid(redis_pid, nullptr, 0);
