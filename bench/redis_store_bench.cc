@@ -14,6 +14,7 @@
 // store.legacy_keys   redis-server CPU per new customer's check with and without redis.legacy_keys
 // store.older_layouts redis-server CPU per new customer's check with redis.older_layouts on (legacy_keys off: the
 //                     v1 probe, one EXISTS) and off (MGET + SET only); --probe-only 1: only these two figures
+// store.cpu_new_older_layouts  store.cpu_new (defaults: legacy_keys on) against the same with older_layouts off
 // store.single        one CheckAndReserve per decision           vs redis-benchmark EVALSHA unpipelined
 // store.pipelined     batch of N customers, one EVALSHA each,    vs redis-benchmark EVALSHA pipelined -P N
 //                     pipelined on one connection
@@ -255,10 +256,12 @@ void RunThreads(const Options& o, int batch, Fn fn) {
 }
 
 // Decides a PROMOTION for each customer with the store (the batch script).
-void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who) {
+void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who,
+                   bool older_layouts = true) {
   SystemClock clock;
   RedisSettings s;
   s.port = port;
+  s.older_layouts = older_layouts;
   s.pool_size = o.connections;
   RedisCounterStore store(s, clock);
   const absl::Time start = clock.Now();
@@ -371,8 +374,8 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
       Floor(port, o, floor_sha, pool);
       IncrExpire(port, o, pool);
     }
-    std::vector<double> ours, floor, incr;
-    std::string calls;
+    std::vector<double> ours, floor, incr, off;
+    std::string calls, off_calls;
     for (int r = 0; r < o.rounds; ++r) {  // interleaved
       const Customers who = returning ? pool : Customers{.run = ++run};
       redisCommand(admin, "CONFIG RESETSTAT");
@@ -380,21 +383,37 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
       calls = ScriptCalls(admin, o.requests);
       floor.push_back(cpu([&] { Floor(port, o, floor_sha, who); }));
       incr.push_back(cpu([&] { IncrExpire(port, o, who); }));
+      if (!returning) {  // the same with redis.older_layouts false (other new customers)
+        const Customers others{.run = ++run};
+        redisCommand(admin, "CONFIG RESETSTAT");
+        off.push_back(cpu([&] { DecideDefault(port, o, *pol, others, /*older_layouts=*/false); }));
+        off_calls = ScriptCalls(admin, o.requests);
+      }
     }
     const double us = Median(ours), f = Median(floor), i = Median(incr);
     std::printf("%s vs_floor=%.2f vs_incr_expire=%.2f redis_us_per_decision ours=%.2f floor=%.2f incr_expire=%.2f "
                 "calls_per_decision=%s batch=%d connections=%d rounds=%d\n",
                 returning ? "store.cpu_returning" : "store.cpu_new", us / f, us / i, us, f, i, calls.c_str(), o.batch,
                 o.connections, o.rounds);
+    if (!returning) {
+      std::vector<double> q;
+      for (size_t k = 0; k < ours.size(); ++k) q.push_back(ours[k] / off[k]);
+      std::sort(q.begin(), q.end());
+      std::printf("store.cpu_new_older_layouts ratio=%.2f (rounds %.2f-%.2f) redis_us_per_decision on=%.2f off=%.2f "
+                  "calls_per_decision on=%s off=%s batch=%d connections=%d rounds=%d\n",
+                  q[q.size() / 2], q.front(), q.back(), us, Median(off), calls.c_str(), off_calls.c_str(), o.batch,
+                  o.connections, o.rounds);
+    }
     std::fflush(stdout);
   }
   redisCommand(admin, "FLUSHALL");
 }
 
 // store.legacy_keys and store.older_layouts (--probe-only 1): per new customer's check (redis-benchmark, one check
-// per call, --batch calls pipelined) with the legacy prefix, with layout v1 only, and with no older layout, rounds interleaved: EVALSHA time
-// (INFO commandstats usec_per_call, wall time inside Redis) and redis-server CPU (/proc, the whole server: network
-// included) per check; the ratios paired per round (on a shared machine drift hits a round's three runs alike).
+// per call, --batch calls pipelined) with the legacy prefix, with layout v1 only, and with no older layout, rounds
+// interleaved: EVALSHA time (INFO commandstats usec_per_call, wall time inside Redis) and redis-server CPU (/proc,
+// the whole server: network included) per check; the ratios paired per round (on a shared machine drift hits a
+// round's three runs alike).
 void ProbeCost(pid_t redis_pid, int port, redisContext* admin, const Options& o, const std::string& sha,
                const std::string& marker) {
   struct Variant {
