@@ -31,7 +31,8 @@ struct RedisSettings {
   // Read and move keys of the layout before the keyed hash tag (keys.h, legacy.lua): a customer still in it is
   // moved on its next check or signal, and its state read from it until then. Off once every customer has been
   // moved or its legacy keys have expired (redis.legacy_keys): three keys fewer in the EXISTS a customer without
-  // a store-v2 key makes (redis_store_bench store.legacy_keys). Layout v1 is always looked for there.
+  // a store-v2 key makes (redis_store_bench store.legacy_keys). Layout v1 is looked for there until
+  // older_layouts is false.
   bool legacy_keys = true;
   // Look for a customer without a store-v2 key in the older layouts at all (redis.older_layouts): false, and
   // neither layout v1 nor the legacy one is read (legacy_keys then does nothing), so a new customer's check is
