@@ -3,6 +3,7 @@
 // each figure is the median of --rounds. Prints one line per figure, ratio first.
 //
 //   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] [--cpu-only 1]
+//                                 [--probe-only 1]
 //
 // store.cpu_new       redis-server CPU (utime+stime from /proc) per decision, the default policy (policies/default)
 // store.cpu_returning deciding a PROMOTION (4 signal checks, 2 calendar caps), batches of --batch customers in one
@@ -11,6 +12,9 @@
 //                     incr: INCRBY + EXPIRE per customer, pipelined per batch (envoyproxy/ratelimit's pattern)
 //                     and the Redis calls the script makes per decision (INFO commandstats)
 // store.legacy_keys   redis-server CPU per new customer's check with and without redis.legacy_keys
+// store.older_layouts redis-server CPU per new customer's check with redis.older_layouts on (legacy_keys off: the
+//                     v1 probe, one EXISTS) and off (MGET + SET only); --probe-only 1: only these two figures
+// store.cpu_new_older_layouts  store.cpu_new (defaults: legacy_keys on) against the same with older_layouts off
 // store.single        one CheckAndReserve per decision           vs redis-benchmark EVALSHA unpipelined
 // store.pipelined     batch of N customers, one EVALSHA each,    vs redis-benchmark EVALSHA pipelined -P N
 //                     pipelined on one connection
@@ -68,6 +72,7 @@ struct Options {
   int batch = 32;
   int rounds = 3;
   bool cpu_only = false;  // --cpu-only 1: only the store.cpu_* figures
+  bool probe_only = false;  // --probe-only 1: only store.legacy_keys and store.older_layouts
 };
 
 // Runs argv, returns its stdout.
@@ -131,9 +136,11 @@ double Median(std::vector<double> v) {
 }
 
 // redis-benchmark running check.lua via EVALSHA with random customers and event ids.
-// `legacy`: the check carries a legacy prefix (redis.legacy_keys=true, the upgrade window; legacy.lua).
+// `legacy`: the check's legacy-prefix argument: a legacy prefix (redis.legacy_keys=true, the upgrade window;
+// legacy.lua), "" (legacy_keys false: layout v1 is still looked for) or "-" (redis.older_layouts false).
+constexpr char kLegacyArg[] = "tact:{acme:__rand_int__}:";
 double RawEvalsha(int port, const Options& o, int pipeline, const std::string& sha, const std::string& marker,
-                  bool legacy = true) {
+                  const std::string& legacy = kLegacyArg) {
   constexpr int64_t kDayMs = 86'400'000;
   constexpr int64_t kWeekMs = 7 * kDayMs;
   const int64_t now_ms = absl::ToUnixMillis(SystemClock().Now());
@@ -149,7 +156,7 @@ double RawEvalsha(int port, const Options& o, int pipeline, const std::string& s
        std::to_string(now_ms), "259200000", "1", "1", "0", "2", "0", "0", std::to_string(now_ms + kWeekMs), "r", "1",
        std::to_string(kDayMs), std::to_string(now_ms - kDayMs), std::to_string(now_ms + kDayMs), "1", "1", "r", "3",
        std::to_string(kWeekMs), std::to_string(now_ms - kWeekMs), std::to_string(now_ms + kWeekMs), "1", "1", "1",
-       marker, "1", "e__rand_int__", "1", "1", legacy ? "tact:{acme:__rand_int__}:" : "", "r:promotion-1-per-day",
+       marker, "1", "e__rand_int__", "1", "1", legacy, "r:promotion-1-per-day",
        "r:promotion-3-per-week"});
   std::smatch m;
   static const std::regex kRps(R"(([0-9.]+) requests per second)");
@@ -263,10 +270,12 @@ void RunThreads(const Options& o, int batch, Fn fn) {
 }
 
 // Decides a PROMOTION for each customer with the store (the batch script).
-void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who) {
+void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who,
+                   bool older_layouts = true) {
   SystemClock clock;
   RedisSettings s;
   s.port = port;
+  s.older_layouts = older_layouts;
   s.pool_size = o.connections;
   RedisCounterStore store(s, clock);
   const absl::Time start = clock.Now();
@@ -385,8 +394,8 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
       Floor(port, o, floor_sha, pool);
       IncrExpire(port, o, pool);
     }
-    std::vector<double> ours, floor, incr;
-    std::string calls;
+    std::vector<double> ours, floor, incr, off;
+    std::string calls, off_calls;
     for (int r = 0; r < o.rounds; ++r) {  // interleaved
       const Customers who = returning ? pool : Customers{.run = ++run};
       redisCommand(admin, "CONFIG RESETSTAT");
@@ -394,19 +403,89 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
       calls = ScriptCalls(admin, o.requests);
       floor.push_back(cpu([&] { Floor(port, o, floor_sha, who); }));
       incr.push_back(cpu([&] { IncrExpire(port, o, who); }));
+      if (!returning) {  // the same with redis.older_layouts false (other new customers)
+        const Customers others{.run = ++run};
+        redisCommand(admin, "CONFIG RESETSTAT");
+        off.push_back(cpu([&] { DecideDefault(port, o, *pol, others, /*older_layouts=*/false); }));
+        off_calls = ScriptCalls(admin, o.requests);
+      }
     }
     const double us = Median(ours), f = Median(floor), i = Median(incr);
     std::printf("%s vs_floor=%.2f vs_incr_expire=%.2f redis_us_per_decision ours=%.2f floor=%.2f incr_expire=%.2f "
                 "calls_per_decision=%s batch=%d connections=%d rounds=%d\n",
                 returning ? "store.cpu_returning" : "store.cpu_new", us / f, us / i, us, f, i, calls.c_str(), o.batch,
                 o.connections, o.rounds);
+    if (!returning) {
+      std::vector<double> q;
+      for (size_t k = 0; k < ours.size(); ++k) q.push_back(ours[k] / off[k]);
+      std::sort(q.begin(), q.end());
+      std::printf("store.cpu_new_older_layouts ratio=%.2f (rounds %.2f-%.2f) redis_us_per_decision on=%.2f off=%.2f "
+                  "calls_per_decision on=%s off=%s batch=%d connections=%d rounds=%d\n",
+                  q[q.size() / 2], q.front(), q.back(), us, Median(off), calls.c_str(), off_calls.c_str(), o.batch,
+                  o.connections, o.rounds);
+    }
     std::fflush(stdout);
   }
   redisCommand(admin, "FLUSHALL");
 }
 
+// store.legacy_keys and store.older_layouts (--probe-only 1): per new customer's check (redis-benchmark, one check
+// per call, --batch calls pipelined) with the legacy prefix, with layout v1 only, and with no older layout, rounds
+// interleaved: EVALSHA time (INFO commandstats usec_per_call, wall time inside Redis) and redis-server CPU (/proc,
+// the whole server: network included) per check; the ratios paired per round (on a shared machine drift hits a
+// round's three runs alike).
+void ProbeCost(pid_t redis_pid, int port, redisContext* admin, const Options& o, const std::string& sha,
+               const std::string& marker) {
+  struct Variant {
+    const char* arg;
+    std::vector<double> us, cpu;
+  };
+  Variant legacy{kLegacyArg}, v1{""}, none{"-"};
+  for (int r = 0; r < o.rounds; ++r) {
+    for (Variant* v : {&legacy, &v1, &none}) {
+      redisCommand(admin, "FLUSHALL");
+      redisCommand(admin, "CONFIG RESETSTAT");
+      const double before = CpuMicros(redis_pid);
+      RawEvalsha(port, o, o.batch, sha, marker, v->arg);
+      v->cpu.push_back((CpuMicros(redis_pid) - before) / o.requests);
+      v->us.push_back(EvalshaMicros(admin));
+    }
+  }
+  redisCommand(admin, "FLUSHALL");
+  // "median (min-max)" of a's over b's per round.
+  auto ratios = [](const std::vector<double>& a, const std::vector<double>& b) {
+    std::vector<double> q;
+    for (size_t i = 0; i < a.size(); ++i) q.push_back(a[i] / b[i]);
+    std::sort(q.begin(), q.end());
+    return absl::StrFormat("%.2f (%.2f-%.2f)", q[q.size() / 2], q.front(), q.back());
+  };
+  auto figure = [](const std::vector<double>& v) {
+    std::vector<double> w = v;
+    std::sort(w.begin(), w.end());
+    return absl::StrFormat("%.1f (%.1f-%.1f)", w[w.size() / 2], w.front(), w.back());
+  };
+  std::printf("store.legacy_keys ratio=%s redis_us_per_check with_legacy=%s without=%s; redis_cpu_us_per_check "
+              "ratio=%s with_legacy=%s without=%s (new customers) rounds=%d\n",
+              ratios(legacy.us, v1.us).c_str(), figure(legacy.us).c_str(), figure(v1.us).c_str(),
+              ratios(legacy.cpu, v1.cpu).c_str(), figure(legacy.cpu).c_str(), figure(v1.cpu).c_str(), o.rounds);
+  std::printf("store.older_layouts ratio=%s redis_us_per_check on=%s off=%s; redis_cpu_us_per_check ratio=%s "
+              "on=%s off=%s (new customers, legacy_keys off; with legacy_keys on: ratio=%s cpu_ratio=%s) "
+              "rounds=%d\n",
+              ratios(v1.us, none.us).c_str(), figure(v1.us).c_str(), figure(none.us).c_str(),
+              ratios(v1.cpu, none.cpu).c_str(), figure(v1.cpu).c_str(), figure(none.cpu).c_str(),
+              ratios(legacy.us, none.us).c_str(), ratios(legacy.cpu, none.cpu).c_str(), o.rounds);
+  std::fflush(stdout);
+}
+
 int Main(int argc, char** argv) {
   Options o;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::printf("usage: redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] "
+                  "[--cpu-only 1] [--probe-only 1]\n(the figures: the comment at the top of bench/redis_store_bench.cc)\n");
+      return 0;
+    }
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int v = std::atoi(argv[i + 1]);
@@ -415,6 +494,7 @@ int Main(int argc, char** argv) {
     else if (flag == "--batch") o.batch = v;
     else if (flag == "--rounds") o.rounds = v;
     else if (flag == "--cpu-only") o.cpu_only = v != 0;
+    else if (flag == "--probe-only") o.probe_only = v != 0;
   }
   std::error_code ec;
   const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
@@ -454,23 +534,28 @@ int Main(int argc, char** argv) {
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
                                                                  store::kCheckLua.size())))->str;
   const std::string marker = BenchMarker("2026.11.1", BenchPlan(), SystemClock().Now());
-  CpuPerDecision(redis_pid, port, admin.get(), o);
-  if (o.cpu_only) {
+  if (!o.probe_only) CpuPerDecision(redis_pid, port, admin.get(), o);
+  if (o.probe_only) ProbeCost(redis_pid, port, admin.get(), o, sha, marker);
+  if (o.cpu_only || o.probe_only) {
     kill(redis_pid, SIGTERM);
     waitpid(redis_pid, nullptr, 0);
     std::filesystem::remove_all(dir, ec);
     return 0;
   }
 
-  std::vector<double> raw1, rawp, ours1, oursp, ourss, us_legacy, us_none;
+  std::vector<double> raw1, rawp, ours1, oursp, ourss, us_legacy, us_none, us_off;
   for (int r = 0; r < o.rounds; ++r) {  // interleaved, so drift hits both sides alike
     redisCommand(admin.get(), "CONFIG RESETSTAT");
     raw1.push_back(RawEvalsha(port, o, 1, sha, marker));
     us_legacy.push_back(EvalshaMicros(admin.get()));
     redisCommand(admin.get(), "FLUSHALL");
     redisCommand(admin.get(), "CONFIG RESETSTAT");
-    RawEvalsha(port, o, 1, sha, marker, /*legacy=*/false);
+    RawEvalsha(port, o, 1, sha, marker, /*legacy=*/"");
     us_none.push_back(EvalshaMicros(admin.get()));
+    redisCommand(admin.get(), "FLUSHALL");
+    redisCommand(admin.get(), "CONFIG RESETSTAT");
+    RawEvalsha(port, o, 1, sha, marker, /*legacy=*/"-");  // redis.older_layouts false
+    us_off.push_back(EvalshaMicros(admin.get()));
     ours1.push_back(Ours(port, o, 1, RedisSettings::Batching::kPipelined));
     rawp.push_back(RawEvalsha(port, o, o.batch, sha, marker));
     oursp.push_back(Ours(port, o, o.batch, RedisSettings::Batching::kPipelined));
@@ -482,6 +567,10 @@ int Main(int argc, char** argv) {
   std::printf("store.legacy_keys ratio=%.2f redis_us_per_check with_legacy=%.1f without=%.1f (new customers; "
               "redis.legacy_keys=false saves the difference)\n",
               ul / un, ul, un);
+  const double uo = Median(us_off);
+  std::printf("store.older_layouts ratio=%.2f redis_us_per_check on=%.1f off=%.1f (new customers, legacy_keys off; "
+              "redis.older_layouts=false saves the difference)\n",
+              un / uo, un, uo);
   std::printf("store.single ratio=%.2f ours=%.0f/s raw_evalsha=%.0f/s connections=%d\n", o1 / r1, o1, r1,
               o.connections);
   std::printf("store.pipelined ratio=%.2f ours=%.0f/s raw_evalsha_pipelined=%.0f/s batch=%d connections=%d\n",

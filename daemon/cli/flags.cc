@@ -251,4 +251,30 @@ CLI::App* AddForgetFlags(CLI::App& customer_group, ForgetArgs& args) {
   return forget;
 }
 
+CLI::App* AddStoreGroup(CLI::App& app) {
+  CLI::App* store = app.add_subcommand("store", "tactd's Redis store as a whole: layouts (keys per key layout)");
+  store->require_subcommand(1);
+  return store;
+}
+
+CLI::App* AddStoreLayoutsFlags(CLI::App& store_group, StoreLayoutsArgs& args) {
+  CLI::App* layouts = store_group.add_subcommand(
+      "layouts",
+      "Count the customer keys of each Redis key layout by SCAN (every master of a Redis Cluster) and print "
+      "{\"v2\":n,\"v1\":n,\"legacy\":n}: with 0 v1 and 0 legacy keys, redis.older_layouts can be false. Exit 0, "
+      "2 on errors");
+  layouts->add_option("--timeout", args.timeout_s, "Seconds for the whole scan")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  // tactd's Redis connection settings (and --redis); secrets only from the environment (TACT_REDIS_PASSWORD).
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (k.flag.empty() || k.secret || !IsForgetSetting(k.path) || !k.path.starts_with("redis.")) continue;
+    const std::string names = k.path == "redis.address" ? absl::StrCat("--redis,", k.flag) : k.flag;
+    layouts->add_option_function<std::string>(
+        names, [&args, path = k.path](const std::string& value) { args.settings_flags[path] = value; },
+        absl::StrCat(k.help, " [", k.env, "]"));
+  }
+  return layouts;
+}
+
 }  // namespace tact::cli

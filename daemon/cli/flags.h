@@ -12,6 +12,7 @@
 #include "daemon/cli/policy_history.h"
 #include "daemon/cli/policy_verbs.h"
 #include "daemon/cli/simulate.h"
+#include "daemon/cli/store_verbs.h"
 
 namespace tact::cli {
 
@@ -32,5 +33,8 @@ CLI::App* AddPolicyHistoryFlags(CLI::App& policy_group, PolicyHistoryArgs& args)
 // `customer` verbs (erasure): added to the `customer` subcommand group.
 CLI::App* AddCustomerGroup(CLI::App& app);
 CLI::App* AddForgetFlags(CLI::App& customer_group, ForgetArgs& args);
+// `store` verbs (the Redis store as a whole): added to the `store` subcommand group.
+CLI::App* AddStoreGroup(CLI::App& app);
+CLI::App* AddStoreLayoutsFlags(CLI::App& store_group, StoreLayoutsArgs& args);
 
 }  // namespace tact::cli

@@ -75,6 +75,7 @@ struct Settings {
     std::set<MessageClass> fail_open_classes = {v1::TRANSACTIONAL};
     Batching batching = Batching::kScript;
     bool legacy_keys = true;  // read and move keys of the pre-2026-12 layout (keys.h)
+    bool older_layouts = true;  // false: neither layout v1 nor legacy_keys' layout is looked for (store v2 only)
     std::string key_secret;   // secret: environment only; empty = a public key (tags unambiguous but guessable)
     std::string username;       // ACL user for AUTH; empty = the default user (AUTH <password>)
     std::string password;       // secret: environment only (TACT_REDIS_PASSWORD); empty = no AUTH

@@ -296,6 +296,11 @@ void RedisKeys(std::vector<ConfigKey>& keys) {
                       "(tact:{<tenant>:<customer>}:) is read there and moved on its next check or signal; false "
                       "once the upgrade window (the longest policy window, and redis.seen_ttl) is over",
                       FIELD(redis.legacy_keys)));
+  keys.push_back(Bool("redis.older_layouts",
+                      "true: a customer without a store-v2 key is also looked for in the older layouts (v1, and the "
+                      "legacy one with redis.legacy_keys); false once `tactctl store layouts` finds no v1 and no "
+                      "legacy key: a new customer's check reads only store v2's keys",
+                      FIELD(redis.older_layouts)));
   keys.push_back(Secret("redis.key_secret",
                         "Key of the hash tag in every customer's Redis keys (secret: environment only; changing it "
                         "starts every counter, signal and decision marker afresh)",

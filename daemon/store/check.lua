@@ -20,7 +20,8 @@
 -- kept in the customer's key because each one (~300 bytes) would be read and rewritten by every later check
 -- (measured: 4 markers in the key cost more Redis CPU than one more SET per decision).
 -- Calls per check: MGET (marker + customer); EXISTS (older layouts: only for a customer without a v2 key or moved
--- in the last seen_ttl); SET PX of the customer when anything changed; SET PX of the replaced marker.
+-- in the last seen_ttl, and never with redis.older_layouts false); SET PX of the customer when anything changed;
+-- SET PX of the replaced marker.
 --
 -- ARGV[1] now_ms  ARGV[2] seen_ttl_ms  ARGV[3] n specs  ARGV[4] n checks
 -- then every spec (the plan's shape at this now, shared by the checks of a batch that have the same one):
@@ -32,7 +33,8 @@
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
 -- then the number of distinct decision markers and each of them,
 -- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker number (1-based), legacy prefix
---   ('' none: see legacy.lua), then one counter suffix per limit of its spec
+--   ('' none: see legacy.lua; '-' no older layout at all, redis.older_layouts false), then one counter suffix per
+--   limit of its spec
 -- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
 -- (A Cluster node's batch: no KEYS; they follow the per-check args, see node_batch below.)
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
@@ -194,12 +196,12 @@ local function earlier_reply(text)
 end
 
 -- ---- Signal writes: KEYS[1] the customer key; ARGV[4] field, [5] remove (1/0), [6] at_ms, [7] expires_ms,
--- [8] legacy prefix ('' none). The customer's expired signal fields are pruned.
+-- [8] legacy prefix ('' none, '-' no older layout). The customer's expired signal fields are pruned.
 if ARGV[3] == 'signal' then
   local key = KEYS[1]
   local blob = call('GET', key)
   local st = parse(blob)
-  if not blob or st.old > now then
+  if (not blob or st.old > now) and ARGV[8] ~= '-' then
     tact_from_old(st, sub(key, 1, -2), ARGV[8], 8, 0, nil, nil, now, seen_ttl)
   end
   local field, kept = ARGV[4], {}
@@ -375,7 +377,7 @@ local function check(spec, ko, ao)
     return earlier_reply(mpay(st))
   end
   local nsig, nlim, lims = spec.nsig, spec.nlim, spec.lims
-  if not blob or st.old > now then  -- older layouts (legacy.lua)
+  if (not blob or st.old > now) and ARGV[ao + 4] ~= '-' then  -- older layouts (legacy.lua)
     local earlier = tact_from_old(st, sub(key, 1, -2), ARGV[ao + 4], ao + 4, nlim, seen_key, event_id, now, seen_ttl)
     if earlier then
       return earlier

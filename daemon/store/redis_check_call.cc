@@ -65,7 +65,7 @@ void AppendSpec(const CheckSpec& spec, int64_t now_ms, RespArgs& out) {
 // after the per-check args and none declared (BuildNodeBatchCall).
 template <typename CheckOf, typename PrefixOf>
 RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf prefix_of, absl::Duration seen_ttl,
-                   bool legacy_keys, bool node_batch) {
+                   bool legacy_keys, bool older_layouts, bool node_batch) {
   const int64_t now_ms = ToMillis(check_of(0).now);
   RespArgs keys;
   RespArgs specs;      // every distinct spec's args, concatenated
@@ -94,7 +94,11 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
       markers.Add(c.marker);
     }
     per_check.Add(m->second);
-    per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
+    if (!older_layouts) {
+      per_check.Add(kNoOlderLayouts);
+    } else {
+      per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
+    }
     for (const LimitSpec& l : check_spec.limits) {
       per_check.Add(l.counter);
     }
@@ -123,29 +127,31 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
 }  // namespace
 
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
-                       const KeySchema& schema, bool legacy_keys) {
+                       const KeySchema& schema, bool legacy_keys, bool older_layouts) {
   std::string prefix;
   auto prefix_of = [&](size_t i) -> const std::string& {
     prefix = schema.CustomerPrefix(checks[i].tenant, checks[i].customer_id);
     return prefix;
   };
   auto check_of = [&](size_t i) -> const CustomerCheck& { return checks[i]; };
-  return Build(sha, checks.size(), check_of, prefix_of, seen_ttl, legacy_keys, /*node_batch=*/false);
+  return Build(sha, checks.size(), check_of, prefix_of, seen_ttl, legacy_keys, older_layouts, /*node_batch=*/false);
 }
 
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks,
-                       std::span<const std::string> prefixes, absl::Duration seen_ttl) {
+                       std::span<const std::string> prefixes, absl::Duration seen_ttl, bool older_layouts) {
   auto check_of = [&](size_t i) -> const CustomerCheck& { return checks[i]; };
   auto prefix_of = [&](size_t i) -> const std::string& { return prefixes[i]; };
-  return Build(sha, checks.size(), check_of, prefix_of, seen_ttl, /*legacy_keys=*/false, /*node_batch=*/false);
+  return Build(sha, checks.size(), check_of, prefix_of, seen_ttl, /*legacy_keys=*/false, older_layouts,
+               /*node_batch=*/false);
 }
 
 RedisCommand BuildNodeBatchCall(const std::string& sha, std::span<const CustomerCheck> checks,
                                 std::span<const std::string> prefixes, std::span<const size_t> items,
-                                absl::Duration seen_ttl) {
+                                absl::Duration seen_ttl, bool older_layouts) {
   auto check_of = [&](size_t k) -> const CustomerCheck& { return checks[items[k]]; };
   auto prefix_of = [&](size_t k) -> const std::string& { return prefixes[items[k]]; };
-  return Build(sha, items.size(), check_of, prefix_of, seen_ttl, /*legacy_keys=*/false, /*node_batch=*/true);
+  return Build(sha, items.size(), check_of, prefix_of, seen_ttl, /*legacy_keys=*/false, older_layouts,
+               /*node_batch=*/true);
 }
 
 namespace {

@@ -65,16 +65,21 @@ class RespArgs {
 };
 
 
+// A check's legacy-prefix argument telling check.lua to look in no older layout, neither v1 nor the legacy one
+// (RedisSettings::older_layouts false; legacy.lua). No legacy prefix is "-".
+inline constexpr std::string_view kNoOlderLayouts = "-";
+
 // One EVALSHA of check.lua for `checks` (all at the same `now`): the specs and markers the checks share are sent
 // once.
-// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys).
+// `legacy_keys`: each check carries its customer's legacy prefix (RedisSettings::legacy_keys); `older_layouts`
+// false: each carries kNoOlderLayouts instead (RedisSettings::older_layouts), whatever legacy_keys says.
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
-                       const KeySchema& schema, bool legacy_keys);
+                       const KeySchema& schema, bool legacy_keys, bool older_layouts = true);
 
 // BuildCall for checks whose customer prefixes are known (`prefixes[i]`: KeySchema::CustomerPrefix of checks[i]),
 // without legacy prefixes (a Redis Cluster's calls).
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks,
-                       std::span<const std::string> prefixes, absl::Duration seen_ttl);
+                       std::span<const std::string> prefixes, absl::Duration seen_ttl, bool older_layouts = true);
 
 // The call for checks[i] (prefixes[i] its customer's prefix) for i in `items`, in that order: one Redis Cluster
 // node's customers, whose slots differ (check.lua's node_batch): no key declared (Redis takes declared keys of one
@@ -82,7 +87,7 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
 // itself, and answers {2} for a check the node does not serve when it runs.
 RedisCommand BuildNodeBatchCall(const std::string& sha, std::span<const CustomerCheck> checks,
                                 std::span<const std::string> prefixes, std::span<const size_t> items,
-                                absl::Duration seen_ttl);
+                                absl::Duration seen_ttl, bool older_layouts = true);
 
 // The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
 absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n);

@@ -104,7 +104,7 @@ RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock,
 }
 
 std::string RedisCounterStore::LegacyPrefix(std::string_view tenant, std::string_view customer_id) const {
-  if (!settings_.legacy_keys) return "";
+  if (!settings_.legacy_keys || !settings_.older_layouts) return "";
   return KeySchema::LegacyCustomerPrefix(tenant, customer_id).value_or("");
 }
 
@@ -281,11 +281,13 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
   std::vector<RedisCommand> commands;
   if (one_script) {
-    commands.push_back(BuildCall(script_sha_, checks, settings_.seen_ttl, keys_, settings_.legacy_keys));
+    commands.push_back(
+        BuildCall(script_sha_, checks, settings_.seen_ttl, keys_, settings_.legacy_keys, settings_.older_layouts));
   } else {
     commands.reserve(checks.size());
     for (const CustomerCheck& check : checks) {
-      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys));
+      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys,
+                                   settings_.older_layouts));
     }
   }
   absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
@@ -310,7 +312,8 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
   const std::string seen_ttl = absl::StrCat(absl::ToInt64Milliseconds(settings_.seen_ttl));
   const std::string at = absl::StrCat(w.at_ms);
   const std::string expires = absl::StrCat(w.expires_ms);
-  const std::string legacy = LegacyPrefix(w.tenant, w.customer_id);
+  const std::string legacy =
+      settings_.older_layouts ? LegacyPrefix(w.tenant, w.customer_id) : std::string(kNoOlderLayouts);
   const RedisCommand command({"EVALSHA", script_sha_, "1", key, now_ms, seen_ttl, "signal", w.field,
                               w.remove ? "1" : "0", at, expires, legacy});
   if (cluster_ != nullptr) {  // NOSCRIPT is handled per node there (redis_cluster.h)

@@ -10,6 +10,7 @@
 #include "daemon/ops/log_limiter.h"
 #include "daemon/store/counter_store.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/layouts.h"
 #include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_connection.h"
 
@@ -30,8 +31,14 @@ struct RedisSettings {
   // Read and move keys of the layout before the keyed hash tag (keys.h, legacy.lua): a customer still in it is
   // moved on its next check or signal, and its state read from it until then. Off once every customer has been
   // moved or its legacy keys have expired (redis.legacy_keys): three keys fewer in the EXISTS a customer without
-  // a store-v2 key makes (redis_store_bench store.legacy_keys). Layout v1 is always looked for there.
+  // a store-v2 key makes (redis_store_bench store.legacy_keys). Layout v1 is looked for there until
+  // older_layouts is false.
   bool legacy_keys = true;
+  // Look for a customer without a store-v2 key in the older layouts at all (redis.older_layouts): false, and
+  // neither layout v1 nor the legacy one is read (legacy_keys then does nothing), so a new customer's check is
+  // MGET + SET only (redis_store_bench store.older_layouts). Only once `tactctl store layouts` (CountLayouts)
+  // finds no key of them: a customer's state still there (an opt-out without an end) would not be seen.
+  bool older_layouts = true;
   RedisTlsSettings tls;    // redis.tls*
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
   // Redis Cluster (redis.address "redis+cluster://host:port[,host:port...]"): the seed nodes the topology is read
@@ -67,6 +74,9 @@ class RedisCounterStore final : public CounterStore {
   bool Healthy() override;
   // In a cluster: each master's address and whether it answered the last probe (Healthy); empty on one node.
   std::vector<std::pair<std::string, bool>> NodeHealth() ABSL_LOCKS_EXCLUDED(mu_);
+  // Keys per layout on this node, or on every master of the cluster (redis_layouts.cc): SCAN MATCH tact:{* over
+  // the whole keyspace, a TYPE of each `seen:` key. For `tactctl store layouts`, not for the decision path.
+  absl::StatusOr<LayoutCounts> CountLayouts(absl::Time deadline);
 
  private:
   absl::StatusOr<RedisConnectionPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
@@ -99,6 +109,9 @@ class RedisCounterStore final : public CounterStore {
   // ForgetCustomer on a cluster (redis_forget.cc), and the keys starting with `prefix` on every master.
   absl::StatusOr<int64_t> ClusterForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline);
   absl::StatusOr<std::set<std::string>> ClusterPrefixKeys(const std::string& prefix, absl::Time deadline);
+  // CountLayouts on one node: `conn` (single node) or `node` of the cluster.
+  absl::Status CountLayoutsOn(RedisConnection* conn, const NodeAddress* node, absl::Time deadline,
+                              LayoutCounts& counts);
 
   // The legacy prefix the signal script and ReadCustomer use for this customer ("" when none or legacy_keys is off).
   std::string LegacyPrefix(std::string_view tenant, std::string_view customer_id) const;

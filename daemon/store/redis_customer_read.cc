@@ -164,8 +164,12 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   };
   const std::string legacy = LegacyPrefix(read.tenant, read.customer_id);
   const int64_t now = absl::ToUnixMillis(read.now);
-  // Store v2's one key first; a customer not written by it yet is read in layout v1 (or the legacy layout).
-  std::vector<RedisCommand> index_and_signals = {{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}};
+  // Store v2's one key first; a customer not written by it yet is read in layout v1 (or the legacy layout), or,
+  // with older_layouts off, has nothing stored.
+  std::vector<RedisCommand> index_and_signals;
+  if (settings_.older_layouts) {
+    index_and_signals = {{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}};
+  }
   if (!legacy.empty()) {
     index_and_signals.push_back({"HGETALL", IndexKey(legacy)});
     index_and_signals.push_back({"HGETALL", SignalsKey(legacy)});
@@ -182,6 +186,10 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
     }
     if (*conn != nullptr) Return(*std::move(conn));
     return FromBlob(*blob, read.families, now);
+  }
+  if (!settings_.older_layouts) {
+    if (*conn != nullptr) Return(*std::move(conn));
+    return CustomerState{};
   }
   // A customer not moved to the new layout yet (legacy.lua moves it on its next check or signal) is read where it
   // is; a read writes nothing.

@@ -42,6 +42,10 @@ int Main(int argc, char** argv) {
   Verb(customer, run, AddForgetFlags, [&](const ForgetArgs& a) {
     return Forget(a, ProcessEnvironment(), clock, RedisForgetStore(clock), KafkaErasureWriter(), io);
   });
+  CLI::App& store = *AddStoreGroup(app);
+  Verb(store, run, AddStoreLayoutsFlags, [&](const StoreLayoutsArgs& a) {
+    return StoreLayouts(a, ProcessEnvironment(), clock, RedisLayoutCounter(clock), io);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

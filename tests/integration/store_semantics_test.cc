@@ -197,17 +197,19 @@ absl::Time T(const char* s) {
 }
 
 // How the Redis store reaches redis-server: plaintext without a password, TLS as an ACL user, or a Redis Cluster
-// of 3 masters (redis+cluster://, the store routing each check to its slot's master).
-enum class Transport { kPlaintext, kTlsAclUser, kCluster };
+// of 3 masters (redis+cluster://, the store routing each check to its slot's master); and plaintext with
+// redis.older_layouts false (no older layout looked for: the in-memory store has none either).
+enum class Transport { kPlaintext, kTlsAclUser, kCluster, kPlaintextNoOlderLayouts };
 
 class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
  protected:
   // A redis-server in `dir` for the parameter's transport, and the store settings to reach it.
   store::RedisSettings StartRedis(const std::string& dir) {
     store::RedisSettings settings;
-    if (GetParam() == Transport::kPlaintext) {
+    if (GetParam() == Transport::kPlaintext || GetParam() == Transport::kPlaintextNoOlderLayouts) {
       redis_ = std::make_unique<testing::RedisServer>(dir);
       EXPECT_TRUE(store::ParseRedisAddress(redis_->address(), &settings).ok());
+      settings.older_layouts = GetParam() == Transport::kPlaintext;
       return settings;
     }
     if (GetParam() == Transport::kCluster) {
@@ -603,11 +605,13 @@ TEST_P(StoreSemanticsTest, ArchiveKeepsTextsAlikeInBothStores) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, StoreSemanticsTest,
-                         ::testing::Values(Transport::kPlaintext, Transport::kTlsAclUser, Transport::kCluster),
+                         ::testing::Values(Transport::kPlaintext, Transport::kTlsAclUser, Transport::kCluster,
+                                           Transport::kPlaintextNoOlderLayouts),
                          [](const ::testing::TestParamInfo<Transport>& p) {
-                           return p.param == Transport::kPlaintext ? "Plaintext"
-                                  : p.param == Transport::kCluster ? "RedisCluster"
-                                                                   : "TlsAclUser";
+                           return p.param == Transport::kPlaintext                 ? "Plaintext"
+                                  : p.param == Transport::kCluster                 ? "RedisCluster"
+                                  : p.param == Transport::kPlaintextNoOlderLayouts ? "PlaintextNoOlderLayouts"
+                                                                                   : "TlsAclUser";
                          });
 
 }  // namespace

@@ -102,6 +102,7 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"redis.fail_open_classes", "PROMOTION"},
                                                       {"redis.batching", "pipeline"},
                                                       {"redis.legacy_keys", "false"},
+                                                      {"redis.older_layouts", "false"},
                                                       {"policies.require_tests", "true"},
                                                       {"redis.tls", "true"},
                                                       {"grpc.plaintext", "true"},

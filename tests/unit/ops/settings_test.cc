@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "daemon/ops/config.h"
 #include "tests/unit/ops/config_test_helpers.h"
 
@@ -61,6 +62,37 @@ TEST(SettingsTest, ErrorsNameTheFileLineTheVariableOrTheFlag) {
   EXPECT_EQ(LoadSettings("", {}, {}).status().message(),
             "grpc: no TLS certificate configured; set grpc.tls_cert and grpc.tls_key, or grpc.plaintext=true "
             "(--grpc-plaintext true) for local use");
+}
+
+// redis.older_layouts (true by default) from the file, the environment and the flag; a bad value names the
+// file:line, the variable or the flag.
+TEST(SettingsTest, RedisOlderLayoutsFromEverySource) {
+  absl::StatusOr<Settings> s = LoadSettings("", {}, kPlaintext);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->redis.older_layouts);
+  ConfigFile file("redis:\n  older_layouts: false\n");
+  s = LoadSettings(file.path(), {}, kPlaintext);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->redis.older_layouts);
+  EXPECT_TRUE(s->redis.legacy_keys);  // its own setting, unchanged
+  s = LoadSettings("", {{"TACT_REDIS_OLDER_LAYOUTS", "false"}}, kPlaintext);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->redis.older_layouts);
+  s = LoadSettings(file.path(), {{"TACT_REDIS_OLDER_LAYOUTS", "false"}},
+                   {{"grpc.plaintext", "true"}, {"redis.older_layouts", "true"}});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->redis.older_layouts);  // the flag over the environment and the file
+
+  ConfigFile bad("redis:\n  older_layouts: sometimes\n");
+  EXPECT_EQ(std::string(LoadSettings(bad.path(), {}, kPlaintext).status().message()),
+            absl::StrCat(bad.path(),
+                         ":2:3: redis.older_layouts: unknown value 'sometimes' (expected one of: true, false)"));
+  EXPECT_EQ(std::string(LoadSettings("", {{"TACT_REDIS_OLDER_LAYOUTS", "no"}}, kPlaintext).status().message()),
+            "TACT_REDIS_OLDER_LAYOUTS: unknown value 'no' (expected one of: true, false)");
+  EXPECT_EQ(std::string(
+                LoadSettings("", {}, {{"grpc.plaintext", "true"}, {"redis.older_layouts", "0"}}).status().message()),
+            "--redis-older-layouts: unknown value '0' (expected one of: true, false)");
+  EXPECT_NE(FormatConfig(Settings{}).find("\nredis.older_layouts: true\n"), std::string::npos);
 }
 
 TEST(SettingsTest, ValuesAreTypedOnce) {

@@ -68,6 +68,29 @@ TEST(RedisCheckCallTest, ANodeBatchDeclaresNoKeyAndPutsTheKeysLast) {
   EXPECT_EQ(std::vector<std::string>(one.end() - 2, one.end()), std::vector<std::string>(keys.begin() + 2, keys.end()));
 }
 
+// Each check's legacy-prefix argument (the 5th after its spec number): the legacy prefix with legacy_keys, "" without,
+// and "-" (no older layout at all) with older_layouts false, whatever legacy_keys says; on a cluster's calls too.
+TEST(RedisCheckCallTest, OlderLayoutsOffSendsNoOlderLayoutsForEveryCheck) {
+  const KeySchema schema("secret");
+  const std::vector<CustomerCheck> checks = TwoCustomers();
+  std::vector<std::string> prefixes;
+  for (const CustomerCheck& c : checks) prefixes.push_back(schema.CustomerPrefix(c.tenant, c.customer_id));
+  const std::vector<size_t> both = {0, 1};
+  // The per-check args are last but the keys (node batch: after them): spec, event id, write, marker, legacy, 1 suffix.
+  auto legacy_args = [](const std::vector<std::string>& args, size_t keys_after) {
+    const size_t end = args.size() - keys_after;
+    return std::vector<std::string>{args[end - 8], args[end - 2]};
+  };
+  EXPECT_EQ(legacy_args(Args(BuildCall("sha", checks, absl::Hours(72), schema, true)), 0),
+            (std::vector<std::string>{"tact:{acme:c-1}:", "tact:{acme:c-2}:"}));
+  EXPECT_EQ(legacy_args(Args(BuildCall("sha", checks, absl::Hours(72), schema, false)), 0),
+            (std::vector<std::string>{"", ""}));
+  const std::vector<std::string> none = {"-", "-"};
+  EXPECT_EQ(legacy_args(Args(BuildCall("sha", checks, absl::Hours(72), schema, true, false)), 0), none);
+  EXPECT_EQ(legacy_args(Args(BuildCall("sha", checks, prefixes, absl::Hours(72), false)), 0), none);
+  EXPECT_EQ(legacy_args(Args(BuildNodeBatchCall("sha", checks, prefixes, both, absl::Hours(72), false)), 4), none);
+}
+
 TEST(RedisCheckCallTest, ANodeBatchReplySaysWhichChecksDidNotRun) {
   // check 1 decided (reserved, no signals, 1 used), check 2 {2}: not run, check 3 a duplicate.
   const RedisReplyPtr r = Reply(

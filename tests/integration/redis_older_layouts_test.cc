@@ -1,0 +1,172 @@
+// redis.older_layouts against a real redis-server: with it on (the default) a customer's state in layout v1 is
+// honoured (the upgrade, redis_key_upgrade_test.cc); with it off neither v1 nor the legacy layout is read by a
+// check, a signal or ReadCustomer, and no EXISTS is made (INFO commandstats). `tactctl store layouts` counts the
+// keys of each layout, so an operator knows when it can be off.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "daemon/core/clock.h"
+#include "daemon/decision/store_spec.h"
+#include "daemon/policy/evaluate.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/redis_counter_store.h"
+#include "tests/support/process.h"
+#include "tests/support/stack.h"
+
+namespace tact::store {
+namespace {
+
+using testing::RedisServer;
+using testing::TempDir;
+
+policy::Plan CapPlan() {
+  policy::Plan plan;
+  plan.matched_rules = {"cap"};
+  plan.limits.push_back({.rule_id = "cap", .counter = "r:cap", .count = 3, .window = absl::Hours(1)});
+  return plan;
+}
+
+class RedisOlderLayoutsTest : public ::testing::Test {
+ protected:
+  RedisOlderLayoutsTest() : redis_(dir_.path()), clock_(absl::FromUnixSeconds(1'800'000'000)) {
+    conn_.reset(redisConnect("127.0.0.1", redis_.port()));
+  }
+
+  std::unique_ptr<RedisCounterStore> MakeStore(bool older_layouts) {
+    RedisSettings s;
+    s.port = redis_.port();
+    s.older_layouts = older_layouts;
+    return std::make_unique<RedisCounterStore>(s, clock_);
+  }
+  absl::Time Deadline() { return clock_.Now() + absl::Seconds(5); }
+  static std::string Prefix(const std::string& customer) { return KeySchema().CustomerPrefix("acme", customer); }
+
+  // One command; the reply as text (integers in decimal, nil as "nil", status and strings as they are).
+  std::string Redis(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    RedisReplyPtr r(static_cast<redisReply*>(
+        redisCommandArgv(conn_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+    if (r == nullptr) return "io error";
+    if (r->type == REDIS_REPLY_INTEGER) return absl::StrCat(r->integer);
+    if (r->type == REDIS_REPLY_NIL) return "nil";
+    return std::string(r->str, r->len);
+  }
+  // How many calls of `command` Redis counted since the last CONFIG RESETSTAT (INFO commandstats).
+  int64_t Calls(const std::string& command) {
+    const std::string info = Redis({"INFO", "commandstats"});
+    const std::string tag = absl::StrCat("cmdstat_", command, ":calls=");
+    const size_t at = info.find(tag);
+    if (at == std::string::npos) return 0;
+    return std::stoll(info.substr(at + tag.size()));
+  }
+
+  // What a tactd of layout v1 left for acme/<customer>: "a" and "b" in the rolling hour, "a"'s decision marker
+  // (a hash), the index naming the counter, and an opt-out without an end.
+  void WriteV1Customer(const std::string& customer) {
+    const std::string p = Prefix(customer);
+    const int64_t now = absl::ToUnixMillis(clock_.Now());
+    ASSERT_EQ(Redis({"ZADD", p + "r:cap", absl::StrCat(now - 1'200'000), "a", absl::StrCat(now - 600'000), "b"}), "2");
+    ASSERT_EQ(Redis({"HSET", p + "idx", "r:cap", absl::StrCat(now + 3'000'000)}), "1");
+    ASSERT_EQ(Redis({"HSET", p + "seen:a", "o", "1||1:0", "m", "v1-marker"}), "2");
+    ASSERT_EQ(Redis({"HSET", p + "sig", "optout:email", absl::StrCat(now - 60'000, ":0")}), "1");
+  }
+
+  CheckResult Decide(RedisCounterStore& store, const std::string& customer, const std::string& event_id) {
+    const policy::Plan plan = CapPlan();
+    CustomerCheck c{.tenant = "acme", .customer_id = customer, .event_id = event_id, .now = clock_.Now(),
+                    .spec = decision::ToCheckSpec(plan), .marker = "v2"};
+    absl::StatusOr<std::vector<CheckResult>> r = store.CheckAndReserve({&c, 1}, Deadline());
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->front() : CheckResult{};
+  }
+  absl::StatusOr<CustomerState> Read(RedisCounterStore& store, const std::string& customer) {
+    const CustomerRead read{.tenant = "acme",
+                            .customer_id = customer,
+                            .now = clock_.Now(),
+                            .families = {{.rule_id = "cap", .prefix = "r:cap", .window = absl::Hours(1)}}};
+    return store.ReadCustomer(read, Deadline());
+  }
+
+  TempDir dir_;
+  RedisServer redis_;
+  FakeClock clock_;
+  RedisContextPtr conn_;
+};
+
+TEST_F(RedisOlderLayoutsTest, V1StateIsHonouredWithOlderLayoutsOnAndNeverReadWithThemOff) {
+  WriteV1Customer("on");
+  WriteV1Customer("off");
+  // On (the default): v1's marker makes "a" a duplicate, its window's two messages count, its opt-out is read,
+  // and looking for it takes an EXISTS.
+  auto on = MakeStore(/*older_layouts=*/true);
+  ASSERT_EQ(Redis({"CONFIG", "RESETSTAT"}), "OK");
+  CheckResult r = Decide(*on, "on", "a");
+  EXPECT_TRUE(r.duplicate);
+  EXPECT_EQ(r.marker, "v1-marker");
+  r = Decide(*on, "on", "c");
+  EXPECT_FALSE(r.duplicate);
+  ASSERT_EQ(r.outcome.usage.size(), 1u);
+  EXPECT_EQ(r.outcome.usage[0].used, 2);
+  EXPECT_GT(Calls("exists"), 0);
+
+  // Off: the same state of another customer is not looked for: no duplicate, nothing counted, no signal read,
+  // and not one EXISTS (nor HGETALL) for the checks, the signal and the read.
+  auto off = MakeStore(/*older_layouts=*/false);
+  ASSERT_EQ(Redis({"CONFIG", "RESETSTAT"}), "OK");
+  absl::StatusOr<CustomerState> state = Read(*off, "off");
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(state->counters.empty());
+  EXPECT_TRUE(state->signals.empty());
+  r = Decide(*off, "off", "a");
+  EXPECT_FALSE(r.duplicate);
+  ASSERT_EQ(r.outcome.usage.size(), 1u);
+  EXPECT_EQ(r.outcome.usage[0].used, 0);
+  r = Decide(*off, "off-2", "x");  // a new customer: MGET + SET, nothing else
+  EXPECT_EQ(r.outcome.usage[0].used, 0);
+  ASSERT_TRUE(off->PutSignal({.tenant = "acme", .customer_id = "off-3", .field = "csat", .at_ms = 1},
+                             clock_.Now(), Deadline())
+                  .ok());
+  EXPECT_EQ(Calls("exists"), 0);
+  EXPECT_EQ(Calls("hgetall"), 0);
+  EXPECT_EQ(Calls("mget"), 2);
+  // Nothing of v1 was moved or deleted: it is left to expire.
+  const std::string p = Prefix("off");
+  EXPECT_EQ(Redis({"EXISTS", p + "r:cap", p + "idx", p + "seen:a", p + "sig"}), "4");
+}
+
+// Keys per layout, as `tactctl store layouts` prints them; a bad --redis names the flag.
+TEST_F(RedisOlderLayoutsTest, TactctlStoreLayoutsCountsTheKeysOfEachLayout) {
+  const auto layouts = [&](const std::string& address) {
+    return testing::RunCli(dir_, {TACTCTL_BIN, "store", "layouts", "--redis", address});
+  };
+  testing::CliRun run = layouts(redis_.address());
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output, "{\"v2\":0,\"v1\":0,\"legacy\":0}\n");
+
+  WriteV1Customer("v1");  // 4 keys of layout v1, the marker a hash
+  auto store = MakeStore(/*older_layouts=*/false);
+  for (int i = 0; i < 3; ++i) Decide(*store, absl::StrCat("new-", i), "e");  // 3 customers' keys of store v2
+  Decide(*store, "new-0", "f");  // the replaced marker of e, in its own key (a string)
+  ASSERT_EQ(Redis({"SET", "tact:{acme:old}:r:cap", "x"}), "OK");  // the legacy layout
+  ASSERT_EQ(Redis({"SET", "tact:{acme:old}:seen:e", "x"}), "OK");
+  ASSERT_EQ(Redis({"SET", "tact:cap:{acme}:released", "x"}), "OK");  // not a customer's key
+  ASSERT_EQ(Redis({"SET", "unrelated", "x"}), "OK");
+  run = layouts(redis_.address());
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output, "{\"v2\":4,\"v1\":4,\"legacy\":2}\n");
+
+  run = layouts("no-port");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output,
+            "tactctl store layouts: --redis: redis address 'no-port' must be host:port, e.g. 127.0.0.1:6379\n");
+}
+
+}  // namespace
+}  // namespace tact::store
