@@ -2,7 +2,9 @@
 # Peer benchmark (#26): tactd's Throttle.Check against envoyproxy/ratelimit's ShouldRateLimit, the same limits, the
 # same ghz load, each server on its own redis-server, runs interleaved. Prints tact/ratelimit ratios of calls/s
 # (closed loop, concurrency 16 and 64), p50/p99 at a fixed rate (5,000 calls/s) and CPU per call of the server and of
-# its redis-server (utime+stime from /proc/<pid>/stat around each run, as bench/proc_cpu.h does).
+# its redis-server (utime+stime from /proc/<pid>/stat around each run, as bench/proc_cpu.h does), and per call the
+# commands its redis-server ran (a script's own calls included) and its read events (~ round trips: a read can
+# carry several pipelined commands), from INFO stats after a CONFIG RESETSTAT.
 #
 #   bench/peer/run.sh [--rounds R] [--calls N] [--customers K] [--rate RPS] [--connections C]
 #                     [--configs day,day_week] [--build-dir DIR] [--no-build] [--no-install] [--keep DIR]
@@ -193,20 +195,26 @@ measure() {
   if [[ $server == tact ]]; then spid=$pid_tactd rpid=$pid_redis_tact rport=$port_redis_tact
   else spid=$pid_ratelimit rpid=$pid_redis_ratelimit rport=$port_redis_ratelimit; fi
   redis-cli -p "$rport" flushall >/dev/null
+  redis-cli -p "$rport" config resetstat >/dev/null
   out=$work/ghz-$cfg-$server-$mode-$round.json
   s0=$(cpu_us "$spid") r0=$(cpu_us "$rpid")
   ghz_run "$server" "$out" "${args[@]}"
   s1=$(cpu_us "$spid") r1=$(cpu_us "$rpid")
-  # one result line: config server mode round calls/s p50_ms p99_ms server_us/call redis_us/call failed keys; the
-  # report is cut to its summary (kept with --keep)
-  python3 - "$out" "$cfg $server $mode $round" $((s1 - s0)) $((r1 - r0)) "$(redis-cli -p "$rport" dbsize)" >>"$results" <<'PY'
+  # Redis' counts since the resetstat: commands (a script's own calls included) and read events (~ round trips)
+  local counts
+  counts=$(redis-cli -p "$rport" info stats | tr -d '\r' |
+    awk -F: '$1 == "total_commands_processed" { c = $2 } $1 == "total_reads_processed" { r = $2 } END { print c + 0, r + 0 }')
+  # one result line: config server mode round calls/s p50_ms p99_ms server_us/call redis_us/call failed keys
+  # redis_commands/call redis_reads/call; the report is cut to its summary (kept with --keep)
+  python3 - "$out" "$cfg $server $mode $round" $((s1 - s0)) $((r1 - r0)) "$(redis-cli -p "$rport" dbsize)" $counts >>"$results" <<'PY'
 import json, sys
 path, head, scpu, rcpu, keys = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+cmds, reads = int(sys.argv[6]), int(sys.argv[7])
 r = json.load(open(path))
 pct = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
 n = max(r["count"], 1)
 print(head, int(r["rps"]), pct.get(50, 0), pct.get(99, 0), scpu / n, rcpu / n,
-      r["count"] - (r.get("statusCodeDistribution") or {}).get("OK", 0), keys)
+      r["count"] - (r.get("statusCodeDistribution") or {}).get("OK", 0), keys, cmds / n, reads / n)
 r.pop("details", None)
 r.get("options", {}).pop("data", None)
 json.dump(r, open(path, "w"))
@@ -296,9 +304,10 @@ from collections import defaultdict
 rows = defaultdict(list)  # (cfg, server, mode) -> [fields]
 errors = 0
 for line in open(sys.argv[1]):
-    cfg, server, mode, rnd, rps, p50, p99, scpu, rcpu, errs, keys = line.split()
+    cfg, server, mode, rnd, rps, p50, p99, scpu, rcpu, errs, keys, cmds, reads = line.split()
     rows[(cfg, server, mode)].append(dict(rps=float(rps), p50=float(p50), p99=float(p99), scpu=float(scpu),
-                                          rcpu=float(rcpu), cpu=float(scpu) + float(rcpu), keys=int(keys)))
+                                          rcpu=float(rcpu), cpu=float(scpu) + float(rcpu), keys=int(keys),
+                                          cmds=float(cmds), reads=float(reads)))
     errors += int(errs)
 rate = sys.argv[2]
 metrics = [  # label, mode, field, format, goal (ratio test)
@@ -312,6 +321,10 @@ metrics = [  # label, mode, field, format, goal (ratio test)
     ("server+redis CPU us/call, c=64", "c64", "cpu", "{:.1f}", "", None),
     (f"server CPU us/call, {rate}/s", "rate", "scpu", "{:.1f}", "", None),
     (f"redis CPU us/call, {rate}/s", "rate", "rcpu", "{:.1f}", "<= 1", lambda r: r <= 1.0),
+    ("redis commands/call, c=64", "c64", "cmds", "{:.2f}", "", None),
+    ("redis read events/call, c=64", "c64", "reads", "{:.2f}", "", None),
+    (f"redis commands/call, {rate}/s", "rate", "cmds", "{:.2f}", "", None),
+    (f"redis read events/call, {rate}/s", "rate", "reads", "{:.2f}", "", None),
     ("redis keys after a run", "c64", "keys", "{:.0f}", "", None),
 ]
 print(f"{'CONFIG':9}  {'METRIC':30}  {'TACT':>9}  {'RATELIMIT':>9}  {'TACT/RL':>7}  GOAL")
