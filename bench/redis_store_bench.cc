@@ -3,6 +3,13 @@
 // each figure is the median of --rounds. Prints one line per figure, ratio first.
 //
 //   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] [--cpu-only 1]
+//                                 [--memory-only 1] [--marker-bytes N] [--history H]
+//
+// --marker-bytes N    every decision marker sent is N bytes ("m4;" and padding) instead of decision::EncodeMarker's
+//                     (m3, ~700 bytes for these plans): the size another marker encoding would have
+// --history H         store.cpu_returning: each returning customer was decided H times before the measured rounds
+//                     (default 1), so it holds that many live decision markers (check.lua keeps the last few in
+//                     its key, the older ones in their own keys)
 //
 // store.cpu_new       redis-server CPU (utime+stime from /proc) per decision, the default policy (policies/default)
 // store.cpu_returning deciding a PROMOTION (4 signal checks, 2 calendar caps), batches of --batch customers in one
@@ -67,8 +74,19 @@ struct Options {
   int requests = 100000;
   int batch = 32;
   int rounds = 3;
-  bool cpu_only = false;  // --cpu-only 1: only the store.cpu_* figures
+  bool cpu_only = false;     // --cpu-only 1: only the store.cpu_* figures
+  bool memory_only = false;  // --memory-only 1: only the store.memory figures
+  int marker_bytes = 0;      // > 0: markers of this size instead of EncodeMarker's
+  int history = 1;           // decisions of each returning customer before the measured rounds
 };
+
+// The decision marker the bench sends for `plan`: EncodeMarker's, or --marker-bytes of padding behind "m4;".
+std::string BenchMarker(const Options& o, const std::string& policy_version, const policy::Plan& plan) {
+  if (o.marker_bytes <= 0) return decision::EncodeMarker({policy_version, std::string(64, 'a'), plan});
+  std::string m = "m4;";
+  m.resize(static_cast<size_t>(std::max(o.marker_bytes, 3)), 'x');
+  return m;
+}
 
 // Runs argv, returns its stdout.
 std::string Capture(const std::vector<std::string>& argv) {
@@ -153,7 +171,7 @@ double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode,
   RedisCounterStore store(s, clock);
   const policy::Plan plan = BenchPlan();
   const store::CheckSpec spec = decision::ToCheckSpec(plan);
-  const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), plan});
+  const std::string marker = BenchMarker(o, "2026.11.1", plan);
   std::atomic<int> left{o.requests};
   std::atomic<int> errors{0};
   // Every call draws its own customers and event ids: a call that met the events of an earlier one would measure
@@ -198,6 +216,11 @@ long long UsedMemory(redisContext* c) {
   store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "INFO memory")));
   const char* p = r ? std::strstr(r->str, "used_memory:") : nullptr;
   return p ? std::atoll(p + std::strlen("used_memory:")) : 0;
+}
+
+long long DbSize(redisContext* c) {
+  store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "DBSIZE")));
+  return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
 }
 
 struct CpuRun {
@@ -258,7 +281,7 @@ void DecideDefault(int port, const Options& o, const policy::Policy& pol, const 
   const absl::Time start = clock.Now();
   const policy::Plan plan = DefaultPlan(pol, start);
   const store::CheckSpec spec = decision::ToCheckSpec(plan);
-  const std::string marker = decision::EncodeMarker({"2026.11.2", std::string(64, 'a'), plan});
+  const std::string marker = BenchMarker(o, "2026.11.2", plan);
   static std::atomic<uint64_t> events{0};
   std::atomic<int> errors{0};
   RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
@@ -360,8 +383,8 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
   uint64_t run = 0;
   for (const bool returning : {false, true}) {
     const Customers pool{.returning = true};
-    if (returning) {  // every pool customer decided (and its floor and incr keys written) once before
-      DecideDefault(port, o, *pol, pool);
+    if (returning) {  // every pool customer decided --history times (and its floor and incr keys written) before
+      for (int h = 0; h < o.history; ++h) DecideDefault(port, o, *pol, pool);
       Floor(port, o, floor_sha, pool);
       IncrExpire(port, o, pool);
     }
@@ -377,10 +400,40 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     }
     const double us = Median(ours), f = Median(floor), i = Median(incr);
     std::printf("%s vs_floor=%.2f vs_incr_expire=%.2f redis_us_per_decision ours=%.2f floor=%.2f incr_expire=%.2f "
-                "calls_per_decision=%s batch=%d connections=%d rounds=%d\n",
+                "calls_per_decision=%s batch=%d connections=%d rounds=%d marker_bytes=%s history=%d\n",
                 returning ? "store.cpu_returning" : "store.cpu_new", us / f, us / i, us, f, i, calls.c_str(), o.batch,
-                o.connections, o.rounds);
+                o.connections, o.rounds, o.marker_bytes > 0 ? absl::StrCat(o.marker_bytes).c_str() : "encoded",
+                returning ? o.history : 0);
     std::fflush(stdout);
+  }
+  redisCommand(admin, "FLUSHALL");
+}
+
+// Memory per active customer: 10,000 customers with one released promotion each (two rolling windows, as
+// earlier versions of this bench measured, then the default policy's PROMOTION), and with four decisions each (one
+// release, three suppressions: four live decision markers).
+void Memory(redisContext* admin, int port, const Options& o) {
+  redisCommand(admin, "FLUSHALL");
+  long long before = UsedMemory(admin);
+  Options mem = o;
+  mem.requests = 10000;
+  mem.connections = 1;
+  Ours(port, mem, 100, RedisSettings::Batching::kOneScript);
+  long long after = UsedMemory(admin);
+  std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=two_rolling_windows empty_server=%lld bytes\n",
+              static_cast<double>(after - before) / 10000.0, before);
+  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  if (!pol.ok()) return;
+  mem.batch = 100;
+  for (const int decisions : {1, 4}) {
+    redisCommand(admin, "FLUSHALL");
+    before = UsedMemory(admin);
+    for (int d = 0; d < decisions; ++d) DecideDefault(port, mem, *pol, Customers{.run = 999});
+    after = UsedMemory(admin);
+    std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=default_promotion decisions=%d "
+                "marker_bytes=%s keys=%lld\n",
+                static_cast<double>(after - before) / 10000.0, decisions,
+                o.marker_bytes > 0 ? absl::StrCat(o.marker_bytes).c_str() : "encoded", DbSize(admin));
   }
   redisCommand(admin, "FLUSHALL");
 }
@@ -395,6 +448,14 @@ int Main(int argc, char** argv) {
     else if (flag == "--batch") o.batch = v;
     else if (flag == "--rounds") o.rounds = v;
     else if (flag == "--cpu-only") o.cpu_only = v != 0;
+    else if (flag == "--memory-only") o.memory_only = v != 0;
+    else if (flag == "--marker-bytes") o.marker_bytes = v;
+    else if (flag == "--history") o.history = std::max(v, 1);
+    else {
+      std::fprintf(stderr, "redis_store_bench: unknown flag %s (see the comment at the top of "
+                           "bench/redis_store_bench.cc)\n", flag.c_str());
+      return 2;
+    }
   }
   std::error_code ec;
   const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
@@ -433,8 +494,13 @@ int Main(int argc, char** argv) {
   const std::string sha =
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
                                                                  store::kCheckLua.size())))->str;
-  const std::string marker = decision::EncodeMarker({"2026.11.1", std::string(64, 'a'), BenchPlan()});
-  CpuPerDecision(redis_pid, port, admin.get(), o);
+  const std::string marker = BenchMarker(o, "2026.11.1", BenchPlan());
+  if (o.memory_only) {
+    Memory(admin.get(), port, o);
+    o.cpu_only = true;  // and nothing else
+  } else {
+    CpuPerDecision(redis_pid, port, admin.get(), o);
+  }
   if (o.cpu_only) {
     kill(redis_pid, SIGTERM);
     waitpid(redis_pid, nullptr, 0);
@@ -492,26 +558,7 @@ int Main(int argc, char** argv) {
                 Median(tls_rate), Median(plain_rate), batch, o.connections);
   }
 
-  // Memory per active customer: 10,000 customers with one released promotion each (two rolling windows, as
-  // earlier versions of this bench measured, then the default policy's PROMOTION).
-  redisCommand(admin.get(), "FLUSHALL");
-  long long before = UsedMemory(admin.get());
-  Options mem = o;
-  mem.requests = 10000;
-  mem.connections = 1;
-  Ours(port, mem, 100, RedisSettings::Batching::kOneScript);
-  long long after = UsedMemory(admin.get());
-  std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=two_rolling_windows empty_server=%lld bytes\n",
-              static_cast<double>(after - before) / 10000.0, before);
-  if (absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default"); pol.ok()) {
-    redisCommand(admin.get(), "FLUSHALL");
-    before = UsedMemory(admin.get());
-    mem.batch = 100;
-    DecideDefault(port, mem, *pol, Customers{.run = 999});
-    after = UsedMemory(admin.get());
-    std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=default_promotion\n",
-                static_cast<double>(after - before) / 10000.0);
-  }
+  Memory(admin.get(), port, o);
 
   kill(redis_pid, SIGTERM);
   waitpid(redis_pid, nullptr, 0);
