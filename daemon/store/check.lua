@@ -52,7 +52,8 @@ local ARGV, KEYS = ARGV, KEYS
 local now_text = ARGV[1]
 local now = tonumber(now_text)
 local seen_ttl = tonumber(ARGV[2])
-local seen_exp_text = format('%d', now + seen_ttl)  -- a marker written now expires then
+local seen_exp = now + seen_ttl  -- a marker written now expires then
+local seen_exp_text = format('%d', seen_exp)
 -- A counter is kept this long past the time it is empty again, by the clock of the tactd writing: instances whose
 -- clocks disagree (skew, a step of up to a day) must not drop a period's counter another still counts in (v1's
 -- separate keys expired on Redis' elapsed time instead). Old periods are never read again; this is memory only.
@@ -73,13 +74,21 @@ local function itext(n)
 end
 local ntext = itext
 
--- The customer's state from its key's value (nil: none): st.old/old_text, the latest marker st.meid/mexp (its
--- payload and whole entry are left in st.blob, at st.mpos..st.mlast and st.mat..st.mlast: they are ~1 KB, and
--- making a Lua string costs per byte, so they are cut out only when needed: mpay), st.sig = {{field, at, expires,
--- raw}...}, st.cnt = suffix -> {empty_at, data, empty_at text, raw}, st.order = the suffixes in order. An entry
--- keeps its stored text, written back unchanged.
+-- Decision markers kept in the customer's key: the last KEEP_MARKERS live ones. A final decision that would make
+-- one more moves the oldest to its own key first. store::kMarkersInCustomerKey (keys.h) is the same number (the
+-- in-memory store counts keys with it).
+local KEEP_MARKERS = 4
+-- A parsed marker is 5 slots of st.mk: its event id, expiry (0 once moved out), and where its entry, its payload
+-- and both end in st.blob.
+local M_EID, M_EXP, M_AT, M_POS, M_LAST = 1, 2, 3, 4, 5
+
+-- The customer's state from its key's value (nil: none): st.old/old_text, its markers st.mk (st.mn of them,
+-- oldest first; their payloads and whole entries are left in st.blob: making a Lua string costs per byte, so
+-- they are cut out only to be replied or moved), st.sig = {{field, at, expires, raw}...}, st.cnt = suffix ->
+-- {empty_at, data, empty_at text, raw}, st.order = the suffixes in order. An entry keeps its stored text, written
+-- back unchanged. A new marker is st.new_eid/new_out/new_mark.
 local function parse(blob)
-  local st = {old = 0, old_text = '0', sig = NO_SIGNALS, cnt = {}, order = {}}
+  local st = {old = 0, old_text = '0', sig = NO_SIGNALS, cnt = {}, order = {}, mn = 0}
   if not blob then return st end
   if sub(blob, 1, 2) ~= '2 ' then return st end
   local e = find(blob, '\n', 3, true)
@@ -117,9 +126,15 @@ local function parse(blob)
       local lp = nl and tonumber(sub(blob, s1 + 1, s2 - 1))
       if not lp or not len then break end
       local last = nl + len + lp
-      st.meid = sub(blob, nl + 1, nl + len)
-      st.mexp = tonumber(sub(blob, s2 + 1, nl - 1))
-      st.blob, st.mat, st.mpos, st.mlast = blob, pos, nl + len + 1, last
+      local mk = st.mk
+      if not mk then
+        mk = {}
+        st.mk, st.blob = mk, blob
+      end
+      local k = 5 * st.mn
+      mk[k + M_EID], mk[k + M_EXP], mk[k + M_AT], mk[k + M_POS], mk[k + M_LAST] =
+        sub(blob, nl + 1, nl + len), tonumber(sub(blob, s2 + 1, nl - 1)), pos, nl + len + 1, last
+      st.mn = st.mn + 1
       pos = last + 1
     else
       break
@@ -128,14 +143,10 @@ local function parse(blob)
   return st
 end
 
--- The latest marker's payload "<outcome>|<marker>".
-local function mpay(st)
-  return st.mout and (st.mout .. st.mmark) or sub(st.blob, st.mpos, st.mlast)
-end
-
 -- Writes `st` to `key` (what has expired left out), expiring with the last thing in it; deletes the key when
--- nothing is left. Entries not changed are written back as they were read; the marker goes last (it is the
--- largest entry: a reader finds the rest without reading past it).
+-- nothing is left. Entries not changed are written back as they were read; the markers go last, oldest first (they
+-- are the largest entries: a reader finds the rest without reading past them), a run of them that was contiguous
+-- in the key as one piece.
 local function store(st, key, existed)
   local out = {'2 ', st.old_text, '\n'}
   local n = 3
@@ -166,21 +177,41 @@ local function store(st, key, existed)
       cnt[suffix] = nil  -- once
     end
   end
-  if st.meid and st.mexp > now then
-    if st.mout then  -- a new marker: "m<len eid> <len payload> <expires>\n<eid><outcome>|<marker>"
-      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6], out[n + 7] =
-        'm', itext(#st.meid), ' ', itext(#st.mout + #st.mmark), ' ', seen_exp_text, '\n'
-      out[n + 8], out[n + 9], out[n + 10] = st.meid, st.mout, st.mmark
-    else
-      out[n + 1] = sub(st.blob, st.mat, st.mlast)
+  local mk = st.mk
+  if mk then
+    local from, to = nil, nil  -- the run of kept entries being collected
+    for k = 0, 5 * (st.mn - 1), 5 do
+      local exp = mk[k + M_EXP]
+      if exp > now then
+        if from and mk[k + M_AT] == to + 1 then
+          to = mk[k + M_LAST]
+        else
+          if from then
+            n = n + 1
+            out[n] = sub(st.blob, from, to)
+          end
+          from, to = mk[k + M_AT], mk[k + M_LAST]
+        end
+        if exp > latest then latest = exp end
+      end
     end
-    if st.mexp > latest then latest = st.mexp end
+    if from then
+      n = n + 1
+      out[n] = sub(st.blob, from, to)
+    end
+  end
+  local fresh = st.new_eid ~= nil
+  if fresh then  -- a new marker: "m<len eid> <len payload> <expires>\n<eid><outcome>|<marker>"
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6], out[n + 7] =
+      'm', itext(#st.new_eid), ' ', itext(#st.new_out + #st.new_mark), ' ', seen_exp_text, '\n'
+    out[n + 8], out[n + 9], out[n + 10] = st.new_eid, st.new_out, st.new_mark
+    if seen_exp > latest then latest = seen_exp end
   end
   if forever then
     call('SET', key, concat(out))
   elseif latest > now then
     -- relative to the caller's clock, like every expiry tactd sets; a marker written now is usually the last thing
-    local ttl = (latest == st.mexp and st.mout) and ARGV[2] or ntext(latest - now)
+    local ttl = (fresh and latest == seen_exp) and ARGV[2] or ntext(latest - now)
     call('SET', key, concat(out), 'PX', ttl)
   elseif existed then
     call('DEL', key)
@@ -371,8 +402,13 @@ local function check(spec, ko, ao)
   end
   local blob = got[2]
   local st = parse(blob)
-  if st.meid == event_id and st.mexp > now then
-    return earlier_reply(mpay(st))
+  local mk = st.mk
+  if mk then  -- a marker in the customer's key
+    for k = 0, 5 * (st.mn - 1), 5 do
+      if mk[k + M_EID] == event_id and mk[k + M_EXP] > now then
+        return earlier_reply(sub(blob, mk[k + M_POS], mk[k + M_LAST]))
+      end
+    end
   end
   local nsig, nlim, lims = spec.nsig, spec.nlim, spec.lims
   if not blob or st.old > now then  -- older layouts (legacy.lua)
@@ -474,13 +510,26 @@ local function check(spec, ko, ao)
     dirty = true
   end
   if final then
-    if st.meid and st.mexp > now and st.meid ~= event_id then  -- the latest marker moves to its own key
-      call('SET', sub(key, 1, -2) .. 'seen:' .. st.meid, mpay(st), 'PX', ntext(st.mexp - now))
+    if mk then  -- the key keeps KEEP_MARKERS live markers with this one: the oldest others move to their own keys
+      local live = 0
+      for k = 0, 5 * (st.mn - 1), 5 do
+        if mk[k + M_EXP] > now then live = live + 1 end
+      end
+      local k = 0
+      while live >= KEEP_MARKERS do
+        local exp = mk[k + M_EXP]
+        if exp > now then
+          call('SET', sub(key, 1, -2) .. 'seen:' .. mk[k + M_EID], sub(blob, mk[k + M_POS], mk[k + M_LAST]), 'PX',
+               ntext(exp - now))
+          mk[k + M_EXP] = 0
+          live = live - 1
+        end
+        k = k + 5
+      end
     end
-    st.meid = event_id
-    st.mout = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|'
-    st.mmark = markers[ARGV[ao + 3]]
-    st.mexp = now + seen_ttl
+    st.new_eid = event_id
+    st.new_out = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|'
+    st.new_mark = markers[ARGV[ao + 3]]
     dirty = true
   end
   if dirty then

@@ -209,6 +209,21 @@ TEST_F(ClusterStoreTest, ABatchSpanningSlotsOfOneNodeIsOneCallOnThatNode) {
     EXPECT_EQ((*r)[i].outcome.usage.at(0).used, std::min(kCap, before)) << checks[i].event_id;
   }
   EXPECT_EQ(Sum("tact_redis_node_batch_fallbacks_total", "node", absl::StrCat("127.0.0.1:", node)), 0);
+  // Each customer's key holds its last kMarkersInCustomerKey decision markers; the first customer's "warm" moved to
+  // its own key when a fifth marker came after it (store v2, check.lua), if the key keeps fewer than five.
+  for (size_t k = 0; k < customers.size(); ++k) {
+    const int port = k < 5 ? node : other;
+    const std::string prefix = store::KeySchema().CustomerPrefix("acme", customers[k]);
+    const size_t decided = k == 0 ? 5 : 4;
+    auto key = RedisClusterNodes::Command(port, {"GET", store::CustomerKey(prefix)});
+    ASSERT_TRUE(key != nullptr && key->type == REDIS_REPLY_STRING) << customers[k];
+    const std::optional<store::CustomerBlob> b = store::ParseCustomerBlob(std::string_view(key->str, key->len));
+    ASSERT_TRUE(b.has_value());
+    EXPECT_EQ(b->markers.size(), std::min(decided, static_cast<size_t>(store::kMarkersInCustomerKey)));
+    auto seen = RedisClusterNodes::Command(port, {"EXISTS", store::SeenKey(prefix, k == 0 ? "warm" : "none")});
+    ASSERT_NE(seen, nullptr);
+    EXPECT_EQ(seen->integer, decided > static_cast<size_t>(store::kMarkersInCustomerKey) ? 1 : 0) << customers[k];
+  }
   // A second call: the events again are duplicates, decided in the same single call.
   absl::StatusOr<std::vector<CheckResult>> again = Run(checks);
   ASSERT_TRUE(again.ok()) << again.status();
@@ -225,7 +240,7 @@ TEST_F(ClusterStoreTest, ABatchWithASlotMidMigrationDecidesEveryCheckOnce) {
   const std::vector<std::string> stay = CustomersOn("mid-stay", from, 3, {slot});
   const std::string node = absl::StrCat("127.0.0.1:", from);
   EXPECT_TRUE(Decided(moving, "m1").outcome.reserved);
-  EXPECT_TRUE(Decided(moving, "m2").outcome.reserved);  // m1's marker now in its own key, m2's in the customer's
+  EXPECT_TRUE(Decided(moving, "m2").outcome.reserved);  // both markers in the customer's key
 
   env->nodes->BeginMigration(slot, to);
   // The batch runs on `from`: the other slots' checks are decided in it. m3 (a new event: its marker key is not
