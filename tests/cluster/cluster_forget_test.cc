@@ -216,7 +216,7 @@ TEST_F(ClusterForgetTest, FollowsAskDuringASlotMigrationAndMovedAfterIt) {
   Populate(dan);
   env->nodes->BeginMigration(slot, to);
   auto migrated = RedisClusterNodes::Command(
-      from, {"MIGRATE", "127.0.0.1", std::to_string(to), "", "0", "5000", "KEYS", store::SeenKey(Prefix(dan), "e1")});
+      from, {"MIGRATE", "127.0.0.1", std::to_string(to), "", "0", "5000", "KEYS", store::SeenKey(Prefix(dan), "e0")});
   ASSERT_NE(migrated, nullptr);
   ASSERT_EQ(migrated->type, REDIS_REPLY_STATUS) << std::string(migrated->str, migrated->len);
   ASSERT_EQ(NodeKeys(to, Prefix(dan)).size(), 1u);

@@ -245,7 +245,8 @@ TEST_F(ClusterStoreTest, ABatchWithASlotMidMigrationDecidesEveryCheckOnce) {
   env->nodes->BeginMigration(slot, to);
   // The batch runs on `from`: the other slots' checks are decided in it. m3 (a new event: its marker key is not
   // there) is a check Redis would answer TRYAGAIN: not run in the batch, and neither is m1 after it (a
-  // customer's checks stay in order); one by one, m3 gets TRYAGAIN until the deadline and m1 is a duplicate.
+  // customer's checks stay in order); one by one, both get TRYAGAIN until the deadline (m1's marker is in the
+  // customer's key, so its own marker key is not there either: decided after the migration, below).
   const double fallbacks = Sum("tact_redis_node_batch_fallbacks_total", "node", node);
   absl::StatusOr<std::vector<CheckResult>> during = Run(
       {Check(stay[0], "s0-1"), Check(moving, "m3"), Check(moving, "m1"), Check(stay[1], "s1-1"),
@@ -258,8 +259,7 @@ TEST_F(ClusterStoreTest, ABatchWithASlotMidMigrationDecidesEveryCheckOnce) {
     EXPECT_FALSE((*during)[i].duplicate);
   }
   EXPECT_TRUE(absl::IsUnavailable((*during)[1].status)) << (*during)[1].status;
-  ASSERT_TRUE((*during)[2].status.ok()) << (*during)[2].status;
-  EXPECT_TRUE((*during)[2].duplicate);
+  EXPECT_TRUE(absl::IsUnavailable((*during)[2].status)) << (*during)[2].status;
   EXPECT_EQ(Sum("tact_redis_node_batch_fallbacks_total", "node", node) - fallbacks, 2);
 
   env->nodes->MigrateKeys(slot, to);
