@@ -3,13 +3,17 @@
 // each figure is the median of --rounds. Prints one line per figure, ratio first.
 //
 //   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] [--cpu-only 1]
-//                                 [--memory-only 1] [--marker-bytes N] [--history H]
+//                                 [--memory-only 1] [--marker-bytes N] [--history H] [--ballast N]
 //
 // --marker-bytes N    every decision marker sent is N bytes ("m4;" and padding) instead of decision::EncodeMarker's
 //                     (m3, ~700 bytes for these plans): the size another marker encoding would have
 // --history H         store.cpu_returning: each returning customer was decided H times before the measured rounds
 //                     (default 1), so it holds that many live decision markers (check.lua keeps the last few in
 //                     its key, the older ones in their own keys)
+// --ballast N         N keys with a TTL written before anything else (DEBUG POPULATE + PEXPIRE): Redis' key and
+//                     expiry tables then start large enough that the runs add keys without resizing them (a resize
+//                     is rehashed step by step by the commands that follow, a cost that would fall on whichever
+//                     run crossed a power of two); 600000 leaves room for ~400,000 more keys
 //
 // store.cpu_new       redis-server CPU (utime+stime from /proc) per decision, the default policy (policies/default)
 // store.cpu_returning deciding a PROMOTION (4 signal checks, 2 calendar caps), batches of --batch customers in one
@@ -78,6 +82,7 @@ struct Options {
   bool memory_only = false;  // --memory-only 1: only the store.memory figures
   int marker_bytes = 0;      // > 0: markers of this size instead of EncodeMarker's
   int history = 1;           // decisions of each returning customer before the measured rounds
+  int ballast = 0;           // keys written first, so that the runs resize no hash table
 };
 
 // The decision marker the bench sends for `plan`: EncodeMarker's, or --marker-bytes of padding behind "m4;".
@@ -451,6 +456,7 @@ int Main(int argc, char** argv) {
     else if (flag == "--memory-only") o.memory_only = v != 0;
     else if (flag == "--marker-bytes") o.marker_bytes = v;
     else if (flag == "--history") o.history = std::max(v, 1);
+    else if (flag == "--ballast") o.ballast = std::max(v, 0);
     else {
       std::fprintf(stderr, "redis_store_bench: unknown flag %s (see the comment at the top of "
                            "bench/redis_store_bench.cc)\n", flag.c_str());
@@ -480,7 +486,7 @@ int Main(int argc, char** argv) {
                                "--save", "", "--appendonly", "no", "--logfile", dir + "/redis.log",
                                "--tls-port", std::to_string(tls_port), "--tls-cert-file", dir + "/server.crt",
                                "--tls-key-file", dir + "/server.key", "--tls-ca-cert-file", dir + "/ca.crt",
-                               "--tls-auth-clients", "no"};
+                               "--tls-auth-clients", "no", "--enable-debug-command", "local"};
     std::vector<char*> args;
     for (std::string& s : a) args.push_back(s.data());
     args.push_back(nullptr);
@@ -495,6 +501,12 @@ int Main(int argc, char** argv) {
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
                                                                  store::kCheckLua.size())))->str;
   const std::string marker = BenchMarker(o, "2026.11.1", BenchPlan());
+  if (o.ballast > 0) {
+    store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "DEBUG POPULATE %d ballast 16", o.ballast)));
+    store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(
+        admin.get(), "EVAL %s 0 %d",
+        "for i = 0, tonumber(ARGV[1]) - 1 do redis.call('PEXPIRE', 'ballast:' .. i, 86400000) end", o.ballast)));
+  }
   if (o.memory_only) {
     Memory(admin.get(), port, o);
     o.cpu_only = true;  // and nothing else

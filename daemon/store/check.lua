@@ -8,19 +8,24 @@
 -- Layout (keys.h, docs/operations.md "Redis keys"): per customer ONE string `tact:{<h>}:s` holding all its state,
 -- read once (MGET, with the event's marker key) and written once (SET PX: it expires with the last thing in it):
 --   "2 <old_until>\n"       old_until: ms until which the older layouts are looked at too (legacy.lua), 0 none
---   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   the latest decision marker (at most one;
---       written last; read wherever it is: earlier versions wrote it first)
+--   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   a decision marker: the last KEEP_MARKERS
+--       (1) live ones, written last, oldest first; every one is read, wherever it is (earlier versions wrote the
+--       marker first)
 --   "g<len field> <at_ms> <expires_ms>\n" <field>                    a signal field (expires 0 = never)
 --   "k<len suffix> <empty_at_ms> <data>\n" <suffix>                   a counter: suffix "r:<rule>[:<scope>]" =
 --       rolling, data = the ms of each counted message, ascending, comma-separated; "c:<rule>[:<scope>]:<period>"
 --       = calendar, data = the count; empty_at = when it is empty again (last message + window / period end)
--- and the decision markers other than the latest as strings `tact:{<h>}:seen:<event_id>` = "<outcome>|<marker>"
--- (SET PX seen_ttl, a format the v1 script reads too): the latest marker is kept in the customer's key and
--- moved to its own key, with the time it has left, when the next final decision replaces it. Markers are not all
--- kept in the customer's key because each one (~300 bytes) would be read and rewritten by every later check
--- (measured: 4 markers in the key cost more Redis CPU than one more SET per decision).
+-- and the earlier decision markers as strings `tact:{<h>}:seen:<event_id>` = "<outcome>|<marker>" (SET PX
+-- seen_ttl, a format the v1 script reads too): a final decision appends its marker to the customer's key, drops the
+-- expired ones, and moves the oldest live ones the key has no room for (more than KEEP_MARKERS) to their own keys,
+-- with the time they have left. KEEP_MARKERS is 1: every marker carried in the key is read and rewritten by every
+-- later check of the customer, and with ~120-byte markers carrying one costs about as much Redis CPU as the SET it
+-- saves (redis_store_bench --marker-bytes 120 --history H, 2026-12-06: keeping 4 saves 16% on a customer's second
+-- decision within seen_ttl, costs 30-50% more once the key holds 4; docs/benchmarks.md). A key with several
+-- markers (a version that keeps more) is read whole and loses none: they are moved out on the next final decision.
 -- Calls per check: MGET (marker + customer); EXISTS (older layouts: only for a customer without a v2 key or moved
--- in the last seen_ttl); SET PX of the customer when anything changed; SET PX of the replaced marker.
+-- in the last seen_ttl); SET PX of the customer when anything changed; SET PX of each marker moved out (a
+-- returning customer's final decision: one).
 --
 -- ARGV[1] now_ms  ARGV[2] seen_ttl_ms  ARGV[3] n specs  ARGV[4] n checks
 -- then every spec (the plan's shape at this now, shared by the checks of a batch that have the same one):
@@ -42,8 +47,9 @@
 --
 -- Cost (docs/benchmarks.md, redis_store_bench): Redis' Lua pays for every byte of every string it makes (an
 -- argument, a value read, a concatenation, a sub) and for every table and pattern capture; a decision marker is
--- ~700 bytes. So the latest marker is written last in the customer's key and cut out of it only to be replied or
--- moved, entries are read with plain finds, and an entry is written back as the text it was read as.
+-- ~120-700 bytes (m4 / m3). So the markers are written last in the customer's key and cut out of it only to be
+-- replied or moved (a run of kept ones as one piece), entries are read with plain finds, and an entry is written
+-- back as the text it was read as.
 local call = redis.call
 local tonumber, format, sub, find, match, concat = tonumber, string.format, string.sub, string.find, string.match,
                                                    table.concat
@@ -74,10 +80,10 @@ local function itext(n)
 end
 local ntext = itext
 
--- Decision markers kept in the customer's key: the last KEEP_MARKERS live ones. A final decision that would make
--- one more moves the oldest to its own key first. store::kMarkersInCustomerKey (keys.h) is the same number (the
--- in-memory store counts keys with it).
-local KEEP_MARKERS = 4
+-- Decision markers kept in the customer's key: the last KEEP_MARKERS live ones (why 1: the header). A final decision
+-- that would make one more moves the oldest to its own key first. store::kMarkersInCustomerKey (keys.h) is the
+-- same number (the in-memory store counts keys with it).
+local KEEP_MARKERS = 1
 -- A parsed marker is 5 slots of st.mk: its event id, expiry (0 once moved out), and where its entry, its payload
 -- and both end in st.blob.
 local M_EID, M_EXP, M_AT, M_POS, M_LAST = 1, 2, 3, 4, 5

@@ -52,8 +52,9 @@ class KeySchema {
 std::vector<std::string> CustomerPrefixes(const KeySchema& keys, std::string_view tenant, std::string_view customer_id);
 
 // Store v2: the live decision markers a customer's key `s` keeps at most (check.lua's KEEP_MARKERS, the same
-// number): a final decision that would make one more moves the oldest to its own key `seen:<event_id>`.
-inline constexpr int kMarkersInCustomerKey = 4;
+// number): a final decision that would make one more moves the oldest to its own key `seen:<event_id>`. 1, by
+// measurement (check.lua's header); a key holding more (written by a version that keeps more) is read whole.
+inline constexpr int kMarkersInCustomerKey = 1;
 
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));

@@ -163,10 +163,15 @@ TEST_F(RedisMarkersTest, OneMarkerMoreMovesExactlyTheOldestToItsOwnKey) {
   const int64_t left = absl::ToInt64Milliseconds(kDefaultSeenTtl - absl::Hours(kKeep));  // e0 decided kKeep h ago
   EXPECT_NEAR(std::stoll(Redis({"PTTL", Key("seen:e0")})), left, 60'000);
   ExpectRedeliveriesAnswered(ids, 0);
-  // One more: e1 follows e0.
-  EXPECT_TRUE(Decide("next").outcome.reserved);
-  EXPECT_EQ(SeenKeys(), absl::StrCat(Key("seen:e0"), " ", Key("seen:e1")));
-  EXPECT_EQ(MarkersInKey().back(), "next");
+  // More: each moves the next oldest; the key keeps kMarkersInCustomerKey.
+  for (int i = 0; i < kKeep + 2; ++i) {
+    const std::string id = absl::StrCat("n", i);
+    EXPECT_TRUE(Decide(id).outcome.reserved);
+    EXPECT_EQ(MarkersInKey().size(), static_cast<size_t>(kKeep));
+    EXPECT_EQ(MarkersInKey().back(), id);
+  }
+  // s and the markers it does not hold: kKeep + 1 + kKeep + 2 decided, kKeep of them in s.
+  EXPECT_EQ(Redis({"DBSIZE"}), absl::StrCat(1 + (kKeep + 1) + (kKeep + 2) - kKeep));
 }
 
 // Markers past their TTL are dropped when the key is written, not moved and not counted against the key's room:
@@ -193,10 +198,10 @@ TEST_F(RedisMarkersTest, ExpiredMarkersArePrunedOnWrite) {
   EXPECT_TRUE(again.outcome.reserved);
 }
 
-// Keys written by the version that kept one marker in the customer's key (this store v2 before 2026-12-06 wrote it
-// first, the next one last): the marker is a duplicate, and it stays in the key, oldest first, when later
-// decisions add theirs; the key is rewritten with every marker last.
-TEST_F(RedisMarkersTest, AKeyWithOneMarkerFirstOrLastIsReadAndKeepsItsMarker) {
+// Keys written by store v2 before 2026-12-06 (its one marker first) and since (its one marker last): the marker is
+// a duplicate; later decisions keep it in the key while it has room, then move it to its own key with its payload
+// unchanged; the key is rewritten with the markers last.
+TEST_F(RedisMarkersTest, AKeyWithOneMarkerFirstOrLastIsReadAndItsMarkerKept) {
   const int64_t now = NowMs();
   const std::string exp = absl::StrCat(now + 3'000'000);
   const std::string payload = "1||0:0|m-a";  // reserved, no signal checks, one limit with 0 used
@@ -211,24 +216,52 @@ TEST_F(RedisMarkersTest, AKeyWithOneMarkerFirstOrLastIsReadAndKeepsItsMarker) {
     EXPECT_TRUE(r.duplicate);
     EXPECT_EQ(r.marker, "m-a");
     EXPECT_EQ(Redis({"GET", Key("s")}), blob);  // a duplicate writes nothing
-    std::vector<std::string> ids = {"a"};
-    for (int i = 1; i < kKeep; ++i) {
+    std::vector<std::string> ids;
+    for (int i = 1; i <= kKeep; ++i) {
       ids.push_back(absl::StrCat("e", i));
-      int64_t sets = -1;
-      r = Decide(ids.back(), 100, &sets);
+      r = Decide(ids.back());
       EXPECT_FALSE(r.duplicate);
       EXPECT_EQ(r.outcome.usage.at(0).used, i);  // the message counted before, then these
-      EXPECT_EQ(sets, 1);
+      if (i < kKeep) {  // a's marker still in the key, before the new ones
+        EXPECT_NE(Redis({"GET", Key("s")}).find(absl::StrCat("\nr:cap", marker)), std::string::npos);
+      }
     }
     EXPECT_EQ(MarkersInKey(), ids);
-    EXPECT_EQ(SeenKeys(), "");
-    const std::string rewritten = Redis({"GET", Key("s")});
-    EXPECT_NE(rewritten.find(absl::StrCat("\nr:cap", marker)), std::string::npos) << rewritten;  // markers last
-    EXPECT_TRUE(absl::EndsWith(rewritten, "|m-" + ids.back())) << rewritten;
+    EXPECT_EQ(SeenKeys(), Key("seen:a"));
+    EXPECT_EQ(Redis({"GET", Key("seen:a")}), payload);
+    EXPECT_TRUE(absl::EndsWith(Redis({"GET", Key("s")}), "|m-" + ids.back()));
     r = Decide("a");
     EXPECT_TRUE(r.duplicate);
     EXPECT_EQ(r.marker, "m-a");
   }
+}
+
+// A key holding several markers (what a version keeping more than kMarkersInCustomerKey in the key writes: rolling
+// back from one to this one): every marker is a duplicate, and the next final decision moves those the key has no
+// room for to their own keys, the oldest first; none is dropped.
+TEST_F(RedisMarkersTest, AKeyWithMoreMarkersThanThisVersionKeepsLosesNone) {
+  const int64_t now = NowMs();
+  const int kWritten = kKeep + 2;
+  std::string blob = absl::StrCat("2 0\nk5 ", now + 3'000'000, " ", now - 600'000, "\nr:cap");
+  std::vector<std::string> ids;
+  for (int i = 0; i < kWritten; ++i) {
+    ids.push_back(absl::StrCat("x", i));
+    const std::string payload = absl::StrCat("1||", i, ":0|m-x", i);
+    absl::StrAppend(&blob, "m2 ", payload.size(), " ", now + 3'000'000 + i, "\n", ids.back(), payload);
+  }
+  ASSERT_EQ(Redis({"SET", Key("s"), blob, "PX", "3000000"}), "OK");
+  ExpectRedeliveriesAnswered(ids, 0);
+  int64_t sets = -1;
+  EXPECT_FALSE(Decide("new", 100, &sets).duplicate);
+  EXPECT_EQ(sets, 1 + (kWritten + 1 - kKeep));  // the key and each marker it cannot hold
+  std::vector<std::string> kept(ids.begin() + (kWritten + 1 - kKeep), ids.end());
+  kept.push_back("new");
+  EXPECT_EQ(MarkersInKey(), kept);
+  std::vector<std::string> moved;
+  for (int i = 0; i < kWritten + 1 - kKeep; ++i) moved.push_back(Key(absl::StrCat("seen:x", i)));
+  EXPECT_EQ(SeenKeys(), absl::StrJoin(moved, " "));
+  EXPECT_NEAR(std::stoll(Redis({"PTTL", Key("seen:x0")})), 3'000'000, 60'000);  // the time it had left
+  ExpectRedeliveriesAnswered(ids, 0);
 }
 
 }  // namespace
