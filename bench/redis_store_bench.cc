@@ -4,6 +4,17 @@
 //
 //   build/bench/redis_store_bench [--connections 4] [--requests 100000] [--batch 32] [--rounds 3] [--cpu-only 1]
 //                                 [--probe-only 1]
+//                                 [--memory-only 1] [--marker-bytes N] [--history H] [--ballast N]
+//
+// --marker-bytes N    every decision marker sent is N bytes ("m4;" and padding) instead of the encoded m4 marker
+//                     (~140 bytes for these plans): to measure other marker sizes
+// --history H         store.cpu_returning: each returning customer was decided H times before the measured rounds
+//                     (default 1), so it holds that many live decision markers (check.lua keeps the last few in
+//                     its key, the older ones in their own keys)
+// --ballast N         N keys with a TTL written before anything else (DEBUG POPULATE + PEXPIRE): Redis' key and
+//                     expiry tables then start large enough that the runs add keys without resizing them (a resize
+//                     is rehashed step by step by the commands that follow, a cost that would fall on whichever
+//                     run crossed a power of two); 600000 leaves room for ~400,000 more keys
 //
 // store.cpu_new       redis-server CPU (utime+stime from /proc) per decision, the default policy (policies/default)
 // store.cpu_returning deciding a PROMOTION (4 signal checks, 2 calendar caps), batches of --batch customers in one
@@ -71,8 +82,12 @@ struct Options {
   int requests = 100000;
   int batch = 32;
   int rounds = 3;
-  bool cpu_only = false;  // --cpu-only 1: only the store.cpu_* figures
-  bool probe_only = false;  // --probe-only 1: only store.legacy_keys and store.older_layouts
+  bool probe_only = false;   // --probe-only 1: only store.legacy_keys and store.older_layouts
+  bool cpu_only = false;     // --cpu-only 1: only the store.cpu_* figures
+  bool memory_only = false;  // --memory-only 1: only the store.memory figures
+  int marker_bytes = 0;      // > 0: markers of this size instead of EncodeMarker's
+  int history = 1;           // decisions of each returning customer before the measured rounds
+  int ballast = 0;           // keys written first, so that the runs resize no hash table
 };
 
 // Runs argv, returns its stdout.
@@ -130,6 +145,14 @@ std::string BenchMarker(std::string_view version, const policy::Plan& plan, absl
   return decision::EncodeMarker(m);
 }
 
+// The marker the bench sends for `plan`: BenchMarker's, or --marker-bytes of padding behind "m4;".
+std::string BenchMarker(const Options& o, std::string_view version, const policy::Plan& plan, absl::Time now) {
+  if (o.marker_bytes <= 0) return BenchMarker(version, plan, now);
+  std::string m = "m4;";
+  m.resize(static_cast<size_t>(std::max(o.marker_bytes, 3)), 'x');
+  return m;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -174,7 +197,7 @@ double Ours(int port, const Options& o, int batch, RedisSettings::Batching mode,
   RedisCounterStore store(s, clock);
   const policy::Plan plan = BenchPlan();
   const store::CheckSpec spec = decision::ToCheckSpec(plan);
-  const std::string marker = BenchMarker("2026.11.1", plan, clock.Now());
+  const std::string marker = BenchMarker(o, "2026.11.1", plan, clock.Now());
   std::atomic<int> left{o.requests};
   std::atomic<int> errors{0};
   // Every call draws its own customers and event ids: a call that met the events of an earlier one would measure
@@ -219,6 +242,11 @@ long long UsedMemory(redisContext* c) {
   store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "INFO memory")));
   const char* p = r ? std::strstr(r->str, "used_memory:") : nullptr;
   return p ? std::atoll(p + std::strlen("used_memory:")) : 0;
+}
+
+long long DbSize(redisContext* c) {
+  store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "DBSIZE")));
+  return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
 }
 
 struct CpuRun {
@@ -281,7 +309,7 @@ void DecideDefault(int port, const Options& o, const policy::Policy& pol, const 
   const absl::Time start = clock.Now();
   const policy::Plan plan = DefaultPlan(pol, start);
   const store::CheckSpec spec = decision::ToCheckSpec(plan);
-  const std::string marker = BenchMarker("2026.11.2", plan, start);
+  const std::string marker = BenchMarker(o, "2026.11.2", plan, start);
   static std::atomic<uint64_t> events{0};
   std::atomic<int> errors{0};
   RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
@@ -389,8 +417,8 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
   uint64_t run = 0;
   for (const bool returning : {false, true}) {
     const Customers pool{.returning = true};
-    if (returning) {  // every pool customer decided (and its floor and incr keys written) once before
-      DecideDefault(port, o, *pol, pool);
+    if (returning) {  // every pool customer decided --history times (and its floor and incr keys written) before
+      for (int h = 0; h < o.history; ++h) DecideDefault(port, o, *pol, pool);
       Floor(port, o, floor_sha, pool);
       IncrExpire(port, o, pool);
     }
@@ -412,9 +440,10 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     }
     const double us = Median(ours), f = Median(floor), i = Median(incr);
     std::printf("%s vs_floor=%.2f vs_incr_expire=%.2f redis_us_per_decision ours=%.2f floor=%.2f incr_expire=%.2f "
-                "calls_per_decision=%s batch=%d connections=%d rounds=%d\n",
+                "calls_per_decision=%s batch=%d connections=%d rounds=%d marker_bytes=%s history=%d\n",
                 returning ? "store.cpu_returning" : "store.cpu_new", us / f, us / i, us, f, i, calls.c_str(), o.batch,
-                o.connections, o.rounds);
+                o.connections, o.rounds, o.marker_bytes > 0 ? absl::StrCat(o.marker_bytes).c_str() : "encoded",
+                returning ? o.history : 0);
     if (!returning) {
       std::vector<double> q;
       for (size_t k = 0; k < ours.size(); ++k) q.push_back(ours[k] / off[k]);
@@ -477,6 +506,35 @@ void ProbeCost(pid_t redis_pid, int port, redisContext* admin, const Options& o,
   std::fflush(stdout);
 }
 
+// Memory per active customer: 10,000 customers with one released promotion each (two rolling windows, as
+// earlier versions of this bench measured, then the default policy's PROMOTION), and with four decisions each (one
+// release, three suppressions: four live decision markers).
+void Memory(redisContext* admin, int port, const Options& o) {
+  redisCommand(admin, "FLUSHALL");
+  long long before = UsedMemory(admin);
+  Options mem = o;
+  mem.requests = 10000;
+  mem.connections = 1;
+  Ours(port, mem, 100, RedisSettings::Batching::kOneScript);
+  long long after = UsedMemory(admin);
+  std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=two_rolling_windows empty_server=%lld bytes\n",
+              static_cast<double>(after - before) / 10000.0, before);
+  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
+  if (!pol.ok()) return;
+  mem.batch = 100;
+  for (const int decisions : {1, 4}) {
+    redisCommand(admin, "FLUSHALL");
+    before = UsedMemory(admin);
+    for (int d = 0; d < decisions; ++d) DecideDefault(port, mem, *pol, Customers{.run = 999});
+    after = UsedMemory(admin);
+    std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=default_promotion decisions=%d "
+                "marker_bytes=%s keys=%lld\n",
+                static_cast<double>(after - before) / 10000.0, decisions,
+                o.marker_bytes > 0 ? absl::StrCat(o.marker_bytes).c_str() : "encoded", DbSize(admin));
+  }
+  redisCommand(admin, "FLUSHALL");
+}
+
 int Main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -495,6 +553,15 @@ int Main(int argc, char** argv) {
     else if (flag == "--rounds") o.rounds = v;
     else if (flag == "--cpu-only") o.cpu_only = v != 0;
     else if (flag == "--probe-only") o.probe_only = v != 0;
+    else if (flag == "--memory-only") o.memory_only = v != 0;
+    else if (flag == "--marker-bytes") o.marker_bytes = v;
+    else if (flag == "--history") o.history = std::max(v, 1);
+    else if (flag == "--ballast") o.ballast = std::max(v, 0);
+    else {
+      std::fprintf(stderr, "redis_store_bench: unknown flag %s (see the comment at the top of "
+                           "bench/redis_store_bench.cc)\n", flag.c_str());
+      return 2;
+    }
   }
   std::error_code ec;
   const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
@@ -519,7 +586,7 @@ int Main(int argc, char** argv) {
                                "--save", "", "--appendonly", "no", "--logfile", dir + "/redis.log",
                                "--tls-port", std::to_string(tls_port), "--tls-cert-file", dir + "/server.crt",
                                "--tls-key-file", dir + "/server.key", "--tls-ca-cert-file", dir + "/ca.crt",
-                               "--tls-auth-clients", "no"};
+                               "--tls-auth-clients", "no", "--enable-debug-command", "local"};
     std::vector<char*> args;
     for (std::string& s : a) args.push_back(s.data());
     args.push_back(nullptr);
@@ -533,9 +600,21 @@ int Main(int argc, char** argv) {
   const std::string sha =
       store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "SCRIPT LOAD %b", store::kCheckLua.data(),
                                                                  store::kCheckLua.size())))->str;
-  const std::string marker = BenchMarker("2026.11.1", BenchPlan(), SystemClock().Now());
-  if (!o.probe_only) CpuPerDecision(redis_pid, port, admin.get(), o);
-  if (o.probe_only) ProbeCost(redis_pid, port, admin.get(), o, sha, marker);
+  const std::string marker = BenchMarker(o, "2026.11.1", BenchPlan(), SystemClock().Now());
+  if (o.ballast > 0) {
+    store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(admin.get(), "DEBUG POPULATE %d ballast 16", o.ballast)));
+    store::RedisReplyPtr(static_cast<redisReply*>(redisCommand(
+        admin.get(), "EVAL %s 0 %d",
+        "for i = 0, tonumber(ARGV[1]) - 1 do redis.call('PEXPIRE', 'ballast:' .. i, 86400000) end", o.ballast)));
+  }
+  if (o.memory_only) {
+    Memory(admin.get(), port, o);
+    o.cpu_only = true;  // and nothing else
+  } else if (o.probe_only) {
+    ProbeCost(redis_pid, port, admin.get(), o, sha, marker);
+  } else {
+    CpuPerDecision(redis_pid, port, admin.get(), o);
+  }
   if (o.cpu_only || o.probe_only) {
     kill(redis_pid, SIGTERM);
     waitpid(redis_pid, nullptr, 0);
@@ -601,26 +680,7 @@ int Main(int argc, char** argv) {
                 Median(tls_rate), Median(plain_rate), batch, o.connections);
   }
 
-  // Memory per active customer: 10,000 customers with one released promotion each (two rolling windows, as
-  // earlier versions of this bench measured, then the default policy's PROMOTION).
-  redisCommand(admin.get(), "FLUSHALL");
-  long long before = UsedMemory(admin.get());
-  Options mem = o;
-  mem.requests = 10000;
-  mem.connections = 1;
-  Ours(port, mem, 100, RedisSettings::Batching::kOneScript);
-  long long after = UsedMemory(admin.get());
-  std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=two_rolling_windows empty_server=%lld bytes\n",
-              static_cast<double>(after - before) / 10000.0, before);
-  if (absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default"); pol.ok()) {
-    redisCommand(admin.get(), "FLUSHALL");
-    before = UsedMemory(admin.get());
-    mem.batch = 100;
-    DecideDefault(port, mem, *pol, Customers{.run = 999});
-    after = UsedMemory(admin.get());
-    std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=default_promotion\n",
-                static_cast<double>(after - before) / 10000.0);
-  }
+  Memory(admin.get(), port, o);
 
   kill(redis_pid, SIGTERM);
   waitpid(redis_pid, nullptr, 0);

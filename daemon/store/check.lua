@@ -8,20 +8,24 @@
 -- Layout (keys.h, docs/operations.md "Redis keys"): per customer ONE string `tact:{<h>}:s` holding all its state,
 -- read once (MGET, with the event's marker key) and written once (SET PX: it expires with the last thing in it):
 --   "2 <old_until>\n"       old_until: ms until which the older layouts are looked at too (legacy.lua), 0 none
---   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   the latest decision marker (at most one;
---       written last; read wherever it is: earlier versions wrote it first)
+--   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   a decision marker: the last KEEP_MARKERS
+--       (1) live ones, written last, oldest first; every one is read, wherever it is (earlier versions wrote the
+--       marker first)
 --   "g<len field> <at_ms> <expires_ms>\n" <field>                    a signal field (expires 0 = never)
 --   "k<len suffix> <empty_at_ms> <data>\n" <suffix>                   a counter: suffix "r:<rule>[:<scope>]" =
 --       rolling, data = the ms of each counted message, ascending, comma-separated; "c:<rule>[:<scope>]:<period>"
 --       = calendar, data = the count; empty_at = when it is empty again (last message + window / period end)
--- and the decision markers other than the latest as strings `tact:{<h>}:seen:<event_id>` = "<outcome>|<marker>"
--- (SET PX seen_ttl, a format the v1 script reads too): the latest marker is kept in the customer's key and
--- moved to its own key, with the time it has left, when the next final decision replaces it. Markers are not all
--- kept in the customer's key because each one (~300 bytes) would be read and rewritten by every later check
--- (measured: 4 markers in the key cost more Redis CPU than one more SET per decision).
+-- and the earlier decision markers as strings `tact:{<h>}:seen:<event_id>` = "<outcome>|<marker>" (SET PX
+-- seen_ttl, a format the v1 script reads too): a final decision appends its marker to the customer's key, drops the
+-- expired ones, and moves the oldest live ones the key has no room for (more than KEEP_MARKERS) to their own keys,
+-- with the time they have left. KEEP_MARKERS is 1: every marker carried in the key is read and rewritten by every
+-- later check of the customer, and with ~120-byte markers carrying one costs about as much Redis CPU as the SET it
+-- saves (redis_store_bench --marker-bytes 120 --history H, 2026-12-06: keeping 4 saves 16% on a customer's second
+-- decision within seen_ttl, costs 30-50% more once the key holds 4; docs/benchmarks.md). A key with several
+-- markers (a version that keeps more) is read whole and loses none: they are moved out on the next final decision.
 -- Calls per check: MGET (marker + customer); EXISTS (older layouts: only for a customer without a v2 key or moved
 -- in the last seen_ttl, and never with redis.older_layouts false); SET PX of the customer when anything changed;
--- SET PX of the replaced marker.
+-- SET PX of each marker moved out (a returning customer's final decision: one).
 --
 -- ARGV[1] now_ms  ARGV[2] seen_ttl_ms  ARGV[3] n specs  ARGV[4] n checks
 -- then every spec (the plan's shape at this now, shared by the checks of a batch that have the same one):
@@ -44,8 +48,9 @@
 --
 -- Cost (docs/benchmarks.md, redis_store_bench): Redis' Lua pays for every byte of every string it makes (an
 -- argument, a value read, a concatenation, a sub) and for every table and pattern capture; a decision marker is
--- ~700 bytes. So the latest marker is written last in the customer's key and cut out of it only to be replied or
--- moved, entries are read with plain finds, and an entry is written back as the text it was read as.
+-- ~120-700 bytes (m4 / m3). So the markers are written last in the customer's key and cut out of it only to be
+-- replied or moved (a run of kept ones as one piece), entries are read with plain finds, and an entry is written
+-- back as the text it was read as.
 local call = redis.call
 local tonumber, format, sub, find, match, concat = tonumber, string.format, string.sub, string.find, string.match,
                                                    table.concat
@@ -54,7 +59,8 @@ local ARGV, KEYS = ARGV, KEYS
 local now_text = ARGV[1]
 local now = tonumber(now_text)
 local seen_ttl = tonumber(ARGV[2])
-local seen_exp_text = format('%d', now + seen_ttl)  -- a marker written now expires then
+local seen_exp = now + seen_ttl  -- a marker written now expires then
+local seen_exp_text = format('%d', seen_exp)
 -- A counter is kept this long past the time it is empty again, by the clock of the tactd writing: instances whose
 -- clocks disagree (skew, a step of up to a day) must not drop a period's counter another still counts in (v1's
 -- separate keys expired on Redis' elapsed time instead). Old periods are never read again; this is memory only.
@@ -75,13 +81,21 @@ local function itext(n)
 end
 local ntext = itext
 
--- The customer's state from its key's value (nil: none): st.old/old_text, the latest marker st.meid/mexp (its
--- payload and whole entry are left in st.blob, at st.mpos..st.mlast and st.mat..st.mlast: they are ~1 KB, and
--- making a Lua string costs per byte, so they are cut out only when needed: mpay), st.sig = {{field, at, expires,
--- raw}...}, st.cnt = suffix -> {empty_at, data, empty_at text, raw}, st.order = the suffixes in order. An entry
--- keeps its stored text, written back unchanged.
+-- Decision markers kept in the customer's key: the last KEEP_MARKERS live ones (why 1: the header). A final decision
+-- that would make one more moves the oldest to its own key first. store::kMarkersInCustomerKey (keys.h) is the
+-- same number (the in-memory store counts keys with it).
+local KEEP_MARKERS = 1
+-- A parsed marker is 5 slots of st.mk: its event id, expiry (0 once moved out), and where its entry, its payload
+-- and both end in st.blob.
+local M_EID, M_EXP, M_AT, M_POS, M_LAST = 1, 2, 3, 4, 5
+
+-- The customer's state from its key's value (nil: none): st.old/old_text, its markers st.mk (st.mn of them,
+-- oldest first; their payloads and whole entries are left in st.blob: making a Lua string costs per byte, so
+-- they are cut out only to be replied or moved), st.sig = {{field, at, expires, raw}...}, st.cnt = suffix ->
+-- {empty_at, data, empty_at text, raw}, st.order = the suffixes in order. An entry keeps its stored text, written
+-- back unchanged. A new marker is st.new_eid/new_out/new_mark.
 local function parse(blob)
-  local st = {old = 0, old_text = '0', sig = NO_SIGNALS, cnt = {}, order = {}}
+  local st = {old = 0, old_text = '0', sig = NO_SIGNALS, cnt = {}, order = {}, mn = 0}
   if not blob then return st end
   if sub(blob, 1, 2) ~= '2 ' then return st end
   local e = find(blob, '\n', 3, true)
@@ -119,9 +133,15 @@ local function parse(blob)
       local lp = nl and tonumber(sub(blob, s1 + 1, s2 - 1))
       if not lp or not len then break end
       local last = nl + len + lp
-      st.meid = sub(blob, nl + 1, nl + len)
-      st.mexp = tonumber(sub(blob, s2 + 1, nl - 1))
-      st.blob, st.mat, st.mpos, st.mlast = blob, pos, nl + len + 1, last
+      local mk = st.mk
+      if not mk then
+        mk = {}
+        st.mk, st.blob = mk, blob
+      end
+      local k = 5 * st.mn
+      mk[k + M_EID], mk[k + M_EXP], mk[k + M_AT], mk[k + M_POS], mk[k + M_LAST] =
+        sub(blob, nl + 1, nl + len), tonumber(sub(blob, s2 + 1, nl - 1)), pos, nl + len + 1, last
+      st.mn = st.mn + 1
       pos = last + 1
     else
       break
@@ -130,14 +150,10 @@ local function parse(blob)
   return st
 end
 
--- The latest marker's payload "<outcome>|<marker>".
-local function mpay(st)
-  return st.mout and (st.mout .. st.mmark) or sub(st.blob, st.mpos, st.mlast)
-end
-
 -- Writes `st` to `key` (what has expired left out), expiring with the last thing in it; deletes the key when
--- nothing is left. Entries not changed are written back as they were read; the marker goes last (it is the
--- largest entry: a reader finds the rest without reading past it).
+-- nothing is left. Entries not changed are written back as they were read; the markers go last, oldest first (they
+-- are the largest entries: a reader finds the rest without reading past them), a run of them that was contiguous
+-- in the key as one piece.
 local function store(st, key, existed)
   local out = {'2 ', st.old_text, '\n'}
   local n = 3
@@ -168,21 +184,41 @@ local function store(st, key, existed)
       cnt[suffix] = nil  -- once
     end
   end
-  if st.meid and st.mexp > now then
-    if st.mout then  -- a new marker: "m<len eid> <len payload> <expires>\n<eid><outcome>|<marker>"
-      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6], out[n + 7] =
-        'm', itext(#st.meid), ' ', itext(#st.mout + #st.mmark), ' ', seen_exp_text, '\n'
-      out[n + 8], out[n + 9], out[n + 10] = st.meid, st.mout, st.mmark
-    else
-      out[n + 1] = sub(st.blob, st.mat, st.mlast)
+  local mk = st.mk
+  if mk then
+    local from, to = nil, nil  -- the run of kept entries being collected
+    for k = 0, 5 * (st.mn - 1), 5 do
+      local exp = mk[k + M_EXP]
+      if exp > now then
+        if from and mk[k + M_AT] == to + 1 then
+          to = mk[k + M_LAST]
+        else
+          if from then
+            n = n + 1
+            out[n] = sub(st.blob, from, to)
+          end
+          from, to = mk[k + M_AT], mk[k + M_LAST]
+        end
+        if exp > latest then latest = exp end
+      end
     end
-    if st.mexp > latest then latest = st.mexp end
+    if from then
+      n = n + 1
+      out[n] = sub(st.blob, from, to)
+    end
+  end
+  local fresh = st.new_eid ~= nil
+  if fresh then  -- a new marker: "m<len eid> <len payload> <expires>\n<eid><outcome>|<marker>"
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6], out[n + 7] =
+      'm', itext(#st.new_eid), ' ', itext(#st.new_out + #st.new_mark), ' ', seen_exp_text, '\n'
+    out[n + 8], out[n + 9], out[n + 10] = st.new_eid, st.new_out, st.new_mark
+    if seen_exp > latest then latest = seen_exp end
   end
   if forever then
     call('SET', key, concat(out))
   elseif latest > now then
     -- relative to the caller's clock, like every expiry tactd sets; a marker written now is usually the last thing
-    local ttl = (latest == st.mexp and st.mout) and ARGV[2] or ntext(latest - now)
+    local ttl = (fresh and latest == seen_exp) and ARGV[2] or ntext(latest - now)
     call('SET', key, concat(out), 'PX', ttl)
   elseif existed then
     call('DEL', key)
@@ -373,8 +409,13 @@ local function check(spec, ko, ao)
   end
   local blob = got[2]
   local st = parse(blob)
-  if st.meid == event_id and st.mexp > now then
-    return earlier_reply(mpay(st))
+  local mk = st.mk
+  if mk then  -- a marker in the customer's key
+    for k = 0, 5 * (st.mn - 1), 5 do
+      if mk[k + M_EID] == event_id and mk[k + M_EXP] > now then
+        return earlier_reply(sub(blob, mk[k + M_POS], mk[k + M_LAST]))
+      end
+    end
   end
   local nsig, nlim, lims = spec.nsig, spec.nlim, spec.lims
   if (not blob or st.old > now) and ARGV[ao + 4] ~= '-' then  -- older layouts (legacy.lua)
@@ -476,13 +517,26 @@ local function check(spec, ko, ao)
     dirty = true
   end
   if final then
-    if st.meid and st.mexp > now and st.meid ~= event_id then  -- the latest marker moves to its own key
-      call('SET', sub(key, 1, -2) .. 'seen:' .. st.meid, mpay(st), 'PX', ntext(st.mexp - now))
+    if mk then  -- the key keeps KEEP_MARKERS live markers with this one: the oldest others move to their own keys
+      local live = 0
+      for k = 0, 5 * (st.mn - 1), 5 do
+        if mk[k + M_EXP] > now then live = live + 1 end
+      end
+      local k = 0
+      while live >= KEEP_MARKERS do
+        local exp = mk[k + M_EXP]
+        if exp > now then
+          call('SET', sub(key, 1, -2) .. 'seen:' .. mk[k + M_EID], sub(blob, mk[k + M_POS], mk[k + M_LAST]), 'PX',
+               ntext(exp - now))
+          mk[k + M_EXP] = 0
+          live = live - 1
+        end
+        k = k + 5
+      end
     end
-    st.meid = event_id
-    st.mout = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|'
-    st.mmark = markers[ARGV[ao + 3]]
-    st.mexp = now + seen_ttl
+    st.new_eid = event_id
+    st.new_out = itext(reply[2]) .. '|' .. sig_text .. '|' .. lim_text .. '|'
+    st.new_mark = markers[ARGV[ao + 3]]
     dirty = true
   end
   if dirty then

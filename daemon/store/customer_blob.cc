@@ -75,6 +75,7 @@ std::optional<CustomerBlob> ParseCustomerBlob(std::string_view s) {
           !ReadBytes(s, pos, le, &m.event_id) || !ReadBytes(s, pos, lp, &m.payload)) {
         return std::nullopt;
       }
+      b.markers.push_back(m);
       b.marker = std::move(m);
     } else {
       return std::nullopt;

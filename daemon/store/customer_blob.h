@@ -29,7 +29,8 @@ struct CustomerBlob {
     bool rolling() const { return suffix.starts_with("r:"); }
   };
   int64_t old_until_ms = 0;  // older layouts are looked at until then (legacy.lua)
-  std::optional<Marker> marker;
+  std::optional<Marker> marker;  // the latest (the last of `markers`)
+  std::vector<Marker> markers;   // every decision marker in the key, oldest first
   std::vector<Signal> signals;
   std::vector<Counter> counters;
 };

@@ -231,8 +231,9 @@ int64_t EraseByPrefix(Map& map, const std::string& prefix, Live live) {
 
 }  // namespace
 
-// Store v2's keys (check.lua): the customer's one key `s` holds its counters, signals and latest decision marker;
-// each earlier marker is a `seen:<event_id>` key of its own. So: 1 when anything is stored, plus the markers but one.
+// Store v2's keys (check.lua): the customer's one key `s` holds its counters, signals and last
+// kMarkersInCustomerKey decision markers; each earlier marker is a `seen:<event_id>` key of its own. So: 1 when
+// anything is stored, plus the markers but those.
 absl::StatusOr<int64_t> InMemoryCounterStore::ForgetCustomer(std::span<const std::string> prefixes,
                                                              absl::Time /*deadline*/) {
   absl::MutexLock lock(&mu_);
@@ -245,7 +246,7 @@ absl::StatusOr<int64_t> InMemoryCounterStore::ForgetCustomer(std::span<const std
     state += EraseByPrefix(signals_, prefix, non_empty);
     state += EraseByPrefix(index_, prefix, non_empty);  // keyed by the prefix itself
     const int64_t markers = EraseByPrefix(seen_, prefix, [](const Seen&) { return true; });
-    if (state + markers > 0) removed += 1 + std::max<int64_t>(markers - 1, 0);
+    if (state + markers > 0) removed += 1 + std::max<int64_t>(markers - kMarkersInCustomerKey, 0);
   }
   return removed;
 }

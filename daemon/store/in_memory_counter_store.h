@@ -27,7 +27,8 @@ class InMemoryCounterStore final : public CounterStore {
   absl::Status PutSignal(const SignalWrite& write, absl::Time now, absl::Time deadline) override;
   absl::StatusOr<CustomerState> ReadCustomer(const CustomerRead& read, absl::Time deadline) override;
   // Counts the keys Redis store v2 would hold per prefix: the customer's key `s` when anything of it is stored
-  // (counters, signals, markers), and a `seen:<event_id>` key per decision marker but the latest (which is in `s`).
+  // (counters, signals, markers), and a `seen:<event_id>` key per decision marker but the last
+  // kMarkersInCustomerKey (which are in `s`).
   // Entries expire here when the store next reads them: until then they count.
   absl::StatusOr<int64_t> ForgetCustomer(std::span<const std::string> prefixes, absl::Time deadline) override;
   // Not touched by ForgetCustomer (no customer's prefix): a text is gone once the clock is past its expiry (as Redis).

@@ -15,8 +15,8 @@ namespace tact::store {
 //   tact:{<h>}:   h = the first 16 bytes, as 32 lowercase hex digits, of
 //                     HMAC-SHA256(secret, "<len(tenant)>:<tenant><len(customer_id)>:<customer_id>")
 // (lengths in decimal bytes), followed by a suffix. Store v2 (check.lua's header has the encoding): `s`, ONE string
-// holding all of the customer's counters, signals and its latest decision marker, and `seen:<event_id>`, a string
-// "<outcome>|<marker>" for each earlier decision marker still live. Layout v1 (read and moved by legacy.lua): `sig`,
+// holding all of the customer's counters, signals and its last kMarkersInCustomerKey decision markers, and
+// `seen:<event_id>`, a string "<outcome>|<marker>" for each earlier decision marker still live. Layout v1 (read and moved by legacy.lua): `sig`,
 // `idx`, `seen:<event_id>` (hash), `r:<rule>[:<scope>]`, `c:<rule>[:<scope>]:<period>`. The tag is unambiguous
 // (length-prefixed ids, a fixed length, no '{' or '}' from an id), keeps raw ids out of Redis, and all of a
 // customer's keys share it (one script, one Cluster slot); because the prefix has a fixed length, the suffix
@@ -57,6 +57,11 @@ inline constexpr std::string_view kArchiveKeyPrefix = "tact:archive:";
 inline std::string ArchiveKey(std::string_view name) {
   return absl::StrCat(AsAbsl(kArchiveKeyPrefix), "{", AsAbsl(name), "}");
 }
+
+// Store v2: the live decision markers a customer's key `s` keeps at most (check.lua's KEEP_MARKERS, the same
+// number): a final decision that would make one more moves the oldest to its own key `seen:<event_id>`. 1, by
+// measurement (check.lua's header); a key holding more (written by a version that keeps more) is read whole.
+inline constexpr int kMarkersInCustomerKey = 1;
 
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));

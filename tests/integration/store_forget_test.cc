@@ -111,8 +111,8 @@ class StoreForgetTest : public ::testing::Test {
 };
 
 // ana's keys in store v2, the figure both stores report (the tombstone's keys_removed): her one key `s` (both
-// counters, the signal and the latest marker, a2) and seen:a1 (the marker a2 replaced).
-constexpr int64_t kAnaKeys = 2;
+// counters, the signal and the last kMarkersInCustomerKey of her two markers) and seen:a1 when `s` keeps one.
+constexpr int64_t kAnaKeys = store::kMarkersInCustomerKey > 1 ? 1 : 2;
 
 TEST_F(StoreForgetTest, InMemoryStoreForgetsOneCustomerAndKeepsTheOther) {
   store::InMemoryCounterStore store;
@@ -206,6 +206,38 @@ TEST_F(StoreForgetTest, RedisStoreForgetsEveryKeyWithTheCustomersPrefixes) {
       store.ForgetCustomer(store::CustomerPrefixes(store::KeySchema(), "acme", "ben"), clock.Now());
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded) << late.status();
   EXPECT_EQ(redis.Command({"KEYS", absl::StrCat(ben, "*")}).empty(), false);
+}
+
+// The erasure's key count with more markers than the customer's key keeps (kMarkersInCustomerKey): both stores
+// report its one key, plus the oldest marker's own key once one final decision more has moved it there.
+TEST_F(StoreForgetTest, BothStoresCountTheMarkersTheCustomersKeyCannotHold) {
+  testing::TempDir dir;
+  RedisForget redis(dir.path());
+  store::RedisSettings settings;
+  settings.port = redis.port();
+  FakeClock clock(T("2027-03-27T10:00:00Z"));
+  store::RedisCounterStore redis_store(settings, clock);
+  store::InMemoryCounterStore memory_store;
+  const std::pair<store::CounterStore*, FakeClock*> stores[] = {{&redis_store, &clock}, {&memory_store, nullptr}};
+  for (const auto& [store, store_clock] : stores) {
+    SCOPED_TRACE(store_clock != nullptr ? "redis" : "in-memory");
+    clock_ = store_clock;
+    decision::Replayer replay(policy_, *store);
+    for (const int decisions : {store::kMarkersInCustomerKey, store::kMarkersInCustomerKey + 1}) {
+      const std::string customer = absl::StrCat("cara-", decisions);
+      for (int i = 0; i < decisions; ++i) {  // a release, then suppressions (roll-1-per-1h): all final
+        const std::string at = absl::FormatTime(absl::RFC3339_sec, T("2027-03-27T10:00:00Z") + absl::Minutes(i),
+                                                absl::UTCTimeZone());
+        EXPECT_EQ(Decide(replay, absl::StrCat("c", i).c_str(), customer.c_str(), at.c_str()),
+                  i == 0 ? "RELEASE" : "SUPPRESS");
+      }
+      absl::StatusOr<int64_t> removed = store->ForgetCustomer(
+          store::CustomerPrefixes(store::KeySchema(), "acme", customer), T("2027-03-27T10:30:00Z"));
+      ASSERT_TRUE(removed.ok()) << removed.status();
+      EXPECT_EQ(*removed, decisions > store::kMarkersInCustomerKey ? 2 : 1) << customer;
+    }
+  }
+  clock_ = nullptr;
 }
 
 }  // namespace

@@ -31,6 +31,21 @@ TEST(CustomerBlobTest, ReadsEveryEntryWithLengthPrefixedBytes) {
   EXPECT_EQ(b->counters[1].count, 4);
 }
 
+// Store v2 keeps the customer's last few markers, oldest first; `marker` is the latest.
+TEST(CustomerBlobTest, ReadsEveryMarkerOldestFirst) {
+  const std::string value = "2 0\n" + std::string("k3 800 1\nr:a") + "m2 3 700\ne1p-1" + "m2 3 900\ne2p-2";
+  std::optional<CustomerBlob> b = ParseCustomerBlob(value);
+  ASSERT_TRUE(b.has_value());
+  ASSERT_EQ(b->markers.size(), 2u);
+  EXPECT_EQ(b->markers[0].event_id, "e1");
+  EXPECT_EQ(b->markers[0].payload, "p-1");
+  EXPECT_EQ(b->markers[0].expires_ms, 700);
+  EXPECT_EQ(b->markers[1].event_id, "e2");
+  ASSERT_TRUE(b->marker.has_value());
+  EXPECT_EQ(b->marker->event_id, "e2");
+  EXPECT_EQ(b->counters.size(), 1u);
+}
+
 TEST(CustomerBlobTest, RejectsWhatIsNotItsEncoding) {
   for (const char* bad : {"", "1 0\n", "2 x\n", "2 0\nk5 800 1,2\nr:a", "2 0\nz", "2 0\nm1 1 5\nx", "2 0\nk3 1 x\nc:a"}) {
     EXPECT_FALSE(ParseCustomerBlob(bad).has_value()) << bad;
