@@ -327,12 +327,19 @@ TEST_F(TactdRedisSecurityTest, DecidesOverTlsAsAnAclUser) {
   // The decision marker is in Redis (read on the plaintext port as the same user).
   RedisContextPtr admin(redisConnect("127.0.0.1", redis_.port()));
   RedisReplyPtr auth(static_cast<redisReply*>(redisCommand(admin.get(), "AUTH %s %s", kUser, kPassword)));
-  RedisReplyPtr keys(static_cast<redisReply*>(redisCommand(admin.get(), "KEYS tact:*")));
+  RedisReplyPtr keys(static_cast<redisReply*>(redisCommand(admin.get(), "KEYS tact:{*")));
   ASSERT_TRUE(keys != nullptr && keys->type == REDIS_REPLY_ARRAY);
   ASSERT_EQ(keys->elements, 1u);  // the customer's one key (store v2), holding its latest marker
   RedisReplyPtr value(static_cast<redisReply*>(redisCommand(admin.get(), "GET %s", keys->element[0]->str)));
   ASSERT_TRUE(value != nullptr && value->type == REDIS_REPLY_STRING);
   EXPECT_NE(std::string(value->str, value->len).find("tls-1"), std::string::npos);
+  // The policy in force is archived over the same TLS connection as the ACL user (the markers refer to it).
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        RedisReplyPtr archived(static_cast<redisReply*>(redisCommand(admin.get(), "KEYS tact:archive:*")));
+        return archived != nullptr && archived->type == REDIS_REPLY_ARRAY && archived->elements == 1;
+      },
+      absl::Seconds(30), "the policy archived"));
   EXPECT_EQ(tactd->process().Log().find(kPassword), std::string::npos) << "the password in tactd's log";
 }
 
