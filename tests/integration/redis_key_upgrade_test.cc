@@ -14,6 +14,7 @@
 #include "daemon/store/customer_blob.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
+#include "tests/support/redis_wire.h"
 #include "tests/support/stack.h"
 
 namespace tact::store {
@@ -52,29 +53,7 @@ class RedisKeyUpgradeTest : public ::testing::Test {
   static std::string Old(const std::string& suffix) { return kLegacy + suffix; }
 
   // One command; the reply as text (integers in decimal, nil as "nil", arrays as their elements joined by ' ').
-  std::string Redis(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    RedisReplyPtr r(static_cast<redisReply*>(
-        redisCommandArgv(conn_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-    if (r == nullptr) return "io error";
-    switch (r->type) {
-      case REDIS_REPLY_INTEGER: return absl::StrCat(r->integer);
-      case REDIS_REPLY_NIL: return "nil";
-      case REDIS_REPLY_ARRAY: {
-        std::string out;
-        for (size_t i = 0; i < r->elements; ++i) {
-          absl::StrAppend(&out, i == 0 ? "" : " ", absl::string_view(r->element[i]->str, r->element[i]->len));
-        }
-        return out;
-      }
-      default: return std::string(r->str, r->len);
-    }
-  }
+  std::string Redis(const std::vector<std::string>& args) { return testing::RedisText(conn_.get(), args); }
 
   // acme/c1's one key (store v2), parsed; nullopt when it has none.
   std::optional<CustomerBlob> Blob() {

@@ -17,6 +17,7 @@
 #include "daemon/store/customer_blob.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
+#include "tests/support/redis_wire.h"
 #include "tests/support/stack.h"
 
 namespace tact::store {
@@ -37,29 +38,7 @@ class RedisMarkersTest : public ::testing::Test {
   }
 
   // One command; the reply as text (integers in decimal, nil as "nil", arrays as their elements joined by '\n').
-  std::string Redis(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    RedisReplyPtr r(static_cast<redisReply*>(
-        redisCommandArgv(conn_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-    if (r == nullptr) return "io error";
-    switch (r->type) {
-      case REDIS_REPLY_INTEGER: return absl::StrCat(r->integer);
-      case REDIS_REPLY_NIL: return "nil";
-      case REDIS_REPLY_ARRAY: {
-        std::string out;
-        for (size_t i = 0; i < r->elements; ++i) {
-          absl::StrAppend(&out, i == 0 ? "" : "\n", absl::string_view(r->element[i]->str, r->element[i]->len));
-        }
-        return out;
-      }
-      default: return std::string(r->str, r->len);
-    }
-  }
+  std::string Redis(const std::vector<std::string>& args) { return testing::RedisText(conn_.get(), args, "\n"); }
   static std::string Key(const std::string& suffix) { return KeySchema().CustomerPrefix("acme", "c1") + suffix; }
   int64_t NowMs() { return absl::ToUnixMillis(clock_.Now()); }
 

@@ -12,6 +12,7 @@
 #include "daemon/policy/evaluate.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_counter_store.h"
+#include "tests/support/redis_wire.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
 
@@ -44,20 +45,7 @@ class RedisOlderLayoutsTest : public ::testing::Test {
   static std::string Prefix(const std::string& customer) { return KeySchema().CustomerPrefix("acme", customer); }
 
   // One command; the reply as text (integers in decimal, nil as "nil", status and strings as they are).
-  std::string Redis(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    RedisReplyPtr r(static_cast<redisReply*>(
-        redisCommandArgv(conn_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-    if (r == nullptr) return "io error";
-    if (r->type == REDIS_REPLY_INTEGER) return absl::StrCat(r->integer);
-    if (r->type == REDIS_REPLY_NIL) return "nil";
-    return std::string(r->str, r->len);
-  }
+  std::string Redis(const std::vector<std::string>& args) { return testing::RedisText(conn_.get(), args); }
   // How many calls of `command` Redis counted since the last CONFIG RESETSTAT (INFO commandstats).
   int64_t Calls(const std::string& command) {
     const std::string info = Redis({"INFO", "commandstats"});
