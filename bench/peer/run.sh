@@ -26,6 +26,7 @@
 # installing the Go tools (the ctest smoke test). Exits 1 when a call fails or tact's decisions are not the expected
 # ones (every customer's first call released, the others suppressed). Everything started is stopped on exit.
 # PEER_RATELIMIT_ENV="NAME=value ..." adds settings to ratelimit's environment (e.g. REDIS_POOL_SIZE=20).
+# PEER_TACT_ARGS="--flag value ..." adds flags to tactd's command line (tactd runs with --redis-older-layouts false: a fresh Redis).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -247,8 +248,11 @@ run_config() {
   pids+=($!)
   wait_for tact-devbroker "$!" test -s "$bootstrap"
   grpc_tact=$(free_port) admin_tact=$(free_port)
+  # A fresh deployment on an empty Redis: no key of an older layout to look for (redis.older_layouts false), as
+  # ratelimit has none. PEER_TACT_ARGS adds flags (e.g. "--redis-older-layouts true" for an upgraded deployment).
   TACT_REDIS_KEY_SECRET=peer-bench TACT_CUSTOMER_HASH_KEY=peer-bench "$tactd" --policies "bench/peer/tact/$cfg" \
     --kafka-brokers "$(<"$bootstrap")" --redis "127.0.0.1:$port_redis_tact" --grpc-plaintext true \
+    --redis-older-layouts false ${PEER_TACT_ARGS:-} \
     --grpc-listen "127.0.0.1:$grpc_tact" --admin-listen "127.0.0.1:$admin_tact" --log-level warn \
     >"$work/tactd-$cfg.log" 2>&1 &
   pids+=($!)
