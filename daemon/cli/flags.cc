@@ -1,5 +1,8 @@
 #include "daemon/cli/flags.h"
 
+#include <map>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "daemon/ops/config.h"
 
@@ -22,6 +25,17 @@ CLI::App* AddPolicyInputVerb(CLI::App& app, const char* name, const char* help, 
   verb->add_option("--policy", policy_dir, "Policy directory")->required();
   verb->add_option(input_flag, input, input_help)->required();
   return verb;
+}
+
+// tactd's settings for which `wanted(path)` holds as flags of `verb` (never a secret: those come only from the
+// environment), each given value kept in `into` by its setting path (redis.address is --redis, as in tactctl plan).
+void AddSettingFlags(CLI::App& verb, std::map<std::string, std::string>& into, bool (*wanted)(const std::string&)) {
+  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
+    if (k.flag.empty() || k.secret || !wanted(k.path)) continue;
+    verb.add_option_function<std::string>(
+        k.flag, [&into, path = k.path](const std::string& value) { into[path] = value; },
+        absl::StrCat(k.help, " [", k.env, "]"));
+  }
 }
 
 }  // namespace
@@ -239,15 +253,9 @@ CLI::App* AddForgetFlags(CLI::App& customer_group, ForgetArgs& args) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   forget->add_flag("--json", args.json, "Print the tombstone record as JSON");
-  // tactd's Redis connection settings (and --redis, as tactctl plan) and Kafka security settings; secrets only
-  // from the environment (TACT_REDIS_PASSWORD, TACT_REDIS_KEY_SECRET, TACT_CUSTOMER_HASH_KEY, ...).
-  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
-    if (k.flag.empty() || k.secret || !IsForgetSetting(k.path)) continue;
-    const std::string names = k.path == "redis.address" ? absl::StrCat("--redis,", k.flag) : k.flag;
-    forget->add_option_function<std::string>(
-        names, [&args, path = k.path](const std::string& value) { args.settings_flags[path] = value; },
-        absl::StrCat(k.help, " [", k.env, "]"));
-  }
+  // tactd's Redis connection settings and Kafka security settings; secrets only from the environment
+  // (TACT_REDIS_PASSWORD, TACT_REDIS_KEY_SECRET, TACT_CUSTOMER_HASH_KEY, ...).
+  AddSettingFlags(*forget, args.settings_flags, IsForgetSetting);
   return forget;
 }
 
@@ -266,14 +274,9 @@ CLI::App* AddStoreLayoutsFlags(CLI::App& store_group, StoreLayoutsArgs& args) {
   layouts->add_option("--timeout", args.timeout_s, "Seconds for the whole scan")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
-  // tactd's Redis connection settings (and --redis); secrets only from the environment (TACT_REDIS_PASSWORD).
-  for (const ops::ConfigKey& k : ops::ConfigKeys()) {
-    if (k.flag.empty() || k.secret || !IsForgetSetting(k.path) || !k.path.starts_with("redis.")) continue;
-    const std::string names = k.path == "redis.address" ? absl::StrCat("--redis,", k.flag) : k.flag;
-    layouts->add_option_function<std::string>(
-        names, [&args, path = k.path](const std::string& value) { args.settings_flags[path] = value; },
-        absl::StrCat(k.help, " [", k.env, "]"));
-  }
+  // tactd's Redis connection settings; secrets only from the environment (TACT_REDIS_PASSWORD).
+  AddSettingFlags(*layouts, args.settings_flags,
+                  [](const std::string& path) { return IsForgetSetting(path) && path.starts_with("redis."); });
   return layouts;
 }
 
