@@ -228,8 +228,8 @@ class PlanWriter : public TokenWriter {
   void QuietText(const policy::QuietHold& q) { Str(q.Text()); }
 };
 
-// FNV-1a 64 over exactly the bytes TokenWriter would write: no string is built (the hot path hashes every final
-// decision's plan).
+// FNV-1a 64 (its low 63 bits) over exactly the bytes TokenWriter would write: no string is built (the hot path
+// hashes every final decision's plan). Raw alone hashes plain bytes (a fingerprint's campaign id).
 class PlanHasher {
  public:
   void Raw(std::string_view s) {
@@ -326,13 +326,9 @@ absl::StatusOr<Marker> DecodeJsonMarker(std::string_view text) {
 }  // namespace
 
 Fingerprint FingerprintOf(const Event& event) {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a 64: stable across processes and versions
-  for (const char c : event.campaign_id) {
-    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  }
-  return Fingerprint{.message_class = event.message_class,
-                     .channel = event.channel,
-                     .campaign_hash = static_cast<int64_t>(h & static_cast<uint64_t>(INT64_MAX))};
+  PlanHasher h;  // FNV-1a 64 (63 bits) of the campaign id's bytes: stable across processes and versions
+  h.Raw(event.campaign_id);
+  return Fingerprint{.message_class = event.message_class, .channel = event.channel, .campaign_hash = h.Hash()};
 }
 
 // "m4;" message_class; channel; campaign_hash; version str; digest str; decided_at_ms; plan_hash; (no plan).
