@@ -13,6 +13,7 @@
 #include "daemon/store/redis_counter_store.h"
 #include "prometheus/registry.h"
 #include "tests/cluster/cluster_env.h"
+#include "tests/support/metrics.h"
 #include "tests/support/redis_cluster.h"
 
 namespace tact {
@@ -58,14 +59,7 @@ class ClusterArchiveTest : public ::testing::Test {
     return got->value_or("(absent)");
   }
   double Redirections(const std::string& kind) {
-    double total = 0;
-    for (const auto& family : registry_.Collect()) {
-      if (family.name != "tact_redis_redirections_total") continue;
-      for (const auto& m : family.metric) {
-        for (const auto& l : m.label) total += l.name == "kind" && l.value == kind ? m.counter.value : 0;
-      }
-    }
-    return total;
+    return testing::CounterSum(registry_, "tact_redis_redirections_total", "kind", kind);
   }
 
   SystemClock clock_;

@@ -16,6 +16,7 @@
 #include "daemon/store/redis_counter_store.h"
 #include "prometheus/registry.h"
 #include "tests/cluster/cluster_env.h"
+#include "tests/support/metrics.h"
 #include "tests/support/admin.h"
 #include "tests/support/events.h"
 #include "tests/support/process.h"
@@ -134,14 +135,7 @@ class ClusterForgetTest : public ::testing::Test {
   }
   static absl::Time Deadline() { return absl::Now() + absl::Seconds(10); }
   double Redirections(const std::string& kind) {
-    double total = 0;
-    for (const auto& family : registry_.Collect()) {
-      if (family.name != "tact_redis_redirections_total") continue;
-      for (const auto& m : family.metric) {
-        for (const auto& l : m.label) total += l.name == "kind" && l.value == kind ? m.counter.value : 0;
-      }
-    }
-    return total;
+    return testing::CounterSum(registry_, "tact_redis_redirections_total", "kind", kind);
   }
 
   SystemClock clock_;

@@ -24,6 +24,7 @@
 #include "tests/support/admin.h"
 #include "tests/support/events.h"
 #include "tests/support/grpc_client.h"
+#include "tests/support/metrics.h"
 #include "tests/support/redis_cluster.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
@@ -117,16 +118,7 @@ class ClusterStoreTest : public ::testing::Test {
     return 0;
   }
   double Sum(const std::string& name, const std::string& label, const std::string& value) {
-    double total = 0;
-    for (const auto& family : registry_.Collect()) {
-      if (family.name != name) continue;
-      for (const auto& m : family.metric) {
-        for (const auto& l : m.label) {
-          if (l.name == label && l.value == value) total += m.counter.value;
-        }
-      }
-    }
-    return total;
+    return testing::CounterSum(registry_, name, label, value);
   }
 
   SystemClock clock_;
