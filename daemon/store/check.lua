@@ -271,22 +271,24 @@ end
 -- A limit's args, as offsets from its first.
 local KIND, COUNT, TTL, CUT, EMPTY_AT, DECISIVE, SUPPRESS = 0, 1, 2, 3, 4, 5, 6
 
+-- A parsed limit (spec.lims[i]) is an array: a table with named fields costs a hash part per limit per call.
+local L_ROLLING, L_COUNT, L_TTL, L_CUT, L_CUT_TEXT, L_EMPTY_AT, L_EMPTY_AT_TEXT, L_DECISIVE, L_SUPPRESS =
+  1, 2, 3, 4, 5, 6, 7, 8, 9
+
 local specs = {}  -- by number as sent: the text (a table lookup costs less than a tonumber)
 local a = 5
 for s = 1, nspecs do
   local nlim, nsig, nsig_args = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   -- limit i's args: ARGV[a + 5 + 7 * (i - 1) + KIND ...]
   local spec = {hold = ARGV[a], nlim = nlim, nsig = nsig, sig_at = a + 5 + 7 * nlim}
-  local none = {}  -- the stored text of "no signal holds"
-  for i = 1, nsig do none[i] = '0:-1' end
-  spec.no_signals = concat(none, ',')
+  -- the stored text of "no signal holds": '0:-1' per signal check, comma-separated
+  spec.no_signals = nsig > 0 and string.rep('0:-1,', nsig - 1) .. '0:-1' or ''
   local lims = {}  -- each limit's args, read once for all checks of the spec
   for i = 1, nlim do
     local o = a + 5 + 7 * (i - 1)
-    lims[i] = {rolling = ARGV[o + KIND] == 'r', count = tonumber(ARGV[o + COUNT]), ttl = tonumber(ARGV[o + TTL]),
-               cut = tonumber(ARGV[o + CUT]), cut_text = ARGV[o + CUT], empty_at = tonumber(ARGV[o + EMPTY_AT]),
-               empty_at_text = ARGV[o + EMPTY_AT], decisive = ARGV[o + DECISIVE] == '1',
-               suppress = ARGV[o + SUPPRESS] == '1'}
+    local cut, empty_at = ARGV[o + CUT], ARGV[o + EMPTY_AT]
+    lims[i] = {ARGV[o + KIND] == 'r', tonumber(ARGV[o + COUNT]), tonumber(ARGV[o + TTL]), tonumber(cut), cut,
+               tonumber(empty_at), empty_at, ARGV[o + DECISIVE] == '1', ARGV[o + SUPPRESS] == '1'}
   end
   spec.lims = lims
   a = spec.sig_at + nsig_args
@@ -390,6 +392,72 @@ local function check_signals(spec, st, reply)
   return concat(parts, ','), decisive
 end
 
+-- A customer with no state (no key, nothing in an older layout) gets the same outcome from every check of a spec:
+-- nothing used, no signal field. It is worked out once per spec (nil: a case the general path handles, a limit of
+-- count < 1), as the general path below would: reply, reserved, final, the stored outcome's text.
+local function fresh_outcome(spec)
+  local lims, nlim = spec.lims, spec.nlim
+  local blocked, final = false, nil
+  local reply, parts = {0, 0, -spec.nsig}, {}
+  for i = 1, nlim do
+    local l = lims[i]
+    if l[L_COUNT] < 1 then return nil end
+    reply[2 * i + 2], reply[2 * i + 3], parts[i] = 0, 0, '0:0'
+  end
+  if spec.hold ~= '0' then
+    final, blocked = spec.hold == '2', true
+  end
+  local dry = {}  -- a dry run's reply: nothing reserved (reply[2] 0), as the full path replies before reserving
+  for i = 1, #reply do dry[i] = reply[i] end
+  if not blocked then
+    final = true
+    reply[2] = 1
+  end
+  local latest = seen_exp  -- the key's expiry when it is written: its last counter's keep or the marker's
+  if not blocked then
+    for i = 1, nlim do
+      if lims[i][L_EMPTY_AT] + KEEP > latest then latest = lims[i][L_EMPTY_AT] + KEEP end
+    end
+  end
+  return {reply = reply, dry = dry, reserved = not blocked, final = final,
+          out = itext(reply[2]) .. '|' .. spec.no_signals .. '|' .. concat(parts, ',') .. '|',
+          ttl = latest == seen_exp and ARGV[2] or ntext(latest - now)}
+end
+
+-- check() for a customer with no state (`f` = fresh_outcome(spec)): the key written is what store() would write,
+-- built as one string: the counters (the text for this spec and these counter suffixes is kept while they repeat)
+-- then the marker. nil: not this path (two limits sharing a counter).
+local function fresh(spec, f, key, ao, event_id)
+  if ARGV[ao + 2] ~= '1' then return f.dry end  -- a dry run writes nothing
+  if not f.final then return f.reply end  -- nor does a deferral
+  local head = '2 0\n'
+  if f.reserved then
+    local nlim, same = spec.nlim, f.suffixes ~= nil
+    for i = 1, nlim do
+      if same and f.suffixes[i] ~= ARGV[ao + 4 + i] then same = false end
+    end
+    if not same then
+      local lims, suffixes, parts = spec.lims, {}, {head}
+      for i = 1, nlim do
+        local suffix = ARGV[ao + 4 + i]
+        for j = 1, i - 1 do
+          if suffixes[j] == suffix then return nil end
+        end
+        suffixes[i] = suffix
+        local l = lims[i]
+        parts[i + 1] = 'k' .. itext(#suffix) .. ' ' .. l[L_EMPTY_AT_TEXT] .. ' ' .. (l[L_ROLLING] and now_text or '1') ..
+                       '\n' .. suffix
+      end
+      f.suffixes, f.head = suffixes, concat(parts)
+    end
+    head = f.head
+  end
+  local mark = markers[ARGV[ao + 3]]
+  call('SET', key, head .. 'm' .. itext(#event_id) .. ' ' .. itext(#f.out + #mark) .. ' ' .. seen_exp_text .. '\n' ..
+       event_id .. f.out .. mark, 'PX', f.ttl)
+  return f.reply
+end
+
 -- One check: KEYS from ko + 1, its args from ao (five, then its spec's counter suffixes).
 local function check(spec, ko, ao)
   local seen_key, key = KEYS[ko + 1], KEYS[ko + 2]
@@ -424,6 +492,15 @@ local function check(spec, ko, ao)
       return earlier
     end
   end
+  if not blob and not st.dirty then  -- no state anywhere: the common new customer
+    local f = spec.fresh
+    if f == nil then
+      f = fresh_outcome(spec) or false
+      spec.fresh = f
+    end
+    local reply = f and fresh(spec, f, key, ao, event_id)
+    if reply then return reply end
+  end
   -- reply[3] < 0: the spec's -reply[3] signal checks, none of which holds (the customer has no signal fields: the
   -- common case, sent as one number instead of a pair per check)
   local reply = {0, 0, -nsig}
@@ -445,13 +522,13 @@ local function check(spec, ko, ao)
   for i = 1, nlim do
     local l = lims[i]
     local c = cnt[ARGV[ao + 4 + i]]
-    local count = l.count
+    local count = l[L_COUNT]
     local used = 0
     local frees, frees_text = 0, '0'
-    if l.rolling then
+    if l[L_ROLLING] then
       local ts = {}
       if c and c[2] ~= '' then
-        local cut, data, k, p = l.cut, c[2], 0, 1
+        local cut, data, k, p = l[L_CUT], c[2], 0, 1
         while true do  -- ascending times: the first one inside the window, then all the rest
           local comma = find(data, ',', p, true)
           local t = sub(data, p, (comma or 0) - 1)
@@ -467,18 +544,18 @@ local function check(spec, ko, ao)
       live[i] = ts
       used = #ts
       if used >= count then
-        frees = tonumber(ts[used - count + 1]) + l.ttl
+        frees = tonumber(ts[used - count + 1]) + l[L_TTL]
         frees_text = ntext(frees)
       end
     else
       if c and c[1] > now then used = tonumber(c[2]) end
       if used >= count then
-        frees, frees_text = l.cut, l.cut_text
+        frees, frees_text = l[L_CUT], l[L_CUT_TEXT]
       end
     end
-    if used >= count and l.decisive then
+    if used >= count and l[L_DECISIVE] then
       blocked = true
-      if final == nil then final = l.suppress end
+      if final == nil then final = l[L_SUPPRESS] end
     end
     reply[r + 2 * i - 1] = used
     reply[r + 2 * i] = frees
@@ -505,12 +582,12 @@ local function check(spec, ko, ao)
       if not cnt[suffix] then
         st.order[#st.order + 1] = suffix
       end
-      if l.rolling then
+      if l[L_ROLLING] then
         local ts = live[i]
         ts[#ts + 1] = now_text
-        cnt[suffix] = {l.empty_at, concat(ts, ','), l.empty_at_text}
+        cnt[suffix] = {l[L_EMPTY_AT], concat(ts, ','), l[L_EMPTY_AT_TEXT]}
       else
-        cnt[suffix] = {l.empty_at, itext(reply[r + 2 * i - 1] + 1), l.empty_at_text}
+        cnt[suffix] = {l[L_EMPTY_AT], itext(reply[r + 2 * i - 1] + 1), l[L_EMPTY_AT_TEXT]}
       end
     end
     reply[2] = 1

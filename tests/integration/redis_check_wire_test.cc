@@ -4,15 +4,26 @@
 #include <hiredis/hiredis.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/store_spec.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_check_call.h"
+#include "tests/support/redis_wire.h"
 #include "tests/support/stack.h"
 
 namespace tact::store {
 namespace {
+
+// A reply as text, nested arrays in brackets.
+std::string Render(const redisReply& r) {
+  if (r.type == REDIS_REPLY_INTEGER) return absl::StrCat(r.integer);
+  if (r.type != REDIS_REPLY_ARRAY) return absl::StrCat("'", absl::string_view(r.str, r.len), "'");
+  std::string out = "[";
+  for (size_t i = 0; i < r.elements; ++i) absl::StrAppend(&out, i == 0 ? "" : " ", Render(*r.element[i]));
+  return out + "]";
+}
 
 using testing::RedisServer;
 using testing::TempDir;
@@ -27,6 +38,8 @@ class RedisCheckWireTest : public ::testing::Test {
     EXPECT_EQ(redisGetReply(conn_.get(), &raw), REDIS_OK);
     return RedisReplyPtr(static_cast<redisReply*>(raw));
   }
+
+  std::string Text(const std::vector<std::string>& args) { return testing::RedisText(conn_.get(), args); }
 
   TempDir dir_;
   RedisServer redis_;
@@ -59,6 +72,55 @@ TEST_F(RedisCheckWireTest, NoSignalPairsWithoutSignalFieldsAndTheMarkerLast) {
   ASSERT_EQ(blob->type, REDIS_REPLY_STRING);
   EXPECT_TRUE(absl::EndsWith(absl::string_view(blob->str, blob->len), "e11|0:-1,0:-1|0:0|the-marker"))
       << std::string_view(blob->str, blob->len);
+}
+
+// A customer with no state takes check.lua's shortcut (its outcome worked out once per spec, its key written as one
+// string). What it stores, the expiry and the reply are exactly what the full path gives a customer whose key exists
+// but holds nothing ("2 0\n"): released with a rolling and a calendar limit, suppressed and deferred by a quiet
+// hold, and a dry run.
+TEST_F(RedisCheckWireTest, ANewCustomersShortcutStoresWhatTheFullPathWould) {
+  const std::string sha = Send(RedisCommand({"SCRIPT", "LOAD", kCheckLua}).wire)->str;
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  const std::vector<std::string> fields = {"csat:1"};
+  CheckSpec spec;
+  spec.signals.push_back({.fields = {fields.data(), 1}});
+  spec.limits.push_back({.counter = "r:day", .count = 2, .kind = WindowKind::kRolling, .window = absl::Hours(24)});
+  spec.limits.push_back({.counter = "c:week:w1", .count = 3, .kind = WindowKind::kCalendar,
+                         .period_end = now + absl::Hours(100)});
+  struct Case {
+    const char* name;
+    Hold hold;
+    bool dry_run;
+  };
+  for (const Case& c : {Case{"released", Hold::kNone, false}, Case{"suppressed", Hold::kSuppress, false},
+                        Case{"deferred", Hold::kDefer, false}, Case{"dry run", Hold::kNone, true}}) {
+    SCOPED_TRACE(c.name);
+    spec.hold = c.hold;
+    std::vector<CustomerCheck> checks;
+    for (const char* who : {"fresh", "empty"}) {
+      checks.push_back({.tenant = "acme", .customer_id = absl::StrCat(c.name, who), .event_id = "e1", .now = now,
+                        .spec = spec, .dry_run = c.dry_run, .marker = "m4;the-marker"});
+    }
+    const KeySchema schema;
+    const std::string fresh = CustomerKey(schema.CustomerPrefix("acme", checks[0].customer_id));
+    const std::string empty = CustomerKey(schema.CustomerPrefix("acme", checks[1].customer_id));
+    Send(RedisCommand({"SET", empty, "2 0\n"}).wire);
+    const RedisReplyPtr r = Send(BuildCall(sha, checks, absl::Hours(72), schema, false, false).wire);
+    ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+    ASSERT_EQ(r->elements, 2u);
+    EXPECT_EQ(Render(*r->element[0]), Render(*r->element[1]));
+    const std::string a = Text({"GET", fresh});
+    if (c.hold == Hold::kDefer || c.dry_run) {  // nothing written: the empty key stays as it was
+      EXPECT_EQ(a, "nil");
+      EXPECT_EQ(Text({"GET", empty}), "2 0\n");
+      continue;
+    }
+    EXPECT_EQ(a, Text({"GET", empty}));
+    EXPECT_TRUE(absl::StrContains(a, "m4;the-marker")) << a;
+    const int64_t ttl = std::stoll(Text({"PTTL", fresh}));
+    EXPECT_GT(ttl, 0);
+    EXPECT_NEAR(static_cast<double>(ttl), std::stod(Text({"PTTL", empty})), 1000.0);
+  }
 }
 
 }  // namespace
