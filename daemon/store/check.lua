@@ -445,8 +445,8 @@ local function fresh(spec, f, key, ao, event_id)
         end
         suffixes[i] = suffix
         local l = lims[i]
-        parts[i + 1] = 'k' .. itext(#suffix) .. ' ' .. l[L_EMPTY_AT_TEXT] .. ' ' .. (l[L_ROLLING] and now_text or '1') ..
-                       '\n' .. suffix
+        local data = l[L_ROLLING] and now_text or '1'  -- the one message counted: its time, or a count of 1
+        parts[i + 1] = 'k' .. itext(#suffix) .. ' ' .. l[L_EMPTY_AT_TEXT] .. ' ' .. data .. '\n' .. suffix
       end
       f.suffixes, f.head = suffixes, concat(parts)
     end
