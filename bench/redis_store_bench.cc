@@ -66,6 +66,7 @@
 #include "daemon/policy/evaluate.h"
 #include "daemon/store/check_lua.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/redis_check_call.h"
 #include "daemon/store/redis_counter_store.h"
 
 extern char** environ;
@@ -158,29 +159,41 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The arguments of a command in Redis' wire format ("*N\r\n$len\r\narg\r\n...").
+std::vector<std::string> WireArgs(std::string_view wire) {
+  std::vector<std::string> args;
+  size_t pos = wire.find("\r\n") + 2;
+  while (pos < wire.size() && wire[pos] == '$') {
+    const size_t eol = wire.find("\r\n", pos);
+    const size_t len = std::stoul(std::string(wire.substr(pos + 1, eol - pos - 1)));
+    args.emplace_back(wire.substr(eol + 2, len));
+    pos = eol + 2 + len + 2;
+  }
+  return args;
+}
+
 // redis-benchmark running check.lua via EVALSHA with random customers and event ids.
 // `legacy`: the check's legacy-prefix argument: a legacy prefix (redis.legacy_keys=true, the upgrade window;
 // legacy.lua), "" (legacy_keys false: layout v1 is still looked for) or "-" (redis.older_layouts false).
 constexpr char kLegacyArg[] = "tact:{acme:__rand_int__}:";
 double RawEvalsha(int port, const Options& o, int pipeline, const std::string& sha, const std::string& marker,
                   const std::string& legacy = kLegacyArg) {
-  constexpr int64_t kDayMs = 86'400'000;
-  constexpr int64_t kWeekMs = 7 * kDayMs;
-  const int64_t now_ms = absl::ToUnixMillis(SystemClock().Now());
-  const std::string out = Capture(
-      {"redis-benchmark", "-p", std::to_string(port), "-c", std::to_string(o.connections), "-n",
-       std::to_string(o.requests), "-P", std::to_string(pipeline), "-r", "100000000", "-q", "EVALSHA", sha, "2",
-       // check.lua's layout for one check (as RedisCounterStore builds it): KEYS the event's marker key and the
-       // customer's key; ARGV now, seen ttl, #specs, #checks, the spec (quiet, #limits, #signals, #signal args,
-       // unused, per limit kind/count/ttl/cutoff/empty at/decisive/suppress), the markers (one), then the check:
-       // spec number, event id, write, marker number, legacy prefix, one counter suffix per limit. The tag stands for
-       // keys.h's 32 hex digits (redis-benchmark has no HMAC).
-       "tact:{00000000000000000000__rand_int__}:seen:e__rand_int__", "tact:{00000000000000000000__rand_int__}:s",
-       std::to_string(now_ms), "259200000", "1", "1", "0", "2", "0", "0", std::to_string(now_ms + kWeekMs), "r", "1",
-       std::to_string(kDayMs), std::to_string(now_ms - kDayMs), std::to_string(now_ms + kDayMs), "1", "1", "r", "3",
-       std::to_string(kWeekMs), std::to_string(now_ms - kWeekMs), std::to_string(now_ms + kWeekMs), "1", "1", "1",
-       marker, "1", "e__rand_int__", "1", "1", legacy, "r:promotion-1-per-day",
-       "r:promotion-3-per-week"});
+  // check.lua's call for one check of BenchPlan, as RedisCounterStore builds it (store::BuildCall), for the customer
+  // prefix "tact:{00000000000000000000__rand_int__}:" (the tag stands for keys.h's 32 hex digits: redis-benchmark
+  // has no HMAC) and the event "e__rand_int__"; its legacy-prefix argument (the fifth of the check's, which come
+  // last) set to `legacy`.
+  const policy::Plan plan = BenchPlan();
+  const store::CustomerCheck check{.tenant = "acme", .customer_id = "c", .event_id = "e__rand_int__",
+                                   .now = SystemClock().Now(), .spec = decision::ToCheckSpec(plan), .marker = marker};
+  const std::vector<std::string> prefix = {"tact:{00000000000000000000__rand_int__}:"};
+  std::vector<std::string> call = WireArgs(
+      store::BuildCall(sha, {&check, 1}, prefix, absl::Hours(72), /*older_layouts=*/legacy != "-").wire);
+  call[call.size() - 2 - plan.limits.size()] = legacy;
+  std::vector<std::string> argv = {"redis-benchmark", "-p", std::to_string(port), "-c", std::to_string(o.connections),
+                                   "-n", std::to_string(o.requests), "-P", std::to_string(pipeline), "-r",
+                                   "100000000", "-q"};
+  argv.insert(argv.end(), call.begin(), call.end());
+  const std::string out = Capture(argv);
   std::smatch m;
   static const std::regex kRps(R"(([0-9.]+) requests per second)");
   return std::regex_search(out, m, kRps) ? std::stod(m[1]) : 0;

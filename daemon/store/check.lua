@@ -30,15 +30,17 @@
 -- ARGV[1] now_ms  ARGV[2] seen_ttl_ms  ARGV[3] n specs  ARGV[4] n checks
 -- then every spec (the plan's shape at this now, shared by the checks of a batch that have the same one):
 --   quiet hold (0 none, 1 defer, 2 suppress), n limits, n signal checks, n args of the signal checks,
---   (unused: ms when the last of its counters is empty again),
+--   the shortcut for a customer with no state (see fresh() below): its code ('R' released, 'S' final and not
+--   counted, 'D' nothing written, '-' none), the key's expiry then (ms), the stored outcome then,
 --   per limit: kind ('r'/'c'), count, ttl_ms (rolling: the window; calendar: period end - now, at least 1),
 --              rolling: now - window / calendar: period_end_ms, empty_at_ms (now + window / period end),
 --              decisive (1/0), suppress_on_exceed (1/0)
 --   per signal check: decisive (1/0), since_ms, hold_ms, n_fields, field... (a trailing '*' = prefix)
--- then the number of distinct decision markers and each of them,
+-- then the number of distinct decision markers and each of them, the number of distinct key starts for the shortcut
+-- and each of them,
 -- then per check: spec number (1-based), event_id, write (1) or dry run (0), marker number (1-based), legacy prefix
---   ('' none: see legacy.lua; '-' no older layout at all, redis.older_layouts false), then one counter suffix per
---   limit of its spec
+--   ('' none: see legacy.lua; '-' no older layout at all, redis.older_layouts false), key start number (1-based; 0:
+--   no shortcut), then one counter suffix per limit of its spec
 -- KEYS, per check in order: its marker key `seen:<event_id>`, its customer key `s`.
 -- (A Cluster node's batch: no KEYS; they follow the per-check args, see node_batch below.)
 -- Returns one reply per check: {1, outcome, marker} for an event decided before, else
@@ -271,28 +273,39 @@ end
 -- A limit's args, as offsets from its first.
 local KIND, COUNT, TTL, CUT, EMPTY_AT, DECISIVE, SUPPRESS = 0, 1, 2, 3, 4, 5, 6
 
--- A parsed limit (spec.lims[i]) is an array: a table with named fields costs a hash part per limit per call.
+-- A parsed limit (spec_lims(spec)[i]) is an array: a table with named fields costs a hash part per limit per call.
 local L_ROLLING, L_COUNT, L_TTL, L_CUT, L_CUT_TEXT, L_EMPTY_AT, L_EMPTY_AT_TEXT, L_DECISIVE, L_SUPPRESS =
   1, 2, 3, 4, 5, 6, 7, 8, 9
 
-local specs = {}  -- by number as sent: the text (a table lookup costs less than a tonumber)
+-- The specs by number as sent (a table lookup costs less than a tonumber). Only what every check reads is read
+-- here: a customer with no state takes the shortcut the spec carries (fresh), and its limits and signal checks are
+-- read on first use (spec_lims, signal_checks), so a call of new customers converts none of their numbers.
+local specs = {}
 local a = 5
 for s = 1, nspecs do
   local nlim, nsig, nsig_args = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  -- limit i's args: ARGV[a + 5 + 7 * (i - 1) + KIND ...]
-  local spec = {hold = ARGV[a], nlim = nlim, nsig = nsig, sig_at = a + 5 + 7 * nlim}
-  -- the stored text of "no signal holds": '0:-1' per signal check, comma-separated
-  spec.no_signals = nsig > 0 and string.rep('0:-1,', nsig - 1) .. '0:-1' or ''
-  local lims = {}  -- each limit's args, read once for all checks of the spec
-  for i = 1, nlim do
-    local o = a + 5 + 7 * (i - 1)
+  -- limit i's args: ARGV[a + 7 + 7 * (i - 1) + KIND ...]
+  local spec = {hold = ARGV[a], nlim = nlim, nsig = nsig, lim_at = a + 7, sig_at = a + 7 + 7 * nlim,
+                fresh = ARGV[a + 4], fresh_ttl = ARGV[a + 5], fresh_out = ARGV[a + 6]}
+  a = spec.sig_at + nsig_args
+  specs[itext(s)] = spec
+end
+
+-- A spec's limits, read once for all checks of the spec.
+local function spec_lims(spec)
+  local lims = spec.lims
+  if lims then return lims end
+  lims = {}
+  for i = 1, spec.nlim do
+    local o = spec.lim_at + 7 * (i - 1)
     local cut, empty_at = ARGV[o + CUT], ARGV[o + EMPTY_AT]
     lims[i] = {ARGV[o + KIND] == 'r', tonumber(ARGV[o + COUNT]), tonumber(ARGV[o + TTL]), tonumber(cut), cut,
                tonumber(empty_at), empty_at, ARGV[o + DECISIVE] == '1', ARGV[o + SUPPRESS] == '1'}
   end
   spec.lims = lims
-  a = spec.sig_at + nsig_args
-  specs[itext(s)] = spec
+  -- the stored text of "no signal holds": '0:-1' per signal check, comma-separated
+  spec.no_signals = spec.nsig > 0 and string.rep('0:-1,', spec.nsig - 1) .. '0:-1' or ''
+  return lims
 end
 
 -- The decision markers of the checks, each distinct one once (a campaign's checks mostly share one, and every
@@ -301,6 +314,11 @@ local markers = {}
 local nmarkers = tonumber(ARGV[a])
 for m = 1, nmarkers do markers[itext(m)] = ARGV[a + m] end  -- by number as sent, as specs
 a = a + 1 + nmarkers
+-- The starts of the keys the shortcut writes (FreshHead in redis_check_call.cc), each distinct one once.
+local heads = {}
+local nheads = tonumber(ARGV[a])
+for h = 1, nheads do heads[itext(h)] = ARGV[a + h] end
+a = a + 1 + nheads
 
 -- A spec's signal checks, read when a customer first has a live signal field.
 local function signal_checks(spec)
@@ -392,73 +410,34 @@ local function check_signals(spec, st, reply)
   return concat(parts, ','), decisive
 end
 
--- A customer with no state (no key, nothing in an older layout) gets the same outcome from every check of a spec:
--- nothing used, no signal field. It is worked out once per spec (nil: a case the general path handles, a limit of
--- count < 1), as the general path below would: reply, reserved, final, the stored outcome's text.
-local function fresh_outcome(spec)
-  local lims, nlim = spec.lims, spec.nlim
-  local blocked, final = false, nil
-  local reply, parts = {0, 0, -spec.nsig}, {}
-  for i = 1, nlim do
-    local l = lims[i]
-    if l[L_COUNT] < 1 then return nil end
-    reply[2 * i + 2], reply[2 * i + 3], parts[i] = 0, 0, '0:0'
+-- The reply to a customer with no state (the shortcut's), `reserved` 1 or 0: per spec, shared by its checks.
+local function fresh_reply(spec, reserved)
+  local key = reserved == 1 and 'reply1' or 'reply0'
+  local reply = spec[key]
+  if not reply then
+    reply = {0, reserved, -spec.nsig}
+    for i = 1, spec.nlim do reply[2 * i + 2], reply[2 * i + 3] = 0, 0 end
+    spec[key] = reply
   end
-  if spec.hold ~= '0' then
-    final, blocked = spec.hold == '2', true
-  end
-  local dry = {}  -- a dry run's reply: nothing reserved (reply[2] 0), as the full path replies before reserving
-  for i = 1, #reply do dry[i] = reply[i] end
-  if not blocked then
-    final = true
-    reply[2] = 1
-  end
-  local latest = seen_exp  -- the key's expiry when it is written: its last counter's keep or the marker's
-  if not blocked then
-    for i = 1, nlim do
-      if lims[i][L_EMPTY_AT] + KEEP > latest then latest = lims[i][L_EMPTY_AT] + KEEP end
-    end
-  end
-  return {reply = reply, dry = dry, reserved = not blocked, final = final,
-          out = itext(reply[2]) .. '|' .. spec.no_signals .. '|' .. concat(parts, ',') .. '|',
-          ttl = latest == seen_exp and ARGV[2] or ntext(latest - now)}
+  return reply
 end
 
--- check() for a customer with no state (`f` = fresh_outcome(spec)): the key written is what store() would write,
--- built as one string: the counters (the text for this spec and these counter suffixes is kept while they repeat)
--- then the marker. nil: not this path (two limits sharing a counter).
-local function fresh(spec, f, key, ao, event_id)
-  if ARGV[ao + 2] ~= '1' then return f.dry end  -- a dry run writes nothing
-  if not f.final then return f.reply end  -- nor does a deferral
-  local head = '2 0\n'
-  if f.reserved then
-    local nlim, same = spec.nlim, f.suffixes ~= nil
-    for i = 1, nlim do
-      if same and f.suffixes[i] ~= ARGV[ao + 4 + i] then same = false end
-    end
-    if not same then
-      local lims, suffixes, parts = spec.lims, {}, {head}
-      for i = 1, nlim do
-        local suffix = ARGV[ao + 4 + i]
-        for j = 1, i - 1 do
-          if suffixes[j] == suffix then return nil end
-        end
-        suffixes[i] = suffix
-        local l = lims[i]
-        local data = l[L_ROLLING] and now_text or '1'  -- the one message counted: its time, or a count of 1
-        parts[i + 1] = 'k' .. itext(#suffix) .. ' ' .. l[L_EMPTY_AT_TEXT] .. ' ' .. data .. '\n' .. suffix
-      end
-      f.suffixes, f.head = suffixes, concat(parts)
-    end
-    head = f.head
-  end
-  local mark = markers[ARGV[ao + 3]]
-  call('SET', key, head .. 'm' .. itext(#event_id) .. ' ' .. itext(#f.out + #mark) .. ' ' .. seen_exp_text .. '\n' ..
-       event_id .. f.out .. mark, 'PX', f.ttl)
-  return f.reply
+-- check() for a customer with no state, nothing used, no signal field: what the full path below would do, worked
+-- out by tactd per spec (redis_check_call.cc FreshCode: spec.fresh 'R' released, 'S' final and not counted, 'D'
+-- deferred; the key's expiry spec.fresh_ttl, the stored outcome spec.fresh_out) and per counter names (the key's
+-- start `head`: its header and, released, one message in each counter). The key is written as one string.
+-- tests/integration/redis_check_wire_test.cc holds both paths to the same bytes.
+local function fresh(spec, head, key, ao, event_id)
+  local code = spec.fresh
+  if ARGV[ao + 2] ~= '1' then return fresh_reply(spec, 0) end  -- a dry run writes and reserves nothing
+  if code == 'D' then return fresh_reply(spec, 0) end  -- nor does a deferral
+  local mark, out = markers[ARGV[ao + 3]], spec.fresh_out
+  call('SET', key, head .. 'm' .. itext(#event_id) .. ' ' .. itext(#out + #mark) .. ' ' .. seen_exp_text .. '\n' ..
+       event_id .. out .. mark, 'PX', spec.fresh_ttl)
+  return fresh_reply(spec, code == 'R' and 1 or 0)
 end
 
--- One check: KEYS from ko + 1, its args from ao (five, then its spec's counter suffixes).
+-- One check: KEYS from ko + 1, its args from ao (six, then its spec's counter suffixes).
 local function check(spec, ko, ao)
   local seen_key, key = KEYS[ko + 1], KEYS[ko + 2]
   local event_id = ARGV[ao + 1]
@@ -485,22 +464,17 @@ local function check(spec, ko, ao)
       end
     end
   end
-  local nsig, nlim, lims = spec.nsig, spec.nlim, spec.lims
+  local nsig, nlim = spec.nsig, spec.nlim
   if (not blob or st.old > now) and ARGV[ao + 4] ~= '-' then  -- older layouts (legacy.lua)
-    local earlier = tact_from_old(st, sub(key, 1, -2), ARGV[ao + 4], ao + 4, nlim, seen_key, event_id, now, seen_ttl)
+    local earlier = tact_from_old(st, sub(key, 1, -2), ARGV[ao + 4], ao + 5, nlim, seen_key, event_id, now, seen_ttl)
     if earlier then
       return earlier
     end
   end
-  if not blob and not st.dirty then  -- no state anywhere: the common new customer
-    local f = spec.fresh
-    if f == nil then
-      f = fresh_outcome(spec) or false
-      spec.fresh = f
-    end
-    local reply = f and fresh(spec, f, key, ao, event_id)
-    if reply then return reply end
+  if not blob and not st.dirty and ARGV[ao + 5] ~= '0' then  -- no state anywhere: the common new customer
+    return fresh(spec, heads[ARGV[ao + 5]], key, ao, event_id)
   end
+  local lims = spec_lims(spec)
   -- reply[3] < 0: the spec's -reply[3] signal checks, none of which holds (the customer has no signal fields: the
   -- common case, sent as one number instead of a pair per check)
   local reply = {0, 0, -nsig}
@@ -521,7 +495,7 @@ local function check(spec, ko, ao)
   local lim_text = ''
   for i = 1, nlim do
     local l = lims[i]
-    local c = cnt[ARGV[ao + 4 + i]]
+    local c = cnt[ARGV[ao + 5 + i]]
     local count = l[L_COUNT]
     local used = 0
     local frees, frees_text = 0, '0'
@@ -578,7 +552,7 @@ local function check(spec, ko, ao)
   if not blocked then
     for i = 1, nlim do
       local l = lims[i]
-      local suffix = ARGV[ao + 4 + i]
+      local suffix = ARGV[ao + 5 + i]
       if not cnt[suffix] then
         st.order[#st.order + 1] = suffix
       end
@@ -628,6 +602,6 @@ for c = 1, nchecks do
   local spec = specs[ARGV[a]]
   out[c] = check(spec, ko, a)
   ko = ko + 2
-  a = a + 5 + spec.nlim
+  a = a + 6 + spec.nlim
 end
 return out

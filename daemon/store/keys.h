@@ -63,6 +63,10 @@ inline std::string ArchiveKey(std::string_view name) {
 // measurement (check.lua's header); a key holding more (written by a version that keeps more) is read whole.
 inline constexpr int kMarkersInCustomerKey = 1;
 
+// Store v2: a counter stays in its customer's key this long after it is empty again (check.lua's KEEP, the same
+// number): instances whose clocks disagree must not drop a period's counter another still counts in.
+inline constexpr int64_t kCounterKeepMs = 93'600'000;  // 26 h
+
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));
 }

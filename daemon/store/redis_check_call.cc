@@ -21,21 +21,47 @@ namespace {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
-// The check's spec at `now_ms` as check.lua reads it: quiet, #limits, #signal checks, the signal checks'
-// arg count, the index expiry, each limit with the numbers its writes need, then the signal checks.
-void AppendSpec(const CheckSpec& spec, int64_t now_ms, RespArgs& out) {
-  auto empty_at = [now_ms](const LimitSpec& l) {
-    return l.kind == WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
-  };
-  int64_t latest = 0;
-  for (const LimitSpec& l : spec.limits) latest = std::max(latest, empty_at(l));
+// What a customer with no state gets from `spec` (check.lua's shortcut, its header): no signal field holds, no
+// counter is used. 'R': released, counted and its marker written; 'S': final, only the marker; 'D': nothing
+// written; '-': not taken (a limit of count < 1: check.lua works it out).
+char FreshCode(const CheckSpec& spec) {
+  StoreOutcome none;
+  none.signals.resize(spec.signals.size());
+  for (const LimitSpec& l : spec.limits) {
+    if (l.count < 1) return '-';
+    none.usage.push_back({.used = 0, .frees_at = absl::InfinitePast()});
+  }
+  if (ShouldReserve(spec, none)) return 'R';
+  return IsFinal(spec, none) ? 'S' : 'D';
+}
+
+int64_t EmptyAtMs(const LimitSpec& l, int64_t now_ms) {
+  return l.kind == WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
+}
+
+// The check's spec at `now_ms` as check.lua reads it: quiet, #limits, #signal checks, the signal checks' arg count,
+// the shortcut for a customer with no state (`fresh`, the key's expiry then, the stored outcome then), each limit
+// with the numbers its writes need, then the signal checks.
+void AppendSpec(const CheckSpec& spec, char fresh, int64_t now_ms, int64_t seen_ttl_ms, RespArgs& out) {
   int64_t signal_args = 0;
   for (const SignalSpec& s : spec.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
   out.Add(QuietCode(spec));
   out.Add(static_cast<int64_t>(spec.limits.size()));
   out.Add(static_cast<int64_t>(spec.signals.size()));
   out.Add(signal_args);
-  out.Add(latest);
+  out.Add(std::string_view(&fresh, 1));
+  // The key's expiry: its last thing, the marker or a counter's keep (check.lua's store()).
+  int64_t latest = now_ms + seen_ttl_ms;
+  for (const LimitSpec& l : spec.limits) {
+    if (fresh == 'R') latest = std::max(latest, EmptyAtMs(l, now_ms) + kCounterKeepMs);
+  }
+  out.Add(latest - now_ms);
+  std::string outcome = fresh == 'R' ? "1|" : "0|";
+  for (size_t i = 0; i < spec.signals.size(); ++i) outcome += i == 0 ? "0:-1" : ",0:-1";
+  outcome += "|";
+  for (size_t i = 0; i < spec.limits.size(); ++i) outcome += i == 0 ? "0:0" : ",0:0";
+  outcome += "|";
+  out.Add(outcome);
   for (const LimitSpec& l : spec.limits) {
     const bool rolling = l.kind == WindowKind::kRolling;
     const int64_t window = absl::ToInt64Milliseconds(l.window);
@@ -46,7 +72,7 @@ void AppendSpec(const CheckSpec& spec, int64_t now_ms, RespArgs& out) {
     // with tactd's clock behind it the counter of a period tactd still counts in would vanish at once.
     out.Add(rolling ? window : std::max<int64_t>(1, end - now_ms));
     out.Add(rolling ? now_ms - window : end);
-    out.Add(empty_at(l));
+    out.Add(EmptyAtMs(l, now_ms));
     out.Add(l.decisive ? "1" : "0");
     out.Add(l.suppress_on_exceed ? "1" : "0");
   }
@@ -61,6 +87,27 @@ void AppendSpec(const CheckSpec& spec, int64_t now_ms, RespArgs& out) {
   }
 }
 
+// The start of the key check.lua's shortcut writes for a customer with no state (FreshCode 'R' or 'S'): the header,
+// then when counted ('R') one message in each counter (check.lua's store(): the counters in the spec's order,
+// rolling: the message's time, calendar: a count of 1), the marker following. Empty: no shortcut (two limits of
+// one counter, or 'D' / '-').
+std::string FreshHead(const CheckSpec& spec, char fresh, int64_t now_ms) {
+  if (fresh != 'R' && fresh != 'S') return "";
+  std::string head = "2 0\n";
+  if (fresh == 'S') return head;
+  for (size_t i = 0; i < spec.limits.size(); ++i) {
+    const LimitSpec& l = spec.limits[i];
+    for (size_t j = 0; j < i; ++j) {
+      if (spec.limits[j].counter == l.counter) return "";
+    }
+    const int64_t empty_at = EmptyAtMs(l, now_ms);
+    if (empty_at + kCounterKeepMs <= now_ms) continue;  // store() leaves out what is past its keep
+    absl::StrAppend(&head, "k", l.counter.size(), " ", empty_at, " ",
+                    l.kind == WindowKind::kRolling ? now_ms : 1, "\n", AsAbsl(l.counter));
+  }
+  return head;
+}
+
 // BuildCall for `n` checks, check_of(i) the i-th and prefix_of(i) its customer prefix; `node_batch`: the keys
 // after the per-check args and none declared (BuildNodeBatchCall).
 template <typename CheckOf, typename PrefixOf>
@@ -69,16 +116,20 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
   const int64_t now_ms = ToMillis(check_of(0).now);
   RespArgs keys;
   RespArgs specs;      // every distinct spec's args, concatenated
-  RespArgs per_check;  // spec number, event id, write, marker number, legacy prefix
+  RespArgs per_check;  // spec number, event id, write, marker number, legacy prefix, head number
   absl::flat_hash_map<std::string, int64_t> spec_number;  // a spec's encoding -> its number
   RespArgs markers;    // every distinct marker
   absl::flat_hash_map<std::string_view, int64_t> marker_number;  // a marker -> its number (views into `checks`)
+  RespArgs heads;      // every distinct FreshHead
+  absl::flat_hash_map<std::string, int64_t> head_number;  // a head -> its number
+  const int64_t seen_ttl_ms = absl::ToInt64Milliseconds(seen_ttl);
   RespArgs spec;
   for (size_t i = 0; i < n; ++i) {
     const CustomerCheck& c = check_of(i);
     const CheckSpec& check_spec = c.spec;
     spec.Clear();
-    AppendSpec(check_spec, now_ms, spec);
+    const char fresh = FreshCode(check_spec);
+    AppendSpec(check_spec, fresh, now_ms, seen_ttl_ms, spec);
     auto [it, added] = spec_number.try_emplace(spec.body(), static_cast<int64_t>(spec_number.size()) + 1);
     if (added) {
       specs.Add(spec);
@@ -99,6 +150,16 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
     } else {
       per_check.Add(legacy_keys ? KeySchema::LegacyCustomerPrefix(c.tenant, c.customer_id).value_or("") : "");
     }
+    std::string head = FreshHead(check_spec, fresh, now_ms);
+    if (head.empty()) {
+      per_check.Add("0");
+    } else {
+      auto [h, new_head] = head_number.try_emplace(std::move(head), static_cast<int64_t>(head_number.size()) + 1);
+      if (new_head) {
+        heads.Add(h->first);
+      }
+      per_check.Add(h->second);
+    }
     for (const LimitSpec& l : check_spec.limits) {
       per_check.Add(l.counter);
     }
@@ -111,12 +172,14 @@ RedisCommand Build(const std::string& sha, size_t n, CheckOf check_of, PrefixOf 
     all.Add(keys);
   }
   all.Add(now_ms);
-  all.Add(absl::ToInt64Milliseconds(seen_ttl));
+  all.Add(seen_ttl_ms);
   all.Add(static_cast<int64_t>(spec_number.size()));
   all.Add(static_cast<int64_t>(n));
   all.Add(specs);
   all.Add(markers.count());
   all.Add(markers);
+  all.Add(heads.count());
+  all.Add(heads);
   all.Add(per_check);
   if (node_batch) {
     all.Add(keys);

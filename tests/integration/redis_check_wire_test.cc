@@ -74,10 +74,11 @@ TEST_F(RedisCheckWireTest, NoSignalPairsWithoutSignalFieldsAndTheMarkerLast) {
       << std::string_view(blob->str, blob->len);
 }
 
-// A customer with no state takes check.lua's shortcut (its outcome worked out once per spec, its key written as one
-// string). What it stores, the expiry and the reply are exactly what the full path gives a customer whose key exists
-// but holds nothing ("2 0\n"): released with a rolling and a calendar limit, suppressed and deferred by a quiet
-// hold, and a dry run.
+// A customer with no state takes check.lua's shortcut (its outcome worked out by tactd per spec: FreshCode, FreshHead
+// in redis_check_call.cc; its key written as one string). What it stores, the expiry and the reply are exactly what
+// the full path gives a customer whose key exists but holds nothing ("2 0\n"): released with a rolling and a
+// calendar limit, suppressed and deferred by a quiet hold, a dry run, and two limits of one counter (no shortcut);
+// with the older layouts looked at (an EXISTS finds nothing) and not.
 TEST_F(RedisCheckWireTest, ANewCustomersShortcutStoresWhatTheFullPathWould) {
   const std::string sha = Send(RedisCommand({"SCRIPT", "LOAD", kCheckLua}).wire)->str;
   const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
@@ -87,39 +88,47 @@ TEST_F(RedisCheckWireTest, ANewCustomersShortcutStoresWhatTheFullPathWould) {
   spec.limits.push_back({.counter = "r:day", .count = 2, .kind = WindowKind::kRolling, .window = absl::Hours(24)});
   spec.limits.push_back({.counter = "c:week:w1", .count = 3, .kind = WindowKind::kCalendar,
                          .period_end = now + absl::Hours(100)});
+  CheckSpec shared = spec;  // two limits counting in one counter
+  shared.limits[1].counter = shared.limits[0].counter;
   struct Case {
     const char* name;
     Hold hold;
     bool dry_run;
+    bool shared_counter;
   };
-  for (const Case& c : {Case{"released", Hold::kNone, false}, Case{"suppressed", Hold::kSuppress, false},
-                        Case{"deferred", Hold::kDefer, false}, Case{"dry run", Hold::kNone, true}}) {
-    SCOPED_TRACE(c.name);
-    spec.hold = c.hold;
-    std::vector<CustomerCheck> checks;
-    for (const char* who : {"fresh", "empty"}) {
-      checks.push_back({.tenant = "acme", .customer_id = absl::StrCat(c.name, who), .event_id = "e1", .now = now,
-                        .spec = spec, .dry_run = c.dry_run, .marker = "m4;the-marker"});
+  for (const bool older_layouts : {true, false}) {
+    for (const Case& c :
+         {Case{"released", Hold::kNone, false, false}, Case{"suppressed", Hold::kSuppress, false, false},
+          Case{"deferred", Hold::kDefer, false, false}, Case{"dry run", Hold::kNone, true, false},
+          Case{"one counter", Hold::kNone, false, true}}) {
+      SCOPED_TRACE(absl::StrCat(c.name, older_layouts ? ", older layouts" : ""));
+      CheckSpec& check_spec = c.shared_counter ? shared : spec;
+      check_spec.hold = c.hold;
+      std::vector<CustomerCheck> checks;
+      for (const char* who : {"fresh", "empty"}) {
+        checks.push_back({.tenant = "acme", .customer_id = absl::StrCat(c.name, who, older_layouts), .event_id = "e1",
+                          .now = now, .spec = check_spec, .dry_run = c.dry_run, .marker = "m4;the-marker"});
+      }
+      const KeySchema schema;
+      const std::string fresh = CustomerKey(schema.CustomerPrefix("acme", checks[0].customer_id));
+      const std::string empty = CustomerKey(schema.CustomerPrefix("acme", checks[1].customer_id));
+      Send(RedisCommand({"SET", empty, "2 0\n"}).wire);
+      const RedisReplyPtr r = Send(BuildCall(sha, checks, absl::Hours(72), schema, false, older_layouts).wire);
+      ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+      ASSERT_EQ(r->elements, 2u);
+      EXPECT_EQ(Render(*r->element[0]), Render(*r->element[1]));
+      const std::string a = Text({"GET", fresh});
+      if (c.hold == Hold::kDefer || c.dry_run) {  // nothing written: the empty key stays as it was
+        EXPECT_EQ(a, "nil");
+        EXPECT_EQ(Text({"GET", empty}), "2 0\n");
+        continue;
+      }
+      EXPECT_EQ(a, Text({"GET", empty}));
+      EXPECT_TRUE(absl::StrContains(a, "m4;the-marker")) << a;
+      const int64_t ttl = std::stoll(Text({"PTTL", fresh}));
+      EXPECT_GT(ttl, 0);
+      EXPECT_NEAR(static_cast<double>(ttl), std::stod(Text({"PTTL", empty})), 1000.0);
     }
-    const KeySchema schema;
-    const std::string fresh = CustomerKey(schema.CustomerPrefix("acme", checks[0].customer_id));
-    const std::string empty = CustomerKey(schema.CustomerPrefix("acme", checks[1].customer_id));
-    Send(RedisCommand({"SET", empty, "2 0\n"}).wire);
-    const RedisReplyPtr r = Send(BuildCall(sha, checks, absl::Hours(72), schema, false, false).wire);
-    ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
-    ASSERT_EQ(r->elements, 2u);
-    EXPECT_EQ(Render(*r->element[0]), Render(*r->element[1]));
-    const std::string a = Text({"GET", fresh});
-    if (c.hold == Hold::kDefer || c.dry_run) {  // nothing written: the empty key stays as it was
-      EXPECT_EQ(a, "nil");
-      EXPECT_EQ(Text({"GET", empty}), "2 0\n");
-      continue;
-    }
-    EXPECT_EQ(a, Text({"GET", empty}));
-    EXPECT_TRUE(absl::StrContains(a, "m4;the-marker")) << a;
-    const int64_t ttl = std::stoll(Text({"PTTL", fresh}));
-    EXPECT_GT(ttl, 0);
-    EXPECT_NEAR(static_cast<double>(ttl), std::stod(Text({"PTTL", empty})), 1000.0);
   }
 }
 

@@ -76,10 +76,11 @@ TEST(RedisCheckCallTest, OlderLayoutsOffSendsNoOlderLayoutsForEveryCheck) {
   std::vector<std::string> prefixes;
   for (const CustomerCheck& c : checks) prefixes.push_back(schema.CustomerPrefix(c.tenant, c.customer_id));
   const std::vector<size_t> both = {0, 1};
-  // The per-check args are last but the keys (node batch: after them): spec, event id, write, marker, legacy, 1 suffix.
+  // The per-check args are last but the keys (node batch: after them): spec, event id, write, marker, legacy, key
+  // start, 1 suffix.
   auto legacy_args = [](const std::vector<std::string>& args, size_t keys_after) {
     const size_t end = args.size() - keys_after;
-    return std::vector<std::string>{args[end - 8], args[end - 2]};
+    return std::vector<std::string>{args[end - 10], args[end - 3]};
   };
   EXPECT_EQ(legacy_args(Args(BuildCall("sha", checks, absl::Hours(72), schema, true)), 0),
             (std::vector<std::string>{"tact:{acme:c-1}:", "tact:{acme:c-2}:"}));
