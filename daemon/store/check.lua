@@ -455,6 +455,9 @@ local function check(spec, ko, ao)
     return earlier_reply(got[1])
   end
   local blob = got[2]
+  if not blob and ARGV[ao + 5] ~= '0' and ARGV[ao + 4] == '-' then  -- no state, and no older layout to look in
+    return fresh(spec, heads[ARGV[ao + 5]], key, ao, event_id)
+  end
   local st = parse(blob)
   local mk = st.mk
   if mk then  -- a marker in the customer's key
