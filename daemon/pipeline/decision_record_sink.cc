@@ -23,7 +23,9 @@ absl::StatusOr<std::unique_ptr<KafkaDecisionRecords>> KafkaDecisionRecords::Crea
   const Options& o = sink->options_;
   absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer =
       CreateProducer(o.brokers, kClientId, o.security, sink.get(), sink.get(),
-                     {{"message.timeout.ms", absl::StrCat(o.message_timeout_ms)}});
+                     {{"message.timeout.ms", absl::StrCat(o.message_timeout_ms)},
+                      // dr_cb acts on failures only: no report (an event per record, polled) for a delivered one.
+                      {"delivery.report.only.error", "true"}});
   if (!producer.ok()) {
     return absl::Status(producer.status().code(),
                         absl::StrCat("kafka grpc-records producer: ", producer.status().message()));
