@@ -60,6 +60,7 @@ class KafkaDecisionRecords final : public decision::DecisionRecordPort,
   std::atomic<int64_t> lost_{0};
   std::atomic<bool> stop_{false};
   std::unique_ptr<RdKafka::Producer> producer_;  // declared after what its callbacks (this) use
+  struct rd_kafka_topic_s* topic_ = nullptr;     // options_.topic's handle on producer_, destroyed before it
   std::thread poller_;                           // started last, joined first
 };
 
