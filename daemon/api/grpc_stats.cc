@@ -2,22 +2,52 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <atomic>
 #include <string_view>
 
 namespace tact::api {
+
+// The series are looked up on the method's first finished call (as before: a series appears once counted) and kept.
+struct GrpcStatsInterceptorFactory::Method {
+  explicit Method(std::string method_label) : label(std::move(method_label)) {}
+  prometheus::Counter& Ok(GrpcStats& stats) {  // grpc_requests_total{method, code="OK"}
+    prometheus::Counter* c = ok.load(std::memory_order_acquire);
+    if (c == nullptr) {
+      c = &stats.grpc_requests_total.With({label, "OK"});
+      ok.store(c, std::memory_order_release);
+    }
+    return *c;
+  }
+  prometheus::Histogram& Duration(GrpcStats& stats) {
+    prometheus::Histogram* h = duration.load(std::memory_order_acquire);
+    if (h == nullptr) {
+      h = &stats.grpc_request_duration_seconds.With({label});
+      duration.store(h, std::memory_order_release);
+    }
+    return *h;
+  }
+  const std::string label;
+  std::atomic<prometheus::Counter*> ok{nullptr};
+  std::atomic<prometheus::Histogram*> duration{nullptr};
+};
+
 namespace {
 
 class GrpcStatsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  GrpcStatsInterceptor(GrpcStats& stats, const Clock& clock, std::string method)
-      : stats_(stats), clock_(clock), method_(std::move(method)), start_(clock.Monotonic()) {}
+  using Method = GrpcStatsInterceptorFactory::Method;
+  GrpcStatsInterceptor(GrpcStats& stats, const Clock& clock, Method& method)
+      : stats_(stats), clock_(clock), method_(method), start_(clock.Monotonic()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
-      stats_.grpc_requests_total.Inc({method_, GrpcCodeName(status.error_code())});
-      stats_.grpc_request_duration_seconds.Observe(
-          {method_}, std::chrono::duration<double>(clock_.Monotonic() - start_).count());
+      const grpc::StatusCode code = methods->GetSendStatus().error_code();
+      if (code == grpc::StatusCode::OK) {
+        method_.Ok(stats_).Increment();
+      } else {
+        stats_.grpc_requests_total.Inc({method_.label, GrpcCodeName(code)});
+      }
+      method_.Duration(stats_).Observe(std::chrono::duration<double>(clock_.Monotonic() - start_).count());
     }
     methods->Proceed();
   }
@@ -25,7 +55,7 @@ class GrpcStatsInterceptor final : public grpc::experimental::Interceptor {
  private:
   GrpcStats& stats_;
   const Clock& clock_;
-  const std::string method_;
+  Method& method_;  // owned by the factory, which outlives the server's calls
   const std::chrono::steady_clock::time_point start_;
 };
 
@@ -78,9 +108,29 @@ std::string MethodLabel(const char* method) {
   return std::string(m);
 }
 
+GrpcStatsInterceptorFactory::GrpcStatsInterceptorFactory(GrpcStats& stats, const Clock& clock)
+    : stats_(stats), clock_(clock), unknown_(std::make_unique<Method>("unknown")) {}
+
+GrpcStatsInterceptorFactory::~GrpcStatsInterceptorFactory() = default;
+
+GrpcStatsInterceptorFactory::Method& GrpcStatsInterceptorFactory::Find(const char* method) {
+  if (method == nullptr) return *unknown_;
+  const absl::string_view name(method);
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
+  }
+  std::string label = MethodLabel(method);
+  if (label == "unknown") return *unknown_;  // not kept: names callers make up are not a bounded set
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<Method>& m = methods_[name];
+  if (m == nullptr) m = std::make_unique<Method>(std::move(label));
+  return *m;
+}
+
 grpc::experimental::Interceptor* GrpcStatsInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new GrpcStatsInterceptor(stats_, clock_, MethodLabel(info->method()));  // gRPC owns it
+  return new GrpcStatsInterceptor(stats_, clock_, Find(info->method()));  // gRPC owns it
 }
 
 }  // namespace tact::api

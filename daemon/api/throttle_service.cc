@@ -132,6 +132,10 @@ absl::Status CallGate::CheckTenant(const Call& call, const std::string& tenant, 
 void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx, const Call& call,
                       const absl::Status& status) const {
   const grpc::Status g = ToGrpcStatus(status);
+  if (!ops::LogEnabled(ops::LogLevel::kInfo)) {  // no access log line: nothing to format
+    reactor->Finish(g);
+    return;
+  }
   // Latency in ms with microsecond digits, formatted as integers (no floating-point formatting per call).
   const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(clock_.Monotonic() - call.start).count();
   const int64_t frac = us % 1000;

@@ -60,6 +60,8 @@ void FormatLogLine(absl::Time now, LogLevel level, std::string_view event, std::
 
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
+bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+
 bool ParseLogLevel(std::string_view name, LogLevel* out) {
   for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
     if (name == LevelName(l)) {
@@ -75,7 +77,7 @@ void Log(LogLevel level, std::string_view event, std::initializer_list<LogField>
 }
 
 void LogFields(LogLevel level, std::string_view event, std::span<const LogField> fields) {
-  if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) {
+  if (!LogEnabled(level)) {
     return;
   }
   // Presentation only; decision time comes from the injected Clock.

@@ -19,6 +19,8 @@ void Log(LogLevel level, std::string_view event, std::initializer_list<LogField>
 // The same with fields built at run time (e.g. LogLimiter adding `suppressed`).
 void LogFields(LogLevel level, std::string_view event, std::span<const LogField> fields);
 void SetLogLevel(LogLevel level);
+// Whether a line at `level` is written: callers with costly fields (a line per call) skip building them when not.
+bool LogEnabled(LogLevel level);
 
 // The line Log() writes, appended to `out` (exposed for tests). Strings are JSON-escaped (AppendJsonString); a
 // byte that is not well-formed UTF-8 becomes U+FFFD, so every line parses.

@@ -1,5 +1,7 @@
 #include "daemon/pipeline/decision_record_sink.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include "absl/strings/str_cat.h"
 #include "daemon/ops/log.h"
 #include "daemon/pipeline/event_codec.h"
@@ -23,12 +25,19 @@ absl::StatusOr<std::unique_ptr<KafkaDecisionRecords>> KafkaDecisionRecords::Crea
   const Options& o = sink->options_;
   absl::StatusOr<std::unique_ptr<RdKafka::Producer>> producer =
       CreateProducer(o.brokers, kClientId, o.security, sink.get(), sink.get(),
-                     {{"message.timeout.ms", absl::StrCat(o.message_timeout_ms)}});
+                     {{"message.timeout.ms", absl::StrCat(o.message_timeout_ms)},
+                      // dr_cb acts on failures only: no report (an event per record, polled) for a delivered one.
+                      {"delivery.report.only.error", "true"}});
   if (!producer.ok()) {
     return absl::Status(producer.status().code(),
                         absl::StrCat("kafka grpc-records producer: ", producer.status().message()));
   }
   sink->producer_ = *std::move(producer);
+  sink->topic_ = rd_kafka_topic_new(sink->producer_->c_ptr(), o.topic.c_str(), nullptr);
+  if (sink->topic_ == nullptr) {
+    return absl::InternalError(absl::StrCat("kafka grpc-records producer: topic ", o.topic, ": ",
+                                            rd_kafka_err2str(rd_kafka_last_error())));
+  }
   sink->poller_ = std::thread([s = sink.get()] { s->Poll(); });
   return sink;
 }
@@ -42,6 +51,7 @@ KafkaDecisionRecords::~KafkaDecisionRecords() {
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
     producer_->flush(kFlushMs);
   }
+  if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);  // before the producer (its handle) is destroyed
 }
 
 void KafkaDecisionRecords::Poll() {
@@ -51,17 +61,15 @@ void KafkaDecisionRecords::Poll() {
 void KafkaDecisionRecords::Record(const v1::DecisionRecord& record) {
   const std::string value = EncodeDecisionRecord(record);
   const std::string& key = record.customer_hash();
-  std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
-  headers->add("content-type", "application/json");
-  // No RK_MSG_BLOCK: a full queue is refused at once, never waited for.
-  const RdKafka::ErrorCode err = producer_->produce(
-      options_.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-      value.size(), key.data(), key.size(), 0, headers.get(), nullptr);
-  if (err != RdKafka::ERR_NO_ERROR) {
-    Lost("kafka.produce_failed", err);  // `headers` is still ours
-    return;
-  }
-  (void)headers.release();  // librdkafka owns them once produce succeeded
+  // librdkafka's C call with the topic handle made once and the header given inline: the C++ produce() by topic
+  // name copies the name, looks the topic up and allocates a Headers object, for every record.
+  // No RD_KAFKA_MSG_F_BLOCK: a full queue is refused at once, never waited for.
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_->c_ptr(), RD_KAFKA_V_RKT(topic_), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADER("content-type", "application/json", -1),
+      RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) Lost("kafka.produce_failed", static_cast<RdKafka::ErrorCode>(err));
 }
 
 void KafkaDecisionRecords::dr_cb(RdKafka::Message& message) {

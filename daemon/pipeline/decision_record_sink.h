@@ -20,7 +20,8 @@ namespace tact::pipeline {
 // Publishes the gRPC API's decision records to tact.decisions in the Kafka path's form (OutputRouter::Route): the
 // JSON of EncodeDecisionRecord, keyed by the customer hash, header content-type: application/json. Its own
 // idempotent producer (CreateProducer: acks=all, linger 5 ms, so records travel in batches) with a message timeout
-// of `message_timeout_ms` (5 minutes by default): librdkafka retries a record that long, then it is lost. Record
+// of `message_timeout_ms` (5 minutes by default): librdkafka retries a record that long, then it is lost (delivery
+// reports for failures only: a delivered record costs no report event). Record
 // never blocks: the record is serialized once and copied into librdkafka's queue; a record the queue refuses (full:
 // 100,000 records waiting, or too large) or that is never acknowledged is counted in
 // tact_kafka_errors_total{what="grpc_record"} and logged (kafka.produce_failed / kafka.delivery_failed, at most one
@@ -59,6 +60,7 @@ class KafkaDecisionRecords final : public decision::DecisionRecordPort,
   std::atomic<int64_t> lost_{0};
   std::atomic<bool> stop_{false};
   std::unique_ptr<RdKafka::Producer> producer_;  // declared after what its callbacks (this) use
+  struct rd_kafka_topic_s* topic_ = nullptr;     // options_.topic's handle on producer_, destroyed before it
   std::thread poller_;                           // started last, joined first
 };
 

@@ -45,5 +45,16 @@ TEST(LogTest, BytesThatAreNotUtf8BecomeReplacementCharactersAndTheLineStillParse
   }
 }
 
+TEST(LogTest, LogEnabledFollowsTheLevel) {
+  SetLogLevel(LogLevel::kWarning);
+  EXPECT_FALSE(LogEnabled(LogLevel::kDebug));
+  EXPECT_FALSE(LogEnabled(LogLevel::kInfo));
+  EXPECT_TRUE(LogEnabled(LogLevel::kWarning));
+  EXPECT_TRUE(LogEnabled(LogLevel::kError));
+  SetLogLevel(LogLevel::kInfo);  // the default, for the tests after this one
+  EXPECT_TRUE(LogEnabled(LogLevel::kInfo));
+  EXPECT_FALSE(LogEnabled(LogLevel::kDebug));
+}
+
 }  // namespace
 }  // namespace tact::ops
