@@ -66,7 +66,7 @@ local seen_exp_text = format('%d', seen_exp)
 -- A counter is kept this long past the time it is empty again, by the clock of the tactd writing: instances whose
 -- clocks disagree (skew, a step of up to a day) must not drop a period's counter another still counts in (v1's
 -- separate keys expired on Redis' elapsed time instead). Old periods are never read again; this is memory only.
-local KEEP = 93600000  -- 26 h
+local KEEP = 93600000  -- 26 h; store::kCounterKeepMs (keys.h), which tactd's shortcut (fresh below) uses, is the same
 
 local NO_SIGNALS = {}  -- shared by the customers without any (never written to)
 

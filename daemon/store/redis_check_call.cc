@@ -39,18 +39,10 @@ int64_t EmptyAtMs(const LimitSpec& l, int64_t now_ms) {
   return l.kind == WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
 }
 
-// The check's spec at `now_ms` as check.lua reads it: quiet, #limits, #signal checks, the signal checks' arg count,
-// the shortcut for a customer with no state (`fresh`, the key's expiry then, the stored outcome then), each limit
-// with the numbers its writes need, then the signal checks.
-void AppendSpec(const CheckSpec& spec, char fresh, int64_t now_ms, int64_t seen_ttl_ms, RespArgs& out) {
-  int64_t signal_args = 0;
-  for (const SignalSpec& s : spec.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
-  out.Add(QuietCode(spec));
-  out.Add(static_cast<int64_t>(spec.limits.size()));
-  out.Add(static_cast<int64_t>(spec.signals.size()));
-  out.Add(signal_args);
+// The shortcut's args of a spec: `fresh`, the key's expiry (ms from now: its last thing, the marker or a counter's
+// keep, as check.lua's store() sets it) and the stored outcome ("<reserved>|0:-1,...|0:0,...|").
+void AppendFresh(const CheckSpec& spec, char fresh, int64_t now_ms, int64_t seen_ttl_ms, RespArgs& out) {
   out.Add(std::string_view(&fresh, 1));
-  // The key's expiry: its last thing, the marker or a counter's keep (check.lua's store()).
   int64_t latest = now_ms + seen_ttl_ms;
   for (const LimitSpec& l : spec.limits) {
     if (fresh == 'R') latest = std::max(latest, EmptyAtMs(l, now_ms) + kCounterKeepMs);
@@ -62,6 +54,19 @@ void AppendSpec(const CheckSpec& spec, char fresh, int64_t now_ms, int64_t seen_
   for (size_t i = 0; i < spec.limits.size(); ++i) outcome += i == 0 ? "0:0" : ",0:0";
   outcome += "|";
   out.Add(outcome);
+}
+
+// The check's spec at `now_ms` as check.lua reads it: quiet, #limits, #signal checks, the signal checks' arg count,
+// the shortcut for a customer with no state (`fresh`, the key's expiry then, the stored outcome then), each limit
+// with the numbers its writes need, then the signal checks.
+void AppendSpec(const CheckSpec& spec, char fresh, int64_t now_ms, int64_t seen_ttl_ms, RespArgs& out) {
+  int64_t signal_args = 0;
+  for (const SignalSpec& s : spec.signals) signal_args += 4 + static_cast<int64_t>(s.fields.size());
+  out.Add(QuietCode(spec));
+  out.Add(static_cast<int64_t>(spec.limits.size()));
+  out.Add(static_cast<int64_t>(spec.signals.size()));
+  out.Add(signal_args);
+  AppendFresh(spec, fresh, now_ms, seen_ttl_ms, out);
   for (const LimitSpec& l : spec.limits) {
     const bool rolling = l.kind == WindowKind::kRolling;
     const int64_t window = absl::ToInt64Milliseconds(l.window);
