@@ -413,18 +413,25 @@ TEST(ReliabilityMatrix, ClockJumpsForwardAndBack) {
   // are those tactd saw.
   Scenario s("clock-jumps", "tactd's clock offset set to +3h, -2h, +26h (the next day), -25h (behind Redis' clock "
                             "across a day boundary), then 0, under load");
+  // The jumps are from noon UTC today, whenever the test runs: from the wall clock, one run between 00:00 and 02:00
+  // UTC would put -2h on the day before and +26h more than check.lua's KEEP (26 h) past that day's end, a swing the
+  // store does not keep counters across (it drops a period that far behind when it writes the customer's key), and
+  // the scenario would test that instead of these jumps.
+  const absl::Time now = absl::Now();
+  const absl::Duration noon = absl::Hours(12) - (now - absl::FromUnixSeconds(absl::ToUnixSeconds(now) / 86400 * 86400));
   const std::string offset = s.dir() + "/clock-offset";
-  std::ofstream(offset) << "0s";
+  std::ofstream(offset) << absl::FormatDuration(noon);
+  s.set_producer_clock_offset(noon);
   s.StartTactd({"--test-clock-offset-file", offset});
   for (const char* jump : {"3h", "-2h", "26h", "-25h", "0s"}) {
     s.SendMix(Scale(30, 90));
     ASSERT_TRUE(WaitFor([&] { return s.Decided() == s.sent().size(); }, absl::Seconds(60), "caught up"));
-    std::ofstream(offset, std::ios::trunc) << jump;
-    // The machine's clock jumps, the producers' with it: a createdAt more than 24h ahead of tactd's clock is
-    // refused on both paths (InputEdgesTest covers that), which is not what this scenario is about.
     absl::Duration d;
     ASSERT_TRUE(absl::ParseDuration(jump, &d));
-    s.set_producer_clock_offset(d);
+    std::ofstream(offset, std::ios::trunc) << absl::FormatDuration(noon + d);
+    // The machine's clock jumps, the producers' with it: a createdAt more than 24h ahead of tactd's clock is
+    // refused on both paths (InputEdgesTest covers that), which is not what this scenario is about.
+    s.set_producer_clock_offset(noon + d);
     s.SendMix(Scale(30, 90));
   }
   ExpectAllHold(s.Settle(kSettle));
