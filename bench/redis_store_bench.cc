@@ -47,6 +47,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <regex>
 #include <string>
@@ -159,16 +160,16 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// The arguments of a command in Redis' wire format ("*N\r\n$len\r\narg\r\n...").
+// The arguments of a command in Redis' wire format, read back by hiredis' reader (an array of bulk strings), as
+// tests/unit/store/redis_check_call_test.cc does.
 std::vector<std::string> WireArgs(std::string_view wire) {
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), redisReaderFree);
+  redisReaderFeed(reader.get(), wire.data(), wire.size());
+  void* raw = nullptr;
   std::vector<std::string> args;
-  size_t pos = wire.find("\r\n") + 2;
-  while (pos < wire.size() && wire[pos] == '$') {
-    const size_t eol = wire.find("\r\n", pos);
-    const size_t len = std::stoul(std::string(wire.substr(pos + 1, eol - pos - 1)));
-    args.emplace_back(wire.substr(eol + 2, len));
-    pos = eol + 2 + len + 2;
-  }
+  if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK || raw == nullptr) return args;
+  const store::RedisReplyPtr r(static_cast<redisReply*>(raw));
+  for (size_t i = 0; i < r->elements; ++i) args.emplace_back(r->element[i]->str, r->element[i]->len);
   return args;
 }
 
