@@ -7,7 +7,7 @@
 # carry several pipelined commands), from INFO stats after a CONFIG RESETSTAT.
 #
 #   bench/peer/run.sh [--rounds R] [--calls N] [--customers K] [--rate RPS] [--connections C]
-#                     [--configs day,day_week] [--build-dir DIR] [--no-build] [--no-install] [--keep DIR]
+#                     [--configs day,day_week] [--pin] [--build-dir DIR] [--no-build] [--no-install] [--keep DIR]
 #
 # Configurations (files beside this script):
 #   day       tact: promotion 1 per calendar day     ratelimit: customer_day 1/DAY
@@ -25,6 +25,9 @@
 # idle) unless --no-build. Never run by bench/run.sh or CI (network); --no-install exits 77 (skipped) instead of
 # installing the Go tools (the ctest smoke test). Exits 1 when a call fails or tact's decisions are not the expected
 # ones (every customer's first call released, the others suppressed). Everything started is stopped on exit.
+# --pin: ghz runs on CPU 0 alone, the servers, their redis-servers and the dev broker on the other CPUs (taskset), so
+# the load driver does not compete with the server it measures: calls/s then measures the server side's capacity
+# (on 2 CPUs: one core for a server and its Redis), not who leaves ghz more of a shared core. Needs 2 CPUs or more.
 # PEER_RATELIMIT_ENV="NAME=value ..." adds settings to ratelimit's environment (e.g. REDIS_POOL_SIZE=20).
 # PEER_TACT_ARGS="--flag value ..." adds flags to tactd's command line (tactd runs with --redis-older-layouts false: a fresh Redis).
 set -euo pipefail
@@ -37,6 +40,7 @@ GHZ_PKG=github.com/bojand/ghz/cmd/ghz
 GHZ_VERSION=v0.120.0
 
 rounds=3 calls=50000 customers=100000 rate=5000 connections=4 configs=day,day_week build=1 install=1 keep="" bdir=build
+pin=0
 while (($#)); do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -47,6 +51,7 @@ while (($#)); do
     --configs) configs=$2; shift 2 ;;
     --build-dir) bdir=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --pin) pin=1; shift ;;
     --no-install) install=0; shift ;;
     --keep) keep=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -58,6 +63,15 @@ for v in rounds calls customers rate connections; do
 done
 
 log() { echo "peer: $*" >&2; }
+
+# --pin: the load driver's CPU and the servers' (empty: no pinning)
+on_load=() on_servers=()
+if ((pin)); then
+  ncpu=$(nproc)
+  ((ncpu >= 2)) || { echo "bench/peer/run.sh: --pin needs 2 CPUs or more, this machine has $ncpu" >&2; exit 2; }
+  command -v taskset >/dev/null || { echo "bench/peer/run.sh: --pin needs taskset (util-linux)" >&2; exit 2; }
+  on_load=(taskset -c 0) on_servers=(taskset -c "1-$((ncpu - 1))")
+fi
 
 # --- Go tools at their pinned versions ------------------------------------------------------------------------------
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
@@ -128,7 +142,7 @@ start_redis() {  # start_redis <name>: sets port_<name>, pid_<name>
   local port dir=$work/redis-$1
   port=$(free_port)
   mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no >"$work/redis-$1.log" 2>&1 &
+  "${on_servers[@]}" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no >"$work/redis-$1.log" 2>&1 &
   pids+=($!)
   printf -v "port_$1" %s "$port"
   printf -v "pid_$1" %s "$!"
@@ -168,10 +182,10 @@ ghz_run() {
   local server=$1 out=$2
   shift 2
   if [[ $server == tact ]]; then
-    "$ghz_bin" --insecure --connections "$connections" --import-paths proto --proto proto/tact/v1/throttle.proto \
+    "${on_load[@]}" "$ghz_bin" --insecure --connections "$connections" --import-paths proto --proto proto/tact/v1/throttle.proto \
       --call tact.v1.Throttle/Check --data-file "$work/tact.json" -O json -o "$out" "$@" "127.0.0.1:$grpc_tact" >&2
   else
-    "$ghz_bin" --insecure --connections "$connections" --import-paths bench/peer --proto bench/peer/rls_subset.proto \
+    "${on_load[@]}" "$ghz_bin" --insecure --connections "$connections" --import-paths bench/peer --proto bench/peer/rls_subset.proto \
       --call envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit --data-file "$work/ratelimit-$cfg.json" \
       -O json -o "$out" "$@" "127.0.0.1:$grpc_ratelimit" >&2
   fi
@@ -239,18 +253,18 @@ run_config() {
     RUNTIME_ROOT="$root/bench/peer/ratelimit" RUNTIME_SUBDIRECTORY="$cfg" RUNTIME_APPDIRECTORY=config \
     RUNTIME_WATCH_ROOT=false REDIS_SOCKET_TYPE=tcp REDIS_URL="127.0.0.1:$port_redis_ratelimit" \
     STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT=$stop ${PEER_RATELIMIT_ENV:-} \
-    "$ratelimit_bin" >"$work/ratelimit-$cfg.log" 2>&1 &
+    "${on_servers[@]}" "$ratelimit_bin" >"$work/ratelimit-$cfg.log" 2>&1 &
   pids+=($!)
   pid_ratelimit=$!
 
   local bootstrap=$work/bootstrap-$cfg
-  "$devbroker" --partitions 1 --bootstrap-file "$bootstrap" >"$work/devbroker-$cfg.log" 2>&1 &
+  "${on_servers[@]}" "$devbroker" --partitions 1 --bootstrap-file "$bootstrap" >"$work/devbroker-$cfg.log" 2>&1 &
   pids+=($!)
   wait_for tact-devbroker "$!" test -s "$bootstrap"
   grpc_tact=$(free_port) admin_tact=$(free_port)
   # A fresh deployment on an empty Redis: no key of an older layout to look for (redis.older_layouts false), as
   # ratelimit has none. PEER_TACT_ARGS adds flags (e.g. "--redis-older-layouts true" for an upgraded deployment).
-  TACT_REDIS_KEY_SECRET=peer-bench TACT_CUSTOMER_HASH_KEY=peer-bench "$tactd" --policies "bench/peer/tact/$cfg" \
+  TACT_REDIS_KEY_SECRET=peer-bench TACT_CUSTOMER_HASH_KEY=peer-bench "${on_servers[@]}" "$tactd" --policies "bench/peer/tact/$cfg" \
     --kafka-brokers "$(<"$bootstrap")" --redis "127.0.0.1:$port_redis_tact" --grpc-plaintext true \
     --redis-older-layouts false ${PEER_TACT_ARGS:-} \
     --grpc-listen "127.0.0.1:$grpc_tact" --admin-listen "127.0.0.1:$admin_tact" --log-level warn \
@@ -309,9 +323,13 @@ rows = defaultdict(list)  # (cfg, server, mode) -> [fields]
 errors = 0
 for line in open(sys.argv[1]):
     cfg, server, mode, rnd, rps, p50, p99, scpu, rcpu, errs, keys, cmds, reads = line.split()
+    cpu = float(scpu) + float(rcpu)
+    # busy: the cores the server and its Redis used (below the cores they had: the load driver was the limit);
+    # percore: the calls/s one core of server + Redis serves at that cost (the capacity the load driver may hide)
     rows[(cfg, server, mode)].append(dict(rps=float(rps), p50=float(p50), p99=float(p99), scpu=float(scpu),
-                                          rcpu=float(rcpu), cpu=float(scpu) + float(rcpu), keys=int(keys),
-                                          cmds=float(cmds), reads=float(reads)))
+                                          rcpu=float(rcpu), cpu=cpu, keys=int(keys), cmds=float(cmds),
+                                          reads=float(reads), busy=cpu * float(rps) / 1e6,
+                                          percore=1e6 / cpu if cpu else 0.0))
     errors += int(errs)
 rate = sys.argv[2]
 metrics = [  # label, mode, field, format, goal (ratio test)
@@ -323,6 +341,8 @@ metrics = [  # label, mode, field, format, goal (ratio test)
     ("server CPU us/call, c=64", "c64", "scpu", "{:.1f}", "", None),
     ("redis CPU us/call, c=64", "c64", "rcpu", "{:.1f}", "<= 1", lambda r: r <= 1.0),
     ("server+redis CPU us/call, c=64", "c64", "cpu", "{:.1f}", "", None),
+    ("server+redis cores busy, c=64", "c64", "busy", "{:.2f}", "", None),
+    ("calls/s per server+redis core, c=64", "c64", "percore", "{:.0f}", "", None),
     (f"server CPU us/call, {rate}/s", "rate", "scpu", "{:.1f}", "", None),
     (f"redis CPU us/call, {rate}/s", "rate", "rcpu", "{:.1f}", "<= 1", lambda r: r <= 1.0),
     ("redis commands/call, c=64", "c64", "cmds", "{:.2f}", "", None),
@@ -331,7 +351,7 @@ metrics = [  # label, mode, field, format, goal (ratio test)
     (f"redis read events/call, {rate}/s", "rate", "reads", "{:.2f}", "", None),
     ("redis keys after a run", "c64", "keys", "{:.0f}", "", None),
 ]
-print(f"{'CONFIG':9}  {'METRIC':30}  {'TACT':>9}  {'RATELIMIT':>9}  {'TACT/RL':>7}  GOAL")
+print(f"{'CONFIG':9}  {'METRIC':36}  {'TACT':>9}  {'RATELIMIT':>9}  {'TACT/RL':>7}  GOAL")
 for cfg in dict.fromkeys(k[0] for k in rows):
     for label, mode, field, fmt, goal, ok in metrics:
         t = [r[field] for r in rows.get((cfg, "tact", mode), [])]
@@ -341,7 +361,7 @@ for cfg in dict.fromkeys(k[0] for k in rows):
         mt, ml = statistics.median(t), statistics.median(l)
         ratio = f"{mt / ml:7.2f}" if ml and field != "keys" else "      -"
         verdict = "" if ok is None or not ml else f"{goal} {'met' if ok(mt / ml) else 'NOT met'}"
-        print(f"{cfg:9}  {label:30}  {fmt.format(mt):>9}  {fmt.format(ml):>9}  {ratio}  {verdict}")
+        print(f"{cfg:9}  {label:36}  {fmt.format(mt):>9}  {fmt.format(ml):>9}  {ratio}  {verdict}")
 try:
     extra = [int(l.split()[1]) for l in open(sys.argv[3])]
     print(f"ratelimit's week counter counted {sum(extra)} refused calls in {len(extra)} runs (per run: "

@@ -269,8 +269,13 @@ CLI::App* AddStoreLayoutsFlags(CLI::App& store_group, StoreLayoutsArgs& args) {
   CLI::App* layouts = store_group.add_subcommand(
       "layouts",
       "Count the customer keys of each Redis key layout by SCAN (every master of a Redis Cluster) and print "
-      "{\"v2\":n,\"v1\":n,\"legacy\":n}: with 0 v1 and 0 legacy keys, redis.older_layouts can be false. Exit 0, "
-      "2 on errors");
+      "{\"v2\":n,\"v1\":n,\"legacy\":n,\"sealed\":bool}; with 0 v1 and 0 legacy keys, --seal writes the layout "
+      "seal and every tactd stops looking in the older layouts. Exit 0, 1 when --seal finds older keys, 2 on errors");
+  layouts->add_flag("--seal", args.seal,
+                    "Seal the Redis as store v2 only, when no key of an older layout is left (tactds read it within "
+                    "10 s)");
+  layouts->add_flag("--unseal", args.unseal,
+                    "Remove the layout seal (before a tactd older than store v2 runs on this Redis)");
   layouts->add_option("--timeout", args.timeout_s, "Seconds for the whole scan")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));

@@ -67,6 +67,12 @@ inline constexpr int kMarkersInCustomerKey = 1;
 // number): instances whose clocks disagree must not drop a period's counter another still counts in.
 inline constexpr int64_t kCounterKeepMs = 93'600'000;  // 26 h
 
+// The layout seal (RedisCounterStore::SealLayouts): "v2" when no customer key of an older layout (v1, legacy) is
+// left and none will be written, so no tactd looks in them (as with redis.older_layouts false). Outside every
+// customer's prefix (those start "tact:{"); never expires.
+inline constexpr std::string_view kLayoutSealKey = "tact:layouts";
+inline constexpr std::string_view kLayoutSealValue = "v2";
+
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));
 }

@@ -85,6 +85,7 @@ absl::Status ParseRedisAddress(std::string_view address, RedisSettings* settings
 RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock, KeySchema keys)
     : settings_(ForTopology(std::move(settings))),
       clock_(clock),
+      older_layouts_(settings_.older_layouts),
       keys_(std::move(keys)),
       script_(settings_.cluster_seeds.empty() ? kCheckLua : kClusterCheckLua),
       script_sha_(Sha1Hex(script_)),
@@ -104,7 +105,7 @@ RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock,
 }
 
 std::string RedisCounterStore::LegacyPrefix(std::string_view tenant, std::string_view customer_id) const {
-  if (!settings_.legacy_keys || !settings_.older_layouts) return "";
+  if (!settings_.legacy_keys || !LooksInOlderLayouts()) return "";
   return KeySchema::LegacyCustomerPrefix(tenant, customer_id).value_or("");
 }
 
@@ -280,14 +281,15 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
                           std::all_of(checks.begin(), checks.end(),
                                       [&](const CustomerCheck& c) { return c.now == checks.front().now; });
   std::vector<RedisCommand> commands;
+  const bool older_layouts = LooksInOlderLayouts();
   if (one_script) {
     commands.push_back(
-        BuildCall(script_sha_, checks, settings_.seen_ttl, keys_, settings_.legacy_keys, settings_.older_layouts));
+        BuildCall(script_sha_, checks, settings_.seen_ttl, keys_, settings_.legacy_keys, older_layouts));
   } else {
     commands.reserve(checks.size());
     for (const CustomerCheck& check : checks) {
-      commands.push_back(BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys,
-                                   settings_.older_layouts));
+      commands.push_back(
+          BuildCall(script_sha_, {&check, 1}, settings_.seen_ttl, keys_, settings_.legacy_keys, older_layouts));
     }
   }
   absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
@@ -313,7 +315,7 @@ absl::Status RedisCounterStore::PutSignal(const SignalWrite& w, absl::Time now, 
   const std::string at = absl::StrCat(w.at_ms);
   const std::string expires = absl::StrCat(w.expires_ms);
   const std::string legacy =
-      settings_.older_layouts ? LegacyPrefix(w.tenant, w.customer_id) : std::string(kNoOlderLayouts);
+      LooksInOlderLayouts() ? LegacyPrefix(w.tenant, w.customer_id) : std::string(kNoOlderLayouts);
   const RedisCommand command({"EVALSHA", script_sha_, "1", key, now_ms, seen_ttl, "signal", w.field,
                               w.remove ? "1" : "0", at, expires, legacy});
   if (cluster_ != nullptr) {  // NOSCRIPT is handled per node there (redis_cluster.h)

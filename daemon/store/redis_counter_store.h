@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -38,6 +39,7 @@ struct RedisSettings {
   // neither layout v1 nor the legacy one is read (legacy_keys then does nothing), so a new customer's check is
   // MGET + SET only (redis_store_bench store.older_layouts). Only once `tactctl store layouts` (CountLayouts)
   // finds no key of them: a customer's state still there (an opt-out without an end) would not be seen.
+  // true: looked for until the Redis carries the layout seal (RedisCounterStore::RefreshLayouts), then not.
   bool older_layouts = true;
   RedisTlsSettings tls;    // redis.tls*
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
@@ -77,6 +79,22 @@ class RedisCounterStore final : public CounterStore {
   // Keys per layout on this node, or on every master of the cluster (redis_layouts.cc): SCAN MATCH tact:{* over
   // the whole keyspace, a TYPE of each `seen:` key. For `tactctl store layouts`, not for the decision path.
   absl::StatusOr<LayoutCounts> CountLayouts(absl::Time deadline);
+
+  // The layout seal (keys.h kLayoutSealKey): a Redis whose customer keys are all store v2's says so, and every
+  // tactd on it then looks in no older layout, as with redis.older_layouts false, with no restart. `tactctl store
+  // layouts --seal` writes it once CountLayouts finds no key of an older layout; --unseal removes it.
+  absl::StatusOr<bool> LayoutsSealed(absl::Time deadline);
+  absl::Status SealLayouts(bool sealed, absl::Time deadline);
+  // tactd's health loop, each time (it reads the seal at most every kLayoutSealRefresh): reads the seal and looks in
+  // the older layouts or not by it (never when redis.older_layouts is false). The first read that finds no seal
+  // seals a single node of at most kAutoSealMaxKeys keys that has no key of an older layout (a fresh deployment,
+  // counted as `tactctl store layouts` does); a bigger Redis or a Cluster is sealed by tactctl. A change is logged
+  // (store.older_layouts). Errors leave the lookup as it was. Health thread only.
+  void RefreshLayouts(absl::Time deadline);
+  static constexpr absl::Duration kLayoutSealRefresh = absl::Seconds(10);
+  static constexpr int64_t kAutoSealMaxKeys = 10'000;
+  // Whether a customer without a store-v2 key is looked for in the older layouts now.
+  bool LooksInOlderLayouts() const { return older_layouts_.load(std::memory_order_relaxed); }
 
  private:
   absl::StatusOr<RedisConnectionPtr> Borrow(absl::Duration budget) ABSL_LOCKS_EXCLUDED(mu_);
@@ -118,6 +136,9 @@ class RedisCounterStore final : public CounterStore {
 
   const RedisSettings settings_;
   const Clock& clock_;
+  std::atomic<bool> older_layouts_;  // settings_.older_layouts, false once the Redis is sealed (RefreshLayouts)
+  absl::Time next_seal_read_ = absl::InfinitePast();  // RefreshLayouts (health thread only)
+  bool auto_seal_tried_ = false;
   const KeySchema keys_;
   const std::string_view script_;  // kCheckLua, or kClusterCheckLua on a cluster
   const std::string script_sha_;

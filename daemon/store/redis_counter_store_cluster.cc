@@ -141,10 +141,10 @@ std::vector<size_t> RedisCounterStore::ClusterCheckPerNode(std::span<const Custo
     command_slots.push_back(slots[first]);  // Execute sends it to that slot's master: this node
     if (node.items.size() == 1) {  // the customer's only check: alone, its keys declared
       commands.push_back(BuildCall(script_sha_, checks.subspan(first, 1), prefixes.subspan(first, 1),
-                                   settings_.seen_ttl, settings_.older_layouts));
+                                   settings_.seen_ttl, LooksInOlderLayouts()));
     } else {
       commands.push_back(BuildNodeBatchCall(script_sha_, checks, prefixes, node.items, settings_.seen_ttl,
-                                            settings_.older_layouts));
+                                            LooksInOlderLayouts()));
     }
   }
   if (commands.empty()) return each;
@@ -181,7 +181,7 @@ void RedisCounterStore::ClusterCheckEach(std::span<const CustomerCheck> checks, 
   slots.reserve(which.size());
   for (size_t i : which) {
     commands.push_back(BuildCall(script_sha_, checks.subspan(i, 1), prefixes.subspan(i, 1), settings_.seen_ttl,
-                                 settings_.older_layouts));
+                                 LooksInOlderLayouts()));
     slots.push_back(KeySlot(prefixes[i]));
   }
   std::vector<absl::StatusOr<RedisReplyPtr>> replies = cluster_->Execute(commands, slots, deadline);

@@ -167,7 +167,8 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
   // Store v2's one key first; a customer not written by it yet is read in layout v1 (or the legacy layout), or,
   // with older_layouts off, has nothing stored.
   std::vector<RedisCommand> index_and_signals;
-  if (settings_.older_layouts) {
+  const bool older_layouts = LooksInOlderLayouts();
+  if (older_layouts) {
     index_and_signals = {{"HGETALL", IndexKey(prefix)}, {"HGETALL", SignalsKey(prefix)}};
   }
   if (!legacy.empty()) {
@@ -187,7 +188,7 @@ absl::StatusOr<CustomerState> RedisCounterStore::ReadCustomer(const CustomerRead
     if (*conn != nullptr) Return(*std::move(conn));
     return FromBlob(*blob, read.families, now);
   }
-  if (!settings_.older_layouts) {
+  if (!older_layouts) {
     if (*conn != nullptr) Return(*std::move(conn));
     return CustomerState{};
   }

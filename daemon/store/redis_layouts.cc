@@ -4,12 +4,17 @@
 // ForgetCustomer scans a prefix without a hash tag: redis_forget.cc), each key classified by name (ClassifyKey),
 // and a pipelined `TYPE` of each page's `seen:` keys under the keyed hash tag (a string is store v2's marker, a
 // hash layout v1's). One pass over the keyspace in pages of 1000, fine for an operator, not for the decision path.
+//
+// The layout seal (keys.h kLayoutSealKey) says a Redis has no key of an older layout: tactd reads it from its health
+// loop (RefreshLayouts) and stops looking in the older layouts, and seals a small single node at its first read.
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
+#include "daemon/ops/log.h"
+#include "daemon/store/keys.h"
 #include "daemon/store/layouts.h"
 #include "daemon/store/redis_check_call.h"
 #include "daemon/store/redis_counter_store.h"
@@ -138,6 +143,50 @@ absl::StatusOr<LayoutCounts> RedisCounterStore::CountLayouts(absl::Time deadline
   if (absl::Status s = CountLayoutsOn(conn->get(), nullptr, deadline, counts); !s.ok()) return s;
   Return(*std::move(conn));
   return counts;
+}
+
+absl::StatusOr<bool> RedisCounterStore::LayoutsSealed(absl::Time deadline) {
+  const std::string key(kLayoutSealKey);
+  absl::StatusOr<RedisReplyPtr> r = KeyCommand(RedisCommand({"GET", key}), key, deadline, "GET layout seal");
+  if (!r.ok()) return r.status();
+  if ((*r)->type == REDIS_REPLY_NIL) return false;
+  if ((*r)->type != REDIS_REPLY_STRING) return BadReply(**r, "GET layout seal");
+  return Text(r->get()) == kLayoutSealValue;
+}
+
+absl::Status RedisCounterStore::SealLayouts(bool sealed, absl::Time deadline) {
+  const std::string key(kLayoutSealKey);
+  const RedisCommand command = sealed ? RedisCommand({"SET", key, kLayoutSealValue}) : RedisCommand({"DEL", key});
+  return KeyCommand(command, key, deadline, sealed ? "SET layout seal" : "DEL layout seal").status();
+}
+
+void RedisCounterStore::RefreshLayouts(absl::Time deadline) {
+  if (!settings_.older_layouts) return;  // never looked in: nothing to learn
+  const absl::Time now = clock_.Now();
+  if (now < next_seal_read_) return;
+  next_seal_read_ = now + kLayoutSealRefresh;
+  absl::StatusOr<bool> sealed = LayoutsSealed(deadline);
+  if (!sealed.ok()) return;  // Redis unreachable: as it was, read again next time
+  std::string_view why = *sealed ? "the Redis carries the layout seal" : "the layout seal was removed";
+  if (!*sealed && !auto_seal_tried_) {
+    // Once per process: a fresh deployment's Redis (a single node, a few keys, none of an older layout) is sealed
+    // here, so it never pays the lookup; anything bigger is counted by an operator (`tactctl store layouts`).
+    auto_seal_tried_ = true;
+    absl::StatusOr<RedisReplyPtr> size = KeyCommand(RedisCommand({"DBSIZE"}), "", deadline, "DBSIZE");
+    if (cluster_ == nullptr && size.ok() && (*size)->type == REDIS_REPLY_INTEGER &&
+        (*size)->integer <= kAutoSealMaxKeys) {
+      absl::StatusOr<LayoutCounts> counts = CountLayouts(deadline);
+      if (counts.ok() && counts->v1 == 0 && counts->legacy == 0 && SealLayouts(true, deadline).ok()) {
+        sealed = true;
+        why = "no key of an older layout on this Redis at start: sealed it";
+      }
+    }
+  }
+  const bool look = !*sealed;
+  if (older_layouts_.exchange(look, std::memory_order_relaxed) != look) {
+    ops::Log(ops::LogLevel::kInfo, "store.older_layouts",
+             {{"looked_in", look ? "true" : "false"}, {"why", std::string(why)}});
+  }
 }
 
 }  // namespace tact::store

@@ -44,7 +44,7 @@ int Main(int argc, char** argv) {
   });
   CLI::App& store = *AddStoreGroup(app);
   Verb(store, run, AddStoreLayoutsFlags, [&](const StoreLayoutsArgs& a) {
-    return StoreLayouts(a, ProcessEnvironment(), clock, RedisLayoutCounter(clock), io);
+    return StoreLayouts(a, ProcessEnvironment(), clock, RedisLayoutStore(clock), io);
   });
   try {
     app.parse(argc, argv);

@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/admin.h"
+#include "tests/support/redis_wire.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 #include "tests/support/events.h"
@@ -146,6 +147,21 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
     ASSERT_TRUE(j.is_object() && j.contains("ts") && j.contains("level") && j.contains("event")) << line;
   }
   EXPECT_EQ(log.find("cust-metrics"), std::string::npos) << "a customer id in the log";
+}
+
+// A fresh deployment: tactd seals its empty Redis as store v2 only at its first health check, so no decision looks
+// for a customer in an older key layout (RedisCounterStore::RefreshLayouts), and says so in its log.
+TEST_F(OpsTest, TactdSealsAFreshRedisAndStopsLookingInOlderLayouts) {
+  ASSERT_TRUE(WaitReady(200));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return tactd_->process().Log().find(
+                   R"("event":"store.older_layouts","looked_in":"false","why":"no key of an older layout on this )"
+                   R"(Redis at start: sealed it")") != std::string::npos;
+      },
+      absl::Seconds(30), "store.older_layouts in tactd's log"));
+  store::RedisContextPtr conn(redisConnect("127.0.0.1", redis_->port()));
+  EXPECT_EQ(testing::RedisText(conn.get(), {"GET", "tact:layouts"}), "v2");
 }
 
 // Slow or idle clients on the admin port (a scanner, a stuck scraper) must not keep the liveness probe from

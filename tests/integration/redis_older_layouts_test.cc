@@ -1,7 +1,8 @@
 // redis.older_layouts against a real redis-server: with it on (the default) a customer's state in layout v1 is
 // honoured (the upgrade, redis_key_upgrade_test.cc); with it off neither v1 nor the legacy layout is read by a
 // check, a signal or ReadCustomer, and no EXISTS is made (INFO commandstats). `tactctl store layouts` counts the
-// keys of each layout, so an operator knows when it can be off.
+// keys of each layout and seals a Redis that has none of the older ones; a sealed Redis, or a fresh one tactd seals
+// itself (RefreshLayouts), is read as with the setting off.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -136,7 +137,7 @@ TEST_F(RedisOlderLayoutsTest, TactctlStoreLayoutsCountsTheKeysOfEachLayout) {
   };
   testing::CliRun run = layouts(redis_.address());
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_EQ(run.output, "{\"v2\":0,\"v1\":0,\"legacy\":0}\n");
+  EXPECT_EQ(run.output, "{\"v2\":0,\"v1\":0,\"legacy\":0,\"sealed\":false}\n");
 
   WriteV1Customer("v1");  // 4 keys of layout v1, the marker a hash
   auto store = MakeStore(/*older_layouts=*/false);
@@ -148,12 +149,94 @@ TEST_F(RedisOlderLayoutsTest, TactctlStoreLayoutsCountsTheKeysOfEachLayout) {
   ASSERT_EQ(Redis({"SET", "unrelated", "x"}), "OK");
   run = layouts(redis_.address());
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_EQ(run.output, "{\"v2\":4,\"v1\":4,\"legacy\":2}\n");
+  EXPECT_EQ(run.output, "{\"v2\":4,\"v1\":4,\"legacy\":2,\"sealed\":false}\n");
+
+  // --seal refuses while keys of an older layout are left, and seals once they are gone; --unseal undoes it.
+  const auto seal = [&](const std::string& flag) {
+    return testing::RunCli(dir_, {TACTCTL_BIN, "store", "layouts", "--redis", redis_.address(), flag});
+  };
+  run = seal("--seal");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("not sealed: 4 key(s) of layout v1 and 2 of the legacy layout are left"),
+            std::string::npos)
+      << run.output;
+  EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
+  const std::string v1 = Prefix("v1");
+  ASSERT_EQ(Redis({"DEL", v1 + "r:cap", v1 + "idx", v1 + "seen:a", v1 + "sig", "tact:{acme:old}:r:cap",
+                   "tact:{acme:old}:seen:e"}),
+            "6");
+  run = seal("--seal");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output, "{\"v2\":4,\"v1\":0,\"legacy\":0,\"sealed\":true}\n");
+  EXPECT_EQ(Redis({"GET", std::string(kLayoutSealKey)}), "v2");
+  run = seal("--unseal");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output, "{\"v2\":4,\"v1\":0,\"legacy\":0,\"sealed\":false}\n");
+  EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
 
   run = layouts("no-port");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.output,
             "tactctl store layouts: --redis: redis address 'no-port' must be host:port, e.g. 127.0.0.1:6379\n");
+}
+
+// tactd's side of the seal (RefreshLayouts, from its health loop): a sealed Redis is read as with the setting off,
+// within kLayoutSealRefresh, and unsealing brings the lookup back.
+TEST_F(RedisOlderLayoutsTest, ASealedRedisIsNotLookedInForOlderLayouts) {
+  WriteV1Customer("v1");  // not auto-sealed: a key of layout v1 is there
+  auto store = MakeStore(/*older_layouts=*/true);
+  store->RefreshLayouts(Deadline());
+  EXPECT_TRUE(store->LooksInOlderLayouts());
+  EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
+  EXPECT_EQ(Decide(*store, "v1", "c").outcome.usage[0].used, 2);  // v1's two messages count
+
+  ASSERT_EQ(Redis({"SET", std::string(kLayoutSealKey), "v2"}), "OK");  // tactctl store layouts --seal
+  store->RefreshLayouts(Deadline());
+  EXPECT_TRUE(store->LooksInOlderLayouts()) << "read again only after " << RedisCounterStore::kLayoutSealRefresh;
+  clock_.Advance(RedisCounterStore::kLayoutSealRefresh);
+  store->RefreshLayouts(Deadline());
+  EXPECT_FALSE(store->LooksInOlderLayouts());
+  WriteV1Customer("late");  // what an older tactd would write now is not seen (docs: unseal before running one)
+  ASSERT_EQ(Redis({"CONFIG", "RESETSTAT"}), "OK");
+  EXPECT_EQ(Decide(*store, "late", "c").outcome.usage[0].used, 0);
+  EXPECT_EQ(Calls("exists"), 0);
+
+  ASSERT_EQ(Redis({"DEL", std::string(kLayoutSealKey)}), "1");  // tactctl store layouts --unseal
+  clock_.Advance(RedisCounterStore::kLayoutSealRefresh);
+  store->RefreshLayouts(Deadline());
+  EXPECT_TRUE(store->LooksInOlderLayouts());
+  WriteV1Customer("after");
+  EXPECT_EQ(Decide(*store, "after", "c").outcome.usage[0].used, 2);  // looked for again
+
+  // With redis.older_layouts false the seal changes nothing and is never written.
+  ASSERT_EQ(Redis({"FLUSHALL"}), "OK");
+  auto off = MakeStore(/*older_layouts=*/false);
+  off->RefreshLayouts(Deadline());
+  EXPECT_FALSE(off->LooksInOlderLayouts());
+  EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
+}
+
+// A fresh deployment: tactd's first read of the seal seals a small Redis with no key of an older layout (its policy
+// archive and capacity keys are not customers' keys), and not one with more than kAutoSealMaxKeys keys.
+TEST_F(RedisOlderLayoutsTest, TactdSealsAFreshRedisAtItsFirstRead) {
+  ASSERT_EQ(Redis({"SET", "tact:archive:{policy}", "x"}), "OK");
+  Decide(*MakeStore(false), "v2-customer", "e");
+  auto store = MakeStore(/*older_layouts=*/true);
+  store->RefreshLayouts(Deadline());
+  EXPECT_FALSE(store->LooksInOlderLayouts());
+  EXPECT_EQ(Redis({"GET", std::string(kLayoutSealKey)}), "v2");
+
+  ASSERT_EQ(Redis({"FLUSHALL"}), "OK");
+  std::vector<std::string> mset = {"MSET"};
+  for (int64_t i = 0; i <= RedisCounterStore::kAutoSealMaxKeys; ++i) {
+    mset.push_back(absl::StrCat("other:", i));
+    mset.push_back("x");
+  }
+  ASSERT_EQ(Redis(mset), "OK");
+  auto big = MakeStore(/*older_layouts=*/true);
+  big->RefreshLayouts(Deadline());
+  EXPECT_TRUE(big->LooksInOlderLayouts());
+  EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
 }
 
 }  // namespace
