@@ -172,9 +172,9 @@ void RedisCounterStore::RefreshLayouts(absl::Time deadline) {
     // Once per process: a fresh deployment's Redis (a single node, a few keys, none of an older layout) is sealed
     // here, so it never pays the lookup; anything bigger is counted by an operator (`tactctl store layouts`).
     auto_seal_tried_ = true;
-    absl::StatusOr<RedisReplyPtr> size = KeyCommand(RedisCommand({"DBSIZE"}), "", deadline, "DBSIZE");
-    if (cluster_ == nullptr && size.ok() && (*size)->type == REDIS_REPLY_INTEGER &&
-        (*size)->integer <= kAutoSealMaxKeys) {
+    absl::StatusOr<RedisReplyPtr> size = absl::FailedPreconditionError("a Redis Cluster is sealed by tactctl");
+    if (cluster_ == nullptr) size = KeyCommand(RedisCommand({"DBSIZE"}), "", deadline, "DBSIZE");
+    if (size.ok() && (*size)->type == REDIS_REPLY_INTEGER && (*size)->integer <= kAutoSealMaxKeys) {
       absl::StatusOr<LayoutCounts> counts = CountLayouts(deadline);
       if (counts.ok() && counts->v1 == 0 && counts->legacy == 0 && SealLayouts(true, deadline).ok()) {
         sealed = true;

@@ -84,6 +84,24 @@ TEST(ClusterOlderLayoutsTest, V1StateIsReadOnlyWithOlderLayoutsOn) {
   EXPECT_EQ(OnMaster(Prefix(off), {"EXISTS", Prefix(off) + "r:cap", Prefix(off) + "idx"}), "2");  // not moved
 }
 
+// tactd never seals a cluster itself (its keyspace is counted by an operator: tactctl store layouts --seal), and
+// reads the seal from the master of its slot.
+TEST(ClusterOlderLayoutsTest, AClusterIsSealedByTactctlAndItsSealIsRead) {
+  SystemClock clock;
+  store::RedisSettings settings;
+  ASSERT_TRUE(store::ParseRedisAddress(env->nodes->address(), &settings).ok());
+  const std::string seal(store::kLayoutSealKey);
+  store::RedisCounterStore fresh(settings, clock);
+  fresh.RefreshLayouts(absl::Now() + absl::Seconds(10));
+  EXPECT_TRUE(fresh.LooksInOlderLayouts());
+  EXPECT_EQ(OnMaster(seal, {"EXISTS", seal}), "0");
+  ASSERT_EQ(OnMaster(seal, {"SET", seal, "v2"}), "OK");
+  store::RedisCounterStore sealed(settings, clock);
+  sealed.RefreshLayouts(absl::Now() + absl::Seconds(10));
+  EXPECT_FALSE(sealed.LooksInOlderLayouts());
+  ASSERT_EQ(OnMaster(seal, {"DEL", seal}), "1");  // the other tests of this binary look in the older layouts
+}
+
 TEST(ClusterOlderLayoutsTest, TactctlStoreLayoutsCountsTheKeysOfEveryMaster) {
   testing::TempDir dir;
   auto layouts = [&] {
