@@ -58,6 +58,10 @@ local tonumber, format, sub, find, match, concat = tonumber, string.format, stri
                                                    table.concat
 local ARGV, KEYS = ARGV, KEYS
 
+-- Constants (KEEP, KEEP_MARKERS, the slots of a parsed marker and of a parsed limit) are written as numbers where
+-- used, not as locals: every local a nested function uses is an upvalue that each EVALSHA links again when it makes
+-- the function (the top level runs on every call), by a walk of the call's open upvalues; as numbers they cost
+-- nothing (one check per call: 196,000 -> 180,000 instructions, docs/benchmarks.md).
 local now_text = ARGV[1]
 local now = tonumber(now_text)
 local seen_ttl = tonumber(ARGV[2])
@@ -66,7 +70,8 @@ local seen_exp_text = format('%d', seen_exp)
 -- A counter is kept this long past the time it is empty again, by the clock of the tactd writing: instances whose
 -- clocks disagree (skew, a step of up to a day) must not drop a period's counter another still counts in (v1's
 -- separate keys expired on Redis' elapsed time instead). Old periods are never read again; this is memory only.
-local KEEP = 93600000  -- 26 h; store::kCounterKeepMs (keys.h), which tactd's shortcut (fresh below) uses, is the same
+-- KEEP = 93600000 (26 h), written as the number where used (see "Constants" below); store::kCounterKeepMs
+-- (keys.h), which tactd's shortcut (fresh below) uses, is the same.
 
 local NO_SIGNALS = {}  -- shared by the customers without any (never written to)
 
@@ -86,10 +91,10 @@ local ntext = itext
 -- Decision markers kept in the customer's key: the last KEEP_MARKERS live ones (why 1: the header). A final decision
 -- that would make one more moves the oldest to its own key first. store::kMarkersInCustomerKey (keys.h) is the
 -- same number (the in-memory store counts keys with it).
-local KEEP_MARKERS = 1
+-- KEEP_MARKERS = 1, written as the number where used.
 -- A parsed marker is 5 slots of st.mk: its event id, expiry (0 once moved out), and where its entry, its payload
 -- and both end in st.blob.
-local M_EID, M_EXP, M_AT, M_POS, M_LAST = 1, 2, 3, 4, 5
+-- Its slots, as offsets from 5 * (marker number - 1): 1 M_EID, 2 M_EXP, 3 M_AT (entry), 4 M_POS (payload), 5 M_LAST.
 
 -- The customer's state from its key's value (nil: none): st.old/old_text, its markers st.mk (st.mn of them,
 -- oldest first; their payloads and whole entries are left in st.blob: making a Lua string costs per byte, so
@@ -141,7 +146,7 @@ local function parse(blob)
         st.mk, st.blob = mk, blob
       end
       local k = 5 * st.mn
-      mk[k + M_EID], mk[k + M_EXP], mk[k + M_AT], mk[k + M_POS], mk[k + M_LAST] =
+      mk[k + 1], mk[k + 2], mk[k + 3], mk[k + 4], mk[k + 5] =
         sub(blob, nl + 1, nl + len), tonumber(sub(blob, s2 + 1, nl - 1)), pos, nl + len + 1, last
       st.mn = st.mn + 1
       pos = last + 1
@@ -171,7 +176,7 @@ local function store(st, key, existed)
   local cnt = st.cnt
   for _, suffix in ipairs(st.order) do
     local c = cnt[suffix]
-    if c and c[1] + KEEP > now then
+    if c and c[1] + 93600000 > now then  -- KEEP
       local raw = c[4]
       if raw then
         n = n + 1
@@ -182,7 +187,7 @@ local function store(st, key, existed)
         out[n + 8] = suffix
         n = n + 8
       end
-      if c[1] + KEEP > latest then latest = c[1] + KEEP end
+      if c[1] + 93600000 > latest then latest = c[1] + 93600000 end
       cnt[suffix] = nil  -- once
     end
   end
@@ -190,16 +195,16 @@ local function store(st, key, existed)
   if mk then
     local from, to = nil, nil  -- the run of kept entries being collected
     for k = 0, 5 * (st.mn - 1), 5 do
-      local exp = mk[k + M_EXP]
+      local exp = mk[k + 2]
       if exp > now then
-        if from and mk[k + M_AT] == to + 1 then
-          to = mk[k + M_LAST]
+        if from and mk[k + 3] == to + 1 then
+          to = mk[k + 5]
         else
           if from then
             n = n + 1
             out[n] = sub(st.blob, from, to)
           end
-          from, to = mk[k + M_AT], mk[k + M_LAST]
+          from, to = mk[k + 3], mk[k + 5]
         end
         if exp > latest then latest = exp end
       end
@@ -271,11 +276,11 @@ if node_batch then
 end
 
 -- A limit's args, as offsets from its first.
-local KIND, COUNT, TTL, CUT, EMPTY_AT, DECISIVE, SUPPRESS = 0, 1, 2, 3, 4, 5, 6
+-- 0 KIND, 1 COUNT, 2 TTL, 3 CUT, 4 EMPTY_AT, 5 DECISIVE, 6 SUPPRESS.
 
 -- A parsed limit (spec_lims(spec)[i]) is an array: a table with named fields costs a hash part per limit per call.
-local L_ROLLING, L_COUNT, L_TTL, L_CUT, L_CUT_TEXT, L_EMPTY_AT, L_EMPTY_AT_TEXT, L_DECISIVE, L_SUPPRESS =
-  1, 2, 3, 4, 5, 6, 7, 8, 9
+-- Its slots: 1 rolling (boolean), 2 count, 3 ttl, 4 cut, 5 cut as text, 6 empty_at, 7 empty_at as text, 8 decisive,
+-- 9 suppress_on_exceed.
 
 -- The specs by number as sent (a table lookup costs less than a tonumber). Only what every check reads is read
 -- here: a customer with no state takes the shortcut the spec carries (fresh), and its limits and signal checks are
@@ -298,9 +303,9 @@ local function spec_lims(spec)
   lims = {}
   for i = 1, spec.nlim do
     local o = spec.lim_at + 7 * (i - 1)
-    local cut, empty_at = ARGV[o + CUT], ARGV[o + EMPTY_AT]
-    lims[i] = {ARGV[o + KIND] == 'r', tonumber(ARGV[o + COUNT]), tonumber(ARGV[o + TTL]), tonumber(cut), cut,
-               tonumber(empty_at), empty_at, ARGV[o + DECISIVE] == '1', ARGV[o + SUPPRESS] == '1'}
+    local cut, empty_at = ARGV[o + 3], ARGV[o + 4]
+    lims[i] = {ARGV[o] == 'r', tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(cut), cut,
+               tonumber(empty_at), empty_at, ARGV[o + 5] == '1', ARGV[o + 6] == '1'}
   end
   spec.lims = lims
   -- the stored text of "no signal holds": '0:-1' per signal check, comma-separated
@@ -462,8 +467,8 @@ local function check(spec, ko, ao)
   local mk = st.mk
   if mk then  -- a marker in the customer's key
     for k = 0, 5 * (st.mn - 1), 5 do
-      if mk[k + M_EID] == event_id and mk[k + M_EXP] > now then
-        return earlier_reply(sub(blob, mk[k + M_POS], mk[k + M_LAST]))
+      if mk[k + 1] == event_id and mk[k + 2] > now then
+        return earlier_reply(sub(blob, mk[k + 4], mk[k + 5]))
       end
     end
   end
@@ -499,13 +504,13 @@ local function check(spec, ko, ao)
   for i = 1, nlim do
     local l = lims[i]
     local c = cnt[ARGV[ao + 5 + i]]
-    local count = l[L_COUNT]
+    local count = l[2]
     local used = 0
     local frees, frees_text = 0, '0'
-    if l[L_ROLLING] then
+    if l[1] then  -- rolling (the slots of a limit: above spec_lims)
       local ts = {}
       if c and c[2] ~= '' then
-        local cut, data, k, p = l[L_CUT], c[2], 0, 1
+        local cut, data, k, p = l[4], c[2], 0, 1
         while true do  -- ascending times: the first one inside the window, then all the rest
           local comma = find(data, ',', p, true)
           local t = sub(data, p, (comma or 0) - 1)
@@ -521,18 +526,18 @@ local function check(spec, ko, ao)
       live[i] = ts
       used = #ts
       if used >= count then
-        frees = tonumber(ts[used - count + 1]) + l[L_TTL]
+        frees = tonumber(ts[used - count + 1]) + l[3]  -- + its window
         frees_text = ntext(frees)
       end
     else
       if c and c[1] > now then used = tonumber(c[2]) end
       if used >= count then
-        frees, frees_text = l[L_CUT], l[L_CUT_TEXT]
+        frees, frees_text = l[4], l[5]
       end
     end
-    if used >= count and l[L_DECISIVE] then
+    if used >= count and l[8] then  -- decisive
       blocked = true
-      if final == nil then final = l[L_SUPPRESS] end
+      if final == nil then final = l[9] end  -- suppress_on_exceed
     end
     reply[r + 2 * i - 1] = used
     reply[r + 2 * i] = frees
@@ -559,12 +564,12 @@ local function check(spec, ko, ao)
       if not cnt[suffix] then
         st.order[#st.order + 1] = suffix
       end
-      if l[L_ROLLING] then
+      if l[1] then
         local ts = live[i]
         ts[#ts + 1] = now_text
-        cnt[suffix] = {l[L_EMPTY_AT], concat(ts, ','), l[L_EMPTY_AT_TEXT]}
+        cnt[suffix] = {l[6], concat(ts, ','), l[7]}
       else
-        cnt[suffix] = {l[L_EMPTY_AT], itext(reply[r + 2 * i - 1] + 1), l[L_EMPTY_AT_TEXT]}
+        cnt[suffix] = {l[6], itext(reply[r + 2 * i - 1] + 1), l[7]}
       end
     end
     reply[2] = 1
@@ -574,15 +579,15 @@ local function check(spec, ko, ao)
     if mk then  -- the key keeps KEEP_MARKERS live markers with this one: the oldest others move to their own keys
       local live = 0
       for k = 0, 5 * (st.mn - 1), 5 do
-        if mk[k + M_EXP] > now then live = live + 1 end
+        if mk[k + 2] > now then live = live + 1 end
       end
       local k = 0
-      while live >= KEEP_MARKERS do
-        local exp = mk[k + M_EXP]
+      while live >= 1 do  -- KEEP_MARKERS
+        local exp = mk[k + 2]
         if exp > now then
-          call('SET', sub(key, 1, -2) .. 'seen:' .. mk[k + M_EID], sub(blob, mk[k + M_POS], mk[k + M_LAST]), 'PX',
+          call('SET', sub(key, 1, -2) .. 'seen:' .. mk[k + 1], sub(blob, mk[k + 4], mk[k + 5]), 'PX',
                ntext(exp - now))
-          mk[k + M_EXP] = 0
+          mk[k + 2] = 0
           live = live - 1
         end
         k = k + 5
