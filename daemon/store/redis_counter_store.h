@@ -131,6 +131,10 @@ class RedisCounterStore final : public CounterStore {
   absl::Status CountLayoutsOn(RedisConnection* conn, const NodeAddress* node, absl::Time deadline,
                               LayoutCounts& counts);
 
+  // RefreshLayouts' first read without a seal: seals a single node of at most kAutoSealMaxKeys keys, none of an older
+  // layout (CountLayouts); whether it did.
+  bool AutoSeal(absl::Time deadline);
+
   // The legacy prefix the signal script and ReadCustomer use for this customer ("" when none or legacy_keys is off).
   std::string LegacyPrefix(std::string_view tenant, std::string_view customer_id) const;
 

@@ -160,6 +160,14 @@ absl::Status RedisCounterStore::SealLayouts(bool sealed, absl::Time deadline) {
   return KeyCommand(command, key, deadline, sealed ? "SET layout seal" : "DEL layout seal").status();
 }
 
+bool RedisCounterStore::AutoSeal(absl::Time deadline) {
+  if (cluster_ != nullptr) return false;  // a Redis Cluster is sealed by tactctl
+  absl::StatusOr<RedisReplyPtr> size = KeyCommand(RedisCommand({"DBSIZE"}), "", deadline, "DBSIZE");
+  if (!size.ok() || (*size)->type != REDIS_REPLY_INTEGER || (*size)->integer > kAutoSealMaxKeys) return false;
+  absl::StatusOr<LayoutCounts> counts = CountLayouts(deadline);
+  return counts.ok() && counts->v1 == 0 && counts->legacy == 0 && SealLayouts(true, deadline).ok();
+}
+
 void RedisCounterStore::RefreshLayouts(absl::Time deadline) {
   if (!settings_.older_layouts) return;  // never looked in: nothing to learn
   const absl::Time now = clock_.Now();
@@ -168,18 +176,13 @@ void RedisCounterStore::RefreshLayouts(absl::Time deadline) {
   absl::StatusOr<bool> sealed = LayoutsSealed(deadline);
   if (!sealed.ok()) return;  // Redis unreachable: as it was, read again next time
   std::string_view why = *sealed ? "the Redis carries the layout seal" : "the layout seal was removed";
+  // Once per process: a fresh deployment's Redis is sealed here, so it never pays the lookup; anything bigger is
+  // counted by an operator (`tactctl store layouts --seal`).
   if (!*sealed && !auto_seal_tried_) {
-    // Once per process: a fresh deployment's Redis (a single node, a few keys, none of an older layout) is sealed
-    // here, so it never pays the lookup; anything bigger is counted by an operator (`tactctl store layouts`).
     auto_seal_tried_ = true;
-    absl::StatusOr<RedisReplyPtr> size = absl::FailedPreconditionError("a Redis Cluster is sealed by tactctl");
-    if (cluster_ == nullptr) size = KeyCommand(RedisCommand({"DBSIZE"}), "", deadline, "DBSIZE");
-    if (size.ok() && (*size)->type == REDIS_REPLY_INTEGER && (*size)->integer <= kAutoSealMaxKeys) {
-      absl::StatusOr<LayoutCounts> counts = CountLayouts(deadline);
-      if (counts.ok() && counts->v1 == 0 && counts->legacy == 0 && SealLayouts(true, deadline).ok()) {
-        sealed = true;
-        why = "no key of an older layout on this Redis at start: sealed it";
-      }
+    if (AutoSeal(deadline)) {
+      sealed = true;
+      why = "no key of an older layout on this Redis at start: sealed it";
     }
   }
   const bool look = !*sealed;
