@@ -13,6 +13,8 @@ namespace tact::store {
   COUNTER(redis_checks_total, "Customer checks sent to the counter store (a call carries one or more)", ()) \
   COUNTER(redis_errors_total, "Failed counter-store calls, by status code", (op, code))                   \
   GAUGE(redis_up, "1 if the last readiness probe of Redis succeeded", ())                                  \
+  GAUGE(redis_older_layouts, "1 while a customer without a store-v2 key is looked for in the older key layouts " \
+                             "(0: the Redis carries the layout seal, or redis.older_layouts is false)", ())       \
   HISTOGRAM(redis_call_duration_seconds, "Counter-store call latency (connection borrow + round-trip)", (op))
 TACT_STATS_STRUCT(StoreStats, TACT_STORE_STATS);
 

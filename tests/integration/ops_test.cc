@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "tact/v1/throttle.grpc.pb.h"
 #include "tests/support/admin.h"
+#include "tests/support/process.h"
 #include "tests/support/redis_wire.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
@@ -150,7 +151,8 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
 }
 
 // A fresh deployment: tactd seals its empty Redis as store v2 only at its first health check, so no decision looks
-// for a customer in an older key layout (RedisCounterStore::RefreshLayouts), and says so in its log.
+// for a customer in an older key layout (RedisCounterStore::RefreshLayouts), and says so in its log and metrics;
+// `tactctl store layouts --unseal` turns the lookup back on.
 TEST_F(OpsTest, TactdSealsAFreshRedisAndStopsLookingInOlderLayouts) {
   ASSERT_TRUE(WaitReady(200));
   ASSERT_TRUE(WaitFor(
@@ -162,6 +164,20 @@ TEST_F(OpsTest, TactdSealsAFreshRedisAndStopsLookingInOlderLayouts) {
       absl::Seconds(30), "store.older_layouts in tactd's log"));
   store::RedisContextPtr conn(redisConnect("127.0.0.1", redis_->port()));
   EXPECT_EQ(testing::RedisText(conn.get(), {"GET", "tact:layouts"}), "v2");
+  EXPECT_TRUE(WaitFor([&] { return MetricSample(Metrics(), "tact_redis_older_layouts") == 0.0; }, absl::Seconds(10),
+                      "tact_redis_older_layouts 0"))
+      << Metrics();
+  // Unsealed (before a rollback past store v2): tactd looks again at its next read of the seal (every 10 s), and
+  // does not seal again while it runs.
+  testing::CliRun unseal = testing::RunCli(
+      dir_, {TACTCTL_BIN, "store", "layouts", "--redis", redis_->address(), "--unseal"});
+  ASSERT_EQ(unseal.exit_code, 0) << unseal.output;
+  EXPECT_TRUE(WaitFor([&] { return MetricSample(Metrics(), "tact_redis_older_layouts") == 1.0; }, absl::Seconds(30),
+                      "tact_redis_older_layouts 1"))
+      << Metrics();
+  EXPECT_NE(tactd_->process().Log().find(R"("looked_in":"true","why":"the layout seal was removed")"),
+            std::string::npos);
+  EXPECT_EQ(testing::RedisText(conn.get(), {"EXISTS", "tact:layouts"}), "0");
 }
 
 // Slow or idle clients on the admin port (a scanner, a stuck scraper) must not keep the liveness probe from
