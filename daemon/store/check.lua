@@ -70,7 +70,7 @@ local seen_exp_text = format('%d', seen_exp)
 -- A counter is kept this long past the time it is empty again, by the clock of the tactd writing: instances whose
 -- clocks disagree (skew, a step of up to a day) must not drop a period's counter another still counts in (v1's
 -- separate keys expired on Redis' elapsed time instead). Old periods are never read again; this is memory only.
--- KEEP = 93600000 (26 h), written as the number where used (see "Constants" below); store::kCounterKeepMs
+-- KEEP = 93600000 (26 h), written as the number where used (see "Constants" above); store::kCounterKeepMs
 -- (keys.h), which tactd's shortcut (fresh below) uses, is the same.
 
 local NO_SIGNALS = {}  -- shared by the customers without any (never written to)

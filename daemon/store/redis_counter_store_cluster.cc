@@ -133,6 +133,7 @@ std::vector<size_t> RedisCounterStore::ClusterCheckPerNode(std::span<const Custo
   }
   std::vector<RedisCommand> commands;
   std::vector<int> command_slots;
+  const bool older_layouts = LooksInOlderLayouts();  // one answer for the whole call
   for (size_t n = 0; n < nodes.size(); ++n) {
     NodeBatch& node = nodes[n];
     node.node = masters.nodes[n];
@@ -141,10 +142,10 @@ std::vector<size_t> RedisCounterStore::ClusterCheckPerNode(std::span<const Custo
     command_slots.push_back(slots[first]);  // Execute sends it to that slot's master: this node
     if (node.items.size() == 1) {  // the customer's only check: alone, its keys declared
       commands.push_back(BuildCall(script_sha_, checks.subspan(first, 1), prefixes.subspan(first, 1),
-                                   settings_.seen_ttl, LooksInOlderLayouts()));
+                                   settings_.seen_ttl, older_layouts));
     } else {
       commands.push_back(BuildNodeBatchCall(script_sha_, checks, prefixes, node.items, settings_.seen_ttl,
-                                            LooksInOlderLayouts()));
+                                            older_layouts));
     }
   }
   if (commands.empty()) return each;
