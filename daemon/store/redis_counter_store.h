@@ -86,13 +86,16 @@ class RedisCounterStore final : public CounterStore {
   absl::StatusOr<bool> LayoutsSealed(absl::Time deadline);
   absl::Status SealLayouts(bool sealed, absl::Time deadline);
   // tactd's health loop, each time (it reads the seal at most every kLayoutSealRefresh): reads the seal and looks in
-  // the older layouts or not by it (never when redis.older_layouts is false). The first read that finds no seal
-  // seals a single node of at most kAutoSealMaxKeys keys that has no key of an older layout (a fresh deployment,
-  // counted as `tactctl store layouts` does); a bigger Redis or a Cluster is sealed by tactctl. A change is logged
+  // the older layouts or not by it (never when redis.older_layouts is false). Without a seal, each read counts the
+  // keys of a single node of at most kAutoSealMaxKeys keys (a fresh deployment, counted as `tactctl store layouts`
+  // does) and seals it once it has shown no key of an older layout for kAutoSealAfter since this process started
+  // (an older tactd still running during a rollout writes them: it is seen first); a key of an older layout, more
+  // keys or a Cluster end the tries for this process (tactctl seals those). A change is logged
   // (store.older_layouts). Errors leave the lookup as it was. Health thread only.
   void RefreshLayouts(absl::Time deadline);
   static constexpr absl::Duration kLayoutSealRefresh = absl::Seconds(10);
   static constexpr int64_t kAutoSealMaxKeys = 10'000;
+  static constexpr absl::Duration kAutoSealAfter = absl::Minutes(10);
   // Whether a customer without a store-v2 key is looked for in the older layouts now.
   bool LooksInOlderLayouts() const { return older_layouts_.load(std::memory_order_relaxed); }
 
@@ -131,9 +134,11 @@ class RedisCounterStore final : public CounterStore {
   absl::Status CountLayoutsOn(RedisConnection* conn, const NodeAddress* node, absl::Time deadline,
                               LayoutCounts& counts);
 
-  // RefreshLayouts' first read without a seal: seals a single node of at most kAutoSealMaxKeys keys, none of an older
-  // layout (CountLayouts); whether it did.
-  bool AutoSeal(absl::Time deadline);
+  // RefreshLayouts without a seal: counts a single node of at most kAutoSealMaxKeys keys (CountLayouts) and seals it
+  // once none has been of an older layout for kAutoSealAfter (kSealed); kWait: not yet (or Redis failed); kNever: a
+  // key of an older layout, more keys, or a Cluster.
+  enum class AutoSealStep { kWait, kSealed, kNever };
+  AutoSealStep AutoSeal(absl::Time deadline);
 
   // The legacy prefix the signal script and ReadCustomer use for this customer ("" when none or legacy_keys is off).
   std::string LegacyPrefix(std::string_view tenant, std::string_view customer_id) const;
@@ -141,8 +146,10 @@ class RedisCounterStore final : public CounterStore {
   const RedisSettings settings_;
   const Clock& clock_;
   std::atomic<bool> older_layouts_;  // settings_.older_layouts, false once the Redis is sealed (RefreshLayouts)
-  absl::Time next_seal_read_ = absl::InfinitePast();  // RefreshLayouts (health thread only)
-  bool auto_seal_tried_ = false;
+  // RefreshLayouts and AutoSeal (health thread only)
+  absl::Time next_seal_read_ = absl::InfinitePast();
+  AutoSealStep auto_seal_ = AutoSealStep::kWait;
+  absl::Time auto_seal_clean_since_ = absl::InfiniteFuture();  // the first count that found no older key
   const KeySchema keys_;
   const std::string_view script_;  // kCheckLua, or kClusterCheckLua on a cluster
   const std::string script_sha_;

@@ -6,7 +6,8 @@
 // hash layout v1's). One pass over the keyspace in pages of 1000, fine for an operator, not for the decision path.
 //
 // The layout seal (keys.h kLayoutSealKey) says a Redis has no key of an older layout: tactd reads it from its health
-// loop (RefreshLayouts) and stops looking in the older layouts, and seals a small single node at its first read.
+// loop (RefreshLayouts) and stops looking in the older layouts, and seals a small single node that has shown no key
+// of an older layout for kAutoSealAfter since it started.
 #include <string>
 #include <vector>
 
@@ -160,12 +161,18 @@ absl::Status RedisCounterStore::SealLayouts(bool sealed, absl::Time deadline) {
   return KeyCommand(command, key, deadline, sealed ? "SET layout seal" : "DEL layout seal").status();
 }
 
-bool RedisCounterStore::AutoSeal(absl::Time deadline) {
-  if (cluster_ != nullptr) return false;  // a Redis Cluster is sealed by tactctl
+RedisCounterStore::AutoSealStep RedisCounterStore::AutoSeal(absl::Time deadline) {
+  if (cluster_ != nullptr) return AutoSealStep::kNever;  // a Redis Cluster is sealed by tactctl
   absl::StatusOr<RedisReplyPtr> size = KeyCommand(RedisCommand({"DBSIZE"}), "", deadline, "DBSIZE");
-  if (!size.ok() || (*size)->type != REDIS_REPLY_INTEGER || (*size)->integer > kAutoSealMaxKeys) return false;
+  if (!size.ok() || (*size)->type != REDIS_REPLY_INTEGER) return AutoSealStep::kWait;
+  if ((*size)->integer > kAutoSealMaxKeys) return AutoSealStep::kNever;
   absl::StatusOr<LayoutCounts> counts = CountLayouts(deadline);
-  return counts.ok() && counts->v1 == 0 && counts->legacy == 0 && SealLayouts(true, deadline).ok();
+  if (!counts.ok()) return AutoSealStep::kWait;
+  if (counts->v1 > 0 || counts->legacy > 0) return AutoSealStep::kNever;
+  const absl::Time now = clock_.Now();
+  if (auto_seal_clean_since_ == absl::InfiniteFuture()) auto_seal_clean_since_ = now;
+  if (now - auto_seal_clean_since_ < kAutoSealAfter) return AutoSealStep::kWait;
+  return SealLayouts(true, deadline).ok() ? AutoSealStep::kSealed : AutoSealStep::kWait;
 }
 
 void RedisCounterStore::RefreshLayouts(absl::Time deadline) {
@@ -176,13 +183,14 @@ void RedisCounterStore::RefreshLayouts(absl::Time deadline) {
   absl::StatusOr<bool> sealed = LayoutsSealed(deadline);
   if (!sealed.ok()) return;  // Redis unreachable: as it was, read again next time
   std::string_view why = *sealed ? "the Redis carries the layout seal" : "the layout seal was removed";
-  // Once per process: a fresh deployment's Redis is sealed here, so it never pays the lookup; anything bigger is
-  // counted by an operator (`tactctl store layouts --seal`).
-  if (!*sealed && !auto_seal_tried_) {
-    auto_seal_tried_ = true;
-    if (AutoSeal(deadline)) {
+  if (*sealed) auto_seal_ = AutoSealStep::kNever;  // sealed once: an unseal (a rollback) is not undone here
+  // A fresh deployment's Redis is sealed here once it has shown no key of an older layout for kAutoSealAfter, so it
+  // soon stops paying the lookup; anything bigger is counted by an operator (`tactctl store layouts --seal`).
+  if (!*sealed && auto_seal_ == AutoSealStep::kWait) {
+    auto_seal_ = AutoSeal(deadline);
+    if (auto_seal_ == AutoSealStep::kSealed) {
       sealed = true;
-      why = "no key of an older layout on this Redis at start: sealed it";
+      why = "no key of an older layout on this Redis since start: sealed it";
     }
   }
   const bool look = !*sealed;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,8 +41,11 @@ class OpsTest : public ::testing::Test {
   void SetUp() override {
     redis_ = std::make_unique<RedisServer>(dir_.path());
     broker_ = std::make_unique<DevBroker>(dir_.path(), 3);
+    clock_file_ = dir_.path() + "/clock-offset";
+    std::ofstream(clock_file_) << "0s";
     tactd_ = std::make_unique<Tactd>(dir_.path(), broker_->bootstrap(), redis_->address(),
-                                     std::vector<std::string>{"--kafka-statistics-interval-ms", "200"});
+                                     std::vector<std::string>{"--kafka-statistics-interval-ms", "200",
+                                                              "--test-clock-offset-file", clock_file_});
   }
   void TearDown() override {
     if (HasFailure()) {
@@ -63,6 +67,7 @@ class OpsTest : public ::testing::Test {
   }
 
   TempDir dir_;  // destroyed last: the processes below stop first
+  std::string clock_file_;  // tactd's wall clock = real time + the offset in it
   std::unique_ptr<RedisServer> redis_;
   std::unique_ptr<DevBroker> broker_;
   std::unique_ptr<Tactd> tactd_;
@@ -150,16 +155,21 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
   EXPECT_EQ(log.find("cust-metrics"), std::string::npos) << "a customer id in the log";
 }
 
-// A fresh deployment: tactd seals its empty Redis as store v2 only at its first health check, so no decision looks
-// for a customer in an older key layout (RedisCounterStore::RefreshLayouts), and says so in its log and metrics;
-// `tactctl store layouts --unseal` turns the lookup back on.
+// A fresh deployment: tactd seals its Redis as store v2 only once it has shown no key of an older layout for 10
+// minutes (tactd's clock is moved past them), so no decision looks for a customer in an older key layout
+// (RedisCounterStore::RefreshLayouts), and says so in its log and metrics; `tactctl store layouts --unseal` turns
+// the lookup back on.
 TEST_F(OpsTest, TactdSealsAFreshRedisAndStopsLookingInOlderLayouts) {
   ASSERT_TRUE(WaitReady(200));
+  EXPECT_TRUE(WaitFor([&] { return MetricSample(Metrics(), "tact_redis_older_layouts") == 1.0; }, absl::Seconds(10),
+                      "tact_redis_older_layouts 1 at start"))
+      << Metrics();
+  std::ofstream(clock_file_, std::ios::trunc) << "11m";
   ASSERT_TRUE(WaitFor(
       [&] {
         return tactd_->process().Log().find(
                    R"("event":"store.older_layouts","looked_in":"false","why":"no key of an older layout on this )"
-                   R"(Redis at start: sealed it")") != std::string::npos;
+                   R"(Redis since start: sealed it")") != std::string::npos;
       },
       absl::Seconds(30), "store.older_layouts in tactd's log"));
   store::RedisContextPtr conn(redisConnect("127.0.0.1", redis_->port()));

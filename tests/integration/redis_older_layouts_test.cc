@@ -216,15 +216,35 @@ TEST_F(RedisOlderLayoutsTest, ASealedRedisIsNotLookedInForOlderLayouts) {
   EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
 }
 
-// A fresh deployment: tactd's first read of the seal seals a small Redis with no key of an older layout (its policy
-// archive and capacity keys are not customers' keys), and not one with more than kAutoSealMaxKeys keys.
-TEST_F(RedisOlderLayoutsTest, TactdSealsAFreshRedisAtItsFirstRead) {
+// A fresh deployment: tactd seals a small Redis that has shown no key of an older layout for kAutoSealAfter since it
+// started (its policy archive and capacity keys are not customers' keys); a key of an older layout written in the
+// meantime (an older tactd still running) keeps it unsealed, and so do more than kAutoSealMaxKeys keys.
+TEST_F(RedisOlderLayoutsTest, TactdSealsAFreshRedisOnceItHasShownNoOlderKeyForAWhile) {
   ASSERT_EQ(Redis({"SET", "tact:archive:{policy}", "x"}), "OK");
   Decide(*MakeStore(false), "v2-customer", "e");
   auto store = MakeStore(/*older_layouts=*/true);
   store->RefreshLayouts(Deadline());
+  EXPECT_TRUE(store->LooksInOlderLayouts());
+  EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
+  clock_.Advance(RedisCounterStore::kAutoSealAfter - RedisCounterStore::kLayoutSealRefresh);
+  store->RefreshLayouts(Deadline());
+  EXPECT_TRUE(store->LooksInOlderLayouts()) << "not before kAutoSealAfter";
+  clock_.Advance(RedisCounterStore::kLayoutSealRefresh);
+  store->RefreshLayouts(Deadline());
   EXPECT_FALSE(store->LooksInOlderLayouts());
   EXPECT_EQ(Redis({"GET", std::string(kLayoutSealKey)}), "v2");
+
+  ASSERT_EQ(Redis({"FLUSHALL"}), "OK");
+  auto rollout = MakeStore(/*older_layouts=*/true);
+  rollout->RefreshLayouts(Deadline());
+  WriteV1Customer("late");  // an older tactd, still running, writes layout v1
+  for (int i = 0; i < 2; ++i) {
+    clock_.Advance(RedisCounterStore::kAutoSealAfter);
+    rollout->RefreshLayouts(Deadline());
+  }
+  EXPECT_TRUE(rollout->LooksInOlderLayouts());
+  EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
+  EXPECT_EQ(Decide(*rollout, "late", "c").outcome.usage[0].used, 2);  // what it wrote counts
 
   ASSERT_EQ(Redis({"FLUSHALL"}), "OK");
   std::vector<std::string> mset = {"MSET"};
@@ -234,7 +254,10 @@ TEST_F(RedisOlderLayoutsTest, TactdSealsAFreshRedisAtItsFirstRead) {
   }
   ASSERT_EQ(Redis(mset), "OK");
   auto big = MakeStore(/*older_layouts=*/true);
-  big->RefreshLayouts(Deadline());
+  for (int i = 0; i < 2; ++i) {
+    big->RefreshLayouts(Deadline());
+    clock_.Advance(RedisCounterStore::kAutoSealAfter);
+  }
   EXPECT_TRUE(big->LooksInOlderLayouts());
   EXPECT_EQ(Redis({"EXISTS", std::string(kLayoutSealKey)}), "0");
 }
