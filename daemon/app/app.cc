@@ -464,7 +464,8 @@ void App::StartHealth() {
 
 void App::CheckHealth() {
   redis_ok_.store(store_->Healthy());
-  // The layout seal: read every 10 s, and a fresh Redis sealed at the first read (RedisCounterStore::RefreshLayouts).
+  // The layout seal: read every 10 s; a small fresh Redis sealed after 10 minutes without an older key
+  // (RedisCounterStore::RefreshLayouts).
   redis_store_->RefreshLayouts(clock_->Now() + absl::Seconds(5));
   store_stats_.redis_older_layouts.Set({}, redis_store_->LooksInOlderLayouts() ? 1 : 0);
   if (absl::StatusOr<bool> changed = reloader_->PollForChange(); !changed.ok() || *changed) {
