@@ -313,11 +313,13 @@ void RunThreads(const Options& o, int batch, Fn fn) {
 
 // Decides a PROMOTION for each customer with the store (the batch script).
 void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who,
-                   bool older_layouts = true) {
+                   bool older_layouts = true,
+                   RedisSettings::Checks where = RedisSettings::Checks::kCompareAndSet) {
   SystemClock clock;
   RedisSettings s;
   s.port = port;
   s.older_layouts = older_layouts;
+  s.checks = where;
   s.pool_size = o.connections;
   RedisCounterStore store(s, clock);
   const absl::Time start = clock.Now();
@@ -436,8 +438,8 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
       Floor(port, o, floor_sha, pool);
       IncrExpire(port, o, pool);
     }
-    std::vector<double> ours, floor, incr, off;
-    std::string calls, off_calls;
+    std::vector<double> ours, floor, incr, off, script;
+    std::string calls, off_calls, script_calls;
     for (int r = 0; r < o.rounds; ++r) {  // interleaved
       const Customers who = returning ? pool : Customers{.run = ++run};
       redisCommand(admin, "CONFIG RESETSTAT");
@@ -445,6 +447,14 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
       calls = ScriptCalls(admin, o.requests);
       floor.push_back(cpu([&] { Floor(port, o, floor_sha, who); }));
       incr.push_back(cpu([&] { IncrExpire(port, o, who); }));
+      {  // the same decided by check.lua (redis.checks script): other new customers, or the same returning ones
+        const Customers others = returning ? pool : Customers{.run = ++run};
+        redisCommand(admin, "CONFIG RESETSTAT");
+        script.push_back(cpu([&] {
+          DecideDefault(port, o, *pol, others, /*older_layouts=*/returning, RedisSettings::Checks::kScript);
+        }));
+        script_calls = ScriptCalls(admin, o.requests);
+      }
       if (!returning) {  // the same with redis.older_layouts false (other new customers)
         const Customers others{.run = ++run};
         redisCommand(admin, "CONFIG RESETSTAT");
@@ -458,6 +468,19 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
                 returning ? "store.cpu_returning" : "store.cpu_new", us / f, us / i, us, f, i, calls.c_str(), o.batch,
                 o.connections, o.rounds, o.marker_bytes > 0 ? absl::StrCat(o.marker_bytes).c_str() : "encoded",
                 returning ? o.history : 0);
+    {
+      // compare_and_set against check.lua deciding the same (new customers: both with the older layouts off)
+      const std::vector<double>& cas = returning ? ours : off;
+      std::vector<double> q;
+      for (size_t k = 0; k < cas.size(); ++k) q.push_back(cas[k] / script[k]);
+      std::sort(q.begin(), q.end());
+      std::printf("%s ratio=%.2f (rounds %.2f-%.2f) redis_us_per_decision compare_and_set=%.2f script=%.2f "
+                  "vs_floor compare_and_set=%.2f script=%.2f calls_per_decision compare_and_set=%s script=%s "
+                  "batch=%d\n",
+                  returning ? "store.cpu_returning_checks" : "store.cpu_new_checks", q[q.size() / 2], q.front(),
+                  q.back(), Median(cas), Median(script), Median(cas) / f, Median(script) / f,
+                  (returning ? calls : off_calls).c_str(), script_calls.c_str(), o.batch);
+    }
     if (!returning) {
       std::vector<double> q;
       for (size_t k = 0; k < ours.size(); ++k) q.push_back(ours[k] / off[k]);

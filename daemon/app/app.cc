@@ -202,6 +202,8 @@ absl::Status App::BuildStore() {
   redis_.seen_ttl = r.seen_ttl;
   redis_.batching = r.batching == ops::Settings::Batching::kPipeline ? store::RedisSettings::Batching::kPipelined
                                                                      : store::RedisSettings::Batching::kOneScript;
+  redis_.checks = r.checks == ops::Settings::Checks::kScript ? store::RedisSettings::Checks::kScript
+                                                              : store::RedisSettings::Checks::kCompareAndSet;
   redis_.legacy_keys = r.legacy_keys;  // off on Redis Cluster (RedisCounterStore)
   redis_.older_layouts = r.older_layouts;
   redis_.node_stats = &redis_node_stats_;

@@ -22,6 +22,7 @@ namespace tact::ops {
 struct Settings {
   enum class Guarantee { kAtLeastOnce, kExactlyOnce };
   enum class Batching { kScript, kPipeline };
+  enum class Checks { kCompareAndSet, kScript };
 
   using Topics = KafkaTopics;  // their default names: daemon/core/topics.h
   struct Kafka {
@@ -74,6 +75,7 @@ struct Settings {
     absl::Duration seen_ttl = absl::Hours(72);
     std::set<MessageClass> fail_open_classes = {v1::TRANSACTIONAL};
     Batching batching = Batching::kScript;
+    Checks checks = Checks::kCompareAndSet;  // where a check is decided (store::RedisSettings::Checks)
     bool legacy_keys = true;  // read and move keys of the pre-2026-12 layout (keys.h)
     bool older_layouts = true;  // false: neither layout v1 nor legacy_keys' layout is looked for (store v2 only)
     std::string key_secret;   // secret: environment only; empty = a public key (tags unambiguous but guessable)

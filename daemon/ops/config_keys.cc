@@ -291,6 +291,13 @@ void RedisKeys(std::vector<ConfigKey>& keys) {
                            "Many customers per round-trip as one batch script (script; on a Redis Cluster one per "
                            "node) or one script call per customer, pipelined (pipeline)",
                            {{"script", B::kScript}, {"pipeline", B::kPipeline}}, FIELD(redis.batching)));
+  keys.push_back(Choice<Settings::Checks>(
+      "redis.checks",
+      "Where a check is decided: compare_and_set (tactd reads the customer's key, decides, and writes it back only "
+      "if it is unchanged; check.lua when it changed) or script (check.lua in Redis decides every check). A Redis "
+      "Cluster always runs check.lua",
+      {{"compare_and_set", Settings::Checks::kCompareAndSet}, {"script", Settings::Checks::kScript}},
+      FIELD(redis.checks)));
   keys.push_back(Bool("redis.legacy_keys",
                       "true: a customer whose keys are still in the layout before the keyed hash tag "
                       "(tact:{<tenant>:<customer>}:) is read there and moved on its next check or signal; false "

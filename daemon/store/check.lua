@@ -4,6 +4,9 @@
 -- anywhere. The decision rule is store::ShouldReserve / store::IsFinal (store/counter_store.h); the in-memory
 -- store implements the same, and tests/integration/store_semantics_test.cc runs one table of cases against both.
 -- The same script records signals (ARGV[3] = 'signal', at the bottom).
+-- tactd runs the same check itself (redis.checks compare_and_set, the default on one node: store/customer_draft.cc,
+-- result for result and byte for byte, tests/integration/redis_cas_test.cc) and sends this script only what it
+-- leaves to it: a change to what check() decides or writes is a change to both.
 --
 -- Layout (keys.h, docs/operations.md "Redis keys"): per customer ONE string `tact:{<h>}:s` holding all its state,
 -- read once (MGET, with the event's marker key) and written once (SET PX: it expires with the last thing in it):

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "daemon/core/strings.h"
+
 namespace tact::store {
 namespace {
 
@@ -82,6 +86,35 @@ std::optional<CustomerBlob> ParseCustomerBlob(std::string_view s) {
     }
   }
   return b;
+}
+
+// "<reserved>|<hit>:<until>,...|<used>:<frees_at>,..." as stored in the seen marker by check.lua.
+absl::StatusOr<StoreOutcome> ParseStoredOutcome(std::string_view text) {
+  const absl::Status malformed = absl::InternalError("check.lua: malformed stored outcome");
+  std::vector<absl::string_view> sections = absl::StrSplit(AsAbsl(text), '|');
+  if (sections.size() != 3 || (sections[0] != "0" && sections[0] != "1")) {
+    return malformed;
+  }
+  StoreOutcome out;
+  out.reserved = sections[0] == "1";
+  auto pairs = [&](absl::string_view section, auto add) -> bool {
+    if (section.empty()) return true;
+    for (absl::string_view part : absl::StrSplit(section, ',')) {
+      std::pair<absl::string_view, absl::string_view> ab = absl::StrSplit(part, absl::MaxSplits(':', 1));
+      int64_t a = 0;
+      int64_t b = 0;
+      if (!absl::SimpleAtoi(ab.first, &a) || !absl::SimpleAtoi(ab.second, &b)) return false;
+      add(a, b);
+    }
+    return true;
+  };
+  if (!pairs(sections[1], [&](int64_t hit, int64_t until) {
+        out.signals.push_back({.hit = hit == 1, .until = FromMillisOrFuture(until)});
+      }) ||
+      !pairs(sections[2], [&](int64_t used, int64_t frees) { out.usage.push_back({used, FromMillisOrPast(frees)}); })) {
+    return malformed;
+  }
+  return out;
 }
 
 }  // namespace tact::store

@@ -8,6 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/core/store_outcome.h"
+
 namespace tact::store {
 
 struct CustomerBlob {
@@ -37,5 +41,16 @@ struct CustomerBlob {
 
 // nullopt when `value` is not in this encoding.
 std::optional<CustomerBlob> ParseCustomerBlob(std::string_view value);
+
+// Times as check.lua writes them in replies and stored outcomes: a frees_at of 0 is none (InfinitePast), an until of
+// -1 no known end (InfiniteFuture).
+inline absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
+inline absl::Time FromMillisOrFuture(int64_t ms) {
+  return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms);
+}
+
+// A stored outcome "<reserved>|<hit>:<until>,...|<used>:<frees_at>,..." (check.lua's, kept with a decision
+// marker). INTERNAL "check.lua: malformed stored outcome" when it is not one.
+absl::StatusOr<StoreOutcome> ParseStoredOutcome(std::string_view text);
 
 }  // namespace tact::store

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "daemon/core/strings.h"
+#include "daemon/store/customer_blob.h"
 
 namespace tact::store {
 
@@ -213,6 +214,14 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
                /*node_batch=*/false);
 }
 
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks,
+                       std::span<const std::string> prefixes, std::span<const size_t> items, absl::Duration seen_ttl,
+                       bool legacy_keys, bool older_layouts) {
+  auto check_of = [&](size_t k) -> const CustomerCheck& { return checks[items[k]]; };
+  auto prefix_of = [&](size_t k) -> const std::string& { return prefixes[items[k]]; };
+  return Build(sha, items.size(), check_of, prefix_of, seen_ttl, legacy_keys, older_layouts, /*node_batch=*/false);
+}
+
 RedisCommand BuildNodeBatchCall(const std::string& sha, std::span<const CustomerCheck> checks,
                                 std::span<const std::string> prefixes, std::span<const size_t> items,
                                 absl::Duration seen_ttl, bool older_layouts) {
@@ -223,38 +232,6 @@ RedisCommand BuildNodeBatchCall(const std::string& sha, std::span<const Customer
 }
 
 namespace {
-
-absl::Time FromMillisOrPast(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
-absl::Time FromMillisOrFuture(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
-
-// "<reserved>|<hit>:<until>,...|<used>:<frees_at>,..." as stored in the seen marker by check.lua.
-absl::StatusOr<StoreOutcome> ParseStoredOutcome(std::string_view text) {
-  const absl::Status malformed = absl::InternalError("check.lua: malformed stored outcome");
-  std::vector<absl::string_view> sections = absl::StrSplit(AsAbsl(text), '|');
-  if (sections.size() != 3 || (sections[0] != "0" && sections[0] != "1")) {
-    return malformed;
-  }
-  StoreOutcome out;
-  out.reserved = sections[0] == "1";
-  auto pairs = [&](absl::string_view section, auto add) -> bool {
-    if (section.empty()) return true;
-    for (absl::string_view part : absl::StrSplit(section, ',')) {
-      std::pair<absl::string_view, absl::string_view> ab = absl::StrSplit(part, absl::MaxSplits(':', 1));
-      int64_t a = 0;
-      int64_t b = 0;
-      if (!absl::SimpleAtoi(ab.first, &a) || !absl::SimpleAtoi(ab.second, &b)) return false;
-      add(a, b);
-    }
-    return true;
-  };
-  if (!pairs(sections[1], [&](int64_t hit, int64_t until) {
-        out.signals.push_back({.hit = hit == 1, .until = FromMillisOrFuture(until)});
-      }) ||
-      !pairs(sections[2], [&](int64_t used, int64_t frees) { out.usage.push_back({used, FromMillisOrPast(frees)}); })) {
-    return malformed;
-  }
-  return out;
-}
 
 // A signal check's hit as check.lua replies it: {field, at_ms}.
 bool IsSignalHit(const redisReply& r) {

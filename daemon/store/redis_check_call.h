@@ -76,6 +76,12 @@ inline constexpr std::string_view kNoOlderLayouts = "-";
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks, absl::Duration seen_ttl,
                        const KeySchema& schema, bool legacy_keys, bool older_layouts = true);
 
+// BuildCall for checks[i], i in `items` (ascending; prefixes[i] its customer's prefix), each with its legacy prefix
+// when `legacy_keys` (a single node's call: redis.checks compare_and_set sends check.lua only some of a call's checks).
+RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks,
+                       std::span<const std::string> prefixes, std::span<const size_t> items, absl::Duration seen_ttl,
+                       bool legacy_keys, bool older_layouts);
+
 // BuildCall for checks whose customer prefixes are known (`prefixes[i]`: KeySchema::CustomerPrefix of checks[i]),
 // without legacy prefixes (a Redis Cluster's calls).
 RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> checks,
@@ -88,6 +94,11 @@ RedisCommand BuildCall(const std::string& sha, std::span<const CustomerCheck> ch
 RedisCommand BuildNodeBatchCall(const std::string& sha, std::span<const CustomerCheck> checks,
                                 std::span<const std::string> prefixes, std::span<const size_t> items,
                                 absl::Duration seen_ttl, bool older_layouts = true);
+
+// Redis has not got the script (it restarted, or SCRIPT FLUSH): load it and send the call again.
+inline bool IsNoScript(const redisReply& r) {
+  return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
+}
 
 // The reply of one check.lua call: an array holding each of its `n` checks' replies, in order.
 absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, size_t n);

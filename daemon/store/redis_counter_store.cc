@@ -35,10 +35,6 @@ RedisSettings ForTopology(RedisSettings s) {
   return s;
 }
 
-bool IsNoScript(const redisReply& r) {
-  return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
-}
-
 // What kind of failure a connect status is, for the log limiter's key (a closed set).
 std::string_view ConnectFailureKind(const absl::Status& s) {
   const std::string_view m(s.message().data(), s.message().size());
@@ -89,6 +85,7 @@ RedisCounterStore::RedisCounterStore(RedisSettings settings, const Clock& clock,
       keys_(std::move(keys)),
       script_(settings_.cluster_seeds.empty() ? kCheckLua : kClusterCheckLua),
       script_sha_(Sha1Hex(script_)),
+      cas_sha_(Sha1Hex(kCasLua)),
       connector_(settings_.host, settings_.port, settings_.tls, settings_.auth),
       connect_log_(clock_, absl::Seconds(30)) {
   if (!settings_.cluster_seeds.empty()) {
@@ -178,16 +175,21 @@ absl::Status RedisCounterStore::LoadScript(RedisConnection& c) {
   } else if ((*ping)->type == REDIS_REPLY_ERROR) {
     return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view((*ping)->str, (*ping)->len)));
   }
-  absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", script_}, "SCRIPT LOAD");
-  if (!reply.ok()) {
-    return reply.status();
-  }
-  const RedisReplyPtr& r = *reply;
-  if (r->type == REDIS_REPLY_ERROR) {  // NOAUTH when Redis wants a password and none is configured
-    return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view(r->str, r->len)));
-  }
-  if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != script_sha_) {
-    return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
+  // check.lua, and cas.lua (redis.checks compare_and_set), both on every connection: a Redis that restarted has
+  // neither (NOSCRIPT loads them again).
+  for (const auto& [script, sha] : {std::pair(script_, std::string_view(script_sha_)),
+                                    std::pair(kCasLua, std::string_view(cas_sha_))}) {
+    absl::StatusOr<RedisReplyPtr> reply = c.Command({"SCRIPT", "LOAD", script}, "SCRIPT LOAD");
+    if (!reply.ok()) {
+      return reply.status();
+    }
+    const RedisReplyPtr& r = *reply;
+    if (r->type == REDIS_REPLY_ERROR) {  // NOAUTH when Redis wants a password and none is configured
+      return absl::UnavailableError(absl::StrCat("redis SCRIPT LOAD: ", absl::string_view(r->str, r->len)));
+    }
+    if (r->type != REDIS_REPLY_STRING || std::string_view(r->str, r->len) != sha) {
+      return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
+    }
   }
   return absl::OkStatus();
 }
@@ -276,6 +278,9 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std:
                                                                              absl::Time deadline) {
   if (cluster_ != nullptr) {
     return ClusterCheckAndReserve(checks, deadline);
+  }
+  if (settings_.checks == RedisSettings::Checks::kCompareAndSet) {
+    return CasCheckAndReserve(checks, deadline);
   }
   const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
                           std::all_of(checks.begin(), checks.end(),

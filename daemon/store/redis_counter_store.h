@@ -41,6 +41,14 @@ struct RedisSettings {
   // finds no key of them: a customer's state still there (an opt-out without an end) would not be seen.
   // true: looked for until the Redis carries the layout seal (RedisCounterStore::RefreshLayouts), then not.
   bool older_layouts = true;
+  // Where a check is decided (redis.checks). kCompareAndSet: tactd reads the customer's key (MGET, with the event's
+  // marker key), decides on it as check.lua would (customer_draft.h) and writes it back only if it is unchanged
+  // (cas.lua; a new customer's key: SET NX): Redis runs one small script or none per decision instead of check.lua.
+  // A customer whose key changed in between, one the older layouts may hold (while they are looked in), or a key
+  // tactd does not read as it was written, is decided by check.lua in the next round-trip. kScript: check.lua
+  // decides every check. A Redis Cluster always runs check.lua (one batch per node).
+  enum class Checks { kCompareAndSet, kScript };
+  Checks checks = Checks::kCompareAndSet;
   RedisTlsSettings tls;    // redis.tls*
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
   // Redis Cluster (redis.address "redis+cluster://host:port[,host:port...]"): the seed nodes the topology is read
@@ -108,6 +116,15 @@ class RedisCounterStore final : public CounterStore {
   absl::StatusOr<std::vector<CheckResult>> RunChecks(RedisConnection& c, std::span<const RedisCommand> commands);
   absl::StatusOr<std::vector<CheckResult>> RunBatchScript(RedisConnection& c, const RedisCommand& batch,
                                                           size_t checks);
+  // check.lua for checks[i], i in `items` (ascending; prefixes[i] its customer's prefix): one batch script (or one call
+  // each, RedisSettings::batching), their results into `results`.
+  absl::Status RunScriptChecks(RedisConnection& c, std::span<const CustomerCheck> checks,
+                               std::span<const std::string> prefixes, std::span<const size_t> items,
+                               bool older_layouts, std::vector<CheckResult>& results);
+
+  // redis.checks compare_and_set on a single node (redis_cas_checks.cc).
+  absl::StatusOr<std::vector<CheckResult>> CasCheckAndReserve(std::span<const CustomerCheck> checks,
+                                                              absl::Time deadline);
 
   // Redis Cluster (redis_counter_store_cluster.cc): the same operations routed per node.
   absl::StatusOr<std::vector<CheckResult>> ClusterCheckAndReserve(std::span<const CustomerCheck> checks,
@@ -153,6 +170,7 @@ class RedisCounterStore final : public CounterStore {
   const KeySchema keys_;
   const std::string_view script_;  // kCheckLua, or kClusterCheckLua on a cluster
   const std::string script_sha_;
+  const std::string cas_sha_;  // kCasLua's
   RedisConnector connector_;
   std::unique_ptr<RedisCluster> cluster_;  // set when settings_.cluster_seeds is not empty
   ops::LogLimiter connect_log_;

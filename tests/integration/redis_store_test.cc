@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/policy_files.h"
@@ -93,11 +94,15 @@ class RedisStoreTest : public ::testing::Test {
   RedisStoreTest() : redis_(dir_.path()), clock_(absl::FromUnixSeconds(1'800'000'000)) {}
 
   std::unique_ptr<RedisCounterStore> MakeStore(int pool = 4,
-                                               RedisSettings::Batching batching = RedisSettings::Batching::kOneScript) {
+                                               RedisSettings::Batching batching = RedisSettings::Batching::kOneScript,
+                                               RedisSettings::Checks checks = RedisSettings::Checks::kCompareAndSet,
+                                               bool older_layouts = true) {
     RedisSettings s;
     s.port = redis_.port();
     s.pool_size = pool;
     s.batching = batching;
+    s.checks = checks;
+    s.older_layouts = older_layouts;
     return std::make_unique<RedisCounterStore>(s, clock_);
   }
   absl::Time Deadline() { return clock_.Now() + absl::Seconds(5); }
@@ -270,12 +275,24 @@ std::string ScriptCalls(int port) {
   return absl::StrJoin(out, " ");
 }
 
-// Store v2's budget: at most three Redis calls per decision in the script. A new customer: MGET (its marker key and
-// its key), EXISTS (older layouts), SET PX; a returning one: MGET, SET PX of its key (which keeps its last
-// kMarkersInCustomerKey markers), and SET PX of the oldest marker when the key has that many already; a
-// duplicate: MGET.
+// EVALSHA calls since the last CONFIG RESETSTAT.
+long long RedisEvalshaCalls(int port) {
+  RedisContextPtr c(redisConnect("127.0.0.1", port));
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "INFO commandstats")));
+  const absl::string_view info(r->str, r->len);
+  const size_t at = info.find("cmdstat_evalsha:calls=");
+  if (at == absl::string_view::npos) return 0;
+  long long n = 0;
+  absl::SimpleAtoi(info.substr(at + 22, info.find(',', at) - at - 22), &n);
+  return n;
+}
+
+// Store v2's budget: at most three Redis calls per decision in the script (redis.checks script). A new customer:
+// MGET (its marker key and its key), EXISTS (older layouts), SET PX; a returning one: MGET, SET PX of its key (which
+// keeps its last kMarkersInCustomerKey markers), and SET PX of the oldest marker when the key has that many already;
+// a duplicate: MGET.
 TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
-  auto store = MakeStore();
+  auto store = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kScript);
   const policy::Plan plan = CapPlan(5);
   auto calls = [&](const char* id) {
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
@@ -288,6 +305,43 @@ TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
   EXPECT_EQ(calls("b"), "mget=1");
   for (int i = 2; i < kMarkersInCustomerKey; ++i) EXPECT_EQ(calls(absl::StrCat("c", i).c_str()), "mget=1 set=1");
   EXPECT_EQ(calls("d"), "mget=1 set=2");
+}
+
+// redis.checks compare_and_set: tactd's MGET (the event's marker key, the customer's key), then one write, only when
+// the decision writes: a new customer's SET NX PX, no script; a returning one's cas.lua (GET to compare, SET PX of
+// its key, SET PX of the marker it moves out). A duplicate, a deferral and a dry run: the MGET alone. While the older
+// layouts are looked in, a new customer is check.lua's (its MGET, EXISTS, SET PX) after tactd's MGET.
+TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
+  auto calls = [&](RedisCounterStore& store, const policy::Plan& plan, const char* id, bool dry_run = false) {
+    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+    CustomerCheck c = Check(plan, id, clock_.Now());
+    c.dry_run = dry_run;
+    EXPECT_TRUE(store.CheckAndReserve({&c, 1}, Deadline()).ok());
+    return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port()));
+  };
+  auto store = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
+                         /*older_layouts=*/false);
+  const policy::Plan plan = CapPlan(2);
+  EXPECT_EQ(calls(*store, plan, "a", /*dry_run=*/true), "mget=1 evalsha=0");
+  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0");
+  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 evalsha=0");
+  EXPECT_EQ(calls(*store, plan, "b"), "get=1 mget=1 set=2 evalsha=1");
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
+  const policy::Plan defer = [&] {
+    policy::Plan p = CapPlan(2);
+    p.limits[0].on_exceed = policy::OnExceed::kDefer;
+    return p;
+  }();
+  EXPECT_EQ(calls(*store, defer, "c"), "mget=1 evalsha=0");  // full, and deferred: nothing written
+  auto looking = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
+                           /*older_layouts=*/true);
+  EXPECT_EQ(calls(*looking, plan, "x"), "get=1 mget=1 set=2 evalsha=1");  // c1 has a store-v2 key: tactd's
+  EXPECT_EQ([&] {
+    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+    const CustomerCheck c = Check(plan, "n1", clock_.Now(), "new-customer");
+    EXPECT_TRUE(looking->CheckAndReserve({&c, 1}, Deadline()).ok());
+    return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port()));
+  }(), "exists=1 mget=2 set=1 evalsha=1");
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {

@@ -199,17 +199,20 @@ absl::Time T(const char* s) {
 // How the Redis store reaches redis-server: plaintext without a password, TLS as an ACL user, or a Redis Cluster
 // of 3 masters (redis+cluster://, the store routing each check to its slot's master); and plaintext with
 // redis.older_layouts false (no older layout looked for: the in-memory store has none either).
-enum class Transport { kPlaintext, kTlsAclUser, kCluster, kPlaintextNoOlderLayouts };
+// kPlaintextScript: check.lua decides every check (redis.checks script); the others decide in tactd on a single node.
+enum class Transport { kPlaintext, kTlsAclUser, kCluster, kPlaintextNoOlderLayouts, kPlaintextScript };
 
 class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
  protected:
   // A redis-server in `dir` for the parameter's transport, and the store settings to reach it.
   store::RedisSettings StartRedis(const std::string& dir) {
     store::RedisSettings settings;
-    if (GetParam() == Transport::kPlaintext || GetParam() == Transport::kPlaintextNoOlderLayouts) {
+    if (GetParam() == Transport::kPlaintext || GetParam() == Transport::kPlaintextNoOlderLayouts ||
+        GetParam() == Transport::kPlaintextScript) {
       redis_ = std::make_unique<testing::RedisServer>(dir);
       EXPECT_TRUE(store::ParseRedisAddress(redis_->address(), &settings).ok());
-      settings.older_layouts = GetParam() == Transport::kPlaintext;
+      settings.older_layouts = GetParam() != Transport::kPlaintextNoOlderLayouts;
+      if (GetParam() == Transport::kPlaintextScript) settings.checks = store::RedisSettings::Checks::kScript;
       return settings;
     }
     if (GetParam() == Transport::kCluster) {
@@ -606,11 +609,12 @@ TEST_P(StoreSemanticsTest, ArchiveKeepsTextsAlikeInBothStores) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, StoreSemanticsTest,
                          ::testing::Values(Transport::kPlaintext, Transport::kTlsAclUser, Transport::kCluster,
-                                           Transport::kPlaintextNoOlderLayouts),
+                                           Transport::kPlaintextNoOlderLayouts, Transport::kPlaintextScript),
                          [](const ::testing::TestParamInfo<Transport>& p) {
                            return p.param == Transport::kPlaintext                 ? "Plaintext"
                                   : p.param == Transport::kCluster                 ? "RedisCluster"
                                   : p.param == Transport::kPlaintextNoOlderLayouts ? "PlaintextNoOlderLayouts"
+                                  : p.param == Transport::kPlaintextScript         ? "PlaintextScript"
                                                                                    : "TlsAclUser";
                          });
 

@@ -101,6 +101,7 @@ TEST(ConfigEnvTest, EveryKeyHasAWorkingVariable) {
                                                       {"redis.seen_ttl", "96h"},
                                                       {"redis.fail_open_classes", "PROMOTION"},
                                                       {"redis.batching", "pipeline"},
+                                                      {"redis.checks", "script"},
                                                       {"redis.legacy_keys", "false"},
                                                       {"redis.older_layouts", "false"},
                                                       {"policies.require_tests", "true"},

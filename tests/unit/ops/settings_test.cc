@@ -100,6 +100,7 @@ TEST(SettingsTest, ValuesAreTypedOnce) {
   ASSERT_EQ(Env({{"TACT_REDIS_SEEN_TTL", "3d"},
                  {"TACT_REDIS_FAIL_OPEN_CLASSES", "NONE"},
                  {"TACT_REDIS_BATCHING", "pipeline"},
+                 {"TACT_REDIS_CHECKS", "script"},
                  {"TACT_REDIS_LEGACY_KEYS", "false"},
                  {"TACT_PROCESSING_GUARANTEE", "exactly_once"},
                  {"TACT_SIGNALS_ENABLED", "false"},
@@ -110,6 +111,7 @@ TEST(SettingsTest, ValuesAreTypedOnce) {
   EXPECT_EQ(s.redis.seen_ttl, absl::Hours(72));
   EXPECT_TRUE(s.redis.fail_open_classes.empty());
   EXPECT_EQ(s.redis.batching, Settings::Batching::kPipeline);
+  EXPECT_EQ(s.redis.checks, Settings::Checks::kScript);
   EXPECT_FALSE(s.redis.legacy_keys);
   EXPECT_EQ(s.processing.guarantee, Settings::Guarantee::kExactlyOnce);
   EXPECT_FALSE(s.signals.enabled);

@@ -1,0 +1,227 @@
+// RedisCounterStore on a single node with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis
+// keeps the state.
+//   1. MGET of every check's marker key and every customer's key (one command for the whole call);
+//   2. each customer's checks decided in order on its key (CustomerDraft, check.lua's check in tactd);
+//   3. one command writes every changed key only if it is unchanged since 1 (cas.lua; a new customer's key alone:
+//      SET NX PX);
+//   4. check.lua decides the checks of the customers tactd leaves to it (CustomerDraft::Check: nullopt) and again
+//      those of a customer whose key changed in between (another call or instance wrote it: nothing of theirs was
+//      written).
+// Dry runs and deferrals write nothing: a call of those is step 1 alone.
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/store/customer_draft.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/redis_check_call.h"
+#include "daemon/store/redis_counter_store.h"
+
+namespace tact::store {
+namespace {
+
+std::optional<std::string> Value(const redisReply& r) {
+  if (r.type != REDIS_REPLY_STRING) return std::nullopt;
+  return std::string(r.str, r.len);
+}
+
+struct Customer {
+  std::string key;
+  std::vector<size_t> checks;  // ascending
+  std::optional<CustomerDraft> draft;
+  bool script = false;  // check.lua decides its checks
+};
+
+// The write of every changed key in `writes` (customers' indexes) as one command: SET NX PX for a single new key
+// with nothing moved, else cas.lua.
+RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer>& customers,
+                          const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
+                          bool* set_nx) {
+  const Customer& first = customers[writes.front()];
+  const CustomerDraft& d = *first.draft;
+  *set_nx = writes.size() == 1 && !d.read() && d.moved().empty() && d.write() == CustomerDraft::Write::kSet;
+  RespArgs args;
+  if (*set_nx) {
+    for (std::string_view a : {std::string_view("SET"), std::string_view(first.key), std::string_view(*d.value()),
+                               std::string_view("NX"), std::string_view("PX")}) {
+      args.Add(a);
+    }
+    args.Add(d.ttl_ms());
+    return args.Command();
+  }
+  RespArgs keys;
+  RespArgs argv;
+  argv.Add(static_cast<int64_t>(writes.size()));
+  for (size_t w : writes) {
+    const Customer& c = customers[w];
+    const CustomerDraft& draft = *c.draft;
+    keys.Add(c.key);
+    argv.Add(static_cast<int64_t>(draft.moved().size()));
+    argv.Add(draft.read().value_or(""));
+    switch (draft.write()) {
+      case CustomerDraft::Write::kSet: argv.Add("S"); break;
+      case CustomerDraft::Write::kSetForever: argv.Add("F"); break;
+      default: argv.Add("D"); break;
+    }
+    argv.Add(draft.value().value_or(""));
+    argv.Add(draft.ttl_ms());
+    const std::string& prefix = prefixes[c.checks.front()];
+    for (const CustomerDraft::Moved& m : draft.moved()) {
+      keys.Add(SeenKey(prefix, m.event_id));
+      argv.Add(m.payload);
+      argv.Add(m.ttl_ms);
+    }
+  }
+  args.Add("EVALSHA");
+  args.Add(cas_sha);
+  args.Add(keys.count());
+  args.Add(keys);
+  args.Add(argv);
+  return args.Command();
+}
+
+// Which keys the write command wrote (false: changed since read), from its reply; `n` keys.
+absl::StatusOr<std::vector<bool>> Written(const redisReply& r, size_t n, bool set_nx) {
+  if (r.type == REDIS_REPLY_ERROR) {
+    return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r.str, r.len)));
+  }
+  if (set_nx) {
+    if (r.type == REDIS_REPLY_NIL) return std::vector<bool>{false};
+    if (r.type == REDIS_REPLY_STATUS) return std::vector<bool>{true};
+  } else if (r.type == REDIS_REPLY_ARRAY && r.elements == n) {
+    std::vector<bool> written(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (r.element[i]->type != REDIS_REPLY_INTEGER) break;
+      written[i] = r.element[i]->integer == 1;
+      if (i + 1 == n) return written;
+    }
+  }
+  return absl::InternalError("cas.lua: unexpected reply");
+}
+
+}  // namespace
+
+absl::Status RedisCounterStore::RunScriptChecks(RedisConnection& c, std::span<const CustomerCheck> checks,
+                                                std::span<const std::string> prefixes, std::span<const size_t> items,
+                                                bool older_layouts, std::vector<CheckResult>& results) {
+  if (items.empty()) return absl::OkStatus();
+  const bool one_script = items.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
+                          std::all_of(items.begin(), items.end(),
+                                      [&](size_t i) { return checks[i].now == checks[items.front()].now; });
+  absl::StatusOr<std::vector<CheckResult>> got;
+  if (one_script) {
+    got = RunBatchScript(
+        c, BuildCall(script_sha_, checks, prefixes, items, settings_.seen_ttl, settings_.legacy_keys, older_layouts),
+        items.size());
+  } else {
+    std::vector<RedisCommand> commands;
+    for (const size_t& i : items) {
+      commands.push_back(BuildCall(script_sha_, checks, prefixes, std::span(&i, 1), settings_.seen_ttl,
+                                   settings_.legacy_keys, older_layouts));
+    }
+    got = RunChecks(c, commands);
+  }
+  if (!got.ok()) return got.status();
+  for (size_t k = 0; k < items.size(); ++k) results[items[k]] = std::move((*got)[k]);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(std::span<const CustomerCheck> checks,
+                                                                                absl::Time deadline) {
+  const size_t n = checks.size();
+  const bool older_layouts = LooksInOlderLayouts();  // one answer for the whole call
+  std::vector<std::string> prefixes(n);
+  std::vector<Customer> customers;
+  absl::flat_hash_map<std::string_view, size_t> by_prefix;  // views into `prefixes`
+  RespArgs mget;
+  mget.Add("MGET");
+  for (size_t i = 0; i < n; ++i) {
+    prefixes[i] = keys_.CustomerPrefix(checks[i].tenant, checks[i].customer_id);
+    mget.Add(SeenKey(prefixes[i], checks[i].event_id));
+    auto [it, added] = by_prefix.try_emplace(prefixes[i], customers.size());
+    if (added) customers.push_back({.key = CustomerKey(prefixes[i])});
+    customers[it->second].checks.push_back(i);
+  }
+  for (const Customer& c : customers) mget.Add(c.key);
+
+  absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  RedisConnection& redis = **conn;
+  auto done = [&](absl::StatusOr<std::vector<CheckResult>> results) {
+    if (!redis.broken()) Return(*std::move(conn));  // a connection that saw an I/O error is dropped
+    return results;
+  };
+  mget.Command().AppendTo(redis);
+  absl::StatusOr<RedisReplyPtr> read = redis.GetReply("MGET");
+  if (!read.ok()) {
+    return done(read.status());
+  }
+  const redisReply& values = **read;
+  if (values.type == REDIS_REPLY_ERROR) {
+    return done(absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(values.str, values.len))));
+  }
+  if (values.type != REDIS_REPLY_ARRAY || values.elements != n + customers.size()) {
+    return done(absl::InternalError("redis MGET: unexpected reply"));
+  }
+
+  std::vector<CheckResult> results(n);
+  const int64_t seen_ttl_ms = absl::ToInt64Milliseconds(settings_.seen_ttl);
+  std::vector<size_t> writes;  // customers whose key changes
+  for (size_t c = 0; c < customers.size(); ++c) {
+    Customer& customer = customers[c];
+    customer.draft.emplace(Value(*values.element[n + c]), older_layouts);
+    for (size_t i : customer.checks) {
+      const redisReply& seen = *values.element[i];
+      std::optional<CheckResult> r = customer.draft->Check(
+          checks[i], seen.type == REDIS_REPLY_STRING ? std::optional<std::string_view>(std::string_view(seen.str, seen.len))
+                                                     : std::nullopt,
+          seen_ttl_ms);
+      if (!r) {
+        customer.script = true;
+        break;
+      }
+      results[i] = *std::move(r);
+    }
+    if (!customer.script && customer.draft->write() != CustomerDraft::Write::kNone) writes.push_back(c);
+  }
+  // The checks of the customers check.lua decides, ascending.
+  auto script_items = [&](auto pick) {
+    std::vector<size_t> items;
+    for (const Customer& c : customers) {
+      if (pick(c)) items.insert(items.end(), c.checks.begin(), c.checks.end());
+    }
+    std::sort(items.begin(), items.end());
+    return items;
+  };
+  if (!writes.empty()) {
+    bool set_nx = false;
+    WriteCommand(cas_sha_, customers, writes, prefixes, &set_nx).AppendTo(redis);
+    absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(set_nx ? "SET" : "EVALSHA cas");
+    if (reply.ok() && IsNoScript(**reply)) {  // Redis restarted or SCRIPT FLUSH: load and send once more
+      if (absl::Status s = LoadScript(redis); !s.ok()) {
+        return done(s);
+      }
+      WriteCommand(cas_sha_, customers, writes, prefixes, &set_nx).AppendTo(redis);
+      reply = redis.GetReply("EVALSHA cas");
+    }
+    if (!reply.ok()) {
+      return done(reply.status());
+    }
+    absl::StatusOr<std::vector<bool>> written = Written(**reply, writes.size(), set_nx);
+    if (!written.ok()) {
+      return done(written.status());
+    }
+    for (size_t w = 0; w < writes.size(); ++w) {
+      if (!(*written)[w]) customers[writes[w]].script = true;  // changed since read: decided again below
+    }
+  }
+  const std::vector<size_t> again = script_items([](const Customer& c) { return c.script; });
+  if (absl::Status s = RunScriptChecks(redis, checks, prefixes, again, older_layouts, results); !s.ok()) {
+    return done(s);
+  }
+  return done(std::move(results));
+}
+
+}  // namespace tact::store
