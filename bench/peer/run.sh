@@ -366,7 +366,7 @@ try:
     extra = [int(l.split()[1]) for l in open(sys.argv[3])]
     print(f"ratelimit's week counter counted {sum(extra)} refused calls in {len(extra)} runs (per run: "
           f"{', '.join(map(str, extra))}): under concurrency two first calls of one customer both pass its GET, then "
-          "both INCRBY (not atomic); tact's check-and-reserve is one script")
+          "both INCRBY (not atomic); tact writes a customer's key only if it is as it read it (else check.lua decides)")
 except FileNotFoundError:
     pass
 if errors:

@@ -6,12 +6,19 @@
 -- KEYS, per key written: the customer's key `s`, then one `seen:<event_id>` per marker moved.
 -- ARGV[1] the number of keys written, then per key: n markers moved, the value read ('' none), op ('S' SET PX,
 --   'F' SET, 'D' DEL), the value, its ttl_ms, then per marker moved: its payload, its ttl_ms.
+-- A key read as none is written with SET NX (one call: a key written since is left as it is).
 local call, KEYS, ARGV = redis.call, KEYS, ARGV
 local out, k, a = {}, 1, 2
 for w = 1, tonumber(ARGV[1]) do
-  local key, moved = KEYS[k], tonumber(ARGV[a])
-  if (call('GET', key) or '') == ARGV[a + 1] then
-    local op = ARGV[a + 2]
+  local key, moved, read, op = KEYS[k], tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local ok = false
+  if read == '' then
+    if op == 'S' then
+      ok = call('SET', key, ARGV[a + 3], 'NX', 'PX', ARGV[a + 4])
+    elseif op == 'F' then
+      ok = call('SET', key, ARGV[a + 3], 'NX')
+    end
+  elseif call('GET', key) == read then
     if op == 'S' then
       call('SET', key, ARGV[a + 3], 'PX', ARGV[a + 4])
     elseif op == 'F' then
@@ -19,6 +26,9 @@ for w = 1, tonumber(ARGV[1]) do
     else
       call('DEL', key)
     end
+    ok = true
+  end
+  if ok then
     for m = 1, moved do
       call('SET', KEYS[k + m], ARGV[a + 3 + 2 * m], 'PX', ARGV[a + 4 + 2 * m])
     end
