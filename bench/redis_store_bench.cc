@@ -23,6 +23,8 @@
 //                     incr: INCRBY + EXPIRE per customer, pipelined per batch (envoyproxy/ratelimit's pattern)
 //                     and the Redis calls the script makes per decision (INFO commandstats)
 // store.legacy_keys   redis-server CPU per new customer's check with and without redis.legacy_keys
+// store.cpu_new_checks / store.cpu_returning_checks  redis.checks compare_and_set (tactd decides, Redis compare-and-
+//                     sets; the default) against script (check.lua decides): the same decisions, interleaved
 // store.older_layouts redis-server CPU per new customer's check with redis.older_layouts on (legacy_keys off: the
 //                     v1 probe, one EXISTS) and off (MGET + SET only); --probe-only 1: only these two figures
 // store.cpu_new_older_layouts  store.cpu_new (defaults: legacy_keys on) against the same with older_layouts off

@@ -155,6 +155,134 @@ int64_t EmptyAt(const LimitSpec& l, int64_t now) {
   return l.kind == WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
 }
 
+// Whether this file decides `spec` as check.lua would: every limit counts at least 1 (check.lua fails on a rolling
+// one of 0) and has its own counter (check.lua's shortcut does not apply then; its full path keeps the last).
+bool Decidable(const CheckSpec& spec) {
+  for (size_t i = 0; i < spec.limits.size(); ++i) {
+    if (spec.limits[i].count < 1) return false;
+    for (size_t j = 0; j < i; ++j) {
+      if (spec.limits[j].counter == spec.limits[i].counter) return false;
+    }
+  }
+  return true;
+}
+
+// One limit's usage (check.lua: rolling, the times in its window, kept as their text; calendar, the period's count).
+// False: a count check.lua would read otherwise.
+bool LimitUsed(const LimitSpec& l, const Parsed::Counter* c, int64_t now, std::vector<std::string_view>& live,
+               int64_t* used, int64_t* frees) {
+  *used = 0;
+  *frees = 0;
+  if (l.kind == WindowKind::kCalendar) {
+    if (c != nullptr && c->empty_at > now && !Int(c->data, used)) return false;
+    if (*used >= l.count) *frees = PeriodEndMs(l);
+    return true;
+  }
+  const int64_t window = absl::ToInt64Milliseconds(l.window);
+  if (c != nullptr && !c->data.empty()) {
+    for (size_t p = 0;;) {
+      const size_t comma = c->data.find(',', p);
+      const std::string_view t = c->data.substr(p, comma == std::string_view::npos ? comma : comma - p);
+      int64_t ms = 0;
+      if (!Int(t, &ms)) return false;
+      if (ms > now - window) live.push_back(t);
+      if (comma == std::string_view::npos) break;
+      p = comma + 1;
+    }
+  }
+  *used = static_cast<int64_t>(live.size());
+  if (*used >= l.count) {
+    int64_t first = 0;
+    Int(live[static_cast<size_t>(*used - l.count)], &first);
+    *frees = first + window;
+  }
+  return true;
+}
+
+// The limits as read, and what decides.
+struct Usage {
+  absl::InlinedVector<const Parsed::Counter*, 8> counters;     // each limit's counter in the key (null: none)
+  absl::InlinedVector<std::vector<std::string_view>, 8> live;  // rolling: the times in its window
+  std::string signal_text;  // the stored outcome's parts
+  std::string limit_text;
+  bool blocked = false;       // a decisive check applies: nothing is reserved
+  std::optional<bool> final;  // the first decisive thing's say
+};
+
+struct Rewrite {
+  std::string value;
+  int64_t latest = 0;  // when the last thing in it expires
+  bool forever = false;
+};
+
+// Every limit's usage into `o` and `u` (check.lua's loop over the limits). False: check.lua must decide.
+bool ReadUsage(const CheckSpec& spec, const Parsed& k, int64_t now, StoreOutcome& o, Usage& u) {
+  for (size_t i = 0; i < spec.limits.size(); ++i) {
+    const LimitSpec& l = spec.limits[i];
+    const Parsed::Counter* c = nullptr;
+    for (const Parsed::Counter& each : k.counters) {
+      if (each.suffix == l.counter) c = &each;
+    }
+    u.counters.push_back(c);
+    int64_t used = 0;
+    int64_t frees = 0;
+    if (!LimitUsed(l, c, now, u.live.emplace_back(), &used, &frees)) return false;
+    if (used >= l.count && l.decisive) {
+      u.blocked = true;
+      if (!u.final) u.final = l.suppress_on_exceed;
+    }
+    o.usage.push_back({.used = used, .frees_at = FromMillisOrPast(frees)});
+    absl::StrAppend(&u.limit_text, i == 0 ? "" : ",", used, ":", frees);
+  }
+  return true;
+}
+
+// The key again, up to this decision's marker (check.lua's store()): the header, live signals, counters (those
+// counted in written anew, new ones last), no earlier marker (a final decision moved them out); with the time of
+// the last thing in it.
+Rewrite Encode(const CheckSpec& spec, const Parsed& k, const Usage& u, const StoreOutcome& o, int64_t now) {
+  Rewrite w;
+  w.value = absl::StrCat("2 ", AsAbsl(k.old_text), "\n");
+  for (const Parsed::Signal& g : k.signals) {
+    if (!Live(g.expires, now)) continue;
+    w.value.append(g.raw);
+    if (g.expires == 0) {
+      w.forever = true;
+    } else {
+      w.latest = std::max(w.latest, g.expires);
+    }
+  }
+  const std::string now_text = absl::StrCat(now);
+  // a counter: as read (limit none), or limit i's counted in now
+  auto counter = [&](std::string_view suffix, std::string_view raw, std::optional<size_t> limit, int64_t empty_at) {
+    if (empty_at + kCounterKeepMs <= now) return;
+    w.latest = std::max(w.latest, empty_at + kCounterKeepMs);
+    if (!limit) {
+      w.value.append(raw);
+      return;
+    }
+    absl::StrAppend(&w.value, "k", suffix.size(), " ", empty_at, " ");
+    if (spec.limits[*limit].kind == WindowKind::kRolling) {
+      for (std::string_view t : u.live[*limit]) absl::StrAppend(&w.value, AsAbsl(t), ",");
+      w.value.append(now_text);
+    } else {
+      absl::StrAppend(&w.value, o.usage[*limit].used + 1);
+    }
+    absl::StrAppend(&w.value, "\n", AsAbsl(suffix));
+  };
+  for (const Parsed::Counter& c : k.counters) {
+    std::optional<size_t> limit;
+    for (size_t i = 0; o.reserved && i < spec.limits.size(); ++i) {
+      if (u.counters[i] == &c) limit = i;
+    }
+    counter(c.suffix, c.raw, limit, limit ? EmptyAt(spec.limits[*limit], now) : c.empty_at);
+  }
+  for (size_t i = 0; o.reserved && i < spec.limits.size(); ++i) {
+    if (u.counters[i] == nullptr) counter(spec.limits[i].counter, "", i, EmptyAt(spec.limits[i], now));
+  }
+  return w;
+}
+
 }  // namespace
 
 std::optional<CheckResult> EarlierDecision(std::string_view stored) {
@@ -189,152 +317,58 @@ std::optional<CheckResult> CustomerDraft::Check(const CustomerCheck& check, std:
   }
   if (older_layouts_ && (!value_ || k.old > now)) return std::nullopt;  // check.lua looks in the older layouts
   const CheckSpec& spec = check.spec;
-  for (size_t i = 0; i < spec.limits.size(); ++i) {
-    if (spec.limits[i].count < 1) return std::nullopt;
-    for (size_t j = 0; j < i; ++j) {
-      if (spec.limits[j].counter == spec.limits[i].counter) return std::nullopt;
-    }
-  }
+  if (!Decidable(spec)) return std::nullopt;
 
   CheckResult result;
   StoreOutcome& o = result.outcome;
-  bool blocked = false;             // a decisive check applies: nothing is reserved
-  std::optional<bool> final;        // the first decisive thing's say
-  std::string sig_text;
+  Usage u;
   if (!spec.signals.empty() && !k.signals.empty()) {
     bool decisive = false;
-    sig_text = CheckSignals(spec, k, now, o, decisive);
-    if (decisive) blocked = true, final = true;
+    u.signal_text = CheckSignals(spec, k, now, o, decisive);
+    if (decisive) u.blocked = true, u.final = true;
   } else {
     o.signals.assign(spec.signals.size(), {.hit = false, .until = absl::InfiniteFuture()});
-    sig_text = NoSignalsText(spec.signals.size());
+    u.signal_text = NoSignalsText(spec.signals.size());
   }
-  std::string lim_text;
-  absl::InlinedVector<const Parsed::Counter*, 8> counters;
-  absl::InlinedVector<std::vector<std::string_view>, 8> live;  // rolling: the times in the window
-  for (size_t i = 0; i < spec.limits.size(); ++i) {
-    const LimitSpec& l = spec.limits[i];
-    const Parsed::Counter* c = nullptr;
-    for (const Parsed::Counter& each : k.counters) {
-      if (each.suffix == l.counter) c = &each;
-    }
-    counters.push_back(c);
-    std::vector<std::string_view>& ts = live.emplace_back();
-    int64_t used = 0;
-    int64_t frees = 0;
-    if (l.kind == WindowKind::kRolling) {
-      const int64_t window = absl::ToInt64Milliseconds(l.window);
-      const int64_t cut = now - window;
-      if (c != nullptr && !c->data.empty()) {
-        for (size_t p = 0;;) {
-          const size_t comma = c->data.find(',', p);
-          const std::string_view t = c->data.substr(p, comma == std::string_view::npos ? comma : comma - p);
-          int64_t ms = 0;
-          if (!Int(t, &ms)) return std::nullopt;
-          if (ms > cut) ts.push_back(t);
-          if (comma == std::string_view::npos) break;
-          p = comma + 1;
-        }
-      }
-      used = static_cast<int64_t>(ts.size());
-      if (used >= l.count) {
-        int64_t first = 0;
-        Int(ts[static_cast<size_t>(used - l.count)], &first);
-        frees = first + window;
-      }
-    } else {
-      if (c != nullptr && c->empty_at > now && !Int(c->data, &used)) return std::nullopt;
-      if (used >= l.count) frees = PeriodEndMs(l);
-    }
-    if (used >= l.count && l.decisive) {
-      blocked = true;
-      if (!final) final = l.suppress_on_exceed;
-    }
-    o.usage.push_back({.used = used, .frees_at = FromMillisOrPast(frees)});
-    absl::StrAppend(&lim_text, i == 0 ? "" : ",", used, ":", frees);
-  }
+  if (!ReadUsage(spec, k, now, o, u)) return std::nullopt;
   if (spec.hold != Hold::kNone) {
-    if (!final) final = spec.hold == Hold::kSuppress;
-    blocked = true;
+    if (!u.final) u.final = spec.hold == Hold::kSuppress;
+    u.blocked = true;
   }
-  if (!blocked) final = true;
-  if (check.dry_run) return result;  // writes nothing
+  if (!u.blocked) u.final = true;
+  if (check.dry_run || !*u.final) return result;  // a dry run or a deferral writes nothing (a reservation is final)
 
-  const bool reserve = !blocked;
-  if (!*final) return result;  // deferred: nothing changes (a reservation is final)
-  o.reserved = reserve;
-  const std::string now_text = absl::StrCat(now);
-  // The key again (check.lua's store()): the header, live signals, counters (changed ones written anew, new ones
-  // last), live markers not moved out, then this decision's marker; it expires with the last thing in it.
-  std::string out = absl::StrCat("2 ", AsAbsl(k.old_text), "\n");
-  int64_t latest = 0;
-  bool forever = false;
-  for (const Parsed::Signal& g : k.signals) {
-    if (!Live(g.expires, now)) continue;
-    out.append(g.raw);
-    if (g.expires == 0) {
-      forever = true;
-    } else {
-      latest = std::max(latest, g.expires);
-    }
-  }
-  auto counter = [&](std::string_view suffix, int64_t empty_at, std::string_view raw, size_t limit) {
-    if (empty_at + kCounterKeepMs <= now) return;
-    latest = std::max(latest, empty_at + kCounterKeepMs);
-    if (limit == spec.limits.size()) {
-      out.append(raw);
-      return;
-    }
-    const LimitSpec& l = spec.limits[limit];
-    absl::StrAppend(&out, "k", suffix.size(), " ", empty_at, " ");
-    if (l.kind == WindowKind::kRolling) {
-      for (std::string_view t : live[limit]) absl::StrAppend(&out, AsAbsl(t), ",");
-      out.append(now_text);
-    } else {
-      absl::StrAppend(&out, o.usage[limit].used + 1);
-    }
-    absl::StrAppend(&out, "\n", AsAbsl(suffix));
-  };
-  for (const Parsed::Counter& c : k.counters) {
-    size_t limit = spec.limits.size();  // none: written back as read
-    if (reserve) {
-      for (size_t i = 0; i < spec.limits.size(); ++i) {
-        if (counters[i] == &c) limit = i;
-      }
-    }
-    counter(c.suffix, limit == spec.limits.size() ? c.empty_at : EmptyAt(spec.limits[limit], now), c.raw, limit);
-  }
-  if (reserve) {
-    for (size_t i = 0; i < spec.limits.size(); ++i) {
-      if (counters[i] == nullptr) counter(spec.limits[i].counter, EmptyAt(spec.limits[i], now), "", i);
-    }
-  }
-  // A final decision (every one that writes: a reservation is final too): the markers in the key move to their own
-  // keys, and the key keeps this one (kMarkersInCustomerKey).
+  o.reserved = !u.blocked;
+  // A final decision: the markers in the key move to their own keys, and the key keeps this one
+  // (kMarkersInCustomerKey).
   for (const Parsed::Marker& m : k.markers) {
     if (m.expires > now) {
       moved_.push_back({.event_id = std::string(m.event_id), .payload = std::string(m.payload),
                         .ttl_ms = m.expires - now});
     }
   }
+  Rewrite w = Encode(spec, k, u, o, now);
   const int64_t seen_exp = now + seen_ttl_ms;
-  const std::string stored = absl::StrCat(reserve ? "1|" : "0|", sig_text, "|", lim_text, "|");
-  absl::StrAppend(&out, "m", check.event_id.size(), " ", stored.size() + check.marker.size(), " ", seen_exp, "\n",
-                  check.event_id, stored, check.marker);
-  latest = std::max(latest, seen_exp);
-  const bool existed = value_.has_value();
+  const std::string stored = absl::StrCat(o.reserved ? "1|" : "0|", u.signal_text, "|", u.limit_text, "|");
+  absl::StrAppend(&w.value, "m", check.event_id.size(), " ", stored.size() + check.marker.size(), " ", seen_exp,
+                  "\n", check.event_id, stored, check.marker);
+  w.latest = std::max(w.latest, seen_exp);
+  Keep(std::move(w.value), w.forever, w.latest, now);
+  return result;
+}
+
+void CustomerDraft::Keep(std::string value, bool forever, int64_t latest, int64_t now) {
   if (forever) {
-    value_ = std::move(out);
+    value_ = std::move(value);
     write_ = Write::kSetForever;
   } else if (latest > now) {
-    value_ = std::move(out);
+    value_ = std::move(value);
     write_ = Write::kSet;
     ttl_ms_ = latest - now;
-  } else if (existed) {
+  } else if (value_) {
     value_.reset();
     write_ = Write::kDelete;
   }
-  return result;
 }
 
 }  // namespace tact::store

@@ -48,6 +48,10 @@ class CustomerDraft {
   const std::vector<Moved>& moved() const { return moved_; }
 
  private:
+  // The key as this decision leaves it (check.lua's store()): written with an expiry at `latest`, forever, or
+  // deleted when nothing is left in it.
+  void Keep(std::string value, bool forever, int64_t latest, int64_t now);
+
   const std::optional<std::string> read_;
   std::optional<std::string> value_;  // as the checks so far left it
   const bool older_layouts_;
