@@ -42,8 +42,9 @@ struct RedisSettings {
   // true: looked for until the Redis carries the layout seal (RedisCounterStore::RefreshLayouts), then not.
   bool older_layouts = true;
   // Where a check is decided (redis.checks). kCompareAndSet: tactd reads the customer's key (MGET, with the event's
-  // marker key), decides on it as check.lua would (customer_draft.h) and writes it back only if it is unchanged
-  // (cas.lua; a new customer's key: SET NX): Redis runs one small script or none per decision instead of check.lua.
+  // marker key), decides on it as check.lua would (customer_draft.h) and writes it back only if it is unchanged (a
+  // call of several customers: WATCHed before the MGET, written in MULTI/EXEC; of one: cas.lua, or SET NX for a new
+  // key): Redis runs plain commands, or one small script, instead of check.lua (redis_cas_checks.cc).
   // A customer whose key changed in between, one the older layouts may hold (while they are looked in), or a key
   // tactd does not read as it was written, is decided by check.lua in the next round-trip. kScript: check.lua
   // decides every check. A Redis Cluster always runs check.lua (one batch per node).

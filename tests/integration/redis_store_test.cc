@@ -308,16 +308,19 @@ TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
 }
 
 // redis.checks compare_and_set: tactd's MGET (the event's marker key, the customer's key), then one write, only when
-// the decision writes: a new customer's SET NX PX, no script; a returning one's cas.lua (GET to compare, SET PX of
-// its key, SET PX of the marker it moves out). A duplicate, a deferral and a dry run: the MGET alone. While the older
-// layouts are looked in, a new customer is check.lua's (its MGET, EXISTS, SET PX) after tactd's MGET.
+// the decision writes. A call of one customer: a new customer's SET NX PX, no script; a returning one's cas.lua
+// (GET to compare, SET PX of its key, SET PX of the marker it moves out). A call of several: their keys WATCHed
+// before the MGET, then MULTI, the SETs, EXEC: no script. A duplicate, a deferral and a dry run: the MGET alone.
+// While the older layouts are looked in, a new customer is check.lua's (its MGET, EXISTS, SET PX) after tactd's
+// MGET.
 TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
+  auto stats = [&] { return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port())); };
   auto calls = [&](RedisCounterStore& store, const policy::Plan& plan, const char* id, bool dry_run = false) {
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
     CustomerCheck c = Check(plan, id, clock_.Now());
     c.dry_run = dry_run;
     EXPECT_TRUE(store.CheckAndReserve({&c, 1}, Deadline()).ok());
-    return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port()));
+    return stats();
   };
   auto store = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                          /*older_layouts=*/false);
@@ -333,15 +336,20 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
     return p;
   }();
   EXPECT_EQ(calls(*store, defer, "c"), "mget=1 evalsha=0");  // full, and deferred: nothing written
+  {  // two customers in one call: c1 (full: its marker replaces b's, which moves out) and a new one
+    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+    const std::vector<CustomerCheck> both = {Check(plan, "d", clock_.Now()), Check(plan, "n0", clock_.Now(), "c2")};
+    ASSERT_TRUE(store->CheckAndReserve(both, Deadline()).ok());
+    EXPECT_EQ(stats(), "exec=1 mget=1 multi=1 set=3 unwatch=1 watch=1 evalsha=0");
+    EXPECT_EQ(Counted(redis_.port(), "c2"), 1);
+  }
   auto looking = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                            /*older_layouts=*/true);
   EXPECT_EQ(calls(*looking, plan, "x"), "get=1 mget=1 set=2 evalsha=1");  // c1 has a store-v2 key: tactd's
-  EXPECT_EQ([&] {
-    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
-    const CustomerCheck c = Check(plan, "n1", clock_.Now(), "new-customer");
-    EXPECT_TRUE(looking->CheckAndReserve({&c, 1}, Deadline()).ok());
-    return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port()));
-  }(), "exists=1 mget=2 set=1 evalsha=1");
+  RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+  const CustomerCheck c = Check(plan, "n1", clock_.Now(), "new-customer");
+  EXPECT_TRUE(looking->CheckAndReserve({&c, 1}, Deadline()).ok());
+  EXPECT_EQ(stats(), "exists=1 mget=2 set=1 evalsha=1");
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {
