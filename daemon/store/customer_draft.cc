@@ -237,9 +237,8 @@ bool ReadUsage(const CheckSpec& spec, const Parsed& k, int64_t now, StoreOutcome
   return true;
 }
 
-// The key again, up to this decision's marker (check.lua's store()): the header, live signals, counters (those
-// counted in written anew, new ones last), no earlier marker (a final decision moved them out); with the time of
-// the last thing in it.
+// The key again, up to its markers (check.lua's store()): the header, live signals, counters (those counted in
+// written anew, new ones last); with the time of the last thing in it.
 Rewrite Encode(const CheckSpec& spec, const Parsed& k, const Usage& u, const StoreOutcome& o, int64_t now) {
   Rewrite w;
   w.value = absl::StrCat("2 ", AsAbsl(k.old_text), "\n");
@@ -339,15 +338,22 @@ std::optional<CheckResult> CustomerDraft::Check(const CustomerCheck& check, std:
   if (check.dry_run || !*u.final) return result;  // a dry run or a deferral writes nothing (a reservation is final)
 
   o.reserved = !u.blocked;
-  // A final decision: the markers in the key move to their own keys, and the key keeps this one
-  // (kMarkersInCustomerKey).
+  // A final decision: the key keeps kMarkersInCustomerKey live markers with this one; the oldest others move to
+  // their own keys, with the time they have left (expired ones are dropped).
+  Rewrite w = Encode(spec, k, u, o, now);
+  size_t live = 0;
+  for (const Parsed::Marker& m : k.markers) live += m.expires > now ? 1 : 0;
   for (const Parsed::Marker& m : k.markers) {
-    if (m.expires > now) {
+    if (m.expires <= now) continue;
+    if (live >= static_cast<size_t>(kMarkersInCustomerKey)) {
       moved_.push_back({.event_id = std::string(m.event_id), .payload = std::string(m.payload),
                         .ttl_ms = m.expires - now});
+      --live;
+    } else {
+      w.value.append(m.raw);
+      w.latest = std::max(w.latest, m.expires);
     }
   }
-  Rewrite w = Encode(spec, k, u, o, now);
   const int64_t seen_exp = now + seen_ttl_ms;
   const std::string stored = absl::StrCat(o.reserved ? "1|" : "0|", u.signal_text, "|", u.limit_text, "|");
   absl::StrAppend(&w.value, "m", check.event_id.size(), " ", stored.size() + check.marker.size(), " ", seen_exp,
