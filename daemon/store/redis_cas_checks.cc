@@ -204,18 +204,23 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
     for (const Customer& c : customers) watch.Add(c.key);
     redis.Append(RedisCommand({"UNWATCH"}).wire);
     watch.Command().AppendTo(redis);
-    for (const char* what : {"UNWATCH", "WATCH"}) {
-      absl::StatusOr<RedisReplyPtr> ok = redis.GetReply(what);
-      if (!ok.ok()) return done(ok.status());
-      if ((*ok)->type == REDIS_REPLY_ERROR) {
-        return done(absl::UnavailableError(absl::StrCat("redis: ", absl::string_view((*ok)->str, (*ok)->len))));
-      }
+  }
+  mget.Command().AppendTo(redis);  // one round-trip with the WATCH
+  absl::Status watched;
+  for (const char* what : {"UNWATCH", "WATCH"}) {  // every reply is read, or the stream is out of step
+    if (!transaction) break;
+    absl::StatusOr<RedisReplyPtr> ok = redis.GetReply(what);
+    if (!ok.ok()) return done(ok.status());
+    if ((*ok)->type == REDIS_REPLY_ERROR && watched.ok()) {
+      watched = absl::UnavailableError(absl::StrCat("redis: ", absl::string_view((*ok)->str, (*ok)->len)));
     }
   }
-  mget.Command().AppendTo(redis);
   absl::StatusOr<RedisReplyPtr> read = redis.GetReply("MGET");
   if (!read.ok()) {
     return done(read.status());
+  }
+  if (!watched.ok()) {
+    return done(watched);
   }
   const redisReply& values = **read;
   if (values.type == REDIS_REPLY_ERROR) {
@@ -257,17 +262,18 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   if (!writes.empty() && transaction) {
     size_t replies = 0;
     redis.Append(TransactionWrite(customers, writes, prefixes, &replies));
-    for (size_t r = 0; r < replies; ++r) {
+    absl::Status failed;
+    for (size_t r = 0; r < replies; ++r) {  // every reply is read, or the stream is out of step
       absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(r + 1 == replies ? "EXEC" : "MULTI");
       if (!reply.ok()) return done(reply.status());
-      if ((*reply)->type == REDIS_REPLY_ERROR) {
-        return done(absl::UnavailableError(
-            absl::StrCat("redis: ", absl::string_view((*reply)->str, (*reply)->len))));
+      if ((*reply)->type == REDIS_REPLY_ERROR && failed.ok()) {  // EXECABORT after a queued command's error
+        failed = absl::UnavailableError(absl::StrCat("redis: ", absl::string_view((*reply)->str, (*reply)->len)));
       }
-      if (r + 1 == replies && (*reply)->type != REDIS_REPLY_ARRAY) {  // a watched key changed: nothing written
+      if (r + 1 == replies && (*reply)->type == REDIS_REPLY_NIL) {  // a watched key changed: nothing written
         for (size_t w : writes) customers[w].script = true;
       }
     }
+    if (!failed.ok()) return done(failed);
   } else if (!writes.empty()) {
     bool set_nx = false;
     WriteCommand(cas_sha_, customers, writes, prefixes, &set_nx).AppendTo(redis);

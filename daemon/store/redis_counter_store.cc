@@ -191,6 +191,32 @@ absl::Status RedisCounterStore::LoadScript(RedisConnection& c) {
       return absl::InternalError("redis SCRIPT LOAD: unexpected reply");
     }
   }
+  if (settings_.checks == RedisSettings::Checks::kCompareAndSet && settings_.cluster_seeds.empty()) {
+    return ProbeTransactions(c);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCounterStore::ProbeTransactions(RedisConnection& c) {
+  // An empty MULTI/EXEC: a Redis (an ACL) that refused either would run the SETs meant for a transaction at once,
+  // without the compare (MULTI refused), or keep the connection in a transaction (EXEC refused).
+  c.Append(RedisCommand({"MULTI"}).wire);
+  c.Append(RedisCommand({"EXEC"}).wire);
+  absl::StatusOr<RedisReplyPtr> multi = c.GetReply("MULTI");
+  if (!multi.ok()) return multi.status();
+  absl::StatusOr<RedisReplyPtr> exec = c.GetReply("EXEC");
+  if (!exec.ok()) return exec.status();
+  for (const RedisReplyPtr* r : {&*multi, &*exec}) {
+    if ((*r)->type != REDIS_REPLY_ERROR) continue;
+    if ((*multi)->type != REDIS_REPLY_ERROR) {  // in a transaction still: leave it
+      if (absl::StatusOr<RedisReplyPtr> discard = c.Command({"DISCARD"}, "DISCARD"); !discard.ok()) {
+        return discard.status();
+      }
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "redis: redis.checks compare_and_set needs MULTI, EXEC, WATCH and UNWATCH (or set redis.checks: script): ",
+        absl::string_view((*r)->str, (*r)->len)));
+  }
   return absl::OkStatus();
 }
 

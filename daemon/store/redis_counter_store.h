@@ -113,7 +113,11 @@ class RedisCounterStore final : public CounterStore {
   // Borrow with the time left until `deadline` as its budget and as the connection's timeout.
   absl::StatusOr<RedisConnectionPtr> BorrowUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
   void Return(RedisConnectionPtr conn) ABSL_LOCKS_EXCLUDED(mu_);
+  // SCRIPT LOAD of check.lua and cas.lua on a new connection (or after NOSCRIPT); with redis.checks compare_and_set
+  // on one node, ProbeTransactions too.
   absl::Status LoadScript(RedisConnection& c);
+  // UNAVAILABLE naming the setting when Redis refuses MULTI or EXEC (an ACL): compare_and_set's writes need them.
+  absl::Status ProbeTransactions(RedisConnection& c);
   absl::StatusOr<std::vector<CheckResult>> RunChecks(RedisConnection& c, std::span<const RedisCommand> commands);
   absl::StatusOr<std::vector<CheckResult>> RunBatchScript(RedisConnection& c, const RedisCommand& batch,
                                                           size_t checks);

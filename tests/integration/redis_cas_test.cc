@@ -264,6 +264,91 @@ TEST_P(RedisCasTest, ACapHoldsWhenEveryCheckRacesForOneCustomer) {
   EXPECT_EQ(blob->counters[0].times.size(), 40u);
 }
 
+// A Redis refusing WATCH (an ACL without it) fails a call of several customers as UNAVAILABLE naming the refusal,
+// and the connection stays in step: the next calls on it (one customer: no WATCH) are answered right, and once
+// WATCH is allowed again so are several.
+TEST(RedisCasAclTest, ARefusedWatchIsUnavailableAndTheConnectionStaysInStep) {
+  TempDir dir;
+  RedisServer redis(dir.path(), testing::RedisServerOptions{.requirepass = "admin-pass", .acl_user = "tact",
+                                                            .acl_password = "tact-pass"});
+  auto admin = [&](const std::string& rule) {
+    RedisContextPtr c(redisConnect("127.0.0.1", redis.port()));
+    RedisReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "AUTH admin-pass")));
+    RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "ACL SETUSER tact %s", rule.c_str())));
+    return r != nullptr && r->type == REDIS_REPLY_STATUS;
+  };
+  ASSERT_TRUE(admin("-watch"));
+  FakeClock clock(absl::FromUnixSeconds(1'806'000'000));
+  RedisSettings s;
+  s.port = redis.port();
+  s.pool_size = 1;  // every call on the same connection
+  s.older_layouts = false;
+  s.auth = {.username = "tact", .password = "tact-pass"};
+  RedisCounterStore store(s, clock);
+  CheckSpec spec;
+  spec.limits.push_back({.counter = "r:cap", .count = 1, .kind = WindowKind::kRolling, .window = absl::Hours(24)});
+  auto check = [&](const std::string& customer, const std::string& event) {
+    return CustomerCheck{.tenant = "acme", .customer_id = customer, .event_id = event, .now = clock.Now(),
+                         .spec = spec, .marker = "m"};
+  };
+  const std::vector<CustomerCheck> both = {check("a", "a1"), check("b", "b1")};
+  const auto refused = store.CheckAndReserve(both, clock.Now() + absl::Seconds(5));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("NOPERM"), std::string::npos) << refused.status();
+  for (const char* customer : {"a", "b"}) {  // nothing was written: each released once, alone
+    const CustomerCheck one = check(customer, absl::StrCat(customer, "1"));
+    const auto got = store.CheckAndReserve({&one, 1}, clock.Now() + absl::Seconds(5));
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_TRUE(got->front().outcome.reserved) << customer;
+    EXPECT_FALSE(got->front().duplicate) << customer;
+  }
+  ASSERT_TRUE(admin("+watch"));
+  const auto again = store.CheckAndReserve(both, clock.Now() + absl::Seconds(5));  // the same events: duplicates
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_TRUE((*again)[1].duplicate);
+}
+
+// A Redis refusing MULTI or EXEC (an ACL without them) is refused at connect, naming what is missing and the
+// setting: compare_and_set's SETs sent after a refused MULTI would run at once, without the compare. With
+// redis.checks script the same Redis decides.
+TEST(RedisCasAclTest, ARedisWithoutTransactionsIsRefusedAtConnectNamingTheSetting) {
+  TempDir dir;
+  RedisServer redis(dir.path(), testing::RedisServerOptions{.requirepass = "admin-pass", .acl_user = "tact",
+                                                            .acl_password = "tact-pass"});
+  FakeClock clock(absl::FromUnixSeconds(1'806'000'000));
+  CheckSpec spec;
+  spec.limits.push_back({.counter = "r:cap", .count = 1, .kind = WindowKind::kRolling, .window = absl::Hours(24)});
+  const CustomerCheck one{.tenant = "acme", .customer_id = "a", .event_id = "a1", .now = clock.Now(), .spec = spec,
+                          .marker = "m"};
+  for (const char* rule : {"-exec", "-multi"}) {
+    SCOPED_TRACE(rule);
+    RedisContextPtr c(redisConnect("127.0.0.1", redis.port()));
+    RedisReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "AUTH admin-pass")));
+    RedisReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "ACL SETUSER tact +@all %s", rule)));
+    for (const RedisSettings::Checks checks : {RedisSettings::Checks::kCompareAndSet, RedisSettings::Checks::kScript}) {
+      RedisSettings s;
+      s.port = redis.port();
+      s.checks = checks;
+      s.auth = {.username = "tact", .password = "tact-pass"};
+      RedisCounterStore store(s, clock);
+      const auto got = store.CheckAndReserve({&one, 1}, clock.Now() + absl::Seconds(5));
+      if (checks == RedisSettings::Checks::kScript) {
+        EXPECT_TRUE(got.ok()) << got.status();
+        continue;
+      }
+      ASSERT_FALSE(got.ok());
+      EXPECT_TRUE(absl::IsUnavailable(got.status())) << got.status();
+      EXPECT_NE(got.status().message().find("redis.checks"), std::string::npos) << got.status();
+      EXPECT_NE(got.status().message().find("NOPERM"), std::string::npos) << got.status();
+    }
+  }
+  Command(redis.port(), {"AUTH", "admin-pass"});
+  EXPECT_EQ(Command(redis.port(), {"GET", CustomerKey(KeySchema().CustomerPrefix("acme", "a"))})->type,
+            REDIS_REPLY_STRING);  // the script's decisions only: released once
+}
+
 INSTANTIATE_TEST_SUITE_P(OlderLayouts, RedisCasTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? "LookedIn" : "NotLookedIn";

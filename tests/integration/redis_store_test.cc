@@ -324,6 +324,7 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   };
   auto store = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                          /*older_layouts=*/false);
+  ASSERT_TRUE(store->Healthy());  // its connection made (SCRIPT LOAD, the MULTI/EXEC probe) before counting
   const policy::Plan plan = CapPlan(2);
   EXPECT_EQ(calls(*store, plan, "a", /*dry_run=*/true), "mget=1 evalsha=0");
   EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0");
@@ -345,6 +346,7 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   }
   auto looking = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                            /*older_layouts=*/true);
+  ASSERT_TRUE(looking->Healthy());
   EXPECT_EQ(calls(*looking, plan, "x"), "get=1 mget=1 set=2 evalsha=1");  // c1 has a store-v2 key: tactd's
   RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
   const CustomerCheck c = Check(plan, "n1", clock_.Now(), "new-customer");
