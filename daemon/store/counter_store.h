@@ -81,6 +81,44 @@ struct CheckResult {
   StoreOutcome outcome;   // on duplicate: the outcome stored with the earlier decision
 };
 
+// A stored signal field as EvaluateSignal reads it.
+struct SignalFieldView {
+  std::string_view field;
+  int64_t at_ms = 0;
+  int64_t expires_ms = 0;  // 0 = never
+};
+
+// One signal check against a customer's stored fields, in both stores (check.lua's check_signals does the same):
+// over the live fields set at or after `since` that match a pattern (a trailing '*': a prefix), the hit lasts until
+// the latest end (-1, no known end, wins; `hold` caps each field's), and names the matching field set last (equal
+// times: the smallest name, bytewise). `for_each(fn)` calls fn(SignalFieldView) for every stored field, in any order.
+template <typename ForEach>
+SignalResult EvaluateSignal(ForEach for_each, const SignalSpec& s, int64_t now) {
+  const int64_t since = s.since == absl::InfinitePast() ? 0 : absl::ToUnixMillis(s.since);
+  const int64_t hold = absl::ToInt64Milliseconds(s.hold);
+  std::optional<int64_t> best;  // -1: holds with no known end; else ms when it stops
+  std::optional<SignalFieldView> named;
+  for_each([&](const SignalFieldView& f) {
+    if ((f.expires_ms != 0 && f.expires_ms <= now) || f.at_ms < since) return;
+    for (const std::string& pattern : s.fields) {
+      const bool matches = pattern.ends_with('*')
+                               ? f.field.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1))
+                               : f.field == pattern;
+      if (!matches) continue;
+      int64_t u = f.expires_ms != 0 ? f.expires_ms : -1;
+      if (hold > 0 && (u == -1 || f.at_ms + hold < u)) u = f.at_ms + hold;
+      if (!best || (*best != -1 && (u == -1 || u > *best))) best = u;
+      if (!named || f.at_ms > named->at_ms || (f.at_ms == named->at_ms && f.field < named->field)) named = f;
+      return;
+    }
+  });
+  if (!named) return {.hit = false, .until = absl::InfiniteFuture()};
+  return {.hit = true,
+          .until = *best == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(*best),
+          .field = std::string(named->field),
+          .at = absl::FromUnixMillis(named->at_ms)};
+}
+
 // Steps 4-5 as data (check.lua implements the same): the first decisive thing that holds, in this order: a
 // condition that holds, a limit already at its count, the hold. Reserve ⇔ there is none; the decision is final
 // (a marker is stored) ⇔ there is none, or it is a condition, a limit that suppresses or a suppressing hold.
@@ -216,6 +254,11 @@ inline int64_t SinceMs(const SignalSpec& s) {
 }
 inline int64_t PeriodEndMs(const LimitSpec& l) {
   return l.period_end == absl::InfinitePast() ? 0 : absl::ToUnixMillis(l.period_end);
+}
+// When a limit's counter is empty again once an event is counted in it now: rolling, now + its window; calendar, the
+// period end.
+inline int64_t EmptyAtMs(const LimitSpec& l, int64_t now_ms) {
+  return l.kind == WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
 }
 // 0 none, 1 defer, 2 suppress.
 inline int QuietCode(const CheckSpec& spec) { return static_cast<int>(spec.hold); }

@@ -101,46 +101,24 @@ bool Parse(std::string_view v, Parsed* p) {
 
 bool Live(int64_t expires, int64_t now) { return expires == 0 || expires > now; }
 
-// check.lua's check_signals: each signal check against the customer's live fields, into `out`; returns the stored
-// text of each ("1:<until>" / "0:-1", comma-separated) and sets `decisive` when a decisive one holds.
+// check.lua's check_signals: each signal check against the customer's fields (EvaluateSignal), into `out`; returns
+// the stored text of each ("1:<until ms, -1 none>" / "0:-1", comma-separated) and sets `decisive` when a decisive one
+// holds.
 std::string CheckSignals(const CheckSpec& spec, const Parsed& k, int64_t now, StoreOutcome& out, bool& decisive) {
   std::string text;
   for (size_t i = 0; i < spec.signals.size(); ++i) {
-    const SignalSpec& s = spec.signals[i];
-    const int64_t since = SinceMs(s);
-    const int64_t hold = absl::ToInt64Milliseconds(s.hold);
-    std::optional<int64_t> best;  // -1: holds with no known end; else ms when it stops
-    const Parsed::Signal* named = nullptr;
-    for (const Parsed::Signal& f : k.signals) {
-      if (!Live(f.expires, now) || f.at < since) continue;
-      for (const std::string& pattern : s.fields) {
-        const bool matches = pattern.ends_with('*')
-                                 ? f.field.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1))
-                                 : f.field == pattern;
-        if (!matches) continue;
-        int64_t u = f.expires != 0 ? f.expires : -1;
-        if (hold > 0 && (u == -1 || f.at + hold < u)) u = f.at + hold;
-        if (!best) {
-          best = u;
-        } else if (*best != -1 && (u == -1 || u > *best)) {
-          best = u;
-        }
-        if (named == nullptr || f.at > named->at || (f.at == named->at && f.field < named->field)) named = &f;
-        break;
-      }
-    }
+    const SignalResult& r = out.signals.emplace_back(EvaluateSignal(
+        [&](auto fn) {
+          for (const Parsed::Signal& g : k.signals) fn(SignalFieldView{g.field, g.at, g.expires});
+        },
+        spec.signals[i], now));
     if (i > 0) text += ',';
-    SignalResult& r = out.signals.emplace_back();
-    if (!best) {
+    if (!r.hit) {
       text += "0:-1";
       continue;
     }
-    r.hit = true;
-    r.until = FromMillisOrFuture(*best);
-    r.field = std::string(named->field);
-    r.at = absl::FromUnixMillis(named->at);
-    absl::StrAppend(&text, "1:", *best);
-    if (s.decisive) decisive = true;
+    absl::StrAppend(&text, "1:", r.until == absl::InfiniteFuture() ? -1 : absl::ToUnixMillis(r.until));
+    if (spec.signals[i].decisive) decisive = true;
   }
   return text;
 }
@@ -149,10 +127,6 @@ std::string NoSignalsText(size_t n) {
   std::string text;
   for (size_t i = 0; i < n; ++i) text += i == 0 ? "0:-1" : ",0:-1";
   return text;
-}
-
-int64_t EmptyAt(const LimitSpec& l, int64_t now) {
-  return l.kind == WindowKind::kRolling ? now + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
 }
 
 // Whether this file decides `spec` as check.lua would: every limit counts at least 1 (check.lua fails on a rolling
@@ -274,10 +248,10 @@ Rewrite Encode(const CheckSpec& spec, const Parsed& k, const Usage& u, const Sto
     for (size_t i = 0; o.reserved && i < spec.limits.size(); ++i) {
       if (u.counters[i] == &c) limit = i;
     }
-    counter(c.suffix, c.raw, limit, limit ? EmptyAt(spec.limits[*limit], now) : c.empty_at);
+    counter(c.suffix, c.raw, limit, limit ? EmptyAtMs(spec.limits[*limit], now) : c.empty_at);
   }
   for (size_t i = 0; o.reserved && i < spec.limits.size(); ++i) {
-    if (u.counters[i] == nullptr) counter(spec.limits[i].counter, "", i, EmptyAt(spec.limits[i], now));
+    if (u.counters[i] == nullptr) counter(spec.limits[i].counter, "", i, EmptyAtMs(spec.limits[i], now));
   }
   return w;
 }

@@ -9,21 +9,6 @@
 namespace tact::store {
 namespace {
 
-bool FieldMatches(const std::string& pattern, const std::string& field) {
-  if (!pattern.empty() && pattern.back() == '*') {
-    return field.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0 &&
-           field.size() >= pattern.size() - 1;
-  }
-  return field == pattern;
-}
-
-// Whether a matching field set at `at` named `name` is reported instead of `named` (set at `named_at`; null: none
-// yet): the one set last, on equal times the smallest name (bytewise, as check.lua compares them).
-bool NamesBefore(int64_t at, const std::string& name, int64_t named_at, const std::string* named) {
-  return named == nullptr || at > named_at || (at == named_at && name < *named);
-}
-
-absl::Time UntilFromMs(int64_t ms) { return ms == -1 ? absl::InfiniteFuture() : absl::FromUnixMillis(ms); }
 absl::Time FreesFromMs(int64_t ms) { return ms == 0 ? absl::InfinitePast() : absl::FromUnixMillis(ms); }
 
 }  // namespace
@@ -81,31 +66,11 @@ CheckResult InMemoryCounterStore::CheckOne(const CustomerCheck& c) {
 
 SignalResult InMemoryCounterStore::CheckSignal(const std::map<std::string, SignalValue>& fields, const SignalSpec& s,
                                                int64_t now) {
-  const int64_t since = SinceMs(s);
-  const int64_t hold = absl::ToInt64Milliseconds(s.hold);
-  std::optional<int64_t> best;  // -1 = holds with no known end
-  const std::string* named = nullptr;  // the matching field set last (equal times: the smallest name)
-  int64_t named_at = 0;
-  for (const auto& [name, v] : fields) {
-    if ((v.expires_ms != 0 && v.expires_ms <= now) || v.at_ms < since) continue;
-    for (const std::string& pattern : s.fields) {
-      if (!FieldMatches(pattern, name)) continue;
-      int64_t u = v.expires_ms == 0 ? -1 : v.expires_ms;
-      if (hold > 0 && (u == -1 || v.at_ms + hold < u)) u = v.at_ms + hold;
-      if (!best) {
-        best = u;
-      } else if (*best != -1 && (u == -1 || u > *best)) {
-        best = u;
-      }
-      if (NamesBefore(v.at_ms, name, named_at, named)) {
-        named = &name;
-        named_at = v.at_ms;
-      }
-      break;
-    }
-  }
-  if (named == nullptr) return {.hit = false, .until = UntilFromMs(-1)};
-  return {.hit = true, .until = UntilFromMs(*best), .field = *named, .at = absl::FromUnixMillis(named_at)};
+  return EvaluateSignal(
+      [&](auto fn) {
+        for (const auto& [name, v] : fields) fn(SignalFieldView{name, v.at_ms, v.expires_ms});
+      },
+      s, now);
 }
 
 LimitUsage InMemoryCounterStore::ReadUsage(const std::string& key, const LimitSpec& l, int64_t now) {

@@ -33,8 +33,8 @@ struct Customer {
   bool script = false;  // check.lua decides its checks
 };
 
-// The write of every changed key in `writes` (customers' indexes) as one command: SET NX PX for a single new key
-// with nothing moved, else cas.lua.
+// The write of a call of one customer (`writes`: its index) as one command: SET NX PX for a new key with nothing
+// moved, else cas.lua (which takes any number of keys).
 RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer>& customers,
                           const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
                           bool* set_nx) {
@@ -81,7 +81,7 @@ RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer
   return args.Command();
 }
 
-// The same writes as MULTI ... EXEC (redis.cas_transaction): the keys were WATCHed before they were read, so EXEC
+// The writes of a call of several customers as MULTI ... EXEC: their keys were WATCHed before they were read, so EXEC
 // writes all of them or none (nil: one changed since). Returns the commands and how many replies they get.
 std::string TransactionWrite(const std::vector<Customer>& customers, const std::vector<size_t>& writes,
                              const std::vector<std::string>& prefixes, size_t* replies) {
@@ -250,15 +250,6 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
     }
     if (!customer.script && customer.draft->write() != CustomerDraft::Write::kNone) writes.push_back(c);
   }
-  // The checks of the customers check.lua decides, ascending.
-  auto script_items = [&](auto pick) {
-    std::vector<size_t> items;
-    for (const Customer& c : customers) {
-      if (pick(c)) items.insert(items.end(), c.checks.begin(), c.checks.end());
-    }
-    std::sort(items.begin(), items.end());
-    return items;
-  };
   if (!writes.empty() && transaction) {
     size_t replies = 0;
     redis.Append(TransactionWrite(customers, writes, prefixes, &replies));
@@ -296,7 +287,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
       if (!(*written)[w]) customers[writes[w]].script = true;  // changed since read: decided again below
     }
   }
-  const std::vector<size_t> again = script_items([](const Customer& c) { return c.script; });
+  std::vector<size_t> again;  // the checks of the customers check.lua decides, ascending
+  for (const Customer& c : customers) {
+    if (c.script) again.insert(again.end(), c.checks.begin(), c.checks.end());
+  }
+  std::sort(again.begin(), again.end());
   if (absl::Status s = RunScriptChecks(redis, checks, prefixes, again, older_layouts, results); !s.ok()) {
     return done(s);
   }

@@ -36,10 +36,6 @@ char FreshCode(const CheckSpec& spec) {
   return IsFinal(spec, none) ? 'S' : 'D';
 }
 
-int64_t EmptyAtMs(const LimitSpec& l, int64_t now_ms) {
-  return l.kind == WindowKind::kRolling ? now_ms + absl::ToInt64Milliseconds(l.window) : PeriodEndMs(l);
-}
-
 // The shortcut's args of a spec: `fresh`, the key's expiry (ms from now: its last thing, the marker or a counter's
 // keep, as check.lua's store() sets it) and the stored outcome ("<reserved>|0:-1,...|0:0,...|").
 void AppendFresh(const CheckSpec& spec, char fresh, int64_t now_ms, int64_t seen_ttl_ms, RespArgs& out) {
