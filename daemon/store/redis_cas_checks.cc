@@ -10,6 +10,7 @@
 //      written).
 // Dry runs and deferrals write nothing: a call of those is step 1 alone.
 #include <algorithm>
+#include <functional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -139,6 +140,107 @@ absl::StatusOr<std::vector<bool>> Written(const redisReply& r, size_t n, bool se
   return absl::InternalError("cas.lua: unexpected reply");
 }
 
+absl::Status ErrorReply(const redisReply& r) {
+  return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r.str, r.len)));
+}
+
+// Round-trip 1: [UNWATCH, WATCH of the customers' keys,] MGET of every check's marker key, then every customer's
+// key; the MGET's reply (checks.size() + customers.size() values). Every reply is read before one fails the call, or
+// the stream is out of step.
+absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const CustomerCheck> checks,
+                                       const std::vector<std::string>& prefixes,
+                                       const std::vector<Customer>& customers, bool watch) {
+  if (watch) {  // no key of an earlier call stays watched (UNWATCH); these are, before they are read
+    RespArgs w;
+    w.Add("WATCH");
+    for (const Customer& c : customers) w.Add(c.key);
+    redis.Append(RedisCommand({"UNWATCH"}).wire);
+    w.Command().AppendTo(redis);
+  }
+  RespArgs mget;
+  mget.Add("MGET");
+  for (size_t i = 0; i < checks.size(); ++i) mget.Add(SeenKey(prefixes[i], checks[i].event_id));
+  for (const Customer& c : customers) mget.Add(c.key);
+  mget.Command().AppendTo(redis);  // one round-trip with the WATCH
+  absl::Status watched;
+  for (const char* what : {"UNWATCH", "WATCH"}) {
+    if (!watch) break;
+    absl::StatusOr<RedisReplyPtr> ok = redis.GetReply(what);
+    if (!ok.ok()) return ok.status();
+    if ((*ok)->type == REDIS_REPLY_ERROR && watched.ok()) watched = ErrorReply(**ok);
+  }
+  absl::StatusOr<RedisReplyPtr> read = redis.GetReply("MGET");
+  if (!read.ok()) return read.status();
+  if (!watched.ok()) return watched;
+  const redisReply& values = **read;
+  if (values.type == REDIS_REPLY_ERROR) return ErrorReply(values);
+  if (values.type != REDIS_REPLY_ARRAY || values.elements != checks.size() + customers.size()) {
+    return absl::InternalError("redis MGET: unexpected reply");
+  }
+  return read;
+}
+
+// Customer `c`'s checks decided on its key as read (`values`: ReadKeys' reply), their results into `results`; or
+// `customer.script` set when check.lua must decide them. True when its key is to be written.
+bool Decide(std::span<const CustomerCheck> checks, const redisReply& values, size_t c, Customer& customer,
+            bool older_layouts, int64_t seen_ttl_ms, std::vector<CheckResult>& results) {
+  customer.draft.emplace(Value(*values.element[checks.size() + c]), older_layouts);
+  for (size_t i : customer.checks) {
+    const redisReply& seen = *values.element[i];
+    std::optional<CheckResult> r = customer.draft->Check(
+        checks[i],
+        seen.type == REDIS_REPLY_STRING ? std::optional<std::string_view>(std::string_view(seen.str, seen.len))
+                                        : std::nullopt,
+        seen_ttl_ms);
+    if (!r) {
+      customer.script = true;
+      return false;
+    }
+    results[i] = *std::move(r);
+  }
+  return customer.draft->write() != CustomerDraft::Write::kNone;
+}
+
+// Round-trip 2 for several customers: MULTI, their writes, EXEC; when a watched key changed (EXEC nil) nothing was
+// written and every writer is check.lua's.
+absl::Status WriteTransaction(RedisConnection& redis, std::vector<Customer>& customers,
+                              const std::vector<size_t>& writes, const std::vector<std::string>& prefixes) {
+  size_t replies = 0;
+  redis.Append(TransactionWrite(customers, writes, prefixes, &replies));
+  absl::Status failed;
+  for (size_t r = 0; r < replies; ++r) {  // every reply is read, or the stream is out of step
+    absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(r + 1 == replies ? "EXEC" : "MULTI");
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type == REDIS_REPLY_ERROR && failed.ok()) failed = ErrorReply(**reply);  // EXECABORT, a NOPERM
+    if (r + 1 == replies && (*reply)->type == REDIS_REPLY_NIL) {
+      for (size_t w : writes) customers[w].script = true;
+    }
+  }
+  return failed;
+}
+
+// Round-trip 2 for one customer: cas.lua or SET NX (WriteCommand), sent again once after `load` on NOSCRIPT; a key
+// changed since it was read makes the customer check.lua's.
+absl::Status WriteOne(RedisConnection& redis, const std::string& cas_sha, std::vector<Customer>& customers,
+                      const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
+                      const std::function<absl::Status()>& load) {
+  bool set_nx = false;
+  WriteCommand(cas_sha, customers, writes, prefixes, &set_nx).AppendTo(redis);
+  absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(set_nx ? "SET" : "EVALSHA cas");
+  if (reply.ok() && IsNoScript(**reply)) {  // Redis restarted or SCRIPT FLUSH: load and send once more
+    if (absl::Status s = load(); !s.ok()) return s;
+    WriteCommand(cas_sha, customers, writes, prefixes, &set_nx).AppendTo(redis);
+    reply = redis.GetReply("EVALSHA cas");
+  }
+  if (!reply.ok()) return reply.status();
+  absl::StatusOr<std::vector<bool>> written = Written(**reply, writes.size(), set_nx);
+  if (!written.ok()) return written.status();
+  for (size_t w = 0; w < writes.size(); ++w) {
+    if (!(*written)[w]) customers[writes[w]].script = true;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RedisCounterStore::RunScriptChecks(RedisConnection& c, std::span<const CustomerCheck> checks,
@@ -173,17 +275,12 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   std::vector<std::string> prefixes(n);
   std::vector<Customer> customers;
   absl::flat_hash_map<std::string_view, size_t> by_prefix;  // views into `prefixes`
-  RespArgs mget;
-  mget.Add("MGET");
   for (size_t i = 0; i < n; ++i) {
     prefixes[i] = keys_.CustomerPrefix(checks[i].tenant, checks[i].customer_id);
-    mget.Add(SeenKey(prefixes[i], checks[i].event_id));
     auto [it, added] = by_prefix.try_emplace(prefixes[i], customers.size());
     if (added) customers.push_back({.key = CustomerKey(prefixes[i])});
     customers[it->second].checks.push_back(i);
   }
-  for (const Customer& c : customers) mget.Add(c.key);
-
   absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
@@ -198,93 +295,24 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   // customer: cas.lua (or SET NX), which needs no WATCH first: two commands fewer where each costs Redis a read
   // event of its own at a moderate rate (the gRPC path).
   const bool transaction = customers.size() > 1;
-  if (transaction) {  // no key of an earlier call stays watched (UNWATCH); these are, before they are read
-    RespArgs watch;
-    watch.Add("WATCH");
-    for (const Customer& c : customers) watch.Add(c.key);
-    redis.Append(RedisCommand({"UNWATCH"}).wire);
-    watch.Command().AppendTo(redis);
-  }
-  mget.Command().AppendTo(redis);  // one round-trip with the WATCH
-  absl::Status watched;
-  for (const char* what : {"UNWATCH", "WATCH"}) {  // every reply is read, or the stream is out of step
-    if (!transaction) break;
-    absl::StatusOr<RedisReplyPtr> ok = redis.GetReply(what);
-    if (!ok.ok()) return done(ok.status());
-    if ((*ok)->type == REDIS_REPLY_ERROR && watched.ok()) {
-      watched = absl::UnavailableError(absl::StrCat("redis: ", absl::string_view((*ok)->str, (*ok)->len)));
-    }
-  }
-  absl::StatusOr<RedisReplyPtr> read = redis.GetReply("MGET");
+  absl::StatusOr<RedisReplyPtr> read = ReadKeys(redis, checks, prefixes, customers, transaction);
   if (!read.ok()) {
     return done(read.status());
   }
-  if (!watched.ok()) {
-    return done(watched);
-  }
-  const redisReply& values = **read;
-  if (values.type == REDIS_REPLY_ERROR) {
-    return done(absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(values.str, values.len))));
-  }
-  if (values.type != REDIS_REPLY_ARRAY || values.elements != n + customers.size()) {
-    return done(absl::InternalError("redis MGET: unexpected reply"));
-  }
-
   std::vector<CheckResult> results(n);
-  const int64_t seen_ttl_ms = absl::ToInt64Milliseconds(settings_.seen_ttl);
   std::vector<size_t> writes;  // customers whose key changes
   for (size_t c = 0; c < customers.size(); ++c) {
-    Customer& customer = customers[c];
-    customer.draft.emplace(Value(*values.element[n + c]), older_layouts);
-    for (size_t i : customer.checks) {
-      const redisReply& seen = *values.element[i];
-      std::optional<CheckResult> r = customer.draft->Check(
-          checks[i], seen.type == REDIS_REPLY_STRING ? std::optional<std::string_view>(std::string_view(seen.str, seen.len))
-                                                     : std::nullopt,
-          seen_ttl_ms);
-      if (!r) {
-        customer.script = true;
-        break;
-      }
-      results[i] = *std::move(r);
+    if (Decide(checks, **read, c, customers[c], older_layouts, absl::ToInt64Milliseconds(settings_.seen_ttl),
+               results)) {
+      writes.push_back(c);
     }
-    if (!customer.script && customer.draft->write() != CustomerDraft::Write::kNone) writes.push_back(c);
   }
-  if (!writes.empty() && transaction) {
-    size_t replies = 0;
-    redis.Append(TransactionWrite(customers, writes, prefixes, &replies));
-    absl::Status failed;
-    for (size_t r = 0; r < replies; ++r) {  // every reply is read, or the stream is out of step
-      absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(r + 1 == replies ? "EXEC" : "MULTI");
-      if (!reply.ok()) return done(reply.status());
-      if ((*reply)->type == REDIS_REPLY_ERROR && failed.ok()) {  // EXECABORT after a queued command's error
-        failed = absl::UnavailableError(absl::StrCat("redis: ", absl::string_view((*reply)->str, (*reply)->len)));
-      }
-      if (r + 1 == replies && (*reply)->type == REDIS_REPLY_NIL) {  // a watched key changed: nothing written
-        for (size_t w : writes) customers[w].script = true;
-      }
-    }
-    if (!failed.ok()) return done(failed);
-  } else if (!writes.empty()) {
-    bool set_nx = false;
-    WriteCommand(cas_sha_, customers, writes, prefixes, &set_nx).AppendTo(redis);
-    absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(set_nx ? "SET" : "EVALSHA cas");
-    if (reply.ok() && IsNoScript(**reply)) {  // Redis restarted or SCRIPT FLUSH: load and send once more
-      if (absl::Status s = LoadScript(redis); !s.ok()) {
-        return done(s);
-      }
-      WriteCommand(cas_sha_, customers, writes, prefixes, &set_nx).AppendTo(redis);
-      reply = redis.GetReply("EVALSHA cas");
-    }
-    if (!reply.ok()) {
-      return done(reply.status());
-    }
-    absl::StatusOr<std::vector<bool>> written = Written(**reply, writes.size(), set_nx);
+  if (!writes.empty()) {
+    absl::Status written = transaction ? WriteTransaction(redis, customers, writes, prefixes)
+                                       : WriteOne(redis, cas_sha_, customers, writes, prefixes,
+                                                  [&] { return LoadScript(redis); });
     if (!written.ok()) {
-      return done(written.status());
-    }
-    for (size_t w = 0; w < writes.size(); ++w) {
-      if (!(*written)[w]) customers[writes[w]].script = true;  // changed since read: decided again below
+      return done(written);
     }
   }
   std::vector<size_t> again;  // the checks of the customers check.lua decides, ascending
