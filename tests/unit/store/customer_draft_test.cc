@@ -1,0 +1,140 @@
+// CustomerDraft (redis.checks compare_and_set): check.lua's check run in tactd on a customer's key as read. The exact
+// bytes it writes for the common cases, what it leaves to check.lua, and the markers it moves out. (Against check.lua
+// itself on random steps: tests/integration/redis_cas_test.cc.)
+#include "daemon/store/customer_draft.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/store/keys.h"
+
+namespace tact::store {
+namespace {
+
+constexpr int64_t kNow = 1'806'000'000'000;  // ms
+constexpr int64_t kSeenTtl = 3'600'000;      // 1 h
+const absl::Time kAt = absl::FromUnixMillis(kNow);
+
+CheckSpec Cap(int64_t count, absl::Duration window = absl::Hours(24)) {
+  CheckSpec spec;
+  spec.limits.push_back({.counter = "r:day", .count = count, .kind = WindowKind::kRolling, .window = window});
+  return spec;
+}
+
+CustomerCheck Check(const CheckSpec& spec, std::string event, absl::Time at = kAt) {
+  return {.tenant = "acme", .customer_id = "ana", .event_id = std::move(event), .now = at, .spec = spec,
+          .marker = "mk"};
+}
+
+TEST(CustomerDraftTest, ANewCustomersReleaseWritesItsCounterAndMarkerAsCheckLuaDoes) {
+  const CheckSpec spec = Cap(2);
+  CustomerDraft d(std::nullopt, /*older_layouts=*/false);
+  const std::optional<CheckResult> r = d.Check(Check(spec, "e1"), std::nullopt, kSeenTtl);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->outcome.reserved);
+  EXPECT_FALSE(r->duplicate);
+  ASSERT_EQ(r->outcome.usage.size(), 1u);
+  EXPECT_EQ(r->outcome.usage[0].used, 0);
+  EXPECT_EQ(d.write(), CustomerDraft::Write::kSet);
+  const int64_t empty_at = kNow + 86'400'000;
+  EXPECT_EQ(*d.value(), absl::StrCat("2 0\nk5 ", empty_at, " ", kNow, "\nr:day", "m2 9 ", kNow + kSeenTtl,
+                                     "\ne11||0:0|mk"));
+  EXPECT_EQ(d.ttl_ms(), empty_at + kCounterKeepMs - kNow);  // the counter's keep is the last thing in it
+  EXPECT_TRUE(d.moved().empty());
+}
+
+TEST(CustomerDraftTest, AReturningCustomersFinalDecisionMovesTheMarkerItReplacesWithTheTimeItHasLeft) {
+  const CheckSpec spec = Cap(1);
+  CustomerDraft first(std::nullopt, false);
+  ASSERT_TRUE(first.Check(Check(spec, "e1"), std::nullopt, kSeenTtl).has_value());
+  CustomerDraft d(first.value(), false);
+  const absl::Time later = kAt + absl::Minutes(10);
+  const std::optional<CheckResult> r = d.Check(Check(spec, "e2", later), std::nullopt, kSeenTtl);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->outcome.reserved);  // the cap of 1 is used: suppressed, final
+  EXPECT_EQ(r->outcome.usage[0].used, 1);
+  EXPECT_EQ(r->outcome.usage[0].frees_at, kAt + absl::Hours(24));
+  ASSERT_EQ(d.moved().size(), 1u);
+  EXPECT_EQ(d.moved()[0].event_id, "e1");
+  EXPECT_EQ(d.moved()[0].payload, "1||0:0|mk");
+  EXPECT_EQ(d.moved()[0].ttl_ms, kSeenTtl - 600'000);
+  EXPECT_NE(d.value()->find(absl::StrCat("\ne20||1:", kNow + 86'400'000, "|mk")), std::string::npos) << *d.value();
+  EXPECT_EQ(d.value()->find("e11"), std::string::npos);  // moved out, not kept
+  // A redelivery of e1 in the same call finds it where it was moved.
+  const std::optional<CheckResult> again = d.Check(Check(spec, "e1", later), std::nullopt, kSeenTtl);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->marker, "mk");
+  EXPECT_TRUE(again->outcome.reserved);
+}
+
+TEST(CustomerDraftTest, ADuplicateADeferralAndADryRunWriteNothing) {
+  CustomerDraft d(std::nullopt, false);
+  const std::optional<CheckResult> dup = d.Check(Check(Cap(2), "e9"), "1|0:-1|2:0|earlier", kSeenTtl);
+  ASSERT_TRUE(dup.has_value());
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ(dup->marker, "earlier");
+  ASSERT_EQ(dup->outcome.signals.size(), 1u);
+  EXPECT_EQ(dup->outcome.usage[0].used, 2);
+  CheckSpec quiet = Cap(2);
+  quiet.hold = Hold::kDefer;
+  ASSERT_TRUE(d.Check(Check(quiet, "e1"), std::nullopt, kSeenTtl).has_value());
+  CustomerCheck dry = Check(Cap(2), "e2");
+  dry.dry_run = true;
+  const std::optional<CheckResult> r = d.Check(dry, std::nullopt, kSeenTtl);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->outcome.reserved);
+  EXPECT_EQ(d.write(), CustomerDraft::Write::kNone);
+  EXPECT_FALSE(d.value().has_value());
+}
+
+TEST(CustomerDraftTest, ASignalWithoutAnEndKeepsTheKeyForeverAndIsReportedWithItsField) {
+  CheckSpec spec = Cap(2);
+  const std::vector<std::string> complaints = {"complaint:*"};
+  spec.signals.push_back({.fields = complaints});
+  CustomerDraft d(absl::StrCat("2 0\ng13 ", kNow - 1000, " 0\ncomplaint:T-1"), false);
+  const std::optional<CheckResult> r = d.Check(Check(spec, "e1"), std::nullopt, kSeenTtl);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->outcome.signals.size(), 1u);
+  EXPECT_TRUE(r->outcome.signals[0].hit);
+  EXPECT_EQ(r->outcome.signals[0].field, "complaint:T-1");
+  EXPECT_EQ(r->outcome.signals[0].until, absl::InfiniteFuture());
+  EXPECT_FALSE(r->outcome.reserved);  // suppressed by the condition: final, the marker stored
+  EXPECT_EQ(d.write(), CustomerDraft::Write::kSetForever);
+  EXPECT_NE(d.value()->find("0|1:-1|0:0|mk"), std::string::npos) << *d.value();
+}
+
+TEST(CustomerDraftTest, WhatCheckLuaMustDecideIsLeftToIt) {
+  auto declined = [](std::optional<std::string> value, bool older, const CheckSpec& spec) {
+    CustomerDraft d(std::move(value), older);
+    return !d.Check(Check(spec, "e1"), std::nullopt, kSeenTtl).has_value();
+  };
+  EXPECT_TRUE(declined(std::nullopt, /*older=*/true, Cap(1)));           // may be in an older layout
+  EXPECT_TRUE(declined(absl::StrCat("2 ", kNow + 1, "\n"), true, Cap(1)));  // moved from one recently
+  EXPECT_FALSE(declined(absl::StrCat("2 ", kNow + 1, "\n"), false, Cap(1)));
+  EXPECT_TRUE(declined("v1 state", false, Cap(1)));                      // not store v2's encoding
+  EXPECT_TRUE(declined("2 0\nk5 1 2\nr:dayk5 1 2\nr:day", false, Cap(1)));  // a counter twice
+  EXPECT_TRUE(declined("2 0\nk50 1 2\nr:day", false, Cap(1)));           // an entry past the end
+  EXPECT_TRUE(declined(std::nullopt, false, Cap(0)));                    // a limit of 0
+  CheckSpec shared = Cap(1);
+  shared.limits.push_back(shared.limits[0]);
+  EXPECT_TRUE(declined(std::nullopt, false, shared));                    // two limits of one counter
+  CustomerDraft d(std::nullopt, false);
+  EXPECT_FALSE(d.Check(Check(Cap(1), "e1"), "not an outcome", kSeenTtl).has_value());  // a malformed marker
+}
+
+TEST(CustomerDraftTest, EarlierDecisionSplitsTheOutcomeFromTheMarkerAtTheThirdBar) {
+  const std::optional<CheckResult> r = EarlierDecision("0|1:5,0:-1|3:7|a|b");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->marker, "a|b");
+  ASSERT_EQ(r->outcome.signals.size(), 2u);
+  EXPECT_EQ(r->outcome.signals[0].until, absl::FromUnixMillis(5));
+  EXPECT_EQ(r->outcome.usage[0].frees_at, absl::FromUnixMillis(7));
+  EXPECT_FALSE(EarlierDecision("2|||m").has_value());
+}
+
+}  // namespace
+}  // namespace tact::store
