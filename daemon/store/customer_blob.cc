@@ -8,83 +8,89 @@
 #include "daemon/core/strings.h"
 
 namespace tact::store {
-namespace {
-
-// Reads a decimal integer (optionally negative) at `pos`, then expects `sep`.
-bool ReadInt(std::string_view s, size_t& pos, char sep, int64_t* out) {
-  const char* begin = s.data() + pos;
-  const char* end = s.data() + s.size();
-  auto [ptr, ec] = std::from_chars(begin, end, *out);
-  if (ec != std::errc() || ptr == begin || ptr == end || *ptr != sep) return false;
-  pos = static_cast<size_t>(ptr - s.data()) + 1;
-  return true;
+bool BlobInt(std::string_view s, int64_t* out) {
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
 }
 
-bool ReadBytes(std::string_view s, size_t& pos, int64_t len, std::string* out) {
-  if (len < 0 || static_cast<size_t>(len) > s.size() - pos) return false;
-  out->assign(s.substr(pos, static_cast<size_t>(len)));
-  pos += static_cast<size_t>(len);
-  return true;
-}
-
-bool ReadCounter(std::string_view s, size_t& pos, CustomerBlob::Counter* c) {
-  int64_t len = 0;
-  if (!ReadInt(s, pos, ' ', &len) || !ReadInt(s, pos, ' ', &c->empty_at_ms)) return false;
-  const size_t nl = s.find('\n', pos);
-  if (nl == std::string_view::npos) return false;
-  const std::string_view data = s.substr(pos, nl - pos);
-  pos = nl + 1;
-  if (!ReadBytes(s, pos, len, &c->suffix)) return false;
-  if (!c->rolling()) {
-    auto [ptr, ec] = std::from_chars(data.data(), data.data() + data.size(), c->count);
-    return ec == std::errc() && ptr == data.data() + data.size();
+bool ReadCustomerKey(std::string_view v, CustomerKeyView* p) {
+  if (!v.starts_with("2 ")) return false;
+  const size_t e = v.find('\n', 2);
+  if (e == std::string_view::npos) return false;
+  p->old_text = v.substr(2, e - 2);
+  if (!BlobInt(p->old_text, &p->old)) return false;
+  size_t pos = e + 1;
+  while (pos < v.size()) {
+    const char tag = v[pos];
+    // <tag><a> <b> <c>\n<bytes>
+    const size_t s1 = v.find(' ', pos + 1);
+    const size_t s2 = s1 == std::string_view::npos ? s1 : v.find(' ', s1 + 1);
+    const size_t nl = s2 == std::string_view::npos ? s2 : v.find('\n', s2 + 1);
+    if (nl == std::string_view::npos) return false;
+    int64_t a = 0;
+    int64_t b = 0;
+    const std::string_view c = v.substr(s2 + 1, nl - s2 - 1);
+    if (!BlobInt(v.substr(pos + 1, s1 - pos - 1), &a) || a < 0) return false;
+    int64_t bytes = a;
+    if (tag == 'm') {
+      int64_t lp = 0;
+      if (!BlobInt(v.substr(s1 + 1, s2 - s1 - 1), &lp) || lp < 0) return false;
+      bytes += lp;
+    } else if (tag == 'k' || tag == 'g') {
+      if (!BlobInt(v.substr(s1 + 1, s2 - s1 - 1), &b)) return false;
+    } else {
+      return false;
+    }
+    if (static_cast<uint64_t>(bytes) > v.size() - nl - 1) return false;
+    const size_t last = nl + 1 + static_cast<size_t>(bytes);  // one past the entry
+    const std::string_view raw = v.substr(pos, last - pos);
+    const std::string_view tail = v.substr(nl + 1, static_cast<size_t>(a));
+    if (tag == 'k') {
+      p->counters.push_back({.suffix = tail, .empty_at = b, .data = c, .raw = raw});
+    } else if (tag == 'g') {
+      int64_t expires = 0;
+      if (!BlobInt(c, &expires)) return false;
+      p->signals.push_back({.field = tail, .at = b, .expires = expires, .raw = raw});
+    } else {
+      int64_t expires = 0;
+      if (!BlobInt(c, &expires)) return false;
+      p->markers.push_back(
+          {.event_id = tail, .expires = expires, .payload = v.substr(nl + 1 + tail.size(), last - nl - 1 - tail.size()),
+           .raw = raw});
+    }
+    pos = last;
   }
-  for (size_t at = 0; at < data.size();) {
-    const size_t comma = std::min(data.find(',', at), data.size());
-    int64_t t = 0;
-    auto [ptr, ec] = std::from_chars(data.data() + at, data.data() + comma, t);
-    if (ec != std::errc() || ptr != data.data() + comma) return false;
-    c->times.push_back(t);
-    at = comma + 1;
-  }
   return true;
 }
 
-}  // namespace
 
 std::optional<CustomerBlob> ParseCustomerBlob(std::string_view s) {
+  CustomerKeyView k;
+  if (!ReadCustomerKey(s, &k)) return std::nullopt;
   CustomerBlob b;
-  if (!s.starts_with("2 ")) return std::nullopt;
-  size_t pos = 2;
-  if (!ReadInt(s, pos, '\n', &b.old_until_ms)) return std::nullopt;
-  while (pos < s.size()) {
-    const char tag = s[pos++];
-    if (tag == 'k') {
-      CustomerBlob::Counter c;
-      if (!ReadCounter(s, pos, &c)) return std::nullopt;
-      b.counters.push_back(std::move(c));
-    } else if (tag == 'g') {
-      CustomerBlob::Signal g;
-      int64_t len = 0;
-      if (!ReadInt(s, pos, ' ', &len) || !ReadInt(s, pos, ' ', &g.at_ms) || !ReadInt(s, pos, '\n', &g.expires_ms) ||
-          !ReadBytes(s, pos, len, &g.field)) {
-        return std::nullopt;
-      }
-      b.signals.push_back(std::move(g));
-    } else if (tag == 'm') {
-      CustomerBlob::Marker m;
-      int64_t le = 0;
-      int64_t lp = 0;
-      if (!ReadInt(s, pos, ' ', &le) || !ReadInt(s, pos, ' ', &lp) || !ReadInt(s, pos, '\n', &m.expires_ms) ||
-          !ReadBytes(s, pos, le, &m.event_id) || !ReadBytes(s, pos, lp, &m.payload)) {
-        return std::nullopt;
-      }
-      b.markers.push_back(m);
-      b.marker = std::move(m);
-    } else {
-      return std::nullopt;
+  b.old_until_ms = k.old;
+  for (const CustomerKeyView::Counter& c : k.counters) {
+    CustomerBlob::Counter& out = b.counters.emplace_back();
+    out.suffix = std::string(c.suffix);
+    out.empty_at_ms = c.empty_at;
+    if (!out.rolling()) {
+      if (!BlobInt(c.data, &out.count)) return std::nullopt;
+      continue;
+    }
+    for (size_t at = 0; at < c.data.size();) {
+      const size_t comma = std::min(c.data.find(',', at), c.data.size());
+      if (!BlobInt(c.data.substr(at, comma - at), &out.times.emplace_back())) return std::nullopt;
+      at = comma + 1;
     }
   }
+  for (const CustomerKeyView::Signal& g : k.signals) {
+    b.signals.push_back({.field = std::string(g.field), .at_ms = g.at, .expires_ms = g.expires});
+  }
+  for (const CustomerKeyView::Marker& m : k.markers) {
+    b.markers.push_back(
+        {.event_id = std::string(m.event_id), .payload = std::string(m.payload), .expires_ms = m.expires});
+  }
+  if (!b.markers.empty()) b.marker = b.markers.back();
   return b;
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/core/store_outcome.h"
@@ -39,7 +40,43 @@ struct CustomerBlob {
   std::vector<Counter> counters;
 };
 
-// nullopt when `value` is not in this encoding.
+// The key read in place, as check.lua's parse() reads it: each entry as views into the value, with the text it was
+// read as (check.lua writes an entry it did not change back as it was). CustomerDraft decides on it.
+struct CustomerKeyView {
+  struct Signal {
+    std::string_view field;
+    int64_t at = 0;
+    int64_t expires = 0;  // 0 = never
+    std::string_view raw;
+  };
+  struct Counter {
+    std::string_view suffix;
+    int64_t empty_at = 0;
+    std::string_view data;  // rolling: the times, comma-separated; calendar: the count
+    std::string_view raw;
+  };
+  struct Marker {
+    std::string_view event_id;
+    int64_t expires = 0;
+    std::string_view payload;
+    std::string_view raw;
+  };
+  std::string_view old_text = "0";  // no key: no older layout to look in
+  int64_t old = 0;
+  absl::InlinedVector<Signal, 4> signals;
+  absl::InlinedVector<Counter, 8> counters;
+  absl::InlinedVector<Marker, 2> markers;
+};
+
+// A whole decimal integer (optionally negative), as the encoding writes every number. False otherwise.
+bool BlobInt(std::string_view text, int64_t* out);
+
+// False when `value` is not in this encoding, strictly: every number an integer, every entry whole (check.lua
+// reads such a key otherwise than it was written).
+bool ReadCustomerKey(std::string_view value, CustomerKeyView* out);
+
+// ReadCustomerKey's entries as values, each counter's times or count read. nullopt when `value` is not in this
+// encoding or a counter's data is not numbers.
 std::optional<CustomerBlob> ParseCustomerBlob(std::string_view value);
 
 // Times as check.lua writes them in replies and stored outcomes: a frees_at of 0 is none (InfinitePast), an until of

@@ -1,9 +1,7 @@
 #include "daemon/store/customer_draft.h"
 
 #include <algorithm>
-#include <charconv>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/core/strings.h"
 #include "daemon/store/customer_blob.h"
@@ -12,89 +10,12 @@
 namespace tact::store {
 namespace {
 
-// The key as check.lua's parse() reads it (its header has the encoding), each entry kept as the text it was read as
-// (check.lua writes an entry it did not change back as it was). Views into the value.
-struct Parsed {
-  struct Signal {
-    std::string_view field;
-    int64_t at = 0;
-    int64_t expires = 0;  // 0 = never
-    std::string_view raw;
-  };
-  struct Counter {
-    std::string_view suffix;
-    int64_t empty_at = 0;
-    std::string_view data;  // rolling: the times, comma-separated; calendar: the count
-    std::string_view raw;
-  };
-  struct Marker {
-    std::string_view event_id;
-    int64_t expires = 0;
-    std::string_view payload;
-    std::string_view raw;
-  };
-  std::string_view old_text = "0";  // no key: no older layout to look in
-  int64_t old = 0;
-  absl::InlinedVector<Signal, 4> signals;
-  absl::InlinedVector<Counter, 8> counters;
-  absl::InlinedVector<Marker, 2> markers;
-};
-
-bool Int(std::string_view s, int64_t* out) {
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
-}
-
-// Strict: false for anything check.lua would read otherwise than written (it decides such a key itself).
-bool Parse(std::string_view v, Parsed* p) {
-  if (!v.starts_with("2 ")) return false;
-  const size_t e = v.find('\n', 2);
-  if (e == std::string_view::npos) return false;
-  p->old_text = v.substr(2, e - 2);
-  if (!Int(p->old_text, &p->old)) return false;
-  size_t pos = e + 1;
-  while (pos < v.size()) {
-    const char tag = v[pos];
-    // <tag><a> <b> <c>\n<bytes>
-    const size_t s1 = v.find(' ', pos + 1);
-    const size_t s2 = s1 == std::string_view::npos ? s1 : v.find(' ', s1 + 1);
-    const size_t nl = s2 == std::string_view::npos ? s2 : v.find('\n', s2 + 1);
-    if (nl == std::string_view::npos) return false;
-    int64_t a = 0;
-    int64_t b = 0;
-    const std::string_view c = v.substr(s2 + 1, nl - s2 - 1);
-    if (!Int(v.substr(pos + 1, s1 - pos - 1), &a) || a < 0) return false;
-    int64_t bytes = a;
-    if (tag == 'm') {
-      int64_t lp = 0;
-      if (!Int(v.substr(s1 + 1, s2 - s1 - 1), &lp) || lp < 0) return false;
-      bytes += lp;
-    } else if (tag == 'k' || tag == 'g') {
-      if (!Int(v.substr(s1 + 1, s2 - s1 - 1), &b)) return false;
-    } else {
-      return false;
+// check.lua keeps the last of two counters of one suffix in the first one's place: such a key is check.lua's.
+bool CountersDistinct(const CustomerKeyView& k) {
+  for (size_t i = 0; i < k.counters.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (k.counters[j].suffix == k.counters[i].suffix) return false;
     }
-    if (static_cast<uint64_t>(bytes) > v.size() - nl - 1) return false;
-    const size_t last = nl + 1 + static_cast<size_t>(bytes);  // one past the entry
-    const std::string_view raw = v.substr(pos, last - pos);
-    const std::string_view tail = v.substr(nl + 1, static_cast<size_t>(a));
-    if (tag == 'k') {
-      for (const Parsed::Counter& other : p->counters) {
-        if (other.suffix == tail) return false;  // check.lua keeps the last one in the first one's place
-      }
-      p->counters.push_back({.suffix = tail, .empty_at = b, .data = c, .raw = raw});
-    } else if (tag == 'g') {
-      int64_t expires = 0;
-      if (!Int(c, &expires)) return false;
-      p->signals.push_back({.field = tail, .at = b, .expires = expires, .raw = raw});
-    } else {
-      int64_t expires = 0;
-      if (!Int(c, &expires)) return false;
-      p->markers.push_back(
-          {.event_id = tail, .expires = expires, .payload = v.substr(nl + 1 + tail.size(), last - nl - 1 - tail.size()),
-           .raw = raw});
-    }
-    pos = last;
   }
   return true;
 }
@@ -104,12 +25,12 @@ bool Live(int64_t expires, int64_t now) { return expires == 0 || expires > now; 
 // check.lua's check_signals: each signal check against the customer's fields (EvaluateSignal), into `out`; returns
 // the stored text of each ("1:<until ms, -1 none>" / "0:-1", comma-separated) and sets `decisive` when a decisive one
 // holds.
-std::string CheckSignals(const CheckSpec& spec, const Parsed& k, int64_t now, StoreOutcome& out, bool& decisive) {
+std::string CheckSignals(const CheckSpec& spec, const CustomerKeyView& k, int64_t now, StoreOutcome& out, bool& decisive) {
   std::string text;
   for (size_t i = 0; i < spec.signals.size(); ++i) {
     const SignalResult& r = out.signals.emplace_back(EvaluateSignal(
         [&](auto fn) {
-          for (const Parsed::Signal& g : k.signals) fn(SignalFieldView{g.field, g.at, g.expires});
+          for (const CustomerKeyView::Signal& g : k.signals) fn(SignalFieldView{g.field, g.at, g.expires});
         },
         spec.signals[i], now));
     if (i > 0) text += ',';
@@ -143,12 +64,12 @@ bool Decidable(const CheckSpec& spec) {
 
 // One limit's usage (check.lua: rolling, the times in its window, kept as their text; calendar, the period's count).
 // False: a count check.lua would read otherwise.
-bool LimitUsed(const LimitSpec& l, const Parsed::Counter* c, int64_t now, std::vector<std::string_view>& live,
+bool LimitUsed(const LimitSpec& l, const CustomerKeyView::Counter* c, int64_t now, std::vector<std::string_view>& live,
                int64_t* used, int64_t* frees) {
   *used = 0;
   *frees = 0;
   if (l.kind == WindowKind::kCalendar) {
-    if (c != nullptr && c->empty_at > now && !Int(c->data, used)) return false;
+    if (c != nullptr && c->empty_at > now && !BlobInt(c->data, used)) return false;
     if (*used >= l.count) *frees = PeriodEndMs(l);
     return true;
   }
@@ -158,7 +79,7 @@ bool LimitUsed(const LimitSpec& l, const Parsed::Counter* c, int64_t now, std::v
       const size_t comma = c->data.find(',', p);
       const std::string_view t = c->data.substr(p, comma == std::string_view::npos ? comma : comma - p);
       int64_t ms = 0;
-      if (!Int(t, &ms)) return false;
+      if (!BlobInt(t, &ms)) return false;
       if (ms > now - window) live.push_back(t);
       if (comma == std::string_view::npos) break;
       p = comma + 1;
@@ -167,7 +88,7 @@ bool LimitUsed(const LimitSpec& l, const Parsed::Counter* c, int64_t now, std::v
   *used = static_cast<int64_t>(live.size());
   if (*used >= l.count) {
     int64_t first = 0;
-    Int(live[static_cast<size_t>(*used - l.count)], &first);
+    BlobInt(live[static_cast<size_t>(*used - l.count)], &first);
     *frees = first + window;
   }
   return true;
@@ -175,7 +96,7 @@ bool LimitUsed(const LimitSpec& l, const Parsed::Counter* c, int64_t now, std::v
 
 // The limits as read, and what decides.
 struct Usage {
-  absl::InlinedVector<const Parsed::Counter*, 8> counters;     // each limit's counter in the key (null: none)
+  absl::InlinedVector<const CustomerKeyView::Counter*, 8> counters;     // each limit's counter in the key (null: none)
   absl::InlinedVector<std::vector<std::string_view>, 8> live;  // rolling: the times in its window
   std::string signal_text;  // the stored outcome's parts
   std::string limit_text;
@@ -190,11 +111,11 @@ struct Rewrite {
 };
 
 // Every limit's usage into `o` and `u` (check.lua's loop over the limits). False: check.lua must decide.
-bool ReadUsage(const CheckSpec& spec, const Parsed& k, int64_t now, StoreOutcome& o, Usage& u) {
+bool ReadUsage(const CheckSpec& spec, const CustomerKeyView& k, int64_t now, StoreOutcome& o, Usage& u) {
   for (size_t i = 0; i < spec.limits.size(); ++i) {
     const LimitSpec& l = spec.limits[i];
-    const Parsed::Counter* c = nullptr;
-    for (const Parsed::Counter& each : k.counters) {
+    const CustomerKeyView::Counter* c = nullptr;
+    for (const CustomerKeyView::Counter& each : k.counters) {
       if (each.suffix == l.counter) c = &each;
     }
     u.counters.push_back(c);
@@ -213,10 +134,10 @@ bool ReadUsage(const CheckSpec& spec, const Parsed& k, int64_t now, StoreOutcome
 
 // The key again, up to its markers (check.lua's store()): the header, live signals, counters (those counted in
 // written anew, new ones last); with the time of the last thing in it.
-Rewrite Encode(const CheckSpec& spec, const Parsed& k, const Usage& u, const StoreOutcome& o, int64_t now) {
+Rewrite Encode(const CheckSpec& spec, const CustomerKeyView& k, const Usage& u, const StoreOutcome& o, int64_t now) {
   Rewrite w;
   w.value = absl::StrCat("2 ", AsAbsl(k.old_text), "\n");
-  for (const Parsed::Signal& g : k.signals) {
+  for (const CustomerKeyView::Signal& g : k.signals) {
     if (!Live(g.expires, now)) continue;
     w.value.append(g.raw);
     if (g.expires == 0) {
@@ -243,7 +164,7 @@ Rewrite Encode(const CheckSpec& spec, const Parsed& k, const Usage& u, const Sto
     }
     absl::StrAppend(&w.value, "\n", AsAbsl(suffix));
   };
-  for (const Parsed::Counter& c : k.counters) {
+  for (const CustomerKeyView::Counter& c : k.counters) {
     std::optional<size_t> limit;
     for (size_t i = 0; o.reserved && i < spec.limits.size(); ++i) {
       if (u.counters[i] == &c) limit = i;
@@ -283,9 +204,9 @@ std::optional<CheckResult> CustomerDraft::Check(const CustomerCheck& check, std:
     if (m->event_id == check.event_id) return EarlierDecision(m->payload);
   }
   if (seen) return EarlierDecision(*seen);
-  Parsed k;
-  if (value_ && !Parse(*value_, &k)) return std::nullopt;
-  for (const Parsed::Marker& m : k.markers) {
+  CustomerKeyView k;
+  if (value_ && (!ReadCustomerKey(*value_, &k) || !CountersDistinct(k))) return std::nullopt;
+  for (const CustomerKeyView::Marker& m : k.markers) {
     if (m.event_id == check.event_id && m.expires > now) return EarlierDecision(m.payload);
   }
   if (older_layouts_ && (!value_ || k.old > now)) return std::nullopt;  // check.lua looks in the older layouts
@@ -316,8 +237,8 @@ std::optional<CheckResult> CustomerDraft::Check(const CustomerCheck& check, std:
   // their own keys, with the time they have left (expired ones are dropped).
   Rewrite w = Encode(spec, k, u, o, now);
   size_t live = 0;
-  for (const Parsed::Marker& m : k.markers) live += m.expires > now ? 1 : 0;
-  for (const Parsed::Marker& m : k.markers) {
+  for (const CustomerKeyView::Marker& m : k.markers) live += m.expires > now ? 1 : 0;
+  for (const CustomerKeyView::Marker& m : k.markers) {
     if (m.expires <= now) continue;
     if (live >= static_cast<size_t>(kMarkersInCustomerKey)) {
       moved_.push_back({.event_id = std::string(m.event_id), .payload = std::string(m.payload),
