@@ -13,13 +13,29 @@ bool BlobInt(std::string_view s, int64_t* out) {
   return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
 }
 
-bool ReadCustomerKey(std::string_view v, CustomerKeyView* p) {
-  if (!v.starts_with("2 ")) return false;
+namespace {
+
+// The header "2 <old_until>\n": its number's text into `old_text`, the position after it. npos when malformed.
+size_t ReadHeader(std::string_view v, std::string_view* old_text, int64_t* old) {
+  if (!v.starts_with("2 ")) return std::string_view::npos;
   const size_t e = v.find('\n', 2);
-  if (e == std::string_view::npos) return false;
-  p->old_text = v.substr(2, e - 2);
-  if (!BlobInt(p->old_text, &p->old)) return false;
-  size_t pos = e + 1;
+  if (e == std::string_view::npos) return e;
+  *old_text = v.substr(2, e - 2);
+  return BlobInt(*old_text, old) ? e + 1 : std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<int64_t> OlderLayoutsUntil(std::string_view value) {
+  std::string_view text;
+  int64_t old = 0;
+  if (ReadHeader(value, &text, &old) == std::string_view::npos) return std::nullopt;
+  return old;
+}
+
+bool ReadCustomerKey(std::string_view v, CustomerKeyView* p) {
+  size_t pos = ReadHeader(v, &p->old_text, &p->old);
+  if (pos == std::string_view::npos) return false;
   while (pos < v.size()) {
     const char tag = v[pos];
     // <tag><a> <b> <c>\n<bytes>

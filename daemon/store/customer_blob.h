@@ -75,6 +75,10 @@ bool BlobInt(std::string_view text, int64_t* out);
 // reads such a key otherwise than it was written).
 bool ReadCustomerKey(std::string_view value, CustomerKeyView* out);
 
+// The key's header alone: the ms until which the older layouts are looked in for this customer (0: not at all; a
+// customer moved from one is looked for there until then). nullopt when the header is not in this encoding.
+std::optional<int64_t> OlderLayoutsUntil(std::string_view value);
+
 // ReadCustomerKey's entries as values, each counter's times or count read. nullopt when `value` is not in this
 // encoding or a counter's data is not numbers.
 std::optional<CustomerBlob> ParseCustomerBlob(std::string_view value);

@@ -196,8 +196,15 @@ std::optional<CheckResult> EarlierDecision(std::string_view stored) {
   return r;
 }
 
+bool CustomerDraft::LooksInOlderLayouts(int64_t now_ms) const {
+  if (!older_layouts_) return false;
+  if (!value_) return true;
+  const std::optional<int64_t> until = OlderLayoutsUntil(*value_);
+  return until && *until > now_ms;
+}
+
 std::optional<CheckResult> CustomerDraft::Check(const CustomerCheck& check, std::optional<std::string_view> seen,
-                                                int64_t seen_ttl_ms) {
+                                                int64_t seen_ttl_ms, bool nothing_older) {
   const int64_t now = absl::ToUnixMillis(check.now);
   // A marker an earlier check of this call moved out is in its own key by now (check.lua reads it there).
   for (auto m = moved_.rbegin(); m != moved_.rend(); ++m) {
@@ -209,7 +216,9 @@ std::optional<CheckResult> CustomerDraft::Check(const CustomerCheck& check, std:
   for (const CustomerKeyView::Marker& m : k.markers) {
     if (m.event_id == check.event_id && m.expires > now) return EarlierDecision(m.payload);
   }
-  if (older_layouts_ && (!value_ || k.old > now)) return std::nullopt;  // check.lua looks in the older layouts
+  if (older_layouts_ && (!value_ || k.old > now) && !nothing_older) {
+    return std::nullopt;  // check.lua looks in the older layouts
+  }
   const CheckSpec& spec = check.spec;
   if (!Decidable(spec)) return std::nullopt;
 

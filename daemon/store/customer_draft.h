@@ -33,11 +33,16 @@ class CustomerDraft {
       : read_(std::move(value)), value_(read_), older_layouts_(older_layouts) {}
 
   // Decides `check` on the key as earlier checks left it. `seen`: its event's own marker key as read (nullopt:
-  // none). nullopt: check.lua must decide this customer (the key is not in store v2's encoding, the customer may
-  // have state in an older layout, a stored outcome is malformed, a limit counts less than 1 or two limits share a
-  // counter); nothing of the draft is to be written then.
+  // none). `nothing_older`: the store probed the older layouts for this check (check.lua's probe) and they hold
+  // nothing of its customer or event. nullopt: check.lua must decide this customer (the key is not in store v2's
+  // encoding, the customer may have state in an older layout, a stored outcome is malformed, a limit counts less
+  // than 1 or two limits share a counter); nothing of the draft is to be written then.
   std::optional<CheckResult> Check(const CustomerCheck& check, std::optional<std::string_view> seen,
-                                   int64_t seen_ttl_ms);
+                                   int64_t seen_ttl_ms, bool nothing_older = false);
+  // Whether a check at `now_ms` would look in the older layouts (the key as the checks so far left it): the store
+  // probes them for such a check first (check.lua does the same: no key, or a customer moved from an older layout
+  // less than the marker TTL ago). False when they are not looked in.
+  bool LooksInOlderLayouts(int64_t now_ms) const;
 
   const std::optional<std::string>& read() const { return read_; }
   // The key's value to write (kSet / kSetForever) and its expiry in ms from the last check's now (kSet).

@@ -1,6 +1,9 @@
 // RedisCounterStore on a single node with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis
 // keeps the state.
 //   1. MGET of every check's marker key and every customer's key (one command for the whole call);
+//   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
+//      older layout less than the marker TTL ago): EXISTS of what check.lua's probe reads there; when they hold
+//      nothing, tactd decides the customer, else check.lua does (step 4);
 //   2. each customer's checks decided in order on its key (CustomerDraft, check.lua's check in tactd);
 //   3. every changed key is written only if it is unchanged since 1: a call of several customers WATCHes their keys
 //      before 1 and writes them in one MULTI/EXEC (all or, when one changed, none); a call of one customer writes it
@@ -180,18 +183,59 @@ absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const C
   return read;
 }
 
-// Customer `c`'s checks decided on its key as read (`values`: ReadKeys' reply), their results into `results`; or
-// `customer.script` set when check.lua must decide them. True when its key is to be written.
-bool Decide(std::span<const CustomerCheck> checks, const redisReply& values, size_t c, Customer& customer,
-            bool older_layouts, int64_t seen_ttl_ms, std::vector<CheckResult>& results) {
-  customer.draft.emplace(Value(*values.element[checks.size() + c]), older_layouts);
+// The keys check.lua's probe of the older layouts reads for `check` (legacy.lua, tact_from_old): layout v1's index,
+// signals and the event's marker under the customer's prefix, and the same of the legacy layout when
+// redis.legacy_keys names one for the customer.
+void OlderLayoutKeys(const CustomerCheck& check, std::string_view prefix, bool legacy_keys, RespArgs& out) {
+  out.Add(IndexKey(prefix));
+  out.Add(SignalsKey(prefix));
+  out.Add(SeenKey(prefix, check.event_id));
+  if (!legacy_keys) return;
+  if (const std::optional<std::string> legacy = KeySchema::LegacyCustomerPrefix(check.tenant, check.customer_id)) {
+    out.Add(IndexKey(*legacy));
+    out.Add(SignalsKey(*legacy));
+    out.Add(SeenKey(*legacy, check.event_id));
+  }
+}
+
+// Round-trip 1b, with the older layouts looked in (redis.older_layouts, not sealed): for the checks `probe` of
+// customers without a store-v2 key, or moved from an older layout less than the marker TTL ago
+// (CustomerDraft::LooksInOlderLayouts), whether the older layouts hold anything of theirs, as check.lua's probe finds
+// it (one EXISTS of OlderLayoutKeys per check). Sets nothing_older[i] for each check they hold nothing of.
+// Those keys need no WATCH: only tactds of earlier versions write them, and those never read store v2's key, so one
+// written after this read is as if written after this call, which a check.lua that found nothing there would not
+// read again either (check.lua looks again only at a customer it moved: st.old).
+absl::Status ProbeOlderLayouts(RedisConnection& redis, std::span<const CustomerCheck> checks,
+                               const std::vector<std::string>& prefixes, const std::vector<size_t>& probe,
+                               bool legacy_keys, std::vector<char>& nothing_older) {
+  for (size_t i : probe) {
+    RespArgs exists;
+    exists.Add("EXISTS");
+    OlderLayoutKeys(checks[i], prefixes[i], legacy_keys, exists);
+    exists.Command().AppendTo(redis);
+  }
+  absl::Status failed;  // every reply is read, or the stream is out of step
+  for (size_t i : probe) {
+    absl::StatusOr<RedisReplyPtr> r = redis.GetReply("EXISTS");
+    if (!r.ok()) return r.status();
+    if ((*r)->type == REDIS_REPLY_ERROR && failed.ok()) failed = ErrorReply(**r);
+    nothing_older[i] = (*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 0;
+  }
+  return failed;
+}
+
+// `customer`'s checks decided on its key as read (its draft), their results into `results`; or `customer.script` set
+// when check.lua must decide them. True when its key is to be written.
+bool Decide(std::span<const CustomerCheck> checks, const redisReply& values, Customer& customer,
+            const std::vector<char>& nothing_older, int64_t seen_ttl_ms, std::vector<CheckResult>& results) {
+  if (customer.script) return false;
   for (size_t i : customer.checks) {
     const redisReply& seen = *values.element[i];
     std::optional<CheckResult> r = customer.draft->Check(
         checks[i],
         seen.type == REDIS_REPLY_STRING ? std::optional<std::string_view>(std::string_view(seen.str, seen.len))
                                         : std::nullopt,
-        seen_ttl_ms);
+        seen_ttl_ms, nothing_older[i] != 0);
     if (!r) {
       customer.script = true;
       return false;
@@ -300,10 +344,24 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
     return done(read.status());
   }
   std::vector<CheckResult> results(n);
+  std::vector<size_t> probe;  // checks that would look in the older layouts
+  for (size_t c = 0; c < customers.size(); ++c) {
+    Customer& customer = customers[c];
+    customer.draft.emplace(Value(*(*read)->element[n + c]), older_layouts);
+    for (size_t i : customer.checks) {
+      if (customer.draft->LooksInOlderLayouts(absl::ToUnixMillis(checks[i].now))) probe.push_back(i);
+    }
+  }
+  std::vector<char> nothing_older(n, 0);
+  if (!probe.empty()) {
+    if (absl::Status s = ProbeOlderLayouts(redis, checks, prefixes, probe, settings_.legacy_keys, nothing_older);
+        !s.ok()) {
+      return done(s);
+    }
+  }
   std::vector<size_t> writes;  // customers whose key changes
   for (size_t c = 0; c < customers.size(); ++c) {
-    if (Decide(checks, **read, c, customers[c], older_layouts, absl::ToInt64Milliseconds(settings_.seen_ttl),
-               results)) {
+    if (Decide(checks, **read, customers[c], nothing_older, absl::ToInt64Milliseconds(settings_.seen_ttl), results)) {
       writes.push_back(c);
     }
   }

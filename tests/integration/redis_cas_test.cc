@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <utility>
 #include <random>
 #include <thread>
@@ -143,7 +144,8 @@ class RedisCasTest : public ::testing::TestWithParam<bool> {  // the older layou
 TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
   auto cas = Store(cas_redis_.port(), RedisSettings::Checks::kCompareAndSet);
   auto script = Store(script_redis_.port(), RedisSettings::Checks::kScript);
-  const Specs specs(clock_.Now());
+  const absl::Time start = clock_.Now();
+  const Specs specs(start);
   std::mt19937 rng(20261207);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   const std::vector<std::string> customers = {"ana", "ben", "cy", "dee"};
@@ -151,6 +153,8 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
   int event = 0;
   int duplicates = 0;
   int reserved = 0;
+  std::set<std::string> v1_written;  // customers an "older tactd" wrote layout v1 state for, not yet moved
+  int v1_moved = 0;
   for (int step = 0; step < 600; ++step) {
     SCOPED_TRACE(absl::StrCat("step ", step));
     const int kind = pick(20);
@@ -166,6 +170,22 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
                           .expires_ms = pick(3) == 0 ? 0 : absl::ToUnixMillis(clock_.Now() + absl::Hours(1 + pick(48)))};
       ASSERT_TRUE(cas->PutSignal(w, clock_.Now(), clock_.Now() + absl::Seconds(5)).ok());
       ASSERT_TRUE(script->PutSignal(w, clock_.Now(), clock_.Now() + absl::Seconds(5)).ok());
+      continue;
+    }
+    if (kind == 4) {  // an older tactd (layout v1) counts a message and a signal for a customer without a store-v2
+                      // key (it expired), on both servers
+      const std::string prefix = KeySchema().CustomerPrefix("acme", customers[static_cast<size_t>(pick(4))]);
+      const std::string month_end = absl::StrCat(absl::ToUnixMillis(start + absl::Hours(24 * 20)));
+      const std::string signal = fields[static_cast<size_t>(pick(5))];
+      const std::string now_ms = absl::StrCat(absl::ToUnixMillis(clock_.Now()));
+      for (const int port : {cas_redis_.port(), script_redis_.port()}) {
+        Command(port, {"DEL", CustomerKey(prefix)});
+        Command(port, {"HSET", IndexKey(prefix), specs.counters[2], month_end});
+        Command(port, {"INCR", prefix + specs.counters[2]});
+        Command(port, {"PEXPIREAT", prefix + specs.counters[2], month_end});
+        Command(port, {"HSET", SignalsKey(prefix), signal, now_ms + ":0"});
+      }
+      v1_written.insert(prefix);
       continue;
     }
     std::vector<CustomerCheck> checks;
@@ -187,6 +207,11 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
     // the customers' keys at every step, every key (their moved markers too) every 20 steps
     ExpectSameKeys(cas_redis_.port(), script_redis_.port(), step % 20 == 19 ? "*" : "tact:{*}:s");
     if (HasFatalFailure()) return;
+    for (auto it = v1_written.begin(); it != v1_written.end();) {  // moved into store v2 by a check (index gone)
+      const bool moved = Command(cas_redis_.port(), {"EXISTS", IndexKey(*it)})->integer == 0;
+      v1_moved += moved ? 1 : 0;
+      it = moved ? v1_written.erase(it) : std::next(it);
+    }
     for (const CheckResult& r : *got) {
       duplicates += r.duplicate ? 1 : 0;
       reserved += r.outcome.reserved ? 1 : 0;
@@ -195,6 +220,7 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
   // The steps reached what they are for.
   EXPECT_GT(duplicates, 20);
   EXPECT_GT(reserved, 20);
+  if (GetParam()) EXPECT_GT(v1_moved, 3);  // looked in: customers found in layout v1 and moved
 }
 
 // cas.lua writes a key only if it holds what was read: a stale read writes nothing (neither the key nor the markers

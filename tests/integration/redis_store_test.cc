@@ -348,10 +348,27 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
                            /*older_layouts=*/true);
   ASSERT_TRUE(looking->Healthy());
   EXPECT_EQ(calls(*looking, plan, "x"), "get=1 mget=1 set=2 evalsha=1");  // c1 has a store-v2 key: tactd's
-  RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
-  const CustomerCheck c = Check(plan, "n1", clock_.Now(), "new-customer");
-  EXPECT_TRUE(looking->CheckAndReserve({&c, 1}, Deadline()).ok());
-  EXPECT_EQ(stats(), "exists=1 mget=2 set=1 evalsha=1");
+  // A customer without a store-v2 key: tactd probes the older layouts (one EXISTS) and decides when they hold nothing
+  // of it; check.lua decides when they do.
+  auto one = [&](const char* id, const char* customer) {
+    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+    const CustomerCheck c = Check(plan, id, clock_.Now(), customer);
+    EXPECT_TRUE(looking->CheckAndReserve({&c, 1}, Deadline()).ok());
+    return stats();
+  };
+  EXPECT_EQ(one("n1", "new-customer"), "exists=1 mget=1 set=1 evalsha=0");
+  EXPECT_EQ(Counted(redis_.port(), "new-customer"), 1);
+  RedisInt(redis_.port(), {"HSET", Key("v1-customer", "idx"), "c:x", "1"});  // layout v1's index: state to move
+  EXPECT_EQ(one("n2", "v1-customer"),  // the probe, then check.lua (moving its state: hgetall, type, del)
+            "del=1 exists=3 get=2 hgetall=2 mget=2 set=1 type=2 evalsha=1");
+  EXPECT_EQ(Counted(redis_.port(), "v1-customer"), 1);
+  {  // two new customers in one call
+    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+    const std::vector<CustomerCheck> both = {Check(plan, "n3", clock_.Now(), "new-3"),
+                                             Check(plan, "n4", clock_.Now(), "new-4")};
+    ASSERT_TRUE(looking->CheckAndReserve(both, Deadline()).ok());
+    EXPECT_EQ(stats(), "exec=1 exists=2 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0");
+  }
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {

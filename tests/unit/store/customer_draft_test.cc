@@ -126,6 +126,33 @@ TEST(CustomerDraftTest, WhatCheckLuaMustDecideIsLeftToIt) {
   EXPECT_FALSE(d.Check(Check(Cap(1), "e1"), "not an outcome", kSeenTtl).has_value());  // a malformed marker
 }
 
+// With the older layouts looked in, a customer without a store-v2 key (or moved from an older layout recently) is
+// probed there first (LooksInOlderLayouts); found in none, the draft decides it, writing what it would with the older
+// layouts not looked in (check.lua's probe finding nothing, then its common path).
+TEST(CustomerDraftTest, ACustomerTheOlderLayoutsHoldNothingOfIsDecidedAsWithoutThem) {
+  const std::string moved = absl::StrCat("2 ", kNow + 1, "\n");
+  EXPECT_TRUE(CustomerDraft(std::nullopt, true).LooksInOlderLayouts(kNow));
+  EXPECT_TRUE(CustomerDraft(moved, true).LooksInOlderLayouts(kNow));
+  EXPECT_FALSE(CustomerDraft(moved, true).LooksInOlderLayouts(kNow + 1));  // looked at until then
+  EXPECT_FALSE(CustomerDraft("2 0\n", true).LooksInOlderLayouts(kNow));
+  EXPECT_FALSE(CustomerDraft("v1 state", true).LooksInOlderLayouts(kNow));  // declined anyway (check.lua's)
+  EXPECT_FALSE(CustomerDraft(std::nullopt, false).LooksInOlderLayouts(kNow));
+  for (const std::optional<std::string>& value : {std::optional<std::string>(), std::optional<std::string>(moved)}) {
+    CustomerDraft looked(value, /*older_layouts=*/true);
+    CustomerDraft without(value, /*older_layouts=*/false);
+    const std::optional<CheckResult> a = looked.Check(Check(Cap(2), "e1"), std::nullopt, kSeenTtl,
+                                                      /*nothing_older=*/true);
+    const std::optional<CheckResult> b = without.Check(Check(Cap(2), "e1"), std::nullopt, kSeenTtl);
+    ASSERT_TRUE(a.has_value() && b.has_value());
+    EXPECT_TRUE(a->outcome.reserved);
+    EXPECT_EQ(looked.value(), without.value());
+    EXPECT_TRUE(looked.value()->starts_with(value ? moved : "2 0\n")) << *looked.value();  // the header kept
+    EXPECT_EQ(looked.ttl_ms(), without.ttl_ms());
+    // the next check of the same call: a new customer's key now says the older layouts are not looked at for it
+    EXPECT_EQ(looked.LooksInOlderLayouts(kNow), value.has_value());
+  }
+}
+
 TEST(CustomerDraftTest, EarlierDecisionSplitsTheOutcomeFromTheMarkerAtTheThirdBar) {
   const std::optional<CheckResult> r = EarlierDecision("0|1:5,0:-1|3:7|a|b");
   ASSERT_TRUE(r.has_value());
