@@ -6,11 +6,15 @@
 //   build/bench/redis_cluster_bench [--connections 4] [--requests 60000] [--batch 32] [--rounds 3]
 //
 // The cluster.node_batch line: the ratio of a cluster master's Redis CPU per decision with one batch per node (redis.batching
-// script, the default) to one EVALSHA per customer (pipeline), both measured in the same run, rounds interleaved.
+// script) to one EVALSHA per customer (pipeline), both with redis.checks script (check.lua decides), measured in the
+// same run, rounds interleaved.
 // cluster.single        one node, the batch in one EVALSHA (redis.batching script, the default)
 // cluster.pipeline      one node, one EVALSHA per customer pipelined
 // cluster.3masters.each the cluster, one EVALSHA per customer (redis.batching pipeline)
 // cluster.3masters.node the cluster, one EVALSHA per node for all of its customers in the batch (script)
+// cluster.3masters.compare_and_set  the cluster with redis.checks compare_and_set (the default): per customer one
+//                       MGET and one SET NX (new customers), decided in tactd
+// cluster.compare_and_set  ratio = compare_and_set's Redis CPU per decision per master / check.lua per node's
 //   per master: its share of the decisions (keys it holds: one per new customer) and its CPU per decision (INFO
 //   commandstats usec of EVALSHA, and /proc CPU of the process, over the decisions it ran), and over all masters
 // The machine has few cores: throughput is bounded by them (all nodes and this client share them); the CPU per
@@ -196,10 +200,12 @@ int Main(int argc, char** argv) {
   }
 
   using Batching = store::RedisSettings::Batching;
+  using Checks = store::RedisSettings::Checks;
   for (const Batching batching : {Batching::kOneScript, Batching::kPipelined}) {
     store::RedisSettings s;
     s.port = single_port;
     s.batching = batching;
+    s.checks = Checks::kScript;
     s.legacy_keys = false;
     store::RedisCounterStore single(s, clock);
     const char* name = batching == Batching::kOneScript ? "cluster.single" : "cluster.pipeline";
@@ -209,27 +215,30 @@ int Main(int argc, char** argv) {
     std::printf("%s decisions/s=%.0f redis_evalsha_us_per_decision=%.2f redis_process_us_per_decision=%.2f\n", name,
                 rate, f[0].usec / o.requests, f[0].proc_us / o.requests);
   }
-  // The cluster both ways, rounds interleaved so that both see the same load of this shared machine.
-  std::vector<NodeFigures> totals[2] = {std::vector<NodeFigures>(ports.size()), std::vector<NodeFigures>(ports.size())};
-  double rates[2] = {0, 0};
+  // The cluster three ways, rounds interleaved so that all see the same load of this shared machine: check.lua per
+  // customer (0), check.lua per node (1), compare_and_set (2, the default: tactd decides).
+  const char* kModes[3] = {"cluster.3masters.each", "cluster.3masters.node", "cluster.3masters.compare_and_set"};
+  std::vector<NodeFigures> totals[3] = {std::vector<NodeFigures>(ports.size()), std::vector<NodeFigures>(ports.size()),
+                                        std::vector<NodeFigures>(ports.size())};
+  double rates[3] = {0, 0, 0};
   for (int round = 0; round < o.rounds; ++round) {
-    for (const Batching batching : {Batching::kPipelined, Batching::kOneScript}) {
-      const int k = batching == Batching::kOneScript ? 1 : 0;
+    for (const int k : {0, 1, 2}) {
       store::RedisSettings s;
       if (!store::ParseRedisAddress(absl::StrCat("redis+cluster://127.0.0.1:", ports[0]), &s).ok()) return 1;
-      s.batching = batching;
+      s.batching = k == 0 ? Batching::kPipelined : Batching::kOneScript;
+      s.checks = k == 2 ? Checks::kCompareAndSet : Checks::kScript;
       store::RedisCounterStore cluster(s, clock);
-      const std::string run = absl::StrCat(k == 1 ? "cluster.3masters.node" : "cluster.3masters.each", "-", round);
+      const std::string run = absl::StrCat(kModes[k], "-", round);
       double rate = 0;
       const std::vector<NodeFigures> f = Measure(ports, pids, [&] { rate = Drive(cluster, o, run); });
       for (size_t i = 0; i < f.size(); ++i) totals[k][i] += f[i];
       rates[k] += rate / o.rounds;
     }
   }
-  double per_master[2] = {0, 0};  // EVALSHA µs per decision over all masters
-  double process[2] = {0, 0};     // redis-server CPU µs per decision over all masters
-  std::string lines[2];
-  for (int k = 0; k < 2; ++k) {
+  double per_master[3] = {0, 0, 0};  // EVALSHA µs per decision over all masters
+  double process[3] = {0, 0, 0};     // redis-server CPU µs per decision over all masters
+  std::string lines[3];
+  for (int k = 0; k < 3; ++k) {
     NodeFigures all;
     std::vector<std::string> nodes;
     for (size_t i = 0; i < ports.size(); ++i) {
@@ -245,7 +254,7 @@ int Main(int argc, char** argv) {
     lines[k] = absl::StrFormat(
         "%s decisions/s=%.0f redis_evalsha_us_per_decision=%.2f redis_process_us_per_decision=%.2f "
         "decided=%.0f/%d | %s",
-        k == 1 ? "cluster.3masters.node" : "cluster.3masters.each", rates[k], per_master[k],
+        kModes[k], rates[k], per_master[k],
         process[k], all.decisions, o.requests * o.rounds,
         absl::StrJoin(nodes, " | "));
   }
@@ -256,7 +265,13 @@ int Main(int argc, char** argv) {
               "(Redis CPU per decision per master: one batch per node / one EVALSHA per customer) rounds=%d\n",
               process[0] > 0 ? process[1] / process[0] : 0, per_master[0] > 0 ? per_master[1] / per_master[0] : 0,
               process[1], process[0], per_master[1], per_master[0], o.rounds);
-  std::printf("%s\n%s\n", lines[0].c_str(), lines[1].c_str());
+  // compare_and_set against check.lua per node (the cluster's setting before): redis-server CPU per decision.
+  std::printf("cluster.compare_and_set ratio=%.2f compare_and_set_process_us=%.2f node_batch_process_us=%.2f "
+              "decisions_per_s_ratio=%.2f (Redis CPU per decision per master: compare_and_set / check.lua per node) "
+              "rounds=%d\n",
+              process[1] > 0 ? process[2] / process[1] : 0, process[2], process[1],
+              rates[1] > 0 ? rates[2] / rates[1] : 0, o.rounds);
+  std::printf("%s\n%s\n%s\n", lines[0].c_str(), lines[1].c_str(), lines[2].c_str());
   kill(single_pid, SIGTERM);
   for (pid_t p : pids) kill(p, SIGTERM);
   waitpid(single_pid, nullptr, 0);

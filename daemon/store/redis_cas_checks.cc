@@ -14,10 +14,13 @@
 // Dry runs and deferrals write nothing: a call of those is step 1 alone.
 #include <algorithm>
 #include <functional>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/store/cluster_slots.h"
 #include "daemon/store/customer_draft.h"
+#include "daemon/store/redis_cluster.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_check_call.h"
 #include "daemon/store/redis_counter_store.h"
@@ -35,6 +38,8 @@ struct Customer {
   std::vector<size_t> checks;  // ascending
   std::optional<CustomerDraft> draft;
   bool script = false;  // check.lua decides its checks
+  bool failed = false;  // its checks failed (their status in the results)
+  int slot = 0;         // on a Redis Cluster
 };
 
 // The write of a call of one customer (`writes`: its index) as one command: SET NX PX for a new key with nothing
@@ -224,13 +229,14 @@ absl::Status ProbeOlderLayouts(RedisConnection& redis, std::span<const CustomerC
   return failed;
 }
 
-// `customer`'s checks decided on its key as read (its draft), their results into `results`; or `customer.script` set
-// when check.lua must decide them. True when its key is to be written.
-bool Decide(std::span<const CustomerCheck> checks, const redisReply& values, Customer& customer,
+// `customer`'s checks decided on its key as read (its draft), each with its event's marker key as read (`seen[i]`),
+// their results into `results`; or `customer.script` set when check.lua must decide them. True when its key is to be
+// written.
+bool Decide(std::span<const CustomerCheck> checks, std::span<const redisReply* const> seen_of, Customer& customer,
             const std::vector<char>& nothing_older, int64_t seen_ttl_ms, std::vector<CheckResult>& results) {
-  if (customer.script) return false;
+  if (customer.script || customer.failed) return false;
   for (size_t i : customer.checks) {
-    const redisReply& seen = *values.element[i];
+    const redisReply& seen = *seen_of[i];
     std::optional<CheckResult> r = customer.draft->Check(
         checks[i],
         seen.type == REDIS_REPLY_STRING ? std::optional<std::string_view>(std::string_view(seen.str, seen.len))
@@ -312,19 +318,154 @@ absl::Status RedisCounterStore::RunScriptChecks(RedisConnection& c, std::span<co
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(std::span<const CustomerCheck> checks,
-                                                                                absl::Time deadline) {
-  const size_t n = checks.size();
-  const bool older_layouts = LooksInOlderLayouts();  // one answer for the whole call
-  std::vector<std::string> prefixes(n);
+namespace {
+
+// The call's customers, in the order of their first check (`prefixes[i]`: checks[i]'s customer's prefix).
+std::vector<Customer> Group(std::span<const CustomerCheck> checks, const KeySchema& keys,
+                            std::vector<std::string>& prefixes) {
   std::vector<Customer> customers;
   absl::flat_hash_map<std::string_view, size_t> by_prefix;  // views into `prefixes`
-  for (size_t i = 0; i < n; ++i) {
-    prefixes[i] = keys_.CustomerPrefix(checks[i].tenant, checks[i].customer_id);
+  prefixes.resize(checks.size());
+  for (size_t i = 0; i < checks.size(); ++i) {
+    prefixes[i] = keys.CustomerPrefix(checks[i].tenant, checks[i].customer_id);
     auto [it, added] = by_prefix.try_emplace(prefixes[i], customers.size());
     if (added) customers.push_back({.key = CustomerKey(prefixes[i])});
     customers[it->second].checks.push_back(i);
   }
+  return customers;
+}
+
+// `customer`'s draft on its key as read; the checks of it that would look in the older layouts appended to `probe`.
+void Draft(std::span<const CustomerCheck> checks, const redisReply& value, bool older_layouts, Customer& customer,
+           std::vector<size_t>& probe) {
+  customer.draft.emplace(Value(value), older_layouts);
+  for (size_t i : customer.checks) {
+    if (customer.draft->LooksInOlderLayouts(absl::ToUnixMillis(checks[i].now))) probe.push_back(i);
+  }
+}
+
+// The checks of the customers check.lua decides, ascending.
+std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers) {
+  std::vector<size_t> again;
+  for (const Customer& c : customers) {
+    if (c.script) again.insert(again.end(), c.checks.begin(), c.checks.end());
+  }
+  std::sort(again.begin(), again.end());
+  return again;
+}
+
+// ClusterCasCheckAndReserve's rounds for the customers `group` of one master (their checks' results into `results`):
+// `check_each` runs check.lua for the checks given (ClusterCheckEach).
+void CasOnNode(RedisCluster& cluster, const std::string& cas_sha, int64_t seen_ttl_ms,
+               std::span<const CustomerCheck> checks, const std::vector<std::string>& prefixes,
+               std::vector<Customer>& customers, std::span<const size_t> group, bool older_layouts,
+               absl::Time deadline, const std::function<void(std::span<const size_t>)>& check_each,
+               std::vector<CheckResult>& results) {
+  auto fail = [&](Customer& c, const absl::Status& s) {
+    c.failed = true;
+    for (size_t i : c.checks) results[i].status = s;
+  };
+  auto status_of = [](const absl::StatusOr<RedisReplyPtr>& r) {
+    if (!r.ok()) return r.status();
+    return (*r)->type == REDIS_REPLY_ERROR ? ErrorReply(**r) : absl::OkStatus();
+  };
+  std::vector<RedisCommand> commands;
+  std::vector<int> slots;
+  for (size_t c : group) {
+    RespArgs mget;
+    mget.Add("MGET");
+    for (size_t i : customers[c].checks) mget.Add(SeenKey(prefixes[i], checks[i].event_id));
+    mget.Add(customers[c].key);
+    commands.push_back(mget.Command());
+    slots.push_back(customers[c].slot);
+  }
+  const std::vector<absl::StatusOr<RedisReplyPtr>> read = cluster.Execute(commands, slots, deadline);
+  std::vector<const redisReply*> seen(checks.size());
+  std::vector<size_t> probe;
+  std::vector<size_t> probe_customer;
+  for (size_t k = 0; k < group.size(); ++k) {
+    Customer& customer = customers[group[k]];
+    if (absl::Status s = status_of(read[k]); !s.ok()) {
+      fail(customer, s);
+      continue;
+    }
+    const redisReply& values = **read[k];
+    if (values.type != REDIS_REPLY_ARRAY || values.elements != customer.checks.size() + 1) {
+      fail(customer, absl::InternalError("redis MGET: unexpected reply"));
+      continue;
+    }
+    for (size_t j = 0; j < customer.checks.size(); ++j) seen[customer.checks[j]] = values.element[j];
+    Draft(checks, *values.element[customer.checks.size()], older_layouts, customer, probe);
+    probe_customer.resize(probe.size(), group[k]);
+  }
+  std::vector<char> nothing_older(checks.size(), 0);
+  if (!probe.empty()) {
+    commands.clear();
+    slots.clear();
+    for (size_t k = 0; k < probe.size(); ++k) {
+      RespArgs exists;
+      exists.Add("EXISTS");
+      OlderLayoutKeys(checks[probe[k]], prefixes[probe[k]], /*legacy_keys=*/false, exists);  // none on a cluster
+      commands.push_back(exists.Command());
+      slots.push_back(customers[probe_customer[k]].slot);
+    }
+    const std::vector<absl::StatusOr<RedisReplyPtr>> found = cluster.Execute(commands, slots, deadline);
+    for (size_t k = 0; k < probe.size(); ++k) {
+      Customer& customer = customers[probe_customer[k]];
+      if (absl::Status s = status_of(found[k]); !s.ok()) {
+        if (!customer.failed) fail(customer, s);
+        continue;
+      }
+      nothing_older[probe[k]] = (*found[k])->type == REDIS_REPLY_INTEGER && (*found[k])->integer == 0;
+    }
+  }
+  std::vector<size_t> writes;
+  for (size_t c : group) {
+    if (Decide(checks, seen, customers[c], nothing_older, seen_ttl_ms, results)) {
+      writes.push_back(c);
+    }
+  }
+  if (!writes.empty()) {
+    commands.clear();
+    slots.clear();
+    std::vector<char> set_nx(writes.size());
+    for (size_t k = 0; k < writes.size(); ++k) {
+      bool nx = false;
+      commands.push_back(WriteCommand(cas_sha, customers, {writes[k]}, prefixes, &nx));
+      set_nx[k] = nx;
+      slots.push_back(customers[writes[k]].slot);
+    }
+    const std::vector<absl::StatusOr<RedisReplyPtr>> wrote = cluster.Execute(commands, slots, deadline);
+    for (size_t k = 0; k < writes.size(); ++k) {
+      Customer& customer = customers[writes[k]];
+      if (absl::Status s = status_of(wrote[k]); !s.ok()) {
+        fail(customer, s);
+        continue;
+      }
+      absl::StatusOr<std::vector<bool>> written = Written(**wrote[k], 1, set_nx[k] != 0);
+      if (!written.ok()) {
+        fail(customer, written.status());
+      } else if (!written->front()) {
+        customer.script = true;  // changed since read: check.lua decides
+      }
+    }
+  }
+  std::vector<size_t> again;
+  for (size_t c : group) {
+    if (customers[c].script) again.insert(again.end(), customers[c].checks.begin(), customers[c].checks.end());
+  }
+  std::sort(again.begin(), again.end());
+  if (!again.empty()) check_each(again);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(std::span<const CustomerCheck> checks,
+                                                                                absl::Time deadline) {
+  const size_t n = checks.size();
+  const bool older_layouts = LooksInOlderLayouts();  // one answer for the whole call
+  std::vector<std::string> prefixes;
+  std::vector<Customer> customers = Group(checks, keys_, prefixes);
   absl::StatusOr<RedisConnectionPtr> conn = BorrowUntil(deadline);
   if (!conn.ok()) {
     return conn.status();
@@ -345,23 +486,20 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   }
   std::vector<CheckResult> results(n);
   std::vector<size_t> probe;  // checks that would look in the older layouts
-  for (size_t c = 0; c < customers.size(); ++c) {
-    Customer& customer = customers[c];
-    customer.draft.emplace(Value(*(*read)->element[n + c]), older_layouts);
-    for (size_t i : customer.checks) {
-      if (customer.draft->LooksInOlderLayouts(absl::ToUnixMillis(checks[i].now))) probe.push_back(i);
-    }
-  }
+  for (size_t c = 0; c < customers.size(); ++c) Draft(checks, *(*read)->element[n + c], older_layouts, customers[c], probe);
   std::vector<char> nothing_older(n, 0);
   if (!probe.empty()) {
+    std::sort(probe.begin(), probe.end());
     if (absl::Status s = ProbeOlderLayouts(redis, checks, prefixes, probe, settings_.legacy_keys, nothing_older);
         !s.ok()) {
       return done(s);
     }
   }
+  std::vector<const redisReply*> seen(n);
+  for (size_t i = 0; i < n; ++i) seen[i] = (*read)->element[i];
   std::vector<size_t> writes;  // customers whose key changes
   for (size_t c = 0; c < customers.size(); ++c) {
-    if (Decide(checks, **read, customers[c], nothing_older, absl::ToInt64Milliseconds(settings_.seen_ttl), results)) {
+    if (Decide(checks, seen, customers[c], nothing_older, absl::ToInt64Milliseconds(settings_.seen_ttl), results)) {
       writes.push_back(c);
     }
   }
@@ -373,15 +511,63 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
       return done(written);
     }
   }
-  std::vector<size_t> again;  // the checks of the customers check.lua decides, ascending
-  for (const Customer& c : customers) {
-    if (c.script) again.insert(again.end(), c.checks.begin(), c.checks.end());
-  }
-  std::sort(again.begin(), again.end());
-  if (absl::Status s = RunScriptChecks(redis, checks, prefixes, again, older_layouts, results); !s.ok()) {
+  if (absl::Status s = RunScriptChecks(redis, checks, prefixes, ScriptChecks(customers), older_layouts, results);
+      !s.ok()) {
     return done(s);
   }
   return done(std::move(results));
+}
+
+// On a Redis Cluster a customer's keys share one slot (its hash tag), but a call's customers are in many, and
+// MULTI/EXEC and multi-key commands take one slot: so each customer gets commands of its own. The customers of each
+// master (the slot map's) go through the rounds below on their own, one thread per master beyond the first, so a
+// master that does not answer takes only its own customers' time (the deadline) and fails only their checks. Each
+// round is one RedisCluster::Execute (pipelined, redirections followed):
+//   1. per customer one MGET of its checks' marker keys and its key;
+//   1b. (older layouts looked in) one EXISTS per check CustomerDraft::LooksInOlderLayouts names;
+//   2. its checks decided in tactd (CustomerDraft), and its key written with cas.lua, or SET NX PX (WriteCommand);
+//   3. check.lua, one EVALSHA per check (ClusterCheckEach), for the customers tactd leaves to it and those whose key
+//      changed since 1.
+// Never applied twice: rounds 1 and 1b write nothing; round 2 writes only a key still as read, and a redirection is
+// answered instead of running it; a timeout there leaves the effect unknown, and a retry finds the event's marker
+// (written with the customer's key) and returns that decision, as with check.lua.
+absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::ClusterCasCheckAndReserve(
+    std::span<const CustomerCheck> checks, absl::Time deadline) {
+  const size_t n = checks.size();
+  const bool older_layouts = LooksInOlderLayouts();  // one answer for the whole call
+  std::vector<std::string> prefixes;
+  std::vector<Customer> customers = Group(checks, keys_, prefixes);
+  std::vector<int> slots;
+  for (Customer& c : customers) slots.push_back(c.slot = KeySlot(c.key));
+  const RedisCluster::NodeGroups masters = cluster_->MastersOf(slots, deadline);
+  std::vector<std::vector<size_t>> groups(masters.nodes.size());  // customers per master
+  for (size_t c = 0; c < customers.size(); ++c) {
+    if (masters.node_of[c] < 0) {
+      groups.emplace_back().push_back(c);  // no master known: Execute says so
+    } else {
+      groups[static_cast<size_t>(masters.node_of[c])].push_back(c);
+    }
+  }
+  std::vector<CheckResult> results(n);  // each group writes its own customers' checks' only
+  auto run = [&](const std::vector<size_t>& group) {
+    CasOnNode(*cluster_, cas_sha_, absl::ToInt64Milliseconds(settings_.seen_ttl), checks, prefixes, customers, group,
+              older_layouts, deadline,
+              [&](std::span<const size_t> each) { ClusterCheckEach(checks, prefixes, each, deadline, results); },
+              results);
+  };
+  std::vector<std::thread> others;
+  for (size_t g = 1; g < groups.size(); ++g) others.emplace_back([&, g] { run(groups[g]); });
+  if (!groups.empty()) run(groups[0]);
+  for (std::thread& t : others) t.join();
+  size_t failed = 0;
+  absl::Status first_failure;
+  for (const CheckResult& r : results) {
+    if (!r.status.ok() && failed++ == 0) first_failure = r.status;
+  }
+  if (failed == n && failed > 0) {
+    return first_failure;
+  }
+  return results;
 }
 
 }  // namespace tact::store

@@ -302,11 +302,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::RunChecks(RedisConne
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CheckAndReserve(std::span<const CustomerCheck> checks,
                                                                              absl::Time deadline) {
+  if (settings_.checks == RedisSettings::Checks::kCompareAndSet) {
+    return cluster_ != nullptr ? ClusterCasCheckAndReserve(checks, deadline) : CasCheckAndReserve(checks, deadline);
+  }
   if (cluster_ != nullptr) {
     return ClusterCheckAndReserve(checks, deadline);
-  }
-  if (settings_.checks == RedisSettings::Checks::kCompareAndSet) {
-    return CasCheckAndReserve(checks, deadline);
   }
   const bool one_script = checks.size() > 1 && settings_.batching == RedisSettings::Batching::kOneScript &&
                           std::all_of(checks.begin(), checks.end(),

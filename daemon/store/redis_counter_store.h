@@ -127,9 +127,11 @@ class RedisCounterStore final : public CounterStore {
                                std::span<const std::string> prefixes, std::span<const size_t> items,
                                bool older_layouts, std::vector<CheckResult>& results);
 
-  // redis.checks compare_and_set on a single node (redis_cas_checks.cc).
+  // redis.checks compare_and_set (redis_cas_checks.cc), on a single node and on a Redis Cluster.
   absl::StatusOr<std::vector<CheckResult>> CasCheckAndReserve(std::span<const CustomerCheck> checks,
                                                               absl::Time deadline);
+  absl::StatusOr<std::vector<CheckResult>> ClusterCasCheckAndReserve(std::span<const CustomerCheck> checks,
+                                                                     absl::Time deadline);
 
   // Redis Cluster (redis_counter_store_cluster.cc): the same operations routed per node.
   absl::StatusOr<std::vector<CheckResult>> ClusterCheckAndReserve(std::span<const CustomerCheck> checks,

@@ -7,7 +7,9 @@
 #include <signal.h>
 
 #include <memory>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/core/clock.h"
@@ -61,13 +63,15 @@ std::vector<std::string> CustomersOn(const std::string& stem, int port, size_t n
 }
 
 // EVALSHA commands the node on `port` ran (INFO commandstats; a command refused with a redirection is not one).
-double EvalshaCalls(int port) {
+double Calls(int port, const std::string& command) {
   auto reply = RedisClusterNodes::Command(port, {"INFO", "commandstats"});
   if (reply == nullptr || reply->type != REDIS_REPLY_STRING) return -1;
   const std::string text(reply->str, reply->len);
-  const size_t at = text.find("cmdstat_evalsha:calls=");
-  return at == std::string::npos ? 0 : std::stod(text.substr(at + strlen("cmdstat_evalsha:calls=")));
+  const std::string field = absl::StrCat("cmdstat_", command, ":calls=");
+  const size_t at = text.find(field);
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + field.size()));
 }
+double EvalshaCalls(int port) { return Calls(port, "evalsha"); }
 
 CustomerCheck Check(const std::string& customer, const std::string& event) {
   CustomerCheck c{.tenant = "acme", .customer_id = customer, .event_id = event, .now = absl::Now()};
@@ -79,10 +83,13 @@ CustomerCheck Check(const std::string& customer, const std::string& event) {
 
 class ClusterStoreTest : public ::testing::Test {
  protected:
-  ClusterStoreTest() {
+  ClusterStoreTest() { MakeStore(store::RedisSettings::Checks::kCompareAndSet); }
+  // redis.checks: compare_and_set (the default) or script (check.lua in one call per node).
+  void MakeStore(store::RedisSettings::Checks checks) {
     store::RedisSettings s;
     EXPECT_TRUE(store::ParseRedisAddress(env->nodes->address(), &s).ok());
     s.node_stats = &stats_;
+    s.checks = checks;
     store_ = std::make_unique<store::RedisCounterStore>(s, clock_);
   }
   absl::StatusOr<std::vector<CheckResult>> Run(std::vector<CustomerCheck> checks,
@@ -175,6 +182,7 @@ TEST_F(ClusterStoreTest, EveryCustomerIsCheckedOnItsSlotsMasterInOrder) {
 }
 
 TEST_F(ClusterStoreTest, ABatchSpanningSlotsOfOneNodeIsOneCallOnThatNode) {
+  MakeStore(store::RedisSettings::Checks::kScript);  // node batches are check.lua's (redis.checks script)
   // Five customers in five slots of one master and two of another master, four events each, interleaved: each
   // master runs ONE EVALSHA for all of its checks (redis.batching script), and decides them in order.
   const int node = env->nodes->ports()[0];
@@ -224,8 +232,86 @@ TEST_F(ClusterStoreTest, ABatchSpanningSlotsOfOneNodeIsOneCallOnThatNode) {
   EXPECT_EQ(EvalshaCalls(node) - node_calls, 2);
 }
 
+// redis.checks compare_and_set (the default) on a cluster: per customer one MGET on its slot's master, decided in
+// tactd, then one write (SET NX for a new key, cas.lua for a returning one); no check.lua.
+TEST_F(ClusterStoreTest, CompareAndSetReadsOnceAndWritesOncePerCustomerOnItsMaster) {
+  const int node = env->nodes->ports()[0];
+  const int other = env->nodes->ports()[1];
+  std::vector<std::string> customers = CustomersOn("cas", node, 3);
+  for (const std::string& c : CustomersOn("cas-other", other, 2)) customers.push_back(c);
+  ASSERT_TRUE(Decided(CustomerOn("cas-warm", node), "warm").outcome.reserved);  // the slot map, connections
+  ASSERT_TRUE(Decided(CustomerOn("cas-warm", other), "warm").outcome.reserved);
+  auto stats = [&](int port) {
+    return absl::StrCat("mget=", Calls(port, "mget"), " set=", Calls(port, "set"), " evalsha=", Calls(port, "evalsha"));
+  };
+  for (int round = 0; round < 2; ++round) {  // new customers (one event each), then the same returning (two each)
+    for (int port : {node, other}) RedisClusterNodes::Command(port, {"CONFIG", "RESETSTAT"});
+    std::vector<CustomerCheck> checks;
+    for (int e = 0; e <= round; ++e) {  // interleaved: each customer's decided in order
+      for (const std::string& c : customers) checks.push_back(Check(c, absl::StrCat(c, "-", round, "-", e)));
+    }
+    absl::StatusOr<std::vector<CheckResult>> r = Run(checks);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (size_t i = 0; i < checks.size(); ++i) {
+      ASSERT_TRUE((*r)[i].status.ok()) << (*r)[i].status;
+      const int64_t before = round + static_cast<int64_t>(i / customers.size());
+      EXPECT_EQ((*r)[i].outcome.reserved, before < kCap) << checks[i].event_id;
+      EXPECT_EQ((*r)[i].outcome.usage.at(0).used, std::min(kCap, before)) << checks[i].event_id;
+    }
+    if (round == 0) {
+      EXPECT_EQ(stats(node), "mget=3 set=3 evalsha=0");  // SET NX of each new key
+      EXPECT_EQ(stats(other), "mget=2 set=2 evalsha=0");
+    } else {  // cas.lua, counted with the SETs it runs: the key, and the two markers its two decisions moved out
+      EXPECT_EQ(stats(node), "mget=3 set=9 evalsha=3");
+      EXPECT_EQ(stats(other), "mget=2 set=6 evalsha=2");
+    }
+  }
+  absl::StatusOr<std::vector<CheckResult>> again = Run({Check(customers[0], customers[0] + "-1-1")});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->front().duplicate);
+}
+
+// Many threads of two stores deciding one customer at once on a cluster: a key changed between the read and the
+// write is not written, and check.lua decides those checks again, so the cap holds exactly.
+TEST_F(ClusterStoreTest, CompareAndSetHoldsTheCapWhenChecksRaceForOneCustomer) {
+  store::RedisSettings s;
+  ASSERT_TRUE(store::ParseRedisAddress(env->nodes->address(), &s).ok());
+  store::RedisCounterStore second(s, clock_);
+  const std::string hot = CustomerOn("cas-race", env->nodes->ports()[0]);
+  std::atomic<int> reserved{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      store::RedisCounterStore& store = t % 2 == 0 ? *store_ : second;
+      for (int k = 0; k < 6; ++k) {
+        std::vector<CustomerCheck> checks = {Check(hot, absl::StrCat("race-", t, "-", k))};
+        if (k % 2 == 1) checks.push_back(Check(CustomerOn(absl::StrCat("cas-race-", t, "-", k), env->nodes->ports()[1]), "other"));
+        const absl::Time now = absl::Now();
+        for (CustomerCheck& c : checks) c.now = now;
+        absl::StatusOr<std::vector<CheckResult>> r = store.CheckAndReserve(checks, now + absl::Seconds(5));
+        if (!r.ok() || !(*r)[0].status.ok()) {
+          ++failures;
+          continue;
+        }
+        if ((*r)[0].outcome.reserved) ++reserved;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(reserved.load(), kCap);
+  const std::string prefix = store::KeySchema().CustomerPrefix("acme", hot);
+  auto key = RedisClusterNodes::Command(env->nodes->ports()[0], {"GET", store::CustomerKey(prefix)});
+  ASSERT_TRUE(key != nullptr && key->type == REDIS_REPLY_STRING);
+  const std::optional<store::CustomerBlob> blob = store::ParseCustomerBlob(std::string_view(key->str, key->len));
+  ASSERT_TRUE(blob.has_value());
+  EXPECT_EQ(static_cast<int64_t>(blob->counters.at(0).times.size()), kCap);
+}
+
 // Reliability matrix: a node's batch with one of its slots in the middle of a migration, then handed over.
 TEST_F(ClusterStoreTest, ABatchWithASlotMidMigrationDecidesEveryCheckOnce) {
+  MakeStore(store::RedisSettings::Checks::kScript);  // node batches are check.lua's (redis.checks script)
   const int from = env->nodes->ports()[0];
   const int to = env->nodes->ports()[1];
   const std::string moving = CustomerOn("mid-move", from);
@@ -400,6 +486,7 @@ TEST_F(ClusterStoreTest, PausedMasterFailsOnlyItsChecksAndARetryIsNotCountedTwic
 // Reliability matrix: a planned failover (CLUSTER FAILOVER) while tactd's slot map still names the old master.
 // Runs after the tests that use ports()[2] as a master: it stays a replica.
 TEST_F(ClusterStoreTest, ABatchRefusedByADemotedMasterGoesOneByOne) {
+  MakeStore(store::RedisSettings::Checks::kScript);  // node batches are check.lua's (redis.checks script)
   const int master = env->nodes->ports()[2];
   const int replica = env->nodes->ReplicaOf(master);
   ASSERT_NE(replica, 0);

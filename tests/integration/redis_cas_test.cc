@@ -220,7 +220,9 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
   // The steps reached what they are for.
   EXPECT_GT(duplicates, 20);
   EXPECT_GT(reserved, 20);
-  if (GetParam()) EXPECT_GT(v1_moved, 3);  // looked in: customers found in layout v1 and moved
+  if (GetParam()) {
+    EXPECT_GT(v1_moved, 3);  // looked in: customers found in layout v1 and moved
+  }
 }
 
 // cas.lua writes a key only if it holds what was read: a stale read writes nothing (neither the key nor the markers

@@ -199,8 +199,8 @@ absl::Time T(const char* s) {
 // How the Redis store reaches redis-server: plaintext without a password, TLS as an ACL user, or a Redis Cluster
 // of 3 masters (redis+cluster://, the store routing each check to its slot's master); and plaintext with
 // redis.older_layouts false (no older layout looked for: the in-memory store has none either).
-// kPlaintextScript: check.lua decides every check (redis.checks script); the others decide in tactd on a single node.
-enum class Transport { kPlaintext, kTlsAclUser, kCluster, kPlaintextNoOlderLayouts, kPlaintextScript };
+// kPlaintextScript and kClusterScript: check.lua decides every check (redis.checks script); the others decide in tactd.
+enum class Transport { kPlaintext, kTlsAclUser, kCluster, kPlaintextNoOlderLayouts, kPlaintextScript, kClusterScript };
 
 class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
  protected:
@@ -215,9 +215,10 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
       if (GetParam() == Transport::kPlaintextScript) settings.checks = store::RedisSettings::Checks::kScript;
       return settings;
     }
-    if (GetParam() == Transport::kCluster) {
+    if (GetParam() == Transport::kCluster || GetParam() == Transport::kClusterScript) {
       cluster_ = std::make_unique<testing::RedisClusterNodes>(dir, /*masters=*/3, /*replicas=*/0);
       EXPECT_TRUE(store::ParseRedisAddress(cluster_->address(), &settings).ok());
+      if (GetParam() == Transport::kClusterScript) settings.checks = store::RedisSettings::Checks::kScript;
       return settings;
     }
     pki_ = std::make_unique<testing::TestPki>(dir);
@@ -609,12 +610,14 @@ TEST_P(StoreSemanticsTest, ArchiveKeepsTextsAlikeInBothStores) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, StoreSemanticsTest,
                          ::testing::Values(Transport::kPlaintext, Transport::kTlsAclUser, Transport::kCluster,
-                                           Transport::kPlaintextNoOlderLayouts, Transport::kPlaintextScript),
+                                           Transport::kPlaintextNoOlderLayouts, Transport::kPlaintextScript,
+                                           Transport::kClusterScript),
                          [](const ::testing::TestParamInfo<Transport>& p) {
                            return p.param == Transport::kPlaintext                 ? "Plaintext"
                                   : p.param == Transport::kCluster                 ? "RedisCluster"
                                   : p.param == Transport::kPlaintextNoOlderLayouts ? "PlaintextNoOlderLayouts"
                                   : p.param == Transport::kPlaintextScript         ? "PlaintextScript"
+                                  : p.param == Transport::kClusterScript           ? "RedisClusterScript"
                                                                                    : "TlsAclUser";
                          });
 
