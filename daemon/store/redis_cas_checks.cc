@@ -354,108 +354,137 @@ std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers) {
   return again;
 }
 
-// ClusterCasCheckAndReserve's rounds for the customers `group` of one master (their checks' results into `results`):
-// `check_each` runs check.lua for the checks given (ClusterCheckEach).
-void CasOnNode(RedisCluster& cluster, const std::string& cas_sha, int64_t seen_ttl_ms,
-               std::span<const CustomerCheck> checks, const std::vector<std::string>& prefixes,
-               std::vector<Customer>& customers, std::span<const size_t> group, bool older_layouts,
-               absl::Time deadline, const std::function<void(std::span<const size_t>)>& check_each,
-               std::vector<CheckResult>& results) {
-  auto fail = [&](Customer& c, const absl::Status& s) {
+// One call's customers on a Redis Cluster, for the rounds of ClusterCasCheckAndReserve (each master's customers
+// `group` on their own thread: they touch their own customers and results only).
+struct ClusterCall {
+  RedisCluster& cluster;
+  const std::string& cas_sha;
+  std::span<const CustomerCheck> checks;
+  const std::vector<std::string>& prefixes;
+  std::vector<Customer>& customers;
+  absl::Time deadline;
+  std::vector<CheckResult>& results;
+
+  // Customer `c`'s checks fail with `s` (the first failure of a round).
+  void Fail(Customer& c, const absl::Status& s) {
+    if (c.failed) return;
     c.failed = true;
     for (size_t i : c.checks) results[i].status = s;
-  };
-  auto status_of = [](const absl::StatusOr<RedisReplyPtr>& r) {
+  }
+  // A reply as a status: an error reply (a redirection left after the retries included) is UNAVAILABLE.
+  static absl::Status StatusOf(const absl::StatusOr<RedisReplyPtr>& r) {
     if (!r.ok()) return r.status();
     return (*r)->type == REDIS_REPLY_ERROR ? ErrorReply(**r) : absl::OkStatus();
-  };
+  }
+};
+
+// Round 1: per customer of `group` one MGET of its checks' marker keys and its key; its draft, each check's marker
+// key as read into `seen` (views into the replies returned), the checks to probe with their customers appended.
+std::vector<absl::StatusOr<RedisReplyPtr>> ClusterRead(ClusterCall& call, std::span<const size_t> group,
+                                                       bool older_layouts, std::vector<const redisReply*>& seen,
+                                                       std::vector<size_t>& probe,
+                                                       std::vector<size_t>& probe_customer) {
   std::vector<RedisCommand> commands;
   std::vector<int> slots;
   for (size_t c : group) {
     RespArgs mget;
     mget.Add("MGET");
-    for (size_t i : customers[c].checks) mget.Add(SeenKey(prefixes[i], checks[i].event_id));
-    mget.Add(customers[c].key);
+    for (size_t i : call.customers[c].checks) mget.Add(SeenKey(call.prefixes[i], call.checks[i].event_id));
+    mget.Add(call.customers[c].key);
     commands.push_back(mget.Command());
-    slots.push_back(customers[c].slot);
+    slots.push_back(call.customers[c].slot);
   }
-  const std::vector<absl::StatusOr<RedisReplyPtr>> read = cluster.Execute(commands, slots, deadline);
-  std::vector<const redisReply*> seen(checks.size());
-  std::vector<size_t> probe;
-  std::vector<size_t> probe_customer;
+  std::vector<absl::StatusOr<RedisReplyPtr>> read = call.cluster.Execute(commands, slots, call.deadline);
   for (size_t k = 0; k < group.size(); ++k) {
-    Customer& customer = customers[group[k]];
-    if (absl::Status s = status_of(read[k]); !s.ok()) {
-      fail(customer, s);
+    Customer& customer = call.customers[group[k]];
+    if (absl::Status s = ClusterCall::StatusOf(read[k]); !s.ok()) {
+      call.Fail(customer, s);
       continue;
     }
     const redisReply& values = **read[k];
     if (values.type != REDIS_REPLY_ARRAY || values.elements != customer.checks.size() + 1) {
-      fail(customer, absl::InternalError("redis MGET: unexpected reply"));
+      call.Fail(customer, absl::InternalError("redis MGET: unexpected reply"));
       continue;
     }
     for (size_t j = 0; j < customer.checks.size(); ++j) seen[customer.checks[j]] = values.element[j];
-    Draft(checks, *values.element[customer.checks.size()], older_layouts, customer, probe);
+    Draft(call.checks, *values.element[customer.checks.size()], older_layouts, customer, probe);
     probe_customer.resize(probe.size(), group[k]);
   }
-  std::vector<char> nothing_older(checks.size(), 0);
-  if (!probe.empty()) {
-    commands.clear();
-    slots.clear();
-    for (size_t k = 0; k < probe.size(); ++k) {
-      RespArgs exists;
-      exists.Add("EXISTS");
-      OlderLayoutKeys(checks[probe[k]], prefixes[probe[k]], /*legacy_keys=*/false, exists);  // none on a cluster
-      commands.push_back(exists.Command());
-      slots.push_back(customers[probe_customer[k]].slot);
+  return read;
+}
+
+// Round 1b: one EXISTS of OlderLayoutKeys per check in `probe` (of customer probe_customer[k]); nothing_older[i] set
+// for each the older layouts hold nothing of.
+void ClusterProbe(ClusterCall& call, const std::vector<size_t>& probe, const std::vector<size_t>& probe_customer,
+                  std::vector<char>& nothing_older) {
+  std::vector<RedisCommand> commands;
+  std::vector<int> slots;
+  for (size_t k = 0; k < probe.size(); ++k) {
+    RespArgs exists;
+    exists.Add("EXISTS");
+    OlderLayoutKeys(call.checks[probe[k]], call.prefixes[probe[k]], /*legacy_keys=*/false, exists);  // none here
+    commands.push_back(exists.Command());
+    slots.push_back(call.customers[probe_customer[k]].slot);
+  }
+  const std::vector<absl::StatusOr<RedisReplyPtr>> found = call.cluster.Execute(commands, slots, call.deadline);
+  for (size_t k = 0; k < probe.size(); ++k) {
+    if (absl::Status s = ClusterCall::StatusOf(found[k]); !s.ok()) {
+      call.Fail(call.customers[probe_customer[k]], s);
+      continue;
     }
-    const std::vector<absl::StatusOr<RedisReplyPtr>> found = cluster.Execute(commands, slots, deadline);
-    for (size_t k = 0; k < probe.size(); ++k) {
-      Customer& customer = customers[probe_customer[k]];
-      if (absl::Status s = status_of(found[k]); !s.ok()) {
-        if (!customer.failed) fail(customer, s);
-        continue;
-      }
-      nothing_older[probe[k]] = (*found[k])->type == REDIS_REPLY_INTEGER && (*found[k])->integer == 0;
+    nothing_older[probe[k]] = (*found[k])->type == REDIS_REPLY_INTEGER && (*found[k])->integer == 0;
+  }
+}
+
+// Round 2: each customer of `writes` written with cas.lua or SET NX (WriteCommand); one changed since it was read is
+// check.lua's (Customer::script).
+void ClusterWrite(ClusterCall& call, const std::vector<size_t>& writes) {
+  std::vector<RedisCommand> commands;
+  std::vector<int> slots;
+  std::vector<char> set_nx(writes.size());
+  for (size_t k = 0; k < writes.size(); ++k) {
+    bool nx = false;
+    commands.push_back(WriteCommand(call.cas_sha, call.customers, {writes[k]}, call.prefixes, &nx));
+    set_nx[k] = nx;
+    slots.push_back(call.customers[writes[k]].slot);
+  }
+  const std::vector<absl::StatusOr<RedisReplyPtr>> wrote = call.cluster.Execute(commands, slots, call.deadline);
+  for (size_t k = 0; k < writes.size(); ++k) {
+    Customer& customer = call.customers[writes[k]];
+    absl::Status s = ClusterCall::StatusOf(wrote[k]);
+    absl::StatusOr<std::vector<bool>> written = s.ok() ? Written(**wrote[k], 1, set_nx[k] != 0)
+                                                       : absl::StatusOr<std::vector<bool>>(s);
+    if (!written.ok()) {
+      call.Fail(customer, written.status());
+    } else if (!written->front()) {
+      customer.script = true;  // changed since read: check.lua decides
     }
   }
+}
+
+// ClusterCasCheckAndReserve's rounds for the customers `group` of one master; returns the checks check.lua is to
+// decide (ClusterCheckEach), ascending.
+std::vector<size_t> CasOnNode(ClusterCall& call, std::span<const size_t> group, bool older_layouts,
+                              int64_t seen_ttl_ms) {
+  std::vector<const redisReply*> seen(call.checks.size());
+  std::vector<size_t> probe;
+  std::vector<size_t> probe_customer;
+  const std::vector<absl::StatusOr<RedisReplyPtr>> read =
+      ClusterRead(call, group, older_layouts, seen, probe, probe_customer);  // `seen` views into it
+  std::vector<char> nothing_older(call.checks.size(), 0);
+  if (!probe.empty()) ClusterProbe(call, probe, probe_customer, nothing_older);
   std::vector<size_t> writes;
   for (size_t c : group) {
-    if (Decide(checks, seen, customers[c], nothing_older, seen_ttl_ms, results)) {
-      writes.push_back(c);
-    }
+    if (Decide(call.checks, seen, call.customers[c], nothing_older, seen_ttl_ms, call.results)) writes.push_back(c);
   }
-  if (!writes.empty()) {
-    commands.clear();
-    slots.clear();
-    std::vector<char> set_nx(writes.size());
-    for (size_t k = 0; k < writes.size(); ++k) {
-      bool nx = false;
-      commands.push_back(WriteCommand(cas_sha, customers, {writes[k]}, prefixes, &nx));
-      set_nx[k] = nx;
-      slots.push_back(customers[writes[k]].slot);
-    }
-    const std::vector<absl::StatusOr<RedisReplyPtr>> wrote = cluster.Execute(commands, slots, deadline);
-    for (size_t k = 0; k < writes.size(); ++k) {
-      Customer& customer = customers[writes[k]];
-      if (absl::Status s = status_of(wrote[k]); !s.ok()) {
-        fail(customer, s);
-        continue;
-      }
-      absl::StatusOr<std::vector<bool>> written = Written(**wrote[k], 1, set_nx[k] != 0);
-      if (!written.ok()) {
-        fail(customer, written.status());
-      } else if (!written->front()) {
-        customer.script = true;  // changed since read: check.lua decides
-      }
-    }
-  }
+  if (!writes.empty()) ClusterWrite(call, writes);
   std::vector<size_t> again;
   for (size_t c : group) {
-    if (customers[c].script) again.insert(again.end(), customers[c].checks.begin(), customers[c].checks.end());
+    const Customer& customer = call.customers[c];
+    if (customer.script) again.insert(again.end(), customer.checks.begin(), customer.checks.end());
   }
   std::sort(again.begin(), again.end());
-  if (!again.empty()) check_each(again);
+  return again;
 }
 
 }  // namespace
@@ -549,11 +578,12 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::ClusterCasCheckAndRe
     }
   }
   std::vector<CheckResult> results(n);  // each group writes its own customers' checks' only
+  ClusterCall call{.cluster = *cluster_, .cas_sha = cas_sha_, .checks = checks, .prefixes = prefixes,
+                   .customers = customers, .deadline = deadline, .results = results};
   auto run = [&](const std::vector<size_t>& group) {
-    CasOnNode(*cluster_, cas_sha_, absl::ToInt64Milliseconds(settings_.seen_ttl), checks, prefixes, customers, group,
-              older_layouts, deadline,
-              [&](std::span<const size_t> each) { ClusterCheckEach(checks, prefixes, each, deadline, results); },
-              results);
+    const std::vector<size_t> again =
+        CasOnNode(call, group, older_layouts, absl::ToInt64Milliseconds(settings_.seen_ttl));
+    if (!again.empty()) ClusterCheckEach(checks, prefixes, again, deadline, results);
   };
   std::vector<std::thread> others;
   for (size_t g = 1; g < groups.size(); ++g) others.emplace_back([&, g] { run(groups[g]); });
