@@ -14,7 +14,6 @@
 // Dry runs and deferrals write nothing: a call of those is step 1 alone.
 #include <algorithm>
 #include <functional>
-#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -549,7 +548,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
 
 // On a Redis Cluster a customer's keys share one slot (its hash tag), but a call's customers are in many, and
 // MULTI/EXEC and multi-key commands take one slot: so each customer gets commands of its own. The customers of each
-// master (the slot map's) go through the rounds below on their own, one thread per master beyond the first, so a
+// master (the slot map's) go through the rounds below on their own, on a thread each (TaskThreads), so a
 // master that does not answer takes only its own customers' time (the deadline) and fails only their checks. Each
 // round is one RedisCluster::Execute (pipelined, redirections followed):
 //   1. per customer one MGET of its checks' marker keys and its key;
@@ -585,10 +584,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::ClusterCasCheckAndRe
         CasOnNode(call, group, older_layouts, absl::ToInt64Milliseconds(settings_.seen_ttl));
     if (!again.empty()) ClusterCheckEach(checks, prefixes, again, deadline, results);
   };
-  std::vector<std::thread> others;
-  for (size_t g = 1; g < groups.size(); ++g) others.emplace_back([&, g] { run(groups[g]); });
-  if (!groups.empty()) run(groups[0]);
-  for (std::thread& t : others) t.join();
+  cluster_threads_.Run(groups.size(), [&](size_t g) { run(groups[g]); });
   size_t failed = 0;
   absl::Status first_failure;
   for (const CheckResult& r : results) {

@@ -14,6 +14,7 @@
 #include "daemon/store/layouts.h"
 #include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_connection.h"
+#include "daemon/store/task_threads.h"
 
 namespace tact::store {
 
@@ -180,6 +181,7 @@ class RedisCounterStore final : public CounterStore {
   const std::string cas_sha_;  // kCasLua's
   RedisConnector connector_;
   std::unique_ptr<RedisCluster> cluster_;  // set when settings_.cluster_seeds is not empty
+  TaskThreads cluster_threads_;            // each master's compare_and_set rounds (ClusterCasCheckAndReserve)
   ops::LogLimiter connect_log_;
   absl::Mutex mu_;
   std::vector<RedisConnectionPtr> idle_ ABSL_GUARDED_BY(mu_);
