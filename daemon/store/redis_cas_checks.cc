@@ -568,14 +568,13 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::ClusterCasCheckAndRe
   std::vector<int> slots;
   for (Customer& c : customers) slots.push_back(c.slot = KeySlot(c.key));
   const RedisCluster::NodeGroups masters = cluster_->MastersOf(slots, deadline);
-  std::vector<std::vector<size_t>> groups(masters.nodes.size());  // customers per master
+  // Customers per master, and last those of no master known (one group: Execute fails them, or finds their master
+  // after a refresh).
+  std::vector<std::vector<size_t>> groups(masters.nodes.size() + 1);
   for (size_t c = 0; c < customers.size(); ++c) {
-    if (masters.node_of[c] < 0) {
-      groups.emplace_back().push_back(c);  // no master known: Execute says so
-    } else {
-      groups[static_cast<size_t>(masters.node_of[c])].push_back(c);
-    }
+    groups[masters.node_of[c] < 0 ? masters.nodes.size() : static_cast<size_t>(masters.node_of[c])].push_back(c);
   }
+  std::erase_if(groups, [](const std::vector<size_t>& g) { return g.empty(); });
   std::vector<CheckResult> results(n);  // each group writes its own customers' checks' only
   ClusterCall call{.cluster = *cluster_, .cas_sha = cas_sha_, .checks = checks, .prefixes = prefixes,
                    .customers = customers, .deadline = deadline, .results = results};
