@@ -14,6 +14,7 @@
 // Dry runs and deferrals write nothing: a call of those is step 1 alone.
 #include <algorithm>
 #include <functional>
+#include <ranges>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -343,11 +344,12 @@ void Draft(std::span<const CustomerCheck> checks, const redisReply& value, bool 
   }
 }
 
-// The checks of the customers check.lua decides, ascending.
-std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers) {
+// The checks of the customers check.lua decides, of customers[c] for c in `which`, ascending.
+template <typename Indexes>
+std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers, const Indexes& which) {
   std::vector<size_t> again;
-  for (const Customer& c : customers) {
-    if (c.script) again.insert(again.end(), c.checks.begin(), c.checks.end());
+  for (size_t c : which) {
+    if (customers[c].script) again.insert(again.end(), customers[c].checks.begin(), customers[c].checks.end());
   }
   std::sort(again.begin(), again.end());
   return again;
@@ -477,13 +479,7 @@ std::vector<size_t> CasOnNode(ClusterCall& call, std::span<const size_t> group, 
     if (Decide(call.checks, seen, call.customers[c], nothing_older, seen_ttl_ms, call.results)) writes.push_back(c);
   }
   if (!writes.empty()) ClusterWrite(call, writes);
-  std::vector<size_t> again;
-  for (size_t c : group) {
-    const Customer& customer = call.customers[c];
-    if (customer.script) again.insert(again.end(), customer.checks.begin(), customer.checks.end());
-  }
-  std::sort(again.begin(), again.end());
-  return again;
+  return ScriptChecks(call.customers, group);
 }
 
 }  // namespace
@@ -514,10 +510,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   }
   std::vector<CheckResult> results(n);
   std::vector<size_t> probe;  // checks that would look in the older layouts
-  for (size_t c = 0; c < customers.size(); ++c) Draft(checks, *(*read)->element[n + c], older_layouts, customers[c], probe);
+  for (size_t c = 0; c < customers.size(); ++c) {
+    Draft(checks, *(*read)->element[n + c], older_layouts, customers[c], probe);
+  }
   std::vector<char> nothing_older(n, 0);
   if (!probe.empty()) {
-    std::sort(probe.begin(), probe.end());
     if (absl::Status s = ProbeOlderLayouts(redis, checks, prefixes, probe, settings_.legacy_keys, nothing_older);
         !s.ok()) {
       return done(s);
@@ -539,8 +536,8 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
       return done(written);
     }
   }
-  if (absl::Status s = RunScriptChecks(redis, checks, prefixes, ScriptChecks(customers), older_layouts, results);
-      !s.ok()) {
+  const std::vector<size_t> again = ScriptChecks(customers, std::views::iota(size_t{0}, customers.size()));
+  if (absl::Status s = RunScriptChecks(redis, checks, prefixes, again, older_layouts, results); !s.ok()) {
     return done(s);
   }
   return done(std::move(results));
@@ -584,15 +581,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::ClusterCasCheckAndRe
     if (!again.empty()) ClusterCheckEach(checks, prefixes, again, deadline, results);
   };
   cluster_threads_.Run(groups.size(), [&](size_t g) { run(groups[g]); });
-  size_t failed = 0;
-  absl::Status first_failure;
-  for (const CheckResult& r : results) {
-    if (!r.status.ok() && failed++ == 0) first_failure = r.status;
-  }
-  if (failed == n && failed > 0) {
-    return first_failure;
-  }
-  return results;
+  return UnlessAllFailed(std::move(results));
 }
 
 }  // namespace tact::store

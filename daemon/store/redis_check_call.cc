@@ -332,4 +332,12 @@ absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, siz
   return results;
 }
 
+absl::StatusOr<std::vector<CheckResult>> UnlessAllFailed(std::vector<CheckResult> results) {
+  for (const CheckResult& r : results) {
+    if (r.status.ok()) return results;
+  }
+  if (results.empty()) return results;
+  return results.front().status;
+}
+
 }  // namespace tact::store

@@ -108,4 +108,8 @@ absl::StatusOr<std::vector<CheckResult>> ParseCallReply(const redisReply& r, siz
 absl::StatusOr<std::vector<CheckResult>> ParseNodeBatchReply(const redisReply& r, size_t n,
                                                               std::vector<bool>& not_here);
 
+// A Redis Cluster call's results, each with its own status (the checks of a node that failed fail, the others are
+// decided); the first failure instead when every check failed.
+absl::StatusOr<std::vector<CheckResult>> UnlessAllFailed(std::vector<CheckResult> results);
+
 }  // namespace tact::store

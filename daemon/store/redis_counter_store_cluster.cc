@@ -106,15 +106,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::ClusterCheckAndReser
     each = ClusterCheckPerNode(checks, prefixes, slots, deadline, results);
   }
   if (!each.empty()) ClusterCheckEach(checks, prefixes, each, deadline, results);
-  size_t failed = 0;
-  absl::Status first_failure;
-  for (const CheckResult& r : results) {
-    if (!r.status.ok() && failed++ == 0) first_failure = r.status;
-  }
-  if (failed == checks.size() && failed > 0) {
-    return first_failure;
-  }
-  return results;
+  return UnlessAllFailed(std::move(results));
 }
 
 std::vector<size_t> RedisCounterStore::ClusterCheckPerNode(std::span<const CustomerCheck> checks,
