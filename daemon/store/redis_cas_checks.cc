@@ -1,5 +1,5 @@
-// RedisCounterStore on a single node with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis
-// keeps the state.
+// RedisCounterStore with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis keeps the state.
+// On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, below):
 //   1. MGET of every check's marker key and every customer's key (one command for the whole call);
 //   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
 //      older layout less than the marker TTL ago): EXISTS of what check.lua's probe reads there; when they hold
@@ -20,9 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/store/cluster_slots.h"
 #include "daemon/store/customer_draft.h"
-#include "daemon/store/redis_cluster.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_check_call.h"
+#include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_counter_store.h"
 
 namespace tact::store {
@@ -188,43 +188,43 @@ absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const C
   return read;
 }
 
-// The keys check.lua's probe of the older layouts reads for `check` (legacy.lua, tact_from_old): layout v1's index,
+// check.lua's probe of the older layouts for `check` (legacy.lua, tact_from_old) as one EXISTS: layout v1's index,
 // signals and the event's marker under the customer's prefix, and the same of the legacy layout when
-// redis.legacy_keys names one for the customer.
-void OlderLayoutKeys(const CustomerCheck& check, std::string_view prefix, bool legacy_keys, RespArgs& out) {
+// redis.legacy_keys names one for the customer. Its reply: 0 when they hold nothing of the check (NothingOlder).
+RedisCommand OlderLayoutProbe(const CustomerCheck& check, std::string_view prefix, bool legacy_keys) {
+  RespArgs out;
+  out.Add("EXISTS");
   out.Add(IndexKey(prefix));
   out.Add(SignalsKey(prefix));
   out.Add(SeenKey(prefix, check.event_id));
-  if (!legacy_keys) return;
+  if (!legacy_keys) return out.Command();
   if (const std::optional<std::string> legacy = KeySchema::LegacyCustomerPrefix(check.tenant, check.customer_id)) {
     out.Add(IndexKey(*legacy));
     out.Add(SignalsKey(*legacy));
     out.Add(SeenKey(*legacy, check.event_id));
   }
+  return out.Command();
 }
+
+bool NothingOlder(const redisReply& r) { return r.type == REDIS_REPLY_INTEGER && r.integer == 0; }
 
 // Round-trip 1b, with the older layouts looked in (redis.older_layouts, not sealed): for the checks `probe` of
 // customers without a store-v2 key, or moved from an older layout less than the marker TTL ago
 // (CustomerDraft::LooksInOlderLayouts), whether the older layouts hold anything of theirs, as check.lua's probe finds
-// it (one EXISTS of OlderLayoutKeys per check). Sets nothing_older[i] for each check they hold nothing of.
+// it (OlderLayoutProbe). Sets nothing_older[i] for each check they hold nothing of.
 // Those keys need no WATCH: only tactds of earlier versions write them, and those never read store v2's key, so one
 // written after this read is as if written after this call, which a check.lua that found nothing there would not
 // read again either (check.lua looks again only at a customer it moved: st.old).
 absl::Status ProbeOlderLayouts(RedisConnection& redis, std::span<const CustomerCheck> checks,
                                const std::vector<std::string>& prefixes, const std::vector<size_t>& probe,
                                bool legacy_keys, std::vector<char>& nothing_older) {
-  for (size_t i : probe) {
-    RespArgs exists;
-    exists.Add("EXISTS");
-    OlderLayoutKeys(checks[i], prefixes[i], legacy_keys, exists);
-    exists.Command().AppendTo(redis);
-  }
+  for (size_t i : probe) OlderLayoutProbe(checks[i], prefixes[i], legacy_keys).AppendTo(redis);
   absl::Status failed;  // every reply is read, or the stream is out of step
   for (size_t i : probe) {
     absl::StatusOr<RedisReplyPtr> r = redis.GetReply("EXISTS");
     if (!r.ok()) return r.status();
     if ((*r)->type == REDIS_REPLY_ERROR && failed.ok()) failed = ErrorReply(**r);
-    nothing_older[i] = (*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 0;
+    nothing_older[i] = NothingOlder(**r);
   }
   return failed;
 }
@@ -414,17 +414,15 @@ std::vector<absl::StatusOr<RedisReplyPtr>> ClusterRead(ClusterCall& call, std::s
   return read;
 }
 
-// Round 1b: one EXISTS of OlderLayoutKeys per check in `probe` (of customer probe_customer[k]); nothing_older[i] set
-// for each the older layouts hold nothing of.
+// Round 1b: OlderLayoutProbe per check in `probe` (of customer probe_customer[k]); nothing_older[i] set for each the
+// older layouts hold nothing of.
 void ClusterProbe(ClusterCall& call, const std::vector<size_t>& probe, const std::vector<size_t>& probe_customer,
                   std::vector<char>& nothing_older) {
   std::vector<RedisCommand> commands;
   std::vector<int> slots;
   for (size_t k = 0; k < probe.size(); ++k) {
-    RespArgs exists;
-    exists.Add("EXISTS");
-    OlderLayoutKeys(call.checks[probe[k]], call.prefixes[probe[k]], /*legacy_keys=*/false, exists);  // none here
-    commands.push_back(exists.Command());
+    // a cluster has no legacy layout (its keys are in other slots)
+    commands.push_back(OlderLayoutProbe(call.checks[probe[k]], call.prefixes[probe[k]], /*legacy_keys=*/false));
     slots.push_back(call.customers[probe_customer[k]].slot);
   }
   const std::vector<absl::StatusOr<RedisReplyPtr>> found = call.cluster.Execute(commands, slots, call.deadline);
@@ -433,7 +431,7 @@ void ClusterProbe(ClusterCall& call, const std::vector<size_t>& probe, const std
       call.Fail(call.customers[probe_customer[k]], s);
       continue;
     }
-    nothing_older[probe[k]] = (*found[k])->type == REDIS_REPLY_INTEGER && (*found[k])->integer == 0;
+    nothing_older[probe[k]] = NothingOlder(**found[k]);
   }
 }
 
