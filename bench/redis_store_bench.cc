@@ -8,9 +8,9 @@
 //
 // --marker-bytes N    every decision marker sent is N bytes ("m4;" and padding) instead of the encoded m4 marker
 //                     (~140 bytes for these plans): to measure other marker sizes
-// --history H         store.cpu_returning: each returning customer was decided H times before the measured rounds
-//                     (default 1), so it holds that many live decision markers (check.lua keeps the last few in
-//                     its key, the older ones in their own keys)
+// --history H         store.cpu_returning: each returning customer was decided H times before the run that
+//                     measures it (default 1; every run has customers of its own), so it holds that many live
+//                     decision markers (its key keeps the last few, the older ones are keys of their own)
 // --ballast N         N keys with a TTL written before anything else (DEBUG POPULATE + PEXPIRE): Redis' key and
 //                     expiry tables then start large enough that the runs add keys without resizing them (a resize
 //                     is rehashed step by step by the commands that follow, a cost that would fall on whichever
@@ -295,7 +295,7 @@ struct Customers {
   bool returning = false;
   uint64_t run = 0;  // distinct for every run of new customers
   std::string Id(int thread, int64_t i) const {
-    return returning ? absl::StrCat("p", thread, "-", i) : absl::StrCat("n", run, "-", thread, "-", i);
+    return absl::StrCat(returning ? "p" : "n", run, "-", thread, "-", i);
   }
 };
 
@@ -433,24 +433,30 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     return (CpuMicros(redis_pid) - before) / o.requests;
   };
   uint64_t run = 0;
-  for (const bool returning : {false, true}) {
-    const Customers pool{.returning = true};
-    if (returning) {  // every pool customer decided --history times (and its floor and incr keys written) before
-      for (int h = 0; h < o.history; ++h) DecideDefault(port, o, *pol, pool);
-      Floor(port, o, floor_sha, pool);
-      IncrExpire(port, o, pool);
+  // Returning customers: a pool of its own for every measured run, each customer decided --history times before
+  // it (and its floor and incr keys written), so every run measures decisions of customers holding exactly that
+  // many markers (a pool decided again in each round would hold more every round).
+  auto customers = [&](bool returning) {
+    const Customers who{.returning = returning, .run = ++run};
+    if (returning) {
+      for (int h = 0; h < o.history; ++h) DecideDefault(port, o, *pol, who);
+      Floor(port, o, floor_sha, who);
+      IncrExpire(port, o, who);
     }
+    return who;
+  };
+  for (const bool returning : {false, true}) {
     std::vector<double> ours, floor, incr, off, script;
     std::string calls, off_calls, script_calls;
     for (int r = 0; r < o.rounds; ++r) {  // interleaved
-      const Customers who = returning ? pool : Customers{.run = ++run};
+      const Customers who = customers(returning);
       redisCommand(admin, "CONFIG RESETSTAT");
       ours.push_back(cpu([&] { DecideDefault(port, o, *pol, who); }));
       calls = ScriptCalls(admin, o.requests);
       floor.push_back(cpu([&] { Floor(port, o, floor_sha, who); }));
       incr.push_back(cpu([&] { IncrExpire(port, o, who); }));
       {  // the same decided by check.lua (redis.checks script): other new customers, or the same returning ones
-        const Customers others = returning ? pool : Customers{.run = ++run};
+        const Customers others = customers(returning);
         redisCommand(admin, "CONFIG RESETSTAT");
         script.push_back(cpu([&] {
           DecideDefault(port, o, *pol, others, /*older_layouts=*/returning, RedisSettings::Checks::kScript);

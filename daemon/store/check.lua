@@ -12,7 +12,7 @@
 -- read once (MGET, with the event's marker key) and written once (SET PX: it expires with the last thing in it):
 --   "2 <old_until>\n"       old_until: ms until which the older layouts are looked at too (legacy.lua), 0 none
 --   "m<len eid> <len payload> <expires_ms>\n" <event id> <payload>   a decision marker: the last KEEP_MARKERS
---       (1) live ones, written last, oldest first; every one is read, wherever it is (earlier versions wrote the
+--       (2) live ones, written last, oldest first; every one is read, wherever it is (earlier versions wrote the
 --       marker first)
 --   "g<len field> <at_ms> <expires_ms>\n" <field>                    a signal field (expires 0 = never)
 --   "k<len suffix> <empty_at_ms> <data>\n" <suffix>                   a counter: suffix "r:<rule>[:<scope>]" =
@@ -21,14 +21,16 @@
 -- and the earlier decision markers as strings `tact:{<h>}:seen:<event_id>` = "<outcome>|<marker>" (SET PX
 -- seen_ttl, a format the v1 script reads too): a final decision appends its marker to the customer's key, drops the
 -- expired ones, and moves the oldest live ones the key has no room for (more than KEEP_MARKERS) to their own keys,
--- with the time they have left. KEEP_MARKERS is 1: every marker carried in the key is read and rewritten by every
--- later check of the customer, and with ~120-byte markers carrying one costs about as much Redis CPU as the SET it
--- saves (redis_store_bench --marker-bytes 120 --history H, 2026-12-06: keeping 4 saves 16% on a customer's second
--- decision within seen_ttl, costs 30-50% more once the key holds 4; docs/benchmarks.md). A key with several
--- markers (a version that keeps more) is read whole and loses none: they are moved out on the next final decision.
+-- with the time they have left. KEEP_MARKERS is 2, by measurement (docs/benchmarks.md, "Decision markers in the
+-- customer's key, or in their own keys"): with tactd deciding (compare_and_set, the default) a customer's second
+-- final decision within seen_ttl then writes one key instead of two (Redis CPU per decision 1.5x the floor instead
+-- of 2.1-2.3x), and a customer with more costs what it did with 1 (a marker carried in the key costs about what
+-- its own key's SET would). Here, in Lua, the carried marker costs more (every byte of a Lua string is paid), so
+-- the script path gains on the second decision and pays ~5-25% more from the third on. A key with more markers (a
+-- version that keeps more) is read whole and loses none: they are moved out on the next final decision.
 -- Calls per check: MGET (marker + customer); EXISTS (older layouts: only for a customer without a v2 key or moved
 -- in the last seen_ttl, and never with redis.older_layouts false); SET PX of the customer when anything changed;
--- SET PX of each marker moved out (a returning customer's final decision: one).
+-- SET PX of each marker moved out (a final decision of a customer whose key holds 2 live markers: one).
 --
 -- ARGV[1] now_ms  ARGV[2] seen_ttl_ms  ARGV[3] n specs  ARGV[4] n checks
 -- then every spec (the plan's shape at this now, shared by the checks of a batch that have the same one):
@@ -91,10 +93,10 @@ local function itext(n)
 end
 local ntext = itext
 
--- Decision markers kept in the customer's key: the last KEEP_MARKERS live ones (why 1: the header). A final decision
+-- Decision markers kept in the customer's key: the last KEEP_MARKERS live ones (why 2: the header). A final decision
 -- that would make one more moves the oldest to its own key first. store::kMarkersInCustomerKey (keys.h) is the
 -- same number (the in-memory store counts keys with it).
--- KEEP_MARKERS = 1, written as the number where used.
+-- KEEP_MARKERS = 2, written as the number where used.
 -- A parsed marker is 5 slots of st.mk: its event id, expiry (0 once moved out), and where its entry, its payload
 -- and both end in st.blob.
 -- Its slots, as offsets from 5 * (marker number - 1): 1 M_EID, 2 M_EXP, 3 M_AT (entry), 4 M_POS (payload), 5 M_LAST.
@@ -585,7 +587,7 @@ local function check(spec, ko, ao)
         if mk[k + 2] > now then live = live + 1 end
       end
       local k = 0
-      while live >= 1 do  -- KEEP_MARKERS
+      while live >= 2 do  -- KEEP_MARKERS
         local exp = mk[k + 2]
         if exp > now then
           call('SET', sub(key, 1, -2) .. 'seen:' .. mk[k + 1], sub(blob, mk[k + 4], mk[k + 5]), 'PX',

@@ -59,9 +59,9 @@ inline std::string ArchiveKey(std::string_view name) {
 }
 
 // Store v2: the live decision markers a customer's key `s` keeps at most (check.lua's KEEP_MARKERS, the same
-// number): a final decision that would make one more moves the oldest to its own key `seen:<event_id>`. 1, by
+// number): a final decision that would make one more moves the oldest to its own key `seen:<event_id>`. 2, by
 // measurement (check.lua's header); a key holding more (written by a version that keeps more) is read whole.
-inline constexpr int kMarkersInCustomerKey = 1;
+inline constexpr int kMarkersInCustomerKey = 2;
 
 // Store v2: a counter stays in its customer's key this long after it is empty again (check.lua's KEEP, the same
 // number): instances whose clocks disagree must not drop a period's counter another still counts in.
@@ -76,7 +76,7 @@ inline constexpr std::string_view kLayoutSealValue = "v2";
 inline std::string SeenKey(std::string_view prefix, std::string_view event_id) {
   return absl::StrCat(AsAbsl(prefix), "seen:", AsAbsl(event_id));
 }
-// Store v2: the customer's one key (counters, signals, latest marker).
+// Store v2: the customer's one key (counters, signals, its last kMarkersInCustomerKey markers).
 inline std::string CustomerKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "s"); }
 // Layout v1 (and the in-memory store's names): the signal hash.
 inline std::string SignalsKey(std::string_view prefix) { return absl::StrCat(AsAbsl(prefix), "sig"); }

@@ -142,7 +142,9 @@ TEST_F(RedisOlderLayoutsTest, TactctlStoreLayoutsCountsTheKeysOfEachLayout) {
   WriteV1Customer("v1");  // 4 keys of layout v1, the marker a hash
   auto store = MakeStore(/*older_layouts=*/false);
   for (int i = 0; i < 3; ++i) Decide(*store, absl::StrCat("new-", i), "e");  // 3 customers' keys of store v2
-  Decide(*store, "new-0", "f");  // the replaced marker of e, in its own key (a string)
+  for (int f = 1; f <= kMarkersInCustomerKey; ++f) {  // e's marker, moved to its own key (a string)
+    Decide(*store, "new-0", absl::StrCat("f", f));
+  }
   ASSERT_EQ(Redis({"SET", "tact:{acme:old}:r:cap", "x"}), "OK");  // the legacy layout
   ASSERT_EQ(Redis({"SET", "tact:{acme:old}:seen:e", "x"}), "OK");
   ASSERT_EQ(Redis({"SET", "tact:cap:{acme}:released", "x"}), "OK");  // not a customer's key

@@ -174,20 +174,27 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   EXPECT_EQ(again->front().outcome.usage[0].used, 0);
   EXPECT_EQ(Counted(redis_.port(), "c1"), 1);  // counted once
 
-  // The next final decision takes the customer's key (it keeps kMarkersInCustomerKey = 1 marker); e1's marker moves
-  // to its own key with the time it has left.
+  // The next final decisions fill the customer's key (it keeps kMarkersInCustomerKey markers); the one after that
+  // moves e1's marker, the oldest, to its own key with the time it has left.
   clock_.Advance(absl::Hours(1));
-  const CustomerCheck e2 = Check(plan, "e2", clock_.Now());
-  ASSERT_FALSE(store->CheckAndReserve({&e2, 1}, Deadline())->front().duplicate);
+  std::vector<CustomerCheck> later;
+  for (int e = 2; e <= kMarkersInCustomerKey + 1; ++e) later.push_back(Check(plan, absl::StrCat("e", e), clock_.Now()));
+  for (const CustomerCheck& l : later) {
+    EXPECT_EQ(RedisInt(redis_.port(), {"EXISTS", Key("c1", "seen:e1")}), 0) << l.event_id;
+    ASSERT_FALSE(store->CheckAndReserve({&l, 1}, Deadline())->front().duplicate);
+  }
   EXPECT_NEAR(RedisInt(redis_.port(), {"PTTL", Key("c1", "seen:e1")}),
               seen_ttl - absl::ToInt64Milliseconds(absl::Hours(1)), 60'000);
-  EXPECT_EQ(Blob(redis_.port(), "c1")->marker->event_id, "e2");
-  for (const CustomerCheck* again2 : std::vector<const CustomerCheck*>{&c, &e2}) {
+  EXPECT_EQ(Blob(redis_.port(), "c1")->marker->event_id, later.back().event_id);
+  EXPECT_EQ(Blob(redis_.port(), "c1")->markers.size(), static_cast<size_t>(kMarkersInCustomerKey));
+  std::vector<const CustomerCheck*> decided = {&c};
+  for (const CustomerCheck& l : later) decided.push_back(&l);
+  for (const CustomerCheck* again2 : decided) {
     auto dup = store->CheckAndReserve({again2, 1}, Deadline());
     ASSERT_TRUE(dup.ok()) << dup.status();
     EXPECT_TRUE(dup->front().duplicate) << again2->event_id;
   }
-  EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
+  EXPECT_EQ(Counted(redis_.port(), "c1"), static_cast<long long>(decided.size()));
 
   // A marker stored as one string "<outcome>|<marker>" (store v2's own marker keys) is a duplicate too.
   RedisContextPtr c2(redisConnect("127.0.0.1", redis_.port()));
@@ -200,7 +207,7 @@ TEST_F(RedisStoreTest, MarkerExpiresAfterTheSeenTtlAndADuplicateGetsItsOutcomeAn
   EXPECT_EQ(r->front().marker, "m|s");
   ASSERT_EQ(r->front().outcome.usage.size(), 1u);
   EXPECT_EQ(r->front().outcome.usage[0].used, 3);
-  EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
+  EXPECT_EQ(Counted(redis_.port(), "c1"), static_cast<long long>(decided.size()));
 }
 
 TEST_F(RedisStoreTest, RollingWindowFreesSlotsAndReportsWhen) {
@@ -309,7 +316,7 @@ TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
 
 // redis.checks compare_and_set: tactd's MGET (the event's marker key, the customer's key), then one write, only when
 // the decision writes. A call of one customer: a new customer's SET NX PX, no script; a returning one's cas.lua
-// (GET to compare, SET PX of its key, SET PX of the marker it moves out). A call of several: their keys WATCHed
+// (GET to compare, SET PX of its key, and SET PX of the oldest marker when the key holds kMarkersInCustomerKey). A call of several: their keys WATCHed
 // before the MGET, then MULTI, the SETs, EXEC: no script. A duplicate, a deferral and a dry run: the MGET alone.
 // While the older layouts are looked in, a new customer is check.lua's (its MGET, EXISTS, SET PX) after tactd's
 // MGET.
@@ -329,7 +336,8 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   EXPECT_EQ(calls(*store, plan, "a", /*dry_run=*/true), "mget=1 evalsha=0");
   EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0");
   EXPECT_EQ(calls(*store, plan, "a"), "mget=1 evalsha=0");
-  EXPECT_EQ(calls(*store, plan, "b"), "get=1 mget=1 set=2 evalsha=1");
+  EXPECT_EQ(calls(*store, plan, "b"),  // a's marker stays in c1's key, or moves out when the key keeps one
+            kMarkersInCustomerKey > 1 ? "get=1 mget=1 set=1 evalsha=1" : "get=1 mget=1 set=2 evalsha=1");
   EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
   const policy::Plan defer = [&] {
     policy::Plan p = CapPlan(2);
@@ -337,7 +345,7 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
     return p;
   }();
   EXPECT_EQ(calls(*store, defer, "c"), "mget=1 evalsha=0");  // full, and deferred: nothing written
-  {  // two customers in one call: c1 (full: its marker replaces b's, which moves out) and a new one
+  {  // two customers in one call: c1 (its cap and its key's markers full: a's, the oldest, moves out) and a new one
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
     const std::vector<CustomerCheck> both = {Check(plan, "d", clock_.Now()), Check(plan, "n0", clock_.Now(), "c2")};
     ASSERT_TRUE(store->CheckAndReserve(both, Deadline()).ok());

@@ -46,13 +46,24 @@ TEST(CustomerDraftTest, ANewCustomersReleaseWritesItsCounterAndMarkerAsCheckLuaD
   EXPECT_TRUE(d.moved().empty());
 }
 
-TEST(CustomerDraftTest, AReturningCustomersFinalDecisionMovesTheMarkerItReplacesWithTheTimeItHasLeft) {
+// The key keeps kMarkersInCustomerKey markers: the final decisions that fill it move none; the next one moves the
+// oldest out, with the time it has left.
+TEST(CustomerDraftTest, AFinalDecisionOnAKeyFullOfMarkersMovesTheOldestWithTheTimeItHasLeft) {
   const CheckSpec spec = Cap(1);
   CustomerDraft first(std::nullopt, false);
   ASSERT_TRUE(first.Check(Check(spec, "e1"), std::nullopt, kSeenTtl).has_value());
-  CustomerDraft d(first.value(), false);
+  std::string value = *first.value();
   const absl::Time later = kAt + absl::Minutes(10);
-  const std::optional<CheckResult> r = d.Check(Check(spec, "e2", later), std::nullopt, kSeenTtl);
+  for (int e = 2; e <= kMarkersInCustomerKey; ++e) {  // suppressed (the cap of 1 is used), final: kept in the key
+    CustomerDraft d(value, false);
+    ASSERT_TRUE(d.Check(Check(spec, absl::StrCat("e", e), later), std::nullopt, kSeenTtl).has_value());
+    EXPECT_TRUE(d.moved().empty()) << e;
+    value = *d.value();
+    EXPECT_NE(value.find("e11||0:0|mk"), std::string::npos) << value;  // e1's marker, still in the key
+  }
+  CustomerDraft d(value, false);
+  const std::string next = absl::StrCat("e", kMarkersInCustomerKey + 1);
+  const std::optional<CheckResult> r = d.Check(Check(spec, next, later), std::nullopt, kSeenTtl);
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->outcome.reserved);  // the cap of 1 is used: suppressed, final
   EXPECT_EQ(r->outcome.usage[0].used, 1);
@@ -61,7 +72,8 @@ TEST(CustomerDraftTest, AReturningCustomersFinalDecisionMovesTheMarkerItReplaces
   EXPECT_EQ(d.moved()[0].event_id, "e1");
   EXPECT_EQ(d.moved()[0].payload, "1||0:0|mk");
   EXPECT_EQ(d.moved()[0].ttl_ms, kSeenTtl - 600'000);
-  EXPECT_NE(d.value()->find(absl::StrCat("\ne20||1:", kNow + 86'400'000, "|mk")), std::string::npos) << *d.value();
+  EXPECT_NE(d.value()->find(absl::StrCat("\n", next, "0||1:", kNow + 86'400'000, "|mk")), std::string::npos)
+      << *d.value();
   EXPECT_EQ(d.value()->find("e11"), std::string::npos);  // moved out, not kept
   // A redelivery of e1 in the same call finds it where it was moved.
   const std::optional<CheckResult> again = d.Check(Check(spec, "e1", later), std::nullopt, kSeenTtl);
