@@ -413,6 +413,20 @@ std::string ScriptCalls(redisContext* admin, int decisions) {
   return absl::StrFormat("%.2f (%s)", total, detail);
 }
 
+// The customers of one measured run (`run`: distinct for each). Returning ones are decided --history times before it
+// (and their floor and incr keys written), so every run measures decisions of customers holding exactly that many
+// markers (a pool decided again in each round would hold more every round).
+Customers RunCustomers(int port, const Options& o, const policy::Policy& pol, const std::string& floor_sha,
+                       bool returning, uint64_t run) {
+  const Customers who{.returning = returning, .run = run};
+  if (returning) {
+    for (int h = 0; h < o.history; ++h) DecideDefault(port, o, pol, who);
+    Floor(port, o, floor_sha, who);
+    IncrExpire(port, o, who);
+  }
+  return who;
+}
+
 void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Options& o) {
   absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
   if (!pol.ok()) {
@@ -433,18 +447,7 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     return (CpuMicros(redis_pid) - before) / o.requests;
   };
   uint64_t run = 0;
-  // Returning customers: a pool of its own for every measured run, each customer decided --history times before
-  // it (and its floor and incr keys written), so every run measures decisions of customers holding exactly that
-  // many markers (a pool decided again in each round would hold more every round).
-  auto customers = [&](bool returning) {
-    const Customers who{.returning = returning, .run = ++run};
-    if (returning) {
-      for (int h = 0; h < o.history; ++h) DecideDefault(port, o, *pol, who);
-      Floor(port, o, floor_sha, who);
-      IncrExpire(port, o, who);
-    }
-    return who;
-  };
+  auto customers = [&](bool returning) { return RunCustomers(port, o, *pol, floor_sha, returning, ++run); };
   for (const bool returning : {false, true}) {
     std::vector<double> ours, floor, incr, off, script;
     std::string calls, off_calls, script_calls;
