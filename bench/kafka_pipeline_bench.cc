@@ -5,7 +5,8 @@
 //
 //   build/bench/kafka_pipeline_bench [--events 20000] [--partitions 1,4,16] [--rounds 1] [--tactd PATH]...
 //                                    [--tactd-flag F]...
-// (tact-devbroker keeps about 5 MB per partition: at 1 partition, 20,000 events fit, 40,000 do not.)
+// (tact-devbroker keeps about 5 MB per partition: at 1 partition, 20,000 events fit, 40,000 do not; more than
+// 20,000 per partition of the smallest --partitions is refused.)
 // --tactd PATH (repeatable): the tactd binaries to compare (default: the one built beside this bench); with
 // several, each round runs them in turn, in alternating order, so a slow spell of the shared machine does not
 // fall on one binary only. Use the same build for every binary's dev broker (this bench's directory).
@@ -59,6 +60,9 @@ namespace tact::bench {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// What tact-devbroker keeps of these events per partition (about 5 MB; 40,000 did not fit).
+constexpr int kEventsPerPartition = 20'000;
 
 double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -443,6 +447,19 @@ int main(int argc, char** argv) {
                    "[--tactd-flag F]...\n");
       return 2;
     }
+  }
+  // The dev broker drops what does not fit: a run with more events would wait for inputs that never come.
+  const int fewest = partition_counts.empty() ? 0 : *std::min_element(partition_counts.begin(), partition_counts.end());
+  if (fewest < 1) {
+    std::fprintf(stderr, "kafka_pipeline_bench: --partitions: each count must be at least 1\n");
+    return 2;
+  }
+  if (events < 1 || events > kEventsPerPartition * fewest) {
+    std::fprintf(stderr,
+                 "kafka_pipeline_bench: --events %d: use 1 to %d (tact-devbroker keeps about %d of these events per "
+                 "partition, and the fewest of --partitions is %d)\n",
+                 events, kEventsPerPartition * fewest, kEventsPerPartition, fewest);
+    return 2;
   }
   std::error_code ec;
   const std::filesystem::path bin = std::filesystem::canonical("/proc/self/exe", ec).parent_path().parent_path();
