@@ -21,8 +21,8 @@
 -- and the earlier decision markers as strings `tact:{<h>}:seen:<event_id>` = "<outcome>|<marker>" (SET PX
 -- seen_ttl, a format the v1 script reads too): a final decision appends its marker to the customer's key, drops the
 -- expired ones, and moves the oldest live ones the key has no room for (more than KEEP_MARKERS) to their own keys,
--- with the time they have left. KEEP_MARKERS is 2, by measurement (docs/benchmarks.md, "Decision markers in the
--- customer's key, or in their own keys"): with tactd deciding (compare_and_set, the default) a customer's second
+-- with the time they have left. KEEP_MARKERS is 2, by measurement (docs/benchmarks.md, "Two decision markers in the
+-- customer's key"): with tactd deciding (compare_and_set, the default) a customer's second
 -- final decision within seen_ttl then writes one key instead of two (Redis CPU per decision 1.5x the floor instead
 -- of 2.1-2.3x), and a customer with more costs what it did with 1 (a marker carried in the key costs about what
 -- its own key's SET would). Here, in Lua, the carried marker costs more (every byte of a Lua string is paid), so
