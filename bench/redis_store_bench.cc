@@ -293,7 +293,7 @@ policy::Plan DefaultPlan(const policy::Policy& pol, absl::Time now) {
 // The customers of one run: new ones (ids never used before) or returning ones (a pool per thread, decided before).
 struct Customers {
   bool returning = false;
-  uint64_t run = 0;  // distinct for every run of new customers
+  uint64_t run = 0;  // distinct for every measured run
   std::string Id(int thread, int64_t i) const {
     return absl::StrCat(returning ? "p" : "n", run, "-", thread, "-", i);
   }

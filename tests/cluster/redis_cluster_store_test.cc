@@ -261,7 +261,7 @@ TEST_F(ClusterStoreTest, CompareAndSetReadsOnceAndWritesOncePerCustomerOnItsMast
     if (round == 0) {
       EXPECT_EQ(stats(node), "mget=3 set=3 evalsha=0");  // SET NX of each new key
       EXPECT_EQ(stats(other), "mget=2 set=2 evalsha=0");
-    } else {  // cas.lua, counted with the SETs it runs: the key, and the markers of its 3 its key has no room for
+    } else {  // cas.lua, counted with the SETs it runs: the key, and each of its 3 markers the key has no room for
       const int moved = std::max(0, 3 - store::kMarkersInCustomerKey);
       EXPECT_EQ(stats(node), absl::StrCat("mget=3 set=", 3 * (1 + moved), " evalsha=3"));
       EXPECT_EQ(stats(other), absl::StrCat("mget=2 set=", 2 * (1 + moved), " evalsha=2"));

@@ -316,8 +316,9 @@ TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
 
 // redis.checks compare_and_set: tactd's MGET (the event's marker key, the customer's key), then one write, only when
 // the decision writes. A call of one customer: a new customer's SET NX PX, no script; a returning one's cas.lua
-// (GET to compare, SET PX of its key, and SET PX of the oldest marker when the key holds kMarkersInCustomerKey). A call of several: their keys WATCHed
-// before the MGET, then MULTI, the SETs, EXEC: no script. A duplicate, a deferral and a dry run: the MGET alone.
+// (GET to compare, SET PX of its key, and SET PX of its oldest marker when the key holds kMarkersInCustomerKey). A
+// call of several: their keys WATCHed before the MGET, then MULTI, the SETs, EXEC: no script. A duplicate, a
+// deferral and a dry run: the MGET alone.
 // While the older layouts are looked in, a new customer is check.lua's (its MGET, EXISTS, SET PX) after tactd's
 // MGET.
 TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
