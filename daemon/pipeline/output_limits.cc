@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 
 #include "absl/strings/match.h"
@@ -220,16 +221,25 @@ rd_kafka_conf_t* LimitsClientConf(const std::string& brokers, const ops::KafkaSe
   return conf;
 }
 
-// Each described topic's max.message.bytes into `limits`; the last per-topic error, if any.
-std::string ReadMaxMessageBytes(const rd_kafka_DescribeConfigs_result_t* result, TopicLimits& limits) {
-  std::string error;
+// Whether DescribeConfigs may answer if asked again: a topic it does not know yet (created a moment ago), a request
+// that timed out or lost its connection, a controller that moved. Not an authorization error or a bad request.
+bool RetriableDescribeError(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+         err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+         err == RD_KAFKA_RESP_ERR_NOT_CONTROLLER;
+}
+
+// Each described topic's max.message.bytes into `limits`.
+DescribeOutcome ReadMaxMessageBytes(const rd_kafka_DescribeConfigs_result_t* result, TopicLimits& limits) {
+  DescribeOutcome out;
   size_t n = 0;
   const rd_kafka_ConfigResource_t** rs = rd_kafka_DescribeConfigs_result_resources(result, &n);
   for (size_t i = 0; i < n; ++i) {
     const std::string name = rd_kafka_ConfigResource_name(rs[i]);
-    if (rd_kafka_ConfigResource_error(rs[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[i]); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* e = rd_kafka_ConfigResource_error_string(rs[i]);
-      error = absl::StrCat(name, ": ", e != nullptr ? e : rd_kafka_err2str(rd_kafka_ConfigResource_error(rs[i])));
+      out.error = absl::StrCat(name, ": ", e != nullptr ? e : rd_kafka_err2str(err));
+      out.retriable |= RetriableDescribeError(err);
       continue;
     }
     size_t m = 0;
@@ -243,12 +253,12 @@ std::string ReadMaxMessageBytes(const rd_kafka_DescribeConfigs_result_t* result,
       }
     }
   }
-  return error;
+  return out;
 }
 
-// DescribeConfigs of `topics` (within `timeout`) into `limits`. Empty, or what went wrong.
-std::string DescribeTopicLimits(rd_kafka_t* rk, const std::vector<std::string>& topics, absl::Duration timeout,
-                                TopicLimits& limits) {
+// DescribeConfigs of `topics` (within `timeout`) into `limits`.
+DescribeOutcome DescribeTopicLimits(rd_kafka_t* rk, const std::vector<std::string>& topics, absl::Duration timeout,
+                                    TopicLimits& limits) {
   char errstr[512];
   std::vector<rd_kafka_ConfigResource_t*> resources;
   for (const std::string& t : topics) {
@@ -263,15 +273,15 @@ std::string DescribeTopicLimits(rd_kafka_t* rk, const std::vector<std::string>& 
   rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
   std::unique_ptr<rd_kafka_event_t, Destroy> ev(rd_kafka_queue_poll(queue.get(), timeout_ms + 1000));
   if (ev == nullptr) {
-    return "no answer in time";
+    return {.error = "no answer in time", .retriable = true};
   }
-  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return rd_kafka_event_error_string(ev.get());
+  if (const rd_kafka_resp_err_t err = rd_kafka_event_error(ev.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return {.error = rd_kafka_event_error_string(ev.get()), .retriable = RetriableDescribeError(err)};
   }
   if (const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get())) {
     return ReadMaxMessageBytes(result, limits);
   }
-  return "";
+  return {};
 }
 
 void LogTopicLimits(const std::vector<std::string>& topics, const TopicLimits& limits, const std::string& error) {
@@ -296,6 +306,20 @@ void LogTopicLimits(const std::vector<std::string>& topics, const TopicLimits& l
 
 }  // namespace
 
+std::string AskUntilKnown(const std::vector<std::string>& topics, absl::Time deadline, const DescribeTopics& describe,
+                          TopicLimits& limits, absl::Duration pause) {
+  for (;;) {
+    std::vector<std::string> unknown;
+    std::copy_if(topics.begin(), topics.end(), std::back_inserter(unknown),
+                 [&](const std::string& t) { return !limits.Known(t); });
+    if (unknown.empty()) return "";
+    const DescribeOutcome outcome =
+        describe(unknown, std::max(deadline - absl::Now(), absl::Milliseconds(1)), limits);
+    if (!outcome.retriable || absl::Now() + pause >= deadline) return outcome.error;
+    absl::SleepFor(pause);
+  }
+}
+
 TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurity& security,
                              const std::vector<std::string>& topics,
                              absl::Duration timeout) {
@@ -315,7 +339,12 @@ TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurit
   } else if (std::string why = KnownController(rk.get(), timeout); !why.empty()) {
     error = std::move(why);  // DescribeConfigs goes to the controller: it would wait out the whole timeout
   } else {
-    error = DescribeTopicLimits(rk.get(), topics, timeout, limits);
+    error = AskUntilKnown(
+        topics, absl::Now() + timeout,
+        [&](const std::vector<std::string>& unknown, absl::Duration left, TopicLimits& into) {
+          return DescribeTopicLimits(rk.get(), unknown, left, into);
+        },
+        limits);
   }
   LogTopicLimits(topics, limits, error);
   return limits;

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,8 +65,26 @@ class TopicLimits {
 // larger than a topic accepts).
 KafkaSettings ProducerSizeSettings(const TopicLimits& limits);
 
-// Asks the brokers (DescribeConfigs, within `timeout`) for each topic's max.message.bytes. Topics they do not
-// report keep the fallback; that is logged once (kafka.topic_limits_unknown). Blocks; call at start.
+// What one DescribeConfigs request left unsaid: its last error, if any, and whether asking again may help (a
+// topic the broker does not know yet, a request that timed out or lost its connection; not a refusal).
+struct DescribeOutcome {
+  std::string error;
+  bool retriable = false;
+};
+
+// One DescribeConfigs of `topics` within `timeout`, each answered limit set in `limits`.
+using DescribeTopics =
+    std::function<DescribeOutcome(const std::vector<std::string>& topics, absl::Duration timeout, TopicLimits& limits)>;
+
+// `describe` for the topics `limits` does not know yet, again after `pause` while its error is retriable, until
+// every topic is known or `deadline`. Empty, or the last error.
+std::string AskUntilKnown(const std::vector<std::string>& topics, absl::Time deadline, const DescribeTopics& describe,
+                          TopicLimits& limits, absl::Duration pause = absl::Milliseconds(200));
+
+// Asks the brokers (DescribeConfigs, within `timeout`) for each topic's max.message.bytes: again for a topic the
+// broker does not know yet or a request that timed out (AskUntilKnown); not when the cluster cannot be reached or
+// names no controller (tact-devbroker), so tactd starts without waiting for it. Topics they do not report keep the
+// fallback; that is logged once (kafka.topic_limits_unknown). Blocks; call at start.
 TopicLimits LearnTopicLimits(const std::string& brokers, const ops::KafkaSecurity& security,
                              const std::vector<std::string>& topics,
                              absl::Duration timeout);

@@ -65,6 +65,54 @@ TEST(TopicLimitsTest, KnownTopicsAndTheFallback) {
             (KafkaSettings{{"message.max.bytes", "1004096"}, {"batch.size", "1000000"}}));
 }
 
+// A broker that does not know a topic yet (created a moment before tactd started) is asked again, for that topic
+// only; a refusal is not asked again; a deadline ends it with the last error.
+TEST(AskUntilKnownTest, AsksAgainForTheTopicsABrokerDidNotKnowYetAndStopsAtARefusalOrTheDeadline) {
+  const std::vector<std::string> topics{"tact.released", "tact.dlq"};
+  std::vector<std::vector<std::string>> asked;
+  TopicLimits limits;
+  const std::string error = AskUntilKnown(
+      topics, absl::Now() + absl::Hours(1),
+      [&](const std::vector<std::string>& these, absl::Duration, TopicLimits& into) {
+        asked.push_back(these);
+        into.Set("tact.dlq", 1000000);
+        if (asked.size() < 3) return DescribeOutcome{.error = "tact.released: unknown topic", .retriable = true};
+        into.Set("tact.released", 20000);
+        return DescribeOutcome{};
+      },
+      limits, absl::ZeroDuration());
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(limits.Limit("tact.released"), 20000);
+  ASSERT_EQ(asked.size(), 3u);
+  EXPECT_EQ(asked[0], topics);
+  EXPECT_EQ(asked[2], std::vector<std::string>{"tact.released"});
+
+  asked.clear();
+  TopicLimits refused;
+  EXPECT_EQ(AskUntilKnown(
+                topics, absl::Now() + absl::Hours(1),
+                [&](const std::vector<std::string>& these, absl::Duration, TopicLimits&) {
+                  asked.push_back(these);
+                  return DescribeOutcome{.error = "tact.released: authorization failed", .retriable = false};
+                },
+                refused, absl::ZeroDuration()),
+            "tact.released: authorization failed");
+  EXPECT_EQ(asked.size(), 1u);
+  EXPECT_FALSE(refused.Known("tact.released"));
+
+  asked.clear();
+  EXPECT_EQ(AskUntilKnown(
+                topics, absl::Now() - absl::Seconds(1),
+                [&](const std::vector<std::string>& these, absl::Duration timeout, TopicLimits&) {
+                  asked.push_back(these);
+                  EXPECT_GT(timeout, absl::ZeroDuration()) << "each request has some time";
+                  return DescribeOutcome{.error = "no answer in time", .retriable = true};
+                },
+                refused, absl::ZeroDuration()),
+            "no answer in time");
+  EXPECT_EQ(asked.size(), 1u) << "past its deadline: asked once";
+}
+
 TEST(DeadLetterFormTest, KeepsTheRecordWhenTheDlqTakesIt) {
   TopicLimits limits;
   OutputRecord r{.topic = "tact.released", .key = "acme:c1", .value = std::string(5000, 'v'),
