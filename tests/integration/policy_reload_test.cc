@@ -384,25 +384,40 @@ TEST(PolicyReloaderTest, UnreadableTestDirectoryBlocksTheSwap) {
   EXPECT_EQ(holder.Get(), nullptr);
 }
 
-// tactd at start: a clear logged error and exit code 2 (bad input), not an abort (134) and a crash loop.
+// tactd at start: a clear logged error and exit code 2 (bad input), not an abort (134) and a crash loop. Each
+// case's tactd waits up to 5 s to hand its policy.reload_failed record to the unreachable broker before it exits,
+// so all cases run side by side.
 TEST(TactdPolicyStartTest, UnreadablePolicyDirectoryIsALoggedErrorNotAnAbort) {
+  struct Case {
+    std::string name;
+    std::string message;
+    std::unique_ptr<testing::TempDir> dir;
+    std::unique_ptr<testing::Subprocess> tactd;
+  };
+  std::vector<Case> cases;
   for (const bool in_tests : {false, true}) {
     for (const BadEntry& bad : BadEntries()) {
-      SCOPED_TRACE(absl::StrCat(bad.name, in_tests ? " in tests/" : ""));
-      testing::TempDir dir;
-      Write(dir.path() + "/care.yaml", kGood);
-      if (in_tests) std::filesystem::create_directories(dir.path() + "/tests");
-      const std::string entry = dir.path() + (in_tests ? "/tests/zz.yaml" : "/zz.yaml");
+      Case c{.name = absl::StrCat(bad.name, in_tests ? " in tests/" : ""), .dir = std::make_unique<testing::TempDir>()};
+      const std::string path = c.dir->path();
+      Write(path + "/care.yaml", kGood);
+      if (in_tests) std::filesystem::create_directories(path + "/tests");
+      const std::string entry = path + (in_tests ? "/tests/zz.yaml" : "/zz.yaml");
       bad.make(entry);
-      testing::Subprocess tactd({TACTD_BIN, "--policies", dir.path(), "--kafka-brokers", "127.0.0.1:1", "--redis",
-                                 "127.0.0.1:1", "--grpc-plaintext", "true", "--grpc-listen", "127.0.0.1:0",
-                                 "--admin-listen", "127.0.0.1:1"},
-                                dir.path() + "/tactd.log", {"TACT_CUSTOMER_HASH_KEY=test-key-not-secret"});
-      EXPECT_EQ(tactd.Wait(absl::Seconds(30)), 2);
-      const std::string log = tactd.Log();
-      EXPECT_NE(log.find("\"event\":\"policy.reload_failed\""), std::string::npos) << log;
-      EXPECT_NE(log.find(bad.message(entry)), std::string::npos) << log;
+      c.message = bad.message(entry);
+      c.tactd = std::make_unique<testing::Subprocess>(
+          std::vector<std::string>{TACTD_BIN, "--policies", path, "--kafka-brokers", "127.0.0.1:1", "--redis",
+                                   "127.0.0.1:1", "--grpc-plaintext", "true", "--grpc-listen", "127.0.0.1:0",
+                                   "--admin-listen", "127.0.0.1:1"},
+          path + "/tactd.log", std::vector<std::string>{"TACT_CUSTOMER_HASH_KEY=test-key-not-secret"});
+      cases.push_back(std::move(c));
     }
+  }
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(c.tactd->Wait(absl::Seconds(30)), 2);
+    const std::string log = c.tactd->Log();
+    EXPECT_NE(log.find("\"event\":\"policy.reload_failed\""), std::string::npos) << log;
+    EXPECT_NE(log.find(c.message), std::string::npos) << log;
   }
 }
 

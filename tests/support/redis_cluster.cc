@@ -34,22 +34,33 @@ RedisClusterNodes::RedisClusterNodes(const std::string& dir, int masters, int re
   const int count = masters * (1 + replicas);
   std::vector<std::string> create = {"redis-cli", "--cluster", "create"};
   for (int i = 0; i < count; ++i) {
-    int port = FreePort();
-    while (port > 55535) port = FreePort();  // the cluster bus listens on port + 10000
-    const std::string data = absl::StrCat(dir, "/cluster-", port);
-    std::filesystem::create_directories(data);
-    ports_.push_back(port);
-    nodes_[port] = std::make_unique<Subprocess>(
-        std::vector<std::string>{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", data,
-                                 "--save", "", "--appendonly", "no", "--cluster-enabled", "yes",
-                                 "--cluster-config-file", data + "/nodes.conf", "--cluster-node-timeout",
-                                 absl::StrCat(absl::ToInt64Milliseconds(node_timeout))},
-        data + "/redis.log");
-    create.push_back(absl::StrCat("127.0.0.1:", port));
-  }
-  for (int port : ports_) {
-    if (!WaitFor([&] { return Command(port, {"PING"}) != nullptr; }, absl::Seconds(20), "cluster node up")) {
-      throw std::runtime_error("redis-server did not start: " + nodes_[port]->Log());
+    // The cluster bus gets a port of its own (--cluster-port; by default port + 10000, which nothing reserves), and
+    // a node that lost either port to another process between FreePort and its bind is started again on others.
+    for (int attempt = 1;; ++attempt) {
+      const int port = FreePort();
+      const int bus = FreePort();
+      const std::string data = absl::StrCat(dir, "/cluster-", port);
+      std::filesystem::create_directories(data);
+      auto node = std::make_unique<Subprocess>(
+          std::vector<std::string>{"redis-server", "--port", std::to_string(port), "--cluster-port",
+                                   std::to_string(bus), "--bind", "127.0.0.1", "--dir", data, "--save", "",
+                                   "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file",
+                                   data + "/nodes.conf", "--cluster-node-timeout",
+                                   absl::StrCat(absl::ToInt64Milliseconds(node_timeout))},
+          data + "/redis.log");
+      const bool up = WaitFor([&] { return Command(port, {"PING"}) != nullptr || !node->Running(); },
+                              absl::Seconds(20), "cluster node up") &&
+                      node->Running();
+      if (up) {
+        ports_.push_back(port);
+        nodes_[port] = std::move(node);
+        create.push_back(absl::StrCat("127.0.0.1:", port));
+        break;
+      }
+      const std::string log = node->Log();
+      if (attempt == 3 || log.find("Address already in use") == std::string::npos) {
+        throw std::runtime_error("redis-server did not start: " + log);
+      }
     }
   }
   create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});

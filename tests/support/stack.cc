@@ -65,8 +65,21 @@ RedisServer::RedisServer(const std::string& dir, int port, bool aof)
     : RedisServer(dir, RedisServerOptions{.aof = aof}, port) {}
 
 RedisServer::RedisServer(const std::string& dir, const RedisServerOptions& options, int port) {
-  const bool aof = options.aof;
-  port_ = port != 0 ? port : FreePort();
+  // A port of our choosing that another process took between FreePort and redis-server's bind: start again on
+  // another. A port the caller named (a restart) is not changed.
+  for (int attempt = 1;; ++attempt) {
+    port_ = port != 0 ? port : FreePort();
+    if (Start(dir, options) || port != 0 || attempt == 3 ||
+        proc_->Log().find("Address already in use") == std::string::npos) {
+      break;
+    }
+  }
+  if (!proc_->Running()) {
+    throw std::runtime_error("redis-server did not start: " + proc_->Log());
+  }
+}
+
+bool RedisServer::Start(const std::string& dir, const RedisServerOptions& options) {
   const std::string data = dir + "/redis-" + std::to_string(port_);
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
@@ -76,7 +89,7 @@ RedisServer::RedisServer(const std::string& dir, const RedisServerOptions& optio
   // fast start's line could be counted as old and never found).
   const size_t from = ReadFile(log).size();
   std::vector<std::string> argv{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", data,
-                                "--save", "", "--appendonly", aof ? "yes" : "no", "--appendfsync", "always"};
+                                "--save", "", "--appendonly", options.aof ? "yes" : "no", "--appendfsync", "always"};
   if (!options.requirepass.empty()) {
     argv.insert(argv.end(), {"--requirepass", options.requirepass});
   }
@@ -90,10 +103,15 @@ RedisServer::RedisServer(const std::string& dir, const RedisServerOptions& optio
                              "--tls-auth-clients", options.tls_auth_clients ? "yes" : "no"});
   }
   proc_ = std::make_unique<Subprocess>(argv, log);
-  if (!WaitFor([&] { return ReadFile(log).find("Ready to accept connections", from) != std::string::npos; },
-               absl::Seconds(20), "redis-server ready")) {
+  const bool ready =
+      WaitFor([&] { return ReadFile(log).find("Ready to accept connections", from) != std::string::npos ||
+                           !proc_->Running(); },
+              absl::Seconds(20), "redis-server ready") &&
+      proc_->Running();
+  if (!ready && proc_->Running()) {
     throw std::runtime_error("redis-server did not start: " + proc_->Log());
   }
+  return ready;
 }
 
 DevBroker::DevBroker(const std::string& dir, int partitions, int brokers) {

@@ -46,6 +46,9 @@ class RedisServer {
   Subprocess& process() { return *proc_; }
 
  private:
+  // redis-server on port_: true once ready, false if it exited (its log says why).
+  bool Start(const std::string& dir, const RedisServerOptions& options);
+
   int port_ = 0;
   int tls_port_ = 0;
   std::unique_ptr<Subprocess> proc_;
