@@ -148,30 +148,37 @@ std::string DevBroker::Control(const std::string& command) {
 
 Tactd::Tactd(const std::string& dir, const std::string& brokers, const std::string& redis,
              std::vector<std::string> extra_flags) {
-  grpc_port_ = FreePort();
-  admin_port_ = FreePort();
-  std::vector<std::string> argv{TACTD_BIN,
-                                "--kafka-brokers", brokers,
-                                "--redis", redis,
-                                "--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port_),
-                                "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_),
-                                "--kafka-session-timeout-ms", "6000"};
-  if (std::find(extra_flags.begin(), extra_flags.end(), "--policies") == extra_flags.end()) {
-    argv.insert(argv.end(), {"--policies", std::string(TACT_SOURCE_DIR) + "/policies/default"});
-  }
-  if (std::find(extra_flags.begin(), extra_flags.end(), "--grpc-tls-cert") == extra_flags.end()) {
-    argv.insert(argv.end(), {"--grpc-plaintext", "true"});
-  }
-  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  const std::string log = absl::StrCat(dir, "/tactd-", grpc_port_, ".log");
-  proc_ = std::make_unique<Subprocess>(std::move(argv), log,
-                                       std::vector<std::string>{"TACT_CUSTOMER_HASH_KEY=test-key-not-secret"});
-  if (!WaitFor([&] { return ReadFile(log).find("\"tactd.started\"") != std::string::npos || !proc_->Running(); },
-               absl::Seconds(20), "tactd started")) {
-    throw std::runtime_error("tactd did not start: " + proc_->Log());
-  }
-  if (!proc_->Running()) {
-    throw std::runtime_error("tactd exited: " + proc_->Log());
+  // A port that another process took between FreePort and tactd's listen (grpc.listen_failed,
+  // admin.listen_failed): start again on others.
+  for (int attempt = 1;; ++attempt) {
+    grpc_port_ = FreePort();
+    admin_port_ = FreePort();
+    std::vector<std::string> argv{TACTD_BIN,
+                                  "--kafka-brokers", brokers,
+                                  "--redis", redis,
+                                  "--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port_),
+                                  "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_),
+                                  "--kafka-session-timeout-ms", "6000"};
+    if (std::find(extra_flags.begin(), extra_flags.end(), "--policies") == extra_flags.end()) {
+      argv.insert(argv.end(), {"--policies", std::string(TACT_SOURCE_DIR) + "/policies/default"});
+    }
+    if (std::find(extra_flags.begin(), extra_flags.end(), "--grpc-tls-cert") == extra_flags.end()) {
+      argv.insert(argv.end(), {"--grpc-plaintext", "true"});
+    }
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+    const std::string log = absl::StrCat(dir, "/tactd-", grpc_port_, ".log");
+    proc_ = std::make_unique<Subprocess>(std::move(argv), log,
+                                         std::vector<std::string>{"TACT_CUSTOMER_HASH_KEY=test-key-not-secret"});
+    if (!WaitFor([&] { return ReadFile(log).find("\"tactd.started\"") != std::string::npos || !proc_->Running(); },
+                 absl::Seconds(20), "tactd started")) {
+      throw std::runtime_error("tactd did not start: " + proc_->Log());
+    }
+    if (proc_->Running()) return;
+    const std::string text = proc_->Log();
+    if (attempt == 3 || (text.find("\"grpc.listen_failed\"") == std::string::npos &&
+                         text.find("\"admin.listen_failed\"") == std::string::npos)) {
+      throw std::runtime_error("tactd exited: " + text);
+    }
   }
 }
 
