@@ -28,6 +28,9 @@
 // store.older_layouts redis-server CPU per new customer's check with redis.older_layouts on (legacy_keys off: the
 //                     v1 probe, one EXISTS) and off (MGET + SET only); --probe-only 1: only these two figures
 // store.cpu_new_older_layouts  store.cpu_new (defaults: legacy_keys on) against the same with older_layouts off
+// store.one_trip      new customers, older_layouts off: compare_and_set's MGET, then SET NX (round-trips one after
+//                     the other) against the same two commands sent together (OneTrip); at --batch 1 what a second
+//                     round-trip costs Redis
 // store.single        one CheckAndReserve per decision           vs redis-benchmark EVALSHA unpipelined
 // store.pipelined     batch of N customers, one EVALSHA each,    vs redis-benchmark EVALSHA pipelined -P N
 //                     pipelined on one connection
@@ -394,6 +397,35 @@ void IncrExpire(int port, const Options& o, const Customers& who) {
   });
 }
 
+// What a new customer's decision would cost Redis in one round-trip: its event's marker key and its key read (MGET)
+// and its key created (SET NX PX, a value of `value_bytes`) sent together, per customer, pipelined per batch; tactd's
+// compare_and_set sends them one after the other (it decides between them). The commands are the same, so at
+// --batch 1 the difference is what a round-trip costs Redis (a read event, a write of the reply).
+void OneTrip(int port, const Options& o, const Customers& who, size_t value_bytes) {
+  const store::KeySchema keys;
+  const std::string value(value_bytes, 'v');
+  static std::atomic<uint64_t> events{0};
+  RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
+    thread_local store::RedisContextPtr c;
+    thread_local int c_port = 0;
+    if (c == nullptr || c_port != port) {
+      c.reset(redisConnect("127.0.0.1", port));
+      c_port = port;
+    }
+    for (int k = 0; k < n; ++k) {
+      const std::string prefix = keys.CustomerPrefix("acme", who.Id(t, first + k)) + "o";
+      const std::string seen = store::SeenKey(prefix, absl::StrCat("e", events.fetch_add(1)));
+      const std::string key = store::CustomerKey(prefix);
+      redisAppendCommand(c.get(), "MGET %b %b", seen.data(), seen.size(), key.data(), key.size());
+      redisAppendCommand(c.get(), "SET %b %b NX PX 86400000", key.data(), key.size(), value.data(), value.size());
+    }
+    for (int k = 0; k < 2 * n; ++k) {
+      void* r = nullptr;
+      if (redisGetReply(c.get(), &r) == REDIS_OK) freeReplyObject(r);
+    }
+  });
+}
+
 // Redis calls per decision made inside scripts since the last CONFIG RESETSTAT, e.g. "3.00 (mget=1.00 set=2.00)".
 std::string ScriptCalls(redisContext* admin, int decisions) {
   store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(admin, "INFO commandstats")));
@@ -448,8 +480,20 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
   };
   uint64_t run = 0;
   auto customers = [&](bool returning) { return RunCustomers(port, o, *pol, floor_sha, returning, ++run); };
+  // The bytes of a new customer's key after one default-policy PROMOTION (its marker, its counters).
+  size_t new_key_bytes = 0;
+  {
+    const Customers probe{.run = ++run};
+    Options one = o;
+    one.requests = 1;
+    one.connections = 1;
+    DecideDefault(port, one, *pol, probe, /*older_layouts=*/false);
+    const std::string key = store::CustomerKey(store::KeySchema().CustomerPrefix("acme", probe.Id(0, 0)));
+    store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(admin, "STRLEN %b", key.data(), key.size())));
+    new_key_bytes = r != nullptr && r->type == REDIS_REPLY_INTEGER ? static_cast<size_t>(r->integer) : 0;
+  }
   for (const bool returning : {false, true}) {
-    std::vector<double> ours, floor, incr, off, script;
+    std::vector<double> ours, floor, incr, off, script, one_trip;
     std::string calls, off_calls, script_calls;
     for (int r = 0; r < o.rounds; ++r) {  // interleaved
       const Customers who = customers(returning);
@@ -471,6 +515,8 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
         redisCommand(admin, "CONFIG RESETSTAT");
         off.push_back(cpu([&] { DecideDefault(port, o, *pol, others, /*older_layouts=*/false); }));
         off_calls = ScriptCalls(admin, o.requests);
+        const Customers more{.run = ++run};
+        one_trip.push_back(cpu([&] { OneTrip(port, o, more, new_key_bytes); }));
       }
     }
     const double us = Median(ours), f = Median(floor), i = Median(incr);
@@ -500,6 +546,11 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
                   "calls_per_decision on=%s off=%s batch=%d connections=%d rounds=%d\n",
                   q[q.size() / 2], q.front(), q.back(), us, Median(off), calls.c_str(), off_calls.c_str(), o.batch,
                   o.connections, o.rounds);
+      std::printf("store.one_trip ratio=%.2f redis_us_per_decision compare_and_set=%.2f one_trip=%.2f "
+                  "incr_expire=%.2f vs_incr_expire compare_and_set=%.2f one_trip=%.2f key_bytes=%zu batch=%d "
+                  "connections=%d\n",
+                  Median(off) / Median(one_trip), Median(off), Median(one_trip), i, Median(off) / i,
+                  Median(one_trip) / i, new_key_bytes, o.batch, o.connections);
     }
     std::fflush(stdout);
   }
