@@ -1,6 +1,9 @@
 // RedisCounterStore with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis keeps the state.
 // On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, below):
-//   1. MGET of every check's marker key and every customer's key (one command for the whole call);
+//   1. MGET of every check's marker key and every customer's key (one command for the whole call); a call of one
+//      customer with no older layout looked in also decides it as new (GuessNew) and creates its key (SET NX PX) in
+//      this round-trip, done when the MGET finds nothing of the customer; a create that found a marker of the event
+//      but no key is taken back (TakeBack) and the customer read again;
 //   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
 //      older layout less than the marker TTL ago): EXISTS of what check.lua's probe reads there; when they hold
 //      nothing, tactd decides the customer, else check.lua does (step 4);
@@ -157,7 +160,8 @@ absl::Status ErrorReply(const redisReply& r) {
 // the stream is out of step.
 absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const CustomerCheck> checks,
                                        const std::vector<std::string>& prefixes,
-                                       const std::vector<Customer>& customers, bool watch) {
+                                       const std::vector<Customer>& customers, bool watch,
+                                       const RedisCommand* also = nullptr, RedisReplyPtr* also_reply = nullptr) {
   if (watch) {  // no key of an earlier call stays watched (UNWATCH); these are, before they are read
     RespArgs w;
     w.Add("WATCH");
@@ -170,6 +174,7 @@ absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const C
   for (size_t i = 0; i < checks.size(); ++i) mget.Add(SeenKey(prefixes[i], checks[i].event_id));
   for (const Customer& c : customers) mget.Add(c.key);
   mget.Command().AppendTo(redis);  // one round-trip with the WATCH
+  if (also != nullptr) also->AppendTo(redis);  // and with `also`
   absl::Status watched;
   for (const char* what : {"UNWATCH", "WATCH"}) {
     if (!watch) break;
@@ -179,6 +184,11 @@ absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const C
   }
   absl::StatusOr<RedisReplyPtr> read = redis.GetReply("MGET");
   if (!read.ok()) return read.status();
+  if (also != nullptr) {
+    absl::StatusOr<RedisReplyPtr> reply = redis.GetReply("SET");
+    if (!reply.ok()) return reply.status();
+    *also_reply = *std::move(reply);
+  }
   if (!watched.ok()) return watched;
   const redisReply& values = **read;
   if (values.type == REDIS_REPLY_ERROR) return ErrorReply(values);
@@ -355,6 +365,69 @@ std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers, const I
   return again;
 }
 
+// A call of one customer decided as if the customer were new, before its key is read: its results, and the SET NX PX
+// that creates its key, sent in the read's round-trip (compare_and_set's second round-trip, saved when the read finds
+// nothing of the customer: nearly half of Redis' CPU per decision at a moderate rate, docs/benchmarks.md
+// "store.one_trip").
+struct NewGuess {
+  std::vector<Customer> customer;  // one: the customer decided on no key
+  std::vector<CheckResult> results;
+  RedisCommand create;
+};
+
+// The guess for `customer` (no older layouts looked in), or nullopt when deciding it as new writes nothing (a dry
+// run, a deferral) or is check.lua's.
+std::optional<NewGuess> GuessNew(std::span<const CustomerCheck> checks, const Customer& customer,
+                                 const std::vector<std::string>& prefixes, const std::string& cas_sha,
+                                 int64_t seen_ttl_ms) {
+  redisReply none{};
+  none.type = REDIS_REPLY_NIL;
+  NewGuess g{.customer = {Customer{.key = customer.key, .checks = customer.checks}},
+             .results = std::vector<CheckResult>(checks.size())};
+  std::vector<size_t> probe;
+  Draft(checks, none, /*older_layouts=*/false, g.customer[0], probe);
+  const std::vector<const redisReply*> seen(checks.size(), &none);
+  if (!Decide(checks, seen, g.customer[0], std::vector<char>(checks.size(), 0), seen_ttl_ms, g.results)) {
+    return std::nullopt;
+  }
+  bool set_nx = false;
+  g.create = WriteCommand(cas_sha, g.customer, {0}, prefixes, &set_nx);
+  if (!set_nx) return std::nullopt;
+  return g;
+}
+
+// The read found nothing of the customer: every marker key and the customer's key none.
+bool NothingRead(const redisReply& values) {
+  return std::all_of(values.element, values.element + values.elements,
+                     [](const redisReply* v) { return v->type == REDIS_REPLY_NIL; });
+}
+
+// The guess's key taken back (cas.lua: DEL if it still holds the guess), sent again once after `load` on NOSCRIPT.
+// False when it changed since (another call wrote on top of it).
+absl::StatusOr<bool> TakeBack(RedisConnection& redis, const std::string& cas_sha, const NewGuess& g,
+                              const std::function<absl::Status()>& load) {
+  const CustomerDraft& d = *g.customer[0].draft;
+  RespArgs args;
+  for (std::string_view a : {std::string_view("EVALSHA"), std::string_view(cas_sha), std::string_view("1"),
+                             std::string_view(g.customer[0].key), std::string_view("1"), std::string_view("0"),
+                             std::string_view(*d.value()), std::string_view("D"), std::string_view(""),
+                             std::string_view("0")}) {
+    args.Add(a);
+  }
+  const RedisCommand del = args.Command();
+  del.AppendTo(redis);
+  absl::StatusOr<RedisReplyPtr> reply = redis.GetReply("EVALSHA cas");
+  if (reply.ok() && IsNoScript(**reply)) {
+    if (absl::Status s = load(); !s.ok()) return s;
+    del.AppendTo(redis);
+    reply = redis.GetReply("EVALSHA cas");
+  }
+  if (!reply.ok()) return reply.status();
+  absl::StatusOr<std::vector<bool>> taken = Written(**reply, 1, /*set_nx=*/false);
+  if (!taken.ok()) return taken.status();
+  return (*taken)[0];
+}
+
 // One call's customers on a Redis Cluster, for the rounds of ClusterCasCheckAndReserve (each master's customers
 // `group` on their own thread: they touch their own customers and results only).
 struct ClusterCall {
@@ -502,9 +575,28 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   // customer: cas.lua (or SET NX), which needs no WATCH first: two commands fewer where each costs Redis a read
   // event of its own at a moderate rate (the gRPC path).
   const bool transaction = customers.size() > 1;
-  absl::StatusOr<RedisReplyPtr> read = ReadKeys(redis, checks, prefixes, customers, transaction);
+  const int64_t seen_ttl_ms = absl::ToInt64Milliseconds(settings_.seen_ttl);
+  // One customer, no older layout looked in: decided as new, and its key created in the read's round-trip. Kept when
+  // the read finds nothing of the customer; when its key exists the create does nothing and the customer is decided
+  // on what was read. When the read found a marker of this event but no key (a key deleted or evicted before its
+  // moved markers expired), the guess is taken back and the customer read again.
+  std::optional<NewGuess> guess;
+  if (!transaction && !older_layouts) guess = GuessNew(checks, customers[0], prefixes, cas_sha_, seen_ttl_ms);
+  RedisReplyPtr created;
+  absl::StatusOr<RedisReplyPtr> read = ReadKeys(redis, checks, prefixes, customers, transaction,
+                                                guess ? &guess->create : nullptr, &created);
   if (!read.ok()) {
     return done(read.status());
+  }
+  if (guess && created->type == REDIS_REPLY_STATUS) {
+    if (NothingRead(**read)) return done(std::move(guess->results));
+    absl::StatusOr<bool> taken = TakeBack(redis, cas_sha_, *guess, [&] { return LoadScript(redis); });
+    if (!taken.ok()) return done(taken.status());
+    if (!*taken) customers[0].script = true;  // written on top of since: check.lua decides on what is there now
+    read = ReadKeys(redis, checks, prefixes, customers, transaction);
+    if (!read.ok()) return done(read.status());
+  } else if (guess && created->type == REDIS_REPLY_ERROR) {
+    return done(ErrorReply(*created));
   }
   std::vector<CheckResult> results(n);
   std::vector<size_t> probe;  // checks that would look in the older layouts
@@ -522,7 +614,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   for (size_t i = 0; i < n; ++i) seen[i] = (*read)->element[i];
   std::vector<size_t> writes;  // customers whose key changes
   for (size_t c = 0; c < customers.size(); ++c) {
-    if (Decide(checks, seen, customers[c], nothing_older, absl::ToInt64Milliseconds(settings_.seen_ttl), results)) {
+    if (Decide(checks, seen, customers[c], nothing_older, seen_ttl_ms, results)) {
       writes.push_back(c);
     }
   }

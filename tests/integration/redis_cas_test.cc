@@ -225,6 +225,38 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
   }
 }
 
+// A call of one customer is decided as new and its key created in the read's round-trip. A customer whose key is
+// gone (deleted by hand, evicted) while a marker of the redelivered event lives in its own key: the create is taken
+// back, and the redelivery is a duplicate with its earlier decision, as check.lua decides it, the same keys after.
+TEST_P(RedisCasTest, AKeyGoneWhileTheEventsMovedMarkerLivesTakesTheNewGuessBack) {
+  auto cas = Store(cas_redis_.port(), RedisSettings::Checks::kCompareAndSet);
+  auto script = Store(script_redis_.port(), RedisSettings::Checks::kScript);
+  const Specs specs(clock_.Now());
+  auto check = [&](int id) {
+    return CustomerCheck{.tenant = "acme", .customer_id = "ana", .event_id = absl::StrCat("e", id),
+                         .now = clock_.Now(), .spec = specs.all[4], .marker = absl::StrCat("marker-", id)};
+  };
+  auto both = [&](int id) {
+    const CustomerCheck c = check(id);
+    const auto got = cas->CheckAndReserve({&c, 1}, clock_.Now() + absl::Seconds(5));
+    EXPECT_EQ(Show(got), Show(script->CheckAndReserve({&c, 1}, clock_.Now() + absl::Seconds(5))));
+    return got;
+  };
+  for (int id = 0; id <= kMarkersInCustomerKey; ++id) {  // e0's marker moves out of the key
+    clock_.Advance(absl::Minutes(1));
+    ASSERT_TRUE(both(id).ok());
+  }
+  const std::string prefix = KeySchema().CustomerPrefix("acme", "ana");
+  ASSERT_EQ(Command(cas_redis_.port(), {"EXISTS", SeenKey(prefix, "e0")})->integer, 1)
+      << ::testing::PrintToString(Keys(cas_redis_.port(), "*"));
+  for (const int port : {cas_redis_.port(), script_redis_.port()}) Command(port, {"DEL", CustomerKey(prefix)});
+  clock_.Advance(absl::Minutes(1));
+  const auto again = both(0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].duplicate);
+  ExpectSameKeys(cas_redis_.port(), script_redis_.port(), "*");
+}
+
 // cas.lua writes a key only if it holds what was read: a stale read writes nothing (neither the key nor the markers
 // that decision moved out).
 TEST_P(RedisCasTest, CasLuaWritesNothingForAKeyChangedSinceItWasRead) {

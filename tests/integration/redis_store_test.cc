@@ -294,6 +294,24 @@ long long RedisEvalshaCalls(int port) {
   return n;
 }
 
+// Read events Redis processed while `fn` ran (INFO stats total_reads_processed, on one connection: its INFO after
+// `fn` is one of them): about one per round-trip a client made.
+template <typename Fn>
+long long RoundTrips(int port, Fn fn) {
+  RedisContextPtr c(redisConnect("127.0.0.1", port));
+  auto reads = [&] {
+    RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "INFO stats")));
+    const absl::string_view info(r->str, r->len);
+    const size_t at = info.find("total_reads_processed:") + 22;
+    long long n = 0;
+    absl::SimpleAtoi(info.substr(at, info.find('\r', at) - at), &n);
+    return n;
+  };
+  const long long before = reads();
+  fn();
+  return reads() - before - 1;
+}
+
 // Store v2's budget: at most three Redis calls per decision in the script (redis.checks script). A new customer:
 // MGET (its marker key and its key), EXISTS (older layouts), SET PX; a returning one: MGET, SET PX of its key (which
 // keeps its last kMarkersInCustomerKey markers), and SET PX of the oldest marker when the key has that many already;
@@ -315,10 +333,11 @@ TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
 }
 
 // redis.checks compare_and_set: tactd's MGET (the event's marker key, the customer's key), then one write, only when
-// the decision writes. A call of one customer: a new customer's SET NX PX, no script; a returning one's cas.lua
-// (GET to compare, SET PX of its key, and SET PX of its oldest marker when the key holds kMarkersInCustomerKey). A
-// call of several: their keys WATCHed before the MGET, then MULTI, the SETs, EXEC: no script. A duplicate, a
-// deferral and a dry run: the MGET alone.
+// the decision writes. A call of one customer (no older layout looked in): decided as new and its key created (SET NX
+// PX) in the MGET's round-trip, so a new customer is one round-trip and no script; a returning one's create does
+// nothing, and cas.lua (GET to compare, SET PX of its key, and SET PX of its oldest marker when the key holds
+// kMarkersInCustomerKey) follows. A call of several: their keys WATCHed before the MGET, then MULTI, the SETs, EXEC:
+// no script. A duplicate and a deferral: the MGET (and the create that did nothing); a dry run: the MGET alone.
 // While the older layouts are looked in, a new customer is check.lua's (its MGET, EXISTS, SET PX) after tactd's
 // MGET.
 TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
@@ -327,25 +346,29 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
     CustomerCheck c = Check(plan, id, clock_.Now());
     c.dry_run = dry_run;
-    EXPECT_TRUE(store.CheckAndReserve({&c, 1}, Deadline()).ok());
-    return stats();
+    const long long trips =
+        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(store.CheckAndReserve({&c, 1}, Deadline()).ok()); });
+    return absl::StrCat(stats(), " trips=", trips);
   };
   auto store = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                          /*older_layouts=*/false);
   ASSERT_TRUE(store->Healthy());  // its connection made (SCRIPT LOAD, the MULTI/EXEC probe) before counting
   const policy::Plan plan = CapPlan(2);
-  EXPECT_EQ(calls(*store, plan, "a", /*dry_run=*/true), "mget=1 evalsha=0");
-  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0");
-  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 evalsha=0");
+  EXPECT_EQ(calls(*store, plan, "a", /*dry_run=*/true), "mget=1 evalsha=0 trips=1");
+  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0 trips=1");  // new: created in the read's round-trip
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 1);
+  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0 trips=1");  // a redelivery: the create did nothing
+  EXPECT_EQ(Counted(redis_.port(), "c1"), 1);
   EXPECT_EQ(calls(*store, plan, "b"),  // a's marker stays in c1's key, or moves out when the key keeps one
-            kMarkersInCustomerKey > 1 ? "get=1 mget=1 set=1 evalsha=1" : "get=1 mget=1 set=2 evalsha=1");
+            kMarkersInCustomerKey > 1 ? "get=1 mget=1 set=2 evalsha=1 trips=2"
+                                      : "get=1 mget=1 set=3 evalsha=1 trips=2");
   EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
   const policy::Plan defer = [&] {
     policy::Plan p = CapPlan(2);
     p.limits[0].on_exceed = policy::OnExceed::kDefer;
     return p;
   }();
-  EXPECT_EQ(calls(*store, defer, "c"), "mget=1 evalsha=0");  // full, and deferred: nothing written
+  EXPECT_EQ(calls(*store, defer, "c"), "mget=1 set=1 evalsha=0 trips=1");  // full, and deferred: nothing written
   {  // two customers in one call: c1 (its cap and its key's markers full: a's, the oldest, moves out) and a new one
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
     const std::vector<CustomerCheck> both = {Check(plan, "d", clock_.Now()), Check(plan, "n0", clock_.Now(), "c2")};
@@ -356,7 +379,7 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   auto looking = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                            /*older_layouts=*/true);
   ASSERT_TRUE(looking->Healthy());
-  EXPECT_EQ(calls(*looking, plan, "x"), "get=1 mget=1 set=2 evalsha=1");  // c1 has a store-v2 key: tactd's
+  EXPECT_EQ(calls(*looking, plan, "x"), "get=1 mget=1 set=2 evalsha=1 trips=2");  // c1 has a store-v2 key: tactd's
   // A customer without a store-v2 key: tactd probes the older layouts (one EXISTS) and decides when they hold nothing
   // of it; check.lua decides when they do.
   auto one = [&](const char* id, const char* customer) {
