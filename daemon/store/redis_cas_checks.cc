@@ -155,13 +155,10 @@ absl::Status ErrorReply(const redisReply& r) {
   return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r.str, r.len)));
 }
 
-// Round-trip 1: [UNWATCH, WATCH of the customers' keys,] MGET of every check's marker key, then every customer's
-// key; the MGET's reply (checks.size() + customers.size() values). Every reply is read before one fails the call, or
-// the stream is out of step.
-absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const CustomerCheck> checks,
-                                       const std::vector<std::string>& prefixes,
-                                       const std::vector<Customer>& customers, bool watch,
-                                       const RedisCommand* also = nullptr, RedisReplyPtr* also_reply = nullptr) {
+// Round-trip 1, sent: [UNWATCH, WATCH of the customers' keys,] MGET of every check's marker key, then every
+// customer's key.
+void SendRead(RedisConnection& redis, std::span<const CustomerCheck> checks, const std::vector<std::string>& prefixes,
+              const std::vector<Customer>& customers, bool watch) {
   if (watch) {  // no key of an earlier call stays watched (UNWATCH); these are, before they are read
     RespArgs w;
     w.Add("WATCH");
@@ -174,7 +171,11 @@ absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const C
   for (size_t i = 0; i < checks.size(); ++i) mget.Add(SeenKey(prefixes[i], checks[i].event_id));
   for (const Customer& c : customers) mget.Add(c.key);
   mget.Command().AppendTo(redis);  // one round-trip with the WATCH
-  if (also != nullptr) also->AppendTo(redis);  // and with `also`
+}
+
+// Round-trip 1, its replies (SendRead's): the MGET's (`values` values). Every one is read before one fails the call,
+// or the stream is out of step.
+absl::StatusOr<RedisReplyPtr> ReceiveRead(RedisConnection& redis, size_t values, bool watch) {
   absl::Status watched;
   for (const char* what : {"UNWATCH", "WATCH"}) {
     if (!watch) break;
@@ -184,18 +185,21 @@ absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const C
   }
   absl::StatusOr<RedisReplyPtr> read = redis.GetReply("MGET");
   if (!read.ok()) return read.status();
-  if (also != nullptr) {
-    absl::StatusOr<RedisReplyPtr> reply = redis.GetReply("SET");
-    if (!reply.ok()) return reply.status();
-    *also_reply = *std::move(reply);
-  }
   if (!watched.ok()) return watched;
-  const redisReply& values = **read;
-  if (values.type == REDIS_REPLY_ERROR) return ErrorReply(values);
-  if (values.type != REDIS_REPLY_ARRAY || values.elements != checks.size() + customers.size()) {
+  const redisReply& r = **read;
+  if (r.type == REDIS_REPLY_ERROR) return ErrorReply(r);
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != values) {
     return absl::InternalError("redis MGET: unexpected reply");
   }
   return read;
+}
+
+// Round-trip 1: the MGET's reply (checks.size() + customers.size() values).
+absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const CustomerCheck> checks,
+                                       const std::vector<std::string>& prefixes,
+                                       const std::vector<Customer>& customers, bool watch) {
+  SendRead(redis, checks, prefixes, customers, watch);
+  return ReceiveRead(redis, checks.size() + customers.size(), watch);
 }
 
 // check.lua's probe of the older layouts for `check` (legacy.lua, tact_from_old) as one EXISTS: layout v1's index,
@@ -375,11 +379,13 @@ struct NewGuess {
   RedisCommand create;
 };
 
-// The guess for `customer` (no older layouts looked in), or nullopt when deciding it as new writes nothing (a dry
-// run, a deferral) or is check.lua's.
-std::optional<NewGuess> GuessNew(std::span<const CustomerCheck> checks, const Customer& customer,
+// The guess for a call of one customer (no older layouts looked in), or nullopt: a call of several, or deciding the
+// customer as new writes nothing (a dry run, a deferral) or is check.lua's.
+std::optional<NewGuess> GuessNew(std::span<const CustomerCheck> checks, const std::vector<Customer>& customers,
                                  const std::vector<std::string>& prefixes, const std::string& cas_sha,
                                  int64_t seen_ttl_ms) {
+  if (customers.size() != 1) return std::nullopt;
+  const Customer& customer = customers[0];
   redisReply none{};
   none.type = REDIS_REPLY_NIL;
   NewGuess g{.customer = {Customer{.key = customer.key, .checks = customer.checks}},
@@ -426,6 +432,44 @@ absl::StatusOr<bool> TakeBack(RedisConnection& redis, const std::string& cas_sha
   absl::StatusOr<std::vector<bool>> taken = Written(**reply, 1, /*set_nx=*/false);
   if (!taken.ok()) return taken.status();
   return (*taken)[0];
+}
+
+// Every customer's draft on its key as read (`values`: the MGET's reply), and round-trip 1b (ProbeOlderLayouts) for
+// the checks that would look in the older layouts.
+absl::Status DraftAll(RedisConnection& redis, std::span<const CustomerCheck> checks,
+                      const std::vector<std::string>& prefixes, const redisReply& values, bool older_layouts,
+                      bool legacy_keys, std::vector<Customer>& customers, std::vector<char>& nothing_older) {
+  std::vector<size_t> probe;  // checks that would look in the older layouts
+  for (size_t c = 0; c < customers.size(); ++c) {
+    Draft(checks, *values.element[checks.size() + c], older_layouts, customers[c], probe);
+  }
+  if (probe.empty()) return absl::OkStatus();
+  return ProbeOlderLayouts(redis, checks, prefixes, probe, legacy_keys, nothing_older);
+}
+
+// Round-trip 1 of a call of one customer (`customers`) with the guess's create in it. `*stands` when the read found
+// nothing of the customer: the guess's results are the call's. Else the read to decide the customer on: this one
+// when the create did nothing (its key exists), or a second one after the guess was taken back (the read found a
+// marker of the event but no key); a guess written on top of since makes the customer check.lua's.
+absl::StatusOr<RedisReplyPtr> ReadWithGuess(RedisConnection& redis, std::span<const CustomerCheck> checks,
+                                            const std::vector<std::string>& prefixes,
+                                            std::vector<Customer>& customers, const NewGuess& guess,
+                                            const std::string& cas_sha, const std::function<absl::Status()>& load,
+                                            bool* stands) {
+  SendRead(redis, checks, prefixes, customers, /*watch=*/false);
+  guess.create.AppendTo(redis);
+  absl::StatusOr<RedisReplyPtr> read = ReceiveRead(redis, checks.size() + 1, /*watch=*/false);
+  absl::StatusOr<RedisReplyPtr> created = redis.GetReply("SET");  // read whatever the MGET's was: in step
+  if (!read.ok()) return read;
+  if (!created.ok()) return created.status();
+  if ((*created)->type == REDIS_REPLY_ERROR) return ErrorReply(**created);
+  if ((*created)->type != REDIS_REPLY_STATUS) return read;  // its key exists: decided on what was read
+  *stands = NothingRead(**read);
+  if (*stands) return read;
+  absl::StatusOr<bool> taken = TakeBack(redis, cas_sha, guess, load);
+  if (!taken.ok()) return taken.status();
+  if (!*taken) customers[0].script = true;  // written on top of since: check.lua decides on what is there now
+  return ReadKeys(redis, checks, prefixes, customers, /*watch=*/false);
 }
 
 // One call's customers on a Redis Cluster, for the rounds of ClusterCasCheckAndReserve (each master's customers
@@ -580,35 +624,25 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   // the read finds nothing of the customer; when its key exists the create does nothing and the customer is decided
   // on what was read. When the read found a marker of this event but no key (a key deleted or evicted before its
   // moved markers expired), the guess is taken back and the customer read again.
-  std::optional<NewGuess> guess;
-  if (!transaction && !older_layouts) guess = GuessNew(checks, customers[0], prefixes, cas_sha_, seen_ttl_ms);
-  RedisReplyPtr created;
-  absl::StatusOr<RedisReplyPtr> read = ReadKeys(redis, checks, prefixes, customers, transaction,
-                                                guess ? &guess->create : nullptr, &created);
+  const std::optional<NewGuess> guess =
+      older_layouts ? std::nullopt : GuessNew(checks, customers, prefixes, cas_sha_, seen_ttl_ms);
+  bool stands = false;
+  absl::StatusOr<RedisReplyPtr> read =
+      guess ? ReadWithGuess(redis, checks, prefixes, customers, *guess, cas_sha_, [&] { return LoadScript(redis); },
+                            &stands)
+            : ReadKeys(redis, checks, prefixes, customers, transaction);
   if (!read.ok()) {
     return done(read.status());
   }
-  if (guess && created->type == REDIS_REPLY_STATUS) {
-    if (NothingRead(**read)) return done(std::move(guess->results));
-    absl::StatusOr<bool> taken = TakeBack(redis, cas_sha_, *guess, [&] { return LoadScript(redis); });
-    if (!taken.ok()) return done(taken.status());
-    if (!*taken) customers[0].script = true;  // written on top of since: check.lua decides on what is there now
-    read = ReadKeys(redis, checks, prefixes, customers, transaction);
-    if (!read.ok()) return done(read.status());
-  } else if (guess && created->type == REDIS_REPLY_ERROR) {
-    return done(ErrorReply(*created));
+  if (stands) {
+    return done(guess->results);
   }
   std::vector<CheckResult> results(n);
-  std::vector<size_t> probe;  // checks that would look in the older layouts
-  for (size_t c = 0; c < customers.size(); ++c) {
-    Draft(checks, *(*read)->element[n + c], older_layouts, customers[c], probe);
-  }
   std::vector<char> nothing_older(n, 0);
-  if (!probe.empty()) {
-    if (absl::Status s = ProbeOlderLayouts(redis, checks, prefixes, probe, settings_.legacy_keys, nothing_older);
-        !s.ok()) {
-      return done(s);
-    }
+  if (absl::Status s = DraftAll(redis, checks, prefixes, **read, older_layouts, settings_.legacy_keys, customers,
+                                nothing_older);
+      !s.ok()) {
+    return done(s);
   }
   std::vector<const redisReply*> seen(n);
   for (size_t i = 0; i < n; ++i) seen[i] = (*read)->element[i];
