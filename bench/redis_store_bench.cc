@@ -346,6 +346,25 @@ void DecideDefault(int port, const Options& o, const policy::Policy& pol, const 
   if (errors.load() > 0) std::fprintf(stderr, "redis_store_bench: %d store errors\n", errors.load());
 }
 
+// This thread's connection to `port` (made on first use, and again for another port).
+redisContext* ThreadConnection(int port) {
+  thread_local store::RedisContextPtr c;
+  thread_local int c_port = 0;
+  if (c == nullptr || c_port != port) {
+    c.reset(redisConnect("127.0.0.1", port));
+    c_port = port;
+  }
+  return c.get();
+}
+
+// Reads `n` replies of what was appended on `c`, and drops them.
+void DrainReplies(redisContext* c, int n) {
+  for (int k = 0; k < n; ++k) {
+    void* r = nullptr;
+    if (redisGetReply(c, &r) == REDIS_OK) freeReplyObject(r);
+  }
+}
+
 // The floor: one EVALSHA per batch of a script that GETs and SETs (PX) one key per customer.
 constexpr char kFloorLua[] =
     "for i = 1, #KEYS do redis.call('GET', KEYS[i]) redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end "
@@ -354,12 +373,7 @@ constexpr char kFloorLua[] =
 void Floor(int port, const Options& o, const std::string& floor_sha, const Customers& who) {
   const store::KeySchema keys;
   RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
-    thread_local store::RedisContextPtr c;
-    thread_local int c_port = 0;
-    if (c == nullptr || c_port != port) {
-      c.reset(redisConnect("127.0.0.1", port));
-      c_port = port;
-    }
+    redisContext* const c = ThreadConnection(port);
     std::vector<std::string> args{"EVALSHA", floor_sha, std::to_string(n)};
     for (int k = 0; k < n; ++k) args.push_back(keys.CustomerPrefix("acme", who.Id(t, first + k)) + "f");
     args.push_back("1");
@@ -371,7 +385,7 @@ void Floor(int port, const Options& o, const std::string& floor_sha, const Custo
       lens.push_back(a.size());
     }
     store::RedisReplyPtr(static_cast<redisReply*>(
-        redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
   });
 }
 
@@ -379,21 +393,13 @@ void Floor(int port, const Options& o, const std::string& floor_sha, const Custo
 void IncrExpire(int port, const Options& o, const Customers& who) {
   const store::KeySchema keys;
   RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
-    thread_local store::RedisContextPtr c;
-    thread_local int c_port = 0;
-    if (c == nullptr || c_port != port) {
-      c.reset(redisConnect("127.0.0.1", port));
-      c_port = port;
-    }
+    redisContext* const c = ThreadConnection(port);
     for (int k = 0; k < n; ++k) {
       const std::string key = keys.CustomerPrefix("acme", who.Id(t, first + k)) + "i";
-      redisAppendCommand(c.get(), "INCRBY %b 1", key.data(), key.size());
-      redisAppendCommand(c.get(), "EXPIRE %b 86400", key.data(), key.size());
+      redisAppendCommand(c, "INCRBY %b 1", key.data(), key.size());
+      redisAppendCommand(c, "EXPIRE %b 86400", key.data(), key.size());
     }
-    for (int k = 0; k < 2 * n; ++k) {
-      void* r = nullptr;
-      if (redisGetReply(c.get(), &r) == REDIS_OK) freeReplyObject(r);
-    }
+    DrainReplies(c, 2 * n);
   });
 }
 
@@ -406,23 +412,15 @@ void OneTrip(int port, const Options& o, const Customers& who, size_t value_byte
   const std::string value(value_bytes, 'v');
   static std::atomic<uint64_t> events{0};
   RunThreads(o, o.batch, [&](int t, int64_t first, int n) {
-    thread_local store::RedisContextPtr c;
-    thread_local int c_port = 0;
-    if (c == nullptr || c_port != port) {
-      c.reset(redisConnect("127.0.0.1", port));
-      c_port = port;
-    }
+    redisContext* const c = ThreadConnection(port);
     for (int k = 0; k < n; ++k) {
       const std::string prefix = keys.CustomerPrefix("acme", who.Id(t, first + k)) + "o";
       const std::string seen = store::SeenKey(prefix, absl::StrCat("e", events.fetch_add(1)));
       const std::string key = store::CustomerKey(prefix);
-      redisAppendCommand(c.get(), "MGET %b %b", seen.data(), seen.size(), key.data(), key.size());
-      redisAppendCommand(c.get(), "SET %b %b NX PX 86400000", key.data(), key.size(), value.data(), value.size());
+      redisAppendCommand(c, "MGET %b %b", seen.data(), seen.size(), key.data(), key.size());
+      redisAppendCommand(c, "SET %b %b NX PX 86400000", key.data(), key.size(), value.data(), value.size());
     }
-    for (int k = 0; k < 2 * n; ++k) {
-      void* r = nullptr;
-      if (redisGetReply(c.get(), &r) == REDIS_OK) freeReplyObject(r);
-    }
+    DrainReplies(c, 2 * n);
   });
 }
 
