@@ -1,5 +1,5 @@
 // RedisCounterStore with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis keeps the state.
-// On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, below):
+// On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, redis_cas_cluster.cc):
 //   1. MGET of every check's marker key and every customer's key (one command for the whole call); a call of one
 //      customer with no older layout looked in also decides it as new (GuessNew) and creates its key (SET NX PX) in
 //      this round-trip, done when the MGET finds nothing of the customer; a create that found a marker of the event
@@ -24,74 +24,25 @@
 #include "daemon/store/cluster_slots.h"
 #include "daemon/store/customer_draft.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/redis_cas_parts.h"
 #include "daemon/store/redis_check_call.h"
 #include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_counter_store.h"
 
 namespace tact::store {
+
+using cas::Customer;
+using cas::Decide;
+using cas::Draft;
+using cas::ErrorReply;
+using cas::Group;
+using cas::NothingOlder;
+using cas::OlderLayoutProbe;
+using cas::ScriptChecks;
+using cas::WriteCommand;
+using cas::Written;
+
 namespace {
-
-std::optional<std::string> Value(const redisReply& r) {
-  if (r.type != REDIS_REPLY_STRING) return std::nullopt;
-  return std::string(r.str, r.len);
-}
-
-struct Customer {
-  std::string key;
-  std::vector<size_t> checks;  // ascending
-  std::optional<CustomerDraft> draft;
-  bool script = false;  // check.lua decides its checks
-  bool failed = false;  // its checks failed (their status in the results)
-  int slot = 0;         // on a Redis Cluster
-};
-
-// The write of a call of one customer (`writes`: its index) as one command: SET NX PX for a new key with nothing
-// moved, else cas.lua (which takes any number of keys).
-RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer>& customers,
-                          const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
-                          bool* set_nx) {
-  const Customer& first = customers[writes.front()];
-  const CustomerDraft& d = *first.draft;
-  *set_nx = writes.size() == 1 && !d.read() && d.moved().empty() && d.write() == CustomerDraft::Write::kSet;
-  RespArgs args;
-  if (*set_nx) {
-    for (std::string_view a : {std::string_view("SET"), std::string_view(first.key), std::string_view(*d.value()),
-                               std::string_view("NX"), std::string_view("PX")}) {
-      args.Add(a);
-    }
-    args.Add(d.ttl_ms());
-    return args.Command();
-  }
-  RespArgs keys;
-  RespArgs argv;
-  argv.Add(static_cast<int64_t>(writes.size()));
-  for (size_t w : writes) {
-    const Customer& c = customers[w];
-    const CustomerDraft& draft = *c.draft;
-    keys.Add(c.key);
-    argv.Add(static_cast<int64_t>(draft.moved().size()));
-    argv.Add(draft.read().value_or(""));
-    switch (draft.write()) {
-      case CustomerDraft::Write::kSet: argv.Add("S"); break;
-      case CustomerDraft::Write::kSetForever: argv.Add("F"); break;
-      default: argv.Add("D"); break;
-    }
-    argv.Add(draft.value().value_or(""));
-    argv.Add(draft.ttl_ms());
-    const std::string& prefix = prefixes[c.checks.front()];
-    for (const CustomerDraft::Moved& m : draft.moved()) {
-      keys.Add(SeenKey(prefix, m.event_id));
-      argv.Add(m.payload);
-      argv.Add(m.ttl_ms);
-    }
-  }
-  args.Add("EVALSHA");
-  args.Add(cas_sha);
-  args.Add(keys.count());
-  args.Add(keys);
-  args.Add(argv);
-  return args.Command();
-}
 
 // The writes of a call of several customers as MULTI ... EXEC: their keys were WATCHed before they were read, so EXEC
 // writes all of them or none (nil: one changed since). Returns the commands and how many replies they get.
@@ -130,29 +81,6 @@ std::string TransactionWrite(const std::vector<Customer>& customers, const std::
   }
   wire += RedisCommand({"EXEC"}).wire;
   return wire;
-}
-
-// Which keys the write command wrote (false: changed since read), from its reply; `n` keys.
-absl::StatusOr<std::vector<bool>> Written(const redisReply& r, size_t n, bool set_nx) {
-  if (r.type == REDIS_REPLY_ERROR) {
-    return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r.str, r.len)));
-  }
-  if (set_nx) {
-    if (r.type == REDIS_REPLY_NIL) return std::vector<bool>{false};
-    if (r.type == REDIS_REPLY_STATUS) return std::vector<bool>{true};
-  } else if (r.type == REDIS_REPLY_ARRAY && r.elements == n) {
-    std::vector<bool> written(n);
-    for (size_t i = 0; i < n; ++i) {
-      if (r.element[i]->type != REDIS_REPLY_INTEGER) break;
-      written[i] = r.element[i]->integer == 1;
-      if (i + 1 == n) return written;
-    }
-  }
-  return absl::InternalError("cas.lua: unexpected reply");
-}
-
-absl::Status ErrorReply(const redisReply& r) {
-  return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r.str, r.len)));
 }
 
 // Round-trip 1, sent: [UNWATCH, WATCH of the customers' keys,] MGET of every check's marker key, then every
@@ -202,26 +130,6 @@ absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const C
   return ReceiveRead(redis, checks.size() + customers.size(), watch);
 }
 
-// check.lua's probe of the older layouts for `check` (legacy.lua, tact_from_old) as one EXISTS: layout v1's index,
-// signals and the event's marker under the customer's prefix, and the same of the legacy layout when
-// redis.legacy_keys names one for the customer. Its reply: 0 when they hold nothing of the check (NothingOlder).
-RedisCommand OlderLayoutProbe(const CustomerCheck& check, std::string_view prefix, bool legacy_keys) {
-  RespArgs out;
-  out.Add("EXISTS");
-  out.Add(IndexKey(prefix));
-  out.Add(SignalsKey(prefix));
-  out.Add(SeenKey(prefix, check.event_id));
-  if (!legacy_keys) return out.Command();
-  if (const std::optional<std::string> legacy = KeySchema::LegacyCustomerPrefix(check.tenant, check.customer_id)) {
-    out.Add(IndexKey(*legacy));
-    out.Add(SignalsKey(*legacy));
-    out.Add(SeenKey(*legacy, check.event_id));
-  }
-  return out.Command();
-}
-
-bool NothingOlder(const redisReply& r) { return r.type == REDIS_REPLY_INTEGER && r.integer == 0; }
-
 // Round-trip 1b, with the older layouts looked in (redis.older_layouts, not sealed): for the checks `probe` of
 // customers without a store-v2 key, or moved from an older layout less than the marker TTL ago
 // (CustomerDraft::LooksInOlderLayouts), whether the older layouts hold anything of theirs, as check.lua's probe finds
@@ -241,28 +149,6 @@ absl::Status ProbeOlderLayouts(RedisConnection& redis, std::span<const CustomerC
     nothing_older[i] = NothingOlder(**r);
   }
   return failed;
-}
-
-// `customer`'s checks decided on its key as read (its draft), each with its event's marker key as read (`seen[i]`),
-// their results into `results`; or `customer.script` set when check.lua must decide them. True when its key is to be
-// written.
-bool Decide(std::span<const CustomerCheck> checks, std::span<const redisReply* const> seen_of, Customer& customer,
-            const std::vector<char>& nothing_older, int64_t seen_ttl_ms, std::vector<CheckResult>& results) {
-  if (customer.script || customer.failed) return false;
-  for (size_t i : customer.checks) {
-    const redisReply& seen = *seen_of[i];
-    std::optional<CheckResult> r = customer.draft->Check(
-        checks[i],
-        seen.type == REDIS_REPLY_STRING ? std::optional<std::string_view>(std::string_view(seen.str, seen.len))
-                                        : std::nullopt,
-        seen_ttl_ms, nothing_older[i] != 0);
-    if (!r) {
-      customer.script = true;
-      return false;
-    }
-    results[i] = *std::move(r);
-  }
-  return customer.draft->write() != CustomerDraft::Write::kNone;
 }
 
 // Round-trip 2 for several customers: MULTI, their writes, EXEC; when a watched key changed (EXEC nil) nothing was
@@ -333,41 +219,6 @@ absl::Status RedisCounterStore::RunScriptChecks(RedisConnection& c, std::span<co
 }
 
 namespace {
-
-// The call's customers, in the order of their first check (`prefixes[i]`: checks[i]'s customer's prefix).
-std::vector<Customer> Group(std::span<const CustomerCheck> checks, const KeySchema& keys,
-                            std::vector<std::string>& prefixes) {
-  std::vector<Customer> customers;
-  absl::flat_hash_map<std::string_view, size_t> by_prefix;  // views into `prefixes`
-  prefixes.resize(checks.size());
-  for (size_t i = 0; i < checks.size(); ++i) {
-    prefixes[i] = keys.CustomerPrefix(checks[i].tenant, checks[i].customer_id);
-    auto [it, added] = by_prefix.try_emplace(prefixes[i], customers.size());
-    if (added) customers.push_back({.key = CustomerKey(prefixes[i])});
-    customers[it->second].checks.push_back(i);
-  }
-  return customers;
-}
-
-// `customer`'s draft on its key as read; the checks of it that would look in the older layouts appended to `probe`.
-void Draft(std::span<const CustomerCheck> checks, const redisReply& value, bool older_layouts, Customer& customer,
-           std::vector<size_t>& probe) {
-  customer.draft.emplace(Value(value), older_layouts);
-  for (size_t i : customer.checks) {
-    if (customer.draft->LooksInOlderLayouts(absl::ToUnixMillis(checks[i].now))) probe.push_back(i);
-  }
-}
-
-// The checks of the customers check.lua decides, of customers[c] for c in `which`, ascending.
-template <typename Indexes>
-std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers, const Indexes& which) {
-  std::vector<size_t> again;
-  for (size_t c : which) {
-    if (customers[c].script) again.insert(again.end(), customers[c].checks.begin(), customers[c].checks.end());
-  }
-  std::sort(again.begin(), again.end());
-  return again;
-}
 
 // A call of one customer decided as if the customer were new, before its key is read: its results, and the SET NX PX
 // that creates its key, sent in the read's round-trip (compare_and_set's second round-trip, saved when the read finds
@@ -472,131 +323,6 @@ absl::StatusOr<RedisReplyPtr> ReadWithGuess(RedisConnection& redis, std::span<co
   return ReadKeys(redis, checks, prefixes, customers, /*watch=*/false);
 }
 
-// One call's customers on a Redis Cluster, for the rounds of ClusterCasCheckAndReserve (each master's customers
-// `group` on their own thread: they touch their own customers and results only).
-struct ClusterCall {
-  RedisCluster& cluster;
-  const std::string& cas_sha;
-  std::span<const CustomerCheck> checks;
-  const std::vector<std::string>& prefixes;
-  std::vector<Customer>& customers;
-  absl::Time deadline;
-  std::vector<CheckResult>& results;
-
-  // Customer `c`'s checks fail with `s` (the first failure of a round).
-  void Fail(Customer& c, const absl::Status& s) {
-    if (c.failed) return;
-    c.failed = true;
-    for (size_t i : c.checks) results[i].status = s;
-  }
-  // A reply as a status: an error reply (a redirection left after the retries included) is UNAVAILABLE.
-  static absl::Status StatusOf(const absl::StatusOr<RedisReplyPtr>& r) {
-    if (!r.ok()) return r.status();
-    return (*r)->type == REDIS_REPLY_ERROR ? ErrorReply(**r) : absl::OkStatus();
-  }
-};
-
-// Round 1: per customer of `group` one MGET of its checks' marker keys and its key; its draft, each check's marker
-// key as read into `seen` (views into the replies returned), the checks to probe with their customers appended.
-std::vector<absl::StatusOr<RedisReplyPtr>> ClusterRead(ClusterCall& call, std::span<const size_t> group,
-                                                       bool older_layouts, std::vector<const redisReply*>& seen,
-                                                       std::vector<size_t>& probe,
-                                                       std::vector<size_t>& probe_customer) {
-  std::vector<RedisCommand> commands;
-  std::vector<int> slots;
-  for (size_t c : group) {
-    RespArgs mget;
-    mget.Add("MGET");
-    for (size_t i : call.customers[c].checks) mget.Add(SeenKey(call.prefixes[i], call.checks[i].event_id));
-    mget.Add(call.customers[c].key);
-    commands.push_back(mget.Command());
-    slots.push_back(call.customers[c].slot);
-  }
-  std::vector<absl::StatusOr<RedisReplyPtr>> read = call.cluster.Execute(commands, slots, call.deadline);
-  for (size_t k = 0; k < group.size(); ++k) {
-    Customer& customer = call.customers[group[k]];
-    if (absl::Status s = ClusterCall::StatusOf(read[k]); !s.ok()) {
-      call.Fail(customer, s);
-      continue;
-    }
-    const redisReply& values = **read[k];
-    if (values.type != REDIS_REPLY_ARRAY || values.elements != customer.checks.size() + 1) {
-      call.Fail(customer, absl::InternalError("redis MGET: unexpected reply"));
-      continue;
-    }
-    for (size_t j = 0; j < customer.checks.size(); ++j) seen[customer.checks[j]] = values.element[j];
-    Draft(call.checks, *values.element[customer.checks.size()], older_layouts, customer, probe);
-    probe_customer.resize(probe.size(), group[k]);
-  }
-  return read;
-}
-
-// Round 1b: OlderLayoutProbe per check in `probe` (of customer probe_customer[k]); nothing_older[i] set for each the
-// older layouts hold nothing of.
-void ClusterProbe(ClusterCall& call, const std::vector<size_t>& probe, const std::vector<size_t>& probe_customer,
-                  std::vector<char>& nothing_older) {
-  std::vector<RedisCommand> commands;
-  std::vector<int> slots;
-  for (size_t k = 0; k < probe.size(); ++k) {
-    // a cluster has no legacy layout (its keys are in other slots)
-    commands.push_back(OlderLayoutProbe(call.checks[probe[k]], call.prefixes[probe[k]], /*legacy_keys=*/false));
-    slots.push_back(call.customers[probe_customer[k]].slot);
-  }
-  const std::vector<absl::StatusOr<RedisReplyPtr>> found = call.cluster.Execute(commands, slots, call.deadline);
-  for (size_t k = 0; k < probe.size(); ++k) {
-    if (absl::Status s = ClusterCall::StatusOf(found[k]); !s.ok()) {
-      call.Fail(call.customers[probe_customer[k]], s);
-      continue;
-    }
-    nothing_older[probe[k]] = NothingOlder(**found[k]);
-  }
-}
-
-// Round 2: each customer of `writes` written with cas.lua or SET NX (WriteCommand); one changed since it was read is
-// check.lua's (Customer::script).
-void ClusterWrite(ClusterCall& call, const std::vector<size_t>& writes) {
-  std::vector<RedisCommand> commands;
-  std::vector<int> slots;
-  std::vector<char> set_nx(writes.size());
-  for (size_t k = 0; k < writes.size(); ++k) {
-    bool nx = false;
-    commands.push_back(WriteCommand(call.cas_sha, call.customers, {writes[k]}, call.prefixes, &nx));
-    set_nx[k] = nx;
-    slots.push_back(call.customers[writes[k]].slot);
-  }
-  const std::vector<absl::StatusOr<RedisReplyPtr>> wrote = call.cluster.Execute(commands, slots, call.deadline);
-  for (size_t k = 0; k < writes.size(); ++k) {
-    Customer& customer = call.customers[writes[k]];
-    absl::Status s = ClusterCall::StatusOf(wrote[k]);
-    absl::StatusOr<std::vector<bool>> written = s.ok() ? Written(**wrote[k], 1, set_nx[k] != 0)
-                                                       : absl::StatusOr<std::vector<bool>>(s);
-    if (!written.ok()) {
-      call.Fail(customer, written.status());
-    } else if (!written->front()) {
-      customer.script = true;  // changed since read: check.lua decides
-    }
-  }
-}
-
-// ClusterCasCheckAndReserve's rounds for the customers `group` of one master; returns the checks check.lua is to
-// decide (ClusterCheckEach), ascending.
-std::vector<size_t> CasOnNode(ClusterCall& call, std::span<const size_t> group, bool older_layouts,
-                              int64_t seen_ttl_ms) {
-  std::vector<const redisReply*> seen(call.checks.size());
-  std::vector<size_t> probe;
-  std::vector<size_t> probe_customer;
-  const std::vector<absl::StatusOr<RedisReplyPtr>> read =
-      ClusterRead(call, group, older_layouts, seen, probe, probe_customer);  // `seen` views into it
-  std::vector<char> nothing_older(call.checks.size(), 0);
-  if (!probe.empty()) ClusterProbe(call, probe, probe_customer, nothing_older);
-  std::vector<size_t> writes;
-  for (size_t c : group) {
-    if (Decide(call.checks, seen, call.customers[c], nothing_older, seen_ttl_ms, call.results)) writes.push_back(c);
-  }
-  if (!writes.empty()) ClusterWrite(call, writes);
-  return ScriptChecks(call.customers, group);
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(std::span<const CustomerCheck> checks,
@@ -667,45 +393,5 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   return done(std::move(results));
 }
 
-// On a Redis Cluster a customer's keys share one slot (its hash tag), but a call's customers are in many, and
-// MULTI/EXEC and multi-key commands take one slot: so each customer gets commands of its own. The customers of each
-// master (the slot map's) go through the rounds below on their own, on a thread each (TaskThreads), so a
-// master that does not answer takes only its own customers' time (the deadline) and fails only their checks. Each
-// round is one RedisCluster::Execute (pipelined, redirections followed):
-//   1. per customer one MGET of its checks' marker keys and its key;
-//   1b. (older layouts looked in) one EXISTS per check CustomerDraft::LooksInOlderLayouts names;
-//   2. its checks decided in tactd (CustomerDraft), and its key written with cas.lua, or SET NX PX (WriteCommand);
-//   3. check.lua, one EVALSHA per check (ClusterCheckEach), for the customers tactd leaves to it and those whose key
-//      changed since 1.
-// Never applied twice: rounds 1 and 1b write nothing; round 2 writes only a key still as read, and a redirection is
-// answered instead of running it; a timeout there leaves the effect unknown, and a retry finds the event's marker
-// (written with the customer's key) and returns that decision, as with check.lua.
-absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::ClusterCasCheckAndReserve(
-    std::span<const CustomerCheck> checks, absl::Time deadline) {
-  const size_t n = checks.size();
-  const bool older_layouts = LooksInOlderLayouts();  // one answer for the whole call
-  std::vector<std::string> prefixes;
-  std::vector<Customer> customers = Group(checks, keys_, prefixes);
-  std::vector<int> slots;
-  for (Customer& c : customers) slots.push_back(c.slot = KeySlot(c.key));
-  const RedisCluster::NodeGroups masters = cluster_->MastersOf(slots, deadline);
-  // Customers per master, and last those of no master known (one group: Execute fails them, or finds their master
-  // after a refresh).
-  std::vector<std::vector<size_t>> groups(masters.nodes.size() + 1);
-  for (size_t c = 0; c < customers.size(); ++c) {
-    groups[masters.node_of[c] < 0 ? masters.nodes.size() : static_cast<size_t>(masters.node_of[c])].push_back(c);
-  }
-  std::erase_if(groups, [](const std::vector<size_t>& g) { return g.empty(); });
-  std::vector<CheckResult> results(n);  // each group writes its own customers' checks' only
-  ClusterCall call{.cluster = *cluster_, .cas_sha = cas_sha_, .checks = checks, .prefixes = prefixes,
-                   .customers = customers, .deadline = deadline, .results = results};
-  auto run = [&](const std::vector<size_t>& group) {
-    const std::vector<size_t> again =
-        CasOnNode(call, group, older_layouts, absl::ToInt64Milliseconds(settings_.seen_ttl));
-    if (!again.empty()) ClusterCheckEach(checks, prefixes, again, deadline, results);
-  };
-  cluster_threads_.Run(groups.size(), [&](size_t g) { run(groups[g]); });
-  return UnlessAllFailed(std::move(results));
-}
 
 }  // namespace tact::store

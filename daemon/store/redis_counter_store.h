@@ -128,7 +128,7 @@ class RedisCounterStore final : public CounterStore {
                                std::span<const std::string> prefixes, std::span<const size_t> items,
                                bool older_layouts, std::vector<CheckResult>& results);
 
-  // redis.checks compare_and_set (redis_cas_checks.cc), on a single node and on a Redis Cluster.
+  // redis.checks compare_and_set, on a single node (redis_cas_checks.cc) and on a Redis Cluster (redis_cas_cluster.cc).
   absl::StatusOr<std::vector<CheckResult>> CasCheckAndReserve(std::span<const CustomerCheck> checks,
                                                               absl::Time deadline);
   absl::StatusOr<std::vector<CheckResult>> ClusterCasCheckAndReserve(std::span<const CustomerCheck> checks,

@@ -1,7 +1,7 @@
 #pragma once
 
 // Threads that run a call's tasks beside the calling thread, kept for the next calls: RedisCounterStore on a Redis
-// Cluster runs each master's compare_and_set round-trips on their own (redis_cas_checks.cc), so a master that does
+// Cluster runs each master's compare_and_set round-trips on their own (redis_cas_cluster.cc), so a master that does
 // not answer takes only its own customers' time. A task never waits for a thread busy with another task: when none
 // is idle, one more is made (so there are as many threads as tasks ever ran at once, bounded by the calls in flight
 // times the masters). Thread-safety: any thread.
