@@ -19,29 +19,14 @@
 #include <functional>
 #include <ranges>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "daemon/store/cluster_slots.h"
 #include "daemon/store/customer_draft.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/redis_cas_parts.h"
 #include "daemon/store/redis_check_call.h"
-#include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_counter_store.h"
 
 namespace tact::store {
-
-using cas::Customer;
-using cas::Decide;
-using cas::Draft;
-using cas::ErrorReply;
-using cas::Group;
-using cas::NothingOlder;
-using cas::OlderLayoutProbe;
-using cas::ScriptChecks;
-using cas::WriteCommand;
-using cas::Written;
-
 namespace {
 
 // The writes of a call of several customers as MULTI ... EXEC: their keys were WATCHed before they were read, so EXEC

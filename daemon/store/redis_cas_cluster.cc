@@ -12,18 +12,6 @@
 #include "daemon/store/redis_counter_store.h"
 
 namespace tact::store {
-
-using cas::Customer;
-using cas::Decide;
-using cas::Draft;
-using cas::ErrorReply;
-using cas::Group;
-using cas::NothingOlder;
-using cas::OlderLayoutProbe;
-using cas::ScriptChecks;
-using cas::WriteCommand;
-using cas::Written;
-
 namespace {
 
 // One call's customers on a Redis Cluster, for the rounds of ClusterCasCheckAndReserve (each master's customers

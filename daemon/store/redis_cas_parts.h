@@ -81,3 +81,19 @@ std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers, const I
 }
 
 }  // namespace tact::store::cas
+
+namespace tact::store {
+
+// The names the compare_and_set files (the only ones that include this header) use unqualified.
+using cas::Customer;
+using cas::Decide;
+using cas::Draft;
+using cas::ErrorReply;
+using cas::Group;
+using cas::NothingOlder;
+using cas::OlderLayoutProbe;
+using cas::ScriptChecks;
+using cas::WriteCommand;
+using cas::Written;
+
+}  // namespace tact::store
