@@ -154,19 +154,28 @@ absl::Status WriteTransaction(RedisConnection& redis, std::vector<Customer>& cus
   return failed;
 }
 
+// `command` (cas.lua's, or a SET) sent and its reply read; on NOSCRIPT (Redis restarted, or SCRIPT FLUSH) cas.lua
+// loaded (`load`) and the command sent once more.
+absl::StatusOr<RedisReplyPtr> SendCas(RedisConnection& redis, const RedisCommand& command, std::string_view what,
+                                      const std::function<absl::Status()>& load) {
+  command.AppendTo(redis);
+  absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(what);
+  if (reply.ok() && IsNoScript(**reply)) {
+    if (absl::Status s = load(); !s.ok()) return s;
+    command.AppendTo(redis);
+    reply = redis.GetReply(what);
+  }
+  return reply;
+}
+
 // Round-trip 2 for one customer: cas.lua or SET NX (WriteCommand), sent again once after `load` on NOSCRIPT; a key
 // changed since it was read makes the customer check.lua's.
 absl::Status WriteOne(RedisConnection& redis, const std::string& cas_sha, std::vector<Customer>& customers,
                       const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
                       const std::function<absl::Status()>& load) {
   bool set_nx = false;
-  WriteCommand(cas_sha, customers, writes, prefixes, &set_nx).AppendTo(redis);
-  absl::StatusOr<RedisReplyPtr> reply = redis.GetReply(set_nx ? "SET" : "EVALSHA cas");
-  if (reply.ok() && IsNoScript(**reply)) {  // Redis restarted or SCRIPT FLUSH: load and send once more
-    if (absl::Status s = load(); !s.ok()) return s;
-    WriteCommand(cas_sha, customers, writes, prefixes, &set_nx).AppendTo(redis);
-    reply = redis.GetReply("EVALSHA cas");
-  }
+  const RedisCommand write = WriteCommand(cas_sha, customers, writes, prefixes, &set_nx);
+  absl::StatusOr<RedisReplyPtr> reply = SendCas(redis, write, set_nx ? "SET" : "EVALSHA cas", load);
   if (!reply.ok()) return reply.status();
   absl::StatusOr<std::vector<bool>> written = Written(**reply, writes.size(), set_nx);
   if (!written.ok()) return written.status();
@@ -256,14 +265,7 @@ absl::StatusOr<bool> TakeBack(RedisConnection& redis, const std::string& cas_sha
                              std::string_view("0")}) {
     args.Add(a);
   }
-  const RedisCommand del = args.Command();
-  del.AppendTo(redis);
-  absl::StatusOr<RedisReplyPtr> reply = redis.GetReply("EVALSHA cas");
-  if (reply.ok() && IsNoScript(**reply)) {
-    if (absl::Status s = load(); !s.ok()) return s;
-    del.AppendTo(redis);
-    reply = redis.GetReply("EVALSHA cas");
-  }
+  absl::StatusOr<RedisReplyPtr> reply = SendCas(redis, args.Command(), "EVALSHA cas", load);
   if (!reply.ok()) return reply.status();
   absl::StatusOr<std::vector<bool>> taken = Written(**reply, 1, /*set_nx=*/false);
   if (!taken.ok()) return taken.status();

@@ -57,9 +57,7 @@ RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer
 }
 
 absl::StatusOr<std::vector<bool>> Written(const redisReply& r, size_t n, bool set_nx) {
-  if (r.type == REDIS_REPLY_ERROR) {
-    return absl::UnavailableError(absl::StrCat("redis: ", absl::string_view(r.str, r.len)));
-  }
+  if (r.type == REDIS_REPLY_ERROR) return ErrorReply(r);
   if (set_nx) {
     if (r.type == REDIS_REPLY_NIL) return std::vector<bool>{false};
     if (r.type == REDIS_REPLY_STATUS) return std::vector<bool>{true};
