@@ -28,6 +28,11 @@
 // store.older_layouts redis-server CPU per new customer's check with redis.older_layouts on (legacy_keys off: the
 //                     v1 probe, one EXISTS) and off (MGET + SET only); --probe-only 1: only these two figures
 // store.cpu_new_older_layouts  store.cpu_new (defaults: legacy_keys on) against the same with older_layouts off
+// store.guess_new     older_layouts off, compare_and_set: a call's customers decided as new before their keys are read
+//                     (RedisSettings::guess_new kAlways: their keys created in the read's round-trip, the returning
+//                     ones written by cas.lua) against never (kNever: WATCH, MGET, MULTI/EXEC), for new and returning
+//                     customers; where the two cross sets NewCustomerShare's threshold. auto: the default (kAuto) in a
+//                     store of its own, which knows none of the customers (returning ones: decided by another tactd)
 // store.one_trip      new customers, older_layouts off: compare_and_set's MGET, then SET NX (round-trips one after
 //                     the other) against the same two commands sent together (OneTrip); at --batch 1 what a second
 //                     round-trip costs Redis
@@ -319,12 +324,14 @@ void RunThreads(const Options& o, int batch, Fn fn) {
 // Decides a PROMOTION for each customer with the store (the batch script).
 void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who,
                    bool older_layouts = true,
-                   RedisSettings::Checks where = RedisSettings::Checks::kCompareAndSet) {
+                   RedisSettings::Checks where = RedisSettings::Checks::kCompareAndSet,
+                   RedisSettings::Guess guess = RedisSettings::Guess::kAuto) {
   SystemClock clock;
   RedisSettings s;
   s.port = port;
   s.older_layouts = older_layouts;
   s.checks = where;
+  s.guess_new = guess;
   s.pool_size = o.connections;
   RedisCounterStore store(s, clock);
   const absl::Time start = clock.Now();
@@ -457,6 +464,36 @@ Customers RunCustomers(int port, const Options& o, const policy::Policy& pol, co
   return who;
 }
 
+// store.guess_new: new, then returning customers decided with guess_new kAlways, kNever and kAuto (`decide`, each
+// run its own customers from `customers`), rounds interleaved, beside INCRBY + EXPIRE (`incr`) for the same customers
+// as kAlways'; `cpu` measures a run.
+template <typename Who, typename Cpu, typename Incr, typename Decide>
+void GuessNewFigure(const Options& o, Who customers, Cpu cpu, Incr incr, Decide decide) {
+  for (const bool returning : {false, true}) {
+    std::vector<double> always, never, automatic, incr_expire;
+    for (int r = 0; r < o.rounds; ++r) {
+      const Customers who = customers(returning);
+      always.push_back(cpu([&] { decide(who, RedisSettings::Guess::kAlways); }));
+      incr_expire.push_back(cpu([&] { incr(who); }));
+      const Customers others = customers(returning);
+      never.push_back(cpu([&] { decide(others, RedisSettings::Guess::kNever); }));
+      const Customers more = customers(returning);
+      automatic.push_back(cpu([&] { decide(more, RedisSettings::Guess::kAuto); }));
+    }
+    std::vector<double> q;
+    for (size_t k = 0; k < always.size(); ++k) q.push_back(always[k] / never[k]);
+    std::sort(q.begin(), q.end());
+    const double i = Median(incr_expire);
+    std::printf("store.guess_new ratio=%.2f (rounds %.2f-%.2f) customers=%s redis_us_per_decision always=%.2f "
+                "never=%.2f auto=%.2f incr_expire=%.2f vs_incr_expire always=%.2f never=%.2f auto=%.2f batch=%d "
+                "connections=%d\n",
+                q[q.size() / 2], q.front(), q.back(), returning ? "returning" : "new", Median(always), Median(never),
+                Median(automatic), i, Median(always) / i, Median(never) / i, Median(automatic) / i, o.batch,
+                o.connections);
+    std::fflush(stdout);
+  }
+}
+
 void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Options& o) {
   absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
   if (!pol.ok()) {
@@ -552,6 +589,11 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     }
     std::fflush(stdout);
   }
+  GuessNewFigure(o, customers, cpu, [&](const Customers& who) { IncrExpire(port, o, who); },
+                 [&](const Customers& who, RedisSettings::Guess guess) {
+                   DecideDefault(port, o, *pol, who, /*older_layouts=*/false, RedisSettings::Checks::kCompareAndSet,
+                                 guess);
+                 });
   redisCommand(admin, "FLUSHALL");
 }
 

@@ -1,16 +1,18 @@
 // RedisCounterStore with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis keeps the state.
 // On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, redis_cas_cluster.cc):
-//   1. MGET of every check's marker key and every customer's key (one command for the whole call); a call of one
-//      customer with no older layout looked in also decides it as new (GuessNew) and creates its key (SET NX PX) in
-//      this round-trip, done when the MGET finds nothing of the customer; a create that found a marker of the event
-//      but no key is taken back (TakeBack) and the customer read again;
+//   1. MGET of every check's marker key and every customer's key (one command for the whole call). With no older
+//      layout looked in, the customers are also decided as new (GuessNew), for a call of one customer always, of
+//      several while most customers read lately were new (NewCustomerShare), and their keys created (SET NX PX) in
+//      this round-trip: a customer the MGET finds nothing of is done (settled); one whose key exists is decided on
+//      what was read (steps 2-3); one with a marker of its event but no key has its create taken back (TakeBack) and
+//      is check.lua's (step 4);
 //   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
 //      older layout less than the marker TTL ago): EXISTS of what check.lua's probe reads there; when they hold
 //      nothing, tactd decides the customer, else check.lua does (step 4);
 //   2. each customer's checks decided in order on its key (CustomerDraft, check.lua's check in tactd);
-//   3. every changed key is written only if it is unchanged since 1: a call of several customers WATCHes their keys
-//      before 1 and writes them in one MULTI/EXEC (all or, when one changed, none); a call of one customer writes it
-//      with cas.lua (compare and set), or SET NX PX when it was read as none;
+//   3. every changed key is written only if it is unchanged since 1: without the guess, a call of several customers
+//      WATCHes their keys before 1 and writes them in one MULTI/EXEC (all or, when one changed, none); else cas.lua
+//      writes each key still as read (compare and set), or SET NX PX one read as none;
 //   4. check.lua decides the checks of the customers tactd leaves to it (CustomerDraft::Check: nullopt) and again
 //      those of a customer whose key changed in between (another call or instance wrote it: nothing of theirs was
 //      written).
@@ -68,14 +70,16 @@ std::string TransactionWrite(const std::vector<Customer>& customers, const std::
   return wire;
 }
 
-// Round-trip 1, sent: [UNWATCH, WATCH of the customers' keys,] MGET of every check's marker key, then every
+// Round-trip 1, sent: [UNWATCH, WATCH of the watched customers' keys,] MGET of every check's marker key, then every
 // customer's key.
 void SendRead(RedisConnection& redis, std::span<const CustomerCheck> checks, const std::vector<std::string>& prefixes,
               const std::vector<Customer>& customers, bool watch) {
   if (watch) {  // no key of an earlier call stays watched (UNWATCH); these are, before they are read
     RespArgs w;
     w.Add("WATCH");
-    for (const Customer& c : customers) w.Add(c.key);
+    for (const Customer& c : customers) {
+      if (c.watched) w.Add(c.key);
+    }
     redis.Append(RedisCommand({"UNWATCH"}).wire);
     w.Command().AppendTo(redis);
   }
@@ -107,14 +111,6 @@ absl::StatusOr<RedisReplyPtr> ReceiveRead(RedisConnection& redis, size_t values,
   return read;
 }
 
-// Round-trip 1: the MGET's reply (checks.size() + customers.size() values).
-absl::StatusOr<RedisReplyPtr> ReadKeys(RedisConnection& redis, std::span<const CustomerCheck> checks,
-                                       const std::vector<std::string>& prefixes,
-                                       const std::vector<Customer>& customers, bool watch) {
-  SendRead(redis, checks, prefixes, customers, watch);
-  return ReceiveRead(redis, checks.size() + customers.size(), watch);
-}
-
 // Round-trip 1b, with the older layouts looked in (redis.older_layouts, not sealed): for the checks `probe` of
 // customers without a store-v2 key, or moved from an older layout less than the marker TTL ago
 // (CustomerDraft::LooksInOlderLayouts), whether the older layouts hold anything of theirs, as check.lua's probe finds
@@ -136,8 +132,8 @@ absl::Status ProbeOlderLayouts(RedisConnection& redis, std::span<const CustomerC
   return failed;
 }
 
-// Round-trip 2 for several customers: MULTI, their writes, EXEC; when a watched key changed (EXEC nil) nothing was
-// written and every writer is check.lua's.
+// Round-trip 2 for the watched customers: MULTI, their writes, EXEC; when a watched key changed (EXEC nil) nothing
+// was written and every writer is check.lua's.
 absl::Status WriteTransaction(RedisConnection& redis, std::vector<Customer>& customers,
                               const std::vector<size_t>& writes, const std::vector<std::string>& prefixes) {
   size_t replies = 0;
@@ -168,9 +164,9 @@ absl::StatusOr<RedisReplyPtr> SendCas(RedisConnection& redis, const RedisCommand
   return reply;
 }
 
-// Round-trip 2 for one customer: cas.lua or SET NX (WriteCommand), sent again once after `load` on NOSCRIPT; a key
-// changed since it was read makes the customer check.lua's.
-absl::Status WriteOne(RedisConnection& redis, const std::string& cas_sha, std::vector<Customer>& customers,
+// Round-trip 2 for the customers not watched: cas.lua, or SET NX for one new key (WriteCommand), sent again once after
+// `load` on NOSCRIPT; a key changed since it was read makes its customer check.lua's.
+absl::Status WriteCas(RedisConnection& redis, const std::string& cas_sha, std::vector<Customer>& customers,
                       const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
                       const std::function<absl::Status()>& load) {
   bool set_nx = false;
@@ -214,100 +210,171 @@ absl::Status RedisCounterStore::RunScriptChecks(RedisConnection& c, std::span<co
 
 namespace {
 
-// A call of one customer decided as if the customer were new, before its key is read: its results, and the SET NX PX
-// that creates its key, sent in the read's round-trip (compare_and_set's second round-trip, saved when the read finds
-// nothing of the customer: nearly half of Redis' CPU per decision at a moderate rate, docs/benchmarks.md
+// The customers of a call decided as if they were new, before their keys are read: their results, and the SET NX PX
+// that creates each one's key, sent in the read's round-trip (compare_and_set's second round-trip, saved when the read
+// finds nothing of them: nearly half of Redis' CPU per decision at a moderate rate, docs/benchmarks.md
 // "store.one_trip").
 struct NewGuess {
-  std::vector<Customer> customer;  // one: the customer decided on no key
+  std::vector<Customer> customers;  // the call's, each with its draft on no key
+  std::vector<size_t> created;      // the customers whose key is created (the others' guess writes nothing)
   std::vector<CheckResult> results;
-  RedisCommand create;
+  std::string creates;  // their SET NX PX, in `created`'s order
 };
 
-// The guess for a call of one customer (no older layouts looked in), or nullopt: a call of several, or deciding the
-// customer as new writes nothing (a dry run, a deferral) or is check.lua's.
+// The guess for the customers `guessed` (no older layouts looked in), or nullopt when none of theirs would create
+// its key: decided as new, each writes nothing (a dry run, a deferral) or is check.lua's.
 std::optional<NewGuess> GuessNew(std::span<const CustomerCheck> checks, const std::vector<Customer>& customers,
-                                 const std::vector<std::string>& prefixes, const std::string& cas_sha,
-                                 int64_t seen_ttl_ms) {
-  if (customers.size() != 1) return std::nullopt;
-  const Customer& customer = customers[0];
+                                 const std::vector<char>& guessed, const std::vector<std::string>& prefixes,
+                                 const std::string& cas_sha, int64_t seen_ttl_ms) {
   redisReply none{};
   none.type = REDIS_REPLY_NIL;
-  NewGuess g{.customer = {Customer{.key = customer.key, .checks = customer.checks}},
-             .results = std::vector<CheckResult>(checks.size())};
-  std::vector<size_t> probe;
-  Draft(checks, none, /*older_layouts=*/false, g.customer[0], probe);
   const std::vector<const redisReply*> seen(checks.size(), &none);
-  if (!Decide(checks, seen, g.customer[0], std::vector<char>(checks.size(), 0), seen_ttl_ms, g.results)) {
-    return std::nullopt;
+  const std::vector<char> nothing_older(checks.size(), 0);
+  NewGuess g{.results = std::vector<CheckResult>(checks.size())};
+  std::vector<size_t> probe;
+  for (size_t c = 0; c < customers.size(); ++c) {
+    g.customers.push_back(Customer{.key = customers[c].key, .checks = customers[c].checks});
+    if (!guessed[c]) continue;
+    Draft(checks, none, /*older_layouts=*/false, g.customers[c], probe);
+    if (!Decide(checks, seen, g.customers[c], nothing_older, seen_ttl_ms, g.results)) continue;
+    bool set_nx = false;
+    const RedisCommand create = WriteCommand(cas_sha, g.customers, {c}, prefixes, &set_nx);
+    if (!set_nx) continue;
+    g.created.push_back(c);
+    g.creates += create.wire;
   }
-  bool set_nx = false;
-  g.create = WriteCommand(cas_sha, g.customer, {0}, prefixes, &set_nx);
-  if (!set_nx) return std::nullopt;
+  if (g.created.empty()) return std::nullopt;
   return g;
 }
 
-// The read found nothing of the customer: every marker key and the customer's key none.
-bool NothingRead(const redisReply& values) {
-  return std::all_of(values.element, values.element + values.elements,
-                     [](const redisReply* v) { return v->type == REDIS_REPLY_NIL; });
+// The read (`values`: the MGET's reply, `n` marker keys first) found nothing of customer `c`: its key and its checks'
+// marker keys none.
+bool NothingRead(const redisReply& values, size_t n, size_t c, const Customer& customer) {
+  const auto none = [&](size_t v) { return values.element[v]->type == REDIS_REPLY_NIL; };
+  return none(n + c) && std::all_of(customer.checks.begin(), customer.checks.end(), none);
 }
 
-// The guess's key taken back (cas.lua: DEL if it still holds the guess), sent again once after `load` on NOSCRIPT.
-// False when it changed since (another call wrote on top of it).
-absl::StatusOr<bool> TakeBack(RedisConnection& redis, const std::string& cas_sha, const NewGuess& g,
-                              const std::function<absl::Status()>& load) {
-  const CustomerDraft& d = *g.customer[0].draft;
-  RespArgs args;
-  for (std::string_view a : {std::string_view("EVALSHA"), std::string_view(cas_sha), std::string_view("1"),
-                             std::string_view(g.customer[0].key), std::string_view("1"), std::string_view("0"),
-                             std::string_view(*d.value()), std::string_view("D"), std::string_view(""),
-                             std::string_view("0")}) {
-    args.Add(a);
-  }
-  absl::StatusOr<RedisReplyPtr> reply = SendCas(redis, args.Command(), "EVALSHA cas", load);
+// The guesses of customers `which` taken back (cas.lua: DEL of each key that still holds the guess), sent again once
+// after `load` on NOSCRIPT. A key written on top of since is left as it is.
+absl::Status TakeBack(RedisConnection& redis, const std::string& cas_sha, const NewGuess& g,
+                      const std::vector<size_t>& which, const std::function<absl::Status()>& load) {
+  CasCall cas;
+  for (size_t c : which) cas.Add(g.customers[c].key, *g.customers[c].draft->value(), 'D', "", 0);
+  absl::StatusOr<RedisReplyPtr> reply = SendCas(redis, cas.Command(cas_sha), "EVALSHA cas", load);
   if (!reply.ok()) return reply.status();
-  absl::StatusOr<std::vector<bool>> taken = Written(**reply, 1, /*set_nx=*/false);
-  if (!taken.ok()) return taken.status();
-  return (*taken)[0];
+  return Written(**reply, which.size(), /*set_nx=*/false).status();
 }
 
-// Every customer's draft on its key as read (`values`: the MGET's reply), and round-trip 1b (ProbeOlderLayouts) for
-// the checks that would look in the older layouts.
+// Every customer's draft on its key as read (`values`: the MGET's reply), but a settled one's, and round-trip 1b
+// (ProbeOlderLayouts) for the checks that would look in the older layouts.
 absl::Status DraftAll(RedisConnection& redis, std::span<const CustomerCheck> checks,
                       const std::vector<std::string>& prefixes, const redisReply& values, bool older_layouts,
                       bool legacy_keys, std::vector<Customer>& customers, std::vector<char>& nothing_older) {
   std::vector<size_t> probe;  // checks that would look in the older layouts
   for (size_t c = 0; c < customers.size(); ++c) {
-    Draft(checks, *values.element[checks.size() + c], older_layouts, customers[c], probe);
+    if (!customers[c].settled) Draft(checks, *values.element[checks.size() + c], older_layouts, customers[c], probe);
   }
   if (probe.empty()) return absl::OkStatus();
   return ProbeOlderLayouts(redis, checks, prefixes, probe, legacy_keys, nothing_older);
 }
 
-// Round-trip 1 of a call of one customer (`customers`) with the guess's create in it. `*stands` when the read found
-// nothing of the customer: the guess's results are the call's. Else the read to decide the customer on: this one
-// when the create did nothing (its key exists), or a second one after the guess was taken back (the read found a
-// marker of the event but no key); a guess written on top of since makes the customer check.lua's.
-absl::StatusOr<RedisReplyPtr> ReadWithGuess(RedisConnection& redis, std::span<const CustomerCheck> checks,
-                                            const std::vector<std::string>& prefixes,
-                                            std::vector<Customer>& customers, const NewGuess& guess,
-                                            const std::string& cas_sha, const std::function<absl::Status()>& load,
-                                            bool* stands) {
-  SendRead(redis, checks, prefixes, customers, /*watch=*/false);
-  guess.create.AppendTo(redis);
-  absl::StatusOr<RedisReplyPtr> read = ReceiveRead(redis, checks.size() + 1, /*watch=*/false);
-  absl::StatusOr<RedisReplyPtr> created = redis.GetReply("SET");  // read whatever the MGET's was: in step
-  if (!read.ok()) return read;
-  if (!created.ok()) return created.status();
-  if ((*created)->type == REDIS_REPLY_ERROR) return ErrorReply(**created);
-  if ((*created)->type != REDIS_REPLY_STATUS) return read;  // its key exists: decided on what was read
-  *stands = NothingRead(**read);
-  if (*stands) return read;
-  absl::StatusOr<bool> taken = TakeBack(redis, cas_sha, guess, load);
-  if (!taken.ok()) return taken.status();
-  if (!*taken) customers[0].script = true;  // written on top of since: check.lua decides on what is there now
-  return ReadKeys(redis, checks, prefixes, customers, /*watch=*/false);
+// Round-trip 1 (SendRead), with the guess's creates in it when there is one (`guess`, nullable). A customer whose key
+// it created and of whom the read found nothing is settled: the guess's results are its. One whose key exists (its
+// create did nothing) is decided on what was read and written by cas.lua (a WATCH would see the call's own creates).
+// One whose key it created though the read found a marker of its event (a key deleted or evicted before its moved
+// markers expired) has its guess taken back and is check.lua's, which decides on what is there then (with the guess
+// counted, when another call wrote on top of it in between: the safe direction).
+absl::StatusOr<RedisReplyPtr> Read(RedisConnection& redis, std::span<const CustomerCheck> checks,
+                                   const std::vector<std::string>& prefixes, std::vector<Customer>& customers,
+                                   const NewGuess* guess, const std::string& cas_sha,
+                                   const std::function<absl::Status()>& load, std::vector<CheckResult>& results) {
+  const bool watch = std::any_of(customers.begin(), customers.end(), [](const Customer& c) { return c.watched; });
+  SendRead(redis, checks, prefixes, customers, watch);
+  if (guess != nullptr) redis.Append(guess->creates);
+  absl::StatusOr<RedisReplyPtr> read = ReceiveRead(redis, checks.size() + customers.size(), watch);
+  if (guess == nullptr) return read;
+  absl::Status failed = read.status();
+  std::vector<size_t> take_back;
+  for (size_t c : guess->created) {  // every reply is read, or the stream is out of step
+    absl::StatusOr<RedisReplyPtr> created = redis.GetReply("SET");
+    if (!created.ok()) return created.status();
+    if ((*created)->type == REDIS_REPLY_ERROR && failed.ok()) failed = ErrorReply(**created);
+    if (!failed.ok() || (*created)->type != REDIS_REPLY_STATUS) continue;
+    if (NothingRead(**read, checks.size(), c, customers[c])) {
+      customers[c].settled = true;
+      for (size_t i : customers[c].checks) results[i] = guess->results[i];
+    } else {
+      customers[c].script = true;
+      take_back.push_back(c);
+    }
+  }
+  if (!failed.ok()) return failed;
+  if (!take_back.empty()) {
+    if (absl::Status s = TakeBack(redis, cas_sha, *guess, take_back, load); !s.ok()) return s;
+  }
+  return read;
+}
+
+// Which customers are decided as new before their keys are read: none while the older layouts are looked in; else
+// every one (kAlways), none (kNever), or (kAuto) those this process does not know (`unknown`), in a call of several
+// customers only while most customers it did not know lately had no key (`share`: a returning customer guessed new
+// costs Redis more than a new one guessed saves, store.guess_new).
+std::vector<char> ToGuess(RedisSettings::Guess mode, bool older_layouts, const std::vector<char>& unknown, bool share) {
+  if (older_layouts || mode == RedisSettings::Guess::kNever) return std::vector<char>(unknown.size(), 0);
+  if (mode == RedisSettings::Guess::kAlways) return std::vector<char>(unknown.size(), 1);
+  if (unknown.size() > 1 && !share) return std::vector<char>(unknown.size(), 0);
+  return unknown;
+}
+
+// The customers the read (`values`, `n` marker keys first) found without a key, of those `unknown`: {none, unknown}.
+std::pair<uint32_t, uint32_t> UnknownRead(const redisReply& values, size_t n, const std::vector<char>& unknown) {
+  std::pair<uint32_t, uint32_t> counts{0, 0};
+  for (size_t c = 0; c < unknown.size(); ++c) {
+    if (!unknown[c]) continue;
+    ++counts.second;
+    if (values.element[n + c]->type == REDIS_REPLY_NIL) ++counts.first;
+  }
+  return counts;
+}
+
+// The customers whose keys exist once the call is done (read, created, written, or check.lua's), made known.
+void Remember(const redisReply& values, size_t n, const std::vector<Customer>& customers, KnownCustomers& known) {
+  for (size_t c = 0; c < customers.size(); ++c) {
+    const Customer& x = customers[c];
+    const CustomerDraft::Write write = x.draft ? x.draft->write() : CustomerDraft::Write::kNone;
+    if (write == CustomerDraft::Write::kDelete && !x.script) continue;
+    const bool read = values.element[n + c]->type != REDIS_REPLY_NIL;
+    if (read || x.settled || x.script || write != CustomerDraft::Write::kNone) known.Saw(x.key);
+  }
+}
+
+// In a call of several customers, those whose keys the guess does not create: WATCHed before they are read, written in
+// MULTI/EXEC.
+void Watch(std::vector<Customer>& customers, const NewGuess* guess) {
+  if (customers.size() < 2) return;
+  for (Customer& c : customers) c.watched = true;
+  if (guess == nullptr) return;
+  for (size_t c : guess->created) customers[c].watched = false;
+}
+
+// Steps 2 and 3: each customer's checks decided on its key as read (`seen`: each check's marker key as read), and the
+// changed keys written: the watched customers' in MULTI/EXEC, the others' with cas.lua.
+absl::Status DecideAndWrite(RedisConnection& redis, std::span<const CustomerCheck> checks,
+                            const std::vector<std::string>& prefixes, std::span<const redisReply* const> seen,
+                            std::vector<Customer>& customers, const std::vector<char>& nothing_older,
+                            int64_t seen_ttl_ms, const std::string& cas_sha, const std::function<absl::Status()>& load,
+                            std::vector<CheckResult>& results) {
+  std::vector<size_t> in_transaction, by_cas;  // customers whose key changes: watched, or not
+  for (size_t c = 0; c < customers.size(); ++c) {
+    if (Decide(checks, seen, customers[c], nothing_older, seen_ttl_ms, results)) {
+      (customers[c].watched ? in_transaction : by_cas).push_back(c);
+    }
+  }
+  if (!in_transaction.empty()) {
+    if (absl::Status s = WriteTransaction(redis, customers, in_transaction, prefixes); !s.ok()) return s;
+  }
+  if (by_cas.empty()) return absl::OkStatus();
+  return WriteCas(redis, cas_sha, customers, by_cas, prefixes, load);
 }
 
 }  // namespace
@@ -327,30 +394,26 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
     if (!redis.broken()) Return(*std::move(conn));  // a connection that saw an I/O error is dropped
     return results;
   };
-  // Several customers: their keys are WATCHed before they are read and written in one MULTI/EXEC (plain commands:
-  // no script for Redis to run; 0.5-0.6x cas.lua's Redis CPU per returning customer, docs/benchmarks.md). One
-  // customer: cas.lua (or SET NX), which needs no WATCH first: two commands fewer where each costs Redis a read
-  // event of its own at a moderate rate (the gRPC path).
-  const bool transaction = customers.size() > 1;
+  const auto load = [&] { return LoadScript(redis); };
   const int64_t seen_ttl_ms = absl::ToInt64Milliseconds(settings_.seen_ttl);
-  // One customer, no older layout looked in: decided as new, and its key created in the read's round-trip. Kept when
-  // the read finds nothing of the customer; when its key exists the create does nothing and the customer is decided
-  // on what was read. When the read found a marker of this event but no key (a key deleted or evicted before its
-  // moved markers expired), the guess is taken back and the customer read again.
-  const std::optional<NewGuess> guess =
-      older_layouts ? std::nullopt : GuessNew(checks, customers, prefixes, cas_sha_, seen_ttl_ms);
-  bool stands = false;
+  // The customers this process does not know are decided as new, and their keys created in the read's round-trip
+  // (ToGuess, Read). The others of a call of several are WATCHed before they are read and written in one MULTI/EXEC
+  // (plain commands: no script for Redis to run; 0.5-0.6x cas.lua's Redis CPU per returning customer,
+  // docs/benchmarks.md). A call of one customer needs no WATCH: cas.lua (or SET NX) writes it, two commands fewer
+  // where each costs Redis a read event of its own at a moderate rate (the gRPC path).
+  std::vector<char> unknown(customers.size());
+  for (size_t c = 0; c < customers.size(); ++c) unknown[c] = !known_.Known(customers[c].key);
+  const std::vector<char> guessed = ToGuess(settings_.guess_new, older_layouts, unknown, new_share_.Guess());
+  const std::optional<NewGuess> guess = GuessNew(checks, customers, guessed, prefixes, cas_sha_, seen_ttl_ms);
+  Watch(customers, guess ? &*guess : nullptr);
+  std::vector<CheckResult> results(n);
   absl::StatusOr<RedisReplyPtr> read =
-      guess ? ReadWithGuess(redis, checks, prefixes, customers, *guess, cas_sha_, [&] { return LoadScript(redis); },
-                            &stands)
-            : ReadKeys(redis, checks, prefixes, customers, transaction);
+      Read(redis, checks, prefixes, customers, guess ? &*guess : nullptr, cas_sha_, load, results);
   if (!read.ok()) {
     return done(read.status());
   }
-  if (stands) {
-    return done(guess->results);
-  }
-  std::vector<CheckResult> results(n);
+  const auto [none, read_unknown] = UnknownRead(**read, n, unknown);
+  new_share_.Saw(none, read_unknown);
   std::vector<char> nothing_older(n, 0);
   if (absl::Status s = DraftAll(redis, checks, prefixes, **read, older_layouts, settings_.legacy_keys, customers,
                                 nothing_older);
@@ -359,26 +422,17 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   }
   std::vector<const redisReply*> seen(n);
   for (size_t i = 0; i < n; ++i) seen[i] = (*read)->element[i];
-  std::vector<size_t> writes;  // customers whose key changes
-  for (size_t c = 0; c < customers.size(); ++c) {
-    if (Decide(checks, seen, customers[c], nothing_older, seen_ttl_ms, results)) {
-      writes.push_back(c);
-    }
-  }
-  if (!writes.empty()) {
-    absl::Status written = transaction ? WriteTransaction(redis, customers, writes, prefixes)
-                                       : WriteOne(redis, cas_sha_, customers, writes, prefixes,
-                                                  [&] { return LoadScript(redis); });
-    if (!written.ok()) {
-      return done(written);
-    }
+  if (absl::Status s = DecideAndWrite(redis, checks, prefixes, seen, customers, nothing_older, seen_ttl_ms, cas_sha_,
+                                     load, results);
+      !s.ok()) {
+    return done(s);
   }
   const std::vector<size_t> again = ScriptChecks(customers, std::views::iota(size_t{0}, customers.size()));
   if (absl::Status s = RunScriptChecks(redis, checks, prefixes, again, older_layouts, results); !s.ok()) {
     return done(s);
   }
+  Remember(**read, n, customers, known_);
   return done(std::move(results));
 }
-
 
 }  // namespace tact::store

@@ -10,14 +10,41 @@ std::optional<std::string> Value(const redisReply& r) {
   return std::string(r.str, r.len);
 }
 
+void CasCall::Add(std::string_view key, std::string_view read, char op, std::string_view value, int64_t ttl_ms,
+                  std::string_view prefix, std::span<const CustomerDraft::Moved> moved) {
+  ++n_;
+  keys_.Add(key);
+  argv_.Add(static_cast<int64_t>(moved.size()));
+  argv_.Add(read);
+  argv_.Add(std::string_view(&op, 1));
+  argv_.Add(value);
+  argv_.Add(ttl_ms);
+  for (const CustomerDraft::Moved& m : moved) {
+    keys_.Add(SeenKey(prefix, m.event_id));
+    argv_.Add(m.payload);
+    argv_.Add(m.ttl_ms);
+  }
+}
+
+RedisCommand CasCall::Command(const std::string& cas_sha) const {
+  RespArgs args;
+  args.Add("EVALSHA");
+  args.Add(cas_sha);
+  args.Add(keys_.count());
+  args.Add(keys_);
+  args.Add(n_);
+  args.Add(argv_);
+  return args.Command();
+}
+
 RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer>& customers,
                           const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
                           bool* set_nx) {
   const Customer& first = customers[writes.front()];
   const CustomerDraft& d = *first.draft;
   *set_nx = writes.size() == 1 && !d.read() && d.moved().empty() && d.write() == CustomerDraft::Write::kSet;
-  RespArgs args;
   if (*set_nx) {
+    RespArgs args;
     for (std::string_view a : {std::string_view("SET"), std::string_view(first.key), std::string_view(*d.value()),
                                std::string_view("NX"), std::string_view("PX")}) {
       args.Add(a);
@@ -25,35 +52,17 @@ RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer
     args.Add(d.ttl_ms());
     return args.Command();
   }
-  RespArgs keys;
-  RespArgs argv;
-  argv.Add(static_cast<int64_t>(writes.size()));
+  CasCall cas;
   for (size_t w : writes) {
     const Customer& c = customers[w];
     const CustomerDraft& draft = *c.draft;
-    keys.Add(c.key);
-    argv.Add(static_cast<int64_t>(draft.moved().size()));
-    argv.Add(draft.read().value_or(""));
-    switch (draft.write()) {
-      case CustomerDraft::Write::kSet: argv.Add("S"); break;
-      case CustomerDraft::Write::kSetForever: argv.Add("F"); break;
-      default: argv.Add("D"); break;
-    }
-    argv.Add(draft.value().value_or(""));
-    argv.Add(draft.ttl_ms());
-    const std::string& prefix = prefixes[c.checks.front()];
-    for (const CustomerDraft::Moved& m : draft.moved()) {
-      keys.Add(SeenKey(prefix, m.event_id));
-      argv.Add(m.payload);
-      argv.Add(m.ttl_ms);
-    }
+    const char op = draft.write() == CustomerDraft::Write::kSet         ? 'S'
+                    : draft.write() == CustomerDraft::Write::kSetForever ? 'F'
+                                                                         : 'D';
+    cas.Add(c.key, draft.read().value_or(""), op, draft.value().value_or(""), draft.ttl_ms(),
+            prefixes[c.checks.front()], draft.moved());
   }
-  args.Add("EVALSHA");
-  args.Add(cas_sha);
-  args.Add(keys.count());
-  args.Add(keys);
-  args.Add(argv);
-  return args.Command();
+  return cas.Command(cas_sha);
 }
 
 absl::StatusOr<std::vector<bool>> Written(const redisReply& r, size_t n, bool set_nx) {
@@ -95,7 +104,7 @@ bool NothingOlder(const redisReply& r) { return r.type == REDIS_REPLY_INTEGER &&
 
 bool Decide(std::span<const CustomerCheck> checks, std::span<const redisReply* const> seen_of, Customer& customer,
             const std::vector<char>& nothing_older, int64_t seen_ttl_ms, std::vector<CheckResult>& results) {
-  if (customer.script || customer.failed) return false;
+  if (customer.script || customer.failed || customer.settled) return false;
   for (size_t i : customer.checks) {
     const redisReply& seen = *seen_of[i];
     std::optional<CheckResult> r = customer.draft->Check(

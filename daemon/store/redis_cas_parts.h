@@ -27,15 +27,32 @@ struct Customer {
   std::string key;
   std::vector<size_t> checks;  // ascending
   std::optional<CustomerDraft> draft;
-  bool script = false;  // check.lua decides its checks
-  bool failed = false;  // its checks failed (their status in the results)
-  int slot = 0;         // on a Redis Cluster
+  bool script = false;   // check.lua decides its checks
+  bool failed = false;   // its checks failed (their status in the results)
+  bool settled = false;  // decided as new before its key was read, and found new (its results are the guess's)
+  bool watched = false;  // its key WATCHed before it was read, written in MULTI/EXEC
+  int slot = 0;          // on a Redis Cluster
 };
 
 // A string reply's bytes; nullopt for anything else (a key that is none).
 std::optional<std::string> Value(const redisReply& r);
 
-// The write of a call of one customer (`writes`: its index) as one command: SET NX PX for a new key with nothing
+// cas.lua's call (cas.lua's header), one key at a time.
+class CasCall {
+ public:
+  // `key` written only if it still holds `read` ("" none): op 'S' SET PX `ttl_ms`, 'F' SET, 'D' DEL; with it the
+  // markers `moved` to their own keys (under `prefix`).
+  void Add(std::string_view key, std::string_view read, char op, std::string_view value, int64_t ttl_ms,
+           std::string_view prefix = {}, std::span<const CustomerDraft::Moved> moved = {});
+  RedisCommand Command(const std::string& cas_sha) const;
+
+ private:
+  RespArgs keys_;
+  RespArgs argv_;
+  int64_t n_ = 0;
+};
+
+// The writes of a call (`writes`: the customers' indexes) as one command: SET NX PX for one new key with nothing
 // moved, else cas.lua (which takes any number of keys).
 RedisCommand WriteCommand(const std::string& cas_sha, const std::vector<Customer>& customers,
                           const std::vector<size_t>& writes, const std::vector<std::string>& prefixes,
@@ -85,6 +102,7 @@ std::vector<size_t> ScriptChecks(const std::vector<Customer>& customers, const I
 namespace tact::store {
 
 // The names the compare_and_set files (the only ones that include this header) use unqualified.
+using cas::CasCall;
 using cas::Customer;
 using cas::Decide;
 using cas::Draft;

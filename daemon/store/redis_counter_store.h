@@ -11,7 +11,9 @@
 #include "daemon/ops/log_limiter.h"
 #include "daemon/store/counter_store.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/known_customers.h"
 #include "daemon/store/layouts.h"
+#include "daemon/store/new_customer_share.h"
 #include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_connection.h"
 #include "daemon/store/task_threads.h"
@@ -51,6 +53,13 @@ struct RedisSettings {
   // decides every check. A Redis Cluster always runs check.lua (one batch per node).
   enum class Checks { kCompareAndSet, kScript };
   Checks checks = Checks::kCompareAndSet;
+  // compare_and_set on one node, older layouts not looked in: whether a call's customers are decided as new before
+  // their keys are read, their keys created (SET NX PX) in the read's round-trip (redis_cas_checks.cc). kAuto: the
+  // customers this process has not read or written lately (KnownCustomers); in a call of several, only while most
+  // such customers had no key (NewCustomerShare). kAlways (every customer) and kNever are for tests and
+  // redis_store_bench (store.guess_new); no flag sets them.
+  enum class Guess { kAuto, kAlways, kNever };
+  Guess guess_new = Guess::kAuto;
   RedisTlsSettings tls;    // redis.tls*
   RedisAuthSettings auth;  // redis.username, redis.password_file, TACT_REDIS_PASSWORD
   // Redis Cluster (redis.address "redis+cluster://host:port[,host:port...]"): the seed nodes the topology is read
@@ -170,6 +179,10 @@ class RedisCounterStore final : public CounterStore {
 
   const RedisSettings settings_;
   const Clock& clock_;
+  // compare_and_set's guess of a call's new customers (settings_.guess_new): the customers whose keys this process
+  // read or wrote lately, and how many of those it did not know had no key.
+  KnownCustomers known_;
+  NewCustomerShare new_share_;
   std::atomic<bool> older_layouts_;  // settings_.older_layouts, false once the Redis is sealed (RefreshLayouts)
   // RefreshLayouts and AutoSeal (health thread only)
   absl::Time next_seal_read_ = absl::InfinitePast();

@@ -121,7 +121,15 @@ struct Specs {
   }
 };
 
-class RedisCasTest : public ::testing::TestWithParam<bool> {  // the older layouts looked in or not
+// The older layouts looked in or not; and when not, whether a call's customers are guessed new (RedisSettings::Guess).
+struct CasParam {
+  bool older_layouts;
+  RedisSettings::Guess guess;
+  const char* name;
+};
+void PrintTo(const CasParam& p, std::ostream* os) { *os << p.name; }
+
+class RedisCasTest : public ::testing::TestWithParam<CasParam> {
  protected:
   RedisCasTest() : cas_redis_(dir_.path() + "/cas"), script_redis_(dir_.path() + "/script"),
                    clock_(absl::FromUnixSeconds(1'806'000'000)) {}
@@ -130,7 +138,8 @@ class RedisCasTest : public ::testing::TestWithParam<bool> {  // the older layou
     RedisSettings s;
     s.port = port;
     s.checks = checks;
-    s.older_layouts = GetParam();
+    s.older_layouts = GetParam().older_layouts;
+    s.guess_new = GetParam().guess;
     s.seen_ttl = absl::Hours(3);  // markers expire within the steps
     return std::make_unique<RedisCounterStore>(s, clock_);
   }
@@ -201,6 +210,11 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
                         .dry_run = pick(8) == 0,
                         .marker = absl::StrCat("marker-", id, std::string(static_cast<size_t>(pick(3) * 40), 'x'))});
     }
+    if (n > 1 && step % 3 == 0) {  // with a customer neither store knows (guessed new beside known ones)
+      checks.push_back({.tenant = "acme", .customer_id = absl::StrCat("fresh-", step),
+                        .event_id = absl::StrCat("f", step), .now = clock_.Now(), .spec = specs.all[0],
+                        .marker = absl::StrCat("marker-f", step)});
+    }
     const auto got = cas->CheckAndReserve(checks, clock_.Now() + absl::Seconds(5));
     const auto want = script->CheckAndReserve(checks, clock_.Now() + absl::Seconds(5));
     ASSERT_EQ(Show(got), Show(want));
@@ -220,14 +234,15 @@ TEST_P(RedisCasTest, DecidingInTactdGivesCheckLuasResultsAndBytes) {
   // The steps reached what they are for.
   EXPECT_GT(duplicates, 20);
   EXPECT_GT(reserved, 20);
-  if (GetParam()) {
+  if (GetParam().older_layouts) {
     EXPECT_GT(v1_moved, 3);  // looked in: customers found in layout v1 and moved
   }
 }
 
-// A call of one customer is decided as new and its key created in the read's round-trip. A customer whose key is
-// gone (deleted by hand, evicted) while a marker of the redelivered event lives in its own key: the create is taken
-// back, and the redelivery is a duplicate with its earlier decision, as check.lua decides it, the same keys after.
+// A call's customers are decided as new and their keys created in the read's round-trip (a call of one customer
+// always, unless guess_new is kNever). A customer whose key is gone (deleted by hand, evicted) while a marker of the
+// redelivered event lives in its own key: the create is taken back, and the redelivery is a duplicate with its
+// earlier decision, as check.lua decides it, the same keys after; alone, and beside a new customer.
 TEST_P(RedisCasTest, AKeyGoneWhileTheEventsMovedMarkerLivesTakesTheNewGuessBack) {
   auto cas = Store(cas_redis_.port(), RedisSettings::Checks::kCompareAndSet);
   auto script = Store(script_redis_.port(), RedisSettings::Checks::kScript);
@@ -236,12 +251,12 @@ TEST_P(RedisCasTest, AKeyGoneWhileTheEventsMovedMarkerLivesTakesTheNewGuessBack)
     return CustomerCheck{.tenant = "acme", .customer_id = "ana", .event_id = absl::StrCat("e", id),
                          .now = clock_.Now(), .spec = specs.all[4], .marker = absl::StrCat("marker-", id)};
   };
-  auto both = [&](int id) {
-    const CustomerCheck c = check(id);
-    const auto got = cas->CheckAndReserve({&c, 1}, clock_.Now() + absl::Seconds(5));
-    EXPECT_EQ(Show(got), Show(script->CheckAndReserve({&c, 1}, clock_.Now() + absl::Seconds(5))));
+  auto both_checks = [&](const std::vector<CustomerCheck>& c) {
+    const auto got = cas->CheckAndReserve(c, clock_.Now() + absl::Seconds(5));
+    EXPECT_EQ(Show(got), Show(script->CheckAndReserve(c, clock_.Now() + absl::Seconds(5))));
     return got;
   };
+  auto both = [&](int id) { return both_checks({check(id)}); };
   for (int id = 0; id <= kMarkersInCustomerKey; ++id) {  // e0's marker moves out of the key
     clock_.Advance(absl::Minutes(1));
     ASSERT_TRUE(both(id).ok());
@@ -254,6 +269,17 @@ TEST_P(RedisCasTest, AKeyGoneWhileTheEventsMovedMarkerLivesTakesTheNewGuessBack)
   const auto again = both(0);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE((*again)[0].duplicate);
+  ExpectSameKeys(cas_redis_.port(), script_redis_.port(), "*");
+  // The same in a call of several customers, beside a new one (whose guess stands, when guessed)
+  for (const int port : {cas_redis_.port(), script_redis_.port()}) Command(port, {"DEL", CustomerKey(prefix)});
+  clock_.Advance(absl::Minutes(1));
+  CustomerCheck ben = check(100);
+  ben.customer_id = "ben";
+  const auto with_ben = both_checks({check(0), ben});
+  ASSERT_TRUE(with_ben.ok());
+  EXPECT_TRUE((*with_ben)[0].duplicate);
+  EXPECT_FALSE((*with_ben)[1].duplicate);
+  EXPECT_TRUE((*with_ben)[1].outcome.reserved);
   ExpectSameKeys(cas_redis_.port(), script_redis_.port(), "*");
 }
 
@@ -281,7 +307,8 @@ TEST_P(RedisCasTest, CasLuaWritesNothingForAKeyChangedSinceItWasRead) {
 TEST_P(RedisCasTest, ACapHoldsWhenEveryCheckRacesForOneCustomer) {
   RedisSettings s;
   s.port = cas_redis_.port();
-  s.older_layouts = GetParam();
+  s.older_layouts = GetParam().older_layouts;
+  s.guess_new = GetParam().guess;
   s.pool_size = 8;
   RedisCounterStore a(s, clock_);
   RedisCounterStore b(s, clock_);  // a second instance
@@ -343,6 +370,7 @@ TEST(RedisCasAclTest, ARefusedWatchIsUnavailableAndTheConnectionStaysInStep) {
   s.port = redis.port();
   s.pool_size = 1;  // every call on the same connection
   s.older_layouts = false;
+  s.guess_new = RedisSettings::Guess::kNever;  // a call of several customers WATCHes their keys
   s.auth = {.username = "tact", .password = "tact-pass"};
   RedisCounterStore store(s, clock);
   CheckSpec spec;
@@ -409,10 +437,12 @@ TEST(RedisCasAclTest, ARedisWithoutTransactionsIsRefusedAtConnectNamingTheSettin
             REDIS_REPLY_STRING);  // the script's decisions only: released once
 }
 
-INSTANTIATE_TEST_SUITE_P(OlderLayouts, RedisCasTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& p) {
-                           return p.param ? "LookedIn" : "NotLookedIn";
-                         });
+INSTANTIATE_TEST_SUITE_P(OlderLayouts, RedisCasTest,
+                         ::testing::Values(CasParam{true, RedisSettings::Guess::kAuto, "LookedIn"},
+                                           CasParam{false, RedisSettings::Guess::kAuto, "NotLookedIn"},
+                                           CasParam{false, RedisSettings::Guess::kAlways, "NotLookedInGuessAlways"},
+                                           CasParam{false, RedisSettings::Guess::kNever, "NotLookedInGuessNever"}),
+                         [](const ::testing::TestParamInfo<CasParam>& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace tact::store

@@ -357,25 +357,29 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   EXPECT_EQ(calls(*store, plan, "a", /*dry_run=*/true), "mget=1 evalsha=0 trips=1");
   EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0 trips=1");  // new: created in the read's round-trip
   EXPECT_EQ(Counted(redis_.port(), "c1"), 1);
-  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0 trips=1");  // a redelivery: the create did nothing
+  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 evalsha=0 trips=1");  // a redelivery: c1 known now, read first
   EXPECT_EQ(Counted(redis_.port(), "c1"), 1);
   EXPECT_EQ(calls(*store, plan, "b"),  // a's marker stays in c1's key, or moves out when the key keeps one
-            kMarkersInCustomerKey > 1 ? "get=1 mget=1 set=2 evalsha=1 trips=2"
-                                      : "get=1 mget=1 set=3 evalsha=1 trips=2");
+            kMarkersInCustomerKey > 1 ? "get=1 mget=1 set=1 evalsha=1 trips=2"
+                                      : "get=1 mget=1 set=2 evalsha=1 trips=2");
   EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
   const policy::Plan defer = [&] {
     policy::Plan p = CapPlan(2);
     p.limits[0].on_exceed = policy::OnExceed::kDefer;
     return p;
   }();
-  EXPECT_EQ(calls(*store, defer, "c"), "mget=1 set=1 evalsha=0 trips=1");  // full, and deferred: nothing written
-  {  // two customers in one call: c1 (its cap and its key's markers full: a's, the oldest, moves out) and a new one
+  EXPECT_EQ(calls(*store, defer, "c"), "mget=1 evalsha=0 trips=1");  // full, and deferred: nothing written
+  auto several = [&](RedisCounterStore& store, const std::vector<CustomerCheck>& checks) {
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
-    const std::vector<CustomerCheck> both = {Check(plan, "d", clock_.Now()), Check(plan, "n0", clock_.Now(), "c2")};
-    ASSERT_TRUE(store->CheckAndReserve(both, Deadline()).ok());
-    EXPECT_EQ(stats(), "exec=1 mget=1 multi=1 set=3 unwatch=1 watch=1 evalsha=0");
-    EXPECT_EQ(Counted(redis_.port(), "c2"), 1);
-  }
+    const long long trips =
+        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(store.CheckAndReserve(checks, Deadline()).ok()); });
+    return absl::StrCat(stats(), " trips=", trips);
+  };
+  // Two customers in one call: c1 (its cap and its key's markers full: a's, the oldest, moves out), known to this store,
+  // WATCHed and written in MULTI/EXEC; and c2, not known: decided as new, created in the read's round-trip.
+  EXPECT_EQ(several(*store, {Check(plan, "d", clock_.Now()), Check(plan, "n0", clock_.Now(), "c2")}),
+            "exec=1 mget=1 multi=1 set=3 unwatch=1 watch=1 evalsha=0 trips=2");
+  EXPECT_EQ(Counted(redis_.port(), "c2"), 1);
   auto looking = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                            /*older_layouts=*/true);
   ASSERT_TRUE(looking->Healthy());
@@ -401,6 +405,52 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
     ASSERT_TRUE(looking->CheckAndReserve(both, Deadline()).ok());
     EXPECT_EQ(stats(), "exec=1 exists=2 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0");
   }
+}
+
+// A customer this store has not read or written lately is decided as new before its key is read, and its key created
+// in the read's round-trip (RedisSettings::guess_new kAuto).
+TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
+  auto stats = [&] { return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port())); };
+  const policy::Plan plan = CapPlan(2);
+  auto several = [&](RedisCounterStore& store, const std::vector<CustomerCheck>& checks) {
+    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
+    const long long trips =
+        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(store.CheckAndReserve(checks, Deadline()).ok()); });
+    return absl::StrCat(stats(), " trips=", trips);
+  };
+  auto guessing = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
+                            /*older_layouts=*/false);
+  ASSERT_TRUE(guessing->Healthy());
+  auto two = [&](RedisCounterStore& store, const char* id1, const char* customer1, const char* id2,
+                 const char* customer2) {
+    return several(store, {Check(plan, id1, clock_.Now(), customer1), Check(plan, id2, clock_.Now(), customer2)});
+  };
+  // two customers a store does not know: both decided as new, one round-trip
+  EXPECT_EQ(two(*guessing, "g1", "guess-1", "g2", "guess-2"), "mget=1 set=2 evalsha=0 trips=1");
+  // guess-1 known now: WATCHed, read, written in MULTI/EXEC; guess-3 created in the read's round-trip
+  EXPECT_EQ(two(*guessing, "g3", "guess-1", "g4", "guess-3"),
+            "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
+  // another store (another tactd) does not know guess-2: its create does nothing, and cas.lua writes its key (a
+  // WATCH would see the call's own creates)
+  auto other = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
+                         /*older_layouts=*/false);
+  ASSERT_TRUE(other->Healthy());
+  EXPECT_EQ(two(*other, "g5", "guess-2", "g6", "guess-4"), kMarkersInCustomerKey > 1
+                                                               ? "get=1 mget=1 set=3 evalsha=1 trips=2"
+                                                               : "get=1 mget=1 set=4 evalsha=1 trips=2");
+  EXPECT_EQ(Counted(redis_.port(), "guess-1"), 2);
+  EXPECT_EQ(Counted(redis_.port(), "guess-2"), 2);
+  EXPECT_EQ(Counted(redis_.port(), "guess-3"), 1);
+  EXPECT_EQ(Counted(redis_.port(), "guess-4"), 1);
+  // A store whose unknown customers lately had keys (another tactd decided them) stops guessing for calls of several
+  EXPECT_EQ(two(*guessing, "g7", "guess-5", "g8", "guess-6"), "mget=1 set=2 evalsha=0 trips=1");
+  EXPECT_EQ(two(*guessing, "g9", "guess-7", "g10", "guess-8"), "mget=1 set=2 evalsha=0 trips=1");
+  auto third = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
+                         /*older_layouts=*/false);
+  ASSERT_TRUE(third->Healthy());
+  EXPECT_EQ(two(*third, "g11", "guess-5", "g12", "guess-6"), "get=2 mget=1 set=4 evalsha=1 trips=2");
+  EXPECT_EQ(two(*third, "g13", "guess-7", "g14", "guess-8"),
+            "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {
