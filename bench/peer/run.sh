@@ -219,6 +219,7 @@ measure() {
   local counts
   counts=$(redis-cli -p "$rport" info stats | tr -d '\r' |
     awk -F: '$1 == "total_commands_processed" { c = $2 } $1 == "total_reads_processed" { r = $2 } END { print c + 0, r + 0 }')
+  redis-cli -p "$rport" info commandstats | tr -d '\r' >"$work/commandstats-$cfg-$server-$mode-$round.txt"  # --keep
   # one result line: config server mode round calls/s p50_ms p99_ms server_us/call redis_us/call failed keys
   # redis_commands/call redis_reads/call; the report is cut to its summary (kept with --keep)
   python3 - "$out" "$cfg $server $mode $round" $((s1 - s0)) $((r1 - r0)) "$(redis-cli -p "$rport" dbsize)" $counts >>"$results" <<'PY'

@@ -1,18 +1,17 @@
 // RedisCounterStore with redis.checks compare_and_set (RedisSettings::Checks): tactd decides, Redis keeps the state.
 // On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, redis_cas_cluster.cc):
 //   1. MGET of every check's marker key and every customer's key (one command for the whole call). With no older
-//      layout looked in, the customers are also decided as new (GuessNew), for a call of one customer always, of
-//      several while most customers read lately were new (NewCustomerShare), and their keys created (SET NX PX) in
-//      this round-trip: a customer the MGET finds nothing of is done (settled); one whose key exists is decided on
-//      what was read (steps 2-3); one with a marker of its event but no key has its create taken back (TakeBack) and
-//      is check.lua's (step 4);
+//      layout looked in, the customers this process does not know (KnownCustomers; in a call of several, only while
+//      most such customers were new lately: NewCustomerShare) are also decided as new (GuessNew), and their keys
+//      created (SET NX PX) in this round-trip: a customer the MGET finds nothing of is done (settled); one whose key
+//      exists is decided on what was read (steps 2-3); one with a marker of its event but no key has its create taken
+//      back (TakeBack) and is check.lua's (step 4). The other customers' keys are WATCHed before the MGET;
 //   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
 //      older layout less than the marker TTL ago): EXISTS of what check.lua's probe reads there; when they hold
 //      nothing, tactd decides the customer, else check.lua does (step 4);
 //   2. each customer's checks decided in order on its key (CustomerDraft, check.lua's check in tactd);
-//   3. every changed key is written only if it is unchanged since 1: without the guess, a call of several customers
-//      WATCHes their keys before 1 and writes them in one MULTI/EXEC (all or, when one changed, none); else cas.lua
-//      writes each key still as read (compare and set), or SET NX PX one read as none;
+//   3. every changed key is written only if it is unchanged since 1: the watched customers' in one MULTI/EXEC (all
+//      or, when one changed, none); a guessed customer's whose key existed by cas.lua (compare and set);
 //   4. check.lua decides the checks of the customers tactd leaves to it (CustomerDraft::Check: nullopt) and again
 //      those of a customer whose key changed in between (another call or instance wrote it: nothing of theirs was
 //      written).
@@ -348,11 +347,16 @@ void Remember(const redisReply& values, size_t n, const std::vector<Customer>& c
   }
 }
 
-// In a call of several customers, those whose keys the guess does not create: WATCHed before they are read, written in
-// MULTI/EXEC.
-void Watch(std::vector<Customer>& customers, const NewGuess* guess) {
-  if (customers.size() < 2) return;
-  for (Customer& c : customers) c.watched = true;
+// The customers WATCHed before they are read, and written in MULTI/EXEC: those whose keys the guess does not create,
+// but a customer of dry runs alone (it writes nothing) and the customer of a call of one this process does not know
+// (not guessed, while the older layouts are looked in: a new key is created by SET NX, with no WATCH).
+void Watch(std::span<const CustomerCheck> checks, std::vector<Customer>& customers, const std::vector<char>& unknown,
+           const NewGuess* guess) {
+  for (size_t c = 0; c < customers.size(); ++c) {
+    Customer& x = customers[c];
+    x.watched = !(customers.size() == 1 && unknown[c]) &&
+                !std::all_of(x.checks.begin(), x.checks.end(), [&](size_t i) { return checks[i].dry_run; });
+  }
   if (guess == nullptr) return;
   for (size_t c : guess->created) customers[c].watched = false;
 }
@@ -397,15 +401,14 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   const auto load = [&] { return LoadScript(redis); };
   const int64_t seen_ttl_ms = absl::ToInt64Milliseconds(settings_.seen_ttl);
   // The customers this process does not know are decided as new, and their keys created in the read's round-trip
-  // (ToGuess, Read). The others of a call of several are WATCHed before they are read and written in one MULTI/EXEC
-  // (plain commands: no script for Redis to run; 0.5-0.6x cas.lua's Redis CPU per returning customer,
-  // docs/benchmarks.md). A call of one customer needs no WATCH: cas.lua (or SET NX) writes it, two commands fewer
-  // where each costs Redis a read event of its own at a moderate rate (the gRPC path).
+  // (ToGuess, Read). The others are WATCHed before they are read and written in one MULTI/EXEC: plain commands, no
+  // script for Redis to run (per returning customer 0.5-0.6x cas.lua's Redis CPU in batches of 32, 0.8x one per call;
+  // WATCH and MULTI/EXEC ride in the read's and the write's round-trips: docs/benchmarks.md, "store.guess_new").
   std::vector<char> unknown(customers.size());
   for (size_t c = 0; c < customers.size(); ++c) unknown[c] = !known_.Known(customers[c].key);
   const std::vector<char> guessed = ToGuess(settings_.guess_new, older_layouts, unknown, new_share_.Guess());
   const std::optional<NewGuess> guess = GuessNew(checks, customers, guessed, prefixes, cas_sha_, seen_ttl_ms);
-  Watch(customers, guess ? &*guess : nullptr);
+  Watch(checks, customers, unknown, guess ? &*guess : nullptr);
   std::vector<CheckResult> results(n);
   absl::StatusOr<RedisReplyPtr> read =
       Read(redis, checks, prefixes, customers, guess ? &*guess : nullptr, cas_sha_, load, results);

@@ -45,9 +45,10 @@ struct RedisSettings {
   // true: looked for until the Redis carries the layout seal (RedisCounterStore::RefreshLayouts), then not.
   bool older_layouts = true;
   // Where a check is decided (redis.checks). kCompareAndSet: tactd reads the customer's key (MGET, with the event's
-  // marker key), decides on it as check.lua would (customer_draft.h) and writes it back only if it is unchanged (a
-  // call of several customers: WATCHed before the MGET, written in MULTI/EXEC; of one: cas.lua, or SET NX for a new
-  // key): Redis runs plain commands, or one small script, instead of check.lua (redis_cas_checks.cc).
+  // marker key), decides on it as check.lua would (customer_draft.h) and writes it back only if it is unchanged
+  // (WATCHed before the MGET, written in MULTI/EXEC; a customer guessed new, guess_new: created by SET NX in the
+  // MGET's round-trip, or written by cas.lua when its key existed): Redis runs plain commands, or one small script,
+  // instead of check.lua (redis_cas_checks.cc).
   // A customer whose key changed in between, one the older layouts may hold (while they are looked in), or a key
   // tactd does not read as it was written, is decided by check.lua in the next round-trip. kScript: check.lua
   // decides every check. A Redis Cluster always runs check.lua (one batch per node).

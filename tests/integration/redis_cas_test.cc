@@ -351,9 +351,9 @@ TEST_P(RedisCasTest, ACapHoldsWhenEveryCheckRacesForOneCustomer) {
   EXPECT_EQ(blob->counters[0].times.size(), 40u);
 }
 
-// A Redis refusing WATCH (an ACL without it) fails a call of several customers as UNAVAILABLE naming the refusal,
-// and the connection stays in step: the next calls on it (one customer: no WATCH) are answered right, and once
-// WATCH is allowed again so are several.
+// A Redis refusing WATCH (an ACL without it) fails a call of customers tactd knows (it WATCHes their keys) as
+// UNAVAILABLE naming the refusal, and the connection stays in step: the next calls on it (customers it does not know:
+// guessed new, no WATCH) are answered right, and once WATCH is allowed again so are known ones.
 TEST(RedisCasAclTest, ARefusedWatchIsUnavailableAndTheConnectionStaysInStep) {
   TempDir dir;
   RedisServer redis(dir.path(), testing::RedisServerOptions{.requirepass = "admin-pass", .acl_user = "tact",
@@ -370,7 +370,6 @@ TEST(RedisCasAclTest, ARefusedWatchIsUnavailableAndTheConnectionStaysInStep) {
   s.port = redis.port();
   s.pool_size = 1;  // every call on the same connection
   s.older_layouts = false;
-  s.guess_new = RedisSettings::Guess::kNever;  // a call of several customers WATCHes their keys
   s.auth = {.username = "tact", .password = "tact-pass"};
   RedisCounterStore store(s, clock);
   CheckSpec spec;
@@ -379,18 +378,21 @@ TEST(RedisCasAclTest, ARefusedWatchIsUnavailableAndTheConnectionStaysInStep) {
     return CustomerCheck{.tenant = "acme", .customer_id = customer, .event_id = event, .now = clock.Now(),
                          .spec = spec, .marker = "m"};
   };
-  const std::vector<CustomerCheck> both = {check("a", "a1"), check("b", "b1")};
-  const auto refused = store.CheckAndReserve(both, clock.Now() + absl::Seconds(5));
-  ASSERT_FALSE(refused.ok());
-  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
-  EXPECT_NE(refused.status().message().find("NOPERM"), std::string::npos) << refused.status();
-  for (const char* customer : {"a", "b"}) {  // nothing was written: each released once, alone
-    const CustomerCheck one = check(customer, absl::StrCat(customer, "1"));
+  auto released_alone = [&](const std::string& customer, const std::string& event) {
+    const CustomerCheck one = check(customer, event);
     const auto got = store.CheckAndReserve({&one, 1}, clock.Now() + absl::Seconds(5));
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_TRUE(got->front().outcome.reserved) << customer;
     EXPECT_FALSE(got->front().duplicate) << customer;
-  }
+  };
+  released_alone("a", "a1");  // not known yet: guessed new, no WATCH
+  released_alone("b", "b1");
+  const std::vector<CustomerCheck> both = {check("a", "a1"), check("b", "b1")};
+  const auto refused = store.CheckAndReserve(both, clock.Now() + absl::Seconds(5));  // known now: WATCHed
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("NOPERM"), std::string::npos) << refused.status();
+  released_alone("c", "c1");  // the connection in step
   ASSERT_TRUE(admin("+watch"));
   const auto again = store.CheckAndReserve(both, clock.Now() + absl::Seconds(5));  // the same events: duplicates
   ASSERT_TRUE(again.ok()) << again.status();

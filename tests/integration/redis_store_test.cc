@@ -333,13 +333,12 @@ TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
 }
 
 // redis.checks compare_and_set: tactd's MGET (the event's marker key, the customer's key), then one write, only when
-// the decision writes. A call of one customer (no older layout looked in): decided as new and its key created (SET NX
-// PX) in the MGET's round-trip, so a new customer is one round-trip and no script; a returning one's create does
-// nothing, and cas.lua (GET to compare, SET PX of its key, and SET PX of its oldest marker when the key holds
-// kMarkersInCustomerKey) follows. A call of several: their keys WATCHed before the MGET, then MULTI, the SETs, EXEC:
-// no script. A duplicate and a deferral: the MGET (and the create that did nothing); a dry run: the MGET alone.
-// While the older layouts are looked in, a new customer is check.lua's (its MGET, EXISTS, SET PX) after tactd's
-// MGET.
+// the decision writes. A customer the store does not know (no older layout looked in): decided as new and its key
+// created (SET NX PX) in the MGET's round-trip, so a new customer is one round-trip and no script. A known one: its key
+// WATCHed before the MGET, then MULTI, the SETs (its key, and its oldest marker when the key holds
+// kMarkersInCustomerKey), EXEC: no script. A duplicate and a deferral: the MGET (and the WATCH); a dry run: the MGET
+// alone. While the older layouts are looked in, a customer the store does not know is not WATCHed: SET NX creates a
+// new key, cas.lua writes one that exists.
 TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   auto stats = [&] { return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port())); };
   auto calls = [&](RedisCounterStore& store, const policy::Plan& plan, const char* id, bool dry_run = false) {
@@ -357,18 +356,20 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   EXPECT_EQ(calls(*store, plan, "a", /*dry_run=*/true), "mget=1 evalsha=0 trips=1");
   EXPECT_EQ(calls(*store, plan, "a"), "mget=1 set=1 evalsha=0 trips=1");  // new: created in the read's round-trip
   EXPECT_EQ(Counted(redis_.port(), "c1"), 1);
-  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 evalsha=0 trips=1");  // a redelivery: c1 known now, read first
+  // a redelivery: c1 known now, WATCHed and read first (nothing written)
+  EXPECT_EQ(calls(*store, plan, "a"), "mget=1 unwatch=1 watch=1 evalsha=0 trips=1");
   EXPECT_EQ(Counted(redis_.port(), "c1"), 1);
   EXPECT_EQ(calls(*store, plan, "b"),  // a's marker stays in c1's key, or moves out when the key keeps one
-            kMarkersInCustomerKey > 1 ? "get=1 mget=1 set=1 evalsha=1 trips=2"
-                                      : "get=1 mget=1 set=2 evalsha=1 trips=2");
+            kMarkersInCustomerKey > 1 ? "exec=1 mget=1 multi=1 set=1 unwatch=1 watch=1 evalsha=0 trips=2"
+                                      : "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
   EXPECT_EQ(Counted(redis_.port(), "c1"), 2);
   const policy::Plan defer = [&] {
     policy::Plan p = CapPlan(2);
     p.limits[0].on_exceed = policy::OnExceed::kDefer;
     return p;
   }();
-  EXPECT_EQ(calls(*store, defer, "c"), "mget=1 evalsha=0 trips=1");  // full, and deferred: nothing written
+  // full, and deferred: nothing written
+  EXPECT_EQ(calls(*store, defer, "c"), "mget=1 unwatch=1 watch=1 evalsha=0 trips=1");
   auto several = [&](RedisCounterStore& store, const std::vector<CustomerCheck>& checks) {
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
     const long long trips =
