@@ -321,19 +321,23 @@ void RunThreads(const Options& o, int batch, Fn fn) {
   for (std::thread& th : threads) th.join();
 }
 
-// Decides a PROMOTION for each customer with the store (the batch script).
-void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who,
-                   bool older_layouts = true,
-                   RedisSettings::Checks where = RedisSettings::Checks::kCompareAndSet,
-                   RedisSettings::Guess guess = RedisSettings::Guess::kAuto) {
-  SystemClock clock;
+// A store on `port` as the bench uses it (--connections connections).
+std::unique_ptr<RedisCounterStore> BenchStore(int port, const Options& o, bool older_layouts = true,
+                                              RedisSettings::Checks where = RedisSettings::Checks::kCompareAndSet,
+                                              RedisSettings::Guess guess = RedisSettings::Guess::kAuto) {
+  static SystemClock clock;
   RedisSettings s;
   s.port = port;
   s.older_layouts = older_layouts;
   s.checks = where;
   s.guess_new = guess;
   s.pool_size = o.connections;
-  RedisCounterStore store(s, clock);
+  return std::make_unique<RedisCounterStore>(s, clock);
+}
+
+// Decides a PROMOTION for each customer with `store` (a tactd that lives on).
+void DecideWith(RedisCounterStore& store, const Options& o, const policy::Policy& pol, const Customers& who) {
+  SystemClock clock;
   const absl::Time start = clock.Now();
   const policy::Plan plan = DefaultPlan(pol, start);
   const store::CheckSpec spec = decision::ToCheckSpec(plan);
@@ -351,6 +355,14 @@ void DecideDefault(int port, const Options& o, const policy::Policy& pol, const 
     if (!store.CheckAndReserve(checks, now + absl::Seconds(5)).ok()) ++errors;
   });
   if (errors.load() > 0) std::fprintf(stderr, "redis_store_bench: %d store errors\n", errors.load());
+}
+
+// Decides a PROMOTION for each customer with a store of its own (a tactd that knows none of them).
+void DecideDefault(int port, const Options& o, const policy::Policy& pol, const Customers& who,
+                   bool older_layouts = true,
+                   RedisSettings::Checks where = RedisSettings::Checks::kCompareAndSet,
+                   RedisSettings::Guess guess = RedisSettings::Guess::kAuto) {
+  DecideWith(*BenchStore(port, o, older_layouts, where, guess), o, pol, who);
 }
 
 // This thread's connection to `port` (made on first use, and again for another port).
@@ -465,13 +477,15 @@ Customers RunCustomers(int port, const Options& o, const policy::Policy& pol, co
 }
 
 // store.guess_new: new, then returning customers decided with guess_new kAlways, kNever and kAuto (`decide`, each
-// run its own customers from `customers`), rounds interleaved, beside INCRBY + EXPIRE (`incr`) for the same customers
-// as kAlways'; `cpu` measures a run.
-template <typename Who, typename Cpu, typename Incr, typename Decide>
-void GuessNewFigure(const Options& o, Who customers, Cpu cpu, Incr incr, Decide decide) {
+// run its own customers from `customers`, by a store that knows none of them: returning ones were decided by another
+// tactd), rounds interleaved, beside INCRBY + EXPIRE (`incr`) for the same customers as kAlways'; and returning
+// customers decided before by the same store (`known`: kAuto, a tactd that lives on). `cpu` measures a run.
+template <typename Who, typename Cpu, typename Incr, typename Decide, typename Known>
+void GuessNewFigure(const Options& o, Who customers, Cpu cpu, Incr incr, Decide decide, Known known) {
   for (const bool returning : {false, true}) {
-    std::vector<double> always, never, automatic, incr_expire;
+    std::vector<double> always, never, automatic, incr_expire, same_tactd;
     for (int r = 0; r < o.rounds; ++r) {
+      if (returning) same_tactd.push_back(known());
       const Customers who = customers(returning);
       always.push_back(cpu([&] { decide(who, RedisSettings::Guess::kAlways); }));
       incr_expire.push_back(cpu([&] { incr(who); }));
@@ -484,12 +498,15 @@ void GuessNewFigure(const Options& o, Who customers, Cpu cpu, Incr incr, Decide 
     for (size_t k = 0; k < always.size(); ++k) q.push_back(always[k] / never[k]);
     std::sort(q.begin(), q.end());
     const double i = Median(incr_expire);
+    const std::string known_text =
+        returning ? absl::StrFormat(" known=%.2f (%.2fx incr_expire)", Median(same_tactd), Median(same_tactd) / i)
+                  : "";
     std::printf("store.guess_new ratio=%.2f (rounds %.2f-%.2f) customers=%s redis_us_per_decision always=%.2f "
-                "never=%.2f auto=%.2f incr_expire=%.2f vs_incr_expire always=%.2f never=%.2f auto=%.2f batch=%d "
+                "never=%.2f auto=%.2f incr_expire=%.2f vs_incr_expire always=%.2f never=%.2f auto=%.2f%s batch=%d "
                 "connections=%d\n",
                 q[q.size() / 2], q.front(), q.back(), returning ? "returning" : "new", Median(always), Median(never),
-                Median(automatic), i, Median(always) / i, Median(never) / i, Median(automatic) / i, o.batch,
-                o.connections);
+                Median(automatic), i, Median(always) / i, Median(never) / i, Median(automatic) / i,
+                known_text.c_str(), o.batch, o.connections);
     std::fflush(stdout);
   }
 }
@@ -589,11 +606,17 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     }
     std::fflush(stdout);
   }
-  GuessNewFigure(o, customers, cpu, [&](const Customers& who) { IncrExpire(port, o, who); },
-                 [&](const Customers& who, RedisSettings::Guess guess) {
-                   DecideDefault(port, o, *pol, who, /*older_layouts=*/false, RedisSettings::Checks::kCompareAndSet,
-                                 guess);
-                 });
+  GuessNewFigure(
+      o, customers, cpu, [&](const Customers& who) { IncrExpire(port, o, who); },
+      [&](const Customers& who, RedisSettings::Guess guess) {
+        DecideDefault(port, o, *pol, who, /*older_layouts=*/false, RedisSettings::Checks::kCompareAndSet, guess);
+      },
+      [&] {  // customers decided --history times by the store that decides them again
+        const std::unique_ptr<RedisCounterStore> store = BenchStore(port, o, /*older_layouts=*/false);
+        const Customers who{.returning = true, .run = ++run};
+        for (int h = 0; h < o.history; ++h) DecideWith(*store, o, *pol, who);
+        return cpu([&] { DecideWith(*store, o, *pol, who); });
+      });
   redisCommand(admin, "FLUSHALL");
 }
 
