@@ -476,12 +476,22 @@ Customers RunCustomers(int port, const Options& o, const policy::Policy& pol, co
   return who;
 }
 
-// store.guess_new: new, then returning customers decided with guess_new kAlways, kNever and kAuto (`decide`, each
-// run its own customers from `customers`, by a store that knows none of them: returning ones were decided by another
-// tactd), rounds interleaved, beside INCRBY + EXPIRE (`incr`) for the same customers as kAlways'; and returning
-// customers decided before by the same store (`known`: kAuto, a tactd that lives on). `cpu` measures a run.
-template <typename Who, typename Cpu, typename Incr, typename Decide, typename Known>
-void GuessNewFigure(const Options& o, Who customers, Cpu cpu, Incr incr, Decide decide, Known known) {
+// store.guess_new: new, then returning customers decided with guess_new kAlways, kNever and kAuto (each run its own
+// customers from `customers`, by a store that knows none of them: returning ones were decided by another tactd),
+// rounds interleaved, beside INCRBY + EXPIRE for the same customers as kAlways'; and returning customers decided
+// before by the same store (known: kAuto, a tactd that lives on; `run` numbers their customers). `cpu` measures a run.
+template <typename Who, typename Cpu>
+void GuessNewFigure(int port, const Options& o, const policy::Policy& pol, Who customers, Cpu cpu, uint64_t& run) {
+  auto incr = [&](const Customers& who) { IncrExpire(port, o, who); };
+  auto decide = [&](const Customers& who, RedisSettings::Guess guess) {
+    DecideDefault(port, o, pol, who, /*older_layouts=*/false, RedisSettings::Checks::kCompareAndSet, guess);
+  };
+  auto known = [&] {  // customers decided --history times by the store that decides them again
+    const std::unique_ptr<RedisCounterStore> store = BenchStore(port, o, /*older_layouts=*/false);
+    const Customers who{.returning = true, .run = ++run};
+    for (int h = 0; h < o.history; ++h) DecideWith(*store, o, pol, who);
+    return cpu([&] { DecideWith(*store, o, pol, who); });
+  };
   for (const bool returning : {false, true}) {
     std::vector<double> always, never, automatic, incr_expire, same_tactd;
     for (int r = 0; r < o.rounds; ++r) {
@@ -606,17 +616,7 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     }
     std::fflush(stdout);
   }
-  GuessNewFigure(
-      o, customers, cpu, [&](const Customers& who) { IncrExpire(port, o, who); },
-      [&](const Customers& who, RedisSettings::Guess guess) {
-        DecideDefault(port, o, *pol, who, /*older_layouts=*/false, RedisSettings::Checks::kCompareAndSet, guess);
-      },
-      [&] {  // customers decided --history times by the store that decides them again
-        const std::unique_ptr<RedisCounterStore> store = BenchStore(port, o, /*older_layouts=*/false);
-        const Customers who{.returning = true, .run = ++run};
-        for (int h = 0; h < o.history; ++h) DecideWith(*store, o, *pol, who);
-        return cpu([&] { DecideWith(*store, o, *pol, who); });
-      });
+  GuessNewFigure(port, o, *pol, customers, cpu, run);
   redisCommand(admin, "FLUSHALL");
 }
 
