@@ -1,7 +1,8 @@
-// The customers whose keys this process has lately read or written: compare_and_set's guess of which customers of a
-// call are new (redis_cas_checks.cc). A customer it does not know is decided as new before its key is read, and its
-// key created in the read's round-trip; one it knows is read first (WATCH, MGET, then MULTI/EXEC). Only a hint: a
-// wrong guess costs Redis more CPU (docs/benchmarks.md, "store.guess_new"), never a wrong decision.
+// The customers whose keys this process has lately read or written, each until its key expires: compare_and_set's
+// guess of which customers of a call are new (redis_cas_checks.cc). A customer it does not know is decided as new
+// before its key is read, and its key created in the read's round-trip; one it knows is read first (WATCH, MGET, then
+// MULTI/EXEC). Only a hint: a wrong guess costs Redis more CPU (docs/benchmarks.md, "store.guess_new"), never a wrong
+// decision.
 #pragma once
 
 #include <atomic>
@@ -13,29 +14,38 @@
 
 namespace tact::store {
 
-// A direct-mapped table of key hashes: a key is known when its slot holds its hash. A key written over by another
-// one of the same slot, or never seen, is not known; a key gone from Redis (expired, forgotten) may still be.
-// Thread-safe, lock-free. kSlots * 8 bytes (2 MiB).
+// A direct-mapped table of key hashes and when each key expires: a key is known when its slot holds its hash and its
+// time has not passed. A key written over by another one of the same slot, or never seen, is not known; a key gone
+// from Redis before its time (deleted, evicted, flushed) still is (NewCustomerShare catches that).
+// Thread-safe, lock-free (a slot's hash and time are read apart: a torn read is a wrong hint). kSlots * 16 bytes.
 class KnownCustomers {
  public:
-  static constexpr size_t kSlots = size_t{1} << 18;
+  static constexpr size_t kSlots = size_t{1} << 18;  // 4 MiB (a power of two, at most 2^32)
 
-  KnownCustomers() : slots_(std::make_unique<std::atomic<uint64_t>[]>(kSlots)) {}
+  KnownCustomers() : slots_(std::make_unique<Slot[]>(kSlots)) {}
 
-  bool Known(std::string_view key) const {
+  bool Known(std::string_view key, int64_t now_ms) const {
     const uint64_t h = Hash(key);
-    return slots_[h & (kSlots - 1)].load(std::memory_order_relaxed) == h;
+    const Slot& s = slots_[SlotOf(h)];
+    return s.hash.load(std::memory_order_relaxed) == h && s.until_ms.load(std::memory_order_relaxed) > now_ms;
   }
-  // `key` exists in Redis now (read, or written).
-  void Saw(std::string_view key) {
+  // `key` exists in Redis until `until_ms` (read, or written with that expiry).
+  void Saw(std::string_view key, int64_t until_ms) {
     const uint64_t h = Hash(key);
-    slots_[h & (kSlots - 1)].store(h, std::memory_order_relaxed);
+    Slot& s = slots_[SlotOf(h)];
+    s.hash.store(h, std::memory_order_relaxed);
+    s.until_ms.store(until_ms, std::memory_order_relaxed);
   }
 
  private:
+  struct Slot {
+    std::atomic<uint64_t> hash{0};
+    std::atomic<int64_t> until_ms{0};
+  };
   static uint64_t Hash(std::string_view key) { return absl::HashOf(key) | 1; }  // never 0, an empty slot's
+  static size_t SlotOf(uint64_t h) { return static_cast<size_t>(h >> 32) & (kSlots - 1); }  // not the forced bit
 
-  std::unique_ptr<std::atomic<uint64_t>[]> slots_;
+  std::unique_ptr<Slot[]> slots_;
 };
 
 }  // namespace tact::store

@@ -1,6 +1,6 @@
-// How many of the customers compare_and_set read lately without knowing them (KnownCustomers) had no key: whether
-// deciding those as new before their keys are read (and creating them in the read's round-trip, redis_cas_checks.cc)
-// pays. For a new customer the guess saves the second round-trip; for a returning one it costs a SET NX that does
+// How many of the customers compare_and_set read lately, of those it did not know (KnownCustomers) or of those it knew,
+// had no key: whether deciding such customers as new before their keys are read (and creating them in the read's
+// round-trip, redis_cas_checks.cc) pays. For a new customer the guess saves the second round-trip; for a returning one it costs a SET NX that does
 // nothing and a cas.lua write where MULTI/EXEC would have done: about 1.1 us of Redis CPU saved per new customer
 // against 4 us lost per returning one, in batches of 32 (docs/benchmarks.md, "store.guess_new").
 #pragma once
@@ -17,6 +17,9 @@ class NewCustomerShare {
   // The counts are halved each time the customers read pass this: the share follows the last few thousand.
   static constexpr uint32_t kWindow = 4096;
 
+  // `at_first`: Guess() before any customer was read.
+  explicit NewCustomerShare(bool at_first = true) : at_first_(at_first) {}
+
   // One call read `read` customers; `none` of them had no key.
   void Saw(uint32_t none, uint32_t read) {
     uint64_t was = counts_.load(std::memory_order_relaxed);
@@ -32,14 +35,16 @@ class NewCustomerShare {
     } while (!counts_.compare_exchange_weak(was, now, std::memory_order_relaxed));
   }
 
-  // Whether at least three quarters of the customers read lately had no key (true before any was read): below
-  // about 0.78 the guess costs returning customers more than it saves new ones (store.guess_new, batches of 32).
+  // Whether at least three quarters of the customers read lately had no key (`at_first` before any was read):
+  // below about 0.78 the guess costs returning customers more than it saves new ones (store.guess_new, batches of 32).
   bool Guess() const {
     const uint64_t c = counts_.load(std::memory_order_relaxed);
+    if ((c & 0xffffffffu) == 0) return at_first_;
     return 4 * (c >> 32) >= 3 * (c & 0xffffffffu);
   }
 
  private:
+  const bool at_first_;
   std::atomic<uint64_t> counts_{0};  // high 32 bits: read without a key; low 32: read
 };
 

@@ -315,35 +315,55 @@ absl::StatusOr<RedisReplyPtr> Read(RedisConnection& redis, std::span<const Custo
 }
 
 // Which customers are decided as new before their keys are read: none while the older layouts are looked in; else
-// every one (kAlways), none (kNever), or (kAuto) those this process does not know (`unknown`), in a call of several
-// customers only while most customers it did not know lately had no key (`share`: a returning customer guessed new
-// costs Redis more than a new one guessed saves, store.guess_new).
-std::vector<char> ToGuess(RedisSettings::Guess mode, bool older_layouts, const std::vector<char>& unknown, bool share) {
+// every one (kAlways), none (kNever), or (kAuto) those this process does not know (`unknown`) and those it knows,
+// each class while at least 3/4 of its customers read lately had no key (`guess_unknown`, `guess_known`: a returning
+// customer guessed new costs Redis more than a new one guessed saves, store.guess_new; known keys gone before their
+// time: deleted, evicted, flushed). The customer of a call of one is guessed new when unknown, whatever the share (a
+// wrong guess costs it one SET NX that does nothing).
+std::vector<char> ToGuess(RedisSettings::Guess mode, bool older_layouts, const std::vector<char>& unknown,
+                          bool guess_unknown, bool guess_known) {
   if (older_layouts || mode == RedisSettings::Guess::kNever) return std::vector<char>(unknown.size(), 0);
   if (mode == RedisSettings::Guess::kAlways) return std::vector<char>(unknown.size(), 1);
-  if (unknown.size() > 1 && !share) return std::vector<char>(unknown.size(), 0);
-  return unknown;
+  std::vector<char> guessed(unknown.size());
+  for (size_t c = 0; c < unknown.size(); ++c) {
+    guessed[c] = unknown[c] ? (guess_unknown || unknown.size() == 1) : guess_known;
+  }
+  return guessed;
 }
 
-// The customers the read (`values`, `n` marker keys first) found without a key, of those `unknown`: {none, unknown}.
-std::pair<uint32_t, uint32_t> UnknownRead(const redisReply& values, size_t n, const std::vector<char>& unknown) {
-  std::pair<uint32_t, uint32_t> counts{0, 0};
+// The customers the read (`values`, `n` marker keys first) found, by whether this process knew them: how many, and
+// how many of those without a key.
+struct ReadCounts {
+  uint32_t unknown = 0, unknown_none = 0, known = 0, known_none = 0;
+};
+ReadCounts CountRead(const redisReply& values, size_t n, const std::vector<char>& unknown) {
+  ReadCounts counts;
   for (size_t c = 0; c < unknown.size(); ++c) {
-    if (!unknown[c]) continue;
-    ++counts.second;
-    if (values.element[n + c]->type == REDIS_REPLY_NIL) ++counts.first;
+    const bool none = values.element[n + c]->type == REDIS_REPLY_NIL;
+    ++(unknown[c] ? counts.unknown : counts.known);
+    if (none) ++(unknown[c] ? counts.unknown_none : counts.known_none);
   }
   return counts;
 }
 
-// The customers whose keys exist once the call is done (read, created, written, or check.lua's), made known.
-void Remember(const redisReply& values, size_t n, const std::vector<Customer>& customers, KnownCustomers& known) {
+// The customers whose keys exist once the call is done, made known until their keys expire: written (or created by
+// the guess: `guess`, nullable) with their expiry; only read, or check.lua's, for kReadHorizon (their expiry unread).
+constexpr int64_t kReadHorizonMs = 10 * 60 * 1000;
+void Remember(const redisReply& values, std::span<const CustomerCheck> checks, const std::vector<Customer>& customers,
+              const NewGuess* guess, KnownCustomers& known) {
   for (size_t c = 0; c < customers.size(); ++c) {
     const Customer& x = customers[c];
-    const CustomerDraft::Write write = x.draft ? x.draft->write() : CustomerDraft::Write::kNone;
-    if (write == CustomerDraft::Write::kDelete && !x.script) continue;
-    const bool read = values.element[n + c]->type != REDIS_REPLY_NIL;
-    if (read || x.settled || x.script || write != CustomerDraft::Write::kNone) known.Saw(x.key);
+    const int64_t now_ms = absl::ToUnixMillis(checks[x.checks.front()].now);
+    const CustomerDraft* draft = x.settled ? &*guess->customers[c].draft : x.draft ? &*x.draft : nullptr;
+    const CustomerDraft::Write write = draft != nullptr ? draft->write() : CustomerDraft::Write::kNone;
+    const bool read = values.element[checks.size() + c]->type != REDIS_REPLY_NIL;
+    if (x.script || write == CustomerDraft::Write::kNone) {
+      if (x.script || read) known.Saw(x.key, now_ms + kReadHorizonMs);
+    } else if (write == CustomerDraft::Write::kSet) {
+      known.Saw(x.key, now_ms + draft->ttl_ms());
+    } else if (write == CustomerDraft::Write::kSetForever) {
+      known.Saw(x.key, INT64_MAX);
+    }
   }
 }
 
@@ -405,8 +425,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   // script for Redis to run (per returning customer 0.5-0.6x cas.lua's Redis CPU in batches of 32, 0.8x one per call;
   // WATCH and MULTI/EXEC ride in the read's and the write's round-trips: docs/benchmarks.md, "store.guess_new").
   std::vector<char> unknown(customers.size());
-  for (size_t c = 0; c < customers.size(); ++c) unknown[c] = !known_.Known(customers[c].key);
-  const std::vector<char> guessed = ToGuess(settings_.guess_new, older_layouts, unknown, new_share_.Guess());
+  for (size_t c = 0; c < customers.size(); ++c) {
+    unknown[c] = !known_.Known(customers[c].key, absl::ToUnixMillis(checks[customers[c].checks.front()].now));
+  }
+  const std::vector<char> guessed =
+      ToGuess(settings_.guess_new, older_layouts, unknown, unknown_new_.Guess(), known_new_.Guess());
   const std::optional<NewGuess> guess = GuessNew(checks, customers, guessed, prefixes, cas_sha_, seen_ttl_ms);
   Watch(checks, customers, unknown, guess ? &*guess : nullptr);
   std::vector<CheckResult> results(n);
@@ -415,8 +438,9 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   if (!read.ok()) {
     return done(read.status());
   }
-  const auto [none, read_unknown] = UnknownRead(**read, n, unknown);
-  new_share_.Saw(none, read_unknown);
+  const ReadCounts counts = CountRead(**read, n, unknown);
+  unknown_new_.Saw(counts.unknown_none, counts.unknown);
+  known_new_.Saw(counts.known_none, counts.known);
   std::vector<char> nothing_older(n, 0);
   if (absl::Status s = DraftAll(redis, checks, prefixes, **read, older_layouts, settings_.legacy_keys, customers,
                                 nothing_older);
@@ -434,7 +458,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   if (absl::Status s = RunScriptChecks(redis, checks, prefixes, again, older_layouts, results); !s.ok()) {
     return done(s);
   }
-  Remember(**read, n, customers, known_);
+  Remember(**read, checks, customers, guess ? &*guess : nullptr, known_);
   return done(std::move(results));
 }
 

@@ -56,9 +56,10 @@ struct RedisSettings {
   Checks checks = Checks::kCompareAndSet;
   // compare_and_set on one node, older layouts not looked in: whether a call's customers are decided as new before
   // their keys are read, their keys created (SET NX PX) in the read's round-trip (redis_cas_checks.cc). kAuto: the
-  // customers this process has not read or written lately (KnownCustomers); in a call of several, only while most
-  // such customers had no key (NewCustomerShare). kAlways (every customer) and kNever are for tests and
-  // redis_store_bench (store.guess_new); no flag sets them.
+  // customers this process has not read or written lately (KnownCustomers; in a call of several, only while at least
+  // 3/4 of such customers had no key), and those it has, while at least 3/4 of those had no key (gone before their
+  // time: NewCustomerShare). kAlways (every customer) and kNever are for tests and redis_store_bench
+  // (store.guess_new); no flag sets them.
   enum class Guess { kAuto, kAlways, kNever };
   Guess guess_new = Guess::kAuto;
   RedisTlsSettings tls;    // redis.tls*
@@ -181,9 +182,10 @@ class RedisCounterStore final : public CounterStore {
   const RedisSettings settings_;
   const Clock& clock_;
   // compare_and_set's guess of a call's new customers (settings_.guess_new): the customers whose keys this process
-  // read or wrote lately, and how many of those it did not know had no key.
+  // read or wrote lately, and how many of those it did not know, and of those it knew, had no key.
   KnownCustomers known_;
-  NewCustomerShare new_share_;
+  NewCustomerShare unknown_new_{/*at_first=*/true};
+  NewCustomerShare known_new_{/*at_first=*/false};
   std::atomic<bool> older_layouts_;  // settings_.older_layouts, false once the Redis is sealed (RefreshLayouts)
   // RefreshLayouts and AutoSeal (health thread only)
   absl::Time next_seal_read_ = absl::InfinitePast();

@@ -452,6 +452,14 @@ TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
   EXPECT_EQ(two(*third, "g11", "guess-5", "g12", "guess-6"), "get=2 mget=1 set=4 evalsha=1 trips=2");
   EXPECT_EQ(two(*third, "g13", "guess-7", "g14", "guess-8"),
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
+  // Known customers whose keys are gone before their time (a flushed Redis): read first until most known customers
+  // read lately had no key, then decided as new too
+  RedisInt(redis_.port(), {"FLUSHALL"});
+  EXPECT_EQ(two(*guessing, "h1", "guess-1", "h2", "guess-2"),
+            "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
+  EXPECT_EQ(two(*guessing, "h3", "guess-5", "h4", "guess-6"),  // 4 of the 5 known customers read had no key
+            "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
+  EXPECT_EQ(two(*guessing, "h5", "guess-3", "h6", "guess-7"), "mget=1 set=2 evalsha=0 trips=1");
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {

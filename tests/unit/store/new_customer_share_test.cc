@@ -17,6 +17,12 @@ TEST(NewCustomerShareTest, GuessesWhileAtLeastThreeQuartersOfTheCustomersReadLat
   EXPECT_FALSE(share.Guess());  // 24 of 33
   share.Saw(3, 3);
   EXPECT_TRUE(share.Guess());  // 27 of 36
+  NewCustomerShare known(/*at_first=*/false);
+  EXPECT_FALSE(known.Guess());
+  known.Saw(0, 0);
+  EXPECT_FALSE(known.Guess());
+  known.Saw(3, 4);
+  EXPECT_TRUE(known.Guess());
 }
 
 TEST(NewCustomerShareTest, FollowsTheLatestCustomersAsOlderCountsDecay) {
