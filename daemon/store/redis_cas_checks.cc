@@ -2,8 +2,8 @@
 // On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, redis_cas_cluster.cc):
 //   1. MGET of every check's marker key and every customer's key (one command for the whole call). With no older
 //      layout looked in, the customers this process does not know (KnownCustomers; in a call of several, only while
-//      most such customers were new lately: NewCustomerShare) are also decided as new (GuessNew), and their keys
-//      created (SET NX PX) in this round-trip: a customer the MGET finds nothing of is done (settled); one whose key
+//      most such customers were new lately: NewCustomerShare), and those it knows while most of those had no key
+//      (ToGuess), are also decided as new (GuessNew), and their keys created (SET NX PX) in this round-trip: a customer the MGET finds nothing of is done (settled); one whose key
 //      exists is decided on what was read (steps 2-3); one with a marker of its event but no key has its create taken
 //      back (TakeBack) and is check.lua's (step 4). The other customers' keys are WATCHed before the MGET;
 //   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
@@ -431,10 +431,10 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   const std::vector<char> guessed =
       ToGuess(settings_.guess_new, older_layouts, unknown, unknown_new_.Guess(), known_new_.Guess());
   const std::optional<NewGuess> guess = GuessNew(checks, customers, guessed, prefixes, cas_sha_, seen_ttl_ms);
-  Watch(checks, customers, unknown, guess ? &*guess : nullptr);
+  const NewGuess* const g = guess ? &*guess : nullptr;
+  Watch(checks, customers, unknown, g);
   std::vector<CheckResult> results(n);
-  absl::StatusOr<RedisReplyPtr> read =
-      Read(redis, checks, prefixes, customers, guess ? &*guess : nullptr, cas_sha_, load, results);
+  absl::StatusOr<RedisReplyPtr> read = Read(redis, checks, prefixes, customers, g, cas_sha_, load, results);
   if (!read.ok()) {
     return done(read.status());
   }
@@ -458,7 +458,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   if (absl::Status s = RunScriptChecks(redis, checks, prefixes, again, older_layouts, results); !s.ok()) {
     return done(s);
   }
-  Remember(**read, checks, customers, guess ? &*guess : nullptr, known_);
+  Remember(**read, checks, customers, g, known_);
   return done(std::move(results));
 }
 
