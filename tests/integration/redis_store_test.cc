@@ -370,10 +370,10 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   }();
   // full, and deferred: nothing written
   EXPECT_EQ(calls(*store, defer, "c"), "mget=1 unwatch=1 watch=1 evalsha=0 trips=1");
-  auto several = [&](RedisCounterStore& store, const std::vector<CustomerCheck>& checks) {
+  auto several = [&](RedisCounterStore& on, const std::vector<CustomerCheck>& checks) {
     RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
     const long long trips =
-        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(store.CheckAndReserve(checks, Deadline()).ok()); });
+        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(on.CheckAndReserve(checks, Deadline()).ok()); });
     return absl::StrCat(stats(), " trips=", trips);
   };
   // Two customers in one call: c1 (its cap and its key's markers full: a's, the oldest, moves out), known to this store,
