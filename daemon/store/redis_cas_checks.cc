@@ -225,6 +225,7 @@ struct NewGuess {
 std::optional<NewGuess> GuessNew(std::span<const CustomerCheck> checks, const std::vector<Customer>& customers,
                                  const std::vector<char>& guessed, const std::vector<std::string>& prefixes,
                                  const std::string& cas_sha, int64_t seen_ttl_ms) {
+  if (std::none_of(guessed.begin(), guessed.end(), [](char g) { return g != 0; })) return std::nullopt;
   redisReply none{};
   none.type = REDIS_REPLY_NIL;
   const std::vector<const redisReply*> seen(checks.size(), &none);

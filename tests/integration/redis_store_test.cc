@@ -312,6 +312,15 @@ long long RoundTrips(int port, Fn fn) {
   return reads() - before - 1;
 }
 
+// `checks` decided in one call of `store`, from a CONFIG RESETSTAT: the commands Redis ran (ScriptCalls, then
+// "evalsha=<n>") and the call's round-trips ("trips=<n>").
+std::string CallCommands(int port, RedisCounterStore& store, const std::vector<CustomerCheck>& checks,
+                         absl::Time deadline) {
+  RedisInt(port, {"CONFIG", "RESETSTAT"});
+  const long long trips = RoundTrips(port, [&] { EXPECT_TRUE(store.CheckAndReserve(checks, deadline).ok()); });
+  return absl::StrCat(ScriptCalls(port), " evalsha=", RedisEvalshaCalls(port), " trips=", trips);
+}
+
 // Store v2's budget: at most three Redis calls per decision in the script (redis.checks script). A new customer:
 // MGET (its marker key and its key), EXISTS (older layouts), SET PX; a returning one: MGET, SET PX of its key (which
 // keeps its last kMarkersInCustomerKey markers), and SET PX of the oldest marker when the key has that many already;
@@ -342,12 +351,9 @@ TEST_F(RedisStoreTest, ADecisionMakesAtMostThreeRedisCalls) {
 TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   auto stats = [&] { return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port())); };
   auto calls = [&](RedisCounterStore& store, const policy::Plan& plan, const char* id, bool dry_run = false) {
-    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
     CustomerCheck c = Check(plan, id, clock_.Now());
     c.dry_run = dry_run;
-    const long long trips =
-        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(store.CheckAndReserve({&c, 1}, Deadline()).ok()); });
-    return absl::StrCat(stats(), " trips=", trips);
+    return CallCommands(redis_.port(), store, {c}, Deadline());
   };
   auto store = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                          /*older_layouts=*/false);
@@ -370,15 +376,10 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
   }();
   // full, and deferred: nothing written
   EXPECT_EQ(calls(*store, defer, "c"), "mget=1 unwatch=1 watch=1 evalsha=0 trips=1");
-  auto several = [&](RedisCounterStore& on, const std::vector<CustomerCheck>& checks) {
-    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
-    const long long trips =
-        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(on.CheckAndReserve(checks, Deadline()).ok()); });
-    return absl::StrCat(stats(), " trips=", trips);
-  };
   // Two customers in one call: c1 (its cap and its key's markers full: a's, the oldest, moves out), known to this store,
   // WATCHed and written in MULTI/EXEC; and c2, not known: decided as new, created in the read's round-trip.
-  EXPECT_EQ(several(*store, {Check(plan, "d", clock_.Now()), Check(plan, "n0", clock_.Now(), "c2")}),
+  EXPECT_EQ(CallCommands(redis_.port(), *store, {Check(plan, "d", clock_.Now()), Check(plan, "n0", clock_.Now(), "c2")},
+                         Deadline()),
             "exec=1 mget=1 multi=1 set=3 unwatch=1 watch=1 evalsha=0 trips=2");
   EXPECT_EQ(Counted(redis_.port(), "c2"), 1);
   auto looking = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
@@ -411,20 +412,15 @@ TEST_F(RedisStoreTest, CompareAndSetReadsOnceAndWritesOnce) {
 // A customer this store has not read or written lately is decided as new before its key is read, and its key created
 // in the read's round-trip (RedisSettings::guess_new kAuto).
 TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
-  auto stats = [&] { return absl::StrCat(ScriptCalls(redis_.port()), " evalsha=", RedisEvalshaCalls(redis_.port())); };
   const policy::Plan plan = CapPlan(2);
-  auto several = [&](RedisCounterStore& store, const std::vector<CustomerCheck>& checks) {
-    RedisInt(redis_.port(), {"CONFIG", "RESETSTAT"});
-    const long long trips =
-        RoundTrips(redis_.port(), [&] { EXPECT_TRUE(store.CheckAndReserve(checks, Deadline()).ok()); });
-    return absl::StrCat(stats(), " trips=", trips);
-  };
   auto guessing = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
                             /*older_layouts=*/false);
   ASSERT_TRUE(guessing->Healthy());
   auto two = [&](RedisCounterStore& store, const char* id1, const char* customer1, const char* id2,
                  const char* customer2) {
-    return several(store, {Check(plan, id1, clock_.Now(), customer1), Check(plan, id2, clock_.Now(), customer2)});
+    return CallCommands(redis_.port(), store,
+                        {Check(plan, id1, clock_.Now(), customer1), Check(plan, id2, clock_.Now(), customer2)},
+                        Deadline());
   };
   // two customers a store does not know: both decided as new, one round-trip
   EXPECT_EQ(two(*guessing, "g1", "guess-1", "g2", "guess-2"), "mget=1 set=2 evalsha=0 trips=1");
