@@ -2,8 +2,8 @@
 // On a single node (CasCheckAndReserve; a Redis Cluster's rounds: ClusterCasCheckAndReserve, redis_cas_cluster.cc):
 //   1. MGET of every check's marker key and every customer's key (one command for the whole call). With no older
 //      layout looked in, the customers this process does not know (KnownCustomers; in a call of several, only while
-//      most such customers were new lately: NewCustomerShare), and those it knows while most of those had no key
-//      (ToGuess), are also decided as new (GuessNew), and their keys created (SET NX PX) in this round-trip: a customer the MGET finds nothing of is done (settled); one whose key
+//      most such customers were new lately: NewCustomerShare, ToGuess) are also decided as new (GuessNew), and their
+//      keys created (SET NX PX) in this round-trip: a customer the MGET finds nothing of is done (settled); one whose key
 //      exists is decided on what was read (steps 2-3); one with a marker of its event but no key has its create taken
 //      back (TakeBack) and is check.lua's (step 4). The other customers' keys are WATCHed before the MGET;
 //   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
@@ -316,20 +316,29 @@ absl::StatusOr<RedisReplyPtr> Read(RedisConnection& redis, std::span<const Custo
 }
 
 // Which customers are decided as new before their keys are read: none while the older layouts are looked in; else
-// every one (kAlways), none (kNever), or (kAuto) those this process does not know (`unknown`) and those it knows,
-// each class while at least 3/4 of its customers read lately had no key (`guess_unknown`, `guess_known`: a returning
-// customer guessed new costs Redis more than a new one guessed saves, store.guess_new; known keys gone before their
-// time: deleted, evicted, flushed). The customer of a call of one is guessed new when unknown, whatever the share (a
-// wrong guess costs it one SET NX that does nothing).
+// every one (kAlways), none (kNever), or (kAuto) those this process does not know (`unknown`), while at least 3/4 of
+// such customers read lately had no key (`guess_unknown`: a returning customer guessed new costs Redis more than a
+// new one guessed saves, store.guess_new). The customer of a call of one is guessed new when unknown, whatever the
+// share (a wrong guess costs it one SET NX that does nothing). A known customer is not: its key is gone only when
+// Redis lost it (deleted, evicted, flushed), and then the store forgets (Forget).
 std::vector<char> ToGuess(RedisSettings::Guess mode, bool older_layouts, const std::vector<char>& unknown,
-                          bool guess_unknown, bool guess_known) {
+                          bool guess_unknown) {
   if (older_layouts || mode == RedisSettings::Guess::kNever) return std::vector<char>(unknown.size(), 0);
   if (mode == RedisSettings::Guess::kAlways) return std::vector<char>(unknown.size(), 1);
   std::vector<char> guessed(unknown.size());
-  for (size_t c = 0; c < unknown.size(); ++c) {
-    guessed[c] = unknown[c] ? (guess_unknown || unknown.size() == 1) : guess_known;
-  }
+  for (size_t c = 0; c < unknown.size(); ++c) guessed[c] = unknown[c] && (guess_unknown || unknown.size() == 1);
   return guessed;
+}
+
+// Once this many known customers were read, and at least 3/4 of the last few hundred of them had no key (a flushed,
+// evicted or restarted Redis), every customer this process knows is forgotten: customers it knew are then guessed as
+// any unknown one, and those it reads or writes from then on are known again. Not sooner: a customer deleted alone
+// (`tactctl customer forget`) does not clear the table.
+constexpr uint32_t kForgetAfter = 64;
+void Forget(KnownCustomers& known, NewCustomerShare& known_gone) {
+  if (known_gone.Read() < kForgetAfter || !known_gone.Guess()) return;
+  known.Forget();
+  known_gone.Reset();
 }
 
 // The customers the read (`values`, `n` marker keys first) found, by whether this process knew them: how many, and
@@ -430,7 +439,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
     unknown[c] = !known_.Known(customers[c].key, absl::ToUnixMillis(checks[customers[c].checks.front()].now));
   }
   const std::vector<char> guessed =
-      ToGuess(settings_.guess_new, older_layouts, unknown, unknown_new_.Guess(), known_new_.Guess());
+      ToGuess(settings_.guess_new, older_layouts, unknown, unknown_new_.Guess());
   const std::optional<NewGuess> guess = GuessNew(checks, customers, guessed, prefixes, cas_sha_, seen_ttl_ms);
   const NewGuess* const g = guess ? &*guess : nullptr;
   Watch(checks, customers, unknown, g);
@@ -441,7 +450,8 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   }
   const ReadCounts counts = CountRead(**read, n, unknown);
   unknown_new_.Saw(counts.unknown_none, counts.unknown);
-  known_new_.Saw(counts.known_none, counts.known);
+  known_gone_.Saw(counts.known_none, counts.known);
+  Forget(known_, known_gone_);
   std::vector<char> nothing_older(n, 0);
   if (absl::Status s = DraftAll(redis, checks, prefixes, **read, older_layouts, settings_.legacy_keys, customers,
                                 nothing_older);

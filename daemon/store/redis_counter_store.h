@@ -57,9 +57,9 @@ struct RedisSettings {
   // compare_and_set on one node, older layouts not looked in: whether a call's customers are decided as new before
   // their keys are read, their keys created (SET NX PX) in the read's round-trip (redis_cas_checks.cc). kAuto: the
   // customers this process has not read or written lately (KnownCustomers; in a call of several, only while at least
-  // 3/4 of such customers had no key), and those it has, while at least 3/4 of those had no key (gone before their
-  // time: NewCustomerShare). kAlways (every customer) and kNever are for tests and redis_store_bench
-  // (store.guess_new); no flag sets them.
+  // 3/4 of such customers had no key: NewCustomerShare). When at least 3/4 of the customers it knew had no key (gone
+  // before their time: a flushed Redis), it forgets them all: they are guessed as any unknown one. kAlways (every
+  // customer) and kNever are for tests and redis_store_bench (store.guess_new); no flag sets them.
   enum class Guess { kAuto, kAlways, kNever };
   Guess guess_new = Guess::kAuto;
   RedisTlsSettings tls;    // redis.tls*
@@ -182,10 +182,11 @@ class RedisCounterStore final : public CounterStore {
   const RedisSettings settings_;
   const Clock& clock_;
   // compare_and_set's guess of a call's new customers (settings_.guess_new): the customers whose keys this process
-  // read or wrote lately, and how many of those it did not know, and of those it knew, had no key.
+  // read or wrote lately, and how many of those it did not know had no key, and of those it knew (the last few
+  // hundred: a flush is seen soon).
   KnownCustomers known_;
   NewCustomerShare unknown_new_{/*at_first=*/true};
-  NewCustomerShare known_new_{/*at_first=*/false};
+  NewCustomerShare known_gone_{/*at_first=*/false, /*window=*/256};
   std::atomic<bool> older_layouts_;  // settings_.older_layouts, false once the Redis is sealed (RefreshLayouts)
   // RefreshLayouts and AutoSeal (health thread only)
   absl::Time next_seal_read_ = absl::InfinitePast();

@@ -448,14 +448,38 @@ TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
   EXPECT_EQ(two(*third, "g11", "guess-5", "g12", "guess-6"), "get=2 mget=1 set=4 evalsha=1 trips=2");
   EXPECT_EQ(two(*third, "g13", "guess-7", "g14", "guess-8"),
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
-  // Known customers whose keys are gone before their time (a flushed Redis): read first until most known customers
-  // read lately had no key, then decided as new too
+  // Known customers whose keys are gone before their time (a flushed Redis): read first (WATCH, MULTI/EXEC) until
+  // enough known customers read lately had no key, then every customer the store knew is forgotten: those are guessed
+  // as any unknown one, and those written since stay known
+  auto many = [&](const char* event, int n) {
+    std::vector<CustomerCheck> checks;
+    for (int i = 0; i < n; ++i) checks.push_back(Check(plan, absl::StrCat(event, i), clock_.Now(), absl::StrCat("many-", i)));
+    return CallCommands(redis_.port(), *guessing, checks, Deadline());
+  };
+  EXPECT_EQ(many("m", 64), "mget=1 set=64 evalsha=0 trips=1");
   RedisInt(redis_.port(), {"FLUSHALL"});
-  EXPECT_EQ(two(*guessing, "h1", "guess-1", "h2", "guess-2"),
+  EXPECT_EQ(two(*guessing, "h1", "guess-1", "h2", "guess-2"),  // known, gone: read first; too few to forget
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
-  EXPECT_EQ(two(*guessing, "h3", "guess-5", "h4", "guess-6"),  // 4 of the 5 known customers read had no key
+  EXPECT_EQ(many("n", 63), "exec=1 mget=1 multi=1 set=63 unwatch=1 watch=1 evalsha=0 trips=2");  // then forgotten
+  EXPECT_EQ(two(*guessing, "h3", "guess-3", "h4", "guess-7"), "mget=1 set=2 evalsha=0 trips=1");
+  EXPECT_EQ(two(*guessing, "h5", "many-0", "h6", "guess-4"),  // many-0 written since: known; guess-4 forgotten
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
-  EXPECT_EQ(two(*guessing, "h5", "guess-3", "h6", "guess-7"), "mget=1 set=2 evalsha=0 trips=1");
+  // guess-1, written before the store forgot, is guessed new too: its create does nothing, cas.lua writes it
+  EXPECT_EQ(two(*guessing, "h7", "guess-1", "h8", "guess-5"), kMarkersInCustomerKey > 1
+                                                                  ? "get=1 mget=1 set=3 evalsha=1 trips=2"
+                                                                  : "get=1 mget=1 set=4 evalsha=1 trips=2");
+  EXPECT_EQ(Counted(redis_.port(), "guess-1"), 2);  // h1, h7: the store's decisions since the flush
+  EXPECT_EQ(Counted(redis_.port(), "many-0"), 2);
+  EXPECT_EQ(Counted(redis_.port(), "guess-4"), 1);
+  // One known customer's key gone alone (tactctl customer forget) does not make the store forget the others
+  auto alone = MakeStore(4, RedisSettings::Batching::kOneScript, RedisSettings::Checks::kCompareAndSet,
+                         /*older_layouts=*/false);
+  ASSERT_TRUE(alone->Healthy());
+  EXPECT_EQ(two(*alone, "a1", "alone-1", "a2", "alone-2"), "mget=1 set=2 evalsha=0 trips=1");
+  RedisInt(redis_.port(), {"DEL", CustomerKey(KeySchema().CustomerPrefix("acme", "alone-1"))});
+  EXPECT_EQ(two(*alone, "a3", "alone-1", "a4", "alone-1"), "exec=1 mget=1 multi=1 set=1 unwatch=1 watch=1 evalsha=0 trips=2");
+  EXPECT_EQ(two(*alone, "a5", "alone-2", "a6", "alone-3"),  // alone-2 still known
+            "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {

@@ -21,6 +21,21 @@ TEST(KnownCustomersTest, AKeyIsKnownUntilItExpires) {
   EXPECT_TRUE(known.Known("tact:{a}:s", 5000));
 }
 
+TEST(KnownCustomersTest, ForgetMakesEveryKeySeenBeforeItUnknownAndKeepsThoseSeenAfter) {
+  KnownCustomers known;
+  known.Saw("tact:{a}:s", 5000);
+  known.Saw("tact:{b}:s", 5000);
+  known.Forget();
+  EXPECT_FALSE(known.Known("tact:{a}:s", 1000));
+  EXPECT_FALSE(known.Known("tact:{b}:s", 1000));
+  known.Saw("tact:{b}:s", 5000);
+  EXPECT_TRUE(known.Known("tact:{b}:s", 1000));
+  known.Forget();
+  known.Saw("tact:{c}:s", 5000);
+  EXPECT_FALSE(known.Known("tact:{b}:s", 1000));
+  EXPECT_TRUE(known.Known("tact:{c}:s", 1000));
+}
+
 TEST(KnownCustomersTest, ItHoldsAboutItsSlotsOfKeysAndForgetsOthersWhenFull) {
   KnownCustomers known;
   const int n = static_cast<int>(KnownCustomers::kSlots);
