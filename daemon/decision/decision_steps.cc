@@ -98,7 +98,8 @@ void PrepareOne(PreparedBatch& p, size_t i) {
                                           .policy_digest = pol.digest,
                                           .plan = plan,
                                           .fingerprint = FingerprintOf(event),
-                                          .decided_at_ms = absl::ToUnixMillis(now)})});
+                                          .decided_at_ms = absl::ToUnixMillis(now),
+                                          .plan_hash = p.plan_hashes.Hash(plan)})});
   p.check_of.push_back({.request = i, .gate_held = gate_held, .dedupe_only = !plan.NeedsStore()});
 }
 

@@ -18,6 +18,7 @@
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/event.h"
 #include "daemon/decision/campaign_gate.h"
+#include "daemon/decision/marker.h"
 #include "daemon/decision/policy_archive.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/store/counter_store.h"
@@ -85,6 +86,7 @@ struct PreparedBatch {
   std::span<const DecisionRequest> requests;
   DecidedBatch out;                 // per request: its error or decision so far (gate DEFER, refusals)
   std::vector<policy::Plan> plans;  // per request (empty for a refused one); never reallocated after Prepare
+  PlanHashMemo plan_hashes;         // the markers' PlanHash, once per run of equal plans
   std::vector<store::CustomerCheck> checks;  // the store call: empty = none
   std::vector<CheckOf> check_of;             // per check
   absl::Time deadline = absl::InfiniteFuture();  // the store call's deadline

@@ -228,13 +228,10 @@ class PlanWriter : public TokenWriter {
   void QuietText(const policy::QuietHold& q) { Str(q.Text()); }
 };
 
-// FNV-1a 64 (its low 63 bits) over exactly the bytes TokenWriter would write: no string is built (the hot path
-// hashes every final decision's plan). Raw alone hashes plain bytes (a fingerprint's campaign id).
-class PlanHasher {
+// The bytes TokenWriter writes for WritePlan's tokens, each passed to Derived::Raw instead of kept.
+template <typename Derived>
+class PlanBytes {
  public:
-  void Raw(std::string_view s) {
-    for (const char c : s) h_ = (h_ ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  }
   void Int(int64_t v) {
     char buf[absl::numbers_internal::kFastToBufferSize];
     char* end = absl::numbers_internal::FastIntToBuffer(v, buf);
@@ -263,10 +260,39 @@ class PlanHasher {
     Raw(std::string_view(buf, static_cast<size_t>(end - buf)));
     Raw(":");
   }
+
+ private:
+  void Raw(std::string_view s) { static_cast<Derived*>(this)->Raw(s); }
+};
+
+// FNV-1a 64 (its low 63 bits) over exactly the bytes TokenWriter would write: no string is built. Raw alone hashes
+// plain bytes (a fingerprint's campaign id).
+class PlanHasher : public PlanBytes<PlanHasher> {
+ public:
+  void Raw(std::string_view s) {
+    for (const char c : s) h_ = (h_ ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
   int64_t Hash() const { return static_cast<int64_t>(h_ & static_cast<uint64_t>(INT64_MAX)); }
 
  private:
   uint64_t h_ = 14695981039346656037ull;
+};
+
+// Whether a plan's bytes are `text` (an EncodePlan), compared as they are made: a few memcmp where hashing them
+// costs a multiply per byte.
+class PlanMatcher : public PlanBytes<PlanMatcher> {
+ public:
+  explicit PlanMatcher(std::string_view text) : rest_(text) {}
+  void Raw(std::string_view s) {
+    if (!same_) return;
+    same_ = rest_.starts_with(s);
+    if (same_) rest_.remove_prefix(s.size());
+  }
+  bool Same() const { return same_ && rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+  bool same_ = true;
 };
 
 }  // namespace
@@ -281,6 +307,19 @@ int64_t PlanHash(const policy::Plan& plan) {
   PlanHasher h;
   WritePlan(plan, h);
   return h.Hash();
+}
+
+int64_t PlanHashMemo::Hash(const policy::Plan& plan) {
+  if (!last_.empty()) {
+    PlanMatcher m(last_);
+    WritePlan(plan, m);
+    if (m.Same()) return hash_;
+  }
+  last_ = EncodePlan(plan);
+  PlanHasher h;
+  h.Raw(last_);
+  hash_ = h.Hash();
+  return hash_;
 }
 
 absl::StatusOr<policy::Plan> DecodePlan(std::string_view text) {
@@ -350,7 +389,7 @@ std::string EncodeMarker(const Marker& m) {
   w.Str(m.policy_digest);
   if (compact) {
     w.Int(*m.decided_at_ms);
-    w.Int(PlanHash(m.plan));
+    w.Int(m.plan_hash != 0 ? m.plan_hash : PlanHash(m.plan));
   } else {
     w.Raw(EncodePlan(m.plan));
   }

@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,38 @@ TEST(CompactMarkerTest, PlanHashIsFnvOfTheEncodedPlan) {
     ASSERT_TRUE(decoded.ok());
     EXPECT_EQ(PlanHash(*decoded), PlanHash(plan));
   }
+}
+
+// A memo's hash is PlanHash for every plan of a sequence (equal ones in runs, plans that differ in one token:
+// channel, zone, a time, the quiet hold's text, a decoded plan) and a marker built with it is the same bytes.
+TEST(CompactMarkerTest, PlanHashMemoGivesPlanHashForEveryPlanOfASequence) {
+  const auto pol = DefaultPolicy();
+  std::vector<policy::Plan> plans;
+  for (const Channel ch : {v1::EMAIL, v1::EMAIL, v1::SMS, v1::SMS, v1::EMAIL, v1::PUSH}) {
+    for (const char* zone : {"Europe/Berlin", "Europe/Berlin", "America/New_York", "Europe/Berlin"}) {
+      for (const int64_t at : {1'795'039'200, 1'795'039'200, 1'795'039'201}) {
+        plans.push_back(policy::PlanEvent(*pol, MakeEvent(v1::PROMOTION, ch, zone), absl::FromUnixSeconds(at)));
+      }
+    }
+  }
+  plans.push_back(*DecodePlan(EncodePlan(plans.back())));  // the same bytes, its quiet text with the zone in it
+  plans.push_back(policy::PlanEvent(*pol, MakeEvent(v1::PROACTIVE_SERVICE, v1::EMAIL, "UTC"),
+                                    absl::FromUnixSeconds(1'795'039'200)));
+  plans.emplace_back();  // no rule at all
+  plans.push_back(plans.front());
+  PlanHashMemo memo;
+  std::set<int64_t> hashes;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const int64_t h = memo.Hash(plans[i]);
+    EXPECT_EQ(h, PlanHash(plans[i])) << i << ": " << EncodePlan(plans[i]);
+    hashes.insert(h);
+    const Event e = MakeEvent(v1::PROMOTION, v1::EMAIL, "UTC");
+    Marker with = M4(*pol, e, absl::FromUnixSeconds(1'795'039'200), plans[i]);
+    const std::string computed = EncodeMarker(with);
+    with.plan_hash = h;
+    EXPECT_EQ(EncodeMarker(with), computed);
+  }
+  EXPECT_GE(hashes.size(), 8u);  // the sequence has plans that differ: the memo did not answer one hash for all
 }
 
 // Times that cross every boundary a plan has: local midnight (day, week, month periods), quiet hours start and
