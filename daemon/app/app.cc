@@ -207,6 +207,7 @@ absl::Status App::BuildStore() {
   redis_.legacy_keys = r.legacy_keys;  // off on Redis Cluster (RedisCounterStore)
   redis_.older_layouts = r.older_layouts;
   redis_.node_stats = &redis_node_stats_;
+  redis_.stats = &store_stats_;
   redis_.tls = {.enabled = r.tls,
                 .ca_file = r.tls_ca_file,
                 .cert_file = r.tls_cert_file,

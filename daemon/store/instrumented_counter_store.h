@@ -1,22 +1,10 @@
 #pragma once
 
 #include "daemon/core/clock.h"
-#include "daemon/ops/metrics.h"
 #include "daemon/store/counter_store.h"
+#include "daemon/store/store_stats.h"
 
 namespace tact::store {
-
-// Label values: op ∈ {check_and_reserve, ping, archive_put, archive_get}; code = absl status code name
-// (unavailable, deadline_exceeded, …).
-#define TACT_STORE_STATS(COUNTER, GAUGE, HISTOGRAM)                                                       \
-  COUNTER(redis_calls_total, "Calls to the counter store (one round-trip each)", (op))                   \
-  COUNTER(redis_checks_total, "Customer checks sent to the counter store (a call carries one or more)", ()) \
-  COUNTER(redis_errors_total, "Failed counter-store calls, by status code", (op, code))                   \
-  GAUGE(redis_up, "1 if the last readiness probe of Redis succeeded", ())                                  \
-  GAUGE(redis_older_layouts, "1 while a customer without a store-v2 key is looked for in the older key layouts " \
-                             "(0: the Redis carries the layout seal, or redis.older_layouts is false)", ())       \
-  HISTOGRAM(redis_call_duration_seconds, "Counter-store call latency (connection borrow + round-trip)", (op))
-TACT_STATS_STRUCT(StoreStats, TACT_STORE_STATS);
 
 // Measures any CounterStore (the Redis adapter in tactd) without touching it: latency, calls and errors per
 // operation. Thread-safety: as the wrapped store (any thread).

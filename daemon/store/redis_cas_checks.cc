@@ -335,10 +335,22 @@ std::vector<char> ToGuess(RedisSettings::Guess mode, bool older_layouts, const s
 // any unknown one, and those it reads or writes from then on are known again. Not sooner: a customer deleted alone
 // (`tactctl customer forget`) does not clear the table.
 constexpr uint32_t kForgetAfter = 64;
-void Forget(KnownCustomers& known, NewCustomerShare& known_gone) {
+void Forget(KnownCustomers& known, NewCustomerShare& known_gone, StoreStats* stats) {
   if (known_gone.Read() < kForgetAfter || !known_gone.Guess()) return;
   known.Forget();
   known_gone.Reset();
+  if (stats != nullptr) stats->redis_known_forgotten_total.Inc({});
+}
+
+// What the read found of the customers the guess created (Read): nothing (settled: new), their keys (existed), or a
+// marker of their event (taken back).
+void CountGuess(const NewGuess& guess, const std::vector<Customer>& customers, StoreStats* stats) {
+  if (stats == nullptr) return;
+  double fresh = 0, existed = 0, taken_back = 0;
+  for (size_t c : guess.created) ++(customers[c].settled ? fresh : customers[c].script ? taken_back : existed);
+  stats->redis_guessed_total.Inc({"new"}, fresh);
+  stats->redis_guessed_total.Inc({"existed"}, existed);
+  stats->redis_guessed_total.Inc({"taken_back"}, taken_back);
 }
 
 // The customers the read (`values`, `n` marker keys first) found, by whether this process knew them: how many, and
@@ -448,10 +460,11 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   if (!read.ok()) {
     return done(read.status());
   }
+  if (g != nullptr) CountGuess(*g, customers, settings_.stats);
   const ReadCounts counts = CountRead(**read, n, unknown);
   unknown_new_.Saw(counts.unknown_none, counts.unknown);
   known_gone_.Saw(counts.known_none, counts.known);
-  Forget(known_, known_gone_);
+  Forget(known_, known_gone_, settings_.stats);
   std::vector<char> nothing_older(n, 0);
   if (absl::Status s = DraftAll(redis, checks, prefixes, **read, older_layouts, settings_.legacy_keys, customers,
                                 nothing_older);

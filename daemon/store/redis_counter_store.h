@@ -12,6 +12,7 @@
 #include "daemon/store/counter_store.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/known_customers.h"
+#include "daemon/store/store_stats.h"
 #include "daemon/store/layouts.h"
 #include "daemon/store/new_customer_share.h"
 #include "daemon/store/redis_cluster.h"
@@ -70,6 +71,7 @@ struct RedisSettings {
   // (docs/operations.md).
   std::vector<NodeAddress> cluster_seeds;
   RedisNodeStats* node_stats = nullptr;  // per-node metrics in a cluster (optional)
+  StoreStats* stats = nullptr;  // compare_and_set's guess (redis_guessed_total, redis_known_forgotten_total; optional)
 };
 
 struct RedisCommand;  // one command's arguments (redis_check_call.h)

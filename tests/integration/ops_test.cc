@@ -177,6 +177,17 @@ TEST_F(OpsTest, TactdSealsAFreshRedisAndStopsLookingInOlderLayouts) {
   EXPECT_TRUE(WaitFor([&] { return MetricSample(Metrics(), "tact_redis_older_layouts") == 0.0; }, absl::Seconds(10),
                       "tact_redis_older_layouts 0"))
       << Metrics();
+  // Sealed: a customer tactd does not know is decided as new before its key is read, and counted so
+  auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
+  v1::CheckRequest req;
+  *req.mutable_event() =
+      ProtoEvent({.event_id = "sealed-1", .customer_id = "cust-sealed", .message_class = v1::PROMOTION});
+  v1::CheckResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub->Check(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
+  EXPECT_EQ(MetricSample(Metrics(), "tact_redis_guessed_total", {{"outcome", "new"}}), 1.0) << Metrics();
+  EXPECT_EQ(MetricSample(Metrics(), "tact_redis_guessed_total", {{"outcome", "existed"}}), 0.0) << Metrics();
   // Unsealed (before a rollback past store v2): tactd looks again at its next read of the seal (every 10 s), and
   // does not seal again while it runs.
   testing::CliRun unseal = testing::RunCli(

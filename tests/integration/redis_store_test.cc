@@ -103,13 +103,22 @@ class RedisStoreTest : public ::testing::Test {
     s.batching = batching;
     s.checks = checks;
     s.older_layouts = older_layouts;
+    s.stats = &stats_;
     return std::make_unique<RedisCounterStore>(s, clock_);
   }
   absl::Time Deadline() { return clock_.Now() + absl::Seconds(5); }
+  // compare_and_set's guess so far, of every store MakeStore made (tact_redis_guessed_total, ..._forgotten_total)
+  std::string Guessed() {
+    auto n = [&](const char* outcome) { return stats_.redis_guessed_total.With({outcome}).Value(); };
+    return absl::StrCat("new=", n("new"), " existed=", n("existed"), " taken_back=", n("taken_back"),
+                        " forgotten=", stats_.redis_known_forgotten_total.With({}).Value());
+  }
 
   TempDir dir_;
   RedisServer redis_;
   FakeClock clock_;
+  prometheus::Registry registry_;
+  StoreStats stats_{registry_};
 };
 
 TEST_F(RedisStoreTest, CapHoldsUnderEightConcurrentThreads) {
@@ -435,6 +444,7 @@ TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
   EXPECT_EQ(two(*other, "g5", "guess-2", "g6", "guess-4"), kMarkersInCustomerKey > 1
                                                                ? "get=1 mget=1 set=3 evalsha=1 trips=2"
                                                                : "get=1 mget=1 set=4 evalsha=1 trips=2");
+  EXPECT_EQ(Guessed(), "new=4 existed=1 taken_back=0 forgotten=0");
   EXPECT_EQ(Counted(redis_.port(), "guess-1"), 2);
   EXPECT_EQ(Counted(redis_.port(), "guess-2"), 2);
   EXPECT_EQ(Counted(redis_.port(), "guess-3"), 1);
@@ -460,7 +470,9 @@ TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
   RedisInt(redis_.port(), {"FLUSHALL"});
   EXPECT_EQ(two(*guessing, "h1", "guess-1", "h2", "guess-2"),  // known, gone: read first; too few to forget
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
+  EXPECT_EQ(Guessed(), "new=72 existed=3 taken_back=0 forgotten=0");
   EXPECT_EQ(many("n", 63), "exec=1 mget=1 multi=1 set=63 unwatch=1 watch=1 evalsha=0 trips=2");  // then forgotten
+  EXPECT_EQ(Guessed(), "new=72 existed=3 taken_back=0 forgotten=1");
   EXPECT_EQ(two(*guessing, "h3", "guess-3", "h4", "guess-7"), "mget=1 set=2 evalsha=0 trips=1");
   EXPECT_EQ(two(*guessing, "h5", "many-0", "h6", "guess-4"),  // many-0 written since: known; guess-4 forgotten
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
@@ -480,6 +492,7 @@ TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
   EXPECT_EQ(two(*alone, "a3", "alone-1", "a4", "alone-1"), "exec=1 mget=1 multi=1 set=1 unwatch=1 watch=1 evalsha=0 trips=2");
   EXPECT_EQ(two(*alone, "a5", "alone-2", "a6", "alone-3"),  // alone-2 still known
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
+  EXPECT_EQ(Guessed(), "new=79 existed=4 taken_back=0 forgotten=1");
 }
 
 TEST_F(RedisStoreTest, DryRunWritesNothing) {
