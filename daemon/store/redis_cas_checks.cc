@@ -3,9 +3,9 @@
 //   1. MGET of every check's marker key and every customer's key (one command for the whole call). With no older
 //      layout looked in, the customers this process does not know (KnownCustomers; in a call of several, only while
 //      most such customers were new lately: NewCustomerShare, ToGuess) are also decided as new (GuessNew), and their
-//      keys created (SET NX PX) in this round-trip: a customer the MGET finds nothing of is done (settled); one whose key
-//      exists is decided on what was read (steps 2-3); one with a marker of its event but no key has its create taken
-//      back (TakeBack) and is check.lua's (step 4). The other customers' keys are WATCHed before the MGET;
+//      keys created (SET NX PX) in this round-trip: a customer the MGET finds nothing of is done (settled); one whose
+//      key exists is decided on what was read (steps 2-3); one with a marker of its event but no key has its create
+//      taken back (TakeBack) and is check.lua's (step 4). The other customers' keys are WATCHed before the MGET;
 //   1b. while the older layouts are looked in (not sealed), for a customer without a store-v2 key (or moved from an
 //      older layout less than the marker TTL ago): EXISTS of what check.lua's probe reads there; when they hold
 //      nothing, tactd decides the customer, else check.lua does (step 4);

@@ -463,7 +463,9 @@ TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
   // as any unknown one, and those written since stay known
   auto many = [&](const char* event, int n) {
     std::vector<CustomerCheck> checks;
-    for (int i = 0; i < n; ++i) checks.push_back(Check(plan, absl::StrCat(event, i), clock_.Now(), absl::StrCat("many-", i)));
+    for (int i = 0; i < n; ++i) {
+      checks.push_back(Check(plan, absl::StrCat(event, i), clock_.Now(), absl::StrCat("many-", i)));
+    }
     return CallCommands(redis_.port(), *guessing, checks, Deadline());
   };
   EXPECT_EQ(many("m", 64), "mget=1 set=64 evalsha=0 trips=1");
@@ -489,7 +491,8 @@ TEST_F(RedisStoreTest, CompareAndSetDecidesTheCustomersItDoesNotKnowAsNew) {
   ASSERT_TRUE(alone->Healthy());
   EXPECT_EQ(two(*alone, "a1", "alone-1", "a2", "alone-2"), "mget=1 set=2 evalsha=0 trips=1");
   RedisInt(redis_.port(), {"DEL", CustomerKey(KeySchema().CustomerPrefix("acme", "alone-1"))});
-  EXPECT_EQ(two(*alone, "a3", "alone-1", "a4", "alone-1"), "exec=1 mget=1 multi=1 set=1 unwatch=1 watch=1 evalsha=0 trips=2");
+  EXPECT_EQ(two(*alone, "a3", "alone-1", "a4", "alone-1"),
+            "exec=1 mget=1 multi=1 set=1 unwatch=1 watch=1 evalsha=0 trips=2");
   EXPECT_EQ(two(*alone, "a5", "alone-2", "a6", "alone-3"),  // alone-2 still known
             "exec=1 mget=1 multi=1 set=2 unwatch=1 watch=1 evalsha=0 trips=2");
   EXPECT_EQ(Guessed(), "new=79 existed=4 taken_back=0 forgotten=1");
