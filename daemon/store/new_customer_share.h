@@ -44,7 +44,7 @@ class NewCustomerShare {
     return 4 * (c >> 32) >= 3 * (c & 0xffffffffu);
   }
   // How many customers the share is of: those read since the start or the last Reset, halved with the counts.
-  uint32_t Read() const { return static_cast<uint32_t>(counts_.load(std::memory_order_relaxed) & 0xffffffffu); }
+  uint32_t Count() const { return static_cast<uint32_t>(counts_.load(std::memory_order_relaxed) & 0xffffffffu); }
   // Back to nothing read.
   void Reset() { counts_.store(0, std::memory_order_relaxed); }
 

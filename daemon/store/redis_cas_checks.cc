@@ -320,7 +320,7 @@ absl::StatusOr<RedisReplyPtr> Read(RedisConnection& redis, std::span<const Custo
 // such customers read lately had no key (`guess_unknown`: a returning customer guessed new costs Redis more than a
 // new one guessed saves, store.guess_new). The customer of a call of one is guessed new when unknown, whatever the
 // share (a wrong guess costs it one SET NX that does nothing). A known customer is not: its key is gone only when
-// Redis lost it (deleted, evicted, flushed), and then the store forgets (Forget).
+// Redis lost it (deleted, evicted, flushed), and then the store forgets (ForgetWhenMostAreGone).
 std::vector<char> ToGuess(RedisSettings::Guess mode, bool older_layouts, const std::vector<char>& unknown,
                           bool guess_unknown) {
   if (older_layouts || mode == RedisSettings::Guess::kNever) return std::vector<char>(unknown.size(), 0);
@@ -335,8 +335,8 @@ std::vector<char> ToGuess(RedisSettings::Guess mode, bool older_layouts, const s
 // any unknown one, and those it reads or writes from then on are known again. Not sooner: a customer deleted alone
 // (`tactctl customer forget`) does not clear the table.
 constexpr uint32_t kForgetAfter = 64;
-void Forget(KnownCustomers& known, NewCustomerShare& known_gone, StoreStats* stats) {
-  if (known_gone.Read() < kForgetAfter || !known_gone.Guess()) return;
+void ForgetWhenMostAreGone(KnownCustomers& known, NewCustomerShare& known_gone, StoreStats* stats) {
+  if (known_gone.Count() < kForgetAfter || !known_gone.Guess()) return;
   known.Forget();
   known_gone.Reset();
   if (stats != nullptr) stats->redis_known_forgotten_total.Inc({});
@@ -464,7 +464,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   const ReadCounts counts = CountRead(**read, n, unknown);
   unknown_new_.Saw(counts.unknown_none, counts.unknown);
   known_gone_.Saw(counts.known_none, counts.known);
-  Forget(known_, known_gone_, settings_.stats);
+  ForgetWhenMostAreGone(known_, known_gone_, settings_.stats);
   std::vector<char> nothing_older(n, 0);
   if (absl::Status s = DraftAll(redis, checks, prefixes, **read, older_layouts, settings_.legacy_keys, customers,
                                 nothing_older);

@@ -53,6 +53,14 @@ class OpsTest : public ::testing::Test {
     }
   }
   std::string Metrics() { return HttpGet(tactd_->admin_port(), "/metrics").body; }
+  // One Throttle.Check of `event` on tactd's gRPC port.
+  grpc::Status Check(const v1::OutboundEvent& event, v1::CheckResponse* resp) {
+    auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
+    v1::CheckRequest req;
+    *req.mutable_event() = event;
+    grpc::ClientContext ctx;
+    return stub->Check(&ctx, req, resp);
+  }
   // `tactctl health` (the container HEALTHCHECK) against this tactd: its exit code.
   std::optional<int> Probe(const std::string& extra = "") {
     std::vector<std::string> argv{TACTCTL_BIN, "health", "--admin", absl::StrCat("127.0.0.1:", tactd_->admin_port())};
@@ -85,16 +93,12 @@ TEST_F(OpsTest, MetricsCountTheTraffic) {
   producer.Send("tact.outbound", R"({"eventId":"m-bad","tenant":"acme","channel":"EMAIL"})");  // no customer_id
   producer.Send("tact.outbound", "\x01\x02 not an event");
 
-  auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
-  v1::CheckRequest req;
-  *req.mutable_event() =
+  v1::OutboundEvent event =
       ProtoEvent({.event_id = "g-1", .customer_id = "cust-metrics-2", .message_class = v1::TRANSACTIONAL});
   v1::CheckResponse resp;
-  grpc::ClientContext ok_ctx;
-  ASSERT_TRUE(stub->Check(&ok_ctx, req, &resp).ok());
-  req.mutable_event()->clear_customer_id();
-  grpc::ClientContext bad_ctx;
-  EXPECT_EQ(stub->Check(&bad_ctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(Check(event, &resp).ok());
+  event.clear_customer_id();
+  EXPECT_EQ(Check(event, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   const std::map<std::string, std::string> suppressed{
       {"source", "kafka"}, {"decision", "SUPPRESS"}, {"rule", "proactive-service-2-per-7d"}};
@@ -178,13 +182,10 @@ TEST_F(OpsTest, TactdSealsAFreshRedisAndStopsLookingInOlderLayouts) {
                       "tact_redis_older_layouts 0"))
       << Metrics();
   // Sealed: a customer tactd does not know is decided as new before its key is read, and counted so
-  auto stub = v1::Throttle::NewStub(grpc::CreateChannel(tactd_->grpc_target(), grpc::InsecureChannelCredentials()));
-  v1::CheckRequest req;
-  *req.mutable_event() =
-      ProtoEvent({.event_id = "sealed-1", .customer_id = "cust-sealed", .message_class = v1::PROMOTION});
   v1::CheckResponse resp;
-  grpc::ClientContext ctx;
-  ASSERT_TRUE(stub->Check(&ctx, req, &resp).ok());
+  ASSERT_TRUE(Check(ProtoEvent({.event_id = "sealed-1", .customer_id = "cust-sealed", .message_class = v1::PROMOTION}),
+                    &resp)
+                  .ok());
   EXPECT_EQ(resp.decision().decision(), v1::RELEASE);
   EXPECT_EQ(MetricSample(Metrics(), "tact_redis_guessed_total", {{"outcome", "new"}}), 1.0) << Metrics();
   EXPECT_EQ(MetricSample(Metrics(), "tact_redis_guessed_total", {{"outcome", "existed"}}), 0.0) << Metrics();

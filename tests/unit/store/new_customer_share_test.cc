@@ -43,8 +43,8 @@ TEST(NewCustomerShareTest, ASmallerWindowFollowsSoonerAndResetForgetsTheCounts) 
   NewCustomerShare gone(/*at_first=*/false, /*window=*/256);
   for (int i = 0; i < 100; ++i) gone.Saw(0, 32);  // known customers whose keys are there
   EXPECT_FALSE(gone.Guess());
-  EXPECT_LE(gone.Read(), 256u);
-  EXPECT_GT(gone.Read(), 128u);
+  EXPECT_LE(gone.Count(), 256u);
+  EXPECT_GT(gone.Count(), 128u);
   int calls = 0;
   while (!gone.Guess() && calls < 1000) {  // then a flushed Redis: within two windows, not two of 4096
     gone.Saw(32, 32);
@@ -53,7 +53,7 @@ TEST(NewCustomerShareTest, ASmallerWindowFollowsSoonerAndResetForgetsTheCounts) 
   EXPECT_TRUE(gone.Guess());
   EXPECT_LE(calls * 32, 2 * 256);
   gone.Reset();
-  EXPECT_EQ(gone.Read(), 0u);
+  EXPECT_EQ(gone.Count(), 0u);
   EXPECT_FALSE(gone.Guess());  // at_first again
 }
 
