@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "daemon/pipeline/output_record.h"
 
@@ -118,10 +120,10 @@ class DeliveryLedger {
  private:
   void Done(const TopicPartition& tp, int64_t offset);
 
-  // Per partition: begun offsets → done.
-  std::map<TopicPartition, std::map<int64_t, bool>> parts_;
+  // Per partition: begun offsets → done (a B-tree: one node per many offsets, not one allocation each).
+  std::map<TopicPartition, absl::btree_map<int64_t, bool>> parts_;
   std::map<TopicPartition, int64_t> committable_;
-  std::map<LedgerInput*, std::unique_ptr<LedgerInput>> inputs_;
+  absl::flat_hash_map<LedgerInput*, std::unique_ptr<LedgerInput>> inputs_;
   RetryQueue<PendingOutput*> retry_;
 };
 
