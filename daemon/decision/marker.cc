@@ -1,5 +1,6 @@
 #include "daemon/decision/marker.h"
 
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <span>
@@ -228,10 +229,13 @@ class PlanWriter : public TokenWriter {
   void QuietText(const policy::QuietHold& q) { Str(q.Text()); }
 };
 
-// The bytes TokenWriter writes for WritePlan's tokens, each passed to Derived::Raw instead of kept.
-template <typename Derived>
-class PlanBytes {
+// FNV-1a 64 (its low 63 bits) over exactly the bytes TokenWriter would write: no string is built. Raw alone hashes
+// plain bytes (a fingerprint's campaign id).
+class PlanHasher {
  public:
+  void Raw(std::string_view s) {
+    for (const char c : s) h_ = (h_ ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
   void Int(int64_t v) {
     char buf[absl::numbers_internal::kFastToBufferSize];
     char* end = absl::numbers_internal::FastIntToBuffer(v, buf);
@@ -260,39 +264,88 @@ class PlanBytes {
     Raw(std::string_view(buf, static_cast<size_t>(end - buf)));
     Raw(":");
   }
-
- private:
-  void Raw(std::string_view s) { static_cast<Derived*>(this)->Raw(s); }
-};
-
-// FNV-1a 64 (its low 63 bits) over exactly the bytes TokenWriter would write: no string is built. Raw alone hashes
-// plain bytes (a fingerprint's campaign id).
-class PlanHasher : public PlanBytes<PlanHasher> {
- public:
-  void Raw(std::string_view s) {
-    for (const char c : s) h_ = (h_ ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  }
   int64_t Hash() const { return static_cast<int64_t>(h_ & static_cast<uint64_t>(INT64_MAX)); }
 
  private:
   uint64_t h_ = 14695981039346656037ull;
 };
 
-// Whether a plan's bytes are `text` (an EncodePlan), compared as they are made: a few memcmp where hashing them
-// costs a multiply per byte.
-class PlanMatcher : public PlanBytes<PlanMatcher> {
+// WritePlan's tokens in binary, for PlanHashMemo: an Int as its 8 bytes; a string (Raw, Str, QuietText's text) as
+// its length's 8 bytes, then its bytes. No number is formatted. Two plans with the same record wrote the same tokens
+// (each token's kind follows from the counts before it), so the same text and the same PlanHash.
+class PlanRecord {
  public:
-  explicit PlanMatcher(std::string_view text) : rest_(text) {}
+  // Writes into `out` (cleared; its buffer kept for the next record).
+  explicit PlanRecord(std::string& out) : out_(out) {
+    out_.clear();
+    out_.reserve(1024);  // the default policy's PROMOTION plan: ~900 bytes
+  }
   void Raw(std::string_view s) {
-    if (!same_) return;
-    same_ = rest_.starts_with(s);
-    if (same_) rest_.remove_prefix(s.size());
+    Word(static_cast<int64_t>(s.size()));
+    out_.append(s);
+  }
+  void Int(int64_t v) { Word(v); }
+  void Str(std::string_view s) { Raw(s); }
+  void QuietText(const policy::QuietHold& q) {
+    if (q.zone.empty()) return Raw(q.text);
+    Word(static_cast<int64_t>(q.text.size() + 1 + q.zone.size()));
+    out_.append(q.text);
+    out_.push_back(' ');
+    out_.append(q.zone);
+  }
+
+ private:
+  void Word(int64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  std::string& out_;
+};
+
+// Whether a plan's tokens are `record` (a PlanRecord's), compared as WritePlan makes them.
+class PlanRecordMatcher {
+ public:
+  explicit PlanRecordMatcher(std::string_view record) : rest_(record) {}
+  void Raw(std::string_view s) {
+    if (Word(static_cast<int64_t>(s.size()))) Bytes(s);
+  }
+  void Int(int64_t v) { Word(v); }
+  void Str(std::string_view s) { Raw(s); }
+  void QuietText(const policy::QuietHold& q) {
+    if (q.zone.empty()) return Raw(q.text);
+    if (!Word(static_cast<int64_t>(q.text.size() + 1 + q.zone.size()))) return;
+    Bytes(q.text);
+    Bytes(" ");
+    Bytes(q.zone);
   }
   bool Same() const { return same_ && rest_.empty(); }
 
  private:
+  bool Word(int64_t v) {
+    int64_t w = 0;
+    same_ = same_ && rest_.size() >= sizeof w && (std::memcpy(&w, rest_.data(), sizeof w), w == v);
+    if (same_) rest_.remove_prefix(sizeof w);
+    return same_;
+  }
+  bool Bytes(std::string_view s) {
+    same_ = same_ && rest_.starts_with(s);
+    if (same_) rest_.remove_prefix(s.size());
+    return same_;
+  }
   std::string_view rest_;
   bool same_ = true;
+};
+
+// A plan's PlanHash and its PlanRecord (into `record`) in one pass.
+class PlanHashAndRecord {
+ public:
+  explicit PlanHashAndRecord(std::string& record) : record_(record) {}
+  void Raw(std::string_view s) { hash_.Raw(s), record_.Raw(s); }
+  void Int(int64_t v) { hash_.Int(v), record_.Int(v); }
+  void Str(std::string_view s) { hash_.Str(s), record_.Str(s); }
+  void QuietText(const policy::QuietHold& q) { hash_.QuietText(q), record_.QuietText(q); }
+  int64_t Hash() const { return hash_.Hash(); }
+
+ private:
+  PlanHasher hash_;
+  PlanRecord record_;
 };
 
 }  // namespace
@@ -311,14 +364,13 @@ int64_t PlanHash(const policy::Plan& plan) {
 
 int64_t PlanHashMemo::Hash(const policy::Plan& plan) {
   if (!last_.empty()) {
-    PlanMatcher m(last_);
+    PlanRecordMatcher m(last_);
     WritePlan(plan, m);
     if (m.Same()) return hash_;
   }
-  last_ = EncodePlan(plan);
-  PlanHasher h;
-  h.Raw(last_);
-  hash_ = h.Hash();
+  PlanHashAndRecord w(last_);
+  WritePlan(plan, w);
+  hash_ = w.Hash();
   return hash_;
 }
 

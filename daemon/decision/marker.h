@@ -55,15 +55,15 @@ absl::StatusOr<policy::Plan> DecodePlan(std::string_view text);
 // the text. Stable across processes and versions as long as EncodePlan's "p2;" format is.
 int64_t PlanHash(const policy::Plan& plan);
 
-// PlanHash of the plans of one batch, one after another: a plan whose bytes are the last one's (a campaign's events
-// in one zone) is compared with it, not hashed again (a compare costs a fraction of the hash's multiply per byte).
-// Not thread-safe: one per batch.
+// PlanHash of the plans of one batch, one after another: a plan whose tokens are the last one's (a campaign's events
+// in one zone) is compared with them, not hashed again (bench/marker_bench.cc: a compare costs a fraction of the
+// hash, which formats every number and multiplies per byte). Not thread-safe: one per batch.
 class PlanHashMemo {
  public:
   int64_t Hash(const policy::Plan& plan);
 
  private:
-  std::string last_;  // EncodePlan of the last plan hashed
+  std::string last_;  // the last plan hashed, its tokens in binary (marker.cc, PlanRecord)
   int64_t hash_ = 0;  // its PlanHash
 };
 
