@@ -3,33 +3,21 @@
 // staffing (the least any per-interval check can cost). Prints one line, ratio first.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
+#include "bench/rounds.h"
 #include "daemon/capacity/erlang.h"
 #include "daemon/capacity/plan.h"
 #include "daemon/capacity/staffing_csv.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using tact::bench::Median;
+using tact::bench::Seconds;
 constexpr int kRounds = 30;
-
-template <typename F>
-double Seconds(F f) {
-  const auto start = Clock::now();
-  f();
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 

@@ -5,12 +5,11 @@
 // gRPC call at a moderate rate), where the memo builds the plan's bytes and gains nothing. One core.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
+#include "bench/rounds.h"
 #include "daemon/decision/marker.h"
 #include "daemon/decision/policy_files.h"
 #include "daemon/policy/evaluate.h"
@@ -18,19 +17,8 @@
 namespace tact {
 namespace {
 
-// Plans per second of `f(i)` over `iterations` plans.
-template <typename F>
-double Round(F&& f, int iterations) {
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < iterations; ++i) f(i);
-  const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
-  return iterations / s.count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::Median;
+using bench::Round;
 
 int Main(int iterations) {
   absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");

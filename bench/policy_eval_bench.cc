@@ -3,13 +3,12 @@
 // against the event (what any rule engine must do at least). Prints one line, ratio first.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/rounds.h"
 #include "daemon/decision/policy_files.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
@@ -74,13 +73,8 @@ rules:
     limit: { count: 2, window: 1d, scope: customer+campaign }
 )";
 
-template <typename F>
-double Round(F&& f, int iterations) {
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < iterations; ++i) f(i);
-  const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
-  return iterations / s.count();
-}
+using bench::Median;
+using bench::Round;
 
 int Main(int iterations) {
   absl::StatusOr<std::vector<policy::PolicyFile>> files =
@@ -143,10 +137,8 @@ int Main(int iterations) {
     o.push_back(Round(ours, kIters));
     b.push_back(Round(baseline, kIters));
   }
-  std::sort(o.begin(), o.end());
-  std::sort(b.begin(), b.end());
-  const double ours_rate = o[kRounds / 2];
-  const double base_rate = b[kRounds / 2];
+  const double ours_rate = Median(o);
+  const double base_rate = Median(b);
   std::printf("policy.evaluate_decide ratio=%.3f ours=%.0f/s/core match_loop_baseline=%.0f/s rules=%zu events=%zu "
               "rounds=%d goal=2000000/s\n",
               ours_rate / base_rate, ours_rate, base_rate, policy.rules.size(), events.size(), kRounds);

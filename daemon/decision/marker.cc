@@ -278,7 +278,7 @@ class PlanRecord {
   // Writes into `out` (cleared; its buffer kept for the next record).
   explicit PlanRecord(std::string& out) : out_(out) {
     out_.clear();
-    out_.reserve(1024);  // the default policy's PROMOTION plan: ~900 bytes
+    out_.reserve(1024);  // one allocation for most plans; kept across the batch (the memo reuses it)
   }
   void Raw(std::string_view s) {
     Word(static_cast<int64_t>(s.size()));
@@ -337,10 +337,22 @@ class PlanRecordMatcher {
 class PlanHashAndRecord {
  public:
   explicit PlanHashAndRecord(std::string& record) : record_(record) {}
-  void Raw(std::string_view s) { hash_.Raw(s), record_.Raw(s); }
-  void Int(int64_t v) { hash_.Int(v), record_.Int(v); }
-  void Str(std::string_view s) { hash_.Str(s), record_.Str(s); }
-  void QuietText(const policy::QuietHold& q) { hash_.QuietText(q), record_.QuietText(q); }
+  void Raw(std::string_view s) {
+    hash_.Raw(s);
+    record_.Raw(s);
+  }
+  void Int(int64_t v) {
+    hash_.Int(v);
+    record_.Int(v);
+  }
+  void Str(std::string_view s) {
+    hash_.Str(s);
+    record_.Str(s);
+  }
+  void QuietText(const policy::QuietHold& q) {
+    hash_.QuietText(q);
+    record_.QuietText(q);
+  }
   int64_t Hash() const { return hash_.Hash(); }
 
  private:
