@@ -278,7 +278,7 @@ class PlanRecord {
   // Writes into `out` (cleared; its buffer kept for the next record).
   explicit PlanRecord(std::string& out) : out_(out) {
     out_.clear();
-    out_.reserve(1024);  // one allocation for most plans; kept across the batch (the memo reuses it)
+    out_.reserve(1024);  // grows past this only for a larger plan; the memo keeps the buffer for the next
   }
   void Raw(std::string_view s) {
     Word(static_cast<int64_t>(s.size()));
