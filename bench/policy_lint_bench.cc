@@ -11,11 +11,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/rounds.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/policy/parse.h"
 
 namespace tact {
 namespace {
+
+using bench::Median;
 
 // N rules, each with its own attribute value (so none shadows another) and, with `entries` > 0, `campaign:`
 // aliasing one list of that many entries.
@@ -68,10 +71,8 @@ void Measure(size_t rules, size_t entries, int rounds) {
     o.push_back(LintSeconds(ours));
     b.push_back(LintSeconds(base));
   }
-  std::sort(o.begin(), o.end());
-  std::sort(b.begin(), b.end());
-  const double ours_s = o[o.size() / 2];
-  const double base_s = b[b.size() / 2];
+  const double ours_s = Median(o);
+  const double base_s = Median(b);
   std::printf("policy.lint_aliased_list ratio=%.1f rules=%zu entries=%zu file_bytes=%zu ours_ms=%.1f "
               "no_list_ms=%.2f rounds=%d\n",
               ours_s / base_s, rules, entries, ours.front().text.size(), ours_s * 1e3, base_s * 1e3, rounds);
@@ -87,10 +88,10 @@ void Measure(size_t rules, size_t entries, int rounds) {
     o.push_back(EvaluateRate(*with_list, iterations));
     b.push_back(EvaluateRate(*without, iterations));
   }
-  std::sort(o.begin(), o.end());
-  std::sort(b.begin(), b.end());
+  const double ours_rate = Median(o);
+  const double base_rate = Median(b);
   std::printf("policy.evaluate_aliased_list ratio=%.3f rules=%zu entries=%zu ours=%.0f/s no_list=%.0f/s rounds=%d\n",
-              o[o.size() / 2] / b[b.size() / 2], rules, entries, o[o.size() / 2], b[b.size() / 2], rounds);
+              ours_rate / base_rate, rules, entries, ours_rate, base_rate, rounds);
   std::fflush(stdout);
 }
 

@@ -70,6 +70,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "bench/proc_cpu.h"
+#include "bench/rounds.h"
 #include "daemon/core/clock.h"
 #include "daemon/decision/marker.h"
 #include "daemon/decision/policy_files.h"
@@ -163,11 +164,6 @@ std::string BenchMarker(const Options& o, std::string_view version, const policy
   std::string m = "m4;";
   m.resize(static_cast<size_t>(std::max(o.marker_bytes, 3)), 'x');
   return m;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // The arguments of a command in Redis' wire format, read back by hiredis' reader (an array of bulk strings), as

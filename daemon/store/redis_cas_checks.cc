@@ -450,8 +450,7 @@ absl::StatusOr<std::vector<CheckResult>> RedisCounterStore::CasCheckAndReserve(s
   for (size_t c = 0; c < customers.size(); ++c) {
     unknown[c] = !known_.Known(customers[c].key, absl::ToUnixMillis(checks[customers[c].checks.front()].now));
   }
-  const std::vector<char> guessed =
-      ToGuess(settings_.guess_new, older_layouts, unknown, unknown_new_.Guess());
+  const std::vector<char> guessed = ToGuess(settings_.guess_new, older_layouts, unknown, unknown_new_.Guess());
   const std::optional<NewGuess> guess = GuessNew(checks, customers, guessed, prefixes, cas_sha_, seen_ttl_ms);
   const NewGuess* const g = guess ? &*guess : nullptr;
   Watch(checks, customers, unknown, g);

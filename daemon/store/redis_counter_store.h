@@ -12,11 +12,11 @@
 #include "daemon/store/counter_store.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/known_customers.h"
-#include "daemon/store/store_stats.h"
 #include "daemon/store/layouts.h"
 #include "daemon/store/new_customer_share.h"
 #include "daemon/store/redis_cluster.h"
 #include "daemon/store/redis_connection.h"
+#include "daemon/store/store_stats.h"
 #include "daemon/store/task_threads.h"
 
 namespace tact::store {
