@@ -14,7 +14,9 @@
 // --ballast N         N keys with a TTL written before anything else (DEBUG POPULATE + PEXPIRE): Redis' key and
 //                     expiry tables then start large enough that the runs add keys without resizing them (a resize
 //                     is rehashed step by step by the commands that follow, a cost that would fall on whichever
-//                     run crossed a power of two); 600000 leaves room for ~400,000 more keys
+//                     run crossed a power of two). The store.cpu_* figures wait for the ballast's own resize to be
+//                     rehashed, and print store.warning with the --ballast to use when the runs resized a table
+//                     anyway (--cpu-only 1 --requests 20000 --rounds 3 adds ~1.6 million keys: --ballast 2097153)
 //
 // store.cpu_new       redis-server CPU (utime+stime from /proc) per decision, the default policy (policies/default)
 // store.cpu_returning deciding a PROMOTION (4 signal checks, 2 calendar caps), batches of --batch customers in one
@@ -264,6 +266,42 @@ long long UsedMemory(redisContext* c) {
   return p ? std::atoll(p + std::strlen("used_memory:")) : 0;
 }
 
+// The sizes of db 0's key table and expiry table (DEBUG HTSTATS), and whether either is being rehashed into a larger
+// one (a resize: Redis then moves a few buckets in every command that follows, a cost that would fall on whichever
+// run came next).
+struct Tables {
+  long long keys = 0;
+  long long expires = 0;
+  bool rehashing = false;
+  bool operator==(const Tables&) const = default;
+};
+
+Tables HashTables(redisContext* c) {
+  store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "DEBUG HTSTATS 0")));
+  Tables t;
+  if (r == nullptr || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return t;
+  const absl::string_view text(r->str, r->len);
+  const size_t expires = text.find("[Expires HT]");
+  auto size = [&](size_t from) {
+    const size_t at = text.find("table size: ", from);
+    return at == absl::string_view::npos ? 0LL : std::atoll(text.data() + at + std::strlen("table size: "));
+  };
+  t.keys = size(0);
+  t.expires = expires == absl::string_view::npos ? 0 : size(expires);
+  t.rehashing = absl::StrContains(text, "rehashing target");
+  return t;
+}
+
+// Waits (polling, up to two minutes) until no table of db 0 is being rehashed; returns its tables.
+Tables Rehashed(redisContext* c) {
+  Tables t = HashTables(c);
+  for (int i = 0; i < 2400 && t.rehashing; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Redis' cron rehashes 1 ms of every 100
+    t = HashTables(c);
+  }
+  return t;
+}
+
 long long DbSize(redisContext* c) {
   store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "DBSIZE")));
   return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
@@ -454,6 +492,10 @@ std::string ScriptCalls(redisContext* admin, int decisions) {
     const double per = std::atof(std::string(line.substr(at, line.find(',', at) - at)).c_str()) / decisions;
     total += per;
     absl::StrAppend(&detail, detail.empty() ? "" : " ", name, "=", absl::StrFormat("%.2f", per));
+    if (const size_t u = line.find("usec="); u != absl::string_view::npos) {  // wall time inside Redis
+      const double usec = std::atof(std::string(line.substr(u + 5, line.find(',', u) - u - 5)).c_str()) / decisions;
+      absl::StrAppend(&detail, absl::StrFormat("/%.2fus", usec));
+    }
   }
   return absl::StrFormat("%.2f (%s)", total, detail);
 }
@@ -536,6 +578,7 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     run();
     return (CpuMicros(redis_pid) - before) / o.requests;
   };
+  const Tables before = Rehashed(admin);  // the ballast's last resize done
   uint64_t run = 0;
   auto customers = [&](bool returning) { return RunCustomers(port, o, *pol, floor_sha, returning, ++run); };
   // The bytes of a new customer's key after one default-policy PROMOTION (its marker, its counters).
@@ -613,6 +656,15 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     std::fflush(stdout);
   }
   GuessNewFigure(port, o, *pol, customers, cpu, run);
+  if (const Tables after = HashTables(admin); !(after == before)) {
+    const long long added = DbSize(admin) - o.ballast;
+    long long table = 1;
+    while (table / 2 <= added) table *= 2;
+    std::printf("store.warning the key tables grew during the runs (keys %lld->%lld, expires %lld->%lld%s), so a "
+                "rehash fell on some of them: run again with --ballast %lld (these runs added %lld keys)\n",
+                before.keys, after.keys, before.expires, after.expires, after.rehashing ? ", rehashing" : "",
+                table / 2 + 1, added);
+  }
   redisCommand(admin, "FLUSHALL");
 }
 
