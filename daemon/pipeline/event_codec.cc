@@ -395,7 +395,7 @@ bool WriteRecord(const v1::DecisionRecord& r, std::string& out) {
 
 std::string EncodeDecisionRecord(const v1::DecisionRecord& record) {
   std::string out;
-  out.reserve(512);
+  out.reserve(1024);  // a released PROMOTION's record under policies/default: 812 bytes (record_codec_bench)
   if (WriteRecord(record, out)) {
     return out;
   }

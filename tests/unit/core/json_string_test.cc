@@ -19,6 +19,33 @@ TEST(JsonStringTest, StringsAreEscapedExactlyAsAJsonLibraryWould) {
   }
 }
 
+// The plain run is scanned eight bytes at a time: every byte that needs escaping (and the plain ones next to them in
+// value: space, DEL) at every offset of strings longer than a word, alone and after another one.
+TEST(JsonStringTest, EveryByteIsEscapedAtEveryOffsetOfALongString) {
+  std::vector<std::string> specials = {"\"", "\\", " ", "!", "#", "[", "]", "\x7f", "\xc3\xa9", "\xff"};
+  for (int c = 0; c < 0x20; ++c) specials.push_back(std::string(1, static_cast<char>(c)));
+  for (const std::string& special : specials) {
+    for (size_t at = 0; at < 19; ++at) {
+      for (const size_t length : {size_t{8}, size_t{19}}) {
+        if (at >= length) continue;
+        std::string s(length, 'a');
+        s.replace(at, 1, special);
+        if (at + 9 < s.size()) s.replace(at + 9, 1, special);  // a second one in a later word
+        std::string ours;
+        AppendJsonString(s, &ours);
+        std::string library;
+        try {
+          library = nlohmann::json(s).dump();
+        } catch (const nlohmann::json::exception&) {  // not UTF-8 (\xff): replaced by U+FFFD
+          library = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        EXPECT_EQ(ours, library) << "byte " << static_cast<int>(static_cast<unsigned char>(special[0])) << " at " << at
+                                 << " of " << length;
+      }
+    }
+  }
+}
+
 TEST(JsonStringTest, WithoutReplacementAByteThatIsNotUtf8StopsTheString) {
   std::string out;
   EXPECT_FALSE(AppendJsonString("ok \xff tail", &out, /*replace_invalid=*/false));
