@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <cstring>
+#include <memory>
 
 namespace tact {
 namespace {
@@ -59,14 +60,17 @@ HmacSha256::Digest HmacSha256::Mac(std::initializer_list<std::string_view> parts
   Digest mac{};
   const Keyed& k = *keyed_;
   if (k.inner != nullptr) {
-    EVP_MD_CTX* c = EVP_MD_CTX_new();
+    // One context per thread, reused: EVP_MD_CTX_copy_ex resets it, so no state of an earlier Mac (of any key) is
+    // left in it; a new context per call cost an allocation and the digest's reference count both ways.
+    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> reused(EVP_MD_CTX_new(),
+                                                                                     &EVP_MD_CTX_free);
+    EVP_MD_CTX* const c = reused.get();
     bool ok = c != nullptr && EVP_MD_CTX_copy_ex(c, k.inner) == 1;
     for (const std::string_view p : parts) ok = ok && EVP_DigestUpdate(c, p.data(), p.size()) == 1;
     unsigned int len = 0;
     ok = ok && EVP_DigestFinal_ex(c, mac.data(), &len) == 1 && len == mac.size() && EVP_MD_CTX_copy_ex(c, k.outer) == 1 &&
          EVP_DigestUpdate(c, mac.data(), mac.size()) == 1 && EVP_DigestFinal_ex(c, mac.data(), &len) == 1 &&
          len == mac.size();
-    EVP_MD_CTX_free(c);
     if (ok) return mac;
   }
   std::string msg;
@@ -81,10 +85,12 @@ HmacSha256::Digest HmacSha256::Mac(std::initializer_list<std::string_view> parts
 
 void HmacSha256::AppendHex16(const Digest& mac, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  char hex[32];
   for (size_t i = 0; i < 16; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 0xf]);
+    hex[2 * i] = kHex[mac[i] >> 4];
+    hex[2 * i + 1] = kHex[mac[i] & 0xf];
   }
+  out.append(hex, sizeof hex);
 }
 
 }  // namespace tact

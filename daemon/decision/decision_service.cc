@@ -50,19 +50,28 @@ DecidedBatch DecisionService::Finish(PreparedBatch& prepared, StoreResults resul
   if (options_.stats == nullptr) {
     return out;
   }
-  // Every event of a batch waited for the whole batch: that is its decision latency.
+  // Every event of a batch waited for the whole batch: that is its decision latency. The two series every event
+  // counts in are counted per batch, once per label set (a lookup per event was ~2% of tactd's CPU per Kafka event).
   const double seconds = std::chrono::duration<double>(clock_.Monotonic() - prepared.started).count();
+  ops::LabelCounts waited;   // (source)
+  ops::LabelCounts decided;  // (source, decision, rule)
   for (size_t i = 0; i < requests.size() && i < out.size(); ++i) {
-    Measure(requests[i], out[i], seconds);
+    Measure(requests[i], out[i], waited, decided);
+  }
+  DecisionStats& stats = *options_.stats;
+  for (const ops::LabelCounts::Entry& e : waited.entries()) stats.decision_duration_seconds.ObserveTimes({e.a}, seconds, e.n);
+  for (const ops::LabelCounts::Entry& e : decided.entries()) {
+    stats.decisions_total.Inc({e.a, e.b, e.c}, static_cast<double>(e.n));
   }
   return out;
 }
 
-void DecisionService::Measure(const Request& request, const absl::StatusOr<Decided>& result, double seconds) {
+void DecisionService::Measure(const Request& request, const absl::StatusOr<Decided>& result, ops::LabelCounts& waited,
+                              ops::LabelCounts& decided) {
   DecisionStats& stats = *options_.stats;
   const DecideOptions& opts = request.options;
   const std::string_view source = opts.source.empty() ? std::string_view("unknown") : opts.source;
-  stats.decision_duration_seconds.Observe({source}, seconds);
+  waited.Add(source);
   if (!result.ok()) {
     stats.decision_errors_total.Inc({source, ops::StatusCodeLabel(result.status().code())});
     return;
@@ -71,7 +80,9 @@ void DecisionService::Measure(const Request& request, const absl::StatusOr<Decid
     return;
   }
   const v1::Decision& d = result->decision();
-  stats.decisions_total.Inc({source, DecisionName(d.decision()), d.rule_id().empty() ? "none" : d.rule_id()});
+  // views: the counts borrow them until the batch is counted (a ternary of "none" and a std::string is a temporary)
+  decided.Add(source, DecisionName(d.decision()),
+              d.rule_id().empty() ? std::string_view("none") : std::string_view(d.rule_id()));
   if (d.duplicate()) {
     stats.duplicate_decisions_total.Inc({source});
   }

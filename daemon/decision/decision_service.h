@@ -75,7 +75,10 @@ class DecisionService {
   const Clock& clock() const { return clock_; }
 
  private:
-  void Measure(const Request& request, const absl::StatusOr<Decided>& result, double seconds);
+  // Counts `request` in the batch's `waited` (source) and `decided` (source, decision, rule) label sets; the rarer
+  // series (errors, duplicates, fail-open) at once.
+  void Measure(const Request& request, const absl::StatusOr<Decided>& result, ops::LabelCounts& waited,
+               ops::LabelCounts& decided);
 
   const PolicyHolder& policies_;
   store::CounterStore& store_;

@@ -204,6 +204,8 @@ PreparedBatch PrepareBatch(BatchContext context, std::span<const DecisionRequest
     return p;
   }
   p.plans.reserve(requests.size());  // never reallocates: checks point into it
+  p.checks.reserve(requests.size());  // a check is ~1 KB (its spec's inline vectors): moved once, not at every growth
+  p.check_of.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     PrepareOne(p, i);
   }

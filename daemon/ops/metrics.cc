@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cctype>
 #include <cstdint>
@@ -120,6 +121,15 @@ void Family<T>::Remove(std::initializer_list<std::string_view> values) {
   if (family_.Has(labels)) {
     family_.Remove(&AddSeries(family_, labels));
   }
+}
+
+void HistogramFamily::ObserveTimes(std::initializer_list<std::string_view> values, double v, int64_t times) {
+  if (times <= 0) return;
+  const prometheus::Histogram::BucketBoundaries& bounds = LatencyBuckets();  // every series' (AddSeries)
+  std::vector<double> increments(bounds.size() + 1, 0.0);  // the last: +Inf
+  increments[static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin())] =
+      static_cast<double>(times);  // the bucket Observe(v) counts in
+  With(values).ObserveMultiple(increments, v * static_cast<double>(times));
 }
 
 template class Family<prometheus::Counter>;

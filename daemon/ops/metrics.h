@@ -77,6 +77,31 @@ class HistogramFamily : public Family<prometheus::Histogram> {
  public:
   using Family::Family;
   void Observe(std::initializer_list<std::string_view> values, double v) { With(values).Observe(v); }
+  // `times` observations of `v` (the events of a batch, which all waited as long) with one series lookup.
+  void ObserveTimes(std::initializer_list<std::string_view> values, double v, int64_t times);
+};
+
+// How many times each label set (up to three values) came up, in first-seen order: a batch's events counted here,
+// then in their series once per set (a batch has a few). The values are borrowed.
+class LabelCounts {
+ public:
+  struct Entry {
+    std::string_view a, b, c;
+    int64_t n = 0;
+  };
+  void Add(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+    for (Entry& e : entries_) {
+      if (e.a == a && e.b == b && e.c == c) {
+        ++e.n;
+        return;
+      }
+    }
+    entries_.push_back({a, b, c, 1});
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
 };
 
 // A status code as a label value: "unavailable", "deadline_exceeded", … (a closed set).

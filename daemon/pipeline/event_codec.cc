@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -62,6 +64,25 @@ void SkipSpace(std::string_view s, size_t& i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
 }
 
+// The value of enum E named `name` (as E_Parse finds it), from a table of E's names made once: E_Parse looks the
+// name up in the descriptor pool, several hash lookups per event.
+template <typename E>
+bool ParseEnumName(const google::protobuf::EnumDescriptor* (*descriptor)(), std::string_view name, E* out) {
+  static const std::vector<std::pair<std::string, E>> names = [&] {
+    std::vector<std::pair<std::string, E>> v;
+    const google::protobuf::EnumDescriptor* d = descriptor();
+    for (int i = 0; i < d->value_count(); ++i) v.emplace_back(d->value(i)->name(), static_cast<E>(d->value(i)->number()));
+    return v;
+  }();
+  for (const auto& [n, e] : names) {
+    if (n == name) {
+      *out = e;
+      return true;
+    }
+  }
+  return false;
+}
+
 // A JSON string without escapes or non-ASCII bytes (anything else is left to the library).
 bool PlainString(std::string_view s, size_t& i, std::string_view* out) {
   if (i >= s.size() || s[i] != '"') return false;
@@ -116,13 +137,13 @@ bool DecodeOutboundEventFast(std::string_view s, v1::OutboundEvent* ev) {
         case kTimezone: ev->set_customer_timezone(std::string(value)); break;
         case kChannel: {
           v1::Channel c;
-          if (!v1::Channel_Parse(std::string(value), &c)) return false;
+          if (!ParseEnumName(&v1::Channel_descriptor, value, &c)) return false;
           ev->set_channel(c);
           break;
         }
         case kMessageClass: {
           v1::MessageClass c;
-          if (!v1::MessageClass_Parse(std::string(value), &c)) return false;
+          if (!ParseEnumName(&v1::MessageClass_descriptor, value, &c)) return false;
           ev->set_message_class(c);
           break;
         }

@@ -1,6 +1,7 @@
 // Pipeline: what is consumed from tact.outbound, collected into batches and decoded.
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/ops/log.h"
 #include "daemon/pipeline/event_codec.h"
@@ -32,10 +33,14 @@ void Pipeline::ConsumeBatch() {
   // While a batch is being decided, take only what is already fetched: its results are waited for next.
   int timeout_ms = deciding_.empty() ? ConsumeTimeoutMs() : 0;
   std::chrono::steady_clock::time_point until;
+  int64_t consumed = 0;  // counted once per call, however it returns
+  absl::Cleanup count = [&] {
+    if (consumed > 0) stats_.kafka_consumed_total.Inc({options_.topics.outbound}, static_cast<double>(consumed));
+  };
   while (batch_.size() < max && !stop_.load()) {
     std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));  // may run rebalance_cb
     if (msg->err() == RdKafka::ERR_NO_ERROR) {
-      stats_.kafka_consumed_total.Inc({options_.topics.outbound});
+      ++consumed;
       if (batch_.empty()) {
         until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.batch_max_wait);
         batch_.reserve(std::min<size_t>(max, 1000));  // grown one by one: ~9 reallocations per batch

@@ -61,6 +61,29 @@ TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerI
   EXPECT_EQ(service_.Decide(MakeEvent("d"), {})->decision().decision(), v1::RELEASE);
 }
 
+// A batch's events are counted per label set once the batch is decided: each in its decision's series, and every
+// one in the latency histogram (each waited for the whole batch).
+TEST_F(DecisionServiceTest, ABatchCountsEveryEventInItsDecisionsSeries) {
+  prometheus::Registry registry;
+  DecisionStats stats(registry);
+  DecisionService service(policies_, store_, clock_, hasher_, {.stats = &stats});
+  const Event a = MakeEvent("a"), b = MakeEvent("b"), c = MakeEvent("c"), d = MakeEvent("d");
+  const std::vector<DecisionService::Request> batch = {
+      {&a, {.source = "kafka"}}, {&b, {.source = "kafka"}}, {&c, {.source = "kafka"}}, {&d, {.source = "grpc"}}};
+  ASSERT_EQ(service.DecideBatch(batch).size(), 4u);
+  const std::string text = ops::SerializeMetrics(registry);
+  EXPECT_NE(text.find(R"(tact_decisions_total{decision="RELEASE",rule="none",source="kafka"} 2)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(tact_decisions_total{decision="SUPPRESS",rule="proactive-2",source="kafka"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(tact_decisions_total{decision="SUPPRESS",rule="proactive-2",source="grpc"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(tact_decision_duration_seconds_count{source="kafka"} 3)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(tact_decision_duration_seconds_count{source="grpc"} 1)"), std::string::npos) << text;
+}
+
 TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChange) {
   // The markers are "m4;" (no plan): the earlier policy is found in the archive (the reloader remembers every
   // policy it activates) and the plan made again from it.

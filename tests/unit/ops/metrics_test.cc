@@ -39,6 +39,37 @@ TEST(StatsStructTest, RegistersPrefixedFamiliesAndSerializes) {
   EXPECT_NE(text.find("tact_widget_duration_seconds_count{color=\"red\"} 1"), std::string::npos) << text;
 }
 
+// A batch's observations at once read exactly as one by one: on a bucket's bound, between bounds, above the last.
+TEST(StatsStructTest, ObserveTimesIsThatManyObservations) {
+  for (const double v : {0.001, 0.003, 42.0}) {
+    prometheus::Registry one_by_one_registry, at_once_registry;
+    TestStats one_by_one(one_by_one_registry), at_once(at_once_registry);
+    for (int i = 0; i < 3; ++i) one_by_one.widget_duration_seconds.Observe({"red"}, v);
+    one_by_one.widget_duration_seconds.Observe({"blue"}, 0.5);
+    at_once.widget_duration_seconds.ObserveTimes({"red"}, v, 3);
+    at_once.widget_duration_seconds.ObserveTimes({"blue"}, 0.5, 1);
+    at_once.widget_duration_seconds.ObserveTimes({"green"}, 0.5, 0);  // nothing: no series either
+    EXPECT_EQ(SerializeMetrics(at_once_registry), SerializeMetrics(one_by_one_registry)) << v;
+  }
+}
+
+TEST(LabelCountsTest, CountsEachLabelSetInFirstSeenOrder) {
+  LabelCounts counts;
+  counts.Add("kafka", "RELEASE", "none");
+  counts.Add("grpc", "SUPPRESS", "promo-1");
+  counts.Add("kafka", "RELEASE", "none");
+  counts.Add("kafka", "RELEASE", "promo-1");
+  counts.Add("kafka");
+  ASSERT_EQ(counts.entries().size(), 4u);
+  EXPECT_EQ(counts.entries()[0].a, "kafka");
+  EXPECT_EQ(counts.entries()[0].n, 2);
+  EXPECT_EQ(counts.entries()[1].c, "promo-1");
+  EXPECT_EQ(counts.entries()[1].n, 1);
+  EXPECT_EQ(counts.entries()[2].c, "promo-1");
+  EXPECT_EQ(counts.entries()[3].b, "");
+  EXPECT_EQ(counts.entries()[3].n, 1);
+}
+
 TEST(StatsStructTest, RemoveDropsASeries) {
   prometheus::Registry registry;
   TestStats stats(registry);
