@@ -35,6 +35,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/default_policy.h"
 #include "bench/proc_cpu.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
@@ -258,8 +259,10 @@ int Main(int argc, char** argv) {
   }
   store::InMemoryCounterStore memory_store;
   store::CounterStore& store = getenv("TACT_BENCH_MEMORY") ? static_cast<store::CounterStore&>(memory_store) : redis_store;
+  std::optional<policy::Policy> pol = DefaultPolicy();
+  if (!pol) return 1;
   decision::PolicyHolder policies;
-  policies.Set(std::make_shared<const policy::Policy>(*decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default")));
+  policies.Set(std::make_shared<const policy::Policy>(*std::move(pol)));
   const CustomerHasher hasher("bench-key");
   prometheus::Registry registry;
   pipeline::PipelineStats stats(registry);

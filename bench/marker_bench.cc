@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench/default_policy.h"
 #include "bench/rounds.h"
 #include "daemon/decision/marker.h"
 #include "daemon/decision/policy_files.h"
@@ -21,11 +22,8 @@ using bench::Median;
 using bench::Round;
 
 int Main(int iterations) {
-  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
-  if (!pol.ok()) {
-    std::fprintf(stderr, "policies/default: %s\n", std::string(pol.status().message()).c_str());
-    return 1;
-  }
+  std::optional<policy::Policy> pol = bench::DefaultPolicy();
+  if (!pol) return 1;
   Event e;
   e.tenant = "acme";
   e.customer_id = "c-1";

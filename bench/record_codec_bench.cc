@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/default_policy.h"
 #include "bench/rounds.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
@@ -27,11 +28,8 @@ using bench::Median;
 using bench::Round;
 
 int Main(int iterations) {
-  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(std::string(TACT_SOURCE_DIR) + "/policies/default");
-  if (!pol.ok()) {
-    std::fprintf(stderr, "policies/default: %s\n", std::string(pol.status().message()).c_str());
-    return 1;
-  }
+  std::optional<policy::Policy> pol = bench::DefaultPolicy();
+  if (!pol) return 1;
   decision::PolicyHolder policies;
   policies.Set(std::make_shared<const policy::Policy>(*std::move(pol)));
   store::InMemoryCounterStore store;

@@ -71,6 +71,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "bench/default_policy.h"
 #include "bench/proc_cpu.h"
 #include "bench/rounds.h"
 #include "daemon/core/clock.h"
@@ -305,6 +306,20 @@ Tables Rehashed(redisContext* c) {
 long long DbSize(redisContext* c) {
   store::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c, "DBSIZE")));
   return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+}
+
+// store.warning when db 0's tables are not what they were `before` the runs: the --ballast that leaves them room
+// (a table of T buckets grows when it holds T keys; a ballast of T/2 + 1 keys makes it T).
+void WarnIfResized(redisContext* admin, const Tables& before, long long ballast) {
+  const Tables after = HashTables(admin);
+  if (after == before) return;
+  const long long added = DbSize(admin) - ballast;
+  long long table = 1;
+  while (table / 2 <= added) table *= 2;
+  std::printf("store.warning the key tables grew during the runs (keys %lld->%lld, expires %lld->%lld%s), so a "
+              "rehash fell on some of them: run again with --ballast %lld (these runs added %lld keys)\n",
+              before.keys, after.keys, before.expires, after.expires, after.rehashing ? ", rehashing" : "",
+              table / 2 + 1, added);
 }
 
 struct CpuRun {
@@ -560,11 +575,8 @@ void GuessNewFigure(int port, const Options& o, const policy::Policy& pol, Who c
 }
 
 void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Options& o) {
-  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
-  if (!pol.ok()) {
-    std::fprintf(stderr, "redis_store_bench: policies/default: %s\n", std::string(pol.status().message()).c_str());
-    return;
-  }
+  std::optional<policy::Policy> pol = DefaultPolicy();
+  if (!pol) return;
   {
     const absl::Time now = SystemClock().Now();
     const policy::Plan plan = DefaultPlan(*pol, now);
@@ -656,15 +668,7 @@ void CpuPerDecision(pid_t redis_pid, int port, redisContext* admin, const Option
     std::fflush(stdout);
   }
   GuessNewFigure(port, o, *pol, customers, cpu, run);
-  if (const Tables after = HashTables(admin); !(after == before)) {
-    const long long added = DbSize(admin) - o.ballast;
-    long long table = 1;
-    while (table / 2 <= added) table *= 2;
-    std::printf("store.warning the key tables grew during the runs (keys %lld->%lld, expires %lld->%lld%s), so a "
-                "rehash fell on some of them: run again with --ballast %lld (these runs added %lld keys)\n",
-                before.keys, after.keys, before.expires, after.expires, after.rehashing ? ", rehashing" : "",
-                table / 2 + 1, added);
-  }
+  WarnIfResized(admin, before, o.ballast);
   redisCommand(admin, "FLUSHALL");
 }
 
@@ -729,8 +733,8 @@ void Memory(redisContext* admin, int port, const Options& o) {
   long long after = UsedMemory(admin);
   std::printf("store.memory bytes_per_customer=%.0f customers=10000 plan=two_rolling_windows empty_server=%lld bytes\n",
               static_cast<double>(after - before) / 10000.0, before);
-  absl::StatusOr<policy::Policy> pol = decision::LoadPolicyDir(TACT_SOURCE_DIR "/policies/default");
-  if (!pol.ok()) return;
+  std::optional<policy::Policy> pol = DefaultPolicy();
+  if (!pol) return;
   mem.batch = 100;
   for (const int decisions : {1, 4}) {
     redisCommand(admin, "FLUSHALL");
