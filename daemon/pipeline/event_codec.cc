@@ -71,7 +71,9 @@ bool ParseEnumName(const google::protobuf::EnumDescriptor* (*descriptor)(), std:
   static const std::vector<std::pair<std::string, E>> names = [&] {
     std::vector<std::pair<std::string, E>> v;
     const google::protobuf::EnumDescriptor* d = descriptor();
-    for (int i = 0; i < d->value_count(); ++i) v.emplace_back(d->value(i)->name(), static_cast<E>(d->value(i)->number()));
+    for (int i = 0; i < d->value_count(); ++i) {
+      v.emplace_back(d->value(i)->name(), static_cast<E>(d->value(i)->number()));
+    }
     return v;
   }();
   for (const auto& [n, e] : names) {
