@@ -50,7 +50,7 @@ int Main(int iterations) {
     std::fprintf(stderr, "decide: %s\n", std::string(decided.status().message()).c_str());
     return 1;
   }
-  const v1::DecisionRecord& record = decided->record;
+  const v1::DecisionRecord& record = decided->record();
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
   auto library = [&](int) {

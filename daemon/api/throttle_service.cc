@@ -54,7 +54,7 @@ class BatchCall {
       // The decision lives in its record: copied into the answer when the record is kept, else moved.
       if (record && decision::PublishesRecord(false, d->decision())) {
         *result->mutable_decision() = d->decision();
-        pending_[slot] = std::move(d->record);  // its own slot, written before `left_` counts it
+        pending_[slot] = std::move(d->record());  // its own slot, written before `left_` counts it
         publish_[slot] = 1;
       } else {
         *result->mutable_decision() = std::move(d->decision());
@@ -219,7 +219,7 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
         gate_.Finish(reactor, ctx, call, d.status());
         // After the answer, so the call never waits for it; `this` may be gone by now, `records` is not.
         if (publish) {
-          records->Record(d->record);
+          records->Record(d->record());
         }
       });
   if (!accepted) {

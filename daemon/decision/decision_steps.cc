@@ -26,8 +26,9 @@ v1::DecisionKind ToProto(policy::Verdict v) {
   return v1::DECISION_UNSPECIFIED;
 }
 
-v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::string_view digest) {
-  v1::Decision d;
+// `d` (cleared first) as the verdicts say: filled in place, where it lives (on its record's arena, when there is one).
+void FillDecision(const policy::Verdicts& v, std::string_view version, std::string_view digest, v1::Decision& d) {
+  d.Clear();
   d.set_decision(ToProto(v.verdict));
   d.set_reason(v.reason);
   d.set_rule_id(std::string(v.rule_id));
@@ -53,7 +54,6 @@ v1::Decision ToProto(const policy::Verdicts& v, std::string_view version, std::s
     ps->set_decision(ToProto(s.verdict));
     ps->set_reason(s.reason);
   }
-  return d;
 }
 
 // Evaluates request `i` and, unless it is refused or its gate failed, appends its store check.
@@ -107,7 +107,7 @@ void PrepareOne(PreparedBatch& p, size_t i) {
 void AddEvidence(const PreparedBatch& p, const DecisionRequest& request, const policy::Plan& plan,
                  const policy::StoreOutcome& outcome, const policy::Verdicts& v, Decided& out) {
   if (!request.options.record || v.decided_by == policy::DecidedBy::kNone) return;
-  BuildEvidence(plan, outcome, v, p.context.now, out.record.mutable_evidence());
+  BuildEvidence(plan, outcome, v, p.context.now, out.record().mutable_evidence());
 }
 
 // The decision of check `c` when its store call failed with `failure`.
@@ -118,7 +118,7 @@ void DecideWithoutStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const
   if (c.gate_held) return;  // keeps the gate's DEFER
   if (c.dedupe_only) {      // nothing to count or read: decided from the plan alone, without the dedupe
     const policy::Verdicts v = policy::Decide(p.plans[c.request], {});
-    out->decision() = ToProto(v, pol.version, pol.digest);
+    FillDecision(v, pol.version, pol.digest, out->decision());
     out->decision().set_degraded(true);
     AddEvidence(p, p.requests[c.request], p.plans[c.request], {}, v, *out);
     return;
@@ -155,26 +155,26 @@ void DecideFromStore(PreparedBatch& p, const PreparedBatch::CheckOf& c, const st
     const std::optional<policy::Plan> plan =
         EarlierPlan(*earlier, *request.event, p.context.policy, p.context.archive);
     if (!plan) {  // its policy is not available here: the same verdict, without its rules
-      out->decision() = ToProto(FallbackVerdicts(*earlier, r.outcome), earlier->policy_version,
-                                earlier->policy_digest);
+      FillDecision(FallbackVerdicts(*earlier, r.outcome), earlier->policy_version, earlier->policy_digest,
+                   out->decision());
       out->decision().set_duplicate(true);
       return;
     }
     const policy::Verdicts v = policy::Decide(*plan, r.outcome);
-    out->decision() = ToProto(v, earlier->policy_version, earlier->policy_digest);
+    FillDecision(v, earlier->policy_version, earlier->policy_digest, out->decision());
     out->decision().set_duplicate(true);
     AddEvidence(p, request, *plan, r.outcome, v, *out);
   } else if (!c.gate_held) {
     const policy::Policy& pol = *p.context.policy;
     const policy::Verdicts v = policy::Decide(p.plans[c.request], r.outcome);
-    out->decision() = ToProto(v, pol.version, pol.digest);
+    FillDecision(v, pol.version, pol.digest, out->decision());
     AddEvidence(p, request, p.plans[c.request], r.outcome, v, *out);
   }
 }
 
 void AddRecord(const BatchContext& context, const DecisionRequest& request, Decided& decided) {
   const Event& event = *request.event;
-  v1::DecisionRecord& rec = decided.record;  // its decision is set already (Decided)
+  v1::DecisionRecord& rec = decided.record();  // its decision is set already (Decided)
   (void)rec.mutable_decision();               // present, as every record's
   rec.set_event_id(event.event_id);
   rec.set_tenant(event.tenant);
@@ -191,10 +191,44 @@ void AddRecord(const BatchContext& context, const DecisionRequest& request, Deci
 
 }  // namespace
 
+Decided::Decided() : owned_(std::make_unique<v1::DecisionRecord>()), record_(owned_.get()) {}
+
+Decided::Decided(std::shared_ptr<google::protobuf::Arena> arena)
+    : arena_(std::move(arena)),
+      owned_(arena_ == nullptr ? std::make_unique<v1::DecisionRecord>() : nullptr),
+      record_(arena_ == nullptr ? owned_.get()
+                                : google::protobuf::Arena::CreateMessage<v1::DecisionRecord>(arena_.get())) {}
+
+Decided::Decided(const Decided& other) : Decided(other.arena_) { *record_ = *other.record_; }
+
+Decided& Decided::operator=(const Decided& other) {
+  if (this != &other) *this = Decided(other);  // also onto one moved from (its record is gone)
+  return *this;
+}
+
+namespace {
+
+// A batch's answers before they are decided: each a Decided, on one arena from kArenaBatch requests on.
+DecidedBatch NewAnswers(size_t n) {
+  std::shared_ptr<google::protobuf::Arena> arena;
+  if (n >= kArenaBatch) {
+    google::protobuf::ArenaOptions o;
+    o.start_block_size = 64 * 1024;  // a released PROMOTION's record and its strings: ~2 KB
+    o.max_block_size = 256 * 1024;
+    arena = std::make_shared<google::protobuf::Arena>(o);
+  }
+  DecidedBatch out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.emplace_back(Decided(arena));
+  return out;
+}
+
+}  // namespace
+
 PreparedBatch::PreparedBatch(BatchContext batch_context, std::span<const DecisionRequest> batch_requests)
     : context(std::move(batch_context)),
       requests(batch_requests),
-      out(batch_requests.size(), absl::StatusOr<Decided>(Decided{})),
+      out(NewAnswers(batch_requests.size())),
       gates(std::make_unique<GateBatch>(context.campaign_gate, batch_requests.size(), FailOpen(context))) {}
 
 PreparedBatch PrepareBatch(BatchContext context, std::span<const DecisionRequest> requests) {

@@ -277,7 +277,7 @@ void Pipeline::Emit(Input& in, const absl::StatusOr<decision::Decided>* decided)
     dead_letter(absl::StrCat("decision failed: ", decided->status().message()));
   } else {
     const Event& event = *in.event;
-    outputs = router_.Route((*decided)->decision(), (*decided)->record, absl::StrCat(event.tenant, ":", event.customer_id),
+    outputs = router_.Route((*decided)->decision(), (*decided)->record(), absl::StrCat(event.tenant, ":", event.customer_id),
                             std::move(in.value), std::move(in.headers));
   }
   engine_.Begin(in.tp, in.offset);

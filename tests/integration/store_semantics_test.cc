@@ -279,7 +279,7 @@ class StoreSemanticsTest : public ::testing::TestWithParam<Transport> {
       std::vector<std::string> shadow;
       for (const auto& so : got.shadow_outcomes()) shadow.push_back(so.rule_id());
       EXPECT_EQ(shadow, s.shadow);
-      out.push_back(got.DebugString() + d->record.evidence().DebugString());
+      out.push_back(got.DebugString() + d->record().evidence().DebugString());
     }
     return out;
   }
@@ -393,7 +393,7 @@ TEST_P(StoreSemanticsTest, SignalHitsNameTheFieldSetLast) {
       absl::StatusOr<decision::Decided> d = replay.Decide(ev, check_at);
       EXPECT_TRUE(d.ok()) << d.status();
       if (!d.ok()) continue;
-      const v1::SignalEvidence& e = d->record.evidence().signal();
+      const v1::SignalEvidence& e = d->record().evidence().signal();
       absl::StrAppend(&out, std::string(decision::DecisionName(d->decision().decision())),
                       d->decision().duplicate() ? " again" : "",
                       " ", e.rule_id(), " ", e.kind(), " ref=", e.ref(), " at=",

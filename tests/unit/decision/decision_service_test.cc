@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+
 #include "daemon/decision/marker.h"
 #include "daemon/decision/policy_archive.h"
 #include "daemon/decision/store_spec.h"
@@ -55,8 +59,8 @@ TEST_F(DecisionServiceTest, ThirdWithinWindowIsSuppressedAndRecordHasNoCustomerI
   EXPECT_EQ(third->decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(third->decision().rule_id(), "proactive-2");
   EXPECT_EQ(third->decision().policy_version(), "v1");
-  EXPECT_EQ(third->record.customer_hash(), hasher_.Hash("acme", "maria@example.com"));
-  EXPECT_EQ(third->record.DebugString().find("maria"), std::string::npos);
+  EXPECT_EQ(third->record().customer_hash(), hasher_.Hash("acme", "maria@example.com"));
+  EXPECT_EQ(third->record().DebugString().find("maria"), std::string::npos);
   clock_.Advance(absl::Hours(24 * 7));
   EXPECT_EQ(service_.Decide(MakeEvent("d"), {})->decision().decision(), v1::RELEASE);
 }
@@ -84,6 +88,49 @@ TEST_F(DecisionServiceTest, ABatchCountsEveryEventInItsDecisionsSeries) {
   EXPECT_NE(text.find(R"(tact_decision_duration_seconds_count{source="grpc"} 1)"), std::string::npos) << text;
 }
 
+// A batch of kArenaBatch requests or more has its records on one arena: each record is whole, and a record copied or
+// moved out of the batch outlives the batch (the arena lives while one of its records does).
+TEST_F(DecisionServiceTest, ABatchsRecordsOnTheirArenaOutliveTheBatch) {
+  std::vector<Event> events;
+  for (size_t i = 0; i < kArenaBatch + 4; ++i) {
+    Event e = MakeEvent(absl::StrCat("e", i));
+    e.customer_id = absl::StrCat("customer-", i % 5);  // 2 released per customer, then suppressed
+    events.push_back(std::move(e));
+  }
+  std::vector<DecisionService::Request> batch;
+  for (const Event& e : events) batch.push_back({&e, {.source = "kafka", .source_position = "t[0]@1"}});
+  std::optional<Decided> copied, moved;
+  {
+    DecidedBatch out = service_.DecideBatch(batch);
+    ASSERT_EQ(out.size(), events.size());
+    for (size_t i = 0; i < out.size(); ++i) {
+      ASSERT_TRUE(out[i].ok()) << out[i].status();
+      const v1::DecisionRecord& r = out[i]->record();
+      EXPECT_EQ(r.event_id(), events[i].event_id);
+      EXPECT_EQ(r.customer_hash(), hasher_.Hash("acme", events[i].customer_id));
+      EXPECT_EQ(r.source_position(), "t[0]@1");
+      EXPECT_EQ(r.decision().decision(), i < 10 ? v1::RELEASE : v1::SUPPRESS) << i;
+      EXPECT_EQ(r.decision().policy_version(), "v1");
+    }
+    EXPECT_NE(out[0]->record().GetArena(), nullptr);
+    EXPECT_EQ(out[0]->record().GetArena(), out[out.size() - 1]->record().GetArena());
+    copied = *out[12];
+    moved = *std::move(out[3]);
+  }
+  EXPECT_EQ(copied->record().event_id(), "e12");
+  EXPECT_EQ(copied->decision().rule_id(), "proactive-2");
+  EXPECT_EQ(moved->record().event_id(), "e3");
+  EXPECT_EQ(moved->decision().decision(), v1::RELEASE);
+  Decided assigned;  // assigned from one on the arena: a copy there, which keeps the arena alive
+  assigned = *copied;
+  copied.reset();
+  EXPECT_EQ(assigned.record().event_id(), "e12");
+  // A smaller batch (a gRPC call's) keeps each record on its own.
+  const Event lone = MakeEvent("lone");
+  const DecisionService::Request one{&lone, {.source = "grpc"}};
+  EXPECT_EQ(service_.DecideBatch({&one, 1}).front()->record().GetArena(), nullptr);
+}
+
 TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChange) {
   // The markers are "m4;" (no plan): the earlier policy is found in the archive (the reloader remembers every
   // policy it activates) and the plan made again from it.
@@ -106,7 +153,7 @@ TEST_F(DecisionServiceTest, DuplicateGetsTheEarlierDecisionEvenAfterAPolicyChang
   EXPECT_EQ(again->decision().reason(), first->decision().reason());
   ASSERT_EQ(again->decision().counters().size(), 1);
   EXPECT_EQ(again->decision().counters(0).used(), 2);
-  EXPECT_TRUE(again->record.has_evidence());
+  EXPECT_TRUE(again->record().has_evidence());
 }
 
 TEST_F(DecisionServiceTest, DuplicateOfAPolicyNotAvailableKeepsItsVerdictWithoutItsRules) {
@@ -127,7 +174,7 @@ TEST_F(DecisionServiceTest, DuplicateOfAPolicyNotAvailableKeepsItsVerdictWithout
     EXPECT_EQ(d.policy_version(), "v1");
     EXPECT_EQ(d.policy_digest(), digest);
     EXPECT_EQ(d.reason(), "decided before under policy v1; its rules are not available to this instance");
-    EXPECT_FALSE(again->record.has_evidence());
+    EXPECT_FALSE(again->record().has_evidence());
   }
   // Explain says the same, and why it cannot trace the rules.
   absl::StatusOr<v1::ExplainResponse> explained = service_.Explain(MakeEvent("c"));
@@ -172,8 +219,8 @@ TEST_F(DecisionServiceTest, BatchDecidesOneCustomersEventsInOrder) {
   EXPECT_EQ(out[2]->decision().decision(), v1::RELEASE);
   EXPECT_EQ(out[3]->decision().decision(), v1::SUPPRESS);
   EXPECT_TRUE(out[4]->decision().duplicate());
-  EXPECT_EQ(out[4]->record.event_id(), "a");
-  EXPECT_EQ(out[4]->record.source(), "kafka");
+  EXPECT_EQ(out[4]->record().event_id(), "a");
+  EXPECT_EQ(out[4]->record().source(), "kafka");
 }
 
 TEST_F(DecisionServiceTest, NoPolicyIsFailedPrecondition) {

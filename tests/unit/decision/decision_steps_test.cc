@@ -132,10 +132,10 @@ TEST_F(DecisionStepsTest, FinishDecidesFromTheOutcomeAndBuildsTheRecord) {
   ASSERT_TRUE(out[0].ok());
   EXPECT_EQ(out[0]->decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(out[0]->decision().rule_id(), "proactive-2");
-  EXPECT_EQ(out[0]->record.decision().decision(), v1::SUPPRESS);
-  EXPECT_EQ(out[0]->record.customer_hash(), hasher_.Hash("acme", "maria@example.com"));
-  EXPECT_EQ(out[0]->record.source_position(), "t[0]@7");
-  EXPECT_EQ(out[0]->record.DebugString().find("maria"), std::string::npos);
+  EXPECT_EQ(out[0]->record().decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(out[0]->record().customer_hash(), hasher_.Hash("acme", "maria@example.com"));
+  EXPECT_EQ(out[0]->record().source_position(), "t[0]@7");
+  EXPECT_EQ(out[0]->record().DebugString().find("maria"), std::string::npos);
 }
 
 TEST_F(DecisionStepsTest, PrepareWritesCompactMarkersThatPlanAgainTheSame) {

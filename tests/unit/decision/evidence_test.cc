@@ -191,14 +191,14 @@ TEST_F(EvidenceTest, TheAuditRecordCarriesEvidenceClientAndKeyId) {
   results[1].outcome.usage = {{.used = 0}};
   DecidedBatch out = FinishBatch(p, std::move(results));
   ASSERT_TRUE(out[0].ok() && out[1].ok());
-  const v1::DecisionRecord& suppressed = out[0]->record;
+  const v1::DecisionRecord& suppressed = out[0]->record();
   EXPECT_EQ(suppressed.decision().decision(), v1::SUPPRESS);
   EXPECT_EQ(suppressed.evidence().signal().rule_id(), "low-csat");
   EXPECT_EQ(suppressed.client(), "crm-eu");
   EXPECT_EQ(suppressed.decision().policy_version(), "v7");
   EXPECT_EQ(suppressed.customer_hash_key_id(), Sha256Hex("k").substr(0, 8));
   EXPECT_THAT(suppressed.SerializeAsString(), ::testing::Not(HasSubstr("maria")));
-  const v1::DecisionRecord& released = out[1]->record;
+  const v1::DecisionRecord& released = out[1]->record();
   EXPECT_EQ(released.decision().decision(), v1::RELEASE);
   EXPECT_FALSE(released.has_evidence());
   EXPECT_TRUE(released.client().empty());  // the Kafka path
