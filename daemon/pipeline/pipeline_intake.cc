@@ -1,6 +1,8 @@
 // Pipeline: what is consumed from tact.outbound, collected into batches and decoded.
 #include <algorithm>
 
+#include <librdkafka/rdkafka.h>
+
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/ops/log.h"
@@ -12,18 +14,25 @@ namespace {
 
 using ops::LogLevel;
 
-// A copy: Headers::get() returns Header objects by value, each owning a copy of its value, so a view into one
-// dangles once the returned vector is gone (every message with a content-type header was read from freed memory).
-std::string HeaderValue(const RdKafka::Headers* headers, const std::string& key) {
-  if (headers == nullptr) {
-    return {};
-  }
-  for (const RdKafka::Headers::Header& h : headers->get(key)) {
-    if (h.value() != nullptr) {
-      return std::string(static_cast<const char*>(h.value()), h.value_size());
+// The message's headers, copied once into `out` (librdkafka's C view: the C++ Headers copies every header into a
+// vector, and did so twice per message), and the value of its first content-type header that has one ("" none).
+std::string CopyHeaders(RdKafka::Message& msg, std::vector<std::pair<std::string, std::string>>& out) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(msg.c_ptr(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || headers == nullptr) return {};
+  std::string content_type;
+  bool typed = false;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    std::string v = value == nullptr ? std::string() : std::string(static_cast<const char*>(value), size);
+    if (!typed && value != nullptr && std::string_view(name) == "content-type") {
+      content_type = v;
+      typed = true;
     }
+    out.emplace_back(name, std::move(v));
   }
-  return {};
+  return content_type;
 }
 
 }  // namespace
@@ -67,18 +76,12 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
   in.tp = {msg.topic_name(), msg.partition()};
   in.offset = msg.offset();
   in.position = absl::StrCat(in.tp.topic, "[", in.tp.partition, "]@", msg.offset());
-  if (const RdKafka::Headers* h = msg.headers(); h != nullptr) {
-    for (const RdKafka::Headers::Header& hd : h->get_all()) {
-      in.headers.emplace_back(hd.key(), hd.value() == nullptr
-                                            ? std::string()
-                                            : std::string(static_cast<const char*>(hd.value()), hd.value_size()));
-    }
-  }
+  const std::string content_type = CopyHeaders(msg, in.headers);
   in.value.assign(static_cast<const char*>(msg.payload()), msg.len());
   if (msg.key() != nullptr) {
     in.key = *msg.key();
   }
-  absl::StatusOr<v1::OutboundEvent> proto = DecodeOutboundEvent(in.value, HeaderValue(msg.headers(), "content-type"));
+  absl::StatusOr<v1::OutboundEvent> proto = DecodeOutboundEvent(in.value, content_type);
   in.undecodable = !proto.ok();
   in.event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
   if (in.event.ok()) {

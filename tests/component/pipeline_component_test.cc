@@ -119,6 +119,43 @@ TEST_P(PipelineGuaranteeTest, DecidesRoutesRecordsAndCommitsEachInputOnce) {
   }
 }
 
+// An event in protobuf (its content-type header says so) is decided, and its routed output carries the input's
+// headers, then tactd's: the headers are read once from librdkafka's view of the message.
+TEST_F(PipelineComponentTest, AProtobufEventIsDecidedAndItsHeadersTravelWithIt) {
+  const std::string brokers = cluster_.bootstrap();
+  PipelineOptions options;
+  options.brokers = brokers;
+  options.group_id = "component-protobuf";
+  options.drain_budget = absl::Seconds(5);
+  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(options, decider_);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  std::thread run([&] { (*pipeline)->Run(); });
+
+  TopicReader released(brokers, "tact.released");
+  TopicReader dlq(brokers, "tact.dlq");
+  v1::OutboundEvent event;
+  event.set_event_id("p-1");
+  event.set_tenant("acme");
+  event.set_customer_id("maria@example.com");
+  event.set_channel(v1::EMAIL);
+  event.set_message_class(v1::PROACTIVE_SERVICE);
+  const std::string bytes = event.SerializeAsString();
+  TestProducer producer(brokers);
+  // The first content-type header is the one that counts.
+  producer.SendHeaders("tact.outbound", bytes, "acme:maria@example.com",
+                       {{"trace-id", "t-1"}, {"content-type", "application/x-protobuf"}, {"content-type", "text/plain"}});
+  EXPECT_TRUE(WaitFor([&] { return released.Count() == 1; }, absl::Seconds(60), "the event released"));
+  (*pipeline)->RequestStop();
+  run.join();
+
+  EXPECT_EQ(dlq.Count(), 0u);
+  const std::vector<Record> r = released.Records();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].value, bytes);
+  EXPECT_EQ(r[0].headers.at("trace-id"), "t-1");
+  EXPECT_EQ(r[0].headers.at("tact-decision"), "RELEASE");
+}
+
 INSTANTIATE_TEST_SUITE_P(Guarantees, PipelineGuaranteeTest,
                          ::testing::Values(Guarantee::kAtLeastOnce, Guarantee::kExactlyOnce),
                          [](const ::testing::TestParamInfo<Guarantee>& param) {

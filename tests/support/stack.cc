@@ -265,6 +265,11 @@ TestProducer::TestProducer(const std::string& brokers) {
 
 void TestProducer::Send(const std::string& topic, const std::string& value, const std::string& key,
                         const std::map<std::string, std::string>& headers) {
+  SendHeaders(topic, value, key, {headers.begin(), headers.end()});
+}
+
+void TestProducer::SendHeaders(const std::string& topic, const std::string& value, const std::string& key,
+                               const std::vector<std::pair<std::string, std::string>>& headers) {
   RdKafka::Headers* h = RdKafka::Headers::create();
   for (const auto& [k, v] : headers) {
     h->add(k, v);

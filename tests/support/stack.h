@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -135,6 +136,9 @@ class TestProducer {
   explicit TestProducer(const std::string& brokers);
   void Send(const std::string& topic, const std::string& value, const std::string& key = "",
             const std::map<std::string, std::string>& headers = {});
+  // The same, with `headers` in this order, a name more than once if it comes so.
+  void SendHeaders(const std::string& topic, const std::string& value, const std::string& key,
+                   const std::vector<std::pair<std::string, std::string>>& headers);
 
  private:
   std::unique_ptr<RdKafka::Producer> producer_;
