@@ -63,6 +63,15 @@ class PipelineComponentTest : public ::testing::Test {
     if (p.ok()) policies_.Set(std::make_shared<const policy::Policy>(*p));
   }
 
+  // What every test here starts its pipeline with: the mock cluster, consumer group `group`, a short drain.
+  PipelineOptions Options(const std::string& group) {
+    PipelineOptions options;
+    options.brokers = cluster_.bootstrap();
+    options.group_id = group;
+    options.drain_budget = absl::Seconds(5);
+    return options;
+  }
+
   testing::MockKafkaCluster cluster_{"tact.outbound", "tact.released", "tact.deferred", "tact.suppressed",
                                     "tact.decisions", "tact.dlq"};
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
@@ -78,10 +87,7 @@ class PipelineGuaranteeTest : public PipelineComponentTest, public ::testing::Wi
 // has a transaction coordinator).
 TEST_P(PipelineGuaranteeTest, DecidesRoutesRecordsAndCommitsEachInputOnce) {
   const std::string brokers = cluster_.bootstrap();
-  PipelineOptions options;
-  options.brokers = brokers;
-  options.group_id = "component";
-  options.drain_budget = absl::Seconds(5);
+  PipelineOptions options = Options("component");
   options.guarantee = GetParam();
   options.transactional_id = "component-1";
   absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(options, decider_);
@@ -123,11 +129,7 @@ TEST_P(PipelineGuaranteeTest, DecidesRoutesRecordsAndCommitsEachInputOnce) {
 // headers, then tactd's: the headers are read once from librdkafka's view of the message.
 TEST_F(PipelineComponentTest, AProtobufEventIsDecidedAndItsHeadersTravelWithIt) {
   const std::string brokers = cluster_.bootstrap();
-  PipelineOptions options;
-  options.brokers = brokers;
-  options.group_id = "component-protobuf";
-  options.drain_budget = absl::Seconds(5);
-  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(options, decider_);
+  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(Options("component-protobuf"), decider_);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   std::thread run([&] { (*pipeline)->Run(); });
 
