@@ -191,7 +191,7 @@ void AddRecord(const BatchContext& context, const DecisionRequest& request, Deci
 
 }  // namespace
 
-Decided::Decided() : owned_(std::make_unique<v1::DecisionRecord>()), record_(owned_.get()) {}
+Decided::Decided() : Decided(nullptr) {}
 
 Decided::Decided(std::shared_ptr<google::protobuf::Arena> arena)
     : arena_(std::move(arena)),

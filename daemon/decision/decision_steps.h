@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "google/protobuf/arena.h"
 #include "absl/time/time.h"
 #include "daemon/core/customer_hash.h"
 #include "daemon/core/event.h"
@@ -23,6 +22,7 @@
 #include "daemon/decision/policy_archive.h"
 #include "daemon/policy/evaluate.h"
 #include "daemon/store/counter_store.h"
+#include "google/protobuf/arena.h"
 #include "tact/v1/decision.pb.h"
 
 namespace tact::decision {
