@@ -320,7 +320,10 @@ class PlanRecordMatcher {
  private:
   bool Word(int64_t v) {
     int64_t w = 0;
-    same_ = same_ && rest_.size() >= sizeof w && (std::memcpy(&w, rest_.data(), sizeof w), w == v);
+    same_ = same_ && rest_.size() >= sizeof w;
+    if (!same_) return false;
+    std::memcpy(&w, rest_.data(), sizeof w);
+    same_ = w == v;
     if (same_) rest_.remove_prefix(sizeof w);
     return same_;
   }

@@ -347,7 +347,15 @@ void ForgetWhenMostAreGone(KnownCustomers& known, NewCustomerShare& known_gone, 
 void CountGuess(const NewGuess& guess, const std::vector<Customer>& customers, StoreStats* stats) {
   if (stats == nullptr) return;
   double fresh = 0, existed = 0, taken_back = 0;
-  for (size_t c : guess.created) ++(customers[c].settled ? fresh : customers[c].script ? taken_back : existed);
+  for (size_t c : guess.created) {
+    if (customers[c].settled) {
+      ++fresh;
+    } else if (customers[c].script) {
+      ++taken_back;
+    } else {
+      ++existed;
+    }
+  }
   stats->redis_guessed_total.Inc({"new"}, fresh);
   stats->redis_guessed_total.Inc({"existed"}, existed);
   stats->redis_guessed_total.Inc({"taken_back"}, taken_back);
