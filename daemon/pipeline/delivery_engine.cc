@@ -34,6 +34,7 @@ absl::Status DeliveryEngine::Init(const std::string& brokers, const std::string&
       CreateProducer(brokers, client_id, security, this, events, settings);
   if (!made.ok()) return made.status();
   producer_ = *std::move(made);
+  topics_ = std::make_unique<TopicHandles>(producer_->c_ptr());
   return absl::OkStatus();
 }
 
@@ -51,7 +52,10 @@ void DeliveryEngine::Produce(PendingOutput* out) {
     (void)DeadLetterTooLarge(out, 0, RdKafka::ERR_MSG_SIZE_TOO_LARGE);  // refused by the broker before an abort
   }
   for (;;) {
-    const RdKafka::ErrorCode err = ProduceCopy(*producer_, out->topic, out->key, out->value, out->headers, out);
+    rd_kafka_topic_t* topic = topics_->Get(out->topic);
+    const RdKafka::ErrorCode err =
+        topic == nullptr ? static_cast<RdKafka::ErrorCode>(rd_kafka_last_error())
+                         : ProduceCopy(*producer_, topic, out->key, out->value, out->headers, out);
     if (err == RdKafka::ERR_NO_ERROR) {
       return;
     }

@@ -18,6 +18,7 @@
 #include "daemon/ops/log.h"
 #include "daemon/ops/log_limiter.h"
 #include "daemon/pipeline/delivery_ledger.h"
+#include "daemon/pipeline/kafka_clients.h"
 #include "daemon/pipeline/output_limits.h"
 
 namespace tact::pipeline {
@@ -113,6 +114,7 @@ class DeliveryEngine final : public RdKafka::DeliveryReportCb {
   ops::LogLimiter log_limiter_;
   DeliveryLedger ledger_;                       // before producer_: the producer holds its outputs' addresses
   std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<TopicHandles> topics_;        // producer_'s, destroyed before it
 };
 
 }  // namespace tact::pipeline

@@ -158,23 +158,36 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> CreateConsumer(const Con
   return consumer;
 }
 
-RdKafka::ErrorCode ProduceCopy(RdKafka::Producer& producer, const std::string& topic, const std::string& key,
+TopicHandles::~TopicHandles() {
+  for (const auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic);
+}
+
+rd_kafka_topic_t* TopicHandles::Get(const std::string& topic) {
+  if (auto it = topics_.find(topic); it != topics_.end()) return it->second;
+  rd_kafka_topic_t* made = rd_kafka_topic_new(producer_, topic.c_str(), nullptr);
+  if (made != nullptr) topics_.emplace(topic, made);
+  return made;
+}
+
+RdKafka::ErrorCode ProduceCopy(RdKafka::Producer& producer, rd_kafka_topic_t* topic, const std::string& key,
                                const std::string& value,
                                const std::vector<std::pair<std::string, std::string>>& headers, void* opaque) {
   for (;;) {
-    RdKafka::Headers* h = RdKafka::Headers::create();
+    // librdkafka's C call: the C++ one allocates a Headers object around the same C list.
+    rd_kafka_headers_t* h = rd_kafka_headers_new(headers.size());
     for (const auto& [k, v] : headers) {
-      h->add(k, v);
+      rd_kafka_header_add(h, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
     }
-    const RdKafka::ErrorCode err =
-        producer.produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, h, opaque);
-    if (err == RdKafka::ERR_NO_ERROR) {
-      return err;  // librdkafka owns `h` now
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer.c_ptr(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return RdKafka::ERR_NO_ERROR;  // librdkafka owns `h` now
     }
-    delete h;  // not taken on failure
-    if (err != RdKafka::ERR__QUEUE_FULL) {
-      return err;
+    rd_kafka_headers_destroy(h);  // not taken on failure
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      return static_cast<RdKafka::ErrorCode>(err);
     }
     producer.poll(100);
   }

@@ -2,6 +2,7 @@
 
 // The Kafka clients every tact consumer/producer pair starts from (the pipeline on tact.outbound, the signals
 // consumer, the deferred scheduler), so their delivery settings cannot drift apart.
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "daemon/ops/kafka_security.h"
 
@@ -60,10 +62,28 @@ bool LogKafkaSecurityFailure(RdKafka::ErrorCode code, const std::string& message
 // Thread-safety: any thread.
 std::string RedactKafkaText(std::string text);
 
-// Produces one message (value copied, keyed, headers attached) with `opaque` for its delivery report, waiting on
-// a full local queue (polling the producer for delivery reports meanwhile). Returns ERR_NO_ERROR when queued,
-// else the produce error (never ERR__QUEUE_FULL).
-RdKafka::ErrorCode ProduceCopy(RdKafka::Producer& producer, const std::string& topic, const std::string& key,
+// A producer's topic handles by name, each made on first use and kept until this is destroyed, which must happen
+// before the producer is. librdkafka's produce by topic name looks the topic up under the client's lock on every
+// message (and the C++ call copies the name). Thread-safety: one thread.
+class TopicHandles {
+ public:
+  explicit TopicHandles(rd_kafka_t* producer) : producer_(producer) {}
+  ~TopicHandles();
+  TopicHandles(const TopicHandles&) = delete;
+  TopicHandles& operator=(const TopicHandles&) = delete;
+
+  // nullptr when librdkafka refuses the name (rd_kafka_last_error() says why).
+  rd_kafka_topic_t* Get(const std::string& topic);
+
+ private:
+  rd_kafka_t* const producer_;
+  absl::flat_hash_map<std::string, rd_kafka_topic_t*> topics_;
+};
+
+// Produces one message (value copied, keyed, headers attached) on `topic` (a handle of `producer`'s) with `opaque`
+// for its delivery report, waiting on a full local queue (polling the producer for delivery reports meanwhile).
+// Returns ERR_NO_ERROR when queued, else the produce error (never ERR__QUEUE_FULL).
+RdKafka::ErrorCode ProduceCopy(RdKafka::Producer& producer, rd_kafka_topic_t* topic, const std::string& key,
                                const std::string& value,
                                const std::vector<std::pair<std::string, std::string>>& headers, void* opaque);
 
