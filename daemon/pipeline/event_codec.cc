@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "daemon/core/json_string.h"
 #include "daemon/core/strings.h"
@@ -197,6 +197,38 @@ namespace {
 // message on the hot path, where the reflection-based printer cost more than deciding. Same output as
 // MessageToJsonString up to key order and escaping choices (tests/unit/pipeline/event_codec_test.cc compares
 // them over every field): field-number order, defaults omitted, enums by name, int64 as strings, RFC 3339 times.
+// A UTC time's calendar fields, for the years 1..9999 of the JSON mapping of Timestamp.
+struct CivilUtc {
+  int year, month, day, hour, minute, second;
+};
+constexpr int64_t kMinSeconds = -62'135'596'800;  // 0001-01-01T00:00:00Z
+constexpr int64_t kMaxSeconds = 253'402'300'799;  // 9999-12-31T23:59:59Z
+
+// Days since 1970-01-01 to the proleptic Gregorian calendar in integer arithmetic (H. Hinnant's civil_from_days):
+// absl::ToCivilSecond in UTCTimeZone() goes through the time zone library for every timestamp of every record.
+CivilUtc ToCivilUtc(int64_t seconds) {
+  int64_t days = seconds / 86'400;
+  int64_t in_day = seconds % 86'400;
+  if (in_day < 0) {
+    in_day += 86'400;
+    --days;
+  }
+  days += 719'468;  // days from 0000-03-01 (a 400-year era starts on a March 1)
+  const int64_t era = (days >= 0 ? days : days - 146'096) / 146'097;
+  const int64_t day_of_era = days - era * 146'097;
+  const int64_t year_of_era = (day_of_era - day_of_era / 1'460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
+  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t month_from_march = (5 * day_of_year + 2) / 153;
+  CivilUtc c;
+  c.day = static_cast<int>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
+  c.month = static_cast<int>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
+  c.year = static_cast<int>(year_of_era + era * 400 + (c.month <= 2 ? 1 : 0));
+  c.hour = static_cast<int>(in_day / 3'600);
+  c.minute = static_cast<int>(in_day / 60 % 60);
+  c.second = static_cast<int>(in_day % 60);
+  return c;
+}
+
 class RecordWriter {
  public:
   explicit RecordWriter(std::string& out) : out_(out) {}
@@ -225,38 +257,52 @@ class RecordWriter {
     Key(key);
     absl::StrAppend(&out_, "\"", v, "\"");
   }
+  // An enum by its name, or its number when this build does not know it. The names come from a table made once
+  // per enum (E_Name looks the value up in the descriptor at every call).
   template <typename E>
-  void Enum(std::string_view key, E v, bool (*valid)(int), const std::string& (*name)(E)) {
+  void Enum(std::string_view key, E v, const google::protobuf::EnumDescriptor* (*descriptor)()) {
     if (v == 0) return;
     Key(key);
-    if (valid(v)) {
-      Quoted(name(v));
+    static const std::vector<std::string> names = [&] {
+      const google::protobuf::EnumDescriptor* d = descriptor();
+      std::vector<std::string> by_number;
+      for (int i = 0; i < d->value_count(); ++i) {
+        const int n = d->value(i)->number();
+        if (n < 0 || n > 255) continue;  // not in the table: printed by number (none of tact's enums has one)
+        if (static_cast<size_t>(n) >= by_number.size()) by_number.resize(n + 1);
+        if (by_number[n].empty()) by_number[n] = d->value(i)->name();  // the first name of an alias, as E_Name
+      }
+      return by_number;
+    }();
+    const int n = static_cast<int>(v);
+    if (n >= 0 && static_cast<size_t>(n) < names.size() && !names[n].empty()) {
+      Quoted(names[n]);
     } else {
-      absl::StrAppend(&out_, static_cast<int>(v));  // an unknown value prints as its number
+      absl::StrAppend(&out_, n);  // an unknown value prints as its number
     }
   }
   void Time(std::string_view key, const google::protobuf::Timestamp& t) {
     Key(key);
-    const absl::CivilSecond cs = absl::ToCivilSecond(absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
-    if (cs.year() < 1 || cs.year() > 9999 || t.nanos() < 0 || t.nanos() > 999'999'999) {
+    if (t.seconds() < kMinSeconds || t.seconds() > kMaxSeconds || t.nanos() < 0 || t.nanos() > 999'999'999) {
       ok_ = false;  // out of the mapping's range: the library printer decides what to say
       return;
     }
+    const CivilUtc cs = ToCivilUtc(t.seconds());
     // "YYYY-MM-DDThh:mm:ss[.fff|.ffffff|.fffffffff]Z", digits by hand (snprintf was ~2% of tactd's CPU per event).
     char buf[40];
     char* p = buf;
     *p++ = '"';
-    p = Digits(p, static_cast<int>(cs.year()), 4);
+    p = Digits(p, cs.year, 4);
     *p++ = '-';
-    p = Digits(p, cs.month(), 2);
+    p = Digits(p, cs.month, 2);
     *p++ = '-';
-    p = Digits(p, cs.day(), 2);
+    p = Digits(p, cs.day, 2);
     *p++ = 'T';
-    p = Digits(p, cs.hour(), 2);
+    p = Digits(p, cs.hour, 2);
     *p++ = ':';
-    p = Digits(p, cs.minute(), 2);
+    p = Digits(p, cs.minute, 2);
     *p++ = ':';
-    p = Digits(p, cs.second(), 2);
+    p = Digits(p, cs.second, 2);
     const int nanos = t.nanos();
     if (nanos != 0) {
       *p++ = '.';
@@ -282,11 +328,20 @@ class RecordWriter {
   }
   // A nested message or an array: the key, then the caller writes the value.
   void Key(std::string_view key) {
-    if (!first_) out_.push_back(',');
+    char buf[kMaxKey + 4];  // `,"key":` in one append (the record's field names have 20 bytes at most)
+    size_t n = 0;
+    if (!first_) buf[n++] = ',';
     first_ = false;
-    out_.push_back('"');
-    out_.append(key);
-    out_.append("\":");
+    if (key.size() > kMaxKey) {
+      out_.append(buf, n).append(1, '"').append(key).append("\":");
+      return;
+    }
+    buf[n++] = '"';
+    std::memcpy(buf + n, key.data(), key.size());
+    n += key.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
   }
   void Quoted(std::string_view v) {
     if (!AppendJsonString(v, &out_, /*replace_invalid=*/false)) {
@@ -310,6 +365,7 @@ class RecordWriter {
   }
 
  private:
+  static constexpr size_t kMaxKey = 24;
   std::string& out_;
   bool first_ = true;
   bool ok_ = true;
@@ -317,7 +373,7 @@ class RecordWriter {
 
 void WriteDecision(RecordWriter& w, const v1::Decision& d) {
   w.Open();
-  w.Enum("decision", d.decision(), v1::DecisionKind_IsValid, v1::DecisionKind_Name<v1::DecisionKind>);
+  w.Enum("decision", d.decision(), &v1::DecisionKind_descriptor);
   w.Str("reason", d.reason());
   w.Str("rule_id", d.rule_id());
   w.Str("policy_version", d.policy_version());
@@ -338,7 +394,7 @@ void WriteDecision(RecordWriter& w, const v1::Decision& d) {
   w.Array("shadow_outcomes", d.shadow_outcomes(), [&](const v1::ShadowOutcome& o) {
     w.Open();
     w.Str("rule_id", o.rule_id());
-    w.Enum("decision", o.decision(), v1::DecisionKind_IsValid, v1::DecisionKind_Name<v1::DecisionKind>);
+    w.Enum("decision", o.decision(), &v1::DecisionKind_descriptor);
     w.Str("reason", o.reason());
     w.Close();
   });
@@ -394,8 +450,8 @@ bool WriteRecord(const v1::DecisionRecord& r, std::string& out) {
   w.Str("event_id", r.event_id());
   w.Str("tenant", r.tenant());
   w.Str("customer_hash", r.customer_hash());
-  w.Enum("channel", r.channel(), v1::Channel_IsValid, v1::Channel_Name<v1::Channel>);
-  w.Enum("message_class", r.message_class(), v1::MessageClass_IsValid, v1::MessageClass_Name<v1::MessageClass>);
+  w.Enum("channel", r.channel(), &v1::Channel_descriptor);
+  w.Enum("message_class", r.message_class(), &v1::MessageClass_descriptor);
   w.Str("campaign_id", r.campaign_id());
   if (r.has_decision()) {
     w.Key("decision");

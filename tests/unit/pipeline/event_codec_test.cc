@@ -190,6 +190,41 @@ TEST(EncodeDecisionRecordTest, ByteForByteTheLibrarysPrinter) {
   }
 }
 
+// The calendar fields are computed from the seconds in integer arithmetic: every day of the mapping's range is as
+// likely, leap days and century years included, and each side of its two ends falls back to the library.
+TEST(EncodeDecisionRecordTest, RandomTimesByteForByteTheLibrarysPrinter) {
+  constexpr int64_t kMin = -62'135'596'800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMax = 253'402'300'799;  // 9999-12-31T23:59:59Z
+  std::vector<int64_t> seconds = {kMin, kMin + 86'399, kMax - 86'399, kMax, -1, -86'400, -86'401,
+                                  951'782'400,       // 2000-02-29T00:00:00Z
+                                  951'868'799,       // 2000-02-29T23:59:59Z
+                                  -2'203'891'200,    // 1900-03-01T00:00:00Z
+                                  4'107'542'399,     // 2100-02-28T23:59:59Z
+                                  -62'104'060'801};  // 0001-12-31T23:59:59Z
+  std::mt19937_64 rng(26);
+  std::uniform_int_distribution<int64_t> any(kMin, kMax);
+  for (int i = 0; i < 20'000; ++i) seconds.push_back(any(rng));
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  int i = 0;
+  for (const int64_t s : seconds) {
+    v1::DecisionRecord r;
+    r.mutable_decided_at()->set_seconds(s);
+    r.mutable_decided_at()->set_nanos((i++ % 4) * 250'000'000);
+    std::string library;
+    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(r, &library, opts).ok());
+    ASSERT_EQ(EncodeDecisionRecord(r), library) << s;
+  }
+  for (const int64_t outside : {kMin - 1, kMax + 1}) {
+    v1::DecisionRecord r;
+    r.set_event_id("e");
+    r.mutable_decided_at()->set_seconds(outside);
+    std::string library;
+    (void)google::protobuf::util::MessageToJsonString(r, &library, opts);
+    EXPECT_EQ(EncodeDecisionRecord(r), library) << outside;
+  }
+}
+
 TEST(EncodeDecisionRecordTest, TextThatIsNotUtf8FallsBackToTheLibrary) {
   v1::DecisionRecord r;
   r.set_event_id("e-\xff-1");
