@@ -78,12 +78,12 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
   in.position = absl::StrCat(in.tp.topic, "[", in.tp.partition, "]@", msg.offset());
   const std::string content_type = CopyHeaders(msg, in.headers);
   in.value.assign(static_cast<const char*>(msg.payload()), msg.len());
-  if (msg.key() != nullptr) {
-    in.key = *msg.key();
+  if (msg.key_pointer() != nullptr) {  // key() would make a string of it first
+    in.key.assign(static_cast<const char*>(msg.key_pointer()), msg.key_len());
   }
   absl::StatusOr<v1::OutboundEvent> proto = DecodeOutboundEvent(in.value, content_type);
   in.undecodable = !proto.ok();
-  in.event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
+  in.event = proto.ok() ? EventFromProto(*std::move(proto)) : absl::StatusOr<Event>(proto.status());
   if (in.event.ok()) {
     if (absl::Status s = CheckCreatedAt(*in.event, decider_.clock().Now()); !s.ok()) {
       in.event = s;  // the same rule as the gRPC API's
