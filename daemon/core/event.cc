@@ -3,8 +3,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
-#include <type_traits>
-#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -72,20 +70,7 @@ absl::Status CheckTenantId(std::string_view field, std::string_view tenant) {
   return absl::OkStatus();
 }
 
-namespace {
-
-// EventFromProto's two forms: an rvalue `proto`'s strings are moved into the Event, not copied.
-template <typename Proto>
-absl::StatusOr<Event> FromProto(Proto&& proto, std::string_view prefix) {
-  // proto.x() copied, or moved out of an rvalue.
-  auto take = [&proto](std::string* (v1::OutboundEvent::*mutable_field)(),
-                       const std::string& (v1::OutboundEvent::*field)() const) -> std::string {
-    if constexpr (std::is_const_v<std::remove_reference_t<Proto>> || std::is_lvalue_reference_v<Proto>) {
-      return (proto.*field)();
-    } else {
-      return std::move(*(proto.*mutable_field)());
-    }
-  };
+absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string_view prefix) {
   if (auto s = CheckId(prefix, "event_id", proto.event_id()); !s.ok()) return s;
   if (auto s = CheckTenantId(absl::StrCat(AsAbsl(prefix), "tenant"), proto.tenant()); !s.ok()) return s;
   if (auto s = CheckId(prefix, "customer_id", proto.customer_id()); !s.ok()) return s;
@@ -112,14 +97,14 @@ absl::StatusOr<Event> FromProto(Proto&& proto, std::string_view prefix) {
     return FieldError(prefix, "attributes", absl::StrCat("more than ", kMaxAttributes, " entries"));
   }
   Event ev;
-  ev.event_id = take(&v1::OutboundEvent::mutable_event_id, &v1::OutboundEvent::event_id);
-  ev.tenant = take(&v1::OutboundEvent::mutable_tenant, &v1::OutboundEvent::tenant);
-  ev.customer_id = take(&v1::OutboundEvent::mutable_customer_id, &v1::OutboundEvent::customer_id);
+  ev.event_id = proto.event_id();
+  ev.tenant = proto.tenant();
+  ev.customer_id = proto.customer_id();
   ev.channel = proto.channel();
   ev.message_class = proto.message_class();
-  ev.campaign_id = take(&v1::OutboundEvent::mutable_campaign_id, &v1::OutboundEvent::campaign_id);
-  ev.template_id = take(&v1::OutboundEvent::mutable_template_id, &v1::OutboundEvent::template_id);
-  ev.customer_timezone = take(&v1::OutboundEvent::mutable_customer_timezone, &v1::OutboundEvent::customer_timezone);
+  ev.campaign_id = proto.campaign_id();
+  ev.template_id = proto.template_id();
+  ev.customer_timezone = proto.customer_timezone();
   ev.priority = proto.priority();
   for (const auto& [k, v] : proto.attributes()) {
     if (k.size() + v.size() > kMaxAttributeBytes) {
@@ -133,16 +118,6 @@ absl::StatusOr<Event> FromProto(Proto&& proto, std::string_view prefix) {
     ev.created_at = TimeFromProto(proto.created_at());
   }
   return ev;
-}
-
-}  // namespace
-
-absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string_view prefix) {
-  return FromProto(proto, prefix);
-}
-
-absl::StatusOr<Event> EventFromProto(v1::OutboundEvent&& proto, std::string_view prefix) {
-  return FromProto(std::move(proto), prefix);
 }
 
 absl::Status CheckCreatedAt(const Event& event, absl::Time now, std::string_view prefix,

@@ -48,8 +48,6 @@ absl::Status CheckTenantId(std::string_view field, std::string_view tenant);
 // An event's customer_timezone must be empty or a zone tzdata knows ("customer_timezone: unknown time zone"):
 // an unknown zone is never replaced by another one. No message quotes the event's text.
 absl::StatusOr<Event> EventFromProto(const v1::OutboundEvent& proto, std::string_view field_prefix = "");
-// The same, its strings moved out of `proto`.
-absl::StatusOr<Event> EventFromProto(v1::OutboundEvent&& proto, std::string_view field_prefix = "");
 
 // The one created_at rule of both paths (Kafka: tact.dlq, gRPC: INVALID_ARGUMENT): a created_at more than
 // `max_future_skew` ahead of `now` is invalid ("created_at: more than 24h in the future"). Unset is valid.

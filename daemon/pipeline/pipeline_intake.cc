@@ -83,7 +83,7 @@ Pipeline::Input Pipeline::Decode(RdKafka::Message& msg) const {
   }
   absl::StatusOr<v1::OutboundEvent> proto = DecodeOutboundEvent(in.value, content_type);
   in.undecodable = !proto.ok();
-  in.event = proto.ok() ? EventFromProto(*std::move(proto)) : absl::StatusOr<Event>(proto.status());
+  in.event = proto.ok() ? EventFromProto(*proto) : absl::StatusOr<Event>(proto.status());
   if (in.event.ok()) {
     if (absl::Status s = CheckCreatedAt(*in.event, decider_.clock().Now()); !s.ok()) {
       in.event = s;  // the same rule as the gRPC API's

@@ -106,40 +106,5 @@ TEST(EventFromProtoTest, IdsAreRequiredBoundedAndTheTenantKeepsToItsCharset) {
   EXPECT_EQ(EventFromProto(e).status().message(), "customer_id: longer than 256 bytes");
 }
 
-// The Kafka path moves the decoded proto's strings into the Event: the same Event, field by field, and the same
-// refusals as from a proto it may not touch.
-TEST(EventFromProtoTest, AMovedProtoGivesTheSameEventAndErrors) {
-  v1::OutboundEvent p = Valid();
-  p.set_event_id(std::string(40, 'e'));  // longer than a short string's inline buffer
-  p.set_tenant("tenant-with-a-long-name");
-  p.set_customer_id(std::string(64, 'c'));
-  p.set_campaign_id("spring-sale-2026-wave-2");
-  p.set_template_id("template-with-a-long-id");
-  p.set_customer_timezone("America/Port-au-Prince");
-  p.set_priority(7);
-  (*p.mutable_attributes())["segment"] = "gold";
-  p.mutable_created_at()->set_seconds(1'795'000'000);
-  absl::StatusOr<Event> copied = EventFromProto(p);
-  ASSERT_TRUE(copied.ok()) << copied.status();
-  v1::OutboundEvent q = p;
-  absl::StatusOr<Event> moved = EventFromProto(std::move(q));
-  ASSERT_TRUE(moved.ok()) << moved.status();
-  EXPECT_EQ(moved->event_id, p.event_id());
-  EXPECT_EQ(moved->tenant, p.tenant());
-  EXPECT_EQ(moved->customer_id, p.customer_id());
-  EXPECT_EQ(moved->channel, p.channel());
-  EXPECT_EQ(moved->message_class, p.message_class());
-  EXPECT_EQ(moved->campaign_id, p.campaign_id());
-  EXPECT_EQ(moved->template_id, p.template_id());
-  EXPECT_EQ(moved->customer_timezone, p.customer_timezone());
-  EXPECT_EQ(moved->priority, 7);
-  EXPECT_EQ(moved->attributes, copied->attributes);
-  EXPECT_EQ(moved->created_at, copied->created_at);
-  EXPECT_EQ(p.event_id(), std::string(40, 'e'));  // the lvalue form left its proto alone
-  v1::OutboundEvent bad = p;
-  bad.set_customer_timezone("America/Los_Angles");
-  EXPECT_EQ(EventFromProto(std::move(bad), "event.").status().message(), "event.customer_timezone: unknown time zone");
-}
-
 }  // namespace
 }  // namespace tact
