@@ -57,9 +57,10 @@ class CustomerDraft {
   // deleted when nothing is left in it.
   void Keep(std::string value, bool forever, int64_t latest, int64_t now);
 
-  const std::optional<std::string> read_;
+  // Not const: a const member is copied where the draft is moved (a vector of customers grows by copies then).
+  std::optional<std::string> read_;   // as read, never changed
   std::optional<std::string> value_;  // as the checks so far left it
-  const bool older_layouts_;
+  bool older_layouts_;                // never changed
   Write write_ = Write::kNone;
   int64_t ttl_ms_ = 0;
   std::vector<Moved> moved_;

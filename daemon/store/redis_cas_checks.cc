@@ -232,6 +232,7 @@ std::optional<NewGuess> GuessNew(std::span<const CustomerCheck> checks, const st
   const std::vector<char> nothing_older(checks.size(), 0);
   NewGuess g{.results = std::vector<CheckResult>(checks.size())};
   std::vector<size_t> probe;
+  g.customers.reserve(customers.size());
   for (size_t c = 0; c < customers.size(); ++c) {
     g.customers.push_back(Customer{.key = customers[c].key, .checks = customers[c].checks});
     if (!guessed[c]) continue;

@@ -124,7 +124,9 @@ bool Decide(std::span<const CustomerCheck> checks, std::span<const redisReply* c
 std::vector<Customer> Group(std::span<const CustomerCheck> checks, const KeySchema& keys,
                             std::vector<std::string>& prefixes) {
   std::vector<Customer> customers;
+  customers.reserve(checks.size());
   absl::flat_hash_map<std::string_view, size_t> by_prefix;  // views into `prefixes`
+  by_prefix.reserve(checks.size());
   prefixes.resize(checks.size());
   for (size_t i = 0; i < checks.size(); ++i) {
     prefixes[i] = keys.CustomerPrefix(checks[i].tenant, checks[i].customer_id);

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -33,6 +34,7 @@ struct Customer {
   bool watched = false;  // its key WATCHed before it was read, written in MULTI/EXEC
   int slot = 0;          // on a Redis Cluster
 };
+static_assert(std::is_nothrow_move_constructible_v<Customer>, "a vector of customers grows by moves, not copies");
 
 // A string reply's bytes; nullopt for anything else (a key that is none).
 std::optional<std::string> Value(const redisReply& r);
