@@ -4,11 +4,13 @@
 
 namespace tact::pipeline {
 
+// An input and its outputs in one allocation: `outputs` is filled once in Add and never resized, so their addresses
+// (the producer's opaques) stay put until the input is erased.
 struct LedgerInput {
   TopicPartition tp;
   int64_t offset = 0;
   int pending = 0;
-  std::vector<std::unique_ptr<PendingOutput>> outputs;
+  absl::InlinedVector<PendingOutput, 2> outputs;  // a routed output and a decision record
 };
 
 absl::Duration RetryDelay(int attempt, absl::Duration min, absl::Duration max) {
@@ -25,9 +27,8 @@ DeliveryLedger::~DeliveryLedger() = default;
 
 void DeliveryLedger::Begin(const TopicPartition& tp, int64_t offset) { parts_[tp].emplace(offset, false); }
 
-std::vector<PendingOutput*> DeliveryLedger::Add(const TopicPartition& tp, int64_t offset,
-                                                std::vector<OutputRecord> outputs) {
-  std::vector<PendingOutput*> out;
+DeliveryLedger::Added DeliveryLedger::Add(const TopicPartition& tp, int64_t offset, std::vector<OutputRecord> outputs) {
+  Added out;
   if (outputs.empty()) {
     Done(tp, offset);
     return out;
@@ -36,14 +37,14 @@ std::vector<PendingOutput*> DeliveryLedger::Add(const TopicPartition& tp, int64_
   in->tp = tp;
   in->offset = offset;
   in->pending = static_cast<int>(outputs.size());
+  in->outputs.reserve(outputs.size());
   for (OutputRecord& r : outputs) {
-    auto p = std::make_unique<PendingOutput>();
-    static_cast<OutputRecord&>(*p) = std::move(r);
-    p->source = tp;
-    p->offset = offset;
-    p->input_ = in.get();
-    out.push_back(p.get());
-    in->outputs.push_back(std::move(p));
+    PendingOutput& p = in->outputs.emplace_back();
+    static_cast<OutputRecord&>(p) = std::move(r);
+    p.source = tp;
+    p.offset = offset;
+    p.input_ = in.get();
+    out.push_back(&p);
   }
   LedgerInput* raw = in.get();
   inputs_.emplace(raw, std::move(in));

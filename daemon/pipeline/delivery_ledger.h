@@ -13,6 +13,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "daemon/pipeline/output_record.h"
 
@@ -93,7 +94,8 @@ class DeliveryLedger {
   // An input taken in: neither it nor any later offset of its partition is committable until it is done.
   void Begin(const TopicPartition& tp, int64_t offset);
   // Its outputs, to produce (pointers owned by the ledger). None: the input is done at once.
-  std::vector<PendingOutput*> Add(const TopicPartition& tp, int64_t offset, std::vector<OutputRecord> outputs);
+  using Added = absl::InlinedVector<PendingOutput*, 2>;
+  Added Add(const TopicPartition& tp, int64_t offset, std::vector<OutputRecord> outputs);
   // The broker acknowledged `out`. True when it was its input's last (the input is done; `out` is freed).
   bool Delivered(PendingOutput* out);
   // `out` failed: counts the failure and queues it for after its backoff. Returns its failure count.

@@ -409,6 +409,12 @@ void Pipeline::event_cb(RdKafka::Event& event) {
   }
 }
 
+void Pipeline::OnProduced(const std::string& topic) {
+  auto [it, added] = produced_.try_emplace(topic, nullptr);
+  if (added) it->second = &stats_.kafka_produced_total.With({topic});
+  it->second->Increment();
+}
+
 void Pipeline::OnDeliveryFailed(const std::string& topic) {
   stats_.kafka_delivery_failures_total.Inc({topic});
   stats_.kafka_errors_total.Inc({"delivery"});

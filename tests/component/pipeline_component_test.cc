@@ -1,6 +1,7 @@
 // The Pipeline in-process on librdkafka's mock cluster (as tact-devbroker runs it) with an in-memory store: the
 // delivery engine, the router and the at-least-once commit without a broker process, Redis or tactd.
 #include <librdkafka/rdkafka.h>
+#include <prometheus/registry.h>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 
 #include "daemon/decision/decision_service.h"
 #include "daemon/pipeline/pipeline.h"
+#include "daemon/pipeline/pipeline_stats.h"
 #include "daemon/policy/parse.h"
 #include "daemon/store/in_memory_counter_store.h"
 #include "tests/support/mock_kafka.h"
@@ -90,6 +92,9 @@ TEST_P(PipelineGuaranteeTest, DecidesRoutesRecordsAndCommitsEachInputOnce) {
   PipelineOptions options = Options("component");
   options.guarantee = GetParam();
   options.transactional_id = "component-1";
+  prometheus::Registry registry;
+  PipelineStats stats(registry);
+  options.stats = &stats;
   absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(options, decider_);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   std::thread run([&] { (*pipeline)->Run(); });
@@ -118,6 +123,10 @@ TEST_P(PipelineGuaranteeTest, DecidesRoutesRecordsAndCommitsEachInputOnce) {
     EXPECT_EQ(r.value.find("maria"), std::string::npos) << "no customer id in a decision record";
   }
   EXPECT_EQ(released.Count() + suppressed.Count() + decisions.Count(), 6u) << "nothing sent twice";
+  // Every acknowledged output counted under its topic (the series are looked up once per topic).
+  EXPECT_EQ(stats.kafka_produced_total.With({"tact.released"}).Value(), 2);
+  EXPECT_EQ(stats.kafka_produced_total.With({"tact.suppressed"}).Value(), 1);
+  EXPECT_EQ(stats.kafka_produced_total.With({"tact.decisions"}).Value(), 3);
   if (GetParam() == Guarantee::kAtLeastOnce) {
     // (The mock cluster acknowledges a transaction's offsets without storing them: exactly_once's committed
     // offsets are checked against a real broker, tests/kafka.)

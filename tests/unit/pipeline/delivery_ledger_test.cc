@@ -21,7 +21,8 @@ std::vector<OutputRecord> Outputs(int n) {
 // Begin + Add in one step, as the pipeline does once an input is decided.
 std::vector<PendingOutput*> Emit(DeliveryLedger& l, const TopicPartition& tp, int64_t offset, int outputs) {
   l.Begin(tp, offset);
-  return l.Add(tp, offset, Outputs(outputs));
+  const DeliveryLedger::Added added = l.Add(tp, offset, Outputs(outputs));
+  return {added.begin(), added.end()};
 }
 
 TEST(DeliveryLedgerTest, AnInputIsCommittableOnlyOnceEveryOutputIsDelivered) {
