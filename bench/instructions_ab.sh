@@ -10,8 +10,10 @@
 #
 #   bench/instructions_ab.sh [--build-dir DIR] [--events N] [--runs R] --tactd OLD --tactd NEW [-- bench args...]
 #
-# Default: build/, 20,000 events, 2 runs, the bench with `--tactd-flag --redis-older-layouts=false` (a sealed
-# Redis: no older layouts looked in). About 30 s per binary and run. Needs valgrind (installed when missing).
+# Default: build/, 20,000 events as producers send them, 2 runs, the bench's arguments `--tactd-flag
+# --redis-older-layouts=false` (a sealed Redis: no older layouts looked in); arguments after `--` replace them
+# (`-- --flat-events --tactd-flag --redis-older-layouts=false`: ids, channel and class only). About 30 s per binary
+# and run. Needs valgrind (installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build

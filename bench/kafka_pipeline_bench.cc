@@ -4,7 +4,7 @@
 // same events; the pass-through runs first, then tactd, so each ratio compares figures of the same run.
 //
 //   build/bench/kafka_pipeline_bench [--events 20000] [--partitions 1,4,16] [--rounds 1] [--tactd PATH]...
-//                                    [--tactd-flag F]...
+//                                    [--tactd-flag F]... [--flat-events]
 // (tact-devbroker keeps about 5 MB per partition: at 1 partition, 20,000 events fit, 40,000 do not; more than
 // 20,000 per partition of the smallest --partitions is refused.) A run of 20,000 events takes tactd ~0.3 s: on a
 // shared VM, rounds that short move ±15%; --partitions 4 --events 80000 runs four times as long.
@@ -19,7 +19,8 @@
 // excluded); tactd's from its /metrics (see RunTactd for how often). Both producers know their output topics' metadata
 // before the first input (tactd asks at start; the pass-through here), so neither rate includes the first
 // produce's metadata wait. CPU is utime+stime (/proc/<pid>/stat) over the same timed span.
-// Every event is a PROMOTION of its own customer, so each is RELEASEd: tactd produces one routed output (to
+// Every event is a PROMOTION of its own customer, with a template and a createdAt as producers send them
+// (--flat-events: without them, the shape of the figures before 2026-12-07 night), so each is RELEASEd: tactd produces one routed output (to
 // tact.released) and one decision record (to tact.decisions) per input; the pass-through produces the input
 // unchanged to the same two topics, with the same producer settings (idempotent: acks=all, linger.ms=5) and
 // consumer settings (read_committed, offsets stored after both outputs are acknowledged), deciding nothing.
@@ -53,6 +54,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "bench/proc_cpu.h"
 
 extern char** environ;
@@ -185,14 +188,20 @@ std::unique_ptr<RdKafka::Conf> Conf(const std::map<std::string, std::string>& kv
   return conf;
 }
 
-void Preload(const std::string& brokers, int events) {
+// Every event as producers send it (deploy/demo/events.jsonl): a template and a createdAt (a minute ago);
+// `flat`: ids, channel and class only, the shape of the figures before 2026-12-07 night.
+void Preload(const std::string& brokers, int events, bool flat) {
   auto conf = Conf({{"bootstrap.servers", brokers}, {"linger.ms", "20"}, {"enable.idempotence", "true"}});
   std::string err;
   std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
+  const std::string created =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() - absl::Minutes(1), absl::UTCTimeZone());
   for (int i = 0; i < events; ++i) {
     const std::string key = absl::StrCat("acme:bench-", i);
     std::string value = absl::StrCat(R"({"eventId":"b-)", i, R"(","tenant":"acme","customerId":"bench-)", i,
-                                     R"(","channel":"EMAIL","messageClass":"PROMOTION"})");
+                                     R"(","channel":"EMAIL","messageClass":"PROMOTION")");
+    if (!flat) absl::StrAppend(&value, R"(,"templateId":"bench-template","createdAt":")", created, R"(")");
+    value += "}";
     while (p->produce("tact.outbound", RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, value.data(),
                       value.size(), key.data(), key.size(), 0, nullptr) == RdKafka::ERR__QUEUE_FULL) {
       p->poll(10);
@@ -384,8 +393,8 @@ Measured RunTactd(const std::filesystem::path& tactd_bin, const std::string& dir
 }
 
 // One run: its own redis-server and dev broker, preloaded; the pass-through, then tactd. False when it failed.
-bool RunOnce(const std::filesystem::path& bin, const std::filesystem::path& tactd_bin, const std::string& dir,
-             int partitions, int events, const std::vector<std::string>& tactd_flags) {
+bool RunOnce(bool flat_events, const std::filesystem::path& bin, const std::filesystem::path& tactd_bin,
+             const std::string& dir, int partitions, int events, const std::vector<std::string>& tactd_flags) {
   std::error_code ec;
   if (std::filesystem::create_directories(dir, ec); ec) {
     std::fprintf(stderr, "kafka_pipeline_bench: %s: %s\n", dir.c_str(), ec.message().c_str());
@@ -404,15 +413,16 @@ bool RunOnce(const std::filesystem::path& bin, const std::filesystem::path& tact
     return false;
   }
   const std::string brokers(absl::StripAsciiWhitespace(ReadFile(dir + "/bootstrap")));
-  Preload(brokers, events);
+  Preload(brokers, events, flat_events);
   const Measured pass = PassThrough().Run(brokers, events, broker.pid());
   const Measured ours = RunTactd(tactd_bin, dir, brokers, absl::StrCat("127.0.0.1:", redis_port), redis.pid(),
                                  broker.pid(), events, tactd_flags);
   if (pass.rate <= 0 || ours.rate <= 0) return false;
-  std::printf("kafka.pipeline partitions=%d tactd_bin=%s ratio=%.3f tactd=%.0f/s passthrough=%.0f/s events=%d "
+  std::printf("kafka.pipeline partitions=%d tactd_bin=%s ratio=%.3f tactd=%.0f/s passthrough=%.0f/s events=%d shape=%s "
               "cpu_per_event=tactd:%.1fus,redis:%.1fus,broker:%.1fus "
               "passthrough_cpu_per_event=process:%.2fus,broker:%.2fus cpu_ratio=%.1f\n",
               partitions, tactd_bin.string().c_str(), ours.rate / pass.rate, ours.rate, pass.rate, events,
+              flat_events ? "flat" : "full",
               ours.own_us, ours.redis_us, ours.broker_us, pass.own_us, pass.broker_us,
               pass.total_us() > 0 ? ours.total_us() / pass.total_us() : 0.0);
   std::fflush(stdout);
@@ -429,6 +439,7 @@ int main(int argc, char** argv) {
   std::vector<int> partition_counts{1, 4, 16};
   std::vector<std::filesystem::path> tactd_bins;
   std::vector<std::string> tactd_flags;
+  bool flat_events = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--events" && i + 1 < argc) {
@@ -442,10 +453,12 @@ int main(int argc, char** argv) {
       tactd_bins.emplace_back(argv[++i]);
     } else if (a == "--tactd-flag" && i + 1 < argc) {
       tactd_flags.push_back(argv[++i]);
+    } else if (a == "--flat-events") {
+      flat_events = true;
     } else {
       std::fprintf(stderr,
                    "usage: kafka_pipeline_bench [--events N] [--partitions 1,4,16] [--rounds R] [--tactd PATH]... "
-                   "[--tactd-flag F]...\n");
+                   "[--tactd-flag F]... [--flat-events]\n");
       return 2;
     }
   }
@@ -477,7 +490,7 @@ int main(int argc, char** argv) {
       for (size_t k = 0; k < tactd_bins.size(); ++k) {
         const size_t which = round % 2 == 0 ? k : tactd_bins.size() - 1 - k;  // alternating order
         const std::string dir = absl::StrCat(work, "/p", partitions, "-r", round, "-b", which);
-        if (!RunOnce(bin, tactd_bins[which], dir, partitions, events, tactd_flags)) status = 1;
+        if (!RunOnce(flat_events, bin, tactd_bins[which], dir, partitions, events, tactd_flags)) status = 1;
       }
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/time/time.h"
 #include "daemon/core/json_string.h"
 #include "daemon/core/strings.h"
+#include "daemon/core/utc_calendar.h"
 #include "daemon/pipeline/json_diagnosis.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -101,16 +103,111 @@ bool PlainString(std::string_view s, size_t& i, std::string_view* out) {
   return false;
 }
 
+// `n` decimal digits of `v` from `at` as a number; false when one is not a digit.
+bool DigitsAt(std::string_view v, size_t at, size_t n, int* out) {
+  int x = 0;
+  for (size_t k = at; k < at + n; ++k) {
+    if (v[k] < '0' || v[k] > '9') return false;
+    x = x * 10 + (v[k] - '0');
+  }
+  *out = x;
+  return true;
+}
+
+// An RFC 3339 time as producers write it, "YYYY-MM-DDThh:mm:ss[.f]Z" with 1 to 9 fraction digits, naming a real
+// time of the years 1..9999. Anything else (an offset, lowercase letters, a leap second, a day its month has not)
+// is left to the library, which reads or refuses it.
+bool PlainTime(std::string_view v, google::protobuf::Timestamp* out) {
+  if (v.size() < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' ||
+      v.back() != 'Z') {
+    return false;
+  }
+  CivilUtc c;
+  if (!DigitsAt(v, 0, 4, &c.year) || !DigitsAt(v, 5, 2, &c.month) || !DigitsAt(v, 8, 2, &c.day) ||
+      !DigitsAt(v, 11, 2, &c.hour) || !DigitsAt(v, 14, 2, &c.minute) || !DigitsAt(v, 17, 2, &c.second) ||
+      c.year < 1) {
+    return false;
+  }
+  int64_t seconds = 0;
+  if (!FromCivilUtc(c, &seconds)) return false;
+  int nanos = 0;
+  if (v.size() > 20) {
+    const size_t digits = v.size() - 21;  // between the '.' at 19 and the 'Z'
+    if (v[19] != '.' || digits < 1 || digits > 9 || !DigitsAt(v, 20, digits, &nanos)) return false;
+    for (size_t k = digits; k < 9; ++k) nanos *= 10;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(nanos);
+  return true;
+}
+
+// A JSON integer in int32's range: an optional '-', then digits without a leading zero; a fraction or an exponent
+// is left to the library.
+bool PlainInt32(std::string_view s, size_t& i, int32_t* out) {
+  size_t j = i;
+  const bool negative = j < s.size() && s[j] == '-';
+  if (negative) ++j;
+  const size_t start = j;
+  int64_t v = 0;
+  while (j < s.size() && s[j] >= '0' && s[j] <= '9' && j - start < 11) v = v * 10 + (s[j++] - '0');
+  const size_t n = j - start;
+  if (n == 0 || n > 10 || (n > 1 && s[start] == '0')) return false;
+  if (j < s.size() && (s[j] == '.' || s[j] == 'e' || s[j] == 'E' || (s[j] >= '0' && s[j] <= '9'))) return false;
+  if (negative) v = -v;
+  if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) return false;
+  *out = static_cast<int32_t>(v);
+  i = j;
+  return true;
+}
+
+// An object of plain strings, each key once (a repeated key is left to the library).
+bool PlainStringMap(std::string_view s, size_t& i, google::protobuf::Map<std::string, std::string>* out) {
+  if (i >= s.size() || s[i] != '{') return false;
+  ++i;
+  SkipSpace(s, i);
+  if (i < s.size() && s[i] == '}') {
+    ++i;
+    return true;
+  }
+  for (;;) {
+    std::string_view key;
+    std::string_view value;
+    if (!PlainString(s, i, &key)) return false;
+    SkipSpace(s, i);
+    if (i >= s.size() || s[i++] != ':') return false;
+    SkipSpace(s, i);
+    if (!PlainString(s, i, &value)) return false;
+    std::string k(key);
+    if (out->find(k) != out->end()) return false;
+    (*out)[std::move(k)] = std::string(value);
+    SkipSpace(s, i);
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      SkipSpace(s, i);
+      continue;
+    }
+    if (i < s.size() && s[i] == '}') {
+      ++i;
+      return true;
+    }
+    return false;
+  }
+}
+
 }  // namespace
 
 bool DecodeOutboundEventFast(std::string_view s, v1::OutboundEvent* ev) {
-  enum Field { kEventId, kTenant, kCustomerId, kChannel, kMessageClass, kCampaignId, kTemplateId, kTimezone };
+  enum Field {
+    kEventId, kTenant, kCustomerId, kChannel, kMessageClass, kCampaignId, kTemplateId, kTimezone, kCreatedAt,
+    kPriority, kAttributes
+  };
   static constexpr std::pair<std::string_view, Field> kNames[] = {
       {"eventId", kEventId},         {"event_id", kEventId},       {"tenant", kTenant},
       {"customerId", kCustomerId},   {"customer_id", kCustomerId}, {"channel", kChannel},
       {"messageClass", kMessageClass}, {"message_class", kMessageClass}, {"campaignId", kCampaignId},
       {"campaign_id", kCampaignId},  {"templateId", kTemplateId},  {"template_id", kTemplateId},
-      {"customerTimezone", kTimezone}, {"customer_timezone", kTimezone}};
+      {"customerTimezone", kTimezone}, {"customer_timezone", kTimezone}, {"createdAt", kCreatedAt},
+      {"created_at", kCreatedAt},    {"priority", kPriority},      {"attributes", kAttributes}};
   unsigned seen = 0;
   size_t i = 0;
   SkipSpace(s, i);
@@ -126,11 +223,24 @@ bool DecodeOutboundEventFast(std::string_view s, v1::OutboundEvent* ev) {
       SkipSpace(s, i);
       if (i >= s.size() || s[i++] != ':') return false;
       SkipSpace(s, i);
-      if (!PlainString(s, i, &value)) return false;  // numbers, objects, null, escapes: the library
       const auto* name = std::find_if(std::begin(kNames), std::end(kNames), [&](const auto& n) { return n.first == key; });
       if (name == std::end(kNames) || (seen & (1u << name->second)) != 0) return false;
       seen |= 1u << name->second;
+      if (name->second == kPriority) {
+        int32_t priority = 0;
+        if (!PlainInt32(s, i, &priority)) return false;
+        ev->set_priority(priority);
+      } else if (name->second == kAttributes) {
+        if (!PlainStringMap(s, i, ev->mutable_attributes())) return false;
+      } else if (!PlainString(s, i, &value)) {
+        return false;  // null, escapes, a value of another kind: the library
+      }
       switch (name->second) {
+        case kPriority:
+        case kAttributes: break;
+        case kCreatedAt:
+          if (!PlainTime(value, ev->mutable_created_at())) return false;
+          break;
         case kEventId: ev->set_event_id(std::string(value)); break;
         case kTenant: ev->set_tenant(std::string(value)); break;
         case kCustomerId: ev->set_customer_id(std::string(value)); break;
@@ -197,38 +307,6 @@ namespace {
 // message on the hot path, where the reflection-based printer cost more than deciding. Same output as
 // MessageToJsonString up to key order and escaping choices (tests/unit/pipeline/event_codec_test.cc compares
 // them over every field): field-number order, defaults omitted, enums by name, int64 as strings, RFC 3339 times.
-// A UTC time's calendar fields, for the years 1..9999 of the JSON mapping of Timestamp.
-struct CivilUtc {
-  int year, month, day, hour, minute, second;
-};
-constexpr int64_t kMinSeconds = -62'135'596'800;  // 0001-01-01T00:00:00Z
-constexpr int64_t kMaxSeconds = 253'402'300'799;  // 9999-12-31T23:59:59Z
-
-// Days since 1970-01-01 to the proleptic Gregorian calendar in integer arithmetic (H. Hinnant's civil_from_days):
-// absl::ToCivilSecond in UTCTimeZone() goes through the time zone library for every timestamp of every record.
-CivilUtc ToCivilUtc(int64_t seconds) {
-  int64_t days = seconds / 86'400;
-  int64_t in_day = seconds % 86'400;
-  if (in_day < 0) {
-    in_day += 86'400;
-    --days;
-  }
-  days += 719'468;  // days from 0000-03-01 (a 400-year era starts on a March 1)
-  const int64_t era = (days >= 0 ? days : days - 146'096) / 146'097;
-  const int64_t day_of_era = days - era * 146'097;
-  const int64_t year_of_era = (day_of_era - day_of_era / 1'460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const int64_t month_from_march = (5 * day_of_year + 2) / 153;
-  CivilUtc c;
-  c.day = static_cast<int>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
-  c.month = static_cast<int>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
-  c.year = static_cast<int>(year_of_era + era * 400 + (c.month <= 2 ? 1 : 0));
-  c.hour = static_cast<int>(in_day / 3'600);
-  c.minute = static_cast<int>(in_day / 60 % 60);
-  c.second = static_cast<int>(in_day % 60);
-  return c;
-}
-
 class RecordWriter {
  public:
   explicit RecordWriter(std::string& out) : out_(out) {}
@@ -283,7 +361,7 @@ class RecordWriter {
   }
   void Time(std::string_view key, const google::protobuf::Timestamp& t) {
     Key(key);
-    if (t.seconds() < kMinSeconds || t.seconds() > kMaxSeconds || t.nanos() < 0 || t.nanos() > 999'999'999) {
+    if (t.seconds() < kMinTimestampSeconds || t.seconds() > kMaxTimestampSeconds || t.nanos() < 0 || t.nanos() > 999'999'999) {
       ok_ = false;  // out of the mapping's range: the library printer decides what to say
       return;
     }

@@ -26,8 +26,10 @@ absl::Status DecodeInput(std::string_view bytes, std::string_view content_type, 
 // tact.outbound: tact.v1.OutboundEvent ("invalid JSON event: …").
 absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, std::string_view content_type);
 namespace internal {
-// DecodeOutboundEvent's fast path for JSON: true when `json` is an object of plain string fields it reads
-// exactly as the library would (enum names, either field-name spelling); false leaves it to the library.
+// DecodeOutboundEvent's fast path for JSON: true when `json` is an object of fields it reads exactly as the library
+// would: plain strings (enum names, either field-name spelling), createdAt as "YYYY-MM-DDThh:mm:ss[.f]Z", priority
+// as a plain integer, attributes as an object of plain strings. False leaves it to the library (which took ~20 times
+// longer for an event with a createdAt, the shape producers send).
 bool DecodeOutboundEventFast(std::string_view json, v1::OutboundEvent* event);
 }  // namespace internal
 // tact.signals: tact.v1.Signal ("invalid JSON signal: …").
