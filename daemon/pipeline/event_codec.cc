@@ -154,8 +154,10 @@ bool PlainInt32(std::string_view s, size_t& i, int32_t* out) {
   return true;
 }
 
-// An object of plain strings, each key once (a repeated key is left to the library).
-bool PlainStringMap(std::string_view s, size_t& i, google::protobuf::Map<std::string, std::string>* out) {
+// A JSON object from `i` (its '{') whose keys are plain strings: `member(key)` is called with `i` at the member's
+// value, reads it and returns false to give up. True when the object ended ('}' read).
+template <typename Member>
+bool PlainObject(std::string_view s, size_t& i, Member member) {
   if (i >= s.size() || s[i] != '{') return false;
   ++i;
   SkipSpace(s, i);
@@ -165,15 +167,11 @@ bool PlainStringMap(std::string_view s, size_t& i, google::protobuf::Map<std::st
   }
   for (;;) {
     std::string_view key;
-    std::string_view value;
     if (!PlainString(s, i, &key)) return false;
     SkipSpace(s, i);
     if (i >= s.size() || s[i++] != ':') return false;
     SkipSpace(s, i);
-    if (!PlainString(s, i, &value)) return false;
-    std::string k(key);
-    if (out->find(k) != out->end()) return false;
-    (*out)[std::move(k)] = std::string(value);
+    if (!member(key)) return false;
     SkipSpace(s, i);
     if (i < s.size() && s[i] == ',') {
       ++i;
@@ -186,6 +184,18 @@ bool PlainStringMap(std::string_view s, size_t& i, google::protobuf::Map<std::st
     }
     return false;
   }
+}
+
+// An object of plain strings, each key once (a repeated key is left to the library).
+bool PlainStringMap(std::string_view s, size_t& i, google::protobuf::Map<std::string, std::string>* out) {
+  return PlainObject(s, i, [&](std::string_view key) {
+    std::string_view value;
+    if (!PlainString(s, i, &value)) return false;
+    std::string k(key);
+    if (out->find(k) != out->end()) return false;
+    (*out)[std::move(k)] = std::string(value);
+    return true;
+  });
 }
 
 }  // namespace
@@ -204,69 +214,51 @@ bool DecodeOutboundEventFast(std::string_view s, v1::OutboundEvent* ev) {
       {"created_at", kCreatedAt},    {"priority", kPriority},      {"attributes", kAttributes}};
   unsigned seen = 0;
   size_t i = 0;
-  SkipSpace(s, i);
-  if (i >= s.size() || s[i++] != '{') return false;
-  SkipSpace(s, i);
-  if (i < s.size() && s[i] == '}') {
-    ++i;
-  } else {
-    for (;;) {
-      std::string_view key;
-      std::string_view value;
-      if (!PlainString(s, i, &key)) return false;
-      SkipSpace(s, i);
-      if (i >= s.size() || s[i++] != ':') return false;
-      SkipSpace(s, i);
-      const auto* name = std::find_if(std::begin(kNames), std::end(kNames), [&](const auto& n) { return n.first == key; });
-      if (name == std::end(kNames) || (seen & (1u << name->second)) != 0) return false;
-      seen |= 1u << name->second;
-      if (name->second == kPriority) {
-        int32_t priority = 0;
-        if (!PlainInt32(s, i, &priority)) return false;
-        ev->set_priority(priority);
-      } else if (name->second == kAttributes) {
-        if (!PlainStringMap(s, i, ev->mutable_attributes())) return false;
-      } else if (!PlainString(s, i, &value)) {
-        return false;  // null, escapes, a value of another kind: the library
-      }
-      switch (name->second) {
-        case kPriority:
-        case kAttributes: break;
-        case kCreatedAt:
-          if (!PlainTime(value, ev->mutable_created_at())) return false;
-          break;
-        case kEventId: ev->set_event_id(std::string(value)); break;
-        case kTenant: ev->set_tenant(std::string(value)); break;
-        case kCustomerId: ev->set_customer_id(std::string(value)); break;
-        case kCampaignId: ev->set_campaign_id(std::string(value)); break;
-        case kTemplateId: ev->set_template_id(std::string(value)); break;
-        case kTimezone: ev->set_customer_timezone(std::string(value)); break;
-        case kChannel: {
-          v1::Channel c;
-          if (!ParseEnumName(&v1::Channel_descriptor, value, &c)) return false;
-          ev->set_channel(c);
-          break;
-        }
-        case kMessageClass: {
-          v1::MessageClass c;
-          if (!ParseEnumName(&v1::MessageClass_descriptor, value, &c)) return false;
-          ev->set_message_class(c);
-          break;
-        }
-      }
-      SkipSpace(s, i);
-      if (i < s.size() && s[i] == ',') {
-        ++i;
-        SkipSpace(s, i);
-        continue;
-      }
-      if (i < s.size() && s[i] == '}') {
-        ++i;
+  // One member: a field this reads, not seen before, its value read as that field's.
+  auto member = [&](std::string_view key) {
+    std::string_view value;
+    const auto* name =
+        std::find_if(std::begin(kNames), std::end(kNames), [&](const auto& n) { return n.first == key; });
+    if (name == std::end(kNames) || (seen & (1u << name->second)) != 0) return false;
+    seen |= 1u << name->second;
+    if (name->second == kPriority) {
+      int32_t priority = 0;
+      if (!PlainInt32(s, i, &priority)) return false;
+      ev->set_priority(priority);
+    } else if (name->second == kAttributes) {
+      if (!PlainStringMap(s, i, ev->mutable_attributes())) return false;
+    } else if (!PlainString(s, i, &value)) {
+      return false;  // null, escapes, a value of another kind: the library
+    }
+    switch (name->second) {
+      case kPriority:
+      case kAttributes: break;
+      case kCreatedAt:
+        if (!PlainTime(value, ev->mutable_created_at())) return false;
+        break;
+      case kEventId: ev->set_event_id(std::string(value)); break;
+      case kTenant: ev->set_tenant(std::string(value)); break;
+      case kCustomerId: ev->set_customer_id(std::string(value)); break;
+      case kCampaignId: ev->set_campaign_id(std::string(value)); break;
+      case kTemplateId: ev->set_template_id(std::string(value)); break;
+      case kTimezone: ev->set_customer_timezone(std::string(value)); break;
+      case kChannel: {
+        v1::Channel c;
+        if (!ParseEnumName(&v1::Channel_descriptor, value, &c)) return false;
+        ev->set_channel(c);
         break;
       }
-      return false;
+      case kMessageClass: {
+        v1::MessageClass c;
+        if (!ParseEnumName(&v1::MessageClass_descriptor, value, &c)) return false;
+        ev->set_message_class(c);
+        break;
+      }
     }
-  }
+    return true;
+  };
+  SkipSpace(s, i);
+  if (!PlainObject(s, i, member)) return false;
   SkipSpace(s, i);
   return i == s.size();
 }
