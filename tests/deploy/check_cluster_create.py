@@ -30,6 +30,11 @@ def bindable(port):
             return False
 
 
+def read(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
 def free_port(taken):
     """A free port whose cluster bus port (+10000) is free too and below 65536 (an ephemeral port may not be)."""
     for port in random.sample(range(20000, 30000), 2000):
@@ -66,18 +71,35 @@ class ClusterFromManifest:
             subprocess.run(["openssl", "x509", "-req", "-in", tls + "/tls.csr", "-CA", tls + "/ca.crt", "-CAkey",
                             tls + "/ca.key", "-CAcreateserial", "-out", tls + "/tls.crt", "-days", "1"], **quiet)
             cls.cli_args = ["--tls", "--cacert", tls + "/ca.crt"]
-        cls.ports, cls.procs, cls.announced = [], [], []
+        cls.ports, cls.procs, cls.announced, cls.logs = [None] * 6, [None] * 6, [None] * 6, [None] * 6
         for i in range(6):
-            port = free_port(cls.ports)
-            data = os.path.join(d, "data-%d" % i)
-            os.makedirs(data)
-            script, env, name = cls.start_script(i, port, data)
-            with open(os.path.join(data, "redis.log"), "w") as log:
-                cls.procs.append(subprocess.Popen(["sh", "-ec", script], env=dict(os.environ, **env), cwd=data,
-                                                  stdout=log, stderr=subprocess.STDOUT))
-            cls.ports.append(port)
-            cls.announced.append(name)
+            cls.start_node(i)
+        # A port found free can be taken before its node binds it (another test starting its own Redis at the same
+        # time): that node exits at once and is started again on another port. Polls until all six say they are
+        # ready in their own logs (a connection could reach the process that took the port).
+        deadline = time.monotonic() + 30
+        pending = set(range(6))
+        while pending and time.monotonic() < deadline:
+            for i in sorted(pending):
+                if cls.procs[i].poll() is not None:
+                    cls.start_node(i)
+                elif "Ready to accept connections" in read(cls.logs[i]):
+                    pending.discard(i)
+            time.sleep(0.05)  # poll interval; the deadline above bounds the wait
         cls.nodes = ["localhost:%d" % p for p in cls.ports]
+
+    @classmethod
+    def start_node(cls, i):
+        port = free_port([p for p in cls.ports if p is not None])
+        data = os.path.join(cls.dir.name, "data-%d-%d" % (i, port))
+        os.makedirs(data)
+        script, env, name = cls.start_script(i, port, data)
+        cls.logs[i] = os.path.join(data, "redis.log")
+        with open(cls.logs[i], "w") as log:
+            cls.procs[i] = subprocess.Popen(["sh", "-ec", script], env=dict(os.environ, **env), cwd=data,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        cls.ports[i] = port
+        cls.announced[i] = name
 
     @classmethod
     def tearDownClass(cls):
