@@ -81,6 +81,16 @@ bool ParseEnumName(const google::protobuf::EnumDescriptor* (*descriptor)(), std:
   return false;
 }
 
+// `message`'s enum field set (`set`) to the value named `name`; false for a name E does not have.
+template <typename M, typename E>
+bool PlainEnum(const google::protobuf::EnumDescriptor* (*descriptor)(), std::string_view name, M* message,
+               void (M::*set)(E)) {
+  E e;
+  if (!ParseEnumName(descriptor, name, &e)) return false;
+  (message->*set)(e);
+  return true;
+}
+
 // A JSON string without escapes or non-ASCII bytes (anything else is left to the library).
 bool PlainString(std::string_view s, size_t& i, std::string_view* out) {
   if (i >= s.size() || s[i] != '"') return false;
@@ -198,6 +208,25 @@ bool PlainStringMap(std::string_view s, size_t& i, google::protobuf::Map<std::st
   });
 }
 
+// The whole of `s` as a JSON object of known fields, each once: `names` gives each accepted name (both spellings)
+// its field number (below 32); `read(field, i)` reads that field's value at `i` into the message and returns false
+// to leave the object to the library, as an unknown or repeated name does.
+template <size_t N, typename Read>
+bool PlainFields(std::string_view s, const std::pair<std::string_view, int> (&names)[N], Read read) {
+  uint32_t seen = 0;
+  size_t i = 0;
+  auto member = [&](std::string_view key) {
+    const auto* name = std::find_if(std::begin(names), std::end(names), [&](const auto& n) { return n.first == key; });
+    if (name == std::end(names) || (seen & (1u << name->second)) != 0) return false;
+    seen |= 1u << name->second;
+    return read(name->second, i);
+  };
+  SkipSpace(s, i);
+  if (!PlainObject(s, i, member)) return false;
+  SkipSpace(s, i);
+  return i == s.size();
+}
+
 }  // namespace
 
 bool DecodeOutboundEventFast(std::string_view s, v1::OutboundEvent* ev) {
@@ -205,62 +234,69 @@ bool DecodeOutboundEventFast(std::string_view s, v1::OutboundEvent* ev) {
     kEventId, kTenant, kCustomerId, kChannel, kMessageClass, kCampaignId, kTemplateId, kTimezone, kCreatedAt,
     kPriority, kAttributes
   };
-  static constexpr std::pair<std::string_view, Field> kNames[] = {
+  static constexpr std::pair<std::string_view, int> kNames[] = {
       {"eventId", kEventId},         {"event_id", kEventId},       {"tenant", kTenant},
       {"customerId", kCustomerId},   {"customer_id", kCustomerId}, {"channel", kChannel},
       {"messageClass", kMessageClass}, {"message_class", kMessageClass}, {"campaignId", kCampaignId},
       {"campaign_id", kCampaignId},  {"templateId", kTemplateId},  {"template_id", kTemplateId},
       {"customerTimezone", kTimezone}, {"customer_timezone", kTimezone}, {"createdAt", kCreatedAt},
       {"created_at", kCreatedAt},    {"priority", kPriority},      {"attributes", kAttributes}};
-  unsigned seen = 0;
-  size_t i = 0;
-  // One member: a field this reads, not seen before, its value read as that field's.
-  auto member = [&](std::string_view key) {
-    std::string_view value;
-    const auto* name =
-        std::find_if(std::begin(kNames), std::end(kNames), [&](const auto& n) { return n.first == key; });
-    if (name == std::end(kNames) || (seen & (1u << name->second)) != 0) return false;
-    seen |= 1u << name->second;
-    if (name->second == kPriority) {
+  return PlainFields(s, kNames, [&](int field, size_t& i) {
+    if (field == kPriority) {
       int32_t priority = 0;
       if (!PlainInt32(s, i, &priority)) return false;
       ev->set_priority(priority);
-    } else if (name->second == kAttributes) {
-      if (!PlainStringMap(s, i, ev->mutable_attributes())) return false;
-    } else if (!PlainString(s, i, &value)) {
-      return false;  // null, escapes, a value of another kind: the library
+      return true;
     }
-    switch (name->second) {
-      case kPriority:
-      case kAttributes: break;
-      case kCreatedAt:
-        if (!PlainTime(value, ev->mutable_created_at())) return false;
-        break;
+    if (field == kAttributes) return PlainStringMap(s, i, ev->mutable_attributes());
+    std::string_view value;
+    if (!PlainString(s, i, &value)) return false;  // null, escapes, a value of another kind: the library
+    switch (field) {
+      case kCreatedAt: return PlainTime(value, ev->mutable_created_at());
+      case kChannel: return PlainEnum(&v1::Channel_descriptor, value, ev, &v1::OutboundEvent::set_channel);
+      case kMessageClass:
+        return PlainEnum(&v1::MessageClass_descriptor, value, ev, &v1::OutboundEvent::set_message_class);
       case kEventId: ev->set_event_id(std::string(value)); break;
       case kTenant: ev->set_tenant(std::string(value)); break;
       case kCustomerId: ev->set_customer_id(std::string(value)); break;
       case kCampaignId: ev->set_campaign_id(std::string(value)); break;
       case kTemplateId: ev->set_template_id(std::string(value)); break;
       case kTimezone: ev->set_customer_timezone(std::string(value)); break;
-      case kChannel: {
-        v1::Channel c;
-        if (!ParseEnumName(&v1::Channel_descriptor, value, &c)) return false;
-        ev->set_channel(c);
-        break;
-      }
-      case kMessageClass: {
-        v1::MessageClass c;
-        if (!ParseEnumName(&v1::MessageClass_descriptor, value, &c)) return false;
-        ev->set_message_class(c);
-        break;
-      }
     }
     return true;
-  };
-  SkipSpace(s, i);
-  if (!PlainObject(s, i, member)) return false;
-  SkipSpace(s, i);
-  return i == s.size();
+  });
+}
+
+bool DecodeSignalFast(std::string_view s, v1::Signal* signal) {
+  enum Field { kTenant, kCustomerId, kKind, kCsat, kRef, kChannel, kAt, kExpiresAt, kCampaignId, kSignalId };
+  static constexpr std::pair<std::string_view, int> kNames[] = {
+      {"tenant", kTenant},         {"customerId", kCustomerId},  {"customer_id", kCustomerId},
+      {"kind", kKind},             {"csat", kCsat},              {"ref", kRef},
+      {"channel", kChannel},       {"at", kAt},                  {"expiresAt", kExpiresAt},
+      {"expires_at", kExpiresAt},  {"campaignId", kCampaignId},  {"campaign_id", kCampaignId},
+      {"signalId", kSignalId},     {"signal_id", kSignalId}};
+  return PlainFields(s, kNames, [&](int field, size_t& i) {
+    if (field == kCsat) {
+      int32_t csat = 0;
+      if (!PlainInt32(s, i, &csat)) return false;
+      signal->set_csat(csat);
+      return true;
+    }
+    std::string_view value;
+    if (!PlainString(s, i, &value)) return false;
+    switch (field) {
+      case kAt: return PlainTime(value, signal->mutable_at());
+      case kExpiresAt: return PlainTime(value, signal->mutable_expires_at());
+      case kKind: return PlainEnum(&v1::SignalKind_descriptor, value, signal, &v1::Signal::set_kind);
+      case kChannel: return PlainEnum(&v1::Channel_descriptor, value, signal, &v1::Signal::set_channel);
+      case kTenant: signal->set_tenant(std::string(value)); break;
+      case kCustomerId: signal->set_customer_id(std::string(value)); break;
+      case kRef: signal->set_ref(std::string(value)); break;
+      case kCampaignId: signal->set_campaign_id(std::string(value)); break;
+      case kSignalId: signal->set_signal_id(std::string(value)); break;
+    }
+    return true;
+  });
 }
 
 }  // namespace internal
@@ -281,6 +317,10 @@ absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, st
 
 absl::StatusOr<v1::Signal> DecodeSignal(std::string_view bytes, std::string_view content_type) {
   v1::Signal signal;
+  if ((content_type.empty() || IsJsonType(content_type)) && internal::DecodeSignalFast(bytes, &signal)) {
+    return signal;
+  }
+  signal.Clear();
   if (absl::Status s = DecodeInput(bytes, content_type, "signal", signal); !s.ok()) {
     return s;
   }

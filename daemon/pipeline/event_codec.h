@@ -31,6 +31,8 @@ namespace internal {
 // as a plain integer, attributes as an object of plain strings. False leaves it to the library (which took ~20 times
 // longer for an event with a createdAt, the shape producers send).
 bool DecodeOutboundEventFast(std::string_view json, v1::OutboundEvent* event);
+// DecodeSignal's: plain strings, enum names, csat as a plain integer, at and expiresAt as createdAt above.
+bool DecodeSignalFast(std::string_view json, v1::Signal* signal);
 }  // namespace internal
 // tact.signals: tact.v1.Signal ("invalid JSON signal: …").
 absl::StatusOr<v1::Signal> DecodeSignal(std::string_view bytes, std::string_view content_type);

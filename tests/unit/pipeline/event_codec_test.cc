@@ -250,29 +250,31 @@ std::optional<v1::OutboundEvent> LibraryEvent(const std::string& json) {
   return ev;
 }
 
-TEST(DecodeOutboundEventFastTest, AgreesWithTheLibraryWheneverItAccepts) {
-  const std::vector<std::string> keys = {"eventId", "event_id", "tenant", "customerId", "customer_id", "channel",
-                                         "messageClass", "message_class", "campaignId", "templateId",
-                                         "customerTimezone", "customer_timezone", "priority", "createdAt",
-                                         "created_at", "attributes", "payload", "mood", "EventId", ""};
-  // Every kind of value for every key: strings, enum names, times as producers write them and as they should not,
-  // numbers in and out of int32, objects for attributes, and what only the library reads.
-  const std::vector<std::string> values = {
-      "\"e-1\"", "\"\"", "\"EMAIL\"", "\"PROMOTION\"", "\"email\"", "\"SMS\"", "\"CHANNEL_UNSPECIFIED\"",
-      "\"a\\\"b\"", "\"caf\xc3\xa9\"", "\"\xff\"", "null", "\"Europe/Berlin\"", "\"TRANSACTIONAL\"", "\"x\ty\"",
-      "\"2026-11-23T10:00:00Z\"", "\"2026-11-23T10:00:00.5Z\"", "\"2026-11-23T10:00:00.120Z\"",
-      "\"2026-11-23T10:00:00.123456789Z\"", "\"2026-11-23T10:00:00.1234567890Z\"", "\"2026-11-23T10:00:00.Z\"",
-      "\"2024-02-29T23:59:59Z\"", "\"2026-02-29T10:00:00Z\"", "\"1900-02-29T00:00:00Z\"", "\"2026-04-31T00:00:00Z\"",
-      "\"0001-01-01T00:00:00Z\"", "\"0000-12-31T23:59:59Z\"", "\"9999-12-31T23:59:59.999999999Z\"",
-      "\"2026-11-23T24:00:00Z\"", "\"2026-11-23T10:60:00Z\"", "\"2026-11-23T10:00:60Z\"",
-      "\"2026-11-23T10:00:00+01:00\"", "\"2026-11-23T10:00:00-00:00\"", "\"2026-11-23t10:00:00z\"",
-      "\"2026-11-23 10:00:00Z\"", "\"2026-1-23T10:00:00Z\"", "\"2026-11-23T10:00Z\"", "\"+2026-11-23T10:00:00Z\"",
-      "3", "0", "-0", "-7", "007", "2147483647", "2147483648", "-2147483648", "-2147483649", "1.5", "1e2", "3.0",
-      "99999999999", "\"7\"", "{}", "{ }", "{\"a\":\"b\"}", "{\"a\":\"b\",\"c\":\"\"}", "{\"a\":\"b\",\"a\":\"c\"}",
-      "{\"a\":1}", "{\"\":\"x\"}", "{\"a\":\"b\",}", "{\"a\" : \"b\" }", "{\"a\":null}", "[]"};
+// Every kind of value for every key of an event or a signal: strings, enum names, times as producers write them
+// and as they should not, numbers in and out of int32, objects for attributes, and what only the library reads.
+const std::vector<std::string> kValues = {
+    "\"e-1\"", "\"\"", "\"EMAIL\"", "\"PROMOTION\"", "\"email\"", "\"SMS\"", "\"CHANNEL_UNSPECIFIED\"",
+    "\"CSAT\"", "\"OPT_OUT\"", "\"csat\"", "\"SIGNAL_KIND_UNSPECIFIED\"",
+    "\"a\\\"b\"", "\"caf\xc3\xa9\"", "\"\xff\"", "null", "\"Europe/Berlin\"", "\"TRANSACTIONAL\"", "\"x\ty\"",
+    "\"2026-11-23T10:00:00Z\"", "\"2026-11-23T10:00:00.5Z\"", "\"2026-11-23T10:00:00.120Z\"",
+    "\"2026-11-23T10:00:00.123456789Z\"", "\"2026-11-23T10:00:00.1234567890Z\"", "\"2026-11-23T10:00:00.Z\"",
+    "\"2024-02-29T23:59:59Z\"", "\"2026-02-29T10:00:00Z\"", "\"1900-02-29T00:00:00Z\"", "\"2026-04-31T00:00:00Z\"",
+    "\"0001-01-01T00:00:00Z\"", "\"0000-12-31T23:59:59Z\"", "\"9999-12-31T23:59:59.999999999Z\"",
+    "\"2026-11-23T24:00:00Z\"", "\"2026-11-23T10:60:00Z\"", "\"2026-11-23T10:00:60Z\"",
+    "\"2026-11-23T10:00:00+01:00\"", "\"2026-11-23T10:00:00-00:00\"", "\"2026-11-23t10:00:00z\"",
+    "\"2026-11-23 10:00:00Z\"", "\"2026-1-23T10:00:00Z\"", "\"2026-11-23T10:00Z\"", "\"+2026-11-23T10:00:00Z\"",
+    "3", "0", "-0", "-7", "007", "2147483647", "2147483648", "-2147483648", "-2147483649", "1.5", "1e2", "3.0",
+    "99999999999", "\"7\"", "{}", "{ }", "{\"a\":\"b\"}", "{\"a\":\"b\",\"c\":\"\"}", "{\"a\":\"b\",\"a\":\"c\"}",
+    "{\"a\":1}", "{\"\":\"x\"}", "{\"a\":\"b\",}", "{\"a\" : \"b\" }", "{\"a\":null}", "[]"};
+
+// Random JSON objects over `keys` and kValues (spaces, truncations and trailing garbage too): whenever `fast`
+// accepts one, the library reads the same message from it. Returns how many `fast` and the library accepted.
+template <typename M>
+std::pair<int, int> FastAgreesWithTheLibrary(const std::vector<std::string>& keys, bool (*fast)(std::string_view, M*),
+                                             unsigned seed) {
   const std::vector<std::string> spaces = {"", " ", "\n\t ", "\r"};
-  std::mt19937 rng(7);
-  int fast = 0;
+  std::mt19937 rng(seed);
+  int accepted = 0;
   int library = 0;
   for (int round = 0; round < 60000; ++round) {
     std::string json = spaces[rng() % spaces.size()] + "{";
@@ -280,21 +282,59 @@ TEST(DecodeOutboundEventFastTest, AgreesWithTheLibraryWheneverItAccepts) {
     for (int f = 0; f < n; ++f) {
       if (f > 0) json += spaces[rng() % spaces.size()] + ",";
       json += spaces[rng() % spaces.size()] + "\"" + keys[rng() % keys.size()] + "\"" + spaces[rng() % spaces.size()] +
-              ":" + spaces[rng() % spaces.size()] + values[rng() % values.size()];
+              ":" + spaces[rng() % spaces.size()] + kValues[rng() % kValues.size()];
     }
     json += spaces[rng() % spaces.size()] + "}" + spaces[rng() % spaces.size()];
     if (rng() % 10 == 0) json.resize(rng() % (json.size() + 1));  // truncated
     if (rng() % 20 == 0) json += ",";                              // trailing garbage
-    const std::optional<v1::OutboundEvent> want = LibraryEvent(json);
-    library += want.has_value();
-    v1::OutboundEvent got;
-    if (!internal::DecodeOutboundEventFast(json, &got)) continue;
-    ++fast;
-    ASSERT_TRUE(want.has_value()) << "fast path accepted what the library rejects: " << json;
-    ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, *want)) << json;
+    M want;
+    const bool read = google::protobuf::util::JsonStringToMessage(json, &want).ok();
+    library += read;
+    M got;
+    if (!fast(json, &got)) continue;
+    ++accepted;
+    EXPECT_TRUE(read) << "fast path accepted what the library rejects: " << json;
+    if (!read || !google::protobuf::util::MessageDifferencer::Equals(got, want)) {
+      ADD_FAILURE() << json;
+      break;
+    }
   }
+  return {accepted, library};
+}
+
+TEST(DecodeOutboundEventFastTest, AgreesWithTheLibraryWheneverItAccepts) {
+  const std::vector<std::string> keys = {"eventId", "event_id", "tenant", "customerId", "customer_id", "channel",
+                                         "messageClass", "message_class", "campaignId", "templateId",
+                                         "customerTimezone", "customer_timezone", "priority", "createdAt",
+                                         "created_at", "attributes", "payload", "mood", "EventId", ""};
+  const auto [fast, library] = FastAgreesWithTheLibrary(keys, &internal::DecodeOutboundEventFast, 7);
   EXPECT_GT(fast, 4000);  // the fast path is taken for the common shape …
   EXPECT_GT(library, fast);  // … and the library still reads the rest
+}
+
+TEST(DecodeSignalFastTest, AgreesWithTheLibraryWheneverItAccepts) {
+  const std::vector<std::string> keys = {"tenant", "customerId", "customer_id", "kind", "csat", "ref", "channel",
+                                         "at", "expiresAt", "expires_at", "campaignId", "signalId", "signal_id",
+                                         "createdAt", "Kind", ""};
+  const auto [fast, library] = FastAgreesWithTheLibrary(keys, &internal::DecodeSignalFast, 11);
+  EXPECT_GT(fast, 4000);
+  EXPECT_GT(library, fast);
+}
+
+TEST(DecodeSignalFastTest, TheSampleShapeTakesIt) {
+  const std::string json = R"({"tenant":"acme","customerId":"maria@example.com","kind":"CSAT","csat":2,)"
+                           R"("at":"2026-11-18T09:30:00Z","campaignId":"outage-2026-11-18","signalId":"s-1"})";
+  v1::Signal fast;
+  ASSERT_TRUE(internal::DecodeSignalFast(json, &fast));
+  v1::Signal library;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &library).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(fast, library)) << fast.DebugString();
+  EXPECT_EQ(fast.csat(), 2);
+  EXPECT_EQ(fast.at().seconds(), 1'794'994'200);  // 2026-11-18T09:30:00Z
+  // Errors come from the library either way.
+  absl::StatusOr<v1::Signal> bad = DecodeSignal(R"({"tenant":"acme","kind":"SAD"})", "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(std::string(bad.status().message()).starts_with("invalid JSON signal: ")) << bad.status();
 }
 
 TEST(DecodeOutboundEventFastTest, TheBenchmarkAndSampleShapesTakeIt) {
