@@ -107,38 +107,37 @@ bool PlainString(std::string_view s, size_t& i, std::string_view* out) {
   return false;
 }
 
-// `n` decimal digits of `v` from `at` as a number; false when one is not a digit.
-bool DigitsAt(std::string_view v, size_t at, size_t n, int* out) {
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The number the `n` digits of `v` from `at` spell (the caller checked that they are digits).
+int Number(std::string_view v, size_t at, size_t n) {
   int x = 0;
-  for (size_t k = at; k < at + n; ++k) {
-    if (v[k] < '0' || v[k] > '9') return false;
-    x = x * 10 + (v[k] - '0');
-  }
-  *out = x;
-  return true;
+  for (size_t k = at; k < at + n; ++k) x = x * 10 + (v[k] - '0');
+  return x;
 }
 
 // An RFC 3339 time as producers write it, "YYYY-MM-DDThh:mm:ss[.f]Z" with 1 to 9 fraction digits, naming a real
 // time of the years 1..9999. Anything else (an offset, lowercase letters, a leap second, a day its month has not)
 // is left to the library, which reads or refuses it.
 bool PlainTime(std::string_view v, google::protobuf::Timestamp* out) {
-  if (v.size() < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' ||
-      v.back() != 'Z') {
-    return false;
+  static constexpr std::string_view kShape = "0000-00-00T00:00:00";  // '0': a digit; anything else: itself
+  if (v.size() < kShape.size() + 1 || v.back() != 'Z') return false;
+  for (size_t k = 0; k < kShape.size(); ++k) {
+    if (kShape[k] == '0' ? !IsDigit(v[k]) : v[k] != kShape[k]) return false;
   }
-  CivilUtc c;
-  if (!DigitsAt(v, 0, 4, &c.year) || !DigitsAt(v, 5, 2, &c.month) || !DigitsAt(v, 8, 2, &c.day) ||
-      !DigitsAt(v, 11, 2, &c.hour) || !DigitsAt(v, 14, 2, &c.minute) || !DigitsAt(v, 17, 2, &c.second) ||
-      c.year < 1) {
-    return false;
-  }
+  const CivilUtc c{.year = Number(v, 0, 4), .month = Number(v, 5, 2), .day = Number(v, 8, 2),
+                   .hour = Number(v, 11, 2), .minute = Number(v, 14, 2), .second = Number(v, 17, 2)};
   int64_t seconds = 0;
-  if (!FromCivilUtc(c, &seconds)) return false;
+  if (c.year < 1 || !FromCivilUtc(c, &seconds)) return false;
+  const std::string_view fraction = v.substr(kShape.size(), v.size() - kShape.size() - 1);  // "" or ".f"
   int nanos = 0;
-  if (v.size() > 20) {
-    const size_t digits = v.size() - 21;  // between the '.' at 19 and the 'Z'
-    if (v[19] != '.' || digits < 1 || digits > 9 || !DigitsAt(v, 20, digits, &nanos)) return false;
-    for (size_t k = digits; k < 9; ++k) nanos *= 10;
+  if (!fraction.empty()) {
+    const std::string_view digits = fraction.substr(1);
+    const bool plain = fraction[0] == '.' && !digits.empty() && digits.size() <= 9 &&
+                       std::all_of(digits.begin(), digits.end(), IsDigit);
+    if (!plain) return false;
+    nanos = Number(digits, 0, digits.size());
+    for (size_t k = digits.size(); k < 9; ++k) nanos *= 10;
   }
   out->set_seconds(seconds);
   out->set_nanos(nanos);
@@ -148,19 +147,20 @@ bool PlainTime(std::string_view v, google::protobuf::Timestamp* out) {
 // A JSON integer in int32's range: an optional '-', then digits without a leading zero; a fraction or an exponent
 // is left to the library.
 bool PlainInt32(std::string_view s, size_t& i, int32_t* out) {
-  size_t j = i;
-  const bool negative = j < s.size() && s[j] == '-';
-  if (negative) ++j;
-  const size_t start = j;
+  const size_t start = i < s.size() && s[i] == '-' ? i + 1 : i;
+  size_t end = start;
+  while (end < s.size() && IsDigit(s[end])) ++end;
+  const std::string_view digits = s.substr(start, end - start);
+  const bool fraction_or_exponent = end < s.size() && (s[end] == '.' || s[end] == 'e' || s[end] == 'E');
+  if (digits.empty() || digits.size() > 10 || (digits.size() > 1 && digits[0] == '0') || fraction_or_exponent) {
+    return false;
+  }
   int64_t v = 0;
-  while (j < s.size() && s[j] >= '0' && s[j] <= '9' && j - start < 11) v = v * 10 + (s[j++] - '0');
-  const size_t n = j - start;
-  if (n == 0 || n > 10 || (n > 1 && s[start] == '0')) return false;
-  if (j < s.size() && (s[j] == '.' || s[j] == 'e' || s[j] == 'E' || (s[j] >= '0' && s[j] <= '9'))) return false;
-  if (negative) v = -v;
+  for (const char c : digits) v = v * 10 + (c - '0');
+  if (start > i) v = -v;
   if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) return false;
   *out = static_cast<int32_t>(v);
-  i = j;
+  i = end;
   return true;
 }
 
