@@ -164,6 +164,15 @@ bool PlainInt32(std::string_view s, size_t& i, int32_t* out) {
   return true;
 }
 
+// `message`'s int32 field set (`set`) to the plain integer at `i` (PlainInt32).
+template <typename M>
+bool PlainInt32Field(std::string_view s, size_t& i, M* message, void (M::*set)(int32_t)) {
+  int32_t v = 0;
+  if (!PlainInt32(s, i, &v)) return false;
+  (message->*set)(v);
+  return true;
+}
+
 // A JSON object from `i` (its '{') whose keys are plain strings: `member(key)` is called with `i` at the member's
 // value, reads it and returns false to give up. True when the object ended ('}' read).
 template <typename Member>
@@ -242,12 +251,7 @@ bool DecodeOutboundEventFast(std::string_view s, v1::OutboundEvent* ev) {
       {"customerTimezone", kTimezone}, {"customer_timezone", kTimezone}, {"createdAt", kCreatedAt},
       {"created_at", kCreatedAt},    {"priority", kPriority},      {"attributes", kAttributes}};
   return PlainFields(s, kNames, [&](int field, size_t& i) {
-    if (field == kPriority) {
-      int32_t priority = 0;
-      if (!PlainInt32(s, i, &priority)) return false;
-      ev->set_priority(priority);
-      return true;
-    }
+    if (field == kPriority) return PlainInt32Field(s, i, ev, &v1::OutboundEvent::set_priority);
     if (field == kAttributes) return PlainStringMap(s, i, ev->mutable_attributes());
     std::string_view value;
     if (!PlainString(s, i, &value)) return false;  // null, escapes, a value of another kind: the library
@@ -276,12 +280,7 @@ bool DecodeSignalFast(std::string_view s, v1::Signal* signal) {
       {"expires_at", kExpiresAt},  {"campaignId", kCampaignId},  {"campaign_id", kCampaignId},
       {"signalId", kSignalId},     {"signal_id", kSignalId}};
   return PlainFields(s, kNames, [&](int field, size_t& i) {
-    if (field == kCsat) {
-      int32_t csat = 0;
-      if (!PlainInt32(s, i, &csat)) return false;
-      signal->set_csat(csat);
-      return true;
-    }
+    if (field == kCsat) return PlainInt32Field(s, i, signal, &v1::Signal::set_csat);
     std::string_view value;
     if (!PlainString(s, i, &value)) return false;
     switch (field) {
@@ -301,30 +300,29 @@ bool DecodeSignalFast(std::string_view s, v1::Signal* signal) {
 
 }  // namespace internal
 
+namespace {
+
+// JSON read by `fast` when it can; anything else (and every error) is the library's (DecodeInput), so both paths
+// give the same message for the same text.
+template <typename M>
+absl::StatusOr<M> DecodeWithFastPath(bool (*fast)(std::string_view, M*), std::string_view bytes,
+                                     std::string_view content_type, std::string_view what) {
+  M message;
+  if ((content_type.empty() || IsJsonType(content_type)) && fast(bytes, &message)) return message;
+  message.Clear();
+  if (absl::Status s = DecodeInput(bytes, content_type, what, message); !s.ok()) return s;
+  return message;
+}
+
+}  // namespace
+
+// Most JSON events and signals are plain fields (strings, enum names, times, integers, string attributes).
 absl::StatusOr<v1::OutboundEvent> DecodeOutboundEvent(std::string_view bytes, std::string_view content_type) {
-  v1::OutboundEvent ev;
-  // Most JSON events are plain fields (strings, enum names, a createdAt, a priority, string attributes): read those
-  // directly; anything else (and every error) is the library's, so both paths give the same message for the text.
-  if ((content_type.empty() || IsJsonType(content_type)) && internal::DecodeOutboundEventFast(bytes, &ev)) {
-    return ev;
-  }
-  ev.Clear();
-  if (absl::Status s = DecodeInput(bytes, content_type, "event", ev); !s.ok()) {
-    return s;
-  }
-  return ev;
+  return DecodeWithFastPath(&internal::DecodeOutboundEventFast, bytes, content_type, "event");
 }
 
 absl::StatusOr<v1::Signal> DecodeSignal(std::string_view bytes, std::string_view content_type) {
-  v1::Signal signal;
-  if ((content_type.empty() || IsJsonType(content_type)) && internal::DecodeSignalFast(bytes, &signal)) {
-    return signal;
-  }
-  signal.Clear();
-  if (absl::Status s = DecodeInput(bytes, content_type, "signal", signal); !s.ok()) {
-    return s;
-  }
-  return signal;
+  return DecodeWithFastPath(&internal::DecodeSignalFast, bytes, content_type, "signal");
 }
 
 }  // namespace tact::pipeline
