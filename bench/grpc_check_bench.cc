@@ -37,6 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/default_policy.h"
 #include "bench/proc_cpu.h"
+#include "daemon/api/call_queues.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/customer_hash.h"
@@ -57,14 +58,42 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class NoopThrottle final : public v1::Throttle::CallbackService {
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest*,
-                                  v1::CheckResponse* resp) override {
-    resp->mutable_decision()->set_decision(v1::RELEASE);
-    auto* r = ctx->DefaultReactor();
-    r->Finish(grpc::Status::OK);
-    return r;
+// Throttle.Check answering RELEASE at once, on the completion queues as tactd serves its own.
+class NoopThrottle {
+ public:
+  void Register(grpc::ServerBuilder& builder, api::CallQueues& queues) {
+    builder.RegisterService(&async_);
+    queues.Add(&async_, &v1::Throttle::AsyncService::RequestCheck, api::CallQueues::Bind(this, &NoopThrottle::Check),
+               /*slots=*/64);
   }
+  void Check(grpc::ServerContext*, const v1::CheckRequest*, v1::CheckResponse* resp, api::UnaryReactor* reactor) {
+    resp->mutable_decision()->set_decision(v1::RELEASE);
+    reactor->Finish(grpc::Status::OK);
+  }
+
+ private:
+  v1::Throttle::AsyncService async_;
+};
+
+// A service served on loopback as tactd serves it (api::CallQueues, one queue). Shutdown() before the workers go.
+struct Served {
+  template <typename Service>
+  explicit Served(Service& service) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    queues = std::make_unique<api::CallQueues>(b, 1);
+    service.Register(b, *queues);
+    server = b.BuildAndStart();
+    queues->Start();
+  }
+  std::string target() const { return absl::StrCat("127.0.0.1:", port); }
+  void Shutdown() {
+    server->Shutdown();
+    queues->Shutdown();
+  }
+  int port = 0;
+  std::unique_ptr<api::CallQueues> queues;
+  std::unique_ptr<grpc::Server> server;
 };
 
 struct Result {
@@ -172,18 +201,10 @@ void MeasureRecords(pipeline::KafkaDecisionRecords& sink, decision::DecisionExec
                     int outstanding, double seconds, int rounds) {
   api::ThrottleService plain(executor, gate, {});
   api::ThrottleService recorded(executor, gate, {}, &sink);
-  int plain_port = 0;
-  int recorded_port = 0;
-  grpc::ServerBuilder b1;
-  b1.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &plain_port);
-  b1.RegisterService(&plain);
-  auto s1 = b1.BuildAndStart();
-  grpc::ServerBuilder b2;
-  b2.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &recorded_port);
-  b2.RegisterService(&recorded);
-  auto s2 = b2.BuildAndStart();
-  const std::string plain_t = absl::StrCat("127.0.0.1:", plain_port);
-  const std::string recorded_t = absl::StrCat("127.0.0.1:", recorded_port);
+  Served s1(plain);
+  Served s2(recorded);
+  const std::string plain_t = s1.target();
+  const std::string recorded_t = s2.target();
   Drive(recorded_t, 0, 8, 0.5);  // warm-up: the producer's connection and metadata
   std::vector<std::pair<Result, Result>> all;
   for (int i = 0; i < rounds; ++i) {  // the order alternates: neither always runs on a warmer machine
@@ -207,8 +228,8 @@ void MeasureRecords(pipeline::KafkaDecisionRecords& sink, decision::DecisionExec
               with.rate / without.rate, with.rate, without.rate, outstanding, with.errors, with.cpu_us,
               without.cpu_us, static_cast<long long>(sink.lost()));
   std::fflush(stdout);
-  s1->Shutdown();
-  s2->Shutdown();
+  s1.Shutdown();
+  s2.Shutdown();
 }
 
 int Main(int argc, char** argv) {
@@ -281,18 +302,10 @@ int Main(int argc, char** argv) {
   api::CallGate gate(nullptr, clock);
   api::ThrottleService ours(executor, gate, {});
   NoopThrottle noop;
-  int ours_port = 0;
-  int noop_port = 0;
-  grpc::ServerBuilder b1;
-  b1.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &ours_port);
-  b1.RegisterService(&ours);
-  auto s1 = b1.BuildAndStart();
-  grpc::ServerBuilder b2;
-  b2.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &noop_port);
-  b2.RegisterService(&noop);
-  auto s2 = b2.BuildAndStart();
-  const std::string ours_t = absl::StrCat("127.0.0.1:", ours_port);
-  const std::string noop_t = absl::StrCat("127.0.0.1:", noop_port);
+  Served s1(ours);
+  Served s2(noop);
+  const std::string ours_t = s1.target();
+  const std::string noop_t = s2.target();
 
   Drive(ours_t, 0, 8, 0.5);  // warm-up: connections, script load
   Drive(noop_t, 0, 8, 0.5);
@@ -331,8 +344,8 @@ int Main(int argc, char** argv) {
   median.tn = by_ratio[by_ratio.size() / 2].tn;
   print("", median);
   if (sink != nullptr) MeasureRecords(*sink, executor, gate, outstanding, seconds, rounds);
-  s1->Shutdown();
-  s2->Shutdown();
+  s1.Shutdown();
+  s2.Shutdown();
   kill(redis_pid, SIGTERM);
   waitpid(redis_pid, nullptr, 0);
   std::filesystem::remove_all(dir, ec);

@@ -8,6 +8,7 @@
 #
 #   bench/peer/run.sh [--rounds R] [--calls N] [--customers K] [--rate RPS] [--connections C]
 #                     [--configs day,day_week] [--pin] [--build-dir DIR] [--no-build] [--no-install] [--keep DIR]
+#                     [--install-only]
 #
 # Configurations (files beside this script):
 #   day       tact: promotion 1 per calendar day     ratelimit: customer_day 1/DAY
@@ -25,6 +26,7 @@
 # idle) unless --no-build. Never run by bench/run.sh or CI (network); --no-install exits 77 (skipped) instead of
 # installing the Go tools (the ctest smoke test). Exits 1 when a call fails or tact's decisions are not the expected
 # ones (every customer's first call released, the others suppressed). Everything started is stopped on exit.
+# --install-only: installs the Go tools (when missing) and exits (bench/peer/grpc_floor.sh uses ghz).
 # --pin: ghz runs on CPU 0 alone, the servers, their redis-servers and the dev broker on the other CPUs (taskset), so
 # the load driver does not compete with the server it measures: calls/s then measures the server side's capacity
 # (on 2 CPUs: one core for a server and its Redis), not who leaves ghz more of a shared core. Needs 2 CPUs or more.
@@ -40,7 +42,7 @@ GHZ_PKG=github.com/bojand/ghz/cmd/ghz
 GHZ_VERSION=v0.120.0
 
 rounds=3 calls=50000 customers=100000 rate=5000 connections=4 configs=day,day_week build=1 install=1 keep="" bdir=build
-pin=0
+pin=0 install_only=0
 while (($#)); do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -53,6 +55,7 @@ while (($#)); do
     --no-build) build=0; shift ;;
     --pin) pin=1; shift ;;
     --no-install) install=0; shift ;;
+    --install-only) install_only=1; shift ;;
     --keep) keep=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench/peer/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -93,6 +96,7 @@ install_tool() {  # install_tool <binary> <package> <version>
 }
 install_tool "$ratelimit_bin" "$RATELIMIT_PKG" "$RATELIMIT_VERSION"
 install_tool "$ghz_bin" "$GHZ_PKG" "$GHZ_VERSION"
+((install_only)) && exit 0
 for tool in redis-server redis-cli python3 curl; do
   command -v "$tool" >/dev/null || { echo "bench/peer/run.sh: $tool not found (deploy/install-deps.sh)" >&2; exit 1; }
 done

@@ -53,16 +53,14 @@ namespace {
 
 // Enters the gate, checks the tenant, runs `work` (returning StatusOr<Resp>) on the workers and finishes there.
 template <typename Resp, typename Work>
-grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx, CallGate& gate, CapacityWorkers& workers,
-                                 const char* method, const std::string& tenant, std::string_view tenant_field,
-                                 Resp* response, Work work) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void Handle(grpc::ServerContext* ctx, UnaryReactor* reactor, CallGate& gate, CapacityWorkers& workers,
+            const char* method, const std::string& tenant, std::string_view tenant_field, Resp* response, Work work) {
   CallGate::Call call = gate.Begin(method);
   absl::Status s = gate.Enter(ctx, call);
   if (s.ok()) s = gate.CheckTenant(call, tenant, tenant_field);
   if (!s.ok()) {
     gate.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   const bool accepted = workers.Submit([&gate, reactor, ctx, call, response, work = std::move(work)] {
     absl::StatusOr<Resp> r = work();
@@ -74,7 +72,6 @@ grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx, CallGate& gat
   if (!accepted) {
     gate.Finish(reactor, ctx, call, absl::ResourceExhaustedError("server busy: campaign queue full"));
   }
-  return reactor;
 }
 
 absl::StatusOr<v1::PutStaffingResponse> StaffingResponse(absl::StatusOr<capacity::Staffing> staffing) {
@@ -95,79 +92,89 @@ absl::StatusOr<v1::ListNoticesResponse> NoticesResponse(absl::StatusOr<std::vect
 
 }  // namespace
 
-grpc::ServerUnaryReactor* CapacityService::PutStaffing(grpc::CallbackServerContext* ctx,
-                                                       const v1::PutStaffingRequest* request,
-                                                       v1::PutStaffingResponse* response) {
-  return Handle(ctx, gate_, workers_, "PutStaffing", request->tenant(), "tenant", response,
+void CapacityService::Register(grpc::ServerBuilder& builder, CallQueues& queues) {
+  builder.RegisterService(&async_);
+  queues.Add(&async_, &v1::Capacity::AsyncService::RequestPutStaffing,
+             CallQueues::Bind(this, &CapacityService::PutStaffing));
+}
+
+void CampaignsService::Register(grpc::ServerBuilder& builder, CallQueues& queues) {
+  using S = v1::Campaigns::AsyncService;
+  builder.RegisterService(&async_);
+  queues.Add(&async_, &S::RequestPlanCampaign, CallQueues::Bind(this, &CampaignsService::PlanCampaign));
+  queues.Add(&async_, &S::RequestProposeCampaign, CallQueues::Bind(this, &CampaignsService::ProposeCampaign));
+  queues.Add(&async_, &S::RequestReleaseCampaign, CallQueues::Bind(this, &CampaignsService::ReleaseCampaign));
+  queues.Add(&async_, &S::RequestGetCampaign, CallQueues::Bind(this, &CampaignsService::GetCampaign));
+  queues.Add(&async_, &S::RequestAcknowledgeCampaign, CallQueues::Bind(this, &CampaignsService::AcknowledgeCampaign));
+  queues.Add(&async_, &S::RequestListNotices, CallQueues::Bind(this, &CampaignsService::ListNotices));
+  queues.Add(&async_, &S::RequestResumeCampaign, CallQueues::Bind(this, &CampaignsService::ResumeCampaign));
+  queues.Add(&async_, &S::RequestCancelCampaign, CallQueues::Bind(this, &CampaignsService::CancelCampaign));
+}
+
+void CapacityService::PutStaffing(grpc::ServerContext* ctx, const v1::PutStaffingRequest* request,
+                                  v1::PutStaffingResponse* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "PutStaffing", request->tenant(), "tenant", response,
                 [this, request] { return StaffingResponse(desk_.PutStaffing(*request)); });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::PlanCampaign(grpc::CallbackServerContext* ctx,
-                                                         const v1::PlanCampaignRequest* request,
-                                                         v1::CampaignPlan* response) {
-  return Handle(ctx, gate_, workers_, "PlanCampaign", request->campaign().tenant(), "campaign.tenant", response,
+void CampaignsService::PlanCampaign(grpc::ServerContext* ctx, const v1::PlanCampaignRequest* request,
+                                    v1::CampaignPlan* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "PlanCampaign", request->campaign().tenant(), "campaign.tenant", response,
                 [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
                   TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
                   return desk_.Plan(request->campaign());
                 });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::ReleaseCampaign(grpc::CallbackServerContext* ctx,
-                                                            const v1::ReleaseCampaignRequest* request,
-                                                            v1::Campaign* response) {
-  return Handle(ctx, gate_, workers_, "ReleaseCampaign", request->campaign().tenant(), "campaign.tenant", response,
+void CampaignsService::ReleaseCampaign(grpc::ServerContext* ctx, const v1::ReleaseCampaignRequest* request,
+                                       v1::Campaign* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "ReleaseCampaign", request->campaign().tenant(), "campaign.tenant", response,
                 [this, request]() -> absl::StatusOr<v1::Campaign> {
                   TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
                   return desk_.Release(request->campaign());
                 });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::GetCampaign(grpc::CallbackServerContext* ctx,
-                                                        const v1::GetCampaignRequest* request,
-                                                        v1::Campaign* response) {
-  return Handle(ctx, gate_, workers_, "GetCampaign", request->tenant(), "tenant", response,
+void CampaignsService::GetCampaign(grpc::ServerContext* ctx, const v1::GetCampaignRequest* request,
+                                   v1::Campaign* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "GetCampaign", request->tenant(), "tenant", response,
                 [this, request] { return desk_.Get(request->tenant(), request->campaign_id()); });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::AcknowledgeCampaign(grpc::CallbackServerContext* ctx,
-                                                                const v1::AcknowledgeCampaignRequest* request,
-                                                                v1::Campaign* response) {
-  return Handle(ctx, gate_, workers_, "AcknowledgeCampaign", request->tenant(), "tenant", response,
+void CampaignsService::AcknowledgeCampaign(grpc::ServerContext* ctx, const v1::AcknowledgeCampaignRequest* request,
+                                           v1::Campaign* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "AcknowledgeCampaign", request->tenant(), "tenant", response,
                 [this, request] {
                   return desk_.Acknowledge(request->tenant(), request->campaign_id(), request->acknowledged_by());
                 });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::ListNotices(grpc::CallbackServerContext* ctx,
-                                                        const v1::ListNoticesRequest* request,
-                                                        v1::ListNoticesResponse* response) {
-  return Handle(ctx, gate_, workers_, "ListNotices", request->tenant(), "tenant", response,
+void CampaignsService::ListNotices(grpc::ServerContext* ctx, const v1::ListNoticesRequest* request,
+                                   v1::ListNoticesResponse* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "ListNotices", request->tenant(), "tenant", response,
                 [this, request] {
                   return NoticesResponse(desk_.ListNotices(request->tenant(), request->campaign_id()));
                 });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::ResumeCampaign(grpc::CallbackServerContext* ctx,
-                                                           const v1::ResumeCampaignRequest* request,
-                                                           v1::Campaign* response) {
-  return Handle(ctx, gate_, workers_, "ResumeCampaign", request->tenant(), "tenant", response,
+void CampaignsService::ResumeCampaign(grpc::ServerContext* ctx, const v1::ResumeCampaignRequest* request,
+                                      v1::Campaign* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "ResumeCampaign", request->tenant(), "tenant", response,
                 [this, request] { return desk_.Resume(request->tenant(), request->campaign_id()); });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::ProposeCampaign(grpc::CallbackServerContext* ctx,
-                                                            const v1::ProposeCampaignRequest* request,
-                                                            v1::CampaignPlan* response) {
-  return Handle(ctx, gate_, workers_, "ProposeCampaign", request->campaign().tenant(), "campaign.tenant", response,
+void CampaignsService::ProposeCampaign(grpc::ServerContext* ctx, const v1::ProposeCampaignRequest* request,
+                                       v1::CampaignPlan* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "ProposeCampaign", request->campaign().tenant(), "campaign.tenant", response,
                 [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
                   TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
                   return desk_.Propose(request->campaign());
                 });
 }
 
-grpc::ServerUnaryReactor* CampaignsService::CancelCampaign(grpc::CallbackServerContext* ctx,
-                                                           const v1::CancelCampaignRequest* request,
-                                                           v1::Campaign* response) {
-  return Handle(ctx, gate_, workers_, "CancelCampaign", request->tenant(), "tenant", response, [this, request] {
+void CampaignsService::CancelCampaign(grpc::ServerContext* ctx, const v1::CancelCampaignRequest* request,
+                                      v1::Campaign* response, UnaryReactor* reactor) {
+  Handle(ctx, reactor, gate_, workers_, "CancelCampaign", request->tenant(), "tenant", response, [this, request] {
     return desk_.Cancel(request->tenant(), request->campaign_id(), request->cancelled_by(), request->reason());
   });
 }

@@ -34,46 +34,48 @@ class CapacityWorkers {
   std::vector<std::thread> threads_;
 };
 
-// tact.v1.Capacity and tact.v1.Campaigns over gRPC's callback API: authenticate and check the tenant (CallGate),
-// then run CampaignDesk on the workers and finish from there. Thread-safety: gRPC threads.
-class CapacityService final : public v1::Capacity::CallbackService {
+// tact.v1.Capacity and tact.v1.Campaigns on the CallQueues: authenticate and check the tenant (CallGate) on the
+// queue's thread, then run CampaignDesk on the workers and finish from there. Thread-safety: the queues' threads.
+class CapacityService final {
  public:
   CapacityService(campaign::CampaignDesk& desk, CallGate& gate, CapacityWorkers& workers)
       : desk_(desk), gate_(gate), workers_(workers) {}
-  grpc::ServerUnaryReactor* PutStaffing(grpc::CallbackServerContext* ctx, const v1::PutStaffingRequest* request,
-                                        v1::PutStaffingResponse* response) override;
+  // Registers the service on `builder` and its methods on `queues` (before the server is built).
+  void Register(grpc::ServerBuilder& builder, CallQueues& queues);
+  void PutStaffing(grpc::ServerContext* ctx, const v1::PutStaffingRequest* request, v1::PutStaffingResponse* response,
+                   UnaryReactor* reactor);
 
  private:
+  v1::Capacity::AsyncService async_;
   campaign::CampaignDesk& desk_;
   CallGate& gate_;
   CapacityWorkers& workers_;
 };
 
-class CampaignsService final : public v1::Campaigns::CallbackService {
+class CampaignsService final {
  public:
   CampaignsService(campaign::CampaignDesk& desk, CallGate& gate, CapacityWorkers& workers)
       : desk_(desk), gate_(gate), workers_(workers) {}
-  grpc::ServerUnaryReactor* PlanCampaign(grpc::CallbackServerContext* ctx, const v1::PlanCampaignRequest* request,
-                                         v1::CampaignPlan* response) override;
-  grpc::ServerUnaryReactor* ReleaseCampaign(grpc::CallbackServerContext* ctx,
-                                            const v1::ReleaseCampaignRequest* request,
-                                            v1::Campaign* response) override;
-  grpc::ServerUnaryReactor* GetCampaign(grpc::CallbackServerContext* ctx, const v1::GetCampaignRequest* request,
-                                        v1::Campaign* response) override;
-  grpc::ServerUnaryReactor* AcknowledgeCampaign(grpc::CallbackServerContext* ctx,
-                                                const v1::AcknowledgeCampaignRequest* request,
-                                                v1::Campaign* response) override;
-  grpc::ServerUnaryReactor* ListNotices(grpc::CallbackServerContext* ctx, const v1::ListNoticesRequest* request,
-                                        v1::ListNoticesResponse* response) override;
-  grpc::ServerUnaryReactor* ResumeCampaign(grpc::CallbackServerContext* ctx, const v1::ResumeCampaignRequest* request,
-                                           v1::Campaign* response) override;
-  grpc::ServerUnaryReactor* ProposeCampaign(grpc::CallbackServerContext* ctx,
-                                            const v1::ProposeCampaignRequest* request,
-                                            v1::CampaignPlan* response) override;
-  grpc::ServerUnaryReactor* CancelCampaign(grpc::CallbackServerContext* ctx, const v1::CancelCampaignRequest* request,
-                                           v1::Campaign* response) override;
+  void Register(grpc::ServerBuilder& builder, CallQueues& queues);
+  void PlanCampaign(grpc::ServerContext* ctx, const v1::PlanCampaignRequest* request, v1::CampaignPlan* response,
+                    UnaryReactor* reactor);
+  void ReleaseCampaign(grpc::ServerContext* ctx, const v1::ReleaseCampaignRequest* request, v1::Campaign* response,
+                       UnaryReactor* reactor);
+  void GetCampaign(grpc::ServerContext* ctx, const v1::GetCampaignRequest* request, v1::Campaign* response,
+                   UnaryReactor* reactor);
+  void AcknowledgeCampaign(grpc::ServerContext* ctx, const v1::AcknowledgeCampaignRequest* request,
+                           v1::Campaign* response, UnaryReactor* reactor);
+  void ListNotices(grpc::ServerContext* ctx, const v1::ListNoticesRequest* request, v1::ListNoticesResponse* response,
+                   UnaryReactor* reactor);
+  void ResumeCampaign(grpc::ServerContext* ctx, const v1::ResumeCampaignRequest* request, v1::Campaign* response,
+                      UnaryReactor* reactor);
+  void ProposeCampaign(grpc::ServerContext* ctx, const v1::ProposeCampaignRequest* request, v1::CampaignPlan* response,
+                       UnaryReactor* reactor);
+  void CancelCampaign(grpc::ServerContext* ctx, const v1::CancelCampaignRequest* request, v1::Campaign* response,
+                      UnaryReactor* reactor);
 
  private:
+  v1::Campaigns::AsyncService async_;
   campaign::CampaignDesk& desk_;
   CallGate& gate_;
   CapacityWorkers& workers_;

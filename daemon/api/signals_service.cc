@@ -7,17 +7,23 @@
 
 namespace tact::api {
 
-grpc::ServerUnaryReactor* SignalsService::PutSignal(grpc::CallbackServerContext* ctx,
-                                                    const v1::PutSignalRequest* request, v1::PutSignalResponse*) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void SignalsService::Register(grpc::ServerBuilder& builder, CallQueues& queues) {
+  builder.RegisterService(&async_);
+  queues.Add(&async_, &v1::Signals::AsyncService::RequestPutSignal, CallQueues::Bind(this, &SignalsService::PutSignal));
+  queues.Add(&async_, &v1::Signals::AsyncService::RequestGetCustomerState,
+             CallQueues::Bind(this, &SignalsService::GetCustomerState));
+}
+
+void SignalsService::PutSignal(grpc::ServerContext* ctx, const v1::PutSignalRequest* request, v1::PutSignalResponse*,
+                               UnaryReactor* reactor) {
   CallGate::Call call = gate_.Begin("PutSignal");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   if (!request->has_signal()) {
     gate_.Finish(reactor, ctx, call, absl::InvalidArgumentError("signal: required"));
-    return reactor;
+    return;
   }
   // Refuse a bad signal or another client's tenant on the gRPC thread, before any store work.
   const absl::Time now = gate_.clock().Now();
@@ -26,11 +32,11 @@ grpc::ServerUnaryReactor* SignalsService::PutSignal(grpc::CallbackServerContext*
           decision::SignalFromProto(request->signal(), now, "signal.", &writes_customer);
       !parsed.ok()) {
     gate_.Finish(reactor, ctx, call, parsed.status());
-    return reactor;
+    return;
   }
   if (absl::Status s = gate_.CheckTenant(call, request->signal().tenant(), "signal.tenant"); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   const absl::Time deadline = StoreDeadline(ctx, gate_.clock(), options_.default_deadline);
   const bool accepted = executor_.Run([this, reactor, ctx, request, call, deadline] {
@@ -42,30 +48,27 @@ grpc::ServerUnaryReactor* SignalsService::PutSignal(grpc::CallbackServerContext*
   if (!accepted) {
     gate_.Finish(reactor, ctx, call, DecisionQueueFull());
   }
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* SignalsService::GetCustomerState(grpc::CallbackServerContext* ctx,
-                                                           const v1::GetCustomerStateRequest* request,
-                                                           v1::CustomerState* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void SignalsService::GetCustomerState(grpc::ServerContext* ctx, const v1::GetCustomerStateRequest* request,
+                                      v1::CustomerState* response, UnaryReactor* reactor) {
   CallGate::Call call = gate_.Begin("GetCustomerState");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   if (absl::Status s = decision::ValidateCustomerStateRequest(*request); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   if (absl::Status s = gate_.CheckTenant(call, request->tenant(), "tenant"); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   const std::shared_ptr<const policy::Policy> policy = policies_.Get();
   if (policy == nullptr) {
     gate_.Finish(reactor, ctx, call, absl::FailedPreconditionError("no policy loaded"));
-    return reactor;
+    return;
   }
   const absl::Time deadline = StoreDeadline(ctx, gate_.clock(), options_.default_deadline);
   const bool accepted = executor_.Run([this, reactor, ctx, request, response, call, deadline, policy] {
@@ -78,7 +81,6 @@ grpc::ServerUnaryReactor* SignalsService::GetCustomerState(grpc::CallbackServerC
   if (!accepted) {
     gate_.Finish(reactor, ctx, call, DecisionQueueFull());
   }
-  return reactor;
 }
 
 }  // namespace tact::api

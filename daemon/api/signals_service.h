@@ -12,10 +12,10 @@
 
 namespace tact::api {
 
-// tact.v1.Signals over gRPC's callback API: authenticate, validate, check the tenant on the gRPC thread; the store
-// work runs on the DecisionExecutor's threads (DecisionExecutor::Run) and finishes from there.
-// Thread-safety: gRPC threads.
-class SignalsService final : public v1::Signals::CallbackService {
+// tact.v1.Signals on the CallQueues: authenticate, validate, check the tenant on the queue's thread; the store work
+// runs on the DecisionExecutor's threads (DecisionExecutor::Run) and finishes from there.
+// Thread-safety: the queues' threads.
+class SignalsService final {
  public:
   SignalsService(decision::SignalIntake& intake, const decision::PolicyHolder& policies,
                  const decision::CustomerStateReader& reader, decision::DecisionExecutor& executor, CallGate& gate,
@@ -27,13 +27,14 @@ class SignalsService final : public v1::Signals::CallbackService {
         gate_(gate),
         options_(options) {}
 
-  grpc::ServerUnaryReactor* PutSignal(grpc::CallbackServerContext* ctx, const v1::PutSignalRequest* request,
-                                      v1::PutSignalResponse* response) override;
-  grpc::ServerUnaryReactor* GetCustomerState(grpc::CallbackServerContext* ctx,
-                                             const v1::GetCustomerStateRequest* request,
-                                             v1::CustomerState* response) override;
+  void Register(grpc::ServerBuilder& builder, CallQueues& queues);
+  void PutSignal(grpc::ServerContext* ctx, const v1::PutSignalRequest* request, v1::PutSignalResponse* response,
+                 UnaryReactor* reactor);
+  void GetCustomerState(grpc::ServerContext* ctx, const v1::GetCustomerStateRequest* request,
+                        v1::CustomerState* response, UnaryReactor* reactor);
 
  private:
+  v1::Signals::AsyncService async_;
   decision::SignalIntake& intake_;
   const decision::PolicyHolder& policies_;
   const decision::CustomerStateReader& reader_;

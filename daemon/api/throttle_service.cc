@@ -11,7 +11,11 @@
 namespace tact::api {
 namespace {
 
-std::string_view Metadata(grpc::CallbackServerContext* ctx, const char* key) {
+// The Checks a queue's thread received in its current pass, not decided yet (ThrottleService::DecidePass). A queue's
+// thread serves one ThrottleService.
+thread_local std::vector<decision::DecisionExecutor::Request> t_pass;
+
+std::string_view Metadata(grpc::ServerContext* ctx, const char* key) {
   const auto& md = ctx->client_metadata();
   auto it = md.find(key);
   return it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
@@ -42,7 +46,7 @@ void SetError(v1::CheckBatchResult& result, const absl::Status& status) {
 // threads; the service may not). Done runs on an executor thread (all items of one call on the same one).
 class BatchCall {
  public:
-  BatchCall(CallGate& gate, grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx,
+  BatchCall(CallGate& gate, UnaryReactor* reactor, grpc::ServerContext* ctx,
             v1::CheckBatchResponse* response, CallGate::Call call, size_t items, decision::DecisionRecordPort* records)
       : gate_(gate), reactor_(reactor), ctx_(ctx), response_(response), call_(std::move(call)), left_(items),
         records_(records), pending_(records != nullptr ? items : 0), publish_(pending_.size(), 0) {}
@@ -72,8 +76,8 @@ class BatchCall {
 
  private:
   CallGate& gate_;
-  grpc::ServerUnaryReactor* const reactor_;
-  grpc::CallbackServerContext* const ctx_;
+  UnaryReactor* const reactor_;
+  grpc::ServerContext* const ctx_;
   v1::CheckBatchResponse* const response_;
   const CallGate::Call call_;
   std::atomic<size_t> left_;
@@ -103,7 +107,7 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   }
 }
 
-absl::Status CallGate::Enter(grpc::CallbackServerContext* ctx, Call& call, double cost) {
+absl::Status CallGate::Enter(grpc::ServerContext* ctx, Call& call, double cost) {
   if (auth_ == nullptr) {
     return absl::OkStatus();
   }
@@ -129,7 +133,7 @@ absl::Status CallGate::CheckTenant(const Call& call, const std::string& tenant, 
       absl::StrCat(AsAbsl(field), ": client '", call.client, "' may not act for tenant '", tenant, "'"));
 }
 
-void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerContext* ctx, const Call& call,
+void CallGate::Finish(UnaryReactor* reactor, grpc::ServerContext* ctx, const Call& call,
                       const absl::Status& status) const {
   const grpc::Status g = ToGrpcStatus(status);
   if (!ops::LogEnabled(ops::LogLevel::kInfo)) {  // no access log line: nothing to format
@@ -150,7 +154,24 @@ void CallGate::Finish(grpc::ServerUnaryReactor* reactor, grpc::CallbackServerCon
   reactor->Finish(g);
 }
 
-absl::StatusOr<Event> ThrottleService::EnterAndValidate(grpc::CallbackServerContext* ctx, CallGate::Call& call,
+void ThrottleService::Register(grpc::ServerBuilder& builder, CallQueues& queues) {
+  builder.RegisterService(&async_);
+  // Check: many calls kept requested, so one pass of a queue takes what arrived together, decided together after it.
+  queues.Add(&async_, &v1::Throttle::AsyncService::RequestCheck, CallQueues::Bind(this, &ThrottleService::Check),
+             /*slots=*/kMaxPassBatch);
+  queues.AfterPass([this] { DecidePass(); });
+  queues.Add(&async_, &v1::Throttle::AsyncService::RequestCheckBatch,
+             CallQueues::Bind(this, &ThrottleService::CheckBatch));
+  queues.Add(&async_, &v1::Throttle::AsyncService::RequestExplain, CallQueues::Bind(this, &ThrottleService::Explain));
+}
+
+void PoliciesService::Register(grpc::ServerBuilder& builder, CallQueues& queues) {
+  builder.RegisterService(&async_);
+  queues.Add(&async_, &v1::Policies::AsyncService::RequestGetPolicy,
+             CallQueues::Bind(this, &PoliciesService::GetPolicy));
+}
+
+absl::StatusOr<Event> ThrottleService::EnterAndValidate(grpc::ServerContext* ctx, CallGate::Call& call,
                                                         const v1::CheckRequest& request) const {
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     return s;
@@ -177,30 +198,29 @@ absl::StatusOr<Event> ThrottleService::Validate(const CallGate::Call& call, cons
   return event;
 }
 
-absl::Time StoreDeadline(grpc::CallbackServerContext* ctx, const Clock& clock, absl::Duration default_deadline) {
+absl::Time StoreDeadline(grpc::ServerContext* ctx, const Clock& clock, absl::Duration default_deadline) {
   if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
     return clock.Now() + default_deadline;  // an absent deadline folds into our default
   }
   return absl::FromChrono(ctx->deadline());
 }
 
-absl::Time ThrottleService::StoreDeadline(grpc::CallbackServerContext* ctx) const {
+absl::Time ThrottleService::StoreDeadline(grpc::ServerContext* ctx) const {
   return api::StoreDeadline(ctx, gate_.clock(), options_.default_deadline);
 }
 
-grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
-                                                 v1::CheckResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void ThrottleService::Check(grpc::ServerContext* ctx, const v1::CheckRequest* request, v1::CheckResponse* response,
+                            UnaryReactor* reactor) {
   CallGate::Call call = gate_.Begin("Check");
   absl::StatusOr<Event> event = EnterAndValidate(ctx, call, *request);
   if (!event.ok()) {
     gate_.Finish(reactor, ctx, call, event.status());
-    return reactor;
+    return;
   }
   // A call whose deadline passes while queued does no store work (the store checks the deadline first).
   // The record is built only when it may be published (no keyed hash, no copy of the decision otherwise).
   decision::DecisionRecordPort* const records = request->dry_run() ? nullptr : records_;
-  const bool accepted = executor_.Submit(
+  DecideAfterPass(
       *std::move(event),
       {.dry_run = request->dry_run(),
        .source = "grpc",
@@ -222,26 +242,37 @@ grpc::ServerUnaryReactor* ThrottleService::Check(grpc::CallbackServerContext* ct
           records->Record(d->record());
         }
       });
-  if (!accepted) {
-    gate_.Finish(reactor, ctx, call, DecisionQueueFull());
-  }
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContext* ctx,
-                                                      const v1::CheckBatchRequest* request,
-                                                      v1::CheckBatchResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void ThrottleService::DecideAfterPass(Event event, decision::DecideOptions options,
+                                      decision::DecisionExecutor::Done done) {
+  t_pass.push_back({std::move(event), std::move(options), std::move(done)});
+  if (t_pass.size() >= kMaxPassBatch) DecidePass();  // a long pass: decided in batches of this size
+}
+
+void ThrottleService::DecidePass() {
+  if (t_pass.empty()) return;
+  std::vector<decision::DecisionExecutor::Request> batch;
+  batch.swap(t_pass);
+  std::vector<decision::DecisionService::Request> requests;
+  requests.reserve(batch.size());
+  for (const decision::DecisionExecutor::Request& r : batch) requests.push_back({&r.event, r.options});
+  std::vector<absl::StatusOr<decision::Decided>> results = executor_.decider().DecideBatch(requests);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+}
+
+void ThrottleService::CheckBatch(grpc::ServerContext* ctx, const v1::CheckBatchRequest* request,
+                                 v1::CheckBatchResponse* response, UnaryReactor* reactor) {
   CallGate::Call call = gate_.Begin("CheckBatch");
   if (request->items_size() > options_.max_batch) {
     gate_.Finish(reactor, ctx, call,
                  absl::InvalidArgumentError(absl::StrCat("items: ", request->items_size(), " items, at most ",
                                                          options_.max_batch, " per call")));
-    return reactor;
+    return;
   }
   if (absl::Status s = gate_.Enter(ctx, call, std::max(1, request->items_size())); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   // Validate every item; invalid ones get their own error, the rest are decided together.
   struct Valid {
@@ -261,7 +292,7 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
   }
   if (valid.empty()) {
     gate_.Finish(reactor, ctx, call, absl::OkStatus());
-    return reactor;
+    return;
   }
   // The items go to the executor as one ordered unit, decided in one batch (a customer's later item sees what
   // its earlier ones reserved); the call finishes with the last, and only then are the items' records published.
@@ -290,17 +321,15 @@ grpc::ServerUnaryReactor* ThrottleService::CheckBatch(grpc::CallbackServerContex
   if (!executor_.SubmitInOrder(std::move(requests))) {
     for (auto& done : dones) done(DecisionQueueFull());
   }
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* ctx, const v1::CheckRequest* request,
-                                                   v1::ExplainResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void ThrottleService::Explain(grpc::ServerContext* ctx, const v1::CheckRequest* request, v1::ExplainResponse* response,
+                              UnaryReactor* reactor) {
   CallGate::Call call = gate_.Begin("Explain");
   absl::StatusOr<Event> event = EnterAndValidate(ctx, call, *request);
   if (!event.ok()) {
     gate_.Finish(reactor, ctx, call, event.status());
-    return reactor;
+    return;
   }
   // dry_run in the request changes nothing: an explanation never reserves.
   const absl::Time deadline = StoreDeadline(ctx);
@@ -314,21 +343,19 @@ grpc::ServerUnaryReactor* ThrottleService::Explain(grpc::CallbackServerContext* 
   if (!accepted) {
     gate_.Finish(reactor, ctx, call, DecisionQueueFull());
   }
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* PoliciesService::GetPolicy(grpc::CallbackServerContext* ctx, const v1::GetPolicyRequest*,
-                                                     v1::PolicyInfo* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void PoliciesService::GetPolicy(grpc::ServerContext* ctx, const v1::GetPolicyRequest*, v1::PolicyInfo* response,
+                                UnaryReactor* reactor) {
   CallGate::Call call = gate_.Begin("GetPolicy");
   if (absl::Status s = gate_.Enter(ctx, call); !s.ok()) {
     gate_.Finish(reactor, ctx, call, s);
-    return reactor;
+    return;
   }
   const std::shared_ptr<const policy::Policy> p = policies_.Get();
   if (p == nullptr) {
     gate_.Finish(reactor, ctx, call, absl::FailedPreconditionError("no policy loaded"));
-    return reactor;
+    return;
   }
   response->set_version(p->version);
   response->set_digest(p->digest);
@@ -339,7 +366,6 @@ grpc::ServerUnaryReactor* PoliciesService::GetPolicy(grpc::CallbackServerContext
     response->set_last_reload_error(last_error_());
   }
   gate_.Finish(reactor, ctx, call, absl::OkStatus());
-  return reactor;
 }
 
 }  // namespace tact::api

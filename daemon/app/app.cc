@@ -5,7 +5,9 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -94,11 +96,13 @@ void App::Stop() {
   }
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    Trace("stop", "grpc");
   }
   // What is still queued (calls past the shutdown deadline) is decided and answered now, while the services and the
   // server its callbacks answer through exist: members are destroyed in reverse order, the executor after them.
+  // The queues take those answers, then stop.
   executor_.reset();
+  if (call_queues_ != nullptr) call_queues_->Shutdown();
+  if (server_ != nullptr) Trace("stop", "grpc");
   if (admin_ != nullptr) {
     admin_->Stop();
     Trace("stop", "admin");
@@ -322,15 +326,22 @@ absl::Status App::BuildCampaignDesk() {
 // gRPC: Throttle + Policies + Signals + Capacity + Campaigns + health + reflection, behind TLS (or explicit
 // plaintext) and bearer tokens.
 absl::Status App::StartGrpc() {
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(settings_.grpc.listen, GrpcCredentials(settings_.grpc), &grpc_port_);
-  builder.RegisterService(throttle_.get());
-  builder.RegisterService(policies_service_.get());
-  builder.RegisterService(signals_service_.get());
-  builder.RegisterService(capacity_service_.get());
-  builder.RegisterService(campaigns_service_.get());
+  // Every service on the completion queues (api/call_queues.h), health on its own synchronous one: no service on
+  // gRPC's callback API, whose threads would take the queues' events.
+  health_service_ = std::make_unique<api::HealthService>();
+  builder.RegisterService(health_service_.get());
+  builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(health_service_->Interface()));
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  call_queues_ = std::make_unique<api::CallQueues>(
+      builder, settings_.grpc.threads > 0 ? settings_.grpc.threads : std::max(1, cpus / 4));
+  throttle_->Register(builder, *call_queues_);
+  policies_service_->Register(builder, *call_queues_);
+  signals_service_->Register(builder, *call_queues_);
+  capacity_service_->Register(builder, *call_queues_);
+  campaigns_service_->Register(builder, *call_queues_);
   builder.SetMaxReceiveMessageSize(settings_.grpc.max_message_bytes);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<api::GrpcStatsInterceptorFactory>(grpc_stats_, *clock_));
@@ -340,6 +351,7 @@ absl::Status App::StartGrpc() {
     Log(LogLevel::kError, "grpc.listen_failed", {{"address", settings_.grpc.listen}});
     return absl::UnavailableError(absl::StrCat("grpc.listen ", settings_.grpc.listen, ": cannot listen"));
   }
+  call_queues_->Start();
   Trace("start", "grpc");
   Log(LogLevel::kInfo, "grpc.listening",
       {{"address", settings_.grpc.listen}, {"port", absl::StrCat(grpc_port_)}});

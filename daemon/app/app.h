@@ -28,8 +28,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/api/auth.h"
+#include "daemon/api/call_queues.h"
 #include "daemon/api/capacity_service.h"
 #include "daemon/api/grpc_stats.h"
+#include "daemon/api/health_service.h"
 #include "daemon/api/signals_service.h"
 #include "daemon/api/throttle_service.h"
 #include "daemon/app/threads.h"
@@ -167,6 +169,8 @@ class App {
   std::unique_ptr<decision::SignalIntake> signal_intake_;
   std::unique_ptr<decision::CustomerStateReader> customer_state_;
   std::unique_ptr<api::SignalsService> signals_service_;
+  std::unique_ptr<api::HealthService> health_service_;  // outlives server_
+  std::unique_ptr<api::CallQueues> call_queues_;        // outlives server_ (its queues were the server's)
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   pipeline::TopicLimits topic_limits_;

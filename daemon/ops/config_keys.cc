@@ -341,7 +341,12 @@ void RedisKeys(std::vector<ConfigKey>& keys) {
 
 void GrpcKeys(std::vector<ConfigKey>& keys) {
   keys.push_back(Text("grpc.listen", "gRPC listen address", FIELD(grpc.listen)));
-  keys.push_back(Int("grpc.workers", "Threads doing store work for gRPC calls", FIELD(grpc.workers), 1, 256));
+  keys.push_back(Int("grpc.workers", "Threads doing store work for CheckBatch, Explain and Signals calls",
+                     FIELD(grpc.workers), 1, 256));
+  keys.push_back(Int("grpc.threads",
+                     "Threads receiving and answering gRPC calls (and deciding Check), one completion queue each (0: "
+                     "one per 4 CPUs, at least 1)",
+                     FIELD(grpc.threads), 0, 64));
   keys.push_back(Bool("grpc.plaintext",
                       "true: serve gRPC without TLS (local use only); otherwise grpc.tls_cert/key are required",
                       FIELD(grpc.plaintext)));

@@ -13,6 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "daemon/api/auth.h"
+#include "daemon/api/call_queues.h"
 #include "daemon/api/capacity_service.h"
 #include "daemon/api/signals_service.h"
 #include "daemon/api/throttle_service.h"
@@ -95,8 +96,11 @@ grpc::Status Call(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*,
 // parse). `clients` empty: no authentication (anonymous callers, every tenant). Thread-safety: the test's thread.
 class InProcessServices {
  public:
-  InProcessServices(const std::string& policy_yaml, absl::Time now, std::vector<api::Client> clients = {})
+  // `executor_threads`: the DecisionExecutor's (CheckBatch, Explain, Signals); Check is decided on the queue's thread.
+  InProcessServices(const std::string& policy_yaml, absl::Time now, std::vector<api::Client> clients = {},
+                    int executor_threads = 1)
       : clock_(now),
+        executor_(decider_, executor_threads, /*max_queue=*/64, /*max_batch=*/16),
         auth_(clients.empty() ? nullptr : std::make_unique<api::Authenticator>(std::move(clients), clock_)),
         gate_(auth_.get(), clock_) {
     absl::StatusOr<policy::Policy> p = policy::ParsePolicy({{"component.yaml", policy_yaml}});
@@ -104,18 +108,23 @@ class InProcessServices {
     if (p.ok()) policies_.Set(std::make_shared<const policy::Policy>(*std::move(p)));
     desk_.set_policies([this] { return policies_.Get(); });
     grpc::ServerBuilder builder;
-    builder.RegisterService(&capacity_service_);
-    builder.RegisterService(&campaigns_service_);
-    builder.RegisterService(&throttle_service_);
-    builder.RegisterService(&signals_service_);
+    queues_ = std::make_unique<api::CallQueues>(builder, /*threads=*/1);
+    capacity_service_.Register(builder, *queues_);
+    campaigns_service_.Register(builder, *queues_);
+    throttle_service_.Register(builder, *queues_);
+    signals_service_.Register(builder, *queues_);
     server_ = builder.BuildAndStart();
+    queues_->Start();
     std::shared_ptr<grpc::Channel> channel = server_->InProcessChannel(grpc::ChannelArguments());
     capacity_ = v1::Capacity::NewStub(channel);
     campaigns_ = v1::Campaigns::NewStub(channel);
     throttle_ = v1::Throttle::NewStub(channel);
     signals_ = v1::Signals::NewStub(channel);
   }
-  ~InProcessServices() { server_->Shutdown(); }
+  ~InProcessServices() {
+    server_->Shutdown();
+    queues_->Shutdown();  // the workers still run: what they decide is answered first
+  }
 
  protected:
   FakeClock clock_;
@@ -127,7 +136,7 @@ class InProcessServices {
   const CustomerHasher hasher_{"component-test-key"};
   campaign::StoreGateEnforcer enforcer_{capacity_store_, clock_, absl::ZeroDuration()};
   decision::DecisionService decider_{policies_, counters_, clock_, hasher_, {.campaign_gate = &enforcer_}};
-  decision::DecisionExecutor executor_{decider_, /*threads=*/1, /*max_queue=*/64, /*max_batch=*/16};
+  decision::DecisionExecutor executor_;
   campaign::CampaignDesk desk_{capacity_store_, notices_, clock_};
   decision::SignalIntake intake_{counters_, &desk_};
   std::unique_ptr<api::Authenticator> auth_;
@@ -138,6 +147,7 @@ class InProcessServices {
   api::ThrottleService throttle_service_{executor_, gate_, api::ApiOptions{}, &records_};
   decision::CustomerStateReader customer_state_{counters_, hasher_};
   api::SignalsService signals_service_{intake_, policies_, customer_state_, executor_, gate_, api::ApiOptions{}};
+  std::unique_ptr<api::CallQueues> queues_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Capacity::Stub> capacity_;
   std::unique_ptr<v1::Campaigns::Stub> campaigns_;

@@ -183,5 +183,31 @@ TEST_F(ThrottleComponentTest, TokensAndTenantsAreCheckedBeforeAnyWork) {
   EXPECT_TRUE(PutSignal(csat).ok());
 }
 
+// Check is decided on the queue's thread after the pass that received it: with no DecisionExecutor thread at all,
+// Checks are still decided (and counted), and their records published.
+class ThrottleWithoutWorkersTest : public ::testing::Test, protected testing::InProcessServices {
+ protected:
+  ThrottleWithoutWorkersTest() : InProcessServices(kPolicy, kNoon, Clients(), /*executor_threads=*/0) {}
+};
+
+TEST_F(ThrottleWithoutWorkersTest, CheckIsDecidedOnTheQueueThread) {
+  v1::CheckResponse first;
+  ASSERT_TRUE(Call(throttle_.get(), &v1::Throttle::Stub::Check, CheckRequestFor("w1", "acme", "ana", v1::PROMOTION),
+                   &first, kTokenAcme)
+                  .ok());
+  EXPECT_EQ(first.decision().decision(), v1::RELEASE);
+  v1::CheckResponse second;
+  ASSERT_TRUE(Call(throttle_.get(), &v1::Throttle::Stub::Check, CheckRequestFor("w2", "acme", "ana", v1::PROMOTION),
+                   &second, kTokenAcme)
+                  .ok());
+  EXPECT_EQ(second.decision().decision(), v1::SUPPRESS);
+  EXPECT_EQ(second.decision().rule_id(), "promo-daily");
+  // Each record is published right after its call is answered, on the same thread.
+  ASSERT_TRUE(WaitFor([&] { return records_.Records().size() == 2; }, absl::Seconds(10), "both records"));
+  std::vector<std::string> ids;
+  for (const v1::DecisionRecord& r : records_.Records()) ids.push_back(r.event_id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"w1", "w2"}));
+}
+
 }  // namespace
 }  // namespace tact
