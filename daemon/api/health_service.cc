@@ -70,6 +70,7 @@ grpc::Status HealthService::Watch(grpc::ServerContext* ctx, const HealthCheckReq
       sent = now;
       continue;  // what changed while writing is seen at once
     }
+    if (state_->shut_down) break;  // NOT_SERVING sent: the stream ends, so the server's shutdown need not wait for it
     // A change wakes it; a cancelled call (the caller gone, the server shutting down) within a second.
     state_->changed.WaitWithTimeout(&state_->mu, absl::Seconds(1));
   }

@@ -25,7 +25,8 @@ class HealthService final : public grpc::health::v1::Health::Service {
 
   grpc::Status Check(grpc::ServerContext* ctx, const grpc::health::v1::HealthCheckRequest* request,
                      grpc::health::v1::HealthCheckResponse* response) override;
-  // Sends the service's status, then each change, until the caller cancels or the server shuts down.
+  // Sends the service's status, then each change, until the caller cancels, the server shuts down, or the interface's
+  // Shutdown() (NOT_SERVING sent last).
   grpc::Status Watch(grpc::ServerContext* ctx, const grpc::health::v1::HealthCheckRequest* request,
                      grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
 

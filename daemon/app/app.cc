@@ -95,6 +95,7 @@ void App::Stop() {
     Trace("stop", r->name());
   }
   if (server_ != nullptr) {
+    server_->GetHealthCheckService()->Shutdown();  // NOT_SERVING for good; health Watch streams end
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }
   // What is still queued (calls past the shutdown deadline) is decided and answered now, while the services and the

@@ -214,5 +214,22 @@ TEST_F(CallQueuesTest, HealthWatchSendsTheStatusThenEachChange) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
+TEST_F(CallQueuesTest, HealthWatchEndsAtTheServicesShutdown) {
+  std::unique_ptr<grpc::HealthCheckServiceInterface> setter = health_.Interface();
+  setter->SetServingStatus("tact.v1.Throttle", true);
+  grpc::ClientContext ctx;
+  HealthCheckRequest request;
+  request.set_service("tact.v1.Throttle");
+  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> reader = health_stub_->Watch(&ctx, request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  setter->Shutdown();  // what tactd does before it shuts its server down
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(reader->Read(&response));  // the stream ends by itself: the server's shutdown does not wait for it
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
 }  // namespace
 }  // namespace tact
