@@ -1,8 +1,11 @@
 // Throttle.Check over loopback gRPC: tact's real service (DecisionService + Redis store, the same objects tactd
 // builds) next to a no-op Throttle service, driven by the same async load generator in the same run.
 //
-//   build/bench/grpc_check_bench [--rate 5000] [--seconds 5] [--outstanding 64] [--rounds 1] [--workers 4]
-//                           [--in-flight 0] [--records BOOTSTRAP]
+//   build/bench/grpc_check_bench [--rate 5000] [--seconds 5] [--outstanding 64] [--rounds 1] [--threads 1]
+//                           [--records BOOTSTRAP]
+//
+// Both services are served as tactd serves them (api::CallQueues, --threads completion queues: tactd's grpc.threads;
+// Check decided on the queue's thread).
 //
 // With --rounds N the two servers are measured alternately N times (the machine is shared: load varies from
 // second to second), one line per round, then the median round by ratio.
@@ -75,13 +78,14 @@ class NoopThrottle {
   v1::Throttle::AsyncService async_;
 };
 
-// A service served on loopback as tactd serves it (api::CallQueues, one queue). Shutdown() before the workers go.
+// A service served on loopback as tactd serves it (api::CallQueues, `threads` queues). Shutdown() before the
+// workers go.
 struct Served {
   template <typename Service>
-  explicit Served(Service& service) {
+  Served(Service& service, int threads) {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    queues = std::make_unique<api::CallQueues>(b, 1);
+    queues = std::make_unique<api::CallQueues>(b, threads);
     service.Register(b, *queues);
     server = b.BuildAndStart();
     queues->Start();
@@ -201,8 +205,8 @@ void MeasureRecords(pipeline::KafkaDecisionRecords& sink, decision::DecisionExec
                     int outstanding, double seconds, int rounds) {
   api::ThrottleService plain(executor, gate, {});
   api::ThrottleService recorded(executor, gate, {}, &sink);
-  Served s1(plain);
-  Served s2(recorded);
+  Served s1(plain, 1);
+  Served s2(recorded, 1);
   const std::string plain_t = s1.target();
   const std::string recorded_t = s2.target();
   Drive(recorded_t, 0, 8, 0.5);  // warm-up: the producer's connection and metadata
@@ -237,8 +241,7 @@ int Main(int argc, char** argv) {
   double seconds = 5;
   int outstanding = 64;
   int rounds = 1;
-  int workers = 4;  // tactd's grpc.workers default
-  int in_flight = 0;  // 0 = one per worker, as tactd
+  int threads = 1;  // completion queues (tactd's grpc.threads: one per 4 CPUs, at least 1)
   std::string records_bootstrap;  // --records: also measure with decision records published there
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i];
@@ -246,8 +249,7 @@ int Main(int argc, char** argv) {
     if (f == "--seconds") seconds = std::atof(argv[i + 1]);
     if (f == "--outstanding") outstanding = std::atoi(argv[i + 1]);
     if (f == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
-    if (f == "--workers") workers = std::max(1, std::atoi(argv[i + 1]));
-    if (f == "--in-flight") in_flight = std::max(0, std::atoi(argv[i + 1]));
+    if (f == "--threads") threads = std::max(1, std::atoi(argv[i + 1]));
     if (f == "--records") records_bootstrap = argv[i + 1];
   }
   ops::SetLogLevel(ops::LogLevel::kWarning);  // no per-call access log lines in the measurement
@@ -298,12 +300,12 @@ int Main(int argc, char** argv) {
     sink = *std::move(created);
   }
   decision::DecisionService decider(policies, store, clock, hasher);
-  decision::DecisionExecutor executor(decider, workers, 8192, 64, in_flight);  // as tactd builds it
+  decision::DecisionExecutor executor(decider, 4, 8192, 64);  // CheckBatch's and Explain's (not measured here)
   api::CallGate gate(nullptr, clock);
   api::ThrottleService ours(executor, gate, {});
   NoopThrottle noop;
-  Served s1(ours);
-  Served s2(noop);
+  Served s1(ours, threads);
+  Served s2(noop, threads);
   const std::string ours_t = s1.target();
   const std::string noop_t = s2.target();
 

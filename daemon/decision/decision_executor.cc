@@ -23,15 +23,6 @@ DecisionExecutor::~DecisionExecutor() {
   }
 }
 
-bool DecisionExecutor::Submit(Event event, DecideOptions options, Done done) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_ || queue_.size() >= max_queue_) {
-    return false;
-  }
-  queue_.push_back({std::move(event), std::move(options), std::move(done)});
-  return true;
-}
-
 bool DecisionExecutor::SubmitInOrder(std::vector<Request> requests) {
   if (requests.empty()) {
     return true;

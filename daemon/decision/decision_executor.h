@@ -10,14 +10,15 @@
 
 namespace tact::decision {
 
-// Runs decisions for gRPC callers off the gRPC threads, and coalesces what is queued: a worker takes up to
-// `max_batch` waiting requests and decides them in one DecideBatch (one store round-trip). Under light load a
+// Runs the gRPC calls' blocking work that is not decided on a completion queue's thread (CheckBatch, Explain,
+// Signals; Check is decided on the queue's thread, api::ThrottleService), and coalesces what is queued: a worker takes
+// up to `max_batch` waiting requests and decides them in one DecideBatch (one store round-trip). Under light load a
 // request is decided alone at once; under heavy load many callers share a round-trip. `max_in_flight` (0 = one
 // per thread) bounds the batches at the store at once: what arrives meanwhile waits for the next batch. Fewer
 // in flight makes larger batches (at 64 calls outstanding, 4 threads averaged ~2 calls per batch) but makes
 // callers wait behind a round-trip; on the shared 2-core bench neither setting was measurably better, so tactd
 // keeps one per thread.
-// Thread-safety: Submit() from any thread; `done` runs on a worker thread and must not block.
+// Thread-safety: SubmitInOrder() and Run() from any thread; `done` runs on a worker thread and must not block.
 class DecisionExecutor {
  public:
   using Done = std::function<void(absl::StatusOr<Decided>)>;
@@ -27,16 +28,14 @@ class DecisionExecutor {
   DecisionExecutor(const DecisionExecutor&) = delete;
   DecisionExecutor& operator=(const DecisionExecutor&) = delete;
 
-  // False when the queue is full (the caller answers RESOURCE_EXHAUSTED); `done` is then not called.
-  bool Submit(Event event, DecideOptions options, Done done) ABSL_LOCKS_EXCLUDED(mu_);
   struct Request {
     Event event;
     DecideOptions options;
     Done done;
   };
   // Decided together and in order, in one batch (a CheckBatch's items: a customer's later item sees what its
-  // earlier ones reserved; separate Submits may be decided by different threads at once). False when the queue
-  // cannot take them all; no `done` is called then.
+  // earlier ones reserved; separate calls may be decided by different threads at once). False when the queue
+  // cannot take them all (the caller answers RESOURCE_EXHAUSTED); no `done` is called then.
   bool SubmitInOrder(std::vector<Request> requests) ABSL_LOCKS_EXCLUDED(mu_);
   // Other blocking work of the decision path (Explain) on the same threads and queue bound: `task` runs alone
   // on a worker. False when the queue is full; `task` is then not run.

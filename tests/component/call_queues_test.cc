@@ -119,6 +119,12 @@ class CallQueuesTest : public ::testing::Test {
     return response.status();
   }
 
+  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> Watch(grpc::ClientContext& ctx, const std::string& service) {
+    HealthCheckRequest request;
+    request.set_service(service);
+    return health_stub_->Watch(&ctx, request);
+  }
+
   TestThrottle service_;
   api::HealthService health_;
   std::unique_ptr<api::CallQueues> queues_;
@@ -196,9 +202,7 @@ TEST_F(CallQueuesTest, HealthServesStatusesAsGrpcsDefaultService) {
 TEST_F(CallQueuesTest, HealthWatchSendsTheStatusThenEachChange) {
   std::unique_ptr<grpc::HealthCheckServiceInterface> setter = health_.Interface();
   grpc::ClientContext ctx;
-  HealthCheckRequest request;
-  request.set_service("tact.v1.Signals");
-  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> reader = health_stub_->Watch(&ctx, request);
+  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> reader = Watch(ctx, "tact.v1.Signals");
   HealthCheckResponse response;
   ASSERT_TRUE(reader->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);  // not set yet
@@ -218,9 +222,7 @@ TEST_F(CallQueuesTest, HealthWatchEndsAtTheServicesShutdown) {
   std::unique_ptr<grpc::HealthCheckServiceInterface> setter = health_.Interface();
   setter->SetServingStatus("tact.v1.Throttle", true);
   grpc::ClientContext ctx;
-  HealthCheckRequest request;
-  request.set_service("tact.v1.Throttle");
-  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> reader = health_stub_->Watch(&ctx, request);
+  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> reader = Watch(ctx, "tact.v1.Throttle");
   HealthCheckResponse response;
   ASSERT_TRUE(reader->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
