@@ -2,7 +2,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -70,6 +69,7 @@ class CallQueues {
   void Start();
   void Shutdown();
 
+ private:
   // What a queue's thread does with an event's tag.
   class Tag {
    public:
@@ -91,7 +91,6 @@ class CallQueues {
     const int slots_;
   };
 
- private:
   template <typename Service, typename Request, typename Response>
   class UnaryMethod;
   template <typename Request, typename Response>

@@ -254,11 +254,7 @@ void ThrottleService::DecidePass() {
   if (t_pass.empty()) return;
   std::vector<decision::DecisionExecutor::Request> batch;
   batch.swap(t_pass);
-  std::vector<decision::DecisionService::Request> requests;
-  requests.reserve(batch.size());
-  for (const decision::DecisionExecutor::Request& r : batch) requests.push_back({&r.event, r.options});
-  std::vector<absl::StatusOr<decision::Decided>> results = executor_.decider().DecideBatch(requests);
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  executor_.DecideHere(batch);
 }
 
 void ThrottleService::CheckBatch(grpc::ServerContext* ctx, const v1::CheckBatchRequest* request,

@@ -1,6 +1,23 @@
 #include "daemon/decision/decision_executor.h"
 
 namespace tact::decision {
+namespace {
+
+// `items` (each with its event and options) decided in one DecideBatch: their results, in order.
+template <typename Items>
+std::vector<absl::StatusOr<Decided>> DecideAll(DecisionService& decider, const Items& items) {
+  std::vector<DecisionService::Request> requests;
+  requests.reserve(items.size());
+  for (const auto& item : items) requests.push_back({&item.event, item.options});
+  return decider.DecideBatch(requests);
+}
+
+}  // namespace
+
+void DecisionExecutor::DecideHere(std::vector<Request>& batch) {
+  std::vector<absl::StatusOr<Decided>> results = DecideAll(decider_, batch);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+}
 
 DecisionExecutor::DecisionExecutor(DecisionService& decider, int threads, size_t max_queue, size_t max_batch,
                                    int max_in_flight)
@@ -84,12 +101,7 @@ void DecisionExecutor::Work() {
       batch.front().task();
       continue;
     }
-    std::vector<DecisionService::Request> requests;
-    requests.reserve(batch.size());
-    for (const Item& item : batch) {
-      requests.push_back({&item.event, item.options});
-    }
-    std::vector<absl::StatusOr<Decided>> results = decider_.DecideBatch(requests);
+    std::vector<absl::StatusOr<Decided>> results = DecideAll(decider_, batch);
     {
       absl::MutexLock lock(&mu_);
       --in_flight_;  // the next batch may go to the store while this one's callers are answered

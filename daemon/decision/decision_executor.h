@@ -40,6 +40,9 @@ class DecisionExecutor {
   // Other blocking work of the decision path (Explain) on the same threads and queue bound: `task` runs alone
   // on a worker. False when the queue is full; `task` is then not run.
   bool Run(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
+  // Decides `batch` on the calling thread, in one DecideBatch (one store round-trip), and calls each `done` there:
+  // Throttle.Check's pass on a completion queue's thread (api::ThrottleService). Not counted in flight.
+  void DecideHere(std::vector<Request>& batch);
   DecisionService& decider() { return decider_; }
 
  private:
