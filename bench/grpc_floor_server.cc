@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -174,6 +175,36 @@ void ServeQueue(AsyncThrottle& service, grpc::ServerCompletionQueue* cq, Workers
   }
 }
 
+struct Options {
+  std::string shape;
+  int port = 0, redis_port = 0, threads = 0;
+  bool health = false;
+};
+
+// The command line, or nullopt after printing what is wrong.
+std::optional<Options> Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--shape") o.shape = value;
+    else if (flag == "--port") o.port = std::atoi(value.c_str());
+    else if (flag == "--redis-port") o.redis_port = std::atoi(value.c_str());
+    else if (flag == "--threads") o.threads = std::atoi(value.c_str());
+    else if (flag == "--health") o.health = value == "1";
+    else {
+      fprintf(stderr, "grpc_floor_server: unknown flag %s\n", flag.c_str());
+      return std::nullopt;
+    }
+  }
+  if ((o.shape != "callback-workers" && o.shape != "async-workers" && o.shape != "async-inline") || o.port <= 0 ||
+      o.redis_port <= 0) {
+    fprintf(stderr, "usage: grpc_floor_server --shape callback-workers|async-workers|async-inline --port P "
+                    "--redis-port R [--threads N] [--health 1]\n");
+    return std::nullopt;
+  }
+  return o;
+}
+
 int Main(int argc, char** argv) {
   // SIGTERM/SIGINT blocked in every thread (they inherit it), taken by sigwait below.
   sigset_t stop;
@@ -181,27 +212,10 @@ int Main(int argc, char** argv) {
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  std::string shape;
-  int port = 0, redis_port = 0, threads = 0;
-  bool health = false;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--shape") shape = value;
-    else if (flag == "--port") port = std::atoi(value.c_str());
-    else if (flag == "--redis-port") redis_port = std::atoi(value.c_str());
-    else if (flag == "--threads") threads = std::atoi(value.c_str());
-    else if (flag == "--health") health = value == "1";
-    else {
-      fprintf(stderr, "grpc_floor_server: unknown flag %s\n", flag.c_str());
-      return 2;
-    }
-  }
+  const std::optional<Options> parsed = Parse(argc, argv);
+  if (!parsed) return 2;
+  const auto& [shape, port, redis_port, threads, health] = *parsed;
   const bool callback = shape == "callback-workers", async_workers = shape == "async-workers";
-  if ((!callback && !async_workers && shape != "async-inline") || port <= 0 || redis_port <= 0) {
-    fprintf(stderr, "usage: grpc_floor_server --shape callback-workers|async-workers|async-inline --port P "
-                    "--redis-port R [--threads N] [--health 1]\n");
-    return 2;
-  }
   grpc::EnableDefaultHealthCheckService(health);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials());
