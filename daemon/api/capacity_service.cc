@@ -114,62 +114,62 @@ void CampaignsService::Register(grpc::ServerBuilder& builder, CallQueues& queues
 void CapacityService::PutStaffing(grpc::ServerContext* ctx, const v1::PutStaffingRequest* request,
                                   v1::PutStaffingResponse* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "PutStaffing", request->tenant(), "tenant", response,
-                [this, request] { return StaffingResponse(desk_.PutStaffing(*request)); });
+         [this, request] { return StaffingResponse(desk_.PutStaffing(*request)); });
 }
 
 void CampaignsService::PlanCampaign(grpc::ServerContext* ctx, const v1::PlanCampaignRequest* request,
                                     v1::CampaignPlan* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "PlanCampaign", request->campaign().tenant(), "campaign.tenant", response,
-                [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
-                  TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
-                  return desk_.Plan(request->campaign());
-                });
+         [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
+           TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
+           return desk_.Plan(request->campaign());
+         });
 }
 
 void CampaignsService::ReleaseCampaign(grpc::ServerContext* ctx, const v1::ReleaseCampaignRequest* request,
                                        v1::Campaign* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "ReleaseCampaign", request->campaign().tenant(), "campaign.tenant", response,
-                [this, request]() -> absl::StatusOr<v1::Campaign> {
-                  TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
-                  return desk_.Release(request->campaign());
-                });
+         [this, request]() -> absl::StatusOr<v1::Campaign> {
+           TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
+           return desk_.Release(request->campaign());
+         });
 }
 
 void CampaignsService::GetCampaign(grpc::ServerContext* ctx, const v1::GetCampaignRequest* request,
                                    v1::Campaign* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "GetCampaign", request->tenant(), "tenant", response,
-                [this, request] { return desk_.Get(request->tenant(), request->campaign_id()); });
+         [this, request] { return desk_.Get(request->tenant(), request->campaign_id()); });
 }
 
 void CampaignsService::AcknowledgeCampaign(grpc::ServerContext* ctx, const v1::AcknowledgeCampaignRequest* request,
                                            v1::Campaign* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "AcknowledgeCampaign", request->tenant(), "tenant", response,
-                [this, request] {
-                  return desk_.Acknowledge(request->tenant(), request->campaign_id(), request->acknowledged_by());
-                });
+         [this, request] {
+           return desk_.Acknowledge(request->tenant(), request->campaign_id(), request->acknowledged_by());
+         });
 }
 
 void CampaignsService::ListNotices(grpc::ServerContext* ctx, const v1::ListNoticesRequest* request,
                                    v1::ListNoticesResponse* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "ListNotices", request->tenant(), "tenant", response,
-                [this, request] {
-                  return NoticesResponse(desk_.ListNotices(request->tenant(), request->campaign_id()));
-                });
+         [this, request] {
+           return NoticesResponse(desk_.ListNotices(request->tenant(), request->campaign_id()));
+         });
 }
 
 void CampaignsService::ResumeCampaign(grpc::ServerContext* ctx, const v1::ResumeCampaignRequest* request,
                                       v1::Campaign* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "ResumeCampaign", request->tenant(), "tenant", response,
-                [this, request] { return desk_.Resume(request->tenant(), request->campaign_id()); });
+         [this, request] { return desk_.Resume(request->tenant(), request->campaign_id()); });
 }
 
 void CampaignsService::ProposeCampaign(grpc::ServerContext* ctx, const v1::ProposeCampaignRequest* request,
                                        v1::CampaignPlan* response, UnaryReactor* reactor) {
   Handle(ctx, reactor, gate_, workers_, "ProposeCampaign", request->campaign().tenant(), "campaign.tenant", response,
-                [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
-                  TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
-                  return desk_.Propose(request->campaign());
-                });
+         [this, request]() -> absl::StatusOr<v1::CampaignPlan> {
+           TACT_RETURN_IF_ERROR(campaign::Required(request->has_campaign(), "campaign"));
+           return desk_.Propose(request->campaign());
+         });
 }
 
 void CampaignsService::CancelCampaign(grpc::ServerContext* ctx, const v1::CancelCampaignRequest* request,
