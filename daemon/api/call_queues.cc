@@ -6,7 +6,8 @@
 
 namespace tact::api {
 
-CallQueues::CallQueues(grpc::ServerBuilder& builder, int threads) {
+CallQueues::CallQueues(grpc::ServerBuilder& builder, int threads, absl::Duration collect_wait)
+    : collect_wait_(collect_wait) {
   for (int i = 0; i < std::max(1, threads); ++i) queues_.push_back(builder.AddCompletionQueue());
 }
 
@@ -69,13 +70,26 @@ void CallQueues::Serve(grpc::ServerCompletionQueue* cq) {
   void* tag = nullptr;
   bool ok = false;
   while (cq->Next(&tag, &ok)) {
+    const gpr_timespec first = gpr_now(GPR_CLOCK_MONOTONIC);
     static_cast<Tag*>(tag)->Proceed(ok);
     // Every other event ready now, in the same pass: one wake-up for what arrived together.
     while (cq->AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC)) == grpc::CompletionQueue::GOT_EVENT) {
       static_cast<Tag*>(tag)->Proceed(ok);
     }
-    for (const std::function<void()>& hook : after_pass_) hook();
+    // Then, while a hook waits for more, those arriving until the collect wait ends: fewer, fuller store round-trips.
+    if (collect_wait_ > absl::ZeroDuration()) {
+      const gpr_timespec until =
+          gpr_time_add(first, gpr_time_from_micros(absl::ToInt64Microseconds(collect_wait_), GPR_TIMESPAN));
+      while (HookWaiting() && cq->AsyncNext(&tag, &ok, until) == grpc::CompletionQueue::GOT_EVENT) {
+        static_cast<Tag*>(tag)->Proceed(ok);
+      }
+    }
+    for (const Hook& hook : after_pass_) hook.run();
   }
+}
+
+bool CallQueues::HookWaiting() const {
+  return std::any_of(after_pass_.begin(), after_pass_.end(), [](const Hook& h) { return h.waiting && h.waiting(); });
 }
 
 }  // namespace tact::api

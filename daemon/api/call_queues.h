@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace tact::api {
 
@@ -38,7 +39,9 @@ class UnaryReactor {
 // threads. Thread-safety: Add/Start/Shutdown on one thread; handlers and hooks on the queues' threads.
 class CallQueues {
  public:
-  CallQueues(grpc::ServerBuilder& builder, int threads);
+  // `collect_wait`: how long a pass keeps collecting events after its first one while an AfterPass hook is waiting
+  // for more (0: only the events ready at once). gRPC's completion queue waits in whole milliseconds.
+  CallQueues(grpc::ServerBuilder& builder, int threads, absl::Duration collect_wait = absl::ZeroDuration());
   ~CallQueues();  // Shutdown() when it was not called
   CallQueues(const CallQueues&) = delete;
   CallQueues& operator=(const CallQueues&) = delete;
@@ -64,7 +67,11 @@ class CallQueues {
                             UnaryReactor* reactor) { (target->*method)(ctx, request, response, reactor); };
   }
   // `hook` runs on every queue's thread after each pass over the events that were ready (after their handlers).
-  void AfterPass(std::function<void()> hook) { after_pass_.push_back(std::move(hook)); }
+  // `waiting` (optional, called on the queue's thread): true while the hook holds work that more events would join
+  // (e.g. Checks to decide in one store round-trip); the pass then keeps collecting for up to `collect_wait`.
+  void AfterPass(std::function<void()> hook, std::function<bool()> waiting = {}) {
+    after_pass_.push_back({std::move(hook), std::move(waiting)});
+  }
 
   void Start();
   void Shutdown();
@@ -96,7 +103,13 @@ class CallQueues {
   template <typename Request, typename Response>
   class UnaryCall;
 
+  struct Hook {
+    std::function<void()> run;
+    std::function<bool()> waiting;
+  };
+
   void Serve(grpc::ServerCompletionQueue* cq);
+  bool HookWaiting() const;
   // True while calls may be requested (Start ... Shutdown); holds `mu_` shared across the request.
   bool Requesting(const std::function<void()>& request);
   // A call's handler is about to run / its answer has been sent.
@@ -105,7 +118,8 @@ class CallQueues {
 
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::unique_ptr<Method>> methods_;
-  std::vector<std::function<void()>> after_pass_;
+  const absl::Duration collect_wait_;
+  std::vector<Hook> after_pass_;
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
   bool requesting_ ABSL_GUARDED_BY(mu_) = false;

@@ -159,7 +159,7 @@ void ThrottleService::Register(grpc::ServerBuilder& builder, CallQueues& queues)
   // Check: many calls kept requested, so one pass of a queue takes what arrived together, decided together after it.
   queues.Add(&async_, &v1::Throttle::AsyncService::RequestCheck, CallQueues::Bind(this, &ThrottleService::Check),
              /*slots=*/kMaxPassBatch);
-  queues.AfterPass([this] { DecidePass(); });
+  queues.AfterPass([this] { DecidePass(); }, [] { return !t_pass.empty(); });
   queues.Add(&async_, &v1::Throttle::AsyncService::RequestCheckBatch,
              CallQueues::Bind(this, &ThrottleService::CheckBatch));
   queues.Add(&async_, &v1::Throttle::AsyncService::RequestExplain, CallQueues::Bind(this, &ThrottleService::Explain));

@@ -347,6 +347,10 @@ void GrpcKeys(std::vector<ConfigKey>& keys) {
                      "Threads receiving and answering gRPC calls (and deciding Check), one completion queue each (0: "
                      "one per 4 CPUs, at least 1)",
                      FIELD(grpc.threads), 0, 64));
+  keys.push_back(Int("grpc.check_max_wait_ms",
+                     "How long Check calls are collected for one store round-trip after the first (0: only those "
+                     "already arrived)",
+                     FIELD(grpc.check_max_wait_ms), 0, 100));
   keys.push_back(Bool("grpc.plaintext",
                       "true: serve gRPC without TLS (local use only); otherwise grpc.tls_cert/key are required",
                       FIELD(grpc.plaintext)));

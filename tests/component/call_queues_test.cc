@@ -1,6 +1,7 @@
 // Component tier: api::CallQueues (tactd's services on gRPC's completion-queue API) and api::HealthService on an
 // in-process server: a call answered on the queue's thread, by another thread later, by a hook after the pass, and
-// across Server::Shutdown; gRPC health's statuses and Watch stream as gRPC's default health service gives them.
+// across Server::Shutdown; a pass that keeps collecting while its hook waits; gRPC health's statuses and Watch stream
+// as gRPC's default health service gives them.
 #include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -27,18 +28,26 @@ using grpc::health::v1::HealthCheckResponse;
 using testing::WaitFor;
 
 // Throttle.Check on CallQueues, answering by the event id: "now" in the handler, "held" when the test says,
-// "after-pass" from the AfterPass hook (as ThrottleService decides Check).
+// "after-pass" from the AfterPass hook (as ThrottleService decides Check); "pair" from the hook too, which waits for a
+// second one (as ThrottleService waits for more Checks while grpc.check_max_wait_ms lasts).
 class TestThrottle {
  public:
   void Register(grpc::ServerBuilder& builder, api::CallQueues& queues) {
     builder.RegisterService(&async_);
     queues.Add(&async_, &v1::Throttle::AsyncService::RequestCheck, api::CallQueues::Bind(this, &TestThrottle::Check),
                /*slots=*/4);
-    queues.AfterPass([this] {
-      absl::MutexLock lock(&mu_);
-      for (const Pending& p : after_pass_) Answer(p, "after the pass");
-      after_pass_.clear();
-    });
+    queues.AfterPass(
+        [this] {
+          absl::MutexLock lock(&mu_);
+          for (const Pending& p : after_pass_) Answer(p, "after the pass");
+          after_pass_.clear();
+          for (const Pending& p : pairs_) Answer(p, "after a pass of " + std::to_string(pairs_.size()));
+          pairs_.clear();
+        },
+        [this] {
+          absl::MutexLock lock(&mu_);
+          return pairs_.size() == 1;
+        });
   }
   void Check(grpc::ServerContext*, const v1::CheckRequest* request, v1::CheckResponse* response,
              api::UnaryReactor* reactor) {
@@ -48,6 +57,8 @@ class TestThrottle {
       held_.push_back({response, reactor});
     } else if (id == "after-pass") {
       after_pass_.push_back({response, reactor});
+    } else if (id == "pair") {
+      pairs_.push_back({response, reactor});
     } else {
       Answer({response, reactor}, "in the handler");
     }
@@ -55,6 +66,10 @@ class TestThrottle {
   size_t Held() {
     absl::MutexLock lock(&mu_);
     return held_.size();
+  }
+  size_t Pairs() {
+    absl::MutexLock lock(&mu_);
+    return pairs_.size();
   }
   void AnswerHeld() {  // from the calling thread
     absl::MutexLock lock(&mu_);
@@ -75,13 +90,14 @@ class TestThrottle {
   absl::Mutex mu_;
   std::vector<Pending> held_ ABSL_GUARDED_BY(mu_);
   std::vector<Pending> after_pass_ ABSL_GUARDED_BY(mu_);
+  std::vector<Pending> pairs_ ABSL_GUARDED_BY(mu_);
 };
 
 class CallQueuesTest : public ::testing::Test {
  protected:
-  CallQueuesTest() {
+  explicit CallQueuesTest(int threads = 2, absl::Duration collect_wait = absl::ZeroDuration()) {
     grpc::ServerBuilder builder;
-    queues_ = std::make_unique<api::CallQueues>(builder, /*threads=*/2);
+    queues_ = std::make_unique<api::CallQueues>(builder, threads, collect_wait);
     service_.Register(builder, *queues_);
     builder.RegisterService(&health_);
     builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(health_.Interface()));
@@ -173,6 +189,47 @@ TEST_F(CallQueuesTest, ACallAnsweredWhileTheServerShutsDownIsDelivered) {
   EXPECT_TRUE(stopped);
   EXPECT_TRUE(held.ok()) << held.error_message();
   EXPECT_EQ(how, "later");
+}
+
+// One queue whose pass keeps collecting while its hook waits, for longer than any test runs.
+class CallQueuesCollectingTest : public CallQueuesTest {
+ protected:
+  CallQueuesCollectingTest() : CallQueuesTest(/*threads=*/1, absl::Minutes(10)) {}
+};
+
+TEST_F(CallQueuesCollectingTest, APassKeepsCollectingWhileItsHookWaits) {
+  grpc::Status first;
+  std::string first_how;
+  std::thread caller([&] { first = Check("pair", &first_how); });
+  ASSERT_TRUE(WaitFor([&] { return service_.Pairs() == 1; }, absl::Seconds(10), "the first call's handler"));
+  // Its pass is still open: the hook waits for a second call, which arrives in the same pass.
+  std::string how;
+  ASSERT_TRUE(Check("pair", &how).ok());
+  EXPECT_EQ(how, "after a pass of 2");
+  caller.join();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  EXPECT_EQ(first_how, "after a pass of 2");
+  // A hook that does not wait ends its pass at once.
+  ASSERT_TRUE(Check("after-pass", &how).ok());
+  EXPECT_EQ(how, "after the pass");
+}
+
+// The same, but the pass collects for 2 ms only.
+class CallQueuesShortCollectTest : public CallQueuesTest {
+ protected:
+  CallQueuesShortCollectTest() : CallQueuesTest(/*threads=*/1, absl::Milliseconds(2)) {}
+};
+
+TEST_F(CallQueuesShortCollectTest, APassEndsWhenTheCollectWaitEnds) {
+  std::string how;
+  ASSERT_TRUE(Check("pair", &how).ok());  // the hook still waits for a second call; the wait ends the pass
+  EXPECT_EQ(how, "after a pass of 1");
+}
+
+TEST_F(CallQueuesTest, WithoutACollectWaitAPassTakesWhatIsReady) {
+  std::string how;
+  ASSERT_TRUE(Check("pair", &how).ok());  // its hook would wait for a second call: there is no wait
+  EXPECT_EQ(how, "after a pass of 1");
 }
 
 TEST_F(CallQueuesTest, HealthServesStatusesAsGrpcsDefaultService) {

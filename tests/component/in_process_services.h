@@ -97,8 +97,9 @@ grpc::Status Call(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*,
 class InProcessServices {
  public:
   // `executor_threads`: the DecisionExecutor's (CheckBatch, Explain, Signals); Check is decided on the queue's thread.
+  // `collect_wait`: the queue's (tactd's grpc.check_max_wait_ms).
   InProcessServices(const std::string& policy_yaml, absl::Time now, std::vector<api::Client> clients = {},
-                    int executor_threads = 1)
+                    int executor_threads = 1, absl::Duration collect_wait = absl::ZeroDuration())
       : clock_(now),
         executor_(decider_, executor_threads, /*max_queue=*/64, /*max_batch=*/16),
         auth_(clients.empty() ? nullptr : std::make_unique<api::Authenticator>(std::move(clients), clock_)),
@@ -108,7 +109,7 @@ class InProcessServices {
     if (p.ok()) policies_.Set(std::make_shared<const policy::Policy>(*std::move(p)));
     desk_.set_policies([this] { return policies_.Get(); });
     grpc::ServerBuilder builder;
-    queues_ = std::make_unique<api::CallQueues>(builder, /*threads=*/1);
+    queues_ = std::make_unique<api::CallQueues>(builder, /*threads=*/1, collect_wait);
     capacity_service_.Register(builder, *queues_);
     campaigns_service_.Register(builder, *queues_);
     throttle_service_.Register(builder, *queues_);

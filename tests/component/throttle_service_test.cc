@@ -209,5 +209,23 @@ TEST_F(ThrottleWithoutWorkersTest, CheckIsDecidedOnTheQueueThread) {
   EXPECT_EQ(ids, (std::vector<std::string>{"w1", "w2"}));
 }
 
+// With grpc.check_max_wait_ms, a pass holding Checks keeps collecting until the wait ends, then decides them: a lone
+// Check is not held past it.
+class ThrottleCollectingTest : public ::testing::Test, protected testing::InProcessServices {
+ protected:
+  ThrottleCollectingTest()
+      : InProcessServices(kPolicy, kNoon, Clients(), /*executor_threads=*/0, absl::Milliseconds(2)) {}
+};
+
+TEST_F(ThrottleCollectingTest, ChecksAreDecidedWhenTheWaitEnds) {
+  for (const auto& [id, want] : {std::pair{"c1", v1::RELEASE}, std::pair{"c2", v1::SUPPRESS}}) {
+    v1::CheckResponse response;
+    ASSERT_TRUE(Call(throttle_.get(), &v1::Throttle::Stub::Check, CheckRequestFor(id, "acme", "ana", v1::PROMOTION),
+                     &response, kTokenAcme)
+                    .ok());
+    EXPECT_EQ(response.decision().decision(), want) << id;
+  }
+}
+
 }  // namespace
 }  // namespace tact
