@@ -177,6 +177,7 @@ void Scenario::SendMix(int n) {
     }
     s.sent_at = absl::Now();
     producer_->Send("tact.outbound", s.bytes, absl::StrCat(s.event.tenant, ":", s.event.customer_id), content_type);
+    absl::MutexLock lock(&sent_mu_);
     sent_.push_back(std::move(s));
   }
 }
@@ -185,7 +186,8 @@ void Scenario::SendPoison(const std::string& bytes) {
   SentInput s;
   s.poison = true;
   s.bytes = bytes;
-  producer_->Send("tact.outbound", bytes, absl::StrCat("poison-", sent_.size()), "");
+  producer_->Send("tact.outbound", bytes, absl::StrCat("poison-", Sent()), "");
+  absl::MutexLock lock(&sent_mu_);
   sent_.push_back(std::move(s));
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/policy/policy.h"
 #include "tests/support/invariants.h"
@@ -67,8 +68,17 @@ class Scenario {
   void set_producer_clock_offset(absl::Duration offset) { producer_clock_offset_ = offset; }
   void SendPoison(const std::string& bytes);
   bool Flush() { return producer_->Flush(absl::Seconds(60)); }
+  // Every input sent; only while no other thread sends.
   const std::vector<testing::SentInput>& sent() const { return sent_; }
-  size_t Decided() const { return sent_.size() - observer_->Undecided(sent_); }
+  // How many were sent / have a final decision: from any thread, while one thread sends.
+  size_t Sent() const {
+    absl::MutexLock lock(&sent_mu_);
+    return sent_.size();
+  }
+  size_t Decided() const {
+    absl::MutexLock lock(&sent_mu_);
+    return sent_.size() - observer_->Undecided(sent_);
+  }
 
   // Waits until every input has a final decision (or `timeout`), then checks the invariants and records the row.
   testing::CheckReport Settle(absl::Duration timeout, testing::CheckOptions options = {});
@@ -98,6 +108,7 @@ class Scenario {
   std::unique_ptr<testing::Observer> observer_;
   std::unique_ptr<BulkProducer> producer_;
   std::vector<std::unique_ptr<testing::Tactd>> tactds_;
+  mutable absl::Mutex sent_mu_;  // sent_'s appends against Sent() and Decided() on another thread
   std::vector<testing::SentInput> sent_;
   std::vector<testing::AtRisk> at_risk_;
   policy::Policy policy_;
