@@ -7,7 +7,7 @@
 namespace tact::api {
 
 CallQueues::CallQueues(grpc::ServerBuilder& builder, int threads, absl::Duration collect_wait)
-    : collect_wait_(collect_wait) {
+    : collect_wait_(gpr_time_from_micros(absl::ToInt64Microseconds(collect_wait), GPR_TIMESPAN)) {
   for (int i = 0; i < std::max(1, threads); ++i) queues_.push_back(builder.AddCompletionQueue());
 }
 
@@ -69,17 +69,16 @@ void CallQueues::Serve(grpc::ServerCompletionQueue* cq) {
   pthread_setname_np(pthread_self(), "grpc-queue");  // for `top -H`: the threads to add when they are busy
   void* tag = nullptr;
   bool ok = false;
+  const bool collecting = gpr_time_cmp(collect_wait_, gpr_time_0(GPR_TIMESPAN)) > 0;
   while (cq->Next(&tag, &ok)) {
-    const gpr_timespec first = gpr_now(GPR_CLOCK_MONOTONIC);
+    const gpr_timespec until = collecting ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), collect_wait_) : gpr_timespec{};
     static_cast<Tag*>(tag)->Proceed(ok);
     // Every other event ready now, in the same pass: one wake-up for what arrived together.
     while (cq->AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC)) == grpc::CompletionQueue::GOT_EVENT) {
       static_cast<Tag*>(tag)->Proceed(ok);
     }
     // Then, while a hook waits for more, those arriving until the collect wait ends: fewer, fuller store round-trips.
-    if (collect_wait_ > absl::ZeroDuration()) {
-      const gpr_timespec until =
-          gpr_time_add(first, gpr_time_from_micros(absl::ToInt64Microseconds(collect_wait_), GPR_TIMESPAN));
+    if (collecting) {
       while (HookWaiting() && cq->AsyncNext(&tag, &ok, until) == grpc::CompletionQueue::GOT_EVENT) {
         static_cast<Tag*>(tag)->Proceed(ok);
       }

@@ -118,7 +118,7 @@ class CallQueues {
 
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::unique_ptr<Method>> methods_;
-  const absl::Duration collect_wait_;
+  const gpr_timespec collect_wait_;  // a GPR_TIMESPAN; zero: passes take only what is ready
   std::vector<Hook> after_pass_;
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
