@@ -68,7 +68,7 @@ switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_sw
 
 request='{"event":{"eventId":"floor-1","tenant":"acme","customerId":"customer-1","channel":"EMAIL","messageClass":"PROMOTION"}}'
 drive() {  # drive <ghz args...>: one ghz run against the server on $gport, its report in $work/ghz.json
-  "$ghz" --insecure --connections 4 --import-paths proto --proto proto/tact/v1/throttle.proto \
+  "$ghz" --insecure --connections 4 --disable-template-data --import-paths proto --proto proto/tact/v1/throttle.proto \
     --call tact.v1.Throttle/Check -d "$request" -O json -o "$work/ghz.json" "$@" "127.0.0.1:$gport" >/dev/null
 }
 results=$work/results.txt
@@ -114,7 +114,7 @@ PY
   done
 done
 
-echo "grpc floor $(date -u +%Y-%m-%d): $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); $calls calls per run, ghz --connections 4 -c 64 (closed loop; and --rps $rate); $rounds rounds, medians; one Redis PING round-trip per batch, no decision"
+echo "grpc floor $(date -u +%Y-%m-%d): $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); $calls calls per run, ghz --connections 4 --disable-template-data -c 64 (closed loop; and --rps $rate); $rounds rounds, medians; one Redis PING round-trip per batch, no decision"
 python3 - "$results" <<'PY'
 import statistics, sys
 rows = {}
