@@ -241,7 +241,7 @@ int Main(int argc, char** argv) {
   double seconds = 5;
   int outstanding = 64;
   int rounds = 1;
-  int threads = 1;  // completion queues (tactd's grpc.threads: one per 4 CPUs, at least 1)
+  int threads = 1;  // completion queues (tactd's grpc.threads default: one per 4 CPUs, at least 2)
   std::string records_bootstrap;  // --records: also measure with decision records published there
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i];

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -42,6 +43,10 @@ class CallQueues {
   // `collect_wait`: how long a pass keeps collecting events after its first one while an AfterPass hook is waiting
   // for more (0: only the events ready at once). gRPC's completion queue waits in whole milliseconds.
   CallQueues(grpc::ServerBuilder& builder, int threads, absl::Duration collect_wait = absl::ZeroDuration());
+  // tactd's default number of queues on a host of `cpus` (grpc.threads 0): one per 4 CPUs, at least 2. A queue's
+  // thread waits out its pass's store round-trip; a second queue takes the calls arriving meanwhile
+  // (docs/operations.md, "gRPC threads").
+  static int DefaultThreads(int cpus) { return std::max(2, cpus / 4); }
   ~CallQueues();  // Shutdown() when it was not called
   CallQueues(const CallQueues&) = delete;
   CallQueues& operator=(const CallQueues&) = delete;

@@ -337,7 +337,7 @@ absl::Status App::StartGrpc() {
   builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(health_service_->Interface()));
   const int cpus = static_cast<int>(std::thread::hardware_concurrency());
   call_queues_ = std::make_unique<api::CallQueues>(
-      builder, settings_.grpc.threads > 0 ? settings_.grpc.threads : std::max(1, cpus / 4),
+      builder, settings_.grpc.threads > 0 ? settings_.grpc.threads : api::CallQueues::DefaultThreads(cpus),
       absl::Milliseconds(settings_.grpc.check_max_wait_ms));
   throttle_->Register(builder, *call_queues_);
   policies_service_->Register(builder, *call_queues_);

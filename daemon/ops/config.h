@@ -91,7 +91,7 @@ struct Settings {
   struct Grpc {
     std::string listen = "127.0.0.1:50051";
     int workers = 4;
-    int threads = 0;            // completion-queue threads (api::CallQueues); 0 = one per 4 CPUs, at least 1
+    int threads = 0;            // completion-queue threads (api::CallQueues); 0 = one per 4 CPUs, at least 2
     int check_max_wait_ms = 0;  // how long a queue's pass keeps collecting Checks for one store round-trip
     bool plaintext = false;     // true only for local use: no TLS
     std::string tls_cert;       // PEM server certificate chain (reloaded when the file changes)

@@ -345,7 +345,7 @@ void GrpcKeys(std::vector<ConfigKey>& keys) {
                      FIELD(grpc.workers), 1, 256));
   keys.push_back(Int("grpc.threads",
                      "Threads receiving and answering gRPC calls (and deciding Check), one completion queue each (0: "
-                     "one per 4 CPUs, at least 1)",
+                     "one per 4 CPUs, at least 2)",
                      FIELD(grpc.threads), 0, 64));
   keys.push_back(Int("grpc.check_max_wait_ms",
                      "How long Check calls are collected for one store round-trip after the first (0: only those "

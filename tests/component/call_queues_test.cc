@@ -1,7 +1,7 @@
 // Component tier: api::CallQueues (tactd's services on gRPC's completion-queue API) and api::HealthService on an
 // in-process server: a call answered on the queue's thread, by another thread later, by a hook after the pass, and
 // across Server::Shutdown; a pass that keeps collecting while its hook waits; gRPC health's statuses and Watch stream
-// as gRPC's default health service gives them.
+// as gRPC's default health service gives them; the default number of queues.
 #include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -230,6 +230,14 @@ TEST_F(CallQueuesTest, WithoutACollectWaitAPassTakesWhatIsReady) {
   std::string how;
   ASSERT_TRUE(Check("pair", &how).ok());  // its hook would wait for a second call: there is no wait
   EXPECT_EQ(how, "after a pass of 1");
+}
+
+TEST(CallQueuesDefaultTest, TwoQueuesAtLeastThenOnePerFourCpus) {
+  EXPECT_EQ(api::CallQueues::DefaultThreads(1), 2);
+  EXPECT_EQ(api::CallQueues::DefaultThreads(2), 2);
+  EXPECT_EQ(api::CallQueues::DefaultThreads(8), 2);
+  EXPECT_EQ(api::CallQueues::DefaultThreads(12), 3);
+  EXPECT_EQ(api::CallQueues::DefaultThreads(64), 16);
 }
 
 TEST_F(CallQueuesTest, HealthServesStatusesAsGrpcsDefaultService) {
