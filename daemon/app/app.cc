@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/app/security.h"
 #include "daemon/decision/policy_files.h"
+#include "daemon/ops/cpus.h"
 #include "daemon/ops/log.h"
 #include "daemon/ops/readiness.h"
 
@@ -335,10 +336,10 @@ absl::Status App::StartGrpc() {
   health_service_ = std::make_unique<api::HealthService>();
   builder.RegisterService(health_service_.get());
   builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(health_service_->Interface()));
-  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  call_queues_ = std::make_unique<api::CallQueues>(
-      builder, settings_.grpc.threads > 0 ? settings_.grpc.threads : api::CallQueues::DefaultThreads(cpus),
-      absl::Milliseconds(settings_.grpc.check_max_wait_ms));
+  const int cpus = ops::UsableCpus();  // the affinity mask, capped by a container's CPU quota
+  const int queues = settings_.grpc.threads > 0 ? settings_.grpc.threads : api::CallQueues::DefaultThreads(cpus);
+  call_queues_ =
+      std::make_unique<api::CallQueues>(builder, queues, absl::Milliseconds(settings_.grpc.check_max_wait_ms));
   throttle_->Register(builder, *call_queues_);
   policies_service_->Register(builder, *call_queues_);
   signals_service_->Register(builder, *call_queues_);
@@ -356,7 +357,10 @@ absl::Status App::StartGrpc() {
   call_queues_->Start();
   Trace("start", "grpc");
   Log(LogLevel::kInfo, "grpc.listening",
-      {{"address", settings_.grpc.listen}, {"port", absl::StrCat(grpc_port_)}});
+      {{"address", settings_.grpc.listen},
+       {"port", absl::StrCat(grpc_port_)},
+       {"queues", absl::StrCat(queues)},
+       {"cpus", absl::StrCat(cpus)}});
   return absl::OkStatus();
 }
 
