@@ -9,31 +9,18 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "daemon/core/strings.h"
+
 namespace tact::ops {
 namespace {
 
-std::string_view Trim(std::string_view text) {
-  const size_t first = text.find_first_not_of(" \t\n");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
-}
-
-// `text` cut at each `sep`, empty pieces kept.
-std::vector<std::string_view> Split(std::string_view text, char sep) {
-  std::vector<std::string_view> out;
-  for (size_t at = 0;;) {
-    const size_t next = text.find(sep, at);
-    out.push_back(text.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
-    if (next == std::string_view::npos) return out;
-    at = next + 1;
-  }
-}
-
 std::optional<long long> Whole(std::string_view text) {
-  text = Trim(text);
+  const absl::string_view digits = absl::StripAsciiWhitespace(AsAbsl(text));
   long long v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
   return v;
 }
 
@@ -65,9 +52,9 @@ std::vector<std::string> SelfAndParents(std::string path) {
 }  // namespace
 
 std::optional<int> CpusOfCgroupV2Max(std::string_view cpu_max) {
-  const std::vector<std::string_view> parts = Split(Trim(cpu_max), ' ');
+  const std::vector<absl::string_view> parts = absl::StrSplit(absl::StripAsciiWhitespace(AsAbsl(cpu_max)), ' ');
   if (parts.size() != 2 || parts[0] == "max") return std::nullopt;
-  const std::optional<long long> quota = Whole(parts[0]), period = Whole(parts[1]);
+  const std::optional<long long> quota = Whole(AsStd(parts[0])), period = Whole(AsStd(parts[1]));
   if (!quota || !period) return std::nullopt;
   return QuotaCpus(*quota, *period);
 }
@@ -80,17 +67,17 @@ std::optional<int> CpusOfCgroupV1Quota(std::string_view quota_us, std::string_vi
 
 CgroupPaths ParseProcCgroup(std::string_view proc_self_cgroup) {
   CgroupPaths out;
-  for (std::string_view line : Split(proc_self_cgroup, '\n')) {
+  for (absl::string_view line : absl::StrSplit(AsAbsl(proc_self_cgroup), '\n')) {
     // "<hierarchy id>:<controllers>:<path>"; the path may hold ':' itself
     const size_t a = line.find(':');
-    const size_t b = a == std::string_view::npos ? a : line.find(':', a + 1);
-    if (b == std::string_view::npos) continue;
-    const std::string_view id = line.substr(0, a), controllers = line.substr(a + 1, b - a - 1);
+    const size_t b = a == absl::string_view::npos ? a : line.find(':', a + 1);
+    if (b == absl::string_view::npos) continue;
+    const absl::string_view id = line.substr(0, a), controllers = line.substr(a + 1, b - a - 1);
     const std::string path(line.substr(b + 1));
     if (id == "0" && controllers.empty()) {
       out.v2 = path;
     } else {
-      for (std::string_view controller : Split(controllers, ',')) {
+      for (absl::string_view controller : absl::StrSplit(controllers, ',')) {
         if (controller == "cpu") out.v1_cpu = path;
       }
     }
