@@ -3,12 +3,12 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "daemon/core/strings.h"
@@ -16,11 +16,10 @@
 namespace tact::ops {
 namespace {
 
-std::optional<long long> Whole(std::string_view text) {
-  const absl::string_view digits = absl::StripAsciiWhitespace(AsAbsl(text));
+// A whole number, surrounding whitespace (a file's newline) allowed, as absl::SimpleAtoi reads it.
+std::optional<long long> Whole(absl::string_view text) {
   long long v = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  if (!absl::SimpleAtoi(text, &v)) return std::nullopt;
   return v;
 }
 
@@ -54,13 +53,13 @@ std::vector<std::string> SelfAndParents(std::string path) {
 std::optional<int> CpusOfCgroupV2Max(std::string_view cpu_max) {
   const std::vector<absl::string_view> parts = absl::StrSplit(absl::StripAsciiWhitespace(AsAbsl(cpu_max)), ' ');
   if (parts.size() != 2 || parts[0] == "max") return std::nullopt;
-  const std::optional<long long> quota = Whole(AsStd(parts[0])), period = Whole(AsStd(parts[1]));
+  const std::optional<long long> quota = Whole(parts[0]), period = Whole(parts[1]);
   if (!quota || !period) return std::nullopt;
   return QuotaCpus(*quota, *period);
 }
 
 std::optional<int> CpusOfCgroupV1Quota(std::string_view quota_us, std::string_view period_us) {
-  const std::optional<long long> quota = Whole(quota_us), period = Whole(period_us);
+  const std::optional<long long> quota = Whole(AsAbsl(quota_us)), period = Whole(AsAbsl(period_us));
   if (!quota || !period) return std::nullopt;
   return QuotaCpus(*quota, *period);
 }
